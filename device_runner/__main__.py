@@ -1,0 +1,66 @@
+"""Command line of the device runner (runs on the device).
+
+    python -m device_runner run plan.json --results results/   # the whole sweep, resumable
+    python -m device_runner cell plan.json CELL_ID --out F      # one cell (the sweep calls this)
+    python -m device_runner facts                              # this device's facts as JSON
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from device_runner import schema
+from device_runner.runtime import RuntimeMissing, load_runtime
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m device_runner", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run every cell of a plan (skips finished cells)")
+    run.add_argument("plan", type=Path)
+    run.add_argument("--results", type=Path, required=True, help="directory for one JSON file per cell")
+    run.add_argument("--runtime", choices=["ai_edge_litert", "tflite_runtime"], help="force a runtime")
+    cell = commands.add_parser("cell", help="measure one cell in this process")
+    cell.add_argument("plan", type=Path)
+    cell.add_argument("cell_id")
+    cell.add_argument("--out", type=Path, required=True)
+    cell.add_argument("--runtime", choices=["ai_edge_litert", "tflite_runtime"])
+    facts = commands.add_parser("facts", help="print this device's facts as JSON")
+    facts.add_argument("--runtime", choices=["ai_edge_litert", "tflite_runtime"])
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            from device_runner.sweep import progress_line, run_plan
+
+            results = run_plan(args.plan, args.results, args.runtime,
+                               on_cell=lambda event: print(progress_line(event), flush=True))
+            return 1 if any(r.failed for r in results) else 0
+        runtime = load_runtime(args.runtime)
+        if args.command == "facts":
+            from device_runner.facts import device_facts
+
+            print(schema.dumps(device_facts(runtime)))
+            return 0
+        from device_runner.cell import run_cell
+
+        plan = schema.read(schema.Plan, args.plan)
+        key = next((k for k in plan.cells() if k.id == args.cell_id), None)
+        if key is None:
+            raise schema.SchemaError(f"{args.plan}: no cell {args.cell_id!r} in this plan")
+        schema.write(args.out, run_cell(plan, args.plan.parent, key, runtime))
+        return 0
+    except (schema.SchemaError, RuntimeMissing, OSError) as exc:
+        print(f"device_runner: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""Runs every cell of a plan, each in its own process, writing one result file per cell.
+
+A cell whose file already exists is skipped (that is resume). A cell process that dies or hangs
+becomes a ``crashed`` / ``timeout`` result written here, and the sweep goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from device_runner import schema
+from device_runner.cell import now_iso
+from device_runner.schema import STATUS_CRASHED, STATUS_TIMEOUT, CellKey, CellResult, Plan
+
+STDERR_TAIL_CHARS = 2000
+PACKAGE_PARENT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class CellDone:
+    """One progress event: printed as a JSON line so the host can follow the sweep."""
+
+    cell: str
+    status: str
+    index: int
+    total: int
+    skipped: bool
+
+
+def result_path(results_dir: Path, key: CellKey) -> Path:
+    return results_dir / f"{key.id}.json"
+
+
+def existing_result(path: Path) -> CellResult | None:
+    """A finished cell's result, or None when the cell still has to run."""
+    if not path.exists():
+        return None
+    try:
+        return schema.read(CellResult, path)
+    except schema.SchemaError:
+        return None  # cannot happen with atomic writes unless edited by hand: measure again
+
+
+def run_plan(
+    plan_path: Path,
+    results_dir: Path,
+    runtime: str | None = None,
+    on_cell: Callable[[CellDone], None] | None = None,
+) -> list[CellResult]:
+    plan = schema.read(Plan, plan_path)
+    keys = plan.cells()
+    results = []
+    for index, key in enumerate(keys, start=1):
+        out = result_path(results_dir, key)
+        result = existing_result(out)
+        skipped = result is not None
+        if result is None:
+            result = _run_isolated(plan, plan_path, key, out, runtime)
+        results.append(result)
+        if on_cell:
+            on_cell(CellDone(key.id, result.status, index, len(keys), skipped))
+    return results
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_PARENT), env.get("PYTHONPATH")]))
+    return env
+
+
+def _run_isolated(plan: Plan, plan_path: Path, key: CellKey, out: Path, runtime: str | None) -> CellResult:
+    command = [sys.executable, "-m", "device_runner", "cell", str(plan_path), key.id, "--out", str(out)]
+    if runtime:
+        command += ["--runtime", runtime]
+    started = now_iso()
+    try:
+        proc = subprocess.run(
+            command, env=_child_env(), capture_output=True, text=True, timeout=plan.cell_timeout_s, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        stderr = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else (exc.stderr or "")
+        message = f"cell exceeded --cell-timeout {plan.cell_timeout_s:g}s; {_tail(stderr)}"
+        return _write_failure(plan, key, out, STATUS_TIMEOUT, message, started)
+    result = existing_result(out)
+    if result is not None:
+        return result
+    message = f"cell process {_describe_exit(proc.returncode)}: {_tail(proc.stderr)}"
+    return _write_failure(plan, key, out, STATUS_CRASHED, message, started)
+
+
+def _write_failure(plan: Plan, key: CellKey, out: Path, status: str, message: str, started: str) -> CellResult:
+    result = CellResult(
+        run_id=plan.run_id,
+        variant=key.variant,
+        delegate=key.delegate,
+        threads=key.threads,
+        status=status,
+        message=message.strip(),
+        started_at=started,
+        finished_at=now_iso(),
+    )
+    schema.write(out, result)
+    return result
+
+
+def _describe_exit(returncode: int) -> str:
+    if returncode < 0:
+        return f"killed by {signal.Signals(-returncode).name}"
+    return f"exited with code {returncode}"
+
+
+def _tail(text: str) -> str:
+    text = text.strip()
+    return text[-STDERR_TAIL_CHARS:] if text else "no stderr"
+
+
+def progress_line(event: CellDone) -> str:
+    return json.dumps({"event": "cell", **event.__dict__})

@@ -1,0 +1,71 @@
+"""The ``edgebench`` command: subcommands, and the one place errors become exit codes.
+
+TensorFlow is not imported here or by any command but the converter's own process,
+so ``edgebench --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+import click
+
+from edgebench import __version__
+from edgebench.commands.run import run
+from edgebench.errors import EdgebenchError, ExitCode
+
+EPILOG = """\b
+Examples:
+  edgebench run                       # measure the bundled example on this machine
+  edgebench run --model m.keras --data d.npz --delegates xnnpack,cpu
+  edgebench run --help                # every command explains itself with examples
+
+\b
+Exit codes: 0 ok · 1 a regression or failed measurement was found · 2 usage or infrastructure error.
+"""
+
+
+class _State:
+    debug = False
+
+
+@click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.version_option(__version__, prog_name="edgebench")
+def cli(debug: bool) -> None:
+    """Measure LiteRT model variants on real devices, keep the history, and gate releases."""
+    _State.debug = debug
+
+
+cli.add_command(run)
+
+
+def main(argv: list[str] | None = None) -> None:
+    sys.exit(invoke(argv))
+
+
+def invoke(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (tests call this)."""
+    _State.debug = False
+    try:
+        result = cli.main(args=argv, prog_name="edgebench", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return ExitCode.USAGE
+    except click.Abort:
+        click.echo("edgebench: aborted", err=True)
+        return ExitCode.USAGE
+    except EdgebenchError as exc:
+        if _State.debug:
+            traceback.print_exc()
+        click.echo(f"edgebench: {exc}", err=True)
+        return exc.code
+    except Exception as exc:  # a bug: still one line, the traceback on request
+        if _State.debug:
+            traceback.print_exc()
+        click.echo(f"edgebench: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", err=True)
+        return ExitCode.USAGE
+    return int(result) if isinstance(result, int) else ExitCode.OK

@@ -1,0 +1,1 @@
+"""One module per subcommand; each command's work is a plain function the tests can call."""

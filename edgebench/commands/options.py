@@ -1,0 +1,24 @@
+"""Options shared by several commands, defined once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
+store_option = click.option(
+    "--store", metavar="PATH|URL", envvar="EDGEBENCH_STORE", show_envvar=True,
+    help="History store: an SQLite file path or a database URL (postgresql://…). [default: .edgebench/history.sqlite]",
+)
+workdir_option = click.option(
+    "--workdir", type=click.Path(file_okay=False, path_type=str), default=".edgebench", show_default=True,
+    help="Where variants, plans, results and logs are kept.",
+)
+
+
+def csv_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]

@@ -1,0 +1,179 @@
+"""``edgebench run``: convert, measure every cell on a device, store, and print the table."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from converter.manifest import Manifest
+from device_runner import schema
+from device_runner.schema import CellResult, Plan
+from device_runner.sweep import CellDone, result_path
+from edgebench.commands.options import csv_list, json_option, store_option, workdir_option
+from edgebench.conversion import conversion_failed, convert
+from edgebench.devices import get_device
+from edgebench.errors import EdgebenchError, ExitCode
+from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
+from edgebench.plan import PLAN_NAME, Settings, build_plan, stage
+from edgebench.report import table
+from edgebench.store import Store, store_url
+
+stderr = Console(stderr=True)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run_id: str
+    device: str
+    store: str
+    manifest: Manifest
+    cells: list[CellResult]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        failed = conversion_failed(self.manifest) or any(cell.failed for cell in self.cells)
+        return ExitCode.FAILED if failed else ExitCode.OK
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def git_commit() -> str | None:
+    """The user's project commit, when edgebench runs inside a git work tree."""
+    try:
+        proc = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def execute(*, model: Path, data: Path, device_name: str, variants: list[str], settings: Settings,
+            workdir: Path, store: str | None, resume: str | None = None, force: bool = False) -> RunOutcome:
+    device = get_device(device_name)
+    with stderr.status(f"Converting {model.name} ({', '.join(variants)})…"):
+        manifest, manifest_dir = convert(model, data, variants, workdir, force=force)
+    run_id = resume or new_run_id()
+    run_dir = workdir / "runs" / run_id
+    plan_path = run_dir / "plan" / PLAN_NAME
+    if resume:
+        if not plan_path.exists():
+            raise EdgebenchError(f"cannot resume run {resume}: no plan at {plan_path}")
+        plan = schema.read(Plan, plan_path)  # the original settings win: cells must stay comparable
+    else:
+        plan = build_plan(run_id, manifest, settings)
+        stage(plan, manifest_dir, plan_path.parent)
+    results_dir = run_dir / "results"
+    _sweep(device.run, plan, plan_path, results_dir)
+    cells = _collect(plan, results_dir, device_name)
+    url = store_url(store)
+    Store(url).save_run(device=device_name, plan=plan, manifest=manifest, git_commit=git_commit(),
+                        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), cells=cells)
+    return RunOutcome(run_id, device_name, url, manifest, cells)
+
+
+def _sweep(run: object, plan: Plan, plan_path: Path, results_dir: Path) -> None:
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("{task.fields[last]}"))
+    with Progress(*columns, console=stderr, transient=False) as progress:
+        task = progress.add_task("Measuring", total=len(plan.cells()), last="")
+
+        def on_cell(event: CellDone) -> None:
+            note = "kept from before" if event.skipped else event.status
+            progress.update(task, completed=event.index, last=f"{event.cell}: {note}")
+
+        run(plan_path, results_dir, on_cell)  # type: ignore[operator]
+
+
+def _collect(plan: Plan, results_dir: Path, device_name: str) -> list[CellResult]:
+    cells, missing = [], []
+    for key in plan.cells():
+        path = result_path(results_dir, key)
+        if path.exists():
+            cells.append(schema.read(CellResult, path))
+        else:
+            missing.append(key.id)
+    if missing:
+        raise EdgebenchError(
+            f"device {device_name}: {len(missing)} of {len(plan.cells())} cells have no result "
+            f"(first: {missing[0]}); finished cells are kept: rerun with --resume {plan.run_id}"
+        )
+    return cells
+
+
+EPILOG = """\b
+Examples:
+  edgebench run                                   # bundled example on this machine
+  edgebench run --model my.keras --data my.npz --delegates xnnpack,cpu --threads 1,2
+  edgebench run --json > results.json             # rows for machines, progress on stderr
+  edgebench run --resume 20261124T081500Z-1a2b3c  # finish a run that was cut off
+"""
+
+
+@click.command(epilog=EPILOG)
+@click.option("--model", type=click.Path(path_type=Path), default=None,
+              help="Keras (.keras/.h5) model or SavedModel directory. [default: the bundled digits example]")
+@click.option("--data", type=click.Path(path_type=Path), default=None,
+              help=".npz with x_train, y_train, x_val, y_val (calibration and accuracy). "
+                   "[default: the example's data when --model is the example]")
+@click.option("--device", "device_name", default="local", show_default=True, help="Device to measure on.")
+@click.option("--variants", default="fp32,int8", show_default=True, help="Comma-separated variants to make.")
+@click.option("--delegates", default="xnnpack,cpu", show_default=True,
+              help="Comma-separated: xnnpack, cpu, external:/path/lib.so[;key=value…].")
+@click.option("--threads", default="1", show_default=True, help="Comma-separated thread counts to sweep.")
+@click.option("--runs", type=click.IntRange(min=1), default=50, show_default=True,
+              help="Measured runs per cell (at least; see --min-secs).")
+@click.option("--min-secs", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Measure for at least this long per cell.")
+@click.option("--warmup-runs", type=click.IntRange(min=0), default=1, show_default=True)
+@click.option("--warmup-secs", type=click.FloatRange(min=0), default=0.5, show_default=True)
+@click.option("--cell-timeout", type=click.FloatRange(min=1), default=600.0, show_default=True,
+              help="Seconds before a cell is stopped and recorded as timeout.")
+@click.option("--resume", metavar="RUN_ID", help="Finish an interrupted run: finished cells are kept, not rerun.")
+@click.option("--force", is_flag=True, help="Convert again even when a cached conversion matches.")
+@workdir_option
+@store_option
+@json_option
+def run(model: Path | None, data: Path | None, device_name: str, variants: str, delegates: str, threads: str,
+        runs: int, min_secs: float, warmup_runs: int, warmup_secs: float, cell_timeout: float,
+        resume: str | None, force: bool, workdir: str, store: str | None, as_json: bool) -> int:
+    """Convert a model, measure each variant × delegate on a device, store and print the results.
+
+    Each cell runs in its own process on the device, so a delegate that crashes costs one cell.
+    Exit code: 0 all cells measured, 1 a cell or variant failed, 2 bad input or infrastructure.
+    """
+    if model is None:
+        model = EXAMPLE_MODEL
+    if data is None:
+        if model != EXAMPLE_MODEL:
+            raise click.UsageError("--data is required with --model (int8 calibration and accuracy need data)")
+        data = EXAMPLE_DATA
+    try:
+        thread_counts = tuple(int(t) for t in csv_list(threads))
+    except ValueError:
+        raise click.BadParameter(f"{threads!r} is not a comma-separated list of integers", param_hint="--threads")
+    settings = Settings(
+        delegates=tuple(csv_list(delegates)), threads=thread_counts, warmup_runs=warmup_runs,
+        warmup_min_s=warmup_secs, runs=runs, min_s=min_secs, cell_timeout_s=cell_timeout,
+    )
+    outcome = execute(model=model, data=data, device_name=device_name, variants=csv_list(variants),
+                      settings=settings, workdir=Path(workdir), store=store, resume=resume, force=force)
+    table_rows = table.rows(outcome.cells, outcome.manifest)
+    if as_json:
+        click.echo(json.dumps({"run_id": outcome.run_id, "device": outcome.device, "model": outcome.manifest.model_name,
+                               "exit_code": int(outcome.exit_code), "rows": table.as_json(table_rows)}, indent=1))
+    else:
+        title = f"{outcome.manifest.model_name} on {outcome.device} — run {outcome.run_id}"
+        table.render(table_rows, title, table.console_for_stdout())
+        for variant in outcome.manifest.variants:
+            if variant.status != "ok":
+                stderr.print(f"[red]variant {variant.name} failed to convert[/]: {variant.message}")
+    return int(outcome.exit_code)

@@ -1,0 +1,91 @@
+"""The comparison table: one row per cell, joined with the variant's conversion figures."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from converter.manifest import Manifest
+from device_runner.schema import STATUS_OK, CellResult
+
+
+@dataclass(frozen=True)
+class Row:
+    variant: str
+    delegate: str
+    threads: int
+    status: str
+    p50_ms: float | None
+    p90_ms: float | None
+    init_ms: float | None
+    peak_rss_mb: float | None
+    top1: float | None
+    fp32_agreement: float | None
+    coverage: float | None
+    size_kb: float | None
+    gzip_kb: float | None
+    message: str
+
+
+def rows(cells: list[CellResult], manifest: Manifest) -> list[Row]:
+    variants = {v.name: v for v in manifest.variants}
+    out = []
+    for cell in cells:
+        record = variants.get(cell.variant)
+        out.append(Row(
+            variant=cell.variant,
+            delegate=cell.delegate,
+            threads=cell.threads,
+            status=cell.status,
+            p50_ms=cell.timing.p50_ms if cell.timing else None,
+            p90_ms=cell.timing.p90_ms if cell.timing else None,
+            init_ms=cell.timing.init_ms if cell.timing else None,
+            peak_rss_mb=cell.memory.peak_rss_mb if cell.memory else None,
+            top1=cell.accuracy.top1 if cell.accuracy else None,
+            fp32_agreement=cell.accuracy.fp32_agreement if cell.accuracy else None,
+            coverage=cell.coverage.fraction if cell.coverage else None,
+            size_kb=record.size_bytes / 1024 if record and record.size_bytes is not None else None,
+            gzip_kb=record.gzip_bytes / 1024 if record and record.gzip_bytes is not None else None,
+            message=cell.message,
+        ))
+    return out
+
+
+def _num(value: float | None, digits: int) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f}%"
+
+
+def render(table_rows: list[Row], title: str, console: Console) -> None:
+    table = Table(title=title, caption="agree: top-1 agreement with the host fp32 model · deleg: nodes delegated")
+    for name in ("variant", "delegate", "thr", "status", "p50 ms", "p90 ms", "init ms", "RSS MB",
+                 "top-1", "agree", "deleg", "KB", "gzip KB"):
+        table.add_column(name, justify="left" if name in ("variant", "delegate", "status") else "right",
+                         no_wrap=True)
+    for row in table_rows:
+        status = row.status if row.status == STATUS_OK else f"[bold red]{row.status}[/]"
+        table.add_row(
+            row.variant, row.delegate, str(row.threads), status, _num(row.p50_ms, 3), _num(row.p90_ms, 3),
+            _num(row.init_ms, 1), _num(row.peak_rss_mb, 1), _pct(row.top1), _pct(row.fp32_agreement),
+            _pct(row.coverage), _num(row.size_kb, 1), _num(row.gzip_kb, 1),
+        )
+    console.print(table)
+    for row in table_rows:
+        if row.status != STATUS_OK:
+            console.print(f"[red]{row.variant} × {row.delegate}[/]: {row.status}: {row.message.splitlines()[0]}")
+
+
+def console_for_stdout() -> Console:
+    """Rich narrows to 80 columns when stdout is a pipe; a log or CI page has room for the whole table."""
+    return Console() if sys.stdout.isatty() else Console(width=200)
+
+
+def as_json(table_rows: list[Row]) -> list[dict[str, Any]]:
+    return [asdict(row) for row in table_rows]
