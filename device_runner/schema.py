@@ -11,6 +11,7 @@ names the file and both versions.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import re
@@ -66,6 +67,8 @@ class CellKey:
     def id(self) -> str:
         """File-name-safe identifier, stable across runs (used for resume)."""
         delegate = re.sub(r"[^A-Za-z0-9_-]+", "_", self.delegate).strip("_")
+        if delegate != self.delegate:  # slugging can merge two specs: keep them apart by a hash
+            delegate += "-" + hashlib.sha256(self.delegate.encode()).hexdigest()[:8]
         return f"{self.variant}.{delegate}.t{self.threads}"
 
 

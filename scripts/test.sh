@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# README command 2 (and what .ci/run calls): set up if needed, then lint, type-check and run every test.
+# Arguments go to pytest, e.g. scripts/test.sh -k schema
+source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
+
+# Debian packages the tests' real parts need; installed when missing and we are root.
+APT_PACKAGES=(gcc)
+missing=()
+for package in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "edgebench: tests need Debian packages: ${missing[*]} (apt-get install them as root)" >&2
+  fi
+fi
+
+cd "$ROOT"
+"$VENV/bin/ruff" check .
+"$VENV/bin/ruff" format --check .
+"$VENV/bin/mypy"
+exec "$VENV/bin/pytest" "$@"

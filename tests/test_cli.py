@@ -1,0 +1,94 @@
+"""The CLI's face: help that teaches, one-line errors naming the culprit, exit codes CI can rely on."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgebench.cli import invoke
+from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = invoke(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize("command", [[], ["run"]], ids=["edgebench", "run"])
+def test_every_help_page_teaches_with_examples(capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
+    code, out, _ = run_cli(capsys, *command, "--help")
+    assert code == 0
+    assert "Examples:" in out and "edgebench run" in out
+
+
+def test_help_starts_without_importing_tensorflow() -> None:
+    probe = "import sys; from edgebench.cli import invoke; invoke(['--help']); print('tensorflow' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith("False")
+
+
+def one_line_error(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.startswith("edgebench:") or "Error" in line]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_a_missing_model_is_a_usage_error_naming_the_file(capsys: pytest.CaptureFixture[str],
+                                                           tmp_path: Path) -> None:
+    code, _, err = run_cli(capsys, "run", "--model", "nope.keras", "--data", str(EXAMPLE_DATA),
+                           "--workdir", str(tmp_path))
+    assert code == 2
+    assert one_line_error(err) == "edgebench: model file not found: nope.keras"
+
+
+@pytest.mark.slow
+def test_a_corrupt_model_is_a_usage_error_naming_the_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    corrupt = tmp_path / "corrupt.keras"
+    corrupt.write_bytes(b"this is not a zip archive")
+    code, _, err = run_cli(capsys, "run", "--model", str(corrupt), "--data", str(EXAMPLE_DATA),
+                           "--workdir", str(tmp_path))
+    assert code == 2
+    assert one_line_error(err).startswith(f"edgebench: cannot load model {corrupt}:")
+
+
+@pytest.mark.slow
+def test_data_without_the_expected_arrays_is_named(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    data = tmp_path / "partial.npz"
+    np.savez(data, x_train=np.zeros((2, 32, 32, 1)), y_train=np.zeros(2))
+    code, _, err = run_cli(capsys, "run", "--model", str(EXAMPLE_MODEL), "--data", str(data),
+                           "--workdir", str(tmp_path))
+    assert code == 2
+    assert one_line_error(err) == f"edgebench: data file {data} lacks x_val, y_val (needs x_train, y_train, x_val, y_val)"
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["run", "--model", str(EXAMPLE_MODEL), "--data", "missing.npz"], "data file not found: missing.npz"),
+        (["run", "--model", "mine.keras"], "--data is required with --model"),
+        (["run", "--threads", "one"], "--threads"),
+        (["run", "--device", "pixel"], "unknown device 'pixel'"),
+        (["run", "--runs", "0"], "--runs"),
+        (["frobnicate"], "No such command 'frobnicate'"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line_naming_the_culprit(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str], expected: str
+) -> None:
+    code, _, err = run_cli(capsys, *argv, *(["--workdir", str(tmp_path)] if argv[0] == "run" else []))
+    assert code == 2
+    assert expected in err
+    assert "Traceback" not in err
+
+
+def test_debug_shows_the_traceback(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run_cli(capsys, "--debug", "run", "--model", "nope.keras", "--data", str(EXAMPLE_DATA),
+                           "--workdir", str(tmp_path))
+    assert code == 2
+    assert "Traceback" in err and "model file not found: nope.keras" in err

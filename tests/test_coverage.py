@@ -1,0 +1,27 @@
+"""Delegate coverage from the interpreter's node list."""
+
+from __future__ import annotations
+
+from device_runner.coverage import coverage_from_ops
+from device_runner.schema import Coverage
+
+
+def op(index: int, name: str, inputs: list[int], outputs: list[int]) -> dict[str, object]:
+    return {"index": index, "op_name": name, "inputs": inputs, "outputs": outputs}
+
+
+def test_a_partition_covers_the_nodes_between_its_input_and_output_tensors() -> None:
+    # 0: t0 -> CONV -> t2 -> RELU -> t3 -> SOFTMAX -> t4; the delegate took CONV and RELU (t0 -> t3).
+    ops = [op(0, "CONV_2D", [0, 1], [2]), op(1, "RELU", [2], [3]), op(2, "SOFTMAX", [3], [4]),
+           op(3, "DELEGATE", [0, 1], [3])]
+    assert coverage_from_ops(ops) == Coverage(delegated_nodes=2, total_nodes=3)
+
+
+def test_no_delegate_node_means_nothing_delegated() -> None:
+    ops = [op(0, "CONV_2D", [0, 1], [2]), op(1, "RELU", [2], [3])]
+    assert coverage_from_ops(ops) == Coverage(delegated_nodes=0, total_nodes=2)
+
+
+def test_optional_inputs_marked_minus_one_are_ignored() -> None:
+    ops = [op(0, "FULLY_CONNECTED", [0, 1, -1], [2]), op(1, "DELEGATE", [0, 1], [2])]
+    assert coverage_from_ops(ops).fraction == 1.0

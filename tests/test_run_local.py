@@ -1,0 +1,85 @@
+"""`edgebench run --device local`: the whole flow on the bundled example, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from converter.manifest import Manifest
+from device_runner import schema
+from device_runner.schema import CellResult
+from edgebench.cli import invoke
+from edgebench.store import Store
+
+pytestmark = pytest.mark.slow
+QUICK_ARGS = ["--runs", "5", "--min-secs", "0", "--warmup-secs", "0"]
+
+
+def run_json(capsys: pytest.CaptureFixture[str], workdir: Path, store: Path, *extra: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+    code = invoke(["run", "--workdir", str(workdir), "--store", str(store), "--json", *QUICK_ARGS, *extra])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_run_measures_every_variant_and_delegate_and_stores_the_run(
+    capsys: pytest.CaptureFixture[str], workdir: Path, converted: tuple[Manifest, Path], tmp_path: Path
+) -> None:
+    store = tmp_path / "history.sqlite"
+    code, report = run_json(capsys, workdir, store)
+
+    assert code == 0
+    cells = {(row["variant"], row["delegate"]): row for row in report["rows"]}
+    assert set(cells) == {("fp32", "xnnpack"), ("fp32", "cpu"), ("int8", "xnnpack"), ("int8", "cpu")}
+    for row in cells.values():
+        assert row["status"] == "ok"
+        assert 0 < row["p50_ms"] <= row["p90_ms"]
+        assert row["init_ms"] > 0 and row["peak_rss_mb"] > 0
+        assert row["top1"] > 0.95
+    assert cells[("int8", "cpu")]["size_kb"] < cells[("fp32", "cpu")]["size_kb"]
+
+    stored = Store(f"sqlite:///{store}").load_run(report["run_id"])
+    results_dir = workdir / "runs" / report["run_id"] / "results"
+    assert sorted(stored.cells, key=lambda c: c.key.id) == sorted(
+        (schema.read(CellResult, p) for p in results_dir.glob("*.json")), key=lambda c: c.key.id
+    )
+    assert stored.device == "local" and stored.manifest.model_name == "digits_mobilenet"
+
+
+def test_the_table_shows_each_cell_with_its_figures(capsys: pytest.CaptureFixture[str], workdir: Path,
+                                                    converted: tuple[Manifest, Path], tmp_path: Path) -> None:
+    code = invoke(["run", "--workdir", str(workdir), "--store", str(tmp_path / "h.sqlite"), "--delegates", "cpu",
+                   *QUICK_ARGS])
+    out = capsys.readouterr().out
+    assert code == 0
+    for header in ("variant", "delegate", "p50 ms", "p90 ms", "init ms", "RSS MB", "top-1", "KB"):
+        assert header in out
+    assert out.count(" cpu ") == 2  # fp32 and int8
+
+
+def test_resume_measures_only_the_cells_without_a_result(capsys: pytest.CaptureFixture[str], workdir: Path,
+                                                         converted: tuple[Manifest, Path], tmp_path: Path) -> None:
+    store = tmp_path / "h.sqlite"
+    _, first = run_json(capsys, workdir, store)
+    results_dir = workdir / "runs" / first["run_id"] / "results"
+    lost = results_dir / "int8.cpu.t1.json"
+    lost.unlink()  # as if the run had died before this cell
+    kept = {p.name: p.read_bytes() for p in results_dir.glob("*.json")}
+
+    code, resumed = run_json(capsys, workdir, store, "--resume", first["run_id"])
+
+    assert code == 0 and resumed["run_id"] == first["run_id"]
+    assert lost.exists()
+    assert {p.name: p.read_bytes() for p in results_dir.glob("*.json") if p.name in kept} == kept
+    assert len(Store(f"sqlite:///{store}").load_run(first["run_id"]).cells) == 4
+
+
+def test_a_failed_cell_makes_the_exit_code_1_and_is_reported(capsys: pytest.CaptureFixture[str], workdir: Path,
+                                                            converted: tuple[Manifest, Path], tmp_path: Path,
+                                                            faulty_delegate: Path) -> None:
+    code, report = run_json(capsys, workdir, tmp_path / "h.sqlite", "--delegates",
+                            f"xnnpack,external:{faulty_delegate};mode=fail")
+    assert code == 1 and report["exit_code"] == 1
+    statuses = {(row["variant"], row["delegate"].split(";")[-1]): row["status"] for row in report["rows"]}
+    assert statuses[("fp32", "xnnpack")] == "ok"
+    assert statuses[("fp32", "mode=fail")] == "delegate_failed"

@@ -1,0 +1,115 @@
+"""The device runner: every cell in its own process, every failure a status, every result kept."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from converter.manifest import Manifest
+from device_runner import schema
+from device_runner.runtime import load_runtime
+from device_runner.schema import CellResult
+from device_runner.sweep import CellDone, result_path, run_plan
+from device_runner.timing import bounded_loop
+from tests.conftest import QUICK, make_plan
+
+pytestmark = pytest.mark.slow
+Converted = tuple[Manifest, Path]
+
+
+def sweep(tmp_path: Path, converted: Converted, **settings: object) -> dict[str, CellResult]:
+    _, plan_path = make_plan(tmp_path, converted, dataclasses.replace(QUICK, **settings))
+    return {f"{r.variant}/{r.delegate.split(';')[-1]}": r for r in run_plan(plan_path, tmp_path / "results")}
+
+
+def test_an_ok_cell_holds_timing_memory_accuracy_coverage_and_device_facts(tmp_path: Path,
+                                                                           converted: Converted) -> None:
+    results = sweep(tmp_path, converted, delegates=("xnnpack", "cpu"))
+    for result in results.values():
+        assert result.status == "ok", result.message
+        assert result.timing and result.memory and result.accuracy and result.coverage and result.device
+        assert len(result.timing.samples_ms) >= QUICK.runs
+        assert 0 < result.timing.min_ms <= result.timing.p50_ms <= result.timing.p90_ms <= result.timing.max_ms
+        assert result.timing.timer_overhead_ms < result.timing.p50_ms
+        assert result.memory.peak_rss_mb >= result.memory.rss_after_load_mb > 0
+        assert result.accuracy.n == len(result.accuracy.correct) == 360
+        assert result.accuracy.top1 is not None and result.accuracy.top1 > 0.95
+        assert result.device.runtime == load_runtime().name
+    assert results["fp32/xnnpack"].accuracy.fp32_agreement == 1.0  # type: ignore[union-attr]
+    assert results["fp32/xnnpack"].coverage.fraction == 1.0  # type: ignore[union-attr]
+    assert results["fp32/cpu"].coverage.delegated_nodes == 0  # type: ignore[union-attr]
+
+
+def test_a_cell_whose_process_dies_is_recorded_as_crashed_and_the_sweep_goes_on(
+    tmp_path: Path, converted: Converted, faulty_delegate: Path
+) -> None:
+    results = sweep(tmp_path, converted, delegates=("xnnpack", f"external:{faulty_delegate};mode=abort", "cpu"))
+    crashed = results["fp32/mode=abort"]
+    assert crashed.status == "crashed"
+    assert "SIGABRT" in crashed.message
+    assert results["fp32/xnnpack"].status == results["fp32/cpu"].status == "ok"
+    assert results["int8/cpu"].status == "ok"  # cells after the crash still ran
+
+
+def test_a_cell_that_hangs_is_stopped_at_the_cell_timeout(tmp_path: Path, converted: Converted,
+                                                           faulty_delegate: Path) -> None:
+    results = sweep(tmp_path, converted, delegates=(f"external:{faulty_delegate};mode=hang",), cell_timeout_s=3.0)
+    assert {r.status for r in results.values()} == {"timeout"}
+    assert "--cell-timeout 3s" in results["fp32/mode=hang"].message
+
+
+def test_a_delegate_that_cannot_prepare_is_delegate_failed_not_a_crash(tmp_path: Path, converted: Converted,
+                                                                        faulty_delegate: Path) -> None:
+    results = sweep(tmp_path, converted, delegates=(f"external:{faulty_delegate};mode=fail",))
+    assert results["fp32/mode=fail"].status == "delegate_failed"
+    assert "failed to prepare" in results["fp32/mode=fail"].message
+
+
+def test_delegates_this_device_lacks_are_delegate_unavailable(tmp_path: Path, converted: Converted) -> None:
+    results = sweep(tmp_path, converted, delegates=("nnapi", "external:/nonexistent/libdelegate.so"))
+    assert results["fp32/nnapi"].status == "delegate_unavailable"
+    missing = results["fp32/external:/nonexistent/libdelegate.so"]
+    assert missing.status == "delegate_unavailable" and "/nonexistent/libdelegate.so" in missing.message
+    assert not missing.failed  # a fact about the device, not a failed measurement
+
+
+def test_a_runner_killed_half_way_resumes_with_finished_cells_untouched(tmp_path: Path,
+                                                                        converted: Converted) -> None:
+    plan, plan_path = make_plan(tmp_path, converted, dataclasses.replace(QUICK, min_s=1.0))
+    results_dir = tmp_path / "results"
+    runner = subprocess.Popen([sys.executable, "-m", "device_runner", "run", str(plan_path), "--results",
+                               str(results_dir)], stdout=subprocess.DEVNULL, start_new_session=True)
+    first = result_path(results_dir, plan.cells()[0])
+    deadline = time.monotonic() + 120
+    while not first.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(runner.pid, signal.SIGKILL)  # the runner and its current cell, as a reboot would
+    runner.wait()
+    finished = {p.name: p.read_bytes() for p in results_dir.glob("*.json")}
+    assert first.name in finished and len(finished) < len(plan.cells())
+    for name, content in finished.items():  # a killed writer may leave a temp file, never half a result
+        schema.loads(CellResult, content.decode(), name)
+
+    events: list[CellDone] = []
+    results = run_plan(plan_path, results_dir, on_cell=events.append)
+
+    assert [r.key for r in results] == plan.cells()
+    assert all(r.status == "ok" for r in results)
+    assert {e.cell for e in events if e.skipped} == {name.removesuffix(".json") for name in finished}
+    for name, content in finished.items():
+        assert (results_dir / name).read_bytes() == content
+
+
+def test_timing_loops_stop_on_count_and_seconds_whichever_comes_last() -> None:
+    assert len(bounded_loop(lambda: None, min_runs=7, min_s=0.0, max_s=60)) == 7
+    sleeps = bounded_loop(lambda: time.sleep(0.01), min_runs=1, min_s=0.1, max_s=60)
+    assert 5 <= len(sleeps) <= 11
+    capped = bounded_loop(lambda: time.sleep(0.01), min_runs=10_000, min_s=0.0, max_s=0.1)
+    assert len(capped) < 10_000

@@ -1,0 +1,111 @@
+"""The results schema: one versioned JSON shape for plans and cell results."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from device_runner import schema
+from device_runner.schema import (
+    Accuracy,
+    CellKey,
+    CellResult,
+    Coverage,
+    DeviceFacts,
+    Memory,
+    Plan,
+    PlanVariant,
+    SchemaError,
+    Timing,
+)
+
+PLAN = Plan(
+    run_id="r1",
+    model_name="digits",
+    variants=[PlanVariant("fp32", "fp32.tflite", "ab" * 32), PlanVariant("int8", "int8.tflite", "cd" * 32)],
+    delegates=["xnnpack", "external:/opt/lib.so;k=v"],
+    threads=[1, 2],
+    input_set="inputs.npz",
+)
+RESULT = CellResult(
+    run_id="r1",
+    variant="int8",
+    delegate="xnnpack",
+    threads=2,
+    status="ok",
+    timing=Timing(init_ms=1.5, first_ms=0.2, warmup_runs=3, samples_ms=[0.1, 0.12, 0.11], p50_ms=0.11,
+                  p90_ms=0.118, p99_ms=0.1198, mean_ms=0.11, std_ms=0.01, min_ms=0.1, max_ms=0.12,
+                  timer_overhead_ms=0.00005),
+    memory=Memory(rss_before_mb=40.0, rss_after_load_mb=41.5, load_delta_mb=1.5, peak_rss_mb=48.0),
+    accuracy=Accuracy(n=3, top1=2 / 3, fp32_agreement=1.0, max_abs_diff=0.02, mean_abs_diff=0.001,
+                      correct=[True, False, True]),
+    coverage=Coverage(delegated_nodes=15, total_nodes=16),
+    device=DeviceFacts(runtime="ai_edge_litert", runtime_version="2.3.0", python="3.11.7", numpy="2.4.6",
+                       machine="x86_64", cpu_model="cpu", cores=2, os="Debian", kernel="6.1", governor=None,
+                       ram_mb=24000.0),
+    temperature_before_c={"cpu:thermal_zone0": 41.0},
+    started_at="2026-11-24T08:00:00Z",
+)
+
+
+@pytest.mark.parametrize("record", [PLAN, RESULT], ids=["plan", "cell_result"])
+def test_a_record_survives_a_round_trip_through_json_unchanged(record: object, tmp_path: Path) -> None:
+    path = tmp_path / "record.json"
+    schema.write(path, record)
+    assert schema.read(type(record), path) == record
+
+
+def test_every_file_carries_the_schema_version(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    schema.write(path, RESULT)
+    assert json.loads(path.read_text())["schema_version"] == schema.SCHEMA_VERSION
+
+
+def test_an_unknown_major_version_is_refused_naming_the_file_and_both_versions(tmp_path: Path) -> None:
+    data = schema.to_dict(RESULT) | {"schema_version": "2.0"}
+    path = tmp_path / "from-the-future.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(SchemaError) as error:
+        schema.read(CellResult, path)
+    message = str(error.value)
+    assert str(path) in message and "2.0" in message and "reads 1.x" in message
+
+
+def test_a_newer_minor_version_is_read_and_its_new_fields_ignored() -> None:
+    data = schema.to_dict(PLAN) | {"schema_version": "1.7", "field_from_1_7": {"x": 1}}
+    assert schema.loads(Plan, json.dumps(data), "plan.json") == dataclasses.replace(PLAN, schema_version="1.7")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("{not json", "not valid JSON"), ("[1, 2]", "expected a JSON object"), ('{"run_id": "x"}', "no schema_version"),
+     ('{"schema_version": "1.0", "run_id": "x"}', "not a valid Plan")],
+)
+def test_malformed_files_give_one_clear_error(text: str, expected: str) -> None:
+    with pytest.raises(SchemaError, match=expected):
+        schema.loads(Plan, text, "plan.json")
+
+
+def test_cells_are_every_variant_by_delegate_by_threads_with_file_safe_ids() -> None:
+    ids = [key.id for key in PLAN.cells()]
+    assert len(ids) == 2 * 2 * 2 == len(set(ids))
+    assert "fp32.xnnpack.t2" in ids
+    assert all(re.fullmatch(r"[A-Za-z0-9_.-]+", cell_id) for cell_id in ids)
+
+
+def test_delegate_specs_that_slug_alike_get_different_cell_ids() -> None:
+    first, second = CellKey("v", "external:/a/b.so", 1), CellKey("v", "external:/a_b.so", 1)
+    assert first.id != second.id
+    assert first.id.startswith("v.external_a_b_so-")
+
+
+def test_atomic_write_leaves_no_temp_file_and_replaces_whole(tmp_path: Path) -> None:
+    path = tmp_path / "out.json"
+    schema.write_atomic(path, "first")
+    schema.write_atomic(path, "second")
+    assert path.read_text() == "second"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
