@@ -14,7 +14,7 @@ import io
 import json
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -30,8 +30,9 @@ TOOLS = ("tensorflow", "tf-keras", "ai-edge-litert", "numpy")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m converter", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m converter", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model", type=Path, required=True)
     parser.add_argument("--data", type=Path, required=True, help=".npz with x_train, y_train, x_val, y_val")
     parser.add_argument("--out", type=Path, required=True)
@@ -48,8 +49,9 @@ def host_scores(tflite: Path, x: np.ndarray, labels: np.ndarray, reference: np.n
     return accuracy.score(accuracy.predict(interpreter, x), labels, reference)
 
 
-def make_variant(recipe: Recipe, source: SourceModel, data: dict[str, np.ndarray], seed: int,
-                 out: Path, reference: np.ndarray) -> VariantRecord:
+def make_variant(
+    recipe: Recipe, source: SourceModel, data: dict[str, np.ndarray], seed: int, out: Path, reference: np.ndarray
+) -> VariantRecord:
     start = time.perf_counter()
     try:
         flatbuffer = recipe.build(source, data, seed)
@@ -94,7 +96,7 @@ def convert(args: argparse.Namespace) -> Manifest:
         input_set=INPUT_SET_NAME,
         variants=variants,
         tool_versions={tool: metadata.version(tool) for tool in TOOLS},
-        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
 
 

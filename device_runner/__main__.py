@@ -1,14 +1,13 @@
 """Command line of the device runner (runs on the device).
 
-    python -m device_runner run plan.json --results results/   # the whole sweep, resumable
-    python -m device_runner cell plan.json CELL_ID --out F      # one cell (the sweep calls this)
-    python -m device_runner facts                              # this device's facts as JSON
+python -m device_runner run plan.json --results results/   # the whole sweep, resumable
+python -m device_runner cell plan.json CELL_ID --out F      # one cell (the sweep calls this)
+python -m device_runner facts                              # this device's facts as JSON
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -17,8 +16,9 @@ from device_runner.runtime import RuntimeMissing, load_runtime
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m device_runner", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m device_runner", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run every cell of a plan (skips finished cells)")
     run.add_argument("plan", type=Path)
@@ -40,8 +40,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             from device_runner.sweep import progress_line, run_plan
 
-            results = run_plan(args.plan, args.results, args.runtime,
-                               on_cell=lambda event: print(progress_line(event), flush=True))
+            results = run_plan(
+                args.plan, args.results, args.runtime, on_cell=lambda event: print(progress_line(event), flush=True)
+            )
             return 1 if any(r.failed for r in results) else 0
         runtime = load_runtime(args.runtime)
         if args.command == "facts":

@@ -17,18 +17,19 @@ def quantize_input(x: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
     dtype = np.dtype(detail["dtype"])
     if dtype.kind == "f":
         return x.astype(dtype)
-    scale, zero_point = detail["quantization"]
+    scale, zero_point = (float(v) for v in detail["quantization"])
     if scale == 0:
         return x.astype(dtype)
     info = np.iinfo(dtype)
-    return np.clip(np.rint(x.astype(np.float64) / scale + zero_point), info.min, info.max).astype(dtype)
+    quantized = np.rint(x.astype(np.float64) / scale + zero_point)
+    return np.clip(quantized, info.min, info.max).astype(dtype)
 
 
 def dequantize_output(y: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
-    scale, zero_point = detail["quantization"]
+    scale, zero_point = (float(v) for v in detail["quantization"])
     if np.dtype(detail["dtype"]).kind == "f" or scale == 0:
         return y.astype(np.float32)
-    return ((y.astype(np.float32) - zero_point) * scale).astype(np.float32)
+    return ((y.astype(np.float32) - np.float32(zero_point)) * np.float32(scale)).astype(np.float32)
 
 
 def feed(interpreter: Any, sample: np.ndarray) -> None:

@@ -7,7 +7,7 @@ delegate that crashes the process costs only this cell.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +31,12 @@ from device_runner.schema import (
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def load_input_set(path: Path) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     with np.load(path) as data:
-        return data["x"], data["y"] if "y" in data else None, data["ref"] if "ref" in data else None
+        return data["x"], data.get("y"), data.get("ref")
 
 
 def _coverage(interpreter: Any) -> Coverage | None:
@@ -95,6 +95,4 @@ def run_cell(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime) -> Cell
 
 
 def _finish(header: dict[str, Any], status: str, **fields: Any) -> CellResult:
-    return CellResult(
-        status=status, temperature_after_c=temperatures_c(), finished_at=now_iso(), **header, **fields
-    )
+    return CellResult(status=status, temperature_after_c=temperatures_c(), finished_at=now_iso(), **header, **fields)

@@ -41,9 +41,7 @@ def bounded_loop(fn: Callable[[], object], min_runs: int, min_s: float, max_s: f
             return samples
 
 
-def summarize(
-    samples_ns: list[int], *, init_ns: int, first_ns: int, warmup_runs: int, overhead_ns: float
-) -> Timing:
+def summarize(samples_ns: list[int], *, init_ns: int, first_ns: int, warmup_runs: int, overhead_ns: float) -> Timing:
     ms = np.asarray(samples_ns, dtype=np.float64) / NS_PER_MS
     p50, p90, p99 = np.percentile(ms, [50, 90, 99])
     return Timing(

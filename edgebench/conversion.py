@@ -21,13 +21,19 @@ from edgebench.hashing import sha256_tree
 
 
 def cache_key(model_sha256: str, data_sha256: str, variants: list[str], seed: int) -> str:
-    recipe = {"model": model_sha256, "data": data_sha256, "variants": sorted(variants), "seed": seed,
-              "edgebench": __version__}
+    recipe = {
+        "model": model_sha256,
+        "data": data_sha256,
+        "variants": sorted(variants),
+        "seed": seed,
+        "edgebench": __version__,
+    }
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
 
 
-def convert(model: Path, data: Path, variants: list[str], workdir: Path, *, seed: int = 0,
-            force: bool = False) -> tuple[Manifest, Path]:
+def convert(
+    model: Path, data: Path, variants: list[str], workdir: Path, *, seed: int = 0, force: bool = False
+) -> tuple[Manifest, Path]:
     """Make (or reuse) the variants of ``model``; returns the manifest and its directory."""
     if not model.exists():
         raise EdgebenchError(f"model file not found: {model}")
@@ -43,9 +49,25 @@ def convert(model: Path, data: Path, variants: list[str], workdir: Path, *, seed
             pass  # written by another edgebench version: rebuild
     log = workdir / "logs" / f"convert-{out.name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "converter", "--model", str(model), "--data", str(data), "--out", str(out),
-               "--variants", ",".join(variants), "--seed", str(seed), "--cache-key", key,
-               "--model-sha256", model_sha256]
+    command = [
+        sys.executable,
+        "-m",
+        "converter",
+        "--model",
+        str(model),
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--variants",
+        ",".join(variants),
+        "--seed",
+        str(seed),
+        "--cache-key",
+        key,
+        "--model-sha256",
+        model_sha256,
+    ]
     env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
     with log.open("w") as stderr:
         proc = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True, check=False)
@@ -70,4 +92,3 @@ def _last_json_line(stdout: str) -> dict[str, object]:
 
 def conversion_failed(manifest: Manifest) -> bool:
     return any(v.status != "ok" for v in manifest.variants)
-

@@ -24,12 +24,14 @@ DEFAULT_STORE = Path(".edgebench") / "history.sqlite"
 
 metadata = sa.MetaData()
 meta_table = sa.Table(
-    "edgebench_meta", metadata,
+    "edgebench_meta",
+    metadata,
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.String(256), nullable=False),
 )
 runs_table = sa.Table(
-    "runs", metadata,
+    "runs",
+    metadata,
     sa.Column("run_id", sa.String(64), primary_key=True),
     sa.Column("created_at", sa.String(40), nullable=False),
     sa.Column("device", sa.String(128), nullable=False),
@@ -41,7 +43,8 @@ runs_table = sa.Table(
     sa.Column("manifest", sa.Text, nullable=False),  # JSON
 )
 cells_table = sa.Table(
-    "cells", metadata,
+    "cells",
+    metadata,
     sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.run_id"), primary_key=True),
     sa.Column("cell_id", sa.String(256), primary_key=True),
     sa.Column("variant", sa.String(128), nullable=False),
@@ -100,18 +103,34 @@ class Store:
                 f"{STORE_SCHEMA_VERSION}: upgrade edgebench"
             )
 
-    def save_run(self, *, device: str, plan: Plan, manifest: Manifest, created_at: str,
-                 git_commit: str | None, cells: Iterable[CellResult]) -> None:
+    def save_run(
+        self,
+        *,
+        device: str,
+        plan: Plan,
+        manifest: Manifest,
+        created_at: str,
+        git_commit: str | None,
+        cells: Iterable[CellResult],
+    ) -> None:
         from edgebench import __version__
 
         with self.engine.begin() as conn:  # one transaction: all or nothing
             conn.execute(sa.delete(cells_table).where(cells_table.c.run_id == plan.run_id))
             conn.execute(sa.delete(runs_table).where(runs_table.c.run_id == plan.run_id))
-            conn.execute(runs_table.insert().values(
-                run_id=plan.run_id, created_at=created_at, device=device, model_name=manifest.model_name,
-                model_sha256=manifest.model_sha256, git_commit=git_commit, edgebench_version=__version__,
-                plan=schema.dumps(plan), manifest=schema.dumps(manifest),
-            ))
+            conn.execute(
+                runs_table.insert().values(
+                    run_id=plan.run_id,
+                    created_at=created_at,
+                    device=device,
+                    model_name=manifest.model_name,
+                    model_sha256=manifest.model_sha256,
+                    git_commit=git_commit,
+                    edgebench_version=__version__,
+                    plan=schema.dumps(plan),
+                    manifest=schema.dumps(manifest),
+                )
+            )
             rows = [_cell_row(plan.run_id, cell) for cell in cells]
             if rows:
                 conn.execute(cells_table.insert(), rows)

@@ -16,6 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -41,11 +42,11 @@ def digits_dataset() -> dict[str, np.ndarray]:
     return {"x_train": x_train, "y_train": y_train, "x_val": x_val, "y_val": y_val}
 
 
-def build_model():  # type: ignore[no-untyped-def]
+def build_model() -> Any:
     import tf_keras as keras
     from tf_keras import layers
 
-    def separable(x, filters: int, stride: int):  # type: ignore[no-untyped-def]
+    def separable(x: Any, filters: int, stride: int) -> Any:
         x = layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False)(x)
         x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
         x = layers.ReLU(6.0)(x)
@@ -81,10 +82,16 @@ def main() -> None:
     model = build_model()
     steps = args.epochs * int(np.ceil(len(data["x_train"]) / 32))
     schedule = keras.optimizers.schedules.CosineDecay(2e-3, decay_steps=steps)
-    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
     model.fit(
-        data["x_train"].astype(np.float32), data["y_train"], epochs=args.epochs, batch_size=32,
-        validation_data=(data["x_val"].astype(np.float32), data["y_val"]), verbose=2,
+        data["x_train"].astype(np.float32),
+        data["y_train"],
+        epochs=args.epochs,
+        batch_size=32,
+        validation_data=(data["x_val"].astype(np.float32), data["y_val"]),
+        verbose=2,
     )
     _, accuracy = model.evaluate(data["x_val"].astype(np.float32), data["y_val"], verbose=0)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -92,7 +99,13 @@ def main() -> None:
     plain = build_model()
     plain.set_weights(model.get_weights())
     plain.save(args.out / "digits_mobilenet.keras")
-    np.savez_compressed(args.out / "digits.npz", **data)
+    np.savez_compressed(
+        args.out / "digits.npz",
+        x_train=data["x_train"],
+        y_train=data["y_train"],
+        x_val=data["x_val"],
+        y_val=data["y_val"],
+    )
     print(f"val top-1 {accuracy:.4f}; wrote {args.out}")
 
 

@@ -52,8 +52,9 @@ def faulty_delegate(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def make_plan(tmp_path: Path, converted: tuple[Manifest, Path], settings: Settings = QUICK,
-              run_id: str = "test-run") -> tuple[Plan, Path]:
+def make_plan(
+    tmp_path: Path, converted: tuple[Manifest, Path], settings: Settings = QUICK, run_id: str = "test-run"
+) -> tuple[Plan, Path]:
     manifest, manifest_dir = converted
     plan = build_plan(run_id, manifest, settings)
     return plan, stage(plan, manifest_dir, tmp_path / "plan")

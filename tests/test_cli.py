@@ -39,10 +39,10 @@ def one_line_error(err: str) -> str:
     return lines[0]
 
 
-def test_a_missing_model_is_a_usage_error_naming_the_file(capsys: pytest.CaptureFixture[str],
-                                                           tmp_path: Path) -> None:
-    code, _, err = run_cli(capsys, "run", "--model", "nope.keras", "--data", str(EXAMPLE_DATA),
-                           "--workdir", str(tmp_path))
+def test_a_missing_model_is_a_usage_error_naming_the_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run_cli(
+        capsys, "run", "--model", "nope.keras", "--data", str(EXAMPLE_DATA), "--workdir", str(tmp_path)
+    )
     assert code == 2
     assert one_line_error(err) == "edgebench: model file not found: nope.keras"
 
@@ -51,8 +51,9 @@ def test_a_missing_model_is_a_usage_error_naming_the_file(capsys: pytest.Capture
 def test_a_corrupt_model_is_a_usage_error_naming_the_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     corrupt = tmp_path / "corrupt.keras"
     corrupt.write_bytes(b"this is not a zip archive")
-    code, _, err = run_cli(capsys, "run", "--model", str(corrupt), "--data", str(EXAMPLE_DATA),
-                           "--workdir", str(tmp_path))
+    code, _, err = run_cli(
+        capsys, "run", "--model", str(corrupt), "--data", str(EXAMPLE_DATA), "--workdir", str(tmp_path)
+    )
     assert code == 2
     assert one_line_error(err).startswith(f"edgebench: cannot load model {corrupt}:")
 
@@ -61,10 +62,13 @@ def test_a_corrupt_model_is_a_usage_error_naming_the_file(capsys: pytest.Capture
 def test_data_without_the_expected_arrays_is_named(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     data = tmp_path / "partial.npz"
     np.savez(data, x_train=np.zeros((2, 32, 32, 1)), y_train=np.zeros(2))
-    code, _, err = run_cli(capsys, "run", "--model", str(EXAMPLE_MODEL), "--data", str(data),
-                           "--workdir", str(tmp_path))
+    code, _, err = run_cli(
+        capsys, "run", "--model", str(EXAMPLE_MODEL), "--data", str(data), "--workdir", str(tmp_path)
+    )
     assert code == 2
-    assert one_line_error(err) == f"edgebench: data file {data} lacks x_val, y_val (needs x_train, y_train, x_val, y_val)"
+    assert (
+        one_line_error(err) == f"edgebench: data file {data} lacks x_val, y_val (needs x_train, y_train, x_val, y_val)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -88,7 +92,8 @@ def test_usage_errors_exit_2_with_one_line_naming_the_culprit(
 
 
 def test_debug_shows_the_traceback(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, _, err = run_cli(capsys, "--debug", "run", "--model", "nope.keras", "--data", str(EXAMPLE_DATA),
-                           "--workdir", str(tmp_path))
+    code, _, err = run_cli(
+        capsys, "--debug", "run", "--model", "nope.keras", "--data", str(EXAMPLE_DATA), "--workdir", str(tmp_path)
+    )
     assert code == 2
     assert "Traceback" in err and "model file not found: nope.keras" in err

@@ -12,8 +12,12 @@ def op(index: int, name: str, inputs: list[int], outputs: list[int]) -> dict[str
 
 def test_a_partition_covers_the_nodes_between_its_input_and_output_tensors() -> None:
     # 0: t0 -> CONV -> t2 -> RELU -> t3 -> SOFTMAX -> t4; the delegate took CONV and RELU (t0 -> t3).
-    ops = [op(0, "CONV_2D", [0, 1], [2]), op(1, "RELU", [2], [3]), op(2, "SOFTMAX", [3], [4]),
-           op(3, "DELEGATE", [0, 1], [3])]
+    ops = [
+        op(0, "CONV_2D", [0, 1], [2]),
+        op(1, "RELU", [2], [3]),
+        op(2, "SOFTMAX", [3], [4]),
+        op(3, "DELEGATE", [0, 1], [3]),
+    ]
     assert coverage_from_ops(ops) == Coverage(delegated_nodes=2, total_nodes=3)
 
 

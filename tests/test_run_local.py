@@ -46,10 +46,12 @@ def test_run_measures_every_variant_and_delegate_and_stores_the_run(
     assert stored.device == "local" and stored.manifest.model_name == "digits_mobilenet"
 
 
-def test_the_table_shows_each_cell_with_its_figures(capsys: pytest.CaptureFixture[str], workdir: Path,
-                                                    converted: tuple[Manifest, Path], tmp_path: Path) -> None:
-    code = invoke(["run", "--workdir", str(workdir), "--store", str(tmp_path / "h.sqlite"), "--delegates", "cpu",
-                   *QUICK_ARGS])
+def test_the_table_shows_each_cell_with_its_figures(
+    capsys: pytest.CaptureFixture[str], workdir: Path, converted: tuple[Manifest, Path], tmp_path: Path
+) -> None:
+    code = invoke(
+        ["run", "--workdir", str(workdir), "--store", str(tmp_path / "h.sqlite"), "--delegates", "cpu", *QUICK_ARGS]
+    )
     out = capsys.readouterr().out
     assert code == 0
     for header in ("variant", "delegate", "p50 ms", "p90 ms", "init ms", "RSS MB", "top-1", "KB"):
@@ -57,8 +59,9 @@ def test_the_table_shows_each_cell_with_its_figures(capsys: pytest.CaptureFixtur
     assert out.count(" cpu ") == 2  # fp32 and int8
 
 
-def test_resume_measures_only_the_cells_without_a_result(capsys: pytest.CaptureFixture[str], workdir: Path,
-                                                         converted: tuple[Manifest, Path], tmp_path: Path) -> None:
+def test_resume_measures_only_the_cells_without_a_result(
+    capsys: pytest.CaptureFixture[str], workdir: Path, converted: tuple[Manifest, Path], tmp_path: Path
+) -> None:
     store = tmp_path / "h.sqlite"
     _, first = run_json(capsys, workdir, store)
     results_dir = workdir / "runs" / first["run_id"] / "results"
@@ -74,11 +77,16 @@ def test_resume_measures_only_the_cells_without_a_result(capsys: pytest.CaptureF
     assert len(Store(f"sqlite:///{store}").load_run(first["run_id"]).cells) == 4
 
 
-def test_a_failed_cell_makes_the_exit_code_1_and_is_reported(capsys: pytest.CaptureFixture[str], workdir: Path,
-                                                            converted: tuple[Manifest, Path], tmp_path: Path,
-                                                            faulty_delegate: Path) -> None:
-    code, report = run_json(capsys, workdir, tmp_path / "h.sqlite", "--delegates",
-                            f"xnnpack,external:{faulty_delegate};mode=fail")
+def test_a_failed_cell_makes_the_exit_code_1_and_is_reported(
+    capsys: pytest.CaptureFixture[str],
+    workdir: Path,
+    converted: tuple[Manifest, Path],
+    tmp_path: Path,
+    faulty_delegate: Path,
+) -> None:
+    code, report = run_json(
+        capsys, workdir, tmp_path / "h.sqlite", "--delegates", f"xnnpack,external:{faulty_delegate};mode=fail"
+    )
     assert code == 1 and report["exit_code"] == 1
     statuses = {(row["variant"], row["delegate"].split(";")[-1]): row["status"] for row in report["rows"]}
     assert statuses[("fp32", "xnnpack")] == "ok"

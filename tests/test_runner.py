@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,13 +25,14 @@ pytestmark = pytest.mark.slow
 Converted = tuple[Manifest, Path]
 
 
-def sweep(tmp_path: Path, converted: Converted, **settings: object) -> dict[str, CellResult]:
+def sweep(tmp_path: Path, converted: Converted, **settings: Any) -> dict[str, CellResult]:
     _, plan_path = make_plan(tmp_path, converted, dataclasses.replace(QUICK, **settings))
     return {f"{r.variant}/{r.delegate.split(';')[-1]}": r for r in run_plan(plan_path, tmp_path / "results")}
 
 
-def test_an_ok_cell_holds_timing_memory_accuracy_coverage_and_device_facts(tmp_path: Path,
-                                                                           converted: Converted) -> None:
+def test_an_ok_cell_holds_timing_memory_accuracy_coverage_and_device_facts(
+    tmp_path: Path, converted: Converted
+) -> None:
     results = sweep(tmp_path, converted, delegates=("xnnpack", "cpu"))
     for result in results.values():
         assert result.status == "ok", result.message
@@ -58,15 +60,17 @@ def test_a_cell_whose_process_dies_is_recorded_as_crashed_and_the_sweep_goes_on(
     assert results["int8/cpu"].status == "ok"  # cells after the crash still ran
 
 
-def test_a_cell_that_hangs_is_stopped_at_the_cell_timeout(tmp_path: Path, converted: Converted,
-                                                           faulty_delegate: Path) -> None:
+def test_a_cell_that_hangs_is_stopped_at_the_cell_timeout(
+    tmp_path: Path, converted: Converted, faulty_delegate: Path
+) -> None:
     results = sweep(tmp_path, converted, delegates=(f"external:{faulty_delegate};mode=hang",), cell_timeout_s=3.0)
     assert {r.status for r in results.values()} == {"timeout"}
     assert "--cell-timeout 3s" in results["fp32/mode=hang"].message
 
 
-def test_a_delegate_that_cannot_prepare_is_delegate_failed_not_a_crash(tmp_path: Path, converted: Converted,
-                                                                        faulty_delegate: Path) -> None:
+def test_a_delegate_that_cannot_prepare_is_delegate_failed_not_a_crash(
+    tmp_path: Path, converted: Converted, faulty_delegate: Path
+) -> None:
     results = sweep(tmp_path, converted, delegates=(f"external:{faulty_delegate};mode=fail",))
     assert results["fp32/mode=fail"].status == "delegate_failed"
     assert "failed to prepare" in results["fp32/mode=fail"].message
@@ -80,12 +84,14 @@ def test_delegates_this_device_lacks_are_delegate_unavailable(tmp_path: Path, co
     assert not missing.failed  # a fact about the device, not a failed measurement
 
 
-def test_a_runner_killed_half_way_resumes_with_finished_cells_untouched(tmp_path: Path,
-                                                                        converted: Converted) -> None:
+def test_a_runner_killed_half_way_resumes_with_finished_cells_untouched(tmp_path: Path, converted: Converted) -> None:
     plan, plan_path = make_plan(tmp_path, converted, dataclasses.replace(QUICK, min_s=1.0))
     results_dir = tmp_path / "results"
-    runner = subprocess.Popen([sys.executable, "-m", "device_runner", "run", str(plan_path), "--results",
-                               str(results_dir)], stdout=subprocess.DEVNULL, start_new_session=True)
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "device_runner", "run", str(plan_path), "--results", str(results_dir)],
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     first = result_path(results_dir, plan.cells()[0])
     deadline = time.monotonic() + 120
     while not first.exists() and time.monotonic() < deadline:

@@ -37,16 +37,38 @@ RESULT = CellResult(
     delegate="xnnpack",
     threads=2,
     status="ok",
-    timing=Timing(init_ms=1.5, first_ms=0.2, warmup_runs=3, samples_ms=[0.1, 0.12, 0.11], p50_ms=0.11,
-                  p90_ms=0.118, p99_ms=0.1198, mean_ms=0.11, std_ms=0.01, min_ms=0.1, max_ms=0.12,
-                  timer_overhead_ms=0.00005),
+    timing=Timing(
+        init_ms=1.5,
+        first_ms=0.2,
+        warmup_runs=3,
+        samples_ms=[0.1, 0.12, 0.11],
+        p50_ms=0.11,
+        p90_ms=0.118,
+        p99_ms=0.1198,
+        mean_ms=0.11,
+        std_ms=0.01,
+        min_ms=0.1,
+        max_ms=0.12,
+        timer_overhead_ms=0.00005,
+    ),
     memory=Memory(rss_before_mb=40.0, rss_after_load_mb=41.5, load_delta_mb=1.5, peak_rss_mb=48.0),
-    accuracy=Accuracy(n=3, top1=2 / 3, fp32_agreement=1.0, max_abs_diff=0.02, mean_abs_diff=0.001,
-                      correct=[True, False, True]),
+    accuracy=Accuracy(
+        n=3, top1=2 / 3, fp32_agreement=1.0, max_abs_diff=0.02, mean_abs_diff=0.001, correct=[True, False, True]
+    ),
     coverage=Coverage(delegated_nodes=15, total_nodes=16),
-    device=DeviceFacts(runtime="ai_edge_litert", runtime_version="2.3.0", python="3.11.7", numpy="2.4.6",
-                       machine="x86_64", cpu_model="cpu", cores=2, os="Debian", kernel="6.1", governor=None,
-                       ram_mb=24000.0),
+    device=DeviceFacts(
+        runtime="ai_edge_litert",
+        runtime_version="2.3.0",
+        python="3.11.7",
+        numpy="2.4.6",
+        machine="x86_64",
+        cpu_model="cpu",
+        cores=2,
+        os="Debian",
+        kernel="6.1",
+        governor=None,
+        ram_mb=24000.0,
+    ),
     temperature_before_c={"cpu:thermal_zone0": 41.0},
     started_at="2026-11-24T08:00:00Z",
 )
@@ -82,8 +104,12 @@ def test_a_newer_minor_version_is_read_and_its_new_fields_ignored() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("{not json", "not valid JSON"), ("[1, 2]", "expected a JSON object"), ('{"run_id": "x"}', "no schema_version"),
-     ('{"schema_version": "1.0", "run_id": "x"}', "not a valid Plan")],
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "expected a JSON object"),
+        ('{"run_id": "x"}', "no schema_version"),
+        ('{"schema_version": "1.0", "run_id": "x"}', "not a valid Plan"),
+    ],
 )
 def test_malformed_files_give_one_clear_error(text: str, expected: str) -> None:
     with pytest.raises(SchemaError, match=expected):

@@ -11,11 +11,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
 store_option = click.option(
-    "--store", metavar="PATH|URL", envvar="EDGEBENCH_STORE", show_envvar=True,
+    "--store",
+    metavar="PATH|URL",
+    envvar="EDGEBENCH_STORE",
+    show_envvar=True,
     help="History store: an SQLite file path or a database URL (postgresql://…). [default: .edgebench/history.sqlite]",
 )
 workdir_option = click.option(
-    "--workdir", type=click.Path(file_okay=False, path_type=str), default=".edgebench", show_default=True,
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=str),
+    default=".edgebench",
+    show_default=True,
     help="Where variants, plans, results and logs are kept.",
 )
 

@@ -6,7 +6,7 @@ import json
 import secrets
 import subprocess
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -44,7 +44,7 @@ class RunOutcome:
 
 
 def new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
 def git_commit() -> str | None:
@@ -56,8 +56,18 @@ def git_commit() -> str | None:
     return proc.stdout.strip() if proc.returncode == 0 else None
 
 
-def execute(*, model: Path, data: Path, device_name: str, variants: list[str], settings: Settings,
-            workdir: Path, store: str | None, resume: str | None = None, force: bool = False) -> RunOutcome:
+def execute(
+    *,
+    model: Path,
+    data: Path,
+    device_name: str,
+    variants: list[str],
+    settings: Settings,
+    workdir: Path,
+    store: str | None,
+    resume: str | None = None,
+    force: bool = False,
+) -> RunOutcome:
     device = get_device(device_name)
     with stderr.status(f"Converting {model.name} ({', '.join(variants)})…"):
         manifest, manifest_dir = convert(model, data, variants, workdir, force=force)
@@ -75,14 +85,25 @@ def execute(*, model: Path, data: Path, device_name: str, variants: list[str], s
     _sweep(device.run, plan, plan_path, results_dir)
     cells = _collect(plan, results_dir, device_name)
     url = store_url(store)
-    Store(url).save_run(device=device_name, plan=plan, manifest=manifest, git_commit=git_commit(),
-                        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), cells=cells)
+    Store(url).save_run(
+        device=device_name,
+        plan=plan,
+        manifest=manifest,
+        git_commit=git_commit(),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        cells=cells,
+    )
     return RunOutcome(run_id, device_name, url, manifest, cells)
 
 
 def _sweep(run: object, plan: Plan, plan_path: Path, results_dir: Path) -> None:
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("{task.fields[last]}"))
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[last]}"),
+    )
     with Progress(*columns, console=stderr, transient=False) as progress:
         task = progress.add_task("Measuring", total=len(plan.cells()), last="")
 
@@ -119,32 +140,74 @@ Examples:
 
 
 @click.command(epilog=EPILOG)
-@click.option("--model", type=click.Path(path_type=Path), default=None,
-              help="Keras (.keras/.h5) model or SavedModel directory. [default: the bundled digits example]")
-@click.option("--data", type=click.Path(path_type=Path), default=None,
-              help=".npz with x_train, y_train, x_val, y_val (calibration and accuracy). "
-                   "[default: the example's data when --model is the example]")
+@click.option(
+    "--model",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Keras (.keras/.h5) model or SavedModel directory. [default: the bundled digits example]",
+)
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    default=None,
+    help=".npz with x_train, y_train, x_val, y_val (calibration and accuracy). "
+    "[default: the example's data when --model is the example]",
+)
 @click.option("--device", "device_name", default="local", show_default=True, help="Device to measure on.")
 @click.option("--variants", default="fp32,int8", show_default=True, help="Comma-separated variants to make.")
-@click.option("--delegates", default="xnnpack,cpu", show_default=True,
-              help="Comma-separated: xnnpack, cpu, external:/path/lib.so[;key=value…].")
+@click.option(
+    "--delegates",
+    default="xnnpack,cpu",
+    show_default=True,
+    help="Comma-separated: xnnpack, cpu, external:/path/lib.so[;key=value…].",
+)
 @click.option("--threads", default="1", show_default=True, help="Comma-separated thread counts to sweep.")
-@click.option("--runs", type=click.IntRange(min=1), default=50, show_default=True,
-              help="Measured runs per cell (at least; see --min-secs).")
-@click.option("--min-secs", type=click.FloatRange(min=0), default=1.0, show_default=True,
-              help="Measure for at least this long per cell.")
+@click.option(
+    "--runs",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="Measured runs per cell (at least; see --min-secs).",
+)
+@click.option(
+    "--min-secs",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Measure for at least this long per cell.",
+)
 @click.option("--warmup-runs", type=click.IntRange(min=0), default=1, show_default=True)
 @click.option("--warmup-secs", type=click.FloatRange(min=0), default=0.5, show_default=True)
-@click.option("--cell-timeout", type=click.FloatRange(min=1), default=600.0, show_default=True,
-              help="Seconds before a cell is stopped and recorded as timeout.")
+@click.option(
+    "--cell-timeout",
+    type=click.FloatRange(min=1),
+    default=600.0,
+    show_default=True,
+    help="Seconds before a cell is stopped and recorded as timeout.",
+)
 @click.option("--resume", metavar="RUN_ID", help="Finish an interrupted run: finished cells are kept, not rerun.")
 @click.option("--force", is_flag=True, help="Convert again even when a cached conversion matches.")
 @workdir_option
 @store_option
 @json_option
-def run(model: Path | None, data: Path | None, device_name: str, variants: str, delegates: str, threads: str,
-        runs: int, min_secs: float, warmup_runs: int, warmup_secs: float, cell_timeout: float,
-        resume: str | None, force: bool, workdir: str, store: str | None, as_json: bool) -> int:
+def run(
+    model: Path | None,
+    data: Path | None,
+    device_name: str,
+    variants: str,
+    delegates: str,
+    threads: str,
+    runs: int,
+    min_secs: float,
+    warmup_runs: int,
+    warmup_secs: float,
+    cell_timeout: float,
+    resume: str | None,
+    force: bool,
+    workdir: str,
+    store: str | None,
+    as_json: bool,
+) -> int:
     """Convert a model, measure each variant × delegate on a device, store and print the results.
 
     Each cell runs in its own process on the device, so a delegate that crashes costs one cell.
@@ -158,18 +221,43 @@ def run(model: Path | None, data: Path | None, device_name: str, variants: str, 
         data = EXAMPLE_DATA
     try:
         thread_counts = tuple(int(t) for t in csv_list(threads))
-    except ValueError:
-        raise click.BadParameter(f"{threads!r} is not a comma-separated list of integers", param_hint="--threads")
+    except ValueError as exc:
+        message = f"{threads!r} is not a comma-separated list of integers"
+        raise click.BadParameter(message, param_hint="--threads") from exc
     settings = Settings(
-        delegates=tuple(csv_list(delegates)), threads=thread_counts, warmup_runs=warmup_runs,
-        warmup_min_s=warmup_secs, runs=runs, min_s=min_secs, cell_timeout_s=cell_timeout,
+        delegates=tuple(csv_list(delegates)),
+        threads=thread_counts,
+        warmup_runs=warmup_runs,
+        warmup_min_s=warmup_secs,
+        runs=runs,
+        min_s=min_secs,
+        cell_timeout_s=cell_timeout,
     )
-    outcome = execute(model=model, data=data, device_name=device_name, variants=csv_list(variants),
-                      settings=settings, workdir=Path(workdir), store=store, resume=resume, force=force)
+    outcome = execute(
+        model=model,
+        data=data,
+        device_name=device_name,
+        variants=csv_list(variants),
+        settings=settings,
+        workdir=Path(workdir),
+        store=store,
+        resume=resume,
+        force=force,
+    )
     table_rows = table.rows(outcome.cells, outcome.manifest)
     if as_json:
-        click.echo(json.dumps({"run_id": outcome.run_id, "device": outcome.device, "model": outcome.manifest.model_name,
-                               "exit_code": int(outcome.exit_code), "rows": table.as_json(table_rows)}, indent=1))
+        click.echo(
+            json.dumps(
+                {
+                    "run_id": outcome.run_id,
+                    "device": outcome.device,
+                    "model": outcome.manifest.model_name,
+                    "exit_code": int(outcome.exit_code),
+                    "rows": table.as_json(table_rows),
+                },
+                indent=1,
+            )
+        )
     else:
         title = f"{outcome.manifest.model_name} on {outcome.device} — run {outcome.run_id}"
         table.render(table_rows, title, table.console_for_stdout())

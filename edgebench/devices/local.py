@@ -20,13 +20,21 @@ class LocalDevice:
 
     def run(self, plan_path: Path, results_dir: Path, on_cell: Callable[[CellDone], None]) -> None:
         # The runner starts in the folder holding device_runner/ (as on a board), so paths must be absolute.
-        command = [self.python, "-m", "device_runner", "run", str(plan_path.resolve()),
-                   "--results", str(results_dir.resolve())]
+        command = [
+            self.python,
+            "-m",
+            "device_runner",
+            "run",
+            str(plan_path.resolve()),
+            "--results",
+            str(results_dir.resolve()),
+        ]
         log = results_dir.parent / "runner.log"
         results_dir.mkdir(parents=True, exist_ok=True)
-        with log.open("a") as stderr, subprocess.Popen(
-            command, cwd=PACKAGE_PARENT, stdout=subprocess.PIPE, stderr=stderr, text=True
-        ) as proc:
+        with (
+            log.open("a") as stderr,
+            subprocess.Popen(command, cwd=PACKAGE_PARENT, stdout=subprocess.PIPE, stderr=stderr, text=True) as proc,
+        ):
             assert proc.stdout is not None
             for line in proc.stdout:
                 event = _parse_event(line)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 import sys
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from rich.console import Console
@@ -36,22 +36,24 @@ def rows(cells: list[CellResult], manifest: Manifest) -> list[Row]:
     out = []
     for cell in cells:
         record = variants.get(cell.variant)
-        out.append(Row(
-            variant=cell.variant,
-            delegate=cell.delegate,
-            threads=cell.threads,
-            status=cell.status,
-            p50_ms=cell.timing.p50_ms if cell.timing else None,
-            p90_ms=cell.timing.p90_ms if cell.timing else None,
-            init_ms=cell.timing.init_ms if cell.timing else None,
-            peak_rss_mb=cell.memory.peak_rss_mb if cell.memory else None,
-            top1=cell.accuracy.top1 if cell.accuracy else None,
-            fp32_agreement=cell.accuracy.fp32_agreement if cell.accuracy else None,
-            coverage=cell.coverage.fraction if cell.coverage else None,
-            size_kb=record.size_bytes / 1024 if record and record.size_bytes is not None else None,
-            gzip_kb=record.gzip_bytes / 1024 if record and record.gzip_bytes is not None else None,
-            message=cell.message,
-        ))
+        out.append(
+            Row(
+                variant=cell.variant,
+                delegate=cell.delegate,
+                threads=cell.threads,
+                status=cell.status,
+                p50_ms=cell.timing.p50_ms if cell.timing else None,
+                p90_ms=cell.timing.p90_ms if cell.timing else None,
+                init_ms=cell.timing.init_ms if cell.timing else None,
+                peak_rss_mb=cell.memory.peak_rss_mb if cell.memory else None,
+                top1=cell.accuracy.top1 if cell.accuracy else None,
+                fp32_agreement=cell.accuracy.fp32_agreement if cell.accuracy else None,
+                coverage=cell.coverage.fraction if cell.coverage else None,
+                size_kb=record.size_bytes / 1024 if record and record.size_bytes is not None else None,
+                gzip_kb=record.gzip_bytes / 1024 if record and record.gzip_bytes is not None else None,
+                message=cell.message,
+            )
+        )
     return out
 
 
@@ -65,16 +67,38 @@ def _pct(value: float | None) -> str:
 
 def render(table_rows: list[Row], title: str, console: Console) -> None:
     table = Table(title=title, caption="agree: top-1 agreement with the host fp32 model · deleg: nodes delegated")
-    for name in ("variant", "delegate", "thr", "status", "p50 ms", "p90 ms", "init ms", "RSS MB",
-                 "top-1", "agree", "deleg", "KB", "gzip KB"):
-        table.add_column(name, justify="left" if name in ("variant", "delegate", "status") else "right",
-                         no_wrap=True)
+    for name in (
+        "variant",
+        "delegate",
+        "thr",
+        "status",
+        "p50 ms",
+        "p90 ms",
+        "init ms",
+        "RSS MB",
+        "top-1",
+        "agree",
+        "deleg",
+        "KB",
+        "gzip KB",
+    ):
+        table.add_column(name, justify="left" if name in ("variant", "delegate", "status") else "right", no_wrap=True)
     for row in table_rows:
         status = row.status if row.status == STATUS_OK else f"[bold red]{row.status}[/]"
         table.add_row(
-            row.variant, row.delegate, str(row.threads), status, _num(row.p50_ms, 3), _num(row.p90_ms, 3),
-            _num(row.init_ms, 1), _num(row.peak_rss_mb, 1), _pct(row.top1), _pct(row.fp32_agreement),
-            _pct(row.coverage), _num(row.size_kb, 1), _num(row.gzip_kb, 1),
+            row.variant,
+            row.delegate,
+            str(row.threads),
+            status,
+            _num(row.p50_ms, 3),
+            _num(row.p90_ms, 3),
+            _num(row.init_ms, 1),
+            _num(row.peak_rss_mb, 1),
+            _pct(row.top1),
+            _pct(row.fp32_agreement),
+            _pct(row.coverage),
+            _num(row.size_kb, 1),
+            _num(row.gzip_kb, 1),
         )
     console.print(table)
     for row in table_rows:
