@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from converter.manifest import MANIFEST_NAME, Manifest, read_manifest
+from converter.manifest import MANIFEST_NAME, VARIANT_OK, Manifest, read_manifest
 from device_runner.schema import SchemaError
 from edgebench import __version__
 from edgebench.errors import EdgebenchError
@@ -91,4 +91,4 @@ def _last_json_line(stdout: str) -> dict[str, object]:
 
 
 def conversion_failed(manifest: Manifest) -> bool:
-    return any(v.status != "ok" for v in manifest.variants)
+    return any(v.status != VARIANT_OK for v in manifest.variants)

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from converter.manifest import Manifest
 from device_runner import schema
 from device_runner.schema import CellResult, Plan
+from edgebench import __version__
 from edgebench.errors import EdgebenchError
 
 STORE_SCHEMA_VERSION = 1
@@ -113,8 +114,6 @@ class Store:
         git_commit: str | None,
         cells: Iterable[CellResult],
     ) -> None:
-        from edgebench import __version__
-
         with self.engine.begin() as conn:  # one transaction: all or nothing
             conn.execute(sa.delete(cells_table).where(cells_table.c.run_id == plan.run_id))
             conn.execute(sa.delete(runs_table).where(runs_table.c.run_id == plan.run_id))
@@ -153,11 +152,6 @@ class Store:
             git_commit=run.git_commit,
             cells=[schema.loads(CellResult, row.result, source) for row in cells],
         )
-
-    def run_ids(self) -> list[str]:
-        with self.engine.connect() as conn:
-            query = sa.select(runs_table.c.run_id).order_by(runs_table.c.created_at, runs_table.c.run_id)
-            return [row.run_id for row in conn.execute(query)]
 
 
 def _cell_row(run_id: str, cell: CellResult) -> dict[str, Any]:

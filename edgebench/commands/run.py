@@ -13,13 +13,14 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from converter.manifest import Manifest
+from converter.manifest import VARIANT_OK, Manifest
 from device_runner import schema
 from device_runner.schema import CellResult, Plan
 from device_runner.sweep import CellDone, result_path
 from edgebench.commands.options import csv_list, json_option, store_option, workdir_option
 from edgebench.conversion import conversion_failed, convert
 from edgebench.devices import get_device
+from edgebench.devices.base import Device
 from edgebench.errors import EdgebenchError, ExitCode
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.plan import PLAN_NAME, Settings, build_plan, stage
@@ -82,7 +83,7 @@ def execute(
         plan = build_plan(run_id, manifest, settings)
         stage(plan, manifest_dir, plan_path.parent)
     results_dir = run_dir / "results"
-    _sweep(device.run, plan, plan_path, results_dir)
+    _sweep(device, plan, plan_path, results_dir)
     cells = _collect(plan, results_dir, device_name)
     url = store_url(store)
     Store(url).save_run(
@@ -96,7 +97,7 @@ def execute(
     return RunOutcome(run_id, device_name, url, manifest, cells)
 
 
-def _sweep(run: object, plan: Plan, plan_path: Path, results_dir: Path) -> None:
+def _sweep(device: Device, plan: Plan, plan_path: Path, results_dir: Path) -> None:
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -111,7 +112,7 @@ def _sweep(run: object, plan: Plan, plan_path: Path, results_dir: Path) -> None:
             note = "kept from before" if event.skipped else event.status
             progress.update(task, completed=event.index, last=f"{event.cell}: {note}")
 
-        run(plan_path, results_dir, on_cell)  # type: ignore[operator]
+        device.run(plan_path, results_dir, on_cell)
 
 
 def _collect(plan: Plan, results_dir: Path, device_name: str) -> list[CellResult]:
@@ -262,6 +263,6 @@ def run(
         title = f"{outcome.manifest.model_name} on {outcome.device} — run {outcome.run_id}"
         table.render(table_rows, title, table.console_for_stdout())
         for variant in outcome.manifest.variants:
-            if variant.status != "ok":
+            if variant.status != VARIANT_OK:
                 stderr.print(f"[red]variant {variant.name} failed to convert[/]: {variant.message}")
     return int(outcome.exit_code)
