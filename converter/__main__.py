@@ -24,6 +24,8 @@ from converter.manifest import INPUT_SET_NAME, MANIFEST_NAME, VARIANT_FAILED, VA
 from converter.recipes import RECIPES, Recipe
 from converter.source import SourceError, SourceModel, load_data, load_model
 from device_runner import accuracy, schema
+from device_runner.engines import InterpreterEngine
+from device_runner.flatbuffer import read_model_file
 from device_runner.runtime import load_runtime
 
 TOOLS = ("tensorflow", "tf-keras", "ai-edge-litert", "numpy")
@@ -44,9 +46,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def host_scores(tflite: Path, x: np.ndarray, labels: np.ndarray, reference: np.ndarray) -> schema.Accuracy:
-    interpreter = load_runtime().interpreter.Interpreter(model_path=str(tflite))
-    interpreter.allocate_tensors()
-    return accuracy.score(accuracy.predict(interpreter, x), labels, reference)
+    """Accuracy on the host's runtime (XNNPACK, as a default app would run it)."""
+    engine = InterpreterEngine(load_runtime(), tflite, read_model_file(tflite), "xnnpack", threads=1)
+    return accuracy.score(accuracy.predict(engine, x), labels, reference)
 
 
 def make_variant(

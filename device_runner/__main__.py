@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from device_runner import schema
+from device_runner.flatbuffer import ModelFormatError
 from device_runner.runtime import RuntimeMissing, load_runtime
 
 
@@ -34,31 +35,38 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run(args: argparse.Namespace) -> int:
+    from device_runner.sweep import progress_line, run_plan
+
+    results = run_plan(args.plan, args.results, args.runtime, on_cell=lambda e: print(progress_line(e), flush=True))
+    return 1 if any(r.failed for r in results) else 0
+
+
+def _cell(args: argparse.Namespace) -> int:
+    from device_runner.cell import run_cell
+
+    plan = schema.read(schema.Plan, args.plan)
+    key = next((k for k in plan.cells() if k.id == args.cell_id), None)
+    if key is None:
+        raise schema.SchemaError(f"{args.plan}: no cell {args.cell_id!r} in this plan")
+    runtime = load_runtime(args.runtime or plan.runtime)
+    schema.write(args.out, run_cell(plan, args.plan.parent, key, runtime))
+    return 0
+
+
+def _facts(args: argparse.Namespace) -> int:
+    from device_runner.facts import device_facts
+
+    print(schema.dumps(device_facts(load_runtime(args.runtime))))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    command = {"run": _run, "cell": _cell, "facts": _facts}[args.command]
     try:
-        if args.command == "run":
-            from device_runner.sweep import progress_line, run_plan
-
-            results = run_plan(
-                args.plan, args.results, args.runtime, on_cell=lambda event: print(progress_line(event), flush=True)
-            )
-            return 1 if any(r.failed for r in results) else 0
-        runtime = load_runtime(args.runtime)
-        if args.command == "facts":
-            from device_runner.facts import device_facts
-
-            print(schema.dumps(device_facts(runtime)))
-            return 0
-        from device_runner.cell import run_cell
-
-        plan = schema.read(schema.Plan, args.plan)
-        key = next((k for k in plan.cells() if k.id == args.cell_id), None)
-        if key is None:
-            raise schema.SchemaError(f"{args.plan}: no cell {args.cell_id!r} in this plan")
-        schema.write(args.out, run_cell(plan, args.plan.parent, key, runtime))
-        return 0
-    except (schema.SchemaError, RuntimeMissing, OSError) as exc:
+        return command(args)
+    except (schema.SchemaError, RuntimeMissing, ModelFormatError, OSError) as exc:
         print(f"device_runner: {exc}", file=sys.stderr)
         return 2
 

@@ -1,50 +1,23 @@
-"""Feeding an input set through an interpreter and scoring its outputs.
+"""Feeding an input set through an engine and scoring its outputs.
 
 Shared with the host's converter, so host accuracy and device accuracy are computed one way.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
+from device_runner.engines import Engine
 from device_runner.schema import Accuracy
 
 
-def quantize_input(x: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
-    """Cast a float input to what the model takes (quantising for integer inputs)."""
-    dtype = np.dtype(detail["dtype"])
-    if dtype.kind == "f":
-        return x.astype(dtype)
-    scale, zero_point = (float(v) for v in detail["quantization"])
-    if scale == 0:
-        return x.astype(dtype)
-    info = np.iinfo(dtype)
-    quantized = np.rint(x.astype(np.float64) / scale + zero_point)
-    return np.clip(quantized, info.min, info.max).astype(dtype)
-
-
-def dequantize_output(y: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
-    scale, zero_point = (float(v) for v in detail["quantization"])
-    if np.dtype(detail["dtype"]).kind == "f" or scale == 0:
-        return y.astype(np.float32)
-    return ((y.astype(np.float32) - np.float32(zero_point)) * np.float32(scale)).astype(np.float32)
-
-
-def feed(interpreter: Any, sample: np.ndarray) -> None:
-    detail = interpreter.get_input_details()[0]
-    interpreter.set_tensor(detail["index"], quantize_input(sample[None, ...], detail))
-
-
-def predict(interpreter: Any, x: np.ndarray) -> np.ndarray:
-    """Outputs (dequantised) of the first output tensor for every sample, one invoke each."""
-    out_detail = interpreter.get_output_details()[0]
+def predict(engine: Engine, x: np.ndarray) -> np.ndarray:
+    """Dequantised first output for every sample, one invoke each."""
     outputs = []
     for sample in x:
-        feed(interpreter, sample)
-        interpreter.invoke()
-        outputs.append(dequantize_output(interpreter.get_tensor(out_detail["index"]), out_detail)[0])
+        engine.set_input(sample)
+        engine.invoke()
+        outputs.append(engine.output())
     return np.stack(outputs)
 
 

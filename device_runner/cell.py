@@ -1,4 +1,4 @@
-"""Measures one cell (variant x delegate x threads) in the current process.
+"""Measures one cell (variant x delegate x API x threads) in the current process.
 
 Called by the sweep in a fresh process per cell, so RSS figures belong to this cell alone and a
 delegate that crashes the process costs only this cell.
@@ -6,6 +6,7 @@ delegate that crashes the process costs only this cell.
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,20 +15,27 @@ from typing import Any
 import numpy as np
 
 from device_runner import accuracy, timing
-from device_runner.coverage import coverage_from_ops
-from device_runner.delegates import DelegateFailed, DelegateUnavailable, make_interpreter
+from device_runner.compat import incompatibility
+from device_runner.engines import DelegateFailed, DelegateUnavailable, Incompatible, open_engine
 from device_runner.facts import device_facts, peak_rss_mb, rss_mb, temperatures_c
+from device_runner.flatbuffer import read_model_file
 from device_runner.runtime import Runtime
 from device_runner.schema import (
     STATUS_DELEGATE_FAILED,
     STATUS_DELEGATE_UNAVAILABLE,
+    STATUS_INCOMPATIBLE,
     STATUS_OK,
     CellKey,
     CellResult,
-    Coverage,
     Memory,
     Plan,
 )
+
+FAILURES = {
+    DelegateUnavailable: STATUS_DELEGATE_UNAVAILABLE,
+    DelegateFailed: STATUS_DELEGATE_FAILED,
+    Incompatible: STATUS_INCOMPATIBLE,
+}
 
 
 def now_iso() -> str:
@@ -39,44 +47,46 @@ def load_input_set(path: Path) -> tuple[np.ndarray, np.ndarray | None, np.ndarra
         return data["x"], data.get("y"), data.get("ref")
 
 
-def _coverage(interpreter: Any) -> Coverage | None:
-    ops_details = getattr(interpreter, "_get_ops_details", None)  # private in both runtimes
-    return coverage_from_ops(ops_details()) if ops_details else None
-
-
 def run_cell(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime) -> CellResult:
+    if plan.cpus:
+        os.sched_setaffinity(0, plan.cpus)  # before the runtime starts its threads
+    model_path = plan_dir / plan.variant(key.variant).file
+    info = read_model_file(model_path)
     header: dict[str, Any] = {
         "run_id": plan.run_id,
         "variant": key.variant,
         "delegate": key.delegate,
         "threads": key.threads,
+        "api": key.api,
+        "model_ops": [str(op) for op in info.ops],
+        "pinned_cpus": sorted(os.sched_getaffinity(0)) if plan.cpus else [],
         "device": device_facts(runtime),
         "started_at": now_iso(),
         "temperature_before_c": temperatures_c(),
     }
+    problem = incompatibility(info, runtime)
+    if problem:
+        return _finish(header, STATUS_INCOMPATIBLE, message=problem)
     x, labels, reference = load_input_set(plan_dir / plan.input_set)
-    model_path = plan_dir / plan.variant(key.variant).file
 
     rss_before = rss_mb()
     start = time.perf_counter_ns()
     try:
-        interpreter = make_interpreter(runtime, str(model_path), key.delegate, key.threads)
-    except DelegateUnavailable as exc:
-        return _finish(header, STATUS_DELEGATE_UNAVAILABLE, message=str(exc))
-    except DelegateFailed as exc:
-        return _finish(header, STATUS_DELEGATE_FAILED, message=str(exc))
+        engine = open_engine(runtime, key.api, model_path, info, key.delegate, key.threads)
+    except tuple(FAILURES) as exc:
+        return _finish(header, FAILURES[type(exc)], message=str(exc))
     init_ns = time.perf_counter_ns() - start
     rss_after = rss_mb()
 
-    accuracy.feed(interpreter, x[0])
+    engine.set_input(x[0])
     start = time.perf_counter_ns()
-    interpreter.invoke()
+    engine.invoke()
     first_ns = time.perf_counter_ns() - start
-    warmup = timing.bounded_loop(interpreter.invoke, plan.warmup_runs, plan.warmup_min_s, plan.max_s)
+    warmup = timing.bounded_loop(engine.invoke, plan.warmup_runs, plan.warmup_min_s, plan.max_s)
     overhead_ns = timing.timer_overhead_ns()
-    samples = timing.bounded_loop(interpreter.invoke, plan.runs, plan.min_s, plan.max_s)
+    samples = timing.bounded_loop(engine.invoke, plan.runs, plan.min_s, plan.max_s)
 
-    scores = accuracy.score(accuracy.predict(interpreter, x), labels, reference)
+    scores = accuracy.score(accuracy.predict(engine, x), labels, reference)
     return _finish(
         header,
         STATUS_OK,
@@ -90,7 +100,8 @@ def run_cell(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime) -> Cell
             peak_rss_mb=peak_rss_mb(),
         ),
         accuracy=scores,
-        coverage=_coverage(interpreter),
+        coverage=engine.coverage,
+        fully_accelerated=engine.fully_accelerated,
     )
 
 

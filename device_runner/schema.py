@@ -60,8 +60,9 @@ class PlanVariant:
 @dataclass(frozen=True)
 class CellKey:
     variant: str
-    delegate: str  # xnnpack | cpu | nnapi | gpu | external:<path>
+    delegate: str  # xnnpack | cpu | nnapi | gpu | npu | external:<path>[;key=value…]
     threads: int
+    api: str = "interpreter"  # interpreter | compiled (LiteRT 2.x CompiledModel)
 
     @property
     def id(self) -> str:
@@ -69,7 +70,7 @@ class CellKey:
         delegate = re.sub(r"[^A-Za-z0-9_-]+", "_", self.delegate).strip("_")
         if delegate != self.delegate:  # slugging can merge two specs: keep them apart by a hash
             delegate += "-" + hashlib.sha256(self.delegate.encode()).hexdigest()[:8]
-        return f"{self.variant}.{delegate}.t{self.threads}"
+        return f"{self.variant}.{delegate}.{self.api}.t{self.threads}"
 
 
 @dataclass(frozen=True)
@@ -87,12 +88,17 @@ class Plan:
     min_s: float = 1.0
     max_s: float = 150.0
     cell_timeout_s: float = 600.0
+    apis: list[str] = field(default_factory=lambda: ["interpreter"])
+    runtime: str | None = None  # force ai_edge_litert or tflite_runtime; None: whichever is installed
+    cpus: list[int] = field(default_factory=list)  # pin each cell to these CPUs; empty: no pinning
+    cooldown_s: float = 0.0  # pause between cells so heat from one does not slow the next
     schema_version: str = SCHEMA_VERSION
 
     def cells(self) -> list[CellKey]:
         return [
-            CellKey(variant.name, delegate, threads)
+            CellKey(variant.name, delegate, threads, api)
             for variant in self.variants
+            for api in self.apis
             for delegate in self.delegates
             for threads in self.threads
         ]
@@ -170,11 +176,15 @@ class CellResult:
     delegate: str
     threads: int
     status: str
+    api: str = "interpreter"
     message: str = ""
     timing: Timing | None = None
     memory: Memory | None = None
     accuracy: Accuracy | None = None
     coverage: Coverage | None = None
+    fully_accelerated: bool | None = None  # CompiledModel's own answer
+    model_ops: list[str] = field(default_factory=list)  # "FULLY_CONNECTED v4", read from the flatbuffer
+    pinned_cpus: list[int] = field(default_factory=list)
     device: DeviceFacts | None = None
     temperature_before_c: dict[str, float] = field(default_factory=dict)
     temperature_after_c: dict[str, float] = field(default_factory=dict)
@@ -184,7 +194,7 @@ class CellResult:
 
     @property
     def key(self) -> CellKey:
-        return CellKey(self.variant, self.delegate, self.threads)
+        return CellKey(self.variant, self.delegate, self.threads, self.api)
 
     @property
     def failed(self) -> bool:

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,12 +58,16 @@ def run_plan(
     plan = schema.read(Plan, plan_path)
     keys = plan.cells()
     results = []
+    measured_before = False
     for index, key in enumerate(keys, start=1):
         out = result_path(results_dir, key)
         result = existing_result(out)
         skipped = result is not None
         if result is None:
-            result = _run_isolated(plan, plan_path, key, out, runtime)
+            if measured_before and plan.cooldown_s > 0:
+                time.sleep(plan.cooldown_s)
+            result = _run_isolated(plan, plan_path, key, out, runtime or plan.runtime)
+            measured_before = True
         results.append(result)
         if on_cell:
             on_cell(CellDone(key.id, result.status, index, len(keys), skipped))
@@ -101,6 +106,7 @@ def _write_failure(plan: Plan, key: CellKey, out: Path, status: str, message: st
         variant=key.variant,
         delegate=key.delegate,
         threads=key.threads,
+        api=key.api,
         status=status,
         message=message.strip(),
         started_at=started,

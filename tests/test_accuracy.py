@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from device_runner.accuracy import dequantize_output, quantize_input, score
+from device_runner.accuracy import score
+from device_runner.engines import dequantize_output, quantize_input
+from device_runner.flatbuffer import TensorInfo
 
-INT8 = {"dtype": np.int8, "quantization": (0.5, -10)}
+INT8 = TensorInfo(name="t", shape=[5], dtype="int8", scale=0.5, zero_point=-10)
 
 
 def test_score_against_labels_and_the_host_fp32_reference() -> None:
@@ -39,5 +41,5 @@ def test_integer_outputs_are_dequantised_before_comparison() -> None:
 
 
 def test_float_tensors_pass_through_as_float32() -> None:
-    detail = {"dtype": np.float32, "quantization": (0.0, 0)}
-    assert quantize_input(np.array([3], dtype=np.uint8), detail).dtype == np.float32
+    tensor = TensorInfo(name="t", shape=[1], dtype="float32", scale=0.0, zero_point=0)
+    assert quantize_input(np.array([3], dtype=np.uint8), tensor).dtype == np.float32

@@ -65,7 +65,7 @@ def test_resume_measures_only_the_cells_without_a_result(
     store = tmp_path / "h.sqlite"
     _, first = run_json(capsys, workdir, store)
     results_dir = workdir / "runs" / first["run_id"] / "results"
-    lost = results_dir / "int8.cpu.t1.json"
+    lost = results_dir / "int8.cpu.interpreter.t1.json"
     lost.unlink()  # as if the run had died before this cell
     kept = {p.name: p.read_bytes() for p in results_dir.glob("*.json")}
 

@@ -119,7 +119,7 @@ def test_malformed_files_give_one_clear_error(text: str, expected: str) -> None:
 def test_cells_are_every_variant_by_delegate_by_threads_with_file_safe_ids() -> None:
     ids = [key.id for key in PLAN.cells()]
     assert len(ids) == 2 * 2 * 2 == len(set(ids))
-    assert "fp32.xnnpack.t2" in ids
+    assert "fp32.xnnpack.interpreter.t2" in ids
     assert all(re.fullmatch(r"[A-Za-z0-9_.-]+", cell_id) for cell_id in ids)
 
 
