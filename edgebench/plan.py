@@ -26,6 +26,10 @@ class Settings:
     min_s: float = 1.0
     max_s: float = 150.0
     cell_timeout_s: float = 600.0
+    apis: tuple[str, ...] = ("interpreter",)
+    runtime: str | None = None
+    cpus: tuple[int, ...] = ()
+    cooldown_s: float = 0.0
 
 
 def build_plan(run_id: str, manifest: Manifest, settings: Settings) -> Plan:
@@ -42,6 +46,10 @@ def build_plan(run_id: str, manifest: Manifest, settings: Settings) -> Plan:
         min_s=settings.min_s,
         max_s=settings.max_s,
         cell_timeout_s=settings.cell_timeout_s,
+        apis=list(settings.apis),
+        runtime=settings.runtime,
+        cpus=list(settings.cpus),
+        cooldown_s=settings.cooldown_s,
     )
 
 

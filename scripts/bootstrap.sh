@@ -10,14 +10,17 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
   echo "edgebench: $PYTHON is missing or older than 3.11; set PYTHON=/path/to/python3.11" >&2
   exit 2
 fi
-if [ ! -x "$VENV/bin/python" ]; then
-  echo "edgebench: creating $VENV" >&2
-  "$PYTHON" -m venv "$VENV"
-fi
-stamp="$VENV/.installed-pyproject"
-want=$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "edgebench: installing dependencies into $VENV (about a minute the first time)" >&2
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROOT[dev]"
-  echo "$want" > "$stamp"
-fi
+
+# ensure_venv DIR KEY PIP_ARGS...: (re)install PIP_ARGS into DIR when KEY differs from the last install.
+ensure_venv() {
+  local dir=$1 key=$2
+  shift 2
+  [ -x "$dir/bin/python" ] || "$PYTHON" -m venv "$dir"
+  if [ "$(cat "$dir/.installed" 2>/dev/null)" != "$key" ]; then
+    echo "edgebench: installing into $dir: $*" >&2
+    "$dir/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
+    echo "$key" > "$dir/.installed"
+  fi
+}
+
+ensure_venv "$VENV" "$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)" -e "$ROOT[dev]"

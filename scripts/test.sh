@@ -17,6 +17,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# Bare environments a board would have, to prove device_runner/ needs nothing else, on both runtimes
+# (tflite-runtime 2.14, its last release, does not import with numpy 2).
+RUNNER_LITERT=("ai-edge-litert>=2.0" "numpy>=1.24")
+RUNNER_TFLITE=("tflite-runtime==2.14.0" "numpy<2")
+ensure_venv "$ROOT/.venv-runner-litert" "${RUNNER_LITERT[*]}" "${RUNNER_LITERT[@]}"
+ensure_venv "$ROOT/.venv-runner-tflite" "${RUNNER_TFLITE[*]}" "${RUNNER_TFLITE[@]}"
+
 cd "$ROOT"
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .

@@ -2,32 +2,45 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
+import struct
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
 from converter.manifest import Manifest
-from device_runner.schema import Plan
+from device_runner import schema
+from device_runner.schema import CellResult, Plan, PlanVariant
 from edgebench.conversion import convert
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
+from edgebench.hashing import sha256_file
 from edgebench.plan import Settings, build_plan, stage
 
-DATA = Path(__file__).resolve().parent / "data"
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+# Bare environments made by scripts/test.sh: a runtime and numpy, nothing else (as on a board).
+RUNNER_ENVS = {"ai_edge_litert": ROOT / ".venv-runner-litert", "tflite_runtime": ROOT / ".venv-runner-tflite"}
 # Short timing loops: the tests check behaviour, scripts/ measures speed.
 QUICK = Settings(warmup_runs=1, warmup_min_s=0.0, runs=5, min_s=0.0, cell_timeout_s=120.0)
 
 
+def missing_part(message: str) -> NoReturn:
+    """Outside CI a test whose real part is missing is skipped saying how to get it; under CI it fails."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def require(tool: str, package: str) -> str:
-    """The path of a real part the tests use; a skip naming the package outside CI, a failure under CI."""
+    """The path of a real program the tests use."""
     path = shutil.which(tool)
     if path is None:
-        message = f"{tool} not found: apt-get install {package}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        missing_part(f"{tool} not found: apt-get install {package}")
     return path
 
 
@@ -58,3 +71,78 @@ def make_plan(
     manifest, manifest_dir = converted
     plan = build_plan(run_id, manifest, settings)
     return plan, stage(plan, manifest_dir, tmp_path / "plan")
+
+
+@dataclass(frozen=True)
+class Board:
+    """A bare Python environment with a copy of device_runner/ beside it, standing in for a board."""
+
+    runtime: str
+    python: Path
+    home: Path
+
+    def run(self, plan_path: Path, results_dir: Path) -> dict[str, CellResult]:
+        """``python -m device_runner run`` on the board; results keyed ``variant/delegate-tail/api``."""
+        command = [str(self.python), "-m", "device_runner", "run", str(plan_path), "--results", str(results_dir)]
+        env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+        proc = subprocess.run(command, cwd=self.home, env=env, capture_output=True, text=True, timeout=600)
+        assert proc.returncode in (0, 1), proc.stderr
+        results = (schema.read(CellResult, path) for path in sorted(results_dir.glob("*.json")))
+        return {f"{r.variant}/{r.delegate.split(';')[-1]}/{r.api}": r for r in results}
+
+
+@pytest.fixture(params=sorted(RUNNER_ENVS))
+def board(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Board:
+    venv = RUNNER_ENVS[request.param]
+    python = venv / "bin" / "python"
+    if not python.exists():
+        missing_part(f"{venv} missing: scripts/test.sh creates it")
+    home = tmp_path_factory.mktemp(f"board-{request.param}")
+    shutil.copytree(ROOT / "device_runner", home / "device_runner", ignore=shutil.ignore_patterns("__pycache__"))
+    return Board(request.param, python, home)
+
+
+def patch_model(
+    source: Path, target: Path, *, op: str | None = None, version: int = 0, min_runtime_version: str | None = None
+) -> None:
+    """Copy a real .tflite, raising one op's version or the min_runtime_version it declares, in place."""
+    from device_runner.builtin_ops import BUILTIN_OPS
+    from device_runner.flatbuffer import _Reader
+
+    data = bytearray(source.read_bytes())
+    reader = _Reader(bytes(data))
+    model = reader.u32(0)
+    patched = False
+    for table in reader.tables(model, 1):
+        code = max(int(reader.scalar(table, 0, "<b", 0)), int(reader.scalar(table, 3, "<i", 0)))
+        position = reader.field(table, 2)
+        if op is not None and BUILTIN_OPS[code] == op and position is not None:
+            struct.pack_into("<i", data, position, version)
+            patched = True
+    buffers = reader.tables(model, 4)
+    for entry in reader.tables(model, 6):
+        if min_runtime_version and reader.string(entry, 0) == "min_runtime_version":
+            blob = reader.ref(buffers[int(reader.scalar(entry, 1, "<I", 0))], 0)
+            assert blob is not None and len(min_runtime_version) < reader.u32(blob)
+            data[blob + 4 : blob + 4 + len(min_runtime_version) + 1] = min_runtime_version.encode() + b"\0"
+            patched = True
+    assert patched, f"nothing to patch in {source}"
+    target.write_bytes(bytes(data))
+
+
+def plan_for_files(
+    tmp_path: Path, converted: tuple[Manifest, Path], files: dict[str, Path], settings: Settings = QUICK
+) -> Path:
+    """A plan whose variants are the given .tflite files (e.g. patched ones)."""
+    manifest, manifest_dir = converted
+    plan_dir = tmp_path / "plan"
+    plan_dir.mkdir(parents=True)
+    shutil.copy(manifest_dir / manifest.input_set, plan_dir / manifest.input_set)
+    variants = []
+    for name, path in files.items():
+        shutil.copy(path, plan_dir / f"{name}.tflite")
+        variants.append(PlanVariant(name, f"{name}.tflite", sha256_file(path)))
+    plan = build_plan("test-run", manifest, settings)
+    plan = dataclasses.replace(plan, variants=variants)
+    schema.write(plan_dir / "plan.json", plan)
+    return plan_dir / "plan.json"

@@ -15,9 +15,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from converter.manifest import VARIANT_OK, Manifest
 from device_runner import schema
+from device_runner.engines import APIS
 from device_runner.schema import CellResult, Plan
 from device_runner.sweep import CellDone, result_path
-from edgebench.commands.options import csv_list, json_option, store_option, workdir_option
+from edgebench.commands.options import csv_list, int_list, json_option, store_option, workdir_option
 from edgebench.conversion import conversion_failed, convert
 from edgebench.devices import get_device
 from edgebench.devices.base import Device
@@ -135,6 +136,7 @@ EPILOG = """\b
 Examples:
   edgebench run                                   # bundled example on this machine
   edgebench run --model my.keras --data my.npz --delegates xnnpack,cpu --threads 1,2
+  edgebench run --api interpreter,compiled --cpus 0 --cooldown-s 5   # both LiteRT APIs, pinned
   edgebench run --json > results.json             # rows for machines, progress on stderr
   edgebench run --resume 20261124T081500Z-1a2b3c  # finish a run that was cut off
 """
@@ -163,6 +165,27 @@ Examples:
     help="Comma-separated: xnnpack, cpu, external:/path/lib.so[;key=value…].",
 )
 @click.option("--threads", default="1", show_default=True, help="Comma-separated thread counts to sweep.")
+@click.option(
+    "--api",
+    "apis",
+    default="interpreter",
+    show_default=True,
+    help="LiteRT API per cell: interpreter, compiled (LiteRT 2.x CompiledModel), or both.",
+)
+@click.option(
+    "--runtime",
+    type=click.Choice(["ai_edge_litert", "tflite_runtime"]),
+    default=None,
+    help="Force the device's runtime. [default: whichever is installed, ai_edge_litert first]",
+)
+@click.option("--cpus", default="", metavar="LIST", help="Pin each cell to these CPUs, e.g. 0-1 or 4,5,6,7.")
+@click.option(
+    "--cooldown-s",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Pause between cells so one cell's heat does not slow the next.",
+)
 @click.option(
     "--runs",
     type=click.IntRange(min=1),
@@ -198,6 +221,10 @@ def run(
     variants: str,
     delegates: str,
     threads: str,
+    apis: str,
+    runtime: str | None,
+    cpus: str,
+    cooldown_s: float,
     runs: int,
     min_secs: float,
     warmup_runs: int,
@@ -209,7 +236,7 @@ def run(
     store: str | None,
     as_json: bool,
 ) -> int:
-    """Convert a model, measure each variant × delegate on a device, store and print the results.
+    """Convert a model, measure each variant × delegate × API × threads on a device, store and print results.
 
     Each cell runs in its own process on the device, so a delegate that crashes costs one cell.
     Exit code: 0 all cells measured, 1 a cell or variant failed, 2 bad input or infrastructure.
@@ -220,14 +247,16 @@ def run(
         if model != EXAMPLE_MODEL:
             raise click.UsageError("--data is required with --model (int8 calibration and accuracy need data)")
         data = EXAMPLE_DATA
-    try:
-        thread_counts = tuple(int(t) for t in csv_list(threads))
-    except ValueError as exc:
-        message = f"{threads!r} is not a comma-separated list of integers"
-        raise click.BadParameter(message, param_hint="--threads") from exc
+    unknown_apis = set(csv_list(apis)) - set(APIS)
+    if unknown_apis:
+        raise click.BadParameter(f"unknown API {', '.join(sorted(unknown_apis))}", param_hint="--api")
     settings = Settings(
+        apis=tuple(csv_list(apis)),
+        runtime=runtime,
+        cpus=int_list(cpus, "--cpus"),
+        cooldown_s=cooldown_s,
         delegates=tuple(csv_list(delegates)),
-        threads=thread_counts,
+        threads=int_list(threads, "--threads"),
         warmup_runs=warmup_runs,
         warmup_min_s=warmup_secs,
         runs=runs,

@@ -17,6 +17,7 @@ from device_runner.schema import STATUS_OK, CellResult
 class Row:
     variant: str
     delegate: str
+    api: str
     threads: int
     status: str
     p50_ms: float | None
@@ -26,6 +27,7 @@ class Row:
     top1: float | None
     fp32_agreement: float | None
     coverage: float | None
+    fully_accelerated: bool | None
     size_kb: float | None
     gzip_kb: float | None
     message: str
@@ -40,6 +42,7 @@ def rows(cells: list[CellResult], manifest: Manifest) -> list[Row]:
             Row(
                 variant=cell.variant,
                 delegate=cell.delegate,
+                api=cell.api,
                 threads=cell.threads,
                 status=cell.status,
                 p50_ms=cell.timing.p50_ms if cell.timing else None,
@@ -49,6 +52,7 @@ def rows(cells: list[CellResult], manifest: Manifest) -> list[Row]:
                 top1=cell.accuracy.top1 if cell.accuracy else None,
                 fp32_agreement=cell.accuracy.fp32_agreement if cell.accuracy else None,
                 coverage=cell.coverage.fraction if cell.coverage else None,
+                fully_accelerated=cell.fully_accelerated,
                 size_kb=record.size_bytes / 1024 if record and record.size_bytes is not None else None,
                 gzip_kb=record.gzip_bytes / 1024 if record and record.gzip_bytes is not None else None,
                 message=cell.message,
@@ -65,11 +69,19 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.1f}%"
 
 
+def _delegated(row: Row) -> str:
+    """Node coverage where the API reports nodes; CompiledModel only says whether it was full."""
+    if row.coverage is None and row.fully_accelerated is not None:
+        return "full" if row.fully_accelerated else "partial"
+    return _pct(row.coverage)
+
+
 def render(table_rows: list[Row], title: str, console: Console) -> None:
     table = Table(title=title, caption="agree: top-1 agreement with the host fp32 model · deleg: nodes delegated")
     for name in (
         "variant",
         "delegate",
+        "api",
         "thr",
         "status",
         "p50 ms",
@@ -82,12 +94,15 @@ def render(table_rows: list[Row], title: str, console: Console) -> None:
         "KB",
         "gzip KB",
     ):
-        table.add_column(name, justify="left" if name in ("variant", "delegate", "status") else "right", no_wrap=True)
+        table.add_column(
+            name, justify="left" if name in ("variant", "delegate", "api", "status") else "right", no_wrap=True
+        )
     for row in table_rows:
         status = row.status if row.status == STATUS_OK else f"[bold red]{row.status}[/]"
         table.add_row(
             row.variant,
             row.delegate,
+            row.api,
             str(row.threads),
             status,
             _num(row.p50_ms, 3),
@@ -96,14 +111,16 @@ def render(table_rows: list[Row], title: str, console: Console) -> None:
             _num(row.peak_rss_mb, 1),
             _pct(row.top1),
             _pct(row.fp32_agreement),
-            _pct(row.coverage),
+            _delegated(row),
             _num(row.size_kb, 1),
             _num(row.gzip_kb, 1),
         )
     console.print(table)
     for row in table_rows:
         if row.status != STATUS_OK:
-            console.print(f"[red]{row.variant} × {row.delegate}[/]: {row.status}: {row.message.splitlines()[0]}")
+            console.print(
+                f"[red]{row.variant} × {row.delegate} × {row.api}[/]: {row.status}: {row.message.splitlines()[0]}"
+            )
 
 
 def console_for_stdout() -> Console:
