@@ -27,7 +27,10 @@ Converted = tuple[Manifest, Path]
 
 def sweep(tmp_path: Path, converted: Converted, **settings: Any) -> dict[str, CellResult]:
     _, plan_path = make_plan(tmp_path, converted, dataclasses.replace(QUICK, **settings))
-    return {f"{r.variant}/{r.delegate.split(';')[-1]}": r for r in run_plan(plan_path, tmp_path / "results")}
+    results = run_plan(plan_path, tmp_path / "results")
+    return {
+        f"{r.variant}/{r.delegate.split(';')[-1]}" + ("" if r.api == "interpreter" else f"/{r.api}"): r for r in results
+    }
 
 
 def test_an_ok_cell_holds_timing_memory_accuracy_coverage_and_device_facts(
@@ -119,3 +122,31 @@ def test_timing_loops_stop_on_count_and_seconds_whichever_comes_last() -> None:
     assert 5 <= len(sleeps) <= 11
     capped = bounded_loop(lambda: time.sleep(0.01), min_runs=10_000, min_s=0.0, max_s=0.1)
     assert len(capped) < 10_000
+
+
+def test_cells_can_be_pinned_to_cpus(tmp_path: Path, converted: Converted) -> None:
+    results = sweep(tmp_path, converted, delegates=("xnnpack",), cpus=(0,))
+    assert {tuple(r.pinned_cpus) for r in results.values()} == {(0,)}
+
+
+def test_the_cool_down_pauses_between_measured_cells_only(tmp_path: Path, converted: Converted) -> None:
+    start = time.monotonic()
+    sweep(tmp_path, converted, delegates=("xnnpack",), cooldown_s=1.5)  # fp32 then int8: one pause
+    assert time.monotonic() - start >= 1.5
+
+
+def test_both_litert_apis_measure_the_same_model_alike(tmp_path: Path, converted: Converted) -> None:
+    results = sweep(tmp_path, converted, delegates=("xnnpack",), apis=("interpreter", "compiled"))
+    by_api = {r.api: r for r in results.values() if r.variant == "fp32"}
+    interpreter, compiled = by_api["interpreter"], by_api["compiled"]
+    assert compiled.status == "ok" and compiled.fully_accelerated is True and compiled.coverage is None
+    assert interpreter.fully_accelerated is None and interpreter.coverage is not None
+    assert compiled.accuracy and interpreter.accuracy
+    assert compiled.accuracy.correct == interpreter.accuracy.correct
+
+
+def test_a_gpu_accelerator_the_machine_lacks_is_unavailable_not_a_failure(tmp_path: Path, converted: Converted) -> None:
+    results = sweep(tmp_path, converted, delegates=("gpu",), apis=("compiled", "interpreter"))
+    for result in results.values():
+        assert result.status in ("ok", "delegate_unavailable"), result.message
+        assert not result.failed
