@@ -7,6 +7,7 @@ import os
 import shutil
 import struct
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -62,6 +63,21 @@ def faulty_delegate(tmp_path_factory: pytest.TempPathFactory) -> Path:
     gcc = require("gcc", "gcc")
     out = tmp_path_factory.mktemp("delegate") / "libfaulty_delegate.so"
     subprocess.run([gcc, "-shared", "-fPIC", "-O1", "-o", str(out), str(DATA / "faulty_delegate.c")], check=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def sparse_int8_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real int8 model with EXPERIMENTAL_SPARSITY weights (tests/data/make_sparse_int8.py)."""
+    out = tmp_path_factory.mktemp("sparse") / "sparse_int8.tflite"
+    env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    subprocess.run(
+        [sys.executable, str(DATA / "make_sparse_int8.py"), str(out)],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     return out
 
 

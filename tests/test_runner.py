@@ -19,7 +19,7 @@ from device_runner.runtime import load_runtime
 from device_runner.schema import CellResult
 from device_runner.sweep import CellDone, result_path, run_plan
 from device_runner.timing import bounded_loop
-from tests.conftest import QUICK, make_plan
+from tests.conftest import QUICK, make_plan, plan_for_files
 
 pytestmark = pytest.mark.slow
 Converted = tuple[Manifest, Path]
@@ -150,3 +150,13 @@ def test_a_gpu_accelerator_the_machine_lacks_is_unavailable_not_a_failure(tmp_pa
     for result in results.values():
         assert result.status in ("ok", "delegate_unavailable"), result.message
         assert not result.failed
+
+
+def test_xnnpack_refusing_a_sparse_int8_model_is_delegate_failed_and_plain_kernels_still_run(
+    tmp_path: Path, converted: Converted, sparse_int8_model: Path
+) -> None:
+    plan_path = plan_for_files(tmp_path, converted, {"sparse": sparse_int8_model})
+    results = {r.delegate: r for r in run_plan(plan_path, tmp_path / "results")}
+    assert results["xnnpack"].status == "delegate_failed"
+    assert "failed to delegate FULLY_CONNECTED" in results["xnnpack"].message
+    assert results["cpu"].status == "ok"
