@@ -1,14 +1,15 @@
-"""Converter process: ``python -m converter --model M --data D --out DIR --variants fp32,int8``.
+"""Converter process: ``python -m converter --model M --data D --out DIR [--variants …] [options]``.
 
-Run by the host with TF_USE_LEGACY_KERAS=1 and stderr sent to a log file. Speaks to the host
-through its last stdout line: ``{"manifest": PATH}`` or ``{"error": "one line"}``.
-Exit codes: 0 all variants made, 1 some variant failed, 2 the model or data is unusable.
+Run by the host with TF_USE_LEGACY_KERAS=1 and stderr sent to a log file. Speaks to the host on
+stdout, one JSON object a line: progress events (``{"event": "variant"|"epoch", …}``), then
+``{"manifest": PATH}`` or ``{"error": "one line"}``.
+Exit codes: 0 all variants made, 1 some variant failed, 2 the model, data or a flag is unusable.
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
+import dataclasses
 import hashlib
 import io
 import json
@@ -17,64 +18,135 @@ import time
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from converter.manifest import INPUT_SET_NAME, MANIFEST_NAME, VARIANT_FAILED, VARIANT_OK, Manifest, VariantRecord
-from converter.recipes import RECIPES, Recipe
-from converter.source import SourceError, SourceModel, load_data, load_model
+from converter.figures import gzip_size, overall_sparsity, weight_stats
+from converter.manifest import (
+    INPUT_SET_NAME,
+    MANIFEST_NAME,
+    VARIANT_FAILED,
+    VARIANT_NOT_APPLICABLE,
+    VARIANT_OK,
+    Manifest,
+    VariantRecord,
+)
+from converter.recipes import RECIPES, Context, Options, Recipe
+from converter.source import NORMALISATIONS, SourceError, SourceModel, load_data, load_model
+from converter.techniques import EpochCallback
 from device_runner import accuracy, schema
 from device_runner.engines import InterpreterEngine
-from device_runner.flatbuffer import read_model_file
+from device_runner.flatbuffer import read_model_info
 from device_runner.runtime import load_runtime
 
-TOOLS = ("tensorflow", "tf-keras", "ai-edge-litert", "numpy")
+TOOLS = ("tensorflow", "tf-keras", "tensorflow-model-optimization", "ai-edge-litert", "numpy")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m converter", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    defaults = Options()
     parser.add_argument("--model", type=Path, required=True)
-    parser.add_argument("--data", type=Path, required=True, help=".npz with x_train, y_train, x_val, y_val")
+    parser.add_argument("--data", type=Path, required=True, help=".npz (x_train, y_train, x_val, y_val) or folder")
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--variants", default="fp32,int8")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--variants", default=",".join(RECIPES))
+    parser.add_argument("--normalize", choices=sorted(NORMALISATIONS), default=defaults.normalize)
+    parser.add_argument("--val-split", type=float, default=defaults.val_split)
+    parser.add_argument("--sparsity", type=float, default=defaults.sparsity)
+    parser.add_argument("--clusters", type=int, default=defaults.clusters)
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--float-io", action="store_true")
+    parser.add_argument("--keep-sparsity", action="store_true")
+    parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--cache-key", default="", help="recorded in the manifest for reuse")
     parser.add_argument("--model-sha256", default="")
     return parser
 
 
-def host_scores(tflite: Path, x: np.ndarray, labels: np.ndarray, reference: np.ndarray) -> schema.Accuracy:
+def emit(event: dict[str, Any]) -> None:
+    print(json.dumps(event), flush=True)
+
+
+def _epoch_reporter(name: str) -> EpochCallback:
+    return lambda epoch, total: emit({"event": "epoch", "name": name, "epoch": epoch, "epochs": total})
+
+
+def host_scores(flatbuffer_path: Path, data: dict[str, np.ndarray], reference: np.ndarray) -> schema.Accuracy:
     """Accuracy on the host's runtime (XNNPACK, as a default app would run it)."""
-    engine = InterpreterEngine(load_runtime(), tflite, read_model_file(tflite), "xnnpack", threads=1)
-    return accuracy.score(accuracy.predict(engine, x), labels, reference)
+    info = read_model_info(flatbuffer_path.read_bytes())
+    engine = InterpreterEngine(load_runtime(), flatbuffer_path, info, "xnnpack", threads=1)
+    return accuracy.score(accuracy.predict(engine, data["x_val"]), data["y_val"], reference)
 
 
-def make_variant(
-    recipe: Recipe, source: SourceModel, data: dict[str, np.ndarray], seed: int, out: Path, reference: np.ndarray
-) -> VariantRecord:
+def not_applicable(recipe: Recipe, source: SourceModel, options: Options) -> str | None:
+    if recipe.converts and source.make_converter is None:
+        return "needs a Keras model or SavedModel to convert from (the source is a .tflite)"
+    if recipe.trains and source.load_keras is None:
+        return "needs a Keras model to fine-tune (the source is not one)"
+    return None
+
+
+def make_variant(recipe: Recipe, ctx: Context, out: Path, reference: np.ndarray) -> VariantRecord:
+    description = recipe.describe(ctx.options)
+    reason = not_applicable(recipe, ctx.source, ctx.options)
+    if reason:
+        return VariantRecord(recipe.name, VARIANT_NOT_APPLICABLE, description, message=reason)
     start = time.perf_counter()
     try:
-        flatbuffer = recipe.build(source, data, seed)
+        built = recipe.build(ctx)
     except Exception as exc:  # a failed technique must not stop the others
         message = (str(exc).strip() or type(exc).__name__).splitlines()[0]
-        return VariantRecord(recipe.name, VARIANT_FAILED, recipe.description, message=message)
-    convert_s = time.perf_counter() - start
-    path = out / f"{recipe.name}.tflite"
+        return VariantRecord(recipe.name, VARIANT_FAILED, description, message=message)
+    convert_s = time.perf_counter() - start - built.finetune_s
+    return describe(
+        recipe.name,
+        description,
+        built.flatbuffer,
+        out,
+        ctx.data,
+        reference,
+        convert_s=convert_s,
+        finetune_s=built.finetune_s,
+    )
+
+
+def describe(
+    name: str,
+    recipe: str,
+    flatbuffer: bytes,
+    out: Path,
+    data: dict[str, np.ndarray],
+    reference: np.ndarray,
+    convert_s: float = 0.0,
+    finetune_s: float = 0.0,
+) -> VariantRecord:
+    path = out / f"{name}.tflite"
     schema.write_atomic(path, flatbuffer)
-    scores = host_scores(path, data["x_val"], data["y_val"], reference)
+    info = read_model_info(flatbuffer)
+    weights = weight_stats(flatbuffer)
+    scores = host_scores(path, data, reference)
     return VariantRecord(
-        name=recipe.name,
+        name=name,
         status=VARIANT_OK,
-        recipe=recipe.description,
+        recipe=recipe,
         file=path.name,
         sha256=hashlib.sha256(flatbuffer).hexdigest(),
         size_bytes=len(flatbuffer),
-        gzip_bytes=len(gzip.compress(flatbuffer, compresslevel=9, mtime=0)),
+        gzip_bytes=gzip_size(flatbuffer),
+        sparsity=overall_sparsity(weights),
+        max_unique_weights=max((w.unique for w in weights), default=None),
+        weights=weights,
+        ops=[str(op) for op in info.ops],
+        inputs=info.inputs,
+        outputs=info.outputs,
         host_top1=scores.top1,
         host_fp32_agreement=scores.fp32_agreement,
         convert_s=round(convert_s, 3),
+        finetune_s=round(finetune_s, 3),
     )
 
 
@@ -83,20 +155,38 @@ def convert(args: argparse.Namespace) -> Manifest:
     unknown = [name for name in names if name not in RECIPES]
     if unknown:
         raise SourceError(f"unknown variant {', '.join(unknown)}; known: {', '.join(RECIPES)}")
-    data = load_data(args.data)
+    if not 0.0 < args.sparsity < 1.0:
+        raise SourceError(f"--sparsity {args.sparsity} must be between 0 and 1")
+    import tensorflow as tf
+    import tf_keras
+
+    options = Options(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Options)})
+    tf_keras.utils.set_random_seed(options.seed)
+    tf.config.experimental.enable_op_determinism()  # same model, data and --seed: same bytes
     source = load_model(args.model)
+    data = load_data(args.data, source.input_shape, options.normalize, options.val_split, options.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     reference = source.predict(data["x_val"].astype(np.float32))
     buffer = io.BytesIO()
     np.savez_compressed(buffer, x=data["x_val"], y=data["y_val"], ref=reference)
     schema.write_atomic(args.out / INPUT_SET_NAME, buffer.getvalue())
-    variants = [make_variant(RECIPES[name], source, data, args.seed, args.out, reference) for name in names]
+
+    variants = []
+    if source.tflite is not None:  # measured as given, beside whatever else applies
+        given = source.tflite.read_bytes()
+        variants.append(describe("given", f"the given file {source.tflite.name}", given, args.out, data, reference))
+    for name in names:
+        recipe = RECIPES[name]
+        emit({"event": "variant", "name": name, "epochs": options.epochs if recipe.trains else 0})
+        ctx = Context(source, data, options, _epoch_reporter(name))
+        variants.append(make_variant(recipe, ctx, args.out, reference))
     return Manifest(
         model_name=source.name,
         model_sha256=args.model_sha256,
         cache_key=args.cache_key,
         input_set=INPUT_SET_NAME,
         variants=variants,
+        options=dataclasses.asdict(options),
         tool_versions={tool: metadata.version(tool) for tool in TOOLS},
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
@@ -107,11 +197,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         manifest = convert(args)
     except SourceError as exc:
-        print(json.dumps({"error": str(exc)}), flush=True)
+        emit({"error": str(exc)})
         return 2
     path = args.out / MANIFEST_NAME
     schema.write(path, manifest)
-    print(json.dumps({"manifest": str(path)}), flush=True)
+    emit({"manifest": str(path)})
     return 1 if any(v.status == VARIANT_FAILED for v in manifest.variants) else 0
 
 

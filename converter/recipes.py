@@ -1,31 +1,82 @@
-"""How each variant is made from the source model: one small function per technique."""
+"""How each variant is made from the source model: one small function per variant.
+
+A recipe that needs a Keras model (any fine-tuning) or a float graph (any re-conversion) is
+``not_applicable`` when the source cannot give one, with the reason, rather than failing.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from converter import techniques
 from converter.source import SourceModel
+from converter.techniques import EpochCallback, FineTune
 
 CALIBRATION_SAMPLES = 200
 
 
 @dataclass(frozen=True)
+class Options:
+    sparsity: float = 0.5
+    clusters: int = 16
+    epochs: int = 3
+    learning_rate: float = 1e-4
+    batch_size: int = 32
+    float_io: bool = False  # full-integer variants keep float32 inputs/outputs
+    keep_sparsity: bool = False  # pruned_int8 stored with EXPERIMENTAL_SPARSITY
+    seed: int = 0
+    normalize: str = "raw"  # image folders: raw 0..255, unit 0..1, symmetric -1..1
+    val_split: float = 0.2  # image folders: share of each class kept for validation
+
+    def as_flags(self) -> list[str]:
+        """The converter process's command-line flags for these options."""
+        flags = [
+            f"--{name.replace('_', '-')}={value}"
+            for name, value in dataclasses.asdict(self).items()
+            if not isinstance(value, bool)
+        ]
+        return flags + [
+            f"--{name.replace('_', '-')}" for name, value in dataclasses.asdict(self).items() if value is True
+        ]
+
+
+@dataclass(frozen=True)
+class Context:
+    source: SourceModel
+    data: dict[str, np.ndarray]
+    options: Options
+    on_epoch: EpochCallback
+
+    @property
+    def tune(self) -> FineTune:
+        o = self.options
+        return FineTune(o.epochs, o.learning_rate, o.batch_size, self.on_epoch)
+
+
+@dataclass(frozen=True)
+class Built:
+    flatbuffer: bytes
+    finetune_s: float = 0.0
+
+
+@dataclass(frozen=True)
 class Recipe:
     name: str
-    description: str
-    build: Callable[[SourceModel, dict[str, np.ndarray], int], bytes]
+    describe: Callable[[Options], str]
+    build: Callable[[Context], Built]
+    trains: bool = False  # needs a Keras model to fine-tune
+    converts: bool = True  # needs a float graph to convert (not possible from a .tflite)
 
 
-def _fp32(source: SourceModel, data: dict[str, np.ndarray], seed: int) -> bytes:
-    return bytes(source.make_converter().convert())
-
-
-def _representative(data: dict[str, np.ndarray], seed: int) -> Callable[[], Iterator[list[np.ndarray]]]:
-    x = data["x_train"]
-    order = np.random.default_rng(seed).permutation(len(x))[:CALIBRATION_SAMPLES]
+def _representative(ctx: Context) -> Callable[[], Iterator[list[np.ndarray]]]:
+    x = ctx.data["x_train"]
+    order = np.random.default_rng(ctx.options.seed).permutation(len(x))[:CALIBRATION_SAMPLES]
 
     def samples() -> Iterator[list[np.ndarray]]:
         for i in order:
@@ -34,26 +85,150 @@ def _representative(data: dict[str, np.ndarray], seed: int) -> Callable[[], Iter
     return samples
 
 
-def _int8(source: SourceModel, data: dict[str, np.ndarray], seed: int) -> bytes:
+def _source_converter(ctx: Context) -> Any:
+    assert ctx.source.make_converter is not None  # not_applicable() keeps .tflite sources away
+    return ctx.source.make_converter()
+
+
+def _convert(converter: Any) -> bytes:
+    return bytes(converter.convert())
+
+
+def _full_integer(converter: Any, ctx: Context, sparse: bool = False) -> bytes:
     import tensorflow as tf
 
-    converter = source.make_converter()
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = _representative(data, seed)
+    if sparse:
+        converter.optimizations.insert(0, tf.lite.Optimize.EXPERIMENTAL_SPARSITY)
+    converter.representative_dataset = _representative(ctx)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
-    return bytes(converter.convert())
+    if not ctx.options.float_io:
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+    return _convert(converter)
+
+
+def _trained(
+    technique: Callable[[Any, Context], Any], to_flatbuffer: Callable[[Any, Context], bytes]
+) -> Callable[[Context], Built]:
+    """Fine-tune a fresh copy of the Keras model with ``technique``, then convert it."""
+
+    def build(ctx: Context) -> Built:
+        import tensorflow as tf
+
+        assert ctx.source.load_keras is not None
+        start = time.perf_counter()
+        model = technique(ctx.source.load_keras(), ctx)
+        finetune_s = time.perf_counter() - start
+        flatbuffer = to_flatbuffer(tf.lite.TFLiteConverter.from_keras_model(model), ctx)
+        return Built(flatbuffer, finetune_s)
+
+    return build
+
+
+def _fp32(ctx: Context) -> Built:
+    return Built(_convert(_source_converter(ctx)))
+
+
+def _fp16(ctx: Context) -> Built:
+    import tensorflow as tf
+
+    converter = _source_converter(ctx)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.target_spec.supported_types = [tf.float16]
+    return Built(_convert(converter))
+
+
+def _dynamic(ctx: Context) -> Built:
+    import tensorflow as tf
+
+    converter = _source_converter(ctx)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    return Built(_convert(converter))
+
+
+def _int8(ctx: Context) -> Built:
+    return Built(_full_integer(_source_converter(ctx), ctx))
+
+
+def _as_fp32(converter: Any, ctx: Context) -> bytes:
+    return _convert(converter)
+
+
+def _as_int8(converter: Any, ctx: Context) -> bytes:
+    return _full_integer(converter, ctx)
+
+
+def _as_sparse_int8(converter: Any, ctx: Context) -> bytes:
+    return _full_integer(converter, ctx, sparse=ctx.options.keep_sparsity)
+
+
+def _as_qat_int8(converter: Any, ctx: Context) -> bytes:
+    # The fake-quant ranges learned in training set the scales; calibration only covers unwrapped layers.
+    return _full_integer(converter, ctx)
+
+
+def _prune(model: Any, ctx: Context) -> Any:
+    return techniques.prune(model, ctx.data, ctx.tune, ctx.options.sparsity)
+
+
+def _cluster(model: Any, ctx: Context) -> Any:
+    return techniques.cluster(model, ctx.data, ctx.tune, ctx.options.clusters)
+
+
+def _io(o: Options) -> str:
+    return "float32 I/O" if o.float_io else "int8 I/O"
+
+
+def _tuned(o: Options) -> str:
+    return f"fine-tuned {o.epochs} epochs at lr {o.learning_rate:g}"
 
 
 RECIPES = {
     recipe.name: recipe
     for recipe in (
-        Recipe("fp32", "float32, no optimisation", _fp32),
+        Recipe("fp32", lambda o: "float32, no optimisation", _fp32),
+        Recipe("fp16", lambda o: "float16 weights (float32 compute where the kernel needs it)", _fp16),
+        Recipe("dynamic_int8", lambda o: "dynamic-range int8: int8 weights, float activations", _dynamic),
+        Recipe("int8", lambda o: f"full-integer int8 ({_io(o)}), calibrated on {CALIBRATION_SAMPLES} samples", _int8),
         Recipe(
-            "int8",
-            f"full-integer int8 (int8 I/O), calibrated on {CALIBRATION_SAMPLES} training samples",
-            _int8,
+            "pruned",
+            lambda o: f"magnitude-pruned to {o.sparsity:g} sparsity (polynomial), {_tuned(o)}; float32",
+            _trained(_prune, _as_fp32),
+            trains=True,
+        ),
+        Recipe(
+            "pruned_int8",
+            lambda o: (
+                f"pruned to {o.sparsity:g}, {_tuned(o)}; full-integer int8 ({_io(o)})"
+                + ("; stored sparse (EXPERIMENTAL_SPARSITY)" if o.keep_sparsity else "")
+            ),
+            _trained(_prune, _as_sparse_int8),
+            trains=True,
+        ),
+        Recipe(
+            "pruned_2x4",
+            lambda o: f"structured 2:4 pruning, {_tuned(o)}; float32",
+            _trained(lambda m, ctx: techniques.prune_2_by_4(m, ctx.data, ctx.tune), _as_fp32),
+            trains=True,
+        ),
+        Recipe(
+            "clustered",
+            lambda o: f"{o.clusters} clusters (linear init), {_tuned(o)}; float32",
+            _trained(_cluster, _as_fp32),
+            trains=True,
+        ),
+        Recipe(
+            "clustered_int8",
+            lambda o: f"{o.clusters} clusters, {_tuned(o)}; full-integer int8 ({_io(o)})",
+            _trained(_cluster, _as_int8),
+            trains=True,
+        ),
+        Recipe(
+            "qat_int8",
+            lambda o: f"quantisation-aware training, {_tuned(o)}; int8 ({_io(o)})",
+            _trained(lambda m, ctx: techniques.quantization_aware(m, ctx.data, ctx.tune), _as_qat_int8),
+            trains=True,
         ),
     )
 }

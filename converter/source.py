@@ -1,4 +1,9 @@
-"""Loading the user's model and data, with one clear error naming what is wrong."""
+"""Loading the user's model and data, with one clear error naming what is wrong.
+
+Models: ``.keras`` / ``.h5`` (tf_keras), a SavedModel directory (as Keras when it was saved by
+Keras, else as a plain graph: conversions only, no fine-tuning), or a ``.tflite`` (measured as given).
+Data: an ``.npz`` with x_train, y_train, x_val, y_val, or a folder of images, one sub-folder per class.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,13 @@ from typing import Any
 import numpy as np
 
 DATA_KEYS = ("x_train", "y_train", "x_val", "y_val")
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+# How pixel values (0..255) are scaled before they reach the model.
+NORMALISATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "raw": lambda x: x,  # 0..255: the model rescales itself (as the bundled example does)
+    "unit": lambda x: x / 255.0,  # 0..1
+    "symmetric": lambda x: x / 127.5 - 1.0,  # -1..1 (MobileNet's preprocess_input)
+}
 
 
 class SourceError(Exception):
@@ -19,38 +31,93 @@ class SourceError(Exception):
 @dataclass
 class SourceModel:
     name: str
-    make_converter: Callable[[], Any]  # a fresh tf.lite.TFLiteConverter per variant
+    input_shape: tuple[int, ...]  # without the batch axis
+    make_converter: Callable[[], Any] | None  # a fresh tf.lite.TFLiteConverter; None for a .tflite
+    load_keras: Callable[[], Any] | None  # a fresh Keras copy for each technique; None if not Keras
     predict: Callable[[np.ndarray], np.ndarray]  # float32 reference outputs
+    tflite: Path | None = None  # the given file, for a .tflite source
 
 
-def load_model(path: Path) -> SourceModel:
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def _keras(path: Path) -> SourceModel:
     import tensorflow as tf
     import tf_keras
 
-    if path.is_dir():
-        try:
-            loaded = tf.saved_model.load(str(path))
-            signature = loaded.signatures["serving_default"]
-        except (OSError, KeyError, ValueError, tf.errors.OpError) as exc:
-            raise SourceError(f"cannot load SavedModel {path}: {_first_line(exc)}") from exc
+    def load() -> Any:
+        return tf_keras.models.load_model(path, compile=False)
 
-        def predict_saved(x: np.ndarray) -> np.ndarray:
-            (output,) = signature(tf.constant(x)).values()
-            return np.asarray(output, dtype=np.float32)
-
-        return SourceModel(path.name, lambda: tf.lite.TFLiteConverter.from_saved_model(str(path)), predict_saved)
     try:
-        model = tf_keras.models.load_model(path, compile=False)
+        model = load()
     except Exception as exc:  # Keras raises anything from ValueError to zipfile/h5py errors
-        raise SourceError(f"cannot load model {path}: {_first_line(exc)}") from exc
+        hint = " (a Keras 3 file? edgebench needs tf_keras / Keras 2 for TFMOT)" if path.suffix == ".keras" else ""
+        raise SourceError(f"cannot load model {path}: {_first_line(exc)}{hint}") from exc
     return SourceModel(
-        path.stem,
-        lambda: tf.lite.TFLiteConverter.from_keras_model(model),
-        lambda x: np.asarray(model.predict(x, verbose=0, batch_size=64), dtype=np.float32),
+        name=path.stem if path.is_file() else path.name,
+        input_shape=tuple(int(d) for d in model.input_shape[1:]),
+        make_converter=lambda: tf.lite.TFLiteConverter.from_keras_model(model),
+        load_keras=load,
+        predict=lambda x: np.asarray(model.predict(x, verbose=0, batch_size=64), dtype=np.float32),
     )
 
 
-def load_data(path: Path) -> dict[str, np.ndarray]:
+def _saved_model_graph(path: Path) -> SourceModel:
+    import tensorflow as tf
+
+    try:
+        signature = tf.saved_model.load(str(path)).signatures["serving_default"]
+    except (OSError, KeyError, ValueError, tf.errors.OpError) as exc:
+        raise SourceError(f"cannot load SavedModel {path}: {_first_line(exc)}") from exc
+    (spec,) = signature.structured_input_signature[1].values()
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        (output,) = signature(tf.constant(x, dtype=spec.dtype)).values()
+        return np.asarray(output, dtype=np.float32)
+
+    return SourceModel(
+        path.name,
+        tuple(int(d) for d in spec.shape[1:]),
+        lambda: tf.lite.TFLiteConverter.from_saved_model(str(path)),
+        None,
+        predict,
+    )
+
+
+def _tflite(path: Path) -> SourceModel:
+    from device_runner.accuracy import predict
+    from device_runner.engines import InterpreterEngine
+    from device_runner.flatbuffer import ModelFormatError, read_model_file
+    from device_runner.runtime import load_runtime
+
+    try:
+        info = read_model_file(path)
+        engine = InterpreterEngine(load_runtime(), path, info, "xnnpack", threads=1)
+    except (ModelFormatError, ValueError, RuntimeError) as exc:
+        raise SourceError(f"cannot load model {path}: {_first_line(exc)}") from exc
+    return SourceModel(
+        path.stem, tuple(info.inputs[0].shape[1:]), None, None, lambda x: predict(engine, x), tflite=path
+    )
+
+
+def load_model(path: Path) -> SourceModel:
+    if path.suffix == ".tflite":
+        return _tflite(path)
+    if path.is_dir():
+        try:
+            return _keras(path)  # a SavedModel written by Keras keeps its layers: every variant works
+        except SourceError:
+            return _saved_model_graph(path)
+    return _keras(path)
+
+
+def load_data(
+    path: Path, input_shape: tuple[int, ...], normalize: str, val_split: float, seed: int
+) -> dict[str, np.ndarray]:
+    if path.is_dir():
+        return _image_folder(path, input_shape, normalize, val_split, seed)
     try:
         with np.load(path) as npz:
             data = {key: npz[key] for key in npz.files}
@@ -62,9 +129,49 @@ def load_data(path: Path) -> dict[str, np.ndarray]:
     for split in ("train", "val"):
         if len(data[f"x_{split}"]) != len(data[f"y_{split}"]):
             raise SourceError(f"data file {path}: x_{split} and y_{split} differ in length")
+        if tuple(data[f"x_{split}"].shape[1:]) != input_shape:
+            raise SourceError(
+                f"data file {path}: x_{split} samples are {tuple(data[f'x_{split}'].shape[1:])}, "
+                f"the model takes {input_shape}"
+            )
     return data
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
+def _image_folder(
+    path: Path, input_shape: tuple[int, ...], normalize: str, val_split: float, seed: int
+) -> dict[str, np.ndarray]:
+    """Images in ``path/<class>/*``, read and resized with OpenCV to the model's input, split per class."""
+    import cv2
+
+    if len(input_shape) != 3 or input_shape[-1] not in (1, 3):
+        raise SourceError(f"image folder {path}: the model's input {input_shape} is not an image (H, W, 1|3)")
+    height, width, channels = input_shape
+    classes = sorted(p.name for p in path.iterdir() if p.is_dir())
+    if len(classes) < 2:
+        raise SourceError(f"image folder {path} needs one sub-folder per class (found {len(classes)})")
+    rng = np.random.default_rng(seed)
+    splits: dict[str, list[Any]] = {key: [] for key in DATA_KEYS}
+    for label, name in enumerate(classes):
+        files = sorted(p for p in (path / name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        images = []
+        for file in files:
+            image = cv2.imread(str(file), cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR)
+            if image is None:
+                raise SourceError(f"cannot read image {file}")
+            if channels == 3:
+                image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+            image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+            images.append(image.reshape(height, width, channels))
+        if len(images) < 2:
+            raise SourceError(f"image folder {path / name} has {len(images)} readable images; needs at least 2")
+        order = rng.permutation(len(images))
+        n_val = max(1, round(len(images) * val_split))
+        for i, index in enumerate(order):
+            split = "val" if i < n_val else "train"
+            splits[f"x_{split}"].append(images[index])
+            splits[f"y_{split}"].append(label)
+    scale = NORMALISATIONS[normalize]
+    return {
+        key: scale(np.stack(values).astype(np.float32)) if key.startswith("x") else np.asarray(values)
+        for key, values in splits.items()
+    }

@@ -154,6 +154,32 @@ def read_model_info(data: bytes) -> ModelInfo:
     return ModelInfo(ops=ops, min_runtime_version=min_version, inputs=inputs, outputs=outputs)
 
 
+@dataclass(frozen=True)
+class ConstantTensor:
+    """A tensor whose values are stored in the file (weights, biases)."""
+
+    name: str
+    shape: list[int]
+    dtype: str
+    data: bytes  # as stored: only the kept values when ``sparse``
+    sparse: bool  # stored with TFLite sparsity metadata (EXPERIMENTAL_SPARSITY)
+
+
+def constant_tensors(data: bytes) -> list[ConstantTensor]:
+    """Every tensor of the main subgraph that carries its own data in the file."""
+    reader = _Reader(data)
+    model = reader.u32(0)
+    buffers = reader.tables(model, 4)
+    out = []
+    for table in reader.tables(reader.tables(model, 2)[0], 0):
+        index = int(reader.scalar(table, 2, "<I", 0))
+        blob = reader.blob(buffers[index], 0) if 0 < index < len(buffers) else b""
+        if blob:
+            info = _tensor(reader, table)
+            out.append(ConstantTensor(info.name, info.shape, info.dtype, blob, reader.field(table, 6) is not None))
+    return out
+
+
 def read_model_file(path: Path) -> ModelInfo:
     try:
         return read_model_info(path.read_bytes())

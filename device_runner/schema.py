@@ -221,10 +221,10 @@ def from_dict(cls: type[T], data: dict[str, Any]) -> T:
 def _convert(tp: Any, value: Any) -> Any:
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
-        if value is None:
-            return None
-        (inner,) = [arg for arg in typing.get_args(tp) if arg is not type(None)]
-        return _convert(inner, value)
+        options = [arg for arg in typing.get_args(tp) if arg is not type(None)]
+        if value is None or len(options) > 1:  # optional record, or a union of plain JSON scalars
+            return value
+        return _convert(options[0], value)
     if origin is list:
         (inner,) = typing.get_args(tp)
         return [_convert(inner, item) for item in value]

@@ -12,12 +12,14 @@ import traceback
 import click
 
 from edgebench import __version__
+from edgebench.commands.convert import convert_command
 from edgebench.commands.run import run
 from edgebench.errors import EdgebenchError, ExitCode
 
 EPILOG = """\b
 Examples:
   edgebench run                       # measure the bundled example on this machine
+  edgebench convert                   # every compressed variant of it, compared with fp32
   edgebench run --model m.keras --data d.npz --delegates xnnpack,cpu
   edgebench run --help                # every command explains itself with examples
 
@@ -38,6 +40,7 @@ def cli(debug: bool) -> None:
     _State.debug = debug
 
 
+cli.add_command(convert_command)
 cli.add_command(run)
 
 

@@ -6,41 +6,58 @@ TF_USE_LEGACY_KERAS=1 (TFMOT needs Keras 2) and its log noise goes to a file.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from converter.manifest import MANIFEST_NAME, VARIANT_OK, Manifest, read_manifest
+from converter.manifest import MANIFEST_NAME, VARIANT_FAILED, Manifest, read_manifest
+from converter.recipes import Options
 from device_runner.schema import SchemaError
 from edgebench import __version__
 from edgebench.errors import EdgebenchError
 from edgebench.hashing import sha256_tree
 
+ConverterEvent = dict[str, Any]
 
-def cache_key(model_sha256: str, data_sha256: str, variants: list[str], seed: int) -> str:
+
+def cache_key(model_sha256: str, data_sha256: str, variants: list[str], options: Options) -> str:
     recipe = {
         "model": model_sha256,
         "data": data_sha256,
         "variants": sorted(variants),
-        "seed": seed,
+        "options": dataclasses.asdict(options),
         "edgebench": __version__,
     }
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
 
 
 def convert(
-    model: Path, data: Path, variants: list[str], workdir: Path, *, seed: int = 0, force: bool = False
+    model: Path,
+    data: Path,
+    variants: list[str],
+    workdir: Path,
+    *,
+    options: Options | None = None,
+    force: bool = False,
+    on_event: Callable[[ConverterEvent], None] | None = None,
 ) -> tuple[Manifest, Path]:
-    """Make (or reuse) the variants of ``model``; returns the manifest and its directory."""
+    """Make (or reuse) the variants of ``model``; returns the manifest and its directory.
+
+    ``on_event`` receives the converter's progress events (``variant`` starts, fine-tuning ``epoch`` ends).
+    """
+    options = options or Options()
     if not model.exists():
         raise EdgebenchError(f"model file not found: {model}")
-    if not data.is_file():
+    if not data.exists():
         raise EdgebenchError(f"data file not found: {data}")
     model_sha256 = sha256_tree(model)
-    key = cache_key(model_sha256, sha256_tree(data), variants, seed)
+    key = cache_key(model_sha256, sha256_tree(data), variants, options)
     out = workdir / "variants" / f"{model.stem}-{key[:12]}"
     if not force and (out / MANIFEST_NAME).exists():
         try:
@@ -61,17 +78,25 @@ def convert(
         str(out),
         "--variants",
         ",".join(variants),
-        "--seed",
-        str(seed),
         "--cache-key",
         key,
         "--model-sha256",
         model_sha256,
+        *options.as_flags(),
     ]
     env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    with log.open("w") as stderr:
-        proc = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True, check=False)
-    reply = _last_json_line(proc.stdout)
+    reply: ConverterEvent = {}
+    with (
+        log.open("w") as stderr,
+        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True) as proc,
+    ):
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            event = _json_object(line)
+            if "event" in event and on_event:
+                on_event(event)
+            elif "error" in event or "manifest" in event:
+                reply = event
     if "error" in reply:
         raise EdgebenchError(str(reply["error"]))
     if "manifest" not in reply:
@@ -79,16 +104,13 @@ def convert(
     return read_manifest(out), out
 
 
-def _last_json_line(stdout: str) -> dict[str, object]:
-    for line in reversed(stdout.strip().splitlines()):
-        try:
-            reply = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(reply, dict):
-            return reply
-    return {}
+def _json_object(line: str) -> ConverterEvent:
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def conversion_failed(manifest: Manifest) -> bool:
-    return any(v.status != VARIANT_OK for v in manifest.variants)
+    return any(v.status == VARIANT_FAILED for v in manifest.variants)

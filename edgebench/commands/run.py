@@ -14,16 +14,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from converter.manifest import VARIANT_OK, Manifest
+from converter.recipes import Options
 from device_runner import schema
 from device_runner.engines import APIS
 from device_runner.schema import CellResult, Plan
 from device_runner.sweep import CellDone, result_path
+from edgebench.commands.convert import convert_with_progress, data_option, model_option, resolve_inputs, variant_names
 from edgebench.commands.options import csv_list, int_list, json_option, store_option, workdir_option
-from edgebench.conversion import conversion_failed, convert
+from edgebench.conversion import conversion_failed
 from edgebench.devices import get_device
 from edgebench.devices.base import Device
 from edgebench.errors import EdgebenchError, ExitCode
-from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.plan import PLAN_NAME, Settings, build_plan, stage
 from edgebench.report import table
 from edgebench.store import Store, store_url
@@ -71,8 +72,7 @@ def execute(
     force: bool = False,
 ) -> RunOutcome:
     device = get_device(device_name)
-    with stderr.status(f"Converting {model.name} ({', '.join(variants)})…"):
-        manifest, manifest_dir = convert(model, data, variants, workdir, force=force)
+    manifest, manifest_dir = convert_with_progress(model, data, variants, workdir, Options(), force)
     run_id = resume or new_run_id()
     run_dir = workdir / "runs" / run_id
     plan_path = run_dir / "plan" / PLAN_NAME
@@ -143,19 +143,8 @@ Examples:
 
 
 @click.command(epilog=EPILOG)
-@click.option(
-    "--model",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Keras (.keras/.h5) model or SavedModel directory. [default: the bundled digits example]",
-)
-@click.option(
-    "--data",
-    type=click.Path(path_type=Path),
-    default=None,
-    help=".npz with x_train, y_train, x_val, y_val (calibration and accuracy). "
-    "[default: the example's data when --model is the example]",
-)
+@model_option
+@data_option
 @click.option("--device", "device_name", default="local", show_default=True, help="Device to measure on.")
 @click.option("--variants", default="fp32,int8", show_default=True, help="Comma-separated variants to make.")
 @click.option(
@@ -241,12 +230,7 @@ def run(
     Each cell runs in its own process on the device, so a delegate that crashes costs one cell.
     Exit code: 0 all cells measured, 1 a cell or variant failed, 2 bad input or infrastructure.
     """
-    if model is None:
-        model = EXAMPLE_MODEL
-    if data is None:
-        if model != EXAMPLE_MODEL:
-            raise click.UsageError("--data is required with --model (int8 calibration and accuracy need data)")
-        data = EXAMPLE_DATA
+    model, data = resolve_inputs(model, data)
     unknown_apis = set(csv_list(apis)) - set(APIS)
     if unknown_apis:
         raise click.BadParameter(f"unknown API {', '.join(sorted(unknown_apis))}", param_hint="--api")
@@ -267,7 +251,7 @@ def run(
         model=model,
         data=data,
         device_name=device_name,
-        variants=csv_list(variants),
+        variants=variant_names(variants),
         settings=settings,
         workdir=Path(workdir),
         store=store,
@@ -293,5 +277,5 @@ def run(
         table.render(table_rows, title, table.console_for_stdout())
         for variant in outcome.manifest.variants:
             if variant.status != VARIANT_OK:
-                stderr.print(f"[red]variant {variant.name} failed to convert[/]: {variant.message}")
+                stderr.print(f"[red]variant {variant.name}: {variant.status}[/]: {variant.message}")
     return int(outcome.exit_code)

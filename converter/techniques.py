@@ -1,0 +1,127 @@
+"""TF Model Optimization techniques: prune, cluster, quantisation-aware training, each fine-tuned.
+
+Every function takes its own freshly loaded copy of the base model: TFMOT wrappers mutate the model
+they wrap (shared/README.md §5). Layers a technique cannot wrap (e.g. Rescaling) are left as they
+are, so models with preprocessing layers still compress.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+# Called after each fine-tuning epoch with (epoch, epochs).
+EpochCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class FineTune:
+    epochs: int
+    learning_rate: float
+    batch_size: int
+    on_epoch: EpochCallback
+
+
+def _wrap_supported(model: Any, supports: Callable[[Any], bool], wrap: Callable[[Any], Any]) -> Any:
+    import tf_keras
+
+    # Unsupported layers are returned as they are: rebuilding them from config would drop their weights.
+    return tf_keras.models.clone_model(model, clone_function=lambda layer: wrap(layer) if supports(layer) else layer)
+
+
+def _steps_per_epoch(data: dict[str, np.ndarray], tune: FineTune) -> int:
+    return int(np.ceil(len(data["x_train"]) / tune.batch_size))
+
+
+def fine_tune(model: Any, data: dict[str, np.ndarray], tune: FineTune, callbacks: list[Any] | None = None) -> Any:
+    import tf_keras
+
+    class Progress(tf_keras.callbacks.Callback):  # type: ignore[misc]
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            tune.on_epoch(epoch + 1, tune.epochs)
+
+    model.compile(
+        optimizer=tf_keras.optimizers.Adam(tune.learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    model.fit(
+        data["x_train"].astype(np.float32),
+        data["y_train"],
+        epochs=tune.epochs,
+        batch_size=tune.batch_size,
+        shuffle=True,
+        verbose=0,
+        callbacks=[*(callbacks or []), Progress()],
+    )
+    return model
+
+
+def prune(model: Any, data: dict[str, np.ndarray], tune: FineTune, sparsity: float) -> Any:
+    """Magnitude pruning, polynomial schedule reaching ``sparsity`` before the last epoch ends."""
+    import tensorflow_model_optimization as tfmot
+    from tensorflow_model_optimization.python.core.sparsity.keras.prune_registry import PruneRegistry
+
+    total = _steps_per_epoch(data, tune) * tune.epochs
+    end = max(1, int(total * 0.8))  # hold the final sparsity for the last steps so accuracy recovers
+    schedule = tfmot.sparsity.keras.PolynomialDecay(
+        0.0, sparsity, begin_step=0, end_step=end, frequency=max(1, end // 10)
+    )
+    wrapped = _wrap_supported(
+        model,
+        PruneRegistry.supports,
+        lambda layer: tfmot.sparsity.keras.prune_low_magnitude(layer, pruning_schedule=schedule),
+    )
+    fine_tune(wrapped, data, tune, [tfmot.sparsity.keras.UpdatePruningStep()])
+    return tfmot.sparsity.keras.strip_pruning(wrapped)
+
+
+def prune_2_by_4(model: Any, data: dict[str, np.ndarray], tune: FineTune) -> Any:
+    """Structured 2:4 pruning: in every block of 4 weights, 2 are zero (what sparse kernels exploit)."""
+    import tensorflow_model_optimization as tfmot
+    from tensorflow_model_optimization.python.core.sparsity.keras.prune_registry import PruneRegistry
+
+    schedule = tfmot.sparsity.keras.ConstantSparsity(0.5, begin_step=0, frequency=1)
+    wrapped = _wrap_supported(
+        model,
+        PruneRegistry.supports,
+        lambda layer: tfmot.sparsity.keras.prune_low_magnitude(
+            layer, pruning_schedule=schedule, sparsity_m_by_n=(2, 4)
+        ),
+    )
+    fine_tune(wrapped, data, tune, [tfmot.sparsity.keras.UpdatePruningStep()])
+    return tfmot.sparsity.keras.strip_pruning(wrapped)
+
+
+def cluster(model: Any, data: dict[str, np.ndarray], tune: FineTune, clusters: int) -> Any:
+    """Weight clustering with linear centroid initialisation, fine-tuned."""
+    import tensorflow_model_optimization as tfmot
+    from tensorflow_model_optimization.python.core.clustering.keras.clustering_registry import ClusteringRegistry
+
+    init = tfmot.clustering.keras.CentroidInitialization.LINEAR
+    wrapped = _wrap_supported(
+        model,
+        ClusteringRegistry.supports,
+        lambda layer: tfmot.clustering.keras.cluster_weights(
+            layer, number_of_clusters=clusters, cluster_centroids_init=init
+        ),
+    )
+    fine_tune(wrapped, data, tune)
+    return tfmot.clustering.keras.strip_clustering(wrapped)
+
+
+def quantization_aware(model: Any, data: dict[str, np.ndarray], tune: FineTune) -> Any:
+    """QAT: fake-quantise supported layers, fine-tune, leave the rest float."""
+    import tensorflow_model_optimization as tfmot
+    from tensorflow_model_optimization.python.core.quantization.keras.default_8bit import (
+        default_8bit_quantize_registry,
+    )
+
+    registry = default_8bit_quantize_registry.Default8BitQuantizeRegistry()
+    annotated = _wrap_supported(model, registry.supports, tfmot.quantization.keras.quantize_annotate_layer)
+    with tfmot.quantization.keras.quantize_scope():
+        quantized = tfmot.quantization.keras.quantize_apply(annotated)
+    return fine_tune(quantized, data, tune)

@@ -1,0 +1,108 @@
+"""The conversion table (the seeds' comparison): accuracy, size and gzip size, each against fp32."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from converter.manifest import VARIANT_OK, Manifest
+
+
+@dataclass(frozen=True)
+class VariantRow:
+    variant: str
+    status: str
+    top1: float | None
+    top1_delta_points: float | None  # against fp32, in percentage points
+    fp32_agreement: float | None
+    size_kb: float | None
+    size_ratio: float | None  # variant / fp32
+    gzip_kb: float | None
+    gzip_ratio: float | None
+    sparsity: float | None
+    max_unique_weights: int | None
+    finetune_s: float | None
+    message: str
+
+
+def rows(manifest: Manifest) -> list[VariantRow]:
+    base = manifest.variant("fp32") or manifest.variant("given")
+    out = []
+    for v in manifest.variants:
+
+        def ratio(value: int | None, reference: int | None) -> float | None:
+            return value / reference if value is not None and reference else None
+
+        delta = (
+            100 * (v.host_top1 - base.host_top1)
+            if base and v.host_top1 is not None and base.host_top1 is not None
+            else None
+        )
+        out.append(
+            VariantRow(
+                variant=v.name,
+                status=v.status,
+                top1=v.host_top1,
+                top1_delta_points=delta,
+                fp32_agreement=v.host_fp32_agreement,
+                size_kb=v.size_bytes / 1024 if v.size_bytes is not None else None,
+                size_ratio=ratio(v.size_bytes, base.size_bytes if base else None),
+                gzip_kb=v.gzip_bytes / 1024 if v.gzip_bytes is not None else None,
+                gzip_ratio=ratio(v.gzip_bytes, base.gzip_bytes if base else None),
+                sparsity=v.sparsity,
+                max_unique_weights=v.max_unique_weights,
+                finetune_s=v.finetune_s,
+                message=v.message,
+            )
+        )
+    return out
+
+
+def _fmt(value: float | int | None, spec: str) -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def render(table_rows: list[VariantRow], title: str, console: Console) -> None:
+    table = Table(title=title, caption="× columns: ratio to fp32 · Δ: top-1 change in points · agree: with fp32")
+    for name in (
+        "variant",
+        "status",
+        "top-1",
+        "Δ pts",
+        "agree",
+        "KB",
+        "×",
+        "gzip KB",
+        "×",
+        "sparsity",
+        "max uniq",
+        "tune s",
+    ):
+        table.add_column(name, justify="left" if name in ("variant", "status") else "right", no_wrap=True)
+    for row in table_rows:
+        status = row.status if row.status == VARIANT_OK else f"[bold red]{row.status}[/]"
+        table.add_row(
+            row.variant,
+            status,
+            _fmt(row.top1 and 100 * row.top1, ".1f"),
+            _fmt(row.top1_delta_points, "+.1f"),
+            _fmt(row.fp32_agreement and 100 * row.fp32_agreement, ".1f"),
+            _fmt(row.size_kb, ".1f"),
+            _fmt(row.size_ratio, ".2f"),
+            _fmt(row.gzip_kb, ".1f"),
+            _fmt(row.gzip_ratio, ".2f"),
+            _fmt(row.sparsity, ".2f"),
+            _fmt(row.max_unique_weights, "d"),
+            _fmt(row.finetune_s, ".1f"),
+        )
+    console.print(table)
+    for row in table_rows:
+        if row.status != VARIANT_OK:
+            console.print(f"[red]{row.variant}[/]: {row.status}: {row.message}")
+
+
+def as_json(table_rows: list[VariantRow]) -> list[dict[str, Any]]:
+    return [asdict(row) for row in table_rows]
