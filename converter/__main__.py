@@ -82,6 +82,15 @@ def host_scores(flatbuffer_path: Path, data: dict[str, np.ndarray], reference: n
     return accuracy.score(accuracy.predict(engine, data["x_val"]), data["y_val"], reference)
 
 
+def failure_message(exc: BaseException) -> str:
+    """One readable line: TF's converter errors open with pages of MLIR locations before ``error: …``."""
+    lines = str(exc).strip().splitlines() or [type(exc).__name__]
+    for line in lines:
+        if "error: " in line:
+            return line.split("error: ", 1)[1].strip()
+    return lines[0]
+
+
 def not_applicable(recipe: Recipe, source: SourceModel, options: Options) -> str | None:
     if recipe.converts and source.make_converter is None:
         return "needs a Keras model or SavedModel to convert from (the source is a .tflite)"
@@ -99,8 +108,7 @@ def make_variant(recipe: Recipe, ctx: Context, out: Path, reference: np.ndarray)
     try:
         built = recipe.build(ctx)
     except Exception as exc:  # a failed technique must not stop the others
-        message = (str(exc).strip() or type(exc).__name__).splitlines()[0]
-        return VariantRecord(recipe.name, VARIANT_FAILED, description, message=message)
+        return VariantRecord(recipe.name, VARIANT_FAILED, description, message=failure_message(exc))
     convert_s = time.perf_counter() - start - built.finetune_s
     return describe(
         recipe.name,

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from converter.manifest import Manifest
-from converter.recipes import RECIPES, Options
+from converter.recipes import RECIPES, Built, Options
 from edgebench.cli import invoke
 from edgebench.conversion import convert
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
@@ -181,3 +181,23 @@ def test_bad_input_is_one_line_and_exit_2(
     code = invoke(["convert", *argv, "--workdir", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2 and expected in err and "Traceback" not in err
+
+
+def test_a_variant_that_fails_is_recorded_with_one_readable_line_and_the_others_go_on(tmp_path: Path) -> None:
+    from converter.__main__ import make_variant
+    from converter.recipes import Context, Recipe
+    from converter.source import SourceModel
+
+    def needs_select_ops(ctx: Context) -> Built:
+        raise RuntimeError(
+            'loc(callsite("model/lambda/Lgamma" at "lite.py":1254:1)): error: '
+            "'tf.Lgamma' op is neither a custom op nor a flex op\nmore detail"
+        )
+
+    source = SourceModel("m", (8,), make_converter=lambda: None, load_keras=None, predict=lambda x: x)
+    ctx = Context(source, {}, Options(), lambda epoch, total: None)
+    record = make_variant(
+        Recipe("flex", lambda o: "needs SELECT_TF_OPS", needs_select_ops), ctx, tmp_path, np.zeros((1, 3))
+    )
+    assert (record.status, record.message) == ("failed", "'tf.Lgamma' op is neither a custom op nor a flex op")
+    assert record.file is None and not list(tmp_path.iterdir())
