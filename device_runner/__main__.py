@@ -55,9 +55,12 @@ def _cell(args: argparse.Namespace) -> int:
 
 
 def _facts(args: argparse.Namespace) -> int:
-    from device_runner.facts import device_facts
+    import json
 
-    print(schema.dumps(device_facts(load_runtime(args.runtime))))
+    from device_runner.facts import device_facts, temperatures_c
+
+    facts = schema.to_dict(device_facts(load_runtime(args.runtime)))
+    print(json.dumps({"device": facts, "temperature_c": temperatures_c()}, indent=1))
     return 0
 
 

@@ -13,6 +13,7 @@ import click
 
 from edgebench import __version__
 from edgebench.commands.convert import convert_command
+from edgebench.commands.devices import devices
 from edgebench.commands.run import run
 from edgebench.errors import EdgebenchError, ExitCode
 
@@ -42,6 +43,8 @@ def cli(debug: bool) -> None:
 
 cli.add_command(convert_command)
 cli.add_command(run)
+cli.add_command(run, name="push")  # the name users reach for with a remote --device
+cli.add_command(devices)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,6 +17,18 @@ store_option = click.option(
     show_envvar=True,
     help="History store: an SQLite file path or a database URL (postgresql://…). [default: .edgebench/history.sqlite]",
 )
+inventory_option = click.option(
+    "--inventory",
+    metavar="PATH",
+    envvar="EDGEBENCH_INVENTORY",
+    show_envvar=True,
+    help="Device inventory (TOML). [default: ./edgebench.toml, then ~/.config/edgebench/devices.toml]",
+)
+accept_host_key_option = click.option(
+    "--accept-new-host-key",
+    is_flag=True,
+    help="Trust an SSH host key seen for the first time and remember it in known_hosts (refused otherwise).",
+)
 workdir_option = click.option(
     "--workdir",
     type=click.Path(file_okay=False, path_type=str),

@@ -20,11 +20,20 @@ from device_runner.engines import APIS
 from device_runner.schema import CellResult, Plan
 from device_runner.sweep import CellDone, result_path
 from edgebench.commands.convert import convert_with_progress, data_option, model_option, resolve_inputs, variant_names
-from edgebench.commands.options import csv_list, int_list, json_option, store_option, workdir_option
+from edgebench.commands.options import (
+    accept_host_key_option,
+    csv_list,
+    int_list,
+    inventory_option,
+    json_option,
+    store_option,
+    workdir_option,
+)
 from edgebench.conversion import conversion_failed
 from edgebench.devices import get_device
 from edgebench.devices.base import Device
 from edgebench.errors import EdgebenchError, ExitCode
+from edgebench.inventory import Inventory, load_inventory
 from edgebench.plan import PLAN_NAME, Settings, build_plan, stage
 from edgebench.report import table
 from edgebench.store import Store, store_url
@@ -61,6 +70,8 @@ def git_commit() -> str | None:
 
 def execute(
     *,
+    inventory: Inventory,
+    accept_new_host_key: bool = False,
     model: Path,
     data: Path,
     device_name: str,
@@ -71,7 +82,7 @@ def execute(
     resume: str | None = None,
     force: bool = False,
 ) -> RunOutcome:
-    device = get_device(device_name)
+    device = get_device(device_name, inventory, accept_new_host_key)
     manifest, manifest_dir = convert_with_progress(model, data, variants, workdir, Options(), force)
     run_id = resume or new_run_id()
     run_dir = workdir / "runs" / run_id
@@ -139,6 +150,7 @@ Examples:
   edgebench run --api interpreter,compiled --cpus 0 --cooldown-s 5   # both LiteRT APIs, pinned
   edgebench run --json > results.json             # rows for machines, progress on stderr
   edgebench run --resume 20261124T081500Z-1a2b3c  # finish a run that was cut off
+  edgebench push --device pi4                     # the same on a board named in the inventory
 """
 
 
@@ -200,6 +212,8 @@ Examples:
 )
 @click.option("--resume", metavar="RUN_ID", help="Finish an interrupted run: finished cells are kept, not rerun.")
 @click.option("--force", is_flag=True, help="Convert again even when a cached conversion matches.")
+@inventory_option
+@accept_host_key_option
 @workdir_option
 @store_option
 @json_option
@@ -221,6 +235,8 @@ def run(
     cell_timeout: float,
     resume: str | None,
     force: bool,
+    inventory: str | None,
+    accept_new_host_key: bool,
     workdir: str,
     store: str | None,
     as_json: bool,
@@ -248,6 +264,8 @@ def run(
         cell_timeout_s=cell_timeout,
     )
     outcome = execute(
+        inventory=load_inventory(inventory),
+        accept_new_host_key=accept_new_host_key,
         model=model,
         data=data,
         device_name=device_name,

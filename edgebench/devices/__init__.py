@@ -5,9 +5,17 @@ from __future__ import annotations
 from edgebench.devices.base import Device
 from edgebench.devices.local import LocalDevice
 from edgebench.errors import EdgebenchError
+from edgebench.inventory import LOCAL, Inventory
 
 
-def get_device(name: str) -> Device:
-    if name == "local":
+def get_device(name: str, inventory: Inventory, accept_new_host_key: bool = False) -> Device:
+    if name == LOCAL:
         return LocalDevice()
-    raise EdgebenchError(f"unknown device {name!r}; known devices: local")
+    target = inventory.devices.get(name)
+    if target is None:
+        where = f" in {inventory.path}" if inventory.path else " (no inventory file: see `edgebench devices --help`)"
+        raise EdgebenchError(f"unknown device {name!r}{where}; known devices: {', '.join(inventory.names())}")
+    from edgebench.devices.remote import RemoteDevice
+    from edgebench.devices.ssh import SshLink
+
+    return RemoteDevice(name, lambda: SshLink(target, accept_new_host_key), target.python, target.workdir)

@@ -1,0 +1,109 @@
+"""``edgebench devices``: the inventory, and a check of what a device can run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import click
+from rich.table import Table
+
+from device_runner.sweep import PACKAGE_PARENT
+from edgebench.commands.options import accept_host_key_option, inventory_option, json_option
+from edgebench.devices import get_device
+from edgebench.devices.remote import RemoteDevice
+from edgebench.errors import EdgebenchError, ExitCode
+from edgebench.inventory import LOCAL, load_inventory
+from edgebench.report.table import console_for_stdout
+
+EPILOG = """\b
+Examples:
+  edgebench devices                      # every device edgebench knows
+  edgebench devices check pi4            # can pi4 run the runner? Python, runtime, disk, CPU, temperature
+  edgebench devices --inventory lab.toml --json
+
+\b
+The inventory is TOML, read from --inventory, else ./edgebench.toml, else ~/.config/edgebench/devices.toml:
+  [devices.pi4]
+  kind = "ssh"
+  host = "192.168.1.40"
+  user = "pi"
+  key = "~/.ssh/id_ed25519"
+  python = "/home/pi/venv/bin/python"
+  workdir = "edgebench"
+Optional: port, host_key (pinned "ssh-ed25519 AAAA…"), known_hosts, connect_timeout_s, command_timeout_s.
+"""
+
+
+@click.group(invoke_without_command=True, epilog=EPILOG)
+@inventory_option
+@json_option
+@click.pass_context
+def devices(ctx: click.Context, inventory: str | None, as_json: bool) -> None:
+    """List the devices in the inventory (`local` is always there)."""
+    ctx.obj = {"inventory": inventory}
+    if ctx.invoked_subcommand is not None:
+        return
+    inv = load_inventory(inventory)
+    rows = [{"name": LOCAL, "kind": "local", "address": "this machine", "python": sys.executable, "workdir": "-"}]
+    rows += [
+        {
+            "name": t.name,
+            "kind": "ssh",
+            "address": f"{t.user}@{t.host}:{t.port}",
+            "python": t.python,
+            "workdir": t.workdir,
+        }
+        for t in inv.devices.values()
+    ]
+    if as_json:
+        click.echo(json.dumps({"inventory": str(inv.path) if inv.path else None, "devices": rows}, indent=1))
+        return
+    table = Table(title=f"devices ({inv.path or 'no inventory file'})")
+    for column in rows[0]:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row.values())
+    console_for_stdout().print(table)
+
+
+@devices.command(epilog="\b\nExample:\n  edgebench devices check pi4 --json")
+@click.argument("name")
+@accept_host_key_option
+@json_option
+@click.pass_context
+def check(ctx: click.Context, name: str, accept_new_host_key: bool, as_json: bool) -> int:
+    """Connect to NAME and report Python, runtime, numpy, free disk, CPU and temperatures."""
+    device = get_device(name, load_inventory(ctx.obj["inventory"]), accept_new_host_key)
+    if isinstance(device, RemoteDevice):
+        report = device.check()
+    else:
+        out = subprocess.run(
+            [sys.executable, "-m", "device_runner", "facts"],
+            cwd=PACKAGE_PARENT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if out.returncode != 0:
+            raise EdgebenchError(f"device local: {out.stderr.strip().splitlines()[-1]}")
+        report = json.loads(out.stdout)
+    if as_json:
+        click.echo(json.dumps({"name": name, **report}, indent=1))
+    else:
+        facts = report["device"]
+        assert isinstance(facts, dict)
+        lines = [
+            f"{name}: reachable",
+            f"  python {facts['python']}, numpy {facts['numpy']}",
+            f"  runtime {facts['runtime']} {facts['runtime_version']}",
+            f"  CPU {facts['cpu_model']} × {facts['cores']}, {facts['os']}, kernel {facts['kernel']}",
+        ]
+        if "free_disk_mb" in report:
+            lines.append(f"  free disk in {report['workdir']}: {report['free_disk_mb']:.0f} MB")
+        temps = report.get("temperature_c") or {}
+        assert isinstance(temps, dict)
+        lines.append("  temperature: " + (", ".join(f"{k} {v:.1f} °C" for k, v in temps.items()) or "not exposed"))
+        click.echo("\n".join(lines))
+    return int(ExitCode.OK)

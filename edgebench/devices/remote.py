@@ -1,0 +1,230 @@
+"""Running a plan on a remote device over any link (SSH today): push what changed, start the runner
+detached, follow it, pull each result as it appears. One mechanism for every transport.
+
+Remote layout under the device's work directory W:
+  W/blobs/<sha256>             variants and input sets, content-addressed (uploaded to a temp name, renamed)
+  W/runner/<digest>/           a copy of device_runner/, one per runner version
+  W/runs/<run_id>/plan/        plan.json and hard links to the blobs it names
+  W/runs/<run_id>/results/     one JSON per finished cell (written atomically by the runner)
+  W/runs/<run_id>/runner.{log,pid}
+Nothing on the device is deleted by edgebench.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from device_runner import schema
+from device_runner.schema import CellResult, Plan
+from device_runner.sweep import PACKAGE_PARENT, CellDone
+from edgebench.errors import EdgebenchError
+from edgebench.hashing import sha256_file
+from edgebench.plan import PLAN_NAME
+
+RUNNER_SOURCE = PACKAGE_PARENT / "device_runner"
+POLL_S = 0.5
+
+
+class LinkLost(Exception):
+    """The connection to the device broke; what was already pulled is kept."""
+
+
+class Link(Protocol):
+    """What a transport offers: commands, and files both ways."""
+
+    def run(self, command: str) -> tuple[int, str, str]: ...
+    def put(self, local: Path, remote: str) -> None: ...
+    def get(self, remote: str, local: Path) -> None: ...
+    def listdir(self, remote: str) -> list[str]: ...
+    def close(self) -> None: ...
+
+
+@dataclass
+class Transfer:
+    """Bytes sent to the device, by kind: what `push what changed` is measured by."""
+
+    variant_bytes: int = 0
+    other_bytes: int = 0
+
+
+def runner_files() -> list[Path]:
+    return sorted(p for p in RUNNER_SOURCE.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def runner_digest() -> str:
+    digest = hashlib.sha256()
+    for path in runner_files():
+        digest.update(str(path.relative_to(RUNNER_SOURCE)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+class RemoteDevice:
+    def __init__(self, name: str, connect: Callable[[], Link], python: str, workdir: str) -> None:
+        self.name = name
+        self._connect = connect
+        self.python = python
+        self.workdir = workdir
+        self.transfer = Transfer()
+
+    def run(self, plan_path: Path, results_dir: Path, on_cell: Callable[[CellDone], None]) -> None:
+        plan = schema.read(Plan, plan_path)
+        link = self._connect()
+        try:
+            work = self._workdir(link)
+            self._check_python(link)
+            runner = self._push_runner(link, work)
+            run_dir = f"{work}/runs/{plan.run_id}"
+            self._push_plan(link, work, run_dir, plan_path)
+            if not self._runner_alive(link, run_dir):
+                self._start(link, runner, run_dir)
+            self._follow(link, run_dir, plan, results_dir, on_cell)
+        except LinkLost as exc:
+            raise EdgebenchError(
+                f"device {self.name}: link lost ({exc}); finished cells are kept: rerun with --resume {plan.run_id}"
+            ) from exc
+        finally:
+            link.close()
+
+    def check(self) -> dict[str, object]:
+        """Reachability, Python, runtime, numpy, free disk, CPU and temperatures (raises with the fix)."""
+        link = self._connect()
+        try:
+            work = self._workdir(link)
+            self._check_python(link)
+            runner = self._push_runner(link, work)
+            facts = self._sh(
+                link,
+                f"cd {shlex.quote(runner)} && {shlex.quote(self.python)} -m device_runner facts",
+                "reading device facts (is ai-edge-litert or tflite-runtime installed?)",
+            )
+            free = self._sh(link, f"df -Pk {shlex.quote(work)} | tail -n 1", "reading free disk").split()
+        except LinkLost as exc:
+            raise EdgebenchError(f"device {self.name}: link lost ({exc})") from exc
+        finally:
+            link.close()
+        return {**json.loads(facts), "workdir": work, "free_disk_mb": int(free[3]) / 1024}
+
+    # -- steps -----------------------------------------------------------------------------------
+
+    def _sh(self, link: Link, command: str, what: str) -> str:
+        code, out, err = link.run(command)
+        if code != 0:
+            detail = (err.strip() or out.strip() or f"exit {code}").splitlines()[-1]
+            raise EdgebenchError(f"device {self.name}: {what} failed: {detail}")
+        return out
+
+    def _workdir(self, link: Link) -> str:
+        if self.workdir.startswith("/"):
+            return self.workdir.rstrip("/")
+        home = self._sh(link, "cd && pwd", "finding the home directory").strip()
+        return f"{home}/{self.workdir}".rstrip("/")
+
+    def _check_python(self, link: Link) -> None:
+        code, _, err = link.run(f"{shlex.quote(self.python)} -c 'import numpy'")
+        if code == 127 or "No such file" in err or "not found" in err:
+            raise EdgebenchError(
+                f"device {self.name}: python {self.python} not found on the device "
+                '(set python = "/path/to/python" in the inventory)'
+            )
+        if code != 0:
+            last = err.strip().splitlines()[-1] if err.strip() else f"exit {code}"
+            raise EdgebenchError(
+                f"device {self.name}: {self.python} cannot import numpy ({last}); "
+                "install numpy and ai-edge-litert or tflite-runtime there"
+            )
+
+    def _push_runner(self, link: Link, work: str) -> str:
+        """device_runner/ once per version: an unchanged runner costs one `test -f`."""
+        runner = f"{work}/runner/{runner_digest()}"
+        code, _, _ = link.run(f"test -f {shlex.quote(runner + '/.complete')}")
+        if code != 0:
+            folders = {f"{runner}/device_runner/{p.parent.relative_to(RUNNER_SOURCE)}" for p in runner_files()}
+            self._sh(
+                link, "mkdir -p " + " ".join(shlex.quote(f) for f in sorted(folders)), "creating the runner folder"
+            )
+            for path in runner_files():
+                link.put(path, f"{runner}/device_runner/{path.relative_to(RUNNER_SOURCE)}")
+                self.transfer.other_bytes += path.stat().st_size
+            self._sh(link, f"touch {shlex.quote(runner + '/.complete')}", "marking the runner complete")
+        return runner
+
+    def _push_plan(self, link: Link, work: str, run_dir: str, plan_path: Path) -> None:
+        """Send only the blobs the device lacks, then link them into the run's plan folder."""
+        blobs = f"{work}/blobs"
+        self._sh(
+            link,
+            f"mkdir -p {shlex.quote(blobs)} {shlex.quote(run_dir + '/plan')} {shlex.quote(run_dir + '/results')}",
+            "creating the work folders",
+        )
+        present = set(link.listdir(blobs))
+        files = [p for p in sorted(plan_path.parent.iterdir()) if p.is_file() and p.name != PLAN_NAME]
+        links = []
+        for path in files:
+            digest = sha256_file(path)
+            if digest not in present:
+                temp = f"{blobs}/.{digest}.partial"
+                link.put(path, temp)
+                self._sh(link, f"mv -f {shlex.quote(temp)} {shlex.quote(f'{blobs}/{digest}')}", "storing a file")
+                self.transfer.variant_bytes += path.stat().st_size
+                present.add(digest)
+            links.append(f"ln -f {shlex.quote(f'{blobs}/{digest}')} {shlex.quote(f'{run_dir}/plan/{path.name}')}")
+        if links:
+            self._sh(link, " && ".join(links), "linking the plan's files")
+        link.put(plan_path, f"{run_dir}/plan/{PLAN_NAME}")
+        self.transfer.other_bytes += plan_path.stat().st_size
+
+    def _runner_alive(self, link: Link, run_dir: str) -> bool:
+        pid_file = shlex.quote(f"{run_dir}/runner.pid")
+        code, _, _ = link.run(f'test -f {pid_file} && kill -0 "$(cat {pid_file})" 2>/dev/null')
+        return code == 0
+
+    def _start(self, link: Link, runner: str, run_dir: str) -> None:
+        """Detached (setsid + nohup): a dropped link does not stop the sweep on the device."""
+        q = shlex.quote
+        command = (
+            f"cd {q(runner)} && nohup setsid {q(self.python)} -m device_runner run {q(run_dir + '/plan/plan.json')} "
+            f"--results {q(run_dir + '/results')} >> {q(run_dir + '/runner.log')} 2>&1 < /dev/null & "
+            f"echo $! > {q(run_dir + '/runner.pid')}"
+        )
+        self._sh(link, command, "starting the runner")
+
+    def _follow(
+        self, link: Link, run_dir: str, plan: Plan, results_dir: Path, on_cell: Callable[[CellDone], None]
+    ) -> None:
+        results_dir.mkdir(parents=True, exist_ok=True)
+        total = len(plan.cells())
+        pulled = {p.name for p in results_dir.glob("*.json")}
+        for index, name in enumerate(sorted(pulled), start=1):
+            on_cell(self._event(results_dir / name, index, total, skipped=True))
+        while len(pulled) < total:
+            alive = self._runner_alive(link, run_dir)  # before listing, so the last results are seen
+            for name in sorted(set(self._result_names(link, run_dir)) - pulled):
+                temp = results_dir / f".{name}.partial"
+                link.get(f"{run_dir}/results/{name}", temp)
+                temp.replace(results_dir / name)
+                pulled.add(name)
+                on_cell(self._event(results_dir / name, len(pulled), total, skipped=False))
+            if not alive and len(pulled) < total:
+                _, log, _ = link.run(f"tail -n 3 {shlex.quote(run_dir + '/runner.log')}")
+                last = log.strip().splitlines()[-1] if log.strip() else "no log"
+                raise EdgebenchError(
+                    f"device {self.name}: runner stopped with {total - len(pulled)} cells "
+                    f"unmeasured: {last}; rerun with --resume {plan.run_id}"
+                )
+            if len(pulled) < total:
+                time.sleep(POLL_S)
+
+    def _result_names(self, link: Link, run_dir: str) -> list[str]:
+        return [n for n in link.listdir(f"{run_dir}/results") if n.endswith(".json") and not n.startswith(".")]
+
+    def _event(self, path: Path, index: int, total: int, skipped: bool) -> CellDone:
+        result = schema.read(CellResult, path)
+        return CellDone(result.key.id, result.status, index, total, skipped)

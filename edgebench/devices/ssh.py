@@ -1,0 +1,138 @@
+"""SSH transport (paramiko): key authentication, host keys checked, every failure one clear line.
+
+paramiko because it is the long-standing pure-Python SSH client with SFTP built in and explicit
+host-key policies, and its synchronous API fits edgebench's one-thread-per-device sweeps.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from pathlib import Path
+
+import paramiko
+
+from edgebench.devices.remote import LinkLost
+from edgebench.errors import EdgebenchError
+from edgebench.inventory import SshTarget
+
+LINK_ERRORS = (paramiko.SSHException, OSError, EOFError)
+
+
+def fingerprint(key: paramiko.PKey) -> str:
+    digest = hashlib.sha256(key.asbytes()).digest()
+    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+def known_hosts_name(target: SshTarget) -> str:
+    return target.host if target.port == 22 else f"[{target.host}]:{target.port}"
+
+
+class _RefuseUnknown(paramiko.MissingHostKeyPolicy):
+    def __init__(self, target: SshTarget) -> None:
+        self.target = target
+
+    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+        t = self.target
+        raise EdgebenchError(
+            f"device {t.name}: host key of {t.host}:{t.port} is unknown ({key.get_name()} {fingerprint(key)}); "
+            f'if that is the device, pin it with host_key = "{key.get_name()} {key.get_base64()}" in the '
+            "inventory, or pass --accept-new-host-key"
+        )
+
+
+class _AcceptAndRemember(paramiko.MissingHostKeyPolicy):
+    """Like ssh's StrictHostKeyChecking=accept-new: trust a first key, remember it, refuse changes."""
+
+    def __init__(self, known_hosts: Path) -> None:
+        self.known_hosts = known_hosts
+
+    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+        client.get_host_keys().add(hostname, key.get_name(), key)
+        self.known_hosts.parent.mkdir(parents=True, exist_ok=True)
+        client.save_host_keys(str(self.known_hosts))
+
+
+class SshLink:
+    def __init__(self, target: SshTarget, accept_new_host_key: bool = False) -> None:
+        self.target = target
+        known_hosts = Path(target.known_hosts).expanduser()
+        client = paramiko.SSHClient()
+        if known_hosts.is_file():
+            client.load_host_keys(str(known_hosts))
+        if target.host_key:
+            kind, _, data = target.host_key.partition(" ")
+            try:
+                client.get_host_keys().add(
+                    known_hosts_name(target),
+                    kind,
+                    paramiko.PKey.from_type_string(kind, base64.b64decode(data.split()[0])),
+                )
+            except (ValueError, IndexError, paramiko.SSHException) as exc:
+                raise EdgebenchError(f"device {target.name}: host_key in the inventory is not a key: {exc}") from exc
+        client.set_missing_host_key_policy(
+            _AcceptAndRemember(known_hosts) if accept_new_host_key else _RefuseUnknown(target)
+        )
+        where = f"{target.user}@{target.host}:{target.port}"
+        key = Path(target.key).expanduser()
+        if not key.is_file():
+            raise EdgebenchError(f"device {target.name}: key file not found: {target.key}")
+        try:
+            client.connect(
+                target.host,
+                port=target.port,
+                username=target.user,
+                key_filename=str(key),
+                timeout=target.connect_timeout_s,
+                banner_timeout=target.connect_timeout_s,
+                auth_timeout=target.connect_timeout_s,
+                allow_agent=False,
+                look_for_keys=False,
+            )
+        except paramiko.BadHostKeyException as exc:
+            raise EdgebenchError(
+                f"device {target.name}: host key of {target.host}:{target.port} CHANGED "
+                f"(now {fingerprint(exc.key)}); refusing to connect"
+            ) from exc
+        except paramiko.AuthenticationException as exc:
+            raise EdgebenchError(f"device {target.name}: key {target.key} was not accepted by {where}") from exc
+        except TimeoutError as exc:
+            raise EdgebenchError(
+                f"device {target.name}: no answer from {where} within {target.connect_timeout_s:g}s"
+            ) from exc
+        except (paramiko.SSHException, OSError) as exc:
+            raise EdgebenchError(f"device {target.name}: cannot connect to {where}: {exc}") from exc
+        self.client = client
+        self.sftp = client.open_sftp()
+
+    def run(self, command: str) -> tuple[int, str, str]:
+        try:
+            _, stdout, stderr = self.client.exec_command(command, timeout=self.target.command_timeout_s)
+            out = stdout.read().decode(errors="replace")
+            err = stderr.read().decode(errors="replace")
+            return stdout.channel.recv_exit_status(), out, err
+        except TimeoutError as exc:
+            raise LinkLost(f"no answer within {self.target.command_timeout_s:g}s") from exc
+        except LINK_ERRORS as exc:
+            raise LinkLost(str(exc) or type(exc).__name__) from exc
+
+    def put(self, local: Path, remote: str) -> None:
+        try:
+            self.sftp.put(str(local), remote)
+        except LINK_ERRORS as exc:
+            raise LinkLost(str(exc) or type(exc).__name__) from exc
+
+    def get(self, remote: str, local: Path) -> None:
+        try:
+            self.sftp.get(remote, str(local))
+        except LINK_ERRORS as exc:
+            raise LinkLost(str(exc) or type(exc).__name__) from exc
+
+    def listdir(self, remote: str) -> list[str]:
+        try:
+            return list(self.sftp.listdir(remote))
+        except LINK_ERRORS as exc:
+            raise LinkLost(str(exc) or type(exc).__name__) from exc
+
+    def close(self) -> None:
+        self.client.close()

@@ -1,0 +1,229 @@
+"""A Raspberry Pi over SSH, played by Debian's real OpenSSH server on 127.0.0.1 and a bare venv's Python."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from converter.manifest import Manifest
+from edgebench.cli import invoke
+from edgebench.store import Store
+from tests.conftest import RUNNER_ENVS, require
+from tests.sshd import SshServer, ssh_server
+
+pytestmark = pytest.mark.slow
+QUICK = ["--runs", "5", "--min-secs", "0", "--warmup-secs", "0"]
+EDGEBENCH = str(Path(sys.executable).parent / "edgebench")
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
+    with ssh_server(require("sshd", "openssh-server"), tmp_path_factory.mktemp("sshd")) as server:
+        yield server
+
+
+def board_python() -> Path:
+    python = RUNNER_ENVS["ai_edge_litert"] / "bin" / "python"
+    if not python.exists():
+        pytest.fail(f"{python} missing: scripts/test.sh creates it")
+    return python
+
+
+def write_inventory(path: Path, server: SshServer, board_home: Path, **overrides: object) -> Path:
+    settings: dict[str, object] = {
+        "kind": "ssh",
+        "host": "127.0.0.1",
+        "port": server.port,
+        "user": server.user,
+        "key": str(server.user_key),
+        "python": str(board_python()),
+        "workdir": str(board_home),
+        "host_key": server.host_key_line,
+        "known_hosts": str(path.parent / "known_hosts"),
+        "connect_timeout_s": 5,
+    }
+    settings.update(overrides)
+    settings = {key: value for key, value in settings.items() if value is not None}
+    body = "\n".join(f"{key} = {json.dumps(value)}" for key, value in settings.items())
+    path.write_text(f"[devices.pi]\n{body}\n")
+    return path
+
+
+@pytest.fixture
+def lab(tmp_path: Path, sshd: SshServer, converted: tuple[Manifest, Path], workdir: Path) -> dict[str, Path]:
+    """An inventory naming the board `pi`, the board's home, and a host work dir with the example converted."""
+    board = tmp_path / "board"
+    return {
+        "inventory": write_inventory(tmp_path / "edgebench.toml", sshd, board),
+        "board": board,
+        "workdir": workdir,
+        "store": tmp_path / "history.sqlite",
+    }
+
+
+def push(capsys: pytest.CaptureFixture[str], lab: dict[str, Path], *extra: str) -> tuple[int, dict, str]:  # type: ignore[type-arg]
+    code = invoke(
+        [
+            "push",
+            "--device",
+            "pi",
+            "--inventory",
+            str(lab["inventory"]),
+            "--workdir",
+            str(lab["workdir"]),
+            "--store",
+            str(lab["store"]),
+            "--json",
+            *QUICK,
+            *extra,
+        ]
+    )
+    captured = capsys.readouterr()
+    return code, json.loads(captured.out) if captured.out.strip() else {}, captured.err
+
+
+def blob_state(board: Path) -> dict[str, tuple[int, int]]:
+    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (board / "blobs").iterdir()}
+
+
+def test_push_measures_every_cell_on_the_board_and_stores_the_run(
+    capsys: pytest.CaptureFixture[str], lab: dict[str, Path]
+) -> None:
+    code, report, err = push(capsys, lab)
+    assert code == 0, err
+    assert {(r["variant"], r["delegate"], r["status"]) for r in report["rows"]} == {
+        (v, d, "ok") for v in ("fp32", "int8") for d in ("xnnpack", "cpu")
+    }
+    stored = Store(f"sqlite:///{lab['store']}").load_run(report["run_id"])
+    assert stored.device == "pi" and len(stored.cells) == 4
+    assert all(c.device is not None and c.device.runtime == "ai_edge_litert" for c in stored.cells)
+    # the board kept its copy of every result, beside the runner's log
+    assert len(list((lab["board"] / "runs" / report["run_id"] / "results").glob("*.json"))) == 4
+
+
+def test_a_second_push_sends_no_variant_bytes(capsys: pytest.CaptureFixture[str], lab: dict[str, Path]) -> None:
+    assert push(capsys, lab)[0] == 0
+    before = blob_state(lab["board"])
+    runners = sorted(p.name for p in (lab["board"] / "runner").iterdir())
+    assert push(capsys, lab)[0] == 0
+    assert blob_state(lab["board"]) == before  # same files, same inodes, untouched: nothing re-sent
+    assert sorted(p.name for p in (lab["board"] / "runner").iterdir()) == runners
+
+
+def test_a_dropped_link_keeps_finished_cells_and_resume_completes_each_cell_once(
+    sshd: SshServer, lab: dict[str, Path]
+) -> None:
+    command = [
+        EDGEBENCH,
+        "push",
+        "--device",
+        "pi",
+        "--inventory",
+        str(lab["inventory"]),
+        "--workdir",
+        str(lab["workdir"]),
+        "--store",
+        str(lab["store"]),
+        "--runs",
+        "5",
+        "--min-secs",
+        "1.5",
+        "--warmup-secs",
+        "0",
+    ]
+    earlier_runs = set(lab["workdir"].glob("runs/*"))
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    pulled: list[Path] = []
+    while not pulled and time.monotonic() < deadline:  # the first cell of this run is back on the host
+        pulled = [p for run in set(lab["workdir"].glob("runs/*")) - earlier_runs for p in run.glob("results/*.json")]
+        time.sleep(0.1)
+    sshd.drop_connections()
+    _, err = first.communicate(timeout=60)
+    assert first.returncode == 2
+    (line,) = [line for line in err.splitlines() if line.startswith("edgebench:")]
+    assert line.startswith("edgebench: device pi: link lost") and "--resume" in line
+    run_id = pulled[0].parent.parent.name
+    kept = {p.name: p.read_bytes() for p in pulled[0].parent.glob("*.json")}
+
+    resumed = subprocess.run([*command, "--resume", run_id, "--json"], capture_output=True, text=True, timeout=300)
+
+    assert resumed.returncode == 0, resumed.stderr
+    results = sorted(p.name for p in pulled[0].parent.glob("*.json"))
+    assert len(results) == len(set(results)) == 4
+    for name, content in kept.items():
+        assert (pulled[0].parent / name).read_bytes() == content
+    board_results = lab["board"] / "runs" / run_id / "results"
+    assert sorted(p.name for p in board_results.glob("*.json")) == results
+    assert len(Store(f"sqlite:///{lab['store']}").load_run(run_id).cells) == 4
+
+
+def test_an_unknown_host_key_is_refused_until_accepted(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, sshd: SshServer
+) -> None:
+    inventory = write_inventory(tmp_path / "edgebench.toml", sshd, tmp_path / "board", host_key=None)
+    code = invoke(["devices", "--inventory", str(inventory), "check", "pi"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"host key of 127.0.0.1:{sshd.port} is unknown" in err and "--accept-new-host-key" in err
+
+    code = invoke(["devices", "--inventory", str(inventory), "check", "pi", "--accept-new-host-key", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0 and report["device"]["runtime"] == "ai_edge_litert" and report["free_disk_mb"] > 0
+    assert sshd.host_key_line.split()[1] in (tmp_path / "known_hosts").read_text()
+    assert invoke(["devices", "--inventory", str(inventory), "check", "pi"]) == 0  # remembered
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"key": "WRONG_KEY"}, "was not accepted by"),
+        ({"port": "CLOSED_PORT"}, "cannot connect to"),
+        ({"python": "/nonexistent/bin/python3"}, "python /nonexistent/bin/python3 not found on the device"),
+    ],
+    ids=["wrong-key", "closed-port", "missing-python"],
+)
+def test_each_fault_is_one_line_naming_the_device_and_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, sshd: SshServer, overrides: dict[str, object], expected: str
+) -> None:
+    if overrides.get("key") == "WRONG_KEY":
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "other")], check=True)
+        overrides = {"key": str(tmp_path / "other")}
+    if overrides.get("port") == "CLOSED_PORT":
+        from tests.sshd import free_port
+
+        overrides = {"port": free_port()}
+    inventory = write_inventory(tmp_path / "edgebench.toml", sshd, tmp_path / "board", **overrides)
+    code = invoke(
+        [
+            "push",
+            "--device",
+            "pi",
+            "--inventory",
+            str(inventory),
+            "--workdir",
+            str(tmp_path / "w"),
+            "--variants",
+            "fp32",
+            *QUICK,
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    lines = [line for line in err.splitlines() if line.startswith("edgebench:")]
+    assert len(lines) == 1 and lines[0].startswith("edgebench: device pi: ") and expected in lines[0], err
+    assert "Traceback" not in err
+
+
+def test_devices_lists_local_and_the_inventory(capsys: pytest.CaptureFixture[str], lab: dict[str, Path]) -> None:
+    assert invoke(["devices", "--inventory", str(lab["inventory"]), "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [d["name"] for d in listed["devices"]] == ["local", "pi"]
+    assert os.fspath(lab["inventory"]) == listed["inventory"]
