@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import signal
@@ -39,10 +40,16 @@ class SshServer:
     process: subprocess.Popen[bytes]
 
     def drop_connections(self) -> None:
-        """Kill every session process (as a dropped link would), keeping the listener."""
-        children = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout
-        for pid in children.split():
-            os.kill(int(pid), signal.SIGKILL)
+        """Kill every session process and its children (as a dropped link would), keeping the listener."""
+        pending, sessions = [self.process.pid], []
+        while pending:
+            children = subprocess.run(["pgrep", "-P", str(pending.pop())], capture_output=True, text=True).stdout
+            pids = [int(pid) for pid in children.split()]
+            sessions += pids
+            pending += pids
+        for pid in sessions:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def free_port() -> int:

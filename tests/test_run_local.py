@@ -19,7 +19,9 @@ QUICK_ARGS = ["--runs", "5", "--min-secs", "0", "--warmup-secs", "0"]
 
 def run_json(capsys: pytest.CaptureFixture[str], workdir: Path, store: Path, *extra: str) -> tuple[int, dict]:  # type: ignore[type-arg]
     code = invoke(["run", "--workdir", str(workdir), "--store", str(store), "--json", *QUICK_ARGS, *extra])
-    return code, json.loads(capsys.readouterr().out)
+    report = json.loads(capsys.readouterr().out)
+    assert report["exit_code"] == code and len(report["runs"]) == 1
+    return code, report["runs"][0]
 
 
 def test_run_measures_every_variant_and_delegate_and_stores_the_run(

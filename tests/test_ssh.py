@@ -86,7 +86,8 @@ def push(capsys: pytest.CaptureFixture[str], lab: dict[str, Path], *extra: str) 
         ]
     )
     captured = capsys.readouterr()
-    return code, json.loads(captured.out) if captured.out.strip() else {}, captured.err
+    report = json.loads(captured.out)["runs"][0] if captured.out.strip() else {}
+    return code, report, captured.err
 
 
 def blob_state(board: Path) -> dict[str, tuple[int, int]]:
@@ -145,9 +146,11 @@ def test_a_dropped_link_keeps_finished_cells_and_resume_completes_each_cell_once
     while not pulled and time.monotonic() < deadline:  # the first cell of this run is back on the host
         pulled = [p for run in set(lab["workdir"].glob("runs/*")) - earlier_runs for p in run.glob("results/*.json")]
         time.sleep(0.1)
-    sshd.drop_connections()
+    while first.poll() is None and time.monotonic() < deadline:  # until the push notices
+        sshd.drop_connections()
+        time.sleep(0.5)
     _, err = first.communicate(timeout=60)
-    assert first.returncode == 2
+    assert first.returncode == 2, err
     (line,) = [line for line in err.splitlines() if line.startswith("edgebench:")]
     assert line.startswith("edgebench: device pi: link lost") and "--resume" in line
     run_id = pulled[0].parent.parent.name
@@ -220,6 +223,65 @@ def test_each_fault_is_one_line_naming_the_device_and_exit_2(
     lines = [line for line in err.splitlines() if line.startswith("edgebench:")]
     assert len(lines) == 1 and lines[0].startswith("edgebench: device pi: ") and expected in lines[0], err
     assert "Traceback" not in err
+
+
+def test_several_devices_run_at_once_and_one_failing_does_not_stop_the_others(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, sshd: SshServer, lab: dict[str, Path]
+) -> None:
+    inventory = lab["inventory"]
+    broken = write_inventory(tmp_path / "broken.toml", sshd, tmp_path / "b2", python="/nonexistent/python")
+    inventory.write_text(inventory.read_text() + broken.read_text().replace("[devices.pi]", "[devices.pi_broken]"))
+    code = invoke(
+        [
+            "push",
+            "--device",
+            "pi,pi_broken,local",
+            "--inventory",
+            str(inventory),
+            "--workdir",
+            str(lab["workdir"]),
+            "--store",
+            str(lab["store"]),
+            "--json",
+            *QUICK,
+        ]
+    )
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert code == report["exit_code"] == 2  # the worst of 0, 2, 0
+    by_device = {run["device"]: run for run in report["runs"]}
+    assert by_device["pi"]["exit_code"] == by_device["local"]["exit_code"] == 0
+    assert len(by_device["pi"]["rows"]) == len(by_device["local"]["rows"]) == 4
+    assert "python /nonexistent/python not found" in by_device["pi_broken"]["error"]
+    assert "edgebench: device pi_broken: python /nonexistent/python not found" in captured.err
+
+
+def test_names_and_paths_reach_the_board_quoted(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, sshd: SshServer, lab: dict[str, Path]
+) -> None:
+    board = tmp_path / "board $(touch INJECTED); echo"
+    inventory = write_inventory(tmp_path / "quoted.toml", sshd, board)
+    code = invoke(
+        [
+            "push",
+            "--device",
+            "pi",
+            "--inventory",
+            str(inventory),
+            "--workdir",
+            str(lab["workdir"]),
+            "--store",
+            str(lab["store"]),
+            "--variants",
+            "fp32",
+            "--delegates",
+            "cpu",
+            *QUICK,
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    assert (board / "blobs").is_dir()
+    assert not list(tmp_path.rglob("INJECTED")) and not Path("INJECTED").exists()
 
 
 def test_devices_lists_local_and_the_inventory(capsys: pytest.CaptureFixture[str], lab: dict[str, Path]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,48 +69,37 @@ def git_commit() -> str | None:
     return proc.stdout.strip() if proc.returncode == 0 else None
 
 
-def execute(
-    *,
-    inventory: Inventory,
-    accept_new_host_key: bool = False,
-    model: Path,
-    data: Path,
-    device_name: str,
-    variants: list[str],
-    settings: Settings,
-    workdir: Path,
-    store: str | None,
-    resume: str | None = None,
-    force: bool = False,
-) -> RunOutcome:
-    device = get_device(device_name, inventory, accept_new_host_key)
-    manifest, manifest_dir = convert_with_progress(model, data, variants, workdir, Options(), force)
-    run_id = resume or new_run_id()
-    run_dir = workdir / "runs" / run_id
-    plan_path = run_dir / "plan" / PLAN_NAME
-    if resume:
-        if not plan_path.exists():
-            raise EdgebenchError(f"cannot resume run {resume}: no plan at {plan_path}")
-        plan = schema.read(Plan, plan_path)  # the original settings win: cells must stay comparable
-    else:
-        plan = build_plan(run_id, manifest, settings)
-        stage(plan, manifest_dir, plan_path.parent)
-    results_dir = run_dir / "results"
-    _sweep(device, plan, plan_path, results_dir)
-    cells = _collect(plan, results_dir, device_name)
-    url = store_url(store)
-    Store(url).save_run(
-        device=device_name,
-        plan=plan,
-        manifest=manifest,
-        git_commit=git_commit(),
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        cells=cells,
+@dataclass(frozen=True)
+class DeviceFailure:
+    """A device whose run could not finish; the others go on."""
+
+    device: str
+    message: str
+    exit_code: ExitCode
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    model: Path
+    data: Path
+    variants: list[str]
+    settings: Settings
+    workdir: Path
+    store: str | None
+    inventory: Inventory
+    accept_new_host_key: bool = False
+    resume: str | None = None
+    force: bool = False
+
+
+def execute(request: RunRequest, device_names: list[str]) -> list[RunOutcome | DeviceFailure]:
+    """Convert once, then measure on every device at once, each in its own thread."""
+    devices = {name: get_device(name, request.inventory, request.accept_new_host_key) for name in device_names}
+    if request.resume and len(devices) > 1:
+        raise EdgebenchError("--resume continues one run on one device; give a single --device")
+    manifest, manifest_dir = convert_with_progress(
+        request.model, request.data, request.variants, request.workdir, Options(), request.force
     )
-    return RunOutcome(run_id, device_name, url, manifest, cells)
-
-
-def _sweep(device: Device, plan: Plan, plan_path: Path, results_dir: Path) -> None:
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -117,14 +107,51 @@ def _sweep(device: Device, plan: Plan, plan_path: Path, results_dir: Path) -> No
         TimeElapsedColumn(),
         TextColumn("{task.fields[last]}"),
     )
-    with Progress(*columns, console=stderr, transient=False) as progress:
-        task = progress.add_task("Measuring", total=len(plan.cells()), last="")
+    with Progress(*columns, console=stderr) as progress, ThreadPoolExecutor(max_workers=len(devices)) as pool:
+        futures = {
+            name: pool.submit(_measure_on, name, device, manifest, manifest_dir, request, progress)
+            for name, device in devices.items()
+        }
+        outcomes: list[RunOutcome | DeviceFailure] = []
+        for name, future in futures.items():
+            try:
+                outcomes.append(future.result())
+            except EdgebenchError as exc:
+                outcomes.append(DeviceFailure(name, str(exc), exc.code))
+    return outcomes
 
-        def on_cell(event: CellDone) -> None:
-            note = "kept from before" if event.skipped else event.status
-            progress.update(task, completed=event.index, last=f"{event.cell}: {note}")
 
-        device.run(plan_path, results_dir, on_cell)
+def _measure_on(
+    name: str, device: Device, manifest: Manifest, manifest_dir: Path, request: RunRequest, progress: Progress
+) -> RunOutcome:
+    run_id = request.resume or new_run_id()
+    run_dir = request.workdir / "runs" / run_id
+    plan_path = run_dir / "plan" / PLAN_NAME
+    if request.resume:
+        if not plan_path.exists():
+            raise EdgebenchError(f"cannot resume run {request.resume}: no plan at {plan_path}")
+        plan = schema.read(Plan, plan_path)  # the original settings win: cells must stay comparable
+    else:
+        plan = build_plan(run_id, manifest, request.settings)
+        stage(plan, manifest_dir, plan_path.parent)
+    task = progress.add_task(f"Measuring on {name}", total=len(plan.cells()), last="")
+
+    def on_cell(event: CellDone) -> None:
+        note = "kept from before" if event.skipped else event.status
+        progress.update(task, completed=event.index, last=f"{event.cell}: {note}")
+
+    device.run(plan_path, run_dir / "results", on_cell)
+    cells = _collect(plan, run_dir / "results", name)
+    url = store_url(request.store)
+    Store(url).save_run(
+        device=name,
+        plan=plan,
+        manifest=manifest,
+        git_commit=git_commit(),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        cells=cells,
+    )
+    return RunOutcome(run_id, name, url, manifest, cells)
 
 
 def _collect(plan: Plan, results_dir: Path, device_name: str) -> list[CellResult]:
@@ -151,13 +178,20 @@ Examples:
   edgebench run --json > results.json             # rows for machines, progress on stderr
   edgebench run --resume 20261124T081500Z-1a2b3c  # finish a run that was cut off
   edgebench push --device pi4                     # the same on a board named in the inventory
+  edgebench push --device pi4,pi5,local           # several devices at once; exit code is the worst
 """
 
 
 @click.command(epilog=EPILOG)
 @model_option
 @data_option
-@click.option("--device", "device_name", default="local", show_default=True, help="Device to measure on.")
+@click.option(
+    "--device",
+    "device_name",
+    default="local",
+    show_default=True,
+    help="Device(s) to measure on, comma-separated: measured at once, one failing does not stop the rest.",
+)
 @click.option("--variants", default="fp32,int8", show_default=True, help="Comma-separated variants to make.")
 @click.option(
     "--delegates",
@@ -263,37 +297,42 @@ def run(
         min_s=min_secs,
         cell_timeout_s=cell_timeout,
     )
-    outcome = execute(
-        inventory=load_inventory(inventory),
-        accept_new_host_key=accept_new_host_key,
+    request = RunRequest(
         model=model,
         data=data,
-        device_name=device_name,
         variants=variant_names(variants),
         settings=settings,
         workdir=Path(workdir),
         store=store,
+        inventory=load_inventory(inventory),
+        accept_new_host_key=accept_new_host_key,
         resume=resume,
         force=force,
     )
-    table_rows = table.rows(outcome.cells, outcome.manifest)
+    outcomes = execute(request, csv_list(device_name))
+    worst = max(int(o.exit_code) for o in outcomes)
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "run_id": outcome.run_id,
-                    "device": outcome.device,
-                    "model": outcome.manifest.model_name,
-                    "exit_code": int(outcome.exit_code),
-                    "rows": table.as_json(table_rows),
-                },
-                indent=1,
-            )
-        )
-    else:
-        title = f"{outcome.manifest.model_name} on {outcome.device} — run {outcome.run_id}"
-        table.render(table_rows, title, table.console_for_stdout())
-        for variant in outcome.manifest.variants:
-            if variant.status != VARIANT_OK:
-                stderr.print(f"[red]variant {variant.name}: {variant.status}[/]: {variant.message}")
-    return int(outcome.exit_code)
+        reports = [
+            {"device": o.device, "exit_code": int(o.exit_code), "error": o.message}
+            if isinstance(o, DeviceFailure)
+            else {
+                "device": o.device,
+                "run_id": o.run_id,
+                "model": o.manifest.model_name,
+                "exit_code": int(o.exit_code),
+                "rows": table.as_json(table.rows(o.cells, o.manifest)),
+            }
+            for o in outcomes
+        ]
+        click.echo(json.dumps({"exit_code": worst, "runs": reports}, indent=1))
+    for outcome in outcomes:
+        if isinstance(outcome, DeviceFailure):
+            click.echo(f"edgebench: {outcome.message}", err=True)
+        elif not as_json:
+            title = f"{outcome.manifest.model_name} on {outcome.device} — run {outcome.run_id}"
+            table.render(table.rows(outcome.cells, outcome.manifest), title, table.console_for_stdout())
+    manifest = next((o.manifest for o in outcomes if isinstance(o, RunOutcome)), None)
+    for variant in manifest.variants if manifest else []:
+        if variant.status != VARIANT_OK:
+            stderr.print(f"[red]variant {variant.name}: {variant.status}[/]: {variant.message}")
+    return worst
