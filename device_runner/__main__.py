@@ -49,7 +49,7 @@ def _cell(args: argparse.Namespace) -> int:
     key = next((k for k in plan.cells() if k.id == args.cell_id), None)
     if key is None:
         raise schema.SchemaError(f"{args.plan}: no cell {args.cell_id!r} in this plan")
-    runtime = load_runtime(args.runtime or plan.runtime)
+    runtime = load_runtime(args.runtime or plan.measure.runtime)
     schema.write(args.out, run_cell(plan, args.plan.parent, key, runtime))
     return 0
 

@@ -48,8 +48,8 @@ def load_input_set(path: Path) -> tuple[np.ndarray, np.ndarray | None, np.ndarra
 
 
 def run_cell(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime) -> CellResult:
-    if plan.cpus:
-        os.sched_setaffinity(0, plan.cpus)  # before the runtime starts its threads
+    if plan.measure.cpus:
+        os.sched_setaffinity(0, plan.measure.cpus)  # before the runtime starts its threads
     model_path = plan_dir / plan.variant(key.variant).file
     info = read_model_file(model_path)
     header: dict[str, Any] = {
@@ -59,7 +59,7 @@ def run_cell(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime) -> Cell
         "threads": key.threads,
         "api": key.api,
         "model_ops": [str(op) for op in info.ops],
-        "pinned_cpus": sorted(os.sched_getaffinity(0)) if plan.cpus else [],
+        "pinned_cpus": sorted(os.sched_getaffinity(0)) if plan.measure.cpus else [],
         "device": device_facts(runtime),
         "started_at": now_iso(),
         "temperature_before_c": temperatures_c(),
@@ -82,9 +82,9 @@ def run_cell(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime) -> Cell
     start = time.perf_counter_ns()
     engine.invoke()
     first_ns = time.perf_counter_ns() - start
-    warmup = timing.bounded_loop(engine.invoke, plan.warmup_runs, plan.warmup_min_s, plan.max_s)
+    warmup = timing.bounded_loop(engine.invoke, plan.measure.warmup_runs, plan.measure.warmup_min_s, plan.measure.max_s)
     overhead_ns = timing.timer_overhead_ns()
-    samples = timing.bounded_loop(engine.invoke, plan.runs, plan.min_s, plan.max_s)
+    samples = timing.bounded_loop(engine.invoke, plan.measure.runs, plan.measure.min_s, plan.measure.max_s)
 
     scores = accuracy.score(accuracy.predict(engine, x), labels, reference)
     return _finish(

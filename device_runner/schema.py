@@ -74,33 +74,40 @@ class CellKey:
 
 
 @dataclass(frozen=True)
-class Plan:
-    run_id: str
-    model_name: str
-    variants: list[PlanVariant]
-    delegates: list[str]
-    threads: list[int]
-    input_set: str  # .npz beside the plan: x (inputs), y (labels, optional), ref (host fp32 outputs)
-    # Bounds of the timing loops; defaults match or exceed LiteRT's benchmark_model.
+class Measurement:
+    """What to sweep and how hard to measure; the timing bounds match or exceed LiteRT's benchmark_model."""
+
+    delegates: list[str] = field(default_factory=lambda: ["xnnpack", "cpu"])
+    threads: list[int] = field(default_factory=lambda: [1])
+    apis: list[str] = field(default_factory=lambda: ["interpreter"])
     warmup_runs: int = 1
     warmup_min_s: float = 0.5
     runs: int = 50
     min_s: float = 1.0
     max_s: float = 150.0
     cell_timeout_s: float = 600.0
-    apis: list[str] = field(default_factory=lambda: ["interpreter"])
     runtime: str | None = None  # force ai_edge_litert or tflite_runtime; None: whichever is installed
     cpus: list[int] = field(default_factory=list)  # pin each cell to these CPUs; empty: no pinning
     cooldown_s: float = 0.0  # pause between cells so heat from one does not slow the next
+
+
+@dataclass(frozen=True)
+class Plan:
+    run_id: str
+    model_name: str
+    variants: list[PlanVariant]
+    input_set: str  # .npz beside the plan: x (inputs), y (labels, optional), ref (host fp32 outputs)
+    measure: Measurement = field(default_factory=Measurement)
     schema_version: str = SCHEMA_VERSION
 
     def cells(self) -> list[CellKey]:
+        m = self.measure
         return [
             CellKey(variant.name, delegate, threads, api)
             for variant in self.variants
-            for api in self.apis
-            for delegate in self.delegates
-            for threads in self.threads
+            for api in m.apis
+            for delegate in m.delegates
+            for threads in m.threads
         ]
 
     def variant(self, name: str) -> PlanVariant:

@@ -64,9 +64,9 @@ def run_plan(
         result = existing_result(out)
         skipped = result is not None
         if result is None:
-            if measured_before and plan.cooldown_s > 0:
-                time.sleep(plan.cooldown_s)
-            result = _run_isolated(plan, plan_path, key, out, runtime or plan.runtime)
+            if measured_before and plan.measure.cooldown_s > 0:
+                time.sleep(plan.measure.cooldown_s)
+            result = _run_isolated(plan, plan_path, key, out, runtime or plan.measure.runtime)
             measured_before = True
         results.append(result)
         if on_cell:
@@ -87,11 +87,11 @@ def _run_isolated(plan: Plan, plan_path: Path, key: CellKey, out: Path, runtime:
     started = now_iso()
     try:
         proc = subprocess.run(
-            command, env=_child_env(), capture_output=True, text=True, timeout=plan.cell_timeout_s, check=False
+            command, env=_child_env(), capture_output=True, text=True, timeout=plan.measure.cell_timeout_s, check=False
         )
     except subprocess.TimeoutExpired as exc:
         stderr = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else (exc.stderr or "")
-        message = f"cell exceeded --cell-timeout {plan.cell_timeout_s:g}s; {_tail(stderr)}"
+        message = f"cell exceeded --cell-timeout {plan.measure.cell_timeout_s:g}s; {_tail(stderr)}"
         return _write_failure(plan, key, out, STATUS_TIMEOUT, message, started)
     result = existing_result(out)
     if result is not None:

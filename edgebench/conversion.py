@@ -10,11 +10,9 @@ import dataclasses
 import hashlib
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from converter.manifest import MANIFEST_NAME, VARIANT_FAILED, Manifest, read_manifest
 from converter.recipes import Options
@@ -22,8 +20,9 @@ from device_runner.schema import SchemaError
 from edgebench import __version__
 from edgebench.errors import EdgebenchError
 from edgebench.hashing import sha256_tree
+from edgebench.processes import JsonObject, stream_json_lines
 
-ConverterEvent = dict[str, Any]
+ConverterEvent = JsonObject
 
 
 def cache_key(model_sha256: str, data_sha256: str, variants: list[str], options: Options) -> str:
@@ -65,7 +64,7 @@ def convert(
         except SchemaError:
             pass  # written by another edgebench version: rebuild
     log = workdir / "logs" / f"convert-{out.name}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
+    log.unlink(missing_ok=True)  # one conversion per log
     command = [
         sys.executable,
         "-m",
@@ -85,31 +84,21 @@ def convert(
         *options.as_flags(),
     ]
     env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    reply: ConverterEvent = {}
-    with (
-        log.open("w") as stderr,
-        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True) as proc,
-    ):
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            event = _json_object(line)
-            if "event" in event and on_event:
-                on_event(event)
-            elif "error" in event or "manifest" in event:
-                reply = event
+    reply: JsonObject = {}
+
+    def on_object(message: JsonObject) -> None:
+        if "event" in message:
+            if on_event:
+                on_event(message)
+        else:
+            reply.update(message)
+
+    returncode = stream_json_lines(command, log, on_object, env=env)
     if "error" in reply:
         raise EdgebenchError(str(reply["error"]))
     if "manifest" not in reply:
-        raise EdgebenchError(f"converter failed on {model} (exit {proc.returncode}); see {log}")
+        raise EdgebenchError(f"converter failed on {model} (exit {returncode}); see {log}")
     return read_manifest(out), out
-
-
-def _json_object(line: str) -> ConverterEvent:
-    try:
-        value = json.loads(line)
-    except json.JSONDecodeError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def conversion_failed(manifest: Manifest) -> bool:

@@ -25,18 +25,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' sshd helper and board envs
 
+from device_runner.schema import Measurement
 from device_runner.sweep import CellDone
 from edgebench.conversion import convert
 from edgebench.devices.remote import Link, RemoteDevice
 from edgebench.devices.ssh import SshLink
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.inventory import SshTarget
-from edgebench.plan import Settings, build_plan, stage
+from edgebench.plan import build_plan, stage
 from tests.conftest import RUNNER_ENVS
 from tests.sshd import ssh_server
 
 ROOT = Path(__file__).resolve().parent.parent
-SETTINGS = Settings(runs=50, min_s=0.5, warmup_min_s=0.2)
+SETTINGS = Measurement(runs=50, min_s=0.5, warmup_min_s=0.2)
 
 
 def connector(target: SshTarget) -> Callable[[], Link]:
@@ -48,7 +49,7 @@ def ignore(event: CellDone) -> None:
 
 
 def sweep(device: RemoteDevice, manifest_dir: Path, manifest: object, work: Path, run_id: str, cpu: int) -> float:
-    plan = build_plan(run_id, manifest, dataclasses.replace(SETTINGS, cpus=(cpu,)))  # type: ignore[arg-type]
+    plan = build_plan(run_id, manifest, dataclasses.replace(SETTINGS, cpus=[cpu]))  # type: ignore[arg-type]
     plan_path = stage(plan, manifest_dir, work / run_id / "plan")
     start = time.perf_counter()
     device.run(plan_path, work / run_id / "results", ignore)

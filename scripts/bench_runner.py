@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 from device_runner import schema
-from device_runner.schema import CellResult, Plan, PlanVariant
+from device_runner.schema import CellResult, Measurement, Plan, PlanVariant
 from device_runner.sweep import run_plan
 from edgebench.conversion import convert
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
@@ -78,11 +78,8 @@ def runner_cell(tflite: Path, inputs: Path, runs: int, workdir: Path) -> CellRes
         run_id="bench",
         model_name=tflite.stem,
         variants=[PlanVariant("m", "m.tflite", sha256_file(tflite))],
-        delegates=["xnnpack"],
-        threads=[1],
         input_set="inputs.npz",
-        runs=runs,
-        min_s=0.0,
+        measure=Measurement(delegates=["xnnpack"], threads=[1], runs=runs, min_s=0.0),
     )
     schema.write(plan_dir / "plan.json", plan)
     (result,) = run_plan(plan_dir / "plan.json", workdir / "results")

@@ -16,18 +16,18 @@ import pytest
 
 from converter.manifest import Manifest
 from device_runner import schema
-from device_runner.schema import CellResult, Plan, PlanVariant
+from device_runner.schema import CellResult, Measurement, Plan, PlanVariant
 from edgebench.conversion import convert
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.hashing import sha256_file
-from edgebench.plan import Settings, build_plan, stage
+from edgebench.plan import build_plan, stage
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 # Bare environments made by scripts/test.sh: a runtime and numpy, nothing else (as on a board).
 RUNNER_ENVS = {"ai_edge_litert": ROOT / ".venv-runner-litert", "tflite_runtime": ROOT / ".venv-runner-tflite"}
 # Short timing loops: the tests check behaviour, scripts/ measures speed.
-QUICK = Settings(warmup_runs=1, warmup_min_s=0.0, runs=5, min_s=0.0, cell_timeout_s=120.0)
+QUICK = Measurement(warmup_runs=1, warmup_min_s=0.0, runs=5, min_s=0.0, cell_timeout_s=120.0)
 
 
 def missing_part(message: str) -> NoReturn:
@@ -82,7 +82,7 @@ def sparse_int8_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def make_plan(
-    tmp_path: Path, converted: tuple[Manifest, Path], settings: Settings = QUICK, run_id: str = "test-run"
+    tmp_path: Path, converted: tuple[Manifest, Path], settings: Measurement = QUICK, run_id: str = "test-run"
 ) -> tuple[Plan, Path]:
     manifest, manifest_dir = converted
     plan = build_plan(run_id, manifest, settings)
@@ -147,7 +147,7 @@ def patch_model(
 
 
 def plan_for_files(
-    tmp_path: Path, converted: tuple[Manifest, Path], files: dict[str, Path], settings: Settings = QUICK
+    tmp_path: Path, converted: tuple[Manifest, Path], files: dict[str, Path], settings: Measurement = QUICK
 ) -> Path:
     """A plan whose variants are the given .tflite files (e.g. patched ones)."""
     manifest, manifest_dir = converted

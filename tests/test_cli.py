@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -97,3 +98,10 @@ def test_debug_shows_the_traceback(capsys: pytest.CaptureFixture[str], tmp_path:
     )
     assert code == 2
     assert "Traceback" in err and "model file not found: nope.keras" in err
+
+
+def test_devices_check_local_reports_this_machines_runtime(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "devices", "check", "local", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["name"] == "local"
+    assert report["device"]["runtime"] == "ai_edge_litert" and report["device"]["cores"] >= 1

@@ -36,7 +36,7 @@ def sweep(tmp_path: Path, converted: Converted, **settings: Any) -> dict[str, Ce
 def test_an_ok_cell_holds_timing_memory_accuracy_coverage_and_device_facts(
     tmp_path: Path, converted: Converted
 ) -> None:
-    results = sweep(tmp_path, converted, delegates=("xnnpack", "cpu"))
+    results = sweep(tmp_path, converted, delegates=["xnnpack", "cpu"])
     for result in results.values():
         assert result.status == "ok", result.message
         assert result.timing and result.memory and result.accuracy and result.coverage and result.device
@@ -55,7 +55,7 @@ def test_an_ok_cell_holds_timing_memory_accuracy_coverage_and_device_facts(
 def test_a_cell_whose_process_dies_is_recorded_as_crashed_and_the_sweep_goes_on(
     tmp_path: Path, converted: Converted, faulty_delegate: Path
 ) -> None:
-    results = sweep(tmp_path, converted, delegates=("xnnpack", f"external:{faulty_delegate};mode=abort", "cpu"))
+    results = sweep(tmp_path, converted, delegates=["xnnpack", f"external:{faulty_delegate};mode=abort", "cpu"])
     crashed = results["fp32/mode=abort"]
     assert crashed.status == "crashed"
     assert "SIGABRT" in crashed.message
@@ -66,7 +66,7 @@ def test_a_cell_whose_process_dies_is_recorded_as_crashed_and_the_sweep_goes_on(
 def test_a_cell_that_hangs_is_stopped_at_the_cell_timeout(
     tmp_path: Path, converted: Converted, faulty_delegate: Path
 ) -> None:
-    results = sweep(tmp_path, converted, delegates=(f"external:{faulty_delegate};mode=hang",), cell_timeout_s=3.0)
+    results = sweep(tmp_path, converted, delegates=[f"external:{faulty_delegate};mode=hang"], cell_timeout_s=3.0)
     assert {r.status for r in results.values()} == {"timeout"}
     assert "--cell-timeout 3s" in results["fp32/mode=hang"].message
 
@@ -74,13 +74,13 @@ def test_a_cell_that_hangs_is_stopped_at_the_cell_timeout(
 def test_a_delegate_that_cannot_prepare_is_delegate_failed_not_a_crash(
     tmp_path: Path, converted: Converted, faulty_delegate: Path
 ) -> None:
-    results = sweep(tmp_path, converted, delegates=(f"external:{faulty_delegate};mode=fail",))
+    results = sweep(tmp_path, converted, delegates=[f"external:{faulty_delegate};mode=fail"])
     assert results["fp32/mode=fail"].status == "delegate_failed"
     assert "failed to prepare" in results["fp32/mode=fail"].message
 
 
 def test_delegates_this_device_lacks_are_delegate_unavailable(tmp_path: Path, converted: Converted) -> None:
-    results = sweep(tmp_path, converted, delegates=("nnapi", "external:/nonexistent/libdelegate.so"))
+    results = sweep(tmp_path, converted, delegates=["nnapi", "external:/nonexistent/libdelegate.so"])
     assert results["fp32/nnapi"].status == "delegate_unavailable"
     missing = results["fp32/external:/nonexistent/libdelegate.so"]
     assert missing.status == "delegate_unavailable" and "/nonexistent/libdelegate.so" in missing.message
@@ -125,18 +125,18 @@ def test_timing_loops_stop_on_count_and_seconds_whichever_comes_last() -> None:
 
 
 def test_cells_can_be_pinned_to_cpus(tmp_path: Path, converted: Converted) -> None:
-    results = sweep(tmp_path, converted, delegates=("xnnpack",), cpus=(0,))
+    results = sweep(tmp_path, converted, delegates=["xnnpack"], cpus=[0])
     assert {tuple(r.pinned_cpus) for r in results.values()} == {(0,)}
 
 
 def test_the_cool_down_pauses_between_measured_cells_only(tmp_path: Path, converted: Converted) -> None:
     start = time.monotonic()
-    sweep(tmp_path, converted, delegates=("xnnpack",), cooldown_s=1.5)  # fp32 then int8: one pause
+    sweep(tmp_path, converted, delegates=["xnnpack"], cooldown_s=1.5)  # fp32 then int8: one pause
     assert time.monotonic() - start >= 1.5
 
 
 def test_both_litert_apis_measure_the_same_model_alike(tmp_path: Path, converted: Converted) -> None:
-    results = sweep(tmp_path, converted, delegates=("xnnpack",), apis=("interpreter", "compiled"))
+    results = sweep(tmp_path, converted, delegates=["xnnpack"], apis=["interpreter", "compiled"])
     by_api = {r.api: r for r in results.values() if r.variant == "fp32"}
     interpreter, compiled = by_api["interpreter"], by_api["compiled"]
     assert compiled.status == "ok" and compiled.fully_accelerated is True and compiled.coverage is None
@@ -146,7 +146,7 @@ def test_both_litert_apis_measure_the_same_model_alike(tmp_path: Path, converted
 
 
 def test_a_gpu_accelerator_the_machine_lacks_is_unavailable_not_a_failure(tmp_path: Path, converted: Converted) -> None:
-    results = sweep(tmp_path, converted, delegates=("gpu",), apis=("compiled", "interpreter"))
+    results = sweep(tmp_path, converted, delegates=["gpu"], apis=["compiled", "interpreter"])
     for result in results.values():
         assert result.status in ("ok", "delegate_unavailable"), result.message
         assert not result.failed

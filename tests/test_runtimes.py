@@ -41,7 +41,7 @@ def test_every_cell_is_measured_with_the_boards_runtime(board: Board, tmp_path: 
 def test_a_crashing_delegate_costs_one_cell_on_either_runtime(
     board: Board, tmp_path: Path, converted: Converted, faulty_delegate: Path
 ) -> None:
-    settings = dataclasses.replace(QUICK, delegates=(f"external:{faulty_delegate};mode=abort", "cpu"))
+    settings = dataclasses.replace(QUICK, delegates=[f"external:{faulty_delegate};mode=abort", "cpu"])
     _, plan_path = make_plan(tmp_path, converted, settings)
     results = board.run(plan_path, tmp_path / "results")
     assert results["fp32/mode=abort/interpreter"].status == "crashed"
@@ -83,9 +83,7 @@ def test_min_runtime_version_is_checked_before_loading_where_versions_are_compar
 def test_the_compiled_model_api_exists_only_with_ai_edge_litert(
     board: Board, tmp_path: Path, converted: Converted
 ) -> None:
-    _, plan_path = make_plan(
-        tmp_path, converted, dataclasses.replace(QUICK, apis=("compiled",), delegates=("xnnpack",))
-    )
+    _, plan_path = make_plan(tmp_path, converted, dataclasses.replace(QUICK, apis=["compiled"], delegates=["xnnpack"]))
     results = board.run(plan_path, tmp_path / "results")
     if board.runtime == "ai_edge_litert":
         assert results["fp32/xnnpack/compiled"].status == "ok"

@@ -16,6 +16,7 @@ from device_runner.schema import (
     CellResult,
     Coverage,
     DeviceFacts,
+    Measurement,
     Memory,
     Plan,
     PlanVariant,
@@ -27,9 +28,8 @@ PLAN = Plan(
     run_id="r1",
     model_name="digits",
     variants=[PlanVariant("fp32", "fp32.tflite", "ab" * 32), PlanVariant("int8", "int8.tflite", "cd" * 32)],
-    delegates=["xnnpack", "external:/opt/lib.so;k=v"],
-    threads=[1, 2],
     input_set="inputs.npz",
+    measure=Measurement(delegates=["xnnpack", "external:/opt/lib.so;k=v"], threads=[1, 2]),
 )
 RESULT = CellResult(
     run_id="r1",

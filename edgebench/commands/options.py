@@ -42,7 +42,7 @@ def csv_list(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-def int_list(value: str, flag: str) -> tuple[int, ...]:
+def int_list(value: str, flag: str) -> list[int]:
     """``1,2,4`` or ranges ``0-3`` as integers; a bad value names the flag."""
     numbers: list[int] = []
     try:
@@ -51,4 +51,4 @@ def int_list(value: str, flag: str) -> tuple[int, ...]:
             numbers.extend(range(int(low), int(high) + 1) if high else [int(low)])
     except ValueError as exc:
         raise click.BadParameter(f"{value!r} is not a list like 1,2,4 or 0-3", param_hint=flag) from exc
-    return tuple(numbers)
+    return numbers

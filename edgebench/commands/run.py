@@ -18,7 +18,7 @@ from converter.manifest import VARIANT_OK, Manifest
 from converter.recipes import Options
 from device_runner import schema
 from device_runner.engines import APIS
-from device_runner.schema import CellResult, Plan
+from device_runner.schema import CellResult, Measurement, Plan
 from device_runner.sweep import CellDone, result_path
 from edgebench.commands.convert import convert_with_progress, data_option, model_option, resolve_inputs, variant_names
 from edgebench.commands.options import (
@@ -35,7 +35,7 @@ from edgebench.devices import get_device
 from edgebench.devices.base import Device
 from edgebench.errors import EdgebenchError, ExitCode
 from edgebench.inventory import Inventory, load_inventory
-from edgebench.plan import PLAN_NAME, Settings, build_plan, stage
+from edgebench.plan import PLAN_NAME, build_plan, stage
 from edgebench.report import table
 from edgebench.store import Store, store_url
 
@@ -83,7 +83,7 @@ class RunRequest:
     model: Path
     data: Path
     variants: list[str]
-    settings: Settings
+    measure: Measurement
     workdir: Path
     store: str | None
     inventory: Inventory
@@ -132,7 +132,7 @@ def _measure_on(
             raise EdgebenchError(f"cannot resume run {request.resume}: no plan at {plan_path}")
         plan = schema.read(Plan, plan_path)  # the original settings win: cells must stay comparable
     else:
-        plan = build_plan(run_id, manifest, request.settings)
+        plan = build_plan(run_id, manifest, request.measure)
         stage(plan, manifest_dir, plan_path.parent)
     task = progress.add_task(f"Measuring on {name}", total=len(plan.cells()), last="")
 
@@ -284,12 +284,12 @@ def run(
     unknown_apis = set(csv_list(apis)) - set(APIS)
     if unknown_apis:
         raise click.BadParameter(f"unknown API {', '.join(sorted(unknown_apis))}", param_hint="--api")
-    settings = Settings(
-        apis=tuple(csv_list(apis)),
+    measure = Measurement(
+        apis=csv_list(apis),
         runtime=runtime,
         cpus=int_list(cpus, "--cpus"),
         cooldown_s=cooldown_s,
-        delegates=tuple(csv_list(delegates)),
+        delegates=csv_list(delegates),
         threads=int_list(threads, "--threads"),
         warmup_runs=warmup_runs,
         warmup_min_s=warmup_secs,
@@ -301,7 +301,7 @@ def run(
         model=model,
         data=data,
         variants=variant_names(variants),
-        settings=settings,
+        measure=measure,
         workdir=Path(workdir),
         store=store,
         inventory=load_inventory(inventory),

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from device_runner.sweep import PACKAGE_PARENT, CellDone
 from edgebench.errors import EdgebenchError
+from edgebench.processes import JsonObject, stream_json_lines
 
 
 class LocalDevice:
@@ -29,27 +28,13 @@ class LocalDevice:
             "--results",
             str(results_dir.resolve()),
         ]
-        log = results_dir.parent / "runner.log"
         results_dir.mkdir(parents=True, exist_ok=True)
-        with (
-            log.open("a") as stderr,
-            subprocess.Popen(command, cwd=PACKAGE_PARENT, stdout=subprocess.PIPE, stderr=stderr, text=True) as proc,
-        ):
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                event = _parse_event(line)
-                if event is not None:
-                    on_cell(event)
-        if proc.returncode == 2:
+        log = results_dir.parent / "runner.log"
+
+        def on_object(message: JsonObject) -> None:
+            if message.pop("event", None) == "cell":
+                on_cell(CellDone(**message))
+
+        if stream_json_lines(command, log, on_object, cwd=PACKAGE_PARENT) == 2:
             last = log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
             raise EdgebenchError(f"device local: runner failed: {last[0]} (log: {log})")
-
-
-def _parse_event(line: str) -> CellDone | None:
-    try:
-        data = json.loads(line)
-    except json.JSONDecodeError:
-        return None
-    if not isinstance(data, dict) or data.pop("event", None) != "cell":
-        return None
-    return CellDone(**data)
