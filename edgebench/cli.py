@@ -14,6 +14,7 @@ import click
 from edgebench import __version__
 from edgebench.commands.convert import convert_command
 from edgebench.commands.devices import devices
+from edgebench.commands.history import history
 from edgebench.commands.run import run
 from edgebench.errors import EdgebenchError, ExitCode
 
@@ -45,6 +46,7 @@ cli.add_command(convert_command)
 cli.add_command(run)
 cli.add_command(run, name="push")  # the name users reach for with a remote --device
 cli.add_command(devices)
+cli.add_command(history)
 
 
 def main(argv: list[str] | None = None) -> None:

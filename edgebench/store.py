@@ -1,6 +1,8 @@
-"""History store: every run and every cell, SQLite by default, PostgreSQL by URL (SQLAlchemy Core).
+"""History store: every run and every cell, SQLite by default, PostgreSQL by URL.
 
-A run and its cells are written in one transaction, so a crash mid-insert leaves the store as it was.
+SQLAlchemy Core for the SQL (one code path for both databases) and Alembic for the schema: the
+store's revision lives in ``alembic_version`` and is migrated forward when the store is opened.
+A run, its tags and its cells are written in one transaction, so a crash mid-insert changes nothing.
 """
 
 from __future__ import annotations
@@ -9,27 +11,26 @@ import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 
 from converter.manifest import Manifest
 from device_runner import schema
-from device_runner.schema import CellResult, Plan
+from device_runner.schema import FAILED_STATUSES, CellResult, Plan
 from edgebench import __version__
 from edgebench.errors import EdgebenchError
 
-STORE_SCHEMA_VERSION = 1
 DEFAULT_STORE = Path(".edgebench") / "history.sqlite"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 metadata = sa.MetaData()
-meta_table = sa.Table(
-    "edgebench_meta",
-    metadata,
-    sa.Column("key", sa.String(64), primary_key=True),
-    sa.Column("value", sa.String(256), nullable=False),
-)
 runs_table = sa.Table(
     "runs",
     metadata,
@@ -41,7 +42,14 @@ runs_table = sa.Table(
     sa.Column("git_commit", sa.String(64)),
     sa.Column("edgebench_version", sa.String(32), nullable=False),
     sa.Column("plan", sa.Text, nullable=False),  # JSON
-    sa.Column("manifest", sa.Text, nullable=False),  # JSON
+    sa.Column("manifest", sa.Text, nullable=False),  # JSON: variants.json, figures included
+)
+tags_table = sa.Table(
+    "run_tags",
+    metadata,
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.run_id"), primary_key=True),
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("value", sa.String(512), nullable=False),
 )
 cells_table = sa.Table(
     "cells",
@@ -50,12 +58,13 @@ cells_table = sa.Table(
     sa.Column("cell_id", sa.String(256), primary_key=True),
     sa.Column("variant", sa.String(128), nullable=False),
     sa.Column("delegate", sa.String(512), nullable=False),
+    sa.Column("api", sa.String(32), nullable=False),
     sa.Column("threads", sa.Integer, nullable=False),
     sa.Column("status", sa.String(32), nullable=False),
     sa.Column("p50_ms", sa.Float),
     sa.Column("peak_rss_mb", sa.Float),
     sa.Column("top1", sa.Float),
-    sa.Column("result", sa.Text, nullable=False),  # the cell's JSON, raw samples included
+    sa.Column("result", sa.Text, nullable=False),  # the cell's JSON: raw samples, per-sample correctness
 )
 
 
@@ -67,12 +76,27 @@ class StoredRun:
     plan: Plan
     manifest: Manifest
     git_commit: str | None
+    tags: dict[str, str]
     cells: list[CellResult]
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: str
+    created_at: str
+    device: str
+    model_name: str
+    git_commit: str | None
+    tags: dict[str, str]
+    cells: int
+    failed_cells: int
 
 
 def store_url(value: str | None) -> str:
     """``--store`` / EDGEBENCH_STORE: a URL (``postgresql://…``, ``sqlite:///…``) or a file path."""
     value = value or os.environ.get("EDGEBENCH_STORE") or str(DEFAULT_STORE)
+    if value.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + value.split("://", 1)[1]  # psycopg 3, not SQLAlchemy's psycopg2 default
     if "://" in value:
         return value
     path = Path(value)
@@ -80,29 +104,50 @@ def store_url(value: str | None) -> str:
     return f"sqlite:///{path}"
 
 
+def alembic_config(connection: sa.Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert head is not None
+    return head
+
+
 class Store:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, migrate_to: str = "head") -> None:
         self.url = url
         try:
             self.engine = sa.create_engine(url)
             with self.engine.begin() as conn:
-                metadata.create_all(conn)
-                self._check_version(conn)
-        except (sa.exc.SQLAlchemyError, ValueError) as exc:
-            raise EdgebenchError(f"cannot open store {self._safe_url()}: {str(exc).splitlines()[0]}") from exc
+                command.upgrade(alembic_config(conn), migrate_to)
+        except CommandError as exc:  # e.g. a revision written by a newer edgebench
+            self.close()
+            raise EdgebenchError(f"store {self.safe_url()}: {exc}; upgrade edgebench") from exc
+        except (sa.exc.SQLAlchemyError, ValueError, ImportError) as exc:
+            self.close()
+            raise EdgebenchError(f"cannot open store {self.safe_url()}: {str(exc).splitlines()[0]}") from exc
 
-    def _safe_url(self) -> str:
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close pooled connections now rather than whenever they are garbage-collected."""
+        if hasattr(self, "engine"):
+            self.engine.dispose()
+
+    def safe_url(self) -> str:
         return sa.engine.make_url(self.url).render_as_string(hide_password=True)
 
-    def _check_version(self, conn: sa.Connection) -> None:
-        row = conn.execute(sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")).first()
-        if row is None:
-            conn.execute(meta_table.insert().values(key="schema_version", value=str(STORE_SCHEMA_VERSION)))
-        elif int(row.value) > STORE_SCHEMA_VERSION:
-            raise EdgebenchError(
-                f"store {self._safe_url()} has schema version {row.value}; this edgebench knows up to "
-                f"{STORE_SCHEMA_VERSION}: upgrade edgebench"
-            )
+    def revision(self) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
     def save_run(
         self,
@@ -113,10 +158,11 @@ class Store:
         created_at: str,
         git_commit: str | None,
         cells: Iterable[CellResult],
+        tags: dict[str, str] | None = None,
     ) -> None:
         with self.engine.begin() as conn:  # one transaction: all or nothing
-            conn.execute(sa.delete(cells_table).where(cells_table.c.run_id == plan.run_id))
-            conn.execute(sa.delete(runs_table).where(runs_table.c.run_id == plan.run_id))
+            for table in (cells_table, tags_table, runs_table):  # a resumed run replaces its earlier record
+                conn.execute(sa.delete(table).where(table.c.run_id == plan.run_id))
             conn.execute(
                 runs_table.insert().values(
                     run_id=plan.run_id,
@@ -130,6 +176,10 @@ class Store:
                     manifest=schema.dumps(manifest),
                 )
             )
+            if tags:
+                conn.execute(
+                    tags_table.insert(), [{"run_id": plan.run_id, "key": k, "value": v} for k, v in tags.items()]
+                )
             rows = [_cell_row(plan.run_id, cell) for cell in cells]
             if rows:
                 conn.execute(cells_table.insert(), rows)
@@ -138,10 +188,11 @@ class Store:
         with self.engine.connect() as conn:
             run = conn.execute(sa.select(runs_table).where(runs_table.c.run_id == run_id)).first()
             if run is None:
-                raise EdgebenchError(f"no run {run_id!r} in store {self._safe_url()}")
+                raise EdgebenchError(f"no run {run_id!r} in store {self.safe_url()}")
             cells = conn.execute(
                 sa.select(cells_table.c.result).where(cells_table.c.run_id == run_id).order_by(cells_table.c.cell_id)
             ).all()
+            tags = self._tags(conn, [run_id]).get(run_id, {})
         source = f"store run {run_id}"
         return StoredRun(
             run_id=run.run_id,
@@ -150,8 +201,66 @@ class Store:
             plan=schema.loads(Plan, run.plan, source),
             manifest=schema.loads(Manifest, run.manifest, source),
             git_commit=run.git_commit,
+            tags=tags,
             cells=[schema.loads(CellResult, row.result, source) for row in cells],
         )
+
+    def list_runs(
+        self,
+        *,
+        device: str | None = None,
+        model: str | None = None,
+        tags: dict[str, str] | None = None,
+        since: datetime | None = None,
+    ) -> list[RunSummary]:
+        """Runs matching every filter given, oldest first."""
+        failed = sa.func.sum(sa.case((cells_table.c.status.in_(sorted(FAILED_STATUSES)), 1), else_=0))
+        query = (
+            sa.select(
+                runs_table.c.run_id,
+                runs_table.c.created_at,
+                runs_table.c.device,
+                runs_table.c.model_name,
+                runs_table.c.git_commit,
+                sa.func.count(cells_table.c.cell_id).label("cells"),
+                failed.label("failed"),
+            )
+            .select_from(runs_table.outerjoin(cells_table, cells_table.c.run_id == runs_table.c.run_id))
+            .group_by(runs_table.c.run_id)
+            .order_by(runs_table.c.created_at, runs_table.c.run_id)
+        )
+        if device:
+            query = query.where(runs_table.c.device == device)
+        if model:
+            query = query.where(runs_table.c.model_name == model)
+        if since:
+            query = query.where(runs_table.c.created_at >= since.isoformat(timespec="seconds"))
+        for key, value in (tags or {}).items():
+            tagged = sa.select(tags_table.c.run_id).where(tags_table.c.key == key, tags_table.c.value == value)
+            query = query.where(runs_table.c.run_id.in_(tagged))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+            all_tags = self._tags(conn, [row.run_id for row in rows])
+        return [
+            RunSummary(
+                row.run_id,
+                row.created_at,
+                row.device,
+                row.model_name,
+                row.git_commit,
+                all_tags.get(row.run_id, {}),
+                int(row.cells),
+                int(row.failed or 0),
+            )
+            for row in rows
+        ]
+
+    def _tags(self, conn: sa.Connection, run_ids: list[str]) -> dict[str, dict[str, str]]:
+        tags: dict[str, dict[str, str]] = {}
+        if run_ids:
+            for row in conn.execute(sa.select(tags_table).where(tags_table.c.run_id.in_(run_ids))):
+                tags.setdefault(row.run_id, {})[row.key] = row.value
+        return tags
 
 
 def _cell_row(run_id: str, cell: CellResult) -> dict[str, Any]:
@@ -160,6 +269,7 @@ def _cell_row(run_id: str, cell: CellResult) -> dict[str, Any]:
         "cell_id": cell.key.id,
         "variant": cell.variant,
         "delegate": cell.delegate,
+        "api": cell.api,
         "threads": cell.threads,
         "status": cell.status,
         "p50_ms": cell.timing.p50_ms if cell.timing else None,

@@ -21,6 +21,7 @@ from edgebench.conversion import convert
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.hashing import sha256_file
 from edgebench.plan import build_plan, stage
+from edgebench.store import Store, StoredRun
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -162,3 +163,9 @@ def plan_for_files(
     plan = dataclasses.replace(plan, variants=variants)
     schema.write(plan_dir / "plan.json", plan)
     return plan_dir / "plan.json"
+
+
+def stored_run(store_file: Path, run_id: str) -> StoredRun:
+    """A run read back from an SQLite history file (the store closed again)."""
+    with Store(f"sqlite:///{store_file}") as store:
+        return store.load_run(run_id)

@@ -11,7 +11,7 @@ from converter.manifest import Manifest
 from device_runner import schema
 from device_runner.schema import CellResult
 from edgebench.cli import invoke
-from edgebench.store import Store
+from tests.conftest import stored_run
 
 pytestmark = pytest.mark.slow
 QUICK_ARGS = ["--runs", "5", "--min-secs", "0", "--warmup-secs", "0"]
@@ -40,7 +40,7 @@ def test_run_measures_every_variant_and_delegate_and_stores_the_run(
         assert row["top1"] > 0.95
     assert cells[("int8", "cpu")]["size_kb"] < cells[("fp32", "cpu")]["size_kb"]
 
-    stored = Store(f"sqlite:///{store}").load_run(report["run_id"])
+    stored = stored_run(store, report["run_id"])
     results_dir = workdir / "runs" / report["run_id"] / "results"
     assert sorted(stored.cells, key=lambda c: c.key.id) == sorted(
         (schema.read(CellResult, p) for p in results_dir.glob("*.json")), key=lambda c: c.key.id
@@ -76,7 +76,7 @@ def test_resume_measures_only_the_cells_without_a_result(
     assert code == 0 and resumed["run_id"] == first["run_id"]
     assert lost.exists()
     assert {p.name: p.read_bytes() for p in results_dir.glob("*.json") if p.name in kept} == kept
-    assert len(Store(f"sqlite:///{store}").load_run(first["run_id"]).cells) == 4
+    assert len(stored_run(store, first["run_id"]).cells) == 4
 
 
 def test_a_failed_cell_makes_the_exit_code_1_and_is_reported(

@@ -14,8 +14,7 @@ import pytest
 
 from converter.manifest import Manifest
 from edgebench.cli import invoke
-from edgebench.store import Store
-from tests.conftest import RUNNER_ENVS, require
+from tests.conftest import RUNNER_ENVS, require, stored_run
 from tests.sshd import SshServer, ssh_server
 
 pytestmark = pytest.mark.slow
@@ -68,23 +67,23 @@ def lab(tmp_path: Path, sshd: SshServer, converted: tuple[Manifest, Path], workd
     }
 
 
+def push_argv(lab: dict[str, Path], *extra: str) -> list[str]:
+    return [
+        "push",
+        "--device",
+        "pi",
+        "--inventory",
+        str(lab["inventory"]),
+        "--workdir",
+        str(lab["workdir"]),
+        "--store",
+        str(lab["store"]),
+        *extra,
+    ]
+
+
 def push(capsys: pytest.CaptureFixture[str], lab: dict[str, Path], *extra: str) -> tuple[int, dict, str]:  # type: ignore[type-arg]
-    code = invoke(
-        [
-            "push",
-            "--device",
-            "pi",
-            "--inventory",
-            str(lab["inventory"]),
-            "--workdir",
-            str(lab["workdir"]),
-            "--store",
-            str(lab["store"]),
-            "--json",
-            *QUICK,
-            *extra,
-        ]
-    )
+    code = invoke(push_argv(lab, "--json", *QUICK, *extra))
     captured = capsys.readouterr()
     report = json.loads(captured.out)["runs"][0] if captured.out.strip() else {}
     return code, report, captured.err
@@ -102,7 +101,7 @@ def test_push_measures_every_cell_on_the_board_and_stores_the_run(
     assert {(r["variant"], r["delegate"], r["status"]) for r in report["rows"]} == {
         (v, d, "ok") for v in ("fp32", "int8") for d in ("xnnpack", "cpu")
     }
-    stored = Store(f"sqlite:///{lab['store']}").load_run(report["run_id"])
+    stored = stored_run(lab["store"], report["run_id"])
     assert stored.device == "pi" and len(stored.cells) == 4
     assert all(c.device is not None and c.device.runtime == "ai_edge_litert" for c in stored.cells)
     # the board kept its copy of every result, beside the runner's log
@@ -123,15 +122,7 @@ def test_a_dropped_link_keeps_finished_cells_and_resume_completes_each_cell_once
 ) -> None:
     command = [
         EDGEBENCH,
-        "push",
-        "--device",
-        "pi",
-        "--inventory",
-        str(lab["inventory"]),
-        "--workdir",
-        str(lab["workdir"]),
-        "--store",
-        str(lab["store"]),
+        *push_argv(lab),
         "--runs",
         "5",
         "--min-secs",
@@ -165,7 +156,7 @@ def test_a_dropped_link_keeps_finished_cells_and_resume_completes_each_cell_once
         assert (pulled[0].parent / name).read_bytes() == content
     board_results = lab["board"] / "runs" / run_id / "results"
     assert sorted(p.name for p in board_results.glob("*.json")) == results
-    assert len(Store(f"sqlite:///{lab['store']}").load_run(run_id).cells) == 4
+    assert len(stored_run(lab["store"], run_id).cells) == 4
 
 
 def test_an_unknown_host_key_is_refused_until_accepted(

@@ -52,3 +52,14 @@ def int_list(value: str, flag: str) -> list[int]:
     except ValueError as exc:
         raise click.BadParameter(f"{value!r} is not a list like 1,2,4 or 0-3", param_hint=flag) from exc
     return numbers
+
+
+def parse_tags(values: tuple[str, ...]) -> dict[str, str]:
+    """``--tag release=4.2`` (repeatable) as a dict; a value without ``=`` names the flag."""
+    tags = {}
+    for value in values:
+        key, sep, tag = value.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{value!r} is not KEY=VALUE", param_hint="--tag")
+        tags[key] = tag
+    return tags

@@ -6,7 +6,7 @@ import json
 import secrets
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from edgebench.commands.options import (
     int_list,
     inventory_option,
     json_option,
+    parse_tags,
     store_option,
     workdir_option,
 )
@@ -90,6 +91,7 @@ class RunRequest:
     accept_new_host_key: bool = False
     resume: str | None = None
     force: bool = False
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 def execute(request: RunRequest, device_names: list[str]) -> list[RunOutcome | DeviceFailure]:
@@ -143,14 +145,16 @@ def _measure_on(
     device.run(plan_path, run_dir / "results", on_cell)
     cells = _collect(plan, run_dir / "results", name)
     url = store_url(request.store)
-    Store(url).save_run(
-        device=name,
-        plan=plan,
-        manifest=manifest,
-        git_commit=git_commit(),
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        cells=cells,
-    )
+    with Store(url) as history:
+        history.save_run(
+            device=name,
+            plan=plan,
+            manifest=manifest,
+            git_commit=git_commit(),
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            cells=cells,
+            tags=request.tags,
+        )
     return RunOutcome(run_id, name, url, manifest, cells)
 
 
@@ -245,6 +249,13 @@ Examples:
     help="Seconds before a cell is stopped and recorded as timeout.",
 )
 @click.option("--resume", metavar="RUN_ID", help="Finish an interrupted run: finished cells are kept, not rerun.")
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Label the run in the history, e.g. --tag release=4.2; repeatable.",
+)
 @click.option("--force", is_flag=True, help="Convert again even when a cached conversion matches.")
 @inventory_option
 @accept_host_key_option
@@ -268,6 +279,7 @@ def run(
     warmup_secs: float,
     cell_timeout: float,
     resume: str | None,
+    tags: tuple[str, ...],
     force: bool,
     inventory: str | None,
     accept_new_host_key: bool,
@@ -308,6 +320,7 @@ def run(
         accept_new_host_key=accept_new_host_key,
         resume=resume,
         force=force,
+        tags=parse_tags(tags),
     )
     outcomes = execute(request, csv_list(device_name))
     worst = max(int(o.exit_code) for o in outcomes)

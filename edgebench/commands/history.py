@@ -1,0 +1,75 @@
+"""``edgebench history``: the runs in the store, filtered, as a table, JSON or CSV."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from edgebench.commands.options import json_option, parse_tags, store_option
+from edgebench.errors import ExitCode
+from edgebench.report.table import console_for_stdout
+from edgebench.store import Store, store_url
+
+EPILOG = """\b
+Examples:
+  edgebench history                                   # every run, oldest first
+  edgebench history --device pi4 --since 2026-11-01   # one device, this month
+  edgebench history --tag release=4.2 --json
+  edgebench history --model digits_mobilenet --csv runs.csv
+"""
+
+
+@click.command(epilog=EPILOG)
+@click.option("--device", help="Only runs on this device.")
+@click.option("--model", help="Only runs of this model (its name).")
+@click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE", help="Only runs with this tag; repeatable.")
+@click.option(
+    "--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]), help="Only runs from this date (UTC) on."
+)
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the list as CSV.")
+@store_option
+@json_option
+def history(
+    device: str | None,
+    model: str | None,
+    tags: tuple[str, ...],
+    since: datetime | None,
+    csv_path: Path | None,
+    store: str | None,
+    as_json: bool,
+) -> int:
+    """List the runs kept in the history store."""
+    with Store(store_url(store)) as history_store:
+        runs = history_store.list_runs(device=device, model=model, tags=parse_tags(tags), since=since)
+    records = [asdict(run) for run in runs]
+    if csv_path:
+        with csv_path.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=[*asdict(runs[0]).keys()] if runs else ["run_id"])
+            writer.writeheader()
+            for record in records:
+                writer.writerow({**record, "tags": ";".join(f"{k}={v}" for k, v in record["tags"].items())})
+    if as_json:
+        click.echo(json.dumps({"runs": records}, indent=1))
+        return int(ExitCode.OK)
+    table = Table(title=f"{len(runs)} runs")
+    for column in ("run", "when (UTC)", "device", "model", "cells", "failed", "tags", "commit"):
+        table.add_column(column, no_wrap=True)
+    for run in runs:
+        table.add_row(
+            run.run_id,
+            run.created_at,
+            run.device,
+            run.model_name,
+            str(run.cells),
+            str(run.failed_cells),
+            " ".join(f"{k}={v}" for k, v in run.tags.items()),
+            (run.git_commit or "")[:10],
+        )
+    console_for_stdout().print(table)
+    return int(ExitCode.OK)
