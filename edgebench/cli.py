@@ -15,6 +15,7 @@ from edgebench import __version__
 from edgebench.commands.convert import convert_command
 from edgebench.commands.devices import devices
 from edgebench.commands.history import history
+from edgebench.commands.report import report
 from edgebench.commands.run import run
 from edgebench.errors import EdgebenchError, ExitCode
 
@@ -47,6 +48,7 @@ cli.add_command(run)
 cli.add_command(run, name="push")  # the name users reach for with a remote --device
 cli.add_command(devices)
 cli.add_command(history)
+cli.add_command(report)
 
 
 def main(argv: list[str] | None = None) -> None:

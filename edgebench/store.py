@@ -122,7 +122,10 @@ class Store:
         self.url = url
         try:
             self.engine = sa.create_engine(url)
+            if self.engine.dialect.name == "sqlite":
+                _transactional_sqlite(self.engine)
             with self.engine.begin() as conn:
+                _adopt_pre_alembic_store(conn)
                 command.upgrade(alembic_config(conn), migrate_to)
         except CommandError as exc:  # e.g. a revision written by a newer edgebench
             self.close()
@@ -261,6 +264,32 @@ class Store:
             for row in conn.execute(sa.select(tags_table).where(tags_table.c.run_id.in_(run_ids))):
                 tags.setdefault(row.run_id, {})[row.key] = row.value
         return tags
+
+
+def _transactional_sqlite(engine: sa.Engine) -> None:
+    """pysqlite commits DDL on its own, so a failed migration could leave half a schema. Hand
+    transactions to SQLAlchemy (its documented recipe): every migration and insert is all-or-nothing."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _no_driver_transactions(dbapi_connection: Any, _: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+
+def _adopt_pre_alembic_store(conn: sa.Connection) -> None:
+    """Stores written by edgebench's first commits kept their version in ``edgebench_meta`` (version 1,
+    the tables of revision 0001): record them as 0001 so they migrate forward like any other."""
+    inspector = sa.inspect(conn)
+    stamped = (
+        inspector.has_table("alembic_version")
+        and conn.execute(sa.text("SELECT count(*) FROM alembic_version")).scalar()
+    )
+    if inspector.has_table("edgebench_meta") and not stamped:
+        command.stamp(alembic_config(conn), "0001")
+        conn.execute(sa.text("DROP TABLE edgebench_meta"))
 
 
 def _cell_row(run_id: str, cell: CellResult) -> dict[str, Any]:

@@ -169,3 +169,47 @@ def stored_run(store_file: Path, run_id: str) -> StoredRun:
     """A run read back from an SQLite history file (the store closed again)."""
     with Store(f"sqlite:///{store_file}") as store:
         return store.load_run(run_id)
+
+
+@pytest.fixture(scope="session")
+def measured(tmp_path_factory: pytest.TempPathFactory, workdir: Path, converted: tuple[Manifest, Path]) -> StoredRun:
+    """A real run of the bundled example on `local` (tagged release=4.1), as stored."""
+    from edgebench.cli import invoke
+
+    store = tmp_path_factory.mktemp("source") / "h.sqlite"
+    code = invoke(
+        [
+            "run",
+            "--workdir",
+            str(workdir),
+            "--store",
+            str(store),
+            "--runs",
+            "5",
+            "--min-secs",
+            "0",
+            "--warmup-secs",
+            "0",
+            "--tag",
+            "release=4.1",
+        ]
+    )
+    assert code == 0
+    with Store(f"sqlite:///{store}") as source:
+        (summary,) = source.list_runs()
+        return source.load_run(summary.run_id)
+
+
+def save(store: Store, run: StoredRun, run_id: str, device: str, created_at: str, tags: dict[str, str]) -> None:
+    """Store ``run`` again under another id, device and time (histories for the report and the gate)."""
+    plan = dataclasses.replace(run.plan, run_id=run_id)
+    cells = [dataclasses.replace(c, run_id=run_id) for c in run.cells]
+    store.save_run(
+        device=device,
+        plan=plan,
+        manifest=run.manifest,
+        created_at=created_at,
+        git_commit="abc123",
+        cells=cells,
+        tags=tags,
+    )

@@ -12,13 +12,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from converter.manifest import Manifest
 from device_runner import schema
 from device_runner.schema import CellResult
 from edgebench.cli import invoke
 from edgebench.errors import EdgebenchError
 from edgebench.store import Store, StoredRun, head_revision, store_url
-from tests.conftest import missing_part
+from tests.conftest import missing_part, save
 from tests.postgres import postgres_bin, postgres_server
 
 pytestmark = pytest.mark.slow
@@ -51,47 +50,6 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def store(url: str) -> Iterator[Store]:
     with Store(url) as opened:
         yield opened
-
-
-@pytest.fixture(scope="module")
-def measured(tmp_path_factory: pytest.TempPathFactory, workdir: Path, converted: tuple[Manifest, Path]) -> StoredRun:
-    """A real run of the bundled example on `local`, as the source of the records stored below."""
-    store = tmp_path_factory.mktemp("source") / "h.sqlite"
-    code = invoke(
-        [
-            "run",
-            "--workdir",
-            str(workdir),
-            "--store",
-            str(store),
-            "--runs",
-            "5",
-            "--min-secs",
-            "0",
-            "--warmup-secs",
-            "0",
-            "--tag",
-            "release=4.1",
-        ]
-    )
-    assert code == 0
-    with Store(store_url(str(store))) as source:
-        (summary,) = source.list_runs()
-        return source.load_run(summary.run_id)
-
-
-def save(store: Store, run: StoredRun, run_id: str, device: str, created_at: str, tags: dict[str, str]) -> None:
-    plan = dataclasses.replace(run.plan, run_id=run_id)
-    cells = [dataclasses.replace(c, run_id=run_id) for c in run.cells]
-    store.save_run(
-        device=device,
-        plan=plan,
-        manifest=run.manifest,
-        created_at=created_at,
-        git_commit="abc123",
-        cells=cells,
-        tags=tags,
-    )
 
 
 def test_a_run_comes_back_exactly_as_it_went_in(store: Store, measured: StoredRun) -> None:
@@ -173,6 +131,22 @@ def test_a_store_of_the_previous_schema_is_migrated_forward_with_its_runs(url: s
         back = migrated.load_run("legacy")
         assert back.cells == [cell] and back.tags == {}
         assert conn.execute(sa.text("SELECT api FROM cells")).scalar() == "interpreter"
+
+
+def test_a_store_from_before_alembic_is_adopted_and_migrated(url: str, measured: StoredRun) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # the layout edgebench's first commits wrote, version in edgebench_meta
+        conn.execute(sa.text("CREATE TABLE edgebench_meta (key VARCHAR(64) PRIMARY KEY, value VARCHAR(256))"))
+        conn.execute(sa.text("INSERT INTO edgebench_meta VALUES ('schema_version', '1')"))
+    with Store(url, migrate_to="0001") as tables, tables.engine.begin() as conn:  # the tables of revision 0001
+        conn.execute(sa.text("DROP TABLE alembic_version"))
+    engine.dispose()
+
+    with Store(url) as adopted:
+        assert adopted.revision() == head_revision()
+        assert not sa.inspect(adopted.engine).has_table("edgebench_meta")
+        save(adopted, measured, "after", "pi4", "2026-11-22T00:00:00+00:00", {"a": "b"})
+        assert adopted.load_run("after").tags == {"a": "b"}
 
 
 def test_a_store_written_by_a_newer_edgebench_is_refused_clearly(url: str, store: Store) -> None:

@@ -1,0 +1,175 @@
+"""From stored runs to decisions: each cell against fp32, the Pareto front, the variant to ship.
+
+fp32 is the baseline of the same run, delegate, API and thread count: a speed-up compares like with like.
+Pareto-optimal: no other ok cell on the same device is at least as fast, as small and as accurate,
+and better in one of the three.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from device_runner.schema import STATUS_OK
+from edgebench.store import StoredRun
+
+BASELINE = "fp32"
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    run_id: str
+    created_at: str
+    device: str
+    variant: str
+    delegate: str
+    api: str
+    threads: int
+    status: str
+    top1: float | None
+    top1_drop_points: float | None  # fp32's top-1 minus this one's, in percentage points
+    fp32_agreement: float | None
+    p50_ms: float | None
+    p90_ms: float | None
+    speedup: float | None  # fp32 p50 / this p50
+    peak_rss_mb: float | None
+    size_kb: float | None
+    gzip_kb: float | None
+    size_reduction: float | None  # 1 - size / fp32 size
+    coverage: float | None
+    fully_accelerated: bool | None
+    samples_ms: tuple[float, ...]
+    message: str
+    pareto: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.status == STATUS_OK and self.p50_ms is not None
+
+
+@dataclass(frozen=True)
+class Constraints:
+    max_accuracy_drop: float | None = None  # points below fp32
+    max_size_mb: float | None = None
+    max_p90_ms: float | None = None
+
+    def describe(self) -> str:
+        parts = []
+        if self.max_accuracy_drop is not None:
+            parts.append(f"top-1 drop ≤ {self.max_accuracy_drop:g} pts")
+        if self.max_size_mb is not None:
+            parts.append(f"size ≤ {self.max_size_mb:g} MB")
+        if self.max_p90_ms is not None:
+            parts.append(f"p90 ≤ {self.max_p90_ms:g} ms")
+        return ", ".join(parts) or "no constraints"
+
+    def violations(self, row: ComparisonRow) -> list[str]:
+        out = []
+        if self.max_accuracy_drop is not None and (
+            row.top1_drop_points is None or row.top1_drop_points > self.max_accuracy_drop
+        ):
+            out.append(f"top-1 drop {_fmt(row.top1_drop_points, '+.1f')} pts")
+        if self.max_size_mb is not None and (row.size_kb is None or row.size_kb / 1024 > self.max_size_mb):
+            out.append(f"size {_fmt(row.size_kb and row.size_kb / 1024, '.2f')} MB")
+        if self.max_p90_ms is not None and (row.p90_ms is None or row.p90_ms > self.max_p90_ms):
+            out.append(f"p90 {_fmt(row.p90_ms, '.3f')} ms")
+        return out
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    device: str
+    row: ComparisonRow | None
+    reason: str
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def comparison_rows(runs: Iterable[StoredRun]) -> list[ComparisonRow]:
+    rows: list[ComparisonRow] = []
+    for run in runs:
+        variants = {v.name: v for v in run.manifest.variants}
+        base_cells = {(c.delegate, c.api, c.threads): c for c in run.cells if c.variant == BASELINE}
+        base_variant = variants.get(BASELINE)
+        for cell in run.cells:
+            record = variants.get(cell.variant)
+            base = base_cells.get((cell.delegate, cell.api, cell.threads))
+            top1 = cell.accuracy.top1 if cell.accuracy else None
+            base_top1 = base.accuracy.top1 if base and base.accuracy else None
+            p50 = cell.timing.p50_ms if cell.timing else None
+            base_p50 = base.timing.p50_ms if base and base.timing else None
+            size = record.size_bytes if record else None
+            base_size = base_variant.size_bytes if base_variant else None
+            rows.append(
+                ComparisonRow(
+                    run_id=run.run_id,
+                    created_at=run.created_at,
+                    device=run.device,
+                    variant=cell.variant,
+                    delegate=cell.delegate,
+                    api=cell.api,
+                    threads=cell.threads,
+                    status=cell.status,
+                    top1=top1,
+                    top1_drop_points=100 * (base_top1 - top1) if top1 is not None and base_top1 is not None else None,
+                    fp32_agreement=cell.accuracy.fp32_agreement if cell.accuracy else None,
+                    p50_ms=p50,
+                    p90_ms=cell.timing.p90_ms if cell.timing else None,
+                    speedup=base_p50 / p50 if p50 and base_p50 else None,
+                    peak_rss_mb=cell.memory.peak_rss_mb if cell.memory else None,
+                    size_kb=size / 1024 if size is not None else None,
+                    gzip_kb=record.gzip_bytes / 1024 if record and record.gzip_bytes is not None else None,
+                    size_reduction=1 - size / base_size if size is not None and base_size else None,
+                    coverage=cell.coverage.fraction if cell.coverage else None,
+                    fully_accelerated=cell.fully_accelerated,
+                    samples_ms=tuple(cell.timing.samples_ms) if cell.timing else (),
+                    message=cell.message,
+                )
+            )
+    return mark_pareto(rows)
+
+
+def _dominates(a: ComparisonRow, b: ComparisonRow) -> bool:
+    """a is at least as fast, small and accurate as b, and better in one."""
+    assert a.p50_ms is not None and b.p50_ms is not None
+    a_key = (a.p50_ms, a.size_kb or 0.0, -(a.top1 or 0.0))
+    b_key = (b.p50_ms, b.size_kb or 0.0, -(b.top1 or 0.0))
+    return all(x <= y for x, y in zip(a_key, b_key, strict=True)) and a_key != b_key
+
+
+def mark_pareto(rows: list[ComparisonRow]) -> list[ComparisonRow]:
+    out = []
+    for row in rows:
+        rivals = [r for r in rows if r.ok and r.device == row.device and r.run_id == row.run_id]
+        optimal = row.ok and not any(_dominates(r, row) for r in rivals if r is not row)
+        out.append(ComparisonRow(**{**row.__dict__, "pareto": optimal}))
+    return out
+
+
+def recommend(rows: list[ComparisonRow], constraints: Constraints) -> list[Recommendation]:
+    """Per device: the fastest cell that meets every constraint (ties: smaller, then more accurate)."""
+    out = []
+    for device in sorted({r.device for r in rows}):
+        candidates = [r for r in rows if r.device == device and r.ok]
+        passing = [r for r in candidates if not constraints.violations(r)]
+        if not passing:
+            nearest = min(candidates, key=lambda r: len(constraints.violations(r)), default=None)
+            detail = (
+                f"; nearest: {nearest.variant} × {nearest.delegate} ({', '.join(constraints.violations(nearest))})"
+                if nearest
+                else "; no cell was measured ok"
+            )
+            out.append(Recommendation(device, None, f"nothing meets {constraints.describe()}{detail}"))
+            continue
+        best = min(passing, key=lambda r: (r.p50_ms, r.size_kb or 0.0, -(r.top1 or 0.0)))
+        top1 = _fmt(best.top1 and 100 * best.top1, ".1f")
+        change = _fmt(best.top1_drop_points and -best.top1_drop_points, "+.1f")
+        reason = (
+            f"{best.variant} × {best.delegate} ({best.api}, {best.threads} thr): p50 {best.p50_ms:.3f} ms "
+            f"({_fmt(best.speedup, '.2f')}× fp32), {_fmt(best.size_kb, '.1f')} KB, top-1 {top1} % ({change} pts)"
+            f" — the fastest of {len(passing)} cells meeting {constraints.describe()}"
+        )
+        out.append(Recommendation(device, best, reason))
+    return out

@@ -1,0 +1,92 @@
+"""The comparison table per device × delegate, for the terminal and as Markdown (CI job summaries)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import groupby
+
+from rich.console import Console
+from rich.table import Table
+
+from edgebench.report.analysis import ComparisonRow, Recommendation
+
+HEADERS = (
+    "variant",
+    "status",
+    "top-1 %",
+    "Δ pts",
+    "p50 ms",
+    "p90 ms",
+    "speed-up",
+    "RSS MB",
+    "KB",
+    "gzip KB",
+    "size −%",
+    "deleg",
+    "Pareto",
+)
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def cells(row: ComparisonRow) -> list[str]:
+    delegated = (
+        _fmt(row.coverage and 100 * row.coverage, ".0f") + "%"
+        if row.coverage is not None
+        else ({True: "full", False: "partial", None: "—"}[row.fully_accelerated])
+    )
+    return [
+        row.variant,
+        row.status,
+        _fmt(row.top1 and 100 * row.top1, ".1f"),
+        _fmt(row.top1_drop_points and -row.top1_drop_points, "+.1f"),
+        _fmt(row.p50_ms, ".3f"),
+        _fmt(row.p90_ms, ".3f"),
+        _fmt(row.speedup, ".2f") + ("×" if row.speedup else ""),
+        _fmt(row.peak_rss_mb, ".1f"),
+        _fmt(row.size_kb, ".1f"),
+        _fmt(row.gzip_kb, ".1f"),
+        _fmt(row.size_reduction and 100 * row.size_reduction, ".0f"),
+        delegated,
+        "★" if row.pareto else "",
+    ]
+
+
+def groups(rows: list[ComparisonRow]) -> Iterator[tuple[str, list[ComparisonRow]]]:
+    """One table per run × delegate × API × threads, in a stable order."""
+
+    def key(r: ComparisonRow) -> tuple[str, str, str, str, int]:
+        return r.device, r.run_id, r.delegate, r.api, r.threads
+
+    for (device, run_id, delegate, api, threads), members in groupby(sorted(rows, key=key), key=key):
+        yield f"{device} · {delegate} · {api} · {threads} thr — run {run_id}", list(members)
+
+
+def render(rows: list[ComparisonRow], recommendations: list[Recommendation], console: Console) -> None:
+    for title, members in groups(rows):
+        table = Table(title=title, title_justify="left")
+        for header in HEADERS:
+            table.add_column(header, justify="left" if header in ("variant", "status") else "right", no_wrap=True)
+        for row in members:
+            table.add_row(*cells(row), style=None if row.status == "ok" else "red")
+        console.print(table)
+    for rec in recommendations:
+        console.print(f"[bold]Ship on {rec.device}:[/] {rec.reason}")
+
+
+def markdown(rows: list[ComparisonRow], recommendations: list[Recommendation]) -> str:
+    lines = ["# edgebench report", ""]
+    for rec in recommendations:
+        lines.append(f"- **Ship on {rec.device}:** {rec.reason}")
+    for title, members in groups(rows):
+        lines += [
+            "",
+            f"## {title}",
+            "",
+            "| " + " | ".join(HEADERS) + " |",
+            "|" + "|".join("---" if h in ("variant", "status") else "---:" for h in HEADERS) + "|",
+        ]
+        lines += ["| " + " | ".join(cells(row)) + " |" for row in members]
+    return "\n".join(lines) + "\n"
