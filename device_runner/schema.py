@@ -11,6 +11,7 @@ names the file and both versions.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -218,9 +219,14 @@ def to_dict(record: Any) -> dict[str, Any]:
     return dataclasses.asdict(record)
 
 
+@functools.cache
+def _hints(cls: Any) -> dict[str, Any]:
+    return typing.get_type_hints(cls)  # slow (it evaluates annotations): once per record type
+
+
 def from_dict(cls: type[T], data: dict[str, Any]) -> T:
     """Build ``cls`` from parsed JSON, recursing into nested records; unknown keys are ignored."""
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     kwargs = {f.name: _convert(hints[f.name], data[f.name]) for f in dataclasses.fields(cls) if f.name in data}  # type: ignore[arg-type]
     return cls(**kwargs)
 
@@ -234,6 +240,10 @@ def _convert(tp: Any, value: Any) -> Any:
         return _convert(options[0], value)
     if origin is list:
         (inner,) = typing.get_args(tp)
+        if inner is float:  # raw samples: thousands of numbers, no records inside
+            return [float(item) for item in value]
+        if inner in (bool, int, str):
+            return list(value)
         return [_convert(inner, item) for item in value]
     if origin is dict:
         _, inner = typing.get_args(tp)

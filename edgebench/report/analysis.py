@@ -7,6 +7,7 @@ and better in one of the three.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -140,12 +141,17 @@ def _dominates(a: ComparisonRow, b: ComparisonRow) -> bool:
 
 
 def mark_pareto(rows: list[ComparisonRow]) -> list[ComparisonRow]:
-    out = []
+    """Each row with ``pareto`` set against the ok rows of its own run (so, its own device)."""
+    rivals: dict[str, list[ComparisonRow]] = {}
     for row in rows:
-        rivals = [r for r in rows if r.ok and r.device == row.device and r.run_id == row.run_id]
-        optimal = row.ok and not any(_dominates(r, row) for r in rivals if r is not row)
-        out.append(ComparisonRow(**{**row.__dict__, "pareto": optimal}))
-    return out
+        if row.ok:
+            rivals.setdefault(row.run_id, []).append(row)
+    return [
+        dataclasses.replace(
+            row, pareto=row.ok and not any(_dominates(r, row) for r in rivals[row.run_id] if r is not row)
+        )
+        for row in rows
+    ]
 
 
 def recommend(rows: list[ComparisonRow], constraints: Constraints) -> list[Recommendation]:
