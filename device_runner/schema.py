@@ -226,7 +226,7 @@ def _hints(cls: Any) -> dict[str, Any]:
 
 def from_dict(cls: type[T], data: dict[str, Any]) -> T:
     """Build ``cls`` from parsed JSON, recursing into nested records; unknown keys are ignored."""
-    hints = _hints(cls)
+    hints = _hints(typing.cast(Any, cls))  # a class is hashable; mypy cannot see it through type[T]
     kwargs = {f.name: _convert(hints[f.name], data[f.name]) for f in dataclasses.fields(cls) if f.name in data}  # type: ignore[arg-type]
     return cls(**kwargs)
 
