@@ -14,6 +14,7 @@ import click
 from edgebench import __version__
 from edgebench.commands.convert import convert_command
 from edgebench.commands.devices import devices
+from edgebench.commands.gate import gate
 from edgebench.commands.history import history
 from edgebench.commands.report import report
 from edgebench.commands.run import run
@@ -49,6 +50,7 @@ cli.add_command(run, name="push")  # the name users reach for with a remote --de
 cli.add_command(devices)
 cli.add_command(history)
 cli.add_command(report)
+cli.add_command(gate)
 
 
 def main(argv: list[str] | None = None) -> None:

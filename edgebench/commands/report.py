@@ -10,7 +10,7 @@ import click
 
 from edgebench.commands.options import json_option, store_option
 from edgebench.errors import EdgebenchError, ExitCode
-from edgebench.report import comparison, html
+from edgebench.report import comparison
 from edgebench.report.analysis import Constraints, comparison_rows, recommend
 from edgebench.report.table import console_for_stdout
 from edgebench.store import Store, StoredRun, store_url
@@ -82,6 +82,8 @@ def report(
     rows = comparison_rows(runs)
     recommendations = recommend(rows, constraints)
     if html_path:
+        from edgebench.report import html  # matplotlib: only when a page is asked for
+
         html_path.write_text(html.render(rows, comparison_rows(history), recommendations), encoding="utf-8")
     if markdown_path:
         text = comparison.markdown(rows, recommendations)

@@ -1,0 +1,164 @@
+"""``edgebench gate``: fail the release on a real regression, and only on a real one."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from edgebench.commands.options import json_option, store_option
+from edgebench.gate import stats
+from edgebench.gate.compare import GateResult, compare, history_noise, resolve
+from edgebench.gate.policy import Policy, load_policy
+from edgebench.report.table import console_for_stdout
+from edgebench.store import Store, store_url
+
+EPILOG = """\b
+Examples:
+  edgebench gate --baseline release=4.1 --candidate latest
+  edgebench gate --baseline 20261120T101500Z-aa11bb --candidate 20261124T081500Z-1a2b3c --policy gate.toml
+  edgebench gate --baseline release=4.1 --candidate latest --junit-xml gate.xml --markdown - >> "$GITHUB_STEP_SUMMARY"
+
+\b
+REF: a run id, `latest`, or a tag KEY=VALUE (the latest matching run of each device).
+Latency: bootstrap CI of the ratio of medians; a regression only if the whole CI is past the floor
+(5 %, raised to 3x the run-to-run noise the history shows for that cell). p90/p99 warn only.
+Memory: max(2 %, 16 MB). Size and gzip size: any growth past 1 %. Accuracy: exact McNemar on the
+same inputs, floor 0.5 points. Coverage: fewer delegated nodes, or ok -> failed, is a regression.
+Exit code: 0 pass, 1 regression (or inconclusive, if the policy says so), 2 usage or infrastructure error.
+"""
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4g}"
+
+
+def render(result: GateResult, policy: Policy) -> None:
+    console = console_for_stdout()
+    table = Table(title=f"gate: baseline {', '.join(result.baseline)} → candidate {', '.join(result.candidate)}")
+    for column in ("verdict", "cell", "metric", "baseline", "candidate", "why"):
+        table.add_column(column, no_wrap=column != "why")
+    styles = {
+        stats.REGRESSION: "bold red",
+        stats.INCONCLUSIVE: "yellow",
+        "warning": "yellow",
+        stats.IMPROVEMENT: "green",
+    }
+    for v in result.verdicts:
+        if v.verdict == stats.PASS:
+            continue
+        table.add_row(
+            v.verdict,
+            v.cell_name,
+            v.metric,
+            _number(v.baseline),
+            _number(v.candidate),
+            v.detail,
+            style=styles.get(v.verdict),
+        )
+    console.print(table)
+    passed = sum(v.verdict == stats.PASS for v in result.verdicts)
+    console.print(f"{passed} of {len(result.verdicts)} checks passed unchanged.")
+    for side, keys in (("baseline", result.only_baseline), ("candidate", result.only_candidate)):
+        for key in keys:
+            console.print(f"[yellow]only in {side}:[/] {' · '.join(map(str, key))}")
+    code = result.exit_code(policy)
+    console.print("[bold red]GATE FAILED[/]" if code else "[bold green]gate passed[/]")
+
+
+def junit(result: GateResult) -> str:
+    suite = ET.Element(
+        "testsuite",
+        name="edgebench gate",
+        tests=str(len(result.verdicts)),
+        failures=str(sum(v.verdict == stats.REGRESSION for v in result.verdicts)),
+    )
+    for v in result.verdicts:
+        case = ET.SubElement(suite, "testcase", classname=v.cell_name, name=v.metric)
+        if v.verdict == stats.REGRESSION:
+            ET.SubElement(case, "failure", message=v.detail).text = v.detail
+        elif v.verdict != stats.PASS:
+            ET.SubElement(case, "system-out").text = f"{v.verdict}: {v.detail}"
+    return ET.tostring(suite, encoding="unicode", xml_declaration=True)
+
+
+def markdown(result: GateResult, policy: Policy) -> str:
+    status = "❌ regression" if result.exit_code(policy) else "✅ pass"
+    lines = [
+        f"## edgebench gate: {status}",
+        "",
+        "| verdict | cell | metric | baseline | candidate | why |",
+        "|---|---|---|---:|---:|---|",
+    ]
+    lines += [
+        f"| {v.verdict} | {v.cell_name} | {v.metric} | {_number(v.baseline)} | {_number(v.candidate)} | {v.detail} |"
+        for v in result.verdicts
+        if v.verdict != stats.PASS
+    ]
+    return "\n".join(lines) + "\n"
+
+
+@click.command(epilog=EPILOG)
+@click.option("--baseline", required=True, metavar="REF", help="What the candidate is compared with.")
+@click.option("--candidate", required=True, metavar="REF", help="What is about to be released.")
+@click.option("--device", help="Only this device's runs (for `latest` and tags).")
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Thresholds, per-device/variant overrides, ignored metrics (TOML).",
+)
+@click.option(
+    "--junit-xml",
+    "junit_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the verdicts as JUnit XML for CI test reports.",
+)
+@click.option("--markdown", "markdown_path", metavar="PATH|-", help="Also write a Markdown summary ('-': stdout).")
+@store_option
+@json_option
+def gate(
+    baseline: str,
+    candidate: str,
+    device: str | None,
+    policy_path: Path | None,
+    junit_path: Path | None,
+    markdown_path: str | None,
+    store: str | None,
+    as_json: bool,
+) -> int:
+    """Compare a candidate with a baseline from the history; exit 1 on a real regression."""
+    policy = load_policy(policy_path)
+    with Store(store_url(store)) as history:
+        before, after = resolve(history, baseline, device), resolve(history, candidate, device)
+        noise = history_noise(history, [*before, *after], exclude={r.run_id for r in after})
+    result = compare(before, after, policy, noise)
+    if junit_path:
+        junit_path.write_text(junit(result), encoding="utf-8")
+    if markdown_path:
+        text = markdown(result, policy)
+        if markdown_path == "-":
+            click.echo(text, nl=False)
+        else:
+            Path(markdown_path).write_text(text, encoding="utf-8")
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "exit_code": int(result.exit_code(policy)),
+                    "baseline": result.baseline,
+                    "candidate": result.candidate,
+                    "verdicts": [{**asdict(v), "cell": v.cell_name} for v in result.verdicts],
+                    "only_baseline": [list(k) for k in result.only_baseline],
+                    "only_candidate": [list(k) for k in result.only_candidate],
+                },
+                indent=1,
+            )
+        )
+    elif markdown_path != "-":
+        render(result, policy)
+    return int(result.exit_code(policy))

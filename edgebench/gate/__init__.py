@@ -1,0 +1,1 @@
+"""The release gate: decide from measurements whether a candidate regressed against a baseline."""

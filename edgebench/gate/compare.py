@@ -1,0 +1,229 @@
+"""Stored mode: compare two sets of runs from the history, cell by cell, metric by metric.
+
+Cells are matched by device × variant × delegate × API × threads. A cell that was ``ok`` and is
+now anything else is a regression; cells found on one side only are listed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from device_runner.schema import STATUS_OK, CellResult
+from edgebench.errors import EdgebenchError, ExitCode
+from edgebench.gate import stats
+from edgebench.gate.policy import Policy, Thresholds
+from edgebench.store import Store, StoredRun
+
+CellKey = tuple[str, str, str, str, int]  # device, variant, delegate, api, threads
+WARNING = "warning"
+NOISE_MULTIPLE = 3.0  # stored-mode floor: at least 3 x the history's run-to-run SD of ln p50
+
+
+@dataclass(frozen=True)
+class Verdict:
+    cell: CellKey
+    metric: str
+    verdict: str  # pass | regression | improvement | inconclusive | warning
+    baseline: float | None
+    candidate: float | None
+    detail: str
+    gating: bool = True  # p90/p99 and fp32 agreement only warn
+
+    @property
+    def cell_name(self) -> str:
+        device, variant, delegate, api, threads = self.cell
+        return f"{device} · {variant} · {delegate} · {api} · {threads}t"
+
+
+@dataclass(frozen=True)
+class GateResult:
+    baseline: list[str]
+    candidate: list[str]
+    verdicts: list[Verdict]
+    only_baseline: list[CellKey]
+    only_candidate: list[CellKey]
+
+    def exit_code(self, policy: Policy) -> ExitCode:
+        bad = {stats.REGRESSION} | ({stats.INCONCLUSIVE} if policy.inconclusive_fails else set())
+        failed = any(v.gating and v.verdict in bad for v in self.verdicts)
+        return ExitCode.FAILED if failed else ExitCode.OK
+
+
+def resolve(store: Store, ref: str, device: str | None) -> list[StoredRun]:
+    """A run id, ``latest`` or a tag ``key=value``: the latest matching run of each device."""
+    if ref != "latest" and "=" not in ref:
+        return [store.load_run(ref)]
+    key, _, value = ref.partition("=")
+    runs = store.list_runs(device=device, tags={key: value} if value else None)
+    latest = {run.device: run.run_id for run in runs}
+    if not latest:
+        raise EdgebenchError(f"no run matches {ref!r}" + (f" on device {device}" if device else ""))
+    return [store.load_run(run_id) for run_id in latest.values()]
+
+
+def cell_key(run: StoredRun, cell: CellResult) -> CellKey:
+    return run.device, cell.variant, cell.delegate, cell.api, cell.threads
+
+
+def history_noise(store: Store, runs: Iterable[StoredRun], exclude: set[str]) -> dict[CellKey, float]:
+    """Run-to-run SD of ln p50 per cell over the stored history of the same devices and models."""
+    series: dict[CellKey, list[float]] = {}
+    for device, model in {(r.device, r.manifest.model_name) for r in runs}:
+        for summary in store.list_runs(device=device, model=model):
+            if summary.run_id in exclude:
+                continue
+            past = store.load_run(summary.run_id)
+            for cell in past.cells:
+                if cell.status == STATUS_OK and cell.timing:
+                    series.setdefault(cell_key(past, cell), []).append(math.log(cell.timing.p50_ms))
+    return {key: float(np.std(values, ddof=1)) for key, values in series.items() if len(values) >= 3}
+
+
+def compare(
+    baseline: list[StoredRun], candidate: list[StoredRun], policy: Policy, noise: dict[CellKey, float]
+) -> GateResult:
+    a_cells = {cell_key(r, c): (r, c) for r in baseline for c in r.cells}
+    b_cells = {cell_key(r, c): (r, c) for r in candidate for c in r.cells}
+    matched = sorted(set(a_cells) & set(b_cells))
+    if not matched:
+        raise EdgebenchError(
+            "nothing to compare: no cell (device × variant × delegate × API × threads) is on both sides"
+        )
+    verdicts = []
+    for key in matched:
+        (a_run, a), (b_run, b) = a_cells[key], b_cells[key]
+        thresholds = policy.for_cell(key[0], key[1])
+        verdicts += [
+            v
+            for v in _cell_verdicts(key, a_run, a, b_run, b, thresholds, noise.get(key))
+            if v.metric not in policy.ignore
+        ]
+    order = {stats.REGRESSION: 0, stats.INCONCLUSIVE: 1, WARNING: 2, stats.IMPROVEMENT: 3, stats.PASS: 4}
+    verdicts.sort(key=lambda v: (order[v.verdict], v.cell, v.metric))
+    return GateResult(
+        [r.run_id for r in baseline],
+        [r.run_id for r in candidate],
+        verdicts,
+        sorted(set(a_cells) - set(b_cells)),
+        sorted(set(b_cells) - set(a_cells)),
+    )
+
+
+def _cell_verdicts(
+    key: CellKey,
+    a_run: StoredRun,
+    a: CellResult,
+    b_run: StoredRun,
+    b: CellResult,
+    t: Thresholds,
+    noise_sd: float | None,
+) -> list[Verdict]:
+    out = [_size(key, a_run, b_run, "size", t), _size(key, a_run, b_run, "gzip_size", t)]
+    if a.status != STATUS_OK or b.status != STATUS_OK:
+        verdict = (
+            stats.REGRESSION if a.status == STATUS_OK else stats.IMPROVEMENT if b.status == STATUS_OK else stats.PASS
+        )
+        return [*out, Verdict(key, "status", verdict, None, None, f"{a.status} → {b.status}: {b.message or a.message}")]
+    out.append(Verdict(key, "status", stats.PASS, None, None, "ok → ok"))
+    assert a.timing and b.timing and a.memory and b.memory
+    floor = max(t.latency_floor, NOISE_MULTIPLE * noise_sd) if noise_sd is not None else t.latency_floor
+    found = stats.stored_latency(np.asarray(a.timing.samples_ms), np.asarray(b.timing.samples_ms), floor)
+    out.append(
+        Verdict(
+            key,
+            "latency_p50",
+            found.verdict,
+            a.timing.p50_ms,
+            b.timing.p50_ms,
+            found.detail + (f"; floor raised to {floor:.0%} by the history's noise" if floor > t.latency_floor else ""),
+        )
+    )
+    for metric, before, after in (
+        ("latency_p90", a.timing.p90_ms, b.timing.p90_ms),
+        ("latency_p99", a.timing.p99_ms, b.timing.p99_ms),
+    ):
+        ratio = after / before if before else 1.0
+        out.append(
+            Verdict(
+                key,
+                metric,
+                WARNING if ratio >= 1 + floor else stats.PASS,
+                before,
+                after,
+                f"ratio {ratio:.3f} (tails warn only)",
+                gating=False,
+            )
+        )
+    for metric, before, after in (
+        ("peak_memory", a.memory.peak_rss_mb, b.memory.peak_rss_mb),
+        ("load_memory", a.memory.load_delta_mb, b.memory.load_delta_mb),
+    ):
+        found = stats.memory([before], [after], t.memory_pct, t.memory_mb)
+        out.append(Verdict(key, metric, found.verdict, before, after, found.detail))
+    out += _accuracy(key, a, b, t)
+    if a.coverage and b.coverage:
+        fewer = b.coverage.delegated_nodes < a.coverage.delegated_nodes
+        more = b.coverage.delegated_nodes > a.coverage.delegated_nodes
+        out.append(
+            Verdict(
+                key,
+                "coverage",
+                stats.REGRESSION if fewer else stats.IMPROVEMENT if more else stats.PASS,
+                a.coverage.delegated_nodes,
+                b.coverage.delegated_nodes,
+                f"{b.coverage.delegated_nodes}/{b.coverage.total_nodes} nodes delegated, was "
+                f"{a.coverage.delegated_nodes}/{a.coverage.total_nodes}",
+            )
+        )
+    return out
+
+
+def _size(key: CellKey, a_run: StoredRun, b_run: StoredRun, metric: str, t: Thresholds) -> Verdict:
+    a_record, b_record = a_run.manifest.variant(key[1]), b_run.manifest.variant(key[1])
+    field = "size_bytes" if metric == "size" else "gzip_bytes"
+    before = getattr(a_record, field, None) if a_record else None
+    after = getattr(b_record, field, None) if b_record else None
+    if before is None or after is None:
+        return Verdict(key, metric, stats.PASS, before, after, "not recorded on both sides")
+    found = stats.size(before, after, t.size_pct)
+    return Verdict(key, metric, found.verdict, before, after, found.detail)
+
+
+def _accuracy(key: CellKey, a: CellResult, b: CellResult, t: Thresholds) -> list[Verdict]:
+    if not (a.accuracy and b.accuracy):
+        return []
+    out = []
+    if a.accuracy.correct and len(a.accuracy.correct) == len(b.accuracy.correct):
+        found = stats.paired_accuracy(
+            np.asarray(a.accuracy.correct), np.asarray(b.accuracy.correct), t.alpha, t.accuracy_points
+        )
+        out.append(Verdict(key, "accuracy", found.verdict, a.accuracy.top1, b.accuracy.top1, found.detail))
+    else:
+        out.append(
+            Verdict(
+                key,
+                "accuracy",
+                stats.INCONCLUSIVE,
+                a.accuracy.top1,
+                b.accuracy.top1,
+                "the two sides were not measured on the same inputs: no paired test possible",
+            )
+        )
+    if a.accuracy.fp32_agreement is not None and b.accuracy.fp32_agreement is not None:
+        drop = 100 * (a.accuracy.fp32_agreement - b.accuracy.fp32_agreement)
+        out.append(
+            Verdict(
+                key,
+                "fp32_agreement",
+                WARNING if drop >= t.accuracy_points else stats.PASS,
+                a.accuracy.fp32_agreement,
+                b.accuracy.fp32_agreement,
+                f"agreement {-drop:+.2f} pts (per-sample agreement is not stored yet: warns only)",
+                gating=False,
+            )
+        )
+    return out

@@ -1,0 +1,181 @@
+"""The gate's statistics (shared/GATE.md): every test returns the figures that justify its verdict.
+
+A regression must be both significant and larger than a floor; a change too noisy to call is
+``inconclusive``, never a silent pass or a false alarm.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+PASS = "pass"
+REGRESSION = "regression"
+IMPROVEMENT = "improvement"
+INCONCLUSIVE = "inconclusive"
+BOOTSTRAP = 10_000
+
+
+@dataclass(frozen=True)
+class Finding:
+    verdict: str
+    estimate: float  # ratio (latency, memory, size) or difference in points (accuracy)
+    low: float | None  # confidence interval, where the test has one
+    high: float | None
+    p_value: float | None
+    detail: str
+
+
+def hodges_lehmann(d: np.ndarray) -> float:
+    """Median of the Walsh averages (d_i + d_j) / 2, i <= j: a robust centre for paired differences."""
+    i, j = np.triu_indices(len(d))
+    return float(np.median((d[i] + d[j]) / 2))
+
+
+def paired_latency(
+    a_blocks: list[np.ndarray], b_blocks: list[np.ndarray], alpha: float, floor: float, seed: int = 0
+) -> Finding:
+    """Interleaved blocks of A and B: d_k = ln median(B_k) - ln median(A_k); one-sided Wilcoxon on d_k,
+    ratio = exp(Hodges-Lehmann(d)), CI by bootstrap over blocks."""
+    from scipy import stats  # imported here: `edgebench --help` should not pay for SciPy
+
+    d = np.log([np.median(b) for b in b_blocks]) - np.log([np.median(a) for a in a_blocks])
+    if len(d) < 6:
+        return Finding(
+            INCONCLUSIVE,
+            math.exp(float(np.median(d))) if len(d) else 1.0,
+            None,
+            None,
+            None,
+            f"only {len(d)} blocks: measure more runs (at least 6 blocks)",
+        )
+    ratio = math.exp(hodges_lehmann(d))
+    rng = np.random.default_rng(seed)
+    boot = [math.exp(hodges_lehmann(d[rng.integers(0, len(d), len(d))])) for _ in range(BOOTSTRAP // 10)]
+    low, high = (float(v) for v in np.percentile(boot, [2.5, 97.5]))
+    slower = float(stats.wilcoxon(d, alternative="greater").pvalue) if np.any(d) else 1.0
+    faster = float(stats.wilcoxon(d, alternative="less").pvalue) if np.any(d) else 1.0
+    if ratio >= 1 + floor:
+        verdict = REGRESSION if slower < alpha else INCONCLUSIVE
+    elif ratio <= 1 / (1 + floor) and faster < alpha:
+        verdict = IMPROVEMENT
+    else:
+        verdict = PASS
+    advice = "; rerun with twice the blocks" if verdict == INCONCLUSIVE else ""
+    return Finding(
+        verdict,
+        ratio,
+        low,
+        high,
+        slower if ratio >= 1 else faster,
+        f"ratio {ratio:.3f} (95% CI {low:.3f}–{high:.3f}), Wilcoxon p={min(slower, faster):.2g} over "
+        f"{len(d)} blocks, floor {floor:.0%}{advice}",
+    )
+
+
+def block_medians(samples: np.ndarray, blocks: int) -> np.ndarray:
+    """Medians of consecutive blocks: neighbouring runs share clock and thermal state, so blocks,
+    not single runs, are the independent units a bootstrap may resample."""
+    return np.array([np.median(block) for block in np.array_split(samples, blocks)])
+
+
+def stored_latency(a: np.ndarray, b: np.ndarray, floor: float, seed: int = 0, blocks: int = 20) -> Finding:
+    """Two runs from the history: bootstrap CI of the ratio of medians (resampling blocks of consecutive
+    runs); a regression only when the whole CI lies past the floor, which should carry the history's
+    run-to-run noise."""
+    if min(len(a), len(b)) < 5 * blocks:
+        return Finding(
+            INCONCLUSIVE,
+            float(np.median(b) / np.median(a)) if len(a) and len(b) else 1.0,
+            None,
+            None,
+            None,
+            f"{min(len(a), len(b))} samples on one side: measure more runs (at least {5 * blocks})",
+        )
+    a_blocks, b_blocks = block_medians(a, blocks), block_medians(b, blocks)
+    rng = np.random.default_rng(seed)
+    draws = BOOTSTRAP // 5
+    ratios = np.median(b_blocks[rng.integers(0, blocks, (draws, blocks))], axis=1) / np.median(
+        a_blocks[rng.integers(0, blocks, (draws, blocks))], axis=1
+    )
+    ratio = float(np.median(b) / np.median(a))
+    low, high = (float(v) for v in np.percentile(ratios, [2.5, 97.5]))
+    if low >= 1 + floor:
+        verdict = REGRESSION
+    elif high <= 1 / (1 + floor):
+        verdict = IMPROVEMENT
+    elif ratio >= 1 + floor or high - low > 2 * floor:
+        verdict = INCONCLUSIVE  # slower than the floor but not surely, or too noisy to tell
+    else:
+        verdict = PASS
+    advice = "; measure more runs, or gate in paired mode" if verdict == INCONCLUSIVE else ""
+    return Finding(
+        verdict,
+        ratio,
+        low,
+        high,
+        None,
+        f"ratio of medians {ratio:.3f} (95% CI {low:.3f}–{high:.3f}), floor {floor:.0%} "
+        f"(stored mode: weaker than paired){advice}",
+    )
+
+
+def binomial_tail(k: int, n: int) -> float:
+    """P(X >= k) for X ~ Binomial(n, 1/2), exactly (McNemar's exact test on n discordant pairs)."""
+    if n == 0:
+        return 1.0
+    return float(sum(math.comb(n, i) for i in range(k, n + 1)) / 2**n)
+
+
+def paired_accuracy(a_correct: np.ndarray, b_correct: np.ndarray, alpha: float, floor_points: float) -> Finding:
+    """Same inputs on both sides: exact one-sided McNemar on the discordant pairs."""
+    n = len(a_correct)
+    b = int(np.sum(a_correct & ~b_correct))  # right before, wrong now
+    c = int(np.sum(~a_correct & b_correct))
+    drop = 100 * (b - c) / n
+    half = 100 * 1.96 * math.sqrt(max(b + c - (b - c) ** 2 / n, 0.0)) / n
+    p = binomial_tail(b, b + c)
+    if p < alpha and drop >= floor_points:
+        verdict = REGRESSION
+    elif drop >= floor_points:
+        verdict = INCONCLUSIVE
+    elif -drop >= floor_points and binomial_tail(c, b + c) < alpha:
+        verdict = IMPROVEMENT
+    else:
+        verdict = PASS
+    return Finding(
+        verdict,
+        -drop,
+        -drop - half,
+        -drop + half,
+        p,
+        f"top-1 {-drop:+.2f} pts (95% CI {-drop - half:+.2f}–{-drop + half:+.2f}); {b} inputs now wrong, "
+        f"{c} now right of {n}; McNemar p={p:.2g}; floor {floor_points:g} pts",
+    )
+
+
+def memory(a_peaks_mb: list[float], b_peaks_mb: list[float], rel: float, abs_mb: float) -> Finding:
+    """Regression if every candidate peak exceeds every baseline peak by the margin."""
+    margin = max(rel * max(a_peaks_mb), abs_mb)
+    worst_a, best_b = max(a_peaks_mb), min(b_peaks_mb)
+    ratio = best_b / worst_a if worst_a else 1.0
+    verdict = REGRESSION if best_b > worst_a + margin else IMPROVEMENT if best_b + margin < min(a_peaks_mb) else PASS
+    return Finding(
+        verdict,
+        ratio,
+        None,
+        None,
+        None,
+        f"peak {best_b:.1f} MB vs {worst_a:.1f} MB (margin {margin:.1f} MB = max({rel:.0%}, {abs_mb:g} MB))",
+    )
+
+
+def size(a_bytes: int, b_bytes: int, rel: float) -> Finding:
+    """Deterministic: any growth past the threshold."""
+    ratio = b_bytes / a_bytes if a_bytes else 1.0
+    verdict = REGRESSION if ratio > 1 + rel else IMPROVEMENT if ratio < 1 - rel else PASS
+    return Finding(
+        verdict, ratio, None, None, None, f"{b_bytes:,} vs {a_bytes:,} bytes ({ratio - 1:+.1%}, threshold {rel:.0%})"
+    )
