@@ -1,0 +1,248 @@
+"""`edgebench gate`: a regression must be real (significant and past the floor) to fail the release."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from device_runner.schema import CellResult, Coverage
+from edgebench.cli import invoke
+from edgebench.gate import stats
+from edgebench.store import Store, StoredRun, store_url
+from tests.conftest import save
+
+RNG = np.random.default_rng(7)
+
+
+def lognormal(n: int, scale: float = 1.0, sigma: float = 0.05) -> np.ndarray:
+    return scale * RNG.lognormal(0.0, sigma, n)
+
+
+# ---- statistics ---------------------------------------------------------------------------------
+
+
+def test_hodges_lehmann_is_the_median_of_walsh_averages() -> None:
+    assert stats.hodges_lehmann(np.array([1.0, 2.0, 3.0])) == 2.0  # 1, 1.5, 2, 2, 2.5, 3
+    assert stats.hodges_lehmann(np.array([0.0, 0.0, 10.0])) == 2.5  # 0, 0, 0, 5, 5, 10
+
+
+def test_stored_latency_calls_a_real_slowdown_and_passes_noise() -> None:
+    base = lognormal(400)
+    assert stats.stored_latency(base, lognormal(400), floor=0.05).verdict == stats.PASS
+    slow = stats.stored_latency(base, lognormal(400, 1.3), floor=0.05)
+    assert slow.verdict == stats.REGRESSION and slow.low is not None and slow.low >= 1.05
+    assert stats.stored_latency(base, lognormal(400, 0.7), floor=0.05).verdict == stats.IMPROVEMENT
+    noisy = stats.stored_latency(lognormal(400, sigma=0.6), lognormal(400, 1.06, sigma=0.6), floor=0.05)
+    assert noisy.verdict == stats.INCONCLUSIVE and "measure more" in noisy.detail
+    assert stats.stored_latency(base[:50], base[:50], floor=0.05).verdict == stats.INCONCLUSIVE
+
+
+def test_paired_latency_uses_blocks_and_needs_enough_of_them() -> None:
+    a = [lognormal(10) for _ in range(20)]
+    assert stats.paired_latency(a, [lognormal(10) for _ in range(20)], alpha=0.005, floor=0.05).verdict == stats.PASS
+    slower = stats.paired_latency(a, [lognormal(10, 1.10) for _ in range(20)], alpha=0.005, floor=0.05)
+    assert slower.verdict == stats.REGRESSION and slower.p_value is not None and slower.p_value < 0.005
+    small = stats.paired_latency(a, [lognormal(10, 1.03) for _ in range(20)], alpha=0.005, floor=0.05)
+    assert small.verdict == stats.PASS  # real but below the floor: not worth failing a release
+    assert stats.paired_latency(a[:4], a[:4], alpha=0.005, floor=0.05).verdict == stats.INCONCLUSIVE
+
+
+def test_paired_accuracy_is_an_exact_mcnemar_on_the_inputs_that_changed() -> None:
+    before = np.ones(1000, dtype=bool)
+    after = before.copy()
+    after[:20] = False  # 20 inputs now wrong, none now right: p = 2^-20
+    found = stats.paired_accuracy(before, after, alpha=0.005, floor_points=0.5)
+    assert found.verdict == stats.REGRESSION and found.estimate == pytest.approx(-2.0)
+    assert found.p_value == pytest.approx(2.0**-20)
+    after[:20] = True
+    after[:3] = False  # -0.3 points: below the floor
+    assert stats.paired_accuracy(before, after, alpha=0.005, floor_points=0.5).verdict == stats.PASS
+    assert stats.binomial_tail(20, 22) == pytest.approx((231 + 22 + 1) / 2**22)  # C(22,20)+C(22,21)+C(22,22)
+
+
+def test_memory_and_size_thresholds() -> None:
+    assert stats.memory([50.0], [70.0], rel=0.02, abs_mb=16).verdict == stats.REGRESSION  # +20 MB > 16 MB
+    assert stats.memory([50.0], [60.0], rel=0.02, abs_mb=16).verdict == stats.PASS
+    assert stats.size(1000, 1011, rel=0.01).verdict == stats.REGRESSION
+    assert stats.size(1000, 1010, rel=0.01).verdict == stats.PASS
+
+
+# ---- stored mode, end to end -------------------------------------------------------------------
+
+
+def changed(run: StoredRun, variant: str, delegate: str, **changes: object) -> StoredRun:
+    cells = [
+        dataclasses.replace(c, **changes) if (c.variant, c.delegate) == (variant, delegate) else c  # type: ignore[arg-type]
+        for c in run.cells
+    ]
+    return dataclasses.replace(run, cells=cells)
+
+
+def slower(cell: CellResult, factor: float) -> CellResult:
+    assert cell.timing is not None
+    samples = [s * factor for s in cell.timing.samples_ms]
+    timing = dataclasses.replace(
+        cell.timing,
+        samples_ms=samples,
+        p50_ms=float(np.median(samples)),
+        p90_ms=cell.timing.p90_ms * factor,
+        p99_ms=cell.timing.p99_ms * factor,
+    )
+    return dataclasses.replace(cell, timing=timing)
+
+
+@pytest.fixture
+def gate_store(tmp_path: Path, measured: StoredRun) -> tuple[str, StoredRun]:
+    """A store with the baseline tagged release=4.1; tests add a candidate and gate."""
+    url = store_url(str(tmp_path / "h.sqlite"))
+    with Store(url) as store:
+        save(store, measured, "base", "local", "2026-11-20T10:00:00+00:00", {"release": "4.1"})
+    return url, measured
+
+
+def gate_json(capsys: pytest.CaptureFixture[str], url: str, candidate: StoredRun, *extra: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+    with Store(url) as store:
+        store.save_run(
+            device="local",
+            plan=dataclasses.replace(candidate.plan, run_id="cand"),
+            manifest=candidate.manifest,
+            created_at="2026-11-24T10:00:00+00:00",
+            git_commit=None,
+            cells=[dataclasses.replace(c, run_id="cand") for c in candidate.cells],
+            tags={"rc": "1"},
+        )
+    code = invoke(["gate", "--baseline", "release=4.1", "--candidate", "rc=1", "--store", url, "--json", *extra])
+    captured = capsys.readouterr()
+    return code, json.loads(captured.out) if captured.out.strip() else {"err": captured.err}
+
+
+def regressions(report: dict) -> set[tuple[str, str]]:  # type: ignore[type-arg]
+    return {(v["cell"], v["metric"]) for v in report["verdicts"] if v["verdict"] == "regression"}
+
+
+def test_the_same_measurements_pass(capsys: pytest.CaptureFixture[str], gate_store: tuple[str, StoredRun]) -> None:
+    url, run = gate_store
+    code, report = gate_json(capsys, url, run)
+    assert code == report["exit_code"] == 0 and regressions(report) == set()
+
+
+def test_a_real_slowdown_fails_naming_the_cell(
+    capsys: pytest.CaptureFixture[str], gate_store: tuple[str, StoredRun]
+) -> None:
+    url, run = gate_store
+    cell = next(c for c in run.cells if (c.variant, c.delegate) == ("int8", "xnnpack"))
+    code, report = gate_json(capsys, url, changed(run, "int8", "xnnpack", timing=slower(cell, 1.5).timing))
+    assert code == 1
+    assert regressions(report) == {("local · int8 · xnnpack · interpreter · 1t", "latency_p50")}
+
+
+@pytest.mark.parametrize(
+    ("change", "metric"),
+    [("status", "status"), ("accuracy", "accuracy"), ("coverage", "coverage"), ("size", "size")],
+)
+def test_each_kind_of_regression_fails_the_gate(
+    capsys: pytest.CaptureFixture[str], gate_store: tuple[str, StoredRun], change: str, metric: str
+) -> None:
+    url, run = gate_store
+    cell = next(c for c in run.cells if (c.variant, c.delegate) == ("fp32", "xnnpack"))
+    if change == "status":
+        candidate = changed(
+            run,
+            "fp32",
+            "xnnpack",
+            status="crashed",
+            timing=None,
+            memory=None,
+            accuracy=None,
+            message="cell process killed by SIGSEGV",
+        )
+    elif change == "accuracy":
+        assert cell.accuracy is not None
+        flipped = [False if i < 12 else right for i, right in enumerate(cell.accuracy.correct)]  # 12 now wrong
+        candidate = changed(run, "fp32", "xnnpack", accuracy=dataclasses.replace(cell.accuracy, correct=flipped))
+    elif change == "coverage":
+        assert cell.coverage is not None
+        fewer = Coverage(cell.coverage.delegated_nodes - 3, cell.coverage.total_nodes)
+        candidate = changed(run, "fp32", "xnnpack", coverage=fewer)
+    else:
+        bigger = [
+            dataclasses.replace(v, size_bytes=int((v.size_bytes or 0) * 1.1)) if v.name == "fp32" else v
+            for v in run.manifest.variants
+        ]
+        candidate = dataclasses.replace(run, manifest=dataclasses.replace(run.manifest, variants=bigger))
+    code, report = gate_json(capsys, url, candidate)
+    assert code == 1
+    assert ("local · fp32 · xnnpack · interpreter · 1t", metric) in regressions(report)
+
+
+def test_cells_on_one_side_only_are_listed(
+    capsys: pytest.CaptureFixture[str], gate_store: tuple[str, StoredRun]
+) -> None:
+    url, run = gate_store
+    renamed = [
+        dataclasses.replace(c, threads=2) if (c.variant, c.delegate) == ("int8", "cpu") else c for c in run.cells
+    ]
+    code, report = gate_json(capsys, url, dataclasses.replace(run, cells=renamed))
+    assert code == 0
+    assert report["only_baseline"] == [["local", "int8", "cpu", "interpreter", 1]]
+    assert report["only_candidate"] == [["local", "int8", "cpu", "interpreter", 2]]
+
+
+def test_a_policy_can_ignore_a_metric_and_make_inconclusive_fail(
+    capsys: pytest.CaptureFixture[str], gate_store: tuple[str, StoredRun], tmp_path: Path
+) -> None:
+    url, run = gate_store
+    cell = next(c for c in run.cells if (c.variant, c.delegate) == ("int8", "xnnpack"))
+    candidate = changed(run, "int8", "xnnpack", timing=slower(cell, 1.5).timing)
+    policy = tmp_path / "gate.toml"
+    policy.write_text('ignore = ["latency_p50"]\n')
+    code, report = gate_json(capsys, url, candidate, "--policy", str(policy))
+    assert code == 0 and all(v["metric"] != "latency_p50" for v in report["verdicts"])
+    policy.write_text('[[override]]\nvariant = "int8"\nlatency_floor = 0.60\n')  # a 50 % slowdown is tolerated
+    code, report = gate_json(capsys, url, candidate, "--policy", str(policy))
+    assert code == 0 and regressions(report) == set()
+
+
+def test_junit_and_markdown_outputs(
+    capsys: pytest.CaptureFixture[str], gate_store: tuple[str, StoredRun], tmp_path: Path
+) -> None:
+    url, run = gate_store
+    cell = next(c for c in run.cells if (c.variant, c.delegate) == ("int8", "xnnpack"))
+    xml_path = tmp_path / "gate.xml"
+    code, _ = gate_json(
+        capsys, url, changed(run, "int8", "xnnpack", timing=slower(cell, 1.5).timing), "--junit-xml", str(xml_path)
+    )
+    suite = ET.parse(xml_path).getroot()
+    assert code == 1 and suite.get("failures") == "1"
+    assert [c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None] == ["latency_p50"]
+    assert invoke(["gate", "--baseline", "release=4.1", "--candidate", "rc=1", "--store", url, "--markdown", "-"]) == 1
+    assert "## edgebench gate: ❌ regression" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--baseline", "no-such-run", "--candidate", "latest"], "no run 'no-such-run'"),
+        (["--baseline", "release=9.9", "--candidate", "latest"], "no run matches 'release=9.9'"),
+        (["--baseline", "release=4.1", "--candidate", "latest", "--policy", "missing.toml"], "policy missing.toml"),
+    ],
+)
+def test_usage_and_infrastructure_errors_exit_2(
+    capsys: pytest.CaptureFixture[str], gate_store: tuple[str, StoredRun], argv: list[str], expected: str
+) -> None:
+    url, _ = gate_store
+    assert invoke(["gate", "--store", url, *argv]) == 2
+    assert expected in capsys.readouterr().err
+
+
+def test_nothing_matched_is_exit_2(capsys: pytest.CaptureFixture[str], gate_store: tuple[str, StoredRun]) -> None:
+    url, run = gate_store
+    with Store(url) as store:
+        save(store, run, "elsewhere", "pixel", "2026-11-24T11:00:00+00:00", {"rc": "2"})
+    assert invoke(["gate", "--store", url, "--baseline", "release=4.1", "--candidate", "rc=2"]) == 2
+    assert "nothing to compare" in capsys.readouterr().err
