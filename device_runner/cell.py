@@ -6,8 +6,10 @@ delegate that crashes the process costs only this cell.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ import numpy as np
 
 from device_runner import accuracy, timing
 from device_runner.compat import incompatibility
-from device_runner.engines import DelegateFailed, DelegateUnavailable, Incompatible, open_engine
+from device_runner.engines import DelegateFailed, DelegateUnavailable, Engine, Incompatible, open_engine
 from device_runner.facts import device_facts, peak_rss_mb, rss_mb, temperatures_c
 from device_runner.flatbuffer import read_model_file
 from device_runner.runtime import Runtime
@@ -47,9 +49,29 @@ def load_input_set(path: Path) -> tuple[np.ndarray, np.ndarray | None, np.ndarra
         return data["x"], data.get("y"), data.get("ref")
 
 
-def run_cell(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime) -> CellResult:
+@dataclass
+class Side:
+    """One model loaded and warmed up in this process, ready to be timed."""
+
+    key: CellKey
+    header: dict[str, Any]
+    engine: Engine
+    init_ns: int
+    first_ns: int
+    warmup_runs: int
+    rss_before: float
+    rss_after: float
+    samples: list[int] = field(default_factory=list)
+    block_lengths: list[int] = field(default_factory=list)
+
+
+def _pin(plan: Plan) -> None:
     if plan.measure.cpus:
         os.sched_setaffinity(0, plan.measure.cpus)  # before the runtime starts its threads
+
+
+def _load(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime, first_input: np.ndarray) -> Side | CellResult:
+    """Preflight, construct (timed), first inference, warm-up; a CellResult when the cell cannot run."""
     model_path = plan_dir / plan.variant(key.variant).file
     info = read_model_file(model_path)
     header: dict[str, Any] = {
@@ -67,8 +89,6 @@ def run_cell(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime) -> Cell
     problem = incompatibility(info, runtime)
     if problem:
         return _finish(header, STATUS_INCOMPATIBLE, message=problem)
-    x, labels, reference = load_input_set(plan_dir / plan.input_set)
-
     rss_before = rss_mb()
     start = time.perf_counter_ns()
     try:
@@ -77,32 +97,75 @@ def run_cell(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime) -> Cell
         return _finish(header, FAILURES[type(exc)], message=str(exc))
     init_ns = time.perf_counter_ns() - start
     rss_after = rss_mb()
-
-    engine.set_input(x[0])
+    engine.set_input(first_input)
     start = time.perf_counter_ns()
     engine.invoke()
     first_ns = time.perf_counter_ns() - start
-    warmup = timing.bounded_loop(engine.invoke, plan.measure.warmup_runs, plan.measure.warmup_min_s, plan.measure.max_s)
-    overhead_ns = timing.timer_overhead_ns()
-    samples = timing.bounded_loop(engine.invoke, plan.measure.runs, plan.measure.min_s, plan.measure.max_s)
+    m = plan.measure
+    warmup = timing.bounded_loop(engine.invoke, m.warmup_runs, m.warmup_min_s, m.max_s)
+    return Side(key, header, engine, init_ns, first_ns, len(warmup), rss_before, rss_after)
 
-    scores = accuracy.score(accuracy.predict(engine, x), labels, reference)
+
+def _result(
+    side: Side, x: np.ndarray, labels: np.ndarray | None, reference: np.ndarray | None, overhead_ns: float
+) -> CellResult:
+    summary = timing.summarize(
+        side.samples,
+        init_ns=side.init_ns,
+        first_ns=side.first_ns,
+        warmup_runs=side.warmup_runs,
+        overhead_ns=overhead_ns,
+    )
     return _finish(
-        header,
+        side.header,
         STATUS_OK,
-        timing=timing.summarize(
-            samples, init_ns=init_ns, first_ns=first_ns, warmup_runs=len(warmup), overhead_ns=overhead_ns
-        ),
-        memory=Memory(
-            rss_before_mb=rss_before,
-            rss_after_load_mb=rss_after,
-            load_delta_mb=rss_after - rss_before,
+        timing=dataclasses.replace(summary, block_lengths=side.block_lengths),
+        memory=Memory(  # peak is the process's: in a pair it covers both models
+            rss_before_mb=side.rss_before,
+            rss_after_load_mb=side.rss_after,
+            load_delta_mb=side.rss_after - side.rss_before,
             peak_rss_mb=peak_rss_mb(),
         ),
-        accuracy=scores,
-        coverage=engine.coverage,
-        fully_accelerated=engine.fully_accelerated,
+        accuracy=accuracy.score(accuracy.predict(side.engine, x), labels, reference),
+        coverage=side.engine.coverage,
+        fully_accelerated=side.engine.fully_accelerated,
     )
+
+
+def run_cell(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime) -> CellResult:
+    _pin(plan)
+    x, labels, reference = load_input_set(plan_dir / plan.input_set)
+    side = _load(plan, plan_dir, key, runtime, x[0])
+    if isinstance(side, CellResult):
+        return side
+    overhead_ns = timing.timer_overhead_ns()
+    m = plan.measure
+    side.samples = timing.bounded_loop(side.engine.invoke, m.runs, m.min_s, m.max_s)
+    return _result(side, x, labels, reference, overhead_ns)
+
+
+def abba(blocks: int) -> list[int]:
+    """Which side times each block: 0 1 1 0 0 1 1 0 …, ``blocks`` blocks a side, so drift hits both alike."""
+    return [0 if k % 4 in (0, 3) else 1 for k in range(2 * blocks)]
+
+
+def run_pair(plan: Plan, plan_dir: Path, keys: tuple[CellKey, CellKey], runtime: Runtime) -> list[CellResult]:
+    """Baseline and candidate loaded side by side and timed in interleaved blocks (the gate's paired mode).
+    A side that cannot run gets its status; the other is then measured on its own."""
+    _pin(plan)
+    x, labels, reference = load_input_set(plan_dir / plan.input_set)
+    sides = [_load(plan, plan_dir, key, runtime, x[0]) for key in keys]
+    if any(isinstance(side, CellResult) for side in sides):
+        return [side if isinstance(side, CellResult) else run_cell(plan, plan_dir, side.key, runtime) for side in sides]
+    loaded = [side for side in sides if isinstance(side, Side)]
+    overhead_ns = timing.timer_overhead_ns()
+    m = plan.measure
+    per_block = max(1, m.runs // m.blocks)
+    for index in abba(m.blocks):
+        block = timing.bounded_loop(loaded[index].engine.invoke, per_block, m.min_s / m.blocks, m.max_s)
+        loaded[index].samples += block
+        loaded[index].block_lengths.append(len(block))
+    return [_result(side, x, labels, reference, overhead_ns) for side in loaded]
 
 
 def _finish(header: dict[str, Any], status: str, **fields: Any) -> CellResult:

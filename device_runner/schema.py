@@ -90,6 +90,15 @@ class Measurement:
     runtime: str | None = None  # force ai_edge_litert or tflite_runtime; None: whichever is installed
     cpus: list[int] = field(default_factory=list)  # pin each cell to these CPUs; empty: no pinning
     cooldown_s: float = 0.0  # pause between cells so heat from one does not slow the next
+    blocks: int = 20  # paired plans: ABBA blocks per side, runs // blocks timed runs each
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Two variants timed side by side in one process, interleaved A B B A A B B A …"""
+
+    baseline: str
+    candidate: str
 
 
 @dataclass(frozen=True)
@@ -99,13 +108,25 @@ class Plan:
     variants: list[PlanVariant]
     input_set: str  # .npz beside the plan: x (inputs), y (labels, optional), ref (host fp32 outputs)
     measure: Measurement = field(default_factory=Measurement)
+    pairs: list[Pair] = field(default_factory=list)  # a paired plan (the gate's) measures pairs, not cells
     schema_version: str = SCHEMA_VERSION
 
     def cells(self) -> list[CellKey]:
         m = self.measure
+        names = [n for pair in self.pairs for n in (pair.baseline, pair.candidate)] or [v.name for v in self.variants]
         return [
-            CellKey(variant.name, delegate, threads, api)
-            for variant in self.variants
+            CellKey(name, delegate, threads, api)
+            for name in names
+            for api in m.apis
+            for delegate in m.delegates
+            for threads in m.threads
+        ]
+
+    def paired_cells(self) -> list[tuple[CellKey, CellKey]]:
+        m = self.measure
+        return [
+            (CellKey(pair.baseline, delegate, threads, api), CellKey(pair.candidate, delegate, threads, api))
+            for pair in self.pairs
             for api in m.apis
             for delegate in m.delegates
             for threads in m.threads
@@ -132,6 +153,7 @@ class Timing:
     min_ms: float
     max_ms: float
     timer_overhead_ms: float  # median cost of reading the clock twice around nothing
+    block_lengths: list[int] = field(default_factory=list)  # paired runs: samples_ms split into ABBA blocks
 
 
 @dataclass(frozen=True)

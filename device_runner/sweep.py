@@ -56,21 +56,26 @@ def run_plan(
     on_cell: Callable[[CellDone], None] | None = None,
 ) -> list[CellResult]:
     plan = schema.read(Plan, plan_path)
-    keys = plan.cells()
-    results = []
+    # A unit is measured in one process: one cell, or a baseline/candidate pair timed side by side.
+    units: list[tuple[CellKey, ...]] = list(plan.paired_cells()) if plan.pairs else [(k,) for k in plan.cells()]
+    total = sum(len(unit) for unit in units)
+    results: list[CellResult] = []
     measured_before = False
-    for index, key in enumerate(keys, start=1):
-        out = result_path(results_dir, key)
-        result = existing_result(out)
-        skipped = result is not None
-        if result is None:
+    for unit in units:
+        outs = [result_path(results_dir, key) for key in unit]
+        found = [existing_result(out) for out in outs]
+        skipped = all(r is not None for r in found)
+        if skipped:
+            unit_results = [r for r in found if r is not None]
+        else:
             if measured_before and plan.measure.cooldown_s > 0:
                 time.sleep(plan.measure.cooldown_s)
-            result = _run_isolated(plan, plan_path, key, out, runtime or plan.measure.runtime)
+            unit_results = _run_isolated(plan, plan_path, unit, outs, runtime or plan.measure.runtime)
             measured_before = True
-        results.append(result)
-        if on_cell:
-            on_cell(CellDone(key.id, result.status, index, len(keys), skipped))
+        for result in unit_results:
+            results.append(result)
+            if on_cell:
+                on_cell(CellDone(result.key.id, result.status, len(results), total, skipped))
     return results
 
 
@@ -80,8 +85,12 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-def _run_isolated(plan: Plan, plan_path: Path, key: CellKey, out: Path, runtime: str | None) -> CellResult:
-    command = [sys.executable, "-m", "device_runner", "cell", str(plan_path), key.id, "--out", str(out)]
+def _run_isolated(
+    plan: Plan, plan_path: Path, unit: tuple[CellKey, ...], outs: list[Path], runtime: str | None
+) -> list[CellResult]:
+    command = [sys.executable, "-m", "device_runner", "cell", str(plan_path), *(key.id for key in unit)]
+    for out in outs:
+        command += ["--out", str(out)]
     if runtime:
         command += ["--runtime", runtime]
     started = now_iso()
@@ -91,13 +100,16 @@ def _run_isolated(plan: Plan, plan_path: Path, key: CellKey, out: Path, runtime:
         )
     except subprocess.TimeoutExpired as exc:
         stderr = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else (exc.stderr or "")
-        message = f"cell exceeded --cell-timeout {plan.measure.cell_timeout_s:g}s; {_tail(stderr)}"
-        return _write_failure(plan, key, out, STATUS_TIMEOUT, message, started)
-    result = existing_result(out)
-    if result is not None:
-        return result
-    message = f"cell process {_describe_exit(proc.returncode)}: {_tail(proc.stderr)}"
-    return _write_failure(plan, key, out, STATUS_CRASHED, message, started)
+        status, message = (
+            STATUS_TIMEOUT,
+            f"cell exceeded --cell-timeout {plan.measure.cell_timeout_s:g}s; {_tail(stderr)}",
+        )
+    else:
+        status, message = STATUS_CRASHED, f"cell process {_describe_exit(proc.returncode)}: {_tail(proc.stderr)}"
+    return [
+        existing_result(out) or _write_failure(plan, key, out, status, message, started)
+        for key, out in zip(unit, outs, strict=True)
+    ]
 
 
 def _write_failure(plan: Plan, key: CellKey, out: Path, status: str, message: str, started: str) -> CellResult:

@@ -15,8 +15,9 @@ import pytest
 
 from converter.manifest import Manifest
 from device_runner import schema
+from device_runner.cell import abba
 from device_runner.runtime import load_runtime
-from device_runner.schema import CellResult
+from device_runner.schema import CellResult, Pair
 from device_runner.sweep import CellDone, result_path, run_plan
 from device_runner.timing import bounded_loop
 from tests.conftest import QUICK, make_plan, plan_for_files
@@ -160,3 +161,23 @@ def test_xnnpack_refusing_a_sparse_int8_model_is_delegate_failed_and_plain_kerne
     assert results["xnnpack"].status == "delegate_failed"
     assert "failed to delegate FULLY_CONNECTED" in results["xnnpack"].message
     assert results["cpu"].status == "ok"
+
+
+def test_a_paired_plan_times_both_sides_in_interleaved_abba_blocks(tmp_path: Path, converted: Converted) -> None:
+    plan, plan_path = make_plan(
+        tmp_path, converted, dataclasses.replace(QUICK, delegates=["xnnpack"], runs=60, blocks=6)
+    )
+    paired = dataclasses.replace(plan, pairs=[Pair("fp32", "int8")])
+    schema.write(plan_path, paired)
+    events: list[CellDone] = []
+    baseline, candidate = run_plan(plan_path, tmp_path / "results", on_cell=events.append)
+    assert abba(3) == [0, 1, 1, 0, 0, 1]
+    for result in (baseline, candidate):
+        assert result.status == "ok" and result.timing is not None
+        assert len(result.timing.block_lengths) == 6  # one block per ABBA slot of its side
+        assert sum(result.timing.block_lengths) == len(result.timing.samples_ms) >= 60
+        assert result.accuracy is not None and result.accuracy.n == 360
+    assert (baseline.variant, candidate.variant) == ("fp32", "int8")
+    assert [e.index for e in events] == [1, 2] and {e.total for e in events} == {2}
+    again = run_plan(plan_path, tmp_path / "results")  # resume: the pair is complete, nothing re-measured
+    assert again == [baseline, candidate]
