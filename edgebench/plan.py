@@ -8,7 +8,9 @@ from pathlib import Path
 
 from converter.manifest import Manifest
 from device_runner import schema
-from device_runner.schema import Measurement, Plan, PlanVariant
+from device_runner.schema import CellResult, Measurement, Plan, PlanVariant
+from device_runner.sweep import result_path
+from edgebench.errors import EdgebenchError
 
 PLAN_NAME = "plan.json"
 
@@ -27,16 +29,32 @@ def stage(plan: Plan, manifest_dir: Path, plan_dir: Path) -> Path:
     """Put the plan, the input set and the variant files in ``plan_dir``; returns the plan's path."""
     plan_dir.mkdir(parents=True, exist_ok=True)
     for name in [plan.input_set, *(v.file for v in plan.variants)]:
-        _link_or_copy(manifest_dir / name, plan_dir / name)
+        link_or_copy(manifest_dir / name, plan_dir / name)
     path = plan_dir / PLAN_NAME
     schema.write(path, plan)
     return path
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
+def link_or_copy(source: Path, target: Path) -> None:
     if target.exists():
         return
     try:
         os.link(source, target)  # variants are immutable once written: share the bytes
     except OSError:
         shutil.copy2(source, target)
+
+
+def collect_results(plan: Plan, results_dir: Path, device_name: str) -> list[CellResult]:
+    cells, missing = [], []
+    for key in plan.cells():
+        path = result_path(results_dir, key)
+        if path.exists():
+            cells.append(schema.read(CellResult, path))
+        else:
+            missing.append(key.id)
+    if missing:
+        raise EdgebenchError(
+            f"device {device_name}: {len(missing)} of {len(plan.cells())} cells have no result "
+            f"(first: {missing[0]}); finished cells are kept: rerun with --resume {plan.run_id}"
+        )
+    return cells

@@ -82,6 +82,17 @@ def sparse_int8_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def heavier_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled example with a much heavier head (tests/data/make_heavier.py): slower, and untrained."""
+    out = tmp_path_factory.mktemp("heavier") / "heavier.keras"
+    env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    subprocess.run(
+        [sys.executable, str(DATA / "make_heavier.py"), str(out)], env=env, cwd=ROOT, check=True, capture_output=True
+    )
+    return out
+
+
 def make_plan(
     tmp_path: Path, converted: tuple[Manifest, Path], settings: Measurement = QUICK, run_id: str = "test-run"
 ) -> tuple[Plan, Path]:

@@ -12,6 +12,7 @@ import pytest
 
 from device_runner.schema import CellResult, Coverage
 from edgebench.cli import invoke
+from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.gate import stats
 from edgebench.store import Store, StoredRun, store_url
 from tests.conftest import save
@@ -246,3 +247,60 @@ def test_nothing_matched_is_exit_2(capsys: pytest.CaptureFixture[str], gate_stor
         save(store, run, "elsewhere", "pixel", "2026-11-24T11:00:00+00:00", {"rc": "2"})
     assert invoke(["gate", "--store", url, "--baseline", "release=4.1", "--candidate", "rc=2"]) == 2
     assert "nothing to compare" in capsys.readouterr().err
+
+
+# ---- paired mode: both models measured now, side by side --------------------------------------
+
+
+def paired_gate(capsys: pytest.CaptureFixture[str], tmp_path: Path, workdir: Path, candidate: Path) -> tuple[int, dict]:  # type: ignore[type-arg]
+    code = invoke(
+        [
+            "gate",
+            "--baseline-model",
+            str(EXAMPLE_MODEL),
+            "--candidate-model",
+            str(candidate),
+            "--data",
+            str(EXAMPLE_DATA),
+            "--variants",
+            "fp32",
+            "--runs",
+            "120",
+            "--blocks",
+            "12",
+            "--workdir",
+            str(workdir),
+            "--store",
+            str(tmp_path / "h.sqlite"),
+            "--json",
+        ]
+    )
+    return code, json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.slow
+def test_paired_mode_passes_the_same_model_and_stores_both_sides(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, workdir: Path
+) -> None:
+    code, report = paired_gate(capsys, tmp_path, workdir, EXAMPLE_MODEL)
+    assert code == 0 and regressions(report) == set()
+    latency = next(v for v in report["verdicts"] if v["metric"] == "latency_p50")
+    assert "Wilcoxon" in latency["detail"] and "12 blocks" in latency["detail"]
+    with Store(store_url(str(tmp_path / "h.sqlite"))) as store:
+        sides = {run.tags["side"]: run for run in store.list_runs()}
+    assert set(sides) == {"baseline", "candidate"} and sides["baseline"].tags["gate"] == sides["candidate"].tags["gate"]
+
+
+@pytest.mark.slow
+def test_paired_mode_catches_a_heavier_model(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, workdir: Path, heavier_model: Path
+) -> None:
+    code, report = paired_gate(capsys, tmp_path, workdir, heavier_model)
+    assert code == 1
+    assert ("local · fp32 · xnnpack · interpreter · 1t", "latency_p50") in regressions(report)
+    assert ("local · fp32 · xnnpack · interpreter · 1t", "size") in regressions(report)
+
+
+def test_paired_and_stored_flags_do_not_mix(capsys: pytest.CaptureFixture[str]) -> None:
+    assert invoke(["gate", "--baseline", "latest", "--candidate-model", "x.keras"]) == 2
+    assert "paired mode" in capsys.readouterr().err

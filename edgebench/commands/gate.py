@@ -8,24 +8,33 @@ from dataclasses import asdict
 from pathlib import Path
 
 import click
+from rich.console import Console
 from rich.table import Table
 
-from edgebench.commands.options import json_option, store_option
-from edgebench.gate import stats
+from device_runner.schema import Measurement
+from edgebench.commands.convert import resolve_inputs, variant_names
+from edgebench.commands.options import csv_list, inventory_option, json_option, store_option, workdir_option
+from edgebench.gate import paired, stats
 from edgebench.gate.compare import GateResult, compare, history_noise, resolve
+from edgebench.gate.paired import PairedRequest
 from edgebench.gate.policy import Policy, load_policy
+from edgebench.inventory import load_inventory
 from edgebench.report.table import console_for_stdout
 from edgebench.store import Store, store_url
 
 EPILOG = """\b
 Examples:
+  edgebench gate --baseline-model v4.1.keras --candidate-model v4.2.keras --data d.npz   # paired, the CI default
+  edgebench gate --baseline-model old.keras --candidate-model new.keras --data d.npz --device pi4
   edgebench gate --baseline release=4.1 --candidate latest
   edgebench gate --baseline 20261120T101500Z-aa11bb --candidate 20261124T081500Z-1a2b3c --policy gate.toml
   edgebench gate --baseline release=4.1 --candidate latest --junit-xml gate.xml --markdown - >> "$GITHUB_STEP_SUMMARY"
 
 \b
-REF: a run id, `latest`, or a tag KEY=VALUE (the latest matching run of each device).
-Latency: bootstrap CI of the ratio of medians; a regression only if the whole CI is past the floor
+Paired mode measures both models on one device in one job, interleaved A B B A in --blocks blocks:
+latency is a one-sided Wilcoxon test on per-block log ratios with a Hodges-Lehmann ratio (floor 5 %).
+Stored mode REF: a run id, `latest`, or a tag KEY=VALUE (the latest matching run of each device).
+Stored-mode latency: bootstrap CI of the ratio of medians; a regression only if the whole CI is past the floor
 (5 %, raised to 3x the run-to-run noise the history shows for that cell). p90/p99 warn only.
 Memory: max(2 %, 16 MB). Size and gzip size: any growth past 1 %. Accuracy: exact McNemar on the
 same inputs, floor 0.5 points. Coverage: fewer delegated nodes, or ok -> failed, is a regression.
@@ -103,9 +112,34 @@ def markdown(result: GateResult, policy: Policy) -> str:
 
 
 @click.command(epilog=EPILOG)
-@click.option("--baseline", required=True, metavar="REF", help="What the candidate is compared with.")
-@click.option("--candidate", required=True, metavar="REF", help="What is about to be released.")
-@click.option("--device", help="Only this device's runs (for `latest` and tags).")
+@click.option("--baseline", metavar="REF", help="Stored mode: what the candidate is compared with.")
+@click.option("--candidate", metavar="REF", help="Stored mode: what is about to be released.")
+@click.option(
+    "--baseline-model",
+    type=click.Path(path_type=Path),
+    help="Paired mode: the released model, measured now beside the candidate.",
+)
+@click.option("--candidate-model", type=click.Path(path_type=Path), help="Paired mode: the model to release.")
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    help="Paired mode: calibration and accuracy data (.npz or image folder) for both models.",
+)
+@click.option("--variants", default="fp32,int8", show_default=True, help="Paired mode: variants to compare.")
+@click.option("--delegates", default="xnnpack", show_default=True, help="Paired mode: delegates to compare on.")
+@click.option(
+    "--blocks", type=click.IntRange(min=6), default=20, show_default=True, help="Paired mode: ABBA blocks per side."
+)
+@click.option(
+    "--runs",
+    type=click.IntRange(min=6),
+    default=200,
+    show_default=True,
+    help="Paired mode: timed runs per side, spread over the blocks.",
+)
+@click.option("--device", help="Paired mode: where to measure [default: local]. Stored mode: only this device.")
+@inventory_option
+@workdir_option
 @click.option(
     "--policy",
     "policy_path",
@@ -122,20 +156,53 @@ def markdown(result: GateResult, policy: Policy) -> str:
 @store_option
 @json_option
 def gate(
-    baseline: str,
-    candidate: str,
+    baseline: str | None,
+    candidate: str | None,
+    baseline_model: Path | None,
+    candidate_model: Path | None,
+    data: Path | None,
+    variants: str,
+    delegates: str,
+    blocks: int,
+    runs: int,
     device: str | None,
+    inventory: str | None,
+    workdir: str,
     policy_path: Path | None,
     junit_path: Path | None,
     markdown_path: str | None,
     store: str | None,
     as_json: bool,
 ) -> int:
-    """Compare a candidate with a baseline from the history; exit 1 on a real regression."""
+    """Fail the release on a real regression: paired mode measures both models now, side by side;
+    stored mode compares two runs from the history. Exit 1 on a regression."""
     policy = load_policy(policy_path)
-    with Store(store_url(store)) as history:
-        before, after = resolve(history, baseline, device), resolve(history, candidate, device)
-        noise = history_noise(history, [*before, *after], exclude={r.run_id for r in after})
+    paired_mode = baseline_model is not None and candidate_model is not None
+    stored_mode = baseline is not None and candidate is not None
+    if paired_mode == stored_mode or (baseline_model is None) != (candidate_model is None):
+        raise click.UsageError(
+            "give --baseline-model and --candidate-model (paired mode), or --baseline and --candidate (stored mode)"
+        )
+    if baseline_model is not None and candidate_model is not None:
+        _, data = resolve_inputs(baseline_model, data)
+        request = PairedRequest(
+            baseline_model,
+            candidate_model,
+            data,
+            variant_names(variants),
+            Measurement(delegates=csv_list(delegates), runs=runs, blocks=blocks, min_s=0.0),
+            device or "local",
+            load_inventory(inventory),
+            Path(workdir),
+            store_url(store),
+        )
+        before_run, after_run = paired.measure(request, Console(stderr=True))
+        before, after, noise = [before_run], [after_run], {}
+    else:
+        assert baseline is not None and candidate is not None
+        with Store(store_url(store)) as history:
+            before, after = resolve(history, baseline, device), resolve(history, candidate, device)
+            noise = history_noise(history, [*before, *after], exclude={r.run_id for r in after})
     result = compare(before, after, policy, noise)
     if junit_path:
         junit_path.write_text(junit(result), encoding="utf-8")

@@ -19,7 +19,7 @@ from converter.recipes import Options
 from device_runner import schema
 from device_runner.engines import APIS
 from device_runner.schema import CellResult, Measurement, Plan
-from device_runner.sweep import CellDone, result_path
+from device_runner.sweep import CellDone
 from edgebench.commands.convert import convert_with_progress, data_option, model_option, resolve_inputs, variant_names
 from edgebench.commands.options import (
     accept_host_key_option,
@@ -36,7 +36,7 @@ from edgebench.devices import get_device
 from edgebench.devices.base import Device
 from edgebench.errors import EdgebenchError, ExitCode
 from edgebench.inventory import Inventory, load_inventory
-from edgebench.plan import PLAN_NAME, build_plan, stage
+from edgebench.plan import PLAN_NAME, build_plan, collect_results, stage
 from edgebench.report import table
 from edgebench.store import Store, store_url
 
@@ -143,7 +143,7 @@ def _measure_on(
         progress.update(task, completed=event.index, last=f"{event.cell}: {note}")
 
     device.run(plan_path, run_dir / "results", on_cell)
-    cells = _collect(plan, run_dir / "results", name)
+    cells = collect_results(plan, run_dir / "results", name)
     url = store_url(request.store)
     with Store(url) as history:
         history.save_run(
@@ -156,22 +156,6 @@ def _measure_on(
             tags=request.tags,
         )
     return RunOutcome(run_id, name, url, manifest, cells)
-
-
-def _collect(plan: Plan, results_dir: Path, device_name: str) -> list[CellResult]:
-    cells, missing = [], []
-    for key in plan.cells():
-        path = result_path(results_dir, key)
-        if path.exists():
-            cells.append(schema.read(CellResult, path))
-        else:
-            missing.append(key.id)
-    if missing:
-        raise EdgebenchError(
-            f"device {device_name}: {len(missing)} of {len(plan.cells())} cells have no result "
-            f"(first: {missing[0]}); finished cells are kept: rerun with --resume {plan.run_id}"
-        )
-    return cells
 
 
 EPILOG = """\b

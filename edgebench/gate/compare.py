@@ -6,6 +6,7 @@ now anything else is a regression; cells found on one side only are listed.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -131,7 +132,10 @@ def _cell_verdicts(
     out.append(Verdict(key, "status", stats.PASS, None, None, "ok → ok"))
     assert a.timing and b.timing and a.memory and b.memory
     floor = max(t.latency_floor, NOISE_MULTIPLE * noise_sd) if noise_sd is not None else t.latency_floor
-    found = stats.stored_latency(np.asarray(a.timing.samples_ms), np.asarray(b.timing.samples_ms), floor)
+    if a.timing.block_lengths and b.timing.block_lengths:  # paired mode: timed side by side in ABBA blocks
+        found = stats.paired_latency(_blocks(a), _blocks(b), t.alpha, t.latency_floor)
+    else:
+        found = stats.stored_latency(np.asarray(a.timing.samples_ms), np.asarray(b.timing.samples_ms), floor)
     out.append(
         Verdict(
             key,
@@ -180,6 +184,13 @@ def _cell_verdicts(
             )
         )
     return out
+
+
+def _blocks(cell: CellResult) -> list[np.ndarray]:
+    assert cell.timing is not None
+    edges = np.cumsum([0, *cell.timing.block_lengths])
+    samples = np.asarray(cell.timing.samples_ms)
+    return [samples[start:end] for start, end in itertools.pairwise(edges)]
 
 
 def _size(key: CellKey, a_run: StoredRun, b_run: StoredRun, metric: str, t: Thresholds) -> Verdict:
