@@ -13,7 +13,15 @@ from rich.table import Table
 
 from device_runner.schema import Measurement
 from edgebench.commands.convert import resolve_inputs, variant_names
-from edgebench.commands.options import csv_list, inventory_option, json_option, store_option, workdir_option
+from edgebench.commands.options import (
+    csv_list,
+    inventory_option,
+    json_option,
+    markdown_option,
+    store_option,
+    workdir_option,
+    write_markdown,
+)
 from edgebench.gate import paired, stats
 from edgebench.gate.compare import GateResult, compare, history_noise, resolve
 from edgebench.gate.paired import PairedRequest
@@ -152,7 +160,7 @@ def markdown(result: GateResult, policy: Policy) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write the verdicts as JUnit XML for CI test reports.",
 )
-@click.option("--markdown", "markdown_path", metavar="PATH|-", help="Also write a Markdown summary ('-': stdout).")
+@markdown_option
 @store_option
 @json_option
 def gate(
@@ -207,11 +215,7 @@ def gate(
     if junit_path:
         junit_path.write_text(junit(result), encoding="utf-8")
     if markdown_path:
-        text = markdown(result, policy)
-        if markdown_path == "-":
-            click.echo(text, nl=False)
-        else:
-            Path(markdown_path).write_text(text, encoding="utf-8")
+        write_markdown(markdown_path, markdown(result, policy))
     if as_json:
         click.echo(
             json.dumps(

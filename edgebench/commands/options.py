@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -28,6 +29,12 @@ accept_host_key_option = click.option(
     "--accept-new-host-key",
     is_flag=True,
     help="Trust an SSH host key seen for the first time and remember it in known_hosts (refused otherwise).",
+)
+markdown_option = click.option(
+    "--markdown",
+    "markdown_path",
+    metavar="PATH|-",
+    help="Also write Markdown, e.g. for a CI job summary ('-': stdout).",
 )
 workdir_option = click.option(
     "--workdir",
@@ -63,3 +70,11 @@ def parse_tags(values: tuple[str, ...]) -> dict[str, str]:
             raise click.BadParameter(f"{value!r} is not KEY=VALUE", param_hint="--tag")
         tags[key] = tag
     return tags
+
+
+def write_markdown(target: str | None, text: str) -> None:
+    """``--markdown``: to a file, or to stdout for ``-`` (then nothing else goes to stdout)."""
+    if target == "-":
+        click.echo(text, nl=False)
+    elif target:
+        Path(target).write_text(text, encoding="utf-8")

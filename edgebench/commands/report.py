@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from edgebench.commands.options import json_option, store_option
+from edgebench.commands.options import json_option, markdown_option, store_option, write_markdown
 from edgebench.errors import EdgebenchError, ExitCode
 from edgebench.report import comparison
 from edgebench.report.analysis import Constraints, comparison_rows, recommend
@@ -49,7 +49,7 @@ def history_of(store: Store, runs: list[StoredRun]) -> list[StoredRun]:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write a self-contained HTML report (tables and plots, opens offline).",
 )
-@click.option("--markdown", "markdown_path", metavar="PATH|-", help="Write the tables as Markdown ('-': stdout).")
+@markdown_option
 @click.option(
     "--max-accuracy-drop", type=float, metavar="POINTS", help="Constraint: top-1 at most this far below fp32."
 )
@@ -86,11 +86,7 @@ def report(
 
         html_path.write_text(html.render(rows, comparison_rows(history), recommendations), encoding="utf-8")
     if markdown_path:
-        text = comparison.markdown(rows, recommendations)
-        if markdown_path == "-":
-            click.echo(text, nl=False)
-        else:
-            Path(markdown_path).write_text(text, encoding="utf-8")
+        write_markdown(markdown_path, comparison.markdown(rows, recommendations))
     if as_json:
         click.echo(
             json.dumps(
