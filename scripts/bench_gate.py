@@ -110,7 +110,7 @@ def main() -> None:
     manifest, directory = convert(EXAMPLE_MODEL, EXAMPLE_DATA, ["fp32"], ROOT / ".edgebench")
     base, inputs = directory / "fp32.tflite", directory / manifest.input_set
     calibration = {}
-    for width in (64, 128, 256, 512):
+    for width in (512, 640, 768, 1024):
         ratios = [
             stats.paired_latency(blocks(a), blocks(b), ALPHA, FLOOR).estimate
             for a, b in measure_many(base, heavier_tflite(width), inputs, 3)
