@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,11 +21,16 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
     return code, captured.out, captured.err
 
 
-@pytest.mark.parametrize("command", [[], ["run"]], ids=["edgebench", "run"])
-def test_every_help_page_teaches_with_examples(capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
+COMMANDS = [[], ["run"], ["push"], ["convert"], ["devices"], ["devices", "check"], ["history"], ["report"], ["gate"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "edgebench")
+def test_every_help_page_teaches_with_an_example(capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
     code, out, _ = run_cli(capsys, *command, "--help")
     assert code == 0
-    assert "Examples:" in out and "edgebench run" in out
+    examples = re.search(r"Examples?:\n((?:[ \t]+\S.*\n?)+)", out)
+    assert examples, out
+    assert f"edgebench {command[0] if command else ''}" in examples.group(1)
 
 
 def test_help_starts_without_importing_tensorflow() -> None:
