@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -96,7 +97,7 @@ def blob_state(board: Path) -> dict[str, tuple[int, int]]:
 def test_push_measures_every_cell_on_the_board_and_stores_the_run(
     capsys: pytest.CaptureFixture[str], lab: dict[str, Path]
 ) -> None:
-    code, report, err = push(capsys, lab)
+    code, report, err = push(capsys, lab, "--min-secs", "0.5")  # a sweep of several poll rounds
     assert code == 0, err
     assert {(r["variant"], r["delegate"], r["status"]) for r in report["rows"]} == {
         (v, d, "ok") for v in ("fp32", "int8") for d in ("xnnpack", "cpu")
@@ -106,6 +107,12 @@ def test_push_measures_every_cell_on_the_board_and_stores_the_run(
     assert all(c.device is not None and c.device.runtime == "ai_edge_litert" for c in stored.cells)
     # the board kept its copy of every result, beside the runner's log
     assert len(list((lab["board"] / "runs" / report["run_id"] / "results").glob("*.json"))) == 4
+    # results are pulled as they appear: the first was on the host before the board finished the last cell
+    first_pulled = min(
+        p.stat().st_mtime for p in (lab["workdir"] / "runs" / report["run_id"] / "results").glob("*.json")
+    )
+    last_finished = max(datetime.fromisoformat(c.finished_at).timestamp() for c in stored.cells)
+    assert first_pulled < last_finished
 
 
 def test_a_second_push_sends_no_variant_bytes(capsys: pytest.CaptureFixture[str], lab: dict[str, Path]) -> None:
@@ -126,7 +133,7 @@ def test_a_dropped_link_keeps_finished_cells_and_resume_completes_each_cell_once
         "--runs",
         "5",
         "--min-secs",
-        "1.5",
+        "3",  # long cells: when the first result is back, two or more are still being measured
         "--warmup-secs",
         "0",
     ]

@@ -187,10 +187,15 @@ class RemoteDevice:
         return code == 0
 
     def _start(self, link: Link, runner: str, run_dir: str) -> None:
-        """Detached (setsid + nohup): a dropped link does not stop the sweep on the device."""
+        """Detached (setsid + nohup): a dropped link does not stop the sweep on the device.
+
+        Only the runner itself goes to the background, with every descriptor redirected: a background
+        `cd … && …` list would run in a subshell holding the channel open until the sweep ends, and the
+        host could not follow (it would pull every result at the end)."""
         q = shlex.quote
         command = (
-            f"cd {q(runner)} && nohup setsid {q(self.python)} -m device_runner run {q(run_dir + '/plan/plan.json')} "
+            f"cd {q(runner)} || exit 1; "
+            f"nohup setsid {q(self.python)} -m device_runner run {q(run_dir + '/plan/plan.json')} "
             f"--results {q(run_dir + '/results')} >> {q(run_dir + '/runner.log')} 2>&1 < /dev/null & "
             f"echo $! > {q(run_dir + '/runner.pid')}"
         )
