@@ -304,3 +304,45 @@ def test_paired_mode_catches_a_heavier_model(
 def test_paired_and_stored_flags_do_not_mix(capsys: pytest.CaptureFixture[str]) -> None:
     assert invoke(["gate", "--baseline", "latest", "--candidate-model", "x.keras"]) == 2
     assert "paired mode" in capsys.readouterr().err
+
+
+def test_an_accuracy_drop_past_the_floor_but_not_significant_is_inconclusive() -> None:
+    before = np.ones(360, dtype=bool)
+    after = before.copy()
+    after[:3] = False  # -0.83 points, past the 0.5 floor, but 3 flips: p = 1/8
+    found = stats.paired_accuracy(before, after, alpha=0.005, floor_points=0.5)
+    assert found.verdict == stats.INCONCLUSIVE and found.p_value == pytest.approx(0.125)
+
+
+def test_inconclusive_passes_by_default_and_fails_when_the_policy_says_so(
+    capsys: pytest.CaptureFixture[str], gate_store: tuple[str, StoredRun], tmp_path: Path
+) -> None:
+    url, run = gate_store
+    cell = next(c for c in run.cells if (c.variant, c.delegate) == ("fp32", "cpu"))
+    assert cell.accuracy is not None
+    right = [i for i, ok in enumerate(cell.accuracy.correct) if ok][:3]
+    flipped = [False if i in right else ok for i, ok in enumerate(cell.accuracy.correct)]
+    candidate = changed(run, "fp32", "cpu", accuracy=dataclasses.replace(cell.accuracy, correct=flipped))
+    code, report = gate_json(capsys, url, candidate)
+    verdicts = {(v["cell"], v["metric"]): v["verdict"] for v in report["verdicts"]}
+    assert verdicts[("local · fp32 · cpu · interpreter · 1t", "accuracy")] == "inconclusive"
+    assert code == 0  # "measure more" does not fail the release by default
+    policy = tmp_path / "gate.toml"
+    policy.write_text("inconclusive_fails = true\n")
+    assert (
+        invoke(
+            [
+                "gate",
+                "--baseline",
+                "release=4.1",
+                "--candidate",
+                "rc=1",
+                "--store",
+                url,
+                "--policy",
+                str(policy),
+                "--json",
+            ]
+        )
+        == 1
+    )
