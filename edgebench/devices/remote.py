@@ -48,10 +48,9 @@ class Link(Protocol):
 
 @dataclass
 class Transfer:
-    """Bytes sent to the device, by kind: what `push what changed` is measured by."""
+    """Bytes of content-addressed files (variants, input sets) sent: what `push what changed` is measured by."""
 
     variant_bytes: int = 0
-    other_bytes: int = 0
 
 
 def runner_files() -> list[Path]:
@@ -152,7 +151,6 @@ class RemoteDevice:
             )
             for path in runner_files():
                 link.put(path, f"{runner}/device_runner/{path.relative_to(RUNNER_SOURCE)}")
-                self.transfer.other_bytes += path.stat().st_size
             self._sh(link, f"touch {shlex.quote(runner + '/.complete')}", "marking the runner complete")
         return runner
 
@@ -179,7 +177,6 @@ class RemoteDevice:
         if links:
             self._sh(link, " && ".join(links), "linking the plan's files")
         link.put(plan_path, f"{run_dir}/plan/{PLAN_NAME}")
-        self.transfer.other_bytes += plan_path.stat().st_size
 
     def _runner_alive(self, link: Link, run_dir: str) -> bool:
         pid_file = shlex.quote(f"{run_dir}/runner.pid")
