@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: timing/memory fields a runner could not measure are null, listed in `missing`
 
 STATUS_OK = "ok"
 STATUS_DELEGATE_UNAVAILABLE = "delegate_unavailable"
@@ -141,27 +141,32 @@ class Plan:
 
 @dataclass(frozen=True)
 class Timing:
+    """device_runner and the app fill every field; benchmark_model prints fewer (older builds fewer still):
+    what a runner did not measure is None and named in ``missing``, never estimated."""
+
     init_ms: float  # interpreter construction + allocate_tensors (+ delegate prepare)
-    first_ms: float  # the first invoke, apart: it pays for lazy packing and cache misses
+    first_ms: float | None  # the first invoke, apart: it pays for lazy packing and cache misses
     warmup_runs: int
     samples_ms: list[float]  # every measured run, in order
-    p50_ms: float
-    p90_ms: float
-    p99_ms: float
+    p50_ms: float | None
+    p90_ms: float | None
+    p99_ms: float | None
     mean_ms: float
-    std_ms: float
-    min_ms: float
-    max_ms: float
-    timer_overhead_ms: float  # median cost of reading the clock twice around nothing
+    std_ms: float | None
+    min_ms: float | None
+    max_ms: float | None
+    timer_overhead_ms: float | None  # median cost of reading the clock twice around nothing
     block_lengths: list[int] = field(default_factory=list)  # paired runs: samples_ms split into ABBA blocks
+    missing: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class Memory:
-    rss_before_mb: float
-    rss_after_load_mb: float
-    load_delta_mb: float  # RSS added by loading + preparing the model
-    peak_rss_mb: float  # VmHWM of the cell's process
+    rss_before_mb: float | None
+    rss_after_load_mb: float | None
+    load_delta_mb: float | None  # RSS added by loading + preparing the model
+    peak_rss_mb: float | None  # VmHWM of the cell's process
+    missing: list[str] = field(default_factory=list)  # as in Timing
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' ss
 from device_runner.schema import Measurement
 from device_runner.sweep import CellDone
 from edgebench.conversion import convert
-from edgebench.devices.remote import Link, RemoteDevice
+from edgebench.devices.remote import Link, PythonRunner, RemoteDevice
 from edgebench.devices.ssh import SshLink
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.inventory import SshTarget
@@ -78,7 +78,7 @@ def main() -> None:
                 host_key=server.host_key_line,
                 known_hosts=str(work / "known_hosts"),
             )
-            devices.append(RemoteDevice(target.name, connector(target), str(python), target.workdir))
+            devices.append(RemoteDevice(target.name, connector(target), target.workdir, PythonRunner(str(python))))
 
         alone = [sweep(d, manifest_dir, manifest, work, f"alone{i}", i) for i, d in enumerate(devices)]
         for device in devices:

@@ -126,9 +126,10 @@ def bench(name: str, tflite: Path, inputs: Path, rounds: int, runs: int) -> dict
             for method in order:
                 if method == "runner":
                     cell = runner_cell(tflite, inputs, runs, Path(tmp))
-                    assert cell.timing is not None
-                    medians["runner"].append(cell.timing.p50_ms)
-                    overhead.append(cell.timing.timer_overhead_ms)
+                    timing = cell.timing
+                    assert timing is not None and timing.p50_ms is not None and timing.timer_overhead_ms is not None
+                    medians["runner"].append(timing.p50_ms)
+                    overhead.append(timing.timer_overhead_ms)
                 elif method == "bare":
                     medians["bare"].append(bare_ms(tflite, inputs, runs))
                 else:

@@ -13,6 +13,7 @@ Android tools of tests/fake_android_tools.py on the shell's PATH; every other co
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import secrets
@@ -71,7 +72,7 @@ def android_public_key(text: bytes) -> rsa.RSAPublicKey:
 def verify(key: rsa.RSAPublicKey, token: bytes, signature: bytes) -> bool:
     try:
         key.verify(signature, token, padding.PKCS1v15(), utils.Prehashed(hashes.SHA1()))
-    except Exception:  # noqa: BLE001 - any failure means "not this key"
+    except Exception:
         return False
     return True
 
@@ -113,10 +114,8 @@ class FakePhone:
     def drop_connections(self) -> None:
         """Pull the cable: every open ADB connection dies at once."""
         for conn in list(self.connections):
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             conn.close()
         self.connections.clear()
 
@@ -256,7 +255,9 @@ class _Connection:
                     self.send(AUTH, AUTH_TOKEN, 0, token)
                 # AUTH_RSAPUBLICKEY: a phone would ask its user; nobody answers here (unauthorised)
         features = "features=cmd"
-        banner = "device::" + "".join(f"{k}={self.phone.props[k]};" for k in ("ro.product.name", "ro.product.model", "ro.product.device"))
+        banner = "device::" + "".join(
+            f"{k}={self.phone.props[k]};" for k in ("ro.product.name", "ro.product.model", "ro.product.device")
+        )
         self.send(CNXN, A_VERSION, MAX_DATA, (banner + features).encode())
 
     def _dispatch(self, command: int, arg0: int, arg1: int, data: bytes) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -91,8 +92,8 @@ def slower(cell: CellResult, factor: float) -> CellResult:
         cell.timing,
         samples_ms=samples,
         p50_ms=float(np.median(samples)),
-        p90_ms=cell.timing.p90_ms * factor,
-        p99_ms=cell.timing.p99_ms * factor,
+        p90_ms=(cell.timing.p90_ms or math.nan) * factor,
+        p99_ms=(cell.timing.p99_ms or math.nan) * factor,
     )
     return dataclasses.replace(cell, timing=timing)
 

@@ -41,10 +41,14 @@ def test_an_ok_cell_holds_timing_memory_accuracy_coverage_and_device_facts(
     for result in results.values():
         assert result.status == "ok", result.message
         assert result.timing and result.memory and result.accuracy and result.coverage and result.device
-        assert len(result.timing.samples_ms) >= QUICK.runs
-        assert 0 < result.timing.min_ms <= result.timing.p50_ms <= result.timing.p90_ms <= result.timing.max_ms
-        assert result.timing.timer_overhead_ms < result.timing.p50_ms
-        assert result.memory.peak_rss_mb >= result.memory.rss_after_load_mb > 0
+        timing, memory = result.timing, result.memory
+        assert not timing.missing and not memory.missing  # device_runner measures every field
+        assert len(timing.samples_ms) >= QUICK.runs
+        assert timing.min_ms and timing.p50_ms and timing.p90_ms and timing.max_ms and timing.timer_overhead_ms
+        assert 0 < timing.min_ms <= timing.p50_ms <= timing.p90_ms <= timing.max_ms
+        assert timing.timer_overhead_ms < timing.p50_ms
+        assert memory.peak_rss_mb and memory.rss_after_load_mb
+        assert memory.peak_rss_mb >= memory.rss_after_load_mb > 0
         assert result.accuracy.n == len(result.accuracy.correct) == 360
         assert result.accuracy.top1 is not None and result.accuracy.top1 > 0.95
         assert result.device.runtime == load_runtime().name

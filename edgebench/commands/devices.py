@@ -14,7 +14,7 @@ from edgebench.commands.options import accept_host_key_option, inventory_option,
 from edgebench.devices import get_device
 from edgebench.devices.remote import RemoteDevice
 from edgebench.errors import EdgebenchError, ExitCode
-from edgebench.inventory import LOCAL, load_inventory
+from edgebench.inventory import LOCAL, AdbTarget, Target, load_inventory
 from edgebench.report.table import console_for_stdout
 
 EPILOG = """\b
@@ -47,16 +47,7 @@ def devices(ctx: click.Context, inventory: str | None, as_json: bool) -> None:
         return
     inv = load_inventory(inventory)
     rows = [{"name": LOCAL, "kind": "local", "address": "this machine", "python": sys.executable, "workdir": "-"}]
-    rows += [
-        {
-            "name": t.name,
-            "kind": "ssh",
-            "address": f"{t.user}@{t.host}:{t.port}",
-            "python": t.python,
-            "workdir": t.workdir,
-        }
-        for t in inv.devices.values()
-    ]
+    rows += [_row(t) for t in inv.devices.values()]
     if as_json:
         click.echo(json.dumps({"inventory": str(inv.path) if inv.path else None, "devices": rows}, indent=1))
         return
@@ -66,6 +57,25 @@ def devices(ctx: click.Context, inventory: str | None, as_json: bool) -> None:
     for row in rows:
         table.add_row(*row.values())
     console_for_stdout().print(table)
+
+
+def _row(t: Target) -> dict[str, str]:
+    if isinstance(t, AdbTarget):
+        address = f"{t.serial} ({t.transport})"
+        return {
+            "name": t.name,
+            "kind": "adb",
+            "address": address,
+            "python": f"runner: {t.runner}",
+            "workdir": t.workdir,
+        }
+    return {
+        "name": t.name,
+        "kind": "ssh",
+        "address": f"{t.user}@{t.host}:{t.port}",
+        "python": t.python,
+        "workdir": t.workdir,
+    }
 
 
 @devices.command(epilog="\b\nExample:\n  edgebench devices check pi4 --json")

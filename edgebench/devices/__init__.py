@@ -5,7 +5,7 @@ from __future__ import annotations
 from edgebench.devices.base import Device
 from edgebench.devices.local import LocalDevice
 from edgebench.errors import EdgebenchError
-from edgebench.inventory import LOCAL, Inventory
+from edgebench.inventory import LOCAL, AdbTarget, Inventory
 
 
 def get_device(name: str, inventory: Inventory, accept_new_host_key: bool = False) -> Device:
@@ -15,7 +15,26 @@ def get_device(name: str, inventory: Inventory, accept_new_host_key: bool = Fals
     if target is None:
         where = f" in {inventory.path}" if inventory.path else " (no inventory file: see `edgebench devices --help`)"
         raise EdgebenchError(f"unknown device {name!r}{where}; known devices: {', '.join(inventory.names())}")
-    from edgebench.devices.remote import RemoteDevice
+    if isinstance(target, AdbTarget):
+        return android_device(target)
+    from edgebench.devices.remote import PythonRunner, RemoteDevice
     from edgebench.devices.ssh import SshLink
 
-    return RemoteDevice(name, lambda: SshLink(target, accept_new_host_key), target.python, target.workdir)
+    return RemoteDevice(name, lambda: SshLink(target, accept_new_host_key), target.workdir, PythonRunner(target.python))
+
+
+def android_device(target: AdbTarget) -> Device:
+    from edgebench.devices.adb import AdbDirectLink, AdbServerLink
+    from edgebench.devices.android import AppRunner
+    from edgebench.devices.benchmark_model import BenchmarkModelRunner
+    from edgebench.devices.remote import Link, RemoteDevice, Runner
+
+    def connect() -> Link:
+        return AdbDirectLink(target) if target.transport == "direct" else AdbServerLink(target)
+
+    runner: Runner = (
+        BenchmarkModelRunner(target.benchmark_model or "")
+        if target.runner == "benchmark_model"
+        else AppRunner(target.apk)
+    )
+    return RemoteDevice(target.name, connect, target.workdir, runner)

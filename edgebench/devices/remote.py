@@ -65,26 +65,49 @@ def runner_digest() -> str:
     return digest.hexdigest()[:16]
 
 
+OnCell = Callable[[CellDone], None]
+
+
+class Runner(Protocol):
+    """What measures the cells on the device: device_runner/, the Android app, or benchmark_model."""
+
+    def prepare(self, device: RemoteDevice, link: Link, work: str) -> None:
+        """Make the runner ready (copy it, install it), raising with the fix when the device cannot run it."""
+        ...
+
+    def measure(
+        self,
+        device: RemoteDevice,
+        link: Link,
+        run_dir: str,
+        plan: Plan,
+        plan_dir: Path,
+        results_dir: Path,
+        on_cell: OnCell,
+    ) -> None:
+        """Measure the plan's cells not yet in ``results_dir``, bringing each result there as it finishes."""
+        ...
+
+    def facts(self, device: RemoteDevice, link: Link, work: str) -> dict[str, object]: ...
+
+
 class RemoteDevice:
-    def __init__(self, name: str, connect: Callable[[], Link], python: str, workdir: str) -> None:
+    def __init__(self, name: str, connect: Callable[[], Link], workdir: str, runner: Runner) -> None:
         self.name = name
         self._connect = connect
-        self.python = python
         self.workdir = workdir
+        self.runner = runner
         self.transfer = Transfer()
 
-    def run(self, plan_path: Path, results_dir: Path, on_cell: Callable[[CellDone], None]) -> None:
+    def run(self, plan_path: Path, results_dir: Path, on_cell: OnCell) -> None:
         plan = schema.read(Plan, plan_path)
         link = self._connect()
         try:
             work = self._workdir(link)
-            self._check_python(link)
-            runner = self._push_runner(link, work)
+            self.runner.prepare(self, link, work)
             run_dir = f"{work}/runs/{plan.run_id}"
             self._push_plan(link, work, run_dir, plan_path)
-            if not self._runner_alive(link, run_dir):
-                self._start(link, runner, run_dir)
-            self._follow(link, run_dir, plan, results_dir, on_cell)
+            self.runner.measure(self, link, run_dir, plan, plan_path.parent, results_dir, on_cell)
         except LinkLost as exc:
             raise EdgebenchError(
                 f"device {self.name}: link lost ({exc}); finished cells are kept: rerun with --resume {plan.run_id}"
@@ -93,114 +116,80 @@ class RemoteDevice:
             link.close()
 
     def check(self) -> dict[str, object]:
-        """Reachability, Python, runtime, numpy, free disk, CPU and temperatures (raises with the fix)."""
+        """Reachability, the runner, free space and the device's facts (raises with the fix)."""
         link = self._connect()
         try:
             work = self._workdir(link)
-            self._check_python(link)
-            runner = self._push_runner(link, work)
-            facts = self._sh(
-                link,
-                f"cd {shlex.quote(runner)} && {shlex.quote(self.python)} -m device_runner facts",
-                "reading device facts (is ai-edge-litert or tflite-runtime installed?)",
-            )
-            free = self._sh(link, f"df -Pk {shlex.quote(work)} | tail -n 1", "reading free disk").split()
+            self.sh(link, f"mkdir -p {shlex.quote(work)}", "creating the work folder")
+            facts = self.runner.facts(self, link, work)
+            free = self.sh(link, f"df -Pk {shlex.quote(work)} | tail -n 1", "reading free disk").split()
         except LinkLost as exc:
             raise EdgebenchError(f"device {self.name}: link lost ({exc})") from exc
         finally:
             link.close()
-        return {**json.loads(facts), "workdir": work, "free_disk_mb": int(free[3]) / 1024}
+        return {**facts, "workdir": work, "free_disk_mb": int(free[3]) / 1024}
 
-    # -- steps -----------------------------------------------------------------------------------
+    # -- steps shared by every runner ------------------------------------------------------------
 
-    def _sh(self, link: Link, command: str, what: str) -> str:
+    def sh(self, link: Link, command: str, what: str) -> str:
         code, out, err = link.run(command)
         if code != 0:
             detail = (err.strip() or out.strip() or f"exit {code}").splitlines()[-1]
             raise EdgebenchError(f"device {self.name}: {what} failed: {detail}")
         return out
 
+    def store_blob(self, link: Link, work: str, path: Path, present: set[str] | None = None) -> str:
+        """``path`` as W/blobs/<sha256>, sent only if the device lacks it (upload to a temp name, then rename)."""
+        blobs = f"{work}/blobs"
+        digest = sha256_file(path)
+        if present is None:
+            self.sh(link, f"mkdir -p {shlex.quote(blobs)}", "creating the blob folder")
+            present = set(link.listdir(blobs))
+        if digest not in present:
+            temp = f"{blobs}/.{digest}.partial"
+            link.put(path, temp)
+            self.sh(link, f"mv -f {shlex.quote(temp)} {shlex.quote(f'{blobs}/{digest}')}", "storing a file")
+            self.transfer.variant_bytes += path.stat().st_size
+            present.add(digest)
+        return f"{blobs}/{digest}"
+
     def _workdir(self, link: Link) -> str:
         if self.workdir.startswith("/"):
             return self.workdir.rstrip("/")
-        home = self._sh(link, "cd && pwd", "finding the home directory").strip()
+        home = self.sh(link, "cd && pwd", "finding the home directory").strip()
         return f"{home}/{self.workdir}".rstrip("/")
-
-    def _check_python(self, link: Link) -> None:
-        code, _, err = link.run(f"{shlex.quote(self.python)} -c 'import numpy'")
-        if code == 127 or "No such file" in err or "not found" in err:
-            raise EdgebenchError(
-                f"device {self.name}: python {self.python} not found on the device "
-                '(set python = "/path/to/python" in the inventory)'
-            )
-        if code != 0:
-            last = err.strip().splitlines()[-1] if err.strip() else f"exit {code}"
-            raise EdgebenchError(
-                f"device {self.name}: {self.python} cannot import numpy ({last}); "
-                "install numpy and ai-edge-litert or tflite-runtime there"
-            )
-
-    def _push_runner(self, link: Link, work: str) -> str:
-        """device_runner/ once per version: an unchanged runner costs one `test -f`."""
-        runner = f"{work}/runner/{runner_digest()}"
-        code, _, _ = link.run(f"test -f {shlex.quote(runner + '/.complete')}")
-        if code != 0:
-            folders = {f"{runner}/device_runner/{p.parent.relative_to(RUNNER_SOURCE)}" for p in runner_files()}
-            self._sh(
-                link, "mkdir -p " + " ".join(shlex.quote(f) for f in sorted(folders)), "creating the runner folder"
-            )
-            for path in runner_files():
-                link.put(path, f"{runner}/device_runner/{path.relative_to(RUNNER_SOURCE)}")
-            self._sh(link, f"touch {shlex.quote(runner + '/.complete')}", "marking the runner complete")
-        return runner
 
     def _push_plan(self, link: Link, work: str, run_dir: str, plan_path: Path) -> None:
         """Send only the blobs the device lacks, then link them into the run's plan folder."""
         blobs = f"{work}/blobs"
-        self._sh(
+        self.sh(
             link,
             f"mkdir -p {shlex.quote(blobs)} {shlex.quote(run_dir + '/plan')} {shlex.quote(run_dir + '/results')}",
             "creating the work folders",
         )
         present = set(link.listdir(blobs))
         files = [p for p in sorted(plan_path.parent.iterdir()) if p.is_file() and p.name != PLAN_NAME]
-        links = []
-        for path in files:
-            digest = sha256_file(path)
-            if digest not in present:
-                temp = f"{blobs}/.{digest}.partial"
-                link.put(path, temp)
-                self._sh(link, f"mv -f {shlex.quote(temp)} {shlex.quote(f'{blobs}/{digest}')}", "storing a file")
-                self.transfer.variant_bytes += path.stat().st_size
-                present.add(digest)
-            links.append(f"ln -f {shlex.quote(f'{blobs}/{digest}')} {shlex.quote(f'{run_dir}/plan/{path.name}')}")
+        q = shlex.quote
+        links = [f"ln -f {q(self.store_blob(link, work, p, present))} {q(f'{run_dir}/plan/{p.name}')}" for p in files]
         if links:
-            self._sh(link, " && ".join(links), "linking the plan's files")
+            self.sh(link, " && ".join(links), "linking the plan's files")
         link.put(plan_path, f"{run_dir}/plan/{PLAN_NAME}")
+
+    def run_detached(
+        self, link: Link, run_dir: str, start_command: str, results: str, plan: Plan, results_dir: Path, on_cell: OnCell
+    ) -> None:
+        """Start the runner in the background unless it is still running (a resumed run), then follow it."""
+        self.sh(link, f"mkdir -p {shlex.quote(results)}", "creating the results folder")
+        if not self._runner_alive(link, run_dir):
+            self.sh(link, start_command, "starting the runner")
+        self._follow(link, run_dir, results, plan, results_dir, on_cell)
 
     def _runner_alive(self, link: Link, run_dir: str) -> bool:
         pid_file = shlex.quote(f"{run_dir}/runner.pid")
         code, _, _ = link.run(f'test -f {pid_file} && kill -0 "$(cat {pid_file})" 2>/dev/null')
         return code == 0
 
-    def _start(self, link: Link, runner: str, run_dir: str) -> None:
-        """Detached (setsid + nohup): a dropped link does not stop the sweep on the device.
-
-        Only the runner itself goes to the background, with every descriptor redirected: a background
-        `cd … && …` list would run in a subshell holding the channel open until the sweep ends, and the
-        host could not follow (it would pull every result at the end)."""
-        q = shlex.quote
-        command = (
-            f"cd {q(runner)} || exit 1; "
-            f"nohup setsid {q(self.python)} -m device_runner run {q(run_dir + '/plan/plan.json')} "
-            f"--results {q(run_dir + '/results')} >> {q(run_dir + '/runner.log')} 2>&1 < /dev/null & "
-            f"echo $! > {q(run_dir + '/runner.pid')}"
-        )
-        self._sh(link, command, "starting the runner")
-
-    def _follow(
-        self, link: Link, run_dir: str, plan: Plan, results_dir: Path, on_cell: Callable[[CellDone], None]
-    ) -> None:
+    def _follow(self, link: Link, run_dir: str, results: str, plan: Plan, results_dir: Path, on_cell: OnCell) -> None:
         results_dir.mkdir(parents=True, exist_ok=True)
         total = len(plan.cells())
         pulled = {p.name for p in results_dir.glob("*.json")}
@@ -208,9 +197,9 @@ class RemoteDevice:
             on_cell(self._event(results_dir / name, index, total, skipped=True))
         while len(pulled) < total:
             alive = self._runner_alive(link, run_dir)  # before listing, so the last results are seen
-            for name in sorted(set(self._result_names(link, run_dir)) - pulled):
+            for name in sorted(set(self._result_names(link, results)) - pulled):
                 temp = results_dir / f".{name}.partial"
-                link.get(f"{run_dir}/results/{name}", temp)
+                link.get(f"{results}/{name}", temp)
                 temp.replace(results_dir / name)
                 pulled.add(name)
                 on_cell(self._event(results_dir / name, len(pulled), total, skipped=False))
@@ -224,9 +213,88 @@ class RemoteDevice:
             if len(pulled) < total:
                 time.sleep(POLL_S)
 
-    def _result_names(self, link: Link, run_dir: str) -> list[str]:
-        return [n for n in link.listdir(f"{run_dir}/results") if n.endswith(".json") and not n.startswith(".")]
+    def _result_names(self, link: Link, results: str) -> list[str]:
+        return [n for n in link.listdir(results) if n.endswith(".json") and not n.startswith(".")]
 
     def _event(self, path: Path, index: int, total: int, skipped: bool) -> CellDone:
         result = schema.read(CellResult, path)
         return CellDone(result.key.id, result.status, index, total, skipped)
+
+
+def detached_start(program: str, cwd: str, run_dir: str) -> str:
+    """Start ``program`` detached (setsid + nohup): a dropped link does not stop the sweep on the device.
+
+    Only the program itself goes to the background, with every descriptor redirected: a background
+    `cd … && …` list would run in a subshell holding the channel open until the sweep ends, and the
+    host could not follow (it would pull every result at the end)."""
+    q = shlex.quote
+    return (
+        f"cd {q(cwd)} || exit 1; nohup setsid {program} >> {q(run_dir + '/runner.log')} 2>&1 < /dev/null & "
+        f"echo $! > {q(run_dir + '/runner.pid')}"
+    )
+
+
+class PythonRunner:
+    """device_runner/ copied onto the board (once per version) and run by the board's Python."""
+
+    def __init__(self, python: str) -> None:
+        self.python = python
+        self._runner = ""
+
+    def prepare(self, device: RemoteDevice, link: Link, work: str) -> None:
+        self._check_python(device, link)
+        self._runner = self._push_runner(device, link, work)
+
+    def measure(
+        self,
+        device: RemoteDevice,
+        link: Link,
+        run_dir: str,
+        plan: Plan,
+        plan_dir: Path,
+        results_dir: Path,
+        on_cell: OnCell,
+    ) -> None:
+        q = shlex.quote
+        results = f"{run_dir}/results"
+        program = f"{q(self.python)} -m device_runner run {q(run_dir + '/plan/plan.json')} --results {q(results)}"
+        start = detached_start(program, self._runner, run_dir)
+        device.run_detached(link, run_dir, start, results, plan, results_dir, on_cell)
+
+    def facts(self, device: RemoteDevice, link: Link, work: str) -> dict[str, object]:
+        self.prepare(device, link, work)
+        facts = device.sh(
+            link,
+            f"cd {shlex.quote(self._runner)} && {shlex.quote(self.python)} -m device_runner facts",
+            "reading device facts (is ai-edge-litert or tflite-runtime installed?)",
+        )
+        parsed: dict[str, object] = json.loads(facts)
+        return parsed
+
+    def _check_python(self, device: RemoteDevice, link: Link) -> None:
+        code, _, err = link.run(f"{shlex.quote(self.python)} -c 'import numpy'")
+        if code == 127 or "No such file" in err or "not found" in err:
+            raise EdgebenchError(
+                f"device {device.name}: python {self.python} not found on the device "
+                '(set python = "/path/to/python" in the inventory)'
+            )
+        if code != 0:
+            last = err.strip().splitlines()[-1] if err.strip() else f"exit {code}"
+            raise EdgebenchError(
+                f"device {device.name}: {self.python} cannot import numpy ({last}); "
+                "install numpy and ai-edge-litert or tflite-runtime there"
+            )
+
+    def _push_runner(self, device: RemoteDevice, link: Link, work: str) -> str:
+        """device_runner/ once per version: an unchanged runner costs one `test -f`."""
+        runner = f"{work}/runner/{runner_digest()}"
+        code, _, _ = link.run(f"test -f {shlex.quote(runner + '/.complete')}")
+        if code != 0:
+            folders = {f"{runner}/device_runner/{p.parent.relative_to(RUNNER_SOURCE)}" for p in runner_files()}
+            device.sh(
+                link, "mkdir -p " + " ".join(shlex.quote(f) for f in sorted(folders)), "creating the runner folder"
+            )
+            for path in runner_files():
+                link.put(path, f"{runner}/device_runner/{path.relative_to(RUNNER_SOURCE)}")
+            device.sh(link, f"touch {shlex.quote(runner + '/.complete')}", "marking the runner complete")
+        return runner

@@ -79,7 +79,7 @@ def history_noise(store: Store, runs: Iterable[StoredRun], exclude: set[str]) ->
                 continue
             past = store.load_run(summary.run_id)
             for cell in past.cells:
-                if cell.status == STATUS_OK and cell.timing:
+                if cell.status == STATUS_OK and cell.timing and cell.timing.p50_ms:
                     series.setdefault(cell_key(past, cell), []).append(math.log(cell.timing.p50_ms))
     return {key: float(np.std(values, ddof=1)) for key, values in series.items() if len(values) >= 3}
 
@@ -132,7 +132,16 @@ def _cell_verdicts(
     out.append(Verdict(key, "status", stats.PASS, None, None, "ok → ok"))
     assert a.timing and b.timing and a.memory and b.memory
     floor = max(t.latency_floor, NOISE_MULTIPLE * noise_sd) if noise_sd is not None else t.latency_floor
-    if a.timing.block_lengths and b.timing.block_lengths:  # paired mode: timed side by side in ABBA blocks
+    if not (a.timing.samples_ms and b.timing.samples_ms):
+        found = stats.Finding(
+            stats.INCONCLUSIVE,
+            math.nan,
+            None,
+            None,
+            None,
+            "no raw samples on one side (benchmark_model prints summaries only): measure with the app runner",
+        )
+    elif a.timing.block_lengths and b.timing.block_lengths:  # paired mode: timed side by side in ABBA blocks
         found = stats.paired_latency(_blocks(a), _blocks(b), t.alpha, t.latency_floor)
     else:
         found = stats.stored_latency(np.asarray(a.timing.samples_ms), np.asarray(b.timing.samples_ms), floor)
@@ -150,6 +159,8 @@ def _cell_verdicts(
         ("latency_p90", a.timing.p90_ms, b.timing.p90_ms),
         ("latency_p99", a.timing.p99_ms, b.timing.p99_ms),
     ):
+        if before is None or after is None:
+            continue  # not printed by this runner: nothing to warn about
         ratio = after / before if before else 1.0
         out.append(
             Verdict(
@@ -166,6 +177,9 @@ def _cell_verdicts(
         ("peak_memory", a.memory.peak_rss_mb, b.memory.peak_rss_mb),
         ("load_memory", a.memory.load_delta_mb, b.memory.load_delta_mb),
     ):
+        if before is None or after is None:
+            out.append(Verdict(key, metric, stats.INCONCLUSIVE, before, after, "not measured on one side"))
+            continue
         found = stats.memory([before], [after], t.memory_pct, t.memory_mb)
         out.append(Verdict(key, metric, found.verdict, before, after, found.detail))
     out += _accuracy(key, a, b, t)

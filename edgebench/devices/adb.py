@@ -1,0 +1,261 @@
+"""ADB transports: through the user's adb server (`transport = "adb-server"`), or straight to the
+phone with adb-shell and edgebench's own RSA key (`transport = "direct"`, for CI hosts with no SDK).
+
+Both are `Link`s for remote.py, so push-what-changed, detached start, follow and resume are the
+ones SSH uses. A phone's shell may speak protocol v1 (no exit status), so every command is wrapped
+to print its exit status after its output; a missing status means the link broke.
+
+adb-shell because it is the maintained pure-Python implementation of the ADB protocol (TCP and USB,
+AUTH, sync); the adb server is driven through Debian's/Google's `adb` binary, which owns that
+server's wire format and the user's existing authorisations.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import time
+from pathlib import Path
+
+from edgebench.devices.remote import LinkLost
+from edgebench.errors import EdgebenchError
+from edgebench.inventory import AdbTarget
+
+STATUS_MARK = "__edgebench_exit="
+NO_SPACE = "No space left on device"
+
+
+def wrap(command: str) -> str:
+    """Run ``command`` in a subshell (so `exit` cannot skip the mark) and print its exit status."""
+    return f"( {command} ) 2>&1; echo {STATUS_MARK}$?"
+
+
+def unwrap(output: str, what: str) -> tuple[int, str]:
+    body, mark, status = output.rpartition(STATUS_MARK)
+    if not mark or not status.strip().isdigit():
+        raise LinkLost(f"no exit status from the phone for {what!r}: {output.strip()[-200:] or 'no output'}")
+    return int(status.strip()), body
+
+
+def no_space(target: AdbTarget, local: Path, remote: str) -> EdgebenchError:
+    return EdgebenchError(
+        f"device {target.name}: no space left on the phone for {local.name} "
+        f"({local.stat().st_size / 1e6:.1f} MB) in {remote.rsplit('/', 1)[0]}; free some space and rerun "
+        "(finished cells are kept: --resume RUN_ID)"
+    )
+
+
+class AdbServerLink:
+    """The `adb` client: whatever the user's adb server reaches (USB or `adb connect host:port`)."""
+
+    def __init__(self, target: AdbTarget) -> None:
+        self.target = target
+        self.env = dict(os.environ)
+        if target.adb_server_port is not None:
+            self.env["ANDROID_ADB_SERVER_PORT"] = str(target.adb_server_port)
+        if target.over_tcp:
+            self._connect_tcp()
+        self._wait_ready()
+
+    def _adb(self, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+        command = [self.target.adb, *args]
+        try:
+            return subprocess.run(
+                command,
+                env=self.env,
+                capture_output=True,
+                text=True,
+                errors="replace",
+                timeout=timeout or self.target.command_timeout_s,
+                check=False,
+            )
+        except FileNotFoundError as exc:
+            raise EdgebenchError(
+                f"device {self.target.name}: adb not found ({self.target.adb}); install it "
+                '(Debian: apt-get install adb) or set adb = "/path/to/adb", or use transport = "direct"'
+            ) from exc
+        except subprocess.TimeoutExpired as exc:
+            raise LinkLost(f"adb {args[0]} gave no answer within {exc.timeout:g}s") from exc
+
+    def _connect_tcp(self) -> None:
+        out = self._adb("connect", self.target.serial, timeout=self.target.connect_timeout_s)
+        text = (out.stdout + out.stderr).strip()
+        if out.returncode != 0 or "failed" in text or "cannot" in text:
+            raise EdgebenchError(f"device {self.target.name}: adb cannot connect to {self.target.serial}: {text}")
+
+    def _wait_ready(self) -> None:
+        """`adb get-state` until the phone is `device`; offline/unauthorised past the timeout is an error."""
+        t = self.target
+        deadline = time.monotonic() + t.connect_timeout_s
+        while True:
+            out = self._adb("-s", t.serial, "get-state", timeout=t.connect_timeout_s)
+            state = out.stdout.strip() or out.stderr.strip().removeprefix("error: ")
+            if state == "device":
+                return
+            if "not found" in state:
+                raise EdgebenchError(
+                    f"device {t.name}: no device with serial {t.serial} (adb devices lists what the server sees)"
+                )
+            if time.monotonic() > deadline:
+                if "unauthorized" in state:
+                    raise EdgebenchError(
+                        f"device {t.name}: {t.serial} is unauthorised: accept this computer's RSA key on the phone "
+                        "(USB debugging prompt), then retry"
+                    )
+                raise EdgebenchError(f"device {t.name}: {t.serial} is {state or 'not ready'} (replug it or reboot it)")
+            time.sleep(0.2)
+
+    def run(self, command: str) -> tuple[int, str, str]:
+        out = self._adb("-s", self.target.serial, "shell", wrap(command))
+        if out.returncode != 0 and STATUS_MARK not in out.stdout:
+            raise LinkLost((out.stderr or out.stdout).strip().splitlines()[-1] if (out.stderr or out.stdout) else "")
+        code, body = unwrap(out.stdout, command)
+        return code, body, ""
+
+    def put(self, local: Path, remote: str) -> None:
+        out = self._adb("-s", self.target.serial, "push", str(local), remote)
+        if out.returncode != 0:
+            text = (out.stderr + out.stdout).strip()
+            if NO_SPACE in text:
+                raise no_space(self.target, local, remote)
+            raise LinkLost(text.splitlines()[-1] if text else f"adb push exit {out.returncode}")
+
+    def get(self, remote: str, local: Path) -> None:
+        out = self._adb("-s", self.target.serial, "pull", remote, str(local))
+        if out.returncode != 0:
+            text = (out.stderr + out.stdout).strip()
+            raise LinkLost(text.splitlines()[-1] if text else f"adb pull exit {out.returncode}")
+
+    def listdir(self, remote: str) -> list[str]:
+        code, out, _ = self.run(f"ls -1a {shlex.quote(remote)}")
+        return [n for n in out.splitlines() if n not in ("", ".", "..")] if code == 0 else []
+
+    def close(self) -> None:
+        """The adb server keeps its connection to the phone; nothing to close here."""
+
+
+class AdbDirectLink:
+    """adb-shell straight to the phone's adbd: TCP for `host:port` serials, else USB (needs libusb1)."""
+
+    def __init__(self, target: AdbTarget) -> None:
+        from adb_shell import exceptions
+        from adb_shell.adb_device import AdbDevice, AdbDeviceTcp
+
+        self.target = target
+        self.errors: tuple[type[BaseException], ...] = (
+            exceptions.AdbConnectionError,
+            exceptions.AdbTimeoutError,
+            exceptions.TcpTimeoutException,
+            exceptions.InvalidResponseError,
+            exceptions.InvalidCommandError,
+            exceptions.InvalidChecksumError,
+            exceptions.UsbReadFailedError,
+            exceptions.UsbWriteFailedError,
+            exceptions.AdbCommandFailureException,
+            ConnectionError,
+            OSError,
+        )
+        signer = self._signer()
+        device: AdbDevice
+        if target.over_tcp:
+            host, _, port = target.serial.rpartition(":")
+            device = AdbDeviceTcp(host, int(port), default_transport_timeout_s=target.command_timeout_s)
+            where = target.serial
+        else:
+            device = self._usb_device()
+            where = f"USB serial {target.serial}"
+        try:
+            device.connect(
+                rsa_keys=[signer],
+                transport_timeout_s=target.connect_timeout_s,
+                auth_timeout_s=target.connect_timeout_s,
+                read_timeout_s=target.connect_timeout_s,
+            )
+        except ConnectionRefusedError as exc:
+            raise EdgebenchError(f"device {target.name}: no device listening at {where} (connection refused)") from exc
+        except exceptions.DeviceAuthError as exc:
+            raise EdgebenchError(f"device {target.name}: {where} asks for a key and none was sent: {exc}") from exc
+        except exceptions.TcpTimeoutException as exc:
+            raise EdgebenchError(self._timeout_message(where)) from exc
+        except self.errors as exc:
+            raise EdgebenchError(f"device {target.name}: cannot connect to {where}: {exc}") from exc
+        self.device = device
+
+    def _timeout_message(self, where: str) -> str:
+        """Past CNXN the phone asked for AUTH and did not accept our key, else it never answered at all."""
+        t = self.target
+        if self._asked_for_auth:
+            return (
+                f"device {t.name}: {where} is unauthorised: accept edgebench's key on the phone "
+                f"(public key {Path(t.key).expanduser()}.pub) and retry"
+            )
+        return f"device {t.name}: {where} is offline (no answer to the ADB handshake within {t.connect_timeout_s:g}s)"
+
+    def _signer(self) -> object:
+        from adb_shell.auth.keygen import keygen
+        from adb_shell.auth.sign_cryptography import CryptographySigner
+
+        key = Path(self.target.key).expanduser()
+        if not key.is_file():
+            key.parent.mkdir(parents=True, exist_ok=True)
+            keygen(str(key))  # the phone shows its "Allow USB debugging?" prompt for this key once
+        self._asked_for_auth = False
+        signer = CryptographySigner(str(key))
+        sign = signer.Sign
+
+        def sign_and_note(data: bytes) -> bytes:
+            self._asked_for_auth = True
+            return bytes(sign(data))
+
+        signer.Sign = sign_and_note  # to tell "key refused" from "no answer" when the handshake times out
+        return signer
+
+    def _usb_device(self) -> object:
+        try:
+            from adb_shell.adb_device_usb import AdbDeviceUsb
+        except ImportError as exc:
+            raise EdgebenchError(
+                f"device {self.target.name}: USB needs libusb1 (pip install 'adb-shell[usb]'); "
+                "or give a host:port serial for ADB over TCP"
+            ) from exc
+        return AdbDeviceUsb(serial=self.target.serial, default_transport_timeout_s=self.target.command_timeout_s)
+
+    def run(self, command: str) -> tuple[int, str, str]:
+        try:
+            output = self.device.shell(
+                wrap(command), read_timeout_s=self.target.command_timeout_s, timeout_s=self.target.command_timeout_s
+            )
+        except self.errors as exc:
+            raise LinkLost(str(exc) or type(exc).__name__) from exc
+        code, body = unwrap(str(output), command)
+        return code, body, ""
+
+    def put(self, local: Path, remote: str) -> None:
+        from adb_shell.exceptions import PushFailedError
+
+        try:
+            self.device.push(str(local), remote, read_timeout_s=self.target.command_timeout_s)
+        except PushFailedError as exc:
+            if NO_SPACE in str(exc):
+                raise no_space(self.target, local, remote) from exc
+            raise EdgebenchError(f"device {self.target.name}: push of {local.name} to {remote} failed: {exc}") from exc
+        except self.errors as exc:
+            raise LinkLost(str(exc) or type(exc).__name__) from exc
+
+    def get(self, remote: str, local: Path) -> None:
+        try:
+            self.device.pull(remote, str(local), read_timeout_s=self.target.command_timeout_s)
+        except self.errors as exc:
+            raise LinkLost(str(exc) or type(exc).__name__) from exc
+
+    def listdir(self, remote: str) -> list[str]:
+        try:
+            entries = self.device.list(remote, read_timeout_s=self.target.command_timeout_s)
+        except self.errors as exc:
+            raise LinkLost(str(exc) or type(exc).__name__) from exc
+        names = [e.filename.decode() if isinstance(e.filename, bytes | bytearray) else e.filename for e in entries]
+        return [n for n in names if n not in (".", "..")]
+
+    def close(self) -> None:
+        self.device.close()

@@ -1,0 +1,112 @@
+"""Android phones: their facts (getprop, thermal status) and the `app` runner (android_app/ driven by
+`am instrument`). The `benchmark_model` runner lives in benchmark_model.py.
+
+The app reads the plan from the work directory (/data/local/tmp is readable by apps) and writes each
+cell's JSON into its external files folder, which the shell user can read and list.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from device_runner.schema import Plan
+from edgebench.devices.remote import Link, OnCell, RemoteDevice, detached_start
+from edgebench.errors import EdgebenchError
+from edgebench.hashing import sha256_file
+
+APP_PACKAGE = "com.edgebench.runner"
+APP_INSTRUMENTATION = f"{APP_PACKAGE}/.BenchmarkInstrumentation"
+PROPS = {
+    "model": "ro.product.model",
+    "manufacturer": "ro.product.manufacturer",
+    "soc": "ro.soc.model",  # Android 12+; older phones name the board instead
+    "board": "ro.board.platform",
+    "android": "ro.build.version.release",
+    "api_level": "ro.build.version.sdk",
+    "abi": "ro.product.cpu.abi",
+}
+
+
+def android_facts(device: RemoteDevice, link: Link) -> dict[str, object]:
+    """getprop's answers (one call), the kernel, cores and the thermal status (0 = none … 6 = shutdown)."""
+    keys = list(PROPS.values())
+    script = "; ".join(f"echo {k}=$(getprop {k})" for k in keys)
+    script += "; echo kernel=$(uname -r); echo cores=$(nproc 2>/dev/null || echo 0)"
+    script += "; echo thermal=$(dumpsys thermalservice 2>/dev/null | grep -m1 'Thermal Status' | cut -d: -f2)"
+    answers = dict(
+        line.split("=", 1) for line in device.sh(link, script, "reading getprop").splitlines() if "=" in line
+    )
+    facts: dict[str, object] = {name: answers.get(prop, "").strip() for name, prop in PROPS.items()}
+    if not facts["soc"]:
+        facts["soc"] = facts["board"]
+    facts["kernel"] = answers.get("kernel", "").strip()
+    facts["cores"] = int(answers.get("cores", "0").strip() or 0)
+    thermal = answers.get("thermal", "").strip()
+    facts["thermal_status"] = int(thermal) if thermal.isdigit() else None
+    return facts
+
+
+class AppRunner:
+    """android_app/'s APK, installed when missing or changed, driven with `am instrument`."""
+
+    def __init__(self, apk: str | None) -> None:
+        self.apk = Path(apk).expanduser() if apk else None
+
+    def prepare(self, device: RemoteDevice, link: Link, work: str) -> None:
+        installed = self._installed(link)
+        marker = f"{work}/app.sha256"
+        if self.apk is None:
+            if not installed:
+                raise EdgebenchError(
+                    f"device {device.name}: the runner app {APP_PACKAGE} is not installed and no apk is set; "
+                    'build android_app/ (README: "Building the Android runner") and set apk = "…" in the inventory'
+                )
+            return
+        if not self.apk.is_file():
+            raise EdgebenchError(f"device {device.name}: apk not found: {self.apk}")
+        digest = sha256_file(self.apk)
+        _, current, _ = link.run(f"cat {shlex.quote(marker)} 2>/dev/null")
+        if installed and current.strip() == digest:
+            return
+        blob = device.store_blob(link, work, self.apk)
+        apk_path = f"{work}/edgebench-runner.apk"
+        device.sh(link, f"ln -f {shlex.quote(blob)} {shlex.quote(apk_path)}", "staging the apk")
+        out = device.sh(link, f"pm install -r -t {shlex.quote(apk_path)}", f"installing {self.apk.name}")
+        if "Success" not in out:
+            raise EdgebenchError(f"device {device.name}: installing {self.apk.name} failed: {out.strip()[-200:]}")
+        device.sh(link, f"echo {digest} > {shlex.quote(marker)}", "recording the installed apk")
+
+    def measure(
+        self,
+        device: RemoteDevice,
+        link: Link,
+        run_dir: str,
+        plan: Plan,
+        plan_dir: Path,
+        results_dir: Path,
+        on_cell: OnCell,
+    ) -> None:
+        q = shlex.quote
+        results = f"/sdcard/Android/data/{APP_PACKAGE}/files/runs/{plan.run_id}/results"
+        program = (
+            f"am instrument -w -r -e plan {q(run_dir + '/plan/plan.json')} -e results {q(results)} "
+            f"{APP_INSTRUMENTATION}"
+        )
+        device.run_detached(
+            link, run_dir, detached_start(program, run_dir, run_dir), results, plan, results_dir, on_cell
+        )
+
+    def facts(self, device: RemoteDevice, link: Link, work: str) -> dict[str, object]:
+        installed = self._installed(link)
+        return {
+            "android": android_facts(device, link),
+            "runner": "app",
+            "runner_present": installed,
+            "runner_detail": f"{APP_PACKAGE} {'installed' if installed else 'not installed'}"
+            + (f"; apk {self.apk}" if self.apk else ""),
+        }
+
+    def _installed(self, link: Link) -> bool:
+        code, out, _ = link.run(f"pm path {APP_PACKAGE}")
+        return code == 0 and out.startswith("package:")

@@ -1,0 +1,261 @@
+"""`runner = "benchmark_model"`: LiteRT's prebuilt binary, pushed once (by sha256), run per cell.
+
+The host drives it cell by cell: one timed call with the plan's counts and the delegate's flags,
+then one call per accuracy sample (`--input_layer_value_files` in, `--output_filepath` out; the
+binary keeps only the last inference's outputs). Each cell's JSON is written on the host as it
+finishes, so a rerun with --resume measures only the cells not yet written.
+"""
+
+from __future__ import annotations
+
+import shlex
+import tempfile
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from device_runner import schema
+from device_runner.accuracy import score
+from device_runner.cell import load_input_set
+from device_runner.engines import dequantize_output, quantize_input
+from device_runner.flatbuffer import ModelInfo, TensorInfo, read_model_file
+from device_runner.schema import CellKey, CellResult, DeviceFacts, Plan
+from device_runner.sweep import CellDone
+from edgebench.devices.android import android_facts
+from edgebench.devices.benchmark_output import BenchmarkOutput, parse
+from edgebench.devices.remote import Link, OnCell, RemoteDevice
+from edgebench.errors import EdgebenchError
+from edgebench.hashing import sha256_file
+
+ACCURACY_SAMPLES = 100  # one process start per sample on the phone: the input set's first 100
+KILLED = 137  # `timeout -s KILL` ends a hung binary with 128 + SIGKILL
+UNAVAILABLE_HINTS = ("unsupported on this platform", "not supported", "Failed to create", "failed to create")
+
+
+def delegate_flags(delegate: str) -> list[str] | None:
+    """benchmark_model's flags for an edgebench delegate; None when the binary has no such delegate."""
+    name, _, rest = delegate.partition(":")
+    if name == "xnnpack":
+        return ["--use_xnnpack=true"]
+    if name == "cpu":
+        return ["--use_xnnpack=false"]
+    if name == "nnapi":
+        return ["--use_nnapi=true"] + ([f"--nnapi_accelerator_name={rest}"] if rest else [])
+    if name == "gpu":
+        return ["--use_gpu=true"]
+    if name == "external":
+        path, *options = rest.split(";")
+        flags = [f"--external_delegate_path={path}"]
+        if options:
+            flags.append("--external_delegate_options=" + ";".join(o.replace("=", ":", 1) for o in options))
+        return flags
+    return None
+
+
+class BenchmarkModelRunner:
+    def __init__(self, binary: str) -> None:
+        self.binary = Path(binary).expanduser()
+        self._remote_binary = ""
+        self._facts: DeviceFacts | None = None
+
+    def prepare(self, device: RemoteDevice, link: Link, work: str) -> None:
+        if not self.binary.is_file():
+            raise EdgebenchError(f"device {device.name}: benchmark_model binary not found: {self.binary}")
+        blob = device.store_blob(link, work, self.binary)
+        device.sh(link, f"chmod 755 {shlex.quote(blob)}", "making benchmark_model executable")
+        self._remote_binary = blob
+
+    def facts(self, device: RemoteDevice, link: Link, work: str) -> dict[str, object]:
+        blob = f"{work}/blobs/{sha256_file(self.binary)}" if self.binary.is_file() else ""
+        code, _, _ = link.run(f"test -x {shlex.quote(blob)}") if blob else (1, "", "")
+        return {
+            "android": android_facts(device, link),
+            "runner": "benchmark_model",
+            "runner_present": code == 0,
+            "runner_detail": f"{self.binary} {'pushed' if code == 0 else 'not pushed yet (sent on the first run)'}",
+        }
+
+    def measure(
+        self,
+        device: RemoteDevice,
+        link: Link,
+        run_dir: str,
+        plan: Plan,
+        plan_dir: Path,
+        results_dir: Path,
+        on_cell: OnCell,
+    ) -> None:
+        results_dir.mkdir(parents=True, exist_ok=True)
+        self._facts = self._device_facts(device, link)
+        cells = plan.cells()
+        for index, key in enumerate(cells, start=1):
+            path = results_dir / f"{key.id}.json"
+            if path.is_file():
+                on_cell(CellDone(key.id, schema.read(CellResult, path).status, index, len(cells), True))
+                continue
+            result = self._cell(device, link, run_dir, plan, plan_dir, key)
+            schema.write(path, result)
+            on_cell(CellDone(key.id, result.status, index, len(cells), False))
+
+    # -- one cell ----------------------------------------------------------------------------------
+
+    def _cell(
+        self, device: RemoteDevice, link: Link, run_dir: str, plan: Plan, plan_dir: Path, key: CellKey
+    ) -> CellResult:
+        started = _now()
+        info = read_model_file(plan_dir / plan.variant(key.variant).file)
+        base = CellResult(
+            run_id=plan.run_id,
+            variant=key.variant,
+            delegate=key.delegate,
+            threads=key.threads,
+            api=key.api,
+            status=schema.STATUS_OK,
+            model_ops=[str(op) for op in info.ops],
+            device=self._facts,
+            started_at=started,
+        )
+        flags = delegate_flags(key.delegate)
+        if key.api != "interpreter" or flags is None:
+            why = (
+                "benchmark_model measures the Interpreter API only (the app runs CompiledModel)"
+                if key.api != "interpreter"
+                else f"benchmark_model has no {key.delegate} delegate"
+            )
+            return replace(base, status=schema.STATUS_DELEGATE_UNAVAILABLE, message=why, finished_at=_now())
+        m = plan.measure
+        model = f"{run_dir}/plan/{plan.variant(key.variant).file}"
+        common = [f"--graph={model}", f"--num_threads={key.threads}", *flags]
+        before = self._temperatures(link)
+        timed = [
+            *common,
+            f"--num_runs={m.runs}",
+            f"--min_secs={m.min_s}",
+            f"--max_secs={m.max_s}",
+            f"--warmup_runs={m.warmup_runs}",
+            f"--warmup_min_secs={m.warmup_min_s}",
+            "--report_peak_memory_footprint=true",
+        ]
+        code, text = self._run(link, timed, m.cell_timeout_s)
+        measured = replace(base, temperature_before_c=before, temperature_after_c=self._temperatures(link))
+        out = parse(text)
+        status, message = self._status(key, code, text, out)
+        if status != schema.STATUS_OK:
+            return replace(measured, status=status, message=message, finished_at=_now())
+        return replace(
+            measured,
+            timing=out.timing(m.warmup_runs),
+            memory=out.memory(),
+            coverage=out.coverage(len(info.ops)),
+            accuracy=self._accuracy(device, link, run_dir, plan, plan_dir, common, info),
+            finished_at=_now(),
+        )
+
+    def _status(self, key: CellKey, code: int, text: str, out: BenchmarkOutput) -> tuple[str, str]:
+        last = text.strip().splitlines()[-1] if text.strip() else f"exit {code}"
+        if code == KILLED:
+            return schema.STATUS_TIMEOUT, "benchmark_model killed after the cell timeout"
+        if "Didn't find op for builtin opcode" in text:
+            return schema.STATUS_INCOMPATIBLE, last
+        wants_delegate = key.delegate.split(":")[0] in ("nnapi", "gpu", "external")
+        if code != 0:
+            if wants_delegate and any(hint in text for hint in UNAVAILABLE_HINTS):
+                return schema.STATUS_DELEGATE_UNAVAILABLE, last
+            return (schema.STATUS_DELEGATE_FAILED if wants_delegate else schema.STATUS_CRASHED), last
+        if wants_delegate and out.delegated_nodes is None:
+            # The binary goes on without a delegate it could not create: the numbers would be CPU's.
+            return schema.STATUS_DELEGATE_UNAVAILABLE, f"benchmark_model applied no {key.delegate} delegate: {last}"
+        if out.timing(0) is None:
+            return schema.STATUS_CRASHED, f"no timings in benchmark_model's output: {last}"
+        return schema.STATUS_OK, ""
+
+    def _accuracy(
+        self,
+        device: RemoteDevice,
+        link: Link,
+        run_dir: str,
+        plan: Plan,
+        plan_dir: Path,
+        common: list[str],
+        info: ModelInfo,
+    ) -> schema.Accuracy | None:
+        """One call per sample on the phone, in one shell command; the outputs come back in one file."""
+        x, y, ref = load_input_set(plan_dir / plan.input_set)
+        n = min(len(x), ACCURACY_SAMPLES)
+        if len(info.inputs) != 1 or len(info.outputs) != 1:
+            return None  # the raw output file of a multi-output model is not split here
+        tensor_in, tensor_out = info.inputs[0], info.outputs[0]
+        folder = f"{run_dir}/accuracy/{tensor_in.dtype}-{tensor_in.scale:g}-{tensor_in.zero_point}"
+        self._push_inputs(device, link, folder, x[:n], tensor_in)
+        q = shlex.quote
+        call = " ".join(q(a) for a in [self._remote_binary, *common, "--num_runs=1", "--warmup_runs=0"])
+        script = (
+            f"cd {q(folder)} && rm -f out.all && for i in $(seq 0 {n - 1}); do "
+            f"{call} --min_secs=0 --warmup_min_secs=0 --input_layer_value_files={q(tensor_in.name)}:in_$i.bin "
+            f"--output_filepath=out_$i.bin > /dev/null 2>&1 || exit 1; cat out_$i.bin >> out.all; done"
+        )
+        device.sh(link, script, "running benchmark_model per accuracy sample")
+        with tempfile.TemporaryDirectory() as tmp:
+            local = Path(tmp) / "out.all"
+            link.get(f"{folder}/out.all", local)
+            raw = np.frombuffer(local.read_bytes(), dtype=np.dtype(tensor_out.dtype))
+        outputs = dequantize_output(raw.reshape(n, *tensor_out.shape[1:]), tensor_out)
+        return score(outputs, y[:n] if y is not None else None, ref[:n] if ref is not None else None)
+
+    def _push_inputs(self, device: RemoteDevice, link: Link, folder: str, x: np.ndarray, tensor: TensorInfo) -> None:
+        code, _, _ = link.run(f"test -f {shlex.quote(folder + '/.complete')}")
+        if code == 0:
+            return
+        device.sh(link, f"mkdir -p {shlex.quote(folder)}", "creating the accuracy folder")
+        with tempfile.TemporaryDirectory() as tmp:
+            for i, sample in enumerate(x):
+                path = Path(tmp) / f"in_{i}.bin"
+                path.write_bytes(quantize_input(sample[None, ...], tensor).tobytes())
+                link.put(path, f"{folder}/in_{i}.bin")
+        device.sh(link, f"touch {shlex.quote(folder + '/.complete')}", "marking the accuracy inputs complete")
+
+    # -- device ------------------------------------------------------------------------------------
+
+    def _run(self, link: Link, args: list[str], timeout_s: float) -> tuple[int, str]:
+        command = " ".join(
+            shlex.quote(a) for a in ["timeout", "-s", "KILL", f"{timeout_s:g}", self._remote_binary, *args]
+        )
+        code, out, err = link.run(command)
+        return code, out + err
+
+    def _temperatures(self, link: Link) -> dict[str, float]:
+        script = (
+            "for z in /sys/class/thermal/thermal_zone*; do "
+            "echo $(cat $z/type 2>/dev/null)=$(cat $z/temp 2>/dev/null); done"
+        )
+        _, out, _ = link.run(script)
+        temps = {}
+        for line in out.splitlines():
+            name, _, value = line.partition("=")
+            if name and value.strip().lstrip("-").isdigit():
+                temps[name] = int(value) / 1000.0
+        return temps
+
+    def _device_facts(self, device: RemoteDevice, link: Link) -> DeviceFacts:
+        facts = android_facts(device, link)
+        _, meminfo, _ = link.run("grep MemTotal /proc/meminfo")
+        parts = meminfo.split()
+        return DeviceFacts(
+            runtime="benchmark_model",
+            runtime_version=sha256_file(self.binary)[:12],  # the binary prints no version: its hash tells builds apart
+            python="-",
+            numpy="-",
+            machine=str(facts["abi"]),
+            cpu_model=str(facts["soc"]),
+            cores=int(str(facts["cores"])),
+            os=f"Android {facts['android']} (API {facts['api_level']})",
+            kernel=str(facts["kernel"]),
+            governor=None,
+            ram_mb=int(parts[1]) / 1024 if len(parts) > 1 and parts[1].isdigit() else None,
+        )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
