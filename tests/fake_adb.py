@@ -90,6 +90,7 @@ class FakePhone:
     port: int = 0
     connections: list[socket.socket] = field(default_factory=list)
     bytes_received: int = 0
+    sent_paths: list[str] = field(default_factory=list)  # device paths of every file pushed, in order
 
     def start(self) -> FakePhone:
         for folder in ("data_local_tmp", "sdcard", "bin", "state"):
@@ -98,6 +99,9 @@ class FakePhone:
             script = self.root / "bin" / tool
             script.write_text(f'#!/bin/sh\nexec {shlex.quote(self.python)} {shlex.quote(str(TOOLS))} {tool} "$@"\n')
             script.chmod(0o755)
+        python3 = self.root / "bin" / "python3"  # what a `#!/usr/bin/env python3` stand-in binary finds
+        if not python3.exists():
+            python3.symlink_to(self.python)
         self._listener = socket.create_server(("127.0.0.1", self.port))
         self.port = self._listener.getsockname()[1]
         threading.Thread(target=self._accept, daemon=True).start()
@@ -144,6 +148,7 @@ class FakePhone:
         env = dict(os.environ)
         env["PATH"] = f"{self.root / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}"
         env["FAKE_PHONE_ROOT"] = str(self.root)
+        env["PYTHONPATH"] = str(TOOLS.parents[1])  # for stand-ins that reuse device_runner's code
         env["FAKE_PHONE_PROPS"] = "\n".join(f"{k}={v}" for k, v in self.props.items())
         return env
 
@@ -295,7 +300,7 @@ class _Connection:
             stream.close()
 
     def _shell(self, stream: _Stream, command: str) -> None:
-        proc = subprocess.Popen(
+        with subprocess.Popen(
             ["/bin/sh", "-c", self.phone.to_host(command)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -303,11 +308,14 @@ class _Connection:
             cwd=self.phone.root / "data_local_tmp",
             env=self.phone.shell_env(),
             start_new_session=True,
-        )
-        assert proc.stdout is not None
-        while chunk := proc.stdout.read1(SYNC_CHUNK):  # type: ignore[attr-defined]
-            stream.write(self.phone.to_device(chunk.decode(errors="replace")).encode())
-        proc.wait()
+        ) as proc:
+            assert proc.stdout is not None
+            try:
+                while chunk := proc.stdout.read1(SYNC_CHUNK):
+                    stream.write(self.phone.to_device(chunk.decode(errors="replace")).encode())
+            except ConnectionError:
+                proc.kill()  # the host went away: adbd hangs up on the shell
+                raise
 
 
 class _Sync:
@@ -364,6 +372,7 @@ class _Sync:
                 self._fail(f"unexpected {kind!r} in SEND")
                 return
         data = b"".join(chunks)
+        self.phone.sent_paths.append(path)
         try:
             target = self.phone.local(path)
             if self.phone.free_bytes is not None:

@@ -21,6 +21,7 @@ EPILOG = """\b
 Examples:
   edgebench devices                      # every device edgebench knows
   edgebench devices check pi4            # can pi4 run the runner? Python, runtime, disk, CPU, temperature
+  edgebench devices check pixel          # a phone: model, SoC, Android/API, ABI, free space, runner present
   edgebench devices --inventory lab.toml --json
 
 \b
@@ -33,6 +34,15 @@ The inventory is TOML, read from --inventory, else ./edgebench.toml, else ~/.con
   python = "/home/pi/venv/bin/python"
   workdir = "edgebench"
 Optional: port, host_key (pinned "ssh-ed25519 AAAA…"), known_hosts, connect_timeout_s, command_timeout_s.
+
+\b
+An Android phone (see `edgebench push --help`):
+  [devices.pixel]
+  kind = "adb"
+  serial = "R5CT1234ABC"        # or "192.168.1.50:5555"
+  transport = "adb-server"      # or "direct" (adb-shell, edgebench's own key; no SDK needed)
+  runner = "app"                # or "benchmark_model" with benchmark_model = "/path/on/host"
+  apk = "android_app/app/build/outputs/apk/release/app-release.apk"
 """
 
 
@@ -57,6 +67,38 @@ def devices(ctx: click.Context, inventory: str | None, as_json: bool) -> None:
     for row in rows:
         table.add_row(*row.values())
     console_for_stdout().print(table)
+
+
+def _board_lines(name: str, report: dict[str, object]) -> list[str]:
+    facts = report["device"]
+    assert isinstance(facts, dict)
+    lines = [
+        f"{name}: reachable",
+        f"  python {facts['python']}, numpy {facts['numpy']}",
+        f"  runtime {facts['runtime']} {facts['runtime_version']}",
+        f"  CPU {facts['cpu_model']} × {facts['cores']}, {facts['os']}, kernel {facts['kernel']}",
+    ]
+    if "free_disk_mb" in report:
+        lines.append(f"  free disk in {report['workdir']}: {report['free_disk_mb']:.0f} MB")
+    temps = report.get("temperature_c") or {}
+    assert isinstance(temps, dict)
+    lines.append("  temperature: " + (", ".join(f"{k} {v:.1f} °C" for k, v in temps.items()) or "not exposed"))
+    return lines
+
+
+def _android_lines(name: str, report: dict[str, object]) -> list[str]:
+    phone = report["android"]
+    assert isinstance(phone, dict)
+    thermal = phone["thermal_status"]
+    present = "present" if report["runner_present"] else "MISSING"
+    return [
+        f"{name}: reachable",
+        f"  {phone['manufacturer']} {phone['model']}, SoC {phone['soc'] or 'not reported'}",
+        f"  Android {phone['android']} (API {phone['api_level']}), ABI {phone['abi']}, kernel {phone['kernel']}",
+        f"  free space in {report['workdir']}: {report['free_disk_mb']:.0f} MB",
+        f"  runner {report['runner']}: {present} ({report['runner_detail']})",
+        "  thermal status: " + (f"{thermal} (0 = none … 6 = shutdown)" if thermal is not None else "not reported"),
+    ]
 
 
 def _row(t: Target) -> dict[str, str]:
@@ -84,7 +126,7 @@ def _row(t: Target) -> dict[str, str]:
 @json_option
 @click.pass_context
 def check(ctx: click.Context, name: str, accept_new_host_key: bool, as_json: bool) -> int:
-    """Connect to NAME and report Python, runtime, numpy, free disk, CPU and temperatures."""
+    """Connect to NAME and report what it can run: Python/runtime (boards) or model/SoC/API/runner (phones)."""
     device = get_device(name, load_inventory(ctx.obj["inventory"]), accept_new_host_key)
     if isinstance(device, RemoteDevice):
         report = device.check()
@@ -102,18 +144,5 @@ def check(ctx: click.Context, name: str, accept_new_host_key: bool, as_json: boo
     if as_json:
         click.echo(json.dumps({"name": name, **report}, indent=1))
     else:
-        facts = report["device"]
-        assert isinstance(facts, dict)
-        lines = [
-            f"{name}: reachable",
-            f"  python {facts['python']}, numpy {facts['numpy']}",
-            f"  runtime {facts['runtime']} {facts['runtime_version']}",
-            f"  CPU {facts['cpu_model']} × {facts['cores']}, {facts['os']}, kernel {facts['kernel']}",
-        ]
-        if "free_disk_mb" in report:
-            lines.append(f"  free disk in {report['workdir']}: {report['free_disk_mb']:.0f} MB")
-        temps = report.get("temperature_c") or {}
-        assert isinstance(temps, dict)
-        lines.append("  temperature: " + (", ".join(f"{k} {v:.1f} °C" for k, v in temps.items()) or "not exposed"))
-        click.echo("\n".join(lines))
+        click.echo("\n".join(_android_lines(name, report) if "android" in report else _board_lines(name, report)))
     return int(ExitCode.OK)

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Stands in for LiteRT's prebuilt `benchmark_model` on the fake phone (no arm64 binary can run here).
+
+It takes the real flags edgebench passes, really times the model with ai_edge_litert, and prints
+what the real tool prints, in the output generation named by $BENCHMARK_OUTPUT_GENERATION:
+"current" (count/p5/median/p95 + "Inference timings"), "older" (count/avg/std) or "oldest"
+("Average inference timings"). Like the real tool, it goes on without a delegate it cannot create
+(NNAPI and GPU here), saying so, and writes the last inference's raw outputs to --output_filepath.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+from ai_edge_litert import interpreter as litert
+
+from device_runner.coverage import coverage_from_ops
+
+flags = dict(arg.removeprefix("--").split("=", 1) for arg in sys.argv[1:] if arg.startswith("--"))
+generation = os.environ.get("BENCHMARK_OUTPUT_GENERATION", "current")
+
+
+def say(line: str) -> None:
+    print(f"INFO: {line}", flush=True)
+
+
+def maxrss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+start_rss = maxrss_mb()
+say(f"The input model file size (MB): {os.path.getsize(flags['graph']) / 1e6:.6f}")
+kwargs: dict[str, object] = {"model_path": flags["graph"], "num_threads": int(flags.get("num_threads", "1"))}
+if flags.get("use_xnnpack") == "false" or flags.get("use_nnapi") == "true" or flags.get("use_gpu") == "true":
+    kwargs["experimental_op_resolver_type"] = litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+if flags.get("use_gpu") == "true":
+    say("GPU acceleration is unsupported on this platform.")
+if flags.get("use_nnapi") == "true":
+    say("NNAPI acceleration is unsupported on this platform.")
+t0 = time.perf_counter()
+interpreter = litert.Interpreter(**kwargs)  # type: ignore[arg-type]
+interpreter.allocate_tensors()
+init_us = (time.perf_counter() - t0) * 1e6
+coverage = coverage_from_ops(interpreter._get_ops_details())  # noqa: SLF001 - what the real tool logs
+if coverage.delegated_nodes:
+    say(
+        f"Replacing {coverage.delegated_nodes} out of {coverage.total_nodes} node(s) with delegate "
+        "(TfLiteXNNPackDelegate) node, yielding 1 partitions for the whole graph."
+    )
+say(f"Initialized session in {init_us / 1000:.3f}ms.")
+detail = interpreter.get_input_details()[0]
+if "input_layer_value_files" in flags:
+    name, path = flags["input_layer_value_files"].rsplit(":", 1)
+    data = np.fromfile(path, dtype=detail["dtype"]).reshape(detail["shape"])
+else:
+    data = np.zeros(detail["shape"], dtype=detail["dtype"])
+interpreter.set_tensor(detail["index"], data)
+init_rss = maxrss_mb()
+
+
+def timed(count: int, min_s: float) -> list[float]:
+    samples: list[float] = []
+    begin = time.perf_counter()
+    while len(samples) < count or (time.perf_counter() - begin) < min_s:
+        t = time.perf_counter()
+        interpreter.invoke()
+        samples.append((time.perf_counter() - t) * 1e6)
+    return samples
+
+
+def stats_line(samples: list[float]) -> str:
+    a = np.asarray(samples)
+    line = f"count={len(a)} first={a[0]:.0f} curr={a[-1]:.0f} min={a.min():.0f} max={a.max():.0f} "
+    line += f"avg={a.mean():.3f} std={a.std():.0f}"
+    if generation == "current":
+        line += f" p5={np.percentile(a, 5):.0f} median={np.median(a):.0f} p95={np.percentile(a, 95):.0f}"
+    return line
+
+
+warm = timed(int(flags.get("warmup_runs", "1")), float(flags.get("warmup_min_secs", "0.5")))
+runs = timed(int(flags.get("num_runs", "50")), float(flags.get("min_secs", "1")))
+for label, samples in (("warm-up", warm), ("timed", runs)):
+    if generation != "oldest" and samples:
+        say(f"Running benchmark for at least {len(samples)} iterations ({label})")
+        say(stats_line(samples))
+if generation == "current":
+    say(
+        f"Inference timings in us: Init: {init_us:.0f}, First inference: {warm[0] if warm else runs[0]:.0f}, "
+        f"Warmup (avg): {np.mean(warm) if warm else 0:.3f}, Inference (avg): {np.mean(runs):.3f}"
+    )
+    say(f"Memory footprint delta from the start of the tool (MB): init={init_rss - start_rss:.4f} "
+        f"overall={maxrss_mb() - start_rss:.4f}")
+    if flags.get("report_peak_memory_footprint") == "true":
+        say(f"Overall peak memory footprint (MB) via periodic monitoring: {maxrss_mb():.4f}")
+elif generation == "older":
+    say(f"Inference timings in us: Init: {init_us:.0f}, First inference: {warm[0] if warm else runs[0]:.0f}, "
+        f"Warmup (avg): {np.mean(warm) if warm else 0:.3f}, Inference (avg): {np.mean(runs):.3f}")
+else:
+    say(f"Average inference timings in us: Warmup: {np.mean(warm) if warm else 0:.3f}, Init: {init_us:.0f}, "
+        f"no stats: {np.mean(runs):.3f}")
+if "output_filepath" in flags:
+    out = interpreter.get_output_details()[0]
+    with open(flags["output_filepath"], "wb") as handle:
+        handle.write(interpreter.get_tensor(out["index"]).tobytes())
