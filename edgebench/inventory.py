@@ -19,7 +19,8 @@ Where it is read from, first found wins: ``--inventory PATH`` (or EDGEBENCH_INVE
     transport = "adb-server"              # through the adb server the user already authorised; or "direct"
     runner = "app"                        # the android_app/ APK; or "benchmark_model"
     apk = "android_app/app/build/outputs/apk/release/app-release.apk"   # installed when missing or changed
-    # benchmark_model = "~/bin/benchmark_model"   (runner = "benchmark_model": LiteRT's prebuilt binary)
+    # benchmark_model = "~/bin/benchmark_model"   (runner = "benchmark_model": LiteRT's prebuilt binary;
+    #                                              accuracy_samples = 100: inputs scored, one call each)
     # workdir = "/data/local/tmp/edgebench", key = "~/.config/edgebench/adbkey" (direct: edgebench's RSA key),
     # adb = "adb", adb_server_port = 5037, connect_timeout_s = 10, command_timeout_s = 120
 """
@@ -64,6 +65,7 @@ class AdbTarget:
     runner: str = "app"
     apk: str | None = None
     benchmark_model: str | None = None
+    accuracy_samples: int = 100  # benchmark_model: inputs scored for accuracy, one process start each
     workdir: str = "/data/local/tmp/edgebench"
     key: str = "~/.config/edgebench/adbkey"
     adb: str = "adb"

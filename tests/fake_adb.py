@@ -100,8 +100,8 @@ class FakePhone:
             script.write_text(f'#!/bin/sh\nexec {shlex.quote(self.python)} {shlex.quote(str(TOOLS))} {tool} "$@"\n')
             script.chmod(0o755)
         python3 = self.root / "bin" / "python3"  # what a `#!/usr/bin/env python3` stand-in binary finds
-        if not python3.exists():
-            python3.symlink_to(self.python)
+        python3.write_text(f'#!/bin/sh\nexec {shlex.quote(self.python)} "$@"\n')  # a symlink would lose the venv
+        python3.chmod(0o755)
         self._listener = socket.create_server(("127.0.0.1", self.port))
         self.port = self._listener.getsockname()[1]
         threading.Thread(target=self._accept, daemon=True).start()

@@ -57,9 +57,7 @@ def transport(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def phone(
-    tmp_path: Path, transport: str, adb_server: dict[str, str], edgebench_key: Path
-) -> Iterator[FakePhone]:
+def phone(tmp_path: Path, transport: str, adb_server: dict[str, str], edgebench_key: Path) -> Iterator[FakePhone]:
     """A phone that asks for AUTH and knows the key of whichever host side the test uses."""
     authorized = adb_server_key() if transport == "adb-server" else (edgebench_key.parent / "adbkey.pub").read_bytes()
     fake = FakePhone(tmp_path / "phone", authorized_keys=[authorized]).start()
@@ -104,9 +102,7 @@ def lab(
     converted: tuple[Manifest, Path],
     workdir: Path,
 ) -> dict[str, Path]:
-    inventory = write_inventory(
-        tmp_path / "edgebench.toml", phone, transport, adb_server, edgebench_key, apk=str(apk)
-    )
+    inventory = write_inventory(tmp_path / "edgebench.toml", phone, transport, adb_server, edgebench_key, apk=str(apk))
     return {"inventory": inventory, "workdir": workdir, "store": tmp_path / "history.sqlite"}
 
 
@@ -293,6 +289,7 @@ def test_benchmark_model_runner_measures_each_cell_and_marks_what_it_did_not_pri
         edgebench_key,
         runner="benchmark_model",
         benchmark_model=str(STANDIN),
+        accuracy_samples=20,
     )
     lab = {"inventory": inventory, "workdir": workdir, "store": tmp_path / "h.sqlite"}
     code, report, err = push(capsys, lab, "--delegates", "xnnpack,cpu,gpu")
@@ -313,5 +310,5 @@ def test_benchmark_model_runner_measures_each_cell_and_marks_what_it_did_not_pri
         assert xnn.timing.p50_ms is None and {"p50_ms", "min_ms", "std_ms"} <= set(xnn.timing.missing)
         assert xnn.memory is None
     assert xnn.coverage.delegated_nodes > 0 == cells["fp32", "cpu"].coverage.delegated_nodes  # type: ignore[union-attr]
-    assert xnn.accuracy.n == 100 and xnn.accuracy.top1 is not None and xnn.accuracy.top1 > 0.9
+    assert xnn.accuracy.n == 20 and xnn.accuracy.top1 is not None and xnn.accuracy.top1 > 0.9
     assert xnn.device.runtime == "benchmark_model" and xnn.device.os == "Android 14 (API 34)"

@@ -33,7 +33,7 @@ def android_device(target: AdbTarget) -> Device:
         return AdbDirectLink(target) if target.transport == "direct" else AdbServerLink(target)
 
     runner: Runner = (
-        BenchmarkModelRunner(target.benchmark_model or "")
+        BenchmarkModelRunner(target.benchmark_model or "", target.accuracy_samples)
         if target.runner == "benchmark_model"
         else AppRunner(target.apk)
     )

@@ -34,7 +34,8 @@ def wrap(command: str) -> str:
 def unwrap(output: str, what: str) -> tuple[int, str]:
     body, mark, status = output.rpartition(STATUS_MARK)
     if not mark or not status.strip().isdigit():
-        raise LinkLost(f"no exit status from the phone for {what!r}: {output.strip()[-200:] or 'no output'}")
+        last = output.strip().splitlines()[-1][-200:] if output.strip() else "no output"
+        raise LinkLost(f"the command ended without its exit status ({last})")
     return int(status.strip()), body
 
 
@@ -79,8 +80,16 @@ class AdbServerLink:
             raise LinkLost(f"adb {args[0]} gave no answer within {exc.timeout:g}s") from exc
 
     def _connect_tcp(self) -> None:
-        out = self._adb("connect", self.target.serial, timeout=self.target.connect_timeout_s)
+        try:
+            out = self._adb("connect", self.target.serial, timeout=self.target.connect_timeout_s)
+        except LinkLost as exc:  # TCP accepted, ADB handshake never answered
+            raise EdgebenchError(
+                f"device {self.target.name}: {self.target.serial} is offline "
+                f"(no answer to the ADB handshake within {self.target.connect_timeout_s:g}s)"
+            ) from exc
         text = (out.stdout + out.stderr).strip()
+        if "failed to authenticate" in text:
+            raise self._unauthorised()
         if out.returncode != 0 or "failed" in text or "cannot" in text:
             raise EdgebenchError(f"device {self.target.name}: adb cannot connect to {self.target.serial}: {text}")
 
@@ -99,12 +108,15 @@ class AdbServerLink:
                 )
             if time.monotonic() > deadline:
                 if "unauthorized" in state:
-                    raise EdgebenchError(
-                        f"device {t.name}: {t.serial} is unauthorised: accept this computer's RSA key on the phone "
-                        "(USB debugging prompt), then retry"
-                    )
+                    raise self._unauthorised()
                 raise EdgebenchError(f"device {t.name}: {t.serial} is {state or 'not ready'} (replug it or reboot it)")
             time.sleep(0.2)
+
+    def _unauthorised(self) -> EdgebenchError:
+        return EdgebenchError(
+            f"device {self.target.name}: {self.target.serial} is unauthorised: accept this computer's RSA key on "
+            "the phone (the USB debugging prompt), then retry"
+        )
 
     def run(self, command: str) -> tuple[int, str, str]:
         out = self._adb("-s", self.target.serial, "shell", wrap(command))
@@ -172,19 +184,22 @@ class AdbDirectLink:
                 auth_timeout_s=target.connect_timeout_s,
                 read_timeout_s=target.connect_timeout_s,
             )
-        except ConnectionRefusedError as exc:
-            raise EdgebenchError(f"device {target.name}: no device listening at {where} (connection refused)") from exc
-        except exceptions.DeviceAuthError as exc:
-            raise EdgebenchError(f"device {target.name}: {where} asks for a key and none was sent: {exc}") from exc
-        except exceptions.TcpTimeoutException as exc:
-            raise EdgebenchError(self._timeout_message(where)) from exc
-        except self.errors as exc:
-            raise EdgebenchError(f"device {target.name}: cannot connect to {where}: {exc}") from exc
+        except (exceptions.DeviceAuthError, *self.errors) as exc:
+            device.close()  # adb-shell leaves its socket open when the handshake fails
+            raise EdgebenchError(self._connect_failure(exc, where)) from exc
         self.device = device
 
-    def _timeout_message(self, where: str) -> str:
-        """Past CNXN the phone asked for AUTH and did not accept our key, else it never answered at all."""
+    def _connect_failure(self, exc: BaseException, where: str) -> str:
+        from adb_shell import exceptions
+
         t = self.target
+        if isinstance(exc, ConnectionRefusedError):
+            return f"device {t.name}: no device listening at {where} (connection refused)"
+        if isinstance(exc, exceptions.DeviceAuthError):
+            return f"device {t.name}: {where} asks for a key and none was sent: {exc}"
+        if not isinstance(exc, exceptions.TcpTimeoutException):
+            return f"device {t.name}: cannot connect to {where}: {exc}"
+        # A timeout past our signature means the phone did not accept our key; before it, no answer at all.
         if self._asked_for_auth:
             return (
                 f"device {t.name}: {where} is unauthorised: accept edgebench's key on the phone "

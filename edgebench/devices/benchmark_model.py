@@ -29,7 +29,6 @@ from edgebench.devices.remote import Link, OnCell, RemoteDevice
 from edgebench.errors import EdgebenchError
 from edgebench.hashing import sha256_file
 
-ACCURACY_SAMPLES = 100  # one process start per sample on the phone: the input set's first 100
 KILLED = 137  # `timeout -s KILL` ends a hung binary with 128 + SIGKILL
 UNAVAILABLE_HINTS = ("unsupported on this platform", "not supported", "Failed to create", "failed to create")
 
@@ -55,8 +54,9 @@ def delegate_flags(delegate: str) -> list[str] | None:
 
 
 class BenchmarkModelRunner:
-    def __init__(self, binary: str) -> None:
+    def __init__(self, binary: str, accuracy_samples: int) -> None:
         self.binary = Path(binary).expanduser()
+        self.accuracy_samples = accuracy_samples  # one process start per sample on the phone: the first N inputs
         self._remote_binary = ""
         self._facts: DeviceFacts | None = None
 
@@ -183,7 +183,7 @@ class BenchmarkModelRunner:
     ) -> schema.Accuracy | None:
         """One call per sample on the phone, in one shell command; the outputs come back in one file."""
         x, y, ref = load_input_set(plan_dir / plan.input_set)
-        n = min(len(x), ACCURACY_SAMPLES)
+        n = min(len(x), self.accuracy_samples)
         if len(info.inputs) != 1 or len(info.outputs) != 1:
             return None  # the raw output file of a multi-output model is not split here
         tensor_in, tensor_out = info.inputs[0], info.outputs[0]

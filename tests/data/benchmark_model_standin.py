@@ -45,7 +45,7 @@ t0 = time.perf_counter()
 interpreter = litert.Interpreter(**kwargs)  # type: ignore[arg-type]
 interpreter.allocate_tensors()
 init_us = (time.perf_counter() - t0) * 1e6
-coverage = coverage_from_ops(interpreter._get_ops_details())  # noqa: SLF001 - what the real tool logs
+coverage = coverage_from_ops(interpreter._get_ops_details())
 if coverage.delegated_nodes:
     say(
         f"Replacing {coverage.delegated_nodes} out of {coverage.total_nodes} node(s) with delegate "
@@ -92,16 +92,22 @@ if generation == "current":
         f"Inference timings in us: Init: {init_us:.0f}, First inference: {warm[0] if warm else runs[0]:.0f}, "
         f"Warmup (avg): {np.mean(warm) if warm else 0:.3f}, Inference (avg): {np.mean(runs):.3f}"
     )
-    say(f"Memory footprint delta from the start of the tool (MB): init={init_rss - start_rss:.4f} "
-        f"overall={maxrss_mb() - start_rss:.4f}")
+    say(
+        f"Memory footprint delta from the start of the tool (MB): init={init_rss - start_rss:.4f} "
+        f"overall={maxrss_mb() - start_rss:.4f}"
+    )
     if flags.get("report_peak_memory_footprint") == "true":
         say(f"Overall peak memory footprint (MB) via periodic monitoring: {maxrss_mb():.4f}")
 elif generation == "older":
-    say(f"Inference timings in us: Init: {init_us:.0f}, First inference: {warm[0] if warm else runs[0]:.0f}, "
-        f"Warmup (avg): {np.mean(warm) if warm else 0:.3f}, Inference (avg): {np.mean(runs):.3f}")
+    say(
+        f"Inference timings in us: Init: {init_us:.0f}, First inference: {warm[0] if warm else runs[0]:.0f}, "
+        f"Warmup (avg): {np.mean(warm) if warm else 0:.3f}, Inference (avg): {np.mean(runs):.3f}"
+    )
 else:
-    say(f"Average inference timings in us: Warmup: {np.mean(warm) if warm else 0:.3f}, Init: {init_us:.0f}, "
-        f"no stats: {np.mean(runs):.3f}")
+    say(
+        f"Average inference timings in us: Warmup: {np.mean(warm) if warm else 0:.3f}, Init: {init_us:.0f}, "
+        f"no stats: {np.mean(runs):.3f}"
+    )
 if "output_filepath" in flags:
     out = interpreter.get_output_details()[0]
     with open(flags["output_filepath"], "wb") as handle:
