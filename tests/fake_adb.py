@@ -311,7 +311,7 @@ class _Connection:
         ) as proc:
             assert proc.stdout is not None
             try:
-                while chunk := proc.stdout.read1(SYNC_CHUNK):
+                while chunk := os.read(proc.stdout.fileno(), SYNC_CHUNK):
                     stream.write(self.phone.to_device(chunk.decode(errors="replace")).encode())
             except ConnectionError:
                 proc.kill()  # the host went away: adbd hangs up on the shell

@@ -42,7 +42,7 @@ if flags.get("use_gpu") == "true":
 if flags.get("use_nnapi") == "true":
     say("NNAPI acceleration is unsupported on this platform.")
 t0 = time.perf_counter()
-interpreter = litert.Interpreter(**kwargs)  # type: ignore[arg-type]
+interpreter = litert.Interpreter(**kwargs)
 interpreter.allocate_tensors()
 init_us = (time.perf_counter() - t0) * 1e6
 coverage = coverage_from_ops(interpreter._get_ops_details())
