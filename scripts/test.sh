@@ -4,7 +4,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 
 # Debian packages the tests' real parts need; installed when missing and we are root.
-APT_PACKAGES=(gcc openssh-server postgresql chromium)
+APT_PACKAGES=(gcc openssh-server postgresql chromium adb)
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -160,6 +160,7 @@ class FakePhone:
                 conn, _ = self._listener.accept()
             except OSError:
                 return
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as adbd does (disable_tcp_nagle)
             self.connections.append(conn)
             threading.Thread(target=_Connection(self, conn).serve, daemon=True).start()
 

@@ -129,7 +129,8 @@ def push(capsys: pytest.CaptureFixture[str], lab: dict[str, Path], *extra: str) 
 
 
 def blob_pushes(phone: FakePhone) -> list[str]:
-    return [p for p in phone.sent_paths if "/blobs/" in p]
+    """Files sent into the blob store (variants, input sets, the apk), named by their sha256."""
+    return [p for p in phone.sent_paths if "/blobs/.incoming-" in p]
 
 
 def test_push_installs_the_app_measures_every_cell_and_a_second_push_sends_nothing(
@@ -150,7 +151,7 @@ def test_push_installs_the_app_measures_every_cell_and_a_second_push_sends_nothi
     assert len(list(results.glob("*.json"))) == 8  # the app's own copies, where the shell can read them
     first = blob_pushes(phone)
     sent = {p.rsplit("/", 1)[1] for p in first}
-    assert {f".{v.sha256}.partial" for v in stored.manifest.variants if v.name in ("fp32", "int8")} <= sent
+    assert {str(v.sha256) for v in stored.manifest.variants if v.name in ("fp32", "int8")} <= sent
 
     code, _, err = push(capsys, lab, "--delegates", "xnnpack,cpu,nnapi,gpu")
     assert code == 0, err

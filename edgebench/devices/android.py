@@ -69,7 +69,7 @@ class AppRunner:
         _, current, _ = link.run(f"cat {shlex.quote(marker)} 2>/dev/null")
         if installed and current.strip() == digest:
             return
-        blob = device.store_blob(link, work, self.apk)
+        (blob,) = device.store_blobs(link, work, [self.apk])
         apk_path = f"{work}/edgebench-runner.apk"
         device.sh(link, f"ln -f {shlex.quote(blob)} {shlex.quote(apk_path)}", "staging the apk")
         out = device.sh(link, f"pm install -r -t {shlex.quote(apk_path)}", f"installing {self.apk.name}")

@@ -63,7 +63,7 @@ class BenchmarkModelRunner:
     def prepare(self, device: RemoteDevice, link: Link, work: str) -> None:
         if not self.binary.is_file():
             raise EdgebenchError(f"device {device.name}: benchmark_model binary not found: {self.binary}")
-        blob = device.store_blob(link, work, self.binary)
+        (blob,) = device.store_blobs(link, work, [self.binary])
         device.sh(link, f"chmod 755 {shlex.quote(blob)}", "making benchmark_model executable")
         self._remote_binary = blob
 
@@ -210,10 +210,10 @@ class BenchmarkModelRunner:
             return
         device.sh(link, f"mkdir -p {shlex.quote(folder)}", "creating the accuracy folder")
         with tempfile.TemporaryDirectory() as tmp:
-            for i, sample in enumerate(x):
-                path = Path(tmp) / f"in_{i}.bin"
+            files = [Path(tmp) / f"in_{i}.bin" for i in range(len(x))]
+            for path, sample in zip(files, x, strict=True):
                 path.write_bytes(quantize_input(sample[None, ...], tensor).tobytes())
-                link.put(path, f"{folder}/in_{i}.bin")
+            link.put_all(files, folder)
         device.sh(link, f"touch {shlex.quote(folder + '/.complete')}", "marking the accuracy inputs complete")
 
     # -- device ------------------------------------------------------------------------------------

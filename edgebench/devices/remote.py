@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import shlex
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +28,7 @@ from device_runner.schema import CellResult, Plan
 from device_runner.sweep import PACKAGE_PARENT, CellDone
 from edgebench.errors import EdgebenchError
 from edgebench.hashing import sha256_file
-from edgebench.plan import PLAN_NAME
+from edgebench.plan import PLAN_NAME, link_or_copy
 
 RUNNER_SOURCE = PACKAGE_PARENT / "device_runner"
 POLL_S = 0.5
@@ -41,6 +43,11 @@ class Link(Protocol):
 
     def run(self, command: str) -> tuple[int, str, str]: ...
     def put(self, local: Path, remote: str) -> None: ...
+    def put_all(self, files: list[Path], remote_dir: str) -> None:
+        """Send ``files`` into the existing ``remote_dir``, each under its own name (one call where the
+        transport allows: each round trip to a phone costs a process start and a shell)."""
+        ...
+
     def get(self, remote: str, local: Path) -> None: ...
     def listdir(self, remote: str) -> list[str]: ...
     def close(self) -> None: ...
@@ -138,20 +145,26 @@ class RemoteDevice:
             raise EdgebenchError(f"device {self.name}: {what} failed: {detail}")
         return out
 
-    def store_blob(self, link: Link, work: str, path: Path, present: set[str] | None = None) -> str:
-        """``path`` as W/blobs/<sha256>, sent only if the device lacks it (upload to a temp name, then rename)."""
+    def store_blobs(self, link: Link, work: str, paths: list[Path]) -> list[str]:
+        """Each path as W/blobs/<sha256>; only what the device lacks is sent, into a fresh incoming folder
+        first and then renamed into place, so a cut transfer never leaves a partial blob under a valid name."""
+        q = shlex.quote
         blobs = f"{work}/blobs"
-        digest = sha256_file(path)
-        if present is None:
-            self.sh(link, f"mkdir -p {shlex.quote(blobs)}", "creating the blob folder")
-            present = set(link.listdir(blobs))
-        if digest not in present:
-            temp = f"{blobs}/.{digest}.partial"
-            link.put(path, temp)
-            self.sh(link, f"mv -f {shlex.quote(temp)} {shlex.quote(f'{blobs}/{digest}')}", "storing a file")
-            self.transfer.variant_bytes += path.stat().st_size
-            present.add(digest)
-        return f"{blobs}/{digest}"
+        incoming = f"{blobs}/.incoming-{secrets.token_hex(4)}"
+        listing = self.sh(link, f"mkdir -p {q(incoming)} && ls -1a {q(blobs)}", "listing the device's blobs")
+        present = set(listing.split())
+        digests = [sha256_file(path) for path in paths]
+        missing = {digest: path for digest, path in zip(digests, paths, strict=True) if digest not in present}
+        if missing:
+            with tempfile.TemporaryDirectory() as tmp:
+                staged = [Path(tmp) / digest for digest in missing]
+                for target, path in zip(staged, missing.values(), strict=True):
+                    link_or_copy(path, target)
+                link.put_all(staged, incoming)
+            self.transfer.variant_bytes += sum(path.stat().st_size for path in missing.values())
+        move = f"mv -f {q(incoming)}/* {q(blobs)}/ && " if missing else ""
+        self.sh(link, f"{move}rmdir {q(incoming)}", "storing the sent files")
+        return [f"{blobs}/{digest}" for digest in digests]
 
     def _workdir(self, link: Link) -> str:
         if self.workdir.startswith("/"):
@@ -161,16 +174,11 @@ class RemoteDevice:
 
     def _push_plan(self, link: Link, work: str, run_dir: str, plan_path: Path) -> None:
         """Send only the blobs the device lacks, then link them into the run's plan folder."""
-        blobs = f"{work}/blobs"
-        self.sh(
-            link,
-            f"mkdir -p {shlex.quote(blobs)} {shlex.quote(run_dir + '/plan')} {shlex.quote(run_dir + '/results')}",
-            "creating the work folders",
-        )
-        present = set(link.listdir(blobs))
-        files = [p for p in sorted(plan_path.parent.iterdir()) if p.is_file() and p.name != PLAN_NAME]
         q = shlex.quote
-        links = [f"ln -f {q(self.store_blob(link, work, p, present))} {q(f'{run_dir}/plan/{p.name}')}" for p in files]
+        self.sh(link, f"mkdir -p {q(run_dir + '/plan')} {q(run_dir + '/results')}", "creating the run folders")
+        files = [p for p in sorted(plan_path.parent.iterdir()) if p.is_file() and p.name != PLAN_NAME]
+        blobs = self.store_blobs(link, work, files)
+        links = [f"ln -f {q(blob)} {q(f'{run_dir}/plan/{p.name}')}" for blob, p in zip(blobs, files, strict=True)]
         if links:
             self.sh(link, " && ".join(links), "linking the plan's files")
         link.put(plan_path, f"{run_dir}/plan/{PLAN_NAME}")
