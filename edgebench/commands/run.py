@@ -167,6 +167,7 @@ Examples:
   edgebench run --resume 20261124T081500Z-1a2b3c  # finish a run that was cut off
   edgebench push --device pi4                     # the same on a board named in the inventory
   edgebench push --device pi4,pi5,local           # several devices at once; exit code is the worst
+  edgebench push --device pixel --delegates xnnpack,gpu,nnapi:qti-dsp   # an Android phone (kind = "adb")
 """
 
 
@@ -185,7 +186,7 @@ Examples:
     "--delegates",
     default="xnnpack,cpu",
     show_default=True,
-    help="Comma-separated: xnnpack, cpu, external:/path/lib.so[;key=value…].",
+    help="Comma-separated: xnnpack, cpu, external:/path/lib.so[;key=value…]; on Android also nnapi[:accelerator], gpu.",
 )
 @click.option("--threads", default="1", show_default=True, help="Comma-separated thread counts to sweep.")
 @click.option(
