@@ -1,0 +1,88 @@
+package com.edgebench.runner.core;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** One cell's result: device_runner/schema.py's CellResult, field for field. */
+public final class CellResult {
+    public String runId;
+    public String variant;
+    public String delegate;
+    public int threads;
+    public String status;
+    public String api = "interpreter";
+    public String message = "";
+    public Timing timing;
+    public Memory memory;
+    public Accuracy accuracy;
+    public Coverage coverage;
+    public Boolean fullyAccelerated;
+    public List<String> modelOps = new ArrayList<>();
+    public List<Integer> pinnedCpus = new ArrayList<>();
+    public DeviceFacts device;
+    public Map<String, Double> temperatureBeforeC = new LinkedHashMap<>();
+    public Map<String, Double> temperatureAfterC = new LinkedHashMap<>();
+    public String startedAt = "";
+    public String finishedAt = "";
+    public String schemaVersion = Schema.VERSION;
+
+    public static final class Timing {
+        public double initMs;
+        public Double firstMs;
+        public int warmupRuns;
+        public List<Double> samplesMs = new ArrayList<>();
+        public Double p50Ms;
+        public Double p90Ms;
+        public Double p99Ms;
+        public double meanMs;
+        public Double stdMs;
+        public Double minMs;
+        public Double maxMs;
+        public Double timerOverheadMs;
+        public List<Integer> blockLengths = new ArrayList<>();
+        public List<String> missing = new ArrayList<>();
+    }
+
+    public static final class Memory {
+        public Double rssBeforeMb;
+        public Double rssAfterLoadMb;
+        public Double loadDeltaMb;
+        public Double peakRssMb;
+        public List<String> missing = new ArrayList<>();
+    }
+
+    public static final class Accuracy {
+        public int n;
+        public Double top1;
+        public Double fp32Agreement;
+        public Double maxAbsDiff;
+        public Double meanAbsDiff;
+        public List<Boolean> correct = new ArrayList<>();
+    }
+
+    public static final class Coverage {
+        public int delegatedNodes;
+        public int totalNodes;
+
+        public Coverage(int delegatedNodes, int totalNodes) {
+            this.delegatedNodes = delegatedNodes;
+            this.totalNodes = totalNodes;
+        }
+    }
+
+    public static final class DeviceFacts {
+        public String runtime;
+        public String runtimeVersion;
+        public String python = "-"; // no Python on a phone: the app is the runner
+        public String numpy = "-";
+        public String machine;
+        public String cpuModel;
+        public int cores;
+        public String os;
+        public String kernel;
+        public String governor;
+        public Double ramMb;
+    }
+}

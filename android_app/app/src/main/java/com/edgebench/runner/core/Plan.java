@@ -1,0 +1,75 @@
+package com.edgebench.runner.core;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** What the host asks for: device_runner/schema.py's Plan. Filled by Gson; fields mirror the JSON. */
+public final class Plan {
+    public String runId;
+    public String modelName;
+    public List<Variant> variants = new ArrayList<>();
+    public String inputSet; // .npz beside the plan: x, y (labels, optional), ref (host fp32 outputs)
+    public Measurement measure = new Measurement();
+    public List<Pair> pairs = new ArrayList<>();
+    public String schemaVersion = Schema.VERSION;
+
+    public static final class Variant {
+        public String name;
+        public String file; // relative to the plan's directory
+    }
+
+    public static final class Pair {
+        public String baseline;
+        public String candidate;
+    }
+
+    public static final class Measurement {
+        public List<String> delegates = new ArrayList<>(List.of("xnnpack", "cpu"));
+        public List<Integer> threads = new ArrayList<>(List.of(1));
+        public List<String> apis = new ArrayList<>(List.of("interpreter"));
+        public int warmupRuns = 1;
+        public double warmupMinS = 0.5;
+        public int runs = 50;
+        public double minS = 1.0;
+        public double maxS = 150.0;
+        public double cellTimeoutS = 600.0;
+        public String runtime;
+        public List<Integer> cpus = new ArrayList<>();
+        public double cooldownS = 0.0;
+        public int blocks = 20;
+    }
+
+    /** Every cell, in the order device_runner sweeps them: variant, then API, delegate, threads. */
+    public List<CellKey> cells() {
+        List<String> names = new ArrayList<>();
+        for (Pair pair : pairs) {
+            names.add(pair.baseline);
+            names.add(pair.candidate);
+        }
+        if (names.isEmpty()) {
+            for (Variant variant : variants) {
+                names.add(variant.name);
+            }
+        }
+        List<CellKey> cells = new ArrayList<>();
+        for (String name : names) {
+            for (String api : measure.apis) {
+                for (String delegate : measure.delegates) {
+                    for (int threads : measure.threads) {
+                        cells.add(new CellKey(name, delegate, threads, api));
+                    }
+                }
+            }
+        }
+        return cells;
+    }
+
+    public Variant variant(String name) {
+        for (Variant variant : variants) {
+            if (variant.name.equals(name)) {
+                return variant;
+            }
+        }
+        throw new IllegalArgumentException("no variant " + name + " in the plan");
+    }
+}

@@ -1,0 +1,34 @@
+package com.edgebench.runner.core;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import java.util.Map;
+
+/** What the sweep reads off the device besides the model: memory, facts, temperatures. */
+public interface Probes {
+    /** Resident set size of this process now, MB (VmRSS). */
+    double rssMb();
+
+    /** Peak resident set size of this process, MB (VmHWM). */
+    double peakRssMb();
+
+    CellResult.DeviceFacts facts(String runtime, String runtimeVersion);
+
+    Map<String, Double> temperaturesC();
+
+    /** VmRSS / VmHWM from /proc/self/status, as device_runner/facts.py reads them (Linux and Android). */
+    static double procStatusMb(String field) {
+        try {
+            for (String line : Files.readAllLines(Paths.get("/proc/self/status"), StandardCharsets.UTF_8)) {
+                if (line.startsWith(field + ":")) {
+                    return Double.parseDouble(line.substring(field.length() + 1).trim().split("\\s+")[0]) / 1024.0;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return Double.NaN;
+        }
+        return Double.NaN;
+    }
+}
