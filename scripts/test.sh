@@ -3,8 +3,9 @@
 # Arguments go to pytest, e.g. scripts/test.sh -k schema
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 
-# Debian packages the tests' real parts need; installed when missing and we are root.
-APT_PACKAGES=(gcc openssh-server postgresql chromium adb)
+# Debian packages the tests' real parts need; installed when missing and we are root. The last three
+# compile and test android_app's plain-Java core on the JVM (javac 17, JUnit 4, Gson).
+APT_PACKAGES=(gcc openssh-server postgresql chromium adb default-jdk-headless junit4 libgoogle-gson-java)
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -28,4 +29,5 @@ cd "$ROOT"
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
 "$VENV/bin/mypy"
+"$ROOT/scripts/test_android_core.sh"
 exec "$VENV/bin/pytest" "$@"

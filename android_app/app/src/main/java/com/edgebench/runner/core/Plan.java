@@ -16,6 +16,7 @@ public final class Plan {
     public static final class Variant {
         public String name;
         public String file; // relative to the plan's directory
+        public String sha256;
     }
 
     public static final class Pair {
