@@ -20,15 +20,26 @@ public interface Probes {
 
     /** VmRSS / VmHWM from /proc/self/status, as device_runner/facts.py reads them (Linux and Android). */
     static double procStatusMb(String field) {
+        Double kb = kilobytes("/proc/self/status", field);
+        return kb == null ? Double.NaN : kb / 1024.0;
+    }
+
+    /** MemTotal and friends from /proc/meminfo, MB; null where it cannot be read. */
+    static Double procMeminfoMb(String field) {
+        Double kb = kilobytes("/proc/meminfo", field);
+        return kb == null ? null : kb / 1024.0;
+    }
+
+    private static Double kilobytes(String file, String field) {
         try {
-            for (String line : Files.readAllLines(Paths.get("/proc/self/status"), StandardCharsets.UTF_8)) {
+            for (String line : Files.readAllLines(Paths.get(file), StandardCharsets.UTF_8)) {
                 if (line.startsWith(field + ":")) {
-                    return Double.parseDouble(line.substring(field.length() + 1).trim().split("\\s+")[0]) / 1024.0;
+                    return Double.parseDouble(line.substring(field.length() + 1).trim().split("\\s+")[0]);
                 }
             }
         } catch (IOException | NumberFormatException e) {
-            return Double.NaN;
+            return null;
         }
-        return Double.NaN;
+        return null;
     }
 }
