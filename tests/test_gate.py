@@ -347,3 +347,47 @@ def test_inconclusive_passes_by_default_and_fails_when_the_policy_says_so(
         )
         == 1
     )
+
+
+def test_a_baseline_exported_from_another_machine_gates_like_the_stored_one(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, gate_store: tuple[str, StoredRun]
+) -> None:
+    url, run = gate_store
+    bundle = tmp_path / "baseline-4.1.json"
+    assert invoke(["history", "--store", url, "--export", "release=4.1", "--to", str(bundle), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"bundle": str(bundle), "runs": ["base"]}
+    # another machine: a store of its own holding only the candidate, slower on one cell
+    other = store_url(str(tmp_path / "other.sqlite"))
+    cell = next(c for c in run.cells if (c.variant, c.delegate) == ("int8", "xnnpack"))
+    slow = changed(run, "int8", "xnnpack", timing=slower(cell, 1.5).timing)
+    with Store(other) as store:
+        save(store, slow, "cand", "local", "2026-11-24T10:00:00+00:00", {"rc": "1"})
+    code = invoke(["gate", "--store", other, "--baseline", str(bundle), "--candidate", "rc=1", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1 and report["baseline"] == ["base"]
+    assert regressions(report) == {("local · int8 · xnnpack · interpreter · 1t", "latency_p50")}
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "cannot read run bundle"),
+        ("{", "not a run bundle (invalid JSON"),
+        ('{"kind": "something-else"}', "not a run bundle (made by `edgebench history --export`)"),
+        ('{"kind": "edgebench-runs", "schema_version": "9.0", "runs": []}', "schema version 9.0 cannot be read"),
+    ],
+)
+def test_an_unreadable_bundle_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    gate_store: tuple[str, StoredRun],
+    content: str | None,
+    expected: str,
+) -> None:
+    url, _ = gate_store
+    bundle = tmp_path / "b.json"
+    if content is not None:
+        bundle.write_text(content)
+    assert invoke(["gate", "--store", url, "--baseline", str(bundle), "--candidate", "release=4.1"]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and str(bundle) in err and "Traceback" not in err

@@ -37,11 +37,13 @@ Examples:
   edgebench gate --baseline release=4.1 --candidate latest
   edgebench gate --baseline 20261120T101500Z-aa11bb --candidate 20261124T081500Z-1a2b3c --policy gate.toml
   edgebench gate --baseline release=4.1 --candidate latest --junit-xml gate.xml --markdown - >> "$GITHUB_STEP_SUMMARY"
+  edgebench gate --baseline baseline-4.1.json --candidate latest   # a bundle exported on the lab machine
 
 \b
 Paired mode measures both models on one device in one job, interleaved A B B A in --blocks blocks:
 latency is a one-sided Wilcoxon test on per-block log ratios with a Hodges-Lehmann ratio (floor 5 %).
-Stored mode REF: a run id, `latest`, or a tag KEY=VALUE (the latest matching run of each device).
+Stored mode REF: a run id, `latest`, a tag KEY=VALUE (the latest matching run of each device), or a
+run bundle file written elsewhere by `edgebench history --export REF --to FILE.json`.
 Stored-mode latency: bootstrap CI of the ratio of medians; a regression only if the whole CI is past the floor
 (5 %, raised to 3x the run-to-run noise the history shows for that cell). p90/p99 warn only.
 Memory: max(2 %, 16 MB). Size and gzip size: any growth past 1 %. Accuracy: exact McNemar on the

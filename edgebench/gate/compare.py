@@ -10,10 +10,12 @@ import itertools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from device_runner.schema import STATUS_OK, CellResult
+from edgebench.bundle import is_bundle_ref, read_bundle
 from edgebench.errors import EdgebenchError, ExitCode
 from edgebench.gate import stats
 from edgebench.gate.policy import Policy, Thresholds
@@ -55,7 +57,12 @@ class GateResult:
 
 
 def resolve(store: Store, ref: str, device: str | None) -> list[StoredRun]:
-    """A run id, ``latest`` or a tag ``key=value``: the latest matching run of each device."""
+    """A run id, ``latest``, a tag ``key=value`` (the latest matching run of each device), or a bundle file."""
+    if is_bundle_ref(ref):
+        bundled = [run for run in read_bundle(Path(ref)) if device is None or run.device == device]
+        if not bundled:
+            raise EdgebenchError(f"run bundle {ref} holds no run" + (f" on device {device}" if device else ""))
+        return bundled
     if ref != "latest" and "=" not in ref:
         return [store.load_run(ref)]
     key, _, value = ref.partition("=")
