@@ -29,10 +29,12 @@ def score(outputs: np.ndarray, labels: np.ndarray | None, reference: np.ndarray 
     correct = (predicted == labels.reshape(n)) if labels is not None else np.zeros(0, dtype=bool)
     if reference is None:
         agreement = max_diff = mean_diff = None
+        agree = np.zeros(0, dtype=bool)
     else:
         ref = reference.reshape(n, -1).astype(np.float32)
         diff = np.abs(flat - ref)
-        agreement = float((predicted == ref.argmax(axis=1)).mean())
+        agree = predicted == ref.argmax(axis=1)
+        agreement = float(agree.mean())
         max_diff, mean_diff = float(diff.max()), float(diff.mean())
     return Accuracy(
         n=n,
@@ -41,4 +43,5 @@ def score(outputs: np.ndarray, labels: np.ndarray | None, reference: np.ndarray 
         max_abs_diff=max_diff,
         mean_abs_diff=mean_diff,
         correct=[bool(c) for c in correct],
+        agree=[bool(a) for a in agree],
     )

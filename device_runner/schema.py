@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-SCHEMA_VERSION = "1.1"  # 1.1: timing/memory fields a runner could not measure are null, listed in `missing`
+# 1.1: timing/memory fields a runner could not measure are null, listed in `missing`; per-sample `agree`
+SCHEMA_VERSION = "1.1"
 
 STATUS_OK = "ok"
 STATUS_DELEGATE_UNAVAILABLE = "delegate_unavailable"
@@ -177,6 +178,7 @@ class Accuracy:
     max_abs_diff: float | None  # against the host fp32 outputs, after dequantisation
     mean_abs_diff: float | None
     correct: list[bool] = field(default_factory=list)  # per sample, for paired tests
+    agree: list[bool] = field(default_factory=list)  # per sample: same top-1 as the host fp32 model
 
 
 @dataclass(frozen=True)

@@ -145,7 +145,13 @@ def test_a_real_slowdown_fails_naming_the_cell(
 
 @pytest.mark.parametrize(
     ("change", "metric"),
-    [("status", "status"), ("accuracy", "accuracy"), ("coverage", "coverage"), ("size", "size")],
+    [
+        ("status", "status"),
+        ("accuracy", "accuracy"),
+        ("agreement", "fp32_agreement"),
+        ("coverage", "coverage"),
+        ("size", "size"),
+    ],
 )
 def test_each_kind_of_regression_fails_the_gate(
     capsys: pytest.CaptureFixture[str], gate_store: tuple[str, StoredRun], change: str, metric: str
@@ -167,6 +173,10 @@ def test_each_kind_of_regression_fails_the_gate(
         assert cell.accuracy is not None
         flipped = [False if i < 12 else right for i, right in enumerate(cell.accuracy.correct)]  # 12 now wrong
         candidate = changed(run, "fp32", "xnnpack", accuracy=dataclasses.replace(cell.accuracy, correct=flipped))
+    elif change == "agreement":  # 12 inputs whose top-1 no longer matches the host fp32 model's
+        assert cell.accuracy is not None and len(cell.accuracy.agree) == cell.accuracy.n
+        disagree = [False if i < 12 else same for i, same in enumerate(cell.accuracy.agree)]
+        candidate = changed(run, "fp32", "xnnpack", accuracy=dataclasses.replace(cell.accuracy, agree=disagree))
     elif change == "coverage":
         assert cell.coverage is not None
         fewer = Coverage(cell.coverage.delegated_nodes - 3, cell.coverage.total_nodes)

@@ -34,7 +34,7 @@ class Verdict:
     baseline: float | None
     candidate: float | None
     detail: str
-    gating: bool = True  # p90/p99 and fp32 agreement only warn
+    gating: bool = True  # p90/p99 (and fp32 agreement of results without per-sample agreement) only warn
 
     @property
     def cell_name(self) -> str:
@@ -245,7 +245,16 @@ def _accuracy(key: CellKey, a: CellResult, b: CellResult, t: Thresholds) -> list
                 "the two sides were not measured on the same inputs: no paired test possible",
             )
         )
-    if a.accuracy.fp32_agreement is not None and b.accuracy.fp32_agreement is not None:
+    if a.accuracy.agree and len(a.accuracy.agree) == len(b.accuracy.agree):
+        found = stats.paired_accuracy(
+            np.asarray(a.accuracy.agree), np.asarray(b.accuracy.agree), t.alpha, t.accuracy_points, "fp32 agreement"
+        )
+        out.append(
+            Verdict(
+                key, "fp32_agreement", found.verdict, a.accuracy.fp32_agreement, b.accuracy.fp32_agreement, found.detail
+            )
+        )
+    elif a.accuracy.fp32_agreement is not None and b.accuracy.fp32_agreement is not None:
         drop = 100 * (a.accuracy.fp32_agreement - b.accuracy.fp32_agreement)
         out.append(
             Verdict(
@@ -254,7 +263,7 @@ def _accuracy(key: CellKey, a: CellResult, b: CellResult, t: Thresholds) -> list
                 WARNING if drop >= t.accuracy_points else stats.PASS,
                 a.accuracy.fp32_agreement,
                 b.accuracy.fp32_agreement,
-                f"agreement {-drop:+.2f} pts (per-sample agreement is not stored yet: warns only)",
+                f"agreement {-drop:+.2f} pts (results without per-sample agreement, schema < 1.1: warns only)",
                 gating=False,
             )
         )

@@ -129,8 +129,11 @@ def binomial_tail(k: int, n: int) -> float:
     return float(sum(math.comb(n, i) for i in range(k, n + 1)) / 2**n)
 
 
-def paired_accuracy(a_correct: np.ndarray, b_correct: np.ndarray, alpha: float, floor_points: float) -> Finding:
-    """Same inputs on both sides: exact one-sided McNemar on the discordant pairs."""
+def paired_accuracy(
+    a_correct: np.ndarray, b_correct: np.ndarray, alpha: float, floor_points: float, what: str = "top-1"
+) -> Finding:
+    """Same inputs on both sides: exact one-sided McNemar on the discordant pairs (of correctness against the
+    labels, or of agreement with the host fp32 model)."""
     n = len(a_correct)
     b = int(np.sum(a_correct & ~b_correct))  # right before, wrong now
     c = int(np.sum(~a_correct & b_correct))
@@ -151,7 +154,7 @@ def paired_accuracy(a_correct: np.ndarray, b_correct: np.ndarray, alpha: float, 
         -drop - half,
         -drop + half,
         p,
-        f"top-1 {-drop:+.2f} pts (95% CI {-drop - half:+.2f}–{-drop + half:+.2f}); {b} inputs now wrong, "
+        f"{what} {-drop:+.2f} pts (95% CI {-drop - half:+.2f}–{-drop + half:+.2f}); {b} inputs now wrong, "
         f"{c} now right of {n}; McNemar p={p:.2g}; floor {floor_points:g} pts",
     )
 

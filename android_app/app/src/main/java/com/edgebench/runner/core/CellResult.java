@@ -60,6 +60,7 @@ public final class CellResult {
         public Double maxAbsDiff;
         public Double meanAbsDiff;
         public List<Boolean> correct = new ArrayList<>();
+        public List<Boolean> agree = new ArrayList<>(); // per sample: same top-1 as the host fp32 model
     }
 
     public static final class Coverage {

@@ -21,7 +21,9 @@ public final class Scoring {
                 correct += right ? 1 : 0;
             }
             if (reference != null) {
-                agree += predicted == argmax(reference[i]) ? 1 : 0;
+                boolean same = predicted == argmax(reference[i]);
+                a.agree.add(same);
+                agree += same ? 1 : 0;
                 for (int j = 0; j < outputs[i].length; j++) {
                     double diff = Math.abs((double) outputs[i][j] - reference[i][j]);
                     maxDiff = Math.max(maxDiff, diff);

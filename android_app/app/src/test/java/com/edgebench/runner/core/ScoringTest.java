@@ -17,6 +17,7 @@ public class ScoringTest {
         assertEquals(2.0 / 3, a.top1, 1e-12);
         assertEquals(List.of(true, false, true), a.correct);
         assertEquals(2.0 / 3, a.fp32Agreement, 1e-12); // the third disagrees with fp32
+        assertEquals(List.of(true, true, false), a.agree);
         assertEquals(0.3, a.maxAbsDiff, 1e-6);
         assertEquals((0.1 + 0.1 + 0.1 + 0.1 + 0.3 + 0.3) / 6, a.meanAbsDiff, 1e-6);
     }
@@ -28,6 +29,7 @@ public class ScoringTest {
         assertNull(a.fp32Agreement);
         assertNull(a.maxAbsDiff);
         assertEquals(List.of(), a.correct);
+        assertEquals(List.of(), a.agree);
     }
 
     @Test
