@@ -239,7 +239,7 @@ class AdbDirectLink:
         if not isinstance(exc, exceptions.TcpTimeoutException):
             return f"device {t.name}: cannot connect to {where}: {exc}"
         # A timeout past our signature means the phone did not accept our key; before it, no answer at all.
-        if self._asked_for_auth:
+        if self._signer_used.asked:
             return (
                 f"device {t.name}: {where} is unauthorised: accept edgebench's key on the phone "
                 f"(public key {Path(t.key).expanduser()}.pub) and retry"
@@ -254,16 +254,18 @@ class AdbDirectLink:
         if not key.is_file():
             key.parent.mkdir(parents=True, exist_ok=True)
             keygen(str(key))  # the phone shows its "Allow USB debugging?" prompt for this key once
-        self._asked_for_auth = False
-        signer = CryptographySigner(str(key))
-        sign = signer.Sign
 
-        def sign_and_note(data: bytes) -> bytes:
-            self._asked_for_auth = True
-            return bytes(sign(data))
+        class NotingSigner(CryptographySigner):  # type: ignore[misc]
+            """Notes that the phone asked for a signature: tells "key refused" from "no answer" on a timeout."""
 
-        signer.Sign = sign_and_note  # to tell "key refused" from "no answer" when the handshake times out
-        return signer
+            asked = False
+
+            def Sign(self, data: bytes) -> bytes:
+                self.asked = True
+                return bytes(super().Sign(data))
+
+        self._signer_used = NotingSigner(str(key))
+        return self._signer_used
 
     def _usb_device(self) -> object:
         try:
