@@ -20,8 +20,11 @@ if grep -rn "^import android" "$CORE"; then
   echo "test_android_core: the core must not import android.* (it is tested on the JVM)" >&2
   exit 1
 fi
-rm -rf "$OUT" && mkdir -p "$OUT"
+rm -rf "$OUT" "$OUT-glue" && mkdir -p "$OUT" "$OUT-glue"
 javac -Xlint:all,-serial -Werror -d "$OUT" -cp "$CP" $(find "$CORE" "$APP/test/java" -name '*.java')
+# The Android glue against compile-only stubs of the Android/LiteRT APIs (see android_app/jvm-stubs/).
+javac -Xlint:all,-serial -Werror -d "$OUT-glue" -cp "$CP" \
+  $(find "$ROOT/android_app/jvm-stubs" "$APP/main/java" -name '*.java')
 [ "${1:-}" = "--compile-only" ] && exit 0
 
 TESTS=$(cd "$APP/test/java" && find . -name '*Test.java' | sed 's|^\./||; s|\.java$||; s|/|.|g' | sort)

@@ -1,0 +1,1 @@
+package com.google.ai.edge.litert; public class LiteRtException extends Exception { }

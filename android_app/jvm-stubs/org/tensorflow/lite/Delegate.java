@@ -1,0 +1,1 @@
+package org.tensorflow.lite; public interface Delegate { }
