@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-# 1.1: timing/memory fields a runner could not measure are null, listed in `missing`; per-sample `agree`
+# 1.1: timing/memory fields a runner could not measure are null, listed in `missing`; per-sample `agree`;
+# p5/p95
 SCHEMA_VERSION = "1.1"
 
 STATUS_OK = "ok"
@@ -159,6 +160,8 @@ class Timing:
     timer_overhead_ms: float | None  # median cost of reading the clock twice around nothing
     block_lengths: list[int] = field(default_factory=list)  # paired runs: samples_ms split into ABBA blocks
     missing: list[str] = field(default_factory=list)
+    p5_ms: float | None = None  # with p95: what benchmark_model prints beside its median, for comparison
+    p95_ms: float | None = None
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ def bounded_loop(fn: Callable[[], object], min_runs: int, min_s: float, max_s: f
 
 def summarize(samples_ns: list[int], *, init_ns: int, first_ns: int, warmup_runs: int, overhead_ns: float) -> Timing:
     ms = np.asarray(samples_ns, dtype=np.float64) / NS_PER_MS
-    p50, p90, p99 = np.percentile(ms, [50, 90, 99])
+    p5, p50, p90, p95, p99 = np.percentile(ms, [5, 50, 90, 95, 99])
     return Timing(
         init_ms=init_ns / NS_PER_MS,
         first_ms=first_ns / NS_PER_MS,
@@ -57,4 +57,6 @@ def summarize(samples_ns: list[int], *, init_ns: int, first_ns: int, warmup_runs
         min_ms=float(ms.min()),
         max_ms=float(ms.max()),
         timer_overhead_ms=overhead_ns / NS_PER_MS,
+        p5_ms=float(p5),
+        p95_ms=float(p95),
     )

@@ -45,7 +45,8 @@ def test_an_ok_cell_holds_timing_memory_accuracy_coverage_and_device_facts(
         assert not timing.missing and not memory.missing  # device_runner measures every field
         assert len(timing.samples_ms) >= QUICK.runs
         assert timing.min_ms and timing.p50_ms and timing.p90_ms and timing.max_ms and timing.timer_overhead_ms
-        assert 0 < timing.min_ms <= timing.p50_ms <= timing.p90_ms <= timing.max_ms
+        assert timing.p5_ms and timing.p95_ms
+        assert 0 < timing.min_ms <= timing.p5_ms <= timing.p50_ms <= timing.p90_ms <= timing.p95_ms <= timing.max_ms
         assert timing.timer_overhead_ms < timing.p50_ms
         assert memory.peak_rss_mb and memory.rss_after_load_mb
         assert memory.peak_rss_mb >= memory.rss_after_load_mb > 0

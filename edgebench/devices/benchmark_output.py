@@ -61,6 +61,8 @@ class BenchmarkOutput:
             "std_ms": self.std_ms,
             "min_ms": self.min_ms,
             "max_ms": self.max_ms,
+            "p5_ms": self.p5_ms,
+            "p95_ms": self.p95_ms,
         }
         # benchmark_model never prints raw samples, p90, p99 or its timer's overhead.
         missing = ["samples_ms", "p90_ms", "p99_ms", "timer_overhead_ms"]
@@ -79,6 +81,8 @@ class BenchmarkOutput:
             max_ms=self.max_ms,
             timer_overhead_ms=None,
             missing=sorted(missing),
+            p5_ms=self.p5_ms,
+            p95_ms=self.p95_ms,
         )
 
     def memory(self) -> Memory | None:

@@ -43,6 +43,8 @@ public final class CellResult {
         public Double timerOverheadMs;
         public List<Integer> blockLengths = new ArrayList<>();
         public List<String> missing = new ArrayList<>();
+        public Double p5Ms; // with p95: what benchmark_model prints beside its median
+        public Double p95Ms;
     }
 
     public static final class Memory {

@@ -54,6 +54,8 @@ public final class RunLoop {
         t.p50Ms = percentile(ms, 50);
         t.p90Ms = percentile(ms, 90);
         t.p99Ms = percentile(ms, 99);
+        t.p5Ms = percentile(ms, 5);
+        t.p95Ms = percentile(ms, 95);
         t.meanMs = Arrays.stream(ms).average().orElse(Double.NaN);
         t.stdMs = ms.length > 1 ? Math.sqrt(sumSquares(ms, t.meanMs) / (ms.length - 1)) : 0.0;
         t.minMs = Arrays.stream(ms).min().orElse(Double.NaN);

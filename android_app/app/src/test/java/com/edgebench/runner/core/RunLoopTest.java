@@ -59,5 +59,7 @@ public class RunLoopTest {
         assertEquals(1.0, t.minMs, 0);
         assertEquals(10.0, t.maxMs, 0);
         assertEquals(List.of(), t.missing);
+        assertEquals(1.3, t.p5Ms, 1e-12); // numpy.percentile(values, [5, 95]) in ms
+        assertEquals(9.1, t.p95Ms, 1e-12);
     }
 }
