@@ -16,6 +16,7 @@ import os
 import shlex
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,6 +25,7 @@ import numpy as np
 from edgebench.devices.remote import LinkLost
 from edgebench.errors import EdgebenchError
 from edgebench.inventory import AdbTarget
+from edgebench.plan import link_or_copy
 
 STATUS_MARK = "__edgebench_exit="
 NO_SPACE = "No space left on device"
@@ -132,9 +134,15 @@ class AdbServerLink:
     def put(self, local: Path, remote: str) -> None:
         self._push([local], remote)
 
-    def put_all(self, files: list[Path], remote_dir: str) -> None:
-        if files:
-            self._push(files, remote_dir + "/")  # one adb process for them all
+    def put_all(self, files: list[tuple[Path, str]], remote_dir: str) -> None:
+        """One adb process for them all: `adb push` keeps local names, so renamed files are staged first."""
+        if all(path.name == name for path, name in files):
+            self._push([path for path, _ in files], remote_dir + "/")
+            return
+        with tempfile.TemporaryDirectory() as tmp:
+            for path, name in files:
+                link_or_copy(path, Path(tmp) / name)
+            self._push([Path(tmp) / name for _, name in files], remote_dir + "/")
 
     def _push(self, files: list[Path], remote: str) -> None:
         out = self._adb("-s", self.target.serial, "push", *(str(f) for f in files), remote)
@@ -299,9 +307,9 @@ class AdbDirectLink:
         except self.errors as exc:
             raise LinkLost(str(exc) or type(exc).__name__) from exc
 
-    def put_all(self, files: list[Path], remote_dir: str) -> None:
-        for path in files:  # one connection, one sync stream each: no process or shell per file
-            self.put(path, f"{remote_dir}/{path.name}")
+    def put_all(self, files: list[tuple[Path, str]], remote_dir: str) -> None:
+        for path, name in files:  # one connection, one sync stream each: no process or shell per file
+            self.put(path, f"{remote_dir}/{name}")
 
     def get(self, remote: str, local: Path) -> None:
         try:

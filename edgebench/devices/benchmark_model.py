@@ -213,7 +213,7 @@ class BenchmarkModelRunner:
             files = [Path(tmp) / f"in_{i}.bin" for i in range(len(x))]
             for path, sample in zip(files, x, strict=True):
                 path.write_bytes(quantize_input(sample[None, ...], tensor).tobytes())
-            link.put_all(files, folder)
+            link.put_all([(path, path.name) for path in files], folder)
         device.sh(link, f"touch {shlex.quote(folder + '/.complete')}", "marking the accuracy inputs complete")
 
     # -- device ------------------------------------------------------------------------------------

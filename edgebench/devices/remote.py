@@ -1,13 +1,15 @@
-"""Running a plan on a remote device over any link (SSH today): push what changed, start the runner
-detached, follow it, pull each result as it appears. One mechanism for every transport.
+"""Running a plan on a remote device over any link (SSH, ADB): push what changed, start the runner
+detached, follow it, pull each result as it appears. One mechanism for every transport; what runs the
+cells on the device (device_runner/, the Android app, benchmark_model) is a `Runner`.
 
 Remote layout under the device's work directory W:
-  W/blobs/<sha256>             variants and input sets, content-addressed (uploaded to a temp name, renamed)
+  W/blobs/<sha256>             variants, input sets, the app or binary: content-addressed (sent into an
+                               incoming folder, then renamed into place)
   W/runner/<digest>/           a copy of device_runner/, one per runner version
   W/runs/<run_id>/plan/        plan.json and hard links to the blobs it names
   W/runs/<run_id>/results/     one JSON per finished cell (written atomically by the runner)
   W/runs/<run_id>/runner.{log,pid}
-Nothing on the device is deleted by edgebench.
+Nothing edgebench stored on the device is deleted by it (only its own empty incoming folders).
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import hashlib
 import json
 import secrets
 import shlex
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from device_runner.schema import CellResult, Plan
 from device_runner.sweep import PACKAGE_PARENT, CellDone
 from edgebench.errors import EdgebenchError
 from edgebench.hashing import sha256_file
-from edgebench.plan import PLAN_NAME, link_or_copy
+from edgebench.plan import PLAN_NAME
 
 RUNNER_SOURCE = PACKAGE_PARENT / "device_runner"
 POLL_S = 0.5
@@ -43,8 +44,8 @@ class Link(Protocol):
 
     def run(self, command: str) -> tuple[int, str, str]: ...
     def put(self, local: Path, remote: str) -> None: ...
-    def put_all(self, files: list[Path], remote_dir: str) -> None:
-        """Send ``files`` into the existing ``remote_dir``, each under its own name (one call where the
+    def put_all(self, files: list[tuple[Path, str]], remote_dir: str) -> None:
+        """Send each (local file, name on the device) into the existing ``remote_dir`` (in one call where the
         transport allows: each round trip to a phone costs a process start and a shell)."""
         ...
 
@@ -108,7 +109,7 @@ class RemoteDevice:
 
     def run(self, plan_path: Path, results_dir: Path, on_cell: OnCell) -> None:
         plan = schema.read(Plan, plan_path)
-        link = self._connect()
+        link = self._open()
         try:
             work = self._workdir(link)
             self.runner.prepare(self, link, work)
@@ -124,7 +125,7 @@ class RemoteDevice:
 
     def check(self) -> dict[str, object]:
         """Reachability, the runner, free space and the device's facts (raises with the fix)."""
-        link = self._connect()
+        link = self._open()
         try:
             work = self._workdir(link)
             self.sh(link, f"mkdir -p {shlex.quote(work)}", "creating the work folder")
@@ -137,6 +138,12 @@ class RemoteDevice:
         return {**facts, "workdir": work, "free_disk_mb": int(free[3]) / 1024}
 
     # -- steps shared by every runner ------------------------------------------------------------
+
+    def _open(self) -> Link:
+        try:
+            return self._connect()
+        except LinkLost as exc:  # the link broke while it was being set up
+            raise EdgebenchError(f"device {self.name}: cannot connect ({exc})") from exc
 
     def sh(self, link: Link, command: str, what: str) -> str:
         code, out, err = link.run(command)
@@ -156,11 +163,7 @@ class RemoteDevice:
         digests = [sha256_file(path) for path in paths]
         missing = {digest: path for digest, path in zip(digests, paths, strict=True) if digest not in present}
         if missing:
-            with tempfile.TemporaryDirectory() as tmp:
-                staged = [Path(tmp) / digest for digest in missing]
-                for target, path in zip(staged, missing.values(), strict=True):
-                    link_or_copy(path, target)
-                link.put_all(staged, incoming)
+            link.put_all([(path, digest) for digest, path in missing.items()], incoming)
             self.transfer.variant_bytes += sum(path.stat().st_size for path in missing.values())
         move = f"mv -f {q(incoming)}/* {q(blobs)}/ && " if missing else ""
         self.sh(link, f"{move}rmdir {q(incoming)}", "storing the sent files")

@@ -122,9 +122,9 @@ class SshLink:
         except LINK_ERRORS as exc:
             raise LinkLost(str(exc) or type(exc).__name__) from exc
 
-    def put_all(self, files: list[Path], remote_dir: str) -> None:
-        for path in files:  # SFTP requests are pipelined on one channel: no round trip per process
-            self.put(path, f"{remote_dir}/{path.name}")
+    def put_all(self, files: list[tuple[Path, str]], remote_dir: str) -> None:
+        for path, name in files:  # one SFTP channel: no process or shell per file
+            self.put(path, f"{remote_dir}/{name}")
 
     def get(self, remote: str, local: Path) -> None:
         try:
