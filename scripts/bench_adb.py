@@ -7,7 +7,7 @@ adb-server link (content-addressed blobs: list, push to an incoming folder, rena
 (adb-shell). Blobs are removed between rounds so every round sends everything. Prints the median
 MB/s of each and the ratio to `adb push` (goal >= 0.8) as a Markdown table.
 
-    .venv/bin/python scripts/bench_adb.py [--rounds 5]
+    .venv/bin/python scripts/bench_adb.py [--rounds 11]
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def timed(action: Callable[[], None]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=11)
     args = parser.parse_args()
     adb = shutil.which("adb")
     if adb is None:

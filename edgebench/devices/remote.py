@@ -20,6 +20,7 @@ import secrets
 import shlex
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -158,9 +159,11 @@ class RemoteDevice:
         q = shlex.quote
         blobs = f"{work}/blobs"
         incoming = f"{blobs}/.incoming-{secrets.token_hex(4)}"
-        listing = self.sh(link, f"mkdir -p {q(incoming)} && ls -1a {q(blobs)}", "listing the device's blobs")
+        with ThreadPoolExecutor(max_workers=1) as pool:  # hash here while the device lists its blobs
+            hashing = pool.submit(lambda: [sha256_file(path) for path in paths])
+            listing = self.sh(link, f"mkdir -p {q(incoming)} && ls -1a {q(blobs)}", "listing the device's blobs")
+            digests = hashing.result()
         present = set(listing.split())
-        digests = [sha256_file(path) for path in paths]
         missing = {digest: path for digest, path in zip(digests, paths, strict=True) if digest not in present}
         if missing:
             link.put_all([(path, digest) for digest, path in missing.items()], incoming)
