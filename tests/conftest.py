@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
 import struct
@@ -10,7 +11,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 
@@ -224,3 +225,35 @@ def save(store: Store, run: StoredRun, run_id: str, device: str, created_at: str
         cells=cells,
         tags=tags,
     )
+
+
+# Short timing loops for `edgebench push` in the device tests (the CLI flags of QUICK).
+QUICK_ARGS = ["--runs", "5", "--min-secs", "0", "--warmup-secs", "0"]
+
+
+def push_argv(device: str, lab: dict[str, Path], *extra: str) -> list[str]:
+    """`edgebench push` to ``device`` of the lab's inventory, work directory and store."""
+    return [
+        "push",
+        "--device",
+        device,
+        "--inventory",
+        str(lab["inventory"]),
+        "--workdir",
+        str(lab["workdir"]),
+        "--store",
+        str(lab["store"]),
+        *extra,
+    ]
+
+
+def push_json(
+    capsys: pytest.CaptureFixture[str], device: str, lab: dict[str, Path], *extra: str
+) -> tuple[int, dict[str, Any], str]:
+    """A quick push in-process: exit code, the device's run report (empty on failure) and stderr."""
+    from edgebench.cli import invoke
+
+    code = invoke(push_argv(device, lab, "--json", *QUICK_ARGS, *extra))
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)["runs"][0] if captured.out.strip() else {}
+    return code, report, captured.err

@@ -15,13 +15,12 @@ import pytest
 
 from converter.manifest import Manifest
 from edgebench.cli import invoke
-from tests.conftest import require, stored_run
+from tests.conftest import QUICK_ARGS, push_argv, push_json, require, stored_run
 from tests.fake_adb import FakePhone
 from tests.fake_android_tools import APP_PACKAGE
 from tests.sshd import free_port
 
 pytestmark = pytest.mark.slow
-QUICK = ["--runs", "5", "--min-secs", "0", "--warmup-secs", "0"]
 EDGEBENCH = str(Path(sys.executable).parent / "edgebench")
 TRANSPORTS = ["adb-server", "direct"]
 STANDIN = Path(__file__).parent / "data" / "benchmark_model_standin.py"
@@ -106,28 +105,6 @@ def lab(
     return {"inventory": inventory, "workdir": workdir, "store": tmp_path / "history.sqlite"}
 
 
-def push_argv(lab: dict[str, Path], *extra: str) -> list[str]:
-    return [
-        "push",
-        "--device",
-        "pixel",
-        "--inventory",
-        str(lab["inventory"]),
-        "--workdir",
-        str(lab["workdir"]),
-        "--store",
-        str(lab["store"]),
-        *extra,
-    ]
-
-
-def push(capsys: pytest.CaptureFixture[str], lab: dict[str, Path], *extra: str) -> tuple[int, dict, str]:  # type: ignore[type-arg]
-    code = invoke(push_argv(lab, "--json", *QUICK, *extra))
-    captured = capsys.readouterr()
-    report = json.loads(captured.out)["runs"][0] if captured.out.strip() else {}
-    return code, report, captured.err
-
-
 def blob_pushes(phone: FakePhone) -> list[str]:
     """Files sent into the blob store (variants, input sets, the apk), named by their sha256."""
     return [p for p in phone.sent_paths if "/blobs/.incoming-" in p]
@@ -136,7 +113,7 @@ def blob_pushes(phone: FakePhone) -> list[str]:
 def test_push_installs_the_app_measures_every_cell_and_a_second_push_sends_nothing(
     capsys: pytest.CaptureFixture[str], lab: dict[str, Path], phone: FakePhone, apk: Path
 ) -> None:
-    code, report, err = push(capsys, lab, "--delegates", "xnnpack,cpu,nnapi,gpu")
+    code, report, err = push_json(capsys, "pixel", lab, "--delegates", "xnnpack,cpu,nnapi,gpu")
     assert code == 0, err
     statuses = {(r["variant"], r["delegate"]): r["status"] for r in report["rows"]}
     assert statuses == {
@@ -153,19 +130,19 @@ def test_push_installs_the_app_measures_every_cell_and_a_second_push_sends_nothi
     sent = {p.rsplit("/", 1)[1] for p in first}
     assert {str(v.sha256) for v in stored.manifest.variants if v.name in ("fp32", "int8")} <= sent
 
-    code, _, err = push(capsys, lab, "--delegates", "xnnpack,cpu,nnapi,gpu")
+    code, _, err = push_json(capsys, "pixel", lab, "--delegates", "xnnpack,cpu,nnapi,gpu")
     assert code == 0, err
     assert blob_pushes(phone) == first  # no variant, input set or apk sent again; the app not reinstalled
 
     apk.write_bytes(apk.read_bytes() + b" v2")
-    assert push(capsys, lab, "--delegates", "xnnpack")[0] == 0
+    assert push_json(capsys, "pixel", lab, "--delegates", "xnnpack")[0] == 0
     assert len(blob_pushes(phone)) == len(first) + 1  # a changed apk is sent and installed, nothing else
 
 
 def test_a_dropped_link_keeps_finished_cells_and_resume_completes_each_cell_once(
     lab: dict[str, Path], phone: FakePhone
 ) -> None:
-    command = [EDGEBENCH, *push_argv(lab), "--runs", "5", "--min-secs", "2", "--warmup-secs", "0"]
+    command = [EDGEBENCH, *push_argv("pixel", lab), "--runs", "5", "--min-secs", "2", "--warmup-secs", "0"]
     earlier = set(lab["workdir"].glob("runs/*"))
     first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 180
@@ -235,7 +212,7 @@ def test_each_fault_is_one_line_naming_the_device_and_exit_2(
         tmp_path / "f.toml", phone, transport, adb_server, edgebench_key, apk=str(apk), serial=serial
     )
     code = invoke(
-        ["push", "--device", "pixel", "--inventory", str(inventory), "--workdir", str(tmp_path / "w"), *QUICK]
+        ["push", "--device", "pixel", "--inventory", str(inventory), "--workdir", str(tmp_path / "w"), *QUICK_ARGS]
     )
     err = capsys.readouterr().err
     assert code == 2, err
@@ -294,7 +271,7 @@ def test_benchmark_model_runner_measures_each_cell_and_marks_what_it_did_not_pri
         accuracy_samples=20,
     )
     lab = {"inventory": inventory, "workdir": workdir, "store": tmp_path / "h.sqlite"}
-    code, report, err = push(capsys, lab, "--delegates", "xnnpack,cpu,gpu")
+    code, report, err = push_json(capsys, "pixel", lab, "--delegates", "xnnpack,cpu,gpu")
     assert code == 0, err
     stored = stored_run(lab["store"], report["run_id"])
     cells = {(c.variant, c.delegate): c for c in stored.cells}

@@ -15,11 +15,10 @@ import pytest
 
 from converter.manifest import Manifest
 from edgebench.cli import invoke
-from tests.conftest import RUNNER_ENVS, require, stored_run
+from tests.conftest import QUICK_ARGS, RUNNER_ENVS, push_argv, push_json, require, stored_run
 from tests.sshd import SshServer, ssh_server
 
 pytestmark = pytest.mark.slow
-QUICK = ["--runs", "5", "--min-secs", "0", "--warmup-secs", "0"]
 EDGEBENCH = str(Path(sys.executable).parent / "edgebench")
 
 
@@ -68,28 +67,6 @@ def lab(tmp_path: Path, sshd: SshServer, converted: tuple[Manifest, Path], workd
     }
 
 
-def push_argv(lab: dict[str, Path], *extra: str) -> list[str]:
-    return [
-        "push",
-        "--device",
-        "pi",
-        "--inventory",
-        str(lab["inventory"]),
-        "--workdir",
-        str(lab["workdir"]),
-        "--store",
-        str(lab["store"]),
-        *extra,
-    ]
-
-
-def push(capsys: pytest.CaptureFixture[str], lab: dict[str, Path], *extra: str) -> tuple[int, dict, str]:  # type: ignore[type-arg]
-    code = invoke(push_argv(lab, "--json", *QUICK, *extra))
-    captured = capsys.readouterr()
-    report = json.loads(captured.out)["runs"][0] if captured.out.strip() else {}
-    return code, report, captured.err
-
-
 def blob_state(board: Path) -> dict[str, tuple[int, int]]:
     return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (board / "blobs").iterdir()}
 
@@ -97,7 +74,7 @@ def blob_state(board: Path) -> dict[str, tuple[int, int]]:
 def test_push_measures_every_cell_on_the_board_and_stores_the_run(
     capsys: pytest.CaptureFixture[str], lab: dict[str, Path]
 ) -> None:
-    code, report, err = push(capsys, lab, "--min-secs", "0.5")  # a sweep of several poll rounds
+    code, report, err = push_json(capsys, "pi", lab, "--min-secs", "0.5")  # a sweep of several poll rounds
     assert code == 0, err
     assert {(r["variant"], r["delegate"], r["status"]) for r in report["rows"]} == {
         (v, d, "ok") for v in ("fp32", "int8") for d in ("xnnpack", "cpu")
@@ -116,10 +93,10 @@ def test_push_measures_every_cell_on_the_board_and_stores_the_run(
 
 
 def test_a_second_push_sends_no_variant_bytes(capsys: pytest.CaptureFixture[str], lab: dict[str, Path]) -> None:
-    assert push(capsys, lab)[0] == 0
+    assert push_json(capsys, "pi", lab)[0] == 0
     before = blob_state(lab["board"])
     runners = sorted(p.name for p in (lab["board"] / "runner").iterdir())
-    assert push(capsys, lab)[0] == 0
+    assert push_json(capsys, "pi", lab)[0] == 0
     assert blob_state(lab["board"]) == before  # same files, same inodes, untouched: nothing re-sent
     assert sorted(p.name for p in (lab["board"] / "runner").iterdir()) == runners
 
@@ -129,7 +106,7 @@ def test_a_dropped_link_keeps_finished_cells_and_resume_completes_each_cell_once
 ) -> None:
     command = [
         EDGEBENCH,
-        *push_argv(lab),
+        *push_argv("pi", lab),
         "--runs",
         "5",
         "--min-secs",
@@ -213,7 +190,7 @@ def test_each_fault_is_one_line_naming_the_device_and_exit_2(
             str(tmp_path / "w"),
             "--variants",
             "fp32",
-            *QUICK,
+            *QUICK_ARGS,
         ]
     )
     err = capsys.readouterr().err
@@ -241,7 +218,7 @@ def test_several_devices_run_at_once_and_one_failing_does_not_stop_the_others(
             "--store",
             str(lab["store"]),
             "--json",
-            *QUICK,
+            *QUICK_ARGS,
         ]
     )
     captured = capsys.readouterr()
@@ -274,7 +251,7 @@ def test_names_and_paths_reach_the_board_quoted(
             "fp32",
             "--delegates",
             "cpu",
-            *QUICK,
+            *QUICK_ARGS,
         ]
     )
     assert code == 0, capsys.readouterr().err

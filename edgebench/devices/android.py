@@ -10,8 +10,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from device_runner.schema import Plan
-from edgebench.devices.remote import Link, OnCell, RemoteDevice, detached_start
+from edgebench.devices.remote import Job, Link, RemoteDevice, detached_start
 from edgebench.errors import EdgebenchError
 from edgebench.hashing import sha256_file
 
@@ -77,25 +76,14 @@ class AppRunner:
             raise EdgebenchError(f"device {device.name}: installing {self.apk.name} failed: {out.strip()[-200:]}")
         device.sh(link, f"echo {digest} > {shlex.quote(marker)}", "recording the installed apk")
 
-    def measure(
-        self,
-        device: RemoteDevice,
-        link: Link,
-        run_dir: str,
-        plan: Plan,
-        plan_dir: Path,
-        results_dir: Path,
-        on_cell: OnCell,
-    ) -> None:
+    def measure(self, device: RemoteDevice, link: Link, job: Job) -> None:
         q = shlex.quote
-        results = f"/sdcard/Android/data/{APP_PACKAGE}/files/runs/{plan.run_id}/results"
+        results = f"/sdcard/Android/data/{APP_PACKAGE}/files/runs/{job.plan.run_id}/results"
         program = (
-            f"am instrument -w -r -e plan {q(run_dir + '/plan/plan.json')} -e results {q(results)} "
+            f"am instrument -w -r -e plan {q(job.run_dir + '/plan/plan.json')} -e results {q(results)} "
             f"{APP_INSTRUMENTATION}"
         )
-        device.run_detached(
-            link, run_dir, detached_start(program, run_dir, run_dir), results, plan, results_dir, on_cell
-        )
+        device.run_detached(link, job, detached_start(program, job.run_dir, job.run_dir), results)
 
     def facts(self, device: RemoteDevice, link: Link, work: str) -> dict[str, object]:
         installed = self._installed(link)

@@ -21,11 +21,11 @@ from device_runner.accuracy import score
 from device_runner.cell import load_input_set
 from device_runner.engines import dequantize_output, quantize_input
 from device_runner.flatbuffer import ModelInfo, TensorInfo, read_model_file
-from device_runner.schema import CellKey, CellResult, DeviceFacts, Plan
+from device_runner.schema import CellKey, CellResult, DeviceFacts
 from device_runner.sweep import CellDone
 from edgebench.devices.android import android_facts
 from edgebench.devices.benchmark_output import BenchmarkOutput, parse
-from edgebench.devices.remote import Link, OnCell, RemoteDevice
+from edgebench.devices.remote import Job, Link, RemoteDevice
 from edgebench.errors import EdgebenchError
 from edgebench.hashing import sha256_file
 
@@ -77,35 +77,24 @@ class BenchmarkModelRunner:
             "runner_detail": f"{self.binary} {'pushed' if code == 0 else 'not pushed yet (sent on the first run)'}",
         }
 
-    def measure(
-        self,
-        device: RemoteDevice,
-        link: Link,
-        run_dir: str,
-        plan: Plan,
-        plan_dir: Path,
-        results_dir: Path,
-        on_cell: OnCell,
-    ) -> None:
-        results_dir.mkdir(parents=True, exist_ok=True)
+    def measure(self, device: RemoteDevice, link: Link, job: Job) -> None:
+        job.results_dir.mkdir(parents=True, exist_ok=True)
         self._facts = self._device_facts(device, link)
-        cells = plan.cells()
+        cells = job.plan.cells()
         for index, key in enumerate(cells, start=1):
-            path = results_dir / f"{key.id}.json"
+            path = job.results_dir / f"{key.id}.json"
             if path.is_file():
-                on_cell(CellDone(key.id, schema.read(CellResult, path).status, index, len(cells), True))
+                job.on_cell(CellDone(key.id, schema.read(CellResult, path).status, index, len(cells), True))
                 continue
-            result = self._cell(device, link, run_dir, plan, plan_dir, key)
+            result = self._cell(device, link, job, key)
             schema.write(path, result)
-            on_cell(CellDone(key.id, result.status, index, len(cells), False))
+            job.on_cell(CellDone(key.id, result.status, index, len(cells), False))
 
     # -- one cell ----------------------------------------------------------------------------------
 
-    def _cell(
-        self, device: RemoteDevice, link: Link, run_dir: str, plan: Plan, plan_dir: Path, key: CellKey
-    ) -> CellResult:
-        started = _now()
-        info = read_model_file(plan_dir / plan.variant(key.variant).file)
+    def _cell(self, device: RemoteDevice, link: Link, job: Job, key: CellKey) -> CellResult:
+        started, plan = _now(), job.plan
+        info = read_model_file(job.plan_dir / plan.variant(key.variant).file)
         base = CellResult(
             run_id=plan.run_id,
             variant=key.variant,
@@ -126,7 +115,7 @@ class BenchmarkModelRunner:
             )
             return replace(base, status=schema.STATUS_DELEGATE_UNAVAILABLE, message=why, finished_at=_now())
         m = plan.measure
-        model = f"{run_dir}/plan/{plan.variant(key.variant).file}"
+        model = f"{job.run_dir}/plan/{plan.variant(key.variant).file}"
         common = [f"--graph={model}", f"--num_threads={key.threads}", *flags]
         before = self._temperatures(link)
         timed = [
@@ -149,7 +138,7 @@ class BenchmarkModelRunner:
             timing=out.timing(m.warmup_runs),
             memory=out.memory(),
             coverage=out.coverage(len(info.ops)),
-            accuracy=self._accuracy(device, link, run_dir, plan, plan_dir, common, info),
+            accuracy=self._accuracy(device, link, job, common, info),
             finished_at=_now(),
         )
 
@@ -172,22 +161,15 @@ class BenchmarkModelRunner:
         return schema.STATUS_OK, ""
 
     def _accuracy(
-        self,
-        device: RemoteDevice,
-        link: Link,
-        run_dir: str,
-        plan: Plan,
-        plan_dir: Path,
-        common: list[str],
-        info: ModelInfo,
+        self, device: RemoteDevice, link: Link, job: Job, common: list[str], info: ModelInfo
     ) -> schema.Accuracy | None:
         """One call per sample on the phone, in one shell command; the outputs come back in one file."""
-        x, y, ref = load_input_set(plan_dir / plan.input_set)
+        x, y, ref = load_input_set(job.plan_dir / job.plan.input_set)
         n = min(len(x), self.accuracy_samples)
         if len(info.inputs) != 1 or len(info.outputs) != 1:
             return None  # the raw output file of a multi-output model is not split here
         tensor_in, tensor_out = info.inputs[0], info.outputs[0]
-        folder = f"{run_dir}/accuracy/{tensor_in.dtype}-{tensor_in.scale:g}-{tensor_in.zero_point}"
+        folder = f"{job.run_dir}/accuracy/{tensor_in.dtype}-{tensor_in.scale:g}-{tensor_in.zero_point}"
         self._push_inputs(device, link, folder, x[:n], tensor_in)
         q = shlex.quote
         call = " ".join(q(a) for a in [self._remote_binary, *common, "--num_runs=1", "--warmup_runs=0"])

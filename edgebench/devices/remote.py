@@ -77,6 +77,17 @@ def runner_digest() -> str:
 OnCell = Callable[[CellDone], None]
 
 
+@dataclass(frozen=True)
+class Job:
+    """One plan on one device: its files on both sides, and who hears of each finished cell."""
+
+    plan: Plan
+    plan_dir: Path  # host: the plan and the files it names
+    run_dir: str  # device: W/runs/<run_id>
+    results_dir: Path  # host: one JSON per finished cell
+    on_cell: OnCell
+
+
 class Runner(Protocol):
     """What measures the cells on the device: device_runner/, the Android app, or benchmark_model."""
 
@@ -84,16 +95,7 @@ class Runner(Protocol):
         """Make the runner ready (copy it, install it), raising with the fix when the device cannot run it."""
         ...
 
-    def measure(
-        self,
-        device: RemoteDevice,
-        link: Link,
-        run_dir: str,
-        plan: Plan,
-        plan_dir: Path,
-        results_dir: Path,
-        on_cell: OnCell,
-    ) -> None:
+    def measure(self, device: RemoteDevice, link: Link, job: Job) -> None:
         """Measure the plan's cells not yet in ``results_dir``, bringing each result there as it finishes."""
         ...
 
@@ -116,7 +118,7 @@ class RemoteDevice:
             self.runner.prepare(self, link, work)
             run_dir = f"{work}/runs/{plan.run_id}"
             self._push_plan(link, work, run_dir, plan_path)
-            self.runner.measure(self, link, run_dir, plan, plan_path.parent, results_dir, on_cell)
+            self.runner.measure(self, link, Job(plan, plan_path.parent, run_dir, results_dir, on_cell))
         except LinkLost as exc:
             raise EdgebenchError(
                 f"device {self.name}: link lost ({exc}); finished cells are kept: rerun with --resume {plan.run_id}"
@@ -189,21 +191,21 @@ class RemoteDevice:
             self.sh(link, " && ".join(links), "linking the plan's files")
         link.put(plan_path, f"{run_dir}/plan/{PLAN_NAME}")
 
-    def run_detached(
-        self, link: Link, run_dir: str, start_command: str, results: str, plan: Plan, results_dir: Path, on_cell: OnCell
-    ) -> None:
-        """Start the runner in the background unless it is still running (a resumed run), then follow it."""
+    def run_detached(self, link: Link, job: Job, start_command: str, results: str) -> None:
+        """Start the runner in the background unless it is still running (a resumed run), then follow it
+        as it writes each cell's JSON into ``results`` on the device."""
         self.sh(link, f"mkdir -p {shlex.quote(results)}", "creating the results folder")
-        if not self._runner_alive(link, run_dir):
+        if not self._runner_alive(link, job.run_dir):
             self.sh(link, start_command, "starting the runner")
-        self._follow(link, run_dir, results, plan, results_dir, on_cell)
+        self._follow(link, job, results)
 
     def _runner_alive(self, link: Link, run_dir: str) -> bool:
         pid_file = shlex.quote(f"{run_dir}/runner.pid")
         code, _, _ = link.run(f'test -f {pid_file} && kill -0 "$(cat {pid_file})" 2>/dev/null')
         return code == 0
 
-    def _follow(self, link: Link, run_dir: str, results: str, plan: Plan, results_dir: Path, on_cell: OnCell) -> None:
+    def _follow(self, link: Link, job: Job, results: str) -> None:
+        run_dir, plan, results_dir, on_cell = job.run_dir, job.plan, job.results_dir, job.on_cell
         results_dir.mkdir(parents=True, exist_ok=True)
         total = len(plan.cells())
         pulled = {p.name for p in results_dir.glob("*.json")}
@@ -259,21 +261,11 @@ class PythonRunner:
         self._check_python(device, link)
         self._runner = self._push_runner(device, link, work)
 
-    def measure(
-        self,
-        device: RemoteDevice,
-        link: Link,
-        run_dir: str,
-        plan: Plan,
-        plan_dir: Path,
-        results_dir: Path,
-        on_cell: OnCell,
-    ) -> None:
+    def measure(self, device: RemoteDevice, link: Link, job: Job) -> None:
         q = shlex.quote
-        results = f"{run_dir}/results"
-        program = f"{q(self.python)} -m device_runner run {q(run_dir + '/plan/plan.json')} --results {q(results)}"
-        start = detached_start(program, self._runner, run_dir)
-        device.run_detached(link, run_dir, start, results, plan, results_dir, on_cell)
+        results = f"{job.run_dir}/results"
+        program = f"{q(self.python)} -m device_runner run {q(job.run_dir + '/plan/plan.json')} --results {q(results)}"
+        device.run_detached(link, job, detached_start(program, self._runner, job.run_dir), results)
 
     def facts(self, device: RemoteDevice, link: Link, work: str) -> dict[str, object]:
         self.prepare(device, link, work)
