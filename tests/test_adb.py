@@ -211,9 +211,8 @@ def test_each_fault_is_one_line_naming_the_device_and_exit_2(
     inventory = write_inventory(
         tmp_path / "f.toml", phone, transport, adb_server, edgebench_key, apk=str(apk), serial=serial
     )
-    code = invoke(
-        ["push", "--device", "pixel", "--inventory", str(inventory), "--workdir", str(tmp_path / "w"), *QUICK_ARGS]
-    )
+    place = {"inventory": inventory, "workdir": tmp_path / "w", "store": tmp_path / "h.sqlite"}
+    code = invoke(push_argv("pixel", place, *QUICK_ARGS))
     err = capsys.readouterr().err
     assert code == 2, err
     lines = [line for line in err.splitlines() if line.startswith("edgebench:")]

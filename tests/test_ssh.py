@@ -179,20 +179,8 @@ def test_each_fault_is_one_line_naming_the_device_and_exit_2(
 
         overrides = {"port": free_port()}
     inventory = write_inventory(tmp_path / "edgebench.toml", sshd, tmp_path / "board", **overrides)
-    code = invoke(
-        [
-            "push",
-            "--device",
-            "pi",
-            "--inventory",
-            str(inventory),
-            "--workdir",
-            str(tmp_path / "w"),
-            "--variants",
-            "fp32",
-            *QUICK_ARGS,
-        ]
-    )
+    place = {"inventory": inventory, "workdir": tmp_path / "w", "store": tmp_path / "h.sqlite"}
+    code = invoke(push_argv("pi", place, "--variants", "fp32", *QUICK_ARGS))
     err = capsys.readouterr().err
     assert code == 2
     lines = [line for line in err.splitlines() if line.startswith("edgebench:")]
@@ -206,21 +194,7 @@ def test_several_devices_run_at_once_and_one_failing_does_not_stop_the_others(
     inventory = lab["inventory"]
     broken = write_inventory(tmp_path / "broken.toml", sshd, tmp_path / "b2", python="/nonexistent/python")
     inventory.write_text(inventory.read_text() + broken.read_text().replace("[devices.pi]", "[devices.pi_broken]"))
-    code = invoke(
-        [
-            "push",
-            "--device",
-            "pi,pi_broken,local",
-            "--inventory",
-            str(inventory),
-            "--workdir",
-            str(lab["workdir"]),
-            "--store",
-            str(lab["store"]),
-            "--json",
-            *QUICK_ARGS,
-        ]
-    )
+    code = invoke(push_argv("pi,pi_broken,local", lab, "--json", *QUICK_ARGS))
     captured = capsys.readouterr()
     report = json.loads(captured.out)
     assert code == report["exit_code"] == 2  # the worst of 0, 2, 0
@@ -237,22 +211,7 @@ def test_names_and_paths_reach_the_board_quoted(
     board = tmp_path / "board $(touch INJECTED); echo"
     inventory = write_inventory(tmp_path / "quoted.toml", sshd, board)
     code = invoke(
-        [
-            "push",
-            "--device",
-            "pi",
-            "--inventory",
-            str(inventory),
-            "--workdir",
-            str(lab["workdir"]),
-            "--store",
-            str(lab["store"]),
-            "--variants",
-            "fp32",
-            "--delegates",
-            "cpu",
-            *QUICK_ARGS,
-        ]
+        push_argv("pi", {**lab, "inventory": inventory}, "--variants", "fp32", "--delegates", "cpu", *QUICK_ARGS)
     )
     assert code == 0, capsys.readouterr().err
     assert (board / "blobs").is_dir()
