@@ -27,11 +27,13 @@ Where it is read from, first found wins: ``--inventory PATH`` (or EDGEBENCH_INVE
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 from edgebench.errors import EdgebenchError
 
@@ -107,9 +109,12 @@ def load_inventory(explicit: str | None = None) -> Inventory:
         return Inventory(None, {})
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise EdgebenchError(f"inventory {path}: {exc}") from exc
-    devices = {name: _target(path, name, entry) for name, entry in document.get("devices", {}).items()}
+    entries = document.get("devices", {})
+    if not isinstance(entries, dict):
+        raise EdgebenchError(f"inventory {path}: devices = {entries!r} is not a table ([devices.NAME] per device)")
+    devices = {name: _target(path, name, entry) for name, entry in entries.items()}
     if LOCAL in devices:
         raise EdgebenchError(f"inventory {path}: 'local' is built in and cannot be redefined")
     return Inventory(path, devices)
@@ -119,28 +124,73 @@ KINDS: dict[str, tuple[type[SshTarget] | type[AdbTarget], tuple[str, ...]]] = {
     "ssh": (SshTarget, ("host", "user", "key")),
     "adb": (AdbTarget, ("serial",)),
 }
+TYPE_NAMES: dict[type, str] = {int: "an integer", float: "a number", str: "a string"}
 
 
-def _target(path: Path, name: str, entry: dict[str, Any]) -> Target:
+def _in_port_range(value: int) -> bool:
+    return 1 <= value <= 65535
+
+
+def _positive_finite(value: float) -> bool:
+    return 0 < value < math.inf  # False for NaN too
+
+
+# Bounds on a setting of the right type: (holds, what the value is not).
+BOUNDS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "port": (_in_port_range, "is not a port (1-65535)"),
+    "adb_server_port": (_in_port_range, "is not a port (1-65535)"),
+    "connect_timeout_s": (_positive_finite, "is not a positive number of seconds"),
+    "command_timeout_s": (_positive_finite, "is not a positive number of seconds"),
+    "accuracy_samples": (lambda n: n >= 1, "is not at least 1"),
+}
+
+
+def _setting(where: str, key: str, value: Any, hint: Any) -> Any:
+    """``value`` checked against the dataclass field's type (``X | None`` means X: TOML has no null) and bounds."""
+    expected = next(t for t in (get_args(hint) or (hint,)) if t is not type(None))
+    number = isinstance(value, int | float) and not isinstance(value, bool)  # TOML's true is no port
+    if expected is float and number:
+        value = float(value)  # `timeout = 5` is 5.0 s
+    elif not isinstance(value, expected) or isinstance(value, bool):
+        raise EdgebenchError(f"{where}: {key} = {value!r} is not {TYPE_NAMES.get(expected, expected.__name__)}")
+    if isinstance(value, str) and not value.strip():
+        raise EdgebenchError(f"{where}: {key} is empty")
+    holds, problem = BOUNDS.get(key, (lambda _: True, ""))
+    if not holds(value):
+        raise EdgebenchError(f"{where}: {key} = {value!r} {problem}")
+    return value
+
+
+def _target(path: Path, name: str, entry: Any) -> Target:
+    where = f"inventory {path}: device {name}"
+    if not name.strip() or "," in name or name != name.strip():
+        raise EdgebenchError(
+            f"inventory {path}: device name {name!r} cannot be named in --device (a comma list): "
+            "no commas, and no spaces at its ends"
+        )
+    if not isinstance(entry, dict):
+        raise EdgebenchError(f"{where}: {entry!r} is not a table of settings ([devices.{name}])")
     kind = entry.get("kind", "ssh")
-    if kind not in KINDS:
-        raise EdgebenchError(f"inventory {path}: device {name}: unknown kind {kind!r} (known: {', '.join(KINDS)})")
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise EdgebenchError(f"{where}: unknown kind {kind!r} (known: {', '.join(KINDS)})")
     cls, required = KINDS[kind]
+    hints = get_type_hints(cls)
     known = {f.name for f in fields(cls)} - {"name"}
     unknown = set(entry) - known - {"kind"}
     if unknown:
-        raise EdgebenchError(f"inventory {path}: device {name}: unknown setting {', '.join(sorted(unknown))}")
+        raise EdgebenchError(f"{where}: unknown setting {', '.join(sorted(unknown))}")
     missing = [key for key in required if key not in entry]
     if missing:
-        raise EdgebenchError(f"inventory {path}: device {name}: missing {', '.join(missing)}")
+        raise EdgebenchError(f"{where}: missing {', '.join(missing)}")
+    settings: dict[str, Any] = {k: _setting(where, k, v, hints[k]) for k, v in entry.items() if k != "kind"}
     for setting, allowed in (("transport", ADB_TRANSPORTS), ("runner", ADB_RUNNERS)):
-        if kind == "adb" and entry.get(setting, allowed[0]) not in allowed:
-            raise EdgebenchError(
-                f"inventory {path}: device {name}: {setting} = {entry[setting]!r} (choose {' or '.join(allowed)})"
-            )
-    if kind == "adb" and entry.get("runner") == "benchmark_model" and not entry.get("benchmark_model"):
-        raise EdgebenchError(
-            f'inventory {path}: device {name}: runner = "benchmark_model" needs benchmark_model = "<path on this host>"'
-        )
-    settings = {key: value for key, value in entry.items() if key != "kind"}
-    return cls(name=name, **settings)
+        if kind == "adb" and settings.get(setting, allowed[0]) not in allowed:
+            raise EdgebenchError(f"{where}: {setting} = {settings[setting]!r} (choose {' or '.join(allowed)})")
+    if kind == "adb" and settings.get("runner") == "benchmark_model" and not settings.get("benchmark_model"):
+        raise EdgebenchError(f'{where}: runner = "benchmark_model" needs benchmark_model = "<path on this host>"')
+    target = cls(name=name, **settings)
+    if isinstance(target, AdbTarget) and target.transport == "direct" and target.over_tcp:
+        host, _, port = target.serial.rpartition(":")  # adb-shell dials it itself; the adb server parses its own
+        if not host or not port.isdigit() or not _in_port_range(int(port)):
+            raise EdgebenchError(f"{where}: serial = {target.serial!r} is not HOST:PORT (ADB over TCP)")
+    return target
