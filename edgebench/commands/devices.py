@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 import click
+from click.core import ParameterSource
 from rich.table import Table
 
 from device_runner.sweep import PACKAGE_PARENT
@@ -52,7 +54,7 @@ An Android phone (see `edgebench push --help`):
 @click.pass_context
 def devices(ctx: click.Context, inventory: str | None, as_json: bool) -> None:
     """List the devices in the inventory (`local` is always there)."""
-    ctx.obj = {"inventory": inventory}
+    ctx.obj = {"inventory": inventory, "as_json": as_json}
     if ctx.invoked_subcommand is not None:
         return
     inv = load_inventory(inventory)
@@ -120,14 +122,22 @@ def _row(t: Target) -> dict[str, str]:
     }
 
 
-@devices.command(epilog="\b\nExample:\n  edgebench devices check pi4 --json")
+def _own_or_group(ctx: click.Context, param: str, own: object) -> Any:
+    """``devices --inventory F check X`` and ``devices check X --inventory F`` alike: the flag after `check`
+    wins, else the group's (which holds the environment variable or default when neither was typed)."""
+    return own if ctx.get_parameter_source(param) is ParameterSource.COMMANDLINE else ctx.obj[param]
+
+
+@devices.command(epilog="\b\nExample:\n  edgebench devices check pi4 --json --inventory lab.toml")
 @click.argument("name")
+@inventory_option
 @accept_host_key_option
 @json_option
 @click.pass_context
-def check(ctx: click.Context, name: str, accept_new_host_key: bool, as_json: bool) -> int:
+def check(ctx: click.Context, name: str, inventory: str | None, accept_new_host_key: bool, as_json: bool) -> int:
     """Connect to NAME and report what it can run: Python/runtime (boards) or model/SoC/API/runner (phones)."""
-    device = get_device(name, load_inventory(ctx.obj["inventory"]), accept_new_host_key)
+    inventory, as_json = _own_or_group(ctx, "inventory", inventory), _own_or_group(ctx, "as_json", as_json)
+    device = get_device(name, load_inventory(inventory), accept_new_host_key, flag="devices check NAME")
     if isinstance(device, RemoteDevice):
         report = device.check()
     else:

@@ -8,7 +8,10 @@ from edgebench.errors import EdgebenchError
 from edgebench.inventory import LOCAL, AdbTarget, Inventory
 
 
-def get_device(name: str, inventory: Inventory, accept_new_host_key: bool = False) -> Device:
+def get_device(name: str, inventory: Inventory, accept_new_host_key: bool = False, flag: str = "--device") -> Device:
+    """The device called ``name``; ``flag`` is what the user typed it into, named when it names nothing."""
+    if not name.strip():
+        raise EdgebenchError(f"{flag}: no device named; known devices: {', '.join(inventory.names())}")
     if name == LOCAL:
         return LocalDevice()
     target = inventory.devices.get(name)
