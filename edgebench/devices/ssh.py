@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 from pathlib import Path
 
 import paramiko
@@ -17,6 +18,10 @@ from edgebench.errors import EdgebenchError
 from edgebench.inventory import SshTarget
 
 LINK_ERRORS = (paramiko.SSHException, OSError, EOFError)
+# paramiko's transport thread logs each failure with its traceback; with no handler configured, Python's
+# last-resort handler prints that to stderr ahead of our one line. A library's log is the application's to
+# route: a NullHandler keeps it quiet here and still reaches any handler the application sets up.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 
 def fingerprint(key: paramiko.PKey) -> str:
@@ -51,6 +56,17 @@ class _AcceptAndRemember(paramiko.MissingHostKeyPolicy):
         client.get_host_keys().add(hostname, key.get_name(), key)
         self.known_hosts.parent.mkdir(parents=True, exist_ok=True)
         client.save_host_keys(str(self.known_hosts))
+
+
+def _connect_detail(exc: Exception, target: SshTarget) -> str:
+    """paramiko's banner error, told apart by what it was raised from: a peer that accepted the connection
+    and closed it (not an SSH server, or sshd refusing more sessions) or one that never spoke."""
+    if isinstance(exc.__context__, EOFError):
+        return f"it closed the connection before the SSH handshake ({exc})"
+    if isinstance(exc.__context__, TimeoutError) or str(exc) == "No existing session":
+        # the second: paramiko stopped waiting for the handshake (same timeout as the banner's) and tried to log in
+        return f"no SSH handshake within {target.connect_timeout_s:g}s (the peer accepted and stayed silent)"
+    return str(exc) or type(exc).__name__
 
 
 class SshLink:
@@ -101,9 +117,22 @@ class SshLink:
                 f"device {target.name}: no answer from {where} within {target.connect_timeout_s:g}s"
             ) from exc
         except (paramiko.SSHException, OSError) as exc:
-            raise EdgebenchError(f"device {target.name}: cannot connect to {where}: {exc}") from exc
+            detail = _connect_detail(exc, target)
+            raise EdgebenchError(f"device {target.name}: cannot connect to {where}: {detail}") from exc
         self.client = client
-        self.sftp = client.open_sftp()
+        try:
+            self.sftp = client.open_sftp()
+        except LINK_ERRORS as exc:
+            transport = client.get_transport()
+            still_up = transport is not None and transport.is_active()
+            client.close()
+            if not still_up:
+                raise LinkLost(str(exc) or type(exc).__name__) from exc
+            raise EdgebenchError(  # the session is up, and the server closed the channel opened for SFTP
+                f"device {target.name}: {where} has no SFTP subsystem, which edgebench sends files with "
+                f"({exc or type(exc).__name__}): add `Subsystem sftp internal-sftp` to the board's sshd_config "
+                "or install its SFTP server (Debian: openssh-sftp-server)"
+            ) from exc
 
     def run(self, command: str) -> tuple[int, str, str]:
         try:
