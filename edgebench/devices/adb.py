@@ -16,7 +16,9 @@ import os
 import shlex
 import socket
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -193,6 +195,51 @@ def _tcp_transport(host: str, port: int) -> object:
     return NoDelayTcpTransport(host, port)
 
 
+_KEYS = threading.Lock()  # one key pair made at a time: devices connect in parallel and may share the key
+_WARNED: set[Path] = set()
+
+
+def adb_key(target: AdbTarget) -> Path:
+    """edgebench's own ADB key pair (transport = "direct"), made on first use; the phone shows its
+    "Allow USB debugging?" prompt for it once. An existing private key open to others is warned about."""
+    key = Path(target.key).expanduser()
+    with _KEYS:
+        try:
+            if not key.exists():
+                _make_key(key)
+            elif key.is_file() and key.stat().st_mode & 0o077 and key not in _WARNED:
+                _WARNED.add(key)
+                mode = key.stat().st_mode & 0o777
+                print(
+                    f"edgebench: warning: device {target.name}: ADB private key {key} is open to group/others "
+                    f"(mode {mode:04o}): chmod 600 {key}",
+                    file=sys.stderr,
+                )
+        except OSError as exc:
+            raise EdgebenchError(f"device {target.name}: cannot create the ADB key {key}: {exc}") from exc
+    return key
+
+
+def _make_key(key: Path) -> None:
+    """The private key is written into a file made 0600 (mkstemp) and linked into place once complete, so
+    it is never readable by others nor seen half-written; a folder made here is 0700, like ~/.ssh."""
+    from adb_shell.auth.keygen import keygen
+
+    key.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{key.name}.", dir=key.parent)
+    os.close(fd)
+    try:
+        keygen(temp)  # rewrites the 0600 file in place (its mode is kept) and writes temp.pub beside it
+        try:
+            os.link(temp, key)  # exclusive: another edgebench process that made one first keeps its pair
+        except FileExistsError:
+            return
+        os.replace(f"{temp}.pub", f"{key}.pub")
+    finally:
+        Path(temp).unlink(missing_ok=True)
+        Path(f"{temp}.pub").unlink(missing_ok=True)
+
+
 class AdbDirectLink:
     """adb-shell straight to the phone's adbd: TCP for `host:port` serials, else USB (needs libusb1)."""
 
@@ -255,13 +302,9 @@ class AdbDirectLink:
         return f"device {t.name}: {where} is offline (no answer to the ADB handshake within {t.connect_timeout_s:g}s)"
 
     def _signer(self) -> object:
-        from adb_shell.auth.keygen import keygen
         from adb_shell.auth.sign_cryptography import CryptographySigner
 
-        key = Path(self.target.key).expanduser()
-        if not key.is_file():
-            key.parent.mkdir(parents=True, exist_ok=True)
-            keygen(str(key))  # the phone shows its "Allow USB debugging?" prompt for this key once
+        key = adb_key(self.target)
 
         class NotingSigner(CryptographySigner):  # type: ignore[misc]
             """Notes that the phone asked for a signature: tells "key refused" from "no answer" on a timeout."""
@@ -272,7 +315,13 @@ class AdbDirectLink:
                 self.asked = True
                 return bytes(super().Sign(data))
 
-        self._signer_used = NotingSigner(str(key))
+        try:
+            self._signer_used = NotingSigner(str(key))
+        except (OSError, ValueError) as exc:  # no .pub beside it, not PEM, unreadable
+            raise EdgebenchError(
+                f"device {self.target.name}: ADB key {key} is not usable ({exc}); fix it, or delete {key} and "
+                f"{key}.pub and edgebench makes a new pair (the phone then asks to allow it once)"
+            ) from exc
         return self._signer_used
 
     def _usb_device(self) -> object:
