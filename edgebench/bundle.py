@@ -28,14 +28,18 @@ def read_bundle(path: Path) -> list[StoredRun]:
         document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise EdgebenchError(f"cannot read run bundle {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:  # a binary file given by mistake: bundles are UTF-8 JSON
+        raise EdgebenchError(f"{path}: not a run bundle (binary, not JSON text: byte {exc.start})") from exc
     except json.JSONDecodeError as exc:
         raise EdgebenchError(f"{path}: not a run bundle (invalid JSON at line {exc.lineno})") from exc
+    except RecursionError as exc:  # nesting deeper than any bundle: hostile or corrupt
+        raise EdgebenchError(f"{path}: not a run bundle (JSON nested too deeply)") from exc
     if not isinstance(document, dict) or document.get("kind") != KIND:
         raise EdgebenchError(f"{path}: not a run bundle (made by `edgebench history --export`)")
     try:
         schema.check_version(document, str(path))
         return [schema.from_dict(StoredRun, run) for run in document["runs"]]
-    except (schema.SchemaError, KeyError, TypeError, ValueError) as exc:
+    except (schema.SchemaError, AttributeError, KeyError, TypeError, ValueError) as exc:
         raise EdgebenchError(f"{path}: damaged run bundle: {exc}") from exc
 
 
