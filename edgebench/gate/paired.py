@@ -13,13 +13,14 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from converter.manifest import Manifest
+from converter.manifest import VARIANT_OK, Manifest
 from converter.recipes import Options
 from device_runner import schema
 from device_runner.schema import Measurement, Pair, Plan, PlanVariant
 from device_runner.sweep import CellDone
 from edgebench.commands.convert import convert_with_progress
 from edgebench.devices import get_device
+from edgebench.errors import EdgebenchError
 from edgebench.inventory import Inventory
 from edgebench.plan import PLAN_NAME, collect_results, link_or_copy
 from edgebench.store import Store, StoredRun
@@ -41,11 +42,12 @@ class PairedRequest:
 
 
 def measure(request: PairedRequest, console: Console) -> tuple[StoredRun, StoredRun]:
+    check_models(request.baseline_model, request.candidate_model)
     converted = [
-        convert_with_progress(model, request.data, request.variants, request.workdir, Options(), False)
+        convert_with_progress(model, request.data, recipes(model, request.variants), request.workdir, Options(), False)
         for model in (request.baseline_model, request.candidate_model)
     ]
-    names = [v.name for v in converted[0][0].ok_variants() if converted[1][0].variant(v.name)]
+    names = paired_variants(converted[0][0], converted[1][0])
     gate_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-gate-" + secrets.token_hex(3)
     plan_dir = request.workdir / "runs" / gate_id / "plan"
     plan_dir.mkdir(parents=True)
@@ -53,7 +55,7 @@ def measure(request: PairedRequest, console: Console) -> tuple[StoredRun, Stored
     for side, (manifest, directory) in zip(SIDES, converted, strict=True):
         for name in names:
             record = manifest.variant(name)
-            assert record is not None and record.file and record.sha256
+            assert record is not None and record.file and record.sha256  # paired_variants: made on both sides
             link_or_copy(directory / record.file, plan_dir / f"{side}.{record.file}")
             variants.append(PlanVariant(f"{side}.{name}", f"{side}.{record.file}", record.sha256))
     # Both models are scored on the baseline's input set: the same inputs, so accuracy is paired.
@@ -100,6 +102,43 @@ def measure(request: PairedRequest, console: Console) -> tuple[StoredRun, Stored
             )
             runs.append(run)
     return runs[0], runs[1]
+
+
+def is_tflite(model: Path) -> bool:
+    return model.suffix.lower() == ".tflite"
+
+
+def check_models(baseline: Path, candidate: Path) -> None:
+    """A .tflite is measured as given (variant ``given``): it has no fp32 or int8 to pair with a Keras model's,
+    so both sides are .tflite files or neither is. Checked before anything is converted."""
+    flags = {"--baseline-model": baseline, "--candidate-model": candidate}
+    given = [flag for flag, path in flags.items() if is_tflite(path)]
+    if len(given) == 1:
+        (flag,) = given
+        (other,) = set(flags) - {flag}
+        raise EdgebenchError(
+            f"{flag} {flags[flag]}: a .tflite is measured as given, so {other} must be a .tflite too "
+            f"(e.g. the variant to compare with, from `edgebench convert --model {flags[other]} --variants int8`)"
+        )
+
+
+def recipes(model: Path, variants: list[str]) -> list[str]:
+    """A .tflite gets no recipes: the converter measures it as given and could only mark them not applicable."""
+    return [] if is_tflite(model) else variants
+
+
+def paired_variants(baseline: Manifest, candidate: Manifest) -> list[str]:
+    """The variants made for both models; refuses when there is none (else the gate would compare nothing)."""
+    names = [v.name for v in baseline.ok_variants() if (c := candidate.variant(v.name)) and c.status == VARIANT_OK]
+    if names:
+        return names
+    problems = [
+        f"{v.name} {v.status} for the {side} ({v.message})"
+        for side, manifest in zip(SIDES, (baseline, candidate), strict=True)
+        for v in manifest.variants
+        if v.status != VARIANT_OK
+    ]
+    raise EdgebenchError("no variant was made for both models" + (": " + "; ".join(problems) if problems else ""))
 
 
 def _side(
