@@ -22,13 +22,14 @@ from edgebench.commands.options import (
     workdir_option,
     write_markdown,
 )
+from edgebench.errors import EdgebenchError
 from edgebench.gate import paired, stats
-from edgebench.gate.compare import GateResult, compare, history_noise, resolve
+from edgebench.gate.compare import GateResult, compare, different_models, history_noise, resolve
 from edgebench.gate.paired import PairedRequest
 from edgebench.gate.policy import Policy, load_policy
 from edgebench.inventory import load_inventory
 from edgebench.report.table import console_for_stdout
-from edgebench.store import Store, store_url
+from edgebench.store import Store, StoredRun, store_url
 
 EPILOG = """\b
 Examples:
@@ -121,6 +122,17 @@ def markdown(result: GateResult, policy: Policy) -> str:
     return "\n".join(lines) + "\n"
 
 
+def check_same_model(before: list[StoredRun], after: list[StoredRun], allowed: bool) -> None:
+    """Gating one model against an unrelated one decides nothing: refused, or said once on stderr."""
+    found = different_models(before, after)
+    if not found:
+        return
+    message = "different models: " + "; ".join(found)
+    if not allowed:
+        raise EdgebenchError(f"{message}; give --allow-different-models to gate them anyway")
+    click.echo(f"edgebench: warning: {message}", err=True)
+
+
 @click.command(epilog=EPILOG)
 @click.option("--baseline", metavar="REF", help="Stored mode: what the candidate is compared with.")
 @click.option("--candidate", metavar="REF", help="Stored mode: what is about to be released.")
@@ -162,6 +174,11 @@ def markdown(result: GateResult, policy: Policy) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write the verdicts as JUnit XML for CI test reports.",
 )
+@click.option(
+    "--allow-different-models",
+    is_flag=True,
+    help="Stored mode: gate runs of models that share neither name nor sha256 (refused otherwise), with a warning.",
+)
 @markdown_option
 @store_option
 @json_option
@@ -181,6 +198,7 @@ def gate(
     policy_path: Path | None,
     junit_path: Path | None,
     markdown_path: str | None,
+    allow_different_models: bool,
     store: str | None,
     as_json: bool,
 ) -> int:
@@ -212,6 +230,7 @@ def gate(
         assert baseline is not None and candidate is not None
         with Store(store_url(store)) as history:
             before, after = resolve(history, baseline, device), resolve(history, candidate, device)
+            check_same_model(before, after, allow_different_models)
             noise = history_noise(history, [*before, *after], exclude={r.run_id for r in after})
     result = compare(before, after, policy, noise)
     if junit_path:

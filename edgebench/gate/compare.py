@@ -62,6 +62,14 @@ def resolve(store: Store, ref: str, device: str | None) -> list[StoredRun]:
         bundled = [run for run in read_bundle(Path(ref)) if device is None or run.device == device]
         if not bundled:
             raise EdgebenchError(f"run bundle {ref} holds no run" + (f" on device {device}" if device else ""))
+        for name in {run.device for run in bundled}:
+            # cells are matched per device: a second run there would silently replace the first one's
+            ids = [run.run_id for run in bundled if run.device == name]
+            if len(ids) > 1:
+                raise EdgebenchError(
+                    f"run bundle {ref} holds {len(ids)} runs on device {name} ({', '.join(ids)}): "
+                    "gate against one run per device (export it with `edgebench history --export RUN_ID`)"
+                )
         return bundled
     if ref != "latest" and "=" not in ref:
         return [store.load_run(ref)]
@@ -71,6 +79,24 @@ def resolve(store: Store, ref: str, device: str | None) -> list[StoredRun]:
     if not latest:
         raise EdgebenchError(f"no run matches {ref!r}" + (f" on device {device}" if device else ""))
     return [store.load_run(run_id) for run_id in latest.values()]
+
+
+def different_models(baseline: list[StoredRun], candidate: list[StoredRun]) -> list[str]:
+    """The runs, device by device, whose models share neither name nor content (sha256). A new version
+    of a model keeps its name, a renamed copy its content; with neither, cells would be matched by
+    variant name alone and the gate would compare two unrelated models. The two sides of one paired
+    gate (same ``gate`` tag) are models the user chose to compare."""
+    found = []
+    for a, b in itertools.product(baseline, candidate):
+        ours, theirs = a.manifest, b.manifest
+        paired = "gate" in a.tags and a.tags.get("gate") == b.tags.get("gate")
+        unrelated = ours.model_name != theirs.model_name and ours.model_sha256 != theirs.model_sha256
+        if a.device == b.device and unrelated and not paired:
+            found.append(
+                f"{a.device}: baseline run {a.run_id} is model {ours.model_name} (sha256 {ours.model_sha256[:12]}), "
+                f"candidate run {b.run_id} is {theirs.model_name} (sha256 {theirs.model_sha256[:12]})"
+            )
+    return found
 
 
 def cell_key(run: StoredRun, cell: CellResult) -> CellKey:
