@@ -56,7 +56,8 @@ class _Reader:
 
     def _unpack(self, fmt: str, pos: int) -> int | float:
         if pos < 0 or pos + struct.calcsize(fmt) > len(self.data):
-            raise ModelFormatError(f"offset {pos} out of range")
+            size = len(self.data)
+            raise ModelFormatError(f"truncated or corrupt flatbuffer (offset {pos} lies outside its {size} bytes)")
         value: int | float = struct.unpack_from(fmt, self.data, pos)[0]
         return value
 
@@ -113,7 +114,7 @@ def _op_code(reader: _Reader, table: int) -> OpCode:
     version = int(reader.scalar(table, 2, "<i", 1))
     if code == CUSTOM_CODE:
         return OpCode(f"CUSTOM:{reader.string(table, 1)}", version)
-    return OpCode(BUILTIN_OPS[code] if code < len(BUILTIN_OPS) else f"BUILTIN_{code}", version)
+    return OpCode(BUILTIN_OPS[code] if 0 <= code < len(BUILTIN_OPS) else f"BUILTIN_{code}", version)
 
 
 def _tensor(reader: _Reader, table: int) -> TensorInfo:
@@ -168,15 +169,21 @@ class ConstantTensor:
 def constant_tensors(data: bytes) -> list[ConstantTensor]:
     """Every tensor of the main subgraph that carries its own data in the file."""
     reader = _Reader(data)
-    model = reader.u32(0)
-    buffers = reader.tables(model, 4)
     out = []
-    for table in reader.tables(reader.tables(model, 2)[0], 0):
-        index = int(reader.scalar(table, 2, "<I", 0))
-        blob = reader.blob(buffers[index], 0) if 0 < index < len(buffers) else b""
-        if blob:
-            info = _tensor(reader, table)
-            out.append(ConstantTensor(info.name, info.shape, info.dtype, blob, reader.field(table, 6) is not None))
+    try:
+        model = reader.u32(0)
+        buffers = reader.tables(model, 4)
+        subgraphs = reader.tables(model, 2)
+        if not subgraphs:
+            raise ModelFormatError("model has no subgraph")
+        for table in reader.tables(subgraphs[0], 0):
+            index = int(reader.scalar(table, 2, "<I", 0))
+            blob = reader.blob(buffers[index], 0) if 0 < index < len(buffers) else b""
+            if blob:
+                info = _tensor(reader, table)
+                out.append(ConstantTensor(info.name, info.shape, info.dtype, blob, reader.field(table, 6) is not None))
+    except (IndexError, struct.error) as exc:
+        raise ModelFormatError(f"corrupt flatbuffer: {exc}") from exc
     return out
 
 
