@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
+import stat
 from pathlib import Path
 
 CHUNK = 1 << 20
 
 
 def sha256_file(path: Path) -> str:
+    """Raises OSError for anything but a regular file: a FIFO or a device would be read forever."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    # O_NONBLOCK: opening a FIFO must not wait for a writer; the fstat below then refuses it
+    with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
         while chunk := handle.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
@@ -18,7 +25,7 @@ def sha256_file(path: Path) -> str:
 
 def sha256_tree(path: Path) -> str:
     """A file's hash, or for a directory (SavedModel) the hash of its relative paths and contents."""
-    if path.is_file():
+    if not path.is_dir():
         return sha256_file(path)
     digest = hashlib.sha256()
     for item in sorted(p for p in path.rglob("*") if p.is_file()):
