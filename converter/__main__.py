@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from converter.checks import first_line
 from converter.figures import gzip_size, overall_sparsity, weight_stats
 from converter.manifest import (
     INPUT_SET_NAME,
@@ -172,7 +173,9 @@ def convert(args: argparse.Namespace) -> Manifest:
     tf_keras.utils.set_random_seed(options.seed)
     tf.config.experimental.enable_op_determinism()  # same model, data and --seed: same bytes
     source = load_model(args.model)
-    data = load_data(args.data, source.input_shape, options.normalize, options.val_split, options.seed)
+    data = load_data(
+        args.data, source.input_shape, options.normalize, options.val_split, options.seed, classes=source.classes
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     reference = source.predict(data["x_val"].astype(np.float32))
     buffer = io.BytesIO()
@@ -182,7 +185,10 @@ def convert(args: argparse.Namespace) -> Manifest:
     variants = []
     if source.tflite is not None:  # measured as given, beside whatever else applies
         given = source.tflite.read_bytes()
-        variants.append(describe("given", f"the given file {source.tflite.name}", given, args.out, data, reference))
+        try:
+            variants.append(describe("given", f"the given file {source.tflite.name}", given, args.out, data, reference))
+        except ValueError as exc:  # ModelFormatError too: weights the flatbuffer reader or numpy cannot make sense of
+            raise SourceError(f"cannot load model {source.tflite}: {first_line(exc)}") from exc
     for name in names:
         recipe = RECIPES[name]
         emit({"event": "variant", "name": name, "epochs": options.epochs if recipe.trains else 0})

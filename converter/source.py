@@ -7,6 +7,7 @@ Data: an ``.npz`` with x_train, y_train, x_val, y_val, or a folder of images, on
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,10 @@ from typing import Any
 
 import numpy as np
 
-DATA_KEYS = ("x_train", "y_train", "x_val", "y_val")
+from converter.checks import DATA_KEYS, SourceError, check_data, check_model, check_values, first_line, output_classes
+
+__all__ = ["DATA_KEYS", "NORMALISATIONS", "SourceError", "SourceModel", "load_data", "load_model"]
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 # How pixel values (0..255) are scaled before they reach the model.
 NORMALISATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
@@ -22,10 +26,6 @@ NORMALISATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "unit": lambda x: x / 255.0,  # 0..1
     "symmetric": lambda x: x / 127.5 - 1.0,  # -1..1 (MobileNet's preprocess_input)
 }
-
-
-class SourceError(Exception):
-    """The model or data given by the user cannot be used; the message names the file."""
 
 
 @dataclass
@@ -36,11 +36,7 @@ class SourceModel:
     load_keras: Callable[[], Any] | None  # a fresh Keras copy for each technique; None if not Keras
     predict: Callable[[np.ndarray], np.ndarray]  # float32 reference outputs
     tflite: Path | None = None  # the given file, for a .tflite source
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
+    classes: int | None = None  # size of one sample's output, which labels index; None if unknown
 
 
 def _keras(path: Path) -> SourceModel:
@@ -54,14 +50,22 @@ def _keras(path: Path) -> SourceModel:
         model = load()
     except Exception as exc:  # Keras raises anything from ValueError to zipfile/h5py errors
         hint = " (a Keras 3 file? edgebench needs tf_keras / Keras 2 for TFMOT)" if path.suffix == ".keras" else ""
-        raise SourceError(f"cannot load model {path}: {_first_line(exc)}{hint}") from exc
+        raise SourceError(f"cannot load model {path}: {first_line(exc)}{hint}") from exc
+    if not hasattr(model, "input_shape"):  # tf_keras restores a plain TF SavedModel as a bare object
+        raise SourceError(f"cannot load model {path}: not a Keras model")
     return SourceModel(
         name=path.stem if path.is_file() else path.name,
         input_shape=tuple(int(d) for d in model.input_shape[1:]),
         make_converter=lambda: tf.lite.TFLiteConverter.from_keras_model(model),
         load_keras=load,
         predict=lambda x: np.asarray(model.predict(x, verbose=0, batch_size=64), dtype=np.float32),
+        classes=_keras_classes(model),
     )
+
+
+def _keras_classes(model: Any) -> int | None:
+    outputs = getattr(model, "outputs", None)  # None for a subclassed model restored without its graph
+    return output_classes(outputs[0].shape) if outputs else None  # the first output is the one scored
 
 
 def _saved_model_graph(path: Path) -> SourceModel:
@@ -70,8 +74,9 @@ def _saved_model_graph(path: Path) -> SourceModel:
     try:
         signature = tf.saved_model.load(str(path)).signatures["serving_default"]
     except (OSError, KeyError, ValueError, tf.errors.OpError) as exc:
-        raise SourceError(f"cannot load SavedModel {path}: {_first_line(exc)}") from exc
+        raise SourceError(f"cannot load SavedModel {path}: {first_line(exc)}") from exc
     (spec,) = signature.structured_input_signature[1].values()
+    first_output = next(iter(signature.structured_outputs.values()))
 
     def predict(x: np.ndarray) -> np.ndarray:
         (output,) = signature(tf.constant(x, dtype=spec.dtype)).values()
@@ -83,27 +88,35 @@ def _saved_model_graph(path: Path) -> SourceModel:
         lambda: tf.lite.TFLiteConverter.from_saved_model(str(path)),
         None,
         predict,
+        classes=output_classes(first_output.shape),
     )
 
 
 def _tflite(path: Path) -> SourceModel:
     from device_runner.accuracy import predict
     from device_runner.engines import InterpreterEngine
-    from device_runner.flatbuffer import ModelFormatError, read_model_file
+    from device_runner.flatbuffer import ModelFormatError, read_model_info
     from device_runner.runtime import load_runtime
 
     try:
-        info = read_model_file(path)
+        info = read_model_info(path.read_bytes())
         engine = InterpreterEngine(load_runtime(), path, info, "xnnpack", threads=1)
     except (ModelFormatError, ValueError, RuntimeError) as exc:
-        raise SourceError(f"cannot load model {path}: {_first_line(exc)}") from exc
+        raise SourceError(f"cannot load model {path}: {first_line(exc)}") from exc
     return SourceModel(
-        path.stem, tuple(info.inputs[0].shape[1:]), None, None, lambda x: predict(engine, x), tflite=path
+        path.stem,
+        tuple(info.inputs[0].shape[1:]),
+        None,
+        None,
+        lambda x: predict(engine, x),
+        tflite=path,
+        classes=output_classes(info.outputs[0].shape),
     )
 
 
 def load_model(path: Path) -> SourceModel:
-    if path.suffix == ".tflite":
+    check_model(path)
+    if path.suffix.lower() == ".tflite":
         return _tflite(path)
     if path.is_dir():
         try:
@@ -114,21 +127,25 @@ def load_model(path: Path) -> SourceModel:
 
 
 def load_data(
-    path: Path, input_shape: tuple[int, ...], normalize: str, val_split: float, seed: int
+    path: Path,
+    input_shape: tuple[int, ...],
+    normalize: str,
+    val_split: float,
+    seed: int,
+    classes: int | None = None,
 ) -> dict[str, np.ndarray]:
+    """The four arrays, checked against the model: its input shape and its number of ``classes``."""
+    check_data(path)
     if path.is_dir():
-        return _image_folder(path, input_shape, normalize, val_split, seed)
+        return _image_folder(path, input_shape, normalize, val_split, seed, classes)
     try:
-        with np.load(path) as npz:
-            data = {key: npz[key] for key in npz.files}
-    except (OSError, ValueError) as exc:
-        raise SourceError(f"cannot read data file {path}: {_first_line(exc)}") from exc
-    missing = [key for key in DATA_KEYS if key not in data]
-    if missing:
-        raise SourceError(f"data file {path} lacks {', '.join(missing)} (needs {', '.join(DATA_KEYS)})")
+        with np.load(path, allow_pickle=False) as npz:  # never unpickle a user's file
+            data = {key: npz[key] for key in DATA_KEYS}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise SourceError(f"cannot read data file {path}: {first_line(exc)}") from exc
+    data = {key: value.reshape(len(value)) if key.startswith("y") else value for key, value in data.items()}
+    check_values(path, data, classes)
     for split in ("train", "val"):
-        if len(data[f"x_{split}"]) != len(data[f"y_{split}"]):
-            raise SourceError(f"data file {path}: x_{split} and y_{split} differ in length")
         if tuple(data[f"x_{split}"].shape[1:]) != input_shape:
             raise SourceError(
                 f"data file {path}: x_{split} samples are {tuple(data[f'x_{split}'].shape[1:])}, "
@@ -138,7 +155,7 @@ def load_data(
 
 
 def _image_folder(
-    path: Path, input_shape: tuple[int, ...], normalize: str, val_split: float, seed: int
+    path: Path, input_shape: tuple[int, ...], normalize: str, val_split: float, seed: int, classes: int | None
 ) -> dict[str, np.ndarray]:
     """Images in ``path/<class>/*``, read and resized with OpenCV to the model's input, split per class."""
     import cv2
@@ -146,13 +163,16 @@ def _image_folder(
     if len(input_shape) != 3 or input_shape[-1] not in (1, 3):
         raise SourceError(f"image folder {path}: the model's input {input_shape} is not an image (H, W, 1|3)")
     height, width, channels = input_shape
-    classes = sorted(p.name for p in path.iterdir() if p.is_dir())
-    if len(classes) < 2:
-        raise SourceError(f"image folder {path} needs one sub-folder per class (found {len(classes)})")
+    names = sorted(p.name for p in path.iterdir() if p.is_dir())
+    if len(names) < 2:
+        raise SourceError(f"image folder {path} needs one sub-folder per class (found {len(names)})")
+    if classes is not None and len(names) > classes:
+        raise SourceError(f"image folder {path} has {len(names)} class folders but the model has {classes} classes")
     rng = np.random.default_rng(seed)
     splits: dict[str, list[Any]] = {key: [] for key in DATA_KEYS}
-    for label, name in enumerate(classes):
-        files = sorted(p for p in (path / name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    for label, name in enumerate(names):
+        # is_file: a FIFO named like an image would block the reader
+        files = sorted(p for p in (path / name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
         images = []
         for file in files:
             image = cv2.imread(str(file), cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR)

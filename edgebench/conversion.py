@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from converter.checks import SourceError, check_data, check_model
 from converter.manifest import MANIFEST_NAME, VARIANT_FAILED, Manifest, read_manifest
 from converter.recipes import Options
 from device_runner.schema import SchemaError
@@ -36,6 +37,18 @@ def cache_key(model_sha256: str, data_sha256: str, variants: list[str], options:
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
 
 
+def check_inputs(model: Path, data: Path, model_flag: str = "--model", data_flag: str = "--data") -> None:
+    """Refuse in one line a model or data path that cannot work: what needs no TensorFlow, so it is instant.
+
+    Runs before hashing, which would never return from a FIFO or a device.
+    """
+    try:
+        check_model(model, model_flag)
+        check_data(data, data_flag)
+    except SourceError as exc:
+        raise EdgebenchError(str(exc)) from exc
+
+
 def convert(
     model: Path,
     data: Path,
@@ -45,18 +58,18 @@ def convert(
     options: Options | None = None,
     force: bool = False,
     on_event: Callable[[ConverterEvent], None] | None = None,
+    model_flag: str = "--model",
+    data_flag: str = "--data",
 ) -> tuple[Manifest, Path]:
     """Make (or reuse) the variants of ``model``; returns the manifest and its directory.
 
     ``on_event`` receives the converter's progress events (``variant`` starts, fine-tuning ``epoch`` ends).
+    ``model_flag`` and ``data_flag`` are the flags that gave the paths, named when a path is refused.
     """
     options = options or Options()
-    if not model.exists():
-        raise EdgebenchError(f"model file not found: {model}")
-    if not data.exists():
-        raise EdgebenchError(f"data file not found: {data}")
-    model_sha256 = sha256_tree(model)
-    key = cache_key(model_sha256, sha256_tree(data), variants, options)
+    check_inputs(model, data, model_flag, data_flag)
+    model_sha256 = _hash(model, "model")
+    key = cache_key(model_sha256, _hash(data, "data"), variants, options)
     out = workdir / "variants" / f"{model.stem}-{key[:12]}"
     if not force and (out / MANIFEST_NAME).exists():
         try:
@@ -99,6 +112,13 @@ def convert(
     if "manifest" not in reply:
         raise EdgebenchError(f"converter failed on {model} (exit {returncode}); see {log}")
     return read_manifest(out), out
+
+
+def _hash(path: Path, what: str) -> str:
+    try:
+        return sha256_tree(path)
+    except OSError as exc:  # e.g. a file in a SavedModel or image folder we may not read
+        raise EdgebenchError(f"cannot read {what} {exc.filename or path}: {exc.strerror or exc}") from exc
 
 
 def conversion_failed(manifest: Manifest) -> bool:

@@ -1,0 +1,213 @@
+"""Checks on the user's model and data that need no TensorFlow: refused in one line naming the file.
+
+The host runs ``check_model`` / ``check_data`` before hashing (a FIFO or a device would hang it) and
+before starting the converter; the converter runs them again, then ``check_values`` on the loaded
+arrays, where it knows the model's classes.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import stat
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+DATA_KEYS = ("x_train", "y_train", "x_val", "y_val")
+MODEL_SUFFIXES = (".keras", ".h5", ".hdf5", ".tflite")
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+NUMBER_KINDS = "biuf"  # bool, signed, unsigned, float: what a model input and a label can be made of
+SPECIAL_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+class SourceError(Exception):
+    """The model or data given by the user cannot be used; the message names the file."""
+
+
+def special_kind(path: Path) -> str | None:
+    """What ``path`` is when it is neither a regular file nor a folder: reading a FIFO or a device never ends."""
+    mode = os.stat(path).st_mode
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return next((name for test, name in SPECIAL_KINDS if test(mode)), "a special file")
+
+
+def _check_path(path: Path, what: str, flag: str) -> None:
+    if not path.exists():
+        raise SourceError(f"{what} file not found: {path}")
+    kind = special_kind(path)
+    if kind:
+        raise SourceError(f"{flag} {path} is {kind}, not a file or a folder")
+
+
+def _hdf5_signature_at(handle: IO[bytes], size: int) -> bool:
+    """HDF5 puts its signature at 0, 512, 1024, 2048, … (after an optional user block)."""
+    offset = 0
+    while offset + len(HDF5_SIGNATURE) <= size:
+        handle.seek(offset)
+        if handle.read(len(HDF5_SIGNATURE)) == HDF5_SIGNATURE:
+            return True
+        offset = offset * 2 if offset else 512
+    return False
+
+
+def model_file_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be a model, judged from its type and first bytes (no TensorFlow); None if it may be."""
+    if path.is_dir():
+        if not any((path / name).is_file() for name in ("saved_model.pb", "saved_model.pbtxt")):
+            return "a folder but not a SavedModel (no saved_model.pb)"
+        return None
+    if path.suffix.lower() not in MODEL_SUFFIXES:
+        return f"unknown model type '{path.suffix}' (expects .keras, .h5, .tflite or a SavedModel folder)"
+    size = path.stat().st_size
+    if size == 0:
+        return "empty file"
+    suffix = path.suffix.lower()
+    if suffix == ".tflite":
+        from device_runner.flatbuffer import ModelFormatError, constant_tensors, read_model_info
+
+        try:
+            flatbuffer = path.read_bytes()
+            read_model_info(flatbuffer)
+            constant_tensors(flatbuffer)  # what the converter's size figures read
+        except ModelFormatError as exc:
+            return str(exc)
+        return None
+    if suffix == ".keras":
+        if not zipfile.is_zipfile(path):
+            return "not a Keras archive (not a zip file)"
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = set(archive.namelist())
+        except (zipfile.BadZipFile, OSError) as exc:
+            return f"not a Keras archive ({first_line(exc)})"
+        return None if "config.json" in names else "not a Keras archive (no config.json)"
+    with path.open("rb") as handle:
+        return None if _hdf5_signature_at(handle, size) else "not an HDF5 file (no HDF5 signature)"
+
+
+def check_model(path: Path, flag: str = "--model") -> None:
+    """Refuse, before TensorFlow starts, a model path that cannot load or would hang; ``flag`` named it."""
+    _check_path(path, "model", flag)
+    problem = model_file_problem(path)
+    if problem:
+        raise SourceError(f"cannot load model {path}: {problem}")
+
+
+@dataclass(frozen=True)
+class ArrayHeader:
+    dtype: np.dtype[Any]
+    shape: tuple[int, ...]
+
+
+def _npz_headers(path: Path) -> dict[str, ArrayHeader]:
+    """Dtype and shape of each array in an .npz, read from the .npy headers only: no data, nothing unpickled."""
+    with path.open("rb") as handle:
+        start = handle.read(6)
+    if not start:
+        raise SourceError(f"cannot read data file {path}: empty file")
+    if start == b"\x93NUMPY":
+        raise SourceError(f"cannot read data file {path}: a single .npy array; needs an .npz ({', '.join(DATA_KEYS)})")
+    if not zipfile.is_zipfile(path):
+        raise SourceError(f"cannot read data file {path}: not an .npz (not a zip archive)")
+    headers = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for name in archive.namelist():
+                key = name.removesuffix(".npy")
+                with archive.open(name) as member:
+                    version = np.lib.format.read_magic(member)
+                    read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+                    if version not in read:
+                        raise ValueError(f"unsupported .npy format {version[0]}.{version[1]}")
+                    shape, _, dtype = read[version](member)
+                headers[key] = ArrayHeader(dtype, tuple(shape))
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        raise SourceError(f"cannot read data file {path}: {first_line(exc)}") from exc
+    return headers
+
+
+def _dtype_problem(dtype: np.dtype[Any]) -> str | None:
+    if dtype.kind in NUMBER_KINDS:
+        return None
+    if dtype.hasobject:
+        return "holds Python objects (pickled; never loaded)"
+    if dtype.kind in "US":
+        return f"holds strings ({dtype}), not numbers"
+    return f"has dtype {dtype}, not numbers"
+
+
+def check_npz_layout(path: Path, headers: dict[str, ArrayHeader]) -> None:
+    """Keys, dtypes and lengths of the four arrays, from their headers."""
+    missing = [key for key in DATA_KEYS if key not in headers]
+    if missing:
+        raise SourceError(f"data file {path} lacks {', '.join(missing)} (needs {', '.join(DATA_KEYS)})")
+    for key in DATA_KEYS:
+        problem = _dtype_problem(headers[key].dtype)
+        if problem:
+            raise SourceError(f"data file {path}: {key} {problem}")
+    for split in ("train", "val"):
+        x, y = headers[f"x_{split}"].shape, headers[f"y_{split}"].shape
+        if len(x) < 2:
+            raise SourceError(f"data file {path}: x_{split} has shape {x}; needs (samples, *the model's input shape)")
+        if not x[0]:
+            raise SourceError(f"data file {path}: x_{split} is empty")
+        if len(y) not in (1, 2) or (len(y) == 2 and y[1] != 1):
+            raise SourceError(
+                f"data file {path}: y_{split} has shape {y}; needs one class index per sample (one-hot? store argmax)"
+            )
+        if x[0] != y[0]:
+            raise SourceError(f"data file {path}: x_{split} has {x[0]} samples but y_{split} has {y[0]} labels")
+
+
+def check_data(path: Path, flag: str = "--data") -> None:
+    """Refuse, before TensorFlow starts, data that cannot be read or would hang; .npz checked from its headers."""
+    _check_path(path, "data", flag)
+    if path.is_file():
+        check_npz_layout(path, _npz_headers(path))
+
+
+def check_values(path: Path, data: dict[str, np.ndarray], classes: int | None) -> None:
+    """NaN/inf inputs and labels that are not class indices of the model: a silent 0 % top-1 otherwise."""
+    for key in ("x_train", "x_val"):
+        x = data[key]
+        if x.dtype.kind == "f":
+            nan = int(np.isnan(x).sum())
+            if nan:
+                raise SourceError(f"data file {path}: {key} holds {nan} NaN values")
+            inf = int(np.isinf(x).sum())
+            if inf:
+                raise SourceError(f"data file {path}: {key} holds {inf} infinite values")
+    for key in ("y_train", "y_val"):
+        y = data[key]
+        if y.dtype.kind == "f":
+            fractional = y[~np.isfinite(y) | (y != np.round(y))]
+            if fractional.size:
+                raise SourceError(f"data file {path}: {key} has label {fractional.flat[0]}; labels are class indices")
+        low, high = int(y.min()), int(y.max())
+        if low < 0:
+            raise SourceError(f"data file {path}: {key} has label {low}; labels are class indices from 0")
+        if classes is not None and high >= classes:
+            raise SourceError(f"data file {path}: {key} has label {high} but the model has {classes} classes")
+
+
+def output_classes(shape: Any) -> int | None:
+    """Classes the model scores: the size of one sample's output (top-1 is an argmax over it); None if unknown."""
+    dims = list(shape)[1:]
+    if not all(isinstance(d, int) and d > 0 for d in dims):
+        return None
+    return int(math.prod(dims))
