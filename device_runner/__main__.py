@@ -13,6 +13,7 @@ from pathlib import Path
 
 from device_runner import schema
 from device_runner.flatbuffer import ModelFormatError
+from device_runner.lifecycle import bind_to_parent
 from device_runner.runtime import RuntimeMissing, load_runtime
 
 
@@ -36,9 +37,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from device_runner.sweep import progress_line, run_plan
+    from device_runner.sweep import SweepStopped, progress_line, run_plan
 
-    results = run_plan(args.plan, args.results, args.runtime, on_cell=lambda e: print(progress_line(e), flush=True))
+    try:
+        results = run_plan(args.plan, args.results, args.runtime, on_cell=lambda e: print(progress_line(e), flush=True))
+    except SweepStopped as exc:
+        print(f"device_runner: stopped, finished cells are kept: {exc}", file=sys.stderr)
+        return 2
     return 1 if any(r.failed for r in results) else 0
 
 
@@ -74,6 +79,7 @@ def _facts(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    bind_to_parent()
     args = _parser().parse_args(argv)
     command = {"run": _run, "cell": _cell, "facts": _facts}[args.command]
     try:

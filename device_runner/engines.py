@@ -1,6 +1,6 @@
 """One interface over LiteRT's two Python APIs, so timing and accuracy code serve both.
 
-- ``interpreter``: the classic ``Interpreter`` (both runtimes), delegates as in shared/README §4.
+- ``interpreter``: the classic ``Interpreter`` (both runtimes): XNNPACK, plain kernels or an external delegate.
 - ``compiled``: LiteRT 2.x's ``CompiledModel`` (ai_edge_litert only), its path to GPU/NPU
   accelerators; it reports whether the model is fully accelerated instead of node coverage.
 
@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from device_runner.coverage import coverage_from_ops
+from device_runner.delegates import DelegateSpecError, parse_delegate
 from device_runner.flatbuffer import ModelInfo, TensorInfo
 from device_runner.runtime import Runtime
 from device_runner.schema import Coverage
@@ -86,18 +87,6 @@ def _raise_if_incompatible(exc: Exception) -> None:
         ) from exc
 
 
-def parse_external(delegate: str) -> tuple[str, dict[str, str]]:
-    """``external:/path/lib.so;key=value;key=value`` -> (path, options)."""
-    path, *pairs = delegate.removeprefix("external:").split(";")
-    options = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise DelegateUnavailable(f"delegate option {pair!r} in {delegate!r} is not key=value")
-        options[key] = value
-    return path, options
-
-
 class InterpreterEngine:
     fully_accelerated: bool | None = None
 
@@ -107,11 +96,14 @@ class InterpreterEngine:
         if delegate == "cpu":
             kwargs["experimental_op_resolver_type"] = api.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
         elif delegate.startswith("external:"):
-            path, options = parse_external(delegate)
             try:
-                kwargs["experimental_delegates"] = [api.load_delegate(path, options)]
+                spec = parse_delegate(delegate)
+            except DelegateSpecError as exc:
+                raise DelegateUnavailable(str(exc)) from exc
+            try:
+                kwargs["experimental_delegates"] = [api.load_delegate(spec.library, spec.options)]
             except (ValueError, OSError) as exc:
-                raise DelegateUnavailable(f"cannot load delegate library {path}: {exc}") from exc
+                raise DelegateUnavailable(f"cannot load delegate library {spec.library}: {exc}") from exc
             kwargs["experimental_op_resolver_type"] = api.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
         elif delegate != "xnnpack":  # xnnpack: LiteRT's default resolver applies it
             raise DelegateUnavailable(f"{delegate} is not available through the Interpreter API here")

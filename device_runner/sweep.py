@@ -1,7 +1,10 @@
 """Runs every cell of a plan, each in its own process, writing one result file per cell.
 
 A cell whose file already exists is skipped (that is resume). A cell process that dies or hangs
-becomes a ``crashed`` / ``timeout`` result written here, and the sweep goes on.
+becomes a ``crashed`` / ``timeout`` result written here, and the sweep goes on. A cell process that
+could not do its job for reasons outside the model (no space for its result, a plan it cannot read,
+no runtime) is not a measurement: the sweep stops with that reason and writes nothing for the cell,
+so a resume measures it again.
 """
 
 from __future__ import annotations
@@ -18,10 +21,16 @@ from pathlib import Path
 
 from device_runner import schema
 from device_runner.cell import now_iso
+from device_runner.lifecycle import child_env
 from device_runner.schema import STATUS_CRASHED, STATUS_TIMEOUT, CellKey, CellResult, Plan
 
 STDERR_TAIL_CHARS = 2000
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent
+INFRASTRUCTURE_EXIT = 2  # what device_runner exits with when the device, not the model, is at fault
+
+
+class SweepStopped(Exception):
+    """The device cannot go on measuring (e.g. its disk is full); finished cells are kept."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,7 @@ def run_plan(
     on_cell: Callable[[CellDone], None] | None = None,
 ) -> list[CellResult]:
     plan = schema.read(Plan, plan_path)
+    check_cpus(plan.measure.cpus)
     # A unit is measured in one process: one cell, or a baseline/candidate pair timed side by side.
     units: list[tuple[CellKey, ...]] = list(plan.paired_cells()) if plan.pairs else [(k,) for k in plan.cells()]
     total = sum(len(unit) for unit in units)
@@ -79,8 +89,19 @@ def run_plan(
     return results
 
 
+def check_cpus(cpus: list[int]) -> None:
+    """``--cpus`` names CPUs of the device, so only the device can check them."""
+    usable = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    unknown = [cpu for cpu in cpus if cpu not in usable]
+    if cpus and unknown:
+        raise schema.SchemaError(
+            f"--cpus {','.join(map(str, cpus))}: this device has no usable CPU {','.join(map(str, unknown))} "
+            f"(usable: {','.join(map(str, usable)) or 'none known'})"
+        )
+
+
 def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
+    env = child_env()  # a cell never outlives its sweep: a killed sweep cannot leave a cell measuring
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_PARENT), env.get("PYTHONPATH")]))
     return env
 
@@ -105,6 +126,8 @@ def _run_isolated(
             f"cell exceeded --cell-timeout {plan.measure.cell_timeout_s:g}s; {_tail(stderr)}",
         )
     else:
+        if proc.returncode == INFRASTRUCTURE_EXIT and not all(out.exists() for out in outs):
+            raise SweepStopped(_tail(proc.stderr).splitlines()[-1])
         status, message = STATUS_CRASHED, f"cell process {_describe_exit(proc.returncode)}: {_tail(proc.stderr)}"
     return [
         existing_result(out) or _write_failure(plan, key, out, status, message, started)

@@ -1,14 +1,24 @@
-"""Child processes that talk in JSON lines on stdout (the converter, the local runner)."""
+"""Child processes that talk in JSON lines on stdout (the converter, the local runner).
+
+Each child is told to die with edgebench (``device_runner.lifecycle``), and the ones still running
+can be stopped at once when the user interrupts edgebench.
+"""
 
 from __future__ import annotations
 
 import json
 import subprocess
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from device_runner.lifecycle import child_env
+
 JsonObject = dict[str, Any]
+
+_running: set[subprocess.Popen[str]] = set()
+_lock = threading.Lock()
 
 
 def stream_json_lines(
@@ -26,14 +36,29 @@ def stream_json_lines(
     log.parent.mkdir(parents=True, exist_ok=True)
     with (
         log.open("a") as stderr,
-        subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=stderr, text=True) as proc,
+        subprocess.Popen(
+            command, env=child_env(env), cwd=cwd, stdout=subprocess.PIPE, stderr=stderr, text=True
+        ) as proc,
     ):
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(value, dict):
-                on_object(value)
+        with _lock:
+            _running.add(proc)
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                try:
+                    value = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(value, dict):
+                    on_object(value)
+        finally:
+            with _lock:
+                _running.discard(proc)
     return proc.returncode
+
+
+def stop_children() -> None:
+    """Ctrl-C / SIGTERM: stop every child still running (a local sweep takes its cell with it)."""
+    with _lock:
+        for proc in _running:
+            proc.terminate()

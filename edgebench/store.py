@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -99,9 +100,32 @@ def store_url(value: str | None) -> str:
         return "postgresql+psycopg://" + value.split("://", 1)[1]  # psycopg 3, not SQLAlchemy's psycopg2 default
     if "://" in value:
         return value
-    path = Path(value)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{path}"
+    return f"sqlite:///{value}"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of an SQLite store (None for other databases and in-memory SQLite)."""
+    parsed = sa.engine.make_url(url)
+    return Path(parsed.database) if parsed.get_backend_name() == "sqlite" and parsed.database else None
+
+
+def _check_sqlite_file(path: Path, must_exist: bool) -> None:
+    """Before SQLite answers with a bare "unable to open database file" (or creates an empty store for a
+    mistyped path): a read-only command needs an existing store, a writing one a file and folder it may write."""
+    if must_exist:
+        if not path.is_file():
+            raise EdgebenchError(f"store {path} does not exist (measure with `edgebench run`, or check --store)")
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EdgebenchError(f"cannot create store folder {path.parent}: {exc.strerror}") from exc
+    if path.exists() and not path.is_file():
+        raise EdgebenchError(f"store {path} is not a file")
+    # SQLite writes a journal beside the file, so the folder must be writable too.
+    for where in (path, path.parent) if path.exists() else (path.parent,):
+        if not os.access(where, os.W_OK):
+            raise EdgebenchError(f"store {path}: {where} is read-only; nothing was measured")
 
 
 def alembic_config(connection: sa.Connection) -> Config:
@@ -118,8 +142,17 @@ def head_revision() -> str:
 
 
 class Store:
-    def __init__(self, url: str, *, migrate_to: str = "head") -> None:
+    """Opened to write (the default: created when missing, refused when read-only, before anything is
+    measured), or with ``must_exist`` by the commands that only read (report, history, stored gate)."""
+
+    def __init__(self, url: str, *, must_exist: bool = False, migrate_to: str = "head") -> None:
         self.url = url
+        try:
+            path = sqlite_path(url)
+        except sa.exc.ArgumentError as exc:
+            raise EdgebenchError(f"--store {url}: not a database URL or file path ({exc})") from exc
+        if path is not None:
+            _check_sqlite_file(path, must_exist)
         try:
             self.engine = sa.create_engine(url)
             if self.engine.dialect.name == "sqlite":
@@ -132,7 +165,7 @@ class Store:
             raise EdgebenchError(f"store {self.safe_url()}: {exc}; upgrade edgebench") from exc
         except (sa.exc.SQLAlchemyError, ValueError, ImportError) as exc:
             self.close()
-            raise EdgebenchError(f"cannot open store {self.safe_url()}: {str(exc).splitlines()[0]}") from exc
+            raise EdgebenchError(f"cannot open store {self.safe_url()}: {_first_line(exc)}") from exc
 
     def __enter__(self) -> Store:
         return self
@@ -163,9 +196,38 @@ class Store:
         cells: Iterable[CellResult],
         tags: dict[str, str] | None = None,
     ) -> None:
+        """Store a finished run; a run is stored once and never rewritten."""
+        if self.has_run(plan.run_id):
+            raise EdgebenchError(
+                f"run {plan.run_id} is already in store {self.safe_url()}; stored runs are never rewritten"
+            )
+        with self._translated(f"run {plan.run_id}: cannot write to store"):
+            self._insert_run(device, plan, manifest, created_at, git_commit, list(cells), tags or {})
+
+    def has_run(self, run_id: str) -> bool:
+        with self._translated("cannot read store"), self.engine.connect() as conn:
+            query = sa.select(runs_table.c.run_id).where(runs_table.c.run_id == run_id)
+            return conn.execute(query).first() is not None
+
+    @contextmanager
+    def _translated(self, what: str) -> Iterator[None]:
+        """The database's errors (locked, disk full, connection gone) as one line naming the store."""
+        try:
+            yield
+        except sa.exc.SQLAlchemyError as exc:
+            raise EdgebenchError(f"{what} {self.safe_url()}: {_first_line(exc)}") from exc
+
+    def _insert_run(
+        self,
+        device: str,
+        plan: Plan,
+        manifest: Manifest,
+        created_at: str,
+        git_commit: str | None,
+        cells: list[CellResult],
+        tags: dict[str, str],
+    ) -> None:
         with self.engine.begin() as conn:  # one transaction: all or nothing
-            for table in (cells_table, tags_table, runs_table):  # a resumed run replaces its earlier record
-                conn.execute(sa.delete(table).where(table.c.run_id == plan.run_id))
             conn.execute(
                 runs_table.insert().values(
                     run_id=plan.run_id,
@@ -188,7 +250,7 @@ class Store:
                 conn.execute(cells_table.insert(), rows)
 
     def load_run(self, run_id: str) -> StoredRun:
-        with self.engine.connect() as conn:
+        with self._translated("cannot read store"), self.engine.connect() as conn:
             run = conn.execute(sa.select(runs_table).where(runs_table.c.run_id == run_id)).first()
             if run is None:
                 raise EdgebenchError(f"no run {run_id!r} in store {self.safe_url()}")
@@ -241,7 +303,7 @@ class Store:
         for key, value in (tags or {}).items():
             tagged = sa.select(tags_table.c.run_id).where(tags_table.c.key == key, tags_table.c.value == value)
             query = query.where(runs_table.c.run_id.in_(tagged))
-        with self.engine.connect() as conn:
+        with self._translated("cannot read store"), self.engine.connect() as conn:
             rows = conn.execute(query).all()
             all_tags = self._tags(conn, [row.run_id for row in rows])
         return [
@@ -264,6 +326,11 @@ class Store:
             for row in conn.execute(sa.select(tags_table).where(tags_table.c.run_id.in_(run_ids))):
                 tags.setdefault(row.run_id, {})[row.key] = row.value
         return tags
+
+
+def _first_line(exc: Exception) -> str:
+    """SQLAlchemy's messages carry the SQL and a help link on later lines: the cause is the first."""
+    return (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _transactional_sqlite(engine: sa.Engine) -> None:

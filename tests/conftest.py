@@ -47,6 +47,18 @@ def require(tool: str, package: str) -> str:
     return path
 
 
+@pytest.fixture(autouse=True)
+def no_internal_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every foreign exception must be translated at a boundary: a command that would print
+    "internal error" fails the spec instead, with the exception's own traceback."""
+    import edgebench.cli
+
+    def reraise(exc: Exception) -> int:
+        raise exc
+
+    monkeypatch.setattr(edgebench.cli, "internal_error", reraise)
+
+
 @pytest.fixture(scope="session")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One edgebench work directory for the session, so the example is converted once."""

@@ -64,12 +64,12 @@ def test_the_table_shows_each_cell_with_its_figures(
 def test_resume_measures_only_the_cells_without_a_result(
     capsys: pytest.CaptureFixture[str], workdir: Path, converted: tuple[Manifest, Path], tmp_path: Path
 ) -> None:
-    store = tmp_path / "h.sqlite"
-    _, first = run_json(capsys, workdir, store)
+    _, first = run_json(capsys, workdir, tmp_path / "elsewhere.sqlite")
     results_dir = workdir / "runs" / first["run_id"] / "results"
     lost = results_dir / "int8.cpu.interpreter.t1.json"
-    lost.unlink()  # as if the run had died before this cell
+    lost.unlink()  # as if the run had died before this cell, and so before it was stored
     kept = {p.name: p.read_bytes() for p in results_dir.glob("*.json")}
+    store = tmp_path / "h.sqlite"
 
     code, resumed = run_json(capsys, workdir, store, "--resume", first["run_id"])
 

@@ -85,7 +85,9 @@ def test_history_filters_by_device_model_tag_and_date(store: Store, measured: St
 def test_a_failed_insert_leaves_the_store_as_it_was(store: Store, measured: StoredRun) -> None:
     save(store, measured, "kept", "pi4", "2026-11-20T10:00:00+00:00", {})
     twice = [*measured.cells, measured.cells[0]]  # the same cell twice: the insert fails half-way
-    with pytest.raises(sa.exc.IntegrityError):
+    with pytest.raises(
+        EdgebenchError, match=r"run broken: cannot write to store .*(UNIQUE constraint failed|duplicate key)"
+    ):
         store.save_run(
             device="pi4",
             plan=dataclasses.replace(measured.plan, run_id="broken"),
@@ -98,6 +100,14 @@ def test_a_failed_insert_leaves_the_store_as_it_was(store: Store, measured: Stor
     assert [r.run_id for r in store.list_runs()] == ["kept"]
     with pytest.raises(EdgebenchError, match="no run 'broken'"):
         store.load_run("broken")
+
+
+def test_a_stored_run_is_never_rewritten(store: Store, measured: StoredRun) -> None:
+    save(store, measured, "once", "pi4", "2026-11-20T10:00:00+00:00", {"release": "4.1"})
+    before = store.load_run("once")
+    with pytest.raises(EdgebenchError, match=r"run once is already in store .*never rewritten"):
+        save(store, measured, "once", "pixel", "2026-11-21T10:00:00+00:00", {})
+    assert store.load_run("once") == before
 
 
 def test_a_store_of_the_previous_schema_is_migrated_forward_with_its_runs(url: str, measured: StoredRun) -> None:

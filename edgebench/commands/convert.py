@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from converter.manifest import Manifest
 from converter.recipes import RECIPES, Options
 from converter.source import NORMALISATIONS
-from edgebench.commands.options import csv_list, json_option, workdir_option
+from edgebench.commands.options import json_option, unique_list, workdir_option
 from edgebench.conversion import ConverterEvent, conversion_failed, convert
 from edgebench.errors import ExitCode
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
@@ -59,7 +59,7 @@ def resolve_inputs(model: Path | None, data: Path | None) -> tuple[Path, Path]:
 
 
 def variant_names(value: str) -> list[str]:
-    names = csv_list(value)
+    names = unique_list(value, "--variants")
     unknown = [name for name in names if name not in RECIPES]
     if unknown:
         raise click.BadParameter(f"unknown {', '.join(unknown)}; known: {', '.join(RECIPES)}", param_hint="--variants")

@@ -12,7 +12,7 @@ import click
 from rich.table import Table
 
 from edgebench.bundle import write_bundle
-from edgebench.commands.options import json_option, parse_tags, store_option
+from edgebench.commands.options import json_option, output_file, parse_tags, store_option
 from edgebench.errors import ExitCode
 from edgebench.gate.compare import resolve
 from edgebench.report.table import console_for_stdout
@@ -35,14 +35,18 @@ Examples:
 @click.option(
     "--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]), help="Only runs from this date (UTC) on."
 )
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the list as CSV.")
+@click.option(
+    "--csv", "csv_path", type=click.Path(path_type=Path), callback=output_file, help="Also write the list as CSV."
+)
 @click.option(
     "--export",
     "export_ref",
     metavar="REF",
     help="Write these runs (a run id, `latest` or KEY=VALUE: the latest per device) to --to as one JSON bundle.",
 )
-@click.option("--to", "export_path", type=click.Path(dir_okay=False, path_type=Path), help="The bundle file to write.")
+@click.option(
+    "--to", "export_path", type=click.Path(path_type=Path), callback=output_file, help="The bundle file to write."
+)
 @store_option
 @json_option
 def history(
@@ -60,13 +64,13 @@ def history(
     if (export_ref is None) != (export_path is None):
         raise click.UsageError("--export REF and --to FILE go together")
     if export_ref is not None and export_path is not None:
-        with Store(store_url(store)) as history_store:
+        with Store(store_url(store), must_exist=True) as history_store:
             runs_out = resolve(history_store, export_ref, device)
         write_bundle(export_path, runs_out)
         summary = {"bundle": str(export_path), "runs": [r.run_id for r in runs_out]}
         click.echo(json.dumps(summary) if as_json else f"wrote {len(runs_out)} run(s) to {export_path}")
         return int(ExitCode.OK)
-    with Store(store_url(store)) as history_store:
+    with Store(store_url(store), must_exist=True) as history_store:
         runs = history_store.list_runs(device=device, model=model, tags=parse_tags(tags), since=since)
     records = [asdict(run) for run in runs]
     if csv_path:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
+
+from device_runner.delegates import DelegateSpecError, parse_delegate
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,10 +34,25 @@ accept_host_key_option = click.option(
     is_flag=True,
     help="Trust an SSH host key seen for the first time and remember it in known_hosts (refused otherwise).",
 )
+
+
+def output_file(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Callback for flags naming a file to write: checked before the work, not after it ('-' is stdout)."""
+    if value is None or str(value) == "-":
+        return value
+    path = Path(value)
+    if path.is_dir():
+        raise click.BadParameter(f"{path} is a folder; give a file name", ctx, param)
+    if not path.parent.is_dir():
+        raise click.BadParameter(f"folder {path.parent} does not exist", ctx, param)
+    return value
+
+
 markdown_option = click.option(
     "--markdown",
     "markdown_path",
     metavar="PATH|-",
+    callback=output_file,
     help="Also write Markdown, e.g. for a CI job summary ('-': stdout).",
 )
 workdir_option = click.option(
@@ -49,16 +68,65 @@ def csv_list(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-def int_list(value: str, flag: str) -> list[int]:
-    """``1,2,4`` or ranges ``0-3`` as integers; a bad value names the flag."""
+def unique_list(value: str, flag: str, *, allow_empty: bool = False) -> list[str]:
+    """A comma-separated list that must name something, each item once: an empty sweep would store an
+    empty run that hides the real history, and a repeated item would measure the same cell twice."""
+    items = csv_list(value)
+    if not items and not allow_empty:
+        raise click.BadParameter(f"{value!r} names nothing; give at least one", param_hint=flag)
+    repeated = sorted({item for item in items if items.count(item) > 1})
+    if repeated:
+        raise click.BadParameter(f"{', '.join(repeated)} given more than once", param_hint=flag)
+    return items
+
+
+def int_list(value: str, flag: str, *, minimum: int = 0, allow_empty: bool = False) -> list[int]:
+    """``1,2,4`` or ranges ``0-3`` as integers, each at least ``minimum`` and once; a bad value names the flag."""
     numbers: list[int] = []
-    try:
-        for item in csv_list(value):
-            low, _, high = item.partition("-")
-            numbers.extend(range(int(low), int(high) + 1) if high else [int(low)])
-    except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not a list like 1,2,4 or 0-3", param_hint=flag) from exc
+    for item in unique_list(value, flag, allow_empty=allow_empty):
+        low, dash, high = item.partition("-")
+        try:
+            first, last = int(low), int(high if dash else low)
+        except ValueError:
+            raise click.BadParameter(f"{item!r} is not a number or a range like 0-3", param_hint=flag) from None
+        if last < first:
+            raise click.BadParameter(f"{item!r} is an empty range (write {last}-{first})", param_hint=flag)
+        if first < minimum:
+            raise click.BadParameter(f"{first} is below {minimum}", param_hint=flag)
+        numbers.extend(range(first, last + 1))
+    repeated = sorted({n for n in numbers if numbers.count(n) > 1})
+    if repeated:
+        raise click.BadParameter(f"{', '.join(map(str, repeated))} given more than once", param_hint=flag)
     return numbers
+
+
+def delegate_list(value: str) -> list[str]:
+    """``--delegates``: each entry must name a delegate; whether the device has it is the device's answer."""
+    delegates = unique_list(value, "--delegates")
+    for delegate in delegates:
+        try:
+            parse_delegate(delegate)
+        except DelegateSpecError as exc:
+            raise click.BadParameter(str(exc), param_hint="--delegates") from None
+    return delegates
+
+
+def flags_given(ctx: click.Context) -> list[str]:
+    """The flags the user set (on the command line or through an environment variable), by their long name."""
+    given = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+    return [p.opts[0] for p in ctx.command.params if p.name and ctx.get_parameter_source(p.name) in given]
+
+
+class FiniteFloat(click.FloatRange):
+    """A FloatRange that also refuses nan and inf (click lets both through: nan compares false with any bound)."""
+
+    name = "finite float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
 
 
 def parse_tags(values: tuple[str, ...]) -> dict[str, str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from edgebench.commands.options import json_option, markdown_option, store_option, write_markdown
+from edgebench.commands.options import json_option, markdown_option, output_file, store_option, write_markdown
 from edgebench.errors import EdgebenchError, ExitCode
 from edgebench.report import comparison
 from edgebench.report.analysis import Constraints, comparison_rows, recommend
@@ -46,7 +46,8 @@ def history_of(store: Store, runs: list[StoredRun]) -> list[StoredRun]:
 @click.option(
     "--html",
     "html_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
+    callback=output_file,
     help="Write a self-contained HTML report (tables and plots, opens offline).",
 )
 @markdown_option
@@ -73,7 +74,7 @@ def report(
     accuracy change, p50/p90, speed-up, peak RSS, size, gzip size, size reduction, delegate coverage.
     """
     constraints = Constraints(max_accuracy_drop, max_size_mb, max_p90_ms)
-    with Store(store_url(store)) as history_store:
+    with Store(store_url(store), must_exist=True) as history_store:
         ids = list(run_ids) or latest_runs(history_store)
         if not ids:
             raise EdgebenchError(f"store {history_store.safe_url()} holds no runs yet: measure with `edgebench run`")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -16,28 +17,34 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from converter.manifest import VARIANT_OK, Manifest
 from converter.recipes import Options
-from device_runner import schema
 from device_runner.engines import APIS
 from device_runner.schema import CellResult, Measurement, Plan
 from device_runner.sweep import CellDone
 from edgebench.commands.convert import convert_with_progress, data_option, model_option, resolve_inputs, variant_names
 from edgebench.commands.options import (
+    FiniteFloat,
     accept_host_key_option,
     csv_list,
+    delegate_list,
+    flags_given,
     int_list,
     inventory_option,
     json_option,
     parse_tags,
     store_option,
+    unique_list,
     workdir_option,
 )
 from edgebench.conversion import conversion_failed
 from edgebench.devices import get_device
 from edgebench.devices.base import Device
 from edgebench.errors import EdgebenchError, ExitCode
+from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.inventory import Inventory, load_inventory
-from edgebench.plan import PLAN_NAME, build_plan, collect_results, stage
+from edgebench.plan import build_plan, collect_results, stage
+from edgebench.processes import stop_children
 from edgebench.report import table
+from edgebench.resume import RunFolder, RunRecord, check_resume_flags, settings
 from edgebench.store import Store, store_url
 
 stderr = Console(stderr=True)
@@ -92,16 +99,31 @@ class RunRequest:
     resume: str | None = None
     force: bool = False
     tags: dict[str, str] = field(default_factory=dict)
+    given_flags: dict[str, object] = field(default_factory=dict)  # set on the command line: checked on resume
+
+
+@dataclass(frozen=True)
+class Job:
+    """One run on one device: its folder, and what it measures."""
+
+    device_name: str
+    device: Device
+    run: RunFolder
+    plan: Plan
+    manifest: Manifest
+    tags: dict[str, str]
 
 
 def execute(request: RunRequest, device_names: list[str]) -> list[RunOutcome | DeviceFailure]:
-    """Convert once, then measure on every device at once, each in its own thread."""
-    devices = {name: get_device(name, request.inventory, request.accept_new_host_key) for name in device_names}
-    if request.resume and len(devices) > 1:
-        raise EdgebenchError("--resume continues one run on one device; give a single --device")
-    manifest, manifest_dir = convert_with_progress(
-        request.model, request.data, request.variants, request.workdir, Options(), request.force
-    )
+    """Convert once, then measure on every device at once, each in its own thread.
+
+    The store is opened (created, migrated, checked writable) before anything is measured, and every
+    device gets its run id up front, so an interrupted or failed run can always say how to resume it.
+    """
+    _check_workdir(request.workdir)
+    url = store_url(request.store)
+    with Store(url) as history:
+        jobs = _resume_job(request, device_names, history) if request.resume else _new_jobs(request, device_names)
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -109,53 +131,105 @@ def execute(request: RunRequest, device_names: list[str]) -> list[RunOutcome | D
         TimeElapsedColumn(),
         TextColumn("{task.fields[last]}"),
     )
-    with Progress(*columns, console=stderr) as progress, ThreadPoolExecutor(max_workers=len(devices)) as pool:
-        futures = {
-            name: pool.submit(_measure_on, name, device, manifest, manifest_dir, request, progress)
-            for name, device in devices.items()
-        }
-        outcomes: list[RunOutcome | DeviceFailure] = []
-        for name, future in futures.items():
-            try:
-                outcomes.append(future.result())
-            except EdgebenchError as exc:
-                outcomes.append(DeviceFailure(name, str(exc), exc.code))
+    pool = ThreadPoolExecutor(max_workers=len(jobs))
+    outcomes: list[RunOutcome | DeviceFailure] = []
+    with Progress(*columns, console=stderr) as progress:
+        futures = {job.device_name: pool.submit(_measure, job, url, progress) for job in jobs}
+        try:
+            for name, future in futures.items():
+                try:
+                    outcomes.append(future.result())
+                except EdgebenchError as exc:
+                    outcomes.append(DeviceFailure(name, str(exc), exc.code))
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (the CLI turns it into one)
+            stop_children()
+            pool.shutdown(wait=False, cancel_futures=True)
+            resumes = "; ".join(f"edgebench run --resume {job.run.run_id}" for job in jobs)
+            raise EdgebenchError(f"interrupted; finished cells are kept: {resumes}") from None
+    pool.shutdown()
     return outcomes
 
 
-def _measure_on(
-    name: str, device: Device, manifest: Manifest, manifest_dir: Path, request: RunRequest, progress: Progress
-) -> RunOutcome:
-    run_id = request.resume or new_run_id()
-    run_dir = request.workdir / "runs" / run_id
-    plan_path = run_dir / "plan" / PLAN_NAME
-    if request.resume:
-        if not plan_path.exists():
-            raise EdgebenchError(f"cannot resume run {request.resume}: no plan at {plan_path}")
-        plan = schema.read(Plan, plan_path)  # the original settings win: cells must stay comparable
-    else:
-        plan = build_plan(run_id, manifest, request.measure)
-        stage(plan, manifest_dir, plan_path.parent)
-    task = progress.add_task(f"Measuring on {name}", total=len(plan.cells()), last="")
+def _check_workdir(workdir: Path) -> None:
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EdgebenchError(f"--workdir {workdir}: cannot create it: {exc.strerror}") from exc
+    if not os.access(workdir, os.W_OK):
+        raise EdgebenchError(f"--workdir {workdir}: read-only; variants, plans and results are written there")
+
+
+def _new_jobs(request: RunRequest, device_names: list[str]) -> list[Job]:
+    devices = {name: get_device(name, request.inventory, request.accept_new_host_key) for name in device_names}
+    manifest, manifest_dir = convert_with_progress(
+        request.model, request.data, request.variants, request.workdir, Options(), request.force
+    )
+    if not manifest.ok_variants():
+        failed = "; ".join(f"{v.name}: {v.message}" for v in manifest.variants)
+        raise EdgebenchError(
+            f"no variant of {request.model} could be made, nothing to measure ({failed})", ExitCode.FAILED
+        )
+    jobs = []
+    for name, device in devices.items():
+        run = RunFolder(request.workdir / "runs" / new_run_id())
+        plan = build_plan(run.run_id, manifest, request.measure)
+        stage(plan, manifest_dir, run.plan_path.parent)
+        record = RunRecord(
+            name, str(request.model.resolve()), str(request.data.resolve()), request.variants, request.tags
+        )
+        run.save(record, manifest)
+        jobs.append(Job(name, device, run, plan, manifest, request.tags))
+    return jobs
+
+
+def _resume_job(request: RunRequest, device_names: list[str], history: Store) -> list[Job]:
+    """The run's own plan, manifest and device: only the flags that agree with them may be given."""
+    assert request.resume is not None
+    if len(device_names) > 1:
+        raise EdgebenchError("--resume continues one run on one device; give a single --device")
+    run = RunFolder(request.workdir / "runs" / request.resume)
+    record, manifest, plan = run.load()
+    check_resume_flags(run.run_id, request.given_flags, settings(record, plan.measure))
+    if history.has_run(run.run_id):
+        raise EdgebenchError(f"run {run.run_id} is complete and stored in {history.safe_url()}: nothing to resume")
+    device = get_device(record.device, request.inventory, request.accept_new_host_key)
+    return [Job(record.device, device, run, plan, manifest, record.tags)]
+
+
+def _measure(job: Job, url: str, progress: Progress) -> RunOutcome:
+    try:
+        return _measure_and_store(job, url, progress)
+    except EdgebenchError as exc:
+        if job.run.run_id in str(exc):
+            raise
+        raise EdgebenchError(f"run {job.run.run_id}: {exc}", exc.code) from exc
+
+
+def _measure_and_store(job: Job, url: str, progress: Progress) -> RunOutcome:
+    task = progress.add_task(f"Measuring on {job.device_name}", total=len(job.plan.cells()), last="")
 
     def on_cell(event: CellDone) -> None:
         note = "kept from before" if event.skipped else event.status
         progress.update(task, completed=event.index, last=f"{event.cell}: {note}")
 
-    device.run(plan_path, run_dir / "results", on_cell)
-    cells = collect_results(plan, run_dir / "results", name)
-    url = store_url(request.store)
-    with Store(url) as history:
-        history.save_run(
-            device=name,
-            plan=plan,
-            manifest=manifest,
-            git_commit=git_commit(),
-            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            cells=cells,
-            tags=request.tags,
-        )
-    return RunOutcome(run_id, name, url, manifest, cells)
+    job.device.run(job.run.plan_path, job.run.results, on_cell)
+    cells = collect_results(job.plan, job.run.results, job.device_name)
+    try:
+        with Store(url) as history:
+            history.save_run(
+                device=job.device_name,
+                plan=job.plan,
+                manifest=job.manifest,
+                git_commit=git_commit(),
+                created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                cells=cells,
+                tags=job.tags,
+            )
+    except EdgebenchError as exc:
+        raise EdgebenchError(
+            f"{exc}; the measurements are kept: store them with edgebench run --resume {job.run.run_id}"
+        ) from exc
+    return RunOutcome(job.run.run_id, job.device_name, url, job.manifest, cells)
 
 
 EPILOG = """\b
@@ -205,7 +279,7 @@ Examples:
 @click.option("--cpus", default="", metavar="LIST", help="Pin each cell to these CPUs, e.g. 0-1 or 4,5,6,7.")
 @click.option(
     "--cooldown-s",
-    type=click.FloatRange(min=0),
+    type=FiniteFloat(min=0),
     default=0.0,
     show_default=True,
     help="Pause between cells so one cell's heat does not slow the next.",
@@ -219,16 +293,16 @@ Examples:
 )
 @click.option(
     "--min-secs",
-    type=click.FloatRange(min=0),
+    type=FiniteFloat(min=0),
     default=1.0,
     show_default=True,
     help="Measure for at least this long per cell.",
 )
 @click.option("--warmup-runs", type=click.IntRange(min=0), default=1, show_default=True)
-@click.option("--warmup-secs", type=click.FloatRange(min=0), default=0.5, show_default=True)
+@click.option("--warmup-secs", type=FiniteFloat(min=0), default=0.5, show_default=True)
 @click.option(
     "--cell-timeout",
-    type=click.FloatRange(min=1),
+    type=FiniteFloat(min=1),
     default=600.0,
     show_default=True,
     help="Seconds before a cell is stopped and recorded as timeout.",
@@ -247,7 +321,9 @@ Examples:
 @workdir_option
 @store_option
 @json_option
+@click.pass_context
 def run(
+    ctx: click.Context,
     model: Path | None,
     data: Path | None,
     device_name: str,
@@ -277,27 +353,36 @@ def run(
     Each cell runs in its own process on the device, so a delegate that crashes costs one cell.
     Exit code: 0 all cells measured, 1 a cell or variant failed, 2 bad input or infrastructure.
     """
-    model, data = resolve_inputs(model, data)
     unknown_apis = set(csv_list(apis)) - set(APIS)
     if unknown_apis:
         raise click.BadParameter(f"unknown API {', '.join(sorted(unknown_apis))}", param_hint="--api")
     measure = Measurement(
-        apis=csv_list(apis),
+        apis=unique_list(apis, "--api"),
         runtime=runtime,
-        cpus=int_list(cpus, "--cpus"),
+        cpus=int_list(cpus, "--cpus", allow_empty=True),
         cooldown_s=cooldown_s,
-        delegates=csv_list(delegates),
-        threads=int_list(threads, "--threads"),
+        delegates=delegate_list(delegates),
+        threads=int_list(threads, "--threads", minimum=1),
         warmup_runs=warmup_runs,
         warmup_min_s=warmup_secs,
         runs=runs,
         min_s=min_secs,
         cell_timeout_s=cell_timeout,
     )
+    device_names = unique_list(device_name, "--device")
+    variant_list, tag_map = variant_names(variants), parse_tags(tags)
+    given: dict[str, object] = {}
+    if resume:  # the run's own model and data; flags given must agree with it (edgebench.resume)
+        record = RunRecord("", str(Path(model or "").resolve()), str(Path(data or "").resolve()), variant_list, tag_map)
+        parsed = {**settings(record, measure), "--device": device_names}
+        given = {flag: parsed[flag] for flag in flags_given(ctx) if flag in parsed}
+        model, data = model or EXAMPLE_MODEL, data or EXAMPLE_DATA
+    else:
+        model, data = resolve_inputs(model, data)
     request = RunRequest(
         model=model,
         data=data,
-        variants=variant_names(variants),
+        variants=variant_list,
         measure=measure,
         workdir=Path(workdir),
         store=store,
@@ -305,9 +390,10 @@ def run(
         accept_new_host_key=accept_new_host_key,
         resume=resume,
         force=force,
-        tags=parse_tags(tags),
+        tags=tag_map,
+        given_flags=given,
     )
-    outcomes = execute(request, csv_list(device_name))
+    outcomes = execute(request, device_names)
     worst = max(int(o.exit_code) for o in outcomes)
     if as_json:
         reports = [
