@@ -15,7 +15,16 @@ from typing import Any
 
 import numpy as np
 
-from converter.checks import DATA_KEYS, SourceError, check_data, check_model, check_values, first_line, output_classes
+from converter.checks import (
+    DATA_KEYS,
+    SourceError,
+    check_data,
+    check_model,
+    check_values,
+    first_line,
+    keras_version,
+    output_classes,
+)
 
 __all__ = ["DATA_KEYS", "NORMALISATIONS", "SourceError", "SourceModel", "load_data", "load_model"]
 
@@ -49,7 +58,13 @@ def _keras(path: Path) -> SourceModel:
     try:
         model = load()
     except Exception as exc:  # Keras raises anything from ValueError to zipfile/h5py errors
-        hint = " (a Keras 3 file? edgebench needs tf_keras / Keras 2 for TFMOT)" if path.suffix == ".keras" else ""
+        version = keras_version(path) if path.is_file() else None
+        hint = ""
+        if version and not version.startswith("2."):  # TFMOT needs tf_keras (Keras 2), which cannot read these
+            hint = (
+                f" (saved by Keras {version}; edgebench loads tf_keras / Keras 2 models: "
+                "export a SavedModel with model.export(folder) and give the folder)"
+            )
         raise SourceError(f"cannot load model {path}: {first_line(exc)}{hint}") from exc
     if not hasattr(model, "input_shape"):  # tf_keras restores a plain TF SavedModel as a bare object
         raise SourceError(f"cannot load model {path}: not a Keras model")

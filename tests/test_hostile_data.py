@@ -6,7 +6,10 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
 import signal
+import subprocess
+import sys
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +24,7 @@ from converter.manifest import Manifest
 from converter.source import load_data
 from device_runner.flatbuffer import ModelFormatError, constant_tensors, read_model_info
 from edgebench.cli import invoke
+from edgebench.conversion import convert
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.hashing import sha256_file
 
@@ -276,6 +280,45 @@ def test_the_converter_refuses_labels_beyond_the_classes_of_the_keras_model(
     data = digits_with(tmp_path / "d.npz", **relabelled("y_val", 5, 12))
     message = f"edgebench: data file {data}: y_val has label 12 but the model has 10 classes"
     assert one_error(capsys, convert_argv(EXAMPLE_MODEL, data, tmp_path)) == message
+
+
+KERAS_3_MODEL = """
+import sys, keras
+model = keras.Sequential([keras.Input((32, 32, 1)), keras.layers.Flatten(), keras.layers.Dense(10, "softmax")])
+model.save(sys.argv[1])
+model.export(sys.argv[2])
+"""
+
+
+@pytest.fixture(scope="module")
+def keras_3(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A Keras 3 model as a .keras file and as the SavedModel its model.export writes (TF's default Keras)."""
+    out = tmp_path_factory.mktemp("keras3")
+    env = {key: value for key, value in os.environ.items() if key != "TF_USE_LEGACY_KERAS"}
+    subprocess.run(
+        [sys.executable, "-c", KERAS_3_MODEL, str(out / "k3.keras"), str(out / "k3_export")],
+        env={**env, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        check=True,
+        capture_output=True,
+    )
+    return out / "k3.keras", out / "k3_export"
+
+
+@pytest.mark.slow
+def test_a_keras_3_file_is_refused_saying_which_keras_wrote_it_and_the_way_out(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, keras_3: tuple[Path, Path]
+) -> None:
+    model, _ = keras_3
+    error = one_error(capsys, convert_argv(model, EXAMPLE_DATA, tmp_path))
+    assert error.startswith(f"edgebench: cannot load model {model}: ")
+    assert re.search(r"\(saved by Keras 3\.[\d.]+; .* model\.export\(folder\) and give the folder\)$", error), error
+
+
+@pytest.mark.slow
+def test_a_plain_tensorflow_savedmodel_converts_as_a_graph(tmp_path: Path, keras_3: tuple[Path, Path]) -> None:
+    _, exported = keras_3  # no Keras layers in it: tf_keras restores it as a bare object
+    manifest, _ = convert(exported, EXAMPLE_DATA, ["fp32"], tmp_path)
+    assert manifest.variants[0].status == "ok" and manifest.variants[0].host_top1 is not None
 
 
 @pytest.mark.slow
