@@ -14,10 +14,11 @@ from rich.table import Table
 from device_runner.schema import Measurement
 from edgebench.commands.convert import resolve_inputs, variant_names
 from edgebench.commands.options import (
-    csv_list,
+    delegate_list,
     inventory_option,
     json_option,
     markdown_option,
+    output_file,
     store_option,
     workdir_option,
     write_markdown,
@@ -172,6 +173,7 @@ def check_same_model(before: list[StoredRun], after: list[StoredRun], allowed: b
     "--junit-xml",
     "junit_path",
     type=click.Path(dir_okay=False, path_type=Path),
+    callback=output_file,
     help="Also write the verdicts as JUnit XML for CI test reports.",
 )
 @click.option(
@@ -218,7 +220,7 @@ def gate(
             candidate_model,
             data,
             variant_names(variants),
-            Measurement(delegates=csv_list(delegates), runs=runs, blocks=blocks, min_s=0.0),
+            Measurement(delegates=delegate_list(delegates), runs=runs, blocks=blocks, min_s=0.0),
             device or "local",
             load_inventory(inventory),
             Path(workdir),
@@ -228,7 +230,7 @@ def gate(
         before, after, noise = [before_run], [after_run], {}
     else:
         assert baseline is not None and candidate is not None
-        with Store(store_url(store)) as history:
+        with Store(store_url(store), must_exist=True) as history:
             before, after = resolve(history, baseline, device), resolve(history, candidate, device)
             check_same_model(before, after, allow_different_models)
             noise = history_noise(history, [*before, *after], exclude={r.run_id for r in after})
