@@ -43,6 +43,7 @@ class PairedRequest:
 
 def measure(request: PairedRequest, console: Console) -> tuple[StoredRun, StoredRun]:
     check_models(request.baseline_model, request.candidate_model)
+    Store(request.store_url).close()  # writable and migrated now, not after minutes of converting and measuring
     converted = [
         convert_with_progress(model, request.data, recipes(model, request.variants), request.workdir, Options(), False)
         for model in (request.baseline_model, request.candidate_model)
