@@ -96,8 +96,8 @@ def test_a_bundle_that_is_no_json_text_is_one_line(
 ) -> None:
     bundle = tmp_path / "baseline.json"
     bundle.write_bytes(content)
-    store = str(tmp_path / "h.sqlite")
-    assert invoke(["gate", "--store", store, "--baseline", str(bundle), "--candidate", "latest"]) == 2
+    url = keep(tmp_path)
+    assert invoke(["gate", "--store", url, "--baseline", str(bundle), "--candidate", "latest"]) == 2
     assert capsys.readouterr().err == f"edgebench: {bundle}: {expected}\n"
 
 
@@ -237,3 +237,34 @@ def test_a_pair_with_no_variant_made_on_both_sides_is_refused_saying_why() -> No
         str(caught.value)
         == "no variant was made for both models: fp32 failed for the candidate (MLIR could not legalize op)"
     )
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--delegates", ""),
+        ("--delegates", "xnnpack,xnnpack"),
+        ("--delegates", "external:"),
+        ("--variants", "fp32,fp32"),
+        ("--junit-xml", "{tmp}/missing/gate.xml"),
+    ],
+)
+def test_a_bad_paired_flag_is_refused_before_converting(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, flag: str, value: str
+) -> None:
+    argv = ["gate", "--baseline-model", str(EXAMPLE_MODEL), "--candidate-model", str(EXAMPLE_MODEL)]
+    argv += ["--data", str(EXAMPLE_DATA), "--workdir", str(tmp_path / "work"), "--store", str(tmp_path / "h.sqlite")]
+    assert invoke([*argv, flag, value.format(tmp=tmp_path)]) == 2
+    assert flag in capsys.readouterr().err
+    assert not (tmp_path / "work").exists() and not (tmp_path / "h.sqlite").exists()
+
+
+def test_a_store_that_cannot_be_written_is_refused_before_converting(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    argv = ["gate", "--baseline-model", str(EXAMPLE_MODEL), "--candidate-model", str(EXAMPLE_MODEL)]
+    argv += ["--data", str(EXAMPLE_DATA), "--workdir", str(tmp_path / "work")]
+    assert invoke([*argv, "--store", str(tmp_path / "file" / "h.sqlite")]) == 2
+    assert "store folder" in capsys.readouterr().err
+    assert not (tmp_path / "work").exists()
