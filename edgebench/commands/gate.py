@@ -44,8 +44,10 @@ Examples:
 \b
 Paired mode measures both models on one device in one job, interleaved A B B A in --blocks blocks:
 latency is a one-sided Wilcoxon test on per-block log ratios with a Hodges-Lehmann ratio (floor 5 %).
+A .tflite is paired as given (variant `given`): give .tflite files for both models, or neither.
 Stored mode REF: a run id, `latest`, a tag KEY=VALUE (the latest matching run of each device), or a
 run bundle file written elsewhere by `edgebench history --export REF --to FILE.json`.
+Runs of unrelated models (neither name nor sha256 in common) are refused without --allow-different-models.
 Stored-mode latency: bootstrap CI of the ratio of medians; a regression only if the whole CI is past the floor
 (5 %, raised to 3x the run-to-run noise the history shows for that cell). p90/p99 warn only.
 Memory: max(2 %, 16 MB). Size and gzip size: any growth past 1 %. Accuracy: exact McNemar on the
