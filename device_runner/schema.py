@@ -319,7 +319,11 @@ def dumps(record: Any) -> str:
 
 
 def read(cls: type[T], path: Path) -> T:
-    return loads(cls, path.read_text(encoding="utf-8"), str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SchemaError(f"{path}: not a JSON file (byte {exc.start} is not UTF-8 text)") from exc
+    return loads(cls, text, str(path))
 
 
 def write_atomic(path: Path, content: str | bytes) -> None:
