@@ -118,6 +118,11 @@ def gate_json(capsys: pytest.CaptureFixture[str], url: str, candidate: StoredRun
             cells=[dataclasses.replace(c, run_id="cand") for c in candidate.cells],
             tags={"rc": "1"},
         )
+    return gate_again(capsys, url, *extra)
+
+
+def gate_again(capsys: pytest.CaptureFixture[str], url: str, *extra: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+    """The gate over the candidate ``gate_json`` stored (a stored run is never stored twice)."""
     code = invoke(["gate", "--baseline", "release=4.1", "--candidate", "rc=1", "--store", url, "--json", *extra])
     captured = capsys.readouterr()
     return code, json.loads(captured.out) if captured.out.strip() else {"err": captured.err}
@@ -216,7 +221,7 @@ def test_a_policy_can_ignore_a_metric_and_make_inconclusive_fail(
     code, report = gate_json(capsys, url, candidate, "--policy", str(policy))
     assert code == 0 and all(v["metric"] != "latency_p50" for v in report["verdicts"])
     policy.write_text('[[override]]\nvariant = "int8"\nlatency_floor = 0.60\n')  # a 50 % slowdown is tolerated
-    code, report = gate_json(capsys, url, candidate, "--policy", str(policy))
+    code, report = gate_again(capsys, url, "--policy", str(policy))
     assert code == 0 and regressions(report) == set()
 
 
