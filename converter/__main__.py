@@ -39,6 +39,7 @@ from converter.techniques import EpochCallback
 from device_runner import accuracy, schema
 from device_runner.engines import InterpreterEngine
 from device_runner.flatbuffer import read_model_info
+from device_runner.lifecycle import bind_to_parent
 from device_runner.runtime import load_runtime
 
 TOOLS = ("tensorflow", "tf-keras", "tensorflow-model-optimization", "ai-edge-litert", "numpy")
@@ -207,6 +208,7 @@ def convert(args: argparse.Namespace) -> Manifest:
 
 
 def main(argv: list[str] | None = None) -> int:
+    bind_to_parent()  # a killed edgebench must not leave TensorFlow converting for minutes
     args = _parser().parse_args(argv)
     try:
         manifest = convert(args)

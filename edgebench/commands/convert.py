@@ -13,7 +13,7 @@ from converter.manifest import Manifest
 from converter.recipes import RECIPES, Options
 from converter.source import NORMALISATIONS
 from edgebench.commands.options import json_option, unique_list, workdir_option
-from edgebench.conversion import ConverterEvent, conversion_failed, convert
+from edgebench.conversion import ConverterEvent, check_inputs, conversion_failed, convert
 from edgebench.errors import ExitCode
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.report import table, variants
@@ -22,9 +22,10 @@ stderr = Console(stderr=True)
 
 
 def convert_with_progress(
-    model: Path, data: Path, names: list[str], workdir: Path, options: Options, force: bool
+    model: Path, data: Path, names: list[str], workdir: Path, options: Options, force: bool, model_flag: str = "--model"
 ) -> tuple[Manifest, Path]:
     """``convert`` with a bar that advances per variant and per fine-tuning epoch."""
+    check_inputs(model, data, model_flag)  # a refusal is one line, not a bar and then a line
     steps = sum(1 + (options.epochs if RECIPES[name].trains else 0) for name in names)
     columns = (
         TextColumn("[bold]Converting"),
@@ -42,7 +43,9 @@ def convert_with_progress(
             elif event["event"] == "epoch":
                 progress.update(task, advance=1, now=f"{event['name']}: epoch {event['epoch']}/{event['epochs']}")
 
-        result = convert(model, data, names, workdir, options=options, force=force, on_event=on_event)
+        result = convert(
+            model, data, names, workdir, options=options, force=force, on_event=on_event, model_flag=model_flag
+        )
         progress.update(task, completed=steps, now="done")
     return result
 

@@ -44,9 +44,12 @@ class PairedRequest:
 def measure(request: PairedRequest, console: Console) -> tuple[StoredRun, StoredRun]:
     check_models(request.baseline_model, request.candidate_model)
     Store(request.store_url).close()  # writable and migrated now, not after minutes of converting and measuring
+    sides = ((request.baseline_model, "--baseline-model"), (request.candidate_model, "--candidate-model"))
     converted = [
-        convert_with_progress(model, request.data, recipes(model, request.variants), request.workdir, Options(), False)
-        for model in (request.baseline_model, request.candidate_model)
+        convert_with_progress(
+            model, request.data, recipes(model, request.variants), request.workdir, Options(), False, model_flag=flag
+        )
+        for model, flag in sides
     ]
     names = paired_variants(converted[0][0], converted[1][0])
     gate_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-gate-" + secrets.token_hex(3)
