@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -47,6 +48,7 @@ def edgebench_key(tmp_path: Path) -> Path:
     key = tmp_path / "keys" / "adbkey"
     key.parent.mkdir()
     keygen(str(key))
+    key.chmod(0o600)  # as edgebench makes its own: a key open to others is warned about
     return key
 
 
@@ -216,7 +218,7 @@ def test_each_fault_is_one_line_naming_the_device_and_exit_2(
     err = capsys.readouterr().err
     assert code == 2, err
     lines = [line for line in err.splitlines() if line.startswith("edgebench:")]
-    assert len(lines) == 1 and lines[0].startswith("edgebench: device pixel: "), err
+    assert len(lines) == 1 and re.match(r"edgebench: run \S+: device pixel: ", lines[0]), err
     assert expected[transport] in lines[0] and "Traceback" not in err
 
 
