@@ -72,6 +72,9 @@ def _interrupt(signum: int, frame: object) -> None:
 def invoke(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (tests call this)."""
     _State.debug = False
+    if argv and any("\0" in arg for arg in argv):  # only reachable in-process: exec cannot pass a NUL byte
+        click.echo("edgebench: an argument contains a NUL byte", err=True)
+        return ExitCode.USAGE
     try:
         result = cli.main(args=argv, prog_name="edgebench", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -1,0 +1,142 @@
+"""Random flag values and junk files fed to every command: the exit code is always 0, 1 or 2 and nothing
+prints a traceback or an internal error (the conftest turns one into a failure with its exception).
+
+Every example gets a model that cannot load, so no example converts or measures for real: what is
+explored is the parsing and checking in front of the work, quickly. Derandomised, so CI is repeatable.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from edgebench.cli import cli, invoke
+
+JUNK_FILES = {
+    "empty.keras": b"",
+    "text.keras": b"not a model\n",
+    "binary.tflite": bytes(range(256)) * 4,
+    "half.tflite": b"\x1c\x00\x00\x00TFL3" + b"\xff" * 40,
+    "bad.npz": b"PK\x03\x04 truncated zip",
+    "bad.toml": b"[devices.pi\nport = ",
+    "binary.json": b"\x89PNG\r\n\x1a\n\x00\x00",
+    "store.sqlite": b"SQLite format 3\x00" + b"\x00" * 84,
+}
+VALUES = [
+    "",
+    " ",
+    ",",
+    "-",
+    "0",
+    "-1",
+    "1-",
+    "3-1",
+    "nan",
+    "inf",
+    "-inf",
+    "1e400",
+    "2,2",
+    "latest",
+    "local",
+    "xnnpack",
+    "external:",
+    "a=b",
+    "=",
+    "ünïcödé ✓",
+    "x" * 300,
+    "$(touch pwned)",
+    "../../etc/passwd",
+    "postgresql://nobody@127.0.0.1:1/none",
+    "mysql://nobody@127.0.0.1:1/none",
+]
+# Kept out of the draw: --help and --version end before any work, --debug prints tracebacks on purpose.
+SKIPPED = {"--help", "-h", "--version", "--debug", "--accept-new-host-key"}
+COMMANDS = [["run"], ["push"], ["convert"], ["gate"], ["report"], ["history"], ["devices"], ["devices", "check"]]
+
+
+def command_of(path: list[str]) -> click.Command:
+    command: click.Command = cli
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    return command
+
+
+def options_of(command: click.Command) -> list[click.Option]:
+    return [p for p in command.params if isinstance(p, click.Option) and not set(p.opts) & SKIPPED]
+
+
+@pytest.fixture(scope="module")
+def junk(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("junk")
+    for name, content in JUNK_FILES.items():
+        (folder / name).write_bytes(content)
+    return {name: folder / name for name in JUNK_FILES}
+
+
+@st.composite
+def argvs(draw: st.DrawFn, path: list[str], junk: dict[str, Path]) -> list[str]:
+    # exec cannot pass NUL; undecodable bytes arrive as surrogates, which the real process prints (below)
+    text = st.text(alphabet=st.characters(exclude_characters="\0", exclude_categories=("Cs",)), max_size=12)
+    values = st.sampled_from([*VALUES, *(str(p) for p in junk.values())]) | text
+    argv = [*path]
+    if path == ["devices", "check"]:
+        argv.append(draw(values))
+    # Models that cannot load first; a drawn value for the same flag comes later and wins.
+    if path[0] in ("run", "push", "convert"):
+        model = draw(st.sampled_from(["empty.keras", "text.keras", "binary.tflite", "half.tflite"]))
+        argv += ["--model", str(junk[model]), "--data", str(junk["bad.npz"])]
+    if path[0] == "gate":
+        argv += ["--baseline-model", str(junk["text.keras"]), "--candidate-model", str(junk["empty.keras"])]
+        argv += ["--data", str(junk["bad.npz"])]
+    options = options_of(command_of(path))
+    for option in draw(st.lists(st.sampled_from(options), max_size=6, unique_by=lambda o: o.name)):
+        argv.append(option.opts[0])
+        if not option.is_flag:
+            argv.append(draw(values))
+    return argv
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_random_flags_and_junk_files_end_in_a_known_exit_code_without_a_traceback(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    junk: dict[str, Path],
+    path: list[str],
+    data: st.DataObject,
+) -> None:
+    monkeypatch.chdir(tmp_path)  # a drawn --workdir or output file lands in the test's own folder
+    monkeypatch.setenv("EDGEBENCH_STORE", str(tmp_path / "h.sqlite"))
+    monkeypatch.delenv("EDGEBENCH_INVENTORY", raising=False)
+    argv = data.draw(argvs(path, junk))
+    code = invoke(argv)
+    err = capsys.readouterr().err
+    assert code in (0, 1, 2), (argv, err)
+    assert "Traceback" not in err, (argv, err)
+
+
+def test_an_argument_that_is_not_utf8_is_echoed_back_without_a_crash(tmp_path: Path) -> None:
+    edgebench = Path(sys.executable).with_name("edgebench")
+    proc = subprocess.run(
+        [os.fsencode(edgebench), b"devices", b"--inventory", b"lab-\xff.toml"],
+        capture_output=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.decode().strip() == "edgebench: inventory file not found: lab-?.toml"
