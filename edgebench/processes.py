@@ -19,6 +19,7 @@ JsonObject = dict[str, Any]
 
 _running: set[subprocess.Popen[str]] = set()
 _lock = threading.Lock()
+_stopping = threading.Event()
 
 
 def stream_json_lines(
@@ -58,7 +59,14 @@ def stream_json_lines(
 
 
 def stop_children() -> None:
-    """Ctrl-C / SIGTERM: stop every child still running (a local sweep takes its cell with it)."""
+    """Ctrl-C / SIGTERM: stop every child still running (a local sweep takes its cell with it), and tell
+    the threads following remote devices to let go (see ``stopping``)."""
+    _stopping.set()
     with _lock:
         for proc in _running:
             proc.terminate()
+
+
+def stopping() -> bool:
+    """True once edgebench is being stopped: loops that wait on a device return instead of waiting on."""
+    return _stopping.is_set()

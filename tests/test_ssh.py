@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -141,6 +142,32 @@ def test_a_dropped_link_keeps_finished_cells_and_resume_completes_each_cell_once
         assert (pulled[0].parent / name).read_bytes() == content
     board_results = lab["board"] / "runs" / run_id / "results"
     assert sorted(p.name for p in board_results.glob("*.json")) == results
+    assert len(stored_run(lab["store"], run_id).cells) == 4
+
+
+def test_sigterm_lets_go_of_the_board_at_once_and_resume_collects_what_it_measured(
+    sshd: SshServer, lab: dict[str, Path]
+) -> None:
+    command = [EDGEBENCH, *push_argv("pi", lab, "--runs", "5", "--min-secs", "2", "--warmup-secs", "0")]
+    earlier_runs = set(lab["workdir"].glob("runs/*"))
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    pulled: list[Path] = []
+    while not pulled and time.monotonic() < deadline:
+        pulled = [p for run in set(lab["workdir"].glob("runs/*")) - earlier_runs for p in run.glob("results/*.json")]
+        time.sleep(0.1)
+    run_id = pulled[0].parent.parent.name
+
+    first.send_signal(signal.SIGTERM)
+    _, err = first.communicate(timeout=10)  # not after the board's remaining cells
+
+    assert first.returncode == 2
+    (line,) = [line for line in err.splitlines() if line.startswith("edgebench:")]
+    assert line == f"edgebench: interrupted; finished cells are kept: edgebench run --resume {run_id}"
+    resumed = subprocess.run([*command, "--resume", run_id], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    board_results = lab["board"] / "runs" / run_id / "results"
+    assert len(list(board_results.glob("*.json"))) == 4  # the sweep went on, each cell measured once
     assert len(stored_run(lab["store"], run_id).cells) == 4
 
 

@@ -31,6 +31,7 @@ from device_runner.sweep import PACKAGE_PARENT, CellDone
 from edgebench.errors import EdgebenchError
 from edgebench.hashing import sha256_file
 from edgebench.plan import PLAN_NAME
+from edgebench.processes import stopping
 
 RUNNER_SOURCE = PACKAGE_PARENT / "device_runner"
 POLL_S = 0.5
@@ -212,6 +213,8 @@ class RemoteDevice:
         for index, name in enumerate(sorted(pulled), start=1):
             on_cell(self._event(results_dir / name, index, total, skipped=True))
         while len(pulled) < total:
+            if stopping():  # the board's sweep goes on detached; a resume collects what it measures
+                return
             alive = self._runner_alive(link, run_dir)  # before listing, so the last results are seen
             for name in sorted(set(self._result_names(link, results)) - pulled):
                 temp = results_dir / f".{name}.partial"
