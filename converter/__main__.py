@@ -34,7 +34,16 @@ from converter.manifest import (
     VariantRecord,
 )
 from converter.recipes import RECIPES, Context, Options, Recipe
-from converter.source import NORMALISATIONS, SourceError, SourceModel, load_data, load_model
+from converter.source import (
+    CONVERT_EXTRA,
+    NORMALISATIONS,
+    SourceError,
+    SourceModel,
+    import_tensorflow,
+    load_data,
+    load_model,
+    needs_tensorflow,
+)
 from converter.techniques import EpochCallback
 from device_runner import accuracy, schema
 from device_runner.engines import InterpreterEngine
@@ -67,6 +76,17 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--cache-key", default="", help="recorded in the manifest for reuse")
     parser.add_argument("--model-sha256", default="")
     return parser
+
+
+def installed_versions(tools: tuple[str, ...]) -> dict[str, str]:
+    """Versions of the tools present: TensorFlow and TFMOT are absent from a plain (no [convert]) install."""
+    versions = {}
+    for tool in tools:
+        try:
+            versions[tool] = metadata.version(tool)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
 
 
 def emit(event: dict[str, Any]) -> None:
@@ -109,6 +129,9 @@ def make_variant(recipe: Recipe, ctx: Context, out: Path, reference: np.ndarray)
     start = time.perf_counter()
     try:
         built = recipe.build(ctx)
+    except ModuleNotFoundError as exc:  # e.g. tensorflow_model_optimization, which the convert extra brings
+        message = f"needs {exc.name}, which is not installed: {CONVERT_EXTRA}"
+        return VariantRecord(recipe.name, VARIANT_FAILED, description, message=message)
     except Exception as exc:  # a failed technique must not stop the others
         return VariantRecord(recipe.name, VARIANT_FAILED, description, message=failure_message(exc))
     convert_s = time.perf_counter() - start - built.finetune_s
@@ -167,12 +190,11 @@ def convert(args: argparse.Namespace) -> Manifest:
         raise SourceError(f"unknown variant {', '.join(unknown)}; known: {', '.join(RECIPES)}")
     if not 0.0 < args.sparsity < 1.0:
         raise SourceError(f"--sparsity {args.sparsity} must be between 0 and 1")
-    import tensorflow as tf
-    import tf_keras
-
     options = Options(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Options)})
-    tf_keras.utils.set_random_seed(options.seed)
-    tf.config.experimental.enable_op_determinism()  # same model, data and --seed: same bytes
+    if needs_tensorflow(args.model):  # a .tflite is measured as given: no TensorFlow, which may not be installed
+        tf, tf_keras = import_tensorflow(args.model)
+        tf_keras.utils.set_random_seed(options.seed)
+        tf.config.experimental.enable_op_determinism()  # same model, data and --seed: same bytes
     source = load_model(args.model)
     data = load_data(
         args.data, source.input_shape, options.normalize, options.val_split, options.seed, classes=source.classes
@@ -202,7 +224,7 @@ def convert(args: argparse.Namespace) -> Manifest:
         input_set=INPUT_SET_NAME,
         variants=variants,
         options=dataclasses.asdict(options),
-        tool_versions={tool: metadata.version(tool) for tool in TOOLS},
+        tool_versions=installed_versions(TOOLS),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
 

@@ -26,7 +26,19 @@ from converter.checks import (
     output_classes,
 )
 
-__all__ = ["DATA_KEYS", "NORMALISATIONS", "SourceError", "SourceModel", "load_data", "load_model"]
+__all__ = [
+    "DATA_KEYS",
+    "NORMALISATIONS",
+    "SourceError",
+    "SourceModel",
+    "import_tensorflow",
+    "load_data",
+    "load_model",
+    "needs_tensorflow",
+]
+
+# TensorFlow, tf_keras and TFMOT are an extra: a plain install measures, gates and reports .tflite files.
+CONVERT_EXTRA = "pip install 'edgebench[convert]'"
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 # How pixel values (0..255) are scaled before they reach the model.
@@ -48,9 +60,24 @@ class SourceModel:
     classes: int | None = None  # size of one sample's output, which labels index; None if unknown
 
 
+def needs_tensorflow(path: Path) -> bool:
+    """Only a .tflite is read without TensorFlow: LiteRT runs it and numpy scores it."""
+    return path.suffix.lower() != ".tflite"
+
+
+def import_tensorflow(path: Path) -> tuple[Any, Any]:
+    """``tensorflow`` and ``tf_keras`` for loading ``path``, or one line naming the extra that brings them."""
+    try:
+        import tensorflow as tf
+        import tf_keras
+    except ImportError as exc:
+        missing = exc.name or "tensorflow"
+        raise SourceError(f"model {path} needs {missing} to convert, which is not installed: {CONVERT_EXTRA}") from exc
+    return tf, tf_keras
+
+
 def _keras(path: Path) -> SourceModel:
-    import tensorflow as tf
-    import tf_keras
+    tf, tf_keras = import_tensorflow(path)
 
     def load() -> Any:
         return tf_keras.models.load_model(path, compile=False)
@@ -84,7 +111,7 @@ def _keras_classes(model: Any) -> int | None:
 
 
 def _saved_model_graph(path: Path) -> SourceModel:
-    import tensorflow as tf
+    tf, _ = import_tensorflow(path)
 
     try:
         signature = tf.saved_model.load(str(path)).signatures["serving_default"]

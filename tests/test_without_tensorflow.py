@@ -1,0 +1,121 @@
+"""A plain ``pip install edgebench`` (no [convert] extra): .tflite files are measured, stored, reported and
+gated without TensorFlow, and whatever needs TensorFlow says which extra brings it.
+
+Each spec runs the real ``edgebench`` in a process where TensorFlow cannot be imported (a sitecustomize
+on PYTHONPATH, so the converter and the sweep that edgebench starts inherit it): the packages are
+installed in this venv, but nothing on these paths may reach them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
+from tests.conftest import QUICK_ARGS
+
+EDGEBENCH = str(Path(sys.executable).with_name("edgebench"))
+CONVERT_EXTRA = "pip install 'edgebench[convert]'"
+CONVERT_PACKAGES = ("tensorflow", "tf_keras", "tensorflow_model_optimization")
+
+# Installed first on sys.meta_path: an import of a blocked package (or any of its modules) fails as if the
+# package were absent, while everything else imports as usual.
+SITECUSTOMIZE = """\
+import sys
+
+class _Absent:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in {blocked!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+        return None
+
+sys.meta_path.insert(0, _Absent())
+"""
+
+
+def without(tmp_path: Path, *packages: str) -> dict[str, str]:
+    """The environment of a process (and its children) in which ``packages`` cannot be imported."""
+    shim = tmp_path / "shim"
+    shim.mkdir(exist_ok=True)
+    (shim / "sitecustomize.py").write_text(SITECUSTOMIZE.format(blocked=set(packages)))
+    path = os.pathsep.join(p for p in (str(shim), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path}
+
+
+def edgebench(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([EDGEBENCH, *argv], capture_output=True, text=True, env=env, timeout=300, check=False)
+
+
+@pytest.fixture
+def no_tensorflow(tmp_path: Path) -> dict[str, str]:
+    return without(tmp_path, *CONVERT_PACKAGES)
+
+
+@pytest.mark.parametrize("package", CONVERT_PACKAGES)
+def test_the_shim_makes_each_convert_package_unimportable(no_tensorflow: dict[str, str], package: str) -> None:
+    probe = f"import {package}"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=no_tensorflow, check=False)
+    assert done.returncode == 1 and f"ModuleNotFoundError: No module named '{package}'" in done.stderr
+
+
+@pytest.mark.parametrize("command", ["run", "convert"])
+def test_converting_a_keras_model_without_tensorflow_names_the_extra_in_one_line(
+    no_tensorflow: dict[str, str], tmp_path: Path, command: str
+) -> None:
+    store = ["--store", str(tmp_path / "h.sqlite")] if command == "run" else []
+    argv = [command, "--model", str(EXAMPLE_MODEL), "--data", str(EXAMPLE_DATA), "--workdir", str(tmp_path / "w")]
+    done = edgebench(no_tensorflow, *argv, *store)
+    assert done.returncode == 2, done.stderr
+    (line,) = [line for line in done.stderr.splitlines() if line.startswith("edgebench:")]
+    assert line == (
+        f"edgebench: model {EXAMPLE_MODEL} needs tensorflow to convert, which is not installed: {CONVERT_EXTRA}"
+    )
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_a_tflite_is_measured_stored_reported_and_gated_without_tensorflow(
+    no_tensorflow: dict[str, str], converted: tuple[object, Path], tmp_path: Path
+) -> None:
+    model = tmp_path / "digits.tflite"
+    shutil.copy(converted[1] / "fp32.tflite", model)
+    workdir, store = str(tmp_path / "w"), str(tmp_path / "h.sqlite")
+    measure = ["--model", str(model), "--data", str(EXAMPLE_DATA), "--workdir", workdir, "--store", store]
+
+    done = edgebench(no_tensorflow, "run", *measure, "--delegates", "xnnpack", "--json", *QUICK_ARGS)
+    assert done.returncode == 0, done.stderr
+    (run,) = json.loads(done.stdout)["runs"]
+    (row,) = run["rows"]  # fp32 and int8 need a conversion: not applicable to a .tflite
+    assert (row["variant"], row["status"]) == ("given", "ok") and row["top1"] > 0.9, row
+
+    reported = edgebench(no_tensorflow, "report", run["run_id"], "--store", store, "--json")
+    assert reported.returncode == 0, reported.stderr
+    assert "given" in reported.stdout
+
+    stored_gate = ["--baseline", run["run_id"], "--candidate", "latest", "--store", store, "--json"]
+    gated = edgebench(no_tensorflow, "gate", *stored_gate)
+    assert gated.returncode == 0, gated.stderr
+
+    paired = ["--baseline-model", str(model), "--candidate-model", str(model), *measure[2:]]
+    quick_pairs = ["--delegates", "xnnpack", "--blocks", "6", "--runs", "6", "--json"]
+    gated = edgebench(no_tensorflow, "gate", *paired, *quick_pairs)
+    assert gated.returncode == 0, gated.stderr
+
+
+@pytest.mark.slow
+def test_a_variant_that_needs_model_optimization_without_it_fails_naming_the_extra(tmp_path: Path) -> None:
+    argv = ["convert", "--variants", "fp32,pruned", "--epochs", "1", "--workdir", str(tmp_path / "w"), "--json"]
+    done = edgebench(without(tmp_path, "tensorflow_model_optimization"), *argv)
+    assert done.returncode == 1, done.stderr
+    variants = {v["variant"]: v for v in json.loads(done.stdout)["variants"]}
+    assert variants["fp32"]["status"] == "ok"
+    assert variants["pruned"]["status"] == "failed"
+    assert (
+        variants["pruned"]["message"] == f"needs tensorflow_model_optimization, which is not installed: {CONVERT_EXTRA}"
+    )
