@@ -27,12 +27,21 @@ from edgebench.errors import EdgebenchError
 from edgebench.gate import paired, stats
 from edgebench.gate.compare import GateResult, compare, different_models, history_noise, resolve
 from edgebench.gate.paired import PairedRequest
-from edgebench.gate.policy import Policy, load_policy
+from edgebench.gate.policy import Policy, Thresholds, load_policy
 from edgebench.inventory import load_inventory
 from edgebench.report.table import console_for_stdout
 from edgebench.store import Store, StoredRun, store_url
 
-EPILOG = """\b
+
+def _percent(fraction: float) -> str:
+    return f"{fraction * 100:g} %"
+
+
+def _epilog(limits: Thresholds) -> str:
+    """The help's closing text; its numbers are the policy's defaults, so the two cannot drift apart."""
+    alpha, floor, points = f"{limits.alpha:g}", _percent(limits.latency_floor), f"{limits.accuracy_points:g}"
+    memory, size = f"max({_percent(limits.memory_pct)}, {limits.memory_mb:g} MB)", _percent(limits.size_pct)
+    return f"""\b
 Examples:
   edgebench gate --baseline-model v4.1.keras --candidate-model v4.2.keras --data d.npz   # paired, the CI default
   edgebench gate --baseline-model old.keras --candidate-model new.keras --data d.npz --device pi4
@@ -43,17 +52,20 @@ Examples:
 
 \b
 Paired mode measures both models on one device in one job, interleaved A B B A in --blocks blocks:
-latency is a one-sided Wilcoxon test on per-block log ratios with a Hodges-Lehmann ratio (floor 5 %).
+latency is a one-sided Wilcoxon test on per-block log ratios with a Hodges-Lehmann ratio (p < {alpha}, floor {floor}).
 A .tflite is paired as given (variant `given`): give .tflite files for both models, or neither.
 Stored mode REF: a run id, `latest`, a tag KEY=VALUE (the latest matching run of each device), or a
 run bundle file written elsewhere by `edgebench history --export REF --to FILE.json`.
 Runs of unrelated models (neither name nor sha256 in common) are refused without --allow-different-models.
 Stored-mode latency: bootstrap CI of the ratio of medians; a regression only if the whole CI is past the floor
-(5 %, raised to 3x the run-to-run noise the history shows for that cell). p90/p99 warn only.
-Memory: max(2 %, 16 MB). Size and gzip size: any growth past 1 %. Accuracy: exact McNemar on the
-same inputs, floor 0.5 points. Coverage: fewer delegated nodes, or ok -> failed, is a regression.
+({floor}, raised to 3x the run-to-run noise the history shows for that cell). p90/p99 warn only.
+Memory: {memory}. Size and gzip size: any growth past {size}. Accuracy: exact McNemar on the
+same inputs, floor {points} points. Coverage: fewer delegated nodes, or ok -> failed, is a regression.
 Exit code: 0 pass, 1 regression (or inconclusive, if the policy says so), 2 usage or infrastructure error.
 """
+
+
+EPILOG = _epilog(Thresholds())
 
 
 def _number(value: float | None) -> str:
