@@ -24,15 +24,6 @@ import numpy as np
 
 from converter.checks import first_line
 from converter.figures import gzip_size, overall_sparsity, weight_stats
-from converter.manifest import (
-    INPUT_SET_NAME,
-    MANIFEST_NAME,
-    VARIANT_FAILED,
-    VARIANT_NOT_APPLICABLE,
-    VARIANT_OK,
-    Manifest,
-    VariantRecord,
-)
 from converter.recipes import RECIPES, Context, Options, Recipe
 from converter.source import (
     CONVERT_EXTRA,
@@ -50,6 +41,7 @@ from device_runner.engines import InterpreterEngine
 from device_runner.flatbuffer import read_model_info
 from device_runner.lifecycle import bind_to_parent
 from device_runner.runtime import load_runtime
+from edgebench.records import INPUT_SET_NAME, MANIFEST_NAME, Manifest, VariantRecord, VariantState
 
 TOOLS = ("tensorflow", "tf-keras", "tensorflow-model-optimization", "ai-edge-litert", "numpy")
 
@@ -125,15 +117,15 @@ def make_variant(recipe: Recipe, ctx: Context, out: Path, reference: np.ndarray)
     description = recipe.describe(ctx.options)
     reason = not_applicable(recipe, ctx.source, ctx.options)
     if reason:
-        return VariantRecord(recipe.name, VARIANT_NOT_APPLICABLE, description, message=reason)
+        return VariantRecord(recipe.name, VariantState.NOT_APPLICABLE, description, message=reason)
     start = time.perf_counter()
     try:
         built = recipe.build(ctx)
     except ModuleNotFoundError as exc:  # e.g. tensorflow_model_optimization, which the convert extra brings
         message = f"needs {exc.name}, which is not installed: {CONVERT_EXTRA}"
-        return VariantRecord(recipe.name, VARIANT_FAILED, description, message=message)
+        return VariantRecord(recipe.name, VariantState.FAILED, description, message=message)
     except Exception as exc:  # a failed technique must not stop the others
-        return VariantRecord(recipe.name, VARIANT_FAILED, description, message=failure_message(exc))
+        return VariantRecord(recipe.name, VariantState.FAILED, description, message=failure_message(exc))
     convert_s = time.perf_counter() - start - built.finetune_s
     return describe(
         recipe.name,
@@ -164,7 +156,7 @@ def describe(
     scores = host_scores(path, data, reference)
     return VariantRecord(
         name=name,
-        status=VARIANT_OK,
+        status=VariantState.OK,
         recipe=recipe,
         file=path.name,
         sha256=hashlib.sha256(flatbuffer).hexdigest(),
@@ -240,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     path = args.out / MANIFEST_NAME
     schema.write(path, manifest)
     emit({"manifest": str(path)})
-    return 1 if any(v.status == VARIANT_FAILED for v in manifest.variants) else 0
+    return 1 if any(v.status == VariantState.FAILED for v in manifest.variants) else 0
 
 
 if __name__ == "__main__":

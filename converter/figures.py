@@ -4,23 +4,13 @@ and quantisation, so they describe what the app downloads)."""
 from __future__ import annotations
 
 import gzip
-from dataclasses import dataclass
 
 import numpy as np
 
 from device_runner.flatbuffer import ConstantTensor, constant_tensors
+from edgebench.records import WeightStats
 
 WEIGHT_DTYPES = {"float32", "float16", "int8", "uint8"}
-
-
-@dataclass(frozen=True)
-class WeightStats:
-    name: str
-    shape: list[int]
-    dtype: str
-    zero_fraction: float
-    unique: int  # distinct stored values in the tensor
-    unique_per_channel_max: int  # along axis 0 (output channels of CONV_2D / FULLY_CONNECTED)
 
 
 def gzip_size(data: bytes) -> int:

@@ -22,21 +22,12 @@ from device_runner.engines import DelegateFailed, DelegateUnavailable, Engine, I
 from device_runner.facts import device_facts, peak_rss_mb, rss_mb, temperatures_c
 from device_runner.flatbuffer import read_model_file
 from device_runner.runtime import Runtime
-from device_runner.schema import (
-    STATUS_DELEGATE_FAILED,
-    STATUS_DELEGATE_UNAVAILABLE,
-    STATUS_INCOMPATIBLE,
-    STATUS_OK,
-    CellKey,
-    CellResult,
-    Memory,
-    Plan,
-)
+from device_runner.schema import CellKey, CellResult, Memory, Plan, Status
 
 FAILURES = {
-    DelegateUnavailable: STATUS_DELEGATE_UNAVAILABLE,
-    DelegateFailed: STATUS_DELEGATE_FAILED,
-    Incompatible: STATUS_INCOMPATIBLE,
+    DelegateUnavailable: Status.DELEGATE_UNAVAILABLE,
+    DelegateFailed: Status.DELEGATE_FAILED,
+    Incompatible: Status.INCOMPATIBLE,
 }
 
 
@@ -88,7 +79,7 @@ def _load(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime, first_inpu
     }
     problem = incompatibility(info, runtime)
     if problem:
-        return _finish(header, STATUS_INCOMPATIBLE, message=problem)
+        return _finish(header, Status.INCOMPATIBLE, message=problem)
     rss_before = rss_mb()
     start = time.perf_counter_ns()
     try:
@@ -118,7 +109,7 @@ def _result(
     )
     return _finish(
         side.header,
-        STATUS_OK,
+        Status.OK,
         timing=dataclasses.replace(summary, block_lengths=side.block_lengths),
         memory=Memory(  # peak is the process's: in a pair it covers both models
             rss_before_mb=side.rss_before,
@@ -168,5 +159,5 @@ def run_pair(plan: Plan, plan_dir: Path, keys: tuple[CellKey, CellKey], runtime:
     return [_result(side, x, labels, reference, overhead_ns) for side in loaded]
 
 
-def _finish(header: dict[str, Any], status: str, **fields: Any) -> CellResult:
+def _finish(header: dict[str, Any], status: Status, **fields: Any) -> CellResult:
     return CellResult(status=status, temperature_after_c=temperatures_c(), finished_at=now_iso(), **header, **fields)

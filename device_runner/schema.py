@@ -3,9 +3,11 @@
 This module is the single definition of both records: the host imports it from here, and
 android_app/ writes the same JSON. Standard library only, because it is copied onto boards.
 
-Versioning: ``schema_version`` is "MAJOR.MINOR". A reader accepts any minor of its own major
-(unknown fields from a newer minor are ignored) and refuses any other major with a message that
-names the file and both versions.
+Versioning: each record type (plan, cell result, and the host's manifest and bundle) carries its own
+``schema_version``, "MAJOR.MINOR". A reader first upgrades an older record one version at a time
+(``RecordType.step``: dict -> dict), then accepts any minor of its own major (unknown fields from a
+newer minor are ignored) and refuses any other major with a message that names the file and both
+versions.
 """
 
 from __future__ import annotations
@@ -19,34 +21,103 @@ import re
 import tempfile
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum, StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
-# 1.1: timing/memory fields a runner could not measure are null, listed in `missing`; per-sample `agree`;
-# p5/p95
-SCHEMA_VERSION = "1.1"
 
-STATUS_OK = "ok"
-STATUS_DELEGATE_UNAVAILABLE = "delegate_unavailable"
-STATUS_DELEGATE_FAILED = "delegate_failed"
-STATUS_INCOMPATIBLE = "incompatible"
-STATUS_CRASHED = "crashed"
-STATUS_TIMEOUT = "timeout"
-STATUSES = (
-    STATUS_OK,
-    STATUS_DELEGATE_UNAVAILABLE,
-    STATUS_DELEGATE_FAILED,
-    STATUS_INCOMPATIBLE,
-    STATUS_CRASHED,
-    STATUS_TIMEOUT,
-)
-# A delegate the device does not have is a fact about the device, not a failed measurement.
-FAILED_STATUSES = frozenset(STATUSES) - {STATUS_OK, STATUS_DELEGATE_UNAVAILABLE}
+class Status(StrEnum):
+    """How a cell ended, as its result's ``status`` says."""
+
+    OK = "ok"
+    DELEGATE_UNAVAILABLE = "delegate_unavailable"
+    DELEGATE_FAILED = "delegate_failed"
+    INCOMPATIBLE = "incompatible"
+    CRASHED = "crashed"
+    TIMEOUT = "timeout"
+
+    @property
+    def failed(self) -> bool:
+        # A delegate the device does not have is a fact about the device, not a failed measurement.
+        return self not in (Status.OK, Status.DELEGATE_UNAVAILABLE)
 
 
 class SchemaError(ValueError):
     """A plan or result file that this version cannot read."""
+
+
+class VersionError(SchemaError):
+    """A record of a major version this code has no upgrade from: a newer edgebench wrote it."""
+
+
+Upgrade = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _major(version: str) -> str:
+    return version.split(".", 1)[0]
+
+
+class RecordType:
+    """A record's name in messages, the version this code writes, and the steps that bring each older
+    version up to the next (asv's ``update_to_N``), so stored history keeps loading. Not a dataclass: it
+    is a registry beside a record, never part of one."""
+
+    def __init__(self, name: str, version: str) -> None:
+        self.name = name
+        self.version = version
+        self.steps: dict[str, tuple[str, Upgrade]] = {}  # from version -> (to version, step)
+
+    def step(self, old: str, new: str) -> Callable[[Upgrade], Upgrade]:
+        """Register ``upgrade`` as the step from version ``old`` to ``new`` (it need not set the version)."""
+
+        def register(upgrade: Upgrade) -> Upgrade:
+            self.steps[old] = (new, upgrade)
+            return upgrade
+
+        return register
+
+    def upgrade(self, data: dict[str, Any], source: str) -> dict[str, Any]:
+        """``data`` brought up to this code's major, or SchemaError naming ``source`` and both versions."""
+        found = version = str(data.get("schema_version", ""))
+        if not _major(found).isdigit():
+            raise SchemaError(f"{source}: no schema_version; not an edgebench file")
+        while version in self.steps:
+            version, upgrade = self.steps[version]
+            data = upgrade(data) | {"schema_version": version}
+        ours = _major(self.version)
+        if _major(version) != ours:
+            raise VersionError(
+                f"{source}: {self.name} schema version {found} cannot be read by this edgebench "
+                f"(reads {ours}.x); use an edgebench release that writes {_major(found)}.x"
+            )
+        return data
+
+
+class Versioned(Protocol):
+    RECORD: ClassVar[RecordType]
+
+
+# 1.1 (plans unchanged since 1.0).
+PLAN_RECORD = RecordType("plan", "1.1")
+# 1.1: timing/memory fields a runner could not measure are null, listed in `missing`; per-sample `agree`;
+# p5/p95.
+RESULT_RECORD = RecordType("cell result", "1.1")
+
+
+@RESULT_RECORD.step("1.0", "1.1")
+def _result_1_0_to_1_1(data: dict[str, Any]) -> dict[str, Any]:
+    """1.0 runners measured every timing and memory field but neither p5/p95 nor per-sample agreement:
+    say so in 1.1's terms rather than let the defaults pass for measured values."""
+    upgraded = dict(data)
+    if isinstance(data.get("timing"), dict):
+        upgraded["timing"] = data["timing"] | {"p5_ms": None, "p95_ms": None, "missing": ["p5_ms", "p95_ms"]}
+    if isinstance(data.get("memory"), dict):
+        upgraded["memory"] = data["memory"] | {"missing": []}
+    if isinstance(data.get("accuracy"), dict):
+        upgraded["accuracy"] = data["accuracy"] | {"agree": []}
+    return upgraded
 
 
 # ---------------------------------------------------------------------------------------------
@@ -105,13 +176,15 @@ class Pair:
 
 @dataclass(frozen=True)
 class Plan:
+    RECORD: ClassVar[RecordType] = PLAN_RECORD
+
     run_id: str
     model_name: str
     variants: list[PlanVariant]
     input_set: str  # .npz beside the plan: x (inputs), y (labels, optional), ref (host fp32 outputs)
     measure: Measurement = field(default_factory=Measurement)
     pairs: list[Pair] = field(default_factory=list)  # a paired plan (the gate's) measures pairs, not cells
-    schema_version: str = SCHEMA_VERSION
+    schema_version: str = PLAN_RECORD.version
 
     def cells(self) -> list[CellKey]:
         m = self.measure
@@ -211,11 +284,13 @@ class DeviceFacts:
 
 @dataclass(frozen=True)
 class CellResult:
+    RECORD: ClassVar[RecordType] = RESULT_RECORD
+
     run_id: str
     variant: str
     delegate: str
     threads: int
-    status: str
+    status: Status
     api: str = "interpreter"
     message: str = ""
     timing: Timing | None = None
@@ -230,7 +305,7 @@ class CellResult:
     temperature_after_c: dict[str, float] = field(default_factory=dict)
     started_at: str = ""
     finished_at: str = ""
-    schema_version: str = SCHEMA_VERSION
+    schema_version: str = RESULT_RECORD.version
 
     @property
     def key(self) -> CellKey:
@@ -238,13 +313,14 @@ class CellResult:
 
     @property
     def failed(self) -> bool:
-        return self.status in FAILED_STATUSES
+        return self.status.failed
 
 
 # ---------------------------------------------------------------------------------------------
 # JSON <-> dataclasses
 
 T = TypeVar("T")
+R = TypeVar("R", bound=Versioned)
 
 
 def to_dict(record: Any) -> dict[str, Any]:
@@ -256,61 +332,64 @@ def _hints(cls: Any) -> dict[str, Any]:
     return typing.get_type_hints(cls)  # slow (it evaluates annotations): once per record type
 
 
-def from_dict(cls: type[T], data: dict[str, Any]) -> T:
-    """Build ``cls`` from parsed JSON, recursing into nested records; unknown keys are ignored."""
+def from_dict(cls: type[T], data: dict[str, Any], source: str = "record") -> T:
+    """Build ``cls`` from parsed JSON, recursing into nested records; unknown keys are ignored. A versioned
+    record (the plan, a cell result, and any nested in a host record) is upgraded first."""
+    record = getattr(cls, "RECORD", None)
+    if isinstance(record, RecordType):
+        data = record.upgrade(data, source)
     hints = _hints(typing.cast(Any, cls))  # a class is hashable; mypy cannot see it through type[T]
-    kwargs = {f.name: _convert(hints[f.name], data[f.name]) for f in dataclasses.fields(cls) if f.name in data}  # type: ignore[arg-type]
+    kwargs = {
+        f.name: _convert(hints[f.name], data[f.name], source)
+        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+        if f.name in data
+    }
     return cls(**kwargs)
 
 
-def _convert(tp: Any, value: Any) -> Any:
+def _convert(tp: Any, value: Any, source: str) -> Any:
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         options = [arg for arg in typing.get_args(tp) if arg is not type(None)]
         if value is None or len(options) > 1:  # optional record, or a union of plain JSON scalars
             return value
-        return _convert(options[0], value)
+        return _convert(options[0], value, source)
     if origin is list:
         (inner,) = typing.get_args(tp)
         if inner is float:  # raw samples: thousands of numbers, no records inside
             return [float(item) for item in value]
         if inner in (bool, int, str):
             return list(value)
-        return [_convert(inner, item) for item in value]
+        return [_convert(inner, item, source) for item in value]
     if origin is dict:
         _, inner = typing.get_args(tp)
-        return {key: _convert(inner, item) for key, item in value.items()}
+        return {key: _convert(inner, item, source) for key, item in value.items()}
     if dataclasses.is_dataclass(tp):
-        return from_dict(tp, value)  # type: ignore[arg-type]
+        return from_dict(tp, value, source)  # type: ignore[arg-type]
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        return tp(value)  # a value outside the vocabulary is a ValueError, reported as an invalid record
     if tp is float and isinstance(value, int):
         return float(value)
     return value
 
 
-def check_version(data: dict[str, Any], source: str) -> None:
-    version = str(data.get("schema_version", ""))
-    major = version.split(".", 1)[0]
-    ours = SCHEMA_VERSION.split(".", 1)[0]
-    if not major.isdigit():
-        raise SchemaError(f"{source}: no schema_version; not an edgebench file")
-    if major != ours:
-        raise SchemaError(
-            f"{source}: schema version {version} cannot be read by this edgebench "
-            f"(reads {ours}.x); use an edgebench release that writes {major}.x"
-        )
-
-
-def loads(cls: type[T], text: str, source: str) -> T:
+def loads(cls: type[R], text: str, source: str) -> R:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SchemaError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
     if not isinstance(data, dict):
         raise SchemaError(f"{source}: expected a JSON object")
-    check_version(data, source)
+    return build(cls, data, source)
+
+
+def build(cls: type[R], data: dict[str, Any], source: str) -> R:
+    """A versioned record from parsed JSON: upgraded, checked and built, or one SchemaError naming ``source``."""
     try:
-        return from_dict(cls, data)
-    except (TypeError, KeyError, ValueError) as exc:
+        return from_dict(cls, data, source)
+    except SchemaError:
+        raise
+    except (TypeError, KeyError, ValueError, AttributeError) as exc:
         raise SchemaError(f"{source}: not a valid {cls.__name__}: {exc}") from exc
 
 
@@ -318,7 +397,7 @@ def dumps(record: Any) -> str:
     return json.dumps(to_dict(record), indent=1, sort_keys=True)
 
 
-def read(cls: type[T], path: Path) -> T:
+def read(cls: type[R], path: Path) -> R:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:

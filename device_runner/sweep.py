@@ -22,7 +22,7 @@ from pathlib import Path
 from device_runner import schema
 from device_runner.cell import now_iso
 from device_runner.lifecycle import child_env
-from device_runner.schema import STATUS_CRASHED, STATUS_TIMEOUT, CellKey, CellResult, Plan
+from device_runner.schema import CellKey, CellResult, Plan, Status
 
 STDERR_TAIL_CHARS = 2000
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent
@@ -122,20 +122,20 @@ def _run_isolated(
     except subprocess.TimeoutExpired as exc:
         stderr = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else (exc.stderr or "")
         status, message = (
-            STATUS_TIMEOUT,
+            Status.TIMEOUT,
             f"cell exceeded --cell-timeout {plan.measure.cell_timeout_s:g}s; {_tail(stderr)}",
         )
     else:
         if proc.returncode == INFRASTRUCTURE_EXIT and not all(out.exists() for out in outs):
             raise SweepStopped(_tail(proc.stderr).splitlines()[-1])
-        status, message = STATUS_CRASHED, f"cell process {_describe_exit(proc.returncode)}: {_tail(proc.stderr)}"
+        status, message = Status.CRASHED, f"cell process {_describe_exit(proc.returncode)}: {_tail(proc.stderr)}"
     return [
         existing_result(out) or _write_failure(plan, key, out, status, message, started)
         for key, out in zip(unit, outs, strict=True)
     ]
 
 
-def _write_failure(plan: Plan, key: CellKey, out: Path, status: str, message: str, started: str) -> CellResult:
+def _write_failure(plan: Plan, key: CellKey, out: Path, status: Status, message: str, started: str) -> CellResult:
     result = CellResult(
         run_id=plan.run_id,
         variant=key.variant,

@@ -6,11 +6,11 @@ import os
 import shutil
 from pathlib import Path
 
-from converter.manifest import Manifest
 from device_runner import schema
 from device_runner.schema import CellResult, Measurement, Plan, PlanVariant
 from device_runner.sweep import result_path
 from edgebench.errors import EdgebenchError
+from edgebench.records import Manifest
 
 PLAN_NAME = "plan.json"
 

@@ -10,25 +10,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
-from converter.manifest import Manifest
 from device_runner import schema
 from device_runner.schema import Measurement, Plan
 from edgebench.errors import EdgebenchError
 from edgebench.plan import PLAN_NAME
+from edgebench.records import Manifest
 
 RUN_RECORD_NAME = "run.json"
 MANIFEST_COPY_NAME = "variants.json"
+# 1.1 (unchanged since 1.0, when one version covered every record).
+RUN_RECORD = schema.RecordType("run record", "1.1")
 
 
 @dataclass(frozen=True)
 class RunRecord:
+    RECORD: ClassVar[schema.RecordType] = RUN_RECORD
+
     device: str
     model: str  # absolute path, as given when the run started
     data: str
     variants: list[str]
     tags: dict[str, str] = field(default_factory=dict)
-    schema_version: str = schema.SCHEMA_VERSION
+    schema_version: str = RUN_RECORD.version
 
 
 @dataclass(frozen=True)

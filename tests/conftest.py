@@ -15,14 +15,14 @@ from typing import Any, NoReturn
 
 import pytest
 
-from converter.manifest import Manifest
 from device_runner import schema
 from device_runner.schema import CellResult, Measurement, Plan, PlanVariant
 from edgebench.conversion import convert
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.hashing import sha256_file
 from edgebench.plan import build_plan, stage
-from edgebench.store import Store, StoredRun
+from edgebench.records import Manifest, StoredRun
+from edgebench.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from converter.manifest import Manifest
 from edgebench.cli import invoke
+from edgebench.records import Manifest
 from tests.conftest import QUICK_ARGS, push_argv, push_json, require, stored_run
 from tests.fake_adb import FakePhone
 from tests.fake_android_tools import APP_PACKAGE

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from converter.manifest import Manifest
 from device_runner import schema
 from device_runner.schema import CellResult, Measurement, Plan
 from edgebench.plan import build_plan, stage
+from edgebench.records import Manifest
 from tests.conftest import ROOT, missing_part
 
 CLASSES = ROOT / "android_app" / "build" / "jvm"
@@ -85,7 +85,7 @@ def test_results_written_by_the_java_core_are_read_by_python_field_for_field(
             if raw[name] is not None:
                 assert set(raw[name]) == field_names(record), f"{path.name}: {name}"
         result = schema.read(CellResult, path)
-        assert (result.run_id, result.schema_version) == (plan.run_id, schema.SCHEMA_VERSION)
+        assert (result.run_id, result.schema_version) == (plan.run_id, schema.RESULT_RECORD.version)
         expected = {"xnnpack": "ok", "nnapi": "delegate_unavailable", "gpu": "delegate_failed"}
         assert result.status == expected.get(result.delegate, "ok")
         if result.status == "ok":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from device_runner.delegates import parse_delegate
 from edgebench.devices.benchmark_model import delegate_flags
 from edgebench.devices.benchmark_output import parse
 
@@ -113,4 +114,4 @@ def test_an_output_cut_short_gives_no_timing() -> None:
     ],
 )
 def test_each_delegate_maps_to_the_tools_flags(delegate: str, flags: list[str] | None) -> None:
-    assert delegate_flags(delegate) == flags
+    assert delegate_flags(parse_delegate(delegate)) == flags

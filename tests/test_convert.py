@@ -12,11 +12,11 @@ import cv2
 import numpy as np
 import pytest
 
-from converter.manifest import Manifest
 from converter.recipes import RECIPES, Built, Options
 from edgebench.cli import invoke
 from edgebench.conversion import convert
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
+from edgebench.records import Manifest
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow

@@ -20,13 +20,13 @@ import numpy as np
 import pytest
 
 from converter.checks import SourceError, output_classes
-from converter.manifest import Manifest
 from converter.source import load_data
 from device_runner.flatbuffer import ModelFormatError, constant_tensors, read_model_info
 from edgebench.cli import invoke
 from edgebench.conversion import convert
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.hashing import sha256_file
+from edgebench.records import Manifest
 
 DIGITS_INPUT = (32, 32, 1)
 

@@ -7,15 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from converter.manifest import VARIANT_FAILED, VARIANT_OK, Manifest, VariantRecord
-from device_runner.schema import CellResult, Plan
-from edgebench.bundle import write_bundle
+from device_runner.schema import CellResult, Plan, Status
 from edgebench.cli import invoke
 from edgebench.errors import EdgebenchError
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.gate.paired import paired_variants
 from edgebench.gate.policy import Override, Policy, Thresholds, load_policy
-from edgebench.store import Store, StoredRun, store_url
+from edgebench.records import Manifest, StoredRun, VariantRecord, VariantState, write_bundle
+from edgebench.store import Store, store_url
 
 # ---- the policy file ----------------------------------------------------------------------------
 
@@ -116,7 +115,7 @@ def run_of(run_id: str, model: str, sha256: str, tags: dict[str, str] | None = N
         manifest=Manifest(model, sha256, "key", "inputs.npz", []),
         git_commit=None,
         tags=tags or {},
-        cells=[CellResult(run_id, "fp32", "xnnpack", 1, "crashed", message="killed by SIGSEGV")],
+        cells=[CellResult(run_id, "fp32", "xnnpack", 1, Status.CRASHED, message="killed by SIGSEGV")],
     )
 
 
@@ -229,8 +228,8 @@ def manifest_of(*variants: VariantRecord) -> Manifest:
 
 
 def test_a_pair_with_no_variant_made_on_both_sides_is_refused_saying_why() -> None:
-    made = VariantRecord("fp32", VARIANT_OK, "float32", file="fp32.tflite", sha256=DIGITS)
-    broken = VariantRecord("fp32", VARIANT_FAILED, "float32", message="MLIR could not legalize op")
+    made = VariantRecord("fp32", VariantState.OK, "float32", file="fp32.tflite", sha256=DIGITS)
+    broken = VariantRecord("fp32", VariantState.FAILED, "float32", message="MLIR could not legalize op")
     with pytest.raises(EdgebenchError) as caught:
         paired_variants(manifest_of(made), manifest_of(broken))
     assert (

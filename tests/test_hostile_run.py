@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from converter.manifest import Manifest
 from device_runner import schema
 from device_runner.schema import CellResult
 from edgebench.cli import invoke
-from edgebench.store import Store, StoredRun
+from edgebench.records import Manifest, StoredRun
+from edgebench.store import Store
 from tests.conftest import QUICK, QUICK_ARGS, make_plan, save, stored_run
 from tests.filesystems import fill, make_read_only, mounted
 

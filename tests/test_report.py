@@ -16,8 +16,9 @@ from typing import ClassVar
 import pytest
 
 from edgebench.cli import invoke
+from edgebench.records import StoredRun
 from edgebench.report.analysis import ComparisonRow, Constraints, mark_pareto, recommend
-from edgebench.store import Store, StoredRun, store_url
+from edgebench.store import Store, store_url
 from tests.conftest import require, save
 from tests.postgres import postgres_bin, postgres_server
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from converter.manifest import Manifest
 from device_runner import schema
 from device_runner.schema import CellResult
 from edgebench.cli import invoke
+from edgebench.records import Manifest
 from tests.conftest import stored_run
 
 pytestmark = pytest.mark.slow

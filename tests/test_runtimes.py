@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from converter.manifest import Manifest
+from edgebench.records import Manifest
 from tests.conftest import QUICK, Board, make_plan, patch_model, plan_for_files
 
 pytestmark = pytest.mark.slow

@@ -1,4 +1,4 @@
-"""The results schema: one versioned JSON shape for plans and cell results."""
+"""The results schema: the versioned JSON shapes of plans and cell results, and the cell vocabulary."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from device_runner.schema import (
     Plan,
     PlanVariant,
     SchemaError,
+    Status,
     Timing,
 )
 
@@ -36,7 +37,7 @@ RESULT = CellResult(
     variant="int8",
     delegate="xnnpack",
     threads=2,
-    status="ok",
+    status=Status.OK,
     timing=Timing(
         init_ms=1.5,
         first_ms=0.2,
@@ -74,17 +75,41 @@ RESULT = CellResult(
 )
 
 
-@pytest.mark.parametrize("record", [PLAN, RESULT], ids=["plan", "cell_result"])
-def test_a_record_survives_a_round_trip_through_json_unchanged(record: object, tmp_path: Path) -> None:
-    path = tmp_path / "record.json"
-    schema.write(path, record)
-    assert schema.read(type(record), path) == record
+def test_a_plan_survives_a_round_trip_through_json_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    schema.write(path, PLAN)
+    assert schema.read(Plan, path) == PLAN
 
 
-def test_every_file_carries_the_schema_version(tmp_path: Path) -> None:
-    path = tmp_path / "r.json"
+def test_a_cell_result_survives_a_round_trip_through_json_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "result.json"
     schema.write(path, RESULT)
-    assert json.loads(path.read_text())["schema_version"] == schema.SCHEMA_VERSION
+    assert schema.read(CellResult, path) == RESULT
+
+
+@pytest.mark.parametrize(("record", "version"), [(PLAN, schema.PLAN_RECORD), (RESULT, schema.RESULT_RECORD)])
+def test_every_file_carries_its_own_record_types_version(
+    record: object, version: schema.RecordType, tmp_path: Path
+) -> None:
+    path = tmp_path / "r.json"
+    schema.write(path, record)
+    assert json.loads(path.read_text())["schema_version"] == version.version
+
+
+def test_a_status_is_written_as_its_plain_string_and_read_back_as_the_enum() -> None:
+    data = json.loads(schema.dumps(RESULT))
+    assert data["status"] == "ok"
+    assert schema.loads(CellResult, json.dumps(data), "r.json").status is Status.OK
+
+
+def test_a_status_outside_the_vocabulary_is_an_invalid_result() -> None:
+    data = schema.to_dict(RESULT) | {"status": "exploded"}
+    with pytest.raises(SchemaError, match="not a valid CellResult"):
+        schema.loads(CellResult, json.dumps(data), "r.json")
+
+
+def test_only_a_delegate_the_device_lacks_is_not_a_failed_cell() -> None:
+    assert {s for s in Status if not s.failed} == {Status.OK, Status.DELEGATE_UNAVAILABLE}
 
 
 def test_an_unknown_major_version_is_refused_naming_the_file_and_both_versions(tmp_path: Path) -> None:
@@ -94,7 +119,7 @@ def test_an_unknown_major_version_is_refused_naming_the_file_and_both_versions(t
     with pytest.raises(SchemaError) as error:
         schema.read(CellResult, path)
     message = str(error.value)
-    assert str(path) in message and "2.0" in message and "reads 1.x" in message
+    assert str(path) in message and "cell result schema version 2.0" in message and "reads 1.x" in message
 
 
 def test_a_newer_minor_version_is_read_and_its_new_fields_ignored() -> None:

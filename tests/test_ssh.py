@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from converter.manifest import Manifest
 from edgebench.cli import invoke
+from edgebench.records import Manifest
 from tests.conftest import QUICK_ARGS, RUNNER_ENVS, push_argv, push_json, require, stored_run
 from tests.sshd import SshServer, ssh_server
 

@@ -19,9 +19,10 @@ import numpy as np
 from device_runner import schema
 from device_runner.accuracy import score
 from device_runner.cell import load_input_set
+from device_runner.delegates import DelegateKind, DelegateSpec, parse_delegate
 from device_runner.engines import dequantize_output, quantize_input
 from device_runner.flatbuffer import ModelInfo, TensorInfo, read_model_file
-from device_runner.schema import CellKey, CellResult, DeviceFacts
+from device_runner.schema import CellKey, CellResult, DeviceFacts, Status
 from device_runner.sweep import CellDone
 from edgebench.devices.android import android_facts
 from edgebench.devices.benchmark_output import BenchmarkOutput, parse
@@ -33,22 +34,24 @@ KILLED = 137  # `timeout -s KILL` ends a hung binary with 128 + SIGKILL
 UNAVAILABLE_HINTS = ("unsupported on this platform", "not supported", "Failed to create", "failed to create")
 
 
-def delegate_flags(delegate: str) -> list[str] | None:
+# benchmark_model applies these itself and says so; xnnpack and cpu are its own CPU kernels.
+REQUESTED_DELEGATES = (DelegateKind.NNAPI, DelegateKind.GPU, DelegateKind.EXTERNAL)
+
+
+def delegate_flags(spec: DelegateSpec) -> list[str] | None:
     """benchmark_model's flags for an edgebench delegate; None when the binary has no such delegate."""
-    name, _, rest = delegate.partition(":")
-    if name == "xnnpack":
+    if spec.kind is DelegateKind.XNNPACK:
         return ["--use_xnnpack=true"]
-    if name == "cpu":
+    if spec.kind is DelegateKind.CPU:
         return ["--use_xnnpack=false"]
-    if name == "nnapi":
-        return ["--use_nnapi=true"] + ([f"--nnapi_accelerator_name={rest}"] if rest else [])
-    if name == "gpu":
+    if spec.kind is DelegateKind.NNAPI:
+        return ["--use_nnapi=true"] + ([f"--nnapi_accelerator_name={spec.accelerator}"] if spec.accelerator else [])
+    if spec.kind is DelegateKind.GPU:
         return ["--use_gpu=true"]
-    if name == "external":
-        path, *options = rest.split(";")
-        flags = [f"--external_delegate_path={path}"]
-        if options:
-            flags.append("--external_delegate_options=" + ";".join(o.replace("=", ":", 1) for o in options))
+    if spec.kind is DelegateKind.EXTERNAL:
+        flags = [f"--external_delegate_path={spec.library}"]
+        if spec.options:  # the tool's own syntax: key:value pairs joined by ';'
+            flags.append("--external_delegate_options=" + ";".join(f"{k}:{v}" for k, v in spec.options.items()))
         return flags
     return None
 
@@ -101,19 +104,20 @@ class BenchmarkModelRunner:
             delegate=key.delegate,
             threads=key.threads,
             api=key.api,
-            status=schema.STATUS_OK,
+            status=Status.OK,
             model_ops=[str(op) for op in info.ops],
             device=self._facts,
             started_at=started,
         )
-        flags = delegate_flags(key.delegate)
+        spec = parse_delegate(key.delegate)  # checked on the host before the plan was written
+        flags = delegate_flags(spec)
         if key.api != "interpreter" or flags is None:
             why = (
                 "benchmark_model measures the Interpreter API only (the app runs CompiledModel)"
                 if key.api != "interpreter"
                 else f"benchmark_model has no {key.delegate} delegate"
             )
-            return replace(base, status=schema.STATUS_DELEGATE_UNAVAILABLE, message=why, finished_at=_now())
+            return replace(base, status=Status.DELEGATE_UNAVAILABLE, message=why, finished_at=_now())
         m = plan.measure
         model = f"{job.run_dir}/plan/{plan.variant(key.variant).file}"
         common = [f"--graph={model}", f"--num_threads={key.threads}", *flags]
@@ -130,8 +134,8 @@ class BenchmarkModelRunner:
         code, text = self._run(link, timed, m.cell_timeout_s)
         measured = replace(base, temperature_before_c=before, temperature_after_c=self._temperatures(link))
         out = parse(text)
-        status, message = self._status(key, code, text, out)
-        if status != schema.STATUS_OK:
+        status, message = self._status(key, spec, code, text, out)
+        if status != Status.OK:
             return replace(measured, status=status, message=message, finished_at=_now())
         return replace(
             measured,
@@ -142,23 +146,25 @@ class BenchmarkModelRunner:
             finished_at=_now(),
         )
 
-    def _status(self, key: CellKey, code: int, text: str, out: BenchmarkOutput) -> tuple[str, str]:
+    def _status(
+        self, key: CellKey, spec: DelegateSpec, code: int, text: str, out: BenchmarkOutput
+    ) -> tuple[Status, str]:
         last = text.strip().splitlines()[-1] if text.strip() else f"exit {code}"
         if code == KILLED:
-            return schema.STATUS_TIMEOUT, "benchmark_model killed after the cell timeout"
+            return Status.TIMEOUT, "benchmark_model killed after the cell timeout"
         if "Didn't find op for builtin opcode" in text:
-            return schema.STATUS_INCOMPATIBLE, last
-        wants_delegate = key.delegate.split(":")[0] in ("nnapi", "gpu", "external")
+            return Status.INCOMPATIBLE, last
+        wants_delegate = spec.kind in REQUESTED_DELEGATES
         if code != 0:
             if wants_delegate and any(hint in text for hint in UNAVAILABLE_HINTS):
-                return schema.STATUS_DELEGATE_UNAVAILABLE, last
-            return (schema.STATUS_DELEGATE_FAILED if wants_delegate else schema.STATUS_CRASHED), last
+                return Status.DELEGATE_UNAVAILABLE, last
+            return (Status.DELEGATE_FAILED if wants_delegate else Status.CRASHED), last
         if wants_delegate and out.delegated_nodes is None:
             # The binary goes on without a delegate it could not create: the numbers would be CPU's.
-            return schema.STATUS_DELEGATE_UNAVAILABLE, f"benchmark_model applied no {key.delegate} delegate: {last}"
+            return Status.DELEGATE_UNAVAILABLE, f"benchmark_model applied no {key.delegate} delegate: {last}"
         if out.timing(0) is None:
-            return schema.STATUS_CRASHED, f"no timings in benchmark_model's output: {last}"
-        return schema.STATUS_OK, ""
+            return Status.CRASHED, f"no timings in benchmark_model's output: {last}"
+        return Status.OK, ""
 
     def _accuracy(
         self, device: RemoteDevice, link: Link, job: Job, common: list[str], info: ModelInfo

@@ -9,8 +9,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from converter.manifest import Manifest
-from device_runner.schema import STATUS_OK, CellResult
+from device_runner.schema import CellResult, Status
+from edgebench.records import Manifest
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def render(table_rows: list[Row], title: str, console: Console) -> None:
             name, justify="left" if name in ("variant", "delegate", "api", "status") else "right", no_wrap=True
         )
     for row in table_rows:
-        status = row.status if row.status == STATUS_OK else f"[bold red]{row.status}[/]"
+        status = row.status if row.status == Status.OK else f"[bold red]{row.status}[/]"
         table.add_row(
             row.variant,
             row.delegate,
@@ -117,7 +117,7 @@ def render(table_rows: list[Row], title: str, console: Console) -> None:
         )
     console.print(table)
     for row in table_rows:
-        if row.status != STATUS_OK:
+        if row.status != Status.OK:
             console.print(
                 f"[red]{row.variant} × {row.delegate} × {row.api}[/]: {row.status}: {row.message.splitlines()[0]}"
             )

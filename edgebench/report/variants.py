@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from converter.manifest import VARIANT_OK, Manifest
+from edgebench.records import Manifest, VariantState
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def render(table_rows: list[VariantRow], title: str, console: Console) -> None:
     ):
         table.add_column(name, justify="left" if name in ("variant", "status") else "right", no_wrap=True)
     for row in table_rows:
-        status = row.status if row.status == VARIANT_OK else f"[bold red]{row.status}[/]"
+        status = row.status if row.status == VariantState.OK else f"[bold red]{row.status}[/]"
         table.add_row(
             row.variant,
             status,
@@ -100,7 +100,7 @@ def render(table_rows: list[VariantRow], title: str, console: Console) -> None:
         )
     console.print(table)
     for row in table_rows:
-        if row.status != VARIANT_OK:
+        if row.status != VariantState.OK:
             console.print(f"[red]{row.variant}[/]: {row.status}: {row.message}")
 
 

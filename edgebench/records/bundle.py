@@ -3,24 +3,53 @@
     {"kind": "edgebench-runs", "schema_version": "1.1", "runs": [<StoredRun>, …]}
 
 Each run carries its plan, manifest and every cell result (raw samples, per-sample correctness), so a
-bundle is as good a baseline as the store it came from. Read with the results schema's version rule.
+bundle is as good a baseline as the store it came from. The bundle, and each plan, manifest and result
+inside it, is upgraded on read by its own record type's steps.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from device_runner import schema
+from device_runner.schema import CellResult, Plan
 from edgebench.errors import EdgebenchError
-from edgebench.store import StoredRun
+from edgebench.records.manifest import Manifest
 
 KIND = "edgebench-runs"
 
+# 1.1 (bundles unchanged since 1.0, when one version covered every record).
+BUNDLE_RECORD = schema.RecordType("run bundle", "1.1")
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """One run as the store keeps it and a bundle carries it."""
+
+    run_id: str
+    created_at: str
+    device: str
+    plan: Plan
+    manifest: Manifest
+    git_commit: str | None
+    tags: dict[str, str]
+    cells: list[CellResult]
+
+
+@dataclass(frozen=True)
+class Bundle:
+    RECORD: ClassVar[schema.RecordType] = BUNDLE_RECORD
+
+    runs: list[StoredRun]
+    kind: str = KIND
+    schema_version: str = BUNDLE_RECORD.version
+
 
 def write_bundle(path: Path, runs: list[StoredRun]) -> None:
-    document = {"kind": KIND, "schema_version": schema.SCHEMA_VERSION, "runs": [schema.to_dict(r) for r in runs]}
-    schema.write_atomic(path, json.dumps(document, indent=1))
+    schema.write_atomic(path, json.dumps(schema.to_dict(Bundle(runs)), indent=1))
 
 
 def read_bundle(path: Path) -> list[StoredRun]:
@@ -37,9 +66,10 @@ def read_bundle(path: Path) -> list[StoredRun]:
     if not isinstance(document, dict) or document.get("kind") != KIND:
         raise EdgebenchError(f"{path}: not a run bundle (made by `edgebench history --export`)")
     try:
-        schema.check_version(document, str(path))
-        return [schema.from_dict(StoredRun, run) for run in document["runs"]]
-    except (schema.SchemaError, AttributeError, KeyError, TypeError, ValueError) as exc:
+        return schema.build(Bundle, document, str(path)).runs
+    except schema.VersionError as exc:  # not damaged: written by a newer edgebench
+        raise EdgebenchError(str(exc)) from exc
+    except schema.SchemaError as exc:
         raise EdgebenchError(f"{path}: damaged run bundle: {exc}") from exc
 
 

@@ -1,29 +1,50 @@
 """``variants.json``: what the converter made, with the figures that decide which variant ships.
 
-No TensorFlow here: the host reads manifests to build plans and reports.
+Written by the converter, read by the host to build plans, reports, gates and the store; standard
+library only, so none of them imports the converter (or TensorFlow) to read one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
+from typing import ClassVar
 
-from converter.figures import WeightStats
 from device_runner import schema
 from device_runner.flatbuffer import TensorInfo
 
 MANIFEST_NAME = "variants.json"
 INPUT_SET_NAME = "inputs.npz"
 
-VARIANT_OK = "ok"
-VARIANT_FAILED = "failed"
-VARIANT_NOT_APPLICABLE = "not_applicable"
+# 1.1 (manifests unchanged since 1.0, when one version covered every record).
+MANIFEST_RECORD = schema.RecordType("variants manifest", "1.1")
+
+
+class VariantState(StrEnum):
+    """What became of a variant: made, failed, or not makeable from this source (with the reason)."""
+
+    OK = "ok"
+    FAILED = "failed"
+    NOT_APPLICABLE = "not_applicable"
+
+
+@dataclass(frozen=True)
+class WeightStats:
+    """One weight tensor of a made variant (computed by ``converter.figures``)."""
+
+    name: str
+    shape: list[int]
+    dtype: str
+    zero_fraction: float
+    unique: int  # distinct stored values in the tensor
+    unique_per_channel_max: int  # along axis 0 (output channels of CONV_2D / FULLY_CONNECTED)
 
 
 @dataclass(frozen=True)
 class VariantRecord:
     name: str
-    status: str  # ok | failed | not_applicable
+    status: VariantState
     recipe: str  # one line saying how it was made
     message: str = ""
     file: str | None = None  # relative to the manifest's directory
@@ -44,6 +65,8 @@ class VariantRecord:
 
 @dataclass(frozen=True)
 class Manifest:
+    RECORD: ClassVar[schema.RecordType] = MANIFEST_RECORD
+
     model_name: str
     model_sha256: str
     cache_key: str
@@ -52,10 +75,10 @@ class Manifest:
     options: dict[str, float | int | bool | str] = field(default_factory=dict)  # the recipe settings
     tool_versions: dict[str, str] = field(default_factory=dict)
     created_at: str = ""
-    schema_version: str = schema.SCHEMA_VERSION
+    schema_version: str = MANIFEST_RECORD.version
 
     def ok_variants(self) -> list[VariantRecord]:
-        return [v for v in self.variants if v.status == VARIANT_OK]
+        return [v for v in self.variants if v.status == VariantState.OK]
 
     def variant(self, name: str) -> VariantRecord | None:
         return next((v for v in self.variants if v.name == name), None)
