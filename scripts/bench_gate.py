@@ -96,7 +96,7 @@ def measure_many(a: Path, b: Path, inputs: Path, count: int) -> list[tuple[CellR
     return out
 
 
-def rate(verdicts: list[str], wanted: str) -> tuple[int, int]:
+def rate(verdicts: list[stats.Outcome], wanted: stats.Outcome) -> tuple[int, int]:
     return sum(v == wanted for v in verdicts), len(verdicts)
 
 
@@ -149,9 +149,9 @@ def main() -> None:
         ("paired", paired_aa, [f.verdict for f in paired_det]),
         ("stored", stored_aa, stored_det),
     ):
-        alarms, n = rate(same, stats.REGRESSION)
-        unsure, _ = rate(same, stats.INCONCLUSIVE)
-        caught, m = rate(slower, stats.REGRESSION)
+        alarms, n = rate(same, stats.Outcome.REGRESSION)
+        unsure, _ = rate(same, stats.Outcome.INCONCLUSIVE)
+        caught, m = rate(slower, stats.Outcome.REGRESSION)
         print(f"| {name} | {n} | {alarms} | {alarms / n:.1%} | {unsure} | {m} | {caught} | {caught / m:.1%} |")
 
 

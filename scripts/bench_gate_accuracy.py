@@ -137,8 +137,9 @@ def main() -> None:
         drops = true_drops[kind]
         print(
             f"| {len(found)} {'~1 pt worse' if kind == 'worse' else 'unchanged (±0.25 pt)'} | "
-            f"{-max(drops):+.2f} – {-min(drops):+.2f} | {found.count(stats.REGRESSION)} | "
-            f"{found.count(stats.INCONCLUSIVE)} | {found.count(stats.PASS) + found.count(stats.IMPROVEMENT)} |"
+            f"{-max(drops):+.2f} – {-min(drops):+.2f} | {found.count(stats.Outcome.REGRESSION)} | "
+            f"{found.count(stats.Outcome.INCONCLUSIVE)} | "
+            f"{found.count(stats.Outcome.PASS) + found.count(stats.Outcome.IMPROVEMENT)} |"
         )
 
 

@@ -15,7 +15,8 @@ from device_runner.schema import CellResult, Coverage
 from edgebench.cli import invoke
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.gate import stats
-from edgebench.store import Store, StoredRun, store_url
+from edgebench.records import StoredRun
+from edgebench.store import Store, store_url
 from tests.conftest import save
 
 RNG = np.random.default_rng(7)
@@ -35,23 +36,24 @@ def test_hodges_lehmann_is_the_median_of_walsh_averages() -> None:
 
 def test_stored_latency_calls_a_real_slowdown_and_passes_noise() -> None:
     base = lognormal(400)
-    assert stats.stored_latency(base, lognormal(400), floor=0.05).verdict == stats.PASS
+    assert stats.stored_latency(base, lognormal(400), floor=0.05).verdict == stats.Outcome.PASS
     slow = stats.stored_latency(base, lognormal(400, 1.3), floor=0.05)
-    assert slow.verdict == stats.REGRESSION and slow.low is not None and slow.low >= 1.05
-    assert stats.stored_latency(base, lognormal(400, 0.7), floor=0.05).verdict == stats.IMPROVEMENT
+    assert slow.verdict == stats.Outcome.REGRESSION and slow.low is not None and slow.low >= 1.05
+    assert stats.stored_latency(base, lognormal(400, 0.7), floor=0.05).verdict == stats.Outcome.IMPROVEMENT
     noisy = stats.stored_latency(lognormal(400, sigma=0.6), lognormal(400, 1.06, sigma=0.6), floor=0.05)
-    assert noisy.verdict == stats.INCONCLUSIVE and "measure more" in noisy.detail
-    assert stats.stored_latency(base[:50], base[:50], floor=0.05).verdict == stats.INCONCLUSIVE
+    assert noisy.verdict == stats.Outcome.INCONCLUSIVE and "measure more" in noisy.detail
+    assert stats.stored_latency(base[:50], base[:50], floor=0.05).verdict == stats.Outcome.INCONCLUSIVE
 
 
 def test_paired_latency_uses_blocks_and_needs_enough_of_them() -> None:
     a = [lognormal(10) for _ in range(20)]
-    assert stats.paired_latency(a, [lognormal(10) for _ in range(20)], alpha=0.005, floor=0.05).verdict == stats.PASS
+    same = stats.paired_latency(a, [lognormal(10) for _ in range(20)], alpha=0.005, floor=0.05)
+    assert same.verdict == stats.Outcome.PASS
     slower = stats.paired_latency(a, [lognormal(10, 1.10) for _ in range(20)], alpha=0.005, floor=0.05)
-    assert slower.verdict == stats.REGRESSION and slower.p_value is not None and slower.p_value < 0.005
+    assert slower.verdict == stats.Outcome.REGRESSION and slower.p_value is not None and slower.p_value < 0.005
     small = stats.paired_latency(a, [lognormal(10, 1.03) for _ in range(20)], alpha=0.005, floor=0.05)
-    assert small.verdict == stats.PASS  # real but below the floor: not worth failing a release
-    assert stats.paired_latency(a[:4], a[:4], alpha=0.005, floor=0.05).verdict == stats.INCONCLUSIVE
+    assert small.verdict == stats.Outcome.PASS  # real but below the floor: not worth failing a release
+    assert stats.paired_latency(a[:4], a[:4], alpha=0.005, floor=0.05).verdict == stats.Outcome.INCONCLUSIVE
 
 
 def test_paired_accuracy_is_an_exact_mcnemar_on_the_inputs_that_changed() -> None:
@@ -59,19 +61,19 @@ def test_paired_accuracy_is_an_exact_mcnemar_on_the_inputs_that_changed() -> Non
     after = before.copy()
     after[:20] = False  # 20 inputs now wrong, none now right: p = 2^-20
     found = stats.paired_accuracy(before, after, alpha=0.005, floor_points=0.5)
-    assert found.verdict == stats.REGRESSION and found.estimate == pytest.approx(-2.0)
+    assert found.verdict == stats.Outcome.REGRESSION and found.estimate == pytest.approx(-2.0)
     assert found.p_value == pytest.approx(2.0**-20)
     after[:20] = True
     after[:3] = False  # -0.3 points: below the floor
-    assert stats.paired_accuracy(before, after, alpha=0.005, floor_points=0.5).verdict == stats.PASS
+    assert stats.paired_accuracy(before, after, alpha=0.005, floor_points=0.5).verdict == stats.Outcome.PASS
     assert stats.binomial_tail(20, 22) == pytest.approx((231 + 22 + 1) / 2**22)  # C(22,20)+C(22,21)+C(22,22)
 
 
 def test_memory_and_size_thresholds() -> None:
-    assert stats.memory([50.0], [70.0], rel=0.02, abs_mb=16).verdict == stats.REGRESSION  # +20 MB > 16 MB
-    assert stats.memory([50.0], [60.0], rel=0.02, abs_mb=16).verdict == stats.PASS
-    assert stats.size(1000, 1011, rel=0.01).verdict == stats.REGRESSION
-    assert stats.size(1000, 1010, rel=0.01).verdict == stats.PASS
+    assert stats.memory([50.0], [70.0], rel=0.02, abs_mb=16).verdict == stats.Outcome.REGRESSION  # +20 MB > 16 MB
+    assert stats.memory([50.0], [60.0], rel=0.02, abs_mb=16).verdict == stats.Outcome.PASS
+    assert stats.size(1000, 1011, rel=0.01).verdict == stats.Outcome.REGRESSION
+    assert stats.size(1000, 1010, rel=0.01).verdict == stats.Outcome.PASS
 
 
 # ---- stored mode, end to end -------------------------------------------------------------------
@@ -327,7 +329,7 @@ def test_an_accuracy_drop_past_the_floor_but_not_significant_is_inconclusive() -
     after = before.copy()
     after[:3] = False  # -0.83 points, past the 0.5 floor, but 3 flips: p = 1/8
     found = stats.paired_accuracy(before, after, alpha=0.005, floor_points=0.5)
-    assert found.verdict == stats.INCONCLUSIVE and found.p_value == pytest.approx(0.125)
+    assert found.verdict == stats.Outcome.INCONCLUSIVE and found.p_value == pytest.approx(0.125)
 
 
 def test_inconclusive_passes_by_default_and_fails_when_the_policy_says_so(

@@ -1,4 +1,4 @@
-"""The gate's statistics (shared/GATE.md): every test returns the figures that justify its verdict.
+"""The gate's statistics (docs/design.md): every test returns the figures that justify its verdict.
 
 A regression must be both significant and larger than a floor; a change too noisy to call is
 ``inconclusive``, never a silent pass or a false alarm.
@@ -8,19 +8,26 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 
-PASS = "pass"
-REGRESSION = "regression"
-IMPROVEMENT = "improvement"
-INCONCLUSIVE = "inconclusive"
 BOOTSTRAP = 10_000
+
+
+class Outcome(StrEnum):
+    """A gate's call on one metric of one cell, as reports and --json spell it."""
+
+    PASS = "pass"
+    REGRESSION = "regression"
+    IMPROVEMENT = "improvement"
+    INCONCLUSIVE = "inconclusive"
+    WARNING = "warning"  # past a threshold on a metric that only warns (p90/p99, unpaired agreement)
 
 
 @dataclass(frozen=True)
 class Finding:
-    verdict: str
+    verdict: Outcome
     estimate: float  # ratio (latency, memory, size) or difference in points (accuracy)
     low: float | None  # confidence interval, where the test has one
     high: float | None
@@ -44,7 +51,7 @@ def paired_latency(
     d = np.log([np.median(b) for b in b_blocks]) - np.log([np.median(a) for a in a_blocks])
     if len(d) < 6:
         return Finding(
-            INCONCLUSIVE,
+            Outcome.INCONCLUSIVE,
             math.exp(float(np.median(d))) if len(d) else 1.0,
             None,
             None,
@@ -58,12 +65,12 @@ def paired_latency(
     slower = float(stats.wilcoxon(d, alternative="greater").pvalue) if np.any(d) else 1.0
     faster = float(stats.wilcoxon(d, alternative="less").pvalue) if np.any(d) else 1.0
     if ratio >= 1 + floor:
-        verdict = REGRESSION if slower < alpha else INCONCLUSIVE
+        verdict = Outcome.REGRESSION if slower < alpha else Outcome.INCONCLUSIVE
     elif ratio <= 1 / (1 + floor) and faster < alpha:
-        verdict = IMPROVEMENT
+        verdict = Outcome.IMPROVEMENT
     else:
-        verdict = PASS
-    advice = "; rerun with twice the blocks" if verdict == INCONCLUSIVE else ""
+        verdict = Outcome.PASS
+    advice = "; rerun with twice the blocks" if verdict == Outcome.INCONCLUSIVE else ""
     return Finding(
         verdict,
         ratio,
@@ -87,7 +94,7 @@ def stored_latency(a: np.ndarray, b: np.ndarray, floor: float, seed: int = 0, bl
     run-to-run noise."""
     if min(len(a), len(b)) < 5 * blocks:
         return Finding(
-            INCONCLUSIVE,
+            Outcome.INCONCLUSIVE,
             float(np.median(b) / np.median(a)) if len(a) and len(b) else 1.0,
             None,
             None,
@@ -103,14 +110,14 @@ def stored_latency(a: np.ndarray, b: np.ndarray, floor: float, seed: int = 0, bl
     ratio = float(np.median(b) / np.median(a))
     low, high = (float(v) for v in np.percentile(ratios, [2.5, 97.5]))
     if low >= 1 + floor:
-        verdict = REGRESSION
+        verdict = Outcome.REGRESSION
     elif high <= 1 / (1 + floor):
-        verdict = IMPROVEMENT
+        verdict = Outcome.IMPROVEMENT
     elif ratio >= 1 + floor or high - low > 2 * floor:
-        verdict = INCONCLUSIVE  # slower than the floor but not surely, or too noisy to tell
+        verdict = Outcome.INCONCLUSIVE  # slower than the floor but not surely, or too noisy to tell
     else:
-        verdict = PASS
-    advice = "; measure more runs, or gate in paired mode" if verdict == INCONCLUSIVE else ""
+        verdict = Outcome.PASS
+    advice = "; measure more runs, or gate in paired mode" if verdict == Outcome.INCONCLUSIVE else ""
     return Finding(
         verdict,
         ratio,
@@ -141,13 +148,13 @@ def paired_accuracy(
     half = 100 * 1.96 * math.sqrt(max(b + c - (b - c) ** 2 / n, 0.0)) / n
     p = binomial_tail(b, b + c)
     if p < alpha and drop >= floor_points:
-        verdict = REGRESSION
+        verdict = Outcome.REGRESSION
     elif drop >= floor_points:
-        verdict = INCONCLUSIVE
+        verdict = Outcome.INCONCLUSIVE
     elif -drop >= floor_points and binomial_tail(c, b + c) < alpha:
-        verdict = IMPROVEMENT
+        verdict = Outcome.IMPROVEMENT
     else:
-        verdict = PASS
+        verdict = Outcome.PASS
     return Finding(
         verdict,
         -drop,
@@ -164,7 +171,13 @@ def memory(a_peaks_mb: list[float], b_peaks_mb: list[float], rel: float, abs_mb:
     margin = max(rel * max(a_peaks_mb), abs_mb)
     worst_a, best_b = max(a_peaks_mb), min(b_peaks_mb)
     ratio = best_b / worst_a if worst_a else 1.0
-    verdict = REGRESSION if best_b > worst_a + margin else IMPROVEMENT if best_b + margin < min(a_peaks_mb) else PASS
+    verdict = (
+        Outcome.REGRESSION
+        if best_b > worst_a + margin
+        else Outcome.IMPROVEMENT
+        if best_b + margin < min(a_peaks_mb)
+        else Outcome.PASS
+    )
     return Finding(
         verdict,
         ratio,
@@ -178,7 +191,7 @@ def memory(a_peaks_mb: list[float], b_peaks_mb: list[float], rel: float, abs_mb:
 def size(a_bytes: int, b_bytes: int, rel: float) -> Finding:
     """Deterministic: any growth past the threshold."""
     ratio = b_bytes / a_bytes if a_bytes else 1.0
-    verdict = REGRESSION if ratio > 1 + rel else IMPROVEMENT if ratio < 1 - rel else PASS
+    verdict = Outcome.REGRESSION if ratio > 1 + rel else Outcome.IMPROVEMENT if ratio < 1 - rel else Outcome.PASS
     return Finding(
         verdict, ratio, None, None, None, f"{b_bytes:,} vs {a_bytes:,} bytes ({ratio - 1:+.1%}, threshold {rel:.0%})"
     )
