@@ -1,8 +1,8 @@
 """TF Model Optimization techniques: prune, cluster, quantisation-aware training, each fine-tuned.
 
 Every function takes its own freshly loaded copy of the base model: TFMOT wrappers mutate the model
-they wrap (shared/README.md §5). Layers a technique cannot wrap (e.g. Rescaling) are left as they
-are, so models with preprocessing layers still compress.
+they wrap, so a shared copy would carry one technique's wrappers into the next. Layers a technique
+cannot wrap (e.g. Rescaling) are left as they are, so models with preprocessing layers still compress.
 """
 
 from __future__ import annotations

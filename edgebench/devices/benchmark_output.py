@@ -1,4 +1,4 @@
-"""What LiteRT's `benchmark_model` prints, read into the results schema (shared/BENCHMARK_MODEL.md).
+"""What LiteRT's `benchmark_model` prints, read into the results schema: its text is its only interface.
 
 Three generations of output are accepted: today's `count=… p5=… median=… p95=…` with an
 `Inference timings in us:` line; older builds' `count=… avg=… std=…` without percentiles; and the

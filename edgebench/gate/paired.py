@@ -1,6 +1,6 @@
 """Paired mode: measure baseline and candidate on the same device in the same job, side by side in
-ABBA blocks, store both, and hand them to the comparison (shared/GATE.md: the remedy for false alarms
-that come from comparing with a baseline measured elsewhere)."""
+ABBA blocks, store both, and hand them to the comparison. Measured together, the two sides share the
+device's clock, heat and load: that removes the false alarms of a baseline measured elsewhere."""
 
 from __future__ import annotations
 
