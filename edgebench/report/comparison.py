@@ -8,6 +8,7 @@ from itertools import groupby
 from rich.console import Console
 from rich.table import Table
 
+from device_runner.schema import Status
 from edgebench.report.analysis import ComparisonRow, Recommendation
 
 HEADERS = (
@@ -70,7 +71,7 @@ def render(rows: list[ComparisonRow], recommendations: list[Recommendation], con
         for header in HEADERS:
             table.add_column(header, justify="left" if header in ("variant", "status") else "right", no_wrap=True)
         for row in members:
-            table.add_row(*cells(row), style=None if row.status == "ok" else "red")
+            table.add_row(*cells(row), style=None if row.status == Status.OK else "red")
         console.print(table)
     for rec in recommendations:
         console.print(f"[bold]Ship on {rec.device}:[/] {rec.reason}")

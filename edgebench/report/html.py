@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from datetime import UTC, datetime
 
+from device_runner.schema import Status
 from edgebench import __version__
 from edgebench.report import plots
 from edgebench.report.analysis import ComparisonRow, Recommendation
@@ -24,7 +25,7 @@ figure { margin: 1em 0; } svg { max-width: 100%; height: auto; }
 def _table(members: list[ComparisonRow]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in HEADERS)
     body = "".join(
-        f"<tr class='{'ok' if row.status == 'ok' else 'failed'}'>"
+        f"<tr class='{'ok' if row.status == Status.OK else 'failed'}'>"
         + "".join(f"<td>{html.escape(c)}</td>" for c in cells(row))
         + "</tr>"
         for row in members
