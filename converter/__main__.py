@@ -22,9 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from converter.catalogue import Options
 from converter.checks import first_line
 from converter.figures import gzip_size, overall_sparsity, weight_stats
-from converter.recipes import RECIPES, Context, Options, Recipe
+from converter.recipes import RECIPES, Context, Recipe
 from converter.source import (
     CONVERT_EXTRA,
     NORMALISATIONS,

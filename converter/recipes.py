@@ -6,7 +6,6 @@ A recipe that needs a Keras model (any fine-tuning) or a float graph (any re-con
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -15,35 +14,11 @@ from typing import Any
 import numpy as np
 
 from converter import techniques
+from converter.catalogue import Options
 from converter.source import SourceModel
 from converter.techniques import EpochCallback, FineTune
 
 CALIBRATION_SAMPLES = 200
-
-
-@dataclass(frozen=True)
-class Options:
-    sparsity: float = 0.5
-    clusters: int = 16
-    epochs: int = 3
-    learning_rate: float = 1e-4
-    batch_size: int = 32
-    float_io: bool = False  # full-integer variants keep float32 inputs/outputs
-    keep_sparsity: bool = False  # pruned_int8 stored with EXPERIMENTAL_SPARSITY
-    seed: int = 0
-    normalize: str = "raw"  # image folders: raw 0..255, unit 0..1, symmetric -1..1
-    val_split: float = 0.2  # image folders: share of each class kept for validation
-
-    def as_flags(self) -> list[str]:
-        """The converter process's command-line flags for these options."""
-        flags = [
-            f"--{name.replace('_', '-')}={value}"
-            for name, value in dataclasses.asdict(self).items()
-            if not isinstance(value, bool)
-        ]
-        return flags + [
-            f"--{name.replace('_', '-')}" for name, value in dataclasses.asdict(self).items() if value is True
-        ]
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 
+APIS = ("interpreter", "compiled")  # the LiteRT Python APIs a delegate is reached through (CellKey.api)
+
+
 class DelegateKind(StrEnum):
     XNNPACK = "xnnpack"
     CPU = "cpu"  # LiteRT's plain built-in kernels, no delegate

@@ -17,12 +17,11 @@ from typing import Any, Protocol
 import numpy as np
 
 from device_runner.coverage import coverage_from_ops
-from device_runner.delegates import DelegateSpecError, parse_delegate
+from device_runner.delegates import APIS, DelegateSpecError, parse_delegate
 from device_runner.flatbuffer import ModelInfo, TensorInfo
 from device_runner.runtime import Runtime
 from device_runner.schema import Coverage
 
-APIS = ("interpreter", "compiled")
 ANDROID_ONLY = ("nnapi",)  # reachable through android_app/ or benchmark_model only
 _UNKNOWN_OP = re.compile(r"Didn't find op for builtin opcode '(\w+)' version '(\d+)'")
 

@@ -1,26 +1,23 @@
 """The ``edgebench`` command: subcommands, and the one place errors become exit codes.
 
-TensorFlow is not imported here or by any command but the converter's own process,
-so ``edgebench --help`` starts fast.
+Each subcommand's module is imported only when that subcommand runs (or shows its help), and the
+command modules import their work inside the command: ``edgebench --help`` loads click and nothing
+heavy (no TensorFlow, SQLAlchemy, numpy or rich).
 """
 
 from __future__ import annotations
 
+import importlib
 import io
 import signal
 import sys
 import traceback
+from dataclasses import dataclass
 
 import click
 
 from device_runner.schema import SchemaError
 from edgebench import __version__
-from edgebench.commands.convert import convert_command
-from edgebench.commands.devices import devices
-from edgebench.commands.gate import gate
-from edgebench.commands.history import history
-from edgebench.commands.report import report
-from edgebench.commands.run import run
 from edgebench.errors import EdgebenchError, ExitCode
 
 EPILOG = """\b
@@ -39,21 +36,53 @@ class _State:
     debug = False
 
 
-@click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@dataclass(frozen=True)
+class LazyCommand:
+    module: str
+    attribute: str
+    summary: str  # the line `edgebench --help` shows, so listing the commands imports none of them
+
+
+COMMANDS = {
+    "convert": LazyCommand(
+        "edgebench.commands.convert", "convert_command", "Make every compressed variant of a model, with its figures."
+    ),
+    "run": LazyCommand("edgebench.commands.run", "run", "Convert, measure every cell on a device, store, print."),
+    "push": LazyCommand("edgebench.commands.run", "run", "The same as run, on devices named in the inventory."),
+    "devices": LazyCommand("edgebench.commands.devices", "devices", "List the inventory; check what a device can run."),
+    "history": LazyCommand("edgebench.commands.history", "history", "List stored runs; export some as a bundle."),
+    "report": LazyCommand("edgebench.commands.report", "report", "Compare variants with fp32 and say what to ship."),
+    "gate": LazyCommand("edgebench.commands.gate", "gate", "Fail the release on a real regression, and only then."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        command = getattr(importlib.import_module(entry.module), entry.attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, entry.summary) for name, entry in COMMANDS.items()])
+
+
+@click.group(
+    cls=LazyGroup,
+    epilog=EPILOG,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 @click.version_option(__version__, prog_name="edgebench")
 def cli(debug: bool) -> None:
     """Measure LiteRT model variants on real devices, keep the history, and gate releases."""
     _State.debug = debug
-
-
-cli.add_command(convert_command)
-cli.add_command(run)
-cli.add_command(run, name="push")  # the name users reach for with a remote --device
-cli.add_command(devices)
-cli.add_command(history)
-cli.add_command(report)
-cli.add_command(gate)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -14,14 +14,15 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from converter.catalogue import FINE_TUNED, Options
 from converter.checks import SourceError, check_data, check_model
-from converter.manifest import MANIFEST_NAME, VARIANT_FAILED, Manifest, read_manifest
-from converter.recipes import Options
 from device_runner.schema import SchemaError
 from edgebench import __version__
 from edgebench.errors import EdgebenchError
 from edgebench.hashing import sha256_tree
 from edgebench.processes import JsonObject, stream_json_lines
+from edgebench.progress import Listener
+from edgebench.records import MANIFEST_NAME, Manifest, VariantState, read_manifest
 
 ConverterEvent = JsonObject
 
@@ -121,5 +122,34 @@ def _hash(path: Path, what: str) -> str:
         raise EdgebenchError(f"cannot read {what} {exc.filename or path}: {exc.strerror or exc}") from exc
 
 
+def convert_reporting(
+    model: Path,
+    data: Path,
+    variants: list[str],
+    workdir: Path,
+    listener: Listener,
+    *,
+    options: Options | None = None,
+    force: bool = False,
+    model_flag: str = "--model",
+) -> tuple[Manifest, Path]:
+    """``convert``, reporting a step per variant made and per fine-tuning epoch to ``listener``."""
+    options = options or Options()
+    check_inputs(model, data, model_flag)  # a refusal is one line, before any progress is shown
+    task = listener.task(f"Converting {model.name}", sum(1 + options.epochs * (n in FINE_TUNED) for n in variants))
+
+    def on_event(event: ConverterEvent) -> None:
+        if event["event"] == "variant":
+            task.step(str(event["name"]))
+        elif event["event"] == "epoch":
+            task.step(f"{event['name']}: epoch {event['epoch']}/{event['epochs']}")
+
+    result = convert(
+        model, data, variants, workdir, options=options, force=force, on_event=on_event, model_flag=model_flag
+    )
+    task.finish()
+    return result
+
+
 def conversion_failed(manifest: Manifest) -> bool:
-    return any(v.status == VARIANT_FAILED for v in manifest.variants)
+    return any(v.status == VariantState.FAILED for v in manifest.variants)

@@ -17,3 +17,8 @@ class EdgebenchError(Exception):
     def __init__(self, message: str, code: ExitCode = ExitCode.USAGE) -> None:
         super().__init__(message)
         self.code = code
+
+
+class LinkLost(EdgebenchError):
+    """The connection to a device broke; what was already pulled is kept. Transports raise it with the
+    transport's own words; the device adds its name and the resume command."""

@@ -10,7 +10,7 @@ import pytest
 from adb_shell.adb_message import checksum as adb_shell_checksum
 
 from edgebench.devices.adb import fast_checksum, unwrap, wrap
-from edgebench.devices.remote import LinkLost
+from edgebench.errors import LinkLost
 from edgebench.errors import EdgebenchError
 from edgebench.inventory import AdbTarget, load_inventory
 

@@ -12,7 +12,8 @@ import cv2
 import numpy as np
 import pytest
 
-from converter.recipes import RECIPES, Built, Options
+from converter.catalogue import FINE_TUNED, VARIANTS, Options
+from converter.recipes import RECIPES, Built
 from edgebench.cli import invoke
 from edgebench.conversion import convert
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
@@ -201,3 +202,12 @@ def test_a_variant_that_fails_is_recorded_with_one_readable_line_and_the_others_
     )
     assert (record.status, record.message) == ("failed", "'tf.Lgamma' op is neither a custom op nor a flex op")
     assert record.file is None and not list(tmp_path.iterdir())
+
+
+def test_the_catalogue_the_cli_lists_is_what_the_converter_makes() -> None:
+    from converter.catalogue import NORMALISATIONS
+    from converter.source import NORMALISATIONS as SCALINGS
+
+    assert tuple(RECIPES) == VARIANTS
+    assert {name for name, recipe in RECIPES.items() if recipe.trains} == FINE_TUNED
+    assert tuple(SCALINGS) == NORMALISATIONS

@@ -62,10 +62,12 @@ COMMANDS = [["run"], ["push"], ["convert"], ["gate"], ["report"], ["history"], [
 
 
 def command_of(path: list[str]) -> click.Command:
-    command: click.Command = cli
-    for name in path:
-        assert isinstance(command, click.Group)
-        command = command.commands[name]
+    command: click.Command | None = cli
+    with click.Context(cli) as ctx:
+        for name in path:
+            assert isinstance(command, click.Group)
+            command = command.get_command(ctx, name)
+    assert command is not None
     return command
 
 

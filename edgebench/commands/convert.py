@@ -6,48 +6,12 @@ import json
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from converter.manifest import Manifest
-from converter.recipes import RECIPES, Options
-from converter.source import NORMALISATIONS
-from edgebench.commands.options import json_option, unique_list, workdir_option
-from edgebench.conversion import ConverterEvent, check_inputs, conversion_failed, convert
+from converter.catalogue import NORMALISATIONS, VARIANTS, Options
+from edgebench.commands.options import json_option, quiet_option, unique_list, workdir_option
+from edgebench.commands.progress import progress
 from edgebench.errors import ExitCode
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
-from edgebench.report import table, variants
-
-stderr = Console(stderr=True)
-
-
-def convert_with_progress(
-    model: Path, data: Path, names: list[str], workdir: Path, options: Options, force: bool, model_flag: str = "--model"
-) -> tuple[Manifest, Path]:
-    """``convert`` with a bar that advances per variant and per fine-tuning epoch."""
-    check_inputs(model, data, model_flag)  # a refusal is one line, not a bar and then a line
-    steps = sum(1 + (options.epochs if RECIPES[name].trains else 0) for name in names)
-    columns = (
-        TextColumn("[bold]Converting"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[now]}"),
-    )
-    with Progress(*columns, console=stderr) as progress:
-        task = progress.add_task("convert", total=steps, now=model.name)
-
-        def on_event(event: ConverterEvent) -> None:
-            if event["event"] == "variant":
-                progress.update(task, advance=1, now=str(event["name"]))
-            elif event["event"] == "epoch":
-                progress.update(task, advance=1, now=f"{event['name']}: epoch {event['epoch']}/{event['epochs']}")
-
-        result = convert(
-            model, data, names, workdir, options=options, force=force, on_event=on_event, model_flag=model_flag
-        )
-        progress.update(task, completed=steps, now="done")
-    return result
 
 
 def resolve_inputs(model: Path | None, data: Path | None) -> tuple[Path, Path]:
@@ -63,9 +27,9 @@ def resolve_inputs(model: Path | None, data: Path | None) -> tuple[Path, Path]:
 
 def variant_names(value: str) -> list[str]:
     names = unique_list(value, "--variants")
-    unknown = [name for name in names if name not in RECIPES]
+    unknown = [name for name in names if name not in VARIANTS]
     if unknown:
-        raise click.BadParameter(f"unknown {', '.join(unknown)}; known: {', '.join(RECIPES)}", param_hint="--variants")
+        raise click.BadParameter(f"unknown {', '.join(unknown)}; known: {', '.join(VARIANTS)}", param_hint="--variants")
     return names
 
 
@@ -93,7 +57,7 @@ Examples:
 
 \b
 Variants: """
-    + ", ".join(RECIPES)
+    + ", ".join(VARIANTS)
     + """
 Image folders are read with OpenCV, resized (INTER_AREA) to the model's input, colour as RGB or
 grayscale to match it, then scaled by --normalize: raw 0..255 (the model rescales itself), unit
@@ -106,7 +70,11 @@ grayscale to match it, then scaled by --normalize: raw 0..255 (the model rescale
 @model_option
 @data_option
 @click.option(
-    "--variants", "variant_list", default=",".join(RECIPES), show_default=True, help="Comma-separated variants to make."
+    "--variants",
+    "variant_list",
+    default=",".join(VARIANTS),
+    show_default=True,
+    help="Comma-separated variants to make.",
 )
 @click.option(
     "--sparsity",
@@ -140,7 +108,7 @@ grayscale to match it, then scaled by --normalize: raw 0..255 (the model rescale
 @click.option("--keep-sparsity", is_flag=True, help="Store pruned_int8 sparse (EXPERIMENTAL_SPARSITY).")
 @click.option(
     "--normalize",
-    type=click.Choice(sorted(NORMALISATIONS)),
+    type=click.Choice(NORMALISATIONS),
     default=Options.normalize,
     show_default=True,
     help="Pixel scaling for image-folder data.",
@@ -156,6 +124,7 @@ grayscale to match it, then scaled by --normalize: raw 0..255 (the model rescale
 @click.option("--force", is_flag=True, help="Rebuild even when a cached conversion matches.")
 @workdir_option
 @json_option
+@quiet_option
 def convert_command(
     model: Path | None,
     data: Path | None,
@@ -172,6 +141,7 @@ def convert_command(
     force: bool,
     workdir: str,
     as_json: bool,
+    quiet: bool,
 ) -> int:
     """Make every compressed LiteRT variant of a model and compare accuracy, size and gzip size with fp32.
 
@@ -191,7 +161,13 @@ def convert_command(
         normalize=normalize,
         val_split=val_split,
     )
-    manifest, directory = convert_with_progress(model, data, variant_names(variant_list), Path(workdir), options, force)
+    from edgebench.conversion import conversion_failed, convert_reporting
+    from edgebench.report import table, variants
+
+    with progress(quiet) as listener:
+        manifest, directory = convert_reporting(
+            model, data, variant_names(variant_list), Path(workdir), listener, options=options, force=force
+        )
     rows = variants.rows(manifest)
     if as_json:
         click.echo(

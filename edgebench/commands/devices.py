@@ -9,15 +9,10 @@ from typing import Any
 
 import click
 from click.core import ParameterSource
-from rich.table import Table
 
-from device_runner.sweep import PACKAGE_PARENT
 from edgebench.commands.options import accept_host_key_option, inventory_option, json_option
-from edgebench.devices import get_device
-from edgebench.devices.remote import RemoteDevice
 from edgebench.errors import EdgebenchError, ExitCode
 from edgebench.inventory import LOCAL, AdbTarget, Target, load_inventory
-from edgebench.report.table import console_for_stdout
 
 EPILOG = """\b
 Examples:
@@ -63,6 +58,10 @@ def devices(ctx: click.Context, inventory: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"inventory": str(inv.path) if inv.path else None, "devices": rows}, indent=1))
         return
+    from rich.table import Table
+
+    from edgebench.report.table import console_for_stdout
+
     table = Table(title=f"devices ({inv.path or 'no inventory file'})")
     for column in rows[0]:
         table.add_column(column)
@@ -136,6 +135,10 @@ def _own_or_group(ctx: click.Context, param: str, own: object) -> Any:
 @click.pass_context
 def check(ctx: click.Context, name: str, inventory: str | None, accept_new_host_key: bool, as_json: bool) -> int:
     """Connect to NAME and report what it can run: Python/runtime (boards) or model/SoC/API/runner (phones)."""
+    from device_runner.sweep import PACKAGE_PARENT
+    from edgebench.devices import get_device
+    from edgebench.devices.remote import RemoteDevice
+
     inventory, as_json = _own_or_group(ctx, "inventory", inventory), _own_or_group(ctx, "as_json", as_json)
     device = get_device(name, load_inventory(inventory), accept_new_host_key, flag="devices check NAME")
     if isinstance(device, RemoteDevice):

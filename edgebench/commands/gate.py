@@ -6,10 +6,9 @@ import json
 import xml.etree.ElementTree as ET
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from device_runner.schema import Measurement
 from edgebench.commands.convert import resolve_inputs, variant_names
@@ -19,18 +18,18 @@ from edgebench.commands.options import (
     json_option,
     markdown_option,
     output_file,
+    quiet_option,
     store_option,
     workdir_option,
     write_markdown,
 )
+from edgebench.commands.progress import progress
 from edgebench.errors import EdgebenchError
-from edgebench.gate import paired, stats
-from edgebench.gate.compare import GateResult, compare, different_models, history_noise, resolve
-from edgebench.gate.paired import PairedRequest
 from edgebench.gate.policy import Policy, Thresholds, load_policy
-from edgebench.inventory import load_inventory
-from edgebench.report.table import console_for_stdout
-from edgebench.store import Store, StoredRun, store_url
+
+if TYPE_CHECKING:  # the statistics and the store load numpy, scipy and SQLAlchemy: only when a gate runs
+    from edgebench.gate.compare import GateResult
+    from edgebench.records import StoredRun
 
 
 def _percent(fraction: float) -> str:
@@ -73,18 +72,23 @@ def _number(value: float | None) -> str:
 
 
 def render(result: GateResult, policy: Policy) -> None:
+    from rich.table import Table
+
+    from edgebench.gate import stats
+    from edgebench.report.table import console_for_stdout
+
     console = console_for_stdout()
     table = Table(title=f"gate: baseline {', '.join(result.baseline)} → candidate {', '.join(result.candidate)}")
     for column in ("verdict", "cell", "metric", "baseline", "candidate", "why"):
         table.add_column(column, no_wrap=column != "why")
     styles = {
-        stats.REGRESSION: "bold red",
-        stats.INCONCLUSIVE: "yellow",
-        "warning": "yellow",
-        stats.IMPROVEMENT: "green",
+        stats.Outcome.REGRESSION: "bold red",
+        stats.Outcome.INCONCLUSIVE: "yellow",
+        stats.Outcome.WARNING: "yellow",
+        stats.Outcome.IMPROVEMENT: "green",
     }
     for v in result.verdicts:
-        if v.verdict == stats.PASS:
+        if v.verdict == stats.Outcome.PASS:
             continue
         table.add_row(
             v.verdict,
@@ -96,7 +100,7 @@ def render(result: GateResult, policy: Policy) -> None:
             style=styles.get(v.verdict),
         )
     console.print(table)
-    passed = sum(v.verdict == stats.PASS for v in result.verdicts)
+    passed = sum(v.verdict == stats.Outcome.PASS for v in result.verdicts)
     console.print(f"{passed} of {len(result.verdicts)} checks passed unchanged.")
     for side, keys in (("baseline", result.only_baseline), ("candidate", result.only_candidate)):
         for key in keys:
@@ -106,22 +110,26 @@ def render(result: GateResult, policy: Policy) -> None:
 
 
 def junit(result: GateResult) -> str:
+    from edgebench.gate import stats
+
     suite = ET.Element(
         "testsuite",
         name="edgebench gate",
         tests=str(len(result.verdicts)),
-        failures=str(sum(v.verdict == stats.REGRESSION for v in result.verdicts)),
+        failures=str(sum(v.verdict == stats.Outcome.REGRESSION for v in result.verdicts)),
     )
     for v in result.verdicts:
         case = ET.SubElement(suite, "testcase", classname=v.cell_name, name=v.metric)
-        if v.verdict == stats.REGRESSION:
+        if v.verdict == stats.Outcome.REGRESSION:
             ET.SubElement(case, "failure", message=v.detail).text = v.detail
-        elif v.verdict != stats.PASS:
+        elif v.verdict != stats.Outcome.PASS:
             ET.SubElement(case, "system-out").text = f"{v.verdict}: {v.detail}"
     return ET.tostring(suite, encoding="unicode", xml_declaration=True)
 
 
 def markdown(result: GateResult, policy: Policy) -> str:
+    from edgebench.gate import stats
+
     status = "❌ regression" if result.exit_code(policy) else "✅ pass"
     lines = [
         f"## edgebench gate: {status}",
@@ -132,12 +140,14 @@ def markdown(result: GateResult, policy: Policy) -> str:
     lines += [
         f"| {v.verdict} | {v.cell_name} | {v.metric} | {_number(v.baseline)} | {_number(v.candidate)} | {v.detail} |"
         for v in result.verdicts
-        if v.verdict != stats.PASS
+        if v.verdict != stats.Outcome.PASS
     ]
     return "\n".join(lines) + "\n"
 
 
 def check_same_model(before: list[StoredRun], after: list[StoredRun], allowed: bool) -> None:
+    from edgebench.gate.compare import different_models
+
     """Gating one model against an unrelated one decides nothing: refused, or said once on stderr."""
     found = different_models(before, after)
     if not found:
@@ -198,6 +208,7 @@ def check_same_model(before: list[StoredRun], after: list[StoredRun], allowed: b
 @markdown_option
 @store_option
 @json_option
+@quiet_option
 def gate(
     baseline: str | None,
     candidate: str | None,
@@ -217,9 +228,15 @@ def gate(
     allow_different_models: bool,
     store: str | None,
     as_json: bool,
+    quiet: bool,
 ) -> int:
     """Fail the release on a real regression: paired mode measures both models now, side by side;
     stored mode compares two runs from the history. Exit 1 on a regression."""
+    from edgebench.gate import paired
+    from edgebench.gate.compare import compare, history_noise, resolve
+    from edgebench.inventory import load_inventory
+    from edgebench.store import Store, store_url
+
     policy = load_policy(policy_path)
     paired_mode = baseline_model is not None and candidate_model is not None
     stored_mode = baseline is not None and candidate is not None
@@ -229,7 +246,7 @@ def gate(
         )
     if baseline_model is not None and candidate_model is not None:
         _, data = resolve_inputs(baseline_model, data)
-        request = PairedRequest(
+        request = paired.PairedRequest(
             baseline_model,
             candidate_model,
             data,
@@ -240,7 +257,8 @@ def gate(
             Path(workdir),
             store_url(store),
         )
-        before_run, after_run = paired.measure(request, Console(stderr=True))
+        with progress(quiet) as listener:
+            before_run, after_run = paired.measure(request, listener)
         before, after, noise = [before_run], [after_run], {}
     else:
         assert baseline is not None and candidate is not None

@@ -9,14 +9,9 @@ from datetime import datetime
 from pathlib import Path
 
 import click
-from rich.table import Table
 
-from edgebench.bundle import write_bundle
 from edgebench.commands.options import json_option, output_file, parse_tags, store_option
 from edgebench.errors import ExitCode
-from edgebench.gate.compare import resolve
-from edgebench.report.table import console_for_stdout
-from edgebench.store import Store, store_url
 
 EPILOG = """\b
 Examples:
@@ -61,6 +56,13 @@ def history(
     as_json: bool,
 ) -> int:
     """List the runs kept in the history store, or export some as a bundle `edgebench gate` can read."""
+    from rich.table import Table
+
+    from edgebench.gate.compare import resolve
+    from edgebench.records import write_bundle
+    from edgebench.report.table import console_for_stdout
+    from edgebench.store import Store, store_url
+
     if (export_ref is None) != (export_path is None):
         raise click.UsageError("--export REF and --to FILE go together")
     if export_ref is not None and export_path is not None:

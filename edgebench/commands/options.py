@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -10,11 +11,16 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
-from device_runner.delegates import DelegateSpecError, parse_delegate
+from device_runner.delegates import APIS, DelegateSpecError, parse_delegate
+from device_runner.runtime import RUNTIMES
+from device_runner.schema import Measurement
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
+quiet_option = click.option(
+    "--quiet", "-q", is_flag=True, help="No progress on stderr (bars on a terminal, a line per step in a CI log)."
+)
 store_option = click.option(
     "--store",
     metavar="PATH|URL",
@@ -146,3 +152,94 @@ def write_markdown(target: str | None, text: str) -> None:
         click.echo(text, nl=False)
     elif target:
         Path(target).write_text(text, encoding="utf-8")
+
+
+_MEASURE = Measurement()  # the defaults every measuring flag shows: the record's own, never a copy
+_MEASUREMENT_FLAGS = (
+    click.option(
+        "--delegates",
+        default=",".join(_MEASURE.delegates),
+        show_default=True,
+        help="Comma-separated: xnnpack, cpu, external:/path/lib.so[;key=value…]; on Android also "
+        "nnapi[:accelerator], gpu; CompiledModel also gpu, npu.",
+    ),
+    click.option(
+        "--threads",
+        default=",".join(map(str, _MEASURE.threads)),
+        show_default=True,
+        help="Comma-separated thread counts (or ranges like 1-4) to sweep.",
+    ),
+    click.option(
+        "--api",
+        "apis",
+        default=",".join(_MEASURE.apis),
+        show_default=True,
+        help=f"LiteRT API per cell: {', '.join(APIS)} (LiteRT 2.x CompiledModel), or both.",
+    ),
+    click.option(
+        "--runtime",
+        type=click.Choice([name for name, _, _ in RUNTIMES]),
+        default=None,
+        help="Force the device's runtime. [default: whichever is installed, ai_edge_litert first]",
+    ),
+    click.option("--cpus", default="", metavar="LIST", help="Pin each cell to these CPUs, e.g. 0-1 or 4,5,6,7."),
+    click.option(
+        "--cooldown-s",
+        type=FiniteFloat(min=0),
+        default=_MEASURE.cooldown_s,
+        show_default=True,
+        help="Pause between cells so one cell's heat does not slow the next.",
+    ),
+    click.option(
+        "--runs",
+        type=click.IntRange(min=1),
+        default=_MEASURE.runs,
+        show_default=True,
+        help="Measured runs per cell (at least; see --min-secs).",
+    ),
+    click.option(
+        "--min-secs",
+        type=FiniteFloat(min=0),
+        default=_MEASURE.min_s,
+        show_default=True,
+        help="Measure for at least this long per cell.",
+    ),
+    click.option("--warmup-runs", type=click.IntRange(min=0), default=_MEASURE.warmup_runs, show_default=True),
+    click.option("--warmup-secs", type=FiniteFloat(min=0), default=_MEASURE.warmup_min_s, show_default=True),
+    click.option(
+        "--cell-timeout",
+        type=FiniteFloat(min=1),
+        default=_MEASURE.cell_timeout_s,
+        show_default=True,
+        help="Seconds before a cell is stopped and recorded as timeout.",
+    ),
+)
+
+
+def measurement_options(command: F) -> F:
+    """The sweep and timing flags, parsed and checked into one ``measure: Measurement`` argument."""
+
+    @functools.wraps(command)
+    def parse(*args: Any, **kwargs: Any) -> Any:
+        apis = unique_list(kwargs.pop("apis"), "--api")
+        unknown = [api for api in apis if api not in APIS]
+        if unknown:
+            raise click.BadParameter(f"unknown API {', '.join(unknown)} (known: {', '.join(APIS)})", param_hint="--api")
+        kwargs["measure"] = Measurement(
+            apis=apis,
+            runtime=kwargs.pop("runtime"),
+            cpus=int_list(kwargs.pop("cpus"), "--cpus", allow_empty=True),
+            cooldown_s=kwargs.pop("cooldown_s"),
+            delegates=delegate_list(kwargs.pop("delegates")),
+            threads=int_list(kwargs.pop("threads"), "--threads", minimum=1),
+            warmup_runs=kwargs.pop("warmup_runs"),
+            warmup_min_s=kwargs.pop("warmup_secs"),
+            runs=kwargs.pop("runs"),
+            min_s=kwargs.pop("min_secs"),
+            cell_timeout_s=kwargs.pop("cell_timeout"),
+        )
+        return command(*args, **kwargs)
+
+    for flag in reversed(_MEASUREMENT_FLAGS):
+        parse = flag(parse)
+    return parse  # type: ignore[return-value]

@@ -24,8 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgebench.devices.remote import LinkLost
-from edgebench.errors import EdgebenchError
+from edgebench.errors import EdgebenchError, LinkLost
 from edgebench.inventory import AdbTarget
 from edgebench.plan import link_or_copy
 

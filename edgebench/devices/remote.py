@@ -28,17 +28,13 @@ from typing import Protocol
 from device_runner import schema
 from device_runner.schema import CellResult, Plan
 from device_runner.sweep import PACKAGE_PARENT, CellDone
-from edgebench.errors import EdgebenchError
+from edgebench.errors import EdgebenchError, LinkLost
 from edgebench.hashing import sha256_file
 from edgebench.plan import PLAN_NAME
 from edgebench.processes import stopping
 
 RUNNER_SOURCE = PACKAGE_PARENT / "device_runner"
 POLL_S = 0.5
-
-
-class LinkLost(Exception):
-    """The connection to the device broke; what was already pulled is kept."""
 
 
 class Link(Protocol):

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import paramiko
 
-from edgebench.devices.remote import LinkLost
-from edgebench.errors import EdgebenchError
+from edgebench.errors import EdgebenchError, LinkLost
 from edgebench.inventory import SshTarget
 
 LINK_ERRORS = (paramiko.SSHException, OSError, EOFError)

@@ -10,20 +10,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-from converter.manifest import VARIANT_OK, Manifest
-from converter.recipes import Options
 from device_runner import schema
 from device_runner.schema import Measurement, Pair, Plan, PlanVariant
 from device_runner.sweep import CellDone
-from edgebench.commands.convert import convert_with_progress
+from edgebench.conversion import convert_reporting
 from edgebench.devices import get_device
 from edgebench.errors import EdgebenchError
 from edgebench.inventory import Inventory
 from edgebench.plan import PLAN_NAME, collect_results, link_or_copy
-from edgebench.store import Store, StoredRun
+from edgebench.progress import Listener
+from edgebench.records import Manifest, StoredRun, VariantState
+from edgebench.store import Store
 
 SIDES = ("baseline", "candidate")
 
@@ -41,13 +38,13 @@ class PairedRequest:
     store_url: str
 
 
-def measure(request: PairedRequest, console: Console) -> tuple[StoredRun, StoredRun]:
+def measure(request: PairedRequest, listener: Listener) -> tuple[StoredRun, StoredRun]:
     check_models(request.baseline_model, request.candidate_model)
     Store(request.store_url).close()  # writable and migrated now, not after minutes of converting and measuring
     sides = ((request.baseline_model, "--baseline-model"), (request.candidate_model, "--candidate-model"))
     converted = [
-        convert_with_progress(
-            model, request.data, recipes(model, request.variants), request.workdir, Options(), False, model_flag=flag
+        convert_reporting(
+            model, request.data, recipes(model, request.variants), request.workdir, listener, model_flag=flag
         )
         for model, flag in sides
     ]
@@ -75,20 +72,13 @@ def measure(request: PairedRequest, console: Console) -> tuple[StoredRun, Stored
     schema.write(plan_dir / PLAN_NAME, plan)
 
     device = get_device(request.device, request.inventory)
-    columns = (
-        TextColumn("[bold]Measuring A/B"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[last]}"),
-    )
-    with Progress(*columns, console=console) as progress:
-        task = progress.add_task("pairs", total=len(plan.cells()), last="")
+    task = listener.task(f"Measuring A/B on {request.device}", len(plan.cells()))
 
-        def on_cell(event: CellDone) -> None:
-            progress.update(task, completed=event.index, last=f"{event.cell}: {event.status}")
+    def on_cell(event: CellDone) -> None:
+        task.step(f"{event.cell}: {event.status}", done=event.index)
 
-        device.run(plan_dir / PLAN_NAME, plan_dir.parent / "results", on_cell)
+    device.run(plan_dir / PLAN_NAME, plan_dir.parent / "results", on_cell)
+    task.finish()
     cells = collect_results(plan, plan_dir.parent / "results", request.device)
     created = datetime.now(UTC).isoformat(timespec="seconds")
     runs = []
@@ -133,14 +123,14 @@ def recipes(model: Path, variants: list[str]) -> list[str]:
 
 def paired_variants(baseline: Manifest, candidate: Manifest) -> list[str]:
     """The variants made for both models; refuses when there is none (else the gate would compare nothing)."""
-    names = [v.name for v in baseline.ok_variants() if (c := candidate.variant(v.name)) and c.status == VARIANT_OK]
+    names = [v.name for v in baseline.ok_variants() if (c := candidate.variant(v.name)) and c.status == VariantState.OK]
     if names:
         return names
     problems = [
         f"{v.name} {v.status} for the {side} ({v.message})"
         for side, manifest in zip(SIDES, (baseline, candidate), strict=True)
         for v in manifest.variants
-        if v.status != VARIANT_OK
+        if v.status != VariantState.OK
     ]
     raise EdgebenchError("no variant was made for both models" + (": " + "; ".join(problems) if problems else ""))
 

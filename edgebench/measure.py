@@ -1,0 +1,212 @@
+"""Measuring a model on devices (the work behind `run` and `push`): convert once, then measure on
+every device at once, store each device's run, and say how to resume one that was cut off.
+
+The store is opened (created, migrated, checked writable) before anything is measured, and every
+device gets its run id up front, so an interrupted or failed run can always say how to resume it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from converter.catalogue import Options
+from device_runner.schema import CellResult, Measurement, Plan
+from device_runner.sweep import CellDone
+from edgebench.conversion import conversion_failed, convert_reporting
+from edgebench.devices import get_device
+from edgebench.devices.base import Device
+from edgebench.errors import EdgebenchError, ExitCode
+from edgebench.inventory import Inventory
+from edgebench.plan import build_plan, collect_results, stage
+from edgebench.processes import stop_children
+from edgebench.progress import Listener, Task
+from edgebench.records import Manifest
+from edgebench.resume import RunFolder, RunRecord, check_resume_flags, settings
+from edgebench.store import Store, store_url
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run_id: str
+    device: str
+    store: str
+    manifest: Manifest
+    cells: list[CellResult]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        failed = conversion_failed(self.manifest) or any(cell.failed for cell in self.cells)
+        return ExitCode.FAILED if failed else ExitCode.OK
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def git_commit() -> str | None:
+    """The user's project commit, when edgebench runs inside a git work tree."""
+    try:
+        proc = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+@dataclass(frozen=True)
+class DeviceFailure:
+    """A device whose run could not finish; the others go on."""
+
+    device: str
+    message: str
+    exit_code: ExitCode
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    model: Path
+    data: Path
+    variants: list[str]
+    measure: Measurement
+    workdir: Path
+    store: str | None
+    inventory: Inventory
+    accept_new_host_key: bool = False
+    resume: str | None = None
+    force: bool = False
+    tags: dict[str, str] = field(default_factory=dict)
+    given_flags: dict[str, object] = field(default_factory=dict)  # set on the command line: checked on resume
+
+
+@dataclass(frozen=True)
+class Job:
+    """One run on one device: its folder, and what it measures."""
+
+    device_name: str
+    device: Device
+    run: RunFolder
+    plan: Plan
+    manifest: Manifest
+    tags: dict[str, str]
+
+    @property
+    def cell_count(self) -> int:
+        return len(self.plan.cells())
+
+
+def measure(request: RunRequest, device_names: list[str], listener: Listener) -> list[RunOutcome | DeviceFailure]:
+    """Convert once, then measure on every device at once, each in its own thread; one device failing
+    does not stop the others."""
+    _check_workdir(request.workdir)
+    url = store_url(request.store)
+    with Store(url) as history:
+        if request.resume:
+            jobs = _resume_job(request, device_names, history)
+        else:
+            jobs = _new_jobs(request, device_names, listener)
+    pool = ThreadPoolExecutor(max_workers=len(jobs))
+    futures = {
+        job.device_name: pool.submit(
+            _measure, job, url, listener.task(f"Measuring on {job.device_name}", job.cell_count)
+        )
+        for job in jobs
+    }
+    outcomes: list[RunOutcome | DeviceFailure] = []
+    try:
+        for name, future in futures.items():
+            try:
+                outcomes.append(future.result())
+            except EdgebenchError as exc:
+                outcomes.append(DeviceFailure(name, str(exc), exc.code))
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (the CLI turns it into one)
+        stop_children()
+        pool.shutdown(wait=False, cancel_futures=True)
+        resumes = "; ".join(f"edgebench run --resume {job.run.run_id}" for job in jobs)
+        raise EdgebenchError(f"interrupted; finished cells are kept: {resumes}") from None
+    pool.shutdown()
+    return outcomes
+
+
+def _check_workdir(workdir: Path) -> None:
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EdgebenchError(f"--workdir {workdir}: cannot create it: {exc.strerror}") from exc
+    if not os.access(workdir, os.W_OK):
+        raise EdgebenchError(f"--workdir {workdir}: read-only; variants, plans and results are written there")
+
+
+def _new_jobs(request: RunRequest, device_names: list[str], listener: Listener) -> list[Job]:
+    devices = {name: get_device(name, request.inventory, request.accept_new_host_key) for name in device_names}
+    manifest, manifest_dir = convert_reporting(
+        request.model, request.data, request.variants, request.workdir, listener, options=Options(), force=request.force
+    )
+    if not manifest.ok_variants():
+        failed = "; ".join(f"{v.name}: {v.message}" for v in manifest.variants)
+        raise EdgebenchError(
+            f"no variant of {request.model} could be made, nothing to measure ({failed})", ExitCode.FAILED
+        )
+    jobs = []
+    for name, device in devices.items():
+        run = RunFolder(request.workdir / "runs" / new_run_id())
+        plan = build_plan(run.run_id, manifest, request.measure)
+        stage(plan, manifest_dir, run.plan_path.parent)
+        record = RunRecord(
+            name, str(request.model.resolve()), str(request.data.resolve()), request.variants, request.tags
+        )
+        run.save(record, manifest)
+        jobs.append(Job(name, device, run, plan, manifest, request.tags))
+    return jobs
+
+
+def _resume_job(request: RunRequest, device_names: list[str], history: Store) -> list[Job]:
+    """The run's own plan, manifest and device: only the flags that agree with them may be given."""
+    assert request.resume is not None
+    if len(device_names) > 1:
+        raise EdgebenchError("--resume continues one run on one device; give a single --device")
+    run = RunFolder(request.workdir / "runs" / request.resume)
+    record, manifest, plan = run.load()
+    check_resume_flags(run.run_id, request.given_flags, settings(record, plan.measure))
+    if history.has_run(run.run_id):
+        raise EdgebenchError(f"run {run.run_id} is complete and stored in {history.safe_url()}: nothing to resume")
+    device = get_device(record.device, request.inventory, request.accept_new_host_key)
+    return [Job(record.device, device, run, plan, manifest, record.tags)]
+
+
+def _measure(job: Job, url: str, task: Task) -> RunOutcome:
+    try:
+        return _measure_and_store(job, url, task)
+    except EdgebenchError as exc:
+        if job.run.run_id in str(exc):
+            raise
+        raise EdgebenchError(f"run {job.run.run_id}: {exc}", exc.code) from exc
+
+
+def _measure_and_store(job: Job, url: str, task: Task) -> RunOutcome:
+    def on_cell(event: CellDone) -> None:
+        task.step(f"{event.cell}: {'kept from before' if event.skipped else event.status}", done=event.index)
+
+    job.device.run(job.run.plan_path, job.run.results, on_cell)
+    cells = collect_results(job.plan, job.run.results, job.device_name)
+    try:
+        with Store(url) as history:
+            history.save_run(
+                device=job.device_name,
+                plan=job.plan,
+                manifest=job.manifest,
+                git_commit=git_commit(),
+                created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                cells=cells,
+                tags=job.tags,
+            )
+    except EdgebenchError as exc:
+        raise EdgebenchError(
+            f"{exc}; the measurements are kept: store them with edgebench run --resume {job.run.run_id}"
+        ) from exc
+    task.finish()
+    return RunOutcome(job.run.run_id, job.device_name, url, job.manifest, cells)
