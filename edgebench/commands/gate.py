@@ -24,12 +24,10 @@ from edgebench.commands.options import (
     write_markdown,
 )
 from edgebench.commands.progress import progress
-from edgebench.errors import EdgebenchError
 from edgebench.gate.policy import Policy, Thresholds, load_policy
 
 if TYPE_CHECKING:  # the statistics and the store load numpy, scipy and SQLAlchemy: only when a gate runs
     from edgebench.gate.compare import GateResult
-    from edgebench.records import StoredRun
 
 
 def _percent(fraction: float) -> str:
@@ -145,19 +143,6 @@ def markdown(result: GateResult, policy: Policy) -> str:
     return "\n".join(lines) + "\n"
 
 
-def check_same_model(before: list[StoredRun], after: list[StoredRun], allowed: bool) -> None:
-    from edgebench.gate.compare import different_models
-
-    """Gating one model against an unrelated one decides nothing: refused, or said once on stderr."""
-    found = different_models(before, after)
-    if not found:
-        return
-    message = "different models: " + "; ".join(found)
-    if not allowed:
-        raise EdgebenchError(f"{message}; give --allow-different-models to gate them anyway")
-    click.echo(f"edgebench: warning: {message}", err=True)
-
-
 @click.command(epilog=EPILOG)
 @click.option("--baseline", metavar="REF", help="Stored mode: what the candidate is compared with.")
 @click.option("--candidate", metavar="REF", help="Stored mode: what is about to be released.")
@@ -233,9 +218,10 @@ def gate(
     """Fail the release on a real regression: paired mode measures both models now, side by side;
     stored mode compares two runs from the history. Exit 1 on a regression."""
     from edgebench.gate import paired
-    from edgebench.gate.compare import compare, history_noise, resolve
+    from edgebench.gate.compare import compare
+    from edgebench.gate.stored import StoredGateRequest, stored_gate
     from edgebench.inventory import load_inventory
-    from edgebench.store import Store, store_url
+    from edgebench.store import store_url
 
     policy = load_policy(policy_path)
     paired_mode = baseline_model is not None and candidate_model is not None
@@ -259,14 +245,15 @@ def gate(
         )
         with progress(quiet) as listener:
             before_run, after_run = paired.measure(request, listener)
-        before, after, noise = [before_run], [after_run], {}
+        result = compare([before_run], [after_run], policy, {})
     else:
         assert baseline is not None and candidate is not None
-        with Store(store_url(store), must_exist=True) as history:
-            before, after = resolve(history, baseline, device), resolve(history, candidate, device)
-            check_same_model(before, after, allow_different_models)
-            noise = history_noise(history, [*before, *after], exclude={r.run_id for r in after})
-    result = compare(before, after, policy, noise)
+        outcome = stored_gate(
+            StoredGateRequest(store_url(store), baseline, candidate, device, policy, allow_different_models)
+        )
+        for warning in outcome.warnings:
+            click.echo(f"edgebench: warning: {warning}", err=True)
+        result = outcome.result
     if junit_path:
         junit_path.write_text(junit(result), encoding="utf-8")
     if markdown_path:

@@ -1,0 +1,48 @@
+"""The stored gate, the work behind `gate --baseline REF --candidate REF`: both sides from the history
+(or from bundles exported elsewhere), the run-to-run noise the history shows, and the verdicts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edgebench.errors import EdgebenchError
+from edgebench.gate.compare import GateResult, compare, different_models, history_noise, resolve
+from edgebench.gate.policy import Policy
+from edgebench.records import StoredRun
+from edgebench.store import Store
+
+
+@dataclass(frozen=True)
+class StoredGateRequest:
+    store_url: str
+    baseline: str  # REF: a run id, `latest`, KEY=VALUE, or a bundle file
+    candidate: str
+    device: str | None
+    policy: Policy
+    allow_different_models: bool = False
+
+
+@dataclass(frozen=True)
+class StoredGateOutcome:
+    result: GateResult
+    warnings: list[str]
+
+
+def stored_gate(request: StoredGateRequest) -> StoredGateOutcome:
+    with Store(request.store_url, must_exist=True) as history:
+        before = resolve(history, request.baseline, request.device)
+        after = resolve(history, request.candidate, request.device)
+        warnings = same_model(before, after, request.allow_different_models)
+        noise = history_noise(history, [*before, *after], exclude={r.run_id for r in after})
+    return StoredGateOutcome(compare(before, after, request.policy, noise), warnings)
+
+
+def same_model(before: list[StoredRun], after: list[StoredRun], allowed: bool) -> list[str]:
+    """Gating one model against an unrelated one decides nothing: refused, or (allowed) one warning."""
+    found = different_models(before, after)
+    if not found:
+        return []
+    message = "different models: " + "; ".join(found)
+    if not allowed:
+        raise EdgebenchError(f"{message}; give --allow-different-models to gate them anyway")
+    return [message]
