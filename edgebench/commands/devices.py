@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from typing import Any
 
@@ -11,7 +10,7 @@ import click
 from click.core import ParameterSource
 
 from edgebench.commands.options import accept_host_key_option, inventory_option, json_option
-from edgebench.errors import EdgebenchError, ExitCode
+from edgebench.errors import ExitCode
 from edgebench.inventory import LOCAL, AdbTarget, Target, load_inventory
 
 EPILOG = """\b
@@ -135,25 +134,10 @@ def _own_or_group(ctx: click.Context, param: str, own: object) -> Any:
 @click.pass_context
 def check(ctx: click.Context, name: str, inventory: str | None, accept_new_host_key: bool, as_json: bool) -> int:
     """Connect to NAME and report what it can run: Python/runtime (boards) or model/SoC/API/runner (phones)."""
-    from device_runner.sweep import PACKAGE_PARENT
     from edgebench.devices import get_device
-    from edgebench.devices.remote import RemoteDevice
 
     inventory, as_json = _own_or_group(ctx, "inventory", inventory), _own_or_group(ctx, "as_json", as_json)
-    device = get_device(name, load_inventory(inventory), accept_new_host_key, flag="devices check NAME")
-    if isinstance(device, RemoteDevice):
-        report = device.check()
-    else:
-        out = subprocess.run(
-            [sys.executable, "-m", "device_runner", "facts"],
-            cwd=PACKAGE_PARENT,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if out.returncode != 0:
-            raise EdgebenchError(f"device local: {out.stderr.strip().splitlines()[-1]}")
-        report = json.loads(out.stdout)
+    report = get_device(name, load_inventory(inventory), accept_new_host_key, flag="devices check NAME").check()
     if as_json:
         click.echo(json.dumps({"name": name, **report}, indent=1))
     else:

@@ -1,4 +1,4 @@
-"""What every transport offers the run command."""
+"""What every transport offers: running a plan, and a check of what the device can run."""
 
 from __future__ import annotations
 
@@ -14,4 +14,8 @@ class Device(Protocol):
 
     def run(self, plan_path: Path, results_dir: Path, on_cell: Callable[[CellDone], None]) -> None:
         """Run the plan's cells on the device; finished cells' results end up in ``results_dir``."""
+        ...
+
+    def check(self) -> dict[str, object]:
+        """Connect and report the device's facts (Python, runtime, CPU, disk… or a phone's model, SoC, API)."""
         ...

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -38,3 +40,16 @@ class LocalDevice:
         if stream_json_lines(command, log, on_object, cwd=PACKAGE_PARENT) == 2:
             last = log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
             raise EdgebenchError(f"device local: runner failed: {last[0]} (log: {log})")
+
+    def check(self) -> dict[str, object]:
+        out = subprocess.run(
+            [self.python, "-m", "device_runner", "facts"],
+            cwd=PACKAGE_PARENT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if out.returncode != 0:
+            raise EdgebenchError(f"device local: {(out.stderr.strip().splitlines() or ['no output'])[-1]}")
+        facts: dict[str, object] = json.loads(out.stdout)
+        return facts
