@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-
 APIS = ("interpreter", "compiled")  # the LiteRT Python APIs a delegate is reached through (CellKey.api)
 
 

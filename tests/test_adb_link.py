@@ -10,8 +10,7 @@ import pytest
 from adb_shell.adb_message import checksum as adb_shell_checksum
 
 from edgebench.devices.adb import fast_checksum, unwrap, wrap
-from edgebench.errors import LinkLost
-from edgebench.errors import EdgebenchError
+from edgebench.errors import EdgebenchError, LinkLost
 from edgebench.inventory import AdbTarget, load_inventory
 
 
