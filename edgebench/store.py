@@ -8,8 +8,9 @@ A run, its tags and its cells are written in one transaction, so a crash mid-ins
 from __future__ import annotations
 
 import json
+import math
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,11 +23,11 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 
-from converter.manifest import Manifest
 from device_runner import schema
-from device_runner.schema import FAILED_STATUSES, CellResult, Plan
+from device_runner.schema import CellResult, Plan, Status
 from edgebench import __version__
 from edgebench.errors import EdgebenchError
+from edgebench.records import Manifest, StoredRun
 
 DEFAULT_STORE = Path(".edgebench") / "history.sqlite"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -70,18 +71,6 @@ cells_table = sa.Table(
 
 
 @dataclass(frozen=True)
-class StoredRun:
-    run_id: str
-    created_at: str
-    device: str
-    plan: Plan
-    manifest: Manifest
-    git_commit: str | None
-    tags: dict[str, str]
-    cells: list[CellResult]
-
-
-@dataclass(frozen=True)
 class RunSummary:
     run_id: str
     created_at: str
@@ -91,6 +80,24 @@ class RunSummary:
     tags: dict[str, str]
     cells: int
     failed_cells: int
+
+
+@dataclass(frozen=True)
+class CellPoint:
+    """One stored cell as its indexed columns hold it, without its JSON: what plots over time need."""
+
+    run_id: str
+    created_at: str
+    device: str
+    cell_id: str
+    variant: str
+    delegate: str
+    api: str
+    threads: int
+    status: str
+    p50_ms: float | None
+    peak_rss_mb: float | None
+    top1: float | None
 
 
 def store_url(value: str | None) -> str:
@@ -279,7 +286,7 @@ class Store:
         since: datetime | None = None,
     ) -> list[RunSummary]:
         """Runs matching every filter given, oldest first."""
-        failed = sa.func.sum(sa.case((cells_table.c.status.in_(sorted(FAILED_STATUSES)), 1), else_=0))
+        failed = sa.func.sum(sa.case((cells_table.c.status.in_(sorted(s for s in Status if s.failed)), 1), else_=0))
         query = (
             sa.select(
                 runs_table.c.run_id,
@@ -294,15 +301,7 @@ class Store:
             .group_by(runs_table.c.run_id)
             .order_by(runs_table.c.created_at, runs_table.c.run_id)
         )
-        if device:
-            query = query.where(runs_table.c.device == device)
-        if model:
-            query = query.where(runs_table.c.model_name == model)
-        if since:
-            query = query.where(runs_table.c.created_at >= since.isoformat(timespec="seconds"))
-        for key, value in (tags or {}).items():
-            tagged = sa.select(tags_table.c.run_id).where(tags_table.c.key == key, tags_table.c.value == value)
-            query = query.where(runs_table.c.run_id.in_(tagged))
+        query = _matching(query, device, model, tags, since)
         with self._translated("cannot read store"), self.engine.connect() as conn:
             rows = conn.execute(query).all()
             all_tags = self._tags(conn, [row.run_id for row in rows])
@@ -320,12 +319,166 @@ class Store:
             for row in rows
         ]
 
+    def latest_run_ids(
+        self, *, device: str | None = None, model: str | None = None, tags: dict[str, str] | None = None
+    ) -> list[str]:
+        """The newest matching run of each device, devices in the order of their oldest matching run (the
+        order ``list_runs`` meets them in). Reads the runs table only: no cell is counted or loaded."""
+        created, run_id = runs_table.c.created_at, runs_table.c.run_id
+        ranked = _matching(
+            sa.select(
+                run_id,
+                runs_table.c.device,
+                sa.func.row_number().over(order_by=(created, run_id)).label("position"),
+                sa.func.row_number()
+                .over(partition_by=runs_table.c.device, order_by=(created.desc(), run_id.desc()))
+                .label("newest"),
+            ),
+            device,
+            model,
+            tags,
+            None,
+        ).subquery()
+        # a window cannot nest in another: the device's first position comes one level up
+        first = sa.func.min(ranked.c.position).over(partition_by=ranked.c.device)
+        per_device = sa.select(ranked.c.run_id, ranked.c.newest, first.label("first")).subquery()
+        query = sa.select(per_device.c.run_id).where(per_device.c.newest == 1).order_by(per_device.c.first)
+        with self._translated("cannot read store"), self.engine.connect() as conn:
+            return list(conn.execute(query).scalars())
+
+    def cell_points(
+        self,
+        device: str,
+        models: Collection[str],
+        *,
+        limit: int | None = None,
+        cell_ids: Collection[str] | None = None,
+        exclude: Collection[str] = (),
+    ) -> list[CellPoint]:
+        """The cells (all, or those of ``cell_ids``) of the newest ``limit`` runs of ``device`` on any of
+        ``models``, ``exclude`` aside; oldest run first, cells by id within a run, as ``load_run`` orders
+        them. The runs are found by the (device, model_name, created_at) index, their cells by the key."""
+        newest = self._newest_runs(device, models, limit, exclude)
+        cells = cells_table.c
+        query = (
+            sa.select(
+                newest.c.run_id,
+                newest.c.created_at,
+                cells.cell_id,
+                cells.variant,
+                cells.delegate,
+                cells.api,
+                cells.threads,
+                cells.status,
+                cells.p50_ms,
+                cells.peak_rss_mb,
+                cells.top1,
+            )
+            .select_from(newest.join(cells_table, cells.run_id == newest.c.run_id))
+            .order_by(newest.c.created_at, newest.c.run_id, cells.cell_id)
+        )
+        if cell_ids is not None:
+            query = query.where(cells.cell_id.in_(sorted(cell_ids)))
+        with self._translated("cannot read store"), self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            CellPoint(
+                row.run_id,
+                row.created_at,
+                device,
+                row.cell_id,
+                row.variant,
+                row.delegate,
+                row.api,
+                int(row.threads),
+                row.status,
+                row.p50_ms,
+                row.peak_rss_mb,
+                row.top1,
+            )
+            for row in rows
+        ]
+
+    def p50_series(self, device: str, model: str, cell_id: str, *, limit: int | None = None) -> list[float]:
+        """The p50 of one cell, oldest first, over the newest ``limit`` runs of device × model where it
+        was measured ``ok``."""
+        points = self.cell_points(device, [model], limit=limit, cell_ids=[cell_id])
+        return [p.p50_ms for p in points if p.status == Status.OK and p.p50_ms]
+
+    def noise(
+        self,
+        device: str,
+        models: Collection[str],
+        cell_ids: Collection[str],
+        *,
+        exclude: Collection[str] = (),
+        limit: int | None = None,
+    ) -> dict[str, float]:
+        """Run-to-run SD of ln p50 per cell id, over the newest ``limit`` runs of ``device`` on any of
+        ``models`` (``exclude`` aside): ok cells only, and only cells measured ok at least three times."""
+        if not cell_ids:
+            return {}
+        newest = self._newest_runs(device, models, limit, exclude)
+        cells = cells_table.c
+        query = (  # two columns of the ok cells only: the gate asks this for every cell it compares
+            sa.select(cells.cell_id, cells.p50_ms)
+            .select_from(newest.join(cells_table, cells.run_id == newest.c.run_id))
+            .where(cells.cell_id.in_(sorted(cell_ids)), cells.status == Status.OK, cells.p50_ms > 0)
+            .order_by(newest.c.created_at, newest.c.run_id)
+        )
+        series: dict[str, list[float]] = {}
+        with self._translated("cannot read store"), self.engine.connect() as conn:
+            for cell_id, p50_ms in conn.execute(query):
+                series.setdefault(cell_id, []).append(math.log(p50_ms))
+        return {cell_id: _sample_sd(values) for cell_id, values in series.items() if len(values) >= 3}
+
+    def _newest_runs(
+        self, device: str, models: Collection[str], limit: int | None, exclude: Collection[str]
+    ) -> sa.Subquery:
+        runs = runs_table.c
+        query = (
+            sa.select(runs.run_id, runs.created_at)
+            .where(runs.device == device, runs.model_name.in_(sorted(models)))
+            .order_by(runs.created_at.desc(), runs.run_id.desc())
+        )
+        if exclude:
+            query = query.where(runs.run_id.not_in(sorted(exclude)))
+        if limit is not None:
+            query = query.limit(limit)
+        return query.subquery("newest")
+
     def _tags(self, conn: sa.Connection, run_ids: list[str]) -> dict[str, dict[str, str]]:
         tags: dict[str, dict[str, str]] = {}
         if run_ids:
             for row in conn.execute(sa.select(tags_table).where(tags_table.c.run_id.in_(run_ids))):
                 tags.setdefault(row.run_id, {})[row.key] = row.value
         return tags
+
+
+def _matching(
+    query: sa.Select[Any],
+    device: str | None,
+    model: str | None,
+    tags: dict[str, str] | None,
+    since: datetime | None,
+) -> sa.Select[Any]:
+    """``query`` over the runs table, narrowed to the runs matching every filter given."""
+    if device:
+        query = query.where(runs_table.c.device == device)
+    if model:
+        query = query.where(runs_table.c.model_name == model)
+    if since:
+        query = query.where(runs_table.c.created_at >= since.isoformat(timespec="seconds"))
+    for key, value in (tags or {}).items():
+        tagged = sa.select(tags_table.c.run_id).where(tags_table.c.key == key, tags_table.c.value == value)
+        query = query.where(runs_table.c.run_id.in_(tagged))
+    return query
+
+
+def _sample_sd(values: list[float]) -> float:
+    """The SD with n - 1 (numpy's ``std(ddof=1)``), in two passes: ln p50 varies little around its mean."""
+    mean = math.fsum(values) / len(values)
+    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1))
 
 
 def _first_line(exc: Exception) -> str:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
@@ -16,7 +17,9 @@ from device_runner import schema
 from device_runner.schema import CellResult
 from edgebench.cli import invoke
 from edgebench.errors import EdgebenchError
-from edgebench.store import Store, StoredRun, head_revision, store_url
+from edgebench.records import StoredRun
+from edgebench.report.analysis import comparison_rows, history_rows
+from edgebench.store import Store, head_revision, store_url
 from tests.conftest import missing_part, save
 from tests.postgres import postgres_bin, postgres_server
 
@@ -187,3 +190,119 @@ def test_history_cli_prints_json_and_writes_csv(
 def test_the_tag_given_to_run_is_kept(measured: StoredRun) -> None:
     assert measured.tags == {"release": "4.1"}
     assert isinstance(measured.cells[0], CellResult)
+
+
+def slower(run: StoredRun, factor: float) -> StoredRun:
+    """The run with every p50 ``factor`` times its own: a history with run-to-run noise."""
+    return dataclasses.replace(
+        run,
+        cells=[
+            dataclasses.replace(c, timing=dataclasses.replace(c.timing, p50_ms=(c.timing.p50_ms or 1.0) * factor))
+            if c.timing
+            else c
+            for c in run.cells
+        ],
+    )
+
+
+def test_latest_run_ids_are_the_newest_run_of_each_device_in_the_order_list_runs_meets_them(
+    store: Store, measured: StoredRun
+) -> None:
+    save(store, measured, "pixel-old", "pixel", "2026-10-01T09:00:00+00:00", {"release": "4.0"})
+    save(store, measured, "pi-old", "pi4", "2026-10-02T09:00:00+00:00", {"release": "4.1"})
+    save(store, measured, "pi-a", "pi4", "2026-11-01T09:00:00+00:00", {"release": "4.0"})
+    save(store, measured, "pi-b", "pi4", "2026-11-01T09:00:00+00:00", {})  # same time: the larger id is newer
+    save(store, measured, "pixel-new", "pixel", "2026-11-02T09:00:00+00:00", {"release": "4.1"})
+    assert store.latest_run_ids() == ["pixel-new", "pi-b"]
+    assert store.latest_run_ids(device="pi4") == ["pi-b"]
+    assert store.latest_run_ids(tags={"release": "4.0"}) == ["pixel-old", "pi-a"]
+    assert store.latest_run_ids(model="no-such-model") == []
+    for filters in ({}, {"device": "pixel"}, {"tags": {"release": "4.1"}}, {"model": measured.manifest.model_name}):
+        # what report and gate computed before, from every run's summary
+        assert store.latest_run_ids(**filters) == list(
+            {r.device: r.run_id for r in store.list_runs(**filters)}.values()
+        )
+
+
+def test_cell_points_are_the_columns_of_the_newest_runs_oldest_first(store: Store, measured: StoredRun) -> None:
+    model = measured.manifest.model_name
+    for i in range(4):
+        save(store, slower(measured, 1 + i / 10), f"r{i}", "pi4", f"2026-11-0{i + 1}T09:00:00+00:00", {})
+    save(store, measured, "elsewhere", "pixel", "2026-11-09T09:00:00+00:00", {})
+    points = store.cell_points("pi4", [model], limit=2)
+    loaded = [store.load_run("r2"), store.load_run("r3")]
+    assert [(p.run_id, p.cell_id) for p in points] == [(r.run_id, c.key.id) for r in loaded for c in r.cells]
+    # the plot over time gets the same points it got from loading every run
+    fields = ("run_id", "created_at", "device", "variant", "delegate", "api", "threads", "status", "p50_ms", "top1")
+    assert [[getattr(r, f) for f in fields] for r in history_rows(points)] == [
+        [getattr(r, f) for f in fields] for r in comparison_rows(loaded)
+    ]
+    assert [r.ok for r in history_rows(points)] == [r.ok for r in comparison_rows(loaded)]
+    assert len(store.cell_points("pi4", [model])) == 4 * len(measured.cells)
+    assert [p.run_id for p in store.cell_points("pi4", [model], exclude={"r3"}, limit=1)] == ["r2"] * len(
+        measured.cells
+    )
+    one = measured.cells[0].key.id
+    assert {p.cell_id for p in store.cell_points("pi4", [model], cell_ids=[one])} == {one}
+    assert store.cell_points("pi4", ["no-such-model"]) == []
+
+
+def test_noise_is_the_sd_of_ln_p50_over_the_newest_runs_from_the_p50_column(store: Store, measured: StoredRun) -> None:
+    model = measured.manifest.model_name
+    factors = [1.0, 1.3, 0.9, 1.1, 1.05, 2.0]
+    for i, factor in enumerate(factors):
+        save(store, slower(measured, factor), f"r{i}", "pi4", f"2026-11-0{i + 1}T09:00:00+00:00", {})
+    save(store, slower(measured, 9.0), "other-device", "pixel", "2026-11-09T09:00:00+00:00", {})
+    ids = [c.key.id for c in measured.cells]
+
+    def expected(run_ids: list[str]) -> dict[str, float]:
+        """What the gate computed before: every past run loaded, numpy's SD of ln p50 per ok cell."""
+        series: dict[str, list[float]] = {}
+        for run_id in run_ids:
+            for cell in store.load_run(run_id).cells:
+                if cell.status == "ok" and cell.timing and cell.timing.p50_ms:
+                    series.setdefault(cell.key.id, []).append(float(np.log(cell.timing.p50_ms)))
+        return {k: float(np.std(v, ddof=1)) for k, v in series.items() if len(v) >= 3}
+
+    everything = store.noise("pi4", [model], ids, exclude={"r5"})
+    assert everything and everything == pytest.approx(expected(["r0", "r1", "r2", "r3", "r4"]), rel=1e-12)
+    assert store.noise("pi4", [model], ids, exclude={"r5"}, limit=3) == pytest.approx(expected(["r2", "r3", "r4"]))
+    assert store.noise("pi4", [model], ids, limit=2) == {}  # fewer than three values: no SD
+    assert set(store.noise("pi4", [model], ids[:1])) <= {ids[0]}
+    assert store.noise("pi4", [model], []) == {}
+    assert store.p50_series("pi4", model, ids[0], limit=3) == pytest.approx(
+        [c.timing.p50_ms for r in ("r3", "r4", "r5") for c in store.load_run(r).cells[:1] if c.timing]
+    )
+
+
+def test_history_indexes_are_added_to_an_older_store(url: str) -> None:
+    with Store(url, migrate_to="0002"):
+        pass
+    with Store(url) as migrated:
+        inspector = sa.inspect(migrated.engine)
+        assert "runs_by_device_model_time" in {i["name"] for i in inspector.get_indexes("runs")}
+        assert "run_tags_by_key_value" in {i["name"] for i in inspector.get_indexes("run_tags")}
+
+
+def test_report_and_gate_load_only_the_runs_they_show_not_the_history(
+    tmp_path: Path, measured: StoredRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = store_url(str(tmp_path / "h.sqlite"))
+    with Store(url) as store:
+        for i in range(6):
+            save(store, slower(measured, 1 + i / 100), f"r{i}", "local", f"2026-11-0{i + 1}T09:00:00+00:00", {})
+    loaded: list[str] = []
+    load_run = Store.load_run
+
+    def counting(self: Store, run_id: str) -> StoredRun:
+        loaded.append(run_id)
+        return load_run(self, run_id)
+
+    monkeypatch.setattr(Store, "load_run", counting)
+    page = tmp_path / "report.html"
+    assert invoke(["report", "--store", url, "--html", str(page)]) == 0
+    assert loaded == ["r5"]  # the latest run, whole; the plot over time came from the columns
+    assert "Latency and accuracy over time" in page.read_text()
+    loaded.clear()
+    assert invoke(["gate", "--store", url, "--baseline", "r0", "--candidate", "latest", "--json"]) in (0, 1)
+    assert loaded == ["r0", "r5"]  # the two sides; the noise came from the p50 column

@@ -10,10 +10,11 @@ import click
 
 from edgebench.commands.options import json_option, markdown_option, output_file, store_option, write_markdown
 from edgebench.errors import EdgebenchError, ExitCode
+from edgebench.records import StoredRun
 from edgebench.report import comparison
-from edgebench.report.analysis import Constraints, comparison_rows, recommend
+from edgebench.report.analysis import ComparisonRow, Constraints, comparison_rows, history_rows, recommend
 from edgebench.report.table import console_for_stdout
-from edgebench.store import Store, StoredRun, store_url
+from edgebench.store import Store, store_url
 
 HISTORY_RUNS = 50  # per device and model, for the plots over time
 
@@ -27,18 +28,16 @@ Examples:
 
 
 def latest_runs(store: Store) -> list[str]:
-    latest: dict[str, str] = {}
-    for run in store.list_runs():  # oldest first: the last one seen per device wins
-        latest[run.device] = run.run_id
-    return list(latest.values())
+    return store.latest_run_ids()
 
 
-def history_of(store: Store, runs: list[StoredRun]) -> list[StoredRun]:
+def history_of(store: Store, runs: list[StoredRun]) -> list[ComparisonRow]:
+    """The plot over time: the cells of the newest HISTORY_RUNS runs per device and model, read from the
+    store's columns (p50, top-1, status); only the runs shown are loaded whole."""
     wanted = {(run.device, run.manifest.model_name) for run in runs}
-    ids = []
-    for device, model in sorted(wanted):
-        ids += [r.run_id for r in store.list_runs(device=device, model=model)][-HISTORY_RUNS:]
-    return [store.load_run(run_id) for run_id in ids]
+    return history_rows(
+        point for device, model in sorted(wanted) for point in store.cell_points(device, [model], limit=HISTORY_RUNS)
+    )
 
 
 @click.command(epilog=EPILOG)
@@ -85,7 +84,7 @@ def report(
     if html_path:
         from edgebench.report import html  # matplotlib: only when a page is asked for
 
-        html_path.write_text(html.render(rows, comparison_rows(history), recommendations), encoding="utf-8")
+        html_path.write_text(html.render(rows, history, recommendations), encoding="utf-8")
     if markdown_path:
         write_markdown(markdown_path, comparison.markdown(rows, recommendations))
     if as_json:

@@ -14,23 +14,25 @@ from pathlib import Path
 
 import numpy as np
 
-from device_runner.schema import STATUS_OK, CellResult
-from edgebench.bundle import is_bundle_ref, read_bundle
+from device_runner.schema import CellResult, Status
 from edgebench.errors import EdgebenchError, ExitCode
 from edgebench.gate import stats
 from edgebench.gate.policy import Policy, Thresholds
-from edgebench.store import Store, StoredRun
+from edgebench.records import StoredRun, is_bundle_ref, read_bundle
+from edgebench.store import Store
 
 CellKey = tuple[str, str, str, str, int]  # device, variant, delegate, api, threads
-WARNING = "warning"
 NOISE_MULTIPLE = 3.0  # stored-mode floor: at least 3 x the history's run-to-run SD of ln p50
+# The noise is the device's as it is now (not as it was years of history ago), at a cost that does not
+# grow with the store: the newest runs per device suffice for an SD, as the report's plot over time.
+NOISE_RUNS = 50
 
 
 @dataclass(frozen=True)
 class Verdict:
     cell: CellKey
     metric: str
-    verdict: str  # pass | regression | improvement | inconclusive | warning
+    verdict: stats.Outcome
     baseline: float | None
     candidate: float | None
     detail: str
@@ -51,7 +53,7 @@ class GateResult:
     only_candidate: list[CellKey]
 
     def exit_code(self, policy: Policy) -> ExitCode:
-        bad = {stats.REGRESSION} | ({stats.INCONCLUSIVE} if policy.inconclusive_fails else set())
+        bad = {stats.Outcome.REGRESSION} | ({stats.Outcome.INCONCLUSIVE} if policy.inconclusive_fails else set())
         failed = any(v.gating and v.verdict in bad for v in self.verdicts)
         return ExitCode.FAILED if failed else ExitCode.OK
 
@@ -74,11 +76,10 @@ def resolve(store: Store, ref: str, device: str | None) -> list[StoredRun]:
     if ref != "latest" and "=" not in ref:
         return [store.load_run(ref)]
     key, _, value = ref.partition("=")
-    runs = store.list_runs(device=device, tags={key: value} if value else None)
-    latest = {run.device: run.run_id for run in runs}
+    latest = store.latest_run_ids(device=device, tags={key: value} if value else None)
     if not latest:
         raise EdgebenchError(f"no run matches {ref!r}" + (f" on device {device}" if device else ""))
-    return [store.load_run(run_id) for run_id in latest.values()]
+    return [store.load_run(run_id) for run_id in latest]
 
 
 def different_models(baseline: list[StoredRun], candidate: list[StoredRun]) -> list[str]:
@@ -104,17 +105,19 @@ def cell_key(run: StoredRun, cell: CellResult) -> CellKey:
 
 
 def history_noise(store: Store, runs: Iterable[StoredRun], exclude: set[str]) -> dict[CellKey, float]:
-    """Run-to-run SD of ln p50 per cell over the stored history of the same devices and models."""
-    series: dict[CellKey, list[float]] = {}
-    for device, model in {(r.device, r.manifest.model_name) for r in runs}:
-        for summary in store.list_runs(device=device, model=model):
-            if summary.run_id in exclude:
-                continue
-            past = store.load_run(summary.run_id)
-            for cell in past.cells:
-                if cell.status == STATUS_OK and cell.timing and cell.timing.p50_ms:
-                    series.setdefault(cell_key(past, cell), []).append(math.log(cell.timing.p50_ms))
-    return {key: float(np.std(values, ddof=1)) for key, values in series.items() if len(values) >= 3}
+    """Run-to-run SD of ln p50 of the cells of ``runs``, over the newest NOISE_RUNS stored runs of the same
+    device and models (``exclude`` aside): read from the store's p50 column, no past run is loaded."""
+    keys: dict[tuple[str, str], CellKey] = {}
+    models: dict[str, set[str]] = {}
+    for run in runs:
+        models.setdefault(run.device, set()).add(run.manifest.model_name)
+        keys.update({(run.device, cell.key.id): cell_key(run, cell) for cell in run.cells})
+    noise: dict[CellKey, float] = {}
+    for device, names in sorted(models.items()):
+        cell_ids = {cell_id for (where, cell_id) in keys if where == device}
+        for cell_id, sd in store.noise(device, names, cell_ids, exclude=exclude, limit=NOISE_RUNS).items():
+            noise[keys[device, cell_id]] = sd
+    return noise
 
 
 def compare(
@@ -136,7 +139,14 @@ def compare(
             for v in _cell_verdicts(key, a_run, a, b_run, b, thresholds, noise.get(key))
             if v.metric not in policy.ignore
         ]
-    order = {stats.REGRESSION: 0, stats.INCONCLUSIVE: 1, WARNING: 2, stats.IMPROVEMENT: 3, stats.PASS: 4}
+    worst_first = (
+        stats.Outcome.REGRESSION,
+        stats.Outcome.INCONCLUSIVE,
+        stats.Outcome.WARNING,
+        stats.Outcome.IMPROVEMENT,
+        stats.Outcome.PASS,
+    )
+    order = {outcome: rank for rank, outcome in enumerate(worst_first)}
     verdicts.sort(key=lambda v: (order[v.verdict], v.cell, v.metric))
     return GateResult(
         [r.run_id for r in baseline],
@@ -157,17 +167,21 @@ def _cell_verdicts(
     noise_sd: float | None,
 ) -> list[Verdict]:
     out = [_size(key, a_run, b_run, "size", t), _size(key, a_run, b_run, "gzip_size", t)]
-    if a.status != STATUS_OK or b.status != STATUS_OK:
+    if a.status != Status.OK or b.status != Status.OK:
         verdict = (
-            stats.REGRESSION if a.status == STATUS_OK else stats.IMPROVEMENT if b.status == STATUS_OK else stats.PASS
+            stats.Outcome.REGRESSION
+            if a.status == Status.OK
+            else stats.Outcome.IMPROVEMENT
+            if b.status == Status.OK
+            else stats.Outcome.PASS
         )
         return [*out, Verdict(key, "status", verdict, None, None, f"{a.status} → {b.status}: {b.message or a.message}")]
-    out.append(Verdict(key, "status", stats.PASS, None, None, "ok → ok"))
+    out.append(Verdict(key, "status", stats.Outcome.PASS, None, None, "ok → ok"))
     assert a.timing and b.timing and a.memory and b.memory
     floor = max(t.latency_floor, NOISE_MULTIPLE * noise_sd) if noise_sd is not None else t.latency_floor
     if not (a.timing.samples_ms and b.timing.samples_ms):
         found = stats.Finding(
-            stats.INCONCLUSIVE,
+            stats.Outcome.INCONCLUSIVE,
             math.nan,
             None,
             None,
@@ -199,7 +213,7 @@ def _cell_verdicts(
             Verdict(
                 key,
                 metric,
-                WARNING if ratio >= 1 + floor else stats.PASS,
+                stats.Outcome.WARNING if ratio >= 1 + floor else stats.Outcome.PASS,
                 before,
                 after,
                 f"ratio {ratio:.3f} (tails warn only)",
@@ -211,7 +225,7 @@ def _cell_verdicts(
         ("load_memory", a.memory.load_delta_mb, b.memory.load_delta_mb),
     ):
         if before is None or after is None:
-            out.append(Verdict(key, metric, stats.INCONCLUSIVE, before, after, "not measured on one side"))
+            out.append(Verdict(key, metric, stats.Outcome.INCONCLUSIVE, before, after, "not measured on one side"))
             continue
         found = stats.memory([before], [after], t.memory_pct, t.memory_mb)
         out.append(Verdict(key, metric, found.verdict, before, after, found.detail))
@@ -223,7 +237,7 @@ def _cell_verdicts(
             Verdict(
                 key,
                 "coverage",
-                stats.REGRESSION if fewer else stats.IMPROVEMENT if more else stats.PASS,
+                stats.Outcome.REGRESSION if fewer else stats.Outcome.IMPROVEMENT if more else stats.Outcome.PASS,
                 a.coverage.delegated_nodes,
                 b.coverage.delegated_nodes,
                 f"{b.coverage.delegated_nodes}/{b.coverage.total_nodes} nodes delegated, was "
@@ -246,7 +260,7 @@ def _size(key: CellKey, a_run: StoredRun, b_run: StoredRun, metric: str, t: Thre
     before = getattr(a_record, field, None) if a_record else None
     after = getattr(b_record, field, None) if b_record else None
     if before is None or after is None:
-        return Verdict(key, metric, stats.PASS, before, after, "not recorded on both sides")
+        return Verdict(key, metric, stats.Outcome.PASS, before, after, "not recorded on both sides")
     found = stats.size(before, after, t.size_pct)
     return Verdict(key, metric, found.verdict, before, after, found.detail)
 
@@ -265,7 +279,7 @@ def _accuracy(key: CellKey, a: CellResult, b: CellResult, t: Thresholds) -> list
             Verdict(
                 key,
                 "accuracy",
-                stats.INCONCLUSIVE,
+                stats.Outcome.INCONCLUSIVE,
                 a.accuracy.top1,
                 b.accuracy.top1,
                 "the two sides were not measured on the same inputs: no paired test possible",
@@ -286,7 +300,7 @@ def _accuracy(key: CellKey, a: CellResult, b: CellResult, t: Thresholds) -> list
             Verdict(
                 key,
                 "fp32_agreement",
-                WARNING if drop >= t.accuracy_points else stats.PASS,
+                stats.Outcome.WARNING if drop >= t.accuracy_points else stats.Outcome.PASS,
                 a.accuracy.fp32_agreement,
                 b.accuracy.fp32_agreement,
                 f"agreement {-drop:+.2f} pts (results without per-sample agreement, schema < 1.1: warns only)",

@@ -11,8 +11,9 @@ import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from device_runner.schema import STATUS_OK
-from edgebench.store import StoredRun
+from device_runner.schema import Status
+from edgebench.records import StoredRun
+from edgebench.store import CellPoint
 
 BASELINE = "fp32"
 
@@ -45,7 +46,7 @@ class ComparisonRow:
 
     @property
     def ok(self) -> bool:
-        return self.status == STATUS_OK and self.p50_ms is not None
+        return self.status == Status.OK and self.p50_ms is not None
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,38 @@ def comparison_rows(runs: Iterable[StoredRun]) -> list[ComparisonRow]:
                 )
             )
     return mark_pareto(rows)
+
+
+def history_rows(points: Iterable[CellPoint]) -> list[ComparisonRow]:
+    """Rows for the plot over time from the store's columns alone: status, p50 and top-1 per cell and run.
+    What needs a run's JSON or its fp32 (p90, samples, speed-up, sizes) is left empty; no Pareto is marked."""
+    return [
+        ComparisonRow(
+            run_id=p.run_id,
+            created_at=p.created_at,
+            device=p.device,
+            variant=p.variant,
+            delegate=p.delegate,
+            api=p.api,
+            threads=p.threads,
+            status=p.status,
+            top1=p.top1,
+            top1_drop_points=None,
+            fp32_agreement=None,
+            p50_ms=p.p50_ms,
+            p90_ms=None,
+            speedup=None,
+            peak_rss_mb=p.peak_rss_mb,
+            size_kb=None,
+            gzip_kb=None,
+            size_reduction=None,
+            coverage=None,
+            fully_accelerated=None,
+            samples_ms=(),
+            message="",
+        )
+        for p in points
+    ]
 
 
 def _dominates(a: ComparisonRow, b: ComparisonRow) -> bool:
