@@ -9,14 +9,7 @@ from pathlib import Path
 import click
 
 from edgebench.commands.options import json_option, markdown_option, output_file, store_option, write_markdown
-from edgebench.errors import EdgebenchError, ExitCode
-from edgebench.records import StoredRun
-from edgebench.report import comparison
-from edgebench.report.analysis import ComparisonRow, Constraints, comparison_rows, history_rows, recommend
-from edgebench.report.table import console_for_stdout
-from edgebench.store import Store, store_url
-
-HISTORY_RUNS = 50  # per device and model, for the plots over time
+from edgebench.errors import ExitCode
 
 EPILOG = """\b
 Examples:
@@ -25,19 +18,6 @@ Examples:
   edgebench report --max-accuracy-drop 1.0 --max-size-mb 4 --max-p90-ms 20
   edgebench report --markdown - >> "$GITHUB_STEP_SUMMARY"
 """
-
-
-def latest_runs(store: Store) -> list[str]:
-    return store.latest_run_ids()
-
-
-def history_of(store: Store, runs: list[StoredRun]) -> list[ComparisonRow]:
-    """The plot over time: the cells of the newest HISTORY_RUNS runs per device and model, read from the
-    store's columns (p50, top-1, status); only the runs shown are loaded whole."""
-    wanted = {(run.device, run.manifest.model_name) for run in runs}
-    return history_rows(
-        point for device, model in sorted(wanted) for point in store.cell_points(device, [model], limit=HISTORY_RUNS)
-    )
 
 
 @click.command(epilog=EPILOG)
@@ -72,19 +52,19 @@ def report(
     Each variant is compared with fp32 measured in the same run, delegate, API and thread count:
     accuracy change, p50/p90, speed-up, peak RSS, size, gzip size, size reduction, delegate coverage.
     """
+    from edgebench.report import comparison
+    from edgebench.report.analysis import Constraints
+    from edgebench.report.build import ReportRequest, build_report
+    from edgebench.report.table import console_for_stdout
+    from edgebench.store import store_url
+
     constraints = Constraints(max_accuracy_drop, max_size_mb, max_p90_ms)
-    with Store(store_url(store), must_exist=True) as history_store:
-        ids = list(run_ids) or latest_runs(history_store)
-        if not ids:
-            raise EdgebenchError(f"store {history_store.safe_url()} holds no runs yet: measure with `edgebench run`")
-        runs = [history_store.load_run(run_id) for run_id in ids]
-        history = history_of(history_store, runs) if html_path else []
-    rows = comparison_rows(runs)
-    recommendations = recommend(rows, constraints)
+    built = build_report(ReportRequest(store_url(store), list(run_ids), constraints, with_history=bool(html_path)))
+    ids, rows, recommendations = built.run_ids, built.rows, built.recommendations
     if html_path:
         from edgebench.report import html  # matplotlib: only when a page is asked for
 
-        html_path.write_text(html.render(rows, history, recommendations), encoding="utf-8")
+        html_path.write_text(html.render(rows, built.history, recommendations), encoding="utf-8")
     if markdown_path:
         write_markdown(markdown_path, comparison.markdown(rows, recommendations))
     if as_json:

@@ -1,0 +1,56 @@
+"""The report's work, below the command: which runs, their comparison with fp32, what to ship, and the
+history over time (for the HTML page), read from the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edgebench.errors import EdgebenchError
+from edgebench.records import StoredRun
+from edgebench.report.analysis import (
+    ComparisonRow,
+    Constraints,
+    Recommendation,
+    comparison_rows,
+    history_rows,
+    recommend,
+)
+from edgebench.store import Store
+
+HISTORY_RUNS = 50  # per device and model, for the plots over time
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    store_url: str
+    run_ids: list[str]  # empty: the latest run of every device
+    constraints: Constraints
+    with_history: bool = False
+
+
+@dataclass(frozen=True)
+class Report:
+    run_ids: list[str]
+    rows: list[ComparisonRow]
+    recommendations: list[Recommendation]
+    history: list[ComparisonRow]
+
+
+def build_report(request: ReportRequest) -> Report:
+    with Store(request.store_url, must_exist=True) as store:
+        ids = request.run_ids or store.latest_run_ids()
+        if not ids:
+            raise EdgebenchError(f"store {store.safe_url()} holds no runs yet: measure with `edgebench run`")
+        runs = [store.load_run(run_id) for run_id in ids]
+        history = history_of(store, runs) if request.with_history else []
+    rows = comparison_rows(runs)
+    return Report(ids, rows, recommend(rows, request.constraints), history)
+
+
+def history_of(store: Store, runs: list[StoredRun]) -> list[ComparisonRow]:
+    """The plot over time: the cells of the newest HISTORY_RUNS runs per device and model, read from the
+    store's columns (p50, top-1, status); only the runs shown are loaded whole."""
+    wanted = {(run.device, run.manifest.model_name) for run in runs}
+    return history_rows(
+        point for device, model in sorted(wanted) for point in store.cell_points(device, [model], limit=HISTORY_RUNS)
+    )
