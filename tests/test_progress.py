@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import io
+import json
 import time
 from pathlib import Path
 
@@ -72,3 +73,22 @@ def test_no_module_below_the_commands_imports_the_command_layer() -> None:
             names += [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
             offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.startswith("edgebench.commands")]
     assert offenders == []
+
+
+def test_json_mode_off_a_terminal_gets_one_json_event_per_step() -> None:
+    stream = io.StringIO()
+    with progress(stream=stream, as_json=True) as listener:
+        task = listener.task("Measuring on local", 2)
+        task.step("fp32.cpu.interpreter.t1: ok")
+        task.finish()
+    events = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert events == [
+        {
+            "event": "progress",
+            "task": "Measuring on local",
+            "done": 1,
+            "total": 2,
+            "note": "fp32.cpu.interpreter.t1: ok",
+        },
+        {"event": "progress", "task": "Measuring on local", "done": 2, "total": 2, "note": "done"},
+    ]

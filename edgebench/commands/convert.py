@@ -164,7 +164,7 @@ def convert_command(
     from edgebench.conversion import conversion_failed, convert_reporting
     from edgebench.report import table, variants
 
-    with progress(quiet) as listener:
+    with progress(quiet, as_json=as_json) as listener:
         manifest, directory = convert_reporting(
             model, data, variant_names(variant_list), Path(workdir), listener, options=options, force=force
         )

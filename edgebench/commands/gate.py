@@ -243,7 +243,7 @@ def gate(
             Path(workdir),
             store_url(store),
         )
-        with progress(quiet) as listener:
+        with progress(quiet, as_json=as_json) as listener:
             before_run, after_run = paired.measure(request, listener)
         result = compare([before_run], [after_run], policy, {})
     else:

@@ -7,6 +7,7 @@ conversion ends, so there every finished step is a line on stderr, and a line ev
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 import time
@@ -23,11 +24,14 @@ HEARTBEAT_S = 30.0
 
 
 @contextmanager
-def progress(quiet: bool = False, stream: IO[str] | None = None) -> Iterator[Listener]:
-    """The listener that fits where stderr goes; ``quiet``: none at all."""
+def progress(quiet: bool = False, stream: IO[str] | None = None, *, as_json: bool = False) -> Iterator[Listener]:
+    """The listener that fits where stderr goes; ``quiet``: none at all; ``as_json`` (a command's ``--json``
+    off a terminal): one JSON object per step, for the machine that reads the result too."""
     stream = stream or sys.stderr
     if quiet:
         yield Silent()
+    elif as_json and not stream.isatty():
+        yield JsonEvents(stream)
     elif stream.isatty():
         with _bars(stream) as listener:
             yield listener
@@ -130,3 +134,31 @@ class _LineTask:
         if not self.finished:
             self.finished, self.done = True, self.total
             self._lines.say(self.status(note))
+
+
+class JsonEvents:
+    """``{"event": "progress", "task": …, "done": …, "total": …, "note": …}`` per step, on stderr."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+
+    def task(self, title: str, total: int) -> Task:
+        return _JsonTask(self, title, total)
+
+    def emit(self, event: dict[str, object]) -> None:
+        with self._lock:
+            print(json.dumps({"event": "progress", **event}), file=self._stream, flush=True)
+
+
+class _JsonTask:
+    def __init__(self, events: JsonEvents, title: str, total: int) -> None:
+        self._events, self._title, self._total, self._done = events, title, total, 0
+
+    def step(self, note: str, *, done: int | None = None) -> None:
+        self._done = self._done + 1 if done is None else done
+        self._events.emit({"task": self._title, "done": self._done, "total": self._total, "note": note})
+
+    def finish(self, note: str = "done") -> None:
+        self._done = self._total
+        self._events.emit({"task": self._title, "done": self._total, "total": self._total, "note": note})

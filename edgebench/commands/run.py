@@ -119,7 +119,7 @@ def run(
         tags=tag_map,
         given_flags=given,
     )
-    with progress(quiet) as listener:
+    with progress(quiet, as_json=as_json) as listener:
         outcomes = work.measure(request, device_names, listener)
     return render(outcomes, as_json)
 
