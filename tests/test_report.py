@@ -79,8 +79,10 @@ def test_the_recommendation_is_the_fastest_cell_meeting_every_constraint() -> No
     ]
     (rec,) = recommend(rows, Constraints(max_accuracy_drop=1.0, max_size_mb=4))
     assert rec.row is not None and rec.row.variant == "fp16"  # int8 is faster but drops 1.5 points
-    assert rec.reason.startswith("fp16 × xnnpack (interpreter, 1 thr): p50 8.000 ms (1.25× fp32), 2000.0 KB")
-    assert "the fastest of 2 cells meeting top-1 drop ≤ 1 pts, size ≤ 4 MB" in rec.reason
+    assert rec.reason.startswith(
+        "fp16 × xnnpack (interpreter, 1 thr) — fastest of 2 cells meeting top-1 drop ≤ 1 pts, size ≤ 4 MB. "
+        "p50 8.000 ms (1.25× fp32), 2000.0 KB"
+    )
     (none,) = recommend(rows, Constraints(max_p90_ms=1.0))
     assert none.row is None and none.reason.startswith("nothing meets p90 ≤ 1 ms; nearest:")
 

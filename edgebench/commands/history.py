@@ -7,11 +7,15 @@ import json
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from edgebench.commands.options import json_option, output_file, parse_tags, store_option
 from edgebench.errors import ExitCode
+
+if TYPE_CHECKING:
+    from edgebench.records import StoredRun
 
 EPILOG = """\b
 Examples:
@@ -20,6 +24,7 @@ Examples:
   edgebench history --tag release=4.2 --json
   edgebench history --model digits_mobilenet --csv runs.csv
   edgebench history --export release=4.1 --to baseline.json   # runs as one file, for a gate elsewhere
+  edgebench history --cells --device pi4 --csv cells.csv      # one row per cell, every metric: for a notebook
 """
 
 
@@ -32,6 +37,9 @@ Examples:
 )
 @click.option(
     "--csv", "csv_path", type=click.Path(path_type=Path), callback=output_file, help="Also write the list as CSV."
+)
+@click.option(
+    "--cells", is_flag=True, help="List the runs' cells instead, one row each with every metric (--csv, --json)."
 )
 @click.option(
     "--export",
@@ -50,6 +58,7 @@ def history(
     tags: tuple[str, ...],
     since: datetime | None,
     csv_path: Path | None,
+    cells: bool,
     export_ref: str | None,
     export_path: Path | None,
     store: str | None,
@@ -74,6 +83,8 @@ def history(
         return int(ExitCode.OK)
     with Store(store_url(store), must_exist=True) as history_store:
         runs = history_store.list_runs(device=device, model=model, tags=parse_tags(tags), since=since)
+        if cells:
+            return _cells([history_store.load_run(run.run_id) for run in runs], csv_path, as_json)
     records = [asdict(run) for run in runs]
     if csv_path:
         with csv_path.open("w", newline="") as handle:
@@ -99,4 +110,21 @@ def history(
             (run.git_commit or "")[:10],
         )
     console_for_stdout().print(table)
+    return int(ExitCode.OK)
+
+
+def _cells(runs: list[StoredRun], csv_path: Path | None, as_json: bool) -> int:
+    from edgebench.report.cells import COLUMNS, cell_rows
+
+    rows = [row for run in runs for row in cell_rows(run)]
+    if csv_path:
+        with csv_path.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+    if as_json:
+        click.echo(json.dumps({"cells": rows}, indent=1))
+    else:
+        where = f" to {csv_path}" if csv_path else "; write them with --csv FILE or --json"
+        click.echo(f"{len(rows)} cells of {len(runs)} runs{where}")
     return int(ExitCode.OK)

@@ -5,11 +5,22 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from edgebench.commands.options import json_option, markdown_option, output_file, store_option, write_markdown
+from edgebench.commands.options import (
+    json_option,
+    markdown_option,
+    output_file,
+    store_option,
+    unique_list,
+    write_markdown,
+)
 from edgebench.errors import ExitCode
+
+if TYPE_CHECKING:
+    from edgebench.report.analysis import DeviceMatrix
 
 EPILOG = """\b
 Examples:
@@ -17,6 +28,7 @@ Examples:
   edgebench report 20261124T081500Z-1a2b3c --html report.html
   edgebench report --max-accuracy-drop 1.0 --max-size-mb 4 --max-p90-ms 20
   edgebench report --markdown - >> "$GITHUB_STEP_SUMMARY"
+  edgebench report --device pi4,pixel --latest           # each variant on each device, side by side
 """
 
 
@@ -35,6 +47,10 @@ Examples:
 )
 @click.option("--max-size-mb", type=float, metavar="MB", help="Constraint: model file at most this large.")
 @click.option("--max-p90-ms", type=float, metavar="MS", help="Constraint: p90 latency at most this.")
+@click.option(
+    "--device", "device_list", metavar="LIST", help="Only these devices, comma-separated: side by side when several."
+)
+@click.option("--latest", is_flag=True, help="The latest run of each device (what no RUN means); not with RUN.")
 @store_option
 @json_option
 def report(
@@ -44,6 +60,8 @@ def report(
     max_accuracy_drop: float | None,
     max_size_mb: float | None,
     max_p90_ms: float | None,
+    device_list: str | None,
+    latest: bool,
     store: str | None,
     as_json: bool,
 ) -> int:
@@ -53,13 +71,17 @@ def report(
     accuracy change, p50/p90, speed-up, peak RSS, size, gzip size, size reduction, delegate coverage.
     """
     from edgebench.report import comparison
-    from edgebench.report.analysis import Constraints
+    from edgebench.report.analysis import Constraints, device_matrix
     from edgebench.report.build import ReportRequest, build_report
     from edgebench.report.table import console_for_stdout
     from edgebench.store import store_url
 
+    if latest and run_ids:
+        raise click.UsageError("give RUN ids or --latest, not both")
+    devices = unique_list(device_list, "--device") if device_list is not None else []
     constraints = Constraints(max_accuracy_drop, max_size_mb, max_p90_ms)
-    built = build_report(ReportRequest(store_url(store), list(run_ids), constraints, with_history=bool(html_path)))
+    request = ReportRequest(store_url(store), list(run_ids), constraints, bool(html_path), devices)
+    built = build_report(request)
     ids, rows, recommendations = built.run_ids, built.rows, built.recommendations
     if html_path:
         from edgebench.report import html  # matplotlib: only when a page is asked for
@@ -73,6 +95,7 @@ def report(
                 {
                     "runs": ids,
                     "rows": [{k: v for k, v in asdict(r).items() if k != "samples_ms"} for r in rows],
+                    "devices_side_by_side": matrix_json(device_matrix(rows)),
                     "recommendations": [
                         {
                             "device": r.device,
@@ -89,3 +112,22 @@ def report(
     elif markdown_path != "-":
         comparison.render(rows, recommendations, console_for_stdout())
     return int(ExitCode.OK)
+
+
+def matrix_json(matrix: DeviceMatrix | None) -> list[dict[str, object]] | None:
+    """One object per variant × device: the fastest ok configuration there, and whether it is the device's best."""
+    if matrix is None:
+        return None
+    return [
+        {
+            "variant": variant,
+            "device": device,
+            "delegate": entry.row.delegate,
+            "api": entry.row.api,
+            "threads": entry.row.threads,
+            "p50_ms": entry.row.p50_ms,
+            "top1": entry.row.top1,
+            "best_on_device": entry.best_on_device,
+        }
+        for (variant, device), entry in matrix.entries.items()
+    ]

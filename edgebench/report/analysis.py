@@ -89,13 +89,31 @@ def _fmt(value: float | None, spec: str) -> str:
     return "—" if value is None else format(value, spec)
 
 
+def _why(best: ComparisonRow, passing: int, constraints: Constraints) -> str:
+    """ "int8 × xnnpack — fastest of 6 cells; no constraints given. p50 0.031 ms (1.30× fp32), …"."""
+    cells = f"{passing} cell{'s' if passing != 1 else ''}"
+    described = constraints.describe()
+    among = f"{cells}; no constraints given" if described == "no constraints" else f"{cells} meeting {described}"
+    top1 = _fmt(best.top1 and 100 * best.top1, ".1f")
+    change = _fmt(best.top1_drop_points and -best.top1_drop_points, "+.1f")
+    return (
+        f"{best.variant} × {best.delegate} ({best.api}, {best.threads} thr) — fastest of {among}. "
+        f"p50 {best.p50_ms:.3f} ms ({_fmt(best.speedup, '.2f')}× fp32), {_fmt(best.size_kb, '.1f')} KB, "
+        f"top-1 {top1} % ({change} pts)."
+    )
+
+
 def comparison_rows(runs: Iterable[StoredRun]) -> list[ComparisonRow]:
+    """Every cell of every run beside its fp32; per run and configuration, fp32 first, then the variants
+    in the order the converter lists them."""
     rows: list[ComparisonRow] = []
     for run in runs:
         variants = {v.name: v for v in run.manifest.variants}
+        rank = {name: i for i, name in enumerate([BASELINE, *variants])}
         base_cells = {(c.delegate, c.api, c.threads): c for c in run.cells if c.variant == BASELINE}
         base_variant = variants.get(BASELINE)
-        for cell in run.cells:
+        ordered = sorted(run.cells, key=lambda c: (c.delegate, c.api, c.threads, rank.get(c.variant, len(rank))))
+        for cell in ordered:
             record = variants.get(cell.variant)
             base = base_cells.get((cell.delegate, cell.api, cell.threads))
             top1 = cell.accuracy.top1 if cell.accuracy else None
@@ -203,12 +221,39 @@ def recommend(rows: list[ComparisonRow], constraints: Constraints) -> list[Recom
             out.append(Recommendation(device, None, f"nothing meets {constraints.describe()}{detail}"))
             continue
         best = min(passing, key=lambda r: (r.p50_ms, r.size_kb or 0.0, -(r.top1 or 0.0)))
-        top1 = _fmt(best.top1 and 100 * best.top1, ".1f")
-        change = _fmt(best.top1_drop_points and -best.top1_drop_points, "+.1f")
-        reason = (
-            f"{best.variant} × {best.delegate} ({best.api}, {best.threads} thr): p50 {best.p50_ms:.3f} ms "
-            f"({_fmt(best.speedup, '.2f')}× fp32), {_fmt(best.size_kb, '.1f')} KB, top-1 {top1} % ({change} pts)"
-            f" — the fastest of {len(passing)} cells meeting {constraints.describe()}"
-        )
-        out.append(Recommendation(device, best, reason))
+        out.append(Recommendation(device, best, _why(best, len(passing), constraints)))
     return out
+
+
+@dataclass(frozen=True)
+class MatrixEntry:
+    row: ComparisonRow  # the fastest ok configuration of this variant on this device
+    best_on_device: bool  # the fastest variant in this device's column
+
+
+@dataclass(frozen=True)
+class DeviceMatrix:
+    """Variant × device: how each variant does on each of the devices a report spans."""
+
+    devices: list[str]
+    variants: list[str]  # fp32 first, as in the rows
+    entries: dict[tuple[str, str], MatrixEntry]  # (variant, device)
+
+
+def device_matrix(rows: list[ComparisonRow]) -> DeviceMatrix | None:
+    """None unless the rows span two devices or more."""
+    devices = sorted({r.device for r in rows})
+    if len(devices) < 2:
+        return None
+    variants = list(dict.fromkeys(r.variant for r in rows))
+    fastest: dict[tuple[str, str], ComparisonRow] = {}
+    for row in rows:
+        key = (row.variant, row.device)
+        if row.ok and (key not in fastest or (row.p50_ms or 0.0) < (fastest[key].p50_ms or 0.0)):
+            fastest[key] = row
+    best = {
+        device: min((r for (_, d), r in fastest.items() if d == device), key=lambda r: r.p50_ms or 0.0, default=None)
+        for device in devices
+    }
+    entries = {key: MatrixEntry(row, best[key[1]] is row) for key, row in fastest.items()}
+    return DeviceMatrix(devices, variants, entries)

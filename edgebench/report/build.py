@@ -3,7 +3,7 @@ history over time (for the HTML page), read from the store."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from edgebench.errors import EdgebenchError
 from edgebench.records import StoredRun
@@ -23,9 +23,10 @@ HISTORY_RUNS = 50  # per device and model, for the plots over time
 @dataclass(frozen=True)
 class ReportRequest:
     store_url: str
-    run_ids: list[str]  # empty: the latest run of every device
+    run_ids: list[str]  # empty: the latest run of every device (of ``devices``, when given)
     constraints: Constraints
     with_history: bool = False
+    devices: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -38,13 +39,28 @@ class Report:
 
 def build_report(request: ReportRequest) -> Report:
     with Store(request.store_url, must_exist=True) as store:
-        ids = request.run_ids or store.latest_run_ids()
+        ids = request.run_ids or _latest(store, request.devices)
         if not ids:
             raise EdgebenchError(f"store {store.safe_url()} holds no runs yet: measure with `edgebench run`")
         runs = [store.load_run(run_id) for run_id in ids]
+        elsewhere = [f"{r.run_id} ({r.device})" for r in runs if request.devices and r.device not in request.devices]
+        if elsewhere:
+            raise EdgebenchError(f"--device {','.join(request.devices)}: run {elsewhere[0]} is on another device")
         history = history_of(store, runs) if request.with_history else []
     rows = comparison_rows(runs)
     return Report(ids, rows, recommend(rows, request.constraints), history)
+
+
+def _latest(store: Store, devices: list[str]) -> list[str]:
+    if not devices:
+        return store.latest_run_ids()
+    ids = []
+    for device in devices:
+        latest = store.latest_run_ids(device=device)
+        if not latest:
+            raise EdgebenchError(f"--device {device}: no run of that device in store {store.safe_url()}")
+        ids += latest
+    return ids
 
 
 def history_of(store: Store, runs: list[StoredRun]) -> list[ComparisonRow]:

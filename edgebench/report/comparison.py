@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from device_runner.schema import Status
-from edgebench.report.analysis import ComparisonRow, Recommendation
+from edgebench.report.analysis import ComparisonRow, DeviceMatrix, Recommendation, device_matrix
 
 HEADERS = (
     "variant",
@@ -65,6 +65,22 @@ def groups(rows: list[ComparisonRow]) -> Iterator[tuple[str, list[ComparisonRow]
         yield f"{device} · {delegate} · {api} · {threads} thr — run {run_id}", list(members)
 
 
+MATRIX_NOTE = "fastest ok configuration of each variant per device: p50 · top-1 (delegate); ★ fastest on that device"
+
+
+def matrix_cells(matrix: DeviceMatrix, variant: str) -> list[str]:
+    out = []
+    for device in matrix.devices:
+        entry = matrix.entries.get((variant, device))
+        if entry is None:
+            out.append("—")
+            continue
+        row = entry.row
+        top1 = f" · {100 * row.top1:.1f} %" if row.top1 is not None else ""
+        out.append(f"{row.p50_ms:.3f} ms{top1} ({row.delegate}){' ★' if entry.best_on_device else ''}")
+    return out
+
+
 def render(rows: list[ComparisonRow], recommendations: list[Recommendation], console: Console) -> None:
     for title, members in groups(rows):
         table = Table(title=title, title_justify="left")
@@ -72,6 +88,14 @@ def render(rows: list[ComparisonRow], recommendations: list[Recommendation], con
             table.add_column(header, justify="left" if header in ("variant", "status") else "right", no_wrap=True)
         for row in members:
             table.add_row(*cells(row), style=None if row.status == Status.OK else "red")
+        console.print(table)
+    matrix = device_matrix(rows)
+    if matrix:
+        table = Table(title="devices side by side", title_justify="left", caption=MATRIX_NOTE)
+        for header in ["variant", *matrix.devices]:
+            table.add_column(header, justify="left" if header == "variant" else "right", no_wrap=True)
+        for variant in matrix.variants:
+            table.add_row(variant, *matrix_cells(matrix, variant))
         console.print(table)
     for rec in recommendations:
         console.print(f"[bold]Ship on {rec.device}:[/] {rec.reason}")
@@ -90,4 +114,9 @@ def markdown(rows: list[ComparisonRow], recommendations: list[Recommendation]) -
             "|" + "|".join("---" if h in ("variant", "status") else "---:" for h in HEADERS) + "|",
         ]
         lines += ["| " + " | ".join(cells(row)) + " |" for row in members]
+    matrix = device_matrix(rows)
+    if matrix:
+        lines += ["", "## Devices side by side", "", MATRIX_NOTE, ""]
+        lines += ["| variant | " + " | ".join(matrix.devices) + " |", "|---|" + "---:|" * len(matrix.devices)]
+        lines += ["| " + " | ".join([v, *matrix_cells(matrix, v)]) + " |" for v in matrix.variants]
     return "\n".join(lines) + "\n"
