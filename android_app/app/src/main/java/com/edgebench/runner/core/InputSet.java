@@ -1,5 +1,6 @@
 package com.edgebench.runner.core;
 
+import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -38,7 +39,7 @@ public final class InputSet {
         try (ZipFile zip = new ZipFile(npz)) {
             for (ZipEntry entry : java.util.Collections.list(zip.entries())) {
                 try (InputStream in = zip.getInputStream(entry)) {
-                    arrays.put(entry.getName().replaceAll("\\.npy$", ""), Array.parse(in.readAllBytes(), npz, entry));
+                    arrays.put(entry.getName().replaceAll("\\.npy$", ""), Array.parse(readAll(in), npz, entry));
                 }
             }
         }
@@ -49,6 +50,16 @@ public final class InputSet {
         Array y = arrays.get("y");
         Array ref = arrays.get("ref");
         return new InputSet(x.rows(), y == null ? null : y.longs(), ref == null ? null : ref.rows());
+    }
+
+    /** The whole stream: InputStream.readAllBytes needs API 33 and the app runs from API 26. */
+    static byte[] readAll(InputStream in) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        byte[] buffer = new byte[1 << 16];
+        for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
+            out.write(buffer, 0, n);
+        }
+        return out.toByteArray();
     }
 
     /** One .npy array: its shape and its values as doubles (exact for every dtype read here). */
