@@ -1,6 +1,7 @@
 package com.edgebench.runner.core;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /** What the host asks for: device_runner/schema.py's Plan. Filled by Gson; fields mirror the JSON. */
@@ -25,9 +26,10 @@ public final class Plan {
     }
 
     public static final class Measurement {
-        public List<String> delegates = new ArrayList<>(List.of("xnnpack", "cpu"));
-        public List<Integer> threads = new ArrayList<>(List.of(1));
-        public List<String> apis = new ArrayList<>(List.of("interpreter"));
+        // Arrays.asList, not List.of: List.of needs API 30 and the app runs from API 26.
+        public List<String> delegates = new ArrayList<>(Arrays.asList("xnnpack", "cpu"));
+        public List<Integer> threads = new ArrayList<>(Arrays.asList(1));
+        public List<String> apis = new ArrayList<>(Arrays.asList("interpreter"));
         public int warmupRuns = 1;
         public double warmupMinS = 0.5;
         public int runs = 50;
@@ -63,6 +65,27 @@ public final class Plan {
             }
         }
         return cells;
+    }
+
+    /**
+     * Baseline and candidate cells timed side by side (a paired plan, the gate's), in the order of
+     * device_runner's Plan.paired_cells: pair, then API, delegate, threads. Empty for an ordinary plan.
+     */
+    public List<CellKey[]> pairedCells() {
+        List<CellKey[]> units = new ArrayList<>();
+        for (Pair pair : pairs) {
+            for (String api : measure.apis) {
+                for (String delegate : measure.delegates) {
+                    for (int threads : measure.threads) {
+                        units.add(new CellKey[] {
+                            new CellKey(pair.baseline, delegate, threads, api),
+                            new CellKey(pair.candidate, delegate, threads, api)
+                        });
+                    }
+                }
+            }
+        }
+        return units;
     }
 
     public Variant variant(String name) {

@@ -2,14 +2,19 @@ package com.edgebench.runner.core;
 
 import java.io.File;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /** A pretend phone for the core's tests: an engine whose answer is a function of its input. */
 final class FakeDevice implements Engine.Factory, Probes {
     final List<String> opened = new ArrayList<>();
     long hangMillis = 0; // > 0: invoke sleeps this long (a hung delegate)
+    final Set<String> failingVariants = new HashSet<>(); // their delegate cannot prepare the graph
+    final List<String> invoked = new ArrayList<>(); // the variant of every invoke, in order
+
 
     @Override
     public Engine open(File model, CellKey key) throws Engine.DelegateUnavailable, Engine.DelegateFailed {
@@ -20,7 +25,10 @@ final class FakeDevice implements Engine.Factory, Probes {
             case "gpu":
                 throw new Engine.DelegateFailed("GPU delegate could not prepare the graph", null);
             default:
-                return new Classifier(hangMillis);
+                if (failingVariants.contains(key.variant)) {
+                    throw new Engine.DelegateFailed(key.variant + ": the delegate could not prepare the graph", null);
+                }
+                return new Classifier(hangMillis, () -> invoked.add(key.variant));
         }
     }
 
@@ -67,10 +75,12 @@ final class FakeDevice implements Engine.Factory, Probes {
     /** Class = (sum of the input) mod classes: deterministic, so accuracy can be checked. */
     static final class Classifier implements Engine {
         private final long hangMillis;
+        private final Runnable onInvoke;
         private float[] input = new float[0];
 
-        Classifier(long hangMillis) {
+        Classifier(long hangMillis, Runnable onInvoke) {
             this.hangMillis = hangMillis;
+            this.onInvoke = onInvoke;
         }
 
         @Override
@@ -80,6 +90,7 @@ final class FakeDevice implements Engine.Factory, Probes {
 
         @Override
         public void invoke() {
+            onInvoke.run();
             if (hangMillis > 0) {
                 try {
                     Thread.sleep(hangMillis);
