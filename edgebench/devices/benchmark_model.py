@@ -56,6 +56,16 @@ def delegate_flags(spec: DelegateSpec) -> list[str] | None:
     return None
 
 
+def paired_refusal(device: str) -> EdgebenchError:
+    """benchmark_model loads one model per process, so it cannot time a baseline and a candidate side by side:
+    measured as two ordinary cells, the pair would lose what paired mode is for (one clock, heat and load)."""
+    return EdgebenchError(
+        f"device {device} runs benchmark_model, which loads one model per process and cannot time two models "
+        'side by side: paired mode needs runner = "app"; use stored mode '
+        "(`edgebench gate --baseline REF --candidate REF`)"
+    )
+
+
 class BenchmarkModelRunner:
     def __init__(self, binary: str, accuracy_samples: int) -> None:
         self.binary = Path(binary).expanduser()
@@ -81,6 +91,8 @@ class BenchmarkModelRunner:
         }
 
     def measure(self, device: RemoteDevice, link: Link, job: Job) -> None:
+        if job.plan.pairs:  # the gate refuses first; a paired plan reaching here is never measured as cells
+            raise paired_refusal(device.name)
         job.results_dir.mkdir(parents=True, exist_ok=True)
         self._facts = self._device_facts(device, link)
         cells = job.plan.cells()

@@ -188,8 +188,13 @@ def _cell_verdicts(
             None,
             "no raw samples on one side (benchmark_model prints summaries only): measure with the app runner",
         )
-    elif a.timing.block_lengths and b.timing.block_lengths:  # paired mode: timed side by side in ABBA blocks
-        found = stats.paired_latency(_blocks(a), _blocks(b), t.alpha, t.latency_floor)
+    elif _timed_together(a_run, b_run):  # paired mode: timed side by side in ABBA blocks
+        unpaired = _unpaired(a, b)
+        found = (
+            stats.paired_latency(_blocks(a), _blocks(b), t.alpha, t.latency_floor)
+            if unpaired is None
+            else stats.Finding(stats.Outcome.INCONCLUSIVE, math.nan, None, None, None, unpaired)
+        )
     else:
         found = stats.stored_latency(np.asarray(a.timing.samples_ms), np.asarray(b.timing.samples_ms), floor)
     out.append(
@@ -245,6 +250,26 @@ def _cell_verdicts(
             )
         )
     return out
+
+
+def _timed_together(a_run: StoredRun, b_run: StoredRun) -> bool:
+    """The two sides of one paired gate (same ``gate`` tag): measured in one plan, meant to be interleaved.
+    Blocks of two different sessions are no pairs, so only these are compared block by block."""
+    return "gate" in a_run.tags and a_run.tags.get("gate") == b_run.tags.get("gate")
+
+
+def _unpaired(a: CellResult, b: CellResult) -> str | None:
+    """Why two sides of one paired gate have no blocks to pair, or None. Never a silent fallback to stored-mode
+    statistics: a runner that timed the pair as two ordinary cells lost what paired mode is for."""
+    assert a.timing is not None and b.timing is not None
+    counts = len(a.timing.block_lengths), len(b.timing.block_lengths)
+    if counts[0] and counts[0] == counts[1]:
+        return None
+    return (
+        f"paired mode, but the results carry {counts[0]} and {counts[1]} ABBA blocks: the runner timed the two "
+        "models as ordinary cells (an app older than paired timing?), so no paired comparison; update the runner, "
+        "or gate in stored mode (`edgebench gate --baseline REF --candidate REF`)"
+    )
 
 
 def _blocks(cell: CellResult) -> list[np.ndarray]:

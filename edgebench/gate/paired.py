@@ -16,7 +16,7 @@ from device_runner.sweep import CellDone
 from edgebench.conversion import convert_reporting
 from edgebench.devices import get_device
 from edgebench.errors import EdgebenchError
-from edgebench.inventory import Inventory
+from edgebench.inventory import AdbTarget, Inventory
 from edgebench.plan import PLAN_NAME, collect_results, link_or_copy
 from edgebench.progress import Listener
 from edgebench.records import Manifest, StoredRun, VariantState
@@ -40,6 +40,8 @@ class PairedRequest:
 
 def measure(request: PairedRequest, listener: Listener) -> tuple[StoredRun, StoredRun]:
     check_models(request.baseline_model, request.candidate_model)
+    check_runner(request.device, request.inventory)
+    device = get_device(request.device, request.inventory)  # an unknown device too, before converting
     Store(request.store_url).close()  # writable and migrated now, not after minutes of converting and measuring
     sides = ((request.baseline_model, "--baseline-model"), (request.candidate_model, "--candidate-model"))
     converted = [
@@ -71,7 +73,6 @@ def measure(request: PairedRequest, listener: Listener) -> tuple[StoredRun, Stor
     )
     schema.write(plan_dir / PLAN_NAME, plan)
 
-    device = get_device(request.device, request.inventory)
     task = listener.task(f"Measuring A/B on {request.device}", len(plan.cells()))
 
     def on_cell(event: CellDone) -> None:
@@ -92,7 +93,7 @@ def measure(request: PairedRequest, listener: Listener) -> tuple[StoredRun, Stor
                 created_at=created,
                 git_commit=None,
                 cells=run.cells,
-                tags={"gate": gate_id, "side": side},
+                tags=run.tags,
             )
             runs.append(run)
     return runs[0], runs[1]
@@ -114,6 +115,16 @@ def check_models(baseline: Path, candidate: Path) -> None:
             f"{flag} {flags[flag]}: a .tflite is measured as given, so {other} must be a .tflite too "
             f"(e.g. the variant to compare with, from `edgebench convert --model {flags[other]} --variants int8`)"
         )
+
+
+def check_runner(device: str, inventory: Inventory) -> None:
+    """Paired mode needs a runner that times both models in one process (device_runner, the app); the
+    inventory says which runner a phone has, so this refuses before anything is converted or connected."""
+    target = inventory.devices.get(device)
+    if isinstance(target, AdbTarget) and target.runner == "benchmark_model":
+        from edgebench.devices.benchmark_model import paired_refusal
+
+        raise paired_refusal(device)
 
 
 def recipes(model: Path, variants: list[str]) -> list[str]:
@@ -162,6 +173,6 @@ def _side(
         plan=side_plan,
         manifest=manifest,
         git_commit=None,
-        tags={},
+        tags={"gate": plan.run_id, "side": side},  # as stored: the comparison sees the two were timed together
         cells=mine,
     )

@@ -1,0 +1,191 @@
+"""Paired mode on every runner: the Android app times a pair in ABBA blocks as device_runner does, the gate
+refuses paired mode on a benchmark_model phone, and a paired result without blocks is never compared as if it
+had been interleaved."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
+
+import numpy as np
+import pytest
+
+from device_runner import schema
+from device_runner.schema import CellResult, Measurement, Memory, Pair, Plan, PlanVariant, Status, Timing
+from edgebench.cli import invoke
+from edgebench.devices.benchmark_model import BenchmarkModelRunner
+from edgebench.devices.remote import Job, Link, RemoteDevice
+from edgebench.errors import EdgebenchError
+from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
+from edgebench.gate import stats
+from edgebench.gate.compare import Verdict, compare
+from edgebench.gate.paired import check_runner
+from edgebench.gate.policy import Policy
+from edgebench.inventory import load_inventory
+from edgebench.records import Manifest, StoredRun
+from tests.conftest import ROOT, missing_part
+
+CLASSES = ROOT / "android_app" / "build" / "jvm"
+SIDES = ("baseline", "candidate")
+JARS = ["/usr/share/java/gson.jar", "/usr/share/java/junit4.jar", "/usr/share/java/hamcrest-core.jar"]
+REFUSAL = (
+    "edgebench: device pixel runs benchmark_model, which loads one model per process and cannot time two models "
+    'side by side: paired mode needs runner = "app"; use stored mode (`edgebench gate --baseline REF --candidate REF`)'
+)
+
+
+@pytest.fixture(scope="module")
+def jvm() -> list[str]:
+    """The Java core's JvmRunner on its fake phone, compiled by the script CI runs."""
+    out = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "test_android_core.sh"), "--compile-only"], capture_output=True, text=True
+    )
+    if out.returncode == 2:  # a Debian package is missing: the script names it
+        missing_part(out.stderr.strip())
+    assert out.returncode == 0, out.stderr
+    return ["java", "-cp", ":".join([str(CLASSES), *JARS]), "com.edgebench.runner.core.JvmRunner"]
+
+
+def paired_plan(plan_dir: Path, runs: int, blocks: int) -> Path:
+    """The plan the gate writes, for two variants of each side; the fake phone never reads the model files."""
+    plan_dir.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    np.savez(plan_dir / "inputs.npz", x=rng.random((8, 4), dtype=np.float32), y=np.arange(8) % 10)
+    names = ["fp32", "int8"]
+    plan = Plan(
+        run_id="20261124T120000Z-gate-abcdef",
+        model_name="digits",
+        variants=[PlanVariant(f"{side}.{n}", f"{side}.{n}.tflite", "0" * 64) for side in SIDES for n in names],
+        input_set="inputs.npz",
+        measure=Measurement(delegates=["xnnpack", "nnapi"], runs=runs, blocks=blocks, min_s=0.0, warmup_min_s=0.0),
+        pairs=[Pair(f"baseline.{n}", f"candidate.{n}") for n in names],
+    )
+    schema.write(plan_dir / "plan.json", plan)
+    return plan_dir / "plan.json"
+
+
+def side_run(side: str, cells: list[CellResult], gate: str) -> StoredRun:
+    """One side of a paired gate as paired.measure hands it to the comparison (tags as stored)."""
+    manifest = Manifest(model_name="digits", model_sha256="0" * 64, cache_key="k", input_set="inputs.npz", variants=[])
+    plan = Plan(run_id=f"{gate}-{side}", model_name="digits", variants=[], input_set="inputs.npz")
+    mine = [dataclasses.replace(c, variant=c.variant.removeprefix(f"{side}.")) for c in cells]
+    tags = {"gate": gate, "side": side}
+    return StoredRun(f"{gate}-{side}", "2026-11-24T12:00:00+00:00", "pixel", plan, manifest, None, tags, mine)
+
+
+def latency(baseline: StoredRun, candidate: StoredRun) -> Verdict:
+    result = compare([baseline], [candidate], Policy(), {})
+    return next(v for v in result.verdicts if v.metric == "latency_p50")
+
+
+def timed_cell(variant: str, samples: list[float], block_lengths: list[int]) -> CellResult:
+    p50 = float(np.median(samples))
+    timing = Timing(
+        init_ms=1.0,
+        first_ms=1.0,
+        warmup_runs=1,
+        samples_ms=samples,
+        p50_ms=p50,
+        p90_ms=p50,
+        p99_ms=p50,
+        mean_ms=p50,
+        std_ms=0.0,
+        min_ms=min(samples),
+        max_ms=max(samples),
+        timer_overhead_ms=0.0,
+        block_lengths=block_lengths,
+    )
+    memory = Memory(rss_before_mb=100.0, rss_after_load_mb=101.0, load_delta_mb=1.0, peak_rss_mb=200.0)
+    return CellResult(
+        run_id="r", variant=variant, delegate="xnnpack", threads=1, status=Status.OK, timing=timing, memory=memory
+    )
+
+
+# ---- the Android app's core ----------------------------------------------------------------------
+
+
+def test_the_app_sweeps_a_python_paired_plan_in_abba_blocks_that_the_gate_pairs(jvm: list[str], tmp_path: Path) -> None:
+    plan_path = paired_plan(tmp_path / "plan", runs=60, blocks=6)
+    results = tmp_path / "results"
+    subprocess.run([*jvm, "sweep", str(plan_path), str(results)], check=True, capture_output=True)
+    plan = schema.read(Plan, plan_path)
+    pairs = plan.paired_cells()
+    assert sorted(p.name for p in results.iterdir()) == sorted(f"{key.id}.json" for pair in pairs for key in pair)
+    cells = {key.id: schema.read(CellResult, results / f"{key.id}.json") for pair in pairs for key in pair}
+    for baseline, candidate in pairs:
+        if baseline.delegate == "nnapi":  # the fake phone has none: both sides say so, neither is timed
+            assert {cells[k.id].status for k in (baseline, candidate)} == {Status.DELEGATE_UNAVAILABLE}
+            continue
+        for key in (baseline, candidate):
+            timing = cells[key.id].timing
+            assert timing is not None
+            assert timing.block_lengths == [10] * 6  # 60 runs // 6 blocks, 6 blocks a side
+            assert sum(timing.block_lengths) == len(timing.samples_ms)
+        found = latency(
+            side_run("baseline", [cells[baseline.id]], plan.run_id),
+            side_run("candidate", [cells[candidate.id]], plan.run_id),
+        )
+        assert "Wilcoxon" in found.detail and "over 6 blocks" in found.detail, found.detail
+
+
+# ---- the gate: no silent fallback ----------------------------------------------------------------
+
+
+def test_a_paired_gate_whose_results_have_no_blocks_is_inconclusive_and_says_why() -> None:
+    samples = [1.0 + 0.01 * (i % 7) for i in range(120)]
+    old_app = [timed_cell("fp32", samples, []), timed_cell("fp32", [s * 1.5 for s in samples], [])]
+    found = latency(side_run("baseline", old_app[:1], "g1"), side_run("candidate", old_app[1:], "g1"))
+    assert found.verdict == stats.Outcome.INCONCLUSIVE  # 1.5x slower, but not as the gate claims to measure it
+    assert found.detail.startswith("paired mode, but the results carry 0 and 0 ABBA blocks"), found.detail
+    assert "stored mode" in found.detail
+
+    blocked = [timed_cell("fp32", samples, [10] * 12), timed_cell("fp32", [s * 1.5 for s in samples], [10] * 12)]
+    paired = latency(side_run("baseline", blocked[:1], "g1"), side_run("candidate", blocked[1:], "g1"))
+    assert paired.verdict == stats.Outcome.REGRESSION and "Wilcoxon" in paired.detail
+
+    # blocks from two sessions are no pairs: runs of two different gates are compared as stored runs
+    apart = latency(side_run("baseline", blocked[:1], "g1"), side_run("candidate", blocked[1:], "g2"))
+    assert "stored mode" in apart.detail and "Wilcoxon" not in apart.detail
+
+
+# ---- benchmark_model: one model per process, so no paired mode --------------------------------------
+
+
+def write_inventory(path: Path, runner: str) -> Path:
+    path.write_text(
+        f'[devices.pixel]\nkind = "adb"\nserial = "NOPHONE123"\nrunner = "{runner}"\n'
+        f'benchmark_model = "{path.parent / "benchmark_model"}"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_the_gate_refuses_paired_mode_on_a_benchmark_model_phone_before_converting(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    inventory = write_inventory(tmp_path / "edgebench.toml", "benchmark_model")
+    workdir, store = tmp_path / "work", tmp_path / "h.sqlite"
+    argv = ["gate", "--baseline-model", str(EXAMPLE_MODEL), "--candidate-model", str(EXAMPLE_MODEL)]
+    argv += ["--data", str(EXAMPLE_DATA), "--device", "pixel", "--inventory", str(inventory)]
+    code = invoke([*argv, "--workdir", str(workdir), "--store", str(store)])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == REFUSAL  # one line; no phone was there to connect to
+    assert not workdir.exists() and not store.exists()  # nothing converted, nothing stored
+
+
+def test_a_phone_with_the_app_runner_may_gate_in_paired_mode(tmp_path: Path) -> None:
+    check_runner("pixel", load_inventory(str(write_inventory(tmp_path / "edgebench.toml", "app"))))
+    check_runner("local", load_inventory(str(write_inventory(tmp_path / "edgebench.toml", "benchmark_model"))))
+
+
+def test_benchmark_model_never_measures_a_paired_plan_as_ordinary_cells(tmp_path: Path) -> None:
+    plan = schema.read(Plan, paired_plan(tmp_path / "plan", runs=10, blocks=2))
+    job = Job(plan, tmp_path / "plan", "/data/local/tmp/edgebench/runs/r", tmp_path / "results", lambda _: None)
+    device = cast(RemoteDevice, SimpleNamespace(name="pixel"))
+    with pytest.raises(EdgebenchError) as refused:
+        BenchmarkModelRunner("benchmark_model", 10).measure(device, cast(Link, None), job)
+    assert f"edgebench: {refused.value}" == REFUSAL
+    assert not (tmp_path / "results").exists()
