@@ -7,7 +7,10 @@ delegate that crashes the process costs only this cell.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,13 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from device_runner import accuracy, timing
+from device_runner import accuracy, noise, schema, timing
 from device_runner.compat import incompatibility
 from device_runner.engines import DelegateFailed, DelegateUnavailable, Engine, Incompatible, open_engine
-from device_runner.facts import device_facts, peak_rss_mb, rss_mb, temperatures_c
+from device_runner.facts import device_facts, peak_rss_mb, reset_peak_rss, rss_mb, temperatures_c
 from device_runner.flatbuffer import read_model_file
 from device_runner.runtime import Runtime
-from device_runner.schema import CellKey, CellResult, Memory, Plan, Status
+from device_runner.schema import CellKey, CellResult, Conditions, Memory, Plan, Status
 
 FAILURES = {
     DelegateUnavailable: Status.DELEGATE_UNAVAILABLE,
@@ -37,7 +40,9 @@ def now_iso() -> str:
 
 def load_input_set(path: Path) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     with np.load(path) as data:
-        return data["x"], data.get("y"), data.get("ref")
+        loaded = data["x"], data.get("y"), data.get("ref")
+    reset_peak_rss()  # unpacking the .npz is the runner's transient, not the model's peak
+    return loaded
 
 
 @dataclass
@@ -52,8 +57,24 @@ class Side:
     warmup_runs: int
     rss_before: float
     rss_after: float
-    samples: list[int] = field(default_factory=list)
+    samples: timing.Samples = field(default_factory=timing.Samples)  # preallocated from the warm-up's speed
     block_lengths: list[int] = field(default_factory=list)
+    peak_mb: float | None = None  # the process's peak less the sample buffers, read before any summary
+    memory: Memory | None = None  # a paired side's, measured in a process of its own
+    conditions: Conditions | None = None
+
+    def read_peak(self) -> None:
+        """VmHWM less the runner's sample buffers (touched before the timed loop, so resident all along):
+        the same model reports the same peak however long it is timed."""
+        self.peak_mb = peak_rss_mb() - self.samples.nbytes / 2**20
+
+    def own_memory(self) -> Memory:
+        return Memory(
+            rss_before_mb=self.rss_before,
+            rss_after_load_mb=self.rss_after,
+            load_delta_mb=self.rss_after - self.rss_before,
+            peak_rss_mb=self.peak_mb if self.peak_mb is not None else peak_rss_mb(),
+        )
 
 
 def _pin(plan: Plan) -> None:
@@ -93,8 +114,9 @@ def _load(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime, first_inpu
     engine.invoke()
     first_ns = time.perf_counter_ns() - start
     m = plan.measure
-    warmup = timing.bounded_loop(engine.invoke, m.warmup_runs, m.warmup_min_s, m.max_s)
-    return Side(key, header, engine, init_ns, first_ns, len(warmup), rss_before, rss_after)
+    warmup_runs, per_run_ns = timing.count_loop(engine.invoke, m.warmup_runs, m.warmup_min_s, m.max_s)
+    samples = timing.Samples(timing.capacity_for(per_run_ns, m.runs, m.min_s, m.max_s))
+    return Side(key, header, engine, init_ns, first_ns, warmup_runs, rss_before, rss_after, samples)
 
 
 def _result(
@@ -111,12 +133,8 @@ def _result(
         side.header,
         Status.OK,
         timing=dataclasses.replace(summary, block_lengths=side.block_lengths),
-        memory=Memory(  # peak is the process's: in a pair it covers both models
-            rss_before_mb=side.rss_before,
-            rss_after_load_mb=side.rss_after,
-            load_delta_mb=side.rss_after - side.rss_before,
-            peak_rss_mb=peak_rss_mb(),
-        ),
+        memory=side.memory or side.own_memory(),
+        conditions=side.conditions,
         accuracy=accuracy.score(accuracy.predict(side.engine, x), labels, reference),
         coverage=side.engine.coverage,
         fully_accelerated=side.engine.fully_accelerated,
@@ -131,7 +149,10 @@ def run_cell(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime) -> Cell
         return side
     overhead_ns = timing.timer_overhead_ns()
     m = plan.measure
-    side.samples = timing.bounded_loop(side.engine.invoke, m.runs, m.min_s, m.max_s)
+    guard = noise.Guard(key.threads)
+    timing.bounded_loop(side.engine.invoke, m.runs, m.min_s, m.max_s, into=side.samples)
+    side.conditions = guard.finish()
+    side.read_peak()  # before the summary's lists and the accuracy pass
     return _result(side, x, labels, reference, overhead_ns)
 
 
@@ -149,14 +170,69 @@ def run_pair(plan: Plan, plan_dir: Path, keys: tuple[CellKey, CellKey], runtime:
     if any(isinstance(side, CellResult) for side in sides):
         return [side if isinstance(side, CellResult) else run_cell(plan, plan_dir, side.key, runtime) for side in sides]
     loaded = [side for side in sides if isinstance(side, Side)]
+    for side in loaded:  # loaded second, a side would find the runtime's own start-up paid by the first
+        side.memory = isolated_memory(plan, plan_dir, side.key, runtime) or Memory(
+            side.rss_before, side.rss_after, None, None, missing=["load_delta_mb", "peak_rss_mb"]
+        )
     overhead_ns = timing.timer_overhead_ns()
     m = plan.measure
     per_block = max(1, m.runs // m.blocks)
+    guard = noise.Guard(keys[0].threads)
     for index in abba(m.blocks):
-        block = timing.bounded_loop(loaded[index].engine.invoke, per_block, m.min_s / m.blocks, m.max_s)
-        loaded[index].samples += block
-        loaded[index].block_lengths.append(len(block))
+        before = len(loaded[index].samples)
+        timing.bounded_loop(
+            loaded[index].engine.invoke, per_block, m.min_s / m.blocks, m.max_s, into=loaded[index].samples
+        )
+        loaded[index].block_lengths.append(len(loaded[index].samples) - before)
+    conditions = guard.finish()
+    for side in loaded:
+        side.conditions = conditions
     return [_result(side, x, labels, reference, overhead_ns) for side in loaded]
+
+
+def measure_memory(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime) -> Memory | None:
+    """One side's memory as a cell of its own measures it: load, first run and warm-up in a fresh process."""
+    x, _, _ = load_input_set(plan_dir / plan.input_set)
+    side = _load(plan, plan_dir, key, runtime, x[0])
+    return None if isinstance(side, CellResult) else side.own_memory()
+
+
+def isolated_memory(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime) -> Memory | None:
+    """``measure_memory`` in a child process (same interpreter, same runtime choice); None if it fails
+    there, and the paired side then says which memory fields it lacks rather than report the shared ones."""
+    request = json.dumps(
+        {"plan": schema.to_dict(plan), "plan_dir": str(plan_dir), "cell": key.id, "runtime": runtime.name}
+    )
+    code = "from device_runner.cell import memory_child; memory_child()"
+    parent = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [parent, os.environ.get("PYTHONPATH")]))}
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            input=request,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=plan.measure.cell_timeout_s,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    lines = out.stdout.strip().splitlines()
+    found = json.loads(lines[-1]) if out.returncode == 0 and lines else None
+    return schema.from_dict(Memory, found) if isinstance(found, dict) else None
+
+
+def memory_child() -> None:
+    """The child's side of ``isolated_memory``: a request on stdin, the Memory as the last line of stdout."""
+    from device_runner.runtime import load_runtime
+
+    request = json.loads(sys.stdin.read())
+    plan = schema.from_dict(Plan, request["plan"])
+    key = {k.id: k for k in plan.cells()}[request["cell"]]
+    _pin(plan)
+    memory = measure_memory(plan, Path(request["plan_dir"]), key, load_runtime(request["runtime"]))
+    print(json.dumps(schema.to_dict(memory) if memory else None))
 
 
 def _finish(header: dict[str, Any], status: Status, **fields: Any) -> CellResult:

@@ -37,6 +37,16 @@ def peak_rss_mb() -> float:
     return _status_kb("VmHWM") / 1024
 
 
+def reset_peak_rss() -> bool:
+    """Start VmHWM afresh from the current RSS (Linux >= 4.0: "5" > /proc/self/clear_refs), so a transient
+    before the cell's work (unpacking the input set) is not its peak. False where the kernel refuses."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5", encoding="ascii")
+    except OSError:
+        return False
+    return True
+
+
 def temperatures_c() -> dict[str, float]:
     """Every thermal zone that reads, by its type (e.g. ``cpu-thermal``)."""
     temps = {}

@@ -102,8 +102,8 @@ class Versioned(Protocol):
 # 1.1 (plans unchanged since 1.0).
 PLAN_RECORD = RecordType("plan", "1.1")
 # 1.1: timing/memory fields a runner could not measure are null, listed in `missing`; per-sample `agree`;
-# p5/p95.
-RESULT_RECORD = RecordType("cell result", "1.1")
+# p5/p95. 1.2: `conditions` (what the machine was doing around the cell, and whether that spoils it).
+RESULT_RECORD = RecordType("cell result", "1.2")
 
 
 @RESULT_RECORD.step("1.0", "1.1")
@@ -118,6 +118,12 @@ def _result_1_0_to_1_1(data: dict[str, Any]) -> dict[str, Any]:
     if isinstance(data.get("accuracy"), dict):
         upgraded["accuracy"] = data["accuracy"] | {"agree": []}
     return upgraded
+
+
+@RESULT_RECORD.step("1.1", "1.2")
+def _result_1_1_to_1_2(data: dict[str, Any]) -> dict[str, Any]:
+    """1.1 runners did not look at the machine: ``conditions`` stays null (unknown, not quiet)."""
+    return data
 
 
 # ---------------------------------------------------------------------------------------------
@@ -283,6 +289,33 @@ class DeviceFacts:
 
 
 @dataclass(frozen=True)
+class Activity:
+    """What the machine was doing over one window (device_runner/noise.py reads it)."""
+
+    window_s: float
+    load_avg_1m: float | None  # /proc/loadavg
+    busy_cores: float | None  # CPU time of every process on the usable CPUs / window (/proc/stat, steal included)
+    others_busy_cores: float | None  # the same less this process's own CPU time: the competition
+    cpu_mhz: dict[str, float] = field(default_factory=dict)  # scaling_cur_freq per usable CPU, where cpufreq reads
+    throttled: str | None = None  # `vcgencmd get_throttled` (Raspberry Pi), e.g. "0x0"; None where absent
+    thermal: list[str] = field(default_factory=list)  # zones past a passive trip point, CPU cooling engaged
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """The noise guard: a cell measured under contention is still stored, flagged, with the reasons."""
+
+    available_cores: int  # os.sched_getaffinity: the CPUs the cell could run on
+    threads: int
+    governor: str | None
+    before: Activity  # a short window just before the timed loop
+    during: Activity  # the timed loop itself (a pair: both sides' interleaved blocks)
+    after: Activity  # a short window just after it
+    contended: bool
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class CellResult:
     RECORD: ClassVar[RecordType] = RESULT_RECORD
 
@@ -305,6 +338,7 @@ class CellResult:
     temperature_after_c: dict[str, float] = field(default_factory=dict)
     started_at: str = ""
     finished_at: str = ""
+    conditions: Conditions | None = None  # None: not observed (failed before timing, or an older runner)
     schema_version: str = RESULT_RECORD.version
 
     @property

@@ -179,7 +179,10 @@ def _cell_verdicts(
     out.append(Verdict(key, "status", stats.Outcome.PASS, None, None, "ok → ok"))
     assert a.timing and b.timing and a.memory and b.memory
     floor = max(t.latency_floor, NOISE_MULTIPLE * noise_sd) if noise_sd is not None else t.latency_floor
-    if not (a.timing.samples_ms and b.timing.samples_ms):
+    spoiled = contention(a, b)
+    if spoiled:  # a flagged side's timing says nothing either way: never a regression, never a pass
+        found = stats.Finding(stats.Outcome.INCONCLUSIVE, math.nan, None, None, None, spoiled)
+    elif not (a.timing.samples_ms and b.timing.samples_ms):
         found = stats.Finding(
             stats.Outcome.INCONCLUSIVE,
             math.nan,
@@ -214,11 +217,12 @@ def _cell_verdicts(
         if before is None or after is None:
             continue  # not printed by this runner: nothing to warn about
         ratio = after / before if before else 1.0
+        tail = stats.Outcome.WARNING if ratio >= 1 + floor else stats.Outcome.PASS
         out.append(
             Verdict(
                 key,
                 metric,
-                stats.Outcome.WARNING if ratio >= 1 + floor else stats.Outcome.PASS,
+                stats.Outcome.INCONCLUSIVE if spoiled else tail,
                 before,
                 after,
                 f"ratio {ratio:.3f} (tails warn only)",
@@ -250,6 +254,16 @@ def _cell_verdicts(
             )
         )
     return out
+
+
+def contention(a: CellResult, b: CellResult) -> str:
+    """Why the timing of either side was measured under contention (device_runner's noise guard), or ""."""
+    parts = [
+        f"{side} measured under contention: {'; '.join(cell.conditions.reasons)}"
+        for side, cell in (("baseline", a), ("candidate", b))
+        if cell.conditions is not None and cell.conditions.contended
+    ]
+    return " · ".join(parts)
 
 
 def _timed_together(a_run: StoredRun, b_run: StoredRun) -> bool:

@@ -31,6 +31,8 @@ class Row:
     size_kb: float | None
     gzip_kb: float | None
     message: str
+    contended: bool | None = None  # the noise guard's flag; None: the runner did not look
+    noise: str = ""  # its reasons, one line
 
 
 def rows(cells: list[CellResult], manifest: Manifest) -> list[Row]:
@@ -56,6 +58,8 @@ def rows(cells: list[CellResult], manifest: Manifest) -> list[Row]:
                 size_kb=record.size_bytes / 1024 if record and record.size_bytes is not None else None,
                 gzip_kb=record.gzip_bytes / 1024 if record and record.gzip_bytes is not None else None,
                 message=cell.message,
+                contended=cell.conditions.contended if cell.conditions else None,
+                noise="; ".join(cell.conditions.reasons) if cell.conditions else "",
             )
         )
     return out
@@ -77,7 +81,11 @@ def _delegated(row: Row) -> str:
 
 
 def render(table_rows: list[Row], title: str, console: Console) -> None:
-    table = Table(title=title, caption="agree: top-1 agreement with the host fp32 model · deleg: nodes delegated")
+    table = Table(
+        title=title,
+        caption="agree: top-1 agreement with the host fp32 model · deleg: nodes delegated"
+        " · ⚠: measured under contention, timing not to be trusted",
+    )
     for name in (
         "variant",
         "delegate",
@@ -99,6 +107,8 @@ def render(table_rows: list[Row], title: str, console: Console) -> None:
         )
     for row in table_rows:
         status = row.status if row.status == Status.OK else f"[bold red]{row.status}[/]"
+        if row.contended:
+            status += " [bold yellow]⚠[/]"
         table.add_row(
             row.variant,
             row.delegate,
@@ -120,6 +130,12 @@ def render(table_rows: list[Row], title: str, console: Console) -> None:
         if row.status != Status.OK:
             console.print(
                 f"[red]{row.variant} × {row.delegate} × {row.api}[/]: {row.status}: {row.message.splitlines()[0]}"
+            )
+    for row in table_rows:
+        if row.contended:
+            console.print(
+                f"[yellow]⚠ {row.variant} × {row.delegate} × {row.api} × {row.threads}t[/]: "
+                f"measured under contention: {row.noise}"
             )
 
 

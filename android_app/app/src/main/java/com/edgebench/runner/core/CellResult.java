@@ -26,6 +26,7 @@ public final class CellResult {
     public Map<String, Double> temperatureAfterC = new LinkedHashMap<>();
     public String startedAt = "";
     public String finishedAt = "";
+    public Conditions conditions; // the noise guard: null until this runner observes the device around a cell
     public String schemaVersion = Schema.VERSION;
 
     public static final class Timing {
@@ -73,6 +74,29 @@ public final class CellResult {
             this.delegatedNodes = delegatedNodes;
             this.totalNodes = totalNodes;
         }
+    }
+
+    /** What the device was doing over one window around a cell (device_runner/noise.py). */
+    public static final class Activity {
+        public double windowS;
+        public Double loadAvg1m;
+        public Double busyCores;
+        public Double othersBusyCores;
+        public Map<String, Double> cpuMhz = new LinkedHashMap<>();
+        public String throttled;
+        public List<String> thermal = new ArrayList<>();
+    }
+
+    /** Whether the cell was measured under contention, and why. */
+    public static final class Conditions {
+        public int availableCores;
+        public int threads;
+        public String governor;
+        public Activity before;
+        public Activity during;
+        public Activity after;
+        public boolean contended;
+        public List<String> reasons = new ArrayList<>();
     }
 
     public static final class DeviceFacts {
