@@ -187,6 +187,56 @@ def constant_tensors(data: bytes) -> list[ConstantTensor]:
     return out
 
 
+@dataclass(frozen=True)
+class Node:
+    """One operator of the main subgraph, with its tensors (``None`` for an omitted optional input)."""
+
+    op: OpCode
+    inputs: list[TensorInfo | None]
+    outputs: list[TensorInfo]
+    constant: list[bool]  # per input: its values are stored in the file (weights, biases)
+
+
+@dataclass(frozen=True)
+class Graph:
+    nodes: list[Node]
+    tensors: list[TensorInfo]
+    stored: list[bool]  # per tensor: carries its own data in the file
+
+
+def read_graph(data: bytes) -> Graph:
+    """The main subgraph's operators in execution order, each with its input and output tensors."""
+    reader = _Reader(data)
+    try:
+        model = reader.u32(0)
+        codes = [_op_code(reader, t) for t in reader.tables(model, 1)]
+        buffers = reader.tables(model, 4)
+        subgraphs = reader.tables(model, 2)
+        if not subgraphs:
+            raise ModelFormatError("model has no subgraph")
+        tables = reader.tables(subgraphs[0], 0)
+        tensors = [_tensor(reader, t) for t in tables]
+        stored = []
+        for table in tables:
+            index = int(reader.scalar(table, 2, "<I", 0))
+            stored.append(0 < index < len(buffers) and bool(reader.blob(buffers[index], 0)))
+        nodes = []
+        for op in reader.tables(subgraphs[0], 3):
+            ins = [int(i) for i in reader.numbers(op, 1, "<i")]
+            outs = [int(i) for i in reader.numbers(op, 2, "<i")]
+            nodes.append(
+                Node(
+                    op=codes[int(reader.scalar(op, 0, "<I", 0))],
+                    inputs=[tensors[i] if i >= 0 else None for i in ins],
+                    outputs=[tensors[i] for i in outs],
+                    constant=[i >= 0 and stored[i] for i in ins],
+                )
+            )
+    except (IndexError, struct.error) as exc:
+        raise ModelFormatError(f"corrupt flatbuffer: {exc}") from exc
+    return Graph(nodes, tensors, stored)
+
+
 def read_model_file(path: Path) -> ModelInfo:
     try:
         return read_model_info(path.read_bytes())

@@ -22,7 +22,7 @@ from edgebench.errors import EdgebenchError
 from edgebench.hashing import sha256_tree
 from edgebench.processes import JsonObject, stream_json_lines
 from edgebench.progress import Listener
-from edgebench.records import MANIFEST_NAME, Manifest, VariantState, read_manifest
+from edgebench.records import MANIFEST_NAME, MANIFEST_RECORD, Manifest, VariantState, read_manifest
 
 ConverterEvent = JsonObject
 
@@ -34,6 +34,7 @@ def cache_key(model_sha256: str, data_sha256: str, variants: list[str], options:
         "variants": sorted(variants),
         "options": dataclasses.asdict(options),
         "edgebench": __version__,
+        "manifest": MANIFEST_RECORD.version,  # a manifest written with fewer figures is made again
     }
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
 

@@ -8,6 +8,7 @@ from edgebench.records.bundle import Bundle, StoredRun, is_bundle_ref, read_bund
 from edgebench.records.manifest import (
     INPUT_SET_NAME,
     MANIFEST_NAME,
+    MANIFEST_RECORD,
     Manifest,
     VariantRecord,
     VariantState,
@@ -18,6 +19,7 @@ from edgebench.records.manifest import (
 __all__ = [
     "INPUT_SET_NAME",
     "MANIFEST_NAME",
+    "MANIFEST_RECORD",
     "Bundle",
     "Manifest",
     "StoredRun",

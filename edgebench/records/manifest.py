@@ -13,12 +13,14 @@ from typing import ClassVar
 
 from device_runner import schema
 from device_runner.flatbuffer import TensorInfo
+from device_runner.model_figures import ModelFigures
 
 MANIFEST_NAME = "variants.json"
 INPUT_SET_NAME = "inputs.npz"
 
 # 1.1 (manifests unchanged since 1.0, when one version covered every record).
-MANIFEST_RECORD = schema.RecordType("variants manifest", "1.1")
+# 1.2: each variant's model figures (parameters, MACs/FLOPs, op counts) read from its flatbuffer
+MANIFEST_RECORD = schema.RecordType("variants manifest", "1.2")
 
 
 class VariantState(StrEnum):
@@ -61,6 +63,7 @@ class VariantRecord:
     host_fp32_agreement: float | None = None  # top-1 agreement with the source model
     convert_s: float | None = None
     finetune_s: float | None = None
+    figures: ModelFigures | None = None  # None in manifests older than 1.2
 
 
 @dataclass(frozen=True)

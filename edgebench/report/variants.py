@@ -24,6 +24,9 @@ class VariantRow:
     gzip_ratio: float | None
     sparsity: float | None
     max_unique_weights: int | None
+    params: int | None  # stored weight elements, all dtypes
+    mflops: float | None  # per inference, from the flatbuffer (2 × MACs + element-wise)
+    nodes: int | None
     finetune_s: float | None
     message: str
 
@@ -54,6 +57,9 @@ def rows(manifest: Manifest) -> list[VariantRow]:
                 gzip_ratio=ratio(v.gzip_bytes, base.gzip_bytes if base else None),
                 sparsity=v.sparsity,
                 max_unique_weights=v.max_unique_weights,
+                params=v.figures.total_params if v.figures else None,
+                mflops=v.figures.flops / 1e6 if v.figures else None,
+                nodes=sum(v.figures.ops.values()) if v.figures else None,
                 finetune_s=v.finetune_s,
                 message=v.message,
             )
@@ -79,6 +85,9 @@ def render(table_rows: list[VariantRow], title: str, console: Console) -> None:
         "×",
         "sparsity",
         "max uniq",
+        "params",
+        "MFLOPs",
+        "nodes",
         "tune s",
     ):
         table.add_column(name, justify="left" if name in ("variant", "status") else "right", no_wrap=True)
@@ -96,6 +105,9 @@ def render(table_rows: list[VariantRow], title: str, console: Console) -> None:
             _fmt(row.gzip_ratio, ".2f"),
             _fmt(row.sparsity, ".2f"),
             _fmt(row.max_unique_weights, "d"),
+            _fmt(row.params, ",d"),
+            _fmt(row.mflops, ".2f"),
+            _fmt(row.nodes, "d"),
             _fmt(row.finetune_s, ".1f"),
         )
     console.print(table)
