@@ -97,6 +97,27 @@ def host_scores(flatbuffer_path: Path, data: dict[str, np.ndarray], reference: n
     return accuracy.score(accuracy.predict(engine, data["x_val"]), data["y_val"], reference)
 
 
+def reference_outputs(flatbuffer_path: Path, x: np.ndarray) -> np.ndarray:
+    """The variant's outputs on LiteRT's reference kernels (plain CPU, no delegate): what a device's cell is
+    compared with, so a delegate's or driver's error stands apart from the variant's own quantisation loss."""
+    info = read_model_info(flatbuffer_path.read_bytes())
+    engine = InterpreterEngine(load_runtime(), flatbuffer_path, info, "cpu", threads=1)
+    return accuracy.predict(engine, x)
+
+
+def write_input_set(
+    path: Path, data: dict[str, np.ndarray], reference: np.ndarray, variants: list[VariantRecord]
+) -> None:
+    """x, y, the host fp32 outputs, and each made variant's reference-kernel outputs as ``ref.<variant>``."""
+    arrays = {"x": data["x_val"], "y": data["y_val"], "ref": reference}
+    for variant in variants:
+        if variant.status == VariantState.OK and variant.file:
+            arrays[accuracy.reference_key(variant.name)] = reference_outputs(path.parent / variant.file, data["x_val"])
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
+    schema.write_atomic(path, buffer.getvalue())
+
+
 def failure_message(exc: BaseException) -> str:
     """One readable line: TF's converter errors open with pages of MLIR locations before ``error: …``."""
     lines = str(exc).strip().splitlines() or [type(exc).__name__]
@@ -194,9 +215,6 @@ def convert(args: argparse.Namespace) -> Manifest:
     )
     args.out.mkdir(parents=True, exist_ok=True)
     reference = source.predict(data["x_val"].astype(np.float32))
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, x=data["x_val"], y=data["y_val"], ref=reference)
-    schema.write_atomic(args.out / INPUT_SET_NAME, buffer.getvalue())
 
     variants = []
     if source.tflite is not None:  # measured as given, beside whatever else applies
@@ -210,6 +228,7 @@ def convert(args: argparse.Namespace) -> Manifest:
         emit({"event": "variant", "name": name, "epochs": options.epochs if recipe.trains else 0})
         ctx = Context(source, data, options, _epoch_reporter(name))
         variants.append(make_variant(recipe, ctx, args.out, reference))
+    write_input_set(args.out / INPUT_SET_NAME, data, reference, variants)
     return Manifest(
         model_name=source.name,
         model_sha256=args.model_sha256,

@@ -25,7 +25,7 @@ from device_runner.engines import DelegateFailed, DelegateUnavailable, Engine, I
 from device_runner.facts import device_facts, peak_rss_mb, reset_peak_rss, rss_mb, temperatures_c
 from device_runner.flatbuffer import read_model_file
 from device_runner.runtime import Runtime
-from device_runner.schema import CellKey, CellResult, Conditions, Memory, Plan, Status
+from device_runner.schema import CellKey, CellResult, Conditions, Memory, Numerics, Plan, Status
 
 FAILURES = {
     DelegateUnavailable: Status.DELEGATE_UNAVAILABLE,
@@ -45,6 +45,31 @@ def load_input_set(path: Path) -> tuple[np.ndarray, np.ndarray | None, np.ndarra
     return loaded
 
 
+def load_reference(path: Path, variant: str) -> np.ndarray | None:
+    """``variant``'s outputs on the host's reference kernels, or None for an input set made without them."""
+    with np.load(path) as data:
+        key = accuracy.reference_key(variant)
+        return data[key] if key in data.files else None
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What a cell's outputs are held to: the same variant run on the host's reference kernels."""
+
+    outputs: np.ndarray
+    output: str  # which output: index and tensor name
+    min_agreement: float
+    min_cosine: float
+
+
+def _expected(plan: Plan, plan_dir: Path, key: CellKey, output_name: str) -> Expected | None:
+    reference = load_reference(plan_dir / plan.input_set, key.variant)
+    if reference is None:
+        return None
+    m = plan.measure
+    return Expected(reference, f"0 {output_name}".strip(), m.numerics_min_agreement, m.numerics_min_cosine)
+
+
 @dataclass
 class Side:
     """One model loaded and warmed up in this process, ready to be timed."""
@@ -62,6 +87,7 @@ class Side:
     peak_mb: float | None = None  # the process's peak less the sample buffers, read before any summary
     memory: Memory | None = None  # a paired side's, measured in a process of its own
     conditions: Conditions | None = None
+    expected: Expected | None = None
 
     def read_peak(self) -> None:
         """VmHWM less the runner's sample buffers (touched before the timed loop, so resident all along):
@@ -116,7 +142,8 @@ def _load(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime, first_inpu
     m = plan.measure
     warmup_runs, per_run_ns = timing.count_loop(engine.invoke, m.warmup_runs, m.warmup_min_s, m.max_s)
     samples = timing.Samples(timing.capacity_for(per_run_ns, m.runs, m.min_s, m.max_s))
-    return Side(key, header, engine, init_ns, first_ns, warmup_runs, rss_before, rss_after, samples)
+    expected = _expected(plan, plan_dir, key, info.outputs[0].name if info.outputs else "")
+    return Side(key, header, engine, init_ns, first_ns, warmup_runs, rss_before, rss_after, samples, expected=expected)
 
 
 def _result(
@@ -129,16 +156,27 @@ def _result(
         warmup_runs=side.warmup_runs,
         overhead_ns=overhead_ns,
     )
+    outputs = accuracy.predict(side.engine, x)
+    numerics = _numerics(side.expected, outputs)
+    wrong = numerics is not None and not numerics.passed
     return _finish(
         side.header,
-        Status.OK,
+        Status.WRONG_OUTPUT if wrong else Status.OK,
+        message=accuracy.numerics_message(numerics, side.key.delegate) if numerics and wrong else side.engine.note,
+        numerics=numerics,
         timing=dataclasses.replace(summary, block_lengths=side.block_lengths),
         memory=side.memory or side.own_memory(),
         conditions=side.conditions,
-        accuracy=accuracy.score(accuracy.predict(side.engine, x), labels, reference),
+        accuracy=accuracy.score(outputs, labels, reference),
         coverage=side.engine.coverage,
         fully_accelerated=side.engine.fully_accelerated,
     )
+
+
+def _numerics(expected: Expected | None, outputs: np.ndarray) -> Numerics | None:
+    if expected is None or expected.outputs.size != outputs.size:  # no reference, or one for other inputs
+        return None
+    return accuracy.compare(outputs, expected.outputs, expected.output, expected.min_agreement, expected.min_cosine)
 
 
 def run_cell(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime) -> CellResult:

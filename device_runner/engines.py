@@ -10,7 +10,11 @@ Every way an engine can fail to open becomes an exception whose class is the cel
 from __future__ import annotations
 
 import importlib
+import os
 import re
+import sys
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -41,6 +45,7 @@ class Incompatible(RuntimeError):
 class Engine(Protocol):
     coverage: Coverage | None
     fully_accelerated: bool | None
+    note: str  # for an ok cell: where the model really runs, when the API's own answer would mislead
 
     def set_input(self, sample: np.ndarray) -> None:
         """Feed one sample (no batch axis), quantising it if the model takes integers."""
@@ -88,6 +93,7 @@ def _raise_if_incompatible(exc: Exception) -> None:
 
 class InterpreterEngine:
     fully_accelerated: bool | None = None
+    note = ""
 
     def __init__(self, runtime: Runtime, model_path: Path, info: ModelInfo, delegate: str, threads: int) -> None:
         api = runtime.interpreter
@@ -131,42 +137,82 @@ class InterpreterEngine:
 
 class CompiledEngine:
     coverage: Coverage | None = None
+    fully_accelerated: bool | None = None
 
     def __init__(self, runtime: Runtime, model_path: Path, info: ModelInfo, delegate: str, threads: int) -> None:
         if runtime.name != "ai_edge_litert":
             raise DelegateUnavailable(f"the CompiledModel API needs ai_edge_litert; this device has {runtime.name}")
-        compiled = importlib.import_module("ai_edge_litert.compiled_model")
-        options = importlib.import_module("ai_edge_litert.options")
-        accel = importlib.import_module("ai_edge_litert.hardware_accelerator").HardwareAccelerator
-        kernel = importlib.import_module("ai_edge_litert.cpu_kernel_mode").CpuKernelMode
-        choices = {
-            "xnnpack": (accel.CPU, kernel.DELEGATE),
-            "cpu": (accel.CPU, kernel.BUILTIN),
-            "gpu": (accel.GPU | accel.CPU, None),  # CPU takes what the GPU cannot, as LiteRT's benchmark does
-            "npu": (accel.NPU | accel.CPU, None),
-        }
-        if delegate not in choices:
+        self._litert = _Litert.load()
+        if delegate not in ("xnnpack", "cpu", *ACCELERATORS):
             raise DelegateUnavailable(f"{delegate} is not available through the CompiledModel API")
-        hardware, kernel_mode = choices[delegate]
-        model_options = options.Options(
-            hardware_accelerators=hardware,
-            cpu_options=options.CpuOptions(num_threads=threads, kernel_mode=kernel_mode),
-        )
-        try:
-            self._model = compiled.CompiledModel.from_file(str(model_path), options=model_options)
-        except (ValueError, RuntimeError) as exc:
-            _raise_if_incompatible(exc)
-            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            if delegate in ("gpu", "npu"):
-                raise DelegateUnavailable(f"{delegate} accelerator could not be created here: {detail}") from exc
-            raise DelegateFailed(f"{delegate} (CompiledModel) failed to compile the model: {detail}") from exc
+        self.note = ""
+        if delegate in ACCELERATORS:
+            self._model = self._on_accelerator(model_path, info, delegate, threads)
+        else:
+            kernel = self._litert.kernel.DELEGATE if delegate == "xnnpack" else self._litert.kernel.BUILTIN
+            compiled = self._compile(model_path, self._litert.accel.CPU, threads, kernel)
+            if isinstance(compiled, Failure):
+                raise DelegateFailed(f"{delegate} (CompiledModel) failed to compile the model: {compiled.reason}")
+            self._model = compiled
+            # CPU only: "fully accelerated" is LiteRT's own answer, meaning XNNPACK took every op.
+            self.fully_accelerated = bool(self._model.is_fully_accelerated())
         self._inputs = self._model.create_input_buffers(0)
         self._outputs = self._model.create_output_buffers(0)
         self._info = info
         out = info.outputs[0]
         self._out_count = int(np.prod(out.shape))
         self._out_dtype = np.dtype(out.dtype)
-        self.fully_accelerated: bool | None = bool(self._model.is_fully_accelerated())
+
+    def _compile(self, model_path: Path, hardware: int, threads: int, kernel: Any = None) -> Any:
+        """A CompiledModel, or the Failure with LiteRT's own reason (read from its log: the exception
+        holds only source locations)."""
+        options = self._litert.options
+        model_options = options.Options(
+            hardware_accelerators=hardware,
+            cpu_options=options.CpuOptions(num_threads=threads, kernel_mode=kernel),
+        )
+        error: Exception | None = None
+        with NativeLog() as log:
+            try:
+                model = self._litert.compiled.CompiledModel.from_file(str(model_path), options=model_options)
+            except (ValueError, RuntimeError) as exc:
+                error = exc
+        self._last_log = log.text
+        if error is None:
+            return model
+        _raise_if_incompatible(error)
+        return Failure(str(error), log.text)
+
+    def _on_accelerator(self, model_path: Path, info: ModelInfo, delegate: str, threads: int) -> Any:
+        """Only what really runs on the GPU/NPU counts: LiteRT accepts an accelerator that is absent and runs
+        the model on the CPU instead, calling that "fully accelerated" when XNNPACK takes every op."""
+        accel = self._litert.accel
+        alone = accel.GPU if delegate == "gpu" else accel.NPU
+        # Without CPU in the set LiteRT refuses to compile unless the accelerator took every op.
+        compiled = self._compile(model_path, alone, threads)
+        if not isinstance(compiled, Failure):
+            self.fully_accelerated = True
+            self.note = f"every op runs on the {delegate}"
+            return compiled
+        if not compiled.left_ops_on_cpu:
+            raise DelegateUnavailable(f"{delegate} is not available on this device: {compiled.sentence(delegate)}")
+        if delegate == "npu" and not compiled.npu_compiled and not _has_dispatch_ops(info):
+            raise DelegateUnavailable(
+                f"npu is not available on this device: no NPU compiler plugin applied to the model, so every op "
+                f"would run on the CPU{compiled.plugin_problem()}"
+            )
+        mixed = self._compile(model_path, alone | accel.CPU, threads)
+        if isinstance(mixed, Failure):
+            raise DelegateUnavailable(f"{delegate} is not available on this device: {mixed.sentence(delegate)}")
+        self.fully_accelerated = False  # some ops run on the CPU, whatever is_fully_accelerated() says
+        self.coverage = mixed_coverage(self._last_log)
+        share = (
+            f"{self.coverage.delegated_nodes} of {self.coverage.total_nodes} nodes"
+            if self.coverage
+            else "part of the model (LiteRT does not say how much)"
+        )
+        self.note = f"the {delegate} runs {share}; the CPU runs the rest"
+        return mixed
 
     def set_input(self, sample: np.ndarray) -> None:
         self._inputs[0].write(quantize_input(sample[None, ...], self._info.inputs[0]))
@@ -177,3 +223,109 @@ class CompiledEngine:
     def output(self) -> np.ndarray:
         raw: np.ndarray = self._outputs[0].read(self._out_count, self._out_dtype)
         return np.asarray(dequantize_output(raw.reshape(self._info.outputs[0].shape), self._info.outputs[0])[0])
+
+
+@dataclass(frozen=True)
+class _Litert:
+    """ai_edge_litert's CompiledModel modules, imported only where that API is asked for."""
+
+    compiled: Any
+    options: Any
+    accel: Any
+    kernel: Any
+
+    @classmethod
+    def load(cls) -> _Litert:
+        return cls(
+            compiled=importlib.import_module("ai_edge_litert.compiled_model"),
+            options=importlib.import_module("ai_edge_litert.options"),
+            accel=importlib.import_module("ai_edge_litert.hardware_accelerator").HardwareAccelerator,
+            kernel=importlib.import_module("ai_edge_litert.cpu_kernel_mode").CpuKernelMode,
+        )
+
+
+ACCELERATORS = ("gpu", "npu")
+_NOT_ALL_ON_ACCELERATOR = "Some ops are not accelerated"  # LiteRT's refusal when ops are left for a CPU not asked for
+_PLUGINS_APPLIED = re.compile(r"(\d+) compiler plugins were applied successfully")
+_PLUGIN_LOAD_FAILED = re.compile(r"Failed to load plugin at: \S*/(\S+) with error")
+_SHARED_LIBRARY = re.compile(r"Could not load shared library \S+: (.+?)\.?$", re.MULTILINE)
+_LOG_REASON = re.compile(r"^(?:ERROR|E\d+ [\d:.]+ +\d+) ?[: ]*(?:\[[^\]]*\]|[\w.]+:\d+\])? *(.*\S)", re.MULTILINE)
+_REPLACING = re.compile(r"Replacing (\d+) out of (\d+) node\(s\) with delegate \((\w+)\)")
+_SELECTED = re.compile(r"selected (\d+) ops, from a total of (\d+) ops")
+_LOCATION_ONLY = re.compile(r"^[\s└]*(ERROR: )?\[[^\]]*\]\s*$")
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A CompiledModel that LiteRT would not create, with what its log said meanwhile."""
+
+    error: str
+    log: str
+
+    @property
+    def left_ops_on_cpu(self) -> bool:
+        return _NOT_ALL_ON_ACCELERATOR in self.error
+
+    @property
+    def npu_compiled(self) -> bool:
+        match = _PLUGINS_APPLIED.search(self.log)
+        return bool(match and int(match.group(1)) > 0)
+
+    @property
+    def reason(self) -> str:
+        """The most specific line LiteRT gave: the exception's own text unless it is only source locations."""
+        lines = [line.strip(" └") for line in self.error.splitlines() if not _LOCATION_ONLY.match(line)]
+        told = [line for line in lines if line]
+        if told:
+            return told[-1].rstrip(".")
+        logged = [m.group(1) for m in _LOG_REASON.finditer(self.log) if not _LOCATION_ONLY.match(m.group(1))]
+        return (logged[0] if logged else "LiteRT gave no reason").rstrip(".")
+
+    def sentence(self, delegate: str) -> str:
+        return f"LiteRT could not start its {delegate.upper()} accelerator ({self.reason})."
+
+    def plugin_problem(self) -> str:
+        plugins = _PLUGIN_LOAD_FAILED.findall(self.log)
+        libraries = _SHARED_LIBRARY.findall(self.log)
+        if not plugins:
+            return "."
+        why = f": {libraries[0].strip()}" if libraries else ""
+        return f" ({plugins[0]} does not load{why})."
+
+
+def mixed_coverage(log: str) -> Coverage | None:
+    """How many nodes the accelerator took, when LiteRT's log says (the CompiledModel API does not)."""
+    for match in _REPLACING.finditer(log):
+        if "xnnpack" not in match.group(3).lower():
+            return Coverage(delegated_nodes=int(match.group(1)), total_nodes=int(match.group(2)))
+    selected = _SELECTED.search(log)
+    return Coverage(delegated_nodes=int(selected.group(1)), total_nodes=int(selected.group(2))) if selected else None
+
+
+def _has_dispatch_ops(info: ModelInfo) -> bool:
+    """A model compiled ahead of time for an NPU carries LiteRT's dispatch op."""
+    return any("DISPATCH" in str(op).upper() for op in info.ops)
+
+
+class NativeLog:
+    """What native code writes to stderr (fd 2) inside the block, kept in ``text`` and passed on to stderr."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def __enter__(self) -> NativeLog:
+        sys.stderr.flush()
+        self._saved = os.dup(2)
+        self._file = tempfile.TemporaryFile()
+        os.dup2(self._file.fileno(), 2)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sys.stderr.flush()
+        os.dup2(self._saved, 2)
+        os.close(self._saved)
+        self._file.seek(0)
+        raw = self._file.read()
+        self._file.close()
+        self.text = raw.decode(errors="replace")
+        os.write(2, raw)

@@ -37,6 +37,7 @@ class Status(StrEnum):
     INCOMPATIBLE = "incompatible"
     CRASHED = "crashed"
     TIMEOUT = "timeout"
+    WRONG_OUTPUT = "wrong_output"  # outputs far from the same variant on the host's reference kernels
 
     @property
     def failed(self) -> bool:
@@ -99,11 +100,12 @@ class Versioned(Protocol):
     RECORD: ClassVar[RecordType]
 
 
-# 1.1 (plans unchanged since 1.0).
-PLAN_RECORD = RecordType("plan", "1.1")
+# 1.1 (plans unchanged since 1.0). 1.2: numerics tolerances in `measure` (an older plan gets the defaults).
+PLAN_RECORD = RecordType("plan", "1.2")
 # 1.1: timing/memory fields a runner could not measure are null, listed in `missing`; per-sample `agree`;
 # p5/p95. 1.2: `conditions` (what the machine was doing around the cell, and whether that spoils it).
-RESULT_RECORD = RecordType("cell result", "1.2")
+# 1.3: `numerics` (the outputs against the same variant on the host's reference kernels), status wrong_output.
+RESULT_RECORD = RecordType("cell result", "1.3")
 
 
 @RESULT_RECORD.step("1.0", "1.1")
@@ -123,6 +125,12 @@ def _result_1_0_to_1_1(data: dict[str, Any]) -> dict[str, Any]:
 @RESULT_RECORD.step("1.1", "1.2")
 def _result_1_1_to_1_2(data: dict[str, Any]) -> dict[str, Any]:
     """1.1 runners did not look at the machine: ``conditions`` stays null (unknown, not quiet)."""
+    return data
+
+
+@RESULT_RECORD.step("1.2", "1.3")
+def _result_1_2_to_1_3(data: dict[str, Any]) -> dict[str, Any]:
+    """1.2 runners did not check numerics: ``numerics`` stays null (not checked, not passed)."""
     return data
 
 
@@ -170,6 +178,10 @@ class Measurement:
     cpus: list[int] = field(default_factory=list)  # pin each cell to these CPUs; empty: no pinning
     cooldown_s: float = 0.0  # pause between cells so heat from one does not slow the next
     blocks: int = 20  # paired plans: ABBA blocks per side, runs // blocks timed runs each
+    # A cell whose outputs agree less with the same variant on the host's reference kernels is wrong_output.
+    # int8 under XNNPACK vs reference kernels on the bundled example: 99.7 % agreement, cosine 0.99994.
+    numerics_min_agreement: float = 0.97  # top-1 agreement
+    numerics_min_cosine: float = 0.99  # mean per-sample cosine similarity of the dequantised outputs
 
 
 @dataclass(frozen=True)
@@ -274,6 +286,22 @@ class Coverage:
 
 
 @dataclass(frozen=True)
+class Numerics:
+    """The cell's outputs against the host running the same variant on LiteRT's reference kernels: both
+    carry the variant's quantisation loss, so what differs is the delegate's or the driver's doing."""
+
+    n: int
+    output: str  # which output was compared: "0 Identity" (index and tensor name)
+    agreement: float  # top-1 agreement
+    cosine: float  # mean per-sample cosine similarity
+    min_cosine: float  # the worst sample's
+    max_abs_diff: float  # after dequantisation
+    min_agreement_allowed: float  # the tolerances the cell was held to
+    min_cosine_allowed: float
+    passed: bool
+
+
+@dataclass(frozen=True)
 class DeviceFacts:
     runtime: str
     runtime_version: str
@@ -339,6 +367,7 @@ class CellResult:
     started_at: str = ""
     finished_at: str = ""
     conditions: Conditions | None = None  # None: not observed (failed before timing, or an older runner)
+    numerics: Numerics | None = None  # None: not checked (no reference for this variant, or an older runner)
     schema_version: str = RESULT_RECORD.version
 
     @property

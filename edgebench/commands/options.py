@@ -213,6 +213,21 @@ _MEASUREMENT_FLAGS = (
         show_default=True,
         help="Seconds before a cell is stopped and recorded as timeout.",
     ),
+    click.option(
+        "--numerics-min-agreement",
+        type=FiniteFloat(min=0, max=1),
+        default=_MEASURE.numerics_min_agreement,
+        show_default=True,
+        help="A cell whose top-1 agrees less often with the same variant on the host's reference kernels "
+        "is wrong_output.",
+    ),
+    click.option(
+        "--numerics-min-cosine",
+        type=FiniteFloat(min=-1, max=1),
+        default=_MEASURE.numerics_min_cosine,
+        show_default=True,
+        help="A cell whose outputs' mean cosine similarity with that reference is lower is wrong_output.",
+    ),
 )
 
 
@@ -237,6 +252,8 @@ def measurement_options(command: F) -> F:
             runs=kwargs.pop("runs"),
             min_s=kwargs.pop("min_secs"),
             cell_timeout_s=kwargs.pop("cell_timeout"),
+            numerics_min_agreement=kwargs.pop("numerics_min_agreement"),
+            numerics_min_cosine=kwargs.pop("numerics_min_cosine"),
         )
         return command(*args, **kwargs)
 

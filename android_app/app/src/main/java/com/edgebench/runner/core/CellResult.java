@@ -27,6 +27,7 @@ public final class CellResult {
     public String startedAt = "";
     public String finishedAt = "";
     public Conditions conditions; // the noise guard: null until this runner observes the device around a cell
+    public Numerics numerics; // null: not checked (this runner does not yet compare with the host's reference)
     public String schemaVersion = Schema.VERSION;
 
     public static final class Timing {
@@ -97,6 +98,19 @@ public final class CellResult {
         public Activity after;
         public boolean contended;
         public List<String> reasons = new ArrayList<>();
+    }
+
+    /** The outputs against the same variant on the host's reference kernels (device_runner/accuracy.py). */
+    public static final class Numerics {
+        public int n;
+        public String output;
+        public double agreement;
+        public double cosine;
+        public double minCosine;
+        public double maxAbsDiff;
+        public double minAgreementAllowed;
+        public double minCosineAllowed;
+        public boolean passed;
     }
 
     public static final class DeviceFacts {

@@ -40,6 +40,8 @@ public final class Plan {
         public List<Integer> cpus = new ArrayList<>();
         public double cooldownS = 0.0;
         public int blocks = 20;
+        public double numericsMinAgreement = 0.97;
+        public double numericsMinCosine = 0.99;
     }
 
     /** Every cell, in the order device_runner sweeps them: variant, then API, delegate, threads. */

@@ -13,7 +13,7 @@ import com.google.gson.JsonParser;
  * "MAJOR.MINOR" schema_version rule (any minor of our major is read; another major is refused).
  */
 public final class Schema {
-    public static final String VERSION = "1.2"; // the result record's (device_runner/schema.py)
+    public static final String VERSION = "1.3"; // the result record's (device_runner/schema.py)
 
     public static final String OK = "ok";
     public static final String DELEGATE_UNAVAILABLE = "delegate_unavailable";
@@ -21,6 +21,7 @@ public final class Schema {
     public static final String INCOMPATIBLE = "incompatible";
     public static final String CRASHED = "crashed";
     public static final String TIMEOUT = "timeout";
+    public static final String WRONG_OUTPUT = "wrong_output"; // outputs far from the host's reference kernels
 
     private static final Gson GSON = new GsonBuilder()
             .setFieldNamingPolicy(FieldNamingPolicy.LOWER_CASE_WITH_UNDERSCORES)
