@@ -39,8 +39,9 @@ from converter.source import (
 from converter.techniques import EpochCallback
 from device_runner import accuracy, schema
 from device_runner.engines import InterpreterEngine
-from device_runner.flatbuffer import read_model_info
+from device_runner.flatbuffer import read_graph, read_model_info
 from device_runner.lifecycle import bind_to_parent
+from device_runner.model_figures import model_figures
 from device_runner.runtime import load_runtime
 from edgebench.records import INPUT_SET_NAME, MANIFEST_NAME, Manifest, VariantRecord, VariantState
 
@@ -194,6 +195,7 @@ def describe(
         host_fp32_agreement=scores.fp32_agreement,
         convert_s=round(convert_s, 3),
         finetune_s=round(finetune_s, 3),
+        figures=model_figures(read_graph(flatbuffer)),
     )
 
 
