@@ -169,6 +169,7 @@ def _result(
         conditions=side.conditions,
         accuracy=accuracy.score(outputs, labels, reference),
         coverage=side.engine.coverage,
+        placement=side.engine.placement,
         fully_accelerated=side.engine.fully_accelerated,
     )
 

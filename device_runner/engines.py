@@ -20,11 +20,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from device_runner.coverage import coverage_from_ops
+from device_runner.coverage import coverage_of, placement_from_ops
 from device_runner.delegates import APIS, DelegateSpecError, parse_delegate
 from device_runner.flatbuffer import ModelInfo, TensorInfo
 from device_runner.runtime import Runtime
-from device_runner.schema import Coverage
+from device_runner.schema import Coverage, Placement
 
 ANDROID_ONLY = ("nnapi",)  # reachable through android_app/ or benchmark_model only
 _UNKNOWN_OP = re.compile(r"Didn't find op for builtin opcode '(\w+)' version '(\d+)'")
@@ -44,6 +44,7 @@ class Incompatible(RuntimeError):
 
 class Engine(Protocol):
     coverage: Coverage | None
+    placement: Placement | None  # per node: which delegate partition ran it; None where the API does not say
     fully_accelerated: bool | None
     note: str  # for an ok cell: where the model really runs, when the API's own answer would mislead
 
@@ -125,7 +126,8 @@ class InterpreterEngine:
         self._info = info
         self.invoke = self._interpreter.invoke
         ops_details = getattr(self._interpreter, "_get_ops_details", None)  # private in both runtimes
-        self.coverage = coverage_from_ops(ops_details()) if ops_details else None
+        self.placement = placement_from_ops(ops_details()) if ops_details else None
+        self.coverage = coverage_of(self.placement) if self.placement else None
 
     def set_input(self, sample: np.ndarray) -> None:
         self._interpreter.set_tensor(self._input, quantize_input(sample[None, ...], self._info.inputs[0]))
@@ -137,6 +139,7 @@ class InterpreterEngine:
 
 class CompiledEngine:
     coverage: Coverage | None = None
+    placement: Placement | None = None  # CompiledModel reports no node list
     fully_accelerated: bool | None = None
 
     def __init__(self, runtime: Runtime, model_path: Path, info: ModelInfo, delegate: str, threads: int) -> None:

@@ -105,7 +105,8 @@ PLAN_RECORD = RecordType("plan", "1.2")
 # 1.1: timing/memory fields a runner could not measure are null, listed in `missing`; per-sample `agree`;
 # p5/p95. 1.2: `conditions` (what the machine was doing around the cell, and whether that spoils it).
 # 1.3: `numerics` (the outputs against the same variant on the host's reference kernels), status wrong_output.
-RESULT_RECORD = RecordType("cell result", "1.3")
+# 1.4: `placement` (which delegate partition ran each node, or plain kernels).
+RESULT_RECORD = RecordType("cell result", "1.4")
 
 
 @RESULT_RECORD.step("1.0", "1.1")
@@ -131,6 +132,12 @@ def _result_1_1_to_1_2(data: dict[str, Any]) -> dict[str, Any]:
 @RESULT_RECORD.step("1.2", "1.3")
 def _result_1_2_to_1_3(data: dict[str, Any]) -> dict[str, Any]:
     """1.2 runners did not check numerics: ``numerics`` stays null (not checked, not passed)."""
+    return data
+
+
+@RESULT_RECORD.step("1.3", "1.4")
+def _result_1_3_to_1_4(data: dict[str, Any]) -> dict[str, Any]:
+    """1.3 runners did not record op placement: ``placement`` stays null (unknown)."""
     return data
 
 
@@ -286,6 +293,21 @@ class Coverage:
 
 
 @dataclass(frozen=True)
+class Placement:
+    """Where each node of the model ran, as the runtime reports it (the Interpreter's node list)."""
+
+    node_ops: list[str]  # each original node's op, in execution order
+    node_partition: list[int]  # the delegate partition that ran it (0, 1, …), or -1: LiteRT's plain kernels
+
+    @property
+    def partitions(self) -> int:
+        return len({p for p in self.node_partition if p >= 0})
+
+    def on_plain_kernels(self) -> list[str]:
+        return [op for op, p in zip(self.node_ops, self.node_partition, strict=True) if p < 0]
+
+
+@dataclass(frozen=True)
 class Numerics:
     """The cell's outputs against the host running the same variant on LiteRT's reference kernels: both
     carry the variant's quantisation loss, so what differs is the delegate's or the driver's doing."""
@@ -368,6 +390,7 @@ class CellResult:
     finished_at: str = ""
     conditions: Conditions | None = None  # None: not observed (failed before timing, or an older runner)
     numerics: Numerics | None = None  # None: not checked (no reference for this variant, or an older runner)
+    placement: Placement | None = None  # None: the runtime gives no per-node placement (CompiledModel, older)
     schema_version: str = RESULT_RECORD.version
 
     @property

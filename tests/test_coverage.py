@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from device_runner.coverage import coverage_from_ops
-from device_runner.schema import Coverage
+from device_runner.coverage import coverage_from_ops, coverage_of, placement_from_ops
+from device_runner.schema import Coverage, Placement
 
 
 def op(index: int, name: str, inputs: list[int], outputs: list[int]) -> dict[str, object]:
@@ -29,3 +29,20 @@ def test_no_delegate_node_means_nothing_delegated() -> None:
 def test_optional_inputs_marked_minus_one_are_ignored() -> None:
     ops = [op(0, "FULLY_CONNECTED", [0, 1, -1], [2]), op(1, "DELEGATE", [0, 1], [2])]
     assert coverage_from_ops(ops).fraction == 1.0
+
+
+def test_placement_names_the_partition_of_each_node_and_what_stayed_on_plain_kernels() -> None:
+    # CONV -> RELU | SOFTMAX | CONV -> ADD: two partitions around a SOFTMAX the delegate left alone.
+    ops = [
+        op(0, "CONV_2D", [0, 1], [2]),
+        op(1, "RELU", [2], [3]),
+        op(2, "SOFTMAX", [3], [4]),
+        op(3, "CONV_2D", [4, 5], [6]),
+        op(4, "ADD", [6, 6], [7]),
+        op(5, "DELEGATE", [0, 1], [3]),
+        op(6, "DELEGATE", [4, 5], [7]),
+    ]
+    placement = placement_from_ops(ops)
+    assert placement == Placement(["CONV_2D", "RELU", "SOFTMAX", "CONV_2D", "ADD"], [0, 0, -1, 1, 1])
+    assert placement.partitions == 2 and placement.on_plain_kernels() == ["SOFTMAX"]
+    assert coverage_of(placement) == Coverage(delegated_nodes=4, total_nodes=5)

@@ -28,6 +28,7 @@ public final class CellResult {
     public String finishedAt = "";
     public Conditions conditions; // the noise guard: null until this runner observes the device around a cell
     public Numerics numerics; // null: not checked (this runner does not yet compare with the host's reference)
+    public Placement placement; // null: Android's Interpreter API gives no per-node placement
     public String schemaVersion = Schema.VERSION;
 
     public static final class Timing {
@@ -111,6 +112,12 @@ public final class CellResult {
         public double minAgreementAllowed;
         public double minCosineAllowed;
         public boolean passed;
+    }
+
+    /** Which delegate partition ran each node, -1 for plain kernels (device_runner/schema.py Placement). */
+    public static final class Placement {
+        public List<String> nodeOps = new ArrayList<>();
+        public List<Integer> nodePartition = new ArrayList<>();
     }
 
     public static final class DeviceFacts {
