@@ -8,29 +8,51 @@ from datetime import UTC, datetime
 from device_runner.schema import Status
 from edgebench import __version__
 from edgebench.report import plots
-from edgebench.report.analysis import ComparisonRow, Recommendation
+from edgebench.report.analysis import BASELINE, ComparisonRow, Recommendation
 from edgebench.report.comparison import HEADERS, cells, groups
+from edgebench.report.plots import Keyed
 
+# The page uses the window's width: tables keep their natural width, plots stretch to the full line.
 STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1200px; }
+body { font-family: system-ui, sans-serif; margin: 1.5em 2em; color: #222; }
 h1 { font-size: 1.5em; } h2 { margin-top: 2em; border-bottom: 1px solid #ccc; } h3 { font-size: 1em; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.85em; }
 th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; }
-th:first-child, td:first-child, td:nth-child(2) { text-align: left; }
+th:nth-child(-n+3), td:nth-child(-n+3) { text-align: left; } td.key { font-weight: bold; color: #555; }
 tr.failed td { color: #b00; } .ship { background: #eef7ee; padding: 0.6em 1em; border-left: 4px solid #393; }
-figure { margin: 1em 0; } svg { max-width: 100%; height: auto; }
+figure { margin: 1.5em 0; } figure svg { display: block; width: 100%; height: auto; }
+figcaption { font-size: 0.85em; color: #555; }
 """
 
 
-def _table(members: list[ComparisonRow]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in HEADERS)
+def _table(members: list[Keyed]) -> str:
+    """A "#" column first: the number the plots use for the cell."""
+    head = "<th>#</th>" + "".join(f"<th>{html.escape(h)}</th>" for h in HEADERS)
     body = "".join(
-        f"<tr class='{'ok' if row.status == Status.OK else 'failed'}'>"
+        f"<tr class='{'ok' if row.status == Status.OK else 'failed'}'><td class='key'>{number}</td>"
         + "".join(f"<td>{html.escape(c)}</td>" for c in cells(row))
         + "</tr>"
-        for row in members
+        for number, row in members
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def keyed_groups(rows: list[ComparisonRow]) -> list[tuple[str, list[Keyed]]]:
+    """The tables of one device, fp32 first in each, every cell numbered in reading order."""
+    out: list[tuple[str, list[Keyed]]] = []
+    number = 0
+    for title, members in groups(rows):
+        ordered = sorted(members, key=lambda r: r.variant != BASELINE)  # stable: the rest keep their order
+        out.append((title, [(number := number + 1, row) for row in ordered]))
+    return out
+
+
+def _not_plotted(keyed: list[Keyed]) -> str:
+    missing = [(n, r) for n, r in keyed if not (r.ok and r.top1 is not None)]
+    if not missing:
+        return ""
+    listed = "; ".join(f"#{n} {r.variant} · {r.delegate}: {r.status}" for n, r in missing)
+    return f"<figcaption>Not in this plot (no latency or no accuracy): {html.escape(listed)}.</figcaption>"
 
 
 def render(rows: list[ComparisonRow], history: list[ComparisonRow], recommendations: list[Recommendation]) -> str:
@@ -44,16 +66,18 @@ def render(rows: list[ComparisonRow], history: list[ComparisonRow], recommendati
             f"<p class='ship'><strong>Ship on {html.escape(rec.device)}:</strong> {html.escape(rec.reason)}</p>"
         )
     for device in sorted({r.device for r in rows}):
-        mine = [r for r in rows if r.device == device]
+        tables = keyed_groups([r for r in rows if r.device == device])
+        keyed = [k for _, members in tables for k in members]
+        colours = plots.palette(r for _, r in keyed)
         parts.append(f"<h2>{html.escape(device)}</h2>")
-        for title, members in groups(mine):
+        for title, members in tables:
             parts.append(f"<h3>{html.escape(title)}</h3>{_table(members)}")
-        figures = [
-            plots.accuracy_vs_latency(mine),
-            plots.latency_distribution(mine),
-            plots.coverage(mine),
-            plots.over_time([r for r in history if r.device == device]),
+        parts += [
+            f"<figure>{plots.accuracy_vs_latency(keyed, colours)}{_not_plotted(keyed)}</figure>",
+            f"<figure>{plots.latency_distribution(keyed, colours)}</figure>",
+            f"<figure>{plots.speedup(keyed, colours)}</figure>",
+            f"<figure>{plots.coverage(keyed, colours)}</figure>",
+            f"<figure>{plots.over_time([r for r in history if r.device == device], keyed, colours)}</figure>",
         ]
-        parts += [f"<figure>{svg}</figure>" for svg in figures]
     parts.append("</body></html>")
     return "\n".join(parts)
