@@ -230,3 +230,29 @@ def test_a_configuration_that_never_ran_gets_no_empty_panels_over_time() -> None
     svg = plots.over_time([ran, unavailable], shown, plots.palette([ran]))
     assert "xnnpack · interpreter · 1t: p50 latency" in svg and "gpu · interpreter" not in svg
     assert "run failed" not in svg  # its panels are left out, and with them its marks
+
+
+@pytest.mark.slow
+def test_numbers_of_cells_on_the_same_spot_do_not_overlap_in_chromium(tmp_path: Path) -> None:
+    chromium = require("chromium", "chromium")
+    variants = ("fp32", "fp16", "int8", "clustered_int8", "pruned", "dynamic_int8", "qat")
+    crowd = [
+        dataclasses.replace(BASE, variant=v, delegate=d, p50_ms=10.0 + 0.01 * i, samples_ms=(9.0, 10.0, 12.0))
+        for i, (v, d) in enumerate((v, d) for v in variants for d in ("xnnpack", "cpu", "gpu"))
+    ]  # 21 cells within 0.2 ms and at the same top-1: every marker on top of the others
+    keyed = list(enumerate(crowd, 1))
+    svg = plots.accuracy_vs_latency(keyed, plots.palette(crowd))
+    probe = tmp_path / "crowd.html"
+    probe.write_text(f"<!doctype html><html><body><figure>{svg}</figure>{MEASURE}</body></html>")
+    dom = subprocess.run(
+        [*chromium_args(chromium, tmp_path / "profile"), "--dump-dom", probe.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    found = re.search(r"<pre id=\"measured\">(.*?)</pre>", dom, re.S)
+    assert found
+    (plot,) = json.loads(found.group(1).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))["svgs"]
+    assert sorted(plot["keys"], key=int) == [str(n) for n, _ in keyed]
+    assert _overlapping(plot["labels"]) == []
