@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from device_runner.schema import Status
 from edgebench.records import StoredRun
+from edgebench.report.why import why_slower
 from edgebench.store import CellPoint
 
 BASELINE = "fp32"
@@ -43,6 +44,7 @@ class ComparisonRow:
     samples_ms: tuple[float, ...]
     message: str
     pareto: bool = False
+    why: str = ""  # why it is slower than fp32 here, when a figure says (edgebench/report/why.py)
 
     @property
     def ok(self) -> bool:
@@ -146,6 +148,7 @@ def comparison_rows(runs: Iterable[StoredRun]) -> list[ComparisonRow]:
                     fully_accelerated=cell.fully_accelerated,
                     samples_ms=tuple(cell.timing.samples_ms) if cell.timing else (),
                     message=cell.message,
+                    why=why_slower(cell, base, record, base_variant),
                 )
             )
     return mark_pareto(rows)

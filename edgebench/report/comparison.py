@@ -97,6 +97,9 @@ def render(rows: list[ComparisonRow], recommendations: list[Recommendation], con
         for variant in matrix.variants:
             table.add_row(variant, *matrix_cells(matrix, variant))
         console.print(table)
+    for row in rows:
+        if row.why:
+            console.print(f"[cyan]why slower on {row.device} × {row.delegate}[/]: {row.why}")
     for rec in recommendations:
         console.print(f"[bold]Ship on {rec.device}:[/] {rec.reason}")
 
@@ -105,6 +108,9 @@ def markdown(rows: list[ComparisonRow], recommendations: list[Recommendation]) -
     lines = ["# edgebench report", ""]
     for rec in recommendations:
         lines.append(f"- **Ship on {rec.device}:** {rec.reason}")
+    for row in rows:
+        if row.why:
+            lines.append(f"- why slower on {row.device} × {row.delegate}: {row.why}")
     for title, members in groups(rows):
         lines += [
             "",

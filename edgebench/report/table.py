@@ -11,6 +11,7 @@ from rich.table import Table
 
 from device_runner.schema import CellResult, Status
 from edgebench.records import Manifest
+from edgebench.report.why import why_slower
 
 
 @dataclass(frozen=True)
@@ -33,13 +34,16 @@ class Row:
     message: str
     contended: bool | None = None  # the noise guard's flag; None: the runner did not look
     noise: str = ""  # its reasons, one line
+    why: str = ""  # why it is slower than fp32 in the same configuration, when a figure says
 
 
 def rows(cells: list[CellResult], manifest: Manifest) -> list[Row]:
     variants = {v.name: v for v in manifest.variants}
+    fp32 = {(c.delegate, c.api, c.threads): c for c in cells if c.variant == "fp32"}
     out = []
     for cell in cells:
         record = variants.get(cell.variant)
+        base = fp32.get((cell.delegate, cell.api, cell.threads))
         out.append(
             Row(
                 variant=cell.variant,
@@ -60,6 +64,7 @@ def rows(cells: list[CellResult], manifest: Manifest) -> list[Row]:
                 message=cell.message,
                 contended=cell.conditions.contended if cell.conditions else None,
                 noise="; ".join(cell.conditions.reasons) if cell.conditions else "",
+                why=why_slower(cell, base, record, variants.get("fp32")),
             )
         )
     return out
@@ -131,6 +136,9 @@ def render(table_rows: list[Row], title: str, console: Console) -> None:
             console.print(
                 f"[red]{row.variant} × {row.delegate} × {row.api}[/]: {row.status}: {row.message.splitlines()[0]}"
             )
+    for row in table_rows:
+        if row.why:
+            console.print(f"[cyan]why slower — {row.delegate} × {row.api} × {row.threads}t[/]: {row.why}")
     for row in table_rows:
         if row.contended:
             console.print(
