@@ -85,6 +85,10 @@ def test_a_report_across_devices_sets_them_side_by_side_in_every_format(
     assert "devices side by side" in capsys.readouterr().out
     assert invoke(["report", "--store", two_devices, "--markdown", "-"]) == 0
     assert "## Devices side by side" in capsys.readouterr().out
+    page = Path(two_devices.removeprefix("sqlite:///")).with_name("page.html")
+    assert invoke(["report", "--store", two_devices, "--html", str(page)]) == 0
+    capsys.readouterr()
+    assert "<h2>Devices side by side</h2>" in page.read_text(encoding="utf-8")
     assert invoke(["report", "--device", "pi4", "--store", two_devices, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["devices_side_by_side"] is None
 

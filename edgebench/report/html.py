@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from device_runner.schema import Status
 from edgebench import __version__
 from edgebench.report import plots
-from edgebench.report.analysis import BASELINE, ComparisonRow, Recommendation
-from edgebench.report.comparison import HEADERS, cells, groups
+from edgebench.report.analysis import BASELINE, ComparisonRow, Recommendation, device_matrix
+from edgebench.report.comparison import HEADERS, MATRIX_NOTE, cells, groups, matrix_cells
 from edgebench.report.plots import Keyed
 
 # The page uses the window's width: tables keep their natural width, plots stretch to the full line.
@@ -55,6 +55,22 @@ def _not_plotted(keyed: list[Keyed]) -> str:
     return f"<figcaption>Not in this plot (no latency or no accuracy): {html.escape(listed)}.</figcaption>"
 
 
+def _side_by_side(rows: list[ComparisonRow]) -> str:
+    """Variant × device, when the report spans devices: how each variant does on each of them."""
+    matrix = device_matrix(rows)
+    if matrix is None:
+        return ""
+    head = "<th>variant</th>" + "".join(f"<th>{html.escape(d)}</th>" for d in matrix.devices)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in [v, *matrix_cells(matrix, v)]) + "</tr>"
+        for v in matrix.variants
+    )
+    return (
+        f"<h2>Devices side by side</h2><p>{html.escape(MATRIX_NOTE)}.</p>"
+        f"<table class='matrix'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    )
+
+
 def render(rows: list[ComparisonRow], history: list[ComparisonRow], recommendations: list[Recommendation]) -> str:
     parts = [
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>edgebench report</title>"
@@ -65,6 +81,7 @@ def render(rows: list[ComparisonRow], history: list[ComparisonRow], recommendati
         parts.append(
             f"<p class='ship'><strong>Ship on {html.escape(rec.device)}:</strong> {html.escape(rec.reason)}</p>"
         )
+    parts.append(_side_by_side(rows))
     for device in sorted({r.device for r in rows}):
         tables = keyed_groups([r for r in rows if r.device == device])
         keyed = [k for _, members in tables for k in members]
