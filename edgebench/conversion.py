@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from converter.catalogue import FINE_TUNED, Options
@@ -123,21 +124,24 @@ def _hash(path: Path, what: str) -> str:
         raise EdgebenchError(f"cannot read {what} {exc.filename or path}: {exc.strerror or exc}") from exc
 
 
-def convert_reporting(
-    model: Path,
-    data: Path,
-    variants: list[str],
-    workdir: Path,
-    listener: Listener,
-    *,
-    options: Options | None = None,
-    force: bool = False,
-    model_flag: str = "--model",
-) -> tuple[Manifest, Path]:
+@dataclass(frozen=True)
+class ConvertRequest:
+    model: Path
+    data: Path
+    variants: list[str]
+    workdir: Path
+    options: Options = field(default_factory=Options)
+    force: bool = False
+    model_flag: str = "--model"  # the flag that named the model, for one-line refusals
+
+
+def convert_reporting(request: ConvertRequest, listener: Listener) -> tuple[Manifest, Path]:
     """``convert``, reporting a step per variant made and per fine-tuning epoch to ``listener``."""
-    options = options or Options()
-    check_inputs(model, data, model_flag)  # a refusal is one line, before any progress is shown
-    task = listener.task(f"Converting {model.name}", sum(1 + options.epochs * (n in FINE_TUNED) for n in variants))
+    r = request
+    check_inputs(r.model, r.data, r.model_flag)  # a refusal is one line, before any progress is shown
+    task = listener.task(
+        f"Converting {r.model.name}", sum(1 + r.options.epochs * (n in FINE_TUNED) for n in r.variants)
+    )
 
     def on_event(event: ConverterEvent) -> None:
         if event["event"] == "variant":
@@ -146,7 +150,14 @@ def convert_reporting(
             task.step(f"{event['name']}: epoch {event['epoch']}/{event['epochs']}")
 
     result = convert(
-        model, data, variants, workdir, options=options, force=force, on_event=on_event, model_flag=model_flag
+        r.model,
+        r.data,
+        r.variants,
+        r.workdir,
+        options=r.options,
+        force=r.force,
+        on_event=on_event,
+        model_flag=r.model_flag,
     )
     task.finish()
     return result

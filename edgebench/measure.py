@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from converter.catalogue import Options
 from device_runner.schema import CellResult, Measurement, Plan
 from device_runner.sweep import CellDone
-from edgebench.conversion import conversion_failed, convert_reporting
+from edgebench.conversion import ConvertRequest, conversion_failed, convert_reporting
 from edgebench.devices import get_device
 from edgebench.devices.base import Device
 from edgebench.errors import EdgebenchError, ExitCode
@@ -143,9 +142,8 @@ def _check_workdir(workdir: Path) -> None:
 
 def _new_jobs(request: RunRequest, device_names: list[str], listener: Listener) -> list[Job]:
     devices = {name: get_device(name, request.inventory, request.accept_new_host_key) for name in device_names}
-    manifest, manifest_dir = convert_reporting(
-        request.model, request.data, request.variants, request.workdir, listener, options=Options(), force=request.force
-    )
+    conversion = ConvertRequest(request.model, request.data, request.variants, request.workdir, force=request.force)
+    manifest, manifest_dir = convert_reporting(conversion, listener)
     if not manifest.ok_variants():
         failed = "; ".join(f"{v.name}: {v.message}" for v in manifest.variants)
         raise EdgebenchError(

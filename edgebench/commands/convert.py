@@ -161,13 +161,12 @@ def convert_command(
         normalize=normalize,
         val_split=val_split,
     )
-    from edgebench.conversion import conversion_failed, convert_reporting
+    from edgebench.conversion import ConvertRequest, conversion_failed, convert_reporting
     from edgebench.report import table, variants
 
     with progress(quiet, as_json=as_json) as listener:
-        manifest, directory = convert_reporting(
-            model, data, variant_names(variant_list), Path(workdir), listener, options=options, force=force
-        )
+        request = ConvertRequest(model, data, variant_names(variant_list), Path(workdir), options, force)
+        manifest, directory = convert_reporting(request, listener)
     rows = variants.rows(manifest)
     if as_json:
         click.echo(

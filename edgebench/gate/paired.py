@@ -13,7 +13,7 @@ from pathlib import Path
 from device_runner import schema
 from device_runner.schema import Measurement, Pair, Plan, PlanVariant
 from device_runner.sweep import CellDone
-from edgebench.conversion import convert_reporting
+from edgebench.conversion import ConvertRequest, convert_reporting
 from edgebench.devices import get_device
 from edgebench.errors import EdgebenchError
 from edgebench.inventory import AdbTarget, Inventory
@@ -46,7 +46,8 @@ def measure(request: PairedRequest, listener: Listener) -> tuple[StoredRun, Stor
     sides = ((request.baseline_model, "--baseline-model"), (request.candidate_model, "--candidate-model"))
     converted = [
         convert_reporting(
-            model, request.data, recipes(model, request.variants), request.workdir, listener, model_flag=flag
+            ConvertRequest(model, request.data, recipes(model, request.variants), request.workdir, model_flag=flag),
+            listener,
         )
         for model, flag in sides
     ]
