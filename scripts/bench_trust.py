@@ -57,7 +57,8 @@ def measure(tmp: Path, settings: Measurement, name: str) -> CellResult:
 
 def flagged_share(tmp: Path, cells: int, loaded: bool) -> float:
     settings = Measurement(delegates=["xnnpack"], runs=50, min_s=0.5, warmup_min_s=0.1)
-    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in noise.usable_cpus()] * loaded
+    spin = [sys.executable, "-c", "while True: pass"]
+    spinners = [subprocess.Popen(spin) for _ in noise.usable_cpus()] if loaded else []
     try:
         time.sleep(0.3 * loaded)
         results = [measure(tmp, settings, f"{'loaded' if loaded else 'quiet'}{i}") for i in range(cells)]

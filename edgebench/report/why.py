@@ -58,7 +58,8 @@ def _placement_notes(placement: Placement | None, fp32: Placement | None, delega
     plain = Counter(placement.on_plain_kernels())
     if plain:
         listed = ", ".join(f"{n} {op}" for op, n in plain.most_common(3))
-        notes.append(f"{sum(plain.values())} ops on plain kernels ({listed})")
+        count = sum(plain.values())
+        notes.append(f"{count} op{'s' if count != 1 else ''} on plain kernels ({listed})")
     return notes
 
 
