@@ -71,6 +71,22 @@ def converted(workdir: Path) -> tuple[Manifest, Path]:
     return convert(EXAMPLE_MODEL, EXAMPLE_DATA, ["fp32", "int8"], workdir)
 
 
+JVM_CLASSES = ROOT / "android_app" / "build" / "jvm"
+JVM_JARS = ["/usr/share/java/gson.jar", "/usr/share/java/junit4.jar", "/usr/share/java/hamcrest-core.jar"]
+
+
+@pytest.fixture(scope="session")
+def jvm() -> list[str]:
+    """The command that runs the Java core's JvmRunner on its fake phone (compiled by the script CI runs)."""
+    out = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "test_android_core.sh"), "--compile-only"], capture_output=True, text=True
+    )
+    if out.returncode == 2:  # a Debian package is missing: the script names it
+        missing_part(out.stderr.strip())
+    assert out.returncode == 0, out.stderr
+    return ["java", "-cp", ":".join([str(JVM_CLASSES), *JVM_JARS]), "com.edgebench.runner.core.JvmRunner"]
+
+
 @pytest.fixture(scope="session")
 def faulty_delegate(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """tests/data/faulty_delegate.c built with gcc: an external delegate that aborts, hangs or fails."""

@@ -16,22 +16,6 @@ from device_runner import schema
 from device_runner.schema import CellResult, Measurement, Plan
 from edgebench.plan import build_plan, stage
 from edgebench.records import Manifest
-from tests.conftest import ROOT, missing_part
-
-CLASSES = ROOT / "android_app" / "build" / "jvm"
-JARS = ["/usr/share/java/gson.jar", "/usr/share/java/junit4.jar", "/usr/share/java/hamcrest-core.jar"]
-
-
-@pytest.fixture(scope="module")
-def jvm() -> list[str]:
-    """The command that runs the Java core's JvmRunner (compiled by the same script CI runs)."""
-    out = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "test_android_core.sh"), "--compile-only"], capture_output=True, text=True
-    )
-    if out.returncode == 2:  # a Debian package is missing: the script names it
-        missing_part(out.stderr.strip())
-    assert out.returncode == 0, out.stderr
-    return ["java", "-cp", ":".join([str(CLASSES), *JARS]), "com.edgebench.runner.core.JvmRunner"]
 
 
 @pytest.fixture

@@ -31,6 +31,12 @@ def edgebench(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str,
     return code, captured.out, captured.err
 
 
+def sweep(plan: Path, results: Path) -> subprocess.CompletedProcess[str]:
+    """``python -m device_runner run``, as a board runs it."""
+    command = [sys.executable, "-m", "device_runner", "run", str(plan), "--results", str(results)]
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
 def error_line(err: str) -> str:
     """The one line a failure prints (click's usage errors say "Error: …" after the usage)."""
     lines = [line for line in err.splitlines() if line.startswith(("edgebench:", "Error:"))]
@@ -116,12 +122,7 @@ def test_a_read_only_command_never_creates_a_store_for_a_mistyped_path(
 def test_a_plan_that_is_not_json_is_one_line_from_the_runner(tmp_path: Path, content: bytes, why: str) -> None:
     plan = tmp_path / "plan.json"
     plan.write_bytes(content)
-    proc = subprocess.run(
-        [sys.executable, "-m", "device_runner", "run", str(plan), "--results", str(tmp_path / "results")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = sweep(plan, tmp_path / "results")
     assert proc.returncode == 2
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith(f"device_runner: {plan}: {why}")
@@ -131,12 +132,7 @@ def test_pinning_to_a_cpu_the_device_lacks_is_one_line_from_the_device(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, converted: tuple[Manifest, Path]
 ) -> None:
     _, plan_path = make_plan(tmp_path, converted, dataclasses.replace(QUICK, cpus=[0, 4096]))
-    proc = subprocess.run(
-        [sys.executable, "-m", "device_runner", "run", str(plan_path), "--results", str(tmp_path / "results")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = sweep(plan_path, tmp_path / "results")
     assert proc.returncode == 2
     assert "--cpus 0,4096: this device has no usable CPU 4096" in proc.stderr
     assert not (tmp_path / "results").exists() or not list((tmp_path / "results").iterdir())
@@ -147,16 +143,15 @@ def test_a_result_that_cannot_be_written_stops_the_sweep_and_a_resume_measures_t
     tmp_path: Path, converted: tuple[Manifest, Path]
 ) -> None:
     plan, plan_path = make_plan(tmp_path, converted)
-    command = [sys.executable, "-m", "device_runner", "run", str(plan_path), "--results"]
     with mounted(tmp_path / "disk", size_kb=512) as disk:
         filler = fill(disk)
-        full = subprocess.run([*command, str(disk / "results")], capture_output=True, text=True, check=False)
+        full = sweep(plan_path, disk / "results")
         assert full.returncode == 2
         assert "No space left on device" in full.stderr.strip().splitlines()[-1]
         assert not list((disk / "results").glob("*.json"))  # no cell recorded as `crashed` for a full disk
 
         filler.unlink()
-        resumed = subprocess.run([*command, str(disk / "results")], capture_output=True, text=True, check=False)
+        resumed = sweep(plan_path, disk / "results")
         assert resumed.returncode == 0, resumed.stderr
         results = [schema.read(CellResult, p) for p in (disk / "results").glob("*.json")]
     assert sorted(r.key.id for r in results) == sorted(k.id for k in plan.cells())

@@ -26,27 +26,12 @@ from edgebench.gate.paired import check_runner
 from edgebench.gate.policy import Policy
 from edgebench.inventory import load_inventory
 from edgebench.records import Manifest, StoredRun
-from tests.conftest import ROOT, missing_part
 
-CLASSES = ROOT / "android_app" / "build" / "jvm"
 SIDES = ("baseline", "candidate")
-JARS = ["/usr/share/java/gson.jar", "/usr/share/java/junit4.jar", "/usr/share/java/hamcrest-core.jar"]
 REFUSAL = (
     "edgebench: device pixel runs benchmark_model, which loads one model per process and cannot time two models "
     'side by side: paired mode needs runner = "app"; use stored mode (`edgebench gate --baseline REF --candidate REF`)'
 )
-
-
-@pytest.fixture(scope="module")
-def jvm() -> list[str]:
-    """The Java core's JvmRunner on its fake phone, compiled by the script CI runs."""
-    out = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "test_android_core.sh"), "--compile-only"], capture_output=True, text=True
-    )
-    if out.returncode == 2:  # a Debian package is missing: the script names it
-        missing_part(out.stderr.strip())
-    assert out.returncode == 0, out.stderr
-    return ["java", "-cp", ":".join([str(CLASSES), *JARS]), "com.edgebench.runner.core.JvmRunner"]
 
 
 def paired_plan(plan_dir: Path, runs: int, blocks: int) -> Path:

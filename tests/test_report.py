@@ -19,6 +19,7 @@ from edgebench.cli import invoke
 from edgebench.records import StoredRun
 from edgebench.report.analysis import ComparisonRow, Constraints, mark_pareto, recommend
 from edgebench.store import Store, store_url
+from tests.chromium import chromium_command
 from tests.conftest import require, save
 from tests.postgres import postgres_bin, postgres_server
 
@@ -183,21 +184,7 @@ def test_the_html_report_renders_offline_in_chromium_with_its_plots_and_tables(
     page = tmp_path / "report.html"
     assert invoke(["report", "--store", history, "--html", str(page)]) == 0
     port, requests = recording_proxy
-    browser = [
-        chromium,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-default-apps",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        f"--proxy-server=http://127.0.0.1:{port}",
-        "--proxy-bypass-list=<-loopback>",
-        "--window-size=1300,2600",
-    ]
+    browser = chromium_command(chromium, tmp_path / "profile", proxy_port=port, window=(1300, 2600))
     blank = tmp_path / "blank.html"
     blank.write_text("<!doctype html><title>blank</title>")
     subprocess.run([*browser, "--dump-dom", blank.as_uri()], capture_output=True, timeout=120, check=True)

@@ -22,6 +22,7 @@ from edgebench.records import StoredRun
 from edgebench.report import plots
 from edgebench.report.analysis import ComparisonRow
 from edgebench.store import Store, store_url
+from tests.chromium import chromium_command
 from tests.conftest import require, save
 from tests.test_report import BASE
 
@@ -108,20 +109,7 @@ def troubled(tmp_path: Path, measured: StoredRun) -> str:
 
 
 def chromium_args(chromium: str, profile: Path) -> list[str]:
-    return [
-        chromium,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--hide-scrollbars",
-        f"--user-data-dir={profile}",
-        "--proxy-server=http://127.0.0.1:9",  # nothing may be fetched; the offline test proves it
-        f"--window-size={WINDOW[0]},{WINDOW[1]}",
-    ]
+    return chromium_command(chromium, profile, proxy_port=9, window=WINDOW)  # port 9: nothing may be fetched
 
 
 def _overlapping(labels: list[dict[str, Any]]) -> list[tuple[str, str]]:
