@@ -9,6 +9,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -253,6 +254,16 @@ def save(store: Store, run: StoredRun, run_id: str, device: str, created_at: str
         cells=cells,
         tags=tags,
     )
+
+
+def first_results(workdir: Path, earlier: set[Path], deadline: float) -> list[Path]:
+    """Wait (until the monotonic ``deadline``) for a run that is not in ``earlier`` to have a result on the
+    host; its result files so far, or [] at the deadline."""
+    pulled: list[Path] = []
+    while not pulled and time.monotonic() < deadline:
+        pulled = [p for run in set(workdir.glob("runs/*")) - earlier for p in run.glob("results/*.json")]
+        time.sleep(0.05)
+    return pulled
 
 
 # Short timing loops for `edgebench push` in the device tests (the CLI flags of QUICK).

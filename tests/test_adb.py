@@ -16,7 +16,7 @@ import pytest
 
 from edgebench.cli import invoke
 from edgebench.records import Manifest
-from tests.conftest import QUICK_ARGS, push_argv, push_json, require, stored_run
+from tests.conftest import QUICK_ARGS, first_results, push_argv, push_json, require, stored_run
 from tests.fake_adb import FakePhone
 from tests.fake_android_tools import APP_PACKAGE
 from tests.sshd import free_port
@@ -148,10 +148,7 @@ def test_a_dropped_link_keeps_finished_cells_and_resume_completes_each_cell_once
     earlier = set(lab["workdir"].glob("runs/*"))
     first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 180
-    pulled: list[Path] = []
-    while not pulled and time.monotonic() < deadline:
-        pulled = [p for run in set(lab["workdir"].glob("runs/*")) - earlier for p in run.glob("results/*.json")]
-        time.sleep(0.1)
+    pulled = first_results(lab["workdir"], earlier, deadline)
     while first.poll() is None and time.monotonic() < deadline:  # pull the cable until the push notices
         phone.drop_connections()
         time.sleep(0.5)

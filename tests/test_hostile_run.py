@@ -19,7 +19,7 @@ from device_runner.schema import CellResult
 from edgebench.cli import invoke
 from edgebench.records import Manifest, StoredRun
 from edgebench.store import Store
-from tests.conftest import QUICK, QUICK_ARGS, make_plan, save, stored_run
+from tests.conftest import QUICK, QUICK_ARGS, first_results, make_plan, save, stored_run
 from tests.filesystems import fill, make_read_only, mounted
 
 EDGEBENCH = str(Path(sys.executable).with_name("edgebench"))
@@ -246,11 +246,7 @@ def test_killing_edgebench_stops_the_cell_it_runs_and_resume_measures_each_cell_
     earlier = set(workdir.glob("runs/*"))
     argv = [EDGEBENCH, "run", "--workdir", str(workdir), "--store", str(store), *slow_cells]
     main = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    results: list[Path] = []
-    while not results and time.monotonic() < deadline:
-        results = [p for run in set(workdir.glob("runs/*")) - earlier for p in run.glob("results/*.json")]
-        time.sleep(0.05)
+    results = first_results(workdir, earlier, time.monotonic() + 120)
     run_id = results[0].parent.parent.name
     assert processes_of(run_id), "a cell should be measuring now"
 

@@ -17,7 +17,7 @@ import pytest
 
 from edgebench.cli import invoke
 from edgebench.records import Manifest
-from tests.conftest import QUICK_ARGS, RUNNER_ENVS, push_argv, push_json, require, stored_run
+from tests.conftest import QUICK_ARGS, RUNNER_ENVS, first_results, push_argv, push_json, require, stored_run
 from tests.sshd import SshServer, ssh_server
 
 pytestmark = pytest.mark.slow
@@ -119,10 +119,7 @@ def test_a_dropped_link_keeps_finished_cells_and_resume_completes_each_cell_once
     earlier_runs = set(lab["workdir"].glob("runs/*"))
     first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    pulled: list[Path] = []
-    while not pulled and time.monotonic() < deadline:  # the first cell of this run is back on the host
-        pulled = [p for run in set(lab["workdir"].glob("runs/*")) - earlier_runs for p in run.glob("results/*.json")]
-        time.sleep(0.1)
+    pulled = first_results(lab["workdir"], earlier_runs, deadline)  # the first cell of this run is back on the host
     while first.poll() is None and time.monotonic() < deadline:  # until the push notices
         sshd.drop_connections()
         time.sleep(0.5)
@@ -151,11 +148,7 @@ def test_sigterm_lets_go_of_the_board_at_once_and_resume_collects_what_it_measur
     command = [EDGEBENCH, *push_argv("pi", lab, "--runs", "5", "--min-secs", "2", "--warmup-secs", "0")]
     earlier_runs = set(lab["workdir"].glob("runs/*"))
     first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    pulled: list[Path] = []
-    while not pulled and time.monotonic() < deadline:
-        pulled = [p for run in set(lab["workdir"].glob("runs/*")) - earlier_runs for p in run.glob("results/*.json")]
-        time.sleep(0.1)
+    pulled = first_results(lab["workdir"], earlier_runs, time.monotonic() + 120)
     run_id = pulled[0].parent.parent.name
 
     first.send_signal(signal.SIGTERM)
