@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from converter.catalogue import Options
+from converter.catalogue import LOSSES, TASKS, Options
 from converter.checks import first_line
 from converter.figures import gzip_size, overall_sparsity, weight_stats
 from converter.recipes import RECIPES, Context, Recipe
@@ -67,6 +67,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--float-io", action="store_true")
     parser.add_argument("--keep-sparsity", action="store_true")
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--task", choices=TASKS, default=defaults.task)
+    parser.add_argument("--loss", choices=LOSSES, default=defaults.loss)
+    parser.add_argument("--input-shape", dest="input_shapes", action="append", default=[], metavar="NAME:1x224x224x3")
+    parser.add_argument("--synthetic-samples", type=int, default=defaults.synthetic_samples)
     parser.add_argument("--cache-key", default="", help="recorded in the manifest for reuse")
     parser.add_argument("--model-sha256", default="")
     return parser
@@ -207,6 +211,7 @@ def convert(args: argparse.Namespace) -> Manifest:
     if not 0.0 < args.sparsity < 1.0:
         raise SourceError(f"--sparsity {args.sparsity} must be between 0 and 1")
     options = Options(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Options)})
+    options = dataclasses.replace(options, input_shapes=tuple(options.input_shapes))
     if needs_tensorflow(args.model):  # a .tflite is measured as given: no TensorFlow, which may not be installed
         tf, tf_keras = import_tensorflow(args.model)
         tf_keras.utils.set_random_seed(options.seed)

@@ -24,6 +24,12 @@ VARIANTS = (
 )
 FINE_TUNED = frozenset({"pruned", "pruned_int8", "pruned_2x4", "clustered", "clustered_int8", "qat_int8"})
 NORMALISATIONS = ("raw", "unit", "symmetric")  # image folders: 0..255, 0..1, -1..1
+# What the outputs mean, which decides how labels are scored: "auto" guesses from the outputs' shapes;
+# "other" (detection boxes, masks, embeddings…) is compared with the fp32 reference only.
+TASKS = ("auto", "classification", "regression", "other")
+# Fine-tuning losses: "auto" takes the model's own compiled loss when it was saved with one, else one that
+# fits its outputs (class ids: sparse categorical cross-entropy; anything else: mean squared error).
+LOSSES = ("auto", "sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy", "mse", "mae")
 
 
 @dataclass(frozen=True)
@@ -38,14 +44,21 @@ class Options:
     seed: int = 0
     normalize: str = "raw"  # image folders: raw 0..255, unit 0..1, symmetric -1..1
     val_split: float = 0.2  # image folders: share of each class kept for validation
+    task: str = "auto"  # one of TASKS
+    loss: str = "auto"  # one of LOSSES
+    input_shapes: tuple[str, ...] = ()  # "NAME:1x224x224x3" for each input with a dynamic dimension
+    synthetic_samples: int = 32  # inputs generated from the model's input tensors when no data is given
 
     def as_flags(self) -> list[str]:
-        """The converter process's command-line flags for these options."""
-        flags = [
-            f"--{name.replace('_', '-')}={value}"
-            for name, value in dataclasses.asdict(self).items()
-            if not isinstance(value, bool)
-        ]
-        return flags + [
-            f"--{name.replace('_', '-')}" for name, value in dataclasses.asdict(self).items() if value is True
-        ]
+        """The converter process's command-line flags for these options (a tuple: its flag once per entry,
+        in the singular: ``input_shapes`` -> ``--input-shape=…``)."""
+        flags = []
+        for name, value in dataclasses.asdict(self).items():
+            flag = "--" + name.replace("_", "-")
+            if value is True:
+                flags.append(flag)
+            elif isinstance(value, tuple | list):
+                flags += [f"{flag.removesuffix('s')}={entry}" for entry in value]
+            elif not isinstance(value, bool):
+                flags.append(f"{flag}={value}")
+        return flags
