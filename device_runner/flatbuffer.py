@@ -7,7 +7,7 @@ QuantizationParameters, Metadata, Buffer). Only reads; never trusts an offset pa
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from device_runner.builtin_ops import BUILTIN_OPS
@@ -40,6 +40,17 @@ class TensorInfo:
     dtype: str
     scale: float  # 0.0 when not quantised
     zero_point: int
+    shape_signature: list[int] = field(default_factory=list)  # -1 marks a dynamic dimension; empty: as ``shape``
+
+    @property
+    def dynamic(self) -> bool:
+        """Some dimension is fixed only when the input is fed (-1 in the signature, or 0 in the shape)."""
+        return any(d < 0 for d in self.shape_signature) or any(d == 0 for d in self.shape)
+
+    @property
+    def declared_shape(self) -> list[int]:
+        """The shape as declared, -1 where a dimension is dynamic."""
+        return list(self.shape_signature) if self.shape_signature else list(self.shape)
 
 
 @dataclass(frozen=True)
@@ -127,6 +138,7 @@ def _tensor(reader: _Reader, table: int) -> TensorInfo:
         dtype=TENSOR_TYPES.get(int(reader.scalar(table, 1, "<b", 0)), "unknown"),
         scale=float(scales[0]) if len(scales) == 1 else 0.0,
         zero_point=int(zero_points[0]) if len(zero_points) == 1 else 0,
+        shape_signature=[int(d) for d in reader.numbers(table, 7, "<i")],
     )
 
 
