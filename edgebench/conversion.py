@@ -40,21 +40,54 @@ def cache_key(model_sha256: str, data_sha256: str, variants: list[str], options:
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
 
 
-def check_inputs(model: Path, data: Path, model_flag: str = "--model", data_flag: str = "--data") -> None:
-    """Refuse in one line a model or data path that cannot work: what needs no TensorFlow, so it is instant.
+SYNTHETIC = "synthetic"  # in the cache key instead of a data file's hash: inputs made from the model's own
 
-    Runs before hashing, which would never return from a FIFO or a device.
+
+def check_inputs(
+    model: Path,
+    data: Path | None,
+    model_flag: str = "--model",
+    data_flag: str = "--data",
+    options: Options | None = None,
+) -> None:
+    """Refuse in one line a model or data path that cannot work, or an ``--input-shape`` for an input the
+    model lacks: what needs no TensorFlow, so it is instant. Runs before hashing, which would never return
+    from a FIFO or a device.
     """
     try:
         check_model(model, model_flag)
-        check_data(data, data_flag)
+        if data is not None:
+            check_data(data, data_flag)
     except SourceError as exc:
         raise EdgebenchError(str(exc)) from exc
+    if options is not None and options.input_shapes:
+        check_input_names(model, options.input_shapes)
+
+
+def check_input_names(model: Path, entries: tuple[str, ...]) -> None:
+    """Each ``--input-shape`` names an input of the model. Read from a .tflite's flatbuffer (no TensorFlow);
+    a Keras model or SavedModel is left to the converter, which has to load it to know its inputs."""
+    if model.suffix.lower() != ".tflite":
+        return
+    from device_runner.flatbuffer import read_model_file
+    from device_runner.inputs import parse_input_shapes
+
+    try:
+        names = [tensor.name for tensor in read_model_file(model).inputs]
+        shapes = parse_input_shapes(entries)
+    except ValueError as exc:  # ModelFormatError too; the CLI checked both already, a direct caller may not have
+        raise EdgebenchError(str(exc)) from exc
+    unknown = [name for name in shapes if name not in names]
+    if unknown:
+        raise EdgebenchError(
+            f"--input-shape {unknown[0]}: model {model} has no input {unknown[0]!r} "
+            f"(its inputs: {', '.join(names) or 'none'})"
+        )
 
 
 def convert(
     model: Path,
-    data: Path,
+    data: Path | None,
     variants: list[str],
     workdir: Path,
     *,
@@ -68,11 +101,12 @@ def convert(
 
     ``on_event`` receives the converter's progress events (``variant`` starts, fine-tuning ``epoch`` ends).
     ``model_flag`` and ``data_flag`` are the flags that gave the paths, named when a path is refused.
+    Without ``data`` the converter makes ``options.synthetic_samples`` seeded inputs from the model's own.
     """
     options = options or Options()
-    check_inputs(model, data, model_flag, data_flag)
+    check_inputs(model, data, model_flag, data_flag, options)
     model_sha256 = _hash(model, "model")
-    key = cache_key(model_sha256, _hash(data, "data"), variants, options)
+    key = cache_key(model_sha256, SYNTHETIC if data is None else _hash(data, "data"), variants, options)
     out = workdir / "variants" / f"{model.stem}-{key[:12]}"
     if not force and (out / MANIFEST_NAME).exists():
         try:
@@ -87,8 +121,7 @@ def convert(
         "converter",
         "--model",
         str(model),
-        "--data",
-        str(data),
+        *([] if data is None else ["--data", str(data)]),
         "--out",
         str(out),
         "--variants",
@@ -127,7 +160,7 @@ def _hash(path: Path, what: str) -> str:
 @dataclass(frozen=True)
 class ConvertRequest:
     model: Path
-    data: Path
+    data: Path | None  # None: synthetic inputs from the model's own input tensors
     variants: list[str]
     workdir: Path
     options: Options = field(default_factory=Options)
@@ -138,7 +171,8 @@ class ConvertRequest:
 def convert_reporting(request: ConvertRequest, listener: Listener) -> tuple[Manifest, Path]:
     """``convert``, reporting a step per variant made and per fine-tuning epoch to ``listener``."""
     r = request
-    check_inputs(r.model, r.data, r.model_flag)  # a refusal is one line, before any progress is shown
+    # A refusal is one line, before any progress is shown.
+    check_inputs(r.model, r.data, r.model_flag, options=r.options)
     task = listener.task(
         f"Converting {r.model.name}", sum(1 + r.options.epochs * (n in FINE_TUNED) for n in r.variants)
     )

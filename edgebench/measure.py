@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from converter.catalogue import Options
 from device_runner.schema import CellResult, Measurement, Plan
 from device_runner.sweep import CellDone
 from edgebench.conversion import ConvertRequest, conversion_failed, convert_reporting
@@ -69,12 +70,13 @@ class DeviceFailure:
 @dataclass(frozen=True)
 class RunRequest:
     model: Path
-    data: Path
+    data: Path | None  # None: synthetic inputs from the model's own input tensors
     variants: list[str]
     measure: Measurement
     workdir: Path
     store: str | None
     inventory: Inventory
+    options: Options = field(default_factory=Options)  # how the variants are converted
     accept_new_host_key: bool = False
     resume: str | None = None
     force: bool = False
@@ -142,7 +144,9 @@ def _check_workdir(workdir: Path) -> None:
 
 def _new_jobs(request: RunRequest, device_names: list[str], listener: Listener) -> list[Job]:
     devices = {name: get_device(name, request.inventory, request.accept_new_host_key) for name in device_names}
-    conversion = ConvertRequest(request.model, request.data, request.variants, request.workdir, force=request.force)
+    conversion = ConvertRequest(
+        request.model, request.data, request.variants, request.workdir, request.options, force=request.force
+    )
     manifest, manifest_dir = convert_reporting(conversion, listener)
     if not manifest.ok_variants():
         failed = "; ".join(f"{v.name}: {v.message}" for v in manifest.variants)
@@ -154,9 +158,8 @@ def _new_jobs(request: RunRequest, device_names: list[str], listener: Listener) 
         run = RunFolder(request.workdir / "runs" / new_run_id())
         plan = build_plan(run.run_id, manifest, request.measure)
         stage(plan, manifest_dir, run.plan_path.parent)
-        record = RunRecord(
-            name, str(request.model.resolve()), str(request.data.resolve()), request.variants, request.tags
-        )
+        data = None if request.data is None else str(request.data.resolve())
+        record = RunRecord(name, str(request.model.resolve()), data, request.variants, request.tags, request.options)
         run.save(record, manifest)
         jobs.append(Job(name, device, run, plan, manifest, request.tags))
     return jobs

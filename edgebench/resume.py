@@ -1,17 +1,19 @@
 """What a run keeps in its folder so that ``--resume`` continues exactly that run.
 
 A run's folder holds its plan (what to measure and how), the manifest of the variants it measures and
-``run.json`` (device, model, data, variants, tags). A resume takes all of them from there and never
+``run.json`` (device, model, data, variants, conversion options, tags). A resume takes all of them from there and never
 from the new command line, so the cells it adds stay comparable with the ones already measured; a flag
 given on the resume's command line that says something else is refused, naming the flag.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
+from converter.catalogue import Options
 from device_runner import schema
 from device_runner.schema import Measurement, Plan
 from edgebench.errors import EdgebenchError
@@ -20,8 +22,20 @@ from edgebench.records import Manifest
 
 RUN_RECORD_NAME = "run.json"
 MANIFEST_COPY_NAME = "variants.json"
-# 1.1 (unchanged since 1.0, when one version covered every record).
-RUN_RECORD = schema.RecordType("run record", "1.1")
+# 1.1 (unchanged since 1.0, when one version covered every record). 1.2: the conversion options; no data
+# (synthetic inputs) is null.
+RUN_RECORD = schema.RecordType("run record", "1.2")
+# The flag that sets each conversion option, as the commands spell it (edgebench/commands/options.py).
+CONVERSION_FLAGS = {f.name: "--" + f.name.replace("_", "-") for f in dataclasses.fields(Options)} | {
+    "learning_rate": "--lr",
+    "input_shapes": "--input-shape",
+}
+
+
+@RUN_RECORD.step("1.1", "1.2")
+def _run_1_1_to_1_2(data: dict[str, Any]) -> dict[str, Any]:
+    """Before 1.2 `run` and `push` passed no conversion option: the run was converted with the defaults."""
+    return data | {"options": dataclasses.asdict(Options())}
 
 
 @dataclass(frozen=True)
@@ -30,9 +44,10 @@ class RunRecord:
 
     device: str
     model: str  # absolute path, as given when the run started
-    data: str
+    data: str | None  # None: synthetic inputs made from the model's own
     variants: list[str]
     tags: dict[str, str] = field(default_factory=dict)
+    options: Options = field(default_factory=Options)  # what the variants were converted with
     schema_version: str = RUN_RECORD.version
 
 
@@ -64,8 +79,11 @@ class RunFolder:
                 f"cannot resume run {self.run_id}: no such run in {self.path.parent} "
                 "(give the --workdir it was started with)"
             )
+        record = schema.read(RunRecord, self.path / RUN_RECORD_NAME)
+        # JSON has no tuple: the options' input shapes come back as a list, which Options never holds.
+        options = dataclasses.replace(record.options, input_shapes=tuple(record.options.input_shapes))
         return (
-            schema.read(RunRecord, self.path / RUN_RECORD_NAME),
+            dataclasses.replace(record, options=options),
             schema.read(Manifest, self.path / MANIFEST_COPY_NAME),
             schema.read(Plan, self.plan_path),
         )
@@ -90,6 +108,7 @@ def settings(record: RunRecord, measure: Measurement) -> dict[str, object]:
         "--warmup-secs": measure.warmup_min_s,
         "--cell-timeout": measure.cell_timeout_s,
         "--tag": record.tags,
+        **{CONVERSION_FLAGS[name]: value for name, value in dataclasses.asdict(record.options).items()},
     }
 
 
@@ -105,7 +124,7 @@ def check_resume_flags(run_id: str, given: dict[str, object], stored: dict[str, 
 
 
 def _show(value: object) -> str:
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return ",".join(map(str, value)) or "(none)"
     if isinstance(value, dict):
         return ",".join(f"{k}={v}" for k, v in value.items()) or "(none)"

@@ -89,7 +89,11 @@ def test_data_without_the_expected_arrays_is_named(capsys: pytest.CaptureFixture
     ("argv", "expected"),
     [
         (["run", "--model", str(EXAMPLE_MODEL), "--data", "missing.npz"], "data file not found: missing.npz"),
-        (["run", "--model", "mine.keras"], "--data is required with --model"),
+        (["run", "--model", "mine.keras"], "model file not found: mine.keras"),  # no --data: not a refusal
+        (["run", "--input-shape", "x:1xAx3"], "--input-shape 'x:1xAx3'"),
+        (["run", "--input-shape", "x:1x3", "--input-shape", "x:1x4"], "input 'x' given twice"),
+        (["run", "--task", "segmentation"], "--task"),
+        (["run", "--lr", "nan"], "--lr"),
         (["run", "--threads", "one"], "--threads"),
         (["run", "--device", "pixel"], "unknown device 'pixel'"),
         (["run", "--runs", "0"], "--runs"),

@@ -7,20 +7,25 @@ from pathlib import Path
 
 import click
 
-from converter.catalogue import NORMALISATIONS, VARIANTS, Options
-from edgebench.commands.options import json_option, quiet_option, unique_list, workdir_option
+from converter.catalogue import VARIANTS, Options
+from edgebench.commands.options import (
+    conversion_options,
+    json_option,
+    note_no_data,
+    quiet_option,
+    unique_list,
+    workdir_option,
+)
 from edgebench.commands.progress import progress
 from edgebench.errors import ExitCode
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 
 
-def resolve_inputs(model: Path | None, data: Path | None) -> tuple[Path, Path]:
-    """The bundled example by default; a user's model needs its data."""
+def resolve_inputs(model: Path | None, data: Path | None) -> tuple[Path, Path | None]:
+    """The bundled example, with its data, by default; a user's model without --data gets synthetic inputs."""
     if model is None:
         model = EXAMPLE_MODEL
-    if data is None:
-        if model != EXAMPLE_MODEL:
-            raise click.UsageError("--data is required with --model (calibration, fine-tuning and accuracy need it)")
+    if data is None and model == EXAMPLE_MODEL:
         data = EXAMPLE_DATA
     return model, data
 
@@ -44,7 +49,8 @@ data_option = click.option(
     type=click.Path(path_type=Path),
     default=None,
     help=".npz with x_train, y_train, x_val, y_val, or a folder of images in one sub-folder per class. "
-    "[default: the example's data when --model is the example]",
+    "Without it (and --model given): seeded synthetic inputs made from the model's own input tensors, "
+    "so no accuracy. [default: the example's data when --model is the example]",
 )
 
 EPILOG = (
@@ -54,6 +60,7 @@ Examples:
   edgebench convert --model m.keras --data photos/ --normalize unit --variants fp32,int8,qat_int8
   edgebench convert --model m.h5 --data d.npz --sparsity 0.75 --clusters 32 --epochs 5 --json
   edgebench convert --model m.tflite --data d.npz     # measure a finished .tflite as given
+  edgebench convert --model face.tflite --input-shape input:1x128x128x3   # no data: synthetic inputs
 
 \b
 Variants: """
@@ -61,7 +68,10 @@ Variants: """
     + """
 Image folders are read with OpenCV, resized (INTER_AREA) to the model's input, colour as RGB or
 grayscale to match it, then scaled by --normalize: raw 0..255 (the model rescales itself), unit
-0..1, symmetric -1..1. A re-run with the same model, data and options reuses the earlier output.
+0..1, symmetric -1..1. Without --data the converter makes --synthetic-samples seeded inputs from the
+model's own input tensors (shape, dtype, quantisation): sizes and output fidelity against the host
+fp32 outputs, but no accuracy. The same conversion flags are accepted by run, push and gate.
+A re-run with the same model, data and options reuses the earlier output.
 """
 )
 
@@ -76,51 +86,7 @@ grayscale to match it, then scaled by --normalize: raw 0..255 (the model rescale
     show_default=True,
     help="Comma-separated variants to make.",
 )
-@click.option(
-    "--sparsity",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=Options.sparsity,
-    show_default=True,
-    help="Target sparsity of pruned variants.",
-)
-@click.option(
-    "--clusters",
-    type=click.IntRange(min=2),
-    default=Options.clusters,
-    show_default=True,
-    help="Clusters per weight tensor for clustered variants.",
-)
-@click.option(
-    "--epochs",
-    type=click.IntRange(min=1),
-    default=Options.epochs,
-    show_default=True,
-    help="Fine-tuning epochs for pruned, clustered and QAT variants.",
-)
-@click.option(
-    "--lr",
-    type=click.FloatRange(min=0, min_open=True),
-    default=Options.learning_rate,
-    show_default=True,
-    help="Fine-tuning learning rate.",
-)
-@click.option("--float-io", is_flag=True, help="Full-integer variants keep float32 inputs and outputs.")
-@click.option("--keep-sparsity", is_flag=True, help="Store pruned_int8 sparse (EXPERIMENTAL_SPARSITY).")
-@click.option(
-    "--normalize",
-    type=click.Choice(NORMALISATIONS),
-    default=Options.normalize,
-    show_default=True,
-    help="Pixel scaling for image-folder data.",
-)
-@click.option(
-    "--val-split",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=Options.val_split,
-    show_default=True,
-    help="Share of each image class kept for validation.",
-)
-@click.option("--seed", type=int, default=Options.seed, show_default=True, help="Same seed, same bytes.")
+@conversion_options
 @click.option("--force", is_flag=True, help="Rebuild even when a cached conversion matches.")
 @workdir_option
 @json_option
@@ -129,15 +95,7 @@ def convert_command(
     model: Path | None,
     data: Path | None,
     variant_list: str,
-    sparsity: float,
-    clusters: int,
-    epochs: int,
-    lr: float,
-    float_io: bool,
-    keep_sparsity: bool,
-    normalize: str,
-    val_split: float,
-    seed: int,
+    conversion: Options,
     force: bool,
     workdir: str,
     as_json: bool,
@@ -150,23 +108,14 @@ def convert_command(
     Exit code: 0 all made, 1 a variant failed, 2 bad input.
     """
     model, data = resolve_inputs(model, data)
-    options = Options(
-        sparsity=sparsity,
-        clusters=clusters,
-        epochs=epochs,
-        learning_rate=lr,
-        float_io=float_io,
-        keep_sparsity=keep_sparsity,
-        seed=seed,
-        normalize=normalize,
-        val_split=val_split,
-    )
     from edgebench.conversion import ConvertRequest, conversion_failed, convert_reporting
     from edgebench.report import table, variants
 
     with progress(quiet, as_json=as_json) as listener:
-        request = ConvertRequest(model, data, variant_names(variant_list), Path(workdir), options, force)
+        request = ConvertRequest(model, data, variant_names(variant_list), Path(workdir), conversion, force)
         manifest, directory = convert_reporting(request, listener)
+    if data is None:
+        note_no_data(conversion.synthetic_samples, "sizes and output fidelity")
     rows = variants.rows(manifest)
     if as_json:
         click.echo(

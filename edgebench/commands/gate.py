@@ -10,13 +10,17 @@ from typing import TYPE_CHECKING
 
 import click
 
+from converter.catalogue import Options
 from device_runner.schema import Measurement
 from edgebench.commands.convert import resolve_inputs, variant_names
 from edgebench.commands.options import (
+    conversion_options,
     delegate_list,
+    flags_given,
     inventory_option,
     json_option,
     markdown_option,
+    note_no_data,
     output_file,
     quiet_option,
     store_option,
@@ -42,6 +46,8 @@ def _epilog(limits: Thresholds) -> str:
 Examples:
   edgebench gate --baseline-model v4.1.keras --candidate-model v4.2.keras --data d.npz   # paired, the CI default
   edgebench gate --baseline-model old.keras --candidate-model new.keras --data d.npz --device pi4
+  edgebench gate --baseline-model old.keras --candidate-model new.keras --data d.npz --variants int8 --float-io
+  edgebench gate --baseline-model old.tflite --candidate-model new.tflite   # no --data: latency, memory, fidelity
   edgebench gate --baseline release=4.1 --candidate latest
   edgebench gate --baseline 20261120T101500Z-aa11bb --candidate 20261124T081500Z-1a2b3c --policy gate.toml
   edgebench gate --baseline release=4.1 --candidate latest --junit-xml gate.xml --markdown - >> "$GITHUB_STEP_SUMMARY"
@@ -51,6 +57,8 @@ Examples:
 Paired mode measures both models on one device in one job, interleaved A B B A in --blocks blocks:
 latency is a one-sided Wilcoxon test on per-block log ratios with a Hodges-Lehmann ratio (p < {alpha}, floor {floor}).
 A .tflite is paired as given (variant `given`): give .tflite files for both models, or neither.
+Both models are converted with the same conversion flags (--sparsity … --seed, as in convert). Without --data
+both are measured on seeded synthetic inputs made from the baseline's input tensors: no accuracy verdicts.
 Stored mode REF: a run id, `latest`, a tag KEY=VALUE (the latest matching run of each device), or a
 run bundle file written elsewhere by `edgebench history --export REF --to FILE.json`.
 Runs of unrelated models (neither name nor sha256 in common) are refused without --allow-different-models.
@@ -63,6 +71,20 @@ Exit code: 0 pass, 1 regression (or inconclusive, if the policy says so), 2 usag
 
 
 EPILOG = _epilog(Thresholds())
+PAIRED_ONLY = ("--baseline-model", "--candidate-model", "--data", "--variants", "--delegates", "--blocks", "--runs")
+
+
+def refuse_paired_flags(ctx: click.Context) -> None:
+    """Stored mode compares runs measured earlier: a flag for converting or measuring now would be ignored,
+    so it is refused rather than let the user believe it was applied."""
+    from edgebench.resume import CONVERSION_FLAGS
+
+    ignored = [flag for flag in flags_given(ctx) if flag in PAIRED_ONLY or flag in CONVERSION_FLAGS.values()]
+    if ignored:
+        raise click.UsageError(
+            f"{', '.join(ignored)}: paired mode only (stored mode compares runs already measured); "
+            "drop it, or give --baseline-model and --candidate-model"
+        )
 
 
 def _number(value: float | None) -> str:
@@ -155,7 +177,8 @@ def markdown(result: GateResult, policy: Policy) -> str:
 @click.option(
     "--data",
     type=click.Path(path_type=Path),
-    help="Paired mode: calibration and accuracy data (.npz or image folder) for both models.",
+    help="Paired mode: calibration and accuracy data (.npz or image folder) for both models "
+    "[default: synthetic inputs, so no accuracy].",
 )
 @click.option("--variants", default="fp32,int8", show_default=True, help="Paired mode: variants to compare.")
 @click.option("--delegates", default="xnnpack", show_default=True, help="Paired mode: delegates to compare on.")
@@ -170,6 +193,7 @@ def markdown(result: GateResult, policy: Policy) -> str:
     help="Paired mode: timed runs per side, spread over the blocks.",
 )
 @click.option("--device", help="Paired mode: where to measure [default: local]. Stored mode: only this device.")
+@conversion_options
 @inventory_option
 @workdir_option
 @click.option(
@@ -194,7 +218,9 @@ def markdown(result: GateResult, policy: Policy) -> str:
 @store_option
 @json_option
 @quiet_option
+@click.pass_context
 def gate(
+    ctx: click.Context,
     baseline: str | None,
     candidate: str | None,
     baseline_model: Path | None,
@@ -205,6 +231,7 @@ def gate(
     blocks: int,
     runs: int,
     device: str | None,
+    conversion: Options,
     inventory: str | None,
     workdir: str,
     policy_path: Path | None,
@@ -242,11 +269,15 @@ def gate(
             load_inventory(inventory),
             Path(workdir),
             store_url(store),
+            conversion,
         )
         with progress(quiet, as_json=as_json) as listener:
             before_run, after_run = paired.measure(request, listener)
+        if data is None:
+            note_no_data(conversion.synthetic_samples)
         result = compare([before_run], [after_run], policy, {})
     else:
+        refuse_paired_flags(ctx)
         assert baseline is not None and candidate is not None
         outcome = stored_gate(
             StoredGateRequest(store_url(store), baseline, candidate, device, policy, allow_different_models)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
+from converter.catalogue import LOSSES, NORMALISATIONS, TASKS, Options
 from device_runner.delegates import APIS, DelegateSpecError, parse_delegate
 from device_runner.runtime import RUNTIMES
 from device_runner.schema import Measurement
@@ -260,3 +262,122 @@ def measurement_options(command: F) -> F:
     for flag in reversed(_MEASUREMENT_FLAGS):
         parse = flag(parse)
     return parse  # type: ignore[return-value]
+
+
+_CONVERT = Options()  # the defaults every conversion flag shows: the converter's own, never a copy
+_CONVERSION_FLAGS = (
+    click.option(
+        "--sparsity",
+        type=FiniteFloat(0, 1, min_open=True, max_open=True),
+        default=_CONVERT.sparsity,
+        show_default=True,
+        help="Target sparsity of pruned variants.",
+    ),
+    click.option(
+        "--clusters",
+        type=click.IntRange(min=2),
+        default=_CONVERT.clusters,
+        show_default=True,
+        help="Clusters per weight tensor for clustered variants.",
+    ),
+    click.option(
+        "--epochs",
+        type=click.IntRange(min=1),
+        default=_CONVERT.epochs,
+        show_default=True,
+        help="Fine-tuning epochs for pruned, clustered and QAT variants.",
+    ),
+    click.option(
+        "--lr",
+        "--learning-rate",
+        "learning_rate",
+        type=FiniteFloat(min=0, min_open=True),
+        default=_CONVERT.learning_rate,
+        show_default=True,
+        help="Fine-tuning learning rate.",
+    ),
+    click.option(
+        "--batch-size",
+        type=click.IntRange(min=1),
+        default=_CONVERT.batch_size,
+        show_default=True,
+        help="Fine-tuning and calibration batch size.",
+    ),
+    click.option("--float-io", is_flag=True, help="Full-integer variants keep float32 inputs and outputs."),
+    click.option("--keep-sparsity", is_flag=True, help="Store pruned_int8 sparse (EXPERIMENTAL_SPARSITY)."),
+    click.option(
+        "--task",
+        type=click.Choice(TASKS),
+        default=_CONVERT.task,
+        show_default=True,
+        help="What the outputs mean, which decides how labels are scored (auto: guessed from the outputs).",
+    ),
+    click.option(
+        "--loss",
+        type=click.Choice(LOSSES),
+        default=_CONVERT.loss,
+        show_default=True,
+        help="Fine-tuning loss (auto: the model's own compiled loss, else one that fits its outputs).",
+    ),
+    click.option(
+        "--input-shape",
+        "input_shapes",
+        multiple=True,
+        metavar="NAME:1x224x224x3",
+        help="The shape to use for an input with a dynamic dimension; repeatable, once per input.",
+    ),
+    click.option(
+        "--synthetic-samples",
+        type=click.IntRange(min=1),
+        default=_CONVERT.synthetic_samples,
+        show_default=True,
+        help="Without --data: how many seeded synthetic inputs are made from the model's input tensors.",
+    ),
+    click.option(
+        "--normalize",
+        type=click.Choice(NORMALISATIONS),
+        default=_CONVERT.normalize,
+        show_default=True,
+        help="Pixel scaling for image-folder data: raw 0..255, unit 0..1, symmetric -1..1.",
+    ),
+    click.option(
+        "--val-split",
+        type=FiniteFloat(0, 1, min_open=True, max_open=True),
+        default=_CONVERT.val_split,
+        show_default=True,
+        help="Share of each image class kept for validation.",
+    ),
+    click.option("--seed", type=int, default=_CONVERT.seed, show_default=True, help="Same seed, same bytes."),
+)
+
+
+def input_shapes(entries: tuple[str, ...]) -> tuple[str, ...]:
+    """``--input-shape`` entries checked now (one line naming the entry); kept as given for the converter."""
+    from device_runner.inputs import parse_input_shapes  # numpy: only when the flag is used, not for --help
+
+    try:
+        parse_input_shapes(entries)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    return tuple(entries)
+
+
+def conversion_options(command: F) -> F:
+    """The converter's options, parsed and checked into one ``conversion: Options`` argument."""
+
+    @functools.wraps(command)
+    def parse(*args: Any, **kwargs: Any) -> Any:
+        values = {field.name: kwargs.pop(field.name) for field in dataclasses.fields(Options)}
+        values["input_shapes"] = input_shapes(values["input_shapes"])
+        kwargs["conversion"] = Options(**values)
+        return command(*args, **kwargs)
+
+    for flag in reversed(_CONVERSION_FLAGS):
+        parse = flag(parse)
+    return parse  # type: ignore[return-value]
+
+
+def note_no_data(samples: int, measured: str = "latency, memory and output fidelity") -> None:
+    """What a command without ``--data`` measured, said once on stderr: accuracy is not among it."""
+    note = f"no --data: {measured} on {samples} synthetic inputs; accuracy needs labelled data"
+    click.echo(f"edgebench: note: {note}", err=True)

@@ -8,14 +8,17 @@ from typing import TYPE_CHECKING
 
 import click
 
+from converter.catalogue import Options
 from device_runner.schema import Measurement
 from edgebench.commands.convert import data_option, model_option, resolve_inputs, variant_names
 from edgebench.commands.options import (
     accept_host_key_option,
+    conversion_options,
     flags_given,
     inventory_option,
     json_option,
     measurement_options,
+    note_no_data,
     parse_tags,
     quiet_option,
     store_option,
@@ -31,12 +34,21 @@ EPILOG = """\b
 Examples:
   edgebench run                                   # bundled example on this machine
   edgebench run --model my.keras --data my.npz --delegates xnnpack,cpu --threads 1,2
+  edgebench run --model face.tflite               # no --data: latency, memory, output fidelity; no accuracy
+  edgebench run --model m.keras --data d.npz --variants pruned,qat_int8 --sparsity 0.75 --epochs 5 --lr 1e-3
   edgebench run --api interpreter,compiled --cpus 0 --cooldown-s 5   # both LiteRT APIs, pinned
   edgebench run --json > results.json             # rows for machines, progress on stderr
   edgebench run --resume 20261124T081500Z-1a2b3c  # finish a run that was cut off
   edgebench push --device pi4                     # the same on a board named in the inventory
   edgebench push --device pi4,pi5,local           # several devices at once; exit code is the worst
   edgebench push --device pixel --delegates xnnpack,gpu,nnapi:qti-dsp   # an Android phone (kind = "adb")
+  edgebench push --device pi4 --model seg.tflite --input-shape input:1x256x256x3   # a dynamic input's shape
+
+\b
+The conversion flags (--sparsity … --seed) are convert's: what is tuned there is what gets measured.
+Without --data a seeded synthetic input set is made from the model's own input tensors
+(--synthetic-samples of them): latency, memory, coverage and output fidelity against the host fp32
+outputs are measured, accuracy is not.
 """
 
 
@@ -52,6 +64,7 @@ Examples:
 )
 @click.option("--variants", default="fp32,int8", show_default=True, help="Comma-separated variants to make.")
 @measurement_options
+@conversion_options
 @click.option("--resume", metavar="RUN_ID", help="Finish an interrupted run: finished cells are kept, not rerun.")
 @click.option(
     "--tag",
@@ -75,6 +88,7 @@ def run(
     device_name: str,
     variants: str,
     measure: Measurement,
+    conversion: Options,
     resume: str | None,
     tags: tuple[str, ...],
     force: bool,
@@ -98,8 +112,10 @@ def run(
     device_names = unique_list(device_name, "--device")
     variant_list, tag_map = variant_names(variants), parse_tags(tags)
     given: dict[str, object] = {}
-    if resume:  # the run's own model and data; flags given must agree with it (edgebench.resume)
-        record = RunRecord("", str(Path(model or "").resolve()), str(Path(data or "").resolve()), variant_list, tag_map)
+    if resume:  # the run's own model, data and options; flags given must agree with them (edgebench.resume)
+        record = RunRecord(
+            "", str(Path(model or "").resolve()), str(Path(data or "").resolve()), variant_list, tag_map, conversion
+        )
         parsed = {**settings(record, measure), "--device": device_names}
         given = {flag: parsed[flag] for flag in flags_given(ctx) if flag in parsed}
         model, data = model or EXAMPLE_MODEL, data or EXAMPLE_DATA
@@ -113,6 +129,7 @@ def run(
         workdir=Path(workdir),
         store=store,
         inventory=load_inventory(inventory),
+        options=conversion,
         accept_new_host_key=accept_new_host_key,
         resume=resume,
         force=force,
@@ -121,6 +138,8 @@ def run(
     )
     with progress(quiet, as_json=as_json) as listener:
         outcomes = work.measure(request, device_names, listener)
+    if data is None and not resume:
+        note_no_data(conversion.synthetic_samples)
     return render(outcomes, as_json)
 
 

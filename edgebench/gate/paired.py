@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from converter.catalogue import Options
 from device_runner import schema
 from device_runner.schema import Measurement, Pair, Plan, PlanVariant
 from device_runner.sweep import CellDone
-from edgebench.conversion import ConvertRequest, convert_reporting
+from edgebench.conversion import ConvertRequest, check_inputs, convert_reporting
 from edgebench.devices import get_device
 from edgebench.errors import EdgebenchError
 from edgebench.inventory import AdbTarget, Inventory
@@ -29,24 +30,29 @@ SIDES = ("baseline", "candidate")
 class PairedRequest:
     baseline_model: Path
     candidate_model: Path
-    data: Path
+    data: Path | None  # None: synthetic inputs from the baseline's input tensors
     variants: list[str]
     measure: Measurement
     device: str
     inventory: Inventory
     workdir: Path
     store_url: str
+    options: Options = field(default_factory=Options)  # both models are converted with the same
 
 
 def measure(request: PairedRequest, listener: Listener) -> tuple[StoredRun, StoredRun]:
     check_models(request.baseline_model, request.candidate_model)
+    sides = ((request.baseline_model, "--baseline-model"), (request.candidate_model, "--candidate-model"))
+    for model, flag in sides:  # both, before the baseline's conversion takes minutes
+        check_inputs(model, request.data, flag, options=request.options)
     check_runner(request.device, request.inventory)
     device = get_device(request.device, request.inventory)  # an unknown device too, before converting
     Store(request.store_url).close()  # writable and migrated now, not after minutes of converting and measuring
-    sides = ((request.baseline_model, "--baseline-model"), (request.candidate_model, "--candidate-model"))
     converted = [
         convert_reporting(
-            ConvertRequest(model, request.data, recipes(model, request.variants), request.workdir, model_flag=flag),
+            ConvertRequest(
+                model, request.data, recipes(model, request.variants), request.workdir, request.options, model_flag=flag
+            ),
             listener,
         )
         for model, flag in sides
