@@ -1,0 +1,280 @@
+"""Variants of a float ``.tflite`` made from the flatbuffer alone, with ai-edge-quantizer (no TensorFlow).
+
+ai-edge-quantizer 0.10 fails silently ("Quantization Ratio: 1.00", the same bytes, no error) on three kinds
+of model that ship widely, so each is repaired on a copy first and the repair named in ``Quantized.notes``:
+- old converters set only ``deprecated_builtin_code``: every op then reads as ADD and nothing is quantised;
+- fp16-weight models (FLOAT16 constants feeding DEQUANTIZE): the quantiser sees no float weight;
+- its calibrator finds the model's inputs only through a signature, which many shipped models lack.
+A result that is no smaller than the model given is a failure (``QuantizeError``), never a variant.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+
+SIGNATURE_KEY = "serving_default"  # what the calibrator and most tools expect when a model has one signature
+
+
+class Scheme(StrEnum):
+    FP16 = "fp16"  # weights cast to float16, compute in float32
+    DYNAMIC_INT8 = "dynamic_int8"  # int8 weights, activations quantised on the fly by the kernels
+    WEIGHT_INT8 = "weight_int8"  # int8 weights de-quantised before each op, compute in float32
+    FULL_INT8 = "full_int8"  # int8 weights and activations (calibrated); int8 inputs/outputs unless float_io
+
+
+@dataclass(frozen=True)
+class Quantized:
+    flatbuffer: bytes
+    notes: list[str]  # what was repaired before quantising, for the variant's description
+
+
+class QuantizeError(Exception):
+    """The variant cannot be made; the message names the cause in one line."""
+
+
+def quantize_tflite(
+    flatbuffer: bytes, scheme: Scheme, calibration: list[list[np.ndarray]] | None = None, *, float_io: bool = False
+) -> Quantized:
+    """The ``scheme`` variant of a float model.
+
+    ``calibration``: samples, each one array per model input (subgraph 0's input order) shaped as the model
+    wants it, batch axis included; required by ``FULL_INT8``, ignored otherwise. ``float_io``: a ``FULL_INT8``
+    variant keeps float32 inputs and outputs (as ``Options.float_io``).
+    """
+    from ai_edge_litert import schema_py_generated as schema
+
+    if scheme is Scheme.FULL_INT8 and not calibration:
+        raise QuantizeError("full int8 needs calibration samples (none given)")
+    model = _read(flatbuffer)
+    notes = []
+    if _normalise_opcodes(model):
+        notes.append("old-format opcodes normalised (only deprecated_builtin_code was set)")
+    dequantised = _dequantise_fp16_constants(model, schema)
+    if dequantised:
+        notes.append(f"fp16 weights de-quantised to float32 first ({dequantised} constants)")
+    feeds = None
+    if scheme is Scheme.FULL_INT8:
+        assert calibration  # checked above, before the work
+        names, added = _calibration_signature(model, schema)
+        if added:
+            notes.append(f"signature {SIGNATURE_KEY!r} added for calibration")
+        feeds = {SIGNATURE_KEY if added else _signature_key(model): _feeds(model, names, calibration)}
+    result = _quantize(_write(model), scheme, feeds, float_io)
+    if len(result) >= len(flatbuffer):
+        raise QuantizeError(_no_smaller(len(flatbuffer), len(result), scheme, dequantised))
+    return Quantized(result, notes)
+
+
+def _read(flatbuffer: bytes) -> Any:
+    from ai_edge_litert.tools import flatbuffer_utils
+
+    try:
+        return flatbuffer_utils.read_model_from_bytearray(bytearray(flatbuffer))
+    except Exception as e:  # the generated reader raises whatever a bad offset leads to
+        raise QuantizeError(f"not a readable .tflite flatbuffer ({type(e).__name__}: {e})") from e
+
+
+def _write(model: Any) -> bytes:
+    from ai_edge_litert.tools import flatbuffer_utils
+
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def _normalise_opcodes(model: Any) -> bool:
+    """Give every operator code its real ``builtin_code`` (the larger of the two fields); True if any changed."""
+    changed = False
+    for code in model.operatorCodes or []:
+        real = max(code.builtinCode, code.deprecatedBuiltinCode)
+        if code.builtinCode != real:
+            code.builtinCode = real
+            changed = True
+    return changed
+
+
+def _dequantise_fp16_constants(model: Any, schema: Any) -> int:
+    """Replace each FLOAT16 constant → DEQUANTIZE pair by a float32 constant; the number replaced."""
+    dequantize = schema.BuiltinOperator.DEQUANTIZE
+    replaced = 0
+    for subgraph_index, subgraph in enumerate(model.subgraphs or []):
+        kept = []
+        for op in subgraph.operators or []:
+            weight = _fp16_constant_input(model, subgraph, op, dequantize, schema)
+            if weight is None:
+                kept.append(op)
+                continue
+            out = subgraph.tensors[op.outputs[0]]
+            model.buffers.append(schema.BufferT())
+            model.buffers[-1].data = np.frombuffer(weight, dtype="<f2").astype("<f4").view(np.uint8)
+            out.buffer = len(model.buffers) - 1
+            replaced += 1
+        if len(kept) != len(subgraph.operators or []):
+            subgraph.operators = kept
+            _drop_unused_tensors(model, subgraph_index)
+    if replaced:
+        _drop_unused_buffers(model)
+    return replaced
+
+
+def _fp16_constant_input(model: Any, subgraph: Any, op: Any, dequantize: int, schema: Any) -> bytes | None:
+    """The float16 data of a DEQUANTIZE op's constant input, or None when ``op`` is not such a pair."""
+    code = model.operatorCodes[op.opcodeIndex]
+    if max(code.builtinCode, code.deprecatedBuiltinCode) != dequantize or len(op.inputs) != 1:
+        return None
+    source, out = subgraph.tensors[op.inputs[0]], op.outputs[0]
+    data = model.buffers[source.buffer].data if source.buffer < len(model.buffers) else None
+    if source.type != schema.TensorType.FLOAT16 or data is None or len(data) == 0 or source.sparsity is not None:
+        return None
+    if subgraph.tensors[out].type != schema.TensorType.FLOAT32 or out in (subgraph.outputs or []):
+        return None  # a model output must stay computed, not become a constant
+    return bytes(data)
+
+
+def _drop_unused_tensors(model: Any, subgraph_index: int) -> None:
+    """Remove the tensors nothing refers to any more, renumbering every reference to the rest."""
+    subgraph = model.subgraphs[subgraph_index]
+    signatures = [s for s in model.signatureDefs or [] if s.subgraphIndex == subgraph_index]
+    used = set(subgraph.inputs or []) | set(subgraph.outputs or [])
+    for op in subgraph.operators:
+        used.update(op.inputs or [], op.outputs or [], op.intermediates or [])
+    for signature in signatures:
+        used.update(m.tensorIndex for m in [*(signature.inputs or []), *(signature.outputs or [])])
+    used.discard(-1)  # an omitted optional input
+    new_index = {old: new for new, old in enumerate(sorted(used))}
+
+    def renumber(indices: Iterable[int] | None) -> list[int]:
+        return [new_index[i] if i >= 0 else i for i in indices or []]
+
+    subgraph.tensors = [subgraph.tensors[old] for old in sorted(used)]
+    subgraph.inputs, subgraph.outputs = renumber(subgraph.inputs), renumber(subgraph.outputs)
+    for op in subgraph.operators:
+        op.inputs, op.outputs = renumber(op.inputs), renumber(op.outputs)
+        if op.intermediates:
+            op.intermediates = renumber(op.intermediates)
+    for signature in signatures:
+        for mapping in [*(signature.inputs or []), *(signature.outputs or [])]:
+            mapping.tensorIndex = new_index[mapping.tensorIndex]
+
+
+def _drop_unused_buffers(model: Any) -> None:
+    """Remove the buffers no tensor or metadata entry refers to (buffer 0 stays: the empty one by convention)."""
+    holders = [t for s in model.subgraphs for t in s.tensors] + list(model.metadata or [])
+    used = sorted({0} | {h.buffer for h in holders})
+    new_index = {old: new for new, old in enumerate(used)}
+    model.buffers = [model.buffers[old] for old in used]
+    for holder in holders:
+        holder.buffer = new_index[holder.buffer]
+
+
+def _signature_key(model: Any) -> str:
+    return str(_subgraph0_signature(model).signatureKey.decode())
+
+
+def _subgraph0_signature(model: Any) -> Any:
+    return next(s for s in model.signatureDefs or [] if s.subgraphIndex == 0)
+
+
+def _calibration_signature(model: Any, schema: Any) -> tuple[list[str], bool]:
+    """The signature input names in subgraph 0's input order, adding a signature when the model has none."""
+    subgraph = model.subgraphs[0]
+    existing = [s for s in model.signatureDefs or [] if s.subgraphIndex == 0]
+    if existing:
+        by_tensor = {m.tensorIndex: m.name.decode() for m in existing[0].inputs or []}
+        missing = [_tensor_name(subgraph, i) for i in subgraph.inputs if i not in by_tensor]
+        if missing:
+            raise QuantizeError(f"signature {_signature_key(model)!r} lacks model input {missing[0]!r}")
+        return [by_tensor[i] for i in subgraph.inputs], False
+    signature = schema.SignatureDefT()
+    signature.signatureKey, signature.subgraphIndex = SIGNATURE_KEY.encode(), 0
+    signature.inputs = [_tensor_map(schema, subgraph, i) for i in subgraph.inputs]
+    signature.outputs = [_tensor_map(schema, subgraph, i) for i in subgraph.outputs]
+    model.signatureDefs = [*(model.signatureDefs or []), signature]
+    return [_tensor_name(subgraph, i) for i in subgraph.inputs], True
+
+
+def _tensor_map(schema: Any, subgraph: Any, index: int) -> Any:
+    mapping = schema.TensorMapT()
+    mapping.name, mapping.tensorIndex = _tensor_name(subgraph, index).encode(), index
+    return mapping
+
+
+def _tensor_name(subgraph: Any, index: int) -> str:
+    name = subgraph.tensors[index].name
+    return name.decode() if isinstance(name, bytes) else str(name)
+
+
+def _feeds(model: Any, names: list[str], calibration: list[list[np.ndarray]]) -> list[dict[str, np.ndarray]]:
+    """The calibration samples as the calibrator takes them (signature input name → array), checked."""
+    subgraph = model.subgraphs[0]
+    tensors = [subgraph.tensors[i] for i in subgraph.inputs]
+    feeds = []
+    for k, sample in enumerate(calibration):
+        if len(sample) != len(tensors):
+            raise QuantizeError(f"calibration sample {k} has {len(sample)} arrays, the model {len(tensors)} inputs")
+        for name, array, tensor in zip(names, sample, tensors, strict=True):
+            if tuple(array.shape) != tuple(tensor.shape):
+                want = "x".join(map(str, tensor.shape))
+                raise QuantizeError(f"calibration sample {k}: input {name!r} is {array.shape}, the model wants {want}")
+        feeds.append({name: np.asarray(a, dtype=np.float32) for name, a in zip(names, sample, strict=True)})
+    return feeds
+
+
+def _quantize(
+    flatbuffer: bytes, scheme: Scheme, feeds: dict[str, list[dict[str, np.ndarray]]] | None, float_io: bool
+) -> bytes:
+    from ai_edge_quantizer import quantizer
+
+    qt = quantizer.Quantizer(flatbuffer)
+    _load_recipe(qt, scheme, float_io)
+    with _quiet():
+        try:
+            calibrated = qt.calibrate(feeds) if feeds is not None else None
+            result = qt.quantize(calibrated, enable_progress_bar=False, enable_progress_report=False)
+        except RuntimeWarning as e:
+            raise QuantizeError(f"ai-edge-quantizer computed a NaN or infinite value ({e})") from e
+        except Exception as e:  # a library boundary: whatever it raises is this variant's failure
+            first = (str(e).strip().splitlines() or [""])[0]
+            raise QuantizeError(f"ai-edge-quantizer failed: {type(e).__name__}: {first}") from e
+    if result.quantized_model is None:
+        raise QuantizeError("ai-edge-quantizer returned no model")
+    return bytes(result.quantized_model)
+
+
+def _load_recipe(qt: Any, scheme: Scheme, float_io: bool) -> None:
+    from ai_edge_quantizer import algorithm_manager, qtyping, recipe
+
+    algorithms, ops = algorithm_manager.AlgorithmName, qtyping.TFLOperationName
+    if scheme is Scheme.FP16:  # no named recipe: weight-only float casting to 16 bits
+        qt.add_weight_only_config(".*", ops.ALL_SUPPORTED, num_bits=16, algorithm_key=algorithms.FLOAT_CASTING)
+        return
+    named = {Scheme.DYNAMIC_INT8: recipe.dynamic_wi8_afp32, Scheme.WEIGHT_INT8: recipe.weight_only_wi8_afp32}
+    qt.load_quantization_recipe(named.get(scheme, recipe.static_wi8_ai8)())
+    if scheme is Scheme.FULL_INT8 and float_io:  # the model's own inputs and outputs stay float32
+        for end in (ops.INPUT, ops.OUTPUT):
+            qt.update_quantization_recipe(".*", end, algorithm_key=algorithms.NO_QUANTIZE)
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """The quantiser's progress bars and size report (printed whatever its flags say) swallowed, its warnings
+    decided here rather than by the caller's filters."""
+    output = contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO())
+    with output[0], output[1], warnings.catch_warnings():
+        # The calibrator keeps every tensor to read its range, and LiteRT warns that this is for debugging.
+        warnings.filterwarnings("ignore", message=".*experimental_preserve_all_tensors", category=UserWarning)
+        # A NaN or infinite scale (e.g. the bias of an all-zero weight channel) is cast to garbage integers
+        # with only a warning: here it fails the variant.
+        warnings.filterwarnings("error", category=RuntimeWarning)
+        yield
+
+
+def _no_smaller(given: int, made: int, scheme: Scheme, dequantised: int) -> str:
+    why = "its weights are already float16" if scheme is Scheme.FP16 and dequantised else "no tensor was quantised"
+    return f"{scheme} variant is no smaller than the model ({given} → {made} bytes): {why}"
