@@ -18,6 +18,7 @@ from edgebench.gate import stats
 from edgebench.records import StoredRun
 from edgebench.store import Store, store_url
 from tests.conftest import save
+from tests.real_models import FLOAT_WEIGHTS, real_model
 
 RNG = np.random.default_rng(7)
 
@@ -212,6 +213,27 @@ def test_cells_on_one_side_only_are_listed(
     assert report["only_candidate"] == [["local", "int8", "cpu", "interpreter", 2]]
 
 
+def test_without_labels_accuracy_is_said_not_measured_never_inconclusive(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, measured: StoredRun
+) -> None:
+    """Runs on an input set without labels (no --data): no accuracy verdict that a policy could fail on."""
+    unlabelled = dataclasses.replace(
+        measured,
+        cells=[
+            dataclasses.replace(c, accuracy=dataclasses.replace(c.accuracy, top1=None, correct=[]))
+            for c in measured.cells
+            if c.accuracy
+        ],
+    )
+    url = store_url(str(tmp_path / "h.sqlite"))
+    with Store(url) as store:
+        save(store, unlabelled, "base", "local", "2026-11-20T10:00:00+00:00", {"release": "4.1"})
+    code, report = gate_json(capsys, url, unlabelled)
+    accuracy = [(v["verdict"], v["detail"]) for v in report["verdicts"] if v["metric"] == "accuracy"]
+    assert code == 0
+    assert accuracy == [("pass", "no labels on both sides: accuracy not measured")] * len(measured.cells)
+
+
 def test_a_policy_can_ignore_a_metric_and_make_inconclusive_fail(
     capsys: pytest.CaptureFixture[str], gate_store: tuple[str, StoredRun], tmp_path: Path
 ) -> None:
@@ -317,6 +339,24 @@ def test_paired_mode_catches_a_heavier_model(
     assert code == 1
     assert ("local · fp32 · xnnpack · interpreter · 1t", "latency_p50") in regressions(report)
     assert ("local · fp32 · xnnpack · interpreter · 1t", "size") in regressions(report)
+
+
+@pytest.mark.slow
+def test_paired_mode_with_no_data_gates_two_tflite_files_on_synthetic_inputs(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Two .tflite files and nothing else: latency, memory and size are gated; no accuracy verdict is made up."""
+    model = str(real_model(FLOAT_WEIGHTS))
+    argv = ["gate", "--baseline-model", model, "--candidate-model", model, "--runs", "120", "--blocks", "12"]
+    code = invoke([*argv, "--workdir", str(tmp_path / "work"), "--store", str(tmp_path / "h.sqlite"), "--json"])
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert code == 0, captured.err
+    metrics = {v["metric"] for v in report["verdicts"]}
+    assert "latency_p50" in metrics and "size" in metrics
+    accuracy = {v["verdict"]: v["detail"] for v in report["verdicts"] if v["metric"] == "accuracy"}
+    assert accuracy == {"pass": "no labels on both sides: accuracy not measured"}
+    assert "edgebench: note: no --data: latency, memory and output fidelity on 32 synthetic inputs" in captured.err
 
 
 def test_paired_and_stored_flags_do_not_mix(capsys: pytest.CaptureFixture[str]) -> None:

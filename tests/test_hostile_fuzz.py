@@ -55,6 +55,12 @@ VALUES = [
     "../../etc/passwd",
     "postgresql://nobody@127.0.0.1:1/none",
     "mysql://nobody@127.0.0.1:1/none",
+    "input_1:1x64x64x3",  # --input-shape: well formed, malformed, for a tensor name with a colon
+    "x:1xAx3",
+    "x:0",
+    ":1x2",
+    "serving_default_x:0:1x224x224x3",
+    "1" * 5000,  # more digits than int() reads
 ]
 # Kept out of the draw: --help and --version end before any work, --debug prints tracebacks on purpose.
 SKIPPED = {"--help", "-h", "--version", "--debug", "--accept-new-host-key"}
@@ -91,13 +97,14 @@ def argvs(draw: st.DrawFn, path: list[str], junk: dict[str, Path]) -> list[str]:
     argv = [*path]
     if path == ["devices", "check"]:
         argv.append(draw(values))
-    # Models that cannot load first; a drawn value for the same flag comes later and wins.
+    # Models that cannot load first; a drawn value for the same flag comes later and wins. --data is
+    # optional (synthetic inputs without it), so it is sometimes left out.
+    data = ["--data", str(junk["bad.npz"])] if draw(st.booleans()) else []
     if path[0] in ("run", "push", "convert"):
         model = draw(st.sampled_from(["empty.keras", "text.keras", "binary.tflite", "half.tflite"]))
-        argv += ["--model", str(junk[model]), "--data", str(junk["bad.npz"])]
+        argv += ["--model", str(junk[model]), *data]
     if path[0] == "gate":
-        argv += ["--baseline-model", str(junk["text.keras"]), "--candidate-model", str(junk["empty.keras"])]
-        argv += ["--data", str(junk["bad.npz"])]
+        argv += ["--baseline-model", str(junk["text.keras"]), "--candidate-model", str(junk["empty.keras"]), *data]
     options = options_of(command_of(path))
     for option in draw(st.lists(st.sampled_from(options), max_size=6, unique_by=lambda o: o.name)):
         argv.append(option.opts[0])

@@ -176,6 +176,10 @@ RESUME_CONFLICTS = [
     ["--model", str(Path(__file__))],
     ["--device", "pi4"],
     ["--tag", "release=9"],
+    ["--sparsity", "0.9"],  # the conversion options: the variants measured so far were made without them
+    ["--float-io"],
+    ["--lr", "0.5"],
+    ["--input-shape", "input_1:1x32x32x1"],
 ]
 
 

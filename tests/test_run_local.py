@@ -11,7 +11,9 @@ from device_runner import schema
 from device_runner.schema import CellResult
 from edgebench.cli import invoke
 from edgebench.records import Manifest
+from edgebench.resume import RUN_RECORD_NAME, RunRecord
 from tests.conftest import stored_run
+from tests.real_models import FLOAT_WEIGHTS, real_model
 
 pytestmark = pytest.mark.slow
 QUICK_ARGS = ["--runs", "5", "--min-secs", "0", "--warmup-secs", "0"]
@@ -93,3 +95,29 @@ def test_a_failed_cell_makes_the_exit_code_1_and_is_reported(
     statuses = {(row["variant"], row["delegate"].split(";")[-1]): row["status"] for row in report["rows"]}
     assert statuses[("fp32", "xnnpack")] == "ok"
     assert statuses[("fp32", "mode=fail")] == "delegate_failed"
+
+
+def test_a_tflite_with_no_data_is_measured_for_latency_memory_and_fidelity_but_not_accuracy(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """What a colleague's .tflite gets with nothing else: every cell measured, accuracy said to be absent."""
+    model = real_model(FLOAT_WEIGHTS)
+    argv = ["run", "--model", str(model), "--workdir", str(tmp_path / "work"), "--store", str(tmp_path / "h.sqlite")]
+    code = invoke([*argv, "--json", "--synthetic-samples", "8", *QUICK_ARGS])
+    captured = capsys.readouterr()
+
+    assert code == 0, captured.err
+    (run,) = json.loads(captured.out)["runs"]
+    assert {(row["variant"], row["delegate"], row["status"]) for row in run["rows"]} == {
+        ("given", "xnnpack", "ok"),
+        ("given", "cpu", "ok"),
+    }
+    for row in run["rows"]:
+        assert row["p50_ms"] > 0 and row["peak_rss_mb"] > 0
+        assert row["top1"] is None  # no labels: never a 0 %
+    assert (
+        "edgebench: note: no --data: latency, memory and output fidelity on 8 synthetic inputs; "
+        "accuracy needs labelled data"
+    ) in captured.err
+    record = schema.read(RunRecord, tmp_path / "work" / "runs" / run["run_id"] / RUN_RECORD_NAME)
+    assert record.data is None and record.options.synthetic_samples == 8
