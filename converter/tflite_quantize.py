@@ -54,6 +54,7 @@ def quantize_tflite(
     if scheme is Scheme.FULL_INT8 and not calibration:
         raise QuantizeError("full int8 needs calibration samples (none given)")
     model = _read(flatbuffer)
+    quantised = _already_quantised(model)
     notes = []
     if _normalise_opcodes(model):
         notes.append("old-format opcodes normalised (only deprecated_builtin_code was set)")
@@ -69,17 +70,25 @@ def quantize_tflite(
         feeds = {SIGNATURE_KEY if added else _signature_key(model): _feeds(model, names, calibration)}
     result = _quantize(_write(model), scheme, feeds, float_io)
     if len(result) >= len(flatbuffer):
-        raise QuantizeError(_no_smaller(len(flatbuffer), len(result), scheme, dequantised))
+        raise QuantizeError(_no_smaller(len(flatbuffer), len(result), scheme, dequantised, quantised))
     return Quantized(result, notes)
 
 
 def _read(flatbuffer: bytes) -> Any:
     from ai_edge_litert.tools import flatbuffer_utils
 
+    if flatbuffer[4:8] != b"TFL3":  # the file identifier every LiteRT model carries
+        raise QuantizeError("not a .tflite flatbuffer (no TFL3 file identifier)")
     try:
         return flatbuffer_utils.read_model_from_bytearray(bytearray(flatbuffer))
     except Exception as e:  # the generated reader raises whatever a bad offset leads to
         raise QuantizeError(f"not a readable .tflite flatbuffer ({type(e).__name__}: {e})") from e
+
+
+def _already_quantised(model: Any) -> bool:
+    """Some tensor already holds integer-quantised values (a scale is set)."""
+    tensors = (t for s in model.subgraphs or [] for t in s.tensors or [])
+    return any(t.quantization is not None and t.quantization.scale is not None for t in tensors)
 
 
 def _write(model: Any) -> bytes:
@@ -263,18 +272,23 @@ def _load_recipe(qt: Any, scheme: Scheme, float_io: bool) -> None:
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    """The quantiser's progress bars and size report (printed whatever its flags say) swallowed, its warnings
-    decided here rather than by the caller's filters."""
+    """The quantiser's progress bars and size report (printed whatever its flags say) swallowed, and what its
+    warnings mean decided here rather than by the caller's warning filters."""
     output = contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO())
     with output[0], output[1], warnings.catch_warnings():
-        # The calibrator keeps every tensor to read its range, and LiteRT warns that this is for debugging.
-        warnings.filterwarnings("ignore", message=".*experimental_preserve_all_tensors", category=UserWarning)
-        # A NaN or infinite scale (e.g. the bias of an all-zero weight channel) is cast to garbage integers
-        # with only a warning: here it fails the variant.
+        # Its warnings (a calibrator "for debugging only", "already partially quantized") are noise here: the
+        # size check names what went wrong. But a NaN or infinite scale (e.g. the bias of an all-zero weight
+        # channel) is cast to garbage integers with only a warning: that fails the variant.
+        warnings.simplefilter("ignore")
         warnings.filterwarnings("error", category=RuntimeWarning)
         yield
 
 
-def _no_smaller(given: int, made: int, scheme: Scheme, dequantised: int) -> str:
-    why = "its weights are already float16" if scheme is Scheme.FP16 and dequantised else "no tensor was quantised"
+def _no_smaller(given: int, made: int, scheme: Scheme, dequantised: int, quantised: bool) -> str:
+    if quantised:
+        why = "the model is already quantised"
+    elif scheme is Scheme.FP16 and dequantised:
+        why = "its weights are already float16"
+    else:
+        why = "no tensor was quantised"
     return f"{scheme} variant is no smaller than the model ({given} → {made} bytes): {why}"
