@@ -66,6 +66,7 @@ cells_table = sa.Table(
     sa.Column("p50_ms", sa.Float),
     sa.Column("peak_rss_mb", sa.Float),
     sa.Column("top1", sa.Float),
+    sa.Column("contended", sa.Boolean),  # the noise guard's flag; NULL: the runner did not look (0004)
     sa.Column("result", sa.Text, nullable=False),  # the cell's JSON: raw samples, per-sample correctness
 )
 
@@ -80,6 +81,7 @@ class RunSummary:
     tags: dict[str, str]
     cells: int
     failed_cells: int
+    contended_cells: int  # measured under contention (the noise guard's flag)
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ class CellPoint:
     p50_ms: float | None
     peak_rss_mb: float | None
     top1: float | None
+    contended: bool | None = None  # the noise guard's flag; None: not observed
 
 
 def store_url(value: str | None) -> str:
@@ -287,6 +290,7 @@ class Store:
     ) -> list[RunSummary]:
         """Runs matching every filter given, oldest first."""
         failed = sa.func.sum(sa.case((cells_table.c.status.in_(sorted(s for s in Status if s.failed)), 1), else_=0))
+        contended = sa.func.sum(sa.case((cells_table.c.contended.is_(True), 1), else_=0))
         query = (
             sa.select(
                 runs_table.c.run_id,
@@ -296,6 +300,7 @@ class Store:
                 runs_table.c.git_commit,
                 sa.func.count(cells_table.c.cell_id).label("cells"),
                 failed.label("failed"),
+                contended.label("contended"),
             )
             .select_from(runs_table.outerjoin(cells_table, cells_table.c.run_id == runs_table.c.run_id))
             .group_by(runs_table.c.run_id)
@@ -315,6 +320,7 @@ class Store:
                 all_tags.get(row.run_id, {}),
                 int(row.cells),
                 int(row.failed or 0),
+                int(row.contended or 0),
             )
             for row in rows
         ]
@@ -373,6 +379,7 @@ class Store:
                 cells.p50_ms,
                 cells.peak_rss_mb,
                 cells.top1,
+                cells.contended,
             )
             .select_from(newest.join(cells_table, cells.run_id == newest.c.run_id))
             .order_by(newest.c.created_at, newest.c.run_id, cells.cell_id)
@@ -395,6 +402,7 @@ class Store:
                 row.p50_ms,
                 row.peak_rss_mb,
                 row.top1,
+                row.contended,
             )
             for row in rows
         ]
@@ -415,7 +423,9 @@ class Store:
         limit: int | None = None,
     ) -> dict[str, float]:
         """Run-to-run SD of ln p50 per cell id, over the newest ``limit`` runs of ``device`` on any of
-        ``models`` (``exclude`` aside): ok cells only, and only cells measured ok at least three times."""
+        ``models`` (``exclude`` aside): ok cells only, and only cells measured ok at least three times.
+        Cells flagged as measured under contention are left out: the noise they show is the other work's,
+        and counting it would raise the gate's floor past real regressions."""
         if not cell_ids:
             return {}
         newest = self._newest_runs(device, models, limit, exclude)
@@ -423,7 +433,12 @@ class Store:
         query = (  # two columns of the ok cells only: the gate asks this for every cell it compares
             sa.select(cells.cell_id, cells.p50_ms)
             .select_from(newest.join(cells_table, cells.run_id == newest.c.run_id))
-            .where(cells.cell_id.in_(sorted(cell_ids)), cells.status == Status.OK, cells.p50_ms > 0)
+            .where(
+                cells.cell_id.in_(sorted(cell_ids)),
+                cells.status == Status.OK,
+                cells.p50_ms > 0,
+                cells.contended.is_not(True),
+            )
             .order_by(newest.c.created_at, newest.c.run_id)
         )
         series: dict[str, list[float]] = {}
@@ -524,5 +539,6 @@ def _cell_row(run_id: str, cell: CellResult) -> dict[str, Any]:
         "p50_ms": cell.timing.p50_ms if cell.timing else None,
         "peak_rss_mb": cell.memory.peak_rss_mb if cell.memory else None,
         "top1": cell.accuracy.top1 if cell.accuracy else None,
+        "contended": cell.conditions.contended if cell.conditions else None,
         "result": json.dumps(schema.to_dict(cell), sort_keys=True),
     }

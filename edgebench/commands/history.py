@@ -95,8 +95,8 @@ def history(
     if as_json:
         click.echo(json.dumps({"runs": records}, indent=1))
         return int(ExitCode.OK)
-    table = Table(title=f"{len(runs)} runs")
-    for column in ("run", "when (UTC)", "device", "model", "cells", "failed", "tags", "commit"):
+    table = Table(title=f"{len(runs)} runs", caption="contended: cells measured under contention (timing not trusted)")
+    for column in ("run", "when (UTC)", "device", "model", "cells", "failed", "contended", "tags", "commit"):
         table.add_column(column, no_wrap=True)
     for run in runs:
         table.add_row(
@@ -106,6 +106,7 @@ def history(
             run.model_name,
             str(run.cells),
             str(run.failed_cells),
+            str(run.contended_cells),
             " ".join(f"{k}={v}" for k, v in run.tags.items()),
             (run.git_commit or "")[:10],
         )

@@ -20,7 +20,7 @@ from edgebench.commands.options import (
 from edgebench.errors import ExitCode
 
 if TYPE_CHECKING:
-    from edgebench.report.analysis import DeviceMatrix
+    from edgebench.report.analysis import ComparisonRow, DeviceMatrix
 
 EPILOG = """\b
 Examples:
@@ -94,7 +94,7 @@ def report(
             json.dumps(
                 {
                     "runs": ids,
-                    "rows": [{k: v for k, v in asdict(r).items() if k != "samples_ms"} for r in rows],
+                    "rows": [row_json(r) for r in rows],
                     "devices_side_by_side": matrix_json(device_matrix(rows)),
                     "recommendations": [
                         {
@@ -112,6 +112,15 @@ def report(
     elif markdown_path != "-":
         comparison.render(rows, recommendations, console_for_stdout())
     return int(ExitCode.OK)
+
+
+def row_json(row: ComparisonRow) -> dict[str, object]:
+    """A row without its raw samples; the speed-up as its ratio, interval, verdict and the words the tables
+    print (``"≈ same (0.90–2.80×)"``)."""
+    out = {k: v for k, v in asdict(row).items() if k != "samples_ms"}
+    if row.speedup is not None:
+        out["speedup"] = asdict(row.speedup) | {"text": row.speedup.text()}
+    return out
 
 
 def matrix_json(matrix: DeviceMatrix | None) -> list[dict[str, object]] | None:

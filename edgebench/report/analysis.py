@@ -11,8 +11,10 @@ import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from device_runner.schema import Status
+from device_runner.schema import CellResult, Status
 from edgebench.records import StoredRun
+from edgebench.report import marks
+from edgebench.report.speedup import Speedup, Verdict, speedup
 from edgebench.report.why import why_slower
 from edgebench.store import CellPoint
 
@@ -34,7 +36,7 @@ class ComparisonRow:
     fp32_agreement: float | None
     p50_ms: float | None
     p90_ms: float | None
-    speedup: float | None  # fp32 p50 / this p50
+    speedup: Speedup | None  # fp32 p50 / this p50, with its interval (edgebench/report/speedup.py)
     peak_rss_mb: float | None
     size_kb: float | None
     gzip_kb: float | None
@@ -45,6 +47,9 @@ class ComparisonRow:
     message: str
     pareto: bool = False
     why: str = ""  # why it is slower than fp32 here, when a figure says (edgebench/report/why.py)
+    contended: bool | None = None  # measured under contention (the noise guard); None: not observed
+    noise: str = ""  # the guard's reasons, one line
+    top1_note: str = ""  # why an ok cell has no top-1: "no labels" (the input set has none), "not scored"
 
     @property
     def ok(self) -> bool:
@@ -72,7 +77,7 @@ class Constraints:
         if self.max_accuracy_drop is not None and (
             row.top1_drop_points is None or row.top1_drop_points > self.max_accuracy_drop
         ):
-            out.append(f"top-1 drop {_fmt(row.top1_drop_points, '+.1f')} pts")
+            out.append(row.top1_note or f"top-1 drop {_fmt(row.top1_drop_points, '+.1f')} pts")
         if self.max_size_mb is not None and (row.size_kb is None or row.size_kb / 1024 > self.max_size_mb):
             out.append(f"size {_fmt(row.size_kb and row.size_kb / 1024, '.2f')} MB")
         if self.max_p90_ms is not None and (row.p90_ms is None or row.p90_ms > self.max_p90_ms):
@@ -91,18 +96,47 @@ def _fmt(value: float | None, spec: str) -> str:
     return "—" if value is None else format(value, spec)
 
 
+def _versus_fp32(speed: Speedup | None) -> str:
+    """ "1.30× fp32, 95 % CI 1.25–1.35", "≈ same as fp32: 0.90–2.80×", "fp32 itself"."""
+    if speed is None:
+        return "no fp32 to compare with"
+    if speed.verdict == Verdict.BASELINE:
+        return "fp32 itself"
+    if speed.low is None or speed.high is None:
+        return f"{speed.ratio:.2f}× fp32, no interval ({speed.note})"
+    if speed.verdict == Verdict.SAME:
+        return f"≈ same as fp32: {speed.low:.2f}–{speed.high:.2f}×"
+    return f"{speed.ratio:.2f}× fp32, 95 % CI {speed.low:.2f}–{speed.high:.2f}"
+
+
 def _why(best: ComparisonRow, passing: int, constraints: Constraints) -> str:
-    """ "int8 × xnnpack — fastest of 6 cells; no constraints given. p50 0.031 ms (1.30× fp32), …"."""
+    """ "int8 × xnnpack — fastest of 6 cells; no constraints given. p50 0.031 ms (1.30× fp32, 95 % CI …), …"."""
     cells = f"{passing} cell{'s' if passing != 1 else ''}"
     described = constraints.describe()
     among = f"{cells}; no constraints given" if described == "no constraints" else f"{cells} meeting {described}"
-    top1 = _fmt(best.top1 and 100 * best.top1, ".1f")
-    change = _fmt(best.top1_drop_points and -best.top1_drop_points, "+.1f")
+    if best.top1 is None and best.top1_note:
+        accuracy = f"top-1: {best.top1_note}"
+    else:
+        change = _fmt(best.top1_drop_points and -best.top1_drop_points, "+.1f")
+        accuracy = f"top-1 {_fmt(best.top1 and 100 * best.top1, '.1f')} % ({change} pts)"
+    contended = f" Measured under contention ({best.noise}): its timing is not to be trusted." if best.contended else ""
     return (
         f"{best.variant} × {best.delegate} ({best.api}, {best.threads} thr) — fastest of {among}. "
-        f"p50 {best.p50_ms:.3f} ms ({_fmt(best.speedup, '.2f')}× fp32), {_fmt(best.size_kb, '.1f')} KB, "
-        f"top-1 {top1} % ({change} pts)."
+        f"p50 {best.p50_ms:.3f} ms ({_versus_fp32(best.speedup)}), {_fmt(best.size_kb, '.1f')} KB, "
+        f"{accuracy}.{contended}"
     )
+
+
+def _speedup(cell: CellResult, base: CellResult | None) -> Speedup | None:
+    """fp32's p50 over the cell's, with the interval their raw samples give; None without both p50s."""
+    if base is None or cell.timing is None or base.timing is None:
+        return None
+    p50, base_p50 = cell.timing.p50_ms, base.timing.p50_ms
+    if not p50 or not base_p50:
+        return None
+    if cell is base:
+        return Speedup(1.0, None, None, Verdict.BASELINE)
+    return speedup(p50, base_p50, cell.timing.samples_ms, base.timing.samples_ms)
 
 
 def comparison_rows(runs: Iterable[StoredRun]) -> list[ComparisonRow]:
@@ -121,7 +155,6 @@ def comparison_rows(runs: Iterable[StoredRun]) -> list[ComparisonRow]:
             top1 = cell.accuracy.top1 if cell.accuracy else None
             base_top1 = base.accuracy.top1 if base and base.accuracy else None
             p50 = cell.timing.p50_ms if cell.timing else None
-            base_p50 = base.timing.p50_ms if base and base.timing else None
             size = record.size_bytes if record else None
             base_size = base_variant.size_bytes if base_variant else None
             rows.append(
@@ -139,7 +172,7 @@ def comparison_rows(runs: Iterable[StoredRun]) -> list[ComparisonRow]:
                     fp32_agreement=cell.accuracy.fp32_agreement if cell.accuracy else None,
                     p50_ms=p50,
                     p90_ms=cell.timing.p90_ms if cell.timing else None,
-                    speedup=base_p50 / p50 if p50 and base_p50 else None,
+                    speedup=_speedup(cell, base),
                     peak_rss_mb=cell.memory.peak_rss_mb if cell.memory else None,
                     size_kb=size / 1024 if size is not None else None,
                     gzip_kb=record.gzip_bytes / 1024 if record and record.gzip_bytes is not None else None,
@@ -149,6 +182,9 @@ def comparison_rows(runs: Iterable[StoredRun]) -> list[ComparisonRow]:
                     samples_ms=tuple(cell.timing.samples_ms) if cell.timing else (),
                     message=cell.message,
                     why=why_slower(cell, base, record, base_variant),
+                    contended=marks.contended(cell),
+                    noise=marks.noise(cell),
+                    top1_note=marks.top1_note(cell),
                 )
             )
     return mark_pareto(rows)
@@ -181,6 +217,7 @@ def history_rows(points: Iterable[CellPoint]) -> list[ComparisonRow]:
             fully_accelerated=None,
             samples_ms=(),
             message="",
+            contended=p.contended,
         )
         for p in points
     ]

@@ -6,16 +6,19 @@ from collections.abc import Iterator
 from itertools import groupby
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from device_runner.schema import Status
 from edgebench.report.analysis import ComparisonRow, DeviceMatrix, Recommendation, device_matrix
+from edgebench.report.marks import CONTENDED, CONTENDED_LABEL
 
 HEADERS = (
     "variant",
     "status",
     "top-1 %",
     "Δ pts",
+    "agree",
     "p50 ms",
     "p90 ms",
     "speed-up",
@@ -25,6 +28,13 @@ HEADERS = (
     "size −%",
     "deleg",
     "Pareto",
+)
+
+
+LEGEND = (
+    "agree: top-1 agreement with the host fp32 model · speed-up: fp32's p50 over the cell's, 95 % interval "
+    "in brackets; ≈ same: the interval spans 1 · ⚠: measured under contention, timing not to be trusted · "
+    "no labels: the input set has no labels, so no top-1"
 )
 
 
@@ -38,14 +48,16 @@ def cells(row: ComparisonRow) -> list[str]:
         if row.coverage is not None
         else ({True: "full", False: "partial", None: "—"}[row.fully_accelerated])
     )
+    top1 = row.top1_note if row.top1 is None and row.top1_note else _fmt(row.top1 and 100 * row.top1, ".1f")
     return [
         row.variant,
-        row.status,
-        _fmt(row.top1 and 100 * row.top1, ".1f"),
+        f"{row.status} {CONTENDED}" if row.contended else row.status,
+        top1,
         _fmt(row.top1_drop_points and -row.top1_drop_points, "+.1f"),
+        _fmt(row.fp32_agreement and 100 * row.fp32_agreement, ".1f"),
         _fmt(row.p50_ms, ".3f"),
         _fmt(row.p90_ms, ".3f"),
-        _fmt(row.speedup, ".2f") + ("×" if row.speedup else ""),
+        row.speedup.text() if row.speedup else "—",
         _fmt(row.peak_rss_mb, ".1f"),
         _fmt(row.size_kb, ".1f"),
         _fmt(row.gzip_kb, ".1f"),
@@ -65,7 +77,10 @@ def groups(rows: list[ComparisonRow]) -> Iterator[tuple[str, list[ComparisonRow]
         yield f"{device} · {delegate} · {api} · {threads} thr — run {run_id}", list(members)
 
 
-MATRIX_NOTE = "fastest ok configuration of each variant per device: p50 · top-1 (delegate); ★ fastest on that device"
+MATRIX_NOTE = (
+    "fastest ok configuration of each variant per device: p50 · top-1 (delegate); ★ fastest on that device;"
+    " ⚠ measured under contention"
+)
 
 
 def matrix_cells(matrix: DeviceMatrix, variant: str) -> list[str]:
@@ -76,9 +91,20 @@ def matrix_cells(matrix: DeviceMatrix, variant: str) -> list[str]:
             out.append("—")
             continue
         row = entry.row
-        top1 = f" · {100 * row.top1:.1f} %" if row.top1 is not None else ""
-        out.append(f"{row.p50_ms:.3f} ms{top1} ({row.delegate}){' ★' if entry.best_on_device else ''}")
+        top1 = f" · {100 * row.top1:.1f} %" if row.top1 is not None else f" · {row.top1_note}" if row.top1_note else ""
+        contended = f" {CONTENDED}" if row.contended else ""
+        out.append(f"{row.p50_ms:.3f} ms{top1} ({row.delegate}){contended}{' ★' if entry.best_on_device else ''}")
     return out
+
+
+def contended_notes(rows: list[ComparisonRow]) -> list[str]:
+    """One line per cell measured under contention, with the noise guard's reasons."""
+    return [
+        f"{CONTENDED} {r.device} × {r.variant} × {r.delegate} × {r.api} × {r.threads}t {CONTENDED_LABEL}: "
+        f"{r.noise or 'flagged by the noise guard'}"
+        for r in rows
+        if r.contended
+    ]
 
 
 def render(rows: list[ComparisonRow], recommendations: list[Recommendation], console: Console) -> None:
@@ -89,6 +115,7 @@ def render(rows: list[ComparisonRow], recommendations: list[Recommendation], con
         for row in members:
             table.add_row(*cells(row), style=None if row.status == Status.OK else "red")
         console.print(table)
+    console.print(LEGEND, style="dim", highlight=False)
     matrix = device_matrix(rows)
     if matrix:
         table = Table(title="devices side by side", title_justify="left", caption=MATRIX_NOTE)
@@ -100,6 +127,8 @@ def render(rows: list[ComparisonRow], recommendations: list[Recommendation], con
     for row in rows:
         if row.why:
             console.print(f"[cyan]why slower on {row.device} × {row.delegate}[/]: {row.why}")
+    for note in contended_notes(rows):
+        console.print(f"[yellow]{escape(note)}[/]", highlight=False)
     for rec in recommendations:
         console.print(f"[bold]Ship on {rec.device}:[/] {rec.reason}")
 
@@ -111,6 +140,7 @@ def markdown(rows: list[ComparisonRow], recommendations: list[Recommendation]) -
     for row in rows:
         if row.why:
             lines.append(f"- why slower on {row.device} × {row.delegate}: {row.why}")
+    lines += [f"- {note}" for note in contended_notes(rows)]
     for title, members in groups(rows):
         lines += [
             "",
@@ -120,6 +150,7 @@ def markdown(rows: list[ComparisonRow], recommendations: list[Recommendation]) -
             "|" + "|".join("---" if h in ("variant", "status") else "---:" for h in HEADERS) + "|",
         ]
         lines += ["| " + " | ".join(cells(row)) + " |" for row in members]
+    lines += ["", LEGEND]
     matrix = device_matrix(rows)
     if matrix:
         lines += ["", "## Devices side by side", "", MATRIX_NOTE, ""]

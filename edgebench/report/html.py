@@ -9,7 +9,7 @@ from device_runner.schema import Status
 from edgebench import __version__
 from edgebench.report import plots
 from edgebench.report.analysis import BASELINE, ComparisonRow, Recommendation, device_matrix
-from edgebench.report.comparison import HEADERS, MATRIX_NOTE, cells, groups, matrix_cells
+from edgebench.report.comparison import HEADERS, LEGEND, MATRIX_NOTE, cells, contended_notes, groups, matrix_cells
 from edgebench.report.plots import Keyed
 
 # The page uses the window's width: tables keep their natural width, plots stretch to the full line.
@@ -19,7 +19,9 @@ h1 { font-size: 1.5em; } h2 { margin-top: 2em; border-bottom: 1px solid #ccc; } 
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.85em; }
 th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; }
 th:nth-child(-n+3), td:nth-child(-n+3) { text-align: left; } td.key { font-weight: bold; color: #555; }
-tr.failed td { color: #b00; } .ship { background: #eef7ee; padding: 0.6em 1em; border-left: 4px solid #393; }
+tr.failed td { color: #b00; } tr.contended td { background: #fff6e0; }
+p.legend { font-size: 0.85em; color: #555; }
+.ship { background: #eef7ee; padding: 0.6em 1em; border-left: 4px solid #393; }
 figure { margin: 1.5em 0; } figure svg { display: block; width: 100%; height: auto; }
 figcaption { font-size: 0.85em; color: #555; }
 """
@@ -29,12 +31,16 @@ def _table(members: list[Keyed]) -> str:
     """A "#" column first: the number the plots use for the cell."""
     head = "<th>#</th>" + "".join(f"<th>{html.escape(h)}</th>" for h in HEADERS)
     body = "".join(
-        f"<tr class='{'ok' if row.status == Status.OK else 'failed'}'><td class='key'>{number}</td>"
+        f"<tr class='{_row_class(row)}'><td class='key'>{number}</td>"
         + "".join(f"<td>{html.escape(c)}</td>" for c in cells(row))
         + "</tr>"
         for number, row in members
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _row_class(row: ComparisonRow) -> str:
+    return ("ok" if row.status == Status.OK else "failed") + (" contended" if row.contended else "")
 
 
 def keyed_groups(rows: list[ComparisonRow]) -> list[tuple[str, list[Keyed]]]:
@@ -51,7 +57,7 @@ def _not_plotted(keyed: list[Keyed]) -> str:
     missing = [(n, r) for n, r in keyed if not (r.ok and r.top1 is not None)]
     if not missing:
         return ""
-    listed = "; ".join(f"#{n} {r.variant} · {r.delegate}: {r.status}" for n, r in missing)
+    listed = "; ".join(f"#{n} {r.variant} · {r.delegate}: {r.top1_note if r.ok else r.status}" for n, r in missing)
     return f"<figcaption>Not in this plot (no latency or no accuracy): {html.escape(listed)}.</figcaption>"
 
 
@@ -82,19 +88,26 @@ def render(rows: list[ComparisonRow], history: list[ComparisonRow], recommendati
             f"<p class='ship'><strong>Ship on {html.escape(rec.device)}:</strong> {html.escape(rec.reason)}</p>"
         )
     parts.append(_side_by_side(rows))
-    for device in sorted({r.device for r in rows}):
+    for index, device in enumerate(sorted({r.device for r in rows}), 1):
         tables = keyed_groups([r for r in rows if r.device == device])
         keyed = [k for _, members in tables for k in members]
         colours = plots.palette(r for _, r in keyed)
         parts.append(f"<h2>{html.escape(device)}</h2>")
         for title, members in tables:
             parts.append(f"<h3>{html.escape(title)}</h3>{_table(members)}")
-        parts += [
-            f"<figure>{plots.accuracy_vs_latency(keyed, colours)}{_not_plotted(keyed)}</figure>",
-            f"<figure>{plots.latency_distribution(keyed, colours)}</figure>",
-            f"<figure>{plots.speedup(keyed, colours)}</figure>",
-            f"<figure>{plots.coverage(keyed, colours)}</figure>",
-            f"<figure>{plots.over_time([r for r in history if r.device == device], keyed, colours)}</figure>",
-        ]
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in contended_notes([r for _, r in keyed]))
+        parts.append(
+            f"<p class='legend'>{html.escape(LEGEND)}.</p>" + (f"<ul class='contended'>{notes}</ul>" if notes else "")
+        )
+        figures = {
+            "accuracy": plots.accuracy_vs_latency(keyed, colours),
+            "distribution": plots.latency_distribution(keyed, colours),
+            "speedup": plots.speedup(keyed, colours),
+            "coverage": plots.coverage(keyed, colours),
+            "over-time": plots.over_time([r for r in history if r.device == device], keyed, colours),
+        }
+        for name, svg in figures.items():
+            caption = _not_plotted(keyed) if name == "accuracy" else ""
+            parts.append(f"<figure>{plots.scope_ids(svg, f'd{index}-{name}')}{caption}</figure>")
     parts.append("</body></html>")
     return "\n".join(parts)

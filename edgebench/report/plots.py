@@ -9,6 +9,7 @@ shape the delegate, the same in every plot, and each plot carries its legend. Ce
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 
@@ -28,6 +29,8 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from device_runner.schema import Status
 from edgebench.report.analysis import BASELINE, ComparisonRow
+from edgebench.report.marks import CONTENDED, CONTENDED_LABEL
+from edgebench.report.speedup import CONFIDENCE
 
 matplotlib.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "edgebench", "font.size": 9})
 
@@ -38,7 +41,6 @@ PLAIN_CPU = "cpu"  # LiteRT's built-in kernels: no delegate, so no coverage to s
 LOG_RANGE = 3.0  # a log scale once the largest value is this many times the smallest
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 FAILED_COLOUR = "#b00"
-BOOTSTRAP = 2000  # resamples for the speed-up's interval
 LABEL_PAD_PX = 3.0  # room kept around each number label, for the browser's font metrics
 
 
@@ -55,7 +57,8 @@ def markers(rows: Iterable[ComparisonRow]) -> dict[str, str]:
 
 
 def row_label(number: int, row: ComparisonRow) -> str:
-    return f"#{number}  {row.variant} · {row.delegate} · {row.api} · {row.threads}t"
+    mark = f"  {CONTENDED}" if row.contended else ""
+    return f"#{number}  {row.variant} · {row.delegate} · {row.api} · {row.threads}t{mark}"
 
 
 def _svg(fig: Figure) -> str:
@@ -64,6 +67,24 @@ def _svg(fig: Figure) -> str:
     plt.close(fig)
     text = buffer.getvalue()
     return text[text.index("<svg") :]
+
+
+_ID = re.compile(r"""(\bid=["']|url\(#|href=["']#)([^"')]+)""")
+
+
+def scope_ids(svg: str, scope: str) -> str:
+    """Every id of one figure (matplotlib's own "patch_1", clip paths, our "key-3") and every reference to
+    one prefixed with ``scope``, and the root named ``scope``: a page holds many figures, and a repeated id
+    makes ``url(#…)`` clip one figure with another's path."""
+    scoped = _ID.sub(lambda m: f"{m.group(1)}{scope}-{m.group(2)}", svg)
+    return scoped.replace("<svg", f'<svg id="{scope}"', 1)
+
+
+def _hollow_handle(marker: str = "o") -> Line2D:
+    """The legend entry for cells measured under contention: drawn hollow in every plot."""
+    return Line2D(
+        [], [], marker=marker, linestyle="", color="#555", markerfacecolor="white", label=f"{CONTENDED_LABEL}"
+    )
 
 
 def _plain(value: float, _: object = None) -> str:
@@ -163,7 +184,7 @@ def _place_numbers(ax: Axes, renderer: RendererBase, points: list[tuple[int, flo
         )
 
 
-def _legend(ax: Axes, handles: list[Patch | Line2D], title: str, anchor: tuple[float, float], gid: str) -> None:
+def _legend(ax: Axes, handles: list[Patch | Line2D], title: str, anchor: tuple[float, float], gid: str) -> Legend:
     """One of several legends beside the axes (ax.legend keeps only the last, so each is an artist)."""
     labels = [str(h.get_label()) for h in handles]
     legend = Legend(
@@ -171,6 +192,7 @@ def _legend(ax: Axes, handles: list[Patch | Line2D], title: str, anchor: tuple[f
     )
     legend.set_gid(gid)
     ax.add_artist(legend)
+    return legend
 
 
 def _variant_handles(colours: dict[str, str], shown: set[str]) -> list[Patch | Line2D]:
@@ -196,7 +218,8 @@ def accuracy_vs_latency(keyed: list[Keyed], colours: dict[str, str]) -> str:
             color=colours[row.variant],
             markersize=marker_px * 72 / fig.dpi,
             markeredgecolor="black" if row.pareto else colours[row.variant],
-            markeredgewidth=1.5 if row.pareto else 0.5,
+            markerfacecolor="white" if row.contended else colours[row.variant],
+            markeredgewidth=1.5 if row.pareto or row.contended else 0.5,
             elinewidth=1,
             capsize=2,
             alpha=0.85,
@@ -224,9 +247,12 @@ def accuracy_vs_latency(keyed: list[Keyed], colours: dict[str, str]) -> str:
         for d, m in shapes.items()
         if d in {r.delegate for _, r in ok}
     ]
-    _legend(ax, delegate_handles, "delegate", (1.01, 0.45), "legend-delegate")
+    delegates = _legend(ax, delegate_handles, "delegate", (1.01, 0.45), "legend-delegate")
     fig.canvas.draw()  # transforms and text sizes are final only once drawn
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    if any(r.contended for _, r in ok):  # under the delegate legend, whatever its length
+        below = ax.transAxes.inverted().transform((0, delegates.get_window_extent(renderer).y0))[1]
+        _legend(ax, [_hollow_handle()], "", (1.01, below - 0.02), "legend-contention")
     _place_numbers(ax, renderer, [(n, r.p50_ms or 0.0, 100 * (r.top1 or 0.0)) for n, r in ok], marker_px)
     return _svg(fig)
 
@@ -255,8 +281,16 @@ def _unmeasured(ax: Axes, keyed: list[Keyed], measured: Callable[[ComparisonRow]
             _note(ax, i, "ran, but no measurement of this kind", "#777", f"status-{number}")
 
 
+def _contention_legend(ax: Axes, rows: Iterable[ComparisonRow], handle: Patch | Line2D) -> None:
+    """Above the plot's right end, only when a cell in it was measured under contention."""
+    if any(r.contended for r in rows):
+        legend = ax.legend(handles=[handle], loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False)
+        legend.set_gid("legend-contention")
+
+
 def latency_distribution(keyed: list[Keyed], colours: dict[str, str]) -> str:
-    """Every cell's runs: box p25–p75, line p50, whiskers p5–p95, dots beyond; a failed cell, its status."""
+    """Every cell's runs: box p25–p75, line p50, whiskers p5–p95, dots beyond; a failed cell, its status;
+    a cell measured under contention, a hollow box."""
     fig, ax = _rows_figure(len(keyed))
     _row_axis(ax, keyed)
     spots = [i for i, (_, r) in enumerate(keyed) if r.ok and r.samples_ms]
@@ -272,58 +306,70 @@ def latency_distribution(keyed: list[Keyed], colours: dict[str, str]) -> str:
             medianprops={"color": "black"},
         )
         for i, patch in zip(spots, boxes["boxes"], strict=True):
-            patch.set_facecolor(colours[keyed[i][1].variant])
-            patch.set_alpha(0.7)
+            colour = colours[keyed[i][1].variant]
+            if keyed[i][1].contended:
+                patch.set_facecolor("white")
+                patch.set_edgecolor(colour)
+                patch.set_linewidth(1.5)
+            else:
+                patch.set_facecolor(colour)
+                patch.set_alpha(0.7)
         _scale(ax, "x", [s for i in spots for s in keyed[i][1].samples_ms])
     _row_axis(ax, keyed)  # boxplot resets the ticks
     _unmeasured(ax, keyed, lambda r: bool(r.samples_ms))
     log = ax.get_xscale() == "log"
     ax.set_xlabel("latency per run, ms" + (" (log scale)" if log else "") + "; box p25–p75, whiskers p5–p95")
     ax.set_title("Latency distribution per cell")
+    hollow = Patch(facecolor="white", edgecolor="#555", label=f"hollow, {CONTENDED}: {CONTENDED_LABEL}")
+    _contention_legend(ax, (r for _, r in keyed), hollow)
     return _svg(fig)
 
 
-def speedup_interval(samples: tuple[float, ...], base: tuple[float, ...], seed: int = 0) -> tuple[float, float, float]:
-    """fp32's median over this cell's median, and the 95 % bootstrap interval of that ratio."""
-    rng = np.random.default_rng(seed)
-    mine, theirs = np.asarray(samples), np.asarray(base)
-    ratios = np.median(rng.choice(theirs, (BOOTSTRAP, len(theirs))), axis=1) / np.median(
-        rng.choice(mine, (BOOTSTRAP, len(mine))), axis=1
-    )
-    low, high = np.percentile(ratios, [2.5, 97.5])
-    return float(np.median(theirs) / np.median(mine)), float(low), float(high)
-
-
 def speedup(keyed: list[Keyed], colours: dict[str, str]) -> str:
-    """Each cell's speed-up over fp32 in the same run and configuration, with its 95 % interval."""
-    base = {(r.run_id, r.delegate, r.api, r.threads): r for _, r in keyed if r.variant == BASELINE and r.ok}
+    """Each cell's speed-up over fp32 in the same run and configuration with its interval (the tables'
+    figures, edgebench/report/speedup.py), and beside each row what the tables say of it."""
     shown = [(n, r) for n, r in keyed if r.variant != BASELINE]
     fig, ax = _rows_figure(len(shown))
     _row_axis(ax, shown)
     values: list[float] = []
-    for i, (_, row) in enumerate(shown):
-        fp32 = base.get((row.run_id, row.delegate, row.api, row.threads))
-        if not (row.ok and row.samples_ms and fp32 and fp32.samples_ms):
+    for i, (number, row) in enumerate(shown):
+        found = row.speedup
+        if not row.ok:
+            continue  # its status, below
+        if found is None:
+            _note(ax, i, "no fp32 in this configuration to compare with", "#777", f"status-{number}")
             continue
-        mid, low, high = speedup_interval(row.samples_ms, fp32.samples_ms)
-        values += [low, high]
+        if found.low is None or found.high is None:
+            _note(ax, i, found.text(), "#777", f"status-{number}")
+            continue
+        values += [found.low, found.high]
+        colour = colours[row.variant]
         ax.errorbar(
-            mid, i, xerr=[[mid - low], [high - mid]], fmt="o", color=colours[row.variant], capsize=3, markersize=5
+            found.ratio,
+            i,
+            xerr=[[found.ratio - found.low], [found.high - found.ratio]],
+            fmt="o",
+            color=colour,
+            markerfacecolor="white" if row.contended else colour,
+            capsize=3,
+            markersize=5,
+        )
+        ax.text(
+            1.01, i, found.text(), transform=ax.get_yaxis_transform(), va="center", fontsize=8, gid=f"says-{number}"
         )
     ax.axvline(1.0, color="#555", linewidth=0.8, linestyle=":")
-    _unmeasured(ax, shown, lambda r: bool(r.samples_ms))
-    for i, (number, row) in enumerate(shown):
-        if row.ok and row.samples_ms and (row.run_id, row.delegate, row.api, row.threads) not in base:
-            _note(ax, i, "no fp32 in this configuration to compare with", "#777", f"status-{number}")
+    _unmeasured(ax, shown, lambda r: True)
     if values:
         low_x, high_x = min([*values, 1.0]), max([*values, 1.0])
         span = high_x - low_x or 1.0
         ax.set_xlim(max(0.0, low_x - 0.1 * span), high_x + 0.1 * span)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
     ax.set_xlabel(
-        "speed-up over fp32 (fp32's median ÷ the cell's), bar: 95 % bootstrap interval; right of 1× is faster"
+        f"speed-up over fp32 (fp32's median ÷ the cell's), bar: {CONFIDENCE:.0%} interval (bootstrap over blocks"
+        " of runs); right of 1× is faster; an interval across 1× is ≈ same"
     )
     ax.set_title("Speed-up over fp32, same delegate, API and threads")
+    _contention_legend(ax, (r for _, r in shown), _hollow_handle())
     return _svg(fig)
 
 
@@ -359,6 +405,10 @@ def coverage(keyed: list[Keyed], colours: dict[str, str]) -> str:
     return _svg(fig)
 
 
+def _when(row: ComparisonRow) -> datetime:
+    return datetime.fromisoformat(row.created_at)
+
+
 def over_time(history: list[ComparisonRow], keyed: list[Keyed], colours: dict[str, str]) -> str:
     """The configurations this report shows that ran at least once, one row of small multiples each
     (p50 | top-1), a line per variant; a failed run is a red × on the time axis."""
@@ -373,16 +423,25 @@ def over_time(history: list[ComparisonRow], keyed: list[Keyed], colours: dict[st
     fig, grid = plt.subplots(
         count, 2, figsize=(WIDTH_IN, 2.2 * count + 1.0), sharex=True, squeeze=False, layout="constrained"
     )
-    failed_seen = False
+    failed_seen = contended_seen = False
     for (delegate, api, threads), (latency, accuracy) in zip(configurations, grid, strict=False):
         here = [h for h in mine if (h.delegate, h.api, h.threads) == (delegate, api, threads)]
         for variant in dict.fromkeys(r.variant for _, r in keyed):
             points = [h for h in here if h.variant == variant and h.ok]
-            when = [datetime.fromisoformat(p.created_at) for p in points]
+            labelled = [p for p in points if p.top1 is not None]  # no labels: no top-1, not 0 %
             style = {"marker": "o", "markersize": 3, "color": colours[variant], "linewidth": 1.2}
-            latency.plot(when, [p.p50_ms or 0.0 for p in points], **style)
-            if any(p.top1 is not None for p in points):
-                accuracy.plot(when, [100 * (p.top1 or 0.0) for p in points], **style)
+            latency.plot([_when(p) for p in points], [p.p50_ms or 0.0 for p in points], **style)
+            if labelled:
+                accuracy.plot([_when(p) for p in labelled], [100 * (p.top1 or 0.0) for p in labelled], **style)
+            flagged = [p for p in points if p.contended]
+            if flagged:  # hollow on top of the line's filled marker
+                contended_seen = True
+                hollow = {**style, "linestyle": "", "markersize": 4, "markerfacecolor": "white"}
+                latency.plot([_when(p) for p in flagged], [p.p50_ms or 0.0 for p in flagged], **hollow)
+                scored = [p for p in flagged if p.top1 is not None]
+                accuracy.plot([_when(p) for p in scored], [100 * (p.top1 or 0.0) for p in scored], **hollow)
+        if not any(h.ok and h.top1 is not None for h in here):
+            accuracy.text(0.5, 0.5, "no labels: no top-1 to plot", transform=accuracy.transAxes, ha="center")
         for h in here:
             if not h.ok:
                 failed_seen = True
@@ -414,6 +473,8 @@ def over_time(history: list[ComparisonRow], keyed: list[Keyed], colours: dict[st
     handles = _variant_handles(colours, {r.variant for _, r in keyed})
     if failed_seen:
         handles.append(Line2D([], [], marker="x", linestyle="", color=FAILED_COLOUR, label="run failed"))
+    if contended_seen:
+        handles.append(_hollow_handle())
     legend = fig.legend(
         handles=handles,
         loc="outside upper center",

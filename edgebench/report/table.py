@@ -7,10 +7,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from device_runner.schema import CellResult, Status
 from edgebench.records import Manifest
+from edgebench.report import marks
 from edgebench.report.why import why_slower
 
 
@@ -35,6 +37,7 @@ class Row:
     contended: bool | None = None  # the noise guard's flag; None: the runner did not look
     noise: str = ""  # its reasons, one line
     why: str = ""  # why it is slower than fp32 in the same configuration, when a figure says
+    top1_note: str = ""  # where top-1 is missing: "no labels" (the input set has none), "not scored"
 
 
 def rows(cells: list[CellResult], manifest: Manifest) -> list[Row]:
@@ -62,9 +65,10 @@ def rows(cells: list[CellResult], manifest: Manifest) -> list[Row]:
                 size_kb=record.size_bytes / 1024 if record and record.size_bytes is not None else None,
                 gzip_kb=record.gzip_bytes / 1024 if record and record.gzip_bytes is not None else None,
                 message=cell.message,
-                contended=cell.conditions.contended if cell.conditions else None,
-                noise="; ".join(cell.conditions.reasons) if cell.conditions else "",
+                contended=marks.contended(cell),
+                noise=marks.noise(cell),
                 why=why_slower(cell, base, record, variants.get("fp32")),
+                top1_note=marks.top1_note(cell),
             )
         )
     return out
@@ -89,7 +93,8 @@ def render(table_rows: list[Row], title: str, console: Console) -> None:
     table = Table(
         title=title,
         caption="agree: top-1 agreement with the host fp32 model · deleg: nodes delegated"
-        " · ⚠: measured under contention, timing not to be trusted",
+        f" · {marks.CONTENDED}: {marks.CONTENDED_LABEL}, timing not to be trusted"
+        f" · {marks.NO_LABELS}: the input set has no labels, so no top-1",
     )
     for name in (
         "variant",
@@ -113,7 +118,7 @@ def render(table_rows: list[Row], title: str, console: Console) -> None:
     for row in table_rows:
         status = row.status if row.status == Status.OK else f"[bold red]{row.status}[/]"
         if row.contended:
-            status += " [bold yellow]⚠[/]"
+            status += f" [bold yellow]{marks.CONTENDED}[/]"
         table.add_row(
             row.variant,
             row.delegate,
@@ -124,7 +129,7 @@ def render(table_rows: list[Row], title: str, console: Console) -> None:
             _num(row.p90_ms, 3),
             _num(row.init_ms, 1),
             _num(row.peak_rss_mb, 1),
-            _pct(row.top1),
+            row.top1_note if row.top1 is None and row.top1_note else _pct(row.top1),
             _pct(row.fp32_agreement),
             _delegated(row),
             _num(row.size_kb, 1),
@@ -142,8 +147,8 @@ def render(table_rows: list[Row], title: str, console: Console) -> None:
     for row in table_rows:
         if row.contended:
             console.print(
-                f"[yellow]⚠ {row.variant} × {row.delegate} × {row.api} × {row.threads}t[/]: "
-                f"measured under contention: {row.noise}"
+                f"[yellow]{marks.CONTENDED} {row.variant} × {row.delegate} × {row.api} × {row.threads}t[/]: "
+                f"{marks.CONTENDED_LABEL}: {escape(row.noise)}"
             )
 
 

@@ -1,0 +1,100 @@
+"""A cell's speed-up over fp32 with its 95 % interval, and what that allows a reader to be told.
+
+One implementation for every table, the JSON and the plots. The method: a percentile bootstrap
+(``scipy.stats.bootstrap``) of the ratio of medians, fp32's median over the cell's, resampling *blocks*
+of consecutive runs rather than single runs. Why:
+- the median, because it is the p50 the tables print, and latency samples are skewed by preemptions
+  that would pull a mean around;
+- blocks, because neighbouring runs share clock frequency, caches and thermal state: resampling single
+  runs treats them as independent and gives an interval too narrow to trust (the gate's stored mode
+  resamples blocks for the same reason). It also keeps the cost the same for 50 runs or 50,000;
+- two independent samples, not a paired test: a run's fp32 and variant cells are measured one after the
+  other in separate processes, so no run of one side belongs with a run of the other;
+- percentile rather than BCa: BCa's jackknife is ill-behaved for a median and fails outright when block
+  medians tie (coarse timers), while 20 blocks leave little bias for it to correct.
+A fixed seed makes a report reproducible: the same stored runs give the same intervals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+
+BLOCKS = 20  # consecutive-run blocks per side (fewer when a side has fewer runs: one run a block)
+MIN_RUNS = 5  # per side: below this an interval would only restate the few runs there are
+RESAMPLES = 2000
+CONFIDENCE = 0.95
+SEED = 0
+
+
+class Verdict(StrEnum):
+    """What the interval allows the report to say, as ``--json`` spells it."""
+
+    FASTER = "faster"  # the whole interval above 1
+    SLOWER = "slower"  # the whole interval below 1
+    SAME = "same"  # the interval spans 1: no speed-up or slow-down can be claimed
+    NO_INTERVAL = "no interval"  # the samples cannot give one (``note`` says why)
+    BASELINE = "baseline"  # fp32 itself
+
+
+@dataclass(frozen=True)
+class Speedup:
+    ratio: float  # fp32's p50 over this cell's: above 1 is faster
+    low: float | None  # the 95 % interval; None without one
+    high: float | None
+    verdict: Verdict
+    note: str = ""  # why there is no interval: "summaries only", "3 runs"
+
+    def text(self) -> str:
+        """ "2.01× (1.95–2.08)", "≈ same (0.90–2.80×)", "1.60×, no interval (summaries only)", "fp32"."""
+        if self.verdict == Verdict.BASELINE:
+            return "fp32"
+        if self.low is None or self.high is None:
+            return f"{self.ratio:.2f}×, no interval ({self.note})"
+        if self.verdict == Verdict.SAME:
+            return f"≈ same ({self.low:.2f}–{self.high:.2f}×)"
+        return f"{self.ratio:.2f}× ({self.low:.2f}–{self.high:.2f})"
+
+
+def speedup(
+    p50_ms: float, fp32_p50_ms: float, samples_ms: Sequence[float], fp32_samples_ms: Sequence[float]
+) -> Speedup:
+    """The ratio of the two p50s, with the interval the raw samples of both cells give it."""
+    ratio = float(fp32_p50_ms / p50_ms)
+    if len(samples_ms) == 0 or len(fp32_samples_ms) == 0:
+        return Speedup(ratio, None, None, Verdict.NO_INTERVAL, "summaries only")  # e.g. benchmark_model
+    fewest = min(len(samples_ms), len(fp32_samples_ms))
+    if fewest < MIN_RUNS:
+        return Speedup(ratio, None, None, Verdict.NO_INTERVAL, f"{fewest} run{'s' if fewest != 1 else ''}")
+    low, high = interval(samples_ms, fp32_samples_ms)
+    verdict = Verdict.FASTER if low > 1 else Verdict.SLOWER if high < 1 else Verdict.SAME
+    return Speedup(ratio, low, high, verdict)
+
+
+def block_medians(samples: Sequence[float]) -> np.ndarray:
+    """Medians of up to BLOCKS runs of consecutive samples, in order."""
+    values = np.asarray(samples, dtype=float)
+    return np.array([np.median(block) for block in np.array_split(values, min(BLOCKS, len(values)))])
+
+
+def interval(samples_ms: Sequence[float], fp32_samples_ms: Sequence[float]) -> tuple[float, float]:
+    """The 95 % percentile-bootstrap interval of median(fp32) / median(cell) over blocks of runs."""
+    from scipy import stats  # here: `edgebench --help` and the run table should not pay for SciPy
+
+    def ratio_of_medians(fp32: np.ndarray, cell: np.ndarray, axis: int) -> np.ndarray:
+        return np.asarray(np.median(fp32, axis=axis) / np.median(cell, axis=axis))
+
+    result = stats.bootstrap(
+        (block_medians(fp32_samples_ms), block_medians(samples_ms)),
+        ratio_of_medians,
+        n_resamples=RESAMPLES,
+        vectorized=True,
+        paired=False,
+        confidence_level=CONFIDENCE,
+        method="percentile",
+        rng=np.random.default_rng(SEED),
+    )
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
