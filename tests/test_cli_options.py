@@ -22,7 +22,7 @@ from edgebench.resume import CONVERSION_FLAGS, RUN_RECORD_NAME, RunFolder, RunRe
 from tests.real_models import FLOAT_WEIGHTS, real_model
 
 # One case per option: the flag as typed, and the option it must set.
-CASES: dict[str, tuple[list[str], object]] = {
+CASES: dict[str, tuple[list[str], Any]] = {
     "sparsity": (["--sparsity", "0.75"], 0.75),
     "clusters": (["--clusters", "8"], 8),
     "epochs": (["--epochs", "2"], 2),
@@ -67,6 +67,35 @@ def conversions(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
 def test_every_option_has_a_case_here() -> None:
     assert set(CASES) == {f.name for f in dataclasses.fields(Options)} == set(CONVERSION_FLAGS)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("name", CASES)
+def test_each_commands_help_shows_each_conversion_flag_with_the_options_default(
+    capsys: pytest.CaptureFixture[str], command: str, name: str
+) -> None:
+    assert invoke([command, "--help"]) == 0
+    page = capsys.readouterr().out.splitlines()
+    assert [line for line in page if line.strip().startswith(CONVERSION_FLAGS[name])]  # in the page, as typed
+    default = getattr(Options(), name)
+    if not isinstance(default, bool | tuple):  # flags and repeatable entries are off or empty by default
+        help_text = " ".join(invoke_help_of(command, CONVERSION_FLAGS[name]).split())
+        assert f"[default: {default}" in help_text
+
+
+def invoke_help_of(command: str, flag: str) -> str:
+    """The help text click shows beside ``flag`` (wrapped over several lines in the page itself)."""
+    import click
+
+    from edgebench.cli import cli
+
+    root = click.Context(cli, info_name="edgebench")
+    sub = cli.get_command(root, command)
+    assert sub is not None
+    ctx = click.Context(sub, info_name=command, parent=root)
+    (record,) = [p.get_help_record(ctx) for p in sub.params if flag in p.opts]
+    assert record is not None
+    return record[1]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
