@@ -124,6 +124,8 @@ def check_resume_flags(run_id: str, given: dict[str, object], stored: dict[str, 
 
 
 def _show(value: object) -> str:
+    if value is None:  # no --data (synthetic inputs), no --runtime (whichever is installed)
+        return "(none)"
     if isinstance(value, list | tuple):
         return ",".join(map(str, value)) or "(none)"
     if isinstance(value, dict):
