@@ -1,4 +1,7 @@
-"""Converter process: ``python -m converter --model M --data D --out DIR [--variants …] [options]``.
+"""Converter process: ``python -m converter --model M [--data D] --out DIR [--variants …] [options]``.
+
+Without ``--data`` the inputs are generated from the model's own input tensors (seeded, ``--synthetic-samples``
+of them): latency and output fidelity are measured, accuracy is not, and fine-tuning does not apply.
 
 Run by the host with TF_USE_LEGACY_KERAS=1 and stderr sent to a log file. Speaks to the host on
 stdout, one JSON object a line: progress events (``{"event": "variant"|"epoch", …}``), then
@@ -11,10 +14,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
-import io
 import json
 import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -25,25 +28,36 @@ import numpy as np
 from converter.catalogue import LOSSES, TASKS, Options
 from converter.checks import first_line
 from converter.figures import gzip_size, overall_sparsity, weight_stats
-from converter.recipes import RECIPES, Context, Recipe
+from converter.ports import port_order, read_signature
+from converter.recipes import RECIPES, Context, Recipe, shared_training
 from converter.source import (
     CONVERT_EXTRA,
     NORMALISATIONS,
+    Data,
     SourceError,
     SourceModel,
     import_tensorflow,
     load_data,
     load_model,
     needs_tensorflow,
+    synthetic_data,
 )
 from converter.techniques import EpochCallback
 from device_runner import accuracy, schema
 from device_runner.engines import InterpreterEngine
-from device_runner.flatbuffer import read_graph, read_model_info
+from device_runner.flatbuffer import ModelInfo, TensorInfo, read_graph, read_model_info
+from device_runner.inputs import InputSet, write_input_set
 from device_runner.lifecycle import bind_to_parent
 from device_runner.model_figures import model_figures
 from device_runner.runtime import load_runtime
-from edgebench.records import INPUT_SET_NAME, MANIFEST_NAME, Manifest, VariantRecord, VariantState
+from edgebench.records import (
+    HOST_REFERENCE_AVAILABLE,
+    INPUT_SET_NAME,
+    MANIFEST_NAME,
+    Manifest,
+    VariantRecord,
+    VariantState,
+)
 
 TOOLS = ("tensorflow", "tf-keras", "tensorflow-model-optimization", "ai-edge-litert", "numpy")
 
@@ -54,7 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     defaults = Options()
     parser.add_argument("--model", type=Path, required=True)
-    parser.add_argument("--data", type=Path, required=True, help=".npz (x_train, y_train, x_val, y_val) or folder")
+    parser.add_argument(
+        "--data", type=Path, help=".npz (x_val[.<input>], x_train…, y_…) or image folder; none: synthetic"
+    )
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--variants", default=",".join(RECIPES))
     parser.add_argument("--normalize", choices=sorted(NORMALISATIONS), default=defaults.normalize)
@@ -95,32 +111,74 @@ def _epoch_reporter(name: str) -> EpochCallback:
     return lambda epoch, total: emit({"event": "epoch", "name": name, "epoch": epoch, "epochs": total})
 
 
-def host_scores(flatbuffer_path: Path, data: dict[str, np.ndarray], reference: np.ndarray) -> schema.Accuracy:
-    """Accuracy on the host's runtime (XNNPACK, as a default app would run it)."""
-    info = read_model_info(flatbuffer_path.read_bytes())
-    engine = InterpreterEngine(load_runtime(), flatbuffer_path, info, "xnnpack", threads=1)
-    return accuracy.score(accuracy.predict(engine, data["x_val"]), data["y_val"], reference)
+@dataclass(frozen=True)
+class Layout:
+    """Where each source input and output sits in a variant: ``inputs[k]`` is the source input at the
+    variant's input ``k`` (subgraph 0's order, the input set's)."""
+
+    inputs: list[int]
+    outputs: list[int]
+
+    def feed(self, source_order: list[np.ndarray]) -> list[np.ndarray]:
+        return [source_order[i] for i in self.inputs]
+
+    def arrange(self, source_order: list[np.ndarray], tensors: list[TensorInfo]) -> list[np.ndarray]:
+        """Source outputs in the variant's order, each sample shaped as the variant's output tensor (batch axis
+        kept, as ``accuracy.predict`` gives a variant's)."""
+        arranged = []
+        for j, tensor in zip(self.outputs, tensors, strict=True):
+            output = source_order[j]
+            fits = output[0].size == int(np.prod(tensor.shape)) and all(d > 0 for d in tensor.shape)
+            arranged.append(output.reshape(len(output), *tensor.shape) if fits else output)
+        return arranged
 
 
-def reference_outputs(flatbuffer_path: Path, x: np.ndarray) -> np.ndarray:
-    """The variant's outputs on LiteRT's reference kernels (plain CPU, no delegate): what a device's cell is
-    compared with, so a delegate's or driver's error stands apart from the variant's own quantisation loss."""
-    info = read_model_info(flatbuffer_path.read_bytes())
-    engine = InterpreterEngine(load_runtime(), flatbuffer_path, info, "cpu", threads=1)
-    return accuracy.predict(engine, x)
+def layout_of(flatbuffer: bytes, info: ModelInfo, source: SourceModel) -> Layout:
+    signature = read_signature(flatbuffer)
+    names = signature or None
+    inputs = names.inputs if names else [t.name for t in info.inputs]
+    outputs = names.outputs if names else [t.name for t in info.outputs]
+    if len(inputs) != len(source.inputs) or len(outputs) != len(source.outputs):
+        raise ValueError(
+            f"the variant has {len(inputs)} inputs and {len(outputs)} outputs, "
+            f"the source model {len(source.inputs)} and {len(source.outputs)}"
+        )
+    return Layout(
+        port_order([t.name for t in source.inputs], inputs), port_order([t.name for t in source.outputs], outputs)
+    )
 
 
-def write_input_set(
-    path: Path, data: dict[str, np.ndarray], reference: np.ndarray, variants: list[VariantRecord]
-) -> None:
-    """x, y, the host fp32 outputs, and each made variant's reference-kernel outputs as ``ref.<variant>``."""
-    arrays = {"x": data["x_val"], "y": data["y_val"], "ref": reference}
-    for variant in variants:
-        if variant.status == VariantState.OK and variant.file:
-            arrays[accuracy.reference_key(variant.name)] = reference_outputs(path.parent / variant.file, data["x_val"])
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
-    schema.write_atomic(path, buffer.getvalue())
+@dataclass(frozen=True)
+class HostRun:
+    """A variant run on the host: its outputs on XNNPACK (scored) and on the reference kernels, or why not."""
+
+    outputs: list[np.ndarray] | None
+    reference_kernels: list[np.ndarray] | None
+    problem: str = ""
+
+
+def run_on_host(path: Path, info: ModelInfo, inputs: list[np.ndarray]) -> HostRun:
+    """The host's runtime only informs: a variant it cannot load or run (a custom op, ops newer than it) is
+    still a variant, measured on the device."""
+    try:
+        runtime = load_runtime()
+        outputs = accuracy.predict(InterpreterEngine(runtime, path, info, "xnnpack", threads=1), inputs)
+        # plain CPU kernels: what a device's cell is compared with, so a delegate's or driver's error stands
+        # apart from the variant's own quantisation loss
+        kernels = accuracy.predict(InterpreterEngine(runtime, path, info, "cpu", threads=1), inputs)
+    except (ValueError, RuntimeError) as exc:
+        return HostRun(None, None, first_line(exc))
+    return HostRun(outputs, kernels)
+
+
+def source_reference(source: SourceModel, data: Data) -> tuple[list[np.ndarray] | None, str]:
+    """The source model's float outputs on the validation inputs, or why the host cannot give them."""
+    if source.predict is None:
+        return None, source.host_problem
+    try:
+        return source.predict(data.val), ""
+    except (ValueError, RuntimeError) as exc:  # a .tflite that loads but fails to run here
+        return None, first_line(exc)
 
 
 def failure_message(exc: BaseException) -> str:
@@ -132,38 +190,49 @@ def failure_message(exc: BaseException) -> str:
     return lines[0]
 
 
-def not_applicable(recipe: Recipe, source: SourceModel, options: Options) -> str | None:
+def not_applicable(recipe: Recipe, ctx: Context) -> str | None:
+    source = ctx.source
     if recipe.converts and source.make_converter is None:
         return "needs a Keras model or SavedModel to convert from (the source is a .tflite)"
     if recipe.trains and source.load_keras is None:
-        return "needs a Keras model to fine-tune (the source is not one)"
+        return source.not_keras
+    if recipe.trains:
+        return ctx.data.trainable
     return None
 
 
-def make_variant(recipe: Recipe, ctx: Context, out: Path, reference: np.ndarray) -> VariantRecord:
+@dataclass(frozen=True)
+class Made:
+    record: VariantRecord
+    layout: Layout | None = None  # None unless made
+    kernels: list[np.ndarray] | None = None  # its outputs on the host's reference kernels
+
+
+def make_variant(recipe: Recipe, ctx: Context, out: Path, reference: list[np.ndarray] | None) -> Made:
     description = recipe.describe(ctx.options)
-    reason = not_applicable(recipe, ctx.source, ctx.options)
+    reason = not_applicable(recipe, ctx)
     if reason:
-        return VariantRecord(recipe.name, VariantState.NOT_APPLICABLE, description, message=reason)
+        return Made(VariantRecord(recipe.name, VariantState.NOT_APPLICABLE, description, message=reason))
     start = time.perf_counter()
     try:
         built = recipe.build(ctx)
     except ModuleNotFoundError as exc:  # e.g. tensorflow_model_optimization, which the convert extra brings
         message = f"needs {exc.name}, which is not installed: {CONVERT_EXTRA}"
-        return VariantRecord(recipe.name, VariantState.FAILED, description, message=message)
+        return Made(VariantRecord(recipe.name, VariantState.FAILED, description, message=message))
     except Exception as exc:  # a failed technique must not stop the others
-        return VariantRecord(recipe.name, VariantState.FAILED, description, message=failure_message(exc))
+        return Made(VariantRecord(recipe.name, VariantState.FAILED, description, message=failure_message(exc)))
     convert_s = time.perf_counter() - start - built.finetune_s
-    return describe(
-        recipe.name,
-        description,
-        built.flatbuffer,
-        out,
-        ctx.data,
-        reference,
-        convert_s=convert_s,
-        finetune_s=built.finetune_s,
-    )
+    notes = []
+    if recipe.calibrates and ctx.data.synthetic:
+        notes.append(
+            "warning: calibrated on synthetic inputs, not real data: its int8 ranges may not fit (give --data)"
+        )
+    try:
+        made = describe(recipe.name, description, built.flatbuffer, out, ctx, reference, notes)
+    except ValueError as exc:  # a flatbuffer its own figures cannot be read from, or other inputs than the source's
+        return Made(VariantRecord(recipe.name, VariantState.FAILED, description, message=first_line(exc)))
+    timed = dataclasses.replace(made.record, convert_s=round(convert_s, 3), finetune_s=round(built.finetune_s, 3))
+    return dataclasses.replace(made, record=timed)
 
 
 def describe(
@@ -171,17 +240,25 @@ def describe(
     recipe: str,
     flatbuffer: bytes,
     out: Path,
-    data: dict[str, np.ndarray],
-    reference: np.ndarray,
-    convert_s: float = 0.0,
-    finetune_s: float = 0.0,
-) -> VariantRecord:
+    ctx: Context,
+    reference: list[np.ndarray] | None,
+    notes: list[str] | None = None,
+) -> Made:
     path = out / f"{name}.tflite"
     schema.write_atomic(path, flatbuffer)
     info = read_model_info(flatbuffer)
     weights = weight_stats(flatbuffer)
-    scores = host_scores(path, data, reference)
-    return VariantRecord(
+    layout = layout_of(flatbuffer, info, ctx.source)
+    host = run_on_host(path, info, layout.feed(ctx.data.val))
+    if host.outputs is None:
+        host_reference, top1, agreement, host_accuracy = f"unavailable ({host.problem})", None, None, None
+    else:
+        wanted = None if reference is None else layout.arrange(reference, info.outputs)
+        names = [t.name for t in info.outputs]
+        scores = accuracy.score(host.outputs, ctx.data.y_val, wanted, ctx.options.task, names)
+        host_reference, top1, agreement = HOST_REFERENCE_AVAILABLE, scores.top1, scores.fp32_agreement
+        host_accuracy = dataclasses.replace(scores, correct=[], agree=[])  # per-sample lists stay in the cells
+    record = VariantRecord(
         name=name,
         status=VariantState.OK,
         recipe=recipe,
@@ -195,12 +272,30 @@ def describe(
         ops=[str(op) for op in info.ops],
         inputs=info.inputs,
         outputs=info.outputs,
-        host_top1=scores.top1,
-        host_fp32_agreement=scores.fp32_agreement,
-        convert_s=round(convert_s, 3),
-        finetune_s=round(finetune_s, 3),
+        host_top1=top1,
+        host_fp32_agreement=agreement,
+        host_reference=host_reference,
+        host_accuracy=host_accuracy,
+        notes=notes or [],
         figures=model_figures(read_graph(flatbuffer)),
     )
+    return Made(record, layout, host.reference_kernels)
+
+
+def input_set(
+    data: Data, reference: list[np.ndarray] | None, made: list[Made], source: SourceModel
+) -> tuple[InputSet, dict[str, list[np.ndarray]]]:
+    """The validation inputs and host references in the made variants' order (they share one: one
+    converter, one signature), and each variant's reference-kernel outputs."""
+    ok = [m for m in made if m.layout is not None]
+    if ok and ok[0].layout is not None:
+        layout, outputs = ok[0].layout, ok[0].record.outputs
+    else:
+        layout, outputs = Layout(list(range(len(source.inputs))), list(range(len(source.outputs)))), source.outputs
+    references = None if reference is None else layout.arrange(reference, outputs)
+    inputs = InputSet(layout.feed(data.val), data.y_val, references, synthetic=data.synthetic)
+    kernels = {m.record.name: m.kernels for m in ok if m.kernels is not None}
+    return inputs, kernels
 
 
 def convert(args: argparse.Namespace) -> Manifest:
@@ -217,34 +312,39 @@ def convert(args: argparse.Namespace) -> Manifest:
         tf_keras.utils.set_random_seed(options.seed)
         tf.config.experimental.enable_op_determinism()  # same model, data and --seed: same bytes
     source = load_model(args.model)
-    data = load_data(
-        args.data, source.input_shape, options.normalize, options.val_split, options.seed, classes=source.classes
-    )
+    data = synthetic_data(source, options) if args.data is None else load_data(args.data, source, options)
     args.out.mkdir(parents=True, exist_ok=True)
-    reference = source.predict(data["x_val"].astype(np.float32))
+    reference, problem = source_reference(source, data)
+    if problem:
+        data.notes.append(f"no host reference: the host cannot run {source.name} ({problem})")
 
-    variants = []
+    made = []
+    training = shared_training(source, data, options)
     if source.tflite is not None:  # measured as given, beside whatever else applies
+        ctx = Context(source, data, options, _epoch_reporter("given"), training)
         given = source.tflite.read_bytes()
         try:
-            variants.append(describe("given", f"the given file {source.tflite.name}", given, args.out, data, reference))
+            made.append(describe("given", f"the given file {source.tflite.name}", given, args.out, ctx, reference))
         except ValueError as exc:  # ModelFormatError too: weights the flatbuffer reader or numpy cannot make sense of
             raise SourceError(f"cannot load model {source.tflite}: {first_line(exc)}") from exc
     for name in names:
         recipe = RECIPES[name]
         emit({"event": "variant", "name": name, "epochs": options.epochs if recipe.trains else 0})
-        ctx = Context(source, data, options, _epoch_reporter(name))
-        variants.append(make_variant(recipe, ctx, args.out, reference))
-    write_input_set(args.out / INPUT_SET_NAME, data, reference, variants)
+        ctx = Context(source, data, options, _epoch_reporter(name), training)
+        made.append(make_variant(recipe, ctx, args.out, reference))
+    inputs, kernels = input_set(data, reference, made, source)
+    write_input_set(args.out / INPUT_SET_NAME, inputs, kernels)
     return Manifest(
         model_name=source.name,
         model_sha256=args.model_sha256,
         cache_key=args.cache_key,
         input_set=INPUT_SET_NAME,
-        variants=variants,
+        variants=[m.record for m in made],
         options=dataclasses.asdict(options),
         tool_versions=installed_versions(TOOLS),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        synthetic_inputs=data.synthetic,
+        data_notes=data.notes,
     )
 
 

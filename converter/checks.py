@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import stat
 import zipfile
 from dataclasses import dataclass
@@ -18,7 +19,9 @@ from typing import IO, Any
 
 import numpy as np
 
-DATA_KEYS = ("x_train", "y_train", "x_val", "y_val")
+# x_val (or x_val.<input name>, one per model input) is required; x_train and the labels are optional.
+DATA_KEY = re.compile(r"(?P<key>x_train|x_val)(?:\.(?P<input>.+))?|y_train|y_val")
+LAYOUT = "x_val, or x_val.<input name> for each input; x_train, y_train, y_val optional"
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5", ".tflite")
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 NUMBER_KINDS = "biuf"  # bool, signed, unsigned, float: what a model input and a label can be made of
@@ -125,14 +128,14 @@ class ArrayHeader:
     shape: tuple[int, ...]
 
 
-def _npz_headers(path: Path) -> dict[str, ArrayHeader]:
+def npz_headers(path: Path) -> dict[str, ArrayHeader]:
     """Dtype and shape of each array in an .npz, read from the .npy headers only: no data, nothing unpickled."""
     with path.open("rb") as handle:
         start = handle.read(6)
     if not start:
         raise SourceError(f"cannot read data file {path}: empty file")
     if start == b"\x93NUMPY":
-        raise SourceError(f"cannot read data file {path}: a single .npy array; needs an .npz ({', '.join(DATA_KEYS)})")
+        raise SourceError(f"cannot read data file {path}: a single .npy array; needs an .npz ({LAYOUT})")
     if not zipfile.is_zipfile(path):
         raise SourceError(f"cannot read data file {path}: not an .npz (not a zip archive)")
     headers = {}
@@ -149,6 +152,10 @@ def _npz_headers(path: Path) -> dict[str, ArrayHeader]:
                 headers[key] = ArrayHeader(dtype, tuple(shape))
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
         raise SourceError(f"cannot read data file {path}: {first_line(exc)}") from exc
+    for key, header in headers.items():
+        problem = _dtype_problem(header.dtype)
+        if problem:
+            raise SourceError(f"data file {path}: {key} {problem}")
     return headers
 
 
@@ -162,53 +169,94 @@ def _dtype_problem(dtype: np.dtype[Any]) -> str | None:
     return f"has dtype {dtype}, not numbers"
 
 
+def _split_inputs(path: Path, headers: dict[str, ArrayHeader], split: str) -> dict[str, ArrayHeader]:
+    """``split``'s input arrays by key: ``x_val`` alone or ``x_val.<input name>`` ones, never both."""
+    keys = {key: h for key, h in headers.items() if (m := DATA_KEY.fullmatch(key)) and m.group("key") == split}
+    if split in keys and len(keys) > 1:
+        raise SourceError(f"data file {path} has both {split} and {split}.<input name> keys; give one form")
+    return keys
+
+
 def check_npz_layout(path: Path, headers: dict[str, ArrayHeader]) -> None:
-    """Keys, dtypes and lengths of the four arrays, from their headers."""
-    missing = [key for key in DATA_KEYS if key not in headers]
-    if missing:
-        raise SourceError(f"data file {path} lacks {', '.join(missing)} (needs {', '.join(DATA_KEYS)})")
-    for key in DATA_KEYS:
-        problem = _dtype_problem(headers[key].dtype)
-        if problem:
-            raise SourceError(f"data file {path}: {key} {problem}")
-    for split in ("train", "val"):
-        x, y = headers[f"x_{split}"].shape, headers[f"y_{split}"].shape
-        if len(x) < 2:
-            raise SourceError(f"data file {path}: x_{split} has shape {x}; needs (samples, *the model's input shape)")
-        if not x[0]:
-            raise SourceError(f"data file {path}: x_{split} is empty")
-        if len(y) not in (1, 2) or (len(y) == 2 and y[1] != 1):
+    """Keys, dtypes and lengths of the arrays, from their headers: what holds whatever the model's inputs."""
+    unknown = [key for key in headers if not DATA_KEY.fullmatch(key)]
+    if unknown:
+        raise SourceError(f"data file {path}: key {unknown[0]!r} is not part of the layout ({LAYOUT})")
+    for split in ("val", "train"):
+        inputs = _split_inputs(path, headers, f"x_{split}")
+        if not inputs:
+            if split == "val":
+                raise SourceError(f"data file {path} lacks x_val (needs {LAYOUT})")
+            if "y_train" in headers:
+                raise SourceError(f"data file {path} has y_train but no x_train")
+            continue
+        lengths = set()
+        for key, header in inputs.items():
+            if len(header.shape) < 2:
+                raise SourceError(
+                    f"data file {path}: {key} has shape {header.shape}; needs (samples, *the model's input shape)"
+                )
+            if not header.shape[0]:
+                raise SourceError(f"data file {path}: {key} is empty")
+            lengths.add(header.shape[0])
+        first = next(iter(inputs))
+        if len(lengths) > 1:
+            shown = ", ".join(f"{key} {h.shape[0]}" for key, h in inputs.items())
+            raise SourceError(f"data file {path}: the x_{split} arrays differ in samples ({shown})")
+        y = headers.get(f"y_{split}")
+        if y is None:
+            continue
+        if len(y.shape) not in (1, 2) or (len(y.shape) == 2 and y.shape[1] != 1):
             raise SourceError(
-                f"data file {path}: y_{split} has shape {y}; needs one class index per sample (one-hot? store argmax)"
+                f"data file {path}: y_{split} has shape {y.shape}; needs one label per sample (one-hot? store argmax)"
             )
-        if x[0] != y[0]:
-            raise SourceError(f"data file {path}: x_{split} has {x[0]} samples but y_{split} has {y[0]} labels")
+        if y.shape[0] != inputs[first].shape[0]:
+            raise SourceError(
+                f"data file {path}: {first} has {inputs[first].shape[0]} samples but y_{split} has {y.shape[0]} labels"
+            )
 
 
 def check_data(path: Path, flag: str = "--data") -> None:
     """Refuse, before TensorFlow starts, data that cannot be read or would hang; .npz checked from its headers."""
     _check_path(path, "data", flag)
     if path.is_file():
-        check_npz_layout(path, _npz_headers(path))
+        check_npz_layout(path, npz_headers(path))
 
 
-def check_values(path: Path, data: dict[str, np.ndarray], classes: int | None) -> None:
-    """NaN/inf inputs and labels that are not class indices of the model: a silent 0 % top-1 otherwise."""
-    for key in ("x_train", "x_val"):
-        x = data[key]
-        if x.dtype.kind == "f":
-            nan = int(np.isnan(x).sum())
-            if nan:
-                raise SourceError(f"data file {path}: {key} holds {nan} NaN values")
-            inf = int(np.isinf(x).sum())
-            if inf:
-                raise SourceError(f"data file {path}: {key} holds {inf} infinite values")
+def labels_are_class_ids(task: str, classes: int | None) -> bool:
+    """Labels index the first output's classes unless the task says otherwise or it gives one value."""
+    return task == "classification" or (task == "auto" and classes != 1)
+
+
+def check_values(path: Path, arrays: dict[str, np.ndarray], classes: int | None, task: str) -> None:
+    """NaN/inf inputs, and labels that are not class indices of the model (a silent 0 % top-1 otherwise)
+    or, for regression, not finite."""
+    for key, x in arrays.items():
+        if not key.startswith("x") or x.dtype.kind != "f":
+            continue
+        nan = int(np.isnan(x).sum())
+        if nan:
+            raise SourceError(f"data file {path}: {key} holds {nan} NaN values")
+        inf = int(np.isinf(x).sum())
+        if inf:
+            raise SourceError(f"data file {path}: {key} holds {inf} infinite values")
     for key in ("y_train", "y_val"):
-        y = data[key]
+        y = arrays.get(key)
+        if y is None:
+            continue
+        if not labels_are_class_ids(task, classes):
+            if y.dtype.kind == "f" and not np.isfinite(y).all():
+                raise SourceError(
+                    f"data file {path}: {key} has target {y[~np.isfinite(y)].flat[0]}; targets are finite"
+                )
+            continue
         if y.dtype.kind == "f":
             fractional = y[~np.isfinite(y) | (y != np.round(y))]
             if fractional.size:
-                raise SourceError(f"data file {path}: {key} has label {fractional.flat[0]}; labels are class indices")
+                raise SourceError(
+                    f"data file {path}: {key} has label {fractional.flat[0]}; labels are class indices "
+                    "(a regression model? --task regression)"
+                )
         low, high = int(y.min()), int(y.max())
         if low < 0:
             raise SourceError(f"data file {path}: {key} has label {low}; labels are class indices from 0")

@@ -1,7 +1,8 @@
 """How each variant is made from the source model: one small function per variant.
 
 A recipe that needs a Keras model (any fine-tuning) or a float graph (any re-conversion) is
-``not_applicable`` when the source cannot give one, with the reason, rather than failing.
+``not_applicable`` when the source cannot give one, with the reason, rather than failing; so is one
+that fine-tunes when the data has no labelled training set (synthetic inputs, no ``x_train``).
 """
 
 from __future__ import annotations
@@ -9,14 +10,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
 
 from converter import techniques
 from converter.catalogue import Options
-from converter.source import SourceModel
-from converter.techniques import EpochCallback, FineTune
+from converter.source import Data, SourceModel
+from converter.techniques import EpochCallback, FineTune, TrainingSet, training_set
 
 CALIBRATION_SAMPLES = 200
 
@@ -24,14 +26,25 @@ CALIBRATION_SAMPLES = 200
 @dataclass(frozen=True)
 class Context:
     source: SourceModel
-    data: dict[str, np.ndarray]
+    data: Data
     options: Options
     on_epoch: EpochCallback
+    training: Callable[[], TrainingSet]  # what fine-tuning fits, made once per conversion (``shared_training``)
 
     @property
     def tune(self) -> FineTune:
         o = self.options
         return FineTune(o.epochs, o.learning_rate, o.batch_size, self.on_epoch)
+
+    @property
+    def train(self) -> TrainingSet:
+        return self.training()
+
+
+def shared_training(source: SourceModel, data: Data, options: Options) -> Callable[[], TrainingSet]:
+    """The training set, made on first use (it runs the source model over the training inputs) and then shared
+    by every technique of the conversion."""
+    return cache(lambda: training_set(source, data, options))
 
 
 @dataclass(frozen=True)
@@ -45,17 +58,22 @@ class Recipe:
     name: str
     describe: Callable[[Options], str]
     build: Callable[[Context], Built]
-    trains: bool = False  # needs a Keras model to fine-tune
+    trains: bool = False  # needs a Keras model and labelled training data to fine-tune
     converts: bool = True  # needs a float graph to convert (not possible from a .tflite)
+    calibrates: bool = False  # its int8 scales come from the calibration inputs
 
 
-def _representative(ctx: Context) -> Callable[[], Iterator[list[np.ndarray]]]:
-    x = ctx.data["x_train"]
-    order = np.random.default_rng(ctx.options.seed).permutation(len(x))[:CALIBRATION_SAMPLES]
+def _representative(ctx: Context) -> Callable[[], Iterator[list[np.ndarray] | dict[str, np.ndarray]]]:
+    """Calibration samples with every input: by input name when there are several (TF orders a converted
+    model's inputs its own way, and its calibrator feeds a dict through the model's signature)."""
+    inputs = ctx.data.calibration
+    names = [tensor.name for tensor in ctx.source.inputs]
+    order = np.random.default_rng(ctx.options.seed).permutation(len(inputs[0]))[:CALIBRATION_SAMPLES]
 
-    def samples() -> Iterator[list[np.ndarray]]:
+    def samples() -> Iterator[list[np.ndarray] | dict[str, np.ndarray]]:
         for i in order:
-            yield [x[i : i + 1].astype(np.float32)]
+            sample = [x[i : i + 1] for x in inputs]
+            yield sample if len(sample) == 1 else dict(zip(names, sample, strict=True))
 
     return samples
 
@@ -144,11 +162,11 @@ def _as_qat_int8(converter: Any, ctx: Context) -> bytes:
 
 
 def _prune(model: Any, ctx: Context) -> Any:
-    return techniques.prune(model, ctx.data, ctx.tune, ctx.options.sparsity)
+    return techniques.prune(model, ctx.train, ctx.tune, ctx.options.sparsity)
 
 
 def _cluster(model: Any, ctx: Context) -> Any:
-    return techniques.cluster(model, ctx.data, ctx.tune, ctx.options.clusters)
+    return techniques.cluster(model, ctx.train, ctx.tune, ctx.options.clusters)
 
 
 def _io(o: Options) -> str:
@@ -165,7 +183,12 @@ RECIPES = {
         Recipe("fp32", lambda o: "float32, no optimisation", _fp32),
         Recipe("fp16", lambda o: "float16 weights (float32 compute where the kernel needs it)", _fp16),
         Recipe("dynamic_int8", lambda o: "dynamic-range int8: int8 weights, float activations", _dynamic),
-        Recipe("int8", lambda o: f"full-integer int8 ({_io(o)}), calibrated on {CALIBRATION_SAMPLES} samples", _int8),
+        Recipe(
+            "int8",
+            lambda o: f"full-integer int8 ({_io(o)}), calibrated on {CALIBRATION_SAMPLES} samples",
+            _int8,
+            calibrates=True,
+        ),
         Recipe(
             "pruned",
             lambda o: f"magnitude-pruned to {o.sparsity:g} sparsity (polynomial), {_tuned(o)}; float32",
@@ -184,7 +207,7 @@ RECIPES = {
         Recipe(
             "pruned_2x4",
             lambda o: f"structured 2:4 pruning, {_tuned(o)}; float32",
-            _trained(lambda m, ctx: techniques.prune_2_by_4(m, ctx.data, ctx.tune), _as_fp32),
+            _trained(lambda m, ctx: techniques.prune_2_by_4(m, ctx.train, ctx.tune), _as_fp32),
             trains=True,
         ),
         Recipe(
@@ -202,7 +225,7 @@ RECIPES = {
         Recipe(
             "qat_int8",
             lambda o: f"quantisation-aware training, {_tuned(o)}; int8 ({_io(o)})",
-            _trained(lambda m, ctx: techniques.quantization_aware(m, ctx.data, ctx.tune), _as_qat_int8),
+            _trained(lambda m, ctx: techniques.quantization_aware(m, ctx.train, ctx.tune), _as_qat_int8),
             trains=True,
         ),
     )

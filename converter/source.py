@@ -1,22 +1,37 @@
 """Loading the user's model and data, with one clear error naming what is wrong.
 
-Models: ``.keras`` / ``.h5`` (tf_keras), a SavedModel directory (as Keras when it was saved by
-Keras, else as a plain graph: conversions only, no fine-tuning), or a ``.tflite`` (measured as given).
-Data: an ``.npz`` with x_train, y_train, x_val, y_val, or a folder of images, one sub-folder per class.
+Models: ``.keras`` / ``.h5`` (tf_keras), a SavedModel directory (as Keras when it was saved by Keras,
+else as a plain graph from its serving signature: conversions only, no fine-tuning), or a ``.tflite``
+(measured as given). Any number of inputs and outputs; each is named as the model names it: Keras input
+and output names, a SavedModel signature's keys, a ``.tflite``'s tensor names.
+
+Data (``--data``, optional): an ``.npz`` or a folder of images, one sub-folder per class.
+
+- A single-input model: ``x_val`` and, for recipes that calibrate or fine-tune, ``x_train``; labels
+  ``y_val`` / ``y_train`` (class ids, or float targets for regression), one per sample, optional.
+- A multi-input model: one array per input, ``x_val.<input name>`` and ``x_train.<input name>`` (a
+  single-input model may use that form too). Labels as above, for the model's first output.
+- Samples on axis 0, each shaped as the input without its batch axis. A missing or extra input key, or
+  an array that does not fit the input it names, is refused naming the file, the key and the input.
+- Without ``x_train`` int8 calibrates on the validation inputs (noted in the manifest) and the
+  fine-tuning recipes do not apply; without labels they do not apply either.
+- An image folder serves a model with a single image input (H, W, 1|3).
+
+Without data, inputs are generated from the model's own input tensors (``synthetic_data``).
 """
 
 from __future__ import annotations
 
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from converter.catalogue import Options
 from converter.checks import (
-    DATA_KEYS,
     SourceError,
     check_data,
     check_model,
@@ -25,16 +40,19 @@ from converter.checks import (
     keras_version,
     output_classes,
 )
+from device_runner.flatbuffer import TensorInfo
+from device_runner.inputs import parse_input_shapes, sample_shape, synthetic_inputs
 
 __all__ = [
-    "DATA_KEYS",
     "NORMALISATIONS",
+    "Data",
     "SourceError",
     "SourceModel",
     "import_tensorflow",
     "load_data",
     "load_model",
     "needs_tensorflow",
+    "synthetic_data",
 ]
 
 # TensorFlow, tf_keras and TFMOT are an extra: a plain install measures, gates and reports .tflite files.
@@ -47,17 +65,54 @@ NORMALISATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "unit": lambda x: x / 255.0,  # 0..1
     "symmetric": lambda x: x / 127.5 - 1.0,  # -1..1 (MobileNet's preprocess_input)
 }
+PREDICT_BATCH = 64
+SPLITS = ("val", "train")
+
+Predict = Callable[[list[np.ndarray]], list[np.ndarray]]
+
+
+@dataclass
+class Data:
+    """What the model is fed: one array per model input (in the source's input order), samples on axis 0."""
+
+    val: list[np.ndarray]
+    train: list[np.ndarray] | None = None  # None: calibration uses ``val``; fine-tuning does not apply
+    y_val: np.ndarray | None = None  # labels for the first output, one per sample
+    y_train: np.ndarray | None = None
+    synthetic: bool = False  # generated from the model's input tensors: no data set was given
+    notes: list[str] = field(default_factory=list)  # what the converter made of the data, for the manifest
+
+    @property
+    def calibration(self) -> list[np.ndarray]:
+        return self.train if self.train is not None else self.val
+
+    @property
+    def trainable(self) -> str | None:
+        """Why this data cannot fine-tune a model, or None when it can."""
+        if self.synthetic:
+            return "needs labelled data (--data) to fine-tune"
+        if self.train is None or self.y_train is None:
+            return "needs labelled training data (x_train and y_train in --data) to fine-tune"
+        return None
 
 
 @dataclass
 class SourceModel:
     name: str
-    input_shape: tuple[int, ...]  # without the batch axis
+    inputs: list[TensorInfo]  # named as the model names them; batch axis 1, -1 where a dimension is free
+    outputs: list[TensorInfo]
     make_converter: Callable[[], Any] | None  # a fresh tf.lite.TFLiteConverter; None for a .tflite
     load_keras: Callable[[], Any] | None  # a fresh Keras copy for each technique; None if not Keras
-    predict: Callable[[np.ndarray], np.ndarray]  # float32 reference outputs
+    predict: Predict | None  # float32 outputs, one array per output; None when the host cannot run it
     tflite: Path | None = None  # the given file, for a .tflite source
-    classes: int | None = None  # size of one sample's output, which labels index; None if unknown
+    loss: Any = None  # the loss the Keras model was compiled with when saved (one, or one per output)
+    host_problem: str = ""  # why ``predict`` is None
+    not_keras: str = ""  # why fine-tuning cannot apply to this source, when it cannot
+
+    @property
+    def classes(self) -> int | None:
+        """Size of one sample of the first output, which class-id labels index; None if unknown."""
+        return output_classes(self.outputs[0].shape) if self.outputs else None
 
 
 def needs_tensorflow(path: Path) -> bool:
@@ -74,6 +129,39 @@ def import_tensorflow(path: Path) -> tuple[Any, Any]:
         missing = exc.name or "tensorflow"
         raise SourceError(f"model {path} needs {missing} to convert, which is not installed: {CONVERT_EXTRA}") from exc
     return tf, tf_keras
+
+
+def tensor_spec(name: str, shape: Any, dtype: str) -> TensorInfo:
+    """A TensorInfo for a Keras or TF tensor shape (batch axis first): batch 1, -1 for a free dimension."""
+    dims = [None if d is None else int(d) for d in list(shape)[1:]]
+    return TensorInfo(
+        name=name,
+        shape=[1, *(d or 1 for d in dims)],
+        dtype=dtype,
+        scale=0.0,
+        zero_point=0,
+        shape_signature=[1, *(-1 if d is None else d for d in dims)],
+    )
+
+
+def _as_list(outputs: Any, names: list[str]) -> list[np.ndarray]:
+    if isinstance(outputs, dict):
+        outputs = [outputs[name] for name in names]
+    elif not isinstance(outputs, list | tuple):
+        outputs = [outputs]
+    return [np.asarray(output, dtype=np.float32) for output in outputs]
+
+
+def _compiled_loss(tf_keras: Any, path: Path) -> Any:
+    """The loss the model was saved with, or None: compiling can fail on custom objects, which only costs it."""
+    try:
+        model = tf_keras.models.load_model(path, compile=True)
+    except Exception:  # any custom loss, metric or optimiser Keras cannot rebuild
+        return None
+    loss = getattr(model, "loss", None)
+    if isinstance(loss, dict):
+        return dict(loss)
+    return list(loss) if isinstance(loss, list | tuple) else loss
 
 
 def _keras(path: Path) -> SourceModel:
@@ -93,67 +181,87 @@ def _keras(path: Path) -> SourceModel:
                 "export a SavedModel with model.export(folder) and give the folder)"
             )
         raise SourceError(f"cannot load model {path}: {first_line(exc)}{hint}") from exc
-    if not hasattr(model, "input_shape"):  # tf_keras restores a plain TF SavedModel as a bare object
-        raise SourceError(f"cannot load model {path}: not a Keras model")
+    # tf_keras restores a plain TF SavedModel as a bare object; a subclassed model without its graph has no inputs
+    if not isinstance(model, tf_keras.Model) or not getattr(model, "inputs", None):
+        raise SourceError(f"cannot load model {path}: not a Keras model with known inputs")
+    input_names, output_names = list(model.input_names), list(model.output_names)
+
+    def predict(x: list[np.ndarray]) -> list[np.ndarray]:
+        outputs = model.predict(x if len(x) > 1 else x[0], verbose=0, batch_size=PREDICT_BATCH)
+        return _as_list(outputs, output_names)
+
     return SourceModel(
         name=path.stem if path.is_file() else path.name,
-        input_shape=tuple(int(d) for d in model.input_shape[1:]),
+        inputs=[tensor_spec(n, t.shape, t.dtype.name) for n, t in zip(input_names, model.inputs, strict=True)],
+        outputs=[tensor_spec(n, t.shape, t.dtype.name) for n, t in zip(output_names, model.outputs, strict=True)],
         make_converter=lambda: tf.lite.TFLiteConverter.from_keras_model(model),
         load_keras=load,
-        predict=lambda x: np.asarray(model.predict(x, verbose=0, batch_size=64), dtype=np.float32),
-        classes=_keras_classes(model),
+        predict=predict,
+        loss=_compiled_loss(tf_keras, path),
     )
 
 
-def _keras_classes(model: Any) -> int | None:
-    outputs = getattr(model, "outputs", None)  # None for a subclassed model restored without its graph
-    return output_classes(outputs[0].shape) if outputs else None  # the first output is the one scored
-
-
 def _saved_model_graph(path: Path) -> SourceModel:
+    """A SavedModel with no Keras layers (a ``tf.Module``): its serving signature, converted as a graph."""
     tf, _ = import_tensorflow(path)
-
     try:
-        signature = tf.saved_model.load(str(path)).signatures["serving_default"]
-    except (OSError, KeyError, ValueError, tf.errors.OpError) as exc:
+        loaded = tf.saved_model.load(str(path))
+        key = "serving_default" if "serving_default" in loaded.signatures else next(iter(loaded.signatures), None)
+        if key is None:
+            raise ValueError("no serving signature (save it with signatures=…)")
+        signature = loaded.signatures[key]
+    except (OSError, ValueError, tf.errors.OpError) as exc:
         raise SourceError(f"cannot load SavedModel {path}: {first_line(exc)}") from exc
-    (spec,) = signature.structured_input_signature[1].values()
-    first_output = next(iter(signature.structured_outputs.values()))
+    specs: dict[str, Any] = signature.structured_input_signature[1]
+    outputs: dict[str, Any] = signature.structured_outputs
+    output_names = list(outputs)
 
-    def predict(x: np.ndarray) -> np.ndarray:
-        (output,) = signature(tf.constant(x, dtype=spec.dtype)).values()
-        return np.asarray(output, dtype=np.float32)
+    def predict(x: list[np.ndarray]) -> list[np.ndarray]:
+        batches = []
+        for start in range(0, len(x[0]), PREDICT_BATCH):
+            feed = {
+                n: tf.constant(a[start : start + PREDICT_BATCH], dtype=specs[n].dtype)
+                for n, a in zip(specs, x, strict=True)
+            }
+            batches.append(_as_list({k: v.numpy() for k, v in signature(**feed).items()}, output_names))
+        return [np.concatenate(parts) for parts in zip(*batches, strict=True)]
 
+    predict.loaded = loaded  # type: ignore[attr-defined]  # the signature's variables live as long as it
     return SourceModel(
         path.name,
-        tuple(int(d) for d in spec.shape[1:]),
-        lambda: tf.lite.TFLiteConverter.from_saved_model(str(path)),
-        None,
-        predict,
-        classes=output_classes(first_output.shape),
+        inputs=[tensor_spec(name, spec.shape, spec.dtype.name) for name, spec in specs.items()],
+        outputs=[tensor_spec(name, spec.shape, spec.dtype.name) for name, spec in outputs.items()],
+        make_converter=lambda: tf.lite.TFLiteConverter.from_saved_model(str(path), signature_keys=[key]),
+        load_keras=None,
+        predict=predict,
+        not_keras="needs a Keras model to fine-tune (the source is a plain SavedModel: a graph, no Keras layers)",
     )
 
 
 def _tflite(path: Path) -> SourceModel:
     from device_runner.accuracy import predict
     from device_runner.engines import InterpreterEngine
-    from device_runner.flatbuffer import ModelFormatError, read_model_info
+    from device_runner.flatbuffer import read_model_info
     from device_runner.runtime import load_runtime
 
-    try:
-        info = read_model_info(path.read_bytes())
-        engine = InterpreterEngine(load_runtime(), path, info, "xnnpack", threads=1)
-    except (ModelFormatError, ValueError, RuntimeError) as exc:
-        raise SourceError(f"cannot load model {path}: {first_line(exc)}") from exc
-    return SourceModel(
+    info = read_model_info(path.read_bytes())  # check_model read it already
+    source = SourceModel(
         path.stem,
-        tuple(info.inputs[0].shape[1:]),
+        info.inputs,
+        info.outputs,
         None,
         None,
-        lambda x: predict(engine, x),
+        None,
         tflite=path,
-        classes=output_classes(info.outputs[0].shape),
+        not_keras="needs a Keras model to fine-tune (the source is a .tflite)",
     )
+    try:  # the host's runtime never decides what a device can run: a model it cannot load is still measured
+        engine = InterpreterEngine(load_runtime(), path, info, "xnnpack", threads=1)
+    except (ValueError, RuntimeError) as exc:
+        source.host_problem = first_line(exc)
+        return source
+    source.predict = lambda x: predict(engine, x)
+    return source
 
 
 def load_model(path: Path) -> SourceModel:
@@ -168,40 +276,92 @@ def load_model(path: Path) -> SourceModel:
     return _keras(path)
 
 
-def load_data(
-    path: Path,
-    input_shape: tuple[int, ...],
-    normalize: str,
-    val_split: float,
-    seed: int,
-    classes: int | None = None,
-) -> dict[str, np.ndarray]:
-    """The four arrays, checked against the model: its input shape and its number of ``classes``."""
-    check_data(path)
-    if path.is_dir():
-        return _image_folder(path, input_shape, normalize, val_split, seed, classes)
+def fed_dtype(tensor: TensorInfo) -> np.dtype[Any]:
+    """What the input set holds for ``tensor``: float32 before quantisation, an integer input's own dtype."""
+    dtype = np.dtype(tensor.dtype)
+    return dtype if dtype.kind in "iub" and tensor.scale == 0 else np.dtype(np.float32)
+
+
+def synthetic_data(source: SourceModel, options: Options) -> Data:
+    """Seeded inputs made from the model's input tensors alone, for when no data set is given."""
     try:
-        with np.load(path, allow_pickle=False) as npz:  # never unpickle a user's file
-            data = {key: npz[key] for key in DATA_KEYS}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise SourceError(f"cannot read data file {path}: {first_line(exc)}") from exc
-    data = {key: value.reshape(len(value)) if key.startswith("y") else value for key, value in data.items()}
-    check_values(path, data, classes)
-    for split in ("train", "val"):
-        if tuple(data[f"x_{split}"].shape[1:]) != input_shape:
-            raise SourceError(
-                f"data file {path}: x_{split} samples are {tuple(data[f'x_{split}'].shape[1:])}, "
-                f"the model takes {input_shape}"
-            )
+        shapes = parse_input_shapes(options.input_shapes)
+        val = synthetic_inputs(source.inputs, options.synthetic_samples, options.seed, shapes)
+    except ValueError as exc:
+        raise SourceError(f"model {source.name}: {exc}") from exc
+    note = f"no data given: {options.synthetic_samples} synthetic samples (seed {options.seed}) from the model's inputs"
+    return Data(val=val, synthetic=True, notes=[note])
+
+
+def load_data(path: Path, source: SourceModel, options: Options) -> Data:
+    """The arrays, checked against the model: its named inputs, their shapes, and its first output's classes."""
+    check_data(path)
+    data = _image_folder(path, source, options) if path.is_dir() else _npz(path, source, options.task)
+    if data.train is None:
+        data.notes.append(f"data file {path} has no x_train: int8 calibrates on the validation inputs")
     return data
 
 
-def _image_folder(
-    path: Path, input_shape: tuple[int, ...], normalize: str, val_split: float, seed: int, classes: int | None
-) -> dict[str, np.ndarray]:
+def _npz(path: Path, source: SourceModel, task: str) -> Data:
+    try:
+        with np.load(path, allow_pickle=False) as npz:  # never unpickle a user's file (check_data refused one)
+            arrays = {key: npz[key] for key in npz.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise SourceError(f"cannot read data file {path}: {first_line(exc)}") from exc
+    check_values(path, arrays, source.classes, task)
+    inputs = {split: _inputs(path, arrays, f"x_{split}", source.inputs) for split in SPLITS}
+    labels = {split: arrays.get(f"y_{split}") for split in SPLITS}
+    labels = {split: None if y is None else y.reshape(len(y)) for split, y in labels.items()}
+    val = inputs["val"]
+    assert val is not None  # check_data requires x_val
+    return Data(val=val, train=inputs["train"], y_val=labels["val"], y_train=labels["train"])
+
+
+def _inputs(
+    path: Path, arrays: dict[str, np.ndarray], split: str, tensors: list[TensorInfo]
+) -> list[np.ndarray] | None:
+    """``split``'s array for each model input, from ``split`` (one input) or ``split.<input name>``."""
+    names = [t.name for t in tensors]
+    keyed = {key.removeprefix(split + "."): a for key, a in arrays.items() if key.startswith(split + ".")}
+    if split in arrays:
+        if len(tensors) != 1:
+            wanted = ", ".join(f"{split}.{n}" for n in names)
+            raise SourceError(
+                f"data file {path}: {split} is one array but the model takes {len(tensors)} inputs: give {wanted}"
+            )
+        keyed = {names[0]: arrays[split]}
+    if not keyed:
+        return None
+    for name in keyed:
+        if name not in names:
+            raise SourceError(
+                f"data file {path}: {split}.{name} names no input of the model (its inputs: {', '.join(names)})"
+            )
+    missing = [n for n in names if n not in keyed]
+    if missing:
+        raise SourceError(f"data file {path} lacks {split}.{missing[0]} for input '{missing[0]}'")
+    return [_fitted(path, split if split in arrays else f"{split}.{t.name}", keyed[t.name], t) for t in tensors]
+
+
+def _fitted(path: Path, key: str, array: np.ndarray, tensor: TensorInfo) -> np.ndarray:
+    wanted = sample_shape(tensor.declared_shape)
+    got = array.shape[1:]
+    if len(got) != len(wanted) or any(w > 0 and w != g for w, g in zip(wanted, got, strict=True)):
+        shown = tuple(d if d > 0 else None for d in wanted)
+        raise SourceError(f"data file {path}: {key} samples are {got}, input '{tensor.name}' takes {shown}")
+    return array.astype(fed_dtype(tensor), copy=False)
+
+
+def _image_folder(path: Path, source: SourceModel, options: Options) -> Data:
     """Images in ``path/<class>/*``, read and resized with OpenCV to the model's input, split per class."""
     import cv2
 
+    if len(source.inputs) != 1:
+        raise SourceError(
+            f"image folder {path}: the model takes {len(source.inputs)} inputs; give an .npz keyed x_val.<input name>"
+        )
+    input_shape = sample_shape(source.inputs[0].shape)
+    classes = source.classes
     if len(input_shape) != 3 or input_shape[-1] not in (1, 3):
         raise SourceError(f"image folder {path}: the model's input {input_shape} is not an image (H, W, 1|3)")
     height, width, channels = input_shape
@@ -210,8 +370,9 @@ def _image_folder(
         raise SourceError(f"image folder {path} needs one sub-folder per class (found {len(names)})")
     if classes is not None and len(names) > classes:
         raise SourceError(f"image folder {path} has {len(names)} class folders but the model has {classes} classes")
-    rng = np.random.default_rng(seed)
-    splits: dict[str, list[Any]] = {key: [] for key in DATA_KEYS}
+    rng = np.random.default_rng(options.seed)
+    x: dict[str, list[np.ndarray]] = {split: [] for split in SPLITS}
+    y: dict[str, list[int]] = {split: [] for split in SPLITS}
     for label, name in enumerate(names):
         # is_file: a FIFO named like an image would block the reader
         files = sorted(p for p in (path / name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
@@ -227,13 +388,16 @@ def _image_folder(
         if len(images) < 2:
             raise SourceError(f"image folder {path / name} has {len(images)} readable images; needs at least 2")
         order = rng.permutation(len(images))
-        n_val = max(1, round(len(images) * val_split))
+        n_val = max(1, round(len(images) * options.val_split))
         for i, index in enumerate(order):
             split = "val" if i < n_val else "train"
-            splits[f"x_{split}"].append(images[index])
-            splits[f"y_{split}"].append(label)
-    scale = NORMALISATIONS[normalize]
-    return {
-        key: scale(np.stack(values).astype(np.float32)) if key.startswith("x") else np.asarray(values)
-        for key, values in splits.items()
-    }
+            x[split].append(images[index])
+            y[split].append(label)
+    scale = NORMALISATIONS[options.normalize]
+    stacked = {split: scale(np.stack(x[split]).astype(np.float32)) for split in SPLITS}
+    return Data(
+        val=[stacked["val"]],
+        train=[stacked["train"]],
+        y_val=np.asarray(y["val"]),
+        y_train=np.asarray(y["train"]),
+    )

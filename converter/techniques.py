@@ -13,6 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from converter.catalogue import Options
+from converter.checks import labels_are_class_ids
+from converter.source import Data, SourceModel
+
 # Called after each fine-tuning epoch with (epoch, epochs).
 EpochCallback = Callable[[int, int], None]
 
@@ -25,6 +29,50 @@ class FineTune:
     on_epoch: EpochCallback
 
 
+@dataclass(frozen=True)
+class TrainingSet:
+    """What every technique fine-tunes on: one input array per model input, one target and loss per output."""
+
+    x: list[np.ndarray]
+    y: list[np.ndarray]
+    losses: list[Any]  # a Keras loss (name or object) per output
+
+
+def _label_loss(source: SourceModel, options: Options, reference: np.ndarray) -> Any:
+    """The first output's loss: ``--loss``, else the model's compiled one, else one that fits the labels."""
+    import tf_keras
+
+    if options.loss != "auto":
+        return options.loss
+    compiled = source.loss
+    if isinstance(compiled, dict):
+        compiled = compiled.get(source.outputs[0].name)
+    elif isinstance(compiled, list):
+        compiled = compiled[0] if compiled else None
+    if compiled is not None:
+        return compiled
+    if not labels_are_class_ids(options.task, source.classes):
+        return "mse"
+    flat = reference.reshape(len(reference), -1)
+    probabilities = bool((flat >= 0).all()) and bool(np.allclose(flat.sum(axis=1), 1.0, atol=1e-3))
+    return tf_keras.losses.SparseCategoricalCrossentropy(from_logits=not probabilities)
+
+
+def training_set(source: SourceModel, data: Data, options: Options) -> TrainingSet:
+    """The labels train the first output; every other output is held to the source model's own outputs
+    (what it did before the technique touched it), with mean squared error."""
+    assert source.predict is not None and data.train is not None and data.y_train is not None
+    own = source.predict(data.train)
+    labels = data.y_train
+    if not labels_are_class_ids(options.task, source.classes) and labels.size == own[0].size:
+        labels = labels.reshape(own[0].shape).astype(np.float32)
+    return TrainingSet(
+        x=data.train,
+        y=[labels, *own[1:]],
+        losses=[_label_loss(source, options, own[0]), *("mse" for _ in own[1:])],
+    )
+
+
 def _wrap_supported(model: Any, supports: Callable[[Any], bool], wrap: Callable[[Any], Any]) -> Any:
     import tf_keras
 
@@ -32,25 +80,25 @@ def _wrap_supported(model: Any, supports: Callable[[Any], bool], wrap: Callable[
     return tf_keras.models.clone_model(model, clone_function=lambda layer: wrap(layer) if supports(layer) else layer)
 
 
-def _steps_per_epoch(data: dict[str, np.ndarray], tune: FineTune) -> int:
-    return int(np.ceil(len(data["x_train"]) / tune.batch_size))
+def _steps_per_epoch(train: TrainingSet, tune: FineTune) -> int:
+    return int(np.ceil(len(train.x[0]) / tune.batch_size))
 
 
-def fine_tune(model: Any, data: dict[str, np.ndarray], tune: FineTune, callbacks: list[Any] | None = None) -> Any:
+def _one_or_all(arrays: list[Any]) -> Any:
+    return arrays[0] if len(arrays) == 1 else arrays
+
+
+def fine_tune(model: Any, train: TrainingSet, tune: FineTune, callbacks: list[Any] | None = None) -> Any:
     import tf_keras
 
     class Progress(tf_keras.callbacks.Callback):  # type: ignore[misc]
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
             tune.on_epoch(epoch + 1, tune.epochs)
 
-    model.compile(
-        optimizer=tf_keras.optimizers.Adam(tune.learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
+    model.compile(optimizer=tf_keras.optimizers.Adam(tune.learning_rate), loss=_one_or_all(train.losses))
     model.fit(
-        data["x_train"].astype(np.float32),
-        data["y_train"],
+        _one_or_all(train.x),
+        _one_or_all(train.y),
         epochs=tune.epochs,
         batch_size=tune.batch_size,
         shuffle=True,
@@ -60,12 +108,12 @@ def fine_tune(model: Any, data: dict[str, np.ndarray], tune: FineTune, callbacks
     return model
 
 
-def prune(model: Any, data: dict[str, np.ndarray], tune: FineTune, sparsity: float) -> Any:
+def prune(model: Any, train: TrainingSet, tune: FineTune, sparsity: float) -> Any:
     """Magnitude pruning, polynomial schedule reaching ``sparsity`` before the last epoch ends."""
     import tensorflow_model_optimization as tfmot
     from tensorflow_model_optimization.python.core.sparsity.keras.prune_registry import PruneRegistry
 
-    total = _steps_per_epoch(data, tune) * tune.epochs
+    total = _steps_per_epoch(train, tune) * tune.epochs
     end = max(1, int(total * 0.8))  # hold the final sparsity for the last steps so accuracy recovers
     schedule = tfmot.sparsity.keras.PolynomialDecay(
         0.0, sparsity, begin_step=0, end_step=end, frequency=max(1, end // 10)
@@ -75,11 +123,11 @@ def prune(model: Any, data: dict[str, np.ndarray], tune: FineTune, sparsity: flo
         PruneRegistry.supports,
         lambda layer: tfmot.sparsity.keras.prune_low_magnitude(layer, pruning_schedule=schedule),
     )
-    fine_tune(wrapped, data, tune, [tfmot.sparsity.keras.UpdatePruningStep()])
+    fine_tune(wrapped, train, tune, [tfmot.sparsity.keras.UpdatePruningStep()])
     return tfmot.sparsity.keras.strip_pruning(wrapped)
 
 
-def prune_2_by_4(model: Any, data: dict[str, np.ndarray], tune: FineTune) -> Any:
+def prune_2_by_4(model: Any, train: TrainingSet, tune: FineTune) -> Any:
     """Structured 2:4 pruning: in every block of 4 weights, 2 are zero (what sparse kernels exploit)."""
     import tensorflow_model_optimization as tfmot
     from tensorflow_model_optimization.python.core.sparsity.keras.prune_registry import PruneRegistry
@@ -92,11 +140,11 @@ def prune_2_by_4(model: Any, data: dict[str, np.ndarray], tune: FineTune) -> Any
             layer, pruning_schedule=schedule, sparsity_m_by_n=(2, 4)
         ),
     )
-    fine_tune(wrapped, data, tune, [tfmot.sparsity.keras.UpdatePruningStep()])
+    fine_tune(wrapped, train, tune, [tfmot.sparsity.keras.UpdatePruningStep()])
     return tfmot.sparsity.keras.strip_pruning(wrapped)
 
 
-def cluster(model: Any, data: dict[str, np.ndarray], tune: FineTune, clusters: int) -> Any:
+def cluster(model: Any, train: TrainingSet, tune: FineTune, clusters: int) -> Any:
     """Weight clustering with linear centroid initialisation, fine-tuned."""
     import tensorflow_model_optimization as tfmot
     from tensorflow_model_optimization.python.core.clustering.keras.clustering_registry import ClusteringRegistry
@@ -109,11 +157,11 @@ def cluster(model: Any, data: dict[str, np.ndarray], tune: FineTune, clusters: i
             layer, number_of_clusters=clusters, cluster_centroids_init=init
         ),
     )
-    fine_tune(wrapped, data, tune)
+    fine_tune(wrapped, train, tune)
     return tfmot.clustering.keras.strip_clustering(wrapped)
 
 
-def quantization_aware(model: Any, data: dict[str, np.ndarray], tune: FineTune) -> Any:
+def quantization_aware(model: Any, train: TrainingSet, tune: FineTune) -> Any:
     """QAT: fake-quantise supported layers, fine-tune, leave the rest float."""
     import tensorflow_model_optimization as tfmot
     from tensorflow_model_optimization.python.core.quantization.keras.default_8bit import (
@@ -124,4 +172,4 @@ def quantization_aware(model: Any, data: dict[str, np.ndarray], tune: FineTune) 
     annotated = _wrap_supported(model, registry.supports, tfmot.quantization.keras.quantize_annotate_layer)
     with tfmot.quantization.keras.quantize_scope():
         quantized = tfmot.quantization.keras.quantize_apply(annotated)
-    return fine_tune(quantized, data, tune)
+    return fine_tune(quantized, train, tune)

@@ -6,6 +6,7 @@ reads a record needs nothing its writer needed. The plan and cell result stay in
 
 from edgebench.records.bundle import Bundle, StoredRun, is_bundle_ref, read_bundle, write_bundle
 from edgebench.records.manifest import (
+    HOST_REFERENCE_AVAILABLE,
     INPUT_SET_NAME,
     MANIFEST_NAME,
     MANIFEST_RECORD,
@@ -17,6 +18,7 @@ from edgebench.records.manifest import (
 )
 
 __all__ = [
+    "HOST_REFERENCE_AVAILABLE",
     "INPUT_SET_NAME",
     "MANIFEST_NAME",
     "MANIFEST_RECORD",

@@ -9,18 +9,32 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from device_runner import schema
 from device_runner.flatbuffer import TensorInfo
 from device_runner.model_figures import ModelFigures
+from device_runner.schema import Accuracy
 
 MANIFEST_NAME = "variants.json"
 INPUT_SET_NAME = "inputs.npz"
 
 # 1.1 (manifests unchanged since 1.0, when one version covered every record).
 # 1.2: each variant's model figures (parameters, MACs/FLOPs, op counts) read from its flatbuffer
-MANIFEST_RECORD = schema.RecordType("variants manifest", "1.2")
+# 1.3: any model as it comes: whether the inputs are synthetic and what the converter made of the data
+#      (``synthetic_inputs``, ``data_notes``); per variant ``host_reference`` (the host may be unable to run
+#      it: still made, measured on the device), ``host_accuracy`` (every output head) and ``notes`` (warnings)
+MANIFEST_RECORD = schema.RecordType("variants manifest", "1.3")
+HOST_REFERENCE_AVAILABLE = "available"
+
+
+@MANIFEST_RECORD.step("1.1", "1.3")
+@MANIFEST_RECORD.step("1.2", "1.3")
+def _manifest_to_1_3(data: dict[str, Any]) -> dict[str, Any]:
+    """Before 1.3 the host ran every variant it recorded (it refused a model it could not run) on the data the
+    user gave: say so in 1.3's terms."""
+    variants = [v | {"host_reference": HOST_REFERENCE_AVAILABLE} for v in data.get("variants", [])]
+    return data | {"variants": variants, "synthetic_inputs": False, "data_notes": []}
 
 
 class VariantState(StrEnum):
@@ -61,6 +75,13 @@ class VariantRecord:
     outputs: list[TensorInfo] = field(default_factory=list)
     host_top1: float | None = None  # on the validation set, on the host
     host_fp32_agreement: float | None = None  # top-1 agreement with the source model
+    # "available", or "unavailable (<why>)": the host's runtime cannot load or run it (a custom op, ops newer
+    # than it); the variant is still ok and measured on the device, with no host scores and no reference
+    host_reference: str = HOST_REFERENCE_AVAILABLE
+    # the host scores in full: every output head against the fp32 reference, top-5, MAE, why a figure is None
+    # (per-sample lists left out); None where the host did not run it
+    host_accuracy: Accuracy | None = None
+    notes: list[str] = field(default_factory=list)  # warnings on how it was made (e.g. calibrated on synthetic)
     convert_s: float | None = None
     finetune_s: float | None = None
     figures: ModelFigures | None = None  # None in manifests older than 1.2
@@ -73,11 +94,13 @@ class Manifest:
     model_name: str
     model_sha256: str
     cache_key: str
-    input_set: str  # .npz beside the manifest: x, y, ref (host fp32 outputs)
+    input_set: str  # .npz beside the manifest (device_runner.inputs): x.<i>, y, ref.<j>, ref.<variant>.<j>
     variants: list[VariantRecord]
     options: dict[str, float | int | bool | str] = field(default_factory=dict)  # the recipe settings
     tool_versions: dict[str, str] = field(default_factory=dict)
     created_at: str = ""
+    synthetic_inputs: bool = False  # no data was given: the inputs were made from the model's input tensors
+    data_notes: list[str] = field(default_factory=list)  # e.g. calibration on the validation inputs
     schema_version: str = MANIFEST_RECORD.version
 
     def ok_variants(self) -> list[VariantRecord]:

@@ -1,0 +1,68 @@
+"""Which source input and output each tensor of a made variant is, matched by name.
+
+TensorFlow's converter orders a .tflite's tensors its own way (a SavedModel's two inputs can come out
+reversed; Keras outputs follow its signature), so the input set and the host reference are laid out in
+the variant's own order (subgraph 0's), found from the names its serving signature gives each tensor.
+Standard library only, on the flatbuffer reader.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from device_runner.flatbuffer import ModelFormatError, _Reader
+
+# What the converter and the TFMOT wrappers put around a name the user gave.
+_PREFIXES = ("serving_default_", "quant_")
+_SERVING = "serving_default"
+
+
+@dataclass(frozen=True)
+class Signature:
+    inputs: list[str]  # per subgraph-0 input, in order: the name the signature gives it
+    outputs: list[str]
+
+
+def read_signature(flatbuffer: bytes) -> Signature | None:
+    """The serving signature's names for subgraph 0's inputs and outputs; None without a full one."""
+    reader = _Reader(flatbuffer)
+    try:
+        model = reader.u32(0)
+        subgraphs = reader.tables(model, 2)
+        signatures = reader.tables(model, 7)
+        if not subgraphs or not signatures:
+            return None
+        chosen = next((s for s in signatures if reader.string(s, 2) == _SERVING), signatures[0])
+        if int(reader.scalar(chosen, 4, "<I", 0)) != 0:
+            return None
+        ports = []
+        for signature_field, subgraph_field in ((0, 1), (1, 2)):
+            by_tensor = {
+                int(reader.scalar(m, 1, "<I", 0)): reader.string(m, 0) or ""
+                for m in reader.tables(chosen, signature_field)
+            }
+            order = [int(i) for i in reader.numbers(subgraphs[0], subgraph_field, "<i")]
+            if sorted(by_tensor) != sorted(order):
+                return None
+            ports.append([by_tensor[i] for i in order])
+    except (ModelFormatError, IndexError, struct.error):
+        return None  # an odd signature only costs the name matching; the model itself was read already
+    return Signature(*ports)
+
+
+def _plain(name: str) -> str:
+    name = name.rsplit(":", 1)[0] if name.rpartition(":")[2].isdigit() else name
+    for prefix in _PREFIXES:
+        name = name.removeprefix(prefix)
+    return name
+
+
+def port_order(source: list[str], variant: list[str]) -> list[int]:
+    """For each variant port, the index of the source port it is: by name where every name matches one
+    source port, else by position (a converter that kept no names kept the order)."""
+    wanted = {_plain(name): index for index, name in enumerate(source)}
+    found = [wanted.get(_plain(name)) for name in variant]
+    if len(wanted) == len(source) and None not in found and len(set(found)) == len(found) == len(source):
+        return [index for index in found if index is not None]
+    return list(range(len(variant)))

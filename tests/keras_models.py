@@ -1,0 +1,141 @@
+"""Small models of the shapes the bundled example does not have, built at test time with tf_keras and saved
+with data keyed as the converter reads it: ``python -m tests.keras_models KIND OUT_DIR`` (a process of its own,
+so the test process never imports TensorFlow). Each writes ``OUT_DIR/model.keras`` (or ``OUT_DIR/model``, a
+SavedModel folder) and, where the model has data, ``OUT_DIR/data.npz``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = 48  # per split: enough to calibrate and fine-tune one epoch, little to convert
+CLASSES = 3
+
+
+def _labelled(x: np.ndarray) -> np.ndarray:
+    """Class ids a model can learn from its first input: which third of the range its mean falls in."""
+    means = x.reshape(len(x), -1).mean(axis=1)
+    return np.digitize(means, np.quantile(means, [1 / 3, 2 / 3])).astype(np.int64)
+
+
+def two_inputs(out: Path) -> None:
+    """An image and a metadata vector into one classifier; the inputs are declared metadata first."""
+    import tf_keras as k
+
+    meta, image = k.Input((4,), name="meta"), k.Input((8, 8, 1), name="image")
+    features = k.layers.Concatenate()([k.layers.Flatten()(k.layers.Conv2D(4, 3, activation="relu")(image)), meta])
+    model = k.Model([meta, image], k.layers.Dense(CLASSES, activation="softmax")(k.layers.Dense(16, "relu")(features)))
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.save(out / "model.keras")
+    rng = np.random.default_rng(0)
+    arrays = {}
+    for split in ("train", "val"):
+        x_image = rng.random((SAMPLES, 8, 8, 1), dtype=np.float32)
+        arrays |= {f"x_{split}.image": x_image, f"x_{split}.meta": rng.random((SAMPLES, 4), dtype=np.float32)}
+        arrays[f"y_{split}"] = _labelled(x_image)
+    np.savez(out / "data.npz", **arrays)
+
+
+def two_outputs(out: Path) -> None:
+    """One input, a classifier head and a regressor head, saved compiled with a loss for each."""
+    import tf_keras as k
+
+    image = k.Input((8, 8, 1), name="image")
+    features = k.layers.Dense(16, "relu")(k.layers.Flatten()(image))
+    heads = [
+        k.layers.Dense(CLASSES, activation="softmax", name="kind")(features),
+        k.layers.Dense(1, name="size")(features),
+    ]
+    model = k.Model(image, heads)
+    model.compile("adam", {"kind": "sparse_categorical_crossentropy", "size": "mse"})
+    model.save(out / "model.keras")
+    rng = np.random.default_rng(1)
+    arrays = {}
+    for split in ("train", "val"):
+        x = rng.random((SAMPLES, 8, 8, 1), dtype=np.float32)
+        arrays |= {f"x_{split}": x, f"y_{split}": _labelled(x)}
+    np.savez(out / "data.npz", **arrays)
+
+
+def regression(out: Path) -> None:
+    """Six features to one float target, saved uncompiled: the loss is the converter's to choose."""
+    import tf_keras as k
+
+    model = k.Sequential([k.Input((6,)), k.layers.Dense(16, "relu"), k.layers.Dense(16, "relu"), k.layers.Dense(1)])
+    model.save(out / "model.keras")
+    rng = np.random.default_rng(2)
+    arrays = {}
+    for split in ("train", "val"):
+        x = rng.normal(size=(SAMPLES, 6)).astype(np.float32)
+        arrays |= {f"x_{split}": x, f"y_{split}": (x @ np.arange(1, 7) / 6).astype(np.float32)}
+    np.savez(out / "data.npz", **arrays)
+
+
+def audio(out: Path) -> None:
+    """One second of 16 kHz mono audio, (16000, 1), through 1-D convolutions to five classes; no data."""
+    import tf_keras as k
+
+    model = k.Sequential(
+        [
+            k.Input((16000, 1), name="waveform"),
+            k.layers.Conv1D(8, 64, strides=16, activation="relu"),
+            k.layers.Conv1D(8, 8, strides=4, activation="relu"),
+            k.layers.GlobalAveragePooling1D(),
+            k.layers.Dense(5, activation="softmax"),
+        ]
+    )
+    model.save(out / "model.keras")
+
+
+def plain_module(out: Path) -> None:
+    """A tf.Module (no Keras) serving two same-shaped inputs, whose .tflite TensorFlow orders the other way."""
+    import tensorflow as tf
+
+    class Mixer(tf.Module):
+        def __init__(self) -> None:
+            rng = np.random.default_rng(3)
+            self.a = tf.Variable(rng.normal(size=(4, 3)).astype(np.float32))
+            self.b = tf.Variable(rng.normal(size=(4, 3)).astype(np.float32))
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32), tf.TensorSpec([None, 4], tf.float32)])
+        def mix(self, left: Any, right: Any) -> dict[str, Any]:
+            return {"mixed": tf.nn.softmax(tf.matmul(left, self.a) + tf.matmul(tf.square(right), self.b))}
+
+    module = Mixer()
+    tf.saved_model.save(module, str(out / "model"), signatures=module.mix.get_concrete_function())
+    rng = np.random.default_rng(4)
+    np.savez(out / "data.npz", **{f"x_{s}.{n}": rng.normal(size=(SAMPLES, 4)).astype(np.float32)
+                                  for s in ("train", "val") for n in ("left", "right")})  # fmt: skip
+
+
+BUILDERS: dict[str, Callable[[Path], None]] = {
+    "two_inputs": two_inputs,
+    "two_outputs": two_outputs,
+    "regression": regression,
+    "audio": audio,
+    "plain_module": plain_module,
+}
+
+
+def build(kind: str, out: Path) -> Path:
+    """Build ``kind`` into ``out`` in its own TensorFlow process; returns ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    command = [sys.executable, "-m", "tests.keras_models", kind, str(out)]
+    subprocess.run(command, env=env, cwd=ROOT, check=True, capture_output=True)
+    return out
+
+
+if __name__ == "__main__":
+    import tf_keras
+
+    tf_keras.utils.set_random_seed(0)
+    BUILDERS[sys.argv[1]](Path(sys.argv[2]))
