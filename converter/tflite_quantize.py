@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -58,6 +58,9 @@ def quantize_tflite(
     notes = []
     if _normalise_opcodes(model):
         notes.append("old-format opcodes normalised (only deprecated_builtin_code was set)")
+    sparse = _sparse_constants(model)
+    if sparse:  # densified, they come out larger in int8 than they are sparse in fp16
+        notes.append(f"{sparse} sparse weights left as they are (the quantiser skips them)")
     dequantised = _dequantise_fp16_constants(model, schema)
     if dequantised:
         notes.append(f"fp16 weights de-quantised to float32 first ({dequantised} constants)")
@@ -85,6 +88,11 @@ def _read(flatbuffer: bytes) -> Any:
         raise QuantizeError(f"not a readable .tflite flatbuffer ({type(e).__name__}: {e})") from e
 
 
+def _sparse_constants(model: Any) -> int:
+    tensors = (t for s in model.subgraphs or [] for t in s.tensors or [])
+    return sum(1 for t in tensors if t.sparsity is not None)
+
+
 def _already_quantised(model: Any) -> bool:
     """Some tensor already holds integer-quantised values (a scale is set)."""
     tensors = (t for s in model.subgraphs or [] for t in s.tensors or [])
@@ -109,20 +117,41 @@ def _normalise_opcodes(model: Any) -> bool:
 
 
 def _dequantise_fp16_constants(model: Any, schema: Any) -> int:
-    """Replace each FLOAT16 constant → DEQUANTIZE pair by a float32 constant; the number replaced."""
-    dequantize = schema.BuiltinOperator.DEQUANTIZE
+    """Replace each FLOAT16 constant → DEQUANTIZE pair by a float32 constant."""
+
+    def fp32(source: Any) -> np.ndarray | None:
+        if source.type != schema.TensorType.FLOAT16 or source.sparsity is not None:
+            return None
+        return np.frombuffer(bytes(source.data), dtype="<f2").astype("<f4")
+
+    return _fold_constants(model, schema.BuiltinOperator.DEQUANTIZE, fp32)
+
+
+@dataclass(frozen=True)
+class _Constant:
+    """A constant tensor and its data, as the folding functions see it."""
+
+    type: int
+    shape: list[int]
+    sparsity: Any
+    data: bytes
+
+
+def _fold_constants(model: Any, opcode: int, fold: Callable[[_Constant], np.ndarray | None]) -> int:
+    """Replace each ``opcode`` op whose one input is a constant by a constant output (``fold`` of the input;
+    None leaves the op as it is); the number replaced. Unused tensors and buffers are dropped after."""
     replaced = 0
     for subgraph_index, subgraph in enumerate(model.subgraphs or []):
         kept = []
         for op in subgraph.operators or []:
-            weight = _fp16_constant_input(model, subgraph, op, dequantize, schema)
-            if weight is None:
+            value = _folded(model, subgraph, op, opcode, fold)
+            if value is None:
                 kept.append(op)
                 continue
-            out = subgraph.tensors[op.outputs[0]]
-            model.buffers.append(schema.BufferT())
-            model.buffers[-1].data = np.frombuffer(weight, dtype="<f2").astype("<f4").view(np.uint8)
-            out.buffer = len(model.buffers) - 1
+            buffer = type(model.buffers[0])()
+            buffer.data = np.ascontiguousarray(value).view(np.uint8).ravel()
+            model.buffers.append(buffer)
+            subgraph.tensors[op.outputs[0]].buffer = len(model.buffers) - 1
             replaced += 1
         if len(kept) != len(subgraph.operators or []):
             subgraph.operators = kept
@@ -132,18 +161,19 @@ def _dequantise_fp16_constants(model: Any, schema: Any) -> int:
     return replaced
 
 
-def _fp16_constant_input(model: Any, subgraph: Any, op: Any, dequantize: int, schema: Any) -> bytes | None:
-    """The float16 data of a DEQUANTIZE op's constant input, or None when ``op`` is not such a pair."""
+def _folded(
+    model: Any, subgraph: Any, op: Any, opcode: int, fold: Callable[[_Constant], np.ndarray | None]
+) -> np.ndarray | None:
     code = model.operatorCodes[op.opcodeIndex]
-    if max(code.builtinCode, code.deprecatedBuiltinCode) != dequantize or len(op.inputs) != 1:
+    if max(code.builtinCode, code.deprecatedBuiltinCode) != opcode or len(op.inputs) != 1 or len(op.outputs) != 1:
         return None
-    source, out = subgraph.tensors[op.inputs[0]], op.outputs[0]
-    data = model.buffers[source.buffer].data if source.buffer < len(model.buffers) else None
-    if source.type != schema.TensorType.FLOAT16 or data is None or len(data) == 0 or source.sparsity is not None:
-        return None
-    if subgraph.tensors[out].type != schema.TensorType.FLOAT32 or out in (subgraph.outputs or []):
+    if op.outputs[0] in (subgraph.outputs or []):
         return None  # a model output must stay computed, not become a constant
-    return bytes(data)
+    source = subgraph.tensors[op.inputs[0]]
+    data = model.buffers[source.buffer].data if 0 < source.buffer < len(model.buffers) else None
+    if data is None or len(data) == 0:
+        return None  # not a constant
+    return fold(_Constant(source.type, list(source.shape), source.sparsity, bytes(data)))
 
 
 def _drop_unused_tensors(model: Any, subgraph_index: int) -> None:

@@ -161,7 +161,8 @@ def test_a_variant_keeps_every_output_in_order() -> None:
 
 
 def test_a_bias_the_quantiser_cannot_scale_fails_the_variant_instead_of_making_garbage() -> None:
-    """hand_landmark_lite has an all-zero weight channel: its int32 bias scale is ~0, the cast gives NaN."""
+    """hand_landmark_lite has an all-zero weight channel with a bias: the bias' int32 scale (input scale ×
+    weight scale) is ~0, so the quantised bias overflows int32; the quantiser would only warn."""
     given = real_model(MANY_OUTPUTS).read_bytes()
     with pytest.raises(QuantizeError, match="NaN or infinite"):
         quantize_tflite(given, Scheme.FULL_INT8, calibration(given, Scheme.FULL_INT8))
