@@ -2,29 +2,40 @@ package com.edgebench.runner;
 
 import com.edgebench.runner.core.CellKey;
 import com.edgebench.runner.core.Engine;
+import com.edgebench.runner.core.ModelIo;
 import com.edgebench.runner.core.Quantization;
 import java.io.File;
+import java.util.ArrayList;
+import java.util.List;
 import org.tensorflow.lite.DataType;
 import org.tensorflow.lite.Interpreter;
 import org.tensorflow.lite.Tensor;
 import org.tensorflow.lite.TensorFlowLite;
 
-/** Opens a cell's model through the API it names; reads the I/O types once with a plain Interpreter. */
+/** Opens a cell's model through the API it names; reads every input and output once with a plain Interpreter. */
 final class AndroidEngines implements Engine.Factory {
     @Override
     public Engine open(File model, CellKey key) throws Engine.DelegateUnavailable, Engine.DelegateFailed {
-        Quantization in;
-        Quantization out;
+        ModelIo io;
         Interpreter.Options plain = new Interpreter.Options().setUseXNNPACK(false);
         try (Interpreter probe = new Interpreter(model, plain)) {
-            in = quantization(probe.getInputTensor(0));
-            out = quantization(probe.getOutputTensor(0));
+            List<Quantization> inputs = new ArrayList<>();
+            for (int i = 0; i < probe.getInputTensorCount(); i++) {
+                inputs.add(quantization(probe.getInputTensor(i), "input " + i));
+            }
+            List<Quantization> outputs = new ArrayList<>();
+            List<String> names = new ArrayList<>();
+            for (int j = 0; j < probe.getOutputTensorCount(); j++) {
+                outputs.add(quantization(probe.getOutputTensor(j), "output " + j));
+                names.add(probe.getOutputTensor(j).name());
+            }
+            io = new ModelIo(inputs, outputs, names);
         }
         switch (key.api) {
             case "interpreter":
-                return InterpreterEngine.open(model, key, in, out);
+                return InterpreterEngine.open(model, key, io);
             case "compiled":
-                return CompiledModelEngine.open(model, key, in, out);
+                return CompiledModelEngine.open(model, key, io);
             default:
                 throw new Engine.DelegateUnavailable("unknown API " + key.api + " (interpreter or compiled)");
         }
@@ -40,11 +51,19 @@ final class AndroidEngines implements Engine.Factory {
         return "compiled".equals(api) ? BuildConfig.LITERT_VERSION : TensorFlowLite.runtimeVersion();
     }
 
-    private static Quantization quantization(Tensor tensor) {
+    private static Quantization quantization(Tensor tensor, String which) throws Engine.DelegateFailed {
         DataType type = tensor.dataType();
-        Quantization.Type kind = type == DataType.INT8 ? Quantization.Type.INT8
-                : type == DataType.UINT8 ? Quantization.Type.UINT8
-                : Quantization.Type.FLOAT32;
+        Quantization.Type kind;
+        switch (type) {
+            case FLOAT32 -> kind = Quantization.Type.FLOAT32;
+            case INT8 -> kind = Quantization.Type.INT8;
+            case UINT8, BOOL -> kind = Quantization.Type.UINT8; // a bool is one byte, 0 or 1
+            case INT16 -> kind = Quantization.Type.INT16;
+            case INT32 -> kind = Quantization.Type.INT32;
+            case INT64 -> kind = Quantization.Type.INT64;
+            default -> throw new Engine.DelegateFailed(which + " (" + tensor.name() + ") is a " + type
+                    + " tensor, which this runner cannot feed or read", null);
+        }
         Tensor.QuantizationParams q = tensor.quantizationParams();
         return new Quantization(kind, q.getScale(), q.getZeroPoint());
     }

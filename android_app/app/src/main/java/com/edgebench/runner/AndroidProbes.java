@@ -13,7 +13,7 @@ import java.nio.file.Files;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** Memory (/proc/self/status; native heap noted), device facts (Build.*), thermal zones and status. */
+/** Memory (/proc/self/status; native heap noted), device facts (Build.*), thermal zones and status (the noise guard's). */
 final class AndroidProbes implements Probes {
     private final Context context;
 
@@ -68,11 +68,21 @@ final class AndroidProbes implements Probes {
                 }
             }
         }
-        if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.Q) {
-            PowerManager power = (PowerManager) context.getSystemService(Context.POWER_SERVICE);
-            temps.put("android_thermal_status", (double) power.getCurrentThermalStatus());
+        int status = thermalStatus();
+        if (status >= 0) {
+            temps.put("android_thermal_status", (double) status);
         }
         return temps;
+    }
+
+    /** PowerManager's thermal status (API 29+); -1 on older Android, which has none. */
+    @Override
+    public int thermalStatus() {
+        if (Build.VERSION.SDK_INT < Build.VERSION_CODES.Q) {
+            return -1;
+        }
+        PowerManager power = (PowerManager) context.getSystemService(Context.POWER_SERVICE);
+        return power.getCurrentThermalStatus();
     }
 
     private static String read(String path) {

@@ -4,6 +4,7 @@ import android.app.Activity;
 import android.app.Instrumentation;
 import android.os.Bundle;
 import com.edgebench.runner.core.Clock;
+import com.edgebench.runner.core.Noise;
 import com.edgebench.runner.core.Schema;
 import com.edgebench.runner.core.Sweep;
 import java.io.File;
@@ -14,21 +15,28 @@ import java.io.IOException;
  *
  *   adb shell am instrument -w -r -e plan /data/local/tmp/edgebench/runs/RUN/plan/plan.json \
  *       -e results /sdcard/Android/data/com.edgebench.runner/files/runs/RUN/results \
- *       com.edgebench.runner/.BenchmarkInstrumentation
+ *       [-e unit CELL_ID | -e memory CELL_ID] com.edgebench.runner/.BenchmarkInstrumentation
  *
- * Each finished cell is reported as an instrumentation status (cell, status, index, total) while its
- * JSON is already in the results folder, which the host pulls as it appears.
+ * Each `am instrument` starts the app's process afresh: the host runs one per unit (-e unit: one cell,
+ * or a pair named by its baseline cell) so each cell's memory is its own, one per paired side before
+ * its pair (-e memory: that side's load cost alone), and a last one over the whole plan that records
+ * what died. Each finished cell is reported as an instrumentation status (cell, status, index, total)
+ * while its JSON is already in the results folder, which the host pulls as it appears.
  */
 public final class BenchmarkInstrumentation extends Instrumentation {
     private static final int STATUS_CELL = 1;
     private String plan;
     private String results;
+    private String unit;
+    private String memory;
 
     @Override
     public void onCreate(Bundle arguments) {
         super.onCreate(arguments);
         plan = arguments.getString("plan");
         results = arguments.getString("results");
+        unit = arguments.getString("unit");
+        memory = arguments.getString("memory");
         start(); // runs onStart() on the instrumentation thread
     }
 
@@ -44,8 +52,14 @@ public final class BenchmarkInstrumentation extends Instrumentation {
                 ? new File(results)
                 : new File(getTargetContext().getExternalFilesDir(null), "results");
         AndroidProbes probes = new AndroidProbes(getTargetContext());
+        Noise noise = new Noise(new File("/"), probes, Clock.SYSTEM, Noise.WINDOW_S);
+        Sweep sweep = new Sweep(new AndroidEngines(), probes, Clock.SYSTEM, noise);
         try {
-            new Sweep(new AndroidEngines(), probes, Clock.SYSTEM).run(new File(plan), resultsDir, this::report);
+            if (memory != null) {
+                sweep.measureMemory(new File(plan), resultsDir, memory);
+            } else {
+                sweep.run(new File(plan), resultsDir, this::report, unit);
+            }
             outcome.putString("results", resultsDir.getAbsolutePath());
             finish(Activity.RESULT_OK, outcome);
         } catch (IOException | Schema.SchemaException | Sweep.Stopped e) {

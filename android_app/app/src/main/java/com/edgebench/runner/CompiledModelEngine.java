@@ -3,6 +3,7 @@ package com.edgebench.runner;
 import com.edgebench.runner.core.CellKey;
 import com.edgebench.runner.core.CellResult;
 import com.edgebench.runner.core.Engine;
+import com.edgebench.runner.core.ModelIo;
 import com.edgebench.runner.core.Quantization;
 import com.google.ai.edge.litert.Accelerator;
 import com.google.ai.edge.litert.CompiledModel;
@@ -14,25 +15,25 @@ import java.util.List;
 /**
  * LiteRT 2.x's CompiledModel with one accelerator. GPU and NPU are asked for alone: with CPU added
  * as a fallback, a phone whose GPU library does not load runs everything on the CPU while the run
- * reports the GPU; alone, that phone gives delegate_unavailable instead.
+ * reports the GPU; alone, that phone gives delegate_unavailable instead. Its buffers, one per input and
+ * output in the model's order, take and give floats, bytes (int8/uint8) and ints (int32) only.
  */
 final class CompiledModelEngine implements Engine {
     private final CompiledModel model;
     private final List<TensorBuffer> inputs;
     private final List<TensorBuffer> outputs;
-    private final Quantization in;
-    private final Quantization out;
+    private final ModelIo io;
 
-    private CompiledModelEngine(CompiledModel model, Quantization in, Quantization out) throws LiteRtException {
+    private CompiledModelEngine(CompiledModel model, ModelIo io) throws LiteRtException {
         this.model = model;
         this.inputs = model.createInputBuffers();
         this.outputs = model.createOutputBuffers();
-        this.in = in;
-        this.out = out;
+        this.io = io;
     }
 
-    static Engine open(File file, CellKey key, Quantization in, Quantization out)
-            throws DelegateUnavailable, DelegateFailed {
+    static Engine open(File file, CellKey key, ModelIo io) throws DelegateUnavailable, DelegateFailed {
+        refuseTypes(io.inputs, "input");
+        refuseTypes(io.outputs, "output");
         Accelerator accelerator;
         switch (key.delegate) {
             case "xnnpack": // LiteRT's CPU accelerator is XNNPACK
@@ -53,7 +54,7 @@ final class CompiledModelEngine implements Engine {
             options.setCpuOptions(new CompiledModel.CpuOptions(key.threads, null, null));
         }
         try {
-            return new CompiledModelEngine(CompiledModel.create(file.getAbsolutePath(), options, null), in, out);
+            return new CompiledModelEngine(CompiledModel.create(file.getAbsolutePath(), options, null), io);
         } catch (LiteRtException e) {
             if (accelerator != Accelerator.CPU) {
                 throw new DelegateUnavailable(key.delegate + " accelerator could not be created: " + e.getMessage());
@@ -62,13 +63,28 @@ final class CompiledModelEngine implements Engine {
         }
     }
 
+    /** CompiledModel's Java buffers take and give float32, int8/uint8 and int32 elements only. */
+    private static void refuseTypes(List<Quantization> tensors, String kind) throws DelegateFailed {
+        for (int i = 0; i < tensors.size(); i++) {
+            Quantization.Type type = tensors.get(i).type;
+            if (type == Quantization.Type.INT16 || type == Quantization.Type.INT64) {
+                throw new DelegateFailed(kind + " " + i + " is " + type + ", which CompiledModel's Java buffers "
+                        + "neither take nor give; use --api interpreter", null);
+            }
+        }
+    }
+
     @Override
-    public void setInput(float[] values) {
+    public void setInputs(float[][] values) {
+        io.check(values);
         try {
-            if (in.type == Quantization.Type.FLOAT32) {
-                inputs.get(0).writeFloat(values);
-            } else {
-                inputs.get(0).writeInt8(in.quantize(values));
+            for (int i = 0; i < values.length; i++) {
+                Quantization q = io.inputs.get(i);
+                switch (q.type) {
+                    case FLOAT32 -> inputs.get(i).writeFloat(values[i]);
+                    case INT32 -> inputs.get(i).writeInt(q.ints(values[i]));
+                    default -> inputs.get(i).writeInt8(q.quantize(values[i])); // int8, uint8 (open refuses the rest)
+                }
             }
         } catch (LiteRtException e) {
             throw new IllegalStateException(e);
@@ -85,13 +101,27 @@ final class CompiledModelEngine implements Engine {
     }
 
     @Override
-    public float[] output() {
+    public float[][] outputs() {
         try {
-            TensorBuffer buffer = outputs.get(0);
-            return out.type == Quantization.Type.FLOAT32 ? buffer.readFloat() : out.dequantize(buffer.readInt8());
+            float[][] values = new float[outputs.size()][];
+            for (int j = 0; j < values.length; j++) {
+                Quantization q = io.outputs.get(j);
+                TensorBuffer buffer = outputs.get(j);
+                values[j] = switch (q.type) {
+                    case FLOAT32 -> buffer.readFloat();
+                    case INT32 -> q.fromInts(buffer.readInt());
+                    default -> q.dequantize(buffer.readInt8());
+                };
+            }
+            return values;
         } catch (LiteRtException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    @Override
+    public List<String> outputNames() {
+        return io.outputNames;
     }
 
     @Override

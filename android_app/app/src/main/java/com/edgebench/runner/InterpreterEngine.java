@@ -4,36 +4,52 @@ import android.os.Build;
 import com.edgebench.runner.core.CellKey;
 import com.edgebench.runner.core.CellResult;
 import com.edgebench.runner.core.Engine;
-import com.edgebench.runner.core.Quantization;
+import com.edgebench.runner.core.ModelIo;
 import java.io.File;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import org.tensorflow.lite.Delegate;
 import org.tensorflow.lite.Interpreter;
 import org.tensorflow.lite.gpu.CompatibilityList;
 import org.tensorflow.lite.gpu.GpuDelegate;
 import org.tensorflow.lite.nnapi.NnApiDelegate;
 
-/** LiteRT's Interpreter API under XNNPACK, plain CPU kernels, NNAPI or the GPU delegate. */
+/**
+ * LiteRT's Interpreter API under XNNPACK, plain CPU kernels, NNAPI or the GPU delegate. Every input and
+ * output has a direct buffer of its tensor's size; each invoke hands them all to
+ * runForMultipleInputsOutputs, which copies in and out as an app does.
+ */
 final class InterpreterEngine implements Engine {
     private final Interpreter interpreter;
     private final Delegate delegate; // closed with the engine; null for xnnpack/cpu
-    private final Quantization in;
-    private final Quantization out;
-    private final ByteBuffer input;
-    private final ByteBuffer output;
+    private final ModelIo io;
+    private final ByteBuffer[] inputs;
+    private final ByteBuffer[] outputs;
+    private final Map<Integer, Object> outputMap = new HashMap<>();
 
-    private InterpreterEngine(Interpreter interpreter, Delegate delegate, Quantization in, Quantization out) {
+    private InterpreterEngine(Interpreter interpreter, Delegate delegate, ModelIo io) {
         this.interpreter = interpreter;
         this.delegate = delegate;
-        this.in = in;
-        this.out = out;
-        input = ByteBuffer.allocateDirect(interpreter.getInputTensor(0).numBytes()).order(ByteOrder.nativeOrder());
-        output = ByteBuffer.allocateDirect(interpreter.getOutputTensor(0).numBytes()).order(ByteOrder.nativeOrder());
+        this.io = io;
+        inputs = new ByteBuffer[io.inputs.size()];
+        for (int i = 0; i < inputs.length; i++) {
+            inputs[i] = direct(interpreter.getInputTensor(i).numBytes());
+        }
+        outputs = new ByteBuffer[io.outputs.size()];
+        for (int j = 0; j < outputs.length; j++) {
+            outputs[j] = direct(interpreter.getOutputTensor(j).numBytes());
+            outputMap.put(j, outputs[j]);
+        }
     }
 
-    static Engine open(File model, CellKey key, Quantization in, Quantization out)
-            throws DelegateUnavailable, DelegateFailed {
+    private static ByteBuffer direct(int bytes) {
+        return ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder());
+    }
+
+    static Engine open(File model, CellKey key, ModelIo io) throws DelegateUnavailable, DelegateFailed {
         Interpreter.Options options = new Interpreter.Options().setNumThreads(key.threads);
         String[] spec = key.delegate.split(":", 2);
         Delegate delegate = null;
@@ -71,7 +87,7 @@ final class InterpreterEngine implements Engine {
                         + "external delegate library; use runner = \"benchmark_model\")");
         }
         try {
-            return new InterpreterEngine(new Interpreter(model, options), delegate, in, out);
+            return new InterpreterEngine(new Interpreter(model, options), delegate, io);
         } catch (IllegalArgumentException | IllegalStateException e) {
             closeQuietly(delegate);
             throw new DelegateFailed(key.delegate + " could not take the model: " + e.getMessage(), e);
@@ -79,33 +95,36 @@ final class InterpreterEngine implements Engine {
     }
 
     @Override
-    public void setInput(float[] values) {
-        input.rewind();
-        if (in.type == Quantization.Type.FLOAT32) {
-            input.asFloatBuffer().put(values);
-        } else {
-            input.put(in.quantize(values));
+    public void setInputs(float[][] values) {
+        io.check(values);
+        for (int i = 0; i < inputs.length; i++) {
+            io.inputs.get(i).write(values[i], inputs[i]);
         }
     }
 
     @Override
     public void invoke() {
-        input.rewind();
-        output.rewind();
-        interpreter.run(input, output); // copies in and out, as an app does
+        for (ByteBuffer buffer : inputs) {
+            buffer.rewind();
+        }
+        for (ByteBuffer buffer : outputs) {
+            buffer.rewind();
+        }
+        interpreter.runForMultipleInputsOutputs(inputs, outputMap);
     }
 
     @Override
-    public float[] output() {
-        output.rewind();
-        if (out.type == Quantization.Type.FLOAT32) {
-            float[] values = new float[output.capacity() / 4];
-            output.asFloatBuffer().get(values);
-            return values;
+    public float[][] outputs() {
+        float[][] values = new float[outputs.length][];
+        for (int j = 0; j < outputs.length; j++) {
+            values[j] = io.outputs.get(j).read(outputs[j]);
         }
-        byte[] raw = new byte[output.capacity()];
-        output.get(raw);
-        return out.dequantize(raw);
+        return values;
+    }
+
+    @Override
+    public List<String> outputNames() {
+        return io.outputNames;
     }
 
     @Override

@@ -26,8 +26,8 @@ public final class CellResult {
     public Map<String, Double> temperatureAfterC = new LinkedHashMap<>();
     public String startedAt = "";
     public String finishedAt = "";
-    public Conditions conditions; // the noise guard: null until this runner observes the device around a cell
-    public Numerics numerics; // null: not checked (this runner does not yet compare with the host's reference)
+    public Conditions conditions; // the noise guard; null when the cell failed before its timed loop
+    public Numerics numerics; // null: not checked (no reference for this variant, or one for other inputs)
     public Placement placement; // null: Android's Interpreter API gives no per-node placement
     public String schemaVersion = Schema.VERSION;
 

@@ -1,15 +1,19 @@
 package com.edgebench.runner.core;
 
 /**
- * One loaded model under one delegate or accelerator. Inputs and outputs are floats: the engine
- * quantises and dequantises for integer tensors, as device_runner's engines do.
+ * One loaded model under one delegate or accelerator, with every input and output of its first
+ * subgraph. Inputs and outputs are flat floats, one array per tensor in the model's order: the engine
+ * quantises and dequantises integer tensors (through {@link Quantization}), as device_runner's do.
  */
 public interface Engine extends AutoCloseable {
-    void setInput(float[] input);
+    void setInputs(float[][] inputs);
 
     void invoke();
 
-    float[] output();
+    float[][] outputs();
+
+    /** Each output tensor's name, in the model's order ("Identity"): numerics say which output differed. */
+    java.util.List<String> outputNames();
 
     /** Nodes the delegate took, or null where the API does not say (LiteRT's Java APIs do not). */
     CellResult.Coverage coverage();

@@ -7,49 +7,161 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
 
 /**
- * The plan's input set: an .npz (a zip of .npy arrays) with x (inputs), y (labels, optional) and
- * ref (host fp32 outputs, optional). Only what the host writes is read: C-order arrays of
- * uint8, int32, int64, float32 or float64, little-endian.
+ * The plan's input set (device_runner/inputs.py): an .npz (a zip of .npy arrays). Version 2 has
+ * x.&lt;i&gt; (the samples of model input i), y (labels, optional), ref.&lt;j&gt; (host fp32 outputs for
+ * output j, optional), ref.&lt;variant&gt;.&lt;j&gt; (that variant on the host's reference kernels) and
+ * synthetic; the previous layout's x, ref and ref.&lt;variant&gt; are read as input 0 / output 0. Only
+ * what the host writes is read: C-order, little-endian numeric arrays.
  */
 public final class InputSet {
-    public final float[][] x; // one flattened input per sample
-    public final long[] y;
-    public final float[][] ref;
+    private static final Pattern INPUT = Pattern.compile("x\\.(\\d+)");
+    private static final Pattern OUTPUT = Pattern.compile("ref\\.(\\d+)");
 
-    private InputSet(float[][] x, long[] y, float[][] ref) {
-        this.x = x;
-        this.y = y;
-        this.ref = ref;
+    public final List<float[][]> inputs; // per model input: one flattened array per sample
+    public final long[] labels; // null when the set has none
+    public final List<float[][]> reference; // per model output: the host fp32 outputs; null when absent
+    public final boolean synthetic;
+    private final File file;
+    private final boolean previousLayout;
+
+    private InputSet(File file, boolean previousLayout, List<float[][]> inputs, long[] labels,
+            List<float[][]> reference, boolean synthetic) {
+        this.file = file;
+        this.previousLayout = previousLayout;
+        this.inputs = inputs;
+        this.labels = labels;
+        this.reference = reference;
+        this.synthetic = synthetic;
     }
 
+    /** The number of samples. */
     public int size() {
-        return x.length;
+        return inputs.get(0).length;
+    }
+
+    /** Sample ``k`` of every input, in the model's input order. */
+    public float[][] sample(int k) {
+        float[][] out = new float[inputs.size()][];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = inputs.get(i)[k];
+        }
+        return out;
     }
 
     public static InputSet read(File npz) throws IOException {
+        // The variants' reference outputs are read per cell (variantReference), not held all sweep long.
+        Map<String, Array> arrays = arrays(npz, name -> !name.startsWith("ref.") || OUTPUT.matcher(name).matches());
+        boolean previous = arrays.containsKey("x");
+        List<float[][]> inputs;
+        List<float[][]> reference;
+        if (previous) {
+            inputs = Collections.singletonList(arrays.get("x").rows());
+            reference = arrays.containsKey("ref") ? Collections.singletonList(arrays.get("ref").rows()) : null;
+        } else {
+            inputs = numbered(arrays, INPUT, npz, "x.");
+            List<float[][]> outputs = numbered(arrays, OUTPUT, npz, "ref.");
+            reference = outputs.isEmpty() ? null : outputs;
+        }
+        if (inputs.isEmpty()) {
+            throw new IOException(npz + ": no inputs (neither x.0 nor x)");
+        }
+        Array y = arrays.get("y");
+        Array synthetic = arrays.get("synthetic");
+        InputSet set = new InputSet(npz, previous, inputs, y == null ? null : y.longs(), reference,
+                synthetic != null && synthetic.values.length > 0 && synthetic.values[0] != 0);
+        set.checkLengths();
+        return set;
+    }
+
+    /**
+     * ``variant``'s outputs on the host's reference kernels, one array per output (each sample
+     * flattened), or null when the set has none for it (device_runner/inputs.py read_variant_reference).
+     */
+    public List<float[][]> variantReference(String variant) throws IOException {
+        String old = "ref." + variant;
+        Pattern numbered = Pattern.compile(Pattern.quote(old + ".") + "(\\d+)");
+        Map<String, Array> arrays = arrays(file,
+                name -> (previousLayout && name.equals(old)) || numbered.matcher(name).matches());
+        if (previousLayout && arrays.containsKey(old)) {
+            return Collections.singletonList(arrays.get(old).rows());
+        }
+        List<float[][]> outputs = numbered(arrays, numbered, file, old + ".");
+        return outputs.isEmpty() ? null : outputs;
+    }
+
+    private void checkLengths() throws IOException {
+        int n = size();
+        List<String> keys = new ArrayList<>();
+        List<Integer> lengths = new ArrayList<>();
+        for (int i = 0; i < inputs.size(); i++) {
+            keys.add((previousLayout ? "x" : "x." + i));
+            lengths.add(inputs.get(i).length);
+        }
+        if (labels != null) {
+            keys.add("y");
+            lengths.add(labels.length);
+        }
+        for (int j = 0; reference != null && j < reference.size(); j++) {
+            keys.add(previousLayout ? "ref" : "ref." + j);
+            lengths.add(reference.get(j).length);
+        }
+        for (int k = 0; k < keys.size(); k++) {
+            if (lengths.get(k) != n) {
+                throw new IOException(file + ": " + keys.get(k) + " has " + lengths.get(k) + " samples, "
+                        + keys.get(0) + " has " + n);
+            }
+        }
+    }
+
+    /** The arrays of ``npz`` whose names ``wanted`` accepts, by name without ".npy". */
+    private static Map<String, Array> arrays(File npz, Predicate<String> wanted) throws IOException {
         Map<String, Array> arrays = new HashMap<>();
         try (ZipFile zip = new ZipFile(npz)) {
-            for (ZipEntry entry : java.util.Collections.list(zip.entries())) {
-                try (InputStream in = zip.getInputStream(entry)) {
-                    arrays.put(entry.getName().replaceAll("\\.npy$", ""), Array.parse(readAll(in), npz, entry));
+            for (ZipEntry entry : Collections.list(zip.entries())) {
+                String name = entry.getName().replaceAll("\\.npy$", "");
+                if (wanted.test(name)) {
+                    try (InputStream in = zip.getInputStream(entry)) {
+                        arrays.put(name, Array.parse(readAll(in), npz, entry));
+                    }
                 }
             }
         }
-        Array x = arrays.get("x");
-        if (x == null) {
-            throw new IOException(npz + ": no array x (the inputs)");
+        return arrays;
+    }
+
+    /** The arrays named prefix + 0, 1, ... in order; refused when a number is missing. */
+    private static List<float[][]> numbered(Map<String, Array> arrays, Pattern pattern, File npz, String prefix)
+            throws IOException {
+        TreeMap<Integer, Array> found = new TreeMap<>();
+        for (Map.Entry<String, Array> e : arrays.entrySet()) {
+            Matcher m = pattern.matcher(e.getKey());
+            if (m.matches()) {
+                found.put(Integer.parseInt(m.group(1)), e.getValue());
+            }
         }
-        Array y = arrays.get("y");
-        Array ref = arrays.get("ref");
-        return new InputSet(x.rows(), y == null ? null : y.longs(), ref == null ? null : ref.rows());
+        if (!found.isEmpty() && found.lastKey() != found.size() - 1) {
+            throw new IOException(npz + ": " + prefix + "<n> arrays are not numbered 0.." + (found.size() - 1)
+                    + ": " + found.keySet());
+        }
+        List<float[][]> out = new ArrayList<>();
+        for (Array array : found.values()) {
+            out.add(array.rows());
+        }
+        return out;
     }
 
     /** The whole stream: InputStream.readAllBytes needs API 33 and the app runs from API 26. */
@@ -62,16 +174,16 @@ public final class InputSet {
         return out.toByteArray();
     }
 
-    /** One .npy array: its shape and its values as doubles (exact for every dtype read here). */
+    /** One .npy array: its shape and its values as floats (what the engines take; class ids stay exact). */
     static final class Array {
         private static final Pattern DESCR = Pattern.compile("'descr':\\s*'([^']+)'");
         private static final Pattern ORDER = Pattern.compile("'fortran_order':\\s*(True|False)");
         private static final Pattern SHAPE = Pattern.compile("'shape':\\s*\\(([^)]*)\\)");
 
         final int[] shape;
-        final double[] values;
+        final float[] values;
 
-        private Array(int[] shape, double[] values) {
+        private Array(int[] shape, float[] values) {
             this.shape = shape;
             this.values = values;
         }
@@ -91,22 +203,25 @@ public final class InputSet {
                 throw new IOException(where + ": Fortran-ordered arrays are not read");
             }
             String[] dims = find(SHAPE, header, where).split(",");
-            int[] shape = java.util.Arrays.stream(dims).map(String::trim).filter(s -> !s.isEmpty())
+            int[] shape = Arrays.stream(dims).map(String::trim).filter(s -> !s.isEmpty())
                     .mapToInt(Integer::parseInt).toArray();
             int count = 1;
             for (int d : shape) {
                 count *= d;
             }
             buffer.position(start + headerLength);
-            double[] values = new double[count];
+            float[] values = new float[count];
             for (int i = 0; i < count; i++) {
                 values[i] = switch (descr) {
-                    case "|u1" -> buffer.get() & 0xFF;
+                    case "|u1", "|b1" -> buffer.get() & 0xFF;
                     case "|i1" -> buffer.get();
+                    case "<i2" -> buffer.getShort();
+                    case "<u2" -> buffer.getShort() & 0xFFFF;
                     case "<i4" -> buffer.getInt();
+                    case "<u4" -> buffer.getInt() & 0xFFFFFFFFL;
                     case "<i8" -> buffer.getLong();
                     case "<f4" -> buffer.getFloat();
-                    case "<f8" -> buffer.getDouble();
+                    case "<f8" -> (float) buffer.getDouble();
                     default -> throw new IOException(where + ": dtype " + descr + " is not read");
                 };
             }
@@ -127,7 +242,7 @@ public final class InputSet {
             float[][] rows = new float[n][width];
             for (int i = 0; i < n; i++) {
                 for (int j = 0; j < width; j++) {
-                    rows[i][j] = (float) values[i * width + j];
+                    rows[i][j] = values[i * width + j];
                 }
             }
             return rows;

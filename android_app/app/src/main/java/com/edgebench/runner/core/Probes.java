@@ -6,7 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Paths;
 import java.util.Map;
 
-/** What the sweep reads off the device besides the model: memory, facts, temperatures. */
+/** What the sweep reads off the device besides the model: memory, facts, temperatures, thermal status. */
 public interface Probes {
     /** Resident set size of this process now, MB (VmRSS). */
     double rssMb();
@@ -17,6 +17,9 @@ public interface Probes {
     CellResult.DeviceFacts facts(String runtime, String runtimeVersion);
 
     Map<String, Double> temperaturesC();
+
+    /** Android's thermal status now (PowerManager: 0 none, 1 light ... 6 shutdown); -1 where it cannot be read. */
+    int thermalStatus();
 
     /** VmRSS / VmHWM from /proc/self/status, as device_runner/facts.py reads them (Linux and Android). */
     static double procStatusMb(String field) {

@@ -1,6 +1,9 @@
 package com.edgebench.runner.core;
 
-/** Top-1 against labels; top-1 agreement and |diff| against the host fp32 outputs (device_runner/accuracy.py). */
+/**
+ * Top-1 against labels; top-1 agreement and |diff| against the host fp32 outputs (device_runner/accuracy.py),
+ * on the model's first output.
+ */
 public final class Scoring {
     private Scoring() {}
 
@@ -39,14 +42,8 @@ public final class Scoring {
         return a;
     }
 
-    /** First index of the largest value, as numpy's argmax. */
+    /** First index of the largest value (or of the first NaN), as numpy's argmax. */
     static int argmax(float[] values) {
-        int best = 0;
-        for (int i = 1; i < values.length; i++) {
-            if (values[i] > values[best]) {
-                best = i;
-            }
-        }
-        return best;
+        return NumericsCheck.argmax(values);
     }
 }

@@ -2,11 +2,13 @@ package com.edgebench.runner.core;
 
 import java.io.File;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -19,10 +21,13 @@ import java.util.concurrent.TimeoutException;
 /**
  * Every cell of a plan, one result JSON each, written atomically; cells already written are skipped
  * (resume). A paired plan (the gate's) is swept pair by pair, both models loaded and timed in ABBA
- * blocks. device_runner/sweep.py and cell.py, for a process that cannot fork one child per cell:
- * a cell that hangs past cell_timeout_s is recorded as timeout and ends the sweep (the host resumes
- * it in a fresh process), and a cell during which the process died is found by its marker file on
- * the next start and recorded as crashed, so a crashing cell is never retried forever.
+ * blocks. device_runner/sweep.py and cell.py, for a process that cannot fork one child per cell: the
+ * host starts the app once per unit (``only``), so each cell's memory is its own process's, and once
+ * per paired side for that side's memory alone; a process that measures a second unit says which
+ * memory figures it lacks rather than report figures the first unit's load paid for. A cell that hangs
+ * past cell_timeout_s is recorded as timeout and ends the sweep (the host resumes it in a fresh
+ * process), and a cell during which the process died is found by its marker file on the next start and
+ * recorded as crashed, so a crashing cell is never retried forever.
  */
 public final class Sweep {
     /** Progress, once per cell: the instrumentation turns it into a status line the host can follow. */
@@ -37,29 +42,67 @@ public final class Sweep {
         }
     }
 
+    /** Memory fields a side loaded second in a process lacks: the runtime's start-up was paid before it. */
+    static final List<String> SHARED_PROCESS_MISSING = Collections.unmodifiableList(
+            Arrays.asList("load_delta_mb", "peak_rss_mb"));
+    /** Said on an ok cell whose busy cores could not be read (Android 8+ hides /proc/stat from apps). */
+    static final String NO_BUSY_CORES = "noise guard: busy cores unknown (/proc/stat is not readable here), so "
+            + "other processes' load was not checked; threads vs cores and thermal status were";
     private static final int OVERHEAD_READS = 20_000;
 
     private final Engine.Factory engines;
     private final Probes probes;
     private final Clock clock;
+    private final Noise noise;
+    private boolean engineOpened; // any model opened in this process: later loads find the runtime started
 
-    public Sweep(Engine.Factory engines, Probes probes, Clock clock) {
+    public Sweep(Engine.Factory engines, Probes probes, Clock clock, Noise noise) {
         this.engines = engines;
         this.probes = probes;
         this.clock = clock;
+        this.noise = noise;
+    }
+
+    /** A plan and its input set, read once. */
+    private static final class Loaded {
+        final Plan plan;
+        final File planDir;
+        final InputSet inputs;
+
+        Loaded(File planFile) throws IOException, Schema.SchemaException {
+            String text = new String(Files.readAllBytes(planFile.toPath()), StandardCharsets.UTF_8);
+            plan = Schema.fromJson(text, Plan.class, planFile.toString());
+            planDir = planFile.getAbsoluteFile().getParentFile();
+            inputs = InputSet.read(new File(planDir, plan.inputSet));
+        }
+
+        /** A unit is measured in one go: one cell, or a baseline/candidate pair timed side by side. */
+        List<CellKey[]> units() {
+            List<CellKey[]> units = plan.pairs.isEmpty() ? new ArrayList<>() : plan.pairedCells();
+            if (plan.pairs.isEmpty()) {
+                for (CellKey key : plan.cells()) {
+                    units.add(new CellKey[] {key});
+                }
+            }
+            return units;
+        }
     }
 
     public List<CellResult> run(File planFile, File resultsDir, Listener listener)
             throws IOException, Schema.SchemaException, Stopped {
-        String text = new String(Files.readAllBytes(planFile.toPath()), StandardCharsets.UTF_8);
-        Plan plan = Schema.fromJson(text, Plan.class, planFile.toString());
-        File planDir = planFile.getAbsoluteFile().getParentFile();
-        InputSet inputs = InputSet.read(new File(planDir, plan.inputSet));
-        // A unit is measured in one go: one cell, or a baseline/candidate pair timed side by side.
-        List<CellKey[]> units = plan.pairs.isEmpty() ? new ArrayList<>() : plan.pairedCells();
-        if (plan.pairs.isEmpty()) {
-            for (CellKey key : plan.cells()) {
-                units.add(new CellKey[] {key});
+        return run(planFile, resultsDir, listener, null);
+    }
+
+    /** ``only``: the id of one unit's first cell, measured alone (the host starts one process per unit); null: all. */
+    public List<CellResult> run(File planFile, File resultsDir, Listener listener, String only)
+            throws IOException, Schema.SchemaException, Stopped {
+        Loaded loaded = new Loaded(planFile);
+        Plan plan = loaded.plan;
+        List<CellKey[]> units = loaded.units();
+        if (only != null) {
+            units.removeIf(unit -> !unit[0].id().equals(only));
+            if (units.isEmpty()) {
+                throw new Schema.SchemaException(planFile + ": no unit " + only + " in this plan");
             }
         }
         int total = 0;
@@ -82,8 +125,7 @@ public final class Sweep {
             List<CellResult> unitResults = new ArrayList<>();
             if (skipped) {
                 for (File out : outs) {
-                    String json = new String(Files.readAllBytes(out.toPath()), StandardCharsets.UTF_8);
-                    unitResults.add(Schema.fromJson(json, CellResult.class, out.toString()));
+                    unitResults.add(readResult(out));
                 }
             } else {
                 if (died) {
@@ -98,13 +140,14 @@ public final class Sweep {
                     for (int k = 0; k < unit.length; k++) {
                         AtomicFiles.write(markers[k], unit[k].id());
                     }
-                    unitResults = timed(plan, planDir, unit, inputs);
+                    unitResults = timed(loaded, unit, resultsDir);
                     measuredBefore = true;
                 }
                 // A half-written pair is measured again whole: both sides must come from one session.
                 for (int k = 0; k < unit.length; k++) {
                     AtomicFiles.write(outs[k], Schema.toJson(unitResults.get(k)));
                     Files.deleteIfExists(markers[k].toPath());
+                    Files.deleteIfExists(memoryFile(resultsDir, unit[k]).toPath());
                 }
             }
             for (int k = 0; k < unit.length; k++) {
@@ -119,13 +162,72 @@ public final class Sweep {
         return results;
     }
 
+    /**
+     * One paired side's memory as a cell of its own measures it: load, first run and warm-up in this
+     * (fresh) process, kept in a hidden file the pair then reads (device_runner/cell.py isolated_memory).
+     * Nothing is written for a side already measured, or one that cannot load (the pair says why).
+     */
+    public void measureMemory(File planFile, File resultsDir, String cellId) throws IOException, Schema.SchemaException {
+        Loaded loaded = new Loaded(planFile);
+        for (CellKey[] unit : loaded.units()) {
+            for (CellKey key : unit) {
+                File out = memoryFile(resultsDir, key);
+                if (!key.id().equals(cellId)) {
+                    continue;
+                }
+                if (new File(resultsDir, key.id() + ".json").isFile() || out.isFile()) {
+                    return;
+                }
+                CellResult.Memory memory = onWorker(loaded.plan, () -> {
+                    try (Side side = load(loaded, key)) {
+                        return side.ownMemory(probes.peakRssMb());
+                    } catch (CannotRun e) {
+                        return null;
+                    }
+                });
+                if (memory != null) {
+                    CellResult record = header(loaded.plan, key);
+                    record.memory = memory;
+                    AtomicFiles.write(out, Schema.toJson(finish(record, Schema.OK, "memory of this side alone")));
+                }
+                return;
+            }
+        }
+        throw new Schema.SchemaException(planFile + ": no cell " + cellId + " in this plan");
+    }
+
+    static File memoryFile(File resultsDir, CellKey key) {
+        return new File(resultsDir, "." + key.id() + ".memory.json"); // a dot-file: the host does not pull it
+    }
+
+    private static CellResult readResult(File file) throws IOException, Schema.SchemaException {
+        String json = new String(Files.readAllBytes(file.toPath()), StandardCharsets.UTF_8);
+        return Schema.fromJson(json, CellResult.class, file.toString());
+    }
+
+    /** ``work`` on a worker thread, given cell_timeout_s; null when it does not finish in time. */
+    private <T> T onWorker(Plan plan, java.util.concurrent.Callable<T> work) {
+        ExecutorService worker = Executors.newSingleThreadExecutor();
+        try {
+            return worker.submit(work).get((long) (plan.measure.cellTimeoutS * 1000), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException | ExecutionException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        } finally {
+            worker.shutdownNow();
+        }
+    }
+
     /** The unit on a worker thread, so a hung delegate becomes a timeout result instead of a silent stall. */
-    private List<CellResult> timed(Plan plan, File planDir, CellKey[] unit, InputSet inputs) {
+    private List<CellResult> timed(Loaded loaded, CellKey[] unit, File resultsDir) {
+        Plan plan = loaded.plan;
         ExecutorService worker = Executors.newSingleThreadExecutor();
         try {
             Future<List<CellResult>> future = worker.submit(() -> unit.length == 2
-                    ? pair(plan, planDir, unit[0], unit[1], inputs)
-                    : Collections.singletonList(cell(plan, planDir, unit[0], inputs)));
+                    ? pair(loaded, unit[0], unit[1], resultsDir)
+                    : Collections.singletonList(cell(loaded, unit[0])));
             return future.get((long) (plan.measure.cellTimeoutS * 1000), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             return failed(plan, unit, Schema.TIMEOUT, "no result within " + plan.measure.cellTimeoutS + " s");
@@ -147,18 +249,22 @@ public final class Sweep {
         return out;
     }
 
-    CellResult cell(Plan plan, File planDir, CellKey key, InputSet inputs) {
+    CellResult cell(Loaded loaded, CellKey key) {
         Side side;
         try {
-            side = load(plan, planDir, key, inputs);
+            side = load(loaded, key);
         } catch (CannotRun e) {
             return e.result;
         }
         try (Side s = side) {
-            Plan.Measurement m = plan.measure;
+            Plan.Measurement m = loaded.plan.measure;
             double overheadNs = RunLoop.timerOverheadNs(clock, OVERHEAD_READS);
+            Noise.Guard guard = noise.start(key.threads);
             s.add(RunLoop.bounded(s.engine::invoke, m.runs, m.minS, m.maxS, clock));
-            return result(s, inputs, overheadNs);
+            s.conditions = guard.finish();
+            double peak = probes.peakRssMb(); // before the accuracy pass and the reference outputs are in memory
+            s.memory = s.sharedProcess ? s.sharedMemory() : s.ownMemory(peak);
+            return result(s, loaded, overheadNs);
         } catch (RuntimeException e) {
             return finish(side.result, Schema.CRASHED, e.toString());
         }
@@ -178,16 +284,18 @@ public final class Sweep {
 
     /**
      * Baseline and candidate loaded side by side and timed in interleaved ABBA blocks (the gate's
-     * paired mode), as device_runner/cell.py's run_pair. A side that cannot run gets its status; the
-     * other is then measured on its own, as an ordinary cell.
+     * paired mode), as device_runner/cell.py's run_pair. Loaded second, a side would find the
+     * runtime's start-up paid by the first: each side's memory is the one measured in a process of its
+     * own (measureMemory), or, without it, both say which figures they lack. A side that cannot run
+     * gets its status; the other is then measured on its own, as an ordinary cell.
      */
-    List<CellResult> pair(Plan plan, File planDir, CellKey baseline, CellKey candidate, InputSet inputs) {
+    List<CellResult> pair(Loaded loaded, CellKey baseline, CellKey candidate, File resultsDir) {
         CellKey[] keys = {baseline, candidate};
         Side[] sides = new Side[2];
         CellResult[] failures = new CellResult[2];
         for (int k = 0; k < 2; k++) {
             try {
-                sides[k] = load(plan, planDir, keys[k], inputs);
+                sides[k] = load(loaded, keys[k]);
             } catch (CannotRun e) {
                 failures[k] = e.result;
             }
@@ -200,24 +308,32 @@ public final class Sweep {
                 }
             }
             for (int k = 0; k < 2; k++) {
-                out.add(failures[k] != null ? failures[k] : cell(plan, planDir, keys[k], inputs));
+                out.add(failures[k] != null ? failures[k] : cell(loaded, keys[k]));
             }
             return out;
         }
         try (Side a = sides[0]; Side b = sides[1]) {
-            Plan.Measurement m = plan.measure;
+            CellResult.Memory[] alone = {isolatedMemory(resultsDir, baseline), isolatedMemory(resultsDir, candidate)};
+            for (int k = 0; k < 2; k++) {
+                sides[k].memory = alone[0] != null && alone[1] != null ? alone[k] : sides[k].sharedMemory();
+            }
+            Plan.Measurement m = loaded.plan.measure;
             int blocks = Math.max(1, m.blocks);
             int perBlock = Math.max(1, m.runs / blocks);
             double overheadNs = RunLoop.timerOverheadNs(clock, OVERHEAD_READS);
+            Noise.Guard guard = noise.start(baseline.threads);
             for (int index : abba(blocks)) {
                 Side side = index == 0 ? a : b;
                 long[] block = RunLoop.bounded(side.engine::invoke, perBlock, m.minS / blocks, m.maxS, clock);
                 side.add(block);
                 side.blockLengths.add(block.length);
             }
+            CellResult.Conditions conditions = guard.finish();
+            a.conditions = conditions;
+            b.conditions = conditions;
             List<CellResult> out = new ArrayList<>();
-            out.add(result(a, inputs, overheadNs));
-            out.add(result(b, inputs, overheadNs));
+            out.add(result(a, loaded, overheadNs));
+            out.add(result(b, loaded, overheadNs));
             return out;
         } catch (RuntimeException e) {
             // As a pair process that dies in device_runner: neither side has a measurement.
@@ -229,6 +345,15 @@ public final class Sweep {
         }
     }
 
+    private static CellResult.Memory isolatedMemory(File resultsDir, CellKey key) {
+        File file = memoryFile(resultsDir, key);
+        try {
+            return file.isFile() ? readResult(file).memory : null;
+        } catch (IOException | Schema.SchemaException e) {
+            return null; // a torn or foreign file: the pair says what it lacks instead
+        }
+    }
+
     /** One model opened, given its first inference and warmed up, ready to be timed (cell.py's Side). */
     private static final class Side implements AutoCloseable {
         final CellResult result; // the header; filled in when the side is finished
@@ -236,17 +361,21 @@ public final class Sweep {
         final long initNs;
         final double rssBefore;
         final double rssAfter;
+        final boolean sharedProcess; // another model was opened in this process before this one
         long firstNs;
         int warmupRuns;
         final List<Long> samples = new ArrayList<>();
         final List<Integer> blockLengths = new ArrayList<>();
+        CellResult.Memory memory;
+        CellResult.Conditions conditions;
 
-        Side(CellResult result, Engine engine, long initNs, double rssBefore, double rssAfter) {
+        Side(CellResult result, Engine engine, long initNs, double rssBefore, double rssAfter, boolean sharedProcess) {
             this.result = result;
             this.engine = engine;
             this.initNs = initNs;
             this.rssBefore = rssBefore;
             this.rssAfter = rssAfter;
+            this.sharedProcess = sharedProcess;
         }
 
         void add(long[] block) {
@@ -261,6 +390,24 @@ public final class Sweep {
                 out[i] = samples.get(i);
             }
             return out;
+        }
+
+        CellResult.Memory ownMemory(double peakMb) {
+            CellResult.Memory memory = new CellResult.Memory();
+            memory.rssBeforeMb = rssBefore;
+            memory.rssAfterLoadMb = rssAfter;
+            memory.loadDeltaMb = rssAfter - rssBefore;
+            memory.peakRssMb = peakMb;
+            return memory;
+        }
+
+        /** What a side can say truthfully in a process another model's load already marked. */
+        CellResult.Memory sharedMemory() {
+            CellResult.Memory memory = new CellResult.Memory();
+            memory.rssBeforeMb = rssBefore;
+            memory.rssAfterLoadMb = rssAfter;
+            memory.missing = new ArrayList<>(SHARED_PROCESS_MISSING);
+            return memory;
         }
 
         @Override
@@ -280,10 +427,13 @@ public final class Sweep {
     }
 
     /** Open (timed), first inference and warm-up. */
-    private Side load(Plan plan, File planDir, CellKey key, InputSet inputs) throws CannotRun {
+    private Side load(Loaded loaded, CellKey key) throws CannotRun {
+        Plan plan = loaded.plan;
         CellResult header = header(plan, key);
-        File model = new File(planDir, plan.variant(key.variant).file);
+        File model = new File(loaded.planDir, plan.variant(key.variant).file);
         Plan.Measurement m = plan.measure;
+        boolean shared = engineOpened;
+        engineOpened = true;
         double rssBefore = probes.rssMb();
         long start = clock.nanoTime();
         Engine engine;
@@ -295,9 +445,9 @@ public final class Sweep {
             throw new CannotRun(finish(header, Schema.DELEGATE_FAILED, e.getMessage()));
         }
         long initNs = clock.nanoTime() - start;
-        Side side = new Side(header, engine, initNs, rssBefore, probes.rssMb());
+        Side side = new Side(header, engine, initNs, rssBefore, probes.rssMb(), shared);
         try {
-            engine.setInput(inputs.x[0]);
+            engine.setInputs(loaded.inputs.sample(0));
             start = clock.nanoTime();
             engine.invoke();
             side.firstNs = clock.nanoTime() - start;
@@ -309,26 +459,58 @@ public final class Sweep {
         }
     }
 
-    /** A timed side's result: timing, memory, accuracy over the whole input set, delegation. */
-    private CellResult result(Side side, InputSet inputs, double overheadNs) {
+    /** Every output for every sample, one invoke each: per output, one flattened array per sample. */
+    static List<float[][]> predict(Engine engine, InputSet inputs) {
+        List<float[][]> outputs = new ArrayList<>();
+        for (int i = 0; i < inputs.size(); i++) {
+            engine.setInputs(inputs.sample(i));
+            engine.invoke();
+            float[][] sample = engine.outputs();
+            for (int j = 0; j < sample.length; j++) {
+                if (i == 0) {
+                    outputs.add(new float[inputs.size()][]);
+                }
+                outputs.get(j)[i] = sample[j];
+            }
+        }
+        return outputs;
+    }
+
+    /**
+     * A timed side's result: timing, memory, accuracy over the whole input set, the numerics check
+     * against the same variant on the host's reference kernels, delegation.
+     */
+    private CellResult result(Side side, Loaded loaded, double overheadNs) {
         CellResult result = side.result;
+        Plan.Measurement m = loaded.plan.measure;
         result.timing = RunLoop.summarize(side.samples(), side.initNs, side.firstNs, side.warmupRuns, overheadNs);
         result.timing.blockLengths = new ArrayList<>(side.blockLengths);
-        result.memory = new CellResult.Memory(); // peak is the process's: in a pair it covers both models
-        result.memory.rssBeforeMb = side.rssBefore;
-        result.memory.rssAfterLoadMb = side.rssAfter;
-        result.memory.loadDeltaMb = side.rssAfter - side.rssBefore;
-        result.memory.peakRssMb = probes.peakRssMb();
-        float[][] outputs = new float[inputs.size()][];
-        for (int i = 0; i < inputs.size(); i++) {
-            side.engine.setInput(inputs.x[i]);
-            side.engine.invoke();
-            outputs[i] = side.engine.output();
+        result.memory = side.memory;
+        result.conditions = side.conditions;
+        List<float[][]> outputs = predict(side.engine, loaded.inputs);
+        List<float[][]> hostFp32 = loaded.inputs.reference;
+        boolean comparable = hostFp32 != null && !outputs.isEmpty() && sameSize(outputs.get(0), hostFp32.get(0));
+        result.accuracy = Scoring.score(outputs.isEmpty() ? new float[0][] : outputs.get(0), loaded.inputs.labels,
+                comparable ? hostFp32.get(0) : null);
+        List<float[][]> expected;
+        try {
+            expected = loaded.inputs.variantReference(result.variant);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
-        result.accuracy = Scoring.score(outputs, inputs.y, inputs.ref);
+        result.numerics = NumericsCheck.check(outputs, expected, side.engine.outputNames(), m.numericsMinAgreement,
+                m.numericsMinCosine);
         result.coverage = side.engine.coverage();
         result.fullyAccelerated = side.engine.fullyAccelerated();
-        return finish(result, Schema.OK, "");
+        if (result.numerics != null && !result.numerics.passed) {
+            return finish(result, Schema.WRONG_OUTPUT, NumericsCheck.message(result.numerics, result.delegate));
+        }
+        boolean blind = result.conditions != null && result.conditions.during.busyCores == null;
+        return finish(result, Schema.OK, blind ? NO_BUSY_CORES : "");
+    }
+
+    private static boolean sameSize(float[][] a, float[][] b) {
+        return a.length == b.length && (a.length == 0 || a[0].length == b[0].length);
     }
 
     private CellResult header(Plan plan, CellKey key) {

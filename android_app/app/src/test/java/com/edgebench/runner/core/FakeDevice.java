@@ -1,20 +1,54 @@
 package com.edgebench.runner.core;
 
 import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.UnaryOperator;
 
-/** A pretend phone for the core's tests: an engine whose answer is a function of its input. */
+/**
+ * A pretend phone for the core's tests: an engine whose answer is a function of its input (the class
+ * is the input's sum mod 10), or, given an input set to replay, whatever the host's reference kernels
+ * answered for that input. A delegate can be made to corrupt what it returns.
+ */
 final class FakeDevice implements Engine.Factory, Probes {
+    /** Reversed outputs: another top-1 and a cosine far from 1, as a buggy driver gives. */
+    static final UnaryOperator<float[]> REVERSE = values -> {
+        float[] out = new float[values.length];
+        for (int i = 0; i < values.length; i++) {
+            out[i] = values[values.length - 1 - i];
+        }
+        return out;
+    };
+    static final UnaryOperator<float[]> NAN = values -> {
+        float[] out = values.clone();
+        out[out.length - 1] = Float.NaN;
+        return out;
+    };
+
     final List<String> opened = new ArrayList<>();
     long hangMillis = 0; // > 0: invoke sleeps this long (a hung delegate)
     final Set<String> failingVariants = new HashSet<>(); // their delegate cannot prepare the graph
     final List<String> invoked = new ArrayList<>(); // the variant of every invoke, in order
+    final Map<String, UnaryOperator<float[]>> corrupting = new HashMap<>(); // delegate -> what it does to outputs
+    int outputCount = 1; // the classifier's outputs: output j is the class of (sum + j)
+    int thermalStatus = 0;
+    private final InputSet replay; // null: the classifier answers
 
+    FakeDevice() {
+        this(null);
+    }
+
+    FakeDevice(InputSet replay) {
+        this.replay = replay;
+    }
 
     @Override
     public Engine open(File model, CellKey key) throws Engine.DelegateUnavailable, Engine.DelegateFailed {
@@ -28,7 +62,16 @@ final class FakeDevice implements Engine.Factory, Probes {
                 if (failingVariants.contains(key.variant)) {
                     throw new Engine.DelegateFailed(key.variant + ": the delegate could not prepare the graph", null);
                 }
-                return new Classifier(hangMillis, () -> invoked.add(key.variant));
+                List<float[][]> answers;
+                try {
+                    answers = replay == null ? null : replay.variantReference(key.variant);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+                if (replay != null && answers == null) {
+                    answers = replay.reference;
+                }
+                return new FakeEngine(this, key, answers);
         }
     }
 
@@ -44,7 +87,7 @@ final class FakeDevice implements Engine.Factory, Probes {
 
     @Override
     public double rssMb() {
-        return 100.0 + opened.size();
+        return 100.0 + opened.size(); // each engine opened adds 1 MB
     }
 
     @Override
@@ -72,28 +115,51 @@ final class FakeDevice implements Engine.Factory, Probes {
         return t;
     }
 
-    /** Class = (sum of the input) mod classes: deterministic, so accuracy can be checked. */
-    static final class Classifier implements Engine {
-        private final long hangMillis;
-        private final Runnable onInvoke;
-        private float[] input = new float[0];
+    @Override
+    public int thermalStatus() {
+        return thermalStatus;
+    }
 
-        Classifier(long hangMillis, Runnable onInvoke) {
-            this.hangMillis = hangMillis;
-            this.onInvoke = onInvoke;
+    /** The classifier's output j for one sample: one-hot over 10 classes at (sum of every input + j) mod 10. */
+    static float[] oneHot(float[][] inputs, int j) {
+        double sum = j;
+        for (float[] input : inputs) {
+            for (float v : input) {
+                sum += v;
+            }
+        }
+        float[] out = new float[10];
+        out[(int) (sum % 10)] = 1f;
+        return out;
+    }
+
+    private static final class FakeEngine implements Engine {
+        private final FakeDevice device;
+        private final CellKey key;
+        private final List<float[][]> answers; // per output, per sample; null: the classifier
+        private final Map<Integer, Integer> sampleOf = new HashMap<>(); // input hash -> sample index
+        private float[][] inputs = new float[0][];
+
+        FakeEngine(FakeDevice device, CellKey key, List<float[][]> answers) {
+            this.device = device;
+            this.key = key;
+            this.answers = answers;
+            for (int i = 0; answers != null && i < device.replay.size(); i++) {
+                sampleOf.put(Arrays.deepHashCode(device.replay.sample(i)), i);
+            }
         }
 
         @Override
-        public void setInput(float[] input) {
-            this.input = input.clone();
+        public void setInputs(float[][] inputs) {
+            this.inputs = inputs.clone();
         }
 
         @Override
         public void invoke() {
-            onInvoke.run();
-            if (hangMillis > 0) {
+            device.invoked.add(key.variant);
+            if (device.hangMillis > 0) {
                 try {
-                    Thread.sleep(hangMillis);
+                    Thread.sleep(device.hangMillis);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
@@ -101,18 +167,25 @@ final class FakeDevice implements Engine.Factory, Probes {
         }
 
         @Override
-        public float[] output() {
-            return oneHot(input, 10);
+        public float[][] outputs() {
+            Integer sample = sampleOf.get(Arrays.deepHashCode(inputs));
+            int count = answers != null ? answers.size() : device.outputCount;
+            float[][] out = new float[count][];
+            for (int j = 0; j < count; j++) {
+                out[j] = answers != null && sample != null ? answers.get(j)[sample].clone() : oneHot(inputs, j);
+                UnaryOperator<float[]> fault = device.corrupting.get(key.delegate);
+                out[j] = fault == null ? out[j] : fault.apply(out[j]);
+            }
+            return out;
         }
 
-        static float[] oneHot(float[] input, int classes) {
-            double sum = 0;
-            for (float v : input) {
-                sum += v;
+        @Override
+        public List<String> outputNames() {
+            List<String> names = new ArrayList<>();
+            for (int j = 0; j < (answers != null ? answers.size() : device.outputCount); j++) {
+                names.add("Identity" + (j == 0 ? "" : "_" + j));
             }
-            float[] out = new float[classes];
-            out[(int) (sum % classes)] = 1f;
-            return out;
+            return names;
         }
 
         @Override

@@ -1,29 +1,114 @@
 package com.edgebench.runner.core;
 
+import com.google.gson.FieldNamingPolicy;
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
- * The core on the JVM, for tests/test_android_schema.py: the Python side writes a plan, this reads
- * it with the Java schema and either writes it back (echo-plan) or sweeps it on the fake device
- * (sweep), so the two runners' JSON is checked against each other.
+ * The core on the JVM, for the Python specs (tests/test_android_schema.py, the fake phone of
+ * tests/fake_adb.py): the Python side writes a plan, this reads it with the Java schema and writes it
+ * back (echo-plan) or sweeps it on the fake device (sweep: each model answers what the host's reference
+ * kernels answered, so honest cells pass the numerics check); the other commands run one piece of the
+ * core on JSON the Python side also feeds its own code, so the two are checked against each other.
  *
  *   java JvmRunner echo-plan PLAN OUT
- *   java JvmRunner sweep PLAN RESULTS_DIR
+ *   java JvmRunner sweep PLAN RESULTS_DIR [--unit CELL_ID | --memory CELL_ID]
+ *       environment: FAKE_PHONE_CORRUPT=DELEGATE (its outputs reversed), FAKE_PHONE_THERMAL=STATUS
+ *   java JvmRunner numerics IN.json       {outputs, reference, output, min_agreement, min_cosine, delegate}
+ *   java JvmRunner reasons IN.json        {threads, cores, before, during, after}
+ *   java JvmRunner noise-constants
  */
 public final class JvmRunner {
+    private static final Gson SNAKE = new GsonBuilder()
+            .setFieldNamingPolicy(FieldNamingPolicy.LOWER_CASE_WITH_UNDERSCORES)
+            .serializeNulls().serializeSpecialFloatingPointValues().create();
+
     private JvmRunner() {}
 
     public static void main(String[] args) throws Exception {
-        File plan = new File(args[1]);
-        if (args[0].equals("echo-plan")) {
-            String text = new String(Files.readAllBytes(plan.toPath()), StandardCharsets.UTF_8);
-            AtomicFiles.write(new File(args[2]), Schema.toJson(Schema.fromJson(text, Plan.class, args[1])));
-        } else {
-            FakeDevice device = new FakeDevice();
-            new Sweep(device, device, Clock.SYSTEM).run(plan, new File(args[2]),
-                    (id, status, index, total, skipped) -> System.out.println(id + " " + status));
+        switch (args[0]) {
+            case "echo-plan" -> {
+                String text = read(args[1]);
+                AtomicFiles.write(new File(args[2]), Schema.toJson(Schema.fromJson(text, Plan.class, args[1])));
+            }
+            case "sweep" -> sweep(args);
+            case "numerics" -> numerics(JsonParser.parseString(read(args[1])).getAsJsonObject());
+            case "reasons" -> {
+                JsonObject in = JsonParser.parseString(read(args[1])).getAsJsonObject();
+                System.out.println(SNAKE.toJson(Noise.reasons(in.get("threads").getAsInt(), in.get("cores").getAsInt(),
+                        activity(in, "before"), activity(in, "during"), activity(in, "after"))));
+            }
+            case "noise-constants" -> {
+                Map<String, Object> constants = new LinkedHashMap<>();
+                constants.put("window_s", Noise.WINDOW_S);
+                constants.put("slack_cores", Noise.SLACK_CORES);
+                constants.put("busy_fields", Noise.BUSY_FIELDS);
+                constants.put("throttle_now", Noise.THROTTLE_NOW);
+                System.out.println(SNAKE.toJson(constants));
+            }
+            default -> throw new IllegalArgumentException("unknown command " + args[0]);
         }
+    }
+
+    private static void sweep(String[] args) throws Exception {
+        File plan = new File(args[1]);
+        File results = new File(args[2]);
+        String text = read(args[1]);
+        File inputSet = new File(plan.getAbsoluteFile().getParentFile(),
+                Schema.fromJson(text, Plan.class, args[1]).inputSet);
+        FakeDevice device = new FakeDevice(InputSet.read(inputSet));
+        String corrupt = System.getenv("FAKE_PHONE_CORRUPT");
+        if (corrupt != null && !corrupt.isEmpty()) {
+            device.corrupting.put(corrupt, FakeDevice.REVERSE);
+        }
+        String thermal = System.getenv("FAKE_PHONE_THERMAL");
+        device.thermalStatus = thermal == null || thermal.isEmpty() ? 0 : Integer.parseInt(thermal);
+        Sweep sweep = new Sweep(device, device, Clock.SYSTEM, new Noise(new File("/"), device, Clock.SYSTEM,
+                Noise.WINDOW_S));
+        String option = args.length > 3 ? args[3] : "";
+        if (option.equals("--memory")) {
+            sweep.measureMemory(plan, results, args[4]);
+            return;
+        }
+        sweep.run(plan, results, (id, status, index, total, skipped) -> System.out.println(id + " " + status),
+                option.equals("--unit") ? args[4] : null);
+    }
+
+    private static void numerics(JsonObject in) {
+        CellResult.Numerics r = NumericsCheck.compare(rows(in.getAsJsonArray("outputs")),
+                rows(in.getAsJsonArray("reference")), in.get("output").getAsString(),
+                in.get("min_agreement").getAsDouble(), in.get("min_cosine").getAsDouble());
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("numerics", r);
+        out.put("message", NumericsCheck.message(r, in.get("delegate").getAsString()));
+        System.out.println(SNAKE.toJson(out));
+    }
+
+    private static float[][] rows(JsonArray array) {
+        float[][] rows = new float[array.size()][];
+        for (int i = 0; i < rows.length; i++) {
+            JsonArray row = array.get(i).getAsJsonArray();
+            rows[i] = new float[row.size()];
+            for (int k = 0; k < rows[i].length; k++) {
+                rows[i][k] = row.get(k).getAsFloat();
+            }
+        }
+        return rows;
+    }
+
+    private static CellResult.Activity activity(JsonObject in, String name) {
+        return SNAKE.fromJson(in.get(name), CellResult.Activity.class);
+    }
+
+    private static String read(String path) throws Exception {
+        return new String(Files.readAllBytes(new File(path).toPath()), StandardCharsets.UTF_8);
     }
 }

@@ -52,8 +52,15 @@ public class SweepTest {
         results = new File(tmp.getRoot(), "results");
     }
 
+    private Sweep newSweep() throws Exception {
+        // A machine whose /proc and /sys the app may not read (an empty root): every figure unknown.
+        File machine = new File(tmp.getRoot(), "machine");
+        machine.mkdirs();
+        return new Sweep(device, device, Clock.SYSTEM, new Noise(machine, device, Clock.SYSTEM, 0.001));
+    }
+
     private List<CellResult> sweep() throws Exception {
-        return new Sweep(device, device, Clock.SYSTEM).run(planFile, results,
+        return newSweep().run(planFile, results,
                 (id, status, index, total, skipped) -> events.add(id + " " + status + " " + index + "/" + total
                         + (skipped ? " skipped" : "")));
     }
@@ -125,6 +132,110 @@ public class SweepTest {
         sweep(); // resumed: the timed-out cell stays recorded, the rest are measured
         assertEquals("fp32.xnnpack.interpreter.t1 timeout 1/6 skipped", events.get(0));
         assertEquals(6, resultFiles().length);
+    }
+
+    // ---- numbers you can trust: the numerics check, the noise guard, memory a process can vouch for ----
+
+    /** The plan's input set replaced: version 2, two inputs, fp32's reference-kernel outputs as the fake gives them. */
+    private void writeTwoInputSet(int outputs) throws Exception {
+        TestNpz npz = new TestNpz(new File(planFile.getParentFile(), "inputs.npz"));
+        float[][] first = {{1, 2}, {3, 4}, {2, 3}};
+        float[][] second = {{1}, {0}, {5}};
+        npz.float32("x.0", new int[] {3, 2}, 1, 2, 3, 4, 2, 3).float32("x.1", new int[] {3, 1}, 1, 0, 5);
+        npz.int64("y", 4, 7, 1);
+        for (int j = 0; j < outputs; j++) {
+            float[] flat = new float[30];
+            for (int i = 0; i < 3; i++) {
+                System.arraycopy(FakeDevice.oneHot(new float[][] {first[i], second[i]}, j), 0, flat, 10 * i, 10);
+            }
+            npz.float32("ref.fp32." + j, new int[] {3, 10}, flat);
+        }
+        npz.close();
+        device.outputCount = outputs;
+    }
+
+    @Test
+    public void everyInputIsFedAndEveryOutputHeldToTheSameVariantOnTheReferenceKernels() throws Exception {
+        writeTwoInputSet(2);
+        CellResult fp32 = sweep().get(0);
+        assertEquals(Schema.OK, fp32.status);
+        assertEquals(List.of(true, true, false), fp32.accuracy.correct); // both inputs summed: classes 4, 7, 0
+        assertTrue(fp32.numerics.passed);
+        assertEquals(3, fp32.numerics.n);
+        assertEquals(1.0, fp32.numerics.agreement, 0);
+        assertEquals(1.0, fp32.numerics.cosine, 1e-12);
+        assertEquals(0.97, fp32.numerics.minAgreementAllowed, 0);
+    }
+
+    @Test
+    public void aDelegateThatCorruptsTheOutputsIsWrongOutputWithTheFiguresAndTheOthersAreNot() throws Exception {
+        writeTwoInputSet(1);
+        device.corrupting.put("xnnpack", FakeDevice.REVERSE);
+        List<CellResult> cells = sweep();
+        CellResult fp32 = cells.get(0);
+        assertEquals(Schema.WRONG_OUTPUT, fp32.status);
+        assertEquals(NumericsCheck.message(fp32.numerics, "xnnpack"), fp32.message);
+        assertTrue(fp32.message, fp32.message.startsWith("xnnpack outputs differ from the same variant on the host's "
+                + "reference kernels: top-1 agreement 0.0% (at least 97.0% expected)"));
+        assertEquals("0 Identity", fp32.numerics.output);
+        assertFalse(fp32.numerics.passed);
+        assertTrue(fp32.timing.samplesMs.size() >= 5); // measured all the same: the figures stay beside the verdict
+        assertEquals(Schema.OK, cells.get(3).status); // int8 has no reference in this set: not checked
+        assertEquals(null, cells.get(3).numerics);
+    }
+
+    @Test
+    public void aNanOutputIsWrongOutput() throws Exception {
+        writeTwoInputSet(1);
+        device.corrupting.put("xnnpack", FakeDevice.NAN);
+        CellResult fp32 = sweep().get(0);
+        assertEquals(Schema.WRONG_OUTPUT, fp32.status);
+        assertEquals(Double.POSITIVE_INFINITY, fp32.numerics.maxAbsDiff, 0);
+    }
+
+    @Test
+    public void withoutAReferenceForTheVariantNothingIsCheckedAndTheCellIsOk() throws Exception {
+        CellResult fp32 = sweep().get(0); // the old-layout set of writePlan: x and y only
+        assertEquals(Schema.OK, fp32.status);
+        assertEquals(null, fp32.numerics);
+    }
+
+    @Test
+    public void eachTimedCellRecordsItsConditionsAndSaysWhatItCouldNotRead() throws Exception {
+        device.thermalStatus = 3;
+        List<CellResult> cells = sweep();
+        CellResult ok = cells.get(0);
+        assertEquals(1, ok.conditions.threads);
+        assertTrue(ok.conditions.contended); // severe thermal status: flagged, still stored and ok
+        assertEquals(Schema.OK, ok.status);
+        assertTrue(ok.conditions.reasons.contains("before: Android thermal status 3 (severe)"));
+        assertEquals(null, ok.conditions.during.busyCores); // this machine hides /proc/stat
+        assertEquals(Sweep.NO_BUSY_CORES, ok.message);
+        assertEquals(null, cells.get(1).conditions); // nnapi never ran: nothing was observed
+    }
+
+    @Test
+    public void aCellMeasuredAfterAnotherInTheSameProcessSaysWhichMemoryFiguresItLacks() throws Exception {
+        List<CellResult> cells = sweep();
+        assertEquals(List.of(), cells.get(0).memory.missing); // the first model this process opened
+        CellResult later = cells.get(3);
+        assertEquals(List.of("load_delta_mb", "peak_rss_mb"), later.memory.missing);
+        assertEquals(null, later.memory.loadDeltaMb);
+        assertEquals(null, later.memory.peakRssMb);
+        assertNotNull(later.memory.rssAfterLoadMb);
+    }
+
+    @Test
+    public void oneUnitAloneIsMeasuredWhenTheHostStartsAProcessPerUnit() throws Exception {
+        List<CellResult> cells = newSweep().run(planFile, results, (id, status, index, total, skipped) -> { },
+                "int8.xnnpack.interpreter.t1");
+        assertEquals(1, cells.size());
+        assertEquals(List.of("int8.xnnpack.interpreter.t1"), device.opened);
+        assertEquals(List.of(), cells.get(0).memory.missing); // its own process: every figure is its own
+        assertEquals(List.of("int8.xnnpack.interpreter.t1.json"), List.of(resultFiles()));
+        Schema.SchemaException e = assertThrows(Schema.SchemaException.class, () -> newSweep().run(planFile, results,
+                (id, status, index, total, skipped) -> { }, "int4.xnnpack.interpreter.t1"));
+        assertEquals(planFile + ": no unit int4.xnnpack.interpreter.t1 in this plan", e.getMessage());
     }
 
     // ---- paired plans (the gate's): both models in one process, timed in interleaved ABBA blocks ----
@@ -234,6 +345,41 @@ public class SweepTest {
                 "baseline.fp32.xnnpack.interpreter.t1 ok 1/2",
                 "candidate.fp32.xnnpack.interpreter.t1 ok 2/2"), events);
         assertEquals(List.of(4, 4, 4), cells.get(1).timing.blockLengths);
+    }
+
+    @Test
+    public void pairedSidesLoadedInOneProcessSayWhichMemoryFiguresTheyLackNeverUnequalOnes() throws Exception {
+        writePairedPlan();
+        for (CellResult side : sweep()) {
+            assertEquals(side.variant, List.of("load_delta_mb", "peak_rss_mb"), side.memory.missing);
+            assertEquals(null, side.memory.loadDeltaMb);
+            assertEquals(null, side.memory.peakRssMb);
+        }
+    }
+
+    @Test
+    public void pairedSidesTakeTheMemoryEachMeasuredInAProcessOfItsOwn() throws Exception {
+        writePairedPlan();
+        for (String side : List.of("baseline.fp32.xnnpack.interpreter.t1", "candidate.fp32.xnnpack.interpreter.t1")) {
+            FakeDevice fresh = new FakeDevice(); // a new process: nothing opened before
+            new Sweep(fresh, fresh, Clock.SYSTEM, new Noise(tmp.getRoot(), fresh, Clock.SYSTEM, 0.001))
+                    .measureMemory(planFile, results, side);
+            assertEquals(List.of(side), fresh.opened);
+            assertTrue(new File(results, "." + side + ".memory.json").isFile());
+        }
+        assertEquals(List.of(".baseline.fp32.xnnpack.interpreter.t1.memory.json",
+                ".candidate.fp32.xnnpack.interpreter.t1.memory.json"), List.of(resultFiles())); // hidden: not pulled
+        List<CellResult> cells = sweep();
+        for (CellResult side : cells) {
+            assertEquals(side.variant, List.of(), side.memory.missing);
+            assertEquals(1.0, side.memory.loadDeltaMb, 0); // the same accounting for both: one engine each
+            assertEquals(200.0, side.memory.peakRssMb, 0);
+        }
+        assertEquals(2, resultFiles().length); // the memory files are gone with the pair written
+        device.opened.clear();
+        new Sweep(device, device, Clock.SYSTEM, new Noise(tmp.getRoot(), device, Clock.SYSTEM, 0.001))
+                .measureMemory(planFile, results, "baseline.fp32.xnnpack.interpreter.t1");
+        assertEquals(List.of(), device.opened); // a measured pair needs no memory pass
     }
 
     @Test

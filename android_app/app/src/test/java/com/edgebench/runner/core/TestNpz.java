@@ -33,6 +33,19 @@ final class TestNpz {
         return entry(name, "<i8", new int[] {values.length}, b.array());
     }
 
+    TestNpz int32(String name, int[] shape, int... values) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (int v : values) {
+            b.putInt(v);
+        }
+        return entry(name, "<i4", shape, b.array());
+    }
+
+    /** A 0-d bool array, as numpy saves np.array(True). */
+    TestNpz bool(String name, boolean value) throws IOException {
+        return entry(name, "|b1", new int[0], new byte[] {(byte) (value ? 1 : 0)});
+    }
+
     TestNpz float32(String name, int[] shape, float... values) throws IOException {
         ByteBuffer b = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
         for (float v : values) {

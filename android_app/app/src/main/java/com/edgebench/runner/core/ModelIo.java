@@ -1,0 +1,27 @@
+package com.edgebench.runner.core;
+
+import java.util.List;
+
+/**
+ * A model's input and output tensors as the engines feed and read them (subgraph 0, the model's order):
+ * element type and quantisation per tensor, and the outputs' names for the numerics record.
+ */
+public final class ModelIo {
+    public final List<Quantization> inputs;
+    public final List<Quantization> outputs;
+    public final List<String> outputNames;
+
+    public ModelIo(List<Quantization> inputs, List<Quantization> outputs, List<String> outputNames) {
+        this.inputs = inputs;
+        this.outputs = outputs;
+        this.outputNames = outputNames;
+    }
+
+    /** IllegalArgumentException when the input set does not give one array per model input. */
+    public void check(float[][] sample) {
+        if (sample.length != inputs.size()) {
+            throw new IllegalArgumentException("the model takes " + inputs.size() + " inputs, the input set gives "
+                    + sample.length);
+        }
+    }
+}
