@@ -23,7 +23,8 @@ CLASSES = 3
 def _labelled(x: np.ndarray) -> np.ndarray:
     """Class ids a model can learn from its first input: which third of the range its mean falls in."""
     means = x.reshape(len(x), -1).mean(axis=1)
-    return np.digitize(means, np.quantile(means, [1 / 3, 2 / 3])).astype(np.int64)
+    labels: np.ndarray = np.digitize(means, np.quantile(means, [1 / 3, 2 / 3])).astype(np.int64)
+    return labels
 
 
 def two_inputs(out: Path) -> None:
@@ -36,12 +37,12 @@ def two_inputs(out: Path) -> None:
     model.compile("adam", "sparse_categorical_crossentropy")
     model.save(out / "model.keras")
     rng = np.random.default_rng(0)
-    arrays = {}
+    arrays: dict[str, np.ndarray] = {}
     for split in ("train", "val"):
         x_image = rng.random((SAMPLES, 8, 8, 1), dtype=np.float32)
         arrays |= {f"x_{split}.image": x_image, f"x_{split}.meta": rng.random((SAMPLES, 4), dtype=np.float32)}
         arrays[f"y_{split}"] = _labelled(x_image)
-    np.savez(out / "data.npz", **arrays)
+    np.savez(out / "data.npz", **arrays)  # type: ignore[arg-type]  # numpy's stub wants *args alone
 
 
 def two_outputs(out: Path) -> None:
@@ -58,11 +59,11 @@ def two_outputs(out: Path) -> None:
     model.compile("adam", {"kind": "sparse_categorical_crossentropy", "size": "mse"})
     model.save(out / "model.keras")
     rng = np.random.default_rng(1)
-    arrays = {}
+    arrays: dict[str, np.ndarray] = {}
     for split in ("train", "val"):
         x = rng.random((SAMPLES, 8, 8, 1), dtype=np.float32)
         arrays |= {f"x_{split}": x, f"y_{split}": _labelled(x)}
-    np.savez(out / "data.npz", **arrays)
+    np.savez(out / "data.npz", **arrays)  # type: ignore[arg-type]  # numpy's stub wants *args alone
 
 
 def regression(out: Path) -> None:
@@ -72,11 +73,11 @@ def regression(out: Path) -> None:
     model = k.Sequential([k.Input((6,)), k.layers.Dense(16, "relu"), k.layers.Dense(16, "relu"), k.layers.Dense(1)])
     model.save(out / "model.keras")
     rng = np.random.default_rng(2)
-    arrays = {}
+    arrays: dict[str, np.ndarray] = {}
     for split in ("train", "val"):
         x = rng.normal(size=(SAMPLES, 6)).astype(np.float32)
         arrays |= {f"x_{split}": x, f"y_{split}": (x @ np.arange(1, 7) / 6).astype(np.float32)}
-    np.savez(out / "data.npz", **arrays)
+    np.savez(out / "data.npz", **arrays)  # type: ignore[arg-type]  # numpy's stub wants *args alone
 
 
 def audio(out: Path) -> None:
@@ -99,21 +100,22 @@ def plain_module(out: Path) -> None:
     """A tf.Module (no Keras) serving two same-shaped inputs, whose .tflite TensorFlow orders the other way."""
     import tensorflow as tf
 
-    class Mixer(tf.Module):
+    class Mixer(tf.Module):  # type: ignore[misc]
         def __init__(self) -> None:
             rng = np.random.default_rng(3)
             self.a = tf.Variable(rng.normal(size=(4, 3)).astype(np.float32))
             self.b = tf.Variable(rng.normal(size=(4, 3)).astype(np.float32))
 
-        @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32), tf.TensorSpec([None, 4], tf.float32)])
+        @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32), tf.TensorSpec([None, 4], tf.float32)])  # type: ignore[untyped-decorator]
         def mix(self, left: Any, right: Any) -> dict[str, Any]:
             return {"mixed": tf.nn.softmax(tf.matmul(left, self.a) + tf.matmul(tf.square(right), self.b))}
 
     module = Mixer()
     tf.saved_model.save(module, str(out / "model"), signatures=module.mix.get_concrete_function())
     rng = np.random.default_rng(4)
-    np.savez(out / "data.npz", **{f"x_{s}.{n}": rng.normal(size=(SAMPLES, 4)).astype(np.float32)
-                                  for s in ("train", "val") for n in ("left", "right")})  # fmt: skip
+    splits = [f"x_{s}.{n}" for s in ("train", "val") for n in ("left", "right")]
+    arrays = {key: rng.normal(size=(SAMPLES, 4)).astype(np.float32) for key in splits}
+    np.savez(out / "data.npz", **arrays)  # type: ignore[arg-type]  # numpy's stub wants *args alone
 
 
 BUILDERS: dict[str, Callable[[Path], None]] = {

@@ -152,7 +152,7 @@ def test_an_image_folder_is_read_with_opencv_and_split_per_class(tmp_path: Path)
             cv2.imwrite(str(folder / f"digit{label}" / f"{i}.png"), image)
     manifest, directory = convert(EXAMPLE_MODEL, folder, ["fp32"], tmp_path / "work")
     inputs = np.load(directory / manifest.input_set)
-    assert inputs["x"].shape == (20, 32, 32, 1)  # 2 of 10 per class held out (--val-split 0.2)
+    assert inputs["x.0"].shape == (20, 32, 32, 1)  # 2 of 10 per class held out (--val-split 0.2)
     assert sorted(set(inputs["y"].tolist())) == list(range(10))
     assert manifest.variants[0].host_top1 is not None and manifest.variants[0].host_top1 >= 0.9
 
@@ -187,7 +187,7 @@ def test_bad_input_is_one_line_and_exit_2(
 def test_a_variant_that_fails_is_recorded_with_one_readable_line_and_the_others_go_on(tmp_path: Path) -> None:
     from converter.__main__ import make_variant
     from converter.recipes import Context, Recipe
-    from converter.source import SourceModel
+    from converter.source import Data, SourceModel, tensor_spec
 
     def needs_select_ops(ctx: Context) -> Built:
         raise RuntimeError(
@@ -195,13 +195,15 @@ def test_a_variant_that_fails_is_recorded_with_one_readable_line_and_the_others_
             "'tf.Lgamma' op is neither a custom op nor a flex op\nmore detail"
         )
 
-    source = SourceModel("m", (8,), make_converter=lambda: None, load_keras=None, predict=lambda x: x)
-    ctx = Context(source, {}, Options(), lambda epoch, total: None)
-    record = make_variant(
-        Recipe("flex", lambda o: "needs SELECT_TF_OPS", needs_select_ops), ctx, tmp_path, np.zeros((1, 3))
+    spec = tensor_spec("x", (None, 8), "float32")
+    source = SourceModel("m", [spec], [spec], make_converter=lambda: None, load_keras=None, predict=lambda x: x)
+    ctx = Context(source, Data([np.zeros((1, 8))]), Options(), lambda epoch, total: None, lambda: None)  # type: ignore[arg-type,return-value]
+    made = make_variant(Recipe("flex", lambda o: "needs SELECT_TF_OPS", needs_select_ops), ctx, tmp_path, None)
+    assert (made.record.status, made.record.message) == (
+        "failed",
+        "'tf.Lgamma' op is neither a custom op nor a flex op",
     )
-    assert (record.status, record.message) == ("failed", "'tf.Lgamma' op is neither a custom op nor a flex op")
-    assert record.file is None and not list(tmp_path.iterdir())
+    assert made.record.file is None and not list(tmp_path.iterdir())
 
 
 def test_the_catalogue_the_cli_lists_is_what_the_converter_makes() -> None:

@@ -19,8 +19,9 @@ import cv2
 import numpy as np
 import pytest
 
-from converter.checks import SourceError, output_classes
-from converter.source import load_data
+from converter.catalogue import Options
+from converter.checks import LAYOUT, SourceError, output_classes
+from converter.source import SourceModel, load_data, tensor_spec
 from device_runner.flatbuffer import ModelFormatError, constant_tensors, read_model_info
 from edgebench.cli import invoke
 from edgebench.conversion import convert
@@ -28,7 +29,11 @@ from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.hashing import sha256_file
 from edgebench.records import Manifest
 
-DIGITS_INPUT = (32, 32, 1)
+
+def digits_model(classes: int = 10) -> SourceModel:
+    """The bundled example's input and output as the converter sees them (no TensorFlow needed)."""
+    image = tensor_spec("input", (None, 32, 32, 1), "float32")
+    return SourceModel("digits", [image], [tensor_spec("probs", (None, classes), "float32")], None, None, None)
 
 
 def digits() -> dict[str, np.ndarray]:
@@ -169,7 +174,7 @@ def test_a_pickled_object_array_is_refused_and_never_unpickled(
     expected = f"data file {data}: y_val holds Python objects (pickled; never loaded)"
     assert one_error(capsys, convert_argv(EXAMPLE_MODEL, data, tmp_path)) == f"edgebench: {expected}"
     with pytest.raises(SourceError, match="holds Python objects"):  # the converter's own read refuses it too
-        load_data(data, DIGITS_INPUT, "raw", 0.2, 0)
+        load_data(data, digits_model(), Options())
     assert not marker.exists()
 
 
@@ -181,7 +186,7 @@ def npy_file(path: Path) -> Path:
 LAYOUTS: list[tuple[Callable[[Path], Path], str]] = [
     (lambda p: (p.write_text("x,y\n1,2\n"), p)[1], "cannot read data file {}: not an .npz (not a zip archive)"),
     (lambda p: (p.write_bytes(b""), p)[1], "cannot read data file {}: empty file"),
-    (npy_file, "cannot read data file {}: a single .npy array; needs an .npz (x_train, y_train, x_val, y_val)"),
+    (npy_file, f"cannot read data file {{}}: a single .npy array; needs an .npz ({LAYOUT})"),
     (
         lambda p: digits_with(p, x_train=np.full((1437, 32, 32, 1), "abc")),
         "data file {}: x_train holds strings (<U3), not numbers",
@@ -196,7 +201,7 @@ LAYOUTS: list[tuple[Callable[[Path], Path], str]] = [
     ),
     (
         lambda p: digits_with(p, y_train=np.eye(10)[digits()["y_train"]]),
-        "data file {}: y_train has shape (1437, 10); needs one class index per sample (one-hot? store argmax)",
+        "data file {}: y_train has shape (1437, 10); needs one label per sample (one-hot? store argmax)",
     ),
     (lambda p: digits_with(p, x_val=np.zeros((0, 32, 32, 1)), y_val=np.zeros(0)), "data file {}: x_val is empty"),
     (
@@ -227,13 +232,14 @@ def relabelled(key: str, index: int, label: float) -> dict[str, np.ndarray]:
     return {key: y}
 
 
+REGRESSION_HINT = "(a regression model? --task regression)"
 VALUES: list[tuple[dict[str, np.ndarray], str]] = [
     (with_nan("x_val", 3, np.nan), "x_val holds 3 NaN values"),
     (with_nan("x_train", 2, np.inf), "x_train holds 2 infinite values"),
     (relabelled("y_val", 5, 12), "y_val has label 12 but the model has 10 classes"),
     (relabelled("y_train", 0, -1), "y_train has label -1; labels are class indices from 0"),
-    (relabelled("y_val", 7, 2.5), "y_val has label 2.5; labels are class indices"),
-    (relabelled("y_val", 7, np.nan), "y_val has label nan; labels are class indices"),
+    (relabelled("y_val", 7, 2.5), f"y_val has label 2.5; labels are class indices {REGRESSION_HINT}"),
+    (relabelled("y_val", 7, np.nan), f"y_val has label nan; labels are class indices {REGRESSION_HINT}"),
 ]
 
 
@@ -243,16 +249,16 @@ def test_inputs_that_are_not_finite_and_labels_that_are_not_the_models_classes_a
 ) -> None:
     data = digits_with(tmp_path / "d.npz", **changes)
     with pytest.raises(SourceError) as refused:
-        load_data(data, DIGITS_INPUT, "raw", 0.2, 0, classes=10)
+        load_data(data, digits_model(), Options())
     assert str(refused.value) == f"data file {data}: {problem}"
 
 
 def test_labels_stored_as_whole_floats_or_as_a_column_are_class_indices(tmp_path: Path) -> None:
     y_val = digits()["y_val"]
     data = digits_with(tmp_path / "d.npz", y_val=y_val.astype(np.float32), y_train=digits()["y_train"].reshape(-1, 1))
-    loaded = load_data(data, DIGITS_INPUT, "raw", 0.2, 0, classes=10)
-    assert loaded["y_train"].shape == (1437,)
-    assert np.array_equal(loaded["y_val"], y_val)
+    loaded = load_data(data, digits_model(), Options())
+    assert loaded.y_train is not None and loaded.y_train.shape == (1437,)
+    assert loaded.y_val is not None and np.array_equal(loaded.y_val, y_val)
 
 
 def test_an_image_folder_with_more_classes_than_the_model_is_refused(tmp_path: Path) -> None:
@@ -262,7 +268,7 @@ def test_an_image_folder_with_more_classes_than_the_model_is_refused(tmp_path: P
         for i in range(2):
             cv2.imwrite(str(folder / name / f"{i}.png"), np.zeros((8, 8), np.uint8))
     with pytest.raises(SourceError) as refused:
-        load_data(folder, DIGITS_INPUT, "raw", 0.2, 0, classes=2)
+        load_data(folder, digits_model(classes=2), Options())
     assert str(refused.value) == f"image folder {folder} has 3 class folders but the model has 2 classes"
 
 

@@ -28,15 +28,6 @@ MANIFEST_RECORD = schema.RecordType("variants manifest", "1.3")
 HOST_REFERENCE_AVAILABLE = "available"
 
 
-@MANIFEST_RECORD.step("1.1", "1.3")
-@MANIFEST_RECORD.step("1.2", "1.3")
-def _manifest_to_1_3(data: dict[str, Any]) -> dict[str, Any]:
-    """Before 1.3 the host ran every variant it recorded (it refused a model it could not run) on the data the
-    user gave: say so in 1.3's terms."""
-    variants = [v | {"host_reference": HOST_REFERENCE_AVAILABLE} for v in data.get("variants", [])]
-    return data | {"variants": variants, "synthetic_inputs": False, "data_notes": []}
-
-
 class VariantState(StrEnum):
     """What became of a variant: made, failed, or not makeable from this source (with the reason)."""
 
@@ -75,9 +66,9 @@ class VariantRecord:
     outputs: list[TensorInfo] = field(default_factory=list)
     host_top1: float | None = None  # on the validation set, on the host
     host_fp32_agreement: float | None = None  # top-1 agreement with the source model
-    # "available", or "unavailable (<why>)": the host's runtime cannot load or run it (a custom op, ops newer
-    # than it); the variant is still ok and measured on the device, with no host scores and no reference
-    host_reference: str = HOST_REFERENCE_AVAILABLE
+    # for a made variant "available", or "unavailable (<why>)": the host's runtime cannot load or run it (a custom
+    # op, ops newer than it); it is still ok and measured on the device, with no host scores and no reference
+    host_reference: str = ""
     # the host scores in full: every output head against the fp32 reference, top-5, MAE, why a figure is None
     # (per-sample lists left out); None where the host did not run it
     host_accuracy: Accuracy | None = None
@@ -108,6 +99,18 @@ class Manifest:
 
     def variant(self, name: str) -> VariantRecord | None:
         return next((v for v in self.variants if v.name == name), None)
+
+
+@MANIFEST_RECORD.step("1.1", "1.3")
+@MANIFEST_RECORD.step("1.2", "1.3")
+def _manifest_to_1_3(data: dict[str, Any]) -> dict[str, Any]:
+    """Before 1.3 the host ran every variant it recorded (it refused a model it could not run) on the data the
+    user gave: say so in 1.3's terms."""
+    variants = [
+        v | {"host_reference": HOST_REFERENCE_AVAILABLE} if v.get("status") == VariantState.OK else v
+        for v in data.get("variants", [])
+    ]
+    return data | {"variants": variants, "synthetic_inputs": False, "data_notes": []}
 
 
 def read_manifest(directory: Path) -> Manifest:
