@@ -18,6 +18,7 @@ import pytest
 from edgebench.cli import invoke
 from edgebench.records import StoredRun
 from edgebench.report.analysis import ComparisonRow, Constraints, mark_pareto, recommend
+from edgebench.report.speedup import Speedup, Verdict
 from edgebench.store import Store, store_url
 from tests.chromium import chromium_command
 from tests.conftest import require, save
@@ -37,7 +38,7 @@ BASE = ComparisonRow(
     fp32_agreement=1.0,
     p50_ms=10.0,
     p90_ms=11.0,
-    speedup=1.0,
+    speedup=Speedup(1.0, None, None, Verdict.BASELINE),
     peak_rss_mb=50.0,
     size_kb=4000.0,
     gzip_kb=3700.0,
@@ -51,6 +52,11 @@ BASE = ComparisonRow(
 
 def row(**changes: object) -> ComparisonRow:
     return dataclasses.replace(BASE, **changes)  # type: ignore[arg-type]
+
+
+def faster(ratio: float) -> Speedup:
+    """A speed-up over fp32 whose interval (±4 %) lies clear of 1."""
+    return Speedup(ratio, 0.96 * ratio, 1.04 * ratio, Verdict.FASTER)
 
 
 def test_pareto_marks_what_nothing_beats_on_latency_size_and_accuracy() -> None:
@@ -75,14 +81,15 @@ def test_pareto_marks_what_nothing_beats_on_latency_size_and_accuracy() -> None:
 def test_the_recommendation_is_the_fastest_cell_meeting_every_constraint() -> None:
     rows = [
         row(variant="fp32"),
-        row(variant="int8", p50_ms=4.0, p90_ms=5.0, size_kb=1000.0, top1=0.975, top1_drop_points=1.5, speedup=2.5),
-        row(variant="fp16", p50_ms=8.0, p90_ms=9.0, size_kb=2000.0, top1=0.99, top1_drop_points=0.0, speedup=1.25),
+        row(variant="int8", p50_ms=4.0, p90_ms=5.0, size_kb=1000.0, top1=0.975, top1_drop_points=1.5),
+        row(variant="fp16", p50_ms=8.0, p90_ms=9.0, size_kb=2000.0, top1=0.99, top1_drop_points=0.0),
     ]
+    rows = [r if r.variant == "fp32" else dataclasses.replace(r, speedup=faster(10.0 / (r.p50_ms or 1))) for r in rows]
     (rec,) = recommend(rows, Constraints(max_accuracy_drop=1.0, max_size_mb=4))
     assert rec.row is not None and rec.row.variant == "fp16"  # int8 is faster but drops 1.5 points
     assert rec.reason.startswith(
         "fp16 × xnnpack (interpreter, 1 thr) — fastest of 2 cells meeting top-1 drop ≤ 1 pts, size ≤ 4 MB. "
-        "p50 8.000 ms (1.25× fp32), 2000.0 KB"
+        "p50 8.000 ms (1.25× fp32, 95 % CI 1.20–1.30), 2000.0 KB"
     )
     (none,) = recommend(rows, Constraints(max_p90_ms=1.0))
     assert none.row is None and none.reason.startswith("nothing meets p90 ≤ 1 ms; nearest:")
@@ -113,7 +120,7 @@ def test_json_and_markdown_carry_the_same_rows(capsys: pytest.CaptureFixture[str
     report = json.loads(capsys.readouterr().out)
     assert report["runs"] == ["latest"] and len(report["rows"]) == 4
     fp32 = next(r for r in report["rows"] if r["variant"] == "fp32" and r["delegate"] == "cpu")
-    assert fp32["speedup"] == 1.0 and fp32["size_reduction"] == 0.0
+    assert fp32["speedup"]["verdict"] == "baseline" and fp32["size_reduction"] == 0.0
     assert invoke(["report", "latest", "--store", history, "--markdown", "-"]) == 0
     markdown = capsys.readouterr().out
     assert markdown.startswith("# edgebench report") and markdown.count("| int8 |") == 2

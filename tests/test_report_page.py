@@ -25,6 +25,7 @@ from edgebench.store import Store, store_url
 from tests.chromium import chromium_command
 from tests.conftest import require, save
 from tests.test_report import BASE
+from tests.test_report_trust import flagged, quiet
 
 WINDOW = (1400, 1000)
 
@@ -42,8 +43,8 @@ const out = {
     labels: [...svg.querySelectorAll("text")]
       .filter((t) => t.textContent.trim() && t.getBoundingClientRect().width > 0)
       .map((t) => ({ text: t.textContent.trim(), box: box(t) })),
-    keys: [...svg.querySelectorAll("g[id^='key-']")].map((g) => g.id.slice(4)),
-    legend: texts(svg, "g[id^='legend'] text"),
+    keys: [...svg.querySelectorAll("g[id*='key-']")].map((g) => g.id.replace(/^.*key-/, "")),
+    legend: texts(svg, "g[id*='legend'] text"),
     caption: texts(svg.parentElement, "figcaption").join(" "),
   })),
 };
@@ -76,10 +77,12 @@ def _slower(run: StoredRun, variant: str, delegate: str, factor: float) -> list[
 
 @pytest.fixture
 def troubled(tmp_path: Path, measured: StoredRun) -> str:
-    """Three runs of `local`; in the latest int8 × cpu crashed and a GPU is unavailable to every
-    variant; an older run had one cell 300× slower."""
+    """Three runs of `local`; in the latest int8 × cpu crashed, int8 × xnnpack was measured under contention
+    and a GPU is unavailable to every variant; an older run had one cell 300× slower."""
     latest = []
-    for cell in measured.cells:
+    for cell in map(quiet, measured.cells):
+        if (cell.variant, cell.delegate) == ("int8", "xnnpack"):
+            cell = flagged(cell)
         if (cell.variant, cell.delegate) == ("int8", "cpu"):
             cell = dataclasses.replace(
                 cell, status=Status.CRASHED, message="signal 11", timing=None, accuracy=None, coverage=None
@@ -153,11 +156,15 @@ def test_the_rendered_report_has_readable_keyed_plots_with_every_cell_and_status
 
     # Accuracy vs latency: one number per cell that ran, keyed to the tables; a legend for every colour
     # and shape; the cells that did not run are named under it with their status.
-    ran = {n for n, r in key.items() if r[2] == Status.OK}
+    ran = {n for n, r in key.items() if r[2].split()[0] == Status.OK}  # "ok ⚠" too: contended, but it ran
     assert sorted(accuracy["keys"], key=int) == sorted(ran, key=int)
     assert {key[n][1] for n in ran} <= set(accuracy["legend"])  # variants
     assert {"cpu", "xnnpack"} <= set(accuracy["legend"])  # delegates
     assert "gpu" not in accuracy["legend"]  # nothing plotted on it
+    (contended,) = [n for n, r in key.items() if r[2] == "ok ⚠"]
+    assert key[contended][1] == "int8"
+    for svg in (accuracy, distribution, speedup, over_time):
+        assert any("measured under contention" in entry for entry in svg["legend"])
     for n in set(key) - ran:
         assert f"#{n} {key[n][1]}" in accuracy["caption"] and key[n][2] in accuracy["caption"]
     assert max(float(t["text"]) for t in accuracy["labels"] if re.fullmatch(r"\d+(\.\d+)?", t["text"])) <= 100
@@ -172,13 +179,16 @@ def test_the_rendered_report_has_readable_keyed_plots_with_every_cell_and_status
             r[2] == "delegate_unavailable" for r in rows
         )
     names = {t["text"] for t in coverage["labels"]}
-    plain = [n for n, r in key.items() if r[2] == Status.OK and f"#{n}  {r[1]} · cpu · interpreter · 1t" in names]
+    plain = [n for n in ran if any(t.startswith(f"#{n}  {key[n][1]} · cpu · interpreter · 1t") for t in names)]
     assert plain and sum("plain CPU kernels" in t for t in names) == len(plain)  # said, not an empty bar
-    assert any("95 % bootstrap interval" in t["text"] for t in speedup["labels"])
+    assert any("95% interval (bootstrap over blocks of runs)" in t["text"] for t in speedup["labels"])
 
     # Over time: a legend entry per variant of the report, the failed runs marked, nothing beyond.
     title, *entries = over_time["legend"]
-    assert title.startswith("Latency and accuracy over time") and set(entries) == {r[1] for r in rows} | {"run failed"}
+    assert title.startswith("Latency and accuracy over time") and set(entries) == {r[1] for r in rows} | {
+        "run failed",
+        "measured under contention",
+    }
 
     shot = tmp_path / "report.png"
     subprocess.run([*browser, f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120, check=True)

@@ -16,19 +16,19 @@ from edgebench.report.analysis import Constraints, comparison_rows, device_matri
 from edgebench.report.cells import COLUMNS
 from edgebench.store import Store, store_url
 from tests.conftest import save
-from tests.test_report import row
+from tests.test_report import faster, row
 
 
 def test_without_constraints_the_recommendation_says_so_in_a_sentence() -> None:
     rows = [
         row(variant="fp32"),
-        row(variant="int8", p50_ms=4.0, size_kb=1000.0, top1=0.975, top1_drop_points=1.5, speedup=2.5),
-        row(variant="fp16", p50_ms=8.0, size_kb=2000.0, speedup=1.25),
+        row(variant="int8", p50_ms=4.0, size_kb=1000.0, top1=0.975, top1_drop_points=1.5, speedup=faster(2.5)),
+        row(variant="fp16", p50_ms=8.0, size_kb=2000.0, speedup=faster(1.25)),
     ]
     (rec,) = recommend(rows, Constraints())
     assert rec.reason == (
         "int8 × xnnpack (interpreter, 1 thr) — fastest of 3 cells; no constraints given. "
-        "p50 4.000 ms (2.50× fp32), 1000.0 KB, top-1 97.5 % (-1.5 pts)."
+        "p50 4.000 ms (2.50× fp32, 95 % CI 2.40–2.60), 1000.0 KB, top-1 97.5 % (-1.5 pts)."
     )
 
 

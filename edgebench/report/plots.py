@@ -80,6 +80,12 @@ def scope_ids(svg: str, scope: str) -> str:
     return scoped.replace("<svg", f'<svg id="{scope}"', 1)
 
 
+def _name_contended(marker: Line2D, row: ComparisonRow, gid: str) -> None:
+    """An id on a contended cell's hollow marker, so the page (and its tests) can find it."""
+    if row.contended:
+        marker.set_gid(gid)
+
+
 def _hollow_handle(marker: str = "o") -> Line2D:
     """The legend entry for cells measured under contention: drawn hollow in every plot."""
     return Line2D(
@@ -206,11 +212,11 @@ def accuracy_vs_latency(keyed: list[Keyed], colours: dict[str, str]) -> str:
     fig, ax = plt.subplots(figsize=(WIDTH_IN, 5.0))
     marker_px = 9.0
     xs: list[float] = []
-    for _, row in ok:
+    for number, row in ok:
         p50 = row.p50_ms or 0.0
         low, high = _p5_p95(row.samples_ms) if row.samples_ms else (p50, p50)
         xs += [p50, low, high]
-        ax.errorbar(
+        drawn = ax.errorbar(
             p50,
             100 * (row.top1 or 0.0),
             xerr=[[max(0.0, p50 - low)], [max(0.0, high - p50)]],
@@ -224,6 +230,7 @@ def accuracy_vs_latency(keyed: list[Keyed], colours: dict[str, str]) -> str:
             capsize=2,
             alpha=0.85,
         )
+        _name_contended(drawn.lines[0], row, f"contended-{number}")
     front = sorted((r for _, r in ok if r.pareto), key=lambda r: r.p50_ms or 0.0)
     if front:
         ax.plot([r.p50_ms or 0.0 for r in front], [100 * (r.top1 or 0.0) for r in front], "k--", linewidth=1, zorder=0)
@@ -308,6 +315,7 @@ def latency_distribution(keyed: list[Keyed], colours: dict[str, str]) -> str:
         for i, patch in zip(spots, boxes["boxes"], strict=True):
             colour = colours[keyed[i][1].variant]
             if keyed[i][1].contended:
+                patch.set_gid(f"contended-{keyed[i][0]}")
                 patch.set_facecolor("white")
                 patch.set_edgecolor(colour)
                 patch.set_linewidth(1.5)
@@ -344,7 +352,7 @@ def speedup(keyed: list[Keyed], colours: dict[str, str]) -> str:
             continue
         values += [found.low, found.high]
         colour = colours[row.variant]
-        ax.errorbar(
+        drawn = ax.errorbar(
             found.ratio,
             i,
             xerr=[[found.ratio - found.low], [found.high - found.ratio]],
@@ -354,6 +362,7 @@ def speedup(keyed: list[Keyed], colours: dict[str, str]) -> str:
             capsize=3,
             markersize=5,
         )
+        _name_contended(drawn.lines[0], row, f"contended-{number}")
         ax.text(
             1.01, i, found.text(), transform=ax.get_yaxis_transform(), va="center", fontsize=8, gid=f"says-{number}"
         )
@@ -424,7 +433,7 @@ def over_time(history: list[ComparisonRow], keyed: list[Keyed], colours: dict[st
         count, 2, figsize=(WIDTH_IN, 2.2 * count + 1.0), sharex=True, squeeze=False, layout="constrained"
     )
     failed_seen = contended_seen = False
-    for (delegate, api, threads), (latency, accuracy) in zip(configurations, grid, strict=False):
+    for panel, ((delegate, api, threads), (latency, accuracy)) in enumerate(zip(configurations, grid, strict=False)):
         here = [h for h in mine if (h.delegate, h.api, h.threads) == (delegate, api, threads)]
         for variant in dict.fromkeys(r.variant for _, r in keyed):
             points = [h for h in here if h.variant == variant and h.ok]
@@ -437,9 +446,11 @@ def over_time(history: list[ComparisonRow], keyed: list[Keyed], colours: dict[st
             if flagged:  # hollow on top of the line's filled marker
                 contended_seen = True
                 hollow = {**style, "linestyle": "", "markersize": 4, "markerfacecolor": "white"}
-                latency.plot([_when(p) for p in flagged], [p.p50_ms or 0.0 for p in flagged], **hollow)
+                (marks,) = latency.plot([_when(p) for p in flagged], [p.p50_ms or 0.0 for p in flagged], **hollow)
+                marks.set_gid(f"contended-{panel}-p50-{variant}")
                 scored = [p for p in flagged if p.top1 is not None]
-                accuracy.plot([_when(p) for p in scored], [100 * (p.top1 or 0.0) for p in scored], **hollow)
+                (marks,) = accuracy.plot([_when(p) for p in scored], [100 * (p.top1 or 0.0) for p in scored], **hollow)
+                marks.set_gid(f"contended-{panel}-top1-{variant}")
         if not any(h.ok and h.top1 is not None for h in here):
             accuracy.text(0.5, 0.5, "no labels: no top-1 to plot", transform=accuracy.transAxes, ha="center")
         for h in here:
