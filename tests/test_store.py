@@ -22,6 +22,7 @@ from edgebench.report.analysis import ComparisonRow, comparison_rows, history_ro
 from edgebench.store import Store, head_revision, store_url
 from tests.conftest import missing_part, save
 from tests.postgres import postgres_bin, postgres_server
+from tests.test_report_trust import flagged, quiet
 
 pytestmark = pytest.mark.slow
 
@@ -193,14 +194,15 @@ def test_the_tag_given_to_run_is_kept(measured: StoredRun) -> None:
 
 
 def slower(run: StoredRun, factor: float) -> StoredRun:
-    """The run with every p50 ``factor`` times its own: a history with run-to-run noise."""
+    """The run with every p50 ``factor`` times its own, measured on a quiet machine: a history with
+    run-to-run noise."""
     return dataclasses.replace(
         run,
         cells=[
             dataclasses.replace(c, timing=dataclasses.replace(c.timing, p50_ms=(c.timing.p50_ms or 1.0) * factor))
             if c.timing
             else c
-            for c in run.cells
+            for c in map(quiet, run.cells)
         ],
     )
 
@@ -274,6 +276,85 @@ def test_noise_is_the_sd_of_ln_p50_over_the_newest_runs_from_the_p50_column(stor
     assert store.p50_series("pi4", model, ids[0], limit=3) == pytest.approx(
         [c.timing.p50_ms for r in ("r3", "r4", "r5") for c in store.load_run(r).cells[:1] if c.timing]
     )
+
+
+def test_the_gate_noise_leaves_out_cells_measured_under_contention(store: Store, measured: StoredRun) -> None:
+    model = measured.manifest.model_name
+    ids = [c.key.id for c in measured.cells]
+    for i, factor in enumerate([1.0, 1.02, 0.99, 1.01]):
+        save(store, slower(measured, factor), f"r{i}", "pi4", f"2026-11-0{i + 1}T09:00:00+00:00", {})
+    quiet_noise = store.noise("pi4", [model], ids)
+    assert set(quiet_noise) == set(ids)
+    noisy = slower(measured, 5.0)  # another job took the cores: every p50 five times its own
+    save(
+        store,
+        dataclasses.replace(noisy, cells=[flagged(c) for c in noisy.cells]),
+        "busy",
+        "pi4",
+        "2026-11-09T09:00:00+00:00",
+        {},
+    )
+    assert store.noise("pi4", [model], ids) == quiet_noise
+    assert store.noise("pi4", [model], ids, exclude={"r0", "r1"}) == {}  # two quiet runs left: too few for an SD
+
+
+def test_history_counts_each_runs_cells_measured_under_contention(
+    capsys: pytest.CaptureFixture[str], store: Store, measured: StoredRun
+) -> None:
+    cells = [flagged(c) if c.variant == "int8" else quiet(c) for c in measured.cells]
+    save(store, dataclasses.replace(measured, cells=cells), "noisy", "pi4", "2026-11-20T10:00:00+00:00", {})
+    save(store, slower(measured, 1.0), "calm", "pi4", "2026-11-21T10:00:00+00:00", {})
+    counted = {r.run_id: r.contended_cells for r in store.list_runs()}
+    assert counted == {"noisy": sum(c.variant == "int8" for c in measured.cells), "calm": 0}
+    assert invoke(["history", "--store", store.url, "--json"]) == 0
+    assert {r["run_id"]: r["contended_cells"] for r in json.loads(capsys.readouterr().out)["runs"]} == counted
+    assert invoke(["history", "--store", store.url]) == 0
+    out = capsys.readouterr().out
+    header = next(line for line in out.splitlines() if "contended" in line and "run" in line)
+    row = next(line for line in out.splitlines() if line.startswith("│ noisy"))
+    column = [c.strip() for c in header.split("┃")].index("contended")
+    assert row.split("│")[column].strip() == str(counted["noisy"])
+
+
+def test_a_store_from_before_0004_gets_each_cells_contention_from_its_json(url: str, measured: StoredRun) -> None:
+    cells = {"flagged": flagged(measured.cells[0]), "quiet": quiet(measured.cells[1])}
+    cells["unobserved"] = dataclasses.replace(measured.cells[2], conditions=None)  # a runner that did not look
+    with Store(url, migrate_to="0003") as old, old.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO runs VALUES ('before', '2026-11-01T00:00:00+00:00', 'pi4', :model, :sha, NULL, '0.1.0', "
+                ":plan, :manifest)"
+            ),
+            {
+                "model": measured.manifest.model_name,
+                "sha": measured.manifest.model_sha256,
+                "plan": schema.dumps(dataclasses.replace(measured.plan, run_id="before")),
+                "manifest": schema.dumps(measured.manifest),
+            },
+        )
+        for name, cell in cells.items():
+            conn.execute(
+                sa.text(
+                    "INSERT INTO cells (run_id, cell_id, variant, delegate, api, threads, status, result) "
+                    "VALUES ('before', :id, :variant, :delegate, :api, 1, 'ok', :result)"
+                ),
+                {
+                    "id": name,
+                    "variant": cell.variant,
+                    "delegate": cell.delegate,
+                    "api": cell.api,
+                    "result": json.dumps(schema.to_dict(cell)),
+                },
+            )
+    with Store(url) as migrated, migrated.engine.connect() as conn:
+        assert migrated.revision() == head_revision()
+        found: dict[str, object] = {row.cell_id: row.contended for row in conn.execute(sa.text("SELECT * FROM cells"))}
+        assert {k: None if v is None else bool(v) for k, v in found.items()} == {
+            "flagged": True,
+            "quiet": False,
+            "unobserved": None,
+        }
+        assert [r.contended_cells for r in migrated.list_runs()] == [1]
 
 
 def test_history_indexes_are_added_to_an_older_store(url: str) -> None:
