@@ -68,7 +68,9 @@ def report(
     """Compare the variants of stored runs and recommend the one to ship on each device.
 
     Each variant is compared with fp32 measured in the same run, delegate, API and thread count:
-    accuracy change, p50/p90, speed-up, peak RSS, size, gzip size, size reduction, delegate coverage.
+    accuracy change, p50/p90, speed-up with its 95 % interval ("≈ same" when the interval spans 1),
+    peak RSS, size, gzip size, size reduction, delegate coverage. Cells measured under contention are
+    marked ⚠ with the reason; runs without labels say "no labels" where top-1 would be.
     """
     from edgebench.report import comparison
     from edgebench.report.analysis import Constraints, device_matrix
