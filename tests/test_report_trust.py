@@ -192,6 +192,18 @@ def test_a_contended_cell_is_marked_in_the_terminal_markdown_and_json(
     ]
 
 
+def test_a_contended_fp32_is_named_as_the_divisor_of_its_configurations_speed_ups(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, measured: StoredRun
+) -> None:
+    url = stored(tmp_path, measured, only("fp32", "cpu", flagged))
+    text = report_text(capsys, url)
+    assert "│ ok ⚠ " in table_line(text, "fp32", "cpu")
+    assert (
+        f"⚠ local × fp32 × cpu × interpreter × 1t measured under contention: {REASON}; every speed-up in this "
+        "configuration is against its p50" in text.replace("\n", " ")
+    )
+
+
 def figures(page: str) -> dict[str, ET.Element]:
     """Each <figure>'s SVG, parsed, by the root id the page gives it (``d1-speedup``)."""
     roots = [ET.fromstring(svg) for svg in re.findall(r"<figure>(<svg.*?</svg>)", page, re.S)]
