@@ -6,14 +6,15 @@ merged output, no exit status, as on any device that does not advertise shell_v2
 service (STAT/LIST/SEND/RECV/DATA/DONE/QUIT). Debian's `adb` and the `adb-shell` library both drive it.
 
 The phone's folders are temp folders: device paths under /data/local/tmp and /sdcard are mapped to
-them in shell commands, their output and sync paths. `getprop`, `am`, `pm`, `dumpsys` are the
-Android tools of tests/fake_android_tools.py on the shell's PATH; every other command runs with
-/bin/sh, as toybox would run it.
+them in shell commands, their output, sync paths and the shell scripts pushed to the phone. `getprop`,
+`am`, `pm`, `dumpsys` are the Android tools of tests/fake_android_tools.py on the shell's PATH; every
+other command runs with /bin/sh, as toybox would run it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import queue
 import secrets
@@ -87,6 +88,8 @@ class FakePhone:
     offline: bool = False  # accept TCP but never answer CNXN
     free_bytes: int | None = None  # sync writes past this fail with ENOSPC
     python: str = sys.executable  # what `am instrument` of the edgebench app runs device_runner with
+    app: list[str] | None = None  # the app's own core instead (tests/conftest.py's jvm command): JvmRunner sweeps
+    app_env: dict[str, str] = field(default_factory=dict)  # for the core's fake silicon (FAKE_PHONE_CORRUPT, …)
     port: int = 0
     connections: list[socket.socket] = field(default_factory=list)
     bytes_received: int = 0
@@ -150,7 +153,9 @@ class FakePhone:
         env["FAKE_PHONE_ROOT"] = str(self.root)
         env["PYTHONPATH"] = str(TOOLS.parents[1])  # for stand-ins that reuse device_runner's code
         env["FAKE_PHONE_PROPS"] = "\n".join(f"{k}={v}" for k, v in self.props.items())
-        return env
+        if self.app is not None:
+            env["FAKE_PHONE_APP"] = json.dumps(self.app)
+        return env | self.app_env
 
     # -- connections --------------------------------------------------------------------------
 
@@ -373,6 +378,8 @@ class _Sync:
                 self._fail(f"unexpected {kind!r} in SEND")
                 return
         data = b"".join(chunks)
+        if path.endswith(".sh"):  # a script runs with device paths in it: map them as a command's are
+            data = self.phone.to_host(data.decode()).encode()
         self.phone.sent_paths.append(path)
         try:
             target = self.phone.local(path)

@@ -1,7 +1,9 @@
 """The Android tools of the fake phone (tests/fake_adb.py): getprop, pm, am, dumpsys.
 
 `am instrument` of the edgebench app stands in for the phone's silicon: it runs the Python
-device_runner on the same plan and prints the instrumentation status lines the real app prints.
+device_runner on the same plan, or, when the phone is given the app's core (FAKE_PHONE_APP, the JvmRunner
+command), the app's own Java sweep on its fake device, one process per `am instrument` as on a phone; either
+way it prints the instrumentation status lines the real app prints.
 Installed packages live in $FAKE_PHONE_ROOT/state/packages (one name per line).
 """
 
@@ -70,18 +72,38 @@ def am(args: list[str]) -> int:
     if component.split("/")[0] not in installed():
         print(f"INSTRUMENTATION_FAILED: {component}")
         return 1
-    command = [sys.executable, "-m", "device_runner", "run", extras["plan"], "--results", extras["results"]]
+    app = os.environ.get("FAKE_PHONE_APP")
+    if app:
+        command = [*json.loads(app), "sweep", extras["plan"], extras["results"]]
+        option = next((k for k in ("unit", "memory") if k in extras), None)
+        command += [f"--{option}", extras[option]] if option else []
+    elif "unit" in extras or "memory" in extras:
+        # device_runner forks a process per cell and measures a pair's sides' memory itself: a unit's own
+        # process adds nothing there, so the stand-in leaves the work to the whole-plan pass.
+        print("INSTRUMENTATION_CODE: -1")
+        return 0
+    else:
+        command = [sys.executable, "-m", "device_runner", "run", extras["plan"], "--results", extras["results"]]
     proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     for line in proc.stdout:  # the app reports each finished cell as an instrumentation status
-        event = json.loads(line)
-        print(f"INSTRUMENTATION_STATUS: cell={event.get('cell', '')}")
-        print(f"INSTRUMENTATION_STATUS: status={event.get('status', '')}")
+        cell, status = _event(line)
+        print(f"INSTRUMENTATION_STATUS: cell={cell}")
+        print(f"INSTRUMENTATION_STATUS: status={status}")
         print("INSTRUMENTATION_STATUS_CODE: 1", flush=True)
     code = proc.wait()
     print(f"INSTRUMENTATION_RESULT: exit={code}")
     print("INSTRUMENTATION_CODE: -1")
     return 0
+
+
+def _event(line: str) -> tuple[str, str]:
+    """A finished cell from device_runner's JSON progress line or JvmRunner's "CELL STATUS"."""
+    if line.startswith("{"):
+        event = json.loads(line)
+        return str(event.get("cell", "")), str(event.get("status", ""))
+    cell, _, status = line.strip().partition(" ")
+    return cell, status
 
 
 def dumpsys(args: list[str]) -> int:

@@ -2,14 +2,19 @@
 `am instrument`). The `benchmark_model` runner lives in benchmark_model.py.
 
 The app reads the plan from the work directory (/data/local/tmp is readable by apps) and writes each
-cell's JSON into its external files folder, which the shell user can read and list.
+cell's JSON into its external files folder, which the shell user can read and list. Each `am instrument`
+starts the app's process afresh, so the host starts one per unit (a cell, or a gate's pair), as
+device_runner forks one process per cell: a cell's memory figures are then its own, and each paired side's
+load cost is measured alone first (`-e memory`) rather than in the process the other side started.
 """
 
 from __future__ import annotations
 
 import shlex
+import tempfile
 from pathlib import Path
 
+from device_runner.schema import CellKey, Plan
 from edgebench.devices.remote import Job, Link, RemoteDevice, detached_start
 from edgebench.errors import EdgebenchError
 from edgebench.hashing import sha256_file
@@ -25,6 +30,29 @@ PROPS = {
     "api_level": "ro.build.version.sdk",
     "abi": "ro.product.cpu.abi",
 }
+
+
+def sweep_script(plan: Plan, plan_path: str, results: str) -> str:
+    """The shell script that sweeps ``plan`` on the phone, one app process per unit: a pair's sides' memory
+    passes, then the unit; units already written are skipped without starting the app. A last pass over the
+    whole plan records as crashed a unit whose process died and measures anything left."""
+    q = shlex.quote
+    base = f"am instrument -w -r -e plan {q(plan_path)} -e results {q(results)}"
+
+    def written(name: str) -> str:
+        return f"[ -f {q(results + '/' + name)} ]"
+
+    units: list[tuple[CellKey, ...]] = list(plan.paired_cells()) or [(key,) for key in plan.cells()]
+    lines = ["#!/system/bin/sh", "# written by edgebench: one app process per unit (android.py sweep_script)"]
+    for unit in units:
+        if len(unit) == 2:
+            for key in unit:
+                skip = f"{written(key.id + '.json')} || {written('.' + key.id + '.memory.json')}"
+                lines.append(f"{skip} || {base} -e memory {q(key.id)} {APP_INSTRUMENTATION}")
+        skip = " && ".join(written(key.id + ".json") for key in unit)
+        lines.append(f"{skip} || {base} -e unit {q(unit[0].id)} {APP_INSTRUMENTATION}")
+    lines.append(f"{base} {APP_INSTRUMENTATION}")
+    return "\n".join(lines) + "\n"
 
 
 def android_facts(device: RemoteDevice, link: Link) -> dict[str, object]:
@@ -79,11 +107,12 @@ class AppRunner:
     def measure(self, device: RemoteDevice, link: Link, job: Job) -> None:
         q = shlex.quote
         results = f"/sdcard/Android/data/{APP_PACKAGE}/files/runs/{job.plan.run_id}/results"
-        program = (
-            f"am instrument -w -r -e plan {q(job.run_dir + '/plan/plan.json')} -e results {q(results)} "
-            f"{APP_INSTRUMENTATION}"
-        )
-        device.run_detached(link, job, detached_start(program, job.run_dir, job.run_dir), results)
+        script = f"{job.run_dir}/app-sweep.sh"
+        with tempfile.TemporaryDirectory() as tmp:
+            local = Path(tmp) / "app-sweep.sh"
+            local.write_text(sweep_script(job.plan, job.run_dir + "/plan/plan.json", results), encoding="utf-8")
+            link.put(local, script)  # a file, not a command line: a plan of many cells outgrows adbd's 4 KB limit
+        device.run_detached(link, job, detached_start(f"sh {q(script)}", job.run_dir, job.run_dir), results)
 
     def facts(self, device: RemoteDevice, link: Link, work: str) -> dict[str, object]:
         installed = self._installed(link)

@@ -1,5 +1,6 @@
 package com.edgebench.runner.core;
 
+import com.google.gson.annotations.SerializedName;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -81,6 +82,7 @@ public final class CellResult {
     /** What the device was doing over one window around a cell (device_runner/noise.py). */
     public static final class Activity {
         public double windowS;
+        @SerializedName("load_avg_1m") // the naming policy would write load_avg1m
         public Double loadAvg1m;
         public Double busyCores;
         public Double othersBusyCores;

@@ -110,7 +110,9 @@ public final class Sweep {
             total += unit.length;
         }
         List<CellResult> results = new ArrayList<>();
-        boolean measuredBefore = false;
+        // One unit per process: the cool-down between cells falls before this one if the run has results.
+        String[] earlier = resultsDir.list((dir, name) -> name.endsWith(".json") && !name.startsWith("."));
+        boolean measuredBefore = only != null && earlier != null && earlier.length > 0;
         for (CellKey[] unit : units) {
             File[] outs = new File[unit.length];
             File[] markers = new File[unit.length];
