@@ -5,7 +5,9 @@ of model that ship widely, so each is repaired on a copy first and the repair na
 - old converters set only ``deprecated_builtin_code``: every op then reads as ADD and nothing is quantised;
 - fp16-weight models (FLOAT16 constants feeding DEQUANTIZE): the quantiser sees no float weight;
 - its calibrator finds the model's inputs only through a signature, which many shipped models lack.
-A result that is no smaller than the model given is a failure (``QuantizeError``), never a variant.
+Its full-int8 output is repaired too: the int32 bias of an all-zero (pruned) weight channel overflows and is
+cast to garbage with only a warning. A result that is no smaller than the model given, or holds a NaN or
+zero scale, is a failure (``QuantizeError``), never a variant.
 """
 
 from __future__ import annotations
@@ -72,8 +74,13 @@ def quantize_tflite(
             notes.append(f"signature {SIGNATURE_KEY!r} added for calibration")
         feeds = {SIGNATURE_KEY if added else _signature_key(model): _feeds(model, names, calibration)}
     result = _quantize(_write(model), scheme, feeds, float_io)
+    _check_scales(result)
+    if scheme is Scheme.FULL_INT8:
+        result, rescaled = _fit_biases(result, model, schema)
+        if rescaled:
+            notes.append(f"{rescaled} bias channels rescaled to fit int32 (near-zero weight channels)")
     if len(result) >= len(flatbuffer):
-        raise QuantizeError(_no_smaller(len(flatbuffer), len(result), scheme, dequantised, quantised))
+        raise QuantizeError(_no_smaller(len(flatbuffer), len(result), scheme, dequantised, quantised, sparse))
     return Quantized(result, notes)
 
 
@@ -276,8 +283,6 @@ def _quantize(
         try:
             calibrated = qt.calibrate(feeds) if feeds is not None else None
             result = qt.quantize(calibrated, enable_progress_bar=False, enable_progress_report=False)
-        except RuntimeWarning as e:
-            raise QuantizeError(f"ai-edge-quantizer computed a NaN or infinite value ({e})") from e
         except Exception as e:  # a library boundary: whatever it raises is this variant's failure
             first = (str(e).strip().splitlines() or [""])[0]
             raise QuantizeError(f"ai-edge-quantizer failed: {type(e).__name__}: {first}") from e
@@ -306,19 +311,90 @@ def _quiet() -> Iterator[None]:
     warnings mean decided here rather than by the caller's warning filters."""
     output = contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO())
     with output[0], output[1], warnings.catch_warnings():
-        # Its warnings (a calibrator "for debugging only", "already partially quantized") are noise here: the
-        # size check names what went wrong. But a NaN or infinite scale (e.g. the bias of an all-zero weight
-        # channel) is cast to garbage integers with only a warning: that fails the variant.
+        # Its warnings ("for debugging only", "already partially quantized", "invalid value encountered in
+        # cast") are not acted on: the checks that follow (size, scales, biases) name what went wrong.
         warnings.simplefilter("ignore")
-        warnings.filterwarnings("error", category=RuntimeWarning)
         yield
 
 
-def _no_smaller(given: int, made: int, scheme: Scheme, dequantised: int, quantised: bool) -> str:
+INT32_LIMIT = 2**31 - 1
+
+
+def _fit_biases(flatbuffer: bytes, float_model: Any, schema: Any) -> tuple[bytes, int]:
+    """Rescale the int8 weight channels whose int32 bias overflowed, then check every bias; the channels fixed.
+
+    A bias is stored in units of input scale × weight scale. For a channel whose float weights are (nearly)
+    all zero the quantiser picks a weight scale near 0, so the bias overflows int32 and is cast to garbage
+    (with only a warning). Any larger weight scale serves such a channel, as TFLite's own converter does:
+    the one that puts the bias at 2**30, with the channel's weights re-quantised to it."""
+    model = _read(flatbuffer)
+    floats = {t.name: t for s in float_model.subgraphs for t in s.tensors}
+    fixed = 0
+    for subgraph in model.subgraphs:
+        for op in subgraph.operators:
+            code = model.operatorCodes[op.opcodeIndex]
+            biased = max(code.builtinCode, code.deprecatedBuiltinCode) in _biased_ops(schema)
+            if biased and len(op.inputs) > 2 and op.inputs[2] >= 0:
+                x, w, b = (subgraph.tensors[i] for i in op.inputs[:3])
+                # float constants of the given model, not tensors the quantiser made (from a sparse weight)
+                known = all(_has_data(float_model, floats.get(t.name)) for t in (w, b))
+                if b.type == schema.TensorType.INT32 and w.type == schema.TensorType.INT8 and x.quantization and known:
+                    fixed += _fit_bias(model, x, w, b, floats[w.name], floats[b.name], float_model)
+    return (_write(model) if fixed else flatbuffer), fixed
+
+
+def _fit_bias(model: Any, x: Any, w: Any, b: Any, w_float: Any, b_float: Any, float_model: Any) -> int:
+    """Rescale the overflowing channels of one op; the number rescaled. QuantizeError if a bias stays wrong."""
+    weights = np.frombuffer(bytes(float_model.buffers[w_float.buffer].data), "<f4").reshape(w_float.shape)
+    bias = np.frombuffer(bytes(float_model.buffers[b_float.buffer].data), "<f4").astype(np.float64)
+    input_scale = float(np.asarray(x.quantization.scale)[0])
+    w_scale = np.asarray(w.quantization.scale, dtype=np.float64).copy()
+    axis = w.quantization.quantizedDimension
+    overflow = np.abs(bias) / (input_scale * w_scale) > INT32_LIMIT
+    if overflow.any() and len(w_scale) == len(bias):  # per-channel scales: a channel can be rescaled alone
+        w_scale[overflow] = np.abs(bias[overflow]) / (input_scale * 2**30)
+        moved = np.moveaxis(weights, axis, 0)[overflow].astype(np.float64)
+        scale = w_scale[overflow].reshape((-1,) + (1,) * (moved.ndim - 1))
+        stored = np.moveaxis(np.frombuffer(bytes(model.buffers[w.buffer].data), "i1").reshape(w.shape), axis, 0)
+        stored = stored.copy()
+        stored[overflow] = np.clip(np.round(moved / scale), -127, 127)
+        model.buffers[w.buffer].data = np.moveaxis(stored, 0, axis).astype("i1").view(np.uint8).ravel()
+        model.buffers[b.buffer].data = np.round(bias / (input_scale * w_scale)).astype("<i4").view(np.uint8)
+        w.quantization.scale = w_scale.astype(np.float32).tolist()
+        b.quantization.scale = (input_scale * w_scale).astype(np.float32).tolist()
+    stored_bias = np.frombuffer(bytes(model.buffers[b.buffer].data), "<i4") * (input_scale * w_scale)
+    if not np.all(np.abs(stored_bias - bias) <= np.maximum(input_scale * w_scale, 1e-6)):
+        raise QuantizeError(f"bias {b.name.decode()!r} cannot be represented in int32 at its scale")
+    return int(overflow.sum())
+
+
+def _has_data(model: Any, tensor: Any) -> bool:
+    data = model.buffers[tensor.buffer].data if tensor is not None and tensor.buffer else None
+    return data is not None and len(data) > 0
+
+
+def _biased_ops(schema: Any) -> set[int]:
+    """The ops whose inputs are activation, weights, bias."""
+    ops = schema.BuiltinOperator
+    return {ops.CONV_2D, ops.DEPTHWISE_CONV_2D, ops.FULLY_CONNECTED}
+
+
+def _check_scales(flatbuffer: bytes) -> None:
+    """Every quantisation scale of the variant finite and positive (a NaN range would make garbage silently)."""
+    model = _read(flatbuffer)
+    for tensor in (t for s in model.subgraphs for t in s.tensors):
+        scale = tensor.quantization.scale if tensor.quantization is not None else None
+        if scale is not None and not np.all(np.isfinite(scale) & (np.asarray(scale) > 0)):
+            raise QuantizeError(f"tensor {tensor.name.decode()!r} got a NaN, infinite or zero quantisation scale")
+
+
+def _no_smaller(given: int, made: int, scheme: Scheme, dequantised: int, quantised: bool, sparse: int) -> str:
     if quantised:
         why = "the model is already quantised"
     elif scheme is Scheme.FP16 and dequantised:
         why = "its weights are already float16"
+    elif sparse:
+        why = f"its {sparse} sparse weights take more room quantised than sparse"
     else:
-        why = "no tensor was quantised"
+        why = "the quantiser found nothing to shrink"
     return f"{scheme} variant is no smaller than the model ({given} → {made} bytes): {why}"
