@@ -60,7 +60,8 @@ Examples:
   edgebench convert --model m.keras --data photos/ --normalize unit --variants fp32,int8,qat_int8
   edgebench convert --model m.h5 --data d.npz --sparsity 0.75 --clusters 32 --epochs 5 --json
   edgebench convert --model m.tflite --data d.npz     # measure a finished .tflite as given
-  edgebench convert --model face.tflite --input-shape input:1x128x128x3   # no data: synthetic inputs
+  edgebench convert --model face.tflite              # no --data: sizes and fidelity on synthetic inputs
+  edgebench convert --model seq.keras --input-shape tokens:1x128   # a dynamic input's shape
 
 \b
 Variants: """
