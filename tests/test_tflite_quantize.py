@@ -133,6 +133,30 @@ def test_full_int8_adds_the_signature_its_calibration_needs() -> None:
     assert "signature 'serving_default' added for calibration" in made.notes
 
 
+def test_full_int8_calibrates_through_the_signature_a_model_has() -> None:
+    """A model with its own signature (key and input names of its own) is calibrated through it, unchanged."""
+    from ai_edge_litert import schema_py_generated as schema
+    from ai_edge_litert.tools import flatbuffer_utils
+
+    model: Any = model_object(real_model(FLOAT_WEIGHTS).read_bytes())
+    subgraph = model.subgraphs[0]
+    signature = schema.SignatureDefT()
+    signature.signatureKey, signature.subgraphIndex = b"main", 0
+    signature.inputs, signature.outputs = [], []
+    for k, index in enumerate(subgraph.inputs):
+        signature.inputs.append(schema.TensorMapT())
+        signature.inputs[-1].name, signature.inputs[-1].tensorIndex = f"image_{k}".encode(), index
+    for k, index in enumerate(subgraph.outputs):
+        signature.outputs.append(schema.TensorMapT())
+        signature.outputs[-1].name, signature.outputs[-1].tensorIndex = f"out_{k}".encode(), index
+    model.signatureDefs = [signature]
+    given = bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+    made = quantize_tflite(given, Scheme.FULL_INT8, calibration(given, Scheme.FULL_INT8))
+    assert not any("signature" in note for note in made.notes)
+    keys = [s.signatureKey for s in model_object(made.flatbuffer).signatureDefs]  # type: ignore[attr-defined]
+    assert keys == [b"main"]
+
+
 def test_full_int8_has_int8_inputs_and_outputs_unless_float_io() -> None:
     given = real_model(FLOAT_WEIGHTS).read_bytes()
     cal = calibration(given, Scheme.FULL_INT8)
