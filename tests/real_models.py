@@ -16,6 +16,7 @@ FLOAT_WEIGHTS = "iris_landmark"  # float32 throughout, 2 outputs
 MANY_OUTPUTS = "hand_landmark_lite"  # 4 outputs
 XNNPACK_CUSTOM_OP = "selfie_segmentation"  # Convolution2DTransposeBias: a custom op only XNNPACK provides
 UNKNOWN_CUSTOM_OP = "face_landmark_with_attention"  # Landmarks2TransformMatrix & co: in no stock runtime
+SPARSE_WEIGHTS = "pose_detection"  # 38 sparse FLOAT16 constants feeding DENSIFY
 
 
 def real_model(name: str) -> Path:

@@ -12,11 +12,10 @@ import numpy as np
 import pytest
 
 from converter.tflite_quantize import QuantizeError, Scheme, quantize_tflite
-from tests.real_models import FLOAT_WEIGHTS, FP16_WEIGHTS, MANY_OUTPUTS, real_model
+from tests.real_models import FLOAT_WEIGHTS, FP16_WEIGHTS, MANY_OUTPUTS, SPARSE_WEIGHTS, real_model
 
 # Per output and sample, what a usable variant keeps of the float model. Full int8 also rounds every
 # activation to 256 levels: a detector's 896 anchor scores on noise-like inputs lose more there.
-SPARSE_WEIGHTS = "pose_detection"  # 38 sparse FLOAT16 constants → DENSIFY → DEQUANTIZE (read from the file)
 MIN_COSINE = {Scheme.FP16: 0.99, Scheme.DYNAMIC_INT8: 0.99, Scheme.WEIGHT_INT8: 0.99, Scheme.FULL_INT8: 0.95}
 CALIBRATION_SAMPLES = 4  # enough for the test, quick to calibrate
 
