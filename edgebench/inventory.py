@@ -8,7 +8,8 @@ Where it is read from, first found wins: ``--inventory PATH`` (or EDGEBENCH_INVE
     host = "192.168.1.40"
     user = "pi"
     key = "~/.ssh/id_ed25519"
-    python = "/home/pi/venv/bin/python"   # a Python with numpy and ai-edge-litert or tflite-runtime
+    python = "/home/pi/venv/bin/python"   # a Python with numpy and ai-edge-litert or tflite-runtime; left out:
+                                          # the venv `edgebench devices setup pi4` made, else python3
     workdir = "edgebench"                 # relative to the login's home, or absolute
     # port = 22, host_key = "ssh-ed25519 AAAA…" (pin), known_hosts = "~/.ssh/known_hosts",
     # connect_timeout_s = 10, command_timeout_s = 120
@@ -46,7 +47,7 @@ class SshTarget:
     host: str
     user: str
     key: str
-    python: str = "python3"
+    python: str | None = None  # None: the venv `devices setup` made in the work folder, else python3
     workdir: str = "edgebench"
     port: int = 22
     host_key: str | None = None  # "ssh-ed25519 AAAA…": accepted without known_hosts

@@ -96,11 +96,11 @@ class Board:
     rootfs: str
 
     def inventory(self) -> str:
-        python = "/root/edgebench-venv/bin/python"
+        """The board's entry: no `python`, so edgebench takes the venv `edgebench devices setup` makes."""
         return (
             f'[devices.{self.name}]\nkind = "ssh"\nhost = "127.0.0.1"\nport = {self.port}\nuser = "{BOARD_USER}"\n'
-            f'key = "{self.key}"\nhost_key = "{self.host_key}"\npython = "{python}"\nworkdir = "edgebench"\n'
-            "connect_timeout_s = 30\ncommand_timeout_s = 600\n"
+            f'key = "{self.key}"\nhost_key = "{self.host_key}"\nworkdir = "edgebench"\n'
+            "connect_timeout_s = 30\ncommand_timeout_s = 600  # everything on the board runs emulated\n"
         )
 
 

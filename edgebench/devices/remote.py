@@ -28,6 +28,7 @@ from typing import Protocol
 from device_runner import schema
 from device_runner.schema import CellResult, Plan
 from device_runner.sweep import PACKAGE_PARENT, CellDone
+from edgebench.devices import provision
 from edgebench.errors import EdgebenchError, LinkLost
 from edgebench.hashing import sha256_file
 from edgebench.plan import PLAN_NAME
@@ -136,6 +137,16 @@ class RemoteDevice:
         finally:
             link.close()
         return {**facts, "workdir": work, "free_disk_mb": int(free[3]) / 1024}
+
+    def setup(self, runtime: provision.Runtime | None, offline: bool) -> provision.Setup:
+        """A venv with numpy and a LiteRT runtime in the work folder, which `run` then uses (see PythonRunner)."""
+        link = self._open()
+        try:
+            return provision.setup(link, self.name, self._workdir(link), runtime, offline)
+        except LinkLost as exc:
+            raise EdgebenchError(f"device {self.name}: link lost ({exc})") from exc
+        finally:
+            link.close()
 
     # -- steps shared by every runner ------------------------------------------------------------
 
@@ -250,13 +261,18 @@ def detached_start(program: str, cwd: str, run_dir: str) -> str:
 
 
 class PythonRunner:
-    """device_runner/ copied onto the board (once per version) and run by the board's Python."""
+    """device_runner/ copied onto the board (once per version) and run by the board's Python: the one the
+    inventory names, else the venv `edgebench devices setup` made in the work folder, else python3."""
 
-    def __init__(self, python: str) -> None:
-        self.python = python
+    def __init__(self, python: str | None) -> None:
+        self.asked = python
+        self.python = python or "python3"
         self._runner = ""
 
     def prepare(self, device: RemoteDevice, link: Link, work: str) -> None:
+        if self.asked is None:
+            venv = f"{work}/{provision.VENV}/bin/python"
+            self.python = venv if link.run(f"test -x {shlex.quote(venv)}")[0] == 0 else "python3"
         self._check_python(device, link)
         self._runner = self._push_runner(device, link, work)
 
@@ -287,7 +303,7 @@ class PythonRunner:
             last = err.strip().splitlines()[-1] if err.strip() else f"exit {code}"
             raise EdgebenchError(
                 f"device {device.name}: {self.python} cannot import numpy ({last}); "
-                "install numpy and ai-edge-litert or tflite-runtime there"
+                f"run `edgebench devices setup {device.name}` or install numpy and ai-edge-litert there"
             )
 
     def _push_runner(self, device: RemoteDevice, link: Link, work: str) -> str:
