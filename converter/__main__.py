@@ -28,7 +28,7 @@ import numpy as np
 from converter.catalogue import LOSSES, TASKS, Options
 from converter.checks import first_line
 from converter.figures import gzip_size, overall_sparsity, weight_stats
-from converter.ports import port_order, read_signature
+from converter.ports import Layout, layout_of
 from converter.recipes import RECIPES, Context, Recipe, shared_training
 from converter.source import (
     CONVERT_EXTRA,
@@ -45,7 +45,7 @@ from converter.source import (
 from converter.techniques import EpochCallback
 from device_runner import accuracy, schema
 from device_runner.engines import InterpreterEngine
-from device_runner.flatbuffer import ModelInfo, TensorInfo, read_graph, read_model_info
+from device_runner.flatbuffer import ModelInfo, read_graph, read_model_info
 from device_runner.inputs import InputSet, write_input_set
 from device_runner.lifecycle import bind_to_parent
 from device_runner.model_figures import model_figures
@@ -109,43 +109,6 @@ def emit(event: dict[str, Any]) -> None:
 
 def _epoch_reporter(name: str) -> EpochCallback:
     return lambda epoch, total: emit({"event": "epoch", "name": name, "epoch": epoch, "epochs": total})
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Where each source input and output sits in a variant: ``inputs[k]`` is the source input at the
-    variant's input ``k`` (subgraph 0's order, the input set's)."""
-
-    inputs: list[int]
-    outputs: list[int]
-
-    def feed(self, source_order: list[np.ndarray]) -> list[np.ndarray]:
-        return [source_order[i] for i in self.inputs]
-
-    def arrange(self, source_order: list[np.ndarray], tensors: list[TensorInfo]) -> list[np.ndarray]:
-        """Source outputs in the variant's order, each sample shaped as the variant's output tensor (batch axis
-        kept, as ``accuracy.predict`` gives a variant's)."""
-        arranged = []
-        for j, tensor in zip(self.outputs, tensors, strict=True):
-            output = source_order[j]
-            fits = output[0].size == int(np.prod(tensor.shape)) and all(d > 0 for d in tensor.shape)
-            arranged.append(output.reshape(len(output), *tensor.shape) if fits else output)
-        return arranged
-
-
-def layout_of(flatbuffer: bytes, info: ModelInfo, source: SourceModel) -> Layout:
-    signature = read_signature(flatbuffer)
-    names = signature or None
-    inputs = names.inputs if names else [t.name for t in info.inputs]
-    outputs = names.outputs if names else [t.name for t in info.outputs]
-    if len(inputs) != len(source.inputs) or len(outputs) != len(source.outputs):
-        raise ValueError(
-            f"the variant has {len(inputs)} inputs and {len(outputs)} outputs, "
-            f"the source model {len(source.inputs)} and {len(source.outputs)}"
-        )
-    return Layout(
-        port_order([t.name for t in source.inputs], inputs), port_order([t.name for t in source.outputs], outputs)
-    )
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ Without data, inputs are generated from the model's own input tensors (``synthet
 
 from __future__ import annotations
 
+import dataclasses
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -286,7 +287,8 @@ def synthetic_data(source: SourceModel, options: Options) -> Data:
     """Seeded inputs made from the model's input tensors alone, for when no data set is given."""
     try:
         shapes = parse_input_shapes(options.input_shapes)
-        val = synthetic_inputs(source.inputs, options.synthetic_samples, options.seed, shapes)
+        tensors = [batch_fixed(t) for t in source.inputs]
+        val = synthetic_inputs(tensors, options.synthetic_samples, options.seed, shapes)
     except ValueError as exc:
         raise SourceError(f"model {source.name}: {exc}") from exc
     note = f"no data given: {options.synthetic_samples} synthetic samples (seed {options.seed}) from the model's inputs"
@@ -343,8 +345,16 @@ def _inputs(
     return [_fitted(path, split if split in arrays else f"{split}.{t.name}", keyed[t.name], t) for t in tensors]
 
 
+def batch_fixed(tensor: TensorInfo) -> TensorInfo:
+    """``tensor`` with a free batch axis (-1 first in its signature) fixed at 1: samples are fed one at a time."""
+    declared = tensor.declared_shape
+    if not declared or declared[0] != -1:
+        return tensor
+    return dataclasses.replace(tensor, shape=[1, *tensor.shape[1:]], shape_signature=[1, *declared[1:]])
+
+
 def _fitted(path: Path, key: str, array: np.ndarray, tensor: TensorInfo) -> np.ndarray:
-    wanted = sample_shape(tensor.declared_shape)
+    wanted = sample_shape(batch_fixed(tensor).declared_shape)
     got = array.shape[1:]
     if len(got) != len(wanted) or any(w > 0 and w != g for w, g in zip(wanted, got, strict=True)):
         shown = tuple(d if d > 0 else None for d in wanted)

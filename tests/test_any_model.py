@@ -4,6 +4,7 @@ each key and shape checked against the input it names."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -109,6 +110,14 @@ def test_synthetic_inputs_are_seeded_and_a_dynamic_dimension_needs_its_shape() -
     assert one.synthetic and one.val[0].shape == (4, 7) and one.val[0].dtype == np.int32
     assert np.array_equal(one.val[0], two.val[0])
     assert one.trainable == "needs labelled data (--data) to fine-tune"
+
+
+def test_a_free_batch_axis_is_fed_one_sample_at_a_time(tmp_path: Path) -> None:
+    """As TensorFlow writes a Keras model's input: shape [1, 4], signature [-1, 4]."""
+    free = dataclasses.replace(tensor_spec("x", (None, 4), "float32"), shape_signature=[-1, 4])
+    model = SourceModel("m", [free], [tensor_spec("y", (None, 2), "float32")], None, None, None)
+    assert load_data(npz(tmp_path / "d.npz", x_val=META), model, Options()).val[0].shape == (5, 4)
+    assert synthetic_data(model, Options(synthetic_samples=3)).val[0].shape == (3, 4)
 
 
 def test_ports_are_matched_by_the_names_the_converter_gave_them_else_kept_in_order() -> None:
