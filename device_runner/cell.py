@@ -21,9 +21,17 @@ import numpy as np
 
 from device_runner import accuracy, noise, schema, timing
 from device_runner.compat import incompatibility
-from device_runner.engines import DelegateFailed, DelegateUnavailable, Engine, Incompatible, open_engine
+from device_runner.engines import (
+    DelegateFailed,
+    DelegateUnavailable,
+    Engine,
+    Incompatible,
+    first_invoke,
+    open_engine,
+)
 from device_runner.facts import device_facts, peak_rss_mb, reset_peak_rss, rss_mb, temperatures_c
-from device_runner.flatbuffer import read_model_file
+from device_runner.flatbuffer import ModelInfo, read_model_file
+from device_runner.inputs import InputSet, InputSetError, input_set_problem, read_input_set, read_variant_reference
 from device_runner.runtime import Runtime
 from device_runner.schema import CellKey, CellResult, Conditions, Memory, Numerics, Plan, Status
 
@@ -38,36 +46,40 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def load_input_set(path: Path) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    with np.load(path) as data:
-        loaded = data["x"], data.get("y"), data.get("ref")
+def load_input_set(path: Path) -> InputSet:
+    found = read_input_set(path)
     reset_peak_rss()  # unpacking the .npz is the runner's transient, not the model's peak
-    return loaded
-
-
-def load_reference(path: Path, variant: str) -> np.ndarray | None:
-    """``variant``'s outputs on the host's reference kernels, or None for an input set made without them."""
-    with np.load(path) as data:
-        key = accuracy.reference_key(variant)
-        return data[key] if key in data.files else None
+    return found
 
 
 @dataclass(frozen=True)
 class Expected:
     """What a cell's outputs are held to: the same variant run on the host's reference kernels."""
 
-    outputs: np.ndarray
-    output: str  # which output: index and tensor name
+    outputs: list[np.ndarray]  # one per model output
+    names: list[str]  # the output tensors' names
+    classes: list[int | None]  # per output: its class count when it is a class distribution
     min_agreement: float
     min_cosine: float
 
 
-def _expected(plan: Plan, plan_dir: Path, key: CellKey, output_name: str) -> Expected | None:
-    reference = load_reference(plan_dir / plan.input_set, key.variant)
+def _expected(plan: Plan, plan_dir: Path, key: CellKey, info: ModelInfo, inputs: InputSet) -> Expected | None:
+    reference = read_variant_reference(plan_dir / plan.input_set, key.variant)
     if reference is None:
         return None
+    # Class distributions judged as the accuracy scores judge them: on the host fp32 outputs where there are some.
+    classes = accuracy.class_counts(inputs.reference or reference, inputs.labels, plan.task)
     m = plan.measure
-    return Expected(reference, f"0 {output_name}".strip(), m.numerics_min_agreement, m.numerics_min_cosine)
+    names = [t.name for t in info.outputs]
+    return Expected(reference, names, classes, m.numerics_min_agreement, m.numerics_min_cosine)
+
+
+def _check_fits(info: ModelInfo, inputs: InputSet, input_set: Path, model_path: Path) -> None:
+    """An input set that cannot feed the model stops the sweep with one line naming the input: every cell
+    would fail alike, and a resume after fixing it measures them."""
+    problem = input_set_problem(info.inputs, inputs)
+    if problem:
+        raise InputSetError(f"{input_set} does not fit {model_path.name}: {problem}")
 
 
 @dataclass
@@ -77,6 +89,7 @@ class Side:
     key: CellKey
     header: dict[str, Any]
     engine: Engine
+    info: ModelInfo
     init_ns: int
     first_ns: int
     warmup_runs: int
@@ -108,10 +121,11 @@ def _pin(plan: Plan) -> None:
         os.sched_setaffinity(0, plan.measure.cpus)  # before the runtime starts its threads
 
 
-def _load(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime, first_input: np.ndarray) -> Side | CellResult:
+def _load(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime, inputs: InputSet) -> Side | CellResult:
     """Preflight, construct (timed), first inference, warm-up; a CellResult when the cell cannot run."""
     model_path = plan_dir / plan.variant(key.variant).file
     info = read_model_file(model_path)
+    _check_fits(info, inputs, plan_dir / plan.input_set, model_path)
     header: dict[str, Any] = {
         "run_id": plan.run_id,
         "variant": key.variant,
@@ -135,20 +149,21 @@ def _load(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime, first_inpu
         return _finish(header, FAILURES[type(exc)], message=str(exc))
     init_ns = time.perf_counter_ns() - start
     rss_after = rss_mb()
-    engine.set_input(first_input)
-    start = time.perf_counter_ns()
-    engine.invoke()
-    first_ns = time.perf_counter_ns() - start
+    engine.set_inputs(inputs.sample(0))
+    try:
+        first_ns = first_invoke(engine, info, key.delegate)
+    except tuple(FAILURES) as exc:
+        return _finish(header, FAILURES[type(exc)], message=str(exc))
     m = plan.measure
     warmup_runs, per_run_ns = timing.count_loop(engine.invoke, m.warmup_runs, m.warmup_min_s, m.max_s)
     samples = timing.Samples(timing.capacity_for(per_run_ns, m.runs, m.min_s, m.max_s))
-    expected = _expected(plan, plan_dir, key, info.outputs[0].name if info.outputs else "")
-    return Side(key, header, engine, init_ns, first_ns, warmup_runs, rss_before, rss_after, samples, expected=expected)
+    expected = _expected(plan, plan_dir, key, info, inputs)
+    return Side(
+        key, header, engine, info, init_ns, first_ns, warmup_runs, rss_before, rss_after, samples, expected=expected
+    )
 
 
-def _result(
-    side: Side, x: np.ndarray, labels: np.ndarray | None, reference: np.ndarray | None, overhead_ns: float
-) -> CellResult:
+def _result(side: Side, inputs: InputSet, task: str, overhead_ns: float) -> CellResult:
     summary = timing.summarize(
         side.samples,
         init_ns=side.init_ns,
@@ -156,7 +171,7 @@ def _result(
         warmup_runs=side.warmup_runs,
         overhead_ns=overhead_ns,
     )
-    outputs = accuracy.predict(side.engine, x)
+    outputs = accuracy.predict(side.engine, inputs.inputs)
     numerics = _numerics(side.expected, outputs)
     wrong = numerics is not None and not numerics.passed
     return _finish(
@@ -167,23 +182,25 @@ def _result(
         timing=dataclasses.replace(summary, block_lengths=side.block_lengths),
         memory=side.memory or side.own_memory(),
         conditions=side.conditions,
-        accuracy=accuracy.score(outputs, labels, reference),
+        accuracy=accuracy.score(outputs, inputs.labels, inputs.reference, task, [t.name for t in side.info.outputs]),
         coverage=side.engine.coverage,
         placement=side.engine.placement,
         fully_accelerated=side.engine.fully_accelerated,
     )
 
 
-def _numerics(expected: Expected | None, outputs: np.ndarray) -> Numerics | None:
-    if expected is None or expected.outputs.size != outputs.size:  # no reference, or one for other inputs
+def _numerics(expected: Expected | None, outputs: list[np.ndarray]) -> Numerics | None:
+    """None without a reference, or with one made for other inputs (no output of the same size)."""
+    if expected is None:
         return None
-    return accuracy.compare(outputs, expected.outputs, expected.output, expected.min_agreement, expected.min_cosine)
+    e = expected
+    return accuracy.compare(outputs, e.outputs, e.names, e.classes, e.min_agreement, e.min_cosine)
 
 
 def run_cell(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime) -> CellResult:
     _pin(plan)
-    x, labels, reference = load_input_set(plan_dir / plan.input_set)
-    side = _load(plan, plan_dir, key, runtime, x[0])
+    inputs = load_input_set(plan_dir / plan.input_set)
+    side = _load(plan, plan_dir, key, runtime, inputs)
     if isinstance(side, CellResult):
         return side
     overhead_ns = timing.timer_overhead_ns()
@@ -192,7 +209,7 @@ def run_cell(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime) -> Cell
     timing.bounded_loop(side.engine.invoke, m.runs, m.min_s, m.max_s, into=side.samples)
     side.conditions = guard.finish()
     side.read_peak()  # before the summary's lists and the accuracy pass
-    return _result(side, x, labels, reference, overhead_ns)
+    return _result(side, inputs, plan.task, overhead_ns)
 
 
 def abba(blocks: int) -> list[int]:
@@ -204,8 +221,8 @@ def run_pair(plan: Plan, plan_dir: Path, keys: tuple[CellKey, CellKey], runtime:
     """Baseline and candidate loaded side by side and timed in interleaved blocks (the gate's paired mode).
     A side that cannot run gets its status; the other is then measured on its own."""
     _pin(plan)
-    x, labels, reference = load_input_set(plan_dir / plan.input_set)
-    sides = [_load(plan, plan_dir, key, runtime, x[0]) for key in keys]
+    inputs = load_input_set(plan_dir / plan.input_set)
+    sides = [_load(plan, plan_dir, key, runtime, inputs) for key in keys]
     if any(isinstance(side, CellResult) for side in sides):
         return [side if isinstance(side, CellResult) else run_cell(plan, plan_dir, side.key, runtime) for side in sides]
     loaded = [side for side in sides if isinstance(side, Side)]
@@ -226,13 +243,12 @@ def run_pair(plan: Plan, plan_dir: Path, keys: tuple[CellKey, CellKey], runtime:
     conditions = guard.finish()
     for side in loaded:
         side.conditions = conditions
-    return [_result(side, x, labels, reference, overhead_ns) for side in loaded]
+    return [_result(side, inputs, plan.task, overhead_ns) for side in loaded]
 
 
 def measure_memory(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime) -> Memory | None:
     """One side's memory as a cell of its own measures it: load, first run and warm-up in a fresh process."""
-    x, _, _ = load_input_set(plan_dir / plan.input_set)
-    side = _load(plan, plan_dir, key, runtime, x[0])
+    side = _load(plan, plan_dir, key, runtime, load_input_set(plan_dir / plan.input_set))
     return None if isinstance(side, CellResult) else side.own_memory()
 
 

@@ -28,3 +28,26 @@ def incompatibility(info: ModelInfo, runtime: Runtime) -> str | None:
         f"model needs LiteRT runtime >= {needed} (min_runtime_version); {runtime.name} {runtime.version} "
         f"is installed; highest op versions: {', '.join(str(op) for op in newest)}"
     )
+
+
+_UNRESOLVED = re.compile(r"unresolved custom op: (\w+)")
+_FAILED_NODE = re.compile(r"Node number \d+ \((\w+)\) failed to (?:prepare|invoke)")
+
+
+def custom_ops(info: ModelInfo) -> list[str]:
+    """The names of the model's custom ops, sorted."""
+    return sorted({op.name.removeprefix("CUSTOM:") for op in info.ops if op.name.startswith("CUSTOM:")})
+
+
+def missing_custom_op(text: str, info: ModelInfo, delegate: str) -> str | None:
+    """Why the runtime cannot run the model, when what it said (``text``: its exception and log) is that a custom
+    op has no kernel: unresolved when the model is opened, or a stub that fails when run (LiteRT's CompiledModel
+    on plain CPU kernels). Only the runtime can tell: XNNPACK provides some custom ops, plain kernels do not."""
+    ops = custom_ops(info)
+    unresolved = _UNRESOLVED.search(text)
+    name = unresolved.group(1) if unresolved else next((n for n in _FAILED_NODE.findall(text) if n in ops), None)
+    if not ops or name is None:
+        return None
+    where = " without a delegate (plain kernels)" if delegate == "cpu" else ""
+    others = f"; the model's custom ops: {', '.join(ops)}" if len(ops) > 1 else ""
+    return f"custom op {name} not in this runtime{where}{others}"

@@ -14,15 +14,19 @@ import os
 import re
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
+from device_runner.compat import missing_custom_op
 from device_runner.coverage import coverage_of, placement_from_ops
 from device_runner.delegates import APIS, DelegateSpecError, parse_delegate
 from device_runner.flatbuffer import ModelInfo, TensorInfo
+from device_runner.inputs import batched, samples_problem
 from device_runner.runtime import Runtime
 from device_runner.schema import Coverage, Placement
 
@@ -48,14 +52,28 @@ class Engine(Protocol):
     fully_accelerated: bool | None
     note: str  # for an ok cell: where the model really runs, when the API's own answer would mislead
 
-    def set_input(self, sample: np.ndarray) -> None:
-        """Feed one sample (no batch axis), quantising it if the model takes integers."""
+    def set_inputs(self, samples: list[np.ndarray]) -> None:
+        """Feed one sample per model input, in the model's input order, each quantised per its own tensor; a
+        dynamic-shape input is resized to its sample's shape."""
 
     def invoke(self) -> None: ...
 
-    def output(self) -> np.ndarray:
-        """The first output of the last invoke, dequantised to float32, batch axis dropped."""
+    def outputs(self) -> list[np.ndarray]:
+        """Every output of the last invoke, in the model's output order, dequantised to float32, batch axis
+        kept as the model has it."""
         ...
+
+
+class InputMismatch(ValueError):
+    """Samples that do not fit the model's inputs (count or shape); the message names the input."""
+
+
+def feeds(info: ModelInfo, samples: list[np.ndarray]) -> list[np.ndarray]:
+    """``samples`` as the model's input tensors take them: batched and quantised, one per input."""
+    problem = samples_problem(info.inputs, samples)
+    if problem:
+        raise InputMismatch(problem)
+    return [quantize_input(batched(s, t), t) for t, s in zip(info.inputs, samples, strict=True)]
 
 
 def quantize_input(x: np.ndarray, tensor: TensorInfo) -> np.ndarray:
@@ -84,12 +102,36 @@ def open_engine(runtime: Runtime, api: str, model_path: Path, info: ModelInfo, d
     raise DelegateUnavailable(f"unknown API {api!r}; choose one of {', '.join(APIS)}")
 
 
-def _raise_if_incompatible(exc: Exception) -> None:
+def _raise_if_incompatible(exc: Exception, info: ModelInfo, delegate: str, log: str = "") -> None:
+    """An op the runtime has no kernel for, as the runtime said it (``exc`` and its native ``log``)."""
     match = _UNKNOWN_OP.search(str(exc))
     if match:
         raise Incompatible(
             f"runtime lacks {match.group(1)} v{match.group(2)}: the model is newer than this runtime"
         ) from exc
+    custom = missing_custom_op(f"{exc}\n{log}", info, delegate)
+    if custom:
+        raise Incompatible(custom) from exc
+
+
+def first_invoke(engine: Engine, info: ModelInfo, delegate: str) -> int:
+    """The first inference's nanoseconds; a failure there becomes the cell's status: a custom op that is only
+    a stub is ``incompatible``, a delegate that fails ``delegate_failed``; plain kernels failing propagate."""
+    with NativeLog() as log:
+        start = time.perf_counter_ns()
+        try:
+            engine.invoke()
+        except (RuntimeError, ValueError) as exc:
+            error: Exception | None = exc
+        else:
+            error = None
+        elapsed = time.perf_counter_ns() - start
+    if error is None:
+        return elapsed
+    _raise_if_incompatible(error, info, delegate, log.text)
+    if delegate == "cpu":
+        raise error
+    raise DelegateFailed(f"{delegate} failed to run the model: {error}") from error
 
 
 class InterpreterEngine:
@@ -117,24 +159,36 @@ class InterpreterEngine:
             self._interpreter = api.Interpreter(**kwargs)
             self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
-            _raise_if_incompatible(exc)
+            _raise_if_incompatible(exc, info, delegate)
             if delegate == "cpu":
                 raise  # no delegate involved: the model itself is at fault
             raise DelegateFailed(f"{delegate} failed to prepare the model: {exc}") from exc
-        self._input = self._interpreter.get_input_details()[0]["index"]
-        self._output = self._interpreter.get_output_details()[0]["index"]
+        inputs = self._interpreter.get_input_details()
+        self._inputs = [int(d["index"]) for d in inputs]
+        self._shapes = [tuple(int(n) for n in d["shape"]) for d in inputs]
+        self._outputs = [int(d["index"]) for d in self._interpreter.get_output_details()]
         self._info = info
         self.invoke = self._interpreter.invoke
         ops_details = getattr(self._interpreter, "_get_ops_details", None)  # private in both runtimes
         self.placement = placement_from_ops(ops_details()) if ops_details else None
         self.coverage = coverage_of(self.placement) if self.placement else None
 
-    def set_input(self, sample: np.ndarray) -> None:
-        self._interpreter.set_tensor(self._input, quantize_input(sample[None, ...], self._info.inputs[0]))
+    def set_inputs(self, samples: list[np.ndarray]) -> None:
+        arrays = feeds(self._info, samples)
+        resized = [k for k, a in enumerate(arrays) if a.shape != self._shapes[k]]
+        for k in resized:  # only a dynamic dimension can differ: feeds() checked the rest
+            self._interpreter.resize_tensor_input(self._inputs[k], list(arrays[k].shape), strict=True)
+            self._shapes[k] = arrays[k].shape
+        if resized:
+            self._interpreter.allocate_tensors()
+        for index, array in zip(self._inputs, arrays, strict=True):
+            self._interpreter.set_tensor(index, array)
 
-    def output(self) -> np.ndarray:
-        raw: np.ndarray = self._interpreter.get_tensor(self._output)
-        return np.asarray(dequantize_output(raw, self._info.outputs[0])[0])
+    def outputs(self) -> list[np.ndarray]:
+        return [
+            dequantize_output(self._interpreter.get_tensor(index), tensor)
+            for index, tensor in zip(self._outputs, self._info.outputs, strict=True)
+        ]
 
 
 class CompiledEngine:
@@ -146,6 +200,7 @@ class CompiledEngine:
         if runtime.name != "ai_edge_litert":
             raise DelegateUnavailable(f"the CompiledModel API needs ai_edge_litert; this device has {runtime.name}")
         self._litert = _Litert.load()
+        self._info, self._delegate = info, delegate
         if delegate not in ("xnnpack", "cpu", *ACCELERATORS):
             raise DelegateUnavailable(f"{delegate} is not available through the CompiledModel API")
         self.note = ""
@@ -159,12 +214,7 @@ class CompiledEngine:
             self._model = compiled
             # CPU only: "fully accelerated" is LiteRT's own answer, meaning XNNPACK took every op.
             self.fully_accelerated = bool(self._model.is_fully_accelerated())
-        self._inputs = self._model.create_input_buffers(0)
-        self._outputs = self._model.create_output_buffers(0)
-        self._info = info
-        out = info.outputs[0]
-        self._out_count = int(np.prod(out.shape))
-        self._out_dtype = np.dtype(out.dtype)
+        self._allocating(self._bind)
 
     def _compile(self, model_path: Path, hardware: int, threads: int, kernel: Any = None) -> Any:
         """A CompiledModel, or the Failure with LiteRT's own reason (read from its log: the exception
@@ -183,7 +233,7 @@ class CompiledEngine:
         self._last_log = log.text
         if error is None:
             return model
-        _raise_if_incompatible(error)
+        _raise_if_incompatible(error, self._info, self._delegate, log.text)
         return Failure(str(error), log.text)
 
     def _on_accelerator(self, model_path: Path, info: ModelInfo, delegate: str, threads: int) -> Any:
@@ -217,15 +267,70 @@ class CompiledEngine:
         self.note = f"the {delegate} runs {share}; the CPU runs the rest"
         return mixed
 
-    def set_input(self, sample: np.ndarray) -> None:
-        self._inputs[0].write(quantize_input(sample[None, ...], self._info.inputs[0]))
+    def _allocating(self, step: Callable[[], None]) -> None:
+        """``step``, in which LiteRT allocates the model's tensors: an op without a kernel shows there."""
+        with NativeLog() as log:
+            try:
+                step()
+            except RuntimeError as exc:
+                error: RuntimeError | None = exc
+            else:
+                error = None
+        if error is not None:
+            _raise_if_incompatible(error, self._info, self._delegate, log.text)
+            raise DelegateFailed(f"{self._delegate} (CompiledModel) could not allocate the model: {error}") from error
+
+    def _bind(self) -> None:
+        """Which buffer feeds which model input (the input set follows the subgraph's order, the buffers the
+        signature's), then the buffers."""
+        signature = self._model.get_signature_by_index(0)
+        self._signature = str(signature["key"])
+        details = self._model.get_input_tensor_details(self._signature)
+        self._input_at = _positions([details[n]["name"] for n in signature["inputs"]], self._info.inputs)
+        details = self._model.get_output_tensor_details(self._signature)
+        self._output_names = list(signature["outputs"])
+        self._output_at = _positions([details[n]["name"] for n in self._output_names], self._info.outputs)
+        self._shapes = [tuple(self._info.inputs[k].shape) for k in self._input_at]
+        self._buffers()
+
+    def _buffers(self) -> None:
+        """Buffers for the current input shapes, and the output shapes they give."""
+        self._inputs = self._model.create_input_buffers(0)
+        self._outputs = self._model.create_output_buffers(0)
+        details = self._model.get_output_tensor_details(self._signature)
+        self._output_shapes = [tuple(int(d) for d in details[name]["shape"]) for name in self._output_names]
+
+    def set_inputs(self, samples: list[np.ndarray]) -> None:
+        arrays = feeds(self._info, samples)
+        resized = False
+        for k, position in enumerate(self._input_at):
+            if arrays[position].shape != self._shapes[k]:
+                self._model.resize_input_tensor(k, list(arrays[position].shape))
+                self._shapes[k], resized = arrays[position].shape, True
+        if resized:
+            self._allocating(self._buffers)
+        for buffer, position in zip(self._inputs, self._input_at, strict=True):
+            buffer.write(arrays[position])
 
     def invoke(self) -> None:
         self._model.run_by_index(0, self._inputs, self._outputs)
 
-    def output(self) -> np.ndarray:
-        raw: np.ndarray = self._outputs[0].read(self._out_count, self._out_dtype)
-        return np.asarray(dequantize_output(raw.reshape(self._info.outputs[0].shape), self._info.outputs[0])[0])
+    def outputs(self) -> list[np.ndarray]:
+        found: list[np.ndarray] = [np.empty(0, np.float32)] * len(self._info.outputs)
+        for buffer, position, shape in zip(self._outputs, self._output_at, self._output_shapes, strict=True):
+            tensor = self._info.outputs[position]
+            raw: np.ndarray = buffer.read(int(np.prod(shape)), np.dtype(tensor.dtype))
+            found[position] = dequantize_output(raw.reshape(shape), tensor)
+        return found
+
+
+def _positions(names: list[str], tensors: list[TensorInfo]) -> list[int]:
+    """Where each of a signature's tensors (by tensor name) sits in the subgraph's list; in order when the
+    names do not say (unnamed or repeated tensors)."""
+    order = [t.name for t in tensors]
+    if sorted(names) == sorted(order) and len(set(order)) == len(order):
+        return [order.index(name) for name in names]
+    return list(range(len(tensors)))
 
 
 @dataclass(frozen=True)

@@ -44,8 +44,10 @@ class TensorInfo:
 
     @property
     def dynamic(self) -> bool:
-        """Some dimension is fixed only when the input is fed (-1 in the signature, or 0 in the shape)."""
-        return any(d < 0 for d in self.shape_signature) or any(d == 0 for d in self.shape)
+        """Some dimension is fixed only when the input is fed (-1 in the signature, or 0 in the shape), besides
+        a leading batch axis: that one runs at 1, as ``shape`` (what the converter wrote) has it."""
+        dims = self.declared_shape
+        return any(d <= 0 for d in dims[1 if len(dims) >= 2 else 0 :])
 
     @property
     def declared_shape(self) -> list[int]:

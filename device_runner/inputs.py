@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from device_runner.flatbuffer import TensorInfo
-from device_runner.schema import write_atomic
+from device_runner.schema import SchemaError, write_atomic
 
 _INPUT = re.compile(r"x\.(\d+)")
 _OUTPUT = re.compile(r"ref\.(\d+)")
@@ -39,8 +39,8 @@ NUMERIC_DTYPES = ("float32", "float16", "float64", "int8", "uint8", "int16", "ui
 SYNTHETIC_INT_HIGH = 10  # integer inputs (token ids, indices): small values that index any table
 
 
-class InputSetError(ValueError):
-    """An input set that cannot be read, or whose arrays disagree with each other."""
+class InputSetError(SchemaError):
+    """An input set that cannot be read, whose arrays disagree with each other, or that does not fit the model."""
 
 
 @dataclass
@@ -153,6 +153,31 @@ def shape_error(tensor: TensorInfo, index: int, sample: np.ndarray) -> str | Non
     return f"input {tensor.name!r} (index {index}) takes {declared}, the input set gives {fed}"
 
 
+def samples_problem(tensors: list[TensorInfo], samples: list[np.ndarray]) -> str | None:
+    """Why one sample per input cannot feed a model with these input tensors, or None."""
+    if len(samples) != len(tensors):
+        names = ", ".join(repr(t.name) for t in tensors)
+        return f"the model takes {len(tensors)} inputs ({names}), given {len(samples)}"
+    return next(
+        filter(None, (shape_error(t, i, s) for i, (t, s) in enumerate(zip(tensors, samples, strict=True)))), None
+    )
+
+
+def input_set_problem(tensors: list[TensorInfo], inputs: InputSet) -> str | None:
+    """Why ``inputs`` cannot feed a model with these input tensors (a missing or extra array, a shape that
+    does not fit), naming the input; None when it fits."""
+    have, want = len(inputs.inputs), len(tensors)
+    if have < want:
+        missing = tensors[have]
+        return (
+            f"input {missing.name!r} (index {have}) has no array {input_key(have)}: the model takes {want} inputs, "
+            f"the input set has {have}"
+        )
+    if have > want:
+        return f"{input_key(want)} is extra: the model takes {want} inputs, the input set has {have}"
+    return samples_problem(tensors, inputs.sample(0)) if len(inputs) else None
+
+
 def resolved_shape(tensor: TensorInfo, shapes: dict[str, tuple[int, ...]]) -> tuple[int, ...]:
     """The concrete shape to feed ``tensor``: from ``shapes`` (``--input-shape``) where given, else its own."""
     declared = tensor.declared_shape
@@ -163,7 +188,7 @@ def resolved_shape(tensor: TensorInfo, shapes: dict[str, tuple[int, ...]]) -> tu
             raise ValueError(
                 f"input {tensor.name!r} has a dynamic shape {declared}: give --input-shape {tensor.name}:{example}"
             )
-        return tuple(declared)
+        return tuple(d if d > 0 else 1 for d in declared)  # a dynamic batch axis runs at 1
     fits = len(given) == len(declared) and all(d <= 0 or d == g for d, g in zip(declared, given, strict=True))
     if not fits:
         flag = "x".join(map(str, given))

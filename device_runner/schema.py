@@ -101,12 +101,24 @@ class Versioned(Protocol):
 
 
 # 1.1 (plans unchanged since 1.0). 1.2: numerics tolerances in `measure` (an older plan gets the defaults).
-PLAN_RECORD = RecordType("plan", "1.2")
+# 1.3: `task` (what the outputs mean; an older plan gets "auto", the guess its runner made anyway).
+PLAN_RECORD = RecordType("plan", "1.3")
+
+
+@PLAN_RECORD.step("1.2", "1.3")
+def _plan_1_2_to_1_3(data: dict[str, Any]) -> dict[str, Any]:
+    """1.2 plans said nothing of the task: the runner guesses it from the outputs (the default)."""
+    return data
+
+
 # 1.1: timing/memory fields a runner could not measure are null, listed in `missing`; per-sample `agree`;
 # p5/p95. 1.2: `conditions` (what the machine was doing around the cell, and whether that spoils it).
 # 1.3: `numerics` (the outputs against the same variant on the host's reference kernels), status wrong_output.
 # 1.4: `placement` (which delegate partition ran each node, or plain kernels).
-RESULT_RECORD = RecordType("cell result", "1.4")
+# 1.5: every output head: `accuracy.outputs` and `numerics.outputs` (per-output fidelity), `accuracy.task`,
+# `top5`, `mae`, `labels_note`, `reference_note`; `numerics.agreement` null where the output is no class
+# distribution.
+RESULT_RECORD = RecordType("cell result", "1.5")
 
 
 @RESULT_RECORD.step("1.0", "1.1")
@@ -141,8 +153,27 @@ def _result_1_3_to_1_4(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+@RESULT_RECORD.step("1.4", "1.5")
+def _result_1_4_to_1_5(data: dict[str, Any]) -> dict[str, Any]:
+    """1.4 runners scored the first output as a class distribution: say so in 1.5's terms (``task``
+    classification), and leave the per-output lists empty (not measured, not perfect)."""
+    upgraded = dict(data)
+    if isinstance(data.get("accuracy"), dict):
+        upgraded["accuracy"] = {"task": "classification"} | data["accuracy"]
+    return upgraded
+
+
 # ---------------------------------------------------------------------------------------------
 # Records
+
+
+class Task(StrEnum):
+    """What a model's outputs mean, which decides how they are scored (converter's ``--task``)."""
+
+    AUTO = "auto"  # guessed per output (device_runner/accuracy.py, ``class_counts``)
+    CLASSIFICATION = "classification"
+    REGRESSION = "regression"
+    OTHER = "other"
 
 
 @dataclass(frozen=True)
@@ -206,7 +237,8 @@ class Plan:
     run_id: str
     model_name: str
     variants: list[PlanVariant]
-    input_set: str  # .npz beside the plan: x (inputs), y (labels, optional), ref (host fp32 outputs)
+    input_set: str  # .npz beside the plan (device_runner/inputs.py): inputs, labels, references
+    task: str = Task.AUTO.value  # what the outputs mean (converter's --task), for scoring them
     measure: Measurement = field(default_factory=Measurement)
     pairs: list[Pair] = field(default_factory=list)  # a paired plan (the gate's) measures pairs, not cells
     schema_version: str = PLAN_RECORD.version
@@ -272,14 +304,42 @@ class Memory:
 
 
 @dataclass(frozen=True)
+class OutputFidelity:
+    """One output head against a reference: the host fp32 model's outputs (``Accuracy.outputs``) or the same
+    variant on the host's reference kernels (``Numerics.outputs``)."""
+
+    index: int  # in the model's output order
+    name: str  # the output tensor's name
+    cosine: float  # mean per-sample cosine similarity (NaN or inf outputs count as 0)
+    min_cosine: float  # the worst sample's
+    snr_db: float  # 10 log10(reference energy / difference energy), capped at ±SNR_CAP_DB (identical outputs)
+    max_abs_diff: float  # after dequantisation
+    mean_abs_diff: float
+    classes: int | None  # the class count when the output is a class distribution, else None
+    agreement: float | None  # top-1 agreement; None unless the output is a class distribution
+
+
+SNR_CAP_DB = 300.0  # JSON has no infinity: identical outputs (no difference at all) read as this
+
+
+@dataclass(frozen=True)
 class Accuracy:
+    """Scores of one cell's outputs. The single-figure fields describe the *scored output*: the first output
+    that is a class distribution, or output 0 when none is; ``outputs`` holds every head."""
+
     n: int
-    top1: float | None  # against labels; None when the input set has none
-    fp32_agreement: float | None  # top-1 agreement with the host fp32 outputs
-    max_abs_diff: float | None  # against the host fp32 outputs, after dequantisation
+    top1: float | None  # the scored output against class-id labels; None (and ``labels_note``) otherwise
+    fp32_agreement: float | None  # its top-1 agreement with the host fp32 outputs; None unless a class distribution
+    max_abs_diff: float | None  # its |diff| against the host fp32 outputs, after dequantisation
     mean_abs_diff: float | None
     correct: list[bool] = field(default_factory=list)  # per sample, for paired tests
     agree: list[bool] = field(default_factory=list)  # per sample: same top-1 as the host fp32 model
+    task: str = Task.AUTO.value  # the task scored: classification | regression | other (auto: not resolved)
+    top5: float | None = None  # against class-id labels when the scored output has at least 5 classes
+    mae: float | None = None  # regression: mean |output - label| over the output matching the labels' size
+    labels_note: str = ""  # why top1 / mae are None ("no labels", …); empty when they are measured
+    reference_note: str = ""  # why the comparisons with the host fp32 outputs are None; empty when measured
+    outputs: list[OutputFidelity] = field(default_factory=list)  # every output against the host fp32 outputs
 
 
 @dataclass(frozen=True)
@@ -313,14 +373,15 @@ class Numerics:
     carry the variant's quantisation loss, so what differs is the delegate's or the driver's doing."""
 
     n: int
-    output: str  # which output was compared: "0 Identity" (index and tensor name)
-    agreement: float  # top-1 agreement
-    cosine: float  # mean per-sample cosine similarity
-    min_cosine: float  # the worst sample's
+    output: str  # the output the figures are of, the worst one: "0 Identity" (index and tensor name)
+    agreement: float | None  # its top-1 agreement; None when it is no class distribution (cosine alone then)
+    cosine: float  # its mean per-sample cosine similarity
+    min_cosine: float  # its worst sample's
     max_abs_diff: float  # after dequantisation
     min_agreement_allowed: float  # the tolerances the cell was held to
     min_cosine_allowed: float
-    passed: bool
+    passed: bool  # every output held to the tolerances
+    outputs: list[OutputFidelity] = field(default_factory=list)  # every output compared
 
 
 @dataclass(frozen=True)

@@ -144,6 +144,18 @@ def test_a_dynamic_dimension_without_a_shape_names_the_input_and_the_flag() -> N
         synthetic_inputs([DYNAMIC], 2, seed=0, shapes={})
 
 
+def test_a_dynamic_batch_axis_alone_runs_at_one_without_a_flag() -> None:
+    """What every Keras model converted to .tflite declares: [-1, …] with the rest fixed."""
+    keras_like = TensorInfo("x", [1, 8, 3], "float32", 0.0, 0, shape_signature=[-1, 8, 3])
+    (x,) = synthetic_inputs([keras_like], 2, seed=0, shapes={})
+    assert x.shape == (2, 8, 3) and not keras_like.dynamic
+
+
+def test_a_dynamic_vector_length_is_no_batch_axis() -> None:
+    with pytest.raises(ValueError, match=r"give --input-shape v:1"):
+        synthetic_inputs([TensorInfo("v", [1], "float32", 0.0, 0, shape_signature=[-1])], 2, seed=0, shapes={})
+
+
 def test_a_dynamic_dimension_takes_the_given_shape() -> None:
     (x,) = synthetic_inputs([DYNAMIC], 2, seed=0, shapes={"x": (1, 20, 30, 3)})
     assert x.shape == (2, 20, 30, 3)

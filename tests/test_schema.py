@@ -18,6 +18,8 @@ from device_runner.schema import (
     DeviceFacts,
     Measurement,
     Memory,
+    Numerics,
+    OutputFidelity,
     Plan,
     PlanVariant,
     SchemaError,
@@ -54,7 +56,29 @@ RESULT = CellResult(
     ),
     memory=Memory(rss_before_mb=40.0, rss_after_load_mb=41.5, load_delta_mb=1.5, peak_rss_mb=48.0),
     accuracy=Accuracy(
-        n=3, top1=2 / 3, fp32_agreement=1.0, max_abs_diff=0.02, mean_abs_diff=0.001, correct=[True, False, True]
+        n=3,
+        top1=2 / 3,
+        fp32_agreement=1.0,
+        max_abs_diff=0.02,
+        mean_abs_diff=0.001,
+        correct=[True, False, True],
+        task="classification",
+        outputs=[
+            OutputFidelity(0, "scores", 0.999, 0.99, 41.5, 0.02, 0.001, classes=10, agreement=1.0),
+            OutputFidelity(1, "box", 0.98, 0.95, 18.0, 0.5, 0.1, classes=None, agreement=None),
+        ],
+    ),
+    numerics=Numerics(
+        n=3,
+        output="1 box",
+        agreement=None,
+        cosine=0.98,
+        min_cosine=0.95,
+        max_abs_diff=0.5,
+        min_agreement_allowed=0.97,
+        min_cosine_allowed=0.99,
+        passed=False,
+        outputs=[OutputFidelity(1, "box", 0.98, 0.95, 18.0, 0.5, 0.1, classes=None, agreement=None)],
     ),
     coverage=Coverage(delegated_nodes=15, total_nodes=16),
     device=DeviceFacts(
@@ -94,6 +118,20 @@ def test_every_file_carries_its_own_record_types_version(
     path = tmp_path / "r.json"
     schema.write(path, record)
     assert json.loads(path.read_text())["schema_version"] == version.version
+
+
+def test_a_1_4_result_reads_as_a_classifier_scored_on_its_first_output_with_no_per_output_figures() -> None:
+    """What 1.4 runners did: an argmax over output 0, whatever the model."""
+    data = schema.to_dict(RESULT) | {"schema_version": "1.4", "numerics": None}
+    accuracy = {k: v for k, v in data["accuracy"].items() if k not in ("task", "outputs", "labels_note")}
+    upgraded = schema.loads(CellResult, json.dumps(data | {"accuracy": accuracy}), "old.json")
+    assert upgraded.accuracy is not None and upgraded.accuracy.task == "classification"
+    assert upgraded.accuracy.outputs == [] and upgraded.accuracy.top1 == RESULT.accuracy.top1  # type: ignore[union-attr]
+
+
+def test_a_1_2_plan_reads_with_the_task_guessed() -> None:
+    data = {k: v for k, v in schema.to_dict(PLAN).items() if k != "task"} | {"schema_version": "1.2"}
+    assert schema.loads(Plan, json.dumps(data), "plan.json").task == "auto"
 
 
 def test_a_status_is_written_as_its_plain_string_and_read_back_as_the_enum() -> None:

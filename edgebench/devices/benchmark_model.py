@@ -22,6 +22,7 @@ from device_runner.cell import load_input_set
 from device_runner.delegates import DelegateKind, DelegateSpec, parse_delegate
 from device_runner.engines import dequantize_output, quantize_input
 from device_runner.flatbuffer import ModelInfo, TensorInfo, read_model_file
+from device_runner.inputs import batched, input_set_problem
 from device_runner.schema import CellKey, CellResult, DeviceFacts, Status
 from device_runner.sweep import CellDone
 from edgebench.devices.android import android_facts
@@ -181,38 +182,50 @@ class BenchmarkModelRunner:
     def _accuracy(
         self, device: RemoteDevice, link: Link, job: Job, common: list[str], info: ModelInfo
     ) -> schema.Accuracy | None:
-        """One call per sample on the phone, in one shell command; the outputs come back in one file."""
-        x, y, ref = load_input_set(job.plan_dir / job.plan.input_set)
-        n = min(len(x), self.accuracy_samples)
-        if len(info.inputs) != 1 or len(info.outputs) != 1:
-            return None  # the raw output file of a multi-output model is not split here
-        tensor_in, tensor_out = info.inputs[0], info.outputs[0]
-        folder = f"{job.run_dir}/accuracy/{tensor_in.dtype}-{tensor_in.scale:g}-{tensor_in.zero_point}"
-        self._push_inputs(device, link, folder, x[:n], tensor_in)
+        """One call per sample on the phone, in one shell command; the outputs come back in one file. None for a
+        model with a dynamic shape: the binary's output file does not say how the outputs were shaped."""
+        path = job.plan_dir / job.plan.input_set
+        inputs = load_input_set(path)
+        problem = input_set_problem(info.inputs, inputs)
+        if problem:
+            raise EdgebenchError(f"{path} does not fit {job.plan.model_name}: {problem}")
+        if any(t.dynamic for t in [*info.inputs, *info.outputs]):
+            return None
+        n = min(len(inputs), self.accuracy_samples)
+        feed = "_".join(f"{t.dtype}-{t.scale:g}-{t.zero_point}" for t in info.inputs)
+        folder = f"{job.run_dir}/accuracy/{feed}"
+        self._push_inputs(device, link, folder, [x[:n] for x in inputs.inputs], info.inputs)
         q = shlex.quote
         call = " ".join(q(a) for a in [self._remote_binary, *common, "--num_runs=1", "--warmup_runs=0"])
+        # The tool's syntax: name:file pairs joined by ',', a ':' inside a name written '::'; $i left to the shell.
+        files = ",".join(f"{q(t.name.replace(':', '::'))}:in_$i.{k}.bin" for k, t in enumerate(info.inputs))
         script = (
             f"cd {q(folder)} && rm -f out.all && for i in $(seq 0 {n - 1}); do "
-            f"{call} --min_secs=0 --warmup_min_secs=0 --input_layer_value_files={q(tensor_in.name)}:in_$i.bin "
+            f"{call} --min_secs=0 --warmup_min_secs=0 --input_layer_value_files={files} "
             f"--output_filepath=out_$i.bin > /dev/null 2>&1 || exit 1; cat out_$i.bin >> out.all; done"
         )
         device.sh(link, script, "running benchmark_model per accuracy sample")
         with tempfile.TemporaryDirectory() as tmp:
             local = Path(tmp) / "out.all"
             link.get(f"{folder}/out.all", local)
-            raw = np.frombuffer(local.read_bytes(), dtype=np.dtype(tensor_out.dtype))
-        outputs = dequantize_output(raw.reshape(n, *tensor_out.shape[1:]), tensor_out)
-        return score(outputs, y[:n] if y is not None else None, ref[:n] if ref is not None else None)
+            outputs = split_outputs(local.read_bytes(), n, info.outputs)
+        labels = inputs.labels[:n] if inputs.labels is not None else None
+        reference = [r[:n] for r in inputs.reference] if inputs.reference is not None else None
+        return score(outputs, labels, reference, job.plan.task, [t.name for t in info.outputs])
 
-    def _push_inputs(self, device: RemoteDevice, link: Link, folder: str, x: np.ndarray, tensor: TensorInfo) -> None:
+    def _push_inputs(
+        self, device: RemoteDevice, link: Link, folder: str, inputs: list[np.ndarray], tensors: list[TensorInfo]
+    ) -> None:
         code, _, _ = link.run(f"test -f {shlex.quote(folder + '/.complete')}")
         if code == 0:
             return
         device.sh(link, f"mkdir -p {shlex.quote(folder)}", "creating the accuracy folder")
         with tempfile.TemporaryDirectory() as tmp:
-            files = [Path(tmp) / f"in_{i}.bin" for i in range(len(x))]
-            for path, sample in zip(files, x, strict=True):
-                path.write_bytes(quantize_input(sample[None, ...], tensor).tobytes())
+            files = []
+            for k, (x, tensor) in enumerate(zip(inputs, tensors, strict=True)):
+                for i, sample in enumerate(x):
+                    files.append(Path(tmp) / f"in_{i}.{k}.bin")
+                    files[-1].write_bytes(quantize_input(batched(sample, tensor), tensor).tobytes())
             link.put_all([(path, path.name) for path in files], folder)
         device.sh(link, f"touch {shlex.quote(folder + '/.complete')}", "marking the accuracy inputs complete")
 
@@ -255,6 +268,25 @@ class BenchmarkModelRunner:
             governor=None,
             ram_mb=int(parts[1]) / 1024 if len(parts) > 1 and parts[1].isdigit() else None,
         )
+
+
+def split_outputs(raw: bytes, n: int, tensors: list[TensorInfo]) -> list[np.ndarray]:
+    """``n`` samples of every output, dequantised: the tool writes each sample's outputs one after another."""
+    sizes = [int(np.prod(t.shape)) * np.dtype(t.dtype).itemsize for t in tensors]
+    per_sample = sum(sizes)
+    if len(raw) != n * per_sample:
+        raise EdgebenchError(
+            f"benchmark_model wrote {len(raw)} output bytes for {n} samples, {n * per_sample} expected"
+        )
+    samples = np.frombuffer(raw, dtype=np.uint8).reshape(n, per_sample)
+    offsets = np.cumsum([0, *sizes])
+    return [
+        dequantize_output(
+            np.ascontiguousarray(samples[:, offsets[j] : offsets[j + 1]]).view(np.dtype(t.dtype)).reshape(n, *t.shape),
+            t,
+        )
+        for j, t in enumerate(tensors)
+    ]
 
 
 def _now() -> str:

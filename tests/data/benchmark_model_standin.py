@@ -5,7 +5,8 @@ It takes the real flags edgebench passes, really times the model with ai_edge_li
 what the real tool prints, in the output generation named by $BENCHMARK_OUTPUT_GENERATION:
 "current" (count/p5/median/p95 + "Inference timings"), "older" (count/avg/std) or "oldest"
 ("Average inference timings"). Like the real tool, it goes on without a delegate it cannot create
-(NNAPI and GPU here), saying so, and writes the last inference's raw outputs to --output_filepath.
+(NNAPI and GPU here), saying so, and writes the last inference's raw outputs (every output, in order)
+to --output_filepath.
 """
 
 from __future__ import annotations
@@ -52,13 +53,16 @@ if coverage.delegated_nodes:
         "(TfLiteXNNPackDelegate) node, yielding 1 partitions for the whole graph."
     )
 say(f"Initialized session in {init_us / 1000:.3f}ms.")
-detail = interpreter.get_input_details()[0]
-if "input_layer_value_files" in flags:
-    name, path = flags["input_layer_value_files"].rsplit(":", 1)
-    data = np.fromfile(path, dtype=detail["dtype"]).reshape(detail["shape"])
-else:
-    data = np.zeros(detail["shape"], dtype=detail["dtype"])
-interpreter.set_tensor(detail["index"], data)
+files = {}  # the tool's syntax: name:file pairs joined by ',', a ':' inside a name written '::'
+for pair in filter(None, flags.get("input_layer_value_files", "").split(",")):
+    name, path = pair.replace("::", "\0").rsplit(":", 1)
+    files[name.replace("\0", ":")] = path
+for detail in interpreter.get_input_details():
+    if detail["name"] in files:
+        data = np.fromfile(files[detail["name"]], dtype=detail["dtype"]).reshape(detail["shape"])
+    else:
+        data = np.zeros(detail["shape"], dtype=detail["dtype"])
+    interpreter.set_tensor(detail["index"], data)
 init_rss = maxrss_mb()
 
 
@@ -108,7 +112,7 @@ else:
         f"Average inference timings in us: Warmup: {np.mean(warm) if warm else 0:.3f}, Init: {init_us:.0f}, "
         f"no stats: {np.mean(runs):.3f}"
     )
-if "output_filepath" in flags:
-    out = interpreter.get_output_details()[0]
+if "output_filepath" in flags:  # every output, one after another, as the tool writes them
     with open(flags["output_filepath"], "wb") as handle:
-        handle.write(interpreter.get_tensor(out["index"]).tobytes())
+        for out in interpreter.get_output_details():
+            handle.write(interpreter.get_tensor(out["index"]).tobytes())

@@ -1,0 +1,158 @@
+"""Tiny .tflite models written with LiteRT's own flatbuffer schema (no TensorFlow): shapes the bundled example
+does not have (two inputs, integer inputs, dynamic dimensions, a signature in another order)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import flatbuffers  # type: ignore[import-untyped]  # no stubs; only tests build models
+from ai_edge_litert import schema_py_generated as fb
+
+TYPES = {"float32": fb.TensorType.FLOAT32, "int8": fb.TensorType.INT8, "int32": fb.TensorType.INT32}
+
+
+@dataclass(frozen=True)
+class Tensor:
+    name: str
+    shape: list[int]  # -1 for a dynamic dimension
+    dtype: str = "float32"
+    scale: float = 0.0  # quantised when non-zero
+    zero_point: int = 0
+
+
+@dataclass(frozen=True)
+class Op:
+    """``builtin`` (e.g. "ADD") or ``custom`` (a custom op's name) from input tensor names to one output."""
+
+    inputs: list[str]
+    output: str
+    builtin: str = ""
+    custom: str = ""
+
+
+@dataclass
+class TinyModel:
+    inputs: list[Tensor]
+    outputs: list[Tensor]
+    ops: list[Op]
+    signature: list[str] | None = None  # the signature's input order by name; None: no signature
+    intermediates: list[Tensor] = field(default_factory=list)
+
+    def write(self, path: Path) -> Path:
+        tensors = [*self.inputs, *self.intermediates, *self.outputs]
+        index = {t.name: i for i, t in enumerate(tensors)}
+        codes: list[tuple[str, str]] = []
+        operators = []
+        for op in self.ops:
+            code = (op.builtin, op.custom)
+            if code not in codes:
+                codes.append(code)
+            operator = fb.OperatorT()
+            operator.opcodeIndex = codes.index(code)
+            operator.inputs = [index[name] for name in op.inputs]
+            operator.outputs = [index[op.output]]
+            if op.builtin in ("ADD", "MUL"):
+                operator.builtinOptionsType = getattr(fb.BuiltinOptions, f"{op.builtin.title()}Options")
+                operator.builtinOptions = getattr(fb, f"{op.builtin.title()}OptionsT")()
+            operators.append(operator)
+        subgraph = fb.SubGraphT()
+        subgraph.tensors = [_tensor(t) for t in tensors]
+        subgraph.inputs = [index[t.name] for t in self.inputs]
+        subgraph.outputs = [index[t.name] for t in self.outputs]
+        subgraph.operators = operators
+        model = fb.ModelT()
+        model.version = 3
+        model.operatorCodes = [_code(builtin, custom) for builtin, custom in codes]
+        model.subgraphs = [subgraph]
+        model.buffers = [fb.BufferT()]  # buffer 0: the empty one every tensor without data points at
+        if self.signature is not None:
+            model.signatureDefs = [_signature(self.signature, [t.name for t in self.outputs], index)]
+        builder = flatbuffers.Builder(1024)
+        builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+        path.write_bytes(bytes(builder.Output()))
+        return path
+
+
+def _tensor(spec: Tensor) -> Any:
+    tensor = fb.TensorT()
+    tensor.name = spec.name
+    tensor.type = TYPES[spec.dtype]
+    tensor.buffer = 0
+    tensor.shape = [max(d, 1) for d in spec.shape]
+    if any(d < 0 for d in spec.shape):
+        tensor.shapeSignature = list(spec.shape)
+    if spec.scale:
+        tensor.quantization = fb.QuantizationParametersT()
+        tensor.quantization.scale = [spec.scale]
+        tensor.quantization.zeroPoint = [spec.zero_point]
+    return tensor
+
+
+def _code(builtin: str, custom: str) -> Any:
+    code = fb.OperatorCodeT()
+    number = getattr(fb.BuiltinOperator, builtin or "CUSTOM")
+    code.builtinCode = number
+    code.deprecatedBuiltinCode = min(number, 127)
+    code.customCode = custom or None
+    code.version = 1
+    return code
+
+
+def _signature(inputs: list[str], outputs: list[str], index: dict[str, int]) -> Any:
+    signature = fb.SignatureDefT()
+    signature.signatureKey = "serving_default"
+    signature.subgraphIndex = 0
+    signature.inputs = [_map(name, index) for name in inputs]
+    signature.outputs = [_map(name, index) for name in outputs]
+    return signature
+
+
+def _map(name: str, index: dict[str, int]) -> Any:
+    entry = fb.TensorMapT()
+    entry.name = name
+    entry.tensorIndex = index[name]
+    return entry
+
+
+def two_inputs(path: Path, *, batch: int = 1, signature: list[str] | None = None) -> Path:
+    """``x`` [b, 4] and ``mask`` [b, 16] in; ``doubled`` = x + x [b, 4] and ``squared`` = mask * mask [b, 16]
+    out. ``batch=-1`` makes the batch dimension dynamic."""
+    x, mask = Tensor("x", [batch, 4]), Tensor("mask", [batch, 16])
+    return TinyModel(
+        inputs=[x, mask],
+        outputs=[Tensor("doubled", [batch, 4]), Tensor("squared", [batch, 16])],
+        ops=[Op(["x", "x"], "doubled", builtin="ADD"), Op(["mask", "mask"], "squared", builtin="MUL")],
+        signature=signature,
+    ).write(path)
+
+
+def quantised_add(path: Path) -> Path:
+    """int8 ``a`` and ``b`` [1, 8] (scale 0.1, zero point 0) in, int8 ``sum`` (scale 0.2) out."""
+    a, b = Tensor("a", [1, 8], "int8", 0.1, 0), Tensor("b", [1, 8], "int8", 0.1, 0)
+    return TinyModel(
+        inputs=[a, b], outputs=[Tensor("sum", [1, 8], "int8", 0.2, 0)], ops=[Op(["a", "b"], "sum", builtin="ADD")]
+    ).write(path)
+
+
+def token_input(path: Path) -> Path:
+    """An int32 ``tokens`` [1, 6] input (ids, not quantised) added to itself."""
+    tokens = Tensor("tokens", [1, 6], "int32")
+    return TinyModel(
+        inputs=[tokens], outputs=[Tensor("twice", [1, 6], "int32")], ops=[Op(["tokens", "tokens"], "twice", "ADD")]
+    ).write(path)
+
+
+def custom_op(path: Path, name: str) -> Path:
+    """One custom op ``name`` that no runtime registers."""
+    return TinyModel(
+        inputs=[Tensor("x", [1, 4])], outputs=[Tensor("y", [1, 4])], ops=[Op(["x"], "y", custom=name)]
+    ).write(path)
+
+
+def dynamic_length(path: Path) -> Path:
+    """``x`` [1, -1]: a length fixed only when fed (a sequence), doubled into ``y`` [1, -1]."""
+    return TinyModel(
+        inputs=[Tensor("x", [1, -1])], outputs=[Tensor("y", [1, -1])], ops=[Op(["x", "x"], "y", builtin="ADD")]
+    ).write(path)
