@@ -151,6 +151,13 @@ def custom_op(path: Path, name: str) -> Path:
     ).write(path)
 
 
+def doubling(path: Path) -> Path:
+    """One input ``x`` [1, 4], one output ``y`` = x + x: the shape the previous input set layout was made for."""
+    return TinyModel(
+        inputs=[Tensor("x", [1, 4])], outputs=[Tensor("y", [1, 4])], ops=[Op(["x", "x"], "y", builtin="ADD")]
+    ).write(path)
+
+
 def dynamic_length(path: Path) -> Path:
     """``x`` [1, -1]: a length fixed only when fed (a sequence), doubled into ``y`` [1, -1]."""
     return TinyModel(
