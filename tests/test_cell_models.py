@@ -4,22 +4,17 @@ outputs or custom ops, and a two-input model; input sets with no labels, synthet
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
-from device_runner import accuracy, schema
-from device_runner.engines import InterpreterEngine
 from device_runner.flatbuffer import read_model_file
-from device_runner.inputs import InputSet, synthetic_inputs, write_input_set
-from device_runner.runtime import load_runtime
-from device_runner.schema import CellResult, Measurement, Plan, PlanVariant, Status
+from device_runner.inputs import InputSet
+from device_runner.schema import CellResult, Status
 from device_runner.sweep import SweepStopped, run_plan
-from edgebench.hashing import sha256_file
 from tests.conftest import QUICK
+from tests.model_plans import host_outputs, stage, synthetic
 from tests.real_models import MANY_OUTPUTS, UNKNOWN_CUSTOM_OP, XNNPACK_CUSTOM_OP, real_model
 from tests.tiny_models import doubling, two_inputs
 
@@ -27,45 +22,8 @@ pytestmark = pytest.mark.slow
 BOTH_APIS = dataclasses.replace(QUICK, apis=["interpreter", "compiled"])
 
 
-def stage(
-    tmp_path: Path,
-    model: Path,
-    inputs: InputSet | dict[str, Any],  # Any: numpy's stub of savez takes no typed **kwargs
-    variant_reference: list[np.ndarray] | None = None,
-    settings: Measurement = QUICK,
-) -> Path:
-    """A plan measuring ``model`` as variant fp32 on ``inputs`` (an InputSet, or raw arrays as an older
-    converter wrote them), with fp32's outputs on the host's reference kernels when given."""
-    plan_dir = tmp_path / "plan"
-    plan_dir.mkdir()
-    shutil.copy(model, plan_dir / "fp32.tflite")
-    if isinstance(inputs, InputSet):
-        write_input_set(plan_dir / "inputs.npz", inputs, {"fp32": variant_reference} if variant_reference else {})
-    else:
-        np.savez(plan_dir / "inputs.npz", **inputs)
-    plan = Plan(
-        run_id="models",
-        model_name=model.stem,
-        variants=[PlanVariant("fp32", "fp32.tflite", sha256_file(model))],
-        input_set="inputs.npz",
-        measure=settings,
-    )
-    schema.write(plan_dir / "plan.json", plan)
-    return plan_dir / "plan.json"
-
-
 def sweep(plan_path: Path) -> dict[str, CellResult]:
     return {f"{r.delegate}/{r.api}": r for r in run_plan(plan_path, plan_path.parent / "results")}
-
-
-def host_outputs(model: Path, inputs: list[np.ndarray], delegate: str) -> list[np.ndarray]:
-    """What the converter computes on the host: fp32 outputs (xnnpack), reference-kernel outputs (cpu)."""
-    engine = InterpreterEngine(load_runtime(), model, read_model_file(model), delegate, threads=1)
-    return accuracy.predict(engine, inputs)
-
-
-def synthetic(model: Path, n: int = 6) -> InputSet:
-    return InputSet(synthetic_inputs(read_model_file(model).inputs, n, seed=0, shapes={}), None, None, synthetic=True)
 
 
 def test_every_output_of_a_real_model_is_measured_against_the_host_without_labels(tmp_path: Path) -> None:

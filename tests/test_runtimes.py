@@ -9,10 +9,14 @@ import dataclasses
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from edgebench.records import Manifest
 from tests.conftest import QUICK, Board, make_plan, patch_model, plan_for_files
+from tests.model_plans import stage, synthetic
+from tests.real_models import XNNPACK_CUSTOM_OP, real_model
+from tests.tiny_models import two_inputs
 
 pytestmark = pytest.mark.slow
 Converted = tuple[Manifest, Path]
@@ -91,3 +95,31 @@ def test_the_compiled_model_api_exists_only_with_ai_edge_litert(
     else:
         assert results["fp32/xnnpack/compiled"].status == "delegate_unavailable"
         assert "needs ai_edge_litert" in results["fp32/xnnpack/compiled"].message
+
+
+def test_custom_ops_are_incompatible_naming_the_op_on_either_runtime(board: Board, tmp_path: Path) -> None:
+    """tflite_runtime 2.14's XNNPACK lacks Convolution2DTransposeBias too; ai_edge_litert's has it."""
+    model = real_model(XNNPACK_CUSTOM_OP)
+    results = board.run(stage(tmp_path, model, synthetic(model, 2)), tmp_path / "results")
+    plain = results["fp32/cpu/interpreter"]
+    assert plain.status == "incompatible" and plain.message.startswith("custom op Convolution2DTransposeBias not in")
+    xnnpack = results["fp32/xnnpack/interpreter"]
+    if board.runtime == "ai_edge_litert":
+        assert xnnpack.status == "ok", xnnpack.message
+    else:
+        assert (xnnpack.status, xnnpack.message) == (
+            "incompatible",
+            "custom op Convolution2DTransposeBias not in this runtime",
+        )
+
+
+def test_a_two_input_model_is_measured_head_by_head_on_either_runtime(board: Board, tmp_path: Path) -> None:
+    model = two_inputs(tmp_path / "two.tflite", signature=["mask", "x"])
+    inputs = synthetic(model, 4)
+    inputs.reference = [2 * inputs.inputs[0][:, None], np.square(inputs.inputs[1])[:, None]]
+    results = board.run(stage(tmp_path, model, inputs, inputs.reference), tmp_path / "results")
+    for cell, result in results.items():
+        assert result.status == "ok", f"{cell}: {result.message}"
+        assert result.accuracy and [h.name for h in result.accuracy.outputs] == ["doubled", "squared"]
+        assert all(h.max_abs_diff == 0.0 for h in result.accuracy.outputs), cell
+        assert result.numerics and result.numerics.passed
