@@ -18,6 +18,7 @@ Examples:
   edgebench devices                      # every device edgebench knows
   edgebench devices check pi4            # can pi4 run the runner? Python, runtime, disk, CPU, temperature
   edgebench devices check pixel          # a phone: model, SoC, Android/API, ABI, free space, runner present
+  edgebench devices setup pi4 --offline  # a venv with numpy and LiteRT on the board, wheels sent from here
   edgebench devices --inventory lab.toml --json
 
 \b
@@ -27,9 +28,9 @@ The inventory is TOML, read from --inventory, else ./edgebench.toml, else ~/.con
   host = "192.168.1.40"
   user = "pi"
   key = "~/.ssh/id_ed25519"
-  python = "/home/pi/venv/bin/python"
   workdir = "edgebench"
-Optional: port, host_key (pinned "ssh-ed25519 AAAA…"), known_hosts, connect_timeout_s, command_timeout_s.
+Optional: python (else the venv `devices setup` made in workdir, else python3), port,
+host_key (pinned "ssh-ed25519 AAAA…"), known_hosts, connect_timeout_s, command_timeout_s.
 
 \b
 An Android phone (see `edgebench push --help`):
@@ -115,7 +116,7 @@ def _row(t: Target) -> dict[str, str]:
         "name": t.name,
         "kind": "ssh",
         "address": f"{t.user}@{t.host}:{t.port}",
-        "python": t.python,
+        "python": t.python or "setup venv, else python3",
         "workdir": t.workdir,
     }
 
@@ -142,4 +143,57 @@ def check(ctx: click.Context, name: str, inventory: str | None, accept_new_host_
         click.echo(json.dumps({"name": name, **report}, indent=1))
     else:
         click.echo("\n".join(_android_lines(name, report) if "android" in report else _board_lines(name, report)))
+    return int(ExitCode.OK)
+
+
+SETUP_EPILOG = """\b
+Examples:
+  edgebench devices setup pi4                      # the board's pip installs numpy and ai-edge-litert
+  edgebench devices setup pi4 --offline            # an air-gapped bench: wheels fetched here, sent over SSH
+  edgebench devices setup pi3 --runtime tflite-runtime   # 32-bit boards have no ai-edge-litert wheel
+
+\b
+The venv goes in the device's workdir; `run` and `push` use it when the inventory names no python.
+Running setup again changes nothing unless the runtime asked for changed.
+"""
+
+
+@devices.command(epilog=SETUP_EPILOG)
+@click.argument("name")
+@click.option("--offline", is_flag=True, help="Fetch the board's wheels on this machine and send them over.")
+@click.option(
+    "--runtime",
+    type=click.Choice(["ai-edge-litert", "tflite-runtime"]),
+    help="Default: ai-edge-litert where it has wheels (aarch64, x86_64), else tflite-runtime 2.14.",
+)
+@inventory_option
+@accept_host_key_option
+@json_option
+@click.pass_context
+def setup(
+    ctx: click.Context,
+    name: str,
+    offline: bool,
+    runtime: str | None,
+    inventory: str | None,
+    accept_new_host_key: bool,
+    as_json: bool,
+) -> int:
+    """Provision board NAME: a venv with numpy and a LiteRT runtime, checked by importing it there."""
+    from edgebench.devices import get_device
+    from edgebench.devices.provision import Runtime
+    from edgebench.devices.remote import RemoteDevice
+    from edgebench.errors import EdgebenchError
+
+    inventory, as_json = _own_or_group(ctx, "inventory", inventory), _own_or_group(ctx, "as_json", as_json)
+    inv = load_inventory(inventory)
+    device = get_device(name, inv, accept_new_host_key, flag="devices setup NAME")
+    if not isinstance(device, RemoteDevice) or isinstance(inv.devices.get(name), AdbTarget):
+        raise EdgebenchError(f"devices setup {name}: only SSH boards are set up (`local` and phones need none)")
+    done = device.setup(Runtime(runtime) if runtime else None, offline)
+    if as_json:
+        click.echo(json.dumps({"name": name, "python": done.python, "runtime": done.runtime, "changed": done.changed}))
+    else:
+        state = "set up" if done.changed else "already set up"
+        click.echo(f"{name}: {state}: {done.runtime} in {done.python}")
     return int(ExitCode.OK)
