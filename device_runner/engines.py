@@ -43,7 +43,7 @@ class DelegateFailed(RuntimeError):
 
 
 class Incompatible(RuntimeError):
-    """The runtime is too old for an op (or op version) in the model."""
+    """The runtime has no kernel for an op of the model: an op version newer than it, or a custom op."""
 
 
 class Engine(Protocol):

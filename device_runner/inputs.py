@@ -114,6 +114,8 @@ def read_input_set(path: Path) -> InputSet:
 
 
 def _check_lengths(found: InputSet, path: Path) -> None:
+    if found.inputs[0].ndim == 0 or len(found.inputs[0]) == 0:
+        raise InputSetError(f"{path}: x.0 holds no samples")
     n = len(found)
     named = [(input_key(i), x) for i, x in enumerate(found.inputs)]
     named += [("y", found.labels)] if found.labels is not None else []

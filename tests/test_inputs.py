@@ -98,6 +98,8 @@ def test_sample_k_takes_that_sample_of_every_input() -> None:
         ({"x.0": np.zeros((4, 2)), "y": np.zeros(5)}, "y has 5 samples, x.0 has 4"),
         ({"x.0": np.zeros((4, 2)), "x.2": np.zeros((4, 2))}, "not numbered 0..1"),
         ({"y": np.zeros(4)}, "no inputs"),
+        ({"x.0": np.zeros((0, 2))}, "x.0 holds no samples"),
+        ({"x.0": np.array(3.0)}, "x.0 holds no samples"),
     ],
 )
 def test_inconsistent_input_sets_are_refused_naming_the_key(
