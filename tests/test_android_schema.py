@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import subprocess
 import typing
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
-from device_runner import noise, schema
+from device_runner import accuracy, noise, schema
 from device_runner.schema import Activity, CellResult, Measurement, Plan
 from edgebench.plan import build_plan, stage
 from edgebench.records import Manifest
@@ -126,3 +128,98 @@ def test_the_app_flags_contention_for_the_same_reasons_in_the_same_words(
         name: schema.to_dict(w) for name, w in (("before", before), ("during", during), ("after", after))
     }
     assert java_json(jvm, "reasons", tmp_path, given) == noise.reasons(threads, cores, before, during, after)
+
+
+# ---- one scoring on both sides: accuracy.py's score and compare, fed the same arrays -----------------
+
+
+def arrays(values: list[np.ndarray] | None) -> list[dict[str, Any]] | None:
+    """Arrays as JvmRunner reads them: one sample's shape, a flat row per sample, integer or not."""
+    if values is None:
+        return None
+    return [
+        {"shape": list(v.shape[1:]), "rows": v.reshape(len(v), -1).tolist(), "integer": v.dtype.kind in "iub"}
+        for v in values
+    ]
+
+
+def same(java: Any, python: Any, where: str = "") -> None:
+    """Equal records, floats to 1e-9 relative (the two sum in different orders), infinities and NaN alike."""
+    if isinstance(python, dict):
+        assert set(java) == set(python), where
+        for key in python:
+            same(java[key], python[key], f"{where}.{key}")
+    elif isinstance(python, list):
+        assert len(java) == len(python), where
+        for k, (j, p) in enumerate(zip(java, python, strict=True)):
+            same(j, p, f"{where}[{k}]")
+    elif isinstance(python, float) and isinstance(java, int | float):
+        assert math.isclose(java, python, rel_tol=1e-9, abs_tol=1e-12) or (math.isnan(java) and math.isnan(python)), (
+            f"{where}: {java} != {python}"
+        )
+    else:
+        assert java == python, f"{where}: {java!r} != {python!r}"
+
+
+RNG = np.random.default_rng(7)
+SOFTMAX = RNG.dirichlet(np.ones(10), size=12).astype(np.float32).reshape(12, 1, 10)
+NOISY = (SOFTMAX + RNG.normal(0, 0.05, SOFTMAX.shape)).astype(np.float32)
+LOGITS = RNG.normal(0, 3, (12, 6)).astype(np.float32)
+BOXES = RNG.normal(0, 1, (12, 4)).astype(np.float32)
+WITH_NAN = SOFTMAX.copy()
+WITH_NAN[3, 0, 2] = np.nan
+CLASS_IDS = RNG.integers(0, 6, 12)
+
+SCORED = {
+    "softmax with labels and reference": ([NOISY], CLASS_IDS, [SOFTMAX], "auto"),
+    "logits the labels index": ([LOGITS], CLASS_IDS, [LOGITS * 1.01], "auto"),
+    "regression targets": ([BOXES], BOXES + 0.1, None, "auto"),
+    "several heads, one a distribution": ([BOXES, NOISY], CLASS_IDS, [BOXES * 0.9, SOFTMAX], "auto"),
+    "a NaN output": ([WITH_NAN], CLASS_IDS, [SOFTMAX], "auto"),
+    "nothing to score against": ([SOFTMAX], None, None, "auto"),
+    "task classification, float labels": ([BOXES], BOXES[:, 0] + 0.5, [BOXES], "classification"),
+    "task other": ([SOFTMAX], CLASS_IDS, [SOFTMAX], "other"),
+    "a reference of another size": ([SOFTMAX], CLASS_IDS, [LOGITS], "auto"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SCORED))
+def test_the_app_scores_outputs_as_device_runner_does(jvm: list[str], tmp_path: Path, case: str) -> None:
+    outputs, labels, reference, task = SCORED[case]
+    names = [f"out{j}" for j in range(len(outputs))]
+    given = {
+        "outputs": arrays(outputs),
+        "labels": None if labels is None else arrays([np.asarray(labels)])[0],  # type: ignore[index]
+        "reference": arrays(reference),
+        "task": task,
+        "names": names,
+    }
+    python = schema.to_dict(accuracy.score(outputs, labels, reference, task, names))
+    same(java_json(jvm, "score", tmp_path, given), python)
+
+
+COMPARED: dict[str, tuple[list[np.ndarray], list[np.ndarray], list[int | None]]] = {
+    "close": ([NOISY * 0 + SOFTMAX], [SOFTMAX], [10]),
+    "a corrupting delegate": ([SOFTMAX[:, :, ::-1].copy()], [SOFTMAX], [10]),
+    "a NaN output": ([WITH_NAN], [SOFTMAX], [10]),
+    "no class distribution, cosine alone": ([BOXES * 1.5], [BOXES], [None]),
+    "the worst of two outputs": ([BOXES, -SOFTMAX], [BOXES, SOFTMAX], [None, 10]),
+    "no reference of the outputs' size": ([SOFTMAX], [LOGITS], [10]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(COMPARED))
+def test_the_app_holds_outputs_to_the_reference_kernels_as_device_runner_does(
+    jvm: list[str], tmp_path: Path, case: str
+) -> None:
+    outputs, reference, classes = COMPARED[case]
+    names = [f"out{j}" for j in range(len(outputs))]
+    given: dict[str, Any] = {"outputs": arrays(outputs), "reference": arrays(reference), "names": names}
+    given["classes"] = classes
+    given |= {"min_agreement": 0.97, "min_cosine": 0.99, "delegate": "gpu"}
+    found = accuracy.compare(outputs, reference, names, classes, 0.97, 0.99)
+    python = {
+        "numerics": None if found is None else schema.to_dict(found),
+        "message": None if found is None else accuracy.numerics_message(found, "gpu"),
+    }
+    same(java_json(jvm, "numerics", tmp_path, given), python)

@@ -25,11 +25,13 @@ final class AndroidEngines implements Engine.Factory {
             }
             List<Quantization> outputs = new ArrayList<>();
             List<String> names = new ArrayList<>();
+            List<int[]> shapes = new ArrayList<>();
             for (int j = 0; j < probe.getOutputTensorCount(); j++) {
                 outputs.add(quantization(probe.getOutputTensor(j), "output " + j));
                 names.add(probe.getOutputTensor(j).name());
+                shapes.add(probe.getOutputTensor(j).shape());
             }
-            io = new ModelIo(inputs, outputs, names);
+            io = new ModelIo(inputs, outputs, names, shapes);
         }
         switch (key.api) {
             case "interpreter":

@@ -125,6 +125,11 @@ final class CompiledModelEngine implements Engine {
     }
 
     @Override
+    public List<int[]> outputShapes() {
+        return io.outputShapes;
+    }
+
+    @Override
     public CellResult.Coverage coverage() {
         return null;
     }

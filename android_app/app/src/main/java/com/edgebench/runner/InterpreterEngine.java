@@ -128,6 +128,11 @@ final class InterpreterEngine implements Engine {
     }
 
     @Override
+    public List<int[]> outputShapes() {
+        return io.outputShapes;
+    }
+
+    @Override
     public CellResult.Coverage coverage() {
         return null; // the Java API does not say which nodes a delegate took
     }

@@ -59,6 +59,7 @@ public final class CellResult {
         public List<String> missing = new ArrayList<>();
     }
 
+    /** Scores of the outputs; the single figures are of the scored output (device_runner/schema.py Accuracy). */
     public static final class Accuracy {
         public int n;
         public Double top1;
@@ -67,6 +68,25 @@ public final class CellResult {
         public Double meanAbsDiff;
         public List<Boolean> correct = new ArrayList<>();
         public List<Boolean> agree = new ArrayList<>(); // per sample: same top-1 as the host fp32 model
+        public String task = "auto"; // classification | regression | other as scored
+        public Double top5;
+        public Double mae;
+        public String labelsNote = "";
+        public String referenceNote = "";
+        public List<OutputFidelity> outputs = new ArrayList<>(); // every output against the host fp32 outputs
+    }
+
+    /** One output against a reference (device_runner/schema.py OutputFidelity). */
+    public static final class OutputFidelity {
+        public int index;
+        public String name;
+        public double cosine;
+        public double minCosine;
+        public double snrDb;
+        public double maxAbsDiff;
+        public double meanAbsDiff;
+        public Integer classes; // null: not a class distribution
+        public Double agreement; // null unless a class distribution
     }
 
     public static final class Coverage {
@@ -106,14 +126,15 @@ public final class CellResult {
     /** The outputs against the same variant on the host's reference kernels (device_runner/accuracy.py). */
     public static final class Numerics {
         public int n;
-        public String output;
-        public double agreement;
+        public String output; // the worst output's index and name
+        public Double agreement; // null when that output is no class distribution
         public double cosine;
         public double minCosine;
         public double maxAbsDiff;
         public double minAgreementAllowed;
         public double minCosineAllowed;
-        public boolean passed;
+        public boolean passed; // every output held to the tolerances
+        public List<OutputFidelity> outputs = new ArrayList<>(); // every output compared
     }
 
     /** Which delegate partition ran each node, -1 for plain kernels (device_runner/schema.py Placement). */

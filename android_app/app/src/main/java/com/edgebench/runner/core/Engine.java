@@ -15,6 +15,9 @@ public interface Engine extends AutoCloseable {
     /** Each output tensor's name, in the model's order ("Identity"): numerics say which output differed. */
     java.util.List<String> outputNames();
 
+    /** Each output tensor's shape (batch axis kept): whether an output is a class distribution depends on it. */
+    java.util.List<int[]> outputShapes();
+
     /** Nodes the delegate took, or null where the API does not say (LiteRT's Java APIs do not). */
     CellResult.Coverage coverage();
 

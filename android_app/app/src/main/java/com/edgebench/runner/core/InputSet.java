@@ -31,15 +31,15 @@ public final class InputSet {
     private static final Pattern INPUT = Pattern.compile("x\\.(\\d+)");
     private static final Pattern OUTPUT = Pattern.compile("ref\\.(\\d+)");
 
-    public final List<float[][]> inputs; // per model input: one flattened array per sample
-    public final long[] labels; // null when the set has none
-    public final List<float[][]> reference; // per model output: the host fp32 outputs; null when absent
+    public final List<Samples> inputs; // per model input
+    public final Samples labels; // null when the set has none
+    public final List<Samples> reference; // per model output: the host fp32 outputs; null when absent
     public final boolean synthetic;
     private final File file;
     private final boolean previousLayout;
 
-    private InputSet(File file, boolean previousLayout, List<float[][]> inputs, long[] labels,
-            List<float[][]> reference, boolean synthetic) {
+    private InputSet(File file, boolean previousLayout, List<Samples> inputs, Samples labels,
+            List<Samples> reference, boolean synthetic) {
         this.file = file;
         this.previousLayout = previousLayout;
         this.inputs = inputs;
@@ -50,14 +50,14 @@ public final class InputSet {
 
     /** The number of samples. */
     public int size() {
-        return inputs.get(0).length;
+        return inputs.get(0).n();
     }
 
     /** Sample ``k`` of every input, in the model's input order. */
     public float[][] sample(int k) {
         float[][] out = new float[inputs.size()][];
         for (int i = 0; i < out.length; i++) {
-            out[i] = inputs.get(i)[k];
+            out[i] = inputs.get(i).rows[k];
         }
         return out;
     }
@@ -66,14 +66,14 @@ public final class InputSet {
         // The variants' reference outputs are read per cell (variantReference), not held all sweep long.
         Map<String, Array> arrays = arrays(npz, name -> !name.startsWith("ref.") || OUTPUT.matcher(name).matches());
         boolean previous = arrays.containsKey("x");
-        List<float[][]> inputs;
-        List<float[][]> reference;
+        List<Samples> inputs;
+        List<Samples> reference;
         if (previous) {
-            inputs = Collections.singletonList(arrays.get("x").rows());
-            reference = arrays.containsKey("ref") ? Collections.singletonList(arrays.get("ref").rows()) : null;
+            inputs = Collections.singletonList(arrays.get("x").samples());
+            reference = arrays.containsKey("ref") ? Collections.singletonList(arrays.get("ref").samples()) : null;
         } else {
             inputs = numbered(arrays, INPUT, npz, "x.");
-            List<float[][]> outputs = numbered(arrays, OUTPUT, npz, "ref.");
+            List<Samples> outputs = numbered(arrays, OUTPUT, npz, "ref.");
             reference = outputs.isEmpty() ? null : outputs;
         }
         if (inputs.isEmpty()) {
@@ -81,7 +81,7 @@ public final class InputSet {
         }
         Array y = arrays.get("y");
         Array synthetic = arrays.get("synthetic");
-        InputSet set = new InputSet(npz, previous, inputs, y == null ? null : y.longs(), reference,
+        InputSet set = new InputSet(npz, previous, inputs, y == null ? null : y.samples(), reference,
                 synthetic != null && synthetic.values.length > 0 && synthetic.values[0] != 0);
         set.checkLengths();
         return set;
@@ -91,15 +91,15 @@ public final class InputSet {
      * ``variant``'s outputs on the host's reference kernels, one array per output (each sample
      * flattened), or null when the set has none for it (device_runner/inputs.py read_variant_reference).
      */
-    public List<float[][]> variantReference(String variant) throws IOException {
+    public List<Samples> variantReference(String variant) throws IOException {
         String old = "ref." + variant;
         Pattern numbered = Pattern.compile(Pattern.quote(old + ".") + "(\\d+)");
         Map<String, Array> arrays = arrays(file,
                 name -> (previousLayout && name.equals(old)) || numbered.matcher(name).matches());
         if (previousLayout && arrays.containsKey(old)) {
-            return Collections.singletonList(arrays.get(old).rows());
+            return Collections.singletonList(arrays.get(old).samples());
         }
-        List<float[][]> outputs = numbered(arrays, numbered, file, old + ".");
+        List<Samples> outputs = numbered(arrays, numbered, file, old + ".");
         return outputs.isEmpty() ? null : outputs;
     }
 
@@ -109,15 +109,15 @@ public final class InputSet {
         List<Integer> lengths = new ArrayList<>();
         for (int i = 0; i < inputs.size(); i++) {
             keys.add((previousLayout ? "x" : "x." + i));
-            lengths.add(inputs.get(i).length);
+            lengths.add(inputs.get(i).n());
         }
         if (labels != null) {
             keys.add("y");
-            lengths.add(labels.length);
+            lengths.add(labels.n());
         }
         for (int j = 0; reference != null && j < reference.size(); j++) {
             keys.add(previousLayout ? "ref" : "ref." + j);
-            lengths.add(reference.get(j).length);
+            lengths.add(reference.get(j).n());
         }
         for (int k = 0; k < keys.size(); k++) {
             if (lengths.get(k) != n) {
@@ -144,7 +144,7 @@ public final class InputSet {
     }
 
     /** The arrays named prefix + 0, 1, ... in order; refused when a number is missing. */
-    private static List<float[][]> numbered(Map<String, Array> arrays, Pattern pattern, File npz, String prefix)
+    private static List<Samples> numbered(Map<String, Array> arrays, Pattern pattern, File npz, String prefix)
             throws IOException {
         TreeMap<Integer, Array> found = new TreeMap<>();
         for (Map.Entry<String, Array> e : arrays.entrySet()) {
@@ -157,9 +157,9 @@ public final class InputSet {
             throw new IOException(npz + ": " + prefix + "<n> arrays are not numbered 0.." + (found.size() - 1)
                     + ": " + found.keySet());
         }
-        List<float[][]> out = new ArrayList<>();
+        List<Samples> out = new ArrayList<>();
         for (Array array : found.values()) {
-            out.add(array.rows());
+            out.add(array.samples());
         }
         return out;
     }
@@ -182,10 +182,12 @@ public final class InputSet {
 
         final int[] shape;
         final float[] values;
+        final boolean integer;
 
-        private Array(int[] shape, float[] values) {
+        private Array(int[] shape, float[] values, boolean integer) {
             this.shape = shape;
             this.values = values;
+            this.integer = integer;
         }
 
         static Array parse(byte[] data, File npz, ZipEntry entry) throws IOException {
@@ -225,7 +227,7 @@ public final class InputSet {
                     default -> throw new IOException(where + ": dtype " + descr + " is not read");
                 };
             }
-            return new Array(shape, values);
+            return new Array(shape, values, !descr.endsWith("f4") && !descr.endsWith("f8"));
         }
 
         private static String find(Pattern pattern, String header, String where) throws IOException {
@@ -236,24 +238,15 @@ public final class InputSet {
             return m.group(1);
         }
 
-        float[][] rows() {
+        /** Samples on axis 0 (a 0-d array is one sample), each flattened. */
+        Samples samples() {
             int n = shape.length == 0 ? 1 : shape[0];
             int width = n == 0 ? 0 : values.length / n;
             float[][] rows = new float[n][width];
             for (int i = 0; i < n; i++) {
-                for (int j = 0; j < width; j++) {
-                    rows[i][j] = values[i * width + j];
-                }
+                System.arraycopy(values, i * width, rows[i], 0, width);
             }
-            return rows;
-        }
-
-        long[] longs() {
-            long[] out = new long[values.length];
-            for (int i = 0; i < out.length; i++) {
-                out[i] = (long) values[i];
-            }
-            return out;
+            return new Samples(shape.length == 0 ? shape : Arrays.copyOfRange(shape, 1, shape.length), rows, integer);
         }
     }
 }

@@ -9,7 +9,8 @@ public final class Plan {
     public String runId;
     public String modelName;
     public List<Variant> variants = new ArrayList<>();
-    public String inputSet; // .npz beside the plan: x, y (labels, optional), ref (host fp32 outputs)
+    public String inputSet; // .npz beside the plan (device_runner/inputs.py): inputs, labels, references
+    public String task = "auto"; // what the outputs mean (converter's --task): how they are scored
     public Measurement measure = new Measurement();
     public List<Pair> pairs = new ArrayList<>();
     public String schemaVersion = Schema.VERSION;

@@ -461,47 +461,55 @@ public final class Sweep {
         }
     }
 
-    /** Every output for every sample, one invoke each: per output, one flattened array per sample. */
-    static List<float[][]> predict(Engine engine, InputSet inputs) {
-        List<float[][]> outputs = new ArrayList<>();
+    /** Every output for every sample, one invoke each: per output, one flattened row per sample. */
+    static List<Samples> predict(Engine engine, InputSet inputs) {
+        List<float[][]> rows = new ArrayList<>();
         for (int i = 0; i < inputs.size(); i++) {
             engine.setInputs(inputs.sample(i));
             engine.invoke();
             float[][] sample = engine.outputs();
             for (int j = 0; j < sample.length; j++) {
                 if (i == 0) {
-                    outputs.add(new float[inputs.size()][]);
+                    rows.add(new float[inputs.size()][]);
                 }
-                outputs.get(j)[i] = sample[j];
+                rows.get(j)[i] = sample[j];
             }
+        }
+        List<Samples> outputs = new ArrayList<>();
+        for (int j = 0; j < rows.size(); j++) {
+            outputs.add(new Samples(engine.outputShapes().get(j), rows.get(j), false));
         }
         return outputs;
     }
 
     /**
-     * A timed side's result: timing, memory, accuracy over the whole input set, the numerics check
-     * against the same variant on the host's reference kernels, delegation.
+     * A timed side's result: timing, memory, every output scored over the whole input set, the numerics
+     * check against the same variant on the host's reference kernels, delegation (cell.py's _result).
      */
     private CellResult result(Side side, Loaded loaded, double overheadNs) {
         CellResult result = side.result;
-        Plan.Measurement m = loaded.plan.measure;
+        Plan plan = loaded.plan;
+        InputSet inputs = loaded.inputs;
         result.timing = RunLoop.summarize(side.samples(), side.initNs, side.firstNs, side.warmupRuns, overheadNs);
         result.timing.blockLengths = new ArrayList<>(side.blockLengths);
         result.memory = side.memory;
         result.conditions = side.conditions;
-        List<float[][]> outputs = predict(side.engine, loaded.inputs);
-        List<float[][]> hostFp32 = loaded.inputs.reference;
-        boolean comparable = hostFp32 != null && !outputs.isEmpty() && sameSize(outputs.get(0), hostFp32.get(0));
-        result.accuracy = Scoring.score(outputs.isEmpty() ? new float[0][] : outputs.get(0), loaded.inputs.labels,
-                comparable ? hostFp32.get(0) : null);
-        List<float[][]> expected;
+        List<Samples> outputs = predict(side.engine, inputs);
+        List<String> names = side.engine.outputNames();
+        result.accuracy = Scoring.score(outputs, inputs.labels, inputs.reference, plan.task, names);
+        List<Samples> expected;
         try {
-            expected = loaded.inputs.variantReference(result.variant);
+            expected = inputs.variantReference(result.variant);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        result.numerics = NumericsCheck.check(outputs, expected, side.engine.outputNames(), m.numericsMinAgreement,
-                m.numericsMinCosine);
+        if (expected != null) {
+            // Class distributions judged as the accuracy scores judge them: on the host fp32 outputs where there are some.
+            boolean hostFp32 = inputs.reference != null && !inputs.reference.isEmpty();
+            List<Integer> classes = Scoring.classCounts(hostFp32 ? inputs.reference : expected, inputs.labels, plan.task);
+            result.numerics = NumericsCheck.compare(outputs, expected, names, classes, plan.measure.numericsMinAgreement,
+                    plan.measure.numericsMinCosine);
+        }
         result.coverage = side.engine.coverage();
         result.fullyAccelerated = side.engine.fullyAccelerated();
         if (result.numerics != null && !result.numerics.passed) {
@@ -509,10 +517,6 @@ public final class Sweep {
         }
         boolean blind = result.conditions != null && result.conditions.during.busyCores == null;
         return finish(result, Schema.OK, blind ? NO_BUSY_CORES : "");
-    }
-
-    private static boolean sameSize(float[][] a, float[][] b) {
-        return a.length == b.length && (a.length == 0 || a[0].length == b[0].length);
     }
 
     private CellResult header(Plan plan, CellKey key) {

@@ -62,7 +62,7 @@ final class FakeDevice implements Engine.Factory, Probes {
                 if (failingVariants.contains(key.variant)) {
                     throw new Engine.DelegateFailed(key.variant + ": the delegate could not prepare the graph", null);
                 }
-                List<float[][]> answers;
+                List<Samples> answers;
                 try {
                     answers = replay == null ? null : replay.variantReference(key.variant);
                 } catch (IOException e) {
@@ -136,11 +136,11 @@ final class FakeDevice implements Engine.Factory, Probes {
     private static final class FakeEngine implements Engine {
         private final FakeDevice device;
         private final CellKey key;
-        private final List<float[][]> answers; // per output, per sample; null: the classifier
+        private final List<Samples> answers; // per output, over the replayed samples; null: the classifier
         private final Map<Integer, Integer> sampleOf = new HashMap<>(); // input hash -> sample index
         private float[][] inputs = new float[0][];
 
-        FakeEngine(FakeDevice device, CellKey key, List<float[][]> answers) {
+        FakeEngine(FakeDevice device, CellKey key, List<Samples> answers) {
             this.device = device;
             this.key = key;
             this.answers = answers;
@@ -172,7 +172,7 @@ final class FakeDevice implements Engine.Factory, Probes {
             int count = answers != null ? answers.size() : device.outputCount;
             float[][] out = new float[count][];
             for (int j = 0; j < count; j++) {
-                out[j] = answers != null && sample != null ? answers.get(j)[sample].clone() : oneHot(inputs, j);
+                out[j] = answers != null && sample != null ? answers.get(j).rows[sample].clone() : oneHot(inputs, j);
                 UnaryOperator<float[]> fault = device.corrupting.get(key.delegate);
                 out[j] = fault == null ? out[j] : fault.apply(out[j]);
             }
@@ -186,6 +186,15 @@ final class FakeDevice implements Engine.Factory, Probes {
                 names.add("Identity" + (j == 0 ? "" : "_" + j));
             }
             return names;
+        }
+
+        @Override
+        public List<int[]> outputShapes() {
+            List<int[]> shapes = new ArrayList<>();
+            for (int j = 0; j < (answers != null ? answers.size() : device.outputCount); j++) {
+                shapes.add(answers != null ? answers.get(j).shape : new int[] {1, 10});
+            }
+            return shapes;
         }
 
         @Override

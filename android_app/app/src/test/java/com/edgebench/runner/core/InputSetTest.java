@@ -28,11 +28,12 @@ public class InputSetTest {
         assertEquals(2, set.size());
         assertEquals(1, set.inputs.size());
         assertArrayEquals(new float[] {0, 255}, set.sample(0)[0], 0);
-        assertArrayEquals(new long[] {3, 1}, set.labels);
-        assertArrayEquals(new float[] {1, 0}, set.reference.get(0)[1], 0);
-        List<float[][]> int8 = set.variantReference("int8");
+        assertArrayEquals(new float[] {1}, set.labels.rows[1], 0);
+        assertTrue(set.labels.integer); // class ids, as int64 arrays hold them
+        assertArrayEquals(new float[] {1, 0}, set.reference.get(0).rows[1], 0);
+        List<Samples> int8 = set.variantReference("int8");
         assertEquals(1, int8.size());
-        assertArrayEquals(new float[] {0.9f, 0.1f}, int8.get(0)[1], 0);
+        assertArrayEquals(new float[] {0.9f, 0.1f}, int8.get(0).rows[1], 0);
         assertFalse(set.synthetic);
     }
 
@@ -52,12 +53,13 @@ public class InputSetTest {
         assertArrayEquals(new float[] {4, 5, 6}, set.sample(1)[0], 0);
         assertArrayEquals(new float[] {9, 10}, set.sample(1)[1], 0); // integer inputs keep their values
         assertEquals(2, set.reference.size());
-        assertArrayEquals(new float[] {3, 4}, set.reference.get(1)[1], 0);
+        assertArrayEquals(new int[] {2}, set.reference.get(1).shape); // one sample's shape: axis 0 is the samples
+        assertArrayEquals(new float[] {3, 4}, set.reference.get(1).rows[1], 0);
         assertNull(set.labels);
         assertTrue(set.synthetic);
-        List<float[][]> baseline = set.variantReference("baseline.fp32");
+        List<Samples> baseline = set.variantReference("baseline.fp32");
         assertEquals(2, baseline.size());
-        assertArrayEquals(new float[] {7, 8}, baseline.get(1)[1], 0);
+        assertArrayEquals(new float[] {7, 8}, baseline.get(1).rows[1], 0);
         assertNull(set.variantReference("candidate.fp32"));
     }
 

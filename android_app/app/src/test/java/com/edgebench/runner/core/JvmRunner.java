@@ -4,12 +4,15 @@ import com.google.gson.FieldNamingPolicy;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -21,8 +24,11 @@ import java.util.Map;
  *
  *   java JvmRunner echo-plan PLAN OUT
  *   java JvmRunner sweep PLAN RESULTS_DIR [--unit CELL_ID | --memory CELL_ID]
- *       environment: FAKE_PHONE_CORRUPT=DELEGATE (its outputs reversed), FAKE_PHONE_THERMAL=STATUS
- *   java JvmRunner numerics IN.json       {outputs, reference, output, min_agreement, min_cosine, delegate}
+ *       environment: FAKE_PHONE_CORRUPT=DELEGATE (its outputs reversed), FAKE_PHONE_THERMAL=STATUS,
+ *       FAKE_PHONE_MACHINE=DIR (its /proc and /sys: an empty folder is a phone that hides them all)
+ *   java JvmRunner numerics IN.json       {outputs, reference, names, classes, min_agreement, min_cosine, delegate}
+ *   java JvmRunner score IN.json          {outputs, labels, reference, task, names}
+ *       (arrays as {"shape": one sample's, "rows": one flat row per sample, "integer": stored as integers})
  *   java JvmRunner reasons IN.json        {threads, cores, before, during, after}
  *   java JvmRunner noise-constants
  */
@@ -41,6 +47,11 @@ public final class JvmRunner {
             }
             case "sweep" -> sweep(args);
             case "numerics" -> numerics(JsonParser.parseString(read(args[1])).getAsJsonObject());
+            case "score" -> {
+                JsonObject in = JsonParser.parseString(read(args[1])).getAsJsonObject();
+                System.out.println(SNAKE.toJson(Scoring.score(list(in.get("outputs")), samples(in.get("labels")),
+                        list(in.get("reference")), in.get("task").getAsString(), strings(in.get("names")))));
+            }
             case "reasons" -> {
                 JsonObject in = JsonParser.parseString(read(args[1])).getAsJsonObject();
                 System.out.println(SNAKE.toJson(Noise.reasons(in.get("threads").getAsInt(), in.get("cores").getAsInt(),
@@ -71,8 +82,9 @@ public final class JvmRunner {
         }
         String thermal = System.getenv("FAKE_PHONE_THERMAL");
         device.thermalStatus = thermal == null || thermal.isEmpty() ? 0 : Integer.parseInt(thermal);
-        Sweep sweep = new Sweep(device, device, Clock.SYSTEM, new Noise(new File("/"), device, Clock.SYSTEM,
-                Noise.WINDOW_S));
+        String machine = System.getenv("FAKE_PHONE_MACHINE"); // where its /proc and /sys are; this host's by default
+        File root = new File(machine == null || machine.isEmpty() ? "/" : machine);
+        Sweep sweep = new Sweep(device, device, Clock.SYSTEM, new Noise(root, device, Clock.SYSTEM, Noise.WINDOW_S));
         String option = args.length > 3 ? args[3] : "";
         if (option.equals("--memory")) {
             sweep.measureMemory(plan, results, args[4]);
@@ -83,13 +95,50 @@ public final class JvmRunner {
     }
 
     private static void numerics(JsonObject in) {
-        CellResult.Numerics r = NumericsCheck.compare(rows(in.getAsJsonArray("outputs")),
-                rows(in.getAsJsonArray("reference")), in.get("output").getAsString(),
-                in.get("min_agreement").getAsDouble(), in.get("min_cosine").getAsDouble());
+        List<Integer> classes = new ArrayList<>();
+        for (JsonElement c : in.getAsJsonArray("classes")) {
+            classes.add(c.isJsonNull() ? null : c.getAsInt());
+        }
+        CellResult.Numerics r = NumericsCheck.compare(list(in.get("outputs")), list(in.get("reference")),
+                strings(in.get("names")), classes, in.get("min_agreement").getAsDouble(),
+                in.get("min_cosine").getAsDouble());
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("numerics", r);
-        out.put("message", NumericsCheck.message(r, in.get("delegate").getAsString()));
+        out.put("message", r == null ? null : NumericsCheck.message(r, in.get("delegate").getAsString()));
         System.out.println(SNAKE.toJson(out));
+    }
+
+    /** A list of arrays, each {"shape": one sample's, "rows": a flat row per sample, "integer": bool}; or null. */
+    private static List<Samples> list(JsonElement element) {
+        if (element == null || element.isJsonNull()) {
+            return null;
+        }
+        List<Samples> out = new ArrayList<>();
+        for (JsonElement e : element.getAsJsonArray()) {
+            out.add(samples(e));
+        }
+        return out;
+    }
+
+    private static Samples samples(JsonElement element) {
+        if (element == null || element.isJsonNull()) {
+            return null;
+        }
+        JsonObject o = element.getAsJsonObject();
+        JsonArray shape = o.getAsJsonArray("shape");
+        int[] dims = new int[shape.size()];
+        for (int i = 0; i < dims.length; i++) {
+            dims[i] = shape.get(i).getAsInt();
+        }
+        return new Samples(dims, rows(o.getAsJsonArray("rows")), o.get("integer").getAsBoolean());
+    }
+
+    private static List<String> strings(JsonElement element) {
+        List<String> out = new ArrayList<>();
+        for (JsonElement e : element.getAsJsonArray()) {
+            out.add(e.getAsString());
+        }
+        return out;
     }
 
     private static float[][] rows(JsonArray array) {

@@ -5,18 +5,28 @@ import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertTrue;
 
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import org.junit.Test;
 
 public class NumericsCheckTest {
     private static final float[][] REFERENCE = {{0.1f, 0.9f}, {0.8f, 0.2f}, {0.3f, 0.7f}, {0.6f, 0.4f}};
+    private static final List<Integer> TWO_CLASSES = Collections.singletonList(2);
+
+    static Samples samples(float[][] rows) {
+        return new Samples(new int[] {rows.length == 0 ? 0 : rows[0].length}, rows, false);
+    }
+
+    private static CellResult.Numerics one(float[][] got, List<Integer> classes, double minAgreement,
+            double minCosine) {
+        return NumericsCheck.compare(List.of(samples(got)), List.of(samples(REFERENCE)), List.of("Identity"), classes,
+                minAgreement, minCosine);
+    }
 
     @Test
     public void outputsCloseToTheReferenceKernelsPassWithTheirFigures() {
         float[][] got = {{0.11f, 0.89f}, {0.8f, 0.2f}, {0.3f, 0.7f}, {0.6f, 0.4f}};
-        CellResult.Numerics r = NumericsCheck.compare(got, REFERENCE, "0 Identity", 0.97, 0.99);
+        CellResult.Numerics r = one(got, TWO_CLASSES, 0.97, 0.99);
         assertTrue(r.passed);
         assertEquals(4, r.n);
         assertEquals("0 Identity", r.output);
@@ -25,12 +35,14 @@ public class NumericsCheckTest {
         assertEquals(0.01, r.maxAbsDiff, 1e-6);
         assertEquals(0.97, r.minAgreementAllowed, 0);
         assertEquals(0.99, r.minCosineAllowed, 0);
+        assertEquals(1, r.outputs.size());
+        assertEquals(Integer.valueOf(2), r.outputs.get(0).classes);
     }
 
     @Test
     public void outputsPastAToleranceFailAndTheMessageSaysByHowMuch() {
         float[][] got = {{0.9f, 0.1f}, {0.8f, 0.2f}, {0.3f, 0.7f}, {0.6f, 0.4f}}; // the first sample flipped
-        CellResult.Numerics r = NumericsCheck.compare(got, REFERENCE, "0 Identity", 0.97, 0.99);
+        CellResult.Numerics r = one(got, TWO_CLASSES, 0.97, 0.99);
         assertFalse(r.passed);
         assertEquals(0.75, r.agreement, 0);
         assertEquals("gpu outputs differ from the same variant on the host's reference kernels: top-1 agreement "
@@ -39,9 +51,20 @@ public class NumericsCheckTest {
     }
 
     @Test
+    public void anOutputThatIsNoClassDistributionIsHeldToTheCosineAlone() {
+        float[][] got = {{0.9f, 0.1f}, {0.8f, 0.2f}, {0.3f, 0.7f}, {0.6f, 0.4f}};
+        CellResult.Numerics r = one(got, Collections.singletonList(null), 0.97, 0.5);
+        assertNull(r.agreement);
+        assertTrue(r.passed); // its top-1 flipped, but top-1 means nothing there
+        r = one(got, Collections.singletonList(null), 0.97, 0.99);
+        assertTrue(NumericsCheck.message(r, "npu"), NumericsCheck.message(r, "npu").startsWith(
+                "npu outputs differ from the same variant on the host's reference kernels: cosine "));
+    }
+
+    @Test
     public void aNanOutputFailsEvenWhereItsTopOneAgrees() {
         float[][] got = {{0.1f, Float.NaN}, {0.8f, 0.2f}, {0.3f, 0.7f}, {0.6f, 0.4f}};
-        CellResult.Numerics r = NumericsCheck.compare(got, REFERENCE, "0 Identity", 0.0, 0.0);
+        CellResult.Numerics r = one(got, TWO_CLASSES, 0.0, 0.0);
         assertFalse(r.passed); // both tolerances are met: the NaN alone fails it
         assertEquals(1.0, r.agreement, 0); // numpy's argmax takes the NaN: index 1, as the reference's
         assertEquals(0.0, r.minCosine, 0);
@@ -51,31 +74,30 @@ public class NumericsCheckTest {
 
     @Test
     public void twoAllZeroOutputsAreIdenticalAndOneAgainstAnotherIsAsFarAsCanBe() {
-        float[][] zeros = {{0f, 0f}};
-        assertEquals(1.0, NumericsCheck.compare(zeros, new float[][] {{0f, 0f}}, "0", 0, 0).cosine, 0);
-        assertEquals(0.0, NumericsCheck.compare(zeros, new float[][] {{0f, 1f}}, "0", 0, 0).cosine, 0);
+        Samples zeros = samples(new float[][] {{0f, 0f}});
+        assertEquals(1.0, Scoring.fidelity(0, "", zeros, samples(new float[][] {{0f, 0f}}), null).cosine, 0);
+        assertEquals(0.0, Scoring.fidelity(0, "", zeros, samples(new float[][] {{0f, 1f}}), null).cosine, 0);
     }
 
     @Test
-    public void withoutAReferenceOrWithOneOfAnotherSizeNothingIsChecked() {
-        List<float[][]> outputs = Collections.singletonList(REFERENCE);
-        List<String> names = Collections.singletonList("Identity");
-        assertNull(NumericsCheck.check(outputs, null, names, 0.97, 0.99));
-        assertNull(NumericsCheck.check(outputs, Collections.singletonList(new float[][] {{1f}}), names, 0.97, 0.99));
+    public void withoutAReferenceOfTheOutputsSizeNothingIsChecked() {
+        assertNull(NumericsCheck.compare(List.of(samples(REFERENCE)), List.of(samples(new float[][] {{1f}})),
+                List.of("Identity"), TWO_CLASSES, 0.97, 0.99));
     }
 
     @Test
-    public void everyOutputIsCheckedAndTheFirstThatFailsIsTheOneReported() {
+    public void everyOutputIsCheckedAndTheWorstFailingOneIsReported() {
         float[][] wrong = {{0.9f, 0.1f}, {0.2f, 0.8f}, {0.7f, 0.3f}, {0.4f, 0.6f}};
-        List<float[][]> outputs = Arrays.asList(REFERENCE, wrong);
-        CellResult.Numerics r = NumericsCheck.check(outputs, Arrays.asList(REFERENCE, REFERENCE),
-                Arrays.asList("scores", "boxes"), 0.97, 0.99);
+        CellResult.Numerics r = NumericsCheck.compare(List.of(samples(REFERENCE), samples(wrong)),
+                List.of(samples(REFERENCE), samples(REFERENCE)), List.of("scores", "boxes"), List.of(2, 2), 0.97, 0.99);
         assertFalse(r.passed);
         assertEquals("1 boxes", r.output);
-        CellResult.Numerics fine = NumericsCheck.check(Arrays.asList(REFERENCE, REFERENCE),
-                Arrays.asList(REFERENCE, REFERENCE), Arrays.asList("scores"), 0.97, 0.99);
+        assertEquals(2, r.outputs.size());
+        assertTrue(NumericsCheck.message(r, "gpu").contains("on output 1 boxes (the worst of 2 outputs), over 4"));
+        CellResult.Numerics fine = NumericsCheck.compare(List.of(samples(REFERENCE), samples(REFERENCE)),
+                List.of(samples(REFERENCE), samples(REFERENCE)), List.of("scores"), List.of(2, 2), 0.97, 0.99);
         assertTrue(fine.passed);
-        assertEquals("0 scores", fine.output); // an output without a name is its number alone
+        assertEquals("0 scores", fine.output); // equal cosines: the first; an output without a name is its number
     }
 
     @Test
