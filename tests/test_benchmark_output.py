@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from device_runner.delegates import parse_delegate
-from edgebench.devices.benchmark_model import delegate_flags
+from device_runner.flatbuffer import TensorInfo
+from edgebench.devices.benchmark_model import delegate_flags, split_outputs
 from edgebench.devices.benchmark_output import parse
+from edgebench.errors import EdgebenchError
 
 CURRENT = """\
 INFO: STARTING!
@@ -115,3 +118,18 @@ def test_an_output_cut_short_gives_no_timing() -> None:
 )
 def test_each_delegate_maps_to_the_tools_flags(delegate: str, flags: list[str] | None) -> None:
     assert delegate_flags(parse_delegate(delegate)) == flags
+
+
+def test_the_output_file_is_split_into_every_output_and_each_dequantised_per_tensor() -> None:
+    """The tool writes each sample's outputs one after another, in the model's output order."""
+    scores = TensorInfo("scores", [1, 3], "int8", 0.5, -1)
+    box = TensorInfo("box", [1, 2], "float32", 0.0, 0)
+    samples = [(np.array([[-1, 1, 3]], np.int8), np.array([[0.25, 4.0]], np.float32)) for _ in range(2)]
+    raw = b"".join(s.tobytes() + b.tobytes() for s, b in samples)
+    got_scores, got_box = split_outputs(raw, 2, [scores, box])
+    assert got_scores.tolist() == [[[0.0, 1.0, 2.0]]] * 2 and got_box.tolist() == [[[0.25, 4.0]]] * 2
+
+
+def test_an_output_file_of_the_wrong_size_is_one_clear_error() -> None:
+    with pytest.raises(EdgebenchError, match="wrote 5 output bytes for 2 samples, 8 expected"):
+        split_outputs(b"12345", 2, [TensorInfo("y", [1, 4], "int8", 0.0, 0)])
