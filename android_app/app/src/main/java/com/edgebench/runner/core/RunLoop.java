@@ -1,8 +1,6 @@
 package com.edgebench.runner.core;
 
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 
 /** Timing loops bounded by count and seconds, and their statistics: device_runner/timing.py in Java. */
 public final class RunLoop {
@@ -10,9 +8,12 @@ public final class RunLoop {
 
     private RunLoop() {}
 
-    /** Runs until both ``minRuns`` and ``minS`` are reached, or ``maxS`` passes (benchmark_model's rule). */
-    public static long[] bounded(Runnable invoke, int minRuns, double minS, double maxS, Clock clock) {
-        List<Long> samples = new ArrayList<>();
+    /**
+     * Runs until both ``minRuns`` and ``minS`` are reached, or ``maxS`` passes (benchmark_model's rule),
+     * appending each run's nanoseconds to ``into``; returns how many runs it timed.
+     */
+    public static int bounded(Runnable invoke, int minRuns, double minS, double maxS, Clock clock, SampleBuffer into) {
+        int runs = 0;
         long begin = clock.nanoTime();
         double minNs = minS * 1e9;
         double maxNs = maxS * 1e9;
@@ -20,10 +21,25 @@ public final class RunLoop {
             long start = clock.nanoTime();
             invoke.run();
             long end = clock.nanoTime();
-            samples.add(end - start);
+            into.add(end - start);
+            runs++;
             long elapsed = end - begin;
-            if (elapsed >= maxNs || (samples.size() >= minRuns && elapsed >= minNs)) {
-                return samples.stream().mapToLong(Long::longValue).toArray();
+            if (elapsed >= maxNs || (runs >= minRuns && elapsed >= minNs)) {
+                return runs;
+            }
+        }
+    }
+
+    /** The warm-up: the same stopping rule, keeping no samples; returns {runs, mean ns a run} (timing.count_loop). */
+    public static double[] counted(Runnable invoke, int minRuns, double minS, double maxS, Clock clock) {
+        int runs = 0;
+        long begin = clock.nanoTime();
+        while (true) {
+            invoke.run();
+            runs++;
+            long elapsed = clock.nanoTime() - begin;
+            if (elapsed >= maxS * 1e9 || (runs >= minRuns && elapsed >= minS * 1e9)) {
+                return new double[] {runs, (double) elapsed / runs};
             }
         }
     }

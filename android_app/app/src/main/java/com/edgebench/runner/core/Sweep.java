@@ -182,7 +182,7 @@ public final class Sweep {
                 }
                 CellResult.Memory memory = onWorker(loaded.plan, () -> {
                     try (Side side = load(loaded, key)) {
-                        return side.ownMemory(probes.peakRssMb());
+                        return side.ownMemory(side.peakLessSamples(probes.peakRssMb()));
                     } catch (CannotRun e) {
                         return null;
                     }
@@ -262,9 +262,9 @@ public final class Sweep {
             Plan.Measurement m = loaded.plan.measure;
             double overheadNs = RunLoop.timerOverheadNs(clock, OVERHEAD_READS);
             Noise.Guard guard = noise.start(key.threads);
-            s.add(RunLoop.bounded(s.engine::invoke, m.runs, m.minS, m.maxS, clock));
+            RunLoop.bounded(s.engine::invoke, m.runs, m.minS, m.maxS, clock, s.samples);
             s.conditions = guard.finish();
-            double peak = probes.peakRssMb(); // before the accuracy pass and the reference outputs are in memory
+            double peak = s.peakLessSamples(probes.peakRssMb()); // before the summary, the accuracy pass, the references
             s.memory = s.sharedProcess ? s.sharedMemory() : s.ownMemory(peak);
             return result(s, loaded, overheadNs);
         } catch (RuntimeException e) {
@@ -326,9 +326,8 @@ public final class Sweep {
             Noise.Guard guard = noise.start(baseline.threads);
             for (int index : abba(blocks)) {
                 Side side = index == 0 ? a : b;
-                long[] block = RunLoop.bounded(side.engine::invoke, perBlock, m.minS / blocks, m.maxS, clock);
-                side.add(block);
-                side.blockLengths.add(block.length);
+                side.blockLengths.add(RunLoop.bounded(side.engine::invoke, perBlock, m.minS / blocks, m.maxS, clock,
+                        side.samples));
             }
             CellResult.Conditions conditions = guard.finish();
             a.conditions = conditions;
@@ -366,7 +365,7 @@ public final class Sweep {
         final boolean sharedProcess; // another model was opened in this process before this one
         long firstNs;
         int warmupRuns;
-        final List<Long> samples = new ArrayList<>();
+        SampleBuffer samples = new SampleBuffer(1); // sized from the warm-up's speed once it has run
         final List<Integer> blockLengths = new ArrayList<>();
         CellResult.Memory memory;
         CellResult.Conditions conditions;
@@ -380,18 +379,9 @@ public final class Sweep {
             this.sharedProcess = sharedProcess;
         }
 
-        void add(long[] block) {
-            for (long sample : block) {
-                samples.add(sample);
-            }
-        }
-
-        long[] samples() {
-            long[] out = new long[samples.size()];
-            for (int i = 0; i < out.length; i++) {
-                out[i] = samples.get(i);
-            }
-            return out;
+        /** The process's peak less the sample buffer (resident since before the timed loop): the model's alone. */
+        double peakLessSamples(double peakMb) {
+            return peakMb - samples.bytes() / (double) (1 << 20);
         }
 
         CellResult.Memory ownMemory(double peakMb) {
@@ -453,7 +443,9 @@ public final class Sweep {
             start = clock.nanoTime();
             engine.invoke();
             side.firstNs = clock.nanoTime() - start;
-            side.warmupRuns = RunLoop.bounded(engine::invoke, m.warmupRuns, m.warmupMinS, m.maxS, clock).length;
+            double[] warmup = RunLoop.counted(engine::invoke, m.warmupRuns, m.warmupMinS, m.maxS, clock);
+            side.warmupRuns = (int) warmup[0];
+            side.samples = new SampleBuffer(SampleBuffer.capacityFor(warmup[1], m.runs, m.minS, m.maxS));
             return side;
         } catch (RuntimeException e) {
             engine.close();
@@ -490,7 +482,7 @@ public final class Sweep {
         CellResult result = side.result;
         Plan plan = loaded.plan;
         InputSet inputs = loaded.inputs;
-        result.timing = RunLoop.summarize(side.samples(), side.initNs, side.firstNs, side.warmupRuns, overheadNs);
+        result.timing = RunLoop.summarize(side.samples.toArray(), side.initNs, side.firstNs, side.warmupRuns, overheadNs);
         result.timing.blockLengths = new ArrayList<>(side.blockLengths);
         result.memory = side.memory;
         result.conditions = side.conditions;

@@ -23,19 +23,35 @@ public class RunLoopTest {
         }
     }
 
+    private static long[] timed(int minRuns, double minS, double maxS, long step) {
+        SampleBuffer into = new SampleBuffer(2);
+        int runs = RunLoop.bounded(() -> {}, minRuns, minS, maxS, new SteppingClock(step), into);
+        assertEquals(runs, into.size());
+        return into.toArray();
+    }
+
     @Test
     public void theLoopStopsWhenBothCountAndTimeAreReached() {
-        long[] samples = RunLoop.bounded(() -> {}, 5, 0.0, 10.0, new SteppingClock(1_000_000));
-        assertEquals(5, samples.length); // count reached first; no minimum time
-        samples = RunLoop.bounded(() -> {}, 1, 0.01, 10.0, new SteppingClock(1_000_000));
-        assertEquals(5, samples.length); // 10 ms at 2 ms a run (begin read + 2 per run): 5 runs
+        assertEquals(5, timed(5, 0.0, 10.0, 1_000_000).length); // count reached first; no minimum time
+        assertEquals(5, timed(1, 0.01, 10.0, 1_000_000).length); // 10 ms at 2 ms a run (begin read + 2 per run)
     }
 
     @Test
     public void theLoopStopsAtTheTimeCapWhateverTheCount() {
-        long[] samples = RunLoop.bounded(() -> {}, 1_000_000, 0.0, 0.001, new SteppingClock(100_000));
-        assertEquals(5, samples.length);
-        assertArrayEquals(new long[] {100_000, 100_000, 100_000, 100_000, 100_000}, samples);
+        // five samples in a buffer made for two: it grows by chunks, losing none
+        assertArrayEquals(new long[] {100_000, 100_000, 100_000, 100_000, 100_000},
+                timed(1_000_000, 0.0, 0.001, 100_000));
+    }
+
+    @Test
+    public void theWarmUpCountsRunsAndTheirMeanCostAndSizesTheBufferFromIt() {
+        double[] warmup = RunLoop.counted(() -> {}, 3, 0.0, 10.0, new SteppingClock(1_000_000));
+        assertEquals(3, warmup[0], 0);
+        assertEquals(1_000_000, warmup[1], 0); // one clock read a run after the first
+        // 1 s at 1 ms a run: 1000 expected, room for twice that, and never past what max_s allows
+        assertEquals(2064, SampleBuffer.capacityFor(1e6, 50, 1.0, 150.0));
+        assertEquals(1064, SampleBuffer.capacityFor(1e6, 50, 1.0, 1.0));
+        assertEquals(8 * 2064, new SampleBuffer(2064).bytes());
     }
 
     @Test
