@@ -96,6 +96,7 @@ def troubled(tmp_path: Path, measured: StoredRun) -> str:
                 delegate="gpu",
                 status=Status.DELEGATE_UNAVAILABLE,
                 message="no GPU delegate on this device",
+                conditions=None,  # never timed: nothing observed
                 timing=None,
                 accuracy=None,
                 coverage=None,

@@ -289,6 +289,47 @@ def test_the_run_table_says_no_labels_too(measured: StoredRun) -> None:
     assert len(lines) == len(measured.cells) and all("│ no labels │" in line for line in lines)
 
 
+def as_regression(cell: CellResult) -> CellResult:
+    """As a runner scores a model whose outputs are no class distribution: no top-1 agreement, each output's
+    cosine to the host fp32 outputs, MAE against float labels."""
+    if cell.accuracy is None:
+        return cell
+    accuracy = dataclasses.replace(
+        cell.accuracy, top1=None, fp32_agreement=None, correct=[], agree=[], task="regression", mae=0.0123
+    )
+    return dataclasses.replace(cell, accuracy=accuracy)
+
+
+def test_where_top1_agreement_does_not_apply_the_worst_outputs_cosine_is_the_fidelity_figure(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, measured: StoredRun
+) -> None:
+    url = stored(tmp_path, measured, as_regression)
+    text = report_text(capsys, url)
+    for cell in measured.cells:
+        assert cell.accuracy and cell.accuracy.outputs, "the runner scores every output"
+        worst = min(o.cosine for o in cell.accuracy.outputs)
+        line = table_line(text, cell.variant, cell.delegate)
+        assert f"│ MAE 0.0123 │     — │ cos {worst:.4f} │" in line, line
+    report = report_json(capsys, url)
+    assert all(r["fp32_agreement"] is None and r["worst_output_cosine"] for r in report["rows"])
+
+
+def test_labels_that_score_no_output_read_not_scored_with_the_runners_reason_once(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, measured: StoredRun
+) -> None:
+    reason = "labels of 3 values a sample match no output's size"
+
+    def mismatched(cell: CellResult) -> CellResult:
+        accuracy = unlabelled(cell).accuracy
+        return dataclasses.replace(cell, accuracy=accuracy and dataclasses.replace(accuracy, labels_note=reason))
+
+    url = stored(tmp_path, measured, mismatched)
+    text = report_text(capsys, url)
+    assert all("│ not scored │" in table_line(text, c.variant, c.delegate) for c in measured.cells)
+    assert text.count(f"top-1 not scored on local: {reason}") == 1
+    assert report_text(capsys, url, "--markdown", "-").count(f"- top-1 not scored on local: {reason}") == 1
+
+
 # --- the page's SVG ids ----------------------------------------------------------------------------------
 
 

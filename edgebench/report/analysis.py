@@ -49,7 +49,9 @@ class ComparisonRow:
     why: str = ""  # why it is slower than fp32 here, when a figure says (edgebench/report/why.py)
     contended: bool | None = None  # measured under contention (the noise guard); None: not observed
     noise: str = ""  # the guard's reasons, one line
-    top1_note: str = ""  # why an ok cell has no top-1: "no labels" (the input set has none), "not scored"
+    top1_note: str = ""  # in top-1's place when it is None: "no labels", "MAE 0.0123", "not scored"
+    labels_note: str = ""  # the runner's reason when top-1 is "not scored"
+    worst_output_cosine: float | None = None  # fidelity where top-1 agreement does not apply (marks.py)
 
     @property
     def ok(self) -> bool:
@@ -185,6 +187,8 @@ def comparison_rows(runs: Iterable[StoredRun]) -> list[ComparisonRow]:
                     contended=marks.contended(cell),
                     noise=marks.noise(cell),
                     top1_note=marks.top1_note(cell),
+                    labels_note=marks.labels_note(cell),
+                    worst_output_cosine=marks.worst_output_cosine(cell.accuracy),
                 )
             )
     return mark_pareto(rows)

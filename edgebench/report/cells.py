@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from edgebench.records import StoredRun
+from edgebench.report.marks import worst_output_cosine
 
 COLUMNS = (
     "run_id",
@@ -36,7 +37,11 @@ COLUMNS = (
     "peak_rss_mb",
     "load_delta_mb",
     "top1",
+    "top5",
+    "mae",
+    "labels_note",
     "fp32_agreement",
+    "worst_output_cosine",
     "max_abs_diff",
     "mean_abs_diff",
     "scored_inputs",
@@ -89,7 +94,11 @@ def cell_rows(run: StoredRun) -> Iterator[dict[str, object]]:
             "peak_rss_mb": m and m.peak_rss_mb,
             "load_delta_mb": m and m.load_delta_mb,
             "top1": a and a.top1,
+            "top5": a and a.top5,
+            "mae": a and a.mae,
+            "labels_note": a.labels_note if a else "",
             "fp32_agreement": a and a.fp32_agreement,
+            "worst_output_cosine": worst_output_cosine(a),
             "max_abs_diff": a and a.max_abs_diff,
             "mean_abs_diff": a and a.mean_abs_diff,
             "scored_inputs": a and a.n,

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from device_runner.schema import Status
 from edgebench.report.analysis import BASELINE, ComparisonRow, DeviceMatrix, Recommendation, device_matrix
-from edgebench.report.marks import CONTENDED, CONTENDED_LABEL
+from edgebench.report.marks import CONTENDED, CONTENDED_LABEL, FIDELITY_LEGEND, fidelity
 
 HEADERS = (
     "variant",
@@ -32,9 +32,9 @@ HEADERS = (
 
 
 LEGEND = (
-    "agree: top-1 agreement with the host fp32 model · speed-up: fp32's p50 over the cell's, 95 % interval "
-    "in brackets; ≈ same: the interval spans 1 · ⚠: measured under contention, timing not to be trusted · "
-    "no labels: the input set has no labels, so no top-1"
+    f"{FIDELITY_LEGEND} · speed-up: fp32's p50 over the cell's, 95 % interval in brackets; ≈ same: the interval "
+    "spans 1 · ⚠: measured under contention, timing not to be trusted · no labels: the input set has no labels, "
+    "so no top-1"
 )
 
 
@@ -54,7 +54,7 @@ def cells(row: ComparisonRow) -> list[str]:
         f"{row.status} {CONTENDED}" if row.contended else row.status,
         top1,
         _fmt(row.top1_drop_points and -row.top1_drop_points, "+.1f"),
-        _fmt(row.fp32_agreement and 100 * row.fp32_agreement, ".1f"),
+        fidelity(row.fp32_agreement, row.worst_output_cosine),
         _fmt(row.p50_ms, ".3f"),
         _fmt(row.p90_ms, ".3f"),
         row.speedup.text() if row.speedup else "—",
@@ -108,6 +108,12 @@ def contended_notes(rows: list[ComparisonRow]) -> list[str]:
     ]
 
 
+def labels_notes(rows: list[ComparisonRow]) -> list[str]:
+    """Why top-1 reads "not scored", once per device and reason."""
+    seen = dict.fromkeys((r.device, r.labels_note) for r in rows if r.labels_note)
+    return [f"top-1 not scored on {device}: {note}" for device, note in seen]
+
+
 def render(rows: list[ComparisonRow], recommendations: list[Recommendation], console: Console) -> None:
     for title, members in groups(rows):
         table = Table(title=title, title_justify="left")
@@ -130,6 +136,8 @@ def render(rows: list[ComparisonRow], recommendations: list[Recommendation], con
             console.print(f"[cyan]why slower on {row.device} × {row.delegate}[/]: {row.why}")
     for note in contended_notes(rows):
         console.print(f"[yellow]{escape(note)}[/]", highlight=False)
+    for note in labels_notes(rows):
+        console.print(note, markup=False, highlight=False)
     for rec in recommendations:
         console.print(f"[bold]Ship on {rec.device}:[/] {rec.reason}")
 
@@ -141,7 +149,7 @@ def markdown(rows: list[ComparisonRow], recommendations: list[Recommendation]) -
     for row in rows:
         if row.why:
             lines.append(f"- why slower on {row.device} × {row.delegate}: {row.why}")
-    lines += [f"- {note}" for note in contended_notes(rows)]
+    lines += [f"- {note}" for note in contended_notes(rows) + labels_notes(rows)]
     for title, members in groups(rows):
         lines += [
             "",

@@ -9,7 +9,16 @@ from device_runner.schema import Status
 from edgebench import __version__
 from edgebench.report import plots
 from edgebench.report.analysis import BASELINE, ComparisonRow, Recommendation, device_matrix
-from edgebench.report.comparison import HEADERS, LEGEND, MATRIX_NOTE, cells, contended_notes, groups, matrix_cells
+from edgebench.report.comparison import (
+    HEADERS,
+    LEGEND,
+    MATRIX_NOTE,
+    cells,
+    contended_notes,
+    groups,
+    labels_notes,
+    matrix_cells,
+)
 from edgebench.report.plots import Keyed
 
 # The page uses the window's width: tables keep their natural width, plots stretch to the full line.
@@ -95,7 +104,8 @@ def render(rows: list[ComparisonRow], history: list[ComparisonRow], recommendati
         parts.append(f"<h2>{html.escape(device)}</h2>")
         for title, members in tables:
             parts.append(f"<h3>{html.escape(title)}</h3>{_table(members)}")
-        notes = "".join(f"<li>{html.escape(n)}</li>" for n in contended_notes([r for _, r in keyed]))
+        shown = [r for _, r in keyed]
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in contended_notes(shown) + labels_notes(shown))
         parts.append(
             f"<p class='legend'>{html.escape(LEGEND)}.</p>" + (f"<ul class='contended'>{notes}</ul>" if notes else "")
         )

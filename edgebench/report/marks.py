@@ -1,15 +1,17 @@
-"""What a reader is told beside a figure rather than left to guess: a cell measured under contention, and
-a top-1 that is missing because the input set has no labels (never 0 %, never a blank that reads as a
-failure). One definition for the run table, the report's tables, its JSON and its plots."""
+"""What a reader is told beside a figure rather than left to guess: a cell measured under contention, a
+top-1 that is missing because the input set has no labels (never 0 %, never a blank that reads as a
+failure), and the fidelity figure that applies when no output is a class distribution. One definition for
+the run table, the report's tables, its JSON and its plots."""
 
 from __future__ import annotations
 
-from device_runner.schema import CellResult, Status
+from device_runner.schema import Accuracy, CellResult, Status
 
 CONTENDED = "⚠"  # beside the status of a cell measured under contention
 CONTENDED_LABEL = "measured under contention"
-NO_LABELS = "no labels"  # the input set has none (synthetic inputs, a regression model): no top-1
-NOT_SCORED = "not scored"  # an ok cell whose runner scored no outputs at all
+NO_LABELS = "no labels"  # the input set has none (synthetic inputs): no top-1
+NOT_SCORED = "not scored"  # labels that score no output (the runner's labels_note says why), or no scoring at all
+SHORT_NOTES = {"", NO_LABELS}  # runner notes a table cell can hold as they are
 
 
 def contended(cell: CellResult) -> bool | None:
@@ -23,7 +25,43 @@ def noise(cell: CellResult) -> str:
 
 
 def top1_note(cell: CellResult) -> str:
-    """What to print where top-1 would be when there is none; "" when there is one or the cell failed."""
-    if cell.accuracy is not None:
-        return NO_LABELS if cell.accuracy.top1 is None else ""
-    return NOT_SCORED if cell.status == Status.OK else ""
+    """What to print where top-1 would be when there is none: "no labels", a regression's "MAE 0.0123",
+    "not scored"; "" when there is a top-1 or the cell failed."""
+    accuracy = cell.accuracy
+    if accuracy is None:
+        return NOT_SCORED if cell.status == Status.OK else ""
+    if accuracy.top1 is not None:
+        return ""
+    if accuracy.mae is not None:
+        return f"MAE {accuracy.mae:.4g}"
+    return NO_LABELS if accuracy.labels_note in SHORT_NOTES else NOT_SCORED
+
+
+def labels_note(cell: CellResult) -> str:
+    """The runner's full reason when top-1 is "not scored" (too long for a table cell: a footnote)."""
+    accuracy = cell.accuracy
+    if accuracy is None or accuracy.top1 is not None or accuracy.mae is not None:
+        return ""
+    return "" if accuracy.labels_note in SHORT_NOTES else accuracy.labels_note
+
+
+def worst_output_cosine(accuracy: Accuracy | None) -> float | None:
+    """The mean cosine similarity to the host fp32 outputs of the output that is furthest from them: the
+    fidelity figure where top-1 agreement does not apply (no output is a class distribution). None in
+    results older than schema 1.5, which scored one output."""
+    if accuracy is None or not accuracy.outputs:
+        return None
+    return min(o.cosine for o in accuracy.outputs)
+
+
+def fidelity(agreement: float | None, cosine: float | None) -> str:
+    """The agreement column: top-1 agreement in %, else "cos 0.9999", else "—"."""
+    if agreement is not None:
+        return f"{100 * agreement:.1f}"
+    return f"cos {cosine:.4f}" if cosine is not None else "—"
+
+
+FIDELITY_LEGEND = (
+    "agree: top-1 agreement with the host fp32 model, %; cos: where no output is a class distribution, "
+    "the mean cosine similarity to it of the output furthest from it"
+)

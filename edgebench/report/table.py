@@ -37,7 +37,8 @@ class Row:
     contended: bool | None = None  # the noise guard's flag; None: the runner did not look
     noise: str = ""  # its reasons, one line
     why: str = ""  # why it is slower than fp32 in the same configuration, when a figure says
-    top1_note: str = ""  # where top-1 is missing: "no labels" (the input set has none), "not scored"
+    top1_note: str = ""  # in top-1's place when it is None: "no labels", "MAE 0.0123", "not scored"
+    worst_output_cosine: float | None = None  # fidelity where top-1 agreement does not apply (marks.py)
 
 
 def rows(cells: list[CellResult], manifest: Manifest) -> list[Row]:
@@ -69,6 +70,7 @@ def rows(cells: list[CellResult], manifest: Manifest) -> list[Row]:
                 noise=marks.noise(cell),
                 why=why_slower(cell, base, record, variants.get("fp32")),
                 top1_note=marks.top1_note(cell),
+                worst_output_cosine=marks.worst_output_cosine(cell.accuracy),
             )
         )
     return out
@@ -92,7 +94,7 @@ def _delegated(row: Row) -> str:
 def render(table_rows: list[Row], title: str, console: Console) -> None:
     table = Table(
         title=title,
-        caption="agree: top-1 agreement with the host fp32 model · deleg: nodes delegated"
+        caption=f"{marks.FIDELITY_LEGEND} · deleg: nodes delegated"
         f" · {marks.CONTENDED}: {marks.CONTENDED_LABEL}, timing not to be trusted"
         f" · {marks.NO_LABELS}: the input set has no labels, so no top-1",
     )
@@ -130,7 +132,9 @@ def render(table_rows: list[Row], title: str, console: Console) -> None:
             _num(row.init_ms, 1),
             _num(row.peak_rss_mb, 1),
             row.top1_note if row.top1 is None and row.top1_note else _pct(row.top1),
-            _pct(row.fp32_agreement),
+            _pct(row.fp32_agreement)
+            if row.fp32_agreement is not None
+            else marks.fidelity(None, row.worst_output_cosine),
             _delegated(row),
             _num(row.size_kb, 1),
             _num(row.gzip_kb, 1),
