@@ -279,7 +279,7 @@ def test_the_html_page_says_no_labels_under_the_accuracy_plot_and_over_time(
     assert "<td>no labels</td>" in page and "<td>0.0</td>" not in page
     caption = re.search(r"<figcaption>Not in this plot[^<]*</figcaption>", page)
     assert caption and caption.group(0).count(": no labels") == len(measured.cells)
-    assert "no labels: no top-1 to plot" in ET.tostring(figures(page)["d1-over-time"], encoding="unicode")
+    assert "no top-1 to plot: no labels" in ET.tostring(figures(page)["d1-over-time"], encoding="unicode")
 
 
 def test_the_run_table_says_no_labels_too(measured: StoredRun) -> None:

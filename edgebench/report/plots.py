@@ -452,7 +452,13 @@ def over_time(history: list[ComparisonRow], keyed: list[Keyed], colours: dict[st
                 (marks,) = accuracy.plot([_when(p) for p in scored], [100 * (p.top1 or 0.0) for p in scored], **hollow)
                 marks.set_gid(f"contended-{panel}-top1-{variant}")
         if not any(h.ok and h.top1 is not None for h in here):
-            accuracy.text(0.5, 0.5, "no labels: no top-1 to plot", transform=accuracy.transAxes, ha="center")
+            accuracy.text(
+                0.5,
+                0.5,
+                "no top-1 to plot: no labels, or no output is a class distribution",
+                transform=accuracy.transAxes,
+                ha="center",
+            )
         for h in here:
             if not h.ok:
                 failed_seen = True
