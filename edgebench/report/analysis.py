@@ -98,19 +98,6 @@ def _fmt(value: float | None, spec: str) -> str:
     return "—" if value is None else format(value, spec)
 
 
-def _versus_fp32(speed: Speedup | None) -> str:
-    """ "1.30× fp32, 95 % CI 1.25–1.35", "≈ same as fp32: 0.90–2.80×", "fp32 itself"."""
-    if speed is None:
-        return "no fp32 to compare with"
-    if speed.verdict == Verdict.BASELINE:
-        return "fp32 itself"
-    if speed.low is None or speed.high is None:
-        return f"{speed.ratio:.2f}× fp32, no interval ({speed.note})"
-    if speed.verdict == Verdict.SAME:
-        return f"≈ same as fp32: {speed.low:.2f}–{speed.high:.2f}×"
-    return f"{speed.ratio:.2f}× fp32, 95 % CI {speed.low:.2f}–{speed.high:.2f}"
-
-
 def _why(best: ComparisonRow, passing: int, constraints: Constraints) -> str:
     """ "int8 × xnnpack — fastest of 6 cells; no constraints given. p50 0.031 ms (1.30× fp32, 95 % CI …), …"."""
     cells = f"{passing} cell{'s' if passing != 1 else ''}"
@@ -121,10 +108,11 @@ def _why(best: ComparisonRow, passing: int, constraints: Constraints) -> str:
     else:
         change = _fmt(best.top1_drop_points and -best.top1_drop_points, "+.1f")
         accuracy = f"top-1 {_fmt(best.top1 and 100 * best.top1, '.1f')} % ({change} pts)"
+    versus = best.speedup.versus_fp32() if best.speedup else "no fp32 to compare with"
     contended = f" Measured under contention ({best.noise}): its timing is not to be trusted." if best.contended else ""
     return (
         f"{best.variant} × {best.delegate} ({best.api}, {best.threads} thr) — fastest of {among}. "
-        f"p50 {best.p50_ms:.3f} ms ({_versus_fp32(best.speedup)}), {_fmt(best.size_kb, '.1f')} KB, "
+        f"p50 {best.p50_ms:.3f} ms ({versus}), {_fmt(best.size_kb, '.1f')} KB, "
         f"{accuracy}.{contended}"
     )
 

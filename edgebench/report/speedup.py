@@ -58,6 +58,16 @@ class Speedup:
             return f"≈ same ({self.low:.2f}–{self.high:.2f}×)"
         return f"{self.ratio:.2f}× ({self.low:.2f}–{self.high:.2f})"
 
+    def versus_fp32(self) -> str:
+        """In a sentence: "1.30× fp32, 95 % CI 1.25–1.35", "≈ same as fp32: 0.90–2.80×", "fp32 itself"."""
+        if self.verdict == Verdict.BASELINE:
+            return "fp32 itself"
+        if self.low is None or self.high is None:
+            return f"{self.ratio:.2f}× fp32, no interval ({self.note})"
+        if self.verdict == Verdict.SAME:
+            return f"≈ same as fp32: {self.low:.2f}–{self.high:.2f}×"
+        return f"{self.ratio:.2f}× fp32, {100 * CONFIDENCE:.0f} % CI {self.low:.2f}–{self.high:.2f}"
+
 
 def speedup(
     p50_ms: float, fp32_p50_ms: float, samples_ms: Sequence[float], fp32_samples_ms: Sequence[float]
