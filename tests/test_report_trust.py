@@ -23,6 +23,7 @@ from device_runner.schema import CellResult
 from edgebench.cli import invoke
 from edgebench.records import StoredRun
 from edgebench.report import table
+from edgebench.report.speedup import MIN_RUNS
 from edgebench.store import Store, store_url
 from tests.conftest import save
 
@@ -160,6 +161,15 @@ def test_a_cell_with_summaries_only_has_no_interval_rather_than_an_invented_one(
     assert (found["low"], found["high"], found["verdict"]) == (None, None, "no interval")
     assert found["text"] == f"{found['ratio']:.2f}×, no interval (summaries only)"
     assert found["text"] in table_line(report_text(capsys, url), "int8", "xnnpack")
+
+
+def test_a_cell_of_too_few_runs_has_no_interval_and_says_how_many(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, measured: StoredRun
+) -> None:
+    few = MIN_RUNS - 1
+    url = stored(tmp_path, measured, only("int8", "xnnpack", lambda c: timed(c, np.linspace(0.9, 1.1, few))))
+    found = json_row(report_json(capsys, url), "int8", "xnnpack")["speedup"]
+    assert (found["verdict"], found["note"]) == ("no interval", f"{few} runs")
 
 
 def test_the_same_stored_runs_give_the_same_intervals(
