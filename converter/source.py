@@ -41,6 +41,7 @@ from converter.checks import (
     keras_version,
     output_classes,
 )
+from converter.ports import read_signature
 from device_runner.flatbuffer import TensorInfo
 from device_runner.inputs import parse_input_shapes, sample_shape, synthetic_inputs
 
@@ -109,6 +110,9 @@ class SourceModel:
     loss: Any = None  # the loss the Keras model was compiled with when saved (one, or one per output)
     host_problem: str = ""  # why ``predict`` is None
     not_keras: str = ""  # why fine-tuning cannot apply to this source, when it cannot
+    # other names an input answers to in --data keys: a .tflite's signature names for its tensors (the Keras or
+    # SavedModel input names it was converted from), so one .npz serves a model and its .tflite alike
+    aliases: dict[str, str] = field(default_factory=dict)
 
     @property
     def classes(self) -> int | None:
@@ -245,7 +249,10 @@ def _tflite(path: Path) -> SourceModel:
     from device_runner.flatbuffer import read_model_info
     from device_runner.runtime import load_runtime
 
-    info = read_model_info(path.read_bytes())  # check_model read it already
+    flatbuffer = path.read_bytes()
+    info = read_model_info(flatbuffer)  # check_model read it already
+    signature = read_signature(flatbuffer)
+    names = zip(signature.inputs, info.inputs, strict=True) if signature else ()
     source = SourceModel(
         path.stem,
         info.inputs,
@@ -255,6 +262,7 @@ def _tflite(path: Path) -> SourceModel:
         None,
         tflite=path,
         not_keras="needs a Keras model to fine-tune (the source is a .tflite)",
+        aliases={alias: tensor.name for alias, tensor in names if alias != tensor.name},
     )
     try:  # the host's runtime never decides what a device can run: a model it cannot load is still measured
         engine = InterpreterEngine(load_runtime(), path, info, "xnnpack", threads=1)
@@ -311,7 +319,7 @@ def _npz(path: Path, source: SourceModel, task: str) -> Data:
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise SourceError(f"cannot read data file {path}: {first_line(exc)}") from exc
     check_values(path, arrays, source.classes, task)
-    inputs = {split: _inputs(path, arrays, f"x_{split}", source.inputs) for split in SPLITS}
+    inputs = {split: _inputs(path, arrays, f"x_{split}", source) for split in SPLITS}
     labels = {split: arrays.get(f"y_{split}") for split in SPLITS}
     labels = {split: None if y is None else y.reshape(len(y)) for split, y in labels.items()}
     val = inputs["val"]
@@ -319,30 +327,32 @@ def _npz(path: Path, source: SourceModel, task: str) -> Data:
     return Data(val=val, train=inputs["train"], y_val=labels["val"], y_train=labels["train"])
 
 
-def _inputs(
-    path: Path, arrays: dict[str, np.ndarray], split: str, tensors: list[TensorInfo]
-) -> list[np.ndarray] | None:
+def _inputs(path: Path, arrays: dict[str, np.ndarray], split: str, source: SourceModel) -> list[np.ndarray] | None:
     """``split``'s array for each model input, from ``split`` (one input) or ``split.<input name>``."""
-    names = [t.name for t in tensors]
-    keyed = {key.removeprefix(split + "."): a for key, a in arrays.items() if key.startswith(split + ".")}
+    names = [t.name for t in source.inputs]
+    keyed: dict[str, str] = {}  # input name -> the key giving it
+    for key in (k for k in arrays if k.startswith(split + ".")):
+        named = key.removeprefix(split + ".")
+        name = source.aliases.get(named, named)
+        if name in keyed:
+            raise SourceError(f"data file {path}: {key} and {keyed[name]} both give input '{name}'")
+        keyed[name] = key
     if split in arrays:
-        if len(tensors) != 1:
+        if len(names) != 1:
             wanted = ", ".join(f"{split}.{n}" for n in names)
             raise SourceError(
-                f"data file {path}: {split} is one array but the model takes {len(tensors)} inputs: give {wanted}"
+                f"data file {path}: {split} is one array but the model takes {len(names)} inputs: give {wanted}"
             )
-        keyed = {names[0]: arrays[split]}
+        keyed = {names[0]: split}
     if not keyed:
         return None
-    for name in keyed:
+    for name, key in keyed.items():
         if name not in names:
-            raise SourceError(
-                f"data file {path}: {split}.{name} names no input of the model (its inputs: {', '.join(names)})"
-            )
+            raise SourceError(f"data file {path}: {key} names no input of the model (its inputs: {', '.join(names)})")
     missing = [n for n in names if n not in keyed]
     if missing:
         raise SourceError(f"data file {path} lacks {split}.{missing[0]} for input '{missing[0]}'")
-    return [_fitted(path, split if split in arrays else f"{split}.{t.name}", keyed[t.name], t) for t in tensors]
+    return [_fitted(path, keyed[t.name], arrays[keyed[t.name]], t) for t in source.inputs]
 
 
 def batch_fixed(tensor: TensorInfo) -> TensorInfo:

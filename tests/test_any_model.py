@@ -135,19 +135,37 @@ def input_set(directory: Path, manifest: Manifest) -> dict[str, np.ndarray]:
         return {key: arrays[key] for key in arrays.files}
 
 
+@pytest.fixture(scope="module")
+def two_inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Manifest, Path]:
+    """The two-input Keras model's data, and its fp32 and int8 variants."""
+    out = tmp_path_factory.mktemp("two_inputs")
+    built = build("two_inputs", out / "model")
+    manifest, directory = convert(built / "model.keras", built / "data.npz", ["fp32", "int8"], out, options=QUICK)
+    return built / "data.npz", manifest, directory
+
+
 @pytest.mark.slow
-def test_a_two_input_keras_model_is_fed_each_input_by_name(tmp_path: Path) -> None:
-    built = build("two_inputs", tmp_path / "model")
-    manifest, directory = convert(built / "model.keras", built / "data.npz", ["fp32", "int8"], tmp_path, options=QUICK)
+def test_a_two_input_keras_model_is_fed_each_input_by_name(two_inputs: tuple[Path, Manifest, Path]) -> None:
+    data, manifest, directory = two_inputs
     assert statuses(manifest) == {"fp32": "ok", "int8": "ok"}
     arrays = input_set(directory, manifest)
     fp32 = manifest.variants[0]
-    with np.load(built / "data.npz") as data:  # x.<i> follows the variant's own inputs, whatever the .npz order
+    with np.load(data) as given:  # x.<i> follows the variant's own inputs, whatever the .npz order
         for i, tensor in enumerate(fp32.inputs):
             name = tensor.name.removeprefix("serving_default_").removesuffix(":0")
-            assert np.array_equal(arrays[f"x.{i}"], data[f"x_val.{name}"])
+            assert np.array_equal(arrays[f"x.{i}"], given[f"x_val.{name}"])
     assert fp32.host_accuracy is not None and fp32.host_accuracy.outputs[0].cosine > 0.9999
     assert fp32.host_top1 is not None
+
+
+@pytest.mark.slow
+def test_a_two_input_tflite_takes_the_same_data_keyed_by_its_signature_names(
+    two_inputs: tuple[Path, Manifest, Path], tmp_path: Path
+) -> None:
+    data, made, directory = two_inputs
+    manifest, _ = convert(directory / "fp32.tflite", data, [], tmp_path)
+    (given,) = manifest.variants
+    assert given.status == "ok" and given.host_top1 == made.variants[0].host_top1
 
 
 @pytest.mark.slow
