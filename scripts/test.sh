@@ -3,9 +3,11 @@
 # Arguments go to pytest, e.g. scripts/test.sh -k schema
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 
-# Debian packages the tests' real parts need; installed when missing and we are root. The last three
-# compile and test android_app's plain-Java core on the JVM (javac 17, JUnit 4, Gson).
-APT_PACKAGES=(gcc openssh-server postgresql chromium adb default-jdk-headless junit4 libgoogle-gson-java)
+# Debian packages the tests' real parts need; installed when missing and we are root. default-jdk-headless,
+# junit4 and libgoogle-gson-java compile and test android_app's plain-Java core on the JVM; the last four
+# build and run the emulated arm64 board (scripts/board.py).
+APT_PACKAGES=(gcc openssh-server postgresql chromium adb default-jdk-headless junit4 libgoogle-gson-java
+  qemu-user-static binfmt-support debootstrap zstd)
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
