@@ -3,14 +3,16 @@
 Models: ``.keras`` / ``.h5`` (tf_keras), a SavedModel directory (as Keras when it was saved by Keras,
 else as a plain graph from its serving signature: conversions only, no fine-tuning), or a ``.tflite``
 (measured as given). Any number of inputs and outputs; each is named as the model names it: Keras input
-and output names, a SavedModel signature's keys, a ``.tflite``'s tensor names.
+and output names, a SavedModel signature's keys, a ``.tflite``'s tensor names (or its signature's names,
+which are the Keras or SavedModel names it was converted from).
 
 Data (``--data``, optional): an ``.npz`` or a folder of images, one sub-folder per class.
 
 - A single-input model: ``x_val`` and, for recipes that calibrate or fine-tune, ``x_train``; labels
   ``y_val`` / ``y_train`` (class ids, or float targets for regression), one per sample, optional.
 - A multi-input model: one array per input, ``x_val.<input name>`` and ``x_train.<input name>`` (a
-  single-input model may use that form too). Labels as above, for the model's first output.
+  single-input model may use that form too). Labels as above: fine-tuning trains the model's first output
+  on them and holds every other output to the model's own outputs.
 - Samples on axis 0, each shaped as the input without its batch axis. A missing or extra input key, or
   an array that does not fit the input it names, is refused naming the file, the key and the input.
 - Without ``x_train`` int8 calibrates on the validation inputs (noted in the manifest) and the

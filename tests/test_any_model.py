@@ -99,6 +99,24 @@ def test_float_targets_are_regression_labels_when_the_model_gives_one_value(tmp_
     assert data.y_val is not None and data.y_val.tolist() == [0.5, -1.25, 3.0]
 
 
+def test_task_regression_takes_float_targets_for_a_model_with_many_values_per_sample(tmp_path: Path) -> None:
+    model = SourceModel(
+        "r", [tensor_spec("x", (None, 6), "float32")], [tensor_spec("y", (None, 4), "float32")], None, None, None
+    )
+    data = npz(tmp_path / "d.npz", x_val=np.zeros((2, 6)), y_val=np.array([0.5, 1.5]))
+    with pytest.raises(SourceError, match=r"labels are class indices \(a regression model\? --task regression\)"):
+        load_data(data, model, Options())
+    assert load_data(data, model, Options(task="regression")).y_val is not None
+
+
+def test_an_image_folder_serves_only_a_single_input_model(tmp_path: Path) -> None:
+    (tmp_path / "images").mkdir()
+    with pytest.raises(
+        SourceError, match=r"image folder .*: the model takes 2 inputs; give an .npz keyed x_val.<input name>"
+    ):
+        load_data(tmp_path / "images", two_input_model(), Options())
+
+
 def test_synthetic_inputs_are_seeded_and_a_dynamic_dimension_needs_its_shape() -> None:
     model = SourceModel("seq", [tensor_spec("tokens", (None, None), "int32")], [], None, None, None)
     with pytest.raises(
