@@ -18,6 +18,7 @@ from device_runner import accuracy, noise, schema
 from device_runner.schema import Activity, CellResult, Measurement, Plan
 from edgebench.plan import build_plan, stage
 from edgebench.records import Manifest
+from tests.test_noise import busy_loops
 
 
 @pytest.fixture
@@ -223,3 +224,17 @@ def test_the_app_holds_outputs_to_the_reference_kernels_as_device_runner_does(
         "message": None if found is None else accuracy.numerics_message(found, "gpu"),
     }
     same(java_json(jvm, "numerics", tmp_path, given), python)
+
+
+def test_cells_the_app_times_under_busy_loops_are_stored_flagged_with_the_reason(
+    jvm: list[str], plan_path: Path, tmp_path: Path
+) -> None:
+    results = tmp_path / "results"
+    with busy_loops():  # a spinning process per core: this machine's /proc shows them as others' load
+        subprocess.run([*jvm, "sweep", str(plan_path), str(results)], check=True, capture_output=True)
+    timed = [r for r in (schema.read(CellResult, p) for p in results.iterdir()) if r.status == "ok"]
+    assert timed
+    for result in timed:
+        assert result.conditions is not None and result.conditions.contended, result.conditions
+        assert any(r.startswith("other processes kept") for r in result.conditions.reasons), result.conditions
+        assert result.timing and result.timing.samples_ms  # still measured, still stored
