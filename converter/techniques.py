@@ -40,8 +40,6 @@ class TrainingSet:
 
 def _label_loss(source: SourceModel, options: Options, reference: np.ndarray) -> Any:
     """The first output's loss: ``--loss``, else the model's compiled one, else one that fits the labels."""
-    import tf_keras
-
     if options.loss != "auto":
         return options.loss
     compiled = source.loss
@@ -55,6 +53,8 @@ def _label_loss(source: SourceModel, options: Options, reference: np.ndarray) ->
         return "mse"
     flat = reference.reshape(len(reference), -1)
     probabilities = bool((flat >= 0).all()) and bool(np.allclose(flat.sum(axis=1), 1.0, atol=1e-3))
+    import tf_keras
+
     return tf_keras.losses.SparseCategoricalCrossentropy(from_logits=not probabilities)
 
 

@@ -13,7 +13,8 @@ import pytest
 from converter.catalogue import Options
 from converter.checks import SourceError
 from converter.ports import port_order
-from converter.source import SourceModel, load_data, synthetic_data, tensor_spec
+from converter.source import Data, SourceModel, load_data, synthetic_data, tensor_spec
+from converter.techniques import training_set
 from edgebench.conversion import convert
 from edgebench.records import Manifest, VariantState
 from tests.keras_models import build
@@ -136,6 +137,35 @@ def test_a_free_batch_axis_is_fed_one_sample_at_a_time(tmp_path: Path) -> None:
     model = SourceModel("m", [free], [tensor_spec("y", (None, 2), "float32")], None, None, None)
     assert load_data(npz(tmp_path / "d.npz", x_val=META), model, Options()).val[0].shape == (5, 4)
     assert synthetic_data(model, Options(synthetic_samples=3)).val[0].shape == (3, 4)
+
+
+def heads(loss: object = None) -> SourceModel:
+    """A classifier head and a regressor head, saved with ``loss``; its own outputs are fixed values."""
+    outputs = [tensor_spec("kind", (None, 3), "float32"), tensor_spec("size", (None, 1), "float32")]
+    own = [np.full((4, 3), 1 / 3, np.float32), np.ones((4, 1), np.float32)]
+    model = SourceModel("h", [tensor_spec("x", (None, 2), "float32")], outputs, None, None, lambda x: own)
+    model.loss = loss
+    return model
+
+
+TRAIN = Data([np.zeros((4, 2))], train=[np.zeros((4, 2))], y_val=np.arange(4) % 3, y_train=np.arange(4) % 3)
+
+
+@pytest.mark.parametrize(
+    ("loss", "options", "first"),
+    [
+        ({"kind": "categorical_hinge", "size": "mae"}, Options(), "categorical_hinge"),  # the saved one
+        ("kl_divergence", Options(), "kl_divergence"),
+        ({"kind": "categorical_hinge"}, Options(loss="mae"), "mae"),  # --loss overrides it
+        (None, Options(task="regression"), "mse"),  # nothing saved: one that fits the labels
+    ],
+)
+def test_fine_tuning_uses_the_saved_loss_else_the_flag_else_one_that_fits(
+    loss: object, options: Options, first: str
+) -> None:
+    train = training_set(heads(loss), TRAIN, options)
+    assert train.losses == [first, "mse"]  # the other head is held to the model's own outputs
+    assert np.array_equal(train.y[0], TRAIN.y_train) and np.array_equal(train.y[1], np.ones((4, 1)))  # type: ignore[arg-type]
 
 
 def test_ports_are_matched_by_the_names_the_converter_gave_them_else_kept_in_order() -> None:
