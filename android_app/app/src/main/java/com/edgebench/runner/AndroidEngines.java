@@ -20,8 +20,10 @@ final class AndroidEngines implements Engine.Factory {
         Interpreter.Options plain = new Interpreter.Options().setUseXNNPACK(false);
         try (Interpreter probe = new Interpreter(model, plain)) {
             List<Quantization> inputs = new ArrayList<>();
+            List<int[]> inputShapes = new ArrayList<>();
             for (int i = 0; i < probe.getInputTensorCount(); i++) {
                 inputs.add(quantization(probe.getInputTensor(i), "input " + i));
+                inputShapes.add(probe.getInputTensor(i).shape());
             }
             List<Quantization> outputs = new ArrayList<>();
             List<String> names = new ArrayList<>();
@@ -31,7 +33,7 @@ final class AndroidEngines implements Engine.Factory {
                 names.add(probe.getOutputTensor(j).name());
                 shapes.add(probe.getOutputTensor(j).shape());
             }
-            io = new ModelIo(inputs, outputs, names, shapes);
+            io = new ModelIo(inputs, inputShapes, outputs, names, shapes);
         }
         switch (key.api) {
             case "interpreter":

@@ -6,6 +6,7 @@ package com.edgebench.runner.core;
  * quantises and dequantises integer tensors (through {@link Quantization}), as device_runner's do.
  */
 public interface Engine extends AutoCloseable {
+    /** One sample of every input; InputsDoNotFit when they cannot feed the model. */
     void setInputs(float[][] inputs);
 
     void invoke();
@@ -40,6 +41,13 @@ public interface Engine extends AutoCloseable {
     /** The device or this build has no such delegate / accelerator: a fact, not a failure. */
     final class DelegateUnavailable extends Exception {
         public DelegateUnavailable(String message) {
+            super(message);
+        }
+    }
+
+    /** The input set cannot feed the model (another number of inputs, another size): every cell would fail alike. */
+    final class InputsDoNotFit extends IllegalArgumentException {
+        public InputsDoNotFit(String message) {
             super(message);
         }
     }

@@ -1,5 +1,6 @@
 package com.edgebench.runner.core;
 
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -8,23 +9,35 @@ import java.util.List;
  */
 public final class ModelIo {
     public final List<Quantization> inputs;
+    public final List<int[]> inputShapes;
     public final List<Quantization> outputs;
     public final List<String> outputNames;
     public final List<int[]> outputShapes;
 
-    public ModelIo(List<Quantization> inputs, List<Quantization> outputs, List<String> outputNames,
-            List<int[]> outputShapes) {
+    public ModelIo(List<Quantization> inputs, List<int[]> inputShapes, List<Quantization> outputs,
+            List<String> outputNames, List<int[]> outputShapes) {
         this.inputs = inputs;
+        this.inputShapes = inputShapes;
         this.outputs = outputs;
         this.outputNames = outputNames;
         this.outputShapes = outputShapes;
     }
 
-    /** IllegalArgumentException when the input set does not give one array per model input. */
+    /** InputsDoNotFit, naming the input, when one sample of the input set cannot feed the model. */
     public void check(float[][] sample) {
         if (sample.length != inputs.size()) {
-            throw new IllegalArgumentException("the model takes " + inputs.size() + " inputs, the input set gives "
+            throw new Engine.InputsDoNotFit("the model takes " + inputs.size() + " inputs, the input set has "
                     + sample.length);
+        }
+        for (int i = 0; i < sample.length; i++) {
+            long elements = 1;
+            for (int d : inputShapes.get(i)) {
+                elements *= d;
+            }
+            if (sample[i].length != elements) {
+                throw new Engine.InputsDoNotFit("input " + i + " takes " + Arrays.toString(inputShapes.get(i)) + " ("
+                        + elements + " values), the input set gives " + sample[i].length + " a sample");
+            }
         }
     }
 }

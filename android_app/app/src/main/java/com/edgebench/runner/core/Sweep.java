@@ -27,7 +27,8 @@ import java.util.concurrent.TimeoutException;
  * memory figures it lacks rather than report figures the first unit's load paid for. A cell that hangs
  * past cell_timeout_s is recorded as timeout and ends the sweep (the host resumes it in a fresh
  * process), and a cell during which the process died is found by its marker file on the next start and
- * recorded as crashed, so a crashing cell is never retried forever.
+ * recorded as crashed, so a crashing cell is never retried forever. An input set that cannot feed the
+ * model stops the sweep with one line naming the input, as device_runner's does.
  */
 public final class Sweep {
     /** Progress, once per cell: the instrumentation turns it into a status line the host can follow. */
@@ -142,7 +143,14 @@ public final class Sweep {
                     for (int k = 0; k < unit.length; k++) {
                         AtomicFiles.write(markers[k], unit[k].id());
                     }
-                    unitResults = timed(loaded, unit, resultsDir);
+                    try {
+                        unitResults = timed(loaded, unit, resultsDir);
+                    } catch (Engine.InputsDoNotFit e) {
+                        for (File marker : markers) {
+                            Files.deleteIfExists(marker.toPath()); // nothing died: the input set is at fault
+                        }
+                        throw new Schema.SchemaException(e.getMessage());
+                    }
                     measuredBefore = true;
                 }
                 // A half-written pair is measured again whole: both sides must come from one session.
@@ -234,6 +242,9 @@ public final class Sweep {
         } catch (TimeoutException e) {
             return failed(plan, unit, Schema.TIMEOUT, "no result within " + plan.measure.cellTimeoutS + " s");
         } catch (ExecutionException e) {
+            if (e.getCause() instanceof Engine.InputsDoNotFit) {
+                throw (Engine.InputsDoNotFit) e.getCause(); // every cell would fail alike: the sweep stops, saying why
+            }
             return failed(plan, unit, Schema.CRASHED, String.valueOf(e.getCause()));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -440,6 +451,12 @@ public final class Sweep {
         Side side = new Side(header, engine, initNs, rssBefore, probes.rssMb(), shared);
         try {
             engine.setInputs(loaded.inputs.sample(0));
+        } catch (Engine.InputsDoNotFit e) {
+            engine.close();
+            throw new Engine.InputsDoNotFit(new File(loaded.planDir, plan.inputSet) + " does not fit " + model.getName()
+                    + ": " + e.getMessage());
+        }
+        try {
             start = clock.nanoTime();
             engine.invoke();
             side.firstNs = clock.nanoTime() - start;

@@ -39,6 +39,7 @@ final class FakeDevice implements Engine.Factory, Probes {
     final List<String> invoked = new ArrayList<>(); // the variant of every invoke, in order
     final Map<String, UnaryOperator<float[]>> corrupting = new HashMap<>(); // delegate -> what it does to outputs
     int outputCount = 1; // the classifier's outputs: output j is the class of (sum + j)
+    Integer inputCount; // the inputs the model takes; null: any number
     int thermalStatus = 0;
     private final InputSet replay; // null: the classifier answers
 
@@ -151,6 +152,10 @@ final class FakeDevice implements Engine.Factory, Probes {
 
         @Override
         public void setInputs(float[][] inputs) {
+            if (device.inputCount != null && inputs.length != device.inputCount) {
+                throw new Engine.InputsDoNotFit("the model takes " + device.inputCount + " inputs, the input set has "
+                        + inputs.length);
+            }
             this.inputs = inputs.clone();
         }
 

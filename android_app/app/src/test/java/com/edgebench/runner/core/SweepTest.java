@@ -202,6 +202,15 @@ public class SweepTest {
     }
 
     @Test
+    public void anInputSetThatCannotFeedTheModelStopsTheSweepNamingItAndRecordsNothing() throws Exception {
+        device.inputCount = 2; // the set of writePlan has one input
+        Schema.SchemaException e = assertThrows(Schema.SchemaException.class, this::sweep);
+        assertEquals(new File(planFile.getParentFile(), "inputs.npz") + " does not fit fp32.tflite: the model takes 2 "
+                + "inputs, the input set has 1", e.getMessage());
+        assertEquals(0, resultFiles().length); // no result, no marker: nothing died, nothing to record as crashed
+    }
+
+    @Test
     public void eachTimedCellRecordsItsConditionsAndSaysWhatItCouldNotRead() throws Exception {
         device.thermalStatus = 3;
         List<CellResult> cells = sweep();
