@@ -1,7 +1,7 @@
 """Hostile inventories and misbehaving peers: each is one line naming the culprit, exit 2, never a traceback.
 
-The peers are real: a socket that accepts and closes (or stays silent), Debian's OpenSSH without its SFTP
-subsystem; the ADB key is made by adb-shell's own keygen.
+The peers are real: a socket that accepts and closes (or stays silent); the ADB key is made by adb-shell's
+own keygen.
 """
 
 from __future__ import annotations
@@ -18,14 +18,12 @@ from pathlib import Path
 
 import pytest
 
-import tests.sshd
 from edgebench.cli import invoke
 from edgebench.devices import get_device
 from edgebench.devices.adb import adb_key
 from edgebench.errors import EdgebenchError
 from edgebench.inventory import AdbTarget, Inventory, SshTarget, load_inventory
-from tests.conftest import require
-from tests.sshd import SshServer, free_port, ssh_server
+from tests.sshd import free_port
 
 EDGEBENCH = str(Path(sys.executable).parent / "edgebench")
 SSH = '[devices.pi]\nhost = "127.0.0.1"\nuser = "pi"\nkey = "~/.ssh/id_ed25519"\n'
@@ -212,29 +210,6 @@ def test_a_host_that_accepts_and_stays_silent_is_one_line_naming_the_timeout(
         f"edgebench: device pi: cannot connect to pi@127.0.0.1:{port}: "
         "no SSH handshake within 2s (the peer accepted and stayed silent)"
     )
-
-
-@pytest.fixture
-def sshd_without_sftp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SshServer]:
-    monkeypatch.setattr(tests.sshd, "CONFIG", tests.sshd.CONFIG.replace("Subsystem sftp internal-sftp\n", ""))
-    with ssh_server(require("sshd", "openssh-server"), tmp_path / "sshd") as server:
-        yield server
-
-
-@pytest.mark.slow
-def test_a_board_without_sftp_is_one_line_saying_so(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, sshd_without_sftp: SshServer
-) -> None:
-    server = sshd_without_sftp
-    inventory = tmp_path / "lab.toml"
-    inventory.write_text(
-        f'[devices.pi]\nhost = "127.0.0.1"\nport = {server.port}\nuser = "{server.user}"\n'
-        f'key = "{server.user_key}"\nhost_key = "{server.host_key_line}"\nknown_hosts = "{tmp_path}/known_hosts"\n'
-    )
-    code, line = devices_check(capsys, "check", "pi", "--inventory", str(inventory))
-    assert code == 2
-    assert line.startswith(f"edgebench: device pi: {server.user}@127.0.0.1:{server.port} has no SFTP subsystem")
-    assert "Subsystem sftp internal-sftp" in line
 
 
 # -- edgebench's ADB key --------------------------------------------------------------------------

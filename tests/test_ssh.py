@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import tests.sshd
 from edgebench.cli import invoke
 from edgebench.records import Manifest
 from tests.conftest import QUICK_ARGS, RUNNER_ENVS, first_results, push_argv, push_json, require, stored_run
@@ -67,6 +68,31 @@ def lab(tmp_path: Path, sshd: SshServer, converted: tuple[Manifest, Path], workd
         "workdir": workdir,
         "store": tmp_path / "history.sqlite",
     }
+
+
+@pytest.fixture
+def sshd_without_sftp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SshServer]:
+    """OpenSSH as minimal boards (dropbear) have it: no SFTP subsystem."""
+    monkeypatch.setattr(tests.sshd, "CONFIG", tests.sshd.CONFIG.replace("Subsystem sftp internal-sftp\n", ""))
+    with ssh_server(require("sshd", "openssh-server"), tmp_path / "sshd") as server:
+        yield server
+
+
+def test_a_board_without_sftp_is_measured_over_exec_channels(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, sshd_without_sftp: SshServer, workdir: Path
+) -> None:
+    board = tmp_path / "board"
+    lab = {
+        "inventory": write_inventory(tmp_path / "edgebench.toml", sshd_without_sftp, board),
+        "workdir": workdir,
+        "store": tmp_path / "history.sqlite",
+    }
+    code, report, err = push_json(capsys, "pi", lab)
+    assert code == 0, err
+    assert {r["status"] for r in report["rows"]} == {"ok"}
+    # the runner, the plan's files and every result travelled as `cat` streams, byte for byte
+    for result in (workdir / "runs" / report["run_id"] / "results").glob("*.json"):
+        assert (board / "runs" / report["run_id"] / "results" / result.name).read_bytes() == result.read_bytes()
 
 
 def blob_state(board: Path) -> dict[str, tuple[int, int]]:

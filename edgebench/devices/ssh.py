@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import shlex
 from pathlib import Path
 
 import paramiko
@@ -119,19 +120,17 @@ class SshLink:
             detail = _connect_detail(exc, target)
             raise EdgebenchError(f"device {target.name}: cannot connect to {where}: {detail}") from exc
         self.client = client
+        self.files: SftpFiles | ExecFiles
         try:
-            self.sftp = client.open_sftp()
+            self.files = SftpFiles(client.open_sftp())
         except LINK_ERRORS as exc:
             transport = client.get_transport()
-            still_up = transport is not None and transport.is_active()
-            client.close()
-            if not still_up:
+            if transport is None or not transport.is_active():
+                client.close()
                 raise LinkLost(str(exc) or type(exc).__name__) from exc
-            raise EdgebenchError(  # the session is up, and the server closed the channel opened for SFTP
-                f"device {target.name}: {where} has no SFTP subsystem, which edgebench sends files with "
-                f"({exc or type(exc).__name__}): add `Subsystem sftp internal-sftp` to the board's sshd_config "
-                "or install its SFTP server (Debian: openssh-sftp-server)"
-            ) from exc
+            # The session is up and the server closed the channel opened for SFTP: a board without an SFTP
+            # server (dropbear, minimal images). Files then travel over exec channels, as `cat` streams.
+            self.files = ExecFiles(client, target.command_timeout_s)
 
     def run(self, command: str) -> tuple[int, str, str]:
         try:
@@ -146,7 +145,7 @@ class SshLink:
 
     def put(self, local: Path, remote: str) -> None:
         try:
-            self.sftp.put(str(local), remote)
+            self.files.put(local, remote)
         except LINK_ERRORS as exc:
             raise LinkLost(str(exc) or type(exc).__name__) from exc
 
@@ -156,15 +155,76 @@ class SshLink:
 
     def get(self, remote: str, local: Path) -> None:
         try:
-            self.sftp.get(remote, str(local))
+            self.files.get(remote, local)
         except LINK_ERRORS as exc:
             raise LinkLost(str(exc) or type(exc).__name__) from exc
 
     def listdir(self, remote: str) -> list[str]:
         try:
-            return list(self.sftp.listdir(remote))
+            return self.files.listdir(remote)
         except LINK_ERRORS as exc:
             raise LinkLost(str(exc) or type(exc).__name__) from exc
 
     def close(self) -> None:
         self.client.close()
+
+
+class SftpFiles:
+    def __init__(self, sftp: paramiko.SFTPClient) -> None:
+        self.sftp = sftp
+
+    def put(self, local: Path, remote: str) -> None:
+        self.sftp.put(str(local), remote)
+
+    def get(self, remote: str, local: Path) -> None:
+        self.sftp.get(remote, str(local))
+
+    def listdir(self, remote: str) -> list[str]:
+        return list(self.sftp.listdir(remote))
+
+
+class ExecFiles:
+    """Files over exec channels, for boards with no SFTP server: `cat > F` fed from here, `cat F` read back."""
+
+    CHUNK = 1 << 16
+
+    def __init__(self, client: paramiko.SSHClient, timeout_s: float) -> None:
+        self.client = client
+        self.timeout_s = timeout_s
+
+    def _channel(self, command: str) -> paramiko.Channel:
+        transport = self.client.get_transport()
+        if transport is None:
+            raise EOFError("the SSH session is gone")
+        channel = transport.open_session(timeout=self.timeout_s)
+        channel.settimeout(self.timeout_s)
+        channel.exec_command(command)
+        return channel
+
+    def _finish(self, channel: paramiko.Channel, what: str) -> None:
+        code = channel.recv_exit_status()
+        error = channel.makefile_stderr("rb").read().decode(errors="replace").strip()
+        channel.close()
+        if code != 0:  # an OSError, as SFTP's own failures are
+            raise OSError(f"{what}: {error.splitlines()[-1] if error else f'exit {code}'}")
+
+    def put(self, local: Path, remote: str) -> None:
+        channel = self._channel(f"cat > {shlex.quote(remote)}")
+        with local.open("rb") as source:
+            for chunk in iter(lambda: source.read(self.CHUNK), b""):
+                channel.sendall(chunk)
+        channel.shutdown_write()
+        self._finish(channel, f"writing {remote}")
+
+    def get(self, remote: str, local: Path) -> None:
+        channel = self._channel(f"cat {shlex.quote(remote)}")
+        with local.open("wb") as target:
+            for chunk in iter(lambda: channel.recv(self.CHUNK), b""):
+                target.write(chunk)
+        self._finish(channel, f"reading {remote}")
+
+    def listdir(self, remote: str) -> list[str]:
+        channel = self._channel(f"ls -1A {shlex.quote(remote)}")
+        listing = channel.makefile("rb").read().decode(errors="replace")
+        self._finish(channel, f"listing {remote}")
+        return listing.splitlines()
