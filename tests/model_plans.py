@@ -24,6 +24,7 @@ def stage(
     inputs: InputSet | dict[str, Any],  # Any: numpy's stub of savez takes no typed **kwargs
     variant_reference: list[np.ndarray] | None = None,
     settings: Measurement = QUICK,
+    task: str = "auto",
 ) -> Path:
     """A plan measuring ``model`` as variant fp32 on ``inputs`` (an InputSet, or raw arrays as an older
     converter wrote them), with fp32's outputs on the host's reference kernels when given."""
@@ -40,6 +41,7 @@ def stage(
         variants=[PlanVariant("fp32", "fp32.tflite", sha256_file(model))],
         input_set="inputs.npz",
         measure=settings,
+        task=task,
     )
     schema.write(plan_dir / "plan.json", plan)
     return plan_dir / "plan.json"

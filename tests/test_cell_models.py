@@ -133,3 +133,21 @@ def test_a_synthetic_input_set_without_any_reference_is_timed_and_says_what_it_l
     a = result.accuracy
     assert a and a.outputs == [] and (a.top1, a.fp32_agreement) == (None, None)
     assert a.labels_note == "no labels" and a.reference_note.startswith("no host fp32 reference")
+
+
+@pytest.mark.parametrize(
+    ("task", "mae", "note"), [("regression", 0.5, ""), ("other", None, "task other: labels not scored")]
+)
+def test_the_plans_task_decides_how_the_device_scores_labels(
+    tmp_path: Path, task: str, mae: float | None, note: str
+) -> None:
+    """Float targets for output 0 (x + x), every sample 0.5 off: a regression's MAE, or not scored at all."""
+    model = two_inputs(tmp_path / "two.tflite")
+    rng = np.random.default_rng(3)
+    x, mask = rng.random((5, 4), dtype=np.float32), rng.random((5, 16), dtype=np.float32)
+    plan_path = stage(tmp_path, model, InputSet([x, mask], x + x + np.float32(0.5), None), task=task)
+    result = sweep(plan_path)["xnnpack/interpreter"]
+    assert result.status == Status.OK, result.message
+    a = result.accuracy
+    assert a and a.task == task and a.top1 is None and a.labels_note == note
+    assert a.mae == (pytest.approx(mae) if mae is not None else None)
