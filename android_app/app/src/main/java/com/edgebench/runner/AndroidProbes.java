@@ -31,6 +31,11 @@ final class AndroidProbes implements Probes {
         return Probes.procStatusMb("VmHWM");
     }
 
+    @Override
+    public void resetPeak() {
+        Probes.clearPeak();
+    }
+
     /** Bytes the native heap holds now: the model's tensors live there, not on the Java heap. */
     static long nativeHeapBytes() {
         return Debug.getNativeHeapAllocatedSize();

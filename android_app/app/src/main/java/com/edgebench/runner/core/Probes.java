@@ -14,6 +14,9 @@ public interface Probes {
     /** Peak resident set size of this process, MB (VmHWM). */
     double peakRssMb();
 
+    /** Start the peak afresh from the current RSS, so a transient before the cell's work is not its peak. */
+    void resetPeak();
+
     CellResult.DeviceFacts facts(String runtime, String runtimeVersion);
 
     Map<String, Double> temperaturesC();
@@ -25,6 +28,19 @@ public interface Probes {
     static double procStatusMb(String field) {
         Double kb = kilobytes("/proc/self/status", field);
         return kb == null ? Double.NaN : kb / 1024.0;
+    }
+
+    /**
+     * VmHWM from the current RSS (Linux 4.0+: "5" into /proc/self/clear_refs), as device_runner/facts.py's
+     * reset_peak_rss; false where the kernel or the app's sandbox refuses, and the peak then keeps it.
+     */
+    static boolean clearPeak() {
+        try {
+            Files.write(Paths.get("/proc/self/clear_refs"), "5".getBytes(StandardCharsets.US_ASCII));
+            return true;
+        } catch (IOException | SecurityException e) {
+            return false;
+        }
     }
 
     /** MemTotal and friends from /proc/meminfo, MB; null where it cannot be read. */

@@ -98,6 +98,7 @@ public final class Sweep {
     public List<CellResult> run(File planFile, File resultsDir, Listener listener, String only)
             throws IOException, Schema.SchemaException, Stopped {
         Loaded loaded = new Loaded(planFile);
+        probes.resetPeak(); // unpacking the .npz is the runner's transient, not the model's peak
         Plan plan = loaded.plan;
         List<CellKey[]> units = loaded.units();
         if (only != null) {
@@ -179,6 +180,7 @@ public final class Sweep {
      */
     public void measureMemory(File planFile, File resultsDir, String cellId) throws IOException, Schema.SchemaException {
         Loaded loaded = new Loaded(planFile);
+        probes.resetPeak();
         for (CellKey[] unit : loaded.units()) {
             for (CellKey key : unit) {
                 File out = memoryFile(resultsDir, key);

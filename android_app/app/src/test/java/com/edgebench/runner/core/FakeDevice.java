@@ -41,6 +41,7 @@ final class FakeDevice implements Engine.Factory, Probes {
     int outputCount = 1; // the classifier's outputs: output j is the class of (sum + j)
     Integer inputCount; // the inputs the model takes; null: any number
     int thermalStatus = 0;
+    int peakResets = 0;
     private final InputSet replay; // null: the classifier answers
 
     FakeDevice() {
@@ -94,6 +95,11 @@ final class FakeDevice implements Engine.Factory, Probes {
     @Override
     public double peakRssMb() {
         return 200.0;
+    }
+
+    @Override
+    public void resetPeak() {
+        peakResets++;
     }
 
     @Override

@@ -18,4 +18,11 @@ public class ProbesTest {
         assertTrue(Double.isNaN(Probes.procStatusMb("NoSuchField")));
         assertNull(Probes.procMeminfoMb("NoSuchField"));
     }
+
+    @Test
+    public void thePeakStartsAfreshFromTheCurrentResidentSize() {
+        assertTrue("this kernel lets a process clear its own peak", Probes.clearPeak());
+        // right after the reset the peak is the resident size, give or take what the JVM touched since
+        assertTrue(Probes.procStatusMb("VmHWM") - Probes.procStatusMb("VmRSS") < 16);
+    }
 }

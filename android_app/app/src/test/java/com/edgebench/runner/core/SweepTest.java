@@ -88,6 +88,7 @@ public class SweepTest {
         assertEquals(List.of(true, true, false), ok.accuracy.correct);
         assertEquals(101.0 - 100.0, ok.memory.loadDeltaMb, 0); // the fake's RSS grows by one per engine
         assertTrue(ok.memory.peakRssMb < 200.0); // the process's 200 MB less the runner's own sample buffer
+        assertEquals(1, device.peakResets); // once the input set is unpacked, before any model is loaded
         assertEquals("NNAPI needs Android 8.1", cells.get(1).message);
         assertEquals("fake-litert", cells.get(1).device.runtime);
         String written = new String(Files.readAllBytes(new File(results, "fp32.xnnpack.interpreter.t1.json").toPath()),
