@@ -22,6 +22,7 @@ def build_plan(run_id: str, manifest: Manifest, measure: Measurement) -> Plan:
         variants=[PlanVariant(v.name, v.file or "", v.sha256 or "") for v in manifest.ok_variants()],
         input_set=manifest.input_set,
         measure=measure,
+        task=str(manifest.options.get("task", "auto")),  # --task, which decides how outputs are scored there too
     )
 
 

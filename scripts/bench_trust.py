@@ -106,20 +106,23 @@ def numerics_rows(tmp: Path, cells: int) -> list[Row]:
     )
     caught = sum(r.status == Status.WRONG_OUTPUT for r in corrupt)
     flagged = [r for r in honest if r.status != Status.OK]
-    worst = min(honest, key=lambda r: r.numerics.agreement if r.numerics else 1.0)
-    closest = max(corrupt, key=lambda r: r.numerics.agreement if r.numerics else 0.0)
+    worst = min(honest, key=lambda r: r.numerics.cosine if r.numerics else 1.0)
+    closest = max(corrupt, key=lambda r: r.numerics.cosine if r.numerics else 0.0)
     return [
         ("numerics: corrupting delegate cells caught (wrong_output)", f"{caught / len(corrupt):.0%} of {len(corrupt)}",
          "100 %"),
         ("numerics: honest cells flagged", f"{len(flagged) / len(honest):.0%} of {len(honest)}", "0 %"),
-        ("  closest corrupt / worst honest agreement",
+        ("  closest corrupt / worst honest cosine",
          f"{_figures(closest)} / {_figures(worst)} ({worst.key.id})", ""),
     ]  # fmt: skip
 
 
 def _figures(result: CellResult) -> str:
     n = result.numerics
-    return f"{n.agreement:.1%}, cosine {n.cosine:.4f}" if n else "not checked"
+    if n is None:
+        return "not checked"
+    agreement = f"{n.agreement:.1%}, " if n.agreement is not None else ""  # only for class distributions
+    return f"{agreement}cosine {n.cosine:.4f}"
 
 
 def sweep(tmp: Path, converted: tuple[Manifest, Path], settings: Measurement) -> list[CellResult]:
