@@ -1,5 +1,6 @@
 package com.edgebench.runner;
 
+import com.edgebench.runner.core.Accelerators;
 import com.edgebench.runner.core.CellKey;
 import com.edgebench.runner.core.CellResult;
 import com.edgebench.runner.core.Engine;
@@ -7,25 +8,31 @@ import com.edgebench.runner.core.ModelIo;
 import com.edgebench.runner.core.Quantization;
 import com.google.ai.edge.litert.Accelerator;
 import com.google.ai.edge.litert.CompiledModel;
+import com.google.ai.edge.litert.Environment;
 import com.google.ai.edge.litert.LiteRtException;
 import com.google.ai.edge.litert.TensorBuffer;
 import java.io.File;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
- * LiteRT 2.x's CompiledModel with one accelerator. GPU and NPU are asked for alone: with CPU added
- * as a fallback, a phone whose GPU library does not load runs everything on the CPU while the run
- * reports the GPU; alone, that phone gives delegate_unavailable instead. Its buffers, one per input and
+ * LiteRT 2.x's CompiledModel with one accelerator. GPU and NPU are asked for alone, and only when
+ * LiteRT's environment offers them: LiteRT adds the CPU to a GPU- or NPU-only request, so a phone
+ * without the accelerator would run everything on the CPU while the run reports the accelerator;
+ * that phone gives delegate_unavailable instead. Its buffers, one per input and
  * output in the model's order, take and give floats, bytes (int8/uint8) and ints (int32) only.
  */
 final class CompiledModelEngine implements Engine {
     private final CompiledModel model;
+    private final Environment environment; // closed with the engine, after the model
     private final List<TensorBuffer> inputs;
     private final List<TensorBuffer> outputs;
     private final ModelIo io;
 
-    private CompiledModelEngine(CompiledModel model, ModelIo io) throws LiteRtException {
+    private CompiledModelEngine(CompiledModel model, Environment environment, ModelIo io) throws LiteRtException {
         this.model = model;
+        this.environment = environment;
         this.inputs = model.createInputBuffers();
         this.outputs = model.createOutputBuffers();
         this.io = io;
@@ -53,13 +60,37 @@ final class CompiledModelEngine implements Engine {
         if (accelerator == Accelerator.CPU) {
             options.setCpuOptions(new CompiledModel.CpuOptions(key.threads, null, null));
         }
+        Environment environment;
         try {
-            return new CompiledModelEngine(CompiledModel.create(file.getAbsolutePath(), options, null), io);
+            environment = Environment.create();
         } catch (LiteRtException e) {
+            throw new DelegateFailed("LiteRT's environment could not be created: " + e.getMessage(), e);
+        }
+        try {
+            Set<String> available = new HashSet<>();
+            for (Accelerator offered : environment.getAvailableAccelerators()) {
+                available.add(offered.name());
+            }
+            String absent = Accelerators.absent(key.delegate, accelerator.name(), available);
+            if (absent != null) {
+                throw new DelegateUnavailable(absent);
+            }
+            CompiledModel model = CompiledModel.create(file.getAbsolutePath(), options, environment);
+            try {
+                return new CompiledModelEngine(model, environment, io);
+            } catch (LiteRtException e) {
+                model.close(); // its buffers could not be made
+                throw e;
+            }
+        } catch (LiteRtException e) {
+            environment.close();
             if (accelerator != Accelerator.CPU) {
                 throw new DelegateUnavailable(key.delegate + " accelerator could not be created: " + e.getMessage());
             }
             throw new DelegateFailed("CompiledModel could not compile the model: " + e.getMessage(), e);
+        } catch (DelegateUnavailable e) {
+            environment.close();
+            throw e;
         }
     }
 
@@ -148,5 +179,6 @@ final class CompiledModelEngine implements Engine {
             buffer.close();
         }
         model.close();
+        environment.close();
     }
 }
