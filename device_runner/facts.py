@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import platform
 import re
+import shutil
+import subprocess
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -48,13 +51,74 @@ def reset_peak_rss() -> bool:
 
 
 def temperatures_c() -> dict[str, float]:
-    """Every thermal zone that reads, by its type (e.g. ``cpu-thermal``)."""
+    """Every thermal zone that reads, by its type (e.g. ``cpu-thermal``), and a Pi's own SoC sensor."""
     temps = {}
     for zone in sorted(Path("/sys/class/thermal").glob("thermal_zone*")):
         raw, kind = _read(zone / "temp"), _read(zone / "type") or zone.name
         if raw and raw.lstrip("-").isdigit():
             temps[f"{kind}:{zone.name}"] = int(raw) / 1000
+    soc = _vcgencmd_temperature()
+    if soc is not None:
+        temps["vcgencmd:soc"] = soc
     return temps
+
+
+def _vcgencmd_temperature() -> float | None:
+    """``vcgencmd measure_temp`` ("temp=48.3'C") where the Pi firmware tool exists."""
+    if shutil.which("vcgencmd") is None:
+        return None
+    try:
+        out = subprocess.run(["vcgencmd", "measure_temp"], capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(r"temp=(-?[\d.]+)", out)
+    return float(match.group(1)) if match else None
+
+
+# ARM's CPU part numbers (cpuinfo's "CPU part" under implementer 0x41) of the cores boards and phones use.
+ARM_CORES = {
+    "0xd03": "Cortex-A53", "0xd04": "Cortex-A35", "0xd05": "Cortex-A55", "0xd07": "Cortex-A57",
+    "0xd08": "Cortex-A72", "0xd09": "Cortex-A73", "0xd0a": "Cortex-A75", "0xd0b": "Cortex-A76",
+    "0xd0c": "Neoverse-N1", "0xd0d": "Cortex-A77", "0xd41": "Cortex-A78", "0xd44": "Cortex-X1",
+    "0xd46": "Cortex-A510", "0xd47": "Cortex-A710", "0xd48": "Cortex-X2", "0xd4d": "Cortex-A715",
+}  # fmt: skip
+ELF_MACHINES = {3: "x86", 40: "arm", 62: "x86_64", 183: "aarch64", 243: "riscv64"}
+
+
+def board_model() -> str | None:
+    """The device tree's model ("Raspberry Pi 4 Model B Rev 1.4"); None on machines without one."""
+    for path in ("/sys/firmware/devicetree/base/model", "/proc/device-tree/model"):
+        model = _read(path)
+        if model:
+            return model.strip("\0").strip()
+    return None
+
+
+def cpu_cores(cpuinfo: str) -> str | None:
+    """ARM cores by name and count from cpuinfo ("4× Cortex-A72"; big.LITTLE: "4× Cortex-A76 + 4× …")."""
+    parts = Counter(re.findall(r"^CPU part\s*:\s*(0x[0-9a-f]+)", cpuinfo, re.MULTILINE | re.IGNORECASE))
+    if not parts:
+        return None
+    return " + ".join(f"{n}× {ARM_CORES.get(part.lower(), f'ARM core {part}')}" for part, n in parts.most_common())
+
+
+def _elf_machine(path: str) -> int | None:
+    try:
+        with open(path, "rb") as binary:
+            header = binary.read(20)
+    except OSError:
+        return None
+    return int.from_bytes(header[18:20], "little") if header[:4] == b"\x7fELF" else None
+
+
+def emulation() -> str | None:
+    """Why this process is emulated, or None. qemu-user shows a process its guest binary as
+    /proc/self/exe, but the parent's exe is the emulator itself, built for the host's machine."""
+    own, parent = _elf_machine("/proc/self/exe"), _elf_machine(f"/proc/{os.getppid()}/exe")
+    if own is None or parent is None or own == parent or (own, parent) == (40, 183):  # 32-bit ARM on arm64
+        return None
+    guest, host = ELF_MACHINES.get(own, f"machine {own}"), ELF_MACHINES.get(parent, f"machine {parent}")
+    return f"{guest} emulated on an {host} host (qemu-user): timings mean nothing, outputs are real"
 
 
 def cpu_model() -> str:
@@ -86,4 +150,7 @@ def device_facts(runtime: Runtime) -> DeviceFacts:
         kernel=platform.release(),
         governor=_read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
         ram_mb=ram_mb(),
+        board_model=board_model(),
+        cpu_cores=cpu_cores(_read("/proc/cpuinfo") or ""),
+        emulated=emulation(),
     )

@@ -397,6 +397,11 @@ class DeviceFacts:
     kernel: str
     governor: str | None
     ram_mb: float | None
+    # Added in 1.5 without a bump (absent: not looked at). An ARM board's own words and cores, e.g.
+    # "Raspberry Pi 4 Model B Rev 1.4" and "4× Cortex-A72"; why its timings mean nothing when emulated.
+    board_model: str | None = None
+    cpu_cores: str | None = None
+    emulated: str | None = None
 
 
 @dataclass(frozen=True)

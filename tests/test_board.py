@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -69,10 +70,9 @@ def on_board(board: dict[str, object], path: str) -> Path:
 def set_up(board: dict[str, object]) -> dict[str, object]:
     """Both devices set up from scratch, offline: the host fetches the board's wheels and sends them."""
     for device, runtime in RUNTIMES.items():
-        with contextlib.suppress(FileNotFoundError):
-            subprocess.run(["rm", "-rf", str(on_board(board, f"/root/{DEVICES[device]}"))], check=True)
-        code = invoke(["devices", "setup", device, "--offline", "--runtime", runtime, "--inventory", str(board["inventory"])])
-        assert code == 0, f"setup of {device} failed"
+        shutil.rmtree(on_board(board, f"/root/{DEVICES[device]}"), ignore_errors=True)
+        setup = ["devices", "setup", device, "--offline", "--runtime", runtime, "--inventory", str(board["inventory"])]
+        assert invoke(setup) == 0, f"setup of {device} failed"
     return board
 
 
@@ -97,6 +97,9 @@ def test_devices_check_shows_an_arm64_pi_under_emulation(
     facts = json.loads(capsys.readouterr().out)
     text = json.dumps(facts)
     assert "aarch64" in text and "Raspberry Pi 4 Model B" in text and "ai_edge_litert" in text
+    device = facts["device"]
+    assert device["board_model"] == "Raspberry Pi 4 Model B Rev 1.4" and device["cpu_cores"] == "4× Cortex-A72"
+    assert device["emulated"].startswith("aarch64 emulated on an x86_64 host")
 
 
 @pytest.mark.parametrize("device", sorted(DEVICES))
@@ -107,7 +110,7 @@ def test_push_on_each_runtime_scores_as_the_host_does(
     assert code == 0, err
     stored = stored_run(lab["store"], report["run_id"])
     assert {c.status for c in stored.cells} == {"ok"}
-    assert all(c.device is not None and c.device.machine == "aarch64" for c in stored.cells)
+    assert all(c.device is not None and c.device.machine == "aarch64" and c.device.emulated for c in stored.cells)
     host = {v.name: v.host_top1 for v in converted[0].variants}
     for cell in stored.cells:  # the board's kernels, not the host's, gave these
         assert cell.accuracy is not None and cell.accuracy.top1 == pytest.approx(host[cell.variant], abs=0.01)

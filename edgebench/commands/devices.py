@@ -79,6 +79,11 @@ def _board_lines(name: str, report: dict[str, object]) -> list[str]:
         f"  runtime {facts['runtime']} {facts['runtime_version']}",
         f"  CPU {facts['cpu_model']} × {facts['cores']}, {facts['os']}, kernel {facts['kernel']}",
     ]
+    board = ", ".join(str(facts[k]) for k in ("board_model", "cpu_cores") if facts.get(k))
+    if board:
+        lines.append(f"  board {board} ({facts['machine']})")
+    if facts.get("emulated"):
+        lines.append(f"  EMULATED: {facts['emulated']}")
     if "free_disk_mb" in report:
         lines.append(f"  free disk in {report['workdir']}: {report['free_disk_mb']:.0f} MB")
     temps = report.get("temperature_c") or {}

@@ -52,6 +52,7 @@ class ComparisonRow:
     top1_note: str = ""  # in top-1's place when it is None: "no labels", "MAE 0.0123", "not scored"
     labels_note: str = ""  # the runner's reason when top-1 is "not scored"
     worst_output_cosine: float | None = None  # fidelity where top-1 agreement does not apply (marks.py)
+    emulated: str = ""  # why the device's timings mean nothing (an emulated board), from its facts
 
     @property
     def ok(self) -> bool:
@@ -177,6 +178,7 @@ def comparison_rows(runs: Iterable[StoredRun]) -> list[ComparisonRow]:
                     top1_note=marks.top1_note(cell),
                     labels_note=marks.labels_note(cell),
                     worst_output_cosine=marks.worst_output_cosine(cell.accuracy),
+                    emulated=(cell.device.emulated or "") if cell.device else "",
                 )
             )
     return mark_pareto(rows)

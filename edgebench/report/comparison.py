@@ -109,9 +109,12 @@ def contended_notes(rows: list[ComparisonRow]) -> list[str]:
 
 
 def labels_notes(rows: list[ComparisonRow]) -> list[str]:
-    """Why top-1 reads "not scored", once per device and reason."""
+    """Why top-1 reads "not scored", once per device and reason; and which devices were emulated."""
     seen = dict.fromkeys((r.device, r.labels_note) for r in rows if r.labels_note)
-    return [f"top-1 not scored on {device}: {note}" for device, note in seen]
+    emulated = dict.fromkeys((r.device, r.emulated) for r in rows if r.emulated)
+    return [f"top-1 not scored on {device}: {note}" for device, note in seen] + [
+        f"{device} is emulated: {why}" for device, why in emulated
+    ]
 
 
 def render(rows: list[ComparisonRow], recommendations: list[Recommendation], console: Console) -> None:

@@ -39,6 +39,7 @@ class Row:
     why: str = ""  # why it is slower than fp32 in the same configuration, when a figure says
     top1_note: str = ""  # in top-1's place when it is None: "no labels", "MAE 0.0123", "not scored"
     worst_output_cosine: float | None = None  # fidelity where top-1 agreement does not apply (marks.py)
+    emulated: str = ""  # why the device's timings mean nothing (an emulated board), from its facts
 
 
 def rows(cells: list[CellResult], manifest: Manifest) -> list[Row]:
@@ -71,6 +72,7 @@ def rows(cells: list[CellResult], manifest: Manifest) -> list[Row]:
                 why=why_slower(cell, base, record, variants.get("fp32")),
                 top1_note=marks.top1_note(cell),
                 worst_output_cosine=marks.worst_output_cosine(cell.accuracy),
+                emulated=(cell.device.emulated or "") if cell.device else "",
             )
         )
     return out
@@ -148,6 +150,8 @@ def render(table_rows: list[Row], title: str, console: Console) -> None:
     for row in table_rows:
         if row.why:
             console.print(f"[cyan]why slower — {row.delegate} × {row.api} × {row.threads}t[/]: {row.why}")
+    for why in dict.fromkeys(row.emulated for row in table_rows if row.emulated):
+        console.print(f"[bold yellow]emulated device[/]: {escape(why)}")
     for row in table_rows:
         if row.contended:
             console.print(
