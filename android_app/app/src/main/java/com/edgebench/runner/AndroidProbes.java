@@ -56,6 +56,10 @@ final class AndroidProbes implements Probes {
         f.kernel = System.getProperty("os.version", "");
         f.governor = read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor");
         f.ramMb = Probes.procMeminfoMb("MemTotal");
+        // The Android emulator's boards: its CPU is the host's, translated or virtualised
+        if (Build.HARDWARE != null && (Build.HARDWARE.equals("ranchu") || Build.HARDWARE.equals("goldfish"))) {
+            f.emulated = "the Android emulator (" + Build.HARDWARE + "): timings mean nothing, outputs are real";
+        }
         return f;
     }
 

@@ -155,5 +155,8 @@ public final class CellResult {
         public String kernel;
         public String governor;
         public Double ramMb;
+        public String boardModel; // an ARM board's own words (device tree): null on a phone, not looked at
+        public String cpuCores; // "4× Cortex-A72" from cpuinfo: null, not looked at
+        public String emulated; // why the timings mean nothing (an emulator), else null
     }
 }

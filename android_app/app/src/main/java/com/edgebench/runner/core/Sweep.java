@@ -116,61 +116,81 @@ public final class Sweep {
         String[] earlier = resultsDir.list((dir, name) -> name.endsWith(".json") && !name.startsWith("."));
         boolean measuredBefore = only != null && earlier != null && earlier.length > 0;
         for (CellKey[] unit : units) {
-            File[] outs = new File[unit.length];
-            File[] markers = new File[unit.length];
-            boolean skipped = true;
-            boolean died = false;
+            Outcome outcome = sweepUnit(loaded, unit, resultsDir, measuredBefore);
+            measuredBefore |= outcome.measured;
             for (int k = 0; k < unit.length; k++) {
-                outs[k] = new File(resultsDir, unit[k].id() + ".json");
-                markers[k] = new File(resultsDir, "." + unit[k].id() + ".running");
-                skipped &= outs[k].isFile();
-                died |= markers[k].isFile();
-            }
-            List<CellResult> unitResults = new ArrayList<>();
-            if (skipped) {
-                for (File out : outs) {
-                    unitResults.add(readResult(out));
-                }
-            } else {
-                if (died) {
-                    for (CellKey key : unit) {
-                        unitResults.add(finish(header(plan, key), Schema.CRASHED,
-                                "the app's process died during this cell"));
-                    }
-                } else {
-                    if (measuredBefore && plan.measure.cooldownS > 0) {
-                        sleep(plan.measure.cooldownS); // heat from the last unit must not slow this one
-                    }
-                    for (int k = 0; k < unit.length; k++) {
-                        AtomicFiles.write(markers[k], unit[k].id());
-                    }
-                    try {
-                        unitResults = timed(loaded, unit, resultsDir);
-                    } catch (Engine.InputsDoNotFit e) {
-                        for (File marker : markers) {
-                            Files.deleteIfExists(marker.toPath()); // nothing died: the input set is at fault
-                        }
-                        throw new Schema.SchemaException(e.getMessage());
-                    }
-                    measuredBefore = true;
-                }
-                // A half-written pair is measured again whole: both sides must come from one session.
-                for (int k = 0; k < unit.length; k++) {
-                    AtomicFiles.write(outs[k], Schema.toJson(unitResults.get(k)));
-                    Files.deleteIfExists(markers[k].toPath());
-                    Files.deleteIfExists(memoryFile(resultsDir, unit[k]).toPath());
-                }
-            }
-            for (int k = 0; k < unit.length; k++) {
-                CellResult result = unitResults.get(k);
+                CellResult result = outcome.results.get(k);
                 results.add(result);
-                listener.onCell(unit[k].id(), result.status, results.size(), total, skipped);
+                listener.onCell(unit[k].id(), result.status, results.size(), total, outcome.skipped);
             }
-            if (!skipped && Schema.TIMEOUT.equals(unitResults.get(0).status)) {
+            if (outcome.measured && Schema.TIMEOUT.equals(outcome.results.get(0).status)) {
                 throw new Stopped(unit[0].id() + " hung past " + plan.measure.cellTimeoutS + " s; resume to go on");
             }
         }
         return results;
+    }
+
+    /** A unit's results: read back (skipped), measured now, or neither (recorded as crashed). */
+    private static final class Outcome {
+        final List<CellResult> results;
+        final boolean skipped;
+        final boolean measured;
+
+        Outcome(List<CellResult> results, boolean skipped, boolean measured) {
+            this.results = results;
+            this.skipped = skipped;
+            this.measured = measured;
+        }
+    }
+
+    /** One unit: read back when written, crashed when its marker says the process died in it, else measured. */
+    private Outcome sweepUnit(Loaded loaded, CellKey[] unit, File resultsDir, boolean coolFirst)
+            throws IOException, Schema.SchemaException {
+        Plan plan = loaded.plan;
+        File[] outs = new File[unit.length];
+        File[] markers = new File[unit.length];
+        boolean written = true;
+        boolean died = false;
+        for (int k = 0; k < unit.length; k++) {
+            outs[k] = new File(resultsDir, unit[k].id() + ".json");
+            markers[k] = new File(resultsDir, "." + unit[k].id() + ".running");
+            written &= outs[k].isFile();
+            died |= markers[k].isFile();
+        }
+        List<CellResult> results = new ArrayList<>();
+        if (written) {
+            for (File out : outs) {
+                results.add(readResult(out));
+            }
+            return new Outcome(results, true, false);
+        }
+        if (died) {
+            for (CellKey key : unit) {
+                results.add(finish(header(plan, key), Schema.CRASHED, "the app's process died during this cell"));
+            }
+        } else {
+            if (coolFirst && plan.measure.cooldownS > 0) {
+                sleep(plan.measure.cooldownS); // heat from the last unit must not slow this one
+            }
+            for (int k = 0; k < unit.length; k++) {
+                AtomicFiles.write(markers[k], unit[k].id());
+            }
+            try {
+                results = timed(loaded, unit, resultsDir);
+            } catch (Engine.InputsDoNotFit e) {
+                for (File marker : markers) {
+                    Files.deleteIfExists(marker.toPath()); // nothing died: the input set is at fault
+                }
+                throw new Schema.SchemaException(e.getMessage());
+            }
+        }
+        // A half-written pair is measured again whole: both sides must come from one session.
+        for (int k = 0; k < unit.length; k++) {
+            AtomicFiles.write(outs[k], Schema.toJson(results.get(k)));
+            Files.deleteIfExists(markers[k].toPath());
+            Files.deleteIfExists(memoryFile(resultsDir, unit[k]).toPath());
+        }
+        return new Outcome(results, false, !died);
     }
 
     /**
