@@ -367,6 +367,37 @@ class Placement:
         return [op for op, p in zip(self.node_ops, self.node_partition, strict=True) if p < 0]
 
 
+class RanOn(StrEnum):
+    """Where a profiled node ran."""
+
+    CPU = "cpu"  # LiteRT's plain kernels
+    DELEGATE = "delegate"  # a whole delegate partition, as one fused node
+    INSIDE_DELEGATE = (
+        "inside_delegate"  # one op within a partition, as its delegate reports it (its time is in the partition's)
+    )
+
+
+@dataclass(frozen=True)
+class OpTime:
+    """One row of a per-op profile, as the runtime's profiler measured it (never apportioned by us)."""
+
+    node: int | None  # the node's index in the execution plan; None where the profiler does not print it
+    op: str  # CONV_2D; a partition's kernel (TfLiteXNNPackDelegate); a delegate's own op ("Convolution (NHWC, F32)")
+    avg_ms: float  # mean per inference
+    percent: float  # of the profiled run's total op time
+    ran_on: RanOn
+    delegate: str = ""  # the delegate's kernel name where ran_on is not cpu
+
+
+@dataclass(frozen=True)
+class OpProfile:
+    """Per-op time of one cell, where the runtime has a profiler; else no rows and ``note`` says why."""
+
+    source: str  # what measured it: "benchmark_model --enable_op_profiling (run order table)", or the runtime
+    ops: list[OpTime] = field(default_factory=list)  # in run order
+    note: str = ""  # why there are no rows, or what the rows lack ("no node indices in this generation")
+
+
 @dataclass(frozen=True)
 class Numerics:
     """The cell's outputs against the host running the same variant on LiteRT's reference kernels: both
@@ -457,6 +488,9 @@ class CellResult:
     conditions: Conditions | None = None  # None: not observed (failed before timing, or an older runner)
     numerics: Numerics | None = None  # None: not checked (no reference for this variant, or an older runner)
     placement: Placement | None = None  # None: the runtime gives no per-node placement (CompiledModel, older)
+    # Added in 1.5 without a bump (absent: not looked at): per-op time where the runtime has a profiler
+    # (benchmark_model --enable_op_profiling); an empty profile whose note says none exists (ai_edge_litert).
+    op_profile: OpProfile | None = None
     schema_version: str = RESULT_RECORD.version
 
     @property

@@ -1,9 +1,10 @@
 """`runner = "benchmark_model"`: LiteRT's prebuilt binary, pushed once (by sha256), run per cell.
 
-The host drives it cell by cell: one timed call with the plan's counts and the delegate's flags,
-then one call per accuracy sample (`--input_layer_value_files` in, `--output_filepath` out; the
-binary keeps only the last inference's outputs). Each cell's JSON is written on the host as it
-finishes, so a rerun with --resume measures only the cells not yet written.
+The host drives it cell by cell: one timed call with the plan's counts and the delegate's flags; one
+short call with `--enable_op_profiling` (per-op time, and which node ran where; apart, so the profiler's
+own cost stays out of the timed runs); then one call per accuracy sample (`--input_layer_value_files` in,
+`--output_filepath` out; the binary keeps only the last inference's outputs). Each cell's JSON is written
+on the host as it finishes, so a rerun with --resume measures only the cells not yet written.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from device_runner.accuracy import score
 from device_runner.cell import load_input_set
 from device_runner.delegates import DelegateKind, DelegateSpec, parse_delegate
 from device_runner.engines import dequantize_output, quantize_input
-from device_runner.flatbuffer import ModelInfo, TensorInfo, read_model_file
+from device_runner.flatbuffer import ModelInfo, TensorInfo, read_graph, read_model_info
 from device_runner.inputs import batched, input_set_problem
 from device_runner.schema import CellKey, CellResult, DeviceFacts, Status
 from device_runner.sweep import CellDone
@@ -33,6 +34,7 @@ from edgebench.hashing import sha256_file
 
 KILLED = 137  # `timeout -s KILL` ends a hung binary with 128 + SIGKILL
 UNAVAILABLE_HINTS = ("unsupported on this platform", "not supported", "Failed to create", "failed to create")
+PROFILED_RUNS = 20  # enough for a steady per-op mean; few, so the call adds little to the cell's wall time
 
 
 # benchmark_model applies these itself and says so; xnnpack and cpu are its own CPU kernels.
@@ -68,9 +70,10 @@ def paired_refusal(device: str) -> EdgebenchError:
 
 
 class BenchmarkModelRunner:
-    def __init__(self, binary: str, accuracy_samples: int) -> None:
+    def __init__(self, binary: str, accuracy_samples: int, op_profiling: bool = True) -> None:
         self.binary = Path(binary).expanduser()
         self.accuracy_samples = accuracy_samples  # one process start per sample on the phone: the first N inputs
+        self.op_profiling = op_profiling  # one more short call per cell: per-op time and placement
         self._remote_binary = ""
         self._facts: DeviceFacts | None = None
 
@@ -110,7 +113,8 @@ class BenchmarkModelRunner:
 
     def _cell(self, device: RemoteDevice, link: Link, job: Job, key: CellKey) -> CellResult:
         started, plan = _now(), job.plan
-        info = read_model_file(job.plan_dir / plan.variant(key.variant).file)
+        data = (job.plan_dir / plan.variant(key.variant).file).read_bytes()
+        info = read_model_info(data)
         base = CellResult(
             run_id=plan.run_id,
             variant=key.variant,
@@ -150,14 +154,30 @@ class BenchmarkModelRunner:
         status, message = self._status(key, spec, code, text, out)
         if status != Status.OK:
             return replace(measured, status=status, message=message, finished_at=_now())
+        profiled = self._profile(link, common, m.cell_timeout_s) if self.op_profiling else None
+        source = profiled or out  # the profiled call's log repeats the delegate's lines, and adds the rows
         return replace(
             measured,
             timing=out.timing(m.warmup_runs),
             memory=out.memory(),
             coverage=out.coverage(len(info.ops)),
+            placement=source.placement(read_graph(data)),  # None: coverage.placement_unknown says why
+            op_profile=profiled.profile.op_profile() if profiled and profiled.profile else self._no_profile(profiled),
             accuracy=self._accuracy(device, link, job, common, info),
             finished_at=_now(),
         )
+
+    def _profile(self, link: Link, common: list[str], timeout_s: float) -> BenchmarkOutput | None:
+        """A short run with the tool's op profiler; None if that call fails (the timed one did not)."""
+        args = [*common, f"--num_runs={PROFILED_RUNS}", "--min_secs=0", "--warmup_runs=1", "--warmup_min_secs=0"]
+        code, text = self._run(link, [*args, "--enable_op_profiling=true"], timeout_s)
+        return parse(text) if code == 0 else None
+
+    def _no_profile(self, profiled: BenchmarkOutput | None) -> schema.OpProfile | None:
+        if not self.op_profiling:
+            return None  # not looked at
+        why = "the profiled call failed" if profiled is None else "this benchmark_model printed no per-op table"
+        return schema.OpProfile(source="benchmark_model --enable_op_profiling", note=why)
 
     def _status(
         self, key: CellKey, spec: DelegateSpec, code: int, text: str, out: BenchmarkOutput

@@ -6,7 +6,10 @@ what the real tool prints, in the output generation named by $BENCHMARK_OUTPUT_G
 "current" (count/p5/median/p95 + "Inference timings"), "older" (count/avg/std) or "oldest"
 ("Average inference timings"). Like the real tool, it goes on without a delegate it cannot create
 (NNAPI and GPU here), saying so, and writes the last inference's raw outputs (every output, in order)
-to --output_filepath.
+to --output_filepath. With --enable_op_profiling=true it prints the tool's run-order table in that
+generation's layout, one row per node of the execution plan (each plain-kernel op, each delegate
+partition), named as the tool names them. It cannot time single ops (the Python API has no profiler):
+each row is the measured invoke split evenly over the rows. Test data, not a measurement.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import time
 import numpy as np
 from ai_edge_litert import interpreter as litert
 
-from device_runner.coverage import coverage_from_ops
+from device_runner.coverage import coverage_from_ops, placement_from_ops
 
 flags = dict(arg.removeprefix("--").split("=", 1) for arg in sys.argv[1:] if arg.startswith("--"))
 generation = os.environ.get("BENCHMARK_OUTPUT_GENERATION", "current")
@@ -112,6 +115,50 @@ else:
         f"Average inference timings in us: Warmup: {np.mean(warm) if warm else 0:.3f}, Init: {init_us:.0f}, "
         f"no stats: {np.mean(runs):.3f}"
     )
+
+
+def profile_rows() -> list[tuple[str, str]]:
+    """(node type, name) per node of the execution plan, in run order: a partition runs where its first node was."""
+    ops = interpreter._get_ops_details()
+    names = {d["index"]: d["name"] for d in interpreter.get_tensor_details()}
+    placement = placement_from_ops(ops)
+    delegates = [op for op in ops if op["op_name"] == "DELEGATE"]
+    at: list[tuple[int, dict[str, object]]] = []
+    for index, partition in enumerate(placement.node_partition):
+        if partition < 0:
+            at.append((index, ops[index]))
+        elif index == placement.node_partition.index(partition):
+            at.append((index, delegates[partition]))
+    rows = []
+    for _, op in sorted(at, key=lambda pair: pair[0]):
+        outputs = ", ".join(names.get(int(t), "Unknown") for t in op["outputs"])  # type: ignore[attr-defined]
+        kind = str(op["op_name"])
+        if kind == "DELEGATE" and generation != "oldest":
+            kind = "TfLiteXNNPackDelegate"
+        rows.append((kind, f"[{outputs}]" if generation == "oldest" else f"[{outputs}]:{op['index']}"))
+    return rows
+
+
+def print_profile(samples: list[float]) -> None:
+    rows = profile_rows()
+    each_ms = float(np.mean(samples)) / 1000 / len(rows)
+    share = 100.0 / len(rows)
+    start = generation != "current"  # the [start] column went in TF 2.5
+    columns = ["[node type]", *(["[start]"] if start else []), "[first]", "[avg ms]", "[%]", "[cdf%]", "[mem KB]"]
+    lines = ["Operator-wise Profiling Info for Regular Benchmark Runs:"] if generation != "oldest" else []
+    lines += [
+        "============================== Run Order ==============================",
+        "\t".join(["", *columns, "[times called]", "[Name]"]),
+    ]
+    for k, (kind, name) in enumerate(rows):
+        cells = [kind, *([f"{k * each_ms:.3f}"] if start else []), f"{each_ms:.3f}", f"{each_ms:.3f}"]
+        cells += [f"{share:.3f}%", f"{(k + 1) * share:.3f}%", "0.000", "1", name]
+        lines.append("\t".join(["", *cells]))
+    print("\n".join(lines) + "\n", flush=True)  # one log call, as the tool's: only the first line is prefixed
+
+
+if flags.get("enable_op_profiling") == "true":
+    print_profile(runs)
 if "output_filepath" in flags:  # every output, one after another, as the tool writes them
     with open(flags["output_filepath"], "wb") as handle:
         for out in interpreter.get_output_details():
