@@ -155,7 +155,7 @@ def failure_message(exc: BaseException) -> str:
 
 def not_applicable(recipe: Recipe, ctx: Context) -> str | None:
     source = ctx.source
-    if recipe.converts and source.make_converter is None:
+    if recipe.converts and source.make_converter is None and not (recipe.quantizes and source.tflite):
         return "needs a Keras model or SavedModel to convert from (the source is a .tflite)"
     if recipe.trains and source.load_keras is None:
         return source.not_keras
@@ -185,7 +185,7 @@ def make_variant(recipe: Recipe, ctx: Context, out: Path, reference: list[np.nda
     except Exception as exc:  # a failed technique must not stop the others
         return Made(VariantRecord(recipe.name, VariantState.FAILED, description, message=failure_message(exc)))
     convert_s = time.perf_counter() - start - built.finetune_s
-    notes = []
+    notes = list(built.notes)
     if recipe.calibrates and ctx.data.synthetic:
         notes.append(
             "warning: calibrated on synthetic inputs, not real data: its int8 ranges may not fit (give --data)"

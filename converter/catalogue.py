@@ -14,6 +14,7 @@ VARIANTS = (
     "fp32",
     "fp16",
     "dynamic_int8",
+    "weight_int8",
     "int8",
     "pruned",
     "pruned_int8",

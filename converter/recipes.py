@@ -51,6 +51,7 @@ def shared_training(source: SourceModel, data: Data, options: Options) -> Callab
 class Built:
     flatbuffer: bytes
     finetune_s: float = 0.0
+    notes: tuple[str, ...] = ()  # what was repaired or assumed on the way, for the variant record
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,8 @@ class Recipe:
     describe: Callable[[Options], str]
     build: Callable[[Context], Built]
     trains: bool = False  # needs a Keras model and labelled training data to fine-tune
-    converts: bool = True  # needs a float graph to convert (not possible from a .tflite)
+    converts: bool = True  # needs a float graph to convert (not possible from a .tflite) ...
+    quantizes: bool = False  # ... unless ai-edge-quantizer makes it from a float .tflite instead
     calibrates: bool = False  # its int8 scales come from the calibration inputs
 
 
@@ -144,6 +146,31 @@ def _int8(ctx: Context) -> Built:
     return Built(_full_integer(_source_converter(ctx), ctx))
 
 
+def _quantized(scheme: str) -> Callable[[Context], Built]:
+    """The variant made by ai-edge-quantizer from the float flatbuffer: the given .tflite, or the source
+    converted to fp32 (a recipe TensorFlow's converter has no switch for, such as weight-only int8)."""
+
+    def build(ctx: Context) -> Built:
+        from converter.tflite_quantize import Scheme, quantize_tflite
+
+        given = ctx.source.tflite.read_bytes() if ctx.source.tflite else _convert(_source_converter(ctx))
+        calibration = None
+        if scheme == Scheme.FULL_INT8:  # the data's inputs are in the given file's own input order
+            inputs = ctx.data.calibration
+            count = min(CALIBRATION_SAMPLES, len(inputs[0]))
+            calibration = [[x[i : i + 1] for x in inputs] for i in range(count)]
+        made = quantize_tflite(given, Scheme(scheme), calibration, float_io=ctx.options.float_io)
+        return Built(made.flatbuffer, notes=("made by ai-edge-quantizer from the float .tflite", *made.notes))
+
+    return build
+
+
+def _graph_or_quantized(from_graph: Callable[[Context], Built], scheme: str) -> Callable[[Context], Built]:
+    """TensorFlow's converter where there is a graph to convert, else ai-edge-quantizer on the .tflite."""
+    from_file = _quantized(scheme)
+    return lambda ctx: from_graph(ctx) if ctx.source.make_converter is not None else from_file(ctx)
+
+
 def _as_fp32(converter: Any, ctx: Context) -> bytes:
     return _convert(converter)
 
@@ -181,12 +208,29 @@ RECIPES = {
     recipe.name: recipe
     for recipe in (
         Recipe("fp32", lambda o: "float32, no optimisation", _fp32),
-        Recipe("fp16", lambda o: "float16 weights (float32 compute where the kernel needs it)", _fp16),
-        Recipe("dynamic_int8", lambda o: "dynamic-range int8: int8 weights, float activations", _dynamic),
+        Recipe(
+            "fp16",
+            lambda o: "float16 weights (float32 compute where the kernel needs it)",
+            _graph_or_quantized(_fp16, "fp16"),
+            quantizes=True,
+        ),
+        Recipe(
+            "dynamic_int8",
+            lambda o: "dynamic-range int8: int8 weights, float activations",
+            _graph_or_quantized(_dynamic, "dynamic_int8"),
+            quantizes=True,
+        ),
+        Recipe(
+            "weight_int8",
+            lambda o: "weight-only int8: int8 weights de-quantised at load, float32 compute",
+            _quantized("weight_int8"),
+            quantizes=True,
+        ),
         Recipe(
             "int8",
             lambda o: f"full-integer int8 ({_io(o)}), calibrated on {CALIBRATION_SAMPLES} samples",
-            _int8,
+            _graph_or_quantized(_int8, "full_int8"),
+            quantizes=True,
             calibrates=True,
         ),
         Recipe(

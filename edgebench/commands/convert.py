@@ -126,7 +126,8 @@ def convert_command(
             )
         )
     else:
-        variants.render(rows, f"{manifest.model_name} — {directory}", table.console_for_stdout())
+        title = f"{manifest.model_name} — {directory}"
+        variants.render(rows, title, table.console_for_stdout(), variants.data_notes(manifest))
     return int(ExitCode.FAILED if conversion_failed(manifest) else ExitCode.OK)
 
 

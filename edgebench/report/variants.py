@@ -1,4 +1,5 @@
-"""The conversion table (the seeds' comparison): accuracy, size and gzip size, each against fp32."""
+"""The conversion table (the seeds' comparison): accuracy, size and gzip size, each against fp32 (or, for a
+.tflite source, against the given file, which every variant is then made from)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from edgebench.records import Manifest, VariantState
+from edgebench.records import Manifest, VariantRecord, VariantState
+from edgebench.report import marks
 
 
 @dataclass(frozen=True)
@@ -29,10 +32,18 @@ class VariantRow:
     nodes: int | None
     finetune_s: float | None
     message: str
+    worst_output_cosine: float | None = None  # fidelity where top-1 agreement does not apply (marks.py)
+    notes: tuple[str, ...] = ()  # how it was made (repairs, warnings), and a host that could not run it
+
+
+def baseline(manifest: Manifest) -> VariantRecord | None:
+    """What the ratios divide by: fp32 when it was made, else the given .tflite."""
+    made = [manifest.variant(name) for name in ("fp32", "given")]
+    return next((v for v in made if v is not None and v.status == VariantState.OK), None)
 
 
 def rows(manifest: Manifest) -> list[VariantRow]:
-    base = manifest.variant("fp32") or manifest.variant("given")
+    base = baseline(manifest)
     out = []
     for v in manifest.variants:
 
@@ -62,6 +73,9 @@ def rows(manifest: Manifest) -> list[VariantRow]:
                 nodes=sum(v.figures.ops.values()) if v.figures else None,
                 finetune_s=v.finetune_s,
                 message=v.message,
+                worst_output_cosine=marks.worst_output_cosine(v.host_accuracy),
+                notes=tuple(v.notes)
+                + ((f"host reference {v.host_reference}",) if v.host_reference.startswith("unavailable") else ()),
             )
         )
     return out
@@ -71,8 +85,17 @@ def _fmt(value: float | int | None, spec: str) -> str:
     return "—" if value is None else format(value, spec)
 
 
-def render(table_rows: list[VariantRow], title: str, console: Console) -> None:
-    table = Table(title=title, caption="× columns: ratio to fp32 · Δ: top-1 change in points · agree: with fp32")
+def data_notes(manifest: Manifest) -> list[str]:
+    return list(manifest.data_notes)  # e.g. synthetic inputs, calibration on the validation inputs
+
+
+def render(table_rows: list[VariantRow], title: str, console: Console, notes: list[str] | None = None) -> None:
+    base = "the given file" if not any(r.variant == "fp32" and r.size_kb for r in table_rows) else "fp32"
+    table = Table(
+        title=title,
+        caption=f"× columns: ratio to {base} · Δ: top-1 change in points · agree: with {base}, %; "
+        "cos: worst output's cosine similarity where no output is a class distribution",
+    )
     for name in (
         "variant",
         "status",
@@ -98,7 +121,7 @@ def render(table_rows: list[VariantRow], title: str, console: Console) -> None:
             status,
             _fmt(row.top1 and 100 * row.top1, ".1f"),
             _fmt(row.top1_delta_points, "+.1f"),
-            _fmt(row.fp32_agreement and 100 * row.fp32_agreement, ".1f"),
+            marks.fidelity(row.fp32_agreement, row.worst_output_cosine),
             _fmt(row.size_kb, ".1f"),
             _fmt(row.size_ratio, ".2f"),
             _fmt(row.gzip_kb, ".1f"),
@@ -111,9 +134,13 @@ def render(table_rows: list[VariantRow], title: str, console: Console) -> None:
             _fmt(row.finetune_s, ".1f"),
         )
     console.print(table)
+    for note in notes or []:
+        console.print(note, markup=False, highlight=False)
     for row in table_rows:
         if row.status != VariantState.OK:
-            console.print(f"[red]{row.variant}[/]: {row.status}: {row.message}")
+            console.print(f"[red]{row.variant}[/]: {row.status}: {escape(row.message)}")
+        for note in row.notes:
+            console.print(f"[cyan]{row.variant}[/]: {escape(note)}", highlight=False)
 
 
 def as_json(table_rows: list[VariantRow]) -> list[dict[str, Any]]:
