@@ -28,7 +28,7 @@ from device_runner.delegates import APIS, DelegateSpecError, parse_delegate
 from device_runner.flatbuffer import ModelInfo, TensorInfo
 from device_runner.inputs import batched, samples_problem
 from device_runner.runtime import Runtime
-from device_runner.schema import Coverage, Placement
+from device_runner.schema import Coverage, OpProfile, Placement
 
 ANDROID_ONLY = ("nnapi",)  # reachable through android_app/ or benchmark_model only
 _UNKNOWN_OP = re.compile(r"Didn't find op for builtin opcode '(\w+)' version '(\d+)'")
@@ -49,6 +49,7 @@ class Incompatible(RuntimeError):
 class Engine(Protocol):
     coverage: Coverage | None
     placement: Placement | None  # per node: which delegate partition ran it; None where the API does not say
+    op_profile: OpProfile  # per-op time, or why there is none
     fully_accelerated: bool | None
     note: str  # for an ok cell: where the model really runs, when the API's own answer would mislead
 
@@ -90,6 +91,13 @@ def dequantize_output(y: np.ndarray, tensor: TensorInfo) -> np.ndarray:
     if np.dtype(tensor.dtype).kind == "f" or tensor.scale == 0:
         return y.astype(np.float32)
     return ((y.astype(np.float32) - np.float32(tensor.zero_point)) * np.float32(tensor.scale)).astype(np.float32)
+
+
+def no_op_profile(runtime: str) -> OpProfile:
+    """Neither Python API has a profiler: ai_edge_litert 2.3's Interpreter wrapper and CompiledModel expose no
+    per-op timing (``experimental_force_delegate_node_profiling`` only shapes a profiler installed from C++,
+    ``qualcomm_profiling`` goes to QNN's own log), nor does tflite_runtime's. Said, not estimated."""
+    return OpProfile(source=f"{runtime} Python API", note=f"per-op time is not available on {runtime}'s Python API")
 
 
 def open_engine(runtime: Runtime, api: str, model_path: Path, info: ModelInfo, delegate: str, threads: int) -> Engine:
@@ -172,6 +180,7 @@ class InterpreterEngine:
         ops_details = getattr(self._interpreter, "_get_ops_details", None)  # private in both runtimes
         self.placement = placement_from_ops(ops_details()) if ops_details else None
         self.coverage = coverage_of(self.placement) if self.placement else None
+        self.op_profile = no_op_profile(runtime.name)
 
     def set_inputs(self, samples: list[np.ndarray]) -> None:
         arrays = feeds(self._info, samples)
@@ -201,6 +210,7 @@ class CompiledEngine:
             raise DelegateUnavailable(f"the CompiledModel API needs ai_edge_litert; this device has {runtime.name}")
         self._litert = _Litert.load()
         self._info, self._delegate = info, delegate
+        self.op_profile = no_op_profile(runtime.name)
         if delegate not in ("xnnpack", "cpu", *ACCELERATORS):
             raise DelegateUnavailable(f"{delegate} is not available through the CompiledModel API")
         self.note = ""

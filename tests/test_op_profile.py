@@ -11,9 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from device_runner.flatbuffer import Graph, Node, OpCode, TensorInfo
+from device_runner.engines import open_engine
+from device_runner.flatbuffer import Graph, Node, OpCode, TensorInfo, read_model_file
+from device_runner.runtime import load_runtime
 from device_runner.schema import OpProfile, OpTime, Placement, RanOn
 from edgebench.devices.benchmark_output import parse, parse_op_profile
+from edgebench.records import Manifest
 
 PROFILES = Path(__file__).parent / "data" / "op_profiles"
 OPS = ["CONV_2D", "DEPTHWISE_CONV_2D", "CONV_2D", "MEAN", "FULLY_CONNECTED", "SOFTMAX"]
@@ -57,7 +60,7 @@ def test_tf2_rows_carry_node_index_op_time_share_and_where_each_ran() -> None:
 def test_the_profiles_own_timing_summaries_are_not_read_as_the_benchmarks_runs() -> None:
     """Its tables end in "Timings (microseconds): count=1 …" and "Memory (bytes): count=0": not the timed runs."""
     out = parse(text("gen2_tf2.txt"))
-    assert (out.runs, out.mean_ms, out.warmup_runs) == (70, pytest.approx(1.4302), None)
+    assert (out.runs, out.warmup_runs) == (70, None) and out.mean_ms == pytest.approx(1.4302)
 
 
 def test_the_initialisation_profile_is_not_taken_for_op_time() -> None:
@@ -157,3 +160,28 @@ def test_counts_alone_place_every_node_when_all_or_none_were_delegated() -> None
     assert parse("INFO: Initialized session in 4.2ms.\n").placement(six_nodes()) == Placement(OPS, [-1] * 6)
     part = "INFO: Replacing 5 out of 6 node(s) with delegate (TfLiteGpuDelegateV2) node, yielding 2 partitions."
     assert parse(part).placement(six_nodes()) is None
+
+
+def test_ai_edge_litert_exposes_no_op_profiler_to_python() -> None:
+    """What the runner's note rests on: neither the Interpreter's wrapper nor CompiledModel has a profiler."""
+    from ai_edge_litert import _pywrap_litert_compiled_model_wrapper as compiled_wrapper
+    from ai_edge_litert import _pywrap_litert_interpreter_wrapper as interpreter_wrapper
+    from ai_edge_litert.compiled_model import CompiledModel
+    from ai_edge_litert.interpreter import Interpreter
+
+    wrappers = [interpreter_wrapper.InterpreterWrapper, compiled_wrapper.CompiledModelWrapper]
+    surfaces = [Interpreter, CompiledModel, *wrappers]
+    found = [f"{s.__name__}.{name}" for s in surfaces for name in dir(s) if "profil" in name.lower()]
+    assert found == []
+
+
+@pytest.mark.parametrize("api", ["interpreter", "compiled"])
+def test_a_device_runner_engine_says_per_op_time_is_not_available_rather_than_estimating_it(
+    converted: tuple[Manifest, Path], api: str
+) -> None:
+    _, directory = converted
+    model = directory / "int8.tflite"
+    engine = open_engine(load_runtime("ai_edge_litert"), api, model, read_model_file(model), "xnnpack", 1)
+    assert engine.op_profile == OpProfile(
+        source="ai_edge_litert Python API", note="per-op time is not available on ai_edge_litert's Python API"
+    )
