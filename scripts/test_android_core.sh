@@ -25,6 +25,12 @@ javac -Xlint:all,-serial -Werror -d "$OUT" -cp "$CP" $(find "$CORE" "$APP/test/j
 # The Android glue against compile-only stubs of the Android/LiteRT APIs (see android_app/jvm-stubs/).
 javac -Xlint:all,-serial -Werror -d "$OUT-glue" -cp "$CP" \
   $(find "$ROOT/android_app/jvm-stubs" "$APP/main/java" -name '*.java')
+# minSdk: the core and the glue compiled again against Android API 23's real java.* class files (Debian 11's
+# libandroid-23-java, fetched once into android_app/build/); a member missing there and not a reviewed
+# API 24-26 one (android_app/minsdk/api23-baseline.txt) fails: InputStream.readAllBytes() (API 33) would.
+SYSTEM="$("$ROOT/android_app/minsdk/android23_system.sh" "$ROOT/android_app/build/android-23")"
+python3 "$ROOT/android_app/minsdk/api_check.py" --system "$SYSTEM" --baseline "$ROOT/android_app/minsdk/api23-baseline.txt" \
+  --classpath "$CP" $(find "$ROOT/android_app/jvm-stubs" "$APP/main/java" -name '*.java')
 [ "${1:-}" = "--compile-only" ] && exit 0
 
 TESTS=$(cd "$APP/test/java" && find . -name '*Test.java' | sed 's|^\./||; s|\.java$||; s|/|.|g' | sort)
