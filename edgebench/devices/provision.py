@@ -103,11 +103,14 @@ def setup(link: Link, device: str, workdir: str, asked: Runtime | None = None, o
     code, out, _ = link.run(f"cat {shlex.quote(venv + '/' + MARKER)}")
     if code == 0 and _same(out, wanted) and _imports(link, python, runtime):
         return Setup(python, runtime, changed=False)
-    _run(link, device, f"rm -rf {shlex.quote(venv)} && mkdir -p {shlex.quote(workdir)}", "clearing the old venv")
-    if offline:
-        _offline(link, device, platform, runtime, venv)
-    else:
-        _online(link, device, runtime, venv)
+    with tempfile.TemporaryDirectory(prefix="edgebench-wheels-") as tmp:
+        # Offline, the wheels are had here first: a board whose platform has none keeps its old venv.
+        archive = _wheels(device, platform, runtime, Path(tmp)) if offline else None
+        _run(link, device, f"rm -rf {shlex.quote(venv)} && mkdir -p {shlex.quote(workdir)}", "clearing the old venv")
+        if archive:
+            _install_offline(link, device, platform, runtime, venv, archive)
+        else:
+            _online(link, device, runtime, venv)
     if not _imports(link, python, runtime):
         raise EdgebenchError(f"device {device}: {runtime} was installed in {venv} but does not import there")
     marker = shlex.quote(json.dumps(wanted))
@@ -144,24 +147,42 @@ def _online(link: Link, device: str, runtime: Runtime, venv: str) -> None:
     _run(link, device, f"{shlex.quote(venv)}/bin/pip install --quiet {packages}", f"installing {runtime} with pip")
 
 
-def _offline(link: Link, device: str, platform: Platform, runtime: Runtime, venv: str) -> None:
-    with tempfile.TemporaryDirectory(prefix="edgebench-wheels-") as tmp:
-        site = Path(tmp) / "site-packages"
-        command = [sys.executable, "-m", "pip", "install", "--quiet", "--only-binary=:all:", "--no-compile"]
-        command += [f"--platform={tag}" for tag in platform.pip_platforms()]
-        command += ["--python-version", platform.python, "--target", str(site)]
-        proc = subprocess.run([*command, *REQUIREMENTS[runtime]], capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            last = (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
-            raise EdgebenchError(
-                f"device {device}: no {runtime} wheel for {platform.pip_platform}, Python {platform.python} ({last})"
-            )
-        archive = Path(tmp) / "site-packages.tar.gz"
-        with tarfile.open(archive, "w:gz") as tar:
-            tar.add(site, arcname=".")
-        remote = f"{venv}.tar.gz"
-        target = f"{venv}/lib/python{platform.python}/site-packages"
-        _run(link, device, f"python3 -m venv --without-pip {shlex.quote(venv)}", "making the venv")
-        link.put(archive, remote)
+@dataclass(frozen=True)
+class Wheels:
+    archive: Path  # site-packages as one .tar.gz
+    unpacked_bytes: int
+
+
+def _wheels(device: str, platform: Platform, runtime: Runtime, tmp: Path) -> Wheels:
+    """The runtime's wheels for the board's platform, installed here into a folder and packed as one archive."""
+    site = tmp / "site-packages"
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--only-binary=:all:", "--no-compile"]
+    command += [f"--platform={tag}" for tag in platform.pip_platforms()]
+    command += ["--python-version", platform.python, "--target", str(site)]
+    proc = subprocess.run([*command, *REQUIREMENTS[runtime]], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
+        raise EdgebenchError(
+            f"device {device}: no {runtime} wheel for {platform.pip_platform}, Python {platform.python} ({last})"
+        )
+    archive = tmp / "site-packages.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(site, arcname=".")
+    return Wheels(archive, sum(p.stat().st_size for p in site.rglob("*") if p.is_file()))
+
+
+def _install_offline(link: Link, device: str, platform: Platform, runtime: Runtime, venv: str, wheels: Wheels) -> None:
     q = shlex.quote
+    needed_mb = (wheels.unpacked_bytes + wheels.archive.stat().st_size) / 2**20
+    free = _run(link, device, f"df -Pk {q(venv.rsplit('/', 1)[0])} | tail -n 1", "reading free disk").split()
+    free_mb = int(free[3]) / 1024 if len(free) > 3 and free[3].isdigit() else None
+    if free_mb is not None and free_mb < needed_mb:  # an SFTP upload into a full disk says only "Failure"
+        raise EdgebenchError(
+            f"device {device}: no space left on the board for {runtime}: {needed_mb:.0f} MB needed in "
+            f"{venv.rsplit('/', 1)[0]}, {free_mb:.0f} MB free"
+        )
+    remote = f"{venv}.tar.gz"
+    target = f"{venv}/lib/python{platform.python}/site-packages"
+    _run(link, device, f"python3 -m venv --without-pip {q(venv)}", "making the venv")
+    link.put(wheels.archive, remote)
     _run(link, device, f"tar -xzf {q(remote)} -C {q(target)} && rm -f {q(remote)}", f"unpacking {runtime}")
