@@ -1,6 +1,5 @@
 package com.edgebench.runner;
 
-import android.os.Build;
 import com.edgebench.runner.core.CellKey;
 import com.edgebench.runner.core.CellResult;
 import com.edgebench.runner.core.Engine;
@@ -11,28 +10,23 @@ import java.nio.ByteOrder;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.tensorflow.lite.Delegate;
 import org.tensorflow.lite.Interpreter;
-import org.tensorflow.lite.gpu.CompatibilityList;
-import org.tensorflow.lite.gpu.GpuDelegate;
-import org.tensorflow.lite.nnapi.NnApiDelegate;
 
 /**
- * LiteRT's Interpreter API under XNNPACK, plain CPU kernels, NNAPI or the GPU delegate. Every input and
+ * LiteRT 2.x's Interpreter API under XNNPACK or plain CPU kernels: LiteRT's copy of the Interpreter takes no
+ * delegate (android_app/README.md), so gpu and npu are the CompiledModel API's and nnapi is benchmark_model's. Every input and
  * output has a direct buffer of its tensor's size; each invoke hands them all to
  * runForMultipleInputsOutputs, which copies in and out as an app does.
  */
 final class InterpreterEngine implements Engine {
     private final Interpreter interpreter;
-    private final Delegate delegate; // closed with the engine; null for xnnpack/cpu
     private final ModelIo io;
     private final ByteBuffer[] inputs;
     private final ByteBuffer[] outputs;
     private final Map<Integer, Object> outputMap = new HashMap<>();
 
-    private InterpreterEngine(Interpreter interpreter, Delegate delegate, ModelIo io) {
+    private InterpreterEngine(Interpreter interpreter, ModelIo io) {
         this.interpreter = interpreter;
-        this.delegate = delegate;
         this.io = io;
         inputs = new ByteBuffer[io.inputs.size()];
         for (int i = 0; i < inputs.length; i++) {
@@ -51,45 +45,27 @@ final class InterpreterEngine implements Engine {
 
     static Engine open(File model, CellKey key, ModelIo io) throws DelegateUnavailable, DelegateFailed {
         Interpreter.Options options = new Interpreter.Options().setNumThreads(key.threads);
-        String[] spec = key.delegate.split(":", 2);
-        Delegate delegate = null;
-        switch (spec[0]) {
+        switch (key.delegate.split(":", 2)[0]) {
             case "xnnpack":
                 options.setUseXNNPACK(true);
                 break;
             case "cpu":
                 options.setUseXNNPACK(false);
                 break;
-            case "nnapi":
-                if (Build.VERSION.SDK_INT < Build.VERSION_CODES.O_MR1) {
-                    throw new DelegateUnavailable("NNAPI delegate needs Android 8.1 (API 27)");
-                }
-                NnApiDelegate.Options nnapi = new NnApiDelegate.Options();
-                if (spec.length > 1) {
-                    nnapi.setAcceleratorName(spec[1]);
-                    nnapi.setUseNnapiCpu(false); // a named accelerator, not NNAPI's own CPU fallback
-                }
-                delegate = new NnApiDelegate(nnapi);
-                options.setUseXNNPACK(false).addDelegate(delegate);
-                break;
             case "gpu":
-                CompatibilityList compatibility = new CompatibilityList();
-                if (!compatibility.isDelegateSupportedOnThisDevice()) {
-                    compatibility.close();
-                    throw new DelegateUnavailable("GPU delegate: this GPU is not on LiteRT's compatibility list");
-                }
-                delegate = new GpuDelegate(compatibility.getBestOptionsForThisDevice());
-                compatibility.close();
-                options.addDelegate(delegate);
-                break;
+                throw new DelegateUnavailable("gpu is not available through the Interpreter of LiteRT 2.x (its "
+                        + "Interpreter.Options has no delegates): use --api compiled");
+            case "nnapi":
+                throw new DelegateUnavailable(key.delegate + " is not available in the app: LiteRT 2.x's Interpreter "
+                        + "takes no delegate, and NNAPI is deprecated; use --api compiled with npu, or runner = "
+                        + "\"benchmark_model\" (--use_nnapi)");
             default:
                 throw new DelegateUnavailable(key.delegate + " is not available in the app (LiteRT's Java API loads no "
                         + "external delegate library; use runner = \"benchmark_model\")");
         }
         try {
-            return new InterpreterEngine(new Interpreter(model, options), delegate, io);
+            return new InterpreterEngine(new Interpreter(model, options), io);
         } catch (IllegalArgumentException | IllegalStateException e) {
-            closeQuietly(delegate);
             throw new DelegateFailed(key.delegate + " could not take the model: " + e.getMessage(), e);
         }
     }
@@ -145,16 +121,5 @@ final class InterpreterEngine implements Engine {
     @Override
     public void close() {
         interpreter.close();
-        closeQuietly(delegate);
-    }
-
-    private static void closeQuietly(Delegate delegate) {
-        if (delegate instanceof AutoCloseable) {
-            try {
-                ((AutoCloseable) delegate).close();
-            } catch (Exception ignored) {
-                // closing after a failure: the failure is what gets reported
-            }
-        }
     }
 }

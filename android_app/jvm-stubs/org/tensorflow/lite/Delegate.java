@@ -1,1 +1,0 @@
-package org.tensorflow.lite; public interface Delegate { }
