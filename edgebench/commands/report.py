@@ -70,9 +70,11 @@ def report(
     Each variant is compared with fp32 measured in the same run, delegate, API and thread count:
     accuracy change, p50/p90, speed-up with its 95 % interval ("≈ same" when the interval spans 1),
     peak RSS, size, gzip size, size reduction, delegate coverage. Cells measured under contention are
-    marked ⚠ with the reason; runs without labels say "no labels" where top-1 would be.
+    marked ⚠ with the reason; runs without labels say "no labels" where top-1 would be. Below, per run:
+    op types per variant (from each flatbuffer), the share of op time per type where a runner profiled ops
+    (benchmark_model), and per cell the nodes delegated, on plain kernels (by type) and the partitions.
     """
-    from edgebench.report import comparison
+    from edgebench.report import comparison, ops
     from edgebench.report.analysis import Constraints, device_matrix
     from edgebench.report.build import ReportRequest, build_report
     from edgebench.report.table import console_for_stdout
@@ -88,9 +90,9 @@ def report(
     if html_path:
         from edgebench.report import html  # matplotlib: only when a page is asked for
 
-        html_path.write_text(html.render(rows, built.history, recommendations), encoding="utf-8")
+        html_path.write_text(html.render(rows, built.history, recommendations, built.ops), encoding="utf-8")
     if markdown_path:
-        write_markdown(markdown_path, comparison.markdown(rows, recommendations))
+        write_markdown(markdown_path, comparison.markdown(rows, recommendations) + ops.markdown(built.ops))
     if as_json:
         click.echo(
             json.dumps(
@@ -98,6 +100,7 @@ def report(
                     "runs": ids,
                     "rows": [row_json(r) for r in rows],
                     "devices_side_by_side": matrix_json(device_matrix(rows)),
+                    "ops": ops.as_json(built.ops),
                     "recommendations": [
                         {
                             "device": r.device,
@@ -112,7 +115,9 @@ def report(
             )
         )
     elif markdown_path != "-":
-        comparison.render(rows, recommendations, console_for_stdout())
+        console = console_for_stdout()
+        comparison.render(rows, recommendations, console)
+        ops.render(built.ops, console)
     return int(ExitCode.OK)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from edgebench.errors import EdgebenchError
 from edgebench.records import StoredRun
+from edgebench.report import ops
 from edgebench.report.analysis import (
     ComparisonRow,
     Constraints,
@@ -35,6 +36,7 @@ class Report:
     rows: list[ComparisonRow]
     recommendations: list[Recommendation]
     history: list[ComparisonRow]
+    ops: list[ops.OpsView] = field(default_factory=list)  # op types per variant, op time, placement per run
 
 
 def build_report(request: ReportRequest) -> Report:
@@ -48,7 +50,7 @@ def build_report(request: ReportRequest) -> Report:
             raise EdgebenchError(f"--device {','.join(request.devices)}: run {elsewhere[0]} is on another device")
         history = history_of(store, runs) if request.with_history else []
     rows = comparison_rows(runs)
-    return Report(ids, rows, recommend(rows, request.constraints), history)
+    return Report(ids, rows, recommend(rows, request.constraints), history, ops.views(runs))
 
 
 def _latest(store: Store, devices: list[str]) -> list[str]:

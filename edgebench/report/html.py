@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from device_runner.schema import Status
 from edgebench import __version__
-from edgebench.report import plots
+from edgebench.report import ops, plots
 from edgebench.report.analysis import BASELINE, ComparisonRow, Recommendation, device_matrix
 from edgebench.report.comparison import (
     HEADERS,
@@ -86,7 +86,27 @@ def _side_by_side(rows: list[ComparisonRow]) -> str:
     )
 
 
-def render(rows: list[ComparisonRow], history: list[ComparisonRow], recommendations: list[Recommendation]) -> str:
+def _ops_section(found: list[ops.OpsView]) -> str:
+    """Op types per variant, op-time shares where profiled, and placement per cell, one run at a time."""
+    parts = []
+    for v in found:
+        for title, (headers, rows) in ops.section_tables(v):
+            head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+            body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+            parts.append(
+                f"<h3>{html.escape(title)}</h3>"
+                f"<table class='ops'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+            )
+        parts += [f"<p class='legend'>{html.escape(note)}</p>" for note in v.profile_notes]
+    return "<h2>What the variants are made of, and where they ran</h2>" + "".join(parts) if parts else ""
+
+
+def render(
+    rows: list[ComparisonRow],
+    history: list[ComparisonRow],
+    recommendations: list[Recommendation],
+    ops_views: list[ops.OpsView] | None = None,
+) -> str:
     parts = [
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>edgebench report</title>"
         f"<style>{STYLE}</style></head><body><h1>edgebench report</h1>"
@@ -119,5 +139,6 @@ def render(rows: list[ComparisonRow], history: list[ComparisonRow], recommendati
         for name, svg in figures.items():
             caption = _not_plotted(keyed) if name == "accuracy" else ""
             parts.append(f"<figure>{plots.scope_ids(svg, f'd{index}-{name}')}{caption}</figure>")
+    parts.append(_ops_section(ops_views or []))
     parts.append("</body></html>")
     return "\n".join(parts)
