@@ -42,6 +42,11 @@ class QuantizeError(Exception):
     """The variant cannot be made; the message names the cause in one line."""
 
 
+class AlreadyThere(QuantizeError):
+    """The given model is already what the scheme makes (quantised, or fp16 weights for fp16): the variant does
+    not apply to it, which is not a failure."""
+
+
 def quantize_tflite(
     flatbuffer: bytes, scheme: Scheme, calibration: list[list[np.ndarray]] | None = None, *, float_io: bool = False
 ) -> Quantized:
@@ -80,7 +85,9 @@ def quantize_tflite(
         if rescaled:
             notes.append(f"{rescaled} bias channels rescaled to fit int32 (near-zero weight channels)")
     if len(result) >= len(flatbuffer):
-        raise QuantizeError(_no_smaller(len(flatbuffer), len(result), scheme, dequantised, quantised, sparse))
+        already = quantised or (scheme is Scheme.FP16 and dequantised > 0)
+        error = AlreadyThere if already else QuantizeError
+        raise error(_no_smaller(len(flatbuffer), len(result), scheme, dequantised, quantised, sparse))
     return Quantized(result, notes)
 
 

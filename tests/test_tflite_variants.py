@@ -33,11 +33,11 @@ def test_a_float_tflite_with_no_data_gets_every_post_training_variant_smaller_an
     assert calibrated is not None and any("calibrated on synthetic inputs" in n for n in calibrated.notes)
 
 
-def test_an_fp16_weight_model_is_repaired_first_and_its_fp16_variant_fails_saying_why(tmp_path: Path) -> None:
+def test_an_fp16_weight_model_is_repaired_first_and_its_fp16_variant_does_not_apply(tmp_path: Path) -> None:
     manifest = made(real_model(FP16_WEIGHTS), tmp_path, ["fp16", "dynamic_int8"])
     fp16, dynamic = manifest.variant("fp16"), manifest.variant("dynamic_int8")
-    assert fp16 is not None and fp16.status == VariantState.FAILED
-    assert "no smaller" in fp16.message and "already float16" in fp16.message  # never "ok" at the same size
+    assert fp16 is not None and fp16.status == VariantState.NOT_APPLICABLE  # never "ok" at the same size
+    assert "no smaller" in fp16.message and "already float16" in fp16.message
     assert dynamic is not None and dynamic.status == VariantState.OK
     assert any("fp16 weights de-quantised" in note for note in dynamic.notes)
     assert any("old-format opcodes" in note for note in dynamic.notes)
@@ -49,3 +49,13 @@ def test_training_recipes_stay_not_applicable_for_a_tflite_with_the_reason(tmp_p
         if variant.name != "given":
             assert variant.status == VariantState.NOT_APPLICABLE
             assert "needs a Keras model or SavedModel" in variant.message
+
+
+def test_an_already_quantised_tflite_gets_no_post_training_variant_and_says_why(tmp_path: Path) -> None:
+    quick = Options(synthetic_samples=4)
+    first, directory = convert(real_model(FLOAT_WEIGHTS), None, ["int8"], tmp_path, options=quick)
+    int8 = first.variant("int8")
+    assert int8 is not None and int8.file
+    dynamic = made(directory / int8.file, tmp_path / "again", ["dynamic_int8"]).variant("dynamic_int8")
+    assert dynamic is not None and dynamic.status == VariantState.NOT_APPLICABLE
+    assert "already quantised" in dynamic.message
