@@ -8,24 +8,45 @@ example, each round measures, in a fresh process each, on 1 thread with XNNPACK:
 Rounds rotate the order; the table gives the median over rounds and the ratio runner / bare
 (goal <= 1.02 on the MobileNet-class model). Prints a Markdown table for the README.
 
-    .venv/bin/python scripts/bench_runner.py [--rounds 5] [--runs 100]
+A second table (``--explain``; ``--explain-only`` for it alone, no TensorFlow needed): what explaining a
+number costs a cell (#18's goal: <= 2 % of its wall time). Per model, medians over the rounds:
+  cell wall  - one device_runner cell, start to result, at the plan's default counts (python -m device_runner run)
+  placement  - the Interpreter's node list walked into a placement and coverage (done in every cell)
+  figures    - the flatbuffer read into parameters, MACs/FLOPs and op counts (done once per variant, when
+               converting; counted here against one cell, the worst case)
+  profile    - benchmark_model's extra call with --enable_op_profiling and reading the table it prints,
+               against a benchmark_model cell (its timed call and one call per accuracy sample), all on the
+               tests' stand-in (tests/data/benchmark_model_standin.py: it starts Python and LiteRT where the
+               real binary starts in milliseconds, which weighs on every call alike)
+ai_edge_litert has no per-op profiler on its Python API, so device_runner cells pay nothing for one.
+
+    .venv/bin/python scripts/bench_runner.py [--rounds 5] [--runs 100] [--explain | --explain-only]
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from device_runner import schema
+from device_runner.coverage import coverage_of, placement_from_ops
+from device_runner.flatbuffer import read_graph, read_model_file
+from device_runner.inputs import InputSet, synthetic_inputs, write_input_set
+from device_runner.model_figures import model_figures
 from device_runner.schema import CellResult, Measurement, Plan, PlanVariant
 from device_runner.sweep import run_plan
 from edgebench.conversion import convert
+from edgebench.devices.benchmark_model import PROFILED_RUNS
+from edgebench.devices.benchmark_output import parse_op_profile
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.hashing import sha256_file
 
@@ -69,7 +90,7 @@ def mobilenet_sources() -> tuple[Path, Path]:
     return model, data
 
 
-def runner_cell(tflite: Path, inputs: Path, runs: int, workdir: Path) -> CellResult:
+def runner_cell(tflite: Path, inputs: Path, runs: int, workdir: Path, measure: Measurement | None = None) -> CellResult:
     plan_dir = workdir / "plan"
     plan_dir.mkdir(parents=True)
     (plan_dir / "m.tflite").symlink_to(tflite)
@@ -79,7 +100,7 @@ def runner_cell(tflite: Path, inputs: Path, runs: int, workdir: Path) -> CellRes
         model_name=tflite.stem,
         variants=[PlanVariant("m", "m.tflite", sha256_file(tflite))],
         input_set="inputs.npz",
-        measure=Measurement(delegates=["xnnpack"], threads=[1], runs=runs, min_s=0.0),
+        measure=measure or Measurement(delegates=["xnnpack"], threads=[1], runs=runs, min_s=0.0),
     )
     schema.write(plan_dir / "plan.json", plan)
     (result,) = run_plan(plan_dir / "plan.json", workdir / "results")
@@ -146,11 +167,111 @@ def bench(name: str, tflite: Path, inputs: Path, rounds: int, runs: int) -> dict
     }
 
 
+STANDIN = ROOT / "tests" / "data" / "benchmark_model_standin.py"
+ACCURACY_SAMPLES = 100  # the inventory's default for a benchmark_model phone: one call per sample scored
+
+
+def _median_s(step: Callable[[], object], repeats: int = 20) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _wall_s(command: list[str]) -> tuple[float, str]:
+    start = time.perf_counter()
+    out = subprocess.run(
+        command, capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
+    return time.perf_counter() - start, out.stdout + out.stderr
+
+
+def synthetic_input_set(tflite: Path, folder: Path) -> Path:
+    info = read_model_file(tflite)
+    path = folder / f"{tflite.stem}-inputs.npz"
+    write_input_set(path, InputSet(synthetic_inputs(info.inputs, 8, 0, {}), None, None, synthetic=True), {})
+    return path
+
+
+def explain_cost(name: str, tflite: Path, inputs: Path, rounds: int) -> dict[str, float | str]:
+    """Placement + figures against one default device_runner cell's wall time; benchmark_model's profiled call
+    against a benchmark_model cell on the stand-in: its timed call and ACCURACY_SAMPLES accuracy calls (one
+    timed per round, counted that many times: the runner makes one call per sample)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(tflite), num_threads=1)
+    interpreter.allocate_tensors()
+    data = tflite.read_bytes()
+    m = Measurement(delegates=["xnnpack"], threads=[1])  # the counts a user's cell runs with
+    common = [f"--graph={tflite}", "--num_threads=1", "--use_xnnpack=true"]
+    timed = [*common, f"--num_runs={m.runs}", f"--min_secs={m.min_s}", f"--warmup_runs={m.warmup_runs}"]
+    timed.append(f"--warmup_min_secs={m.warmup_min_s}")
+    accuracy = [*common, "--num_runs=1", "--warmup_runs=0", "--min_secs=0", "--warmup_min_secs=0"]
+    profiled = [*common, f"--num_runs={PROFILED_RUNS}", "--min_secs=0", "--warmup_runs=1", "--warmup_min_secs=0"]
+    profiled.append("--enable_op_profiling=true")
+    got: dict[str, list[float]] = {k: [] for k in ("wall", "placement", "figures", "phone", "profile", "read")}
+    for _ in range(rounds):
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
+            runner_cell(tflite, inputs, m.runs, Path(tmp), m)
+            got["wall"].append(time.perf_counter() - start)
+        got["placement"].append(_median_s(lambda: coverage_of(placement_from_ops(interpreter._get_ops_details()))))
+        got["figures"].append(_median_s(lambda: model_figures(read_graph(data))))
+        one_sample = _wall_s([sys.executable, str(STANDIN), *accuracy])[0]
+        got["phone"].append(_wall_s([sys.executable, str(STANDIN), *timed])[0] + ACCURACY_SAMPLES * one_sample)
+        wall, text = _wall_s([sys.executable, str(STANDIN), *profiled])
+        got["profile"].append(wall)
+        got["read"].append(_median_s(functools.partial(parse_op_profile, text)))
+    med = {k: statistics.median(v) for k, v in got.items()}
+    return {
+        "model": name,
+        "nodes": len(read_graph(data).nodes),
+        "wall_s": med["wall"],
+        "placement_ms": med["placement"] * 1000,
+        "figures_ms": med["figures"] * 1000,
+        "share": (med["placement"] + med["figures"]) / med["wall"],
+        "phone_s": med["phone"],
+        "profile_s": med["profile"],
+        "profile_share": (med["profile"] + med["read"]) / med["phone"],
+        "read_ms": med["read"] * 1000,
+    }
+
+
+def print_explain(rows: list[dict[str, float | str]], rounds: int) -> None:
+    print(f"\nWhat explaining a number costs a cell; {rounds} rounds, medians; default counts, 1 thread, XNNPACK\n")
+    print(
+        "| model | nodes | device_runner cell s | placement ms | figures ms | their share of the cell "
+        f"| benchmark_model cell s (stand-in: timed + {ACCURACY_SAMPLES} accuracy calls) | profiled call s "
+        "| reading its table ms | their share of the cell |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(
+            f"| {r['model']} | {r['nodes']} | {r['wall_s']:.2f} | {r['placement_ms']:.3f} | {r['figures_ms']:.3f} "
+            f"| {100 * float(r['share']):.2f} % | {r['phone_s']:.1f} | {r['profile_s']:.2f} | {r['read_ms']:.3f} "
+            f"| {100 * float(r['profile_share']):.2f} % |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--explain", action="store_true", help="also measure what placement and figures cost")
+    parser.add_argument("--explain-only", action="store_true", help="only that (no TensorFlow needed)")
     args = parser.parse_args()
+    if args.explain or args.explain_only:
+        explained = []
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, tflite in explain_models():
+                inputs = synthetic_input_set(tflite, Path(tmp))
+                explained.append(explain_cost(name, tflite, inputs, args.rounds))
+                print(f"measured {name}", file=sys.stderr)
+        print_explain(explained, args.rounds)
+        if args.explain_only:
+            return
 
     mobilenet_model, mobilenet_data = mobilenet_sources()
     rows = []
@@ -173,6 +294,15 @@ def main() -> None:
             f"| {row['model']} | {row['runner']:.4f} | {row['bare']:.4f} | {row['ratio']:.3f} "
             f"| {row['litert']:.2f} | {row['overhead_us']:.3f} |"
         )
+
+
+def explain_models() -> list[tuple[str, Path]]:
+    """The bundled example's fp32 and int8 as converted (the cache, else converted now), and a real
+    MobileNet-class model when scripts/fetch_test_models.py has fetched it."""
+    manifest, directory = convert(EXAMPLE_MODEL, EXAMPLE_DATA, ["fp32", "int8"], ROOT / ".edgebench")
+    models = [(f"bundled digits {v.name}", directory / v.file) for v in manifest.variants if v.file]
+    hand = ROOT / "tests" / ".models" / "hand_landmark_lite.tflite"
+    return models + ([("hand_landmark_lite (real, fp32)", hand)] if hand.is_file() else [])
 
 
 if __name__ == "__main__":
