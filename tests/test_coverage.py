@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from device_runner.coverage import coverage_from_ops, coverage_of, placement_from_ops
+from device_runner.coverage import (
+    coverage_from_ops,
+    coverage_of,
+    placement_from_counts,
+    placement_from_ops,
+    placement_from_partitions,
+    placement_unknown,
+)
+from device_runner.flatbuffer import Graph, Node, OpCode, TensorInfo
 from device_runner.schema import Coverage, Placement
 
 
@@ -46,3 +54,36 @@ def test_placement_names_the_partition_of_each_node_and_what_stayed_on_plain_ker
     assert placement == Placement(["CONV_2D", "RELU", "SOFTMAX", "CONV_2D", "ADD"], [0, 0, -1, 1, 1])
     assert placement.partitions == 2 and placement.on_plain_kernels() == ["SOFTMAX"]
     assert coverage_of(placement) == Coverage(delegated_nodes=4, total_nodes=5)
+
+
+def test_a_cell_without_placement_names_the_runtime_that_gives_none() -> None:
+    assert placement_unknown("ai_edge_litert", "compiled") == (
+        "placement unknown: ai_edge_litert's CompiledModel API lists no nodes"
+    )
+    assert placement_unknown("benchmark_model", "interpreter").startswith("placement unknown: benchmark_model's log")
+
+
+def chain(*ops: str) -> Graph:
+    """t0 -> ops[0] -> t1 -> ops[1] -> … : one tensor between each pair of nodes."""
+    tensors = [TensorInfo(f"t{k}", [1], "float32", 0.0, 0) for k in range(len(ops) + 1)]
+    nodes = [Node(OpCode(op, 1), [tensors[k]], [tensors[k + 1]], [False]) for k, op in enumerate(ops)]
+    return Graph(nodes, tensors, [False] * len(tensors))
+
+
+def test_partitions_named_by_their_output_tensors_take_the_delegated_nodes_feeding_them() -> None:
+    graph = chain("CONV_2D", "RELU", "SOFTMAX", "CONV_2D", "ADD")
+    assert placement_from_partitions(graph, {2}, [["t2"], ["t5"]]) == Placement(
+        ["CONV_2D", "RELU", "SOFTMAX", "CONV_2D", "ADD"], [0, 0, -1, 1, 1]
+    )
+
+
+def test_a_delegated_node_no_partition_reaches_is_unknown_when_there_are_several() -> None:
+    graph = chain("CONV_2D", "RELU", "SOFTMAX", "CONV_2D", "ADD")
+    assert placement_from_partitions(graph, {2}, [["t2"], ["elsewhere"]]) is None
+    assert placement_from_partitions(graph, {2}, [["elsewhere"]]) == Placement(  # one partition: it holds them all
+        ["CONV_2D", "RELU", "SOFTMAX", "CONV_2D", "ADD"], [0, 0, -1, 0, 0]
+    )
+
+
+def test_counts_over_another_graph_do_not_place_these_nodes() -> None:
+    assert placement_from_counts(chain("CONV_2D", "RELU"), delegated=3, total=3, partitions=1) is None
