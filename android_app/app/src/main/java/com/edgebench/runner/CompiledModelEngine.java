@@ -5,6 +5,7 @@ import com.edgebench.runner.core.CellKey;
 import com.edgebench.runner.core.CellResult;
 import com.edgebench.runner.core.Engine;
 import com.edgebench.runner.core.ModelIo;
+import com.edgebench.runner.core.ModelOps;
 import com.edgebench.runner.core.Quantization;
 import com.google.ai.edge.litert.Accelerator;
 import com.google.ai.edge.litert.CompiledModel;
@@ -12,15 +13,17 @@ import com.google.ai.edge.litert.Environment;
 import com.google.ai.edge.litert.LiteRtException;
 import com.google.ai.edge.litert.TensorBuffer;
 import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
 /**
- * LiteRT 2.x's CompiledModel with one accelerator. GPU and NPU are asked for alone, and only when
- * LiteRT's environment offers them: LiteRT adds the CPU to a GPU- or NPU-only request, so a phone
- * without the accelerator would run everything on the CPU while the run reports the accelerator;
- * that phone gives delegate_unavailable instead. Its buffers, one per input and
+ * LiteRT 2.x's CompiledModel with one accelerator. GPU and NPU only when LiteRT's environment offers them,
+ * and then only where the result can say how much of the model they run (core/Accelerators.place: a GPU
+ * compiled alone, an NPU by the model's dispatch ops); otherwise delegate_unavailable, never a CPU figure
+ * under the accelerator's name. Its buffers, one per input and
  * output in the model's order, take and give floats, bytes (int8/uint8) and ints (int32) only.
  */
 final class CompiledModelEngine implements Engine {
@@ -29,13 +32,16 @@ final class CompiledModelEngine implements Engine {
     private final List<TensorBuffer> inputs;
     private final List<TensorBuffer> outputs;
     private final ModelIo io;
+    private final Accelerators.Placement placement; // null on the CPU: the Kotlin API does not say
 
-    private CompiledModelEngine(CompiledModel model, Environment environment, ModelIo io) throws LiteRtException {
+    private CompiledModelEngine(CompiledModel model, Environment environment, ModelIo io,
+            Accelerators.Placement placement) throws LiteRtException {
         this.model = model;
         this.environment = environment;
         this.inputs = model.createInputBuffers();
         this.outputs = model.createOutputBuffers();
         this.io = io;
+        this.placement = placement;
     }
 
     static Engine open(File file, CellKey key, ModelIo io) throws DelegateUnavailable, DelegateFailed {
@@ -56,16 +62,13 @@ final class CompiledModelEngine implements Engine {
                 throw new DelegateUnavailable(key.delegate + " is not an accelerator of the CompiledModel API "
                         + "(cpu = plain kernels exists only through the Interpreter)");
         }
-        CompiledModel.Options options = new CompiledModel.Options(accelerator);
-        if (accelerator == Accelerator.CPU) {
-            options.setCpuOptions(new CompiledModel.CpuOptions(key.threads, null, null));
-        }
         Environment environment;
         try {
             environment = Environment.create();
         } catch (LiteRtException e) {
             throw new DelegateFailed("LiteRT's environment could not be created: " + e.getMessage(), e);
         }
+        CompiledModel[] compiled = new CompiledModel[1];
         try {
             Set<String> available = new HashSet<>();
             for (Accelerator offered : environment.getAvailableAccelerators()) {
@@ -75,11 +78,30 @@ final class CompiledModelEngine implements Engine {
             if (absent != null) {
                 throw new DelegateUnavailable(absent);
             }
-            CompiledModel model = CompiledModel.create(file.getAbsolutePath(), options, environment);
+            Accelerators.Placement placement = null;
+            if (accelerator == Accelerator.CPU) {
+                CompiledModel.Options options = new CompiledModel.Options(Accelerator.CPU);
+                options.setCpuOptions(new CompiledModel.CpuOptions(key.threads, null, null));
+                compiled[0] = CompiledModel.create(file.getAbsolutePath(), options, environment);
+            } else {
+                ModelOps.Nodes nodes = accelerator == Accelerator.NPU ? nodes(file) : null;
+                Accelerator alone = accelerator;
+                placement = Accelerators.place(key.delegate, withCpu -> {
+                    CompiledModel.Options options = withCpu
+                            ? new CompiledModel.Options(alone, Accelerator.CPU)
+                            : new CompiledModel.Options(alone); // GPU alone: LiteRT refuses what it cannot take whole
+                    try {
+                        compiled[0] = CompiledModel.create(file.getAbsolutePath(), options, environment);
+                        return null;
+                    } catch (LiteRtException e) {
+                        return "LiteRT: " + e.getMessage();
+                    }
+                }, nodes);
+            }
             try {
-                return new CompiledModelEngine(model, environment, io);
+                return new CompiledModelEngine(compiled[0], environment, io, placement);
             } catch (LiteRtException e) {
-                model.close(); // its buffers could not be made
+                compiled[0].close(); // its buffers could not be made
                 throw e;
             }
         } catch (LiteRtException e) {
@@ -88,9 +110,21 @@ final class CompiledModelEngine implements Engine {
                 throw new DelegateUnavailable(key.delegate + " accelerator could not be created: " + e.getMessage());
             }
             throw new DelegateFailed("CompiledModel could not compile the model: " + e.getMessage(), e);
-        } catch (DelegateUnavailable e) {
+        } catch (DelegateUnavailable | DelegateFailed e) {
+            if (compiled[0] != null) {
+                compiled[0].close();
+            }
             environment.close();
             throw e;
+        }
+    }
+
+    /** The main subgraph's nodes and dispatch nodes: what an NPU runs of the model. */
+    private static ModelOps.Nodes nodes(File file) throws DelegateFailed {
+        try {
+            return ModelOps.read(Files.readAllBytes(file.toPath()));
+        } catch (IOException | IllegalArgumentException e) {
+            throw new DelegateFailed("the model's nodes could not be read: " + e.getMessage(), e);
         }
     }
 
@@ -162,12 +196,17 @@ final class CompiledModelEngine implements Engine {
 
     @Override
     public CellResult.Coverage coverage() {
-        return null;
+        return placement == null ? null : placement.coverage;
     }
 
     @Override
     public Boolean fullyAccelerated() {
-        return null; // the Kotlin API does not report it
+        return placement == null ? null : placement.fullyAccelerated; // the Kotlin API has no isFullyAccelerated
+    }
+
+    @Override
+    public String note() {
+        return placement == null ? "" : placement.note;
     }
 
     @Override

@@ -25,6 +25,11 @@ public interface Engine extends AutoCloseable {
     /** CompiledModel's own answer, null for the Interpreter. */
     Boolean fullyAccelerated();
 
+    /** For an ok cell: where the model really runs, when the API's own answer would mislead; else "". */
+    default String note() {
+        return "";
+    }
+
     @Override
     void close();
 

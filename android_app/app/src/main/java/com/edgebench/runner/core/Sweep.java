@@ -547,7 +547,8 @@ public final class Sweep {
             return finish(result, Schema.WRONG_OUTPUT, NumericsCheck.message(result.numerics, result.delegate));
         }
         boolean blind = result.conditions != null && result.conditions.during.busyCores == null;
-        return finish(result, Schema.OK, blind ? NO_BUSY_CORES : "");
+        String note = side.engine.note();
+        return finish(result, Schema.OK, blind ? (note.isEmpty() ? NO_BUSY_CORES : note + "; " + NO_BUSY_CORES) : note);
     }
 
     private CellResult header(Plan plan, CellKey key) {

@@ -31,6 +31,7 @@ import java.util.Map;
  *       (arrays as {"shape": one sample's, "rows": one flat row per sample, "integer": stored as integers})
  *   java JvmRunner reasons IN.json        {threads, cores, before, during, after}
  *   java JvmRunner noise-constants
+ *   java JvmRunner model-ops MODEL.tflite   {total, dispatch}: the main subgraph's nodes (ModelOps)
  */
 public final class JvmRunner {
     private static final Gson SNAKE = new GsonBuilder()
@@ -56,6 +57,10 @@ public final class JvmRunner {
                 JsonObject in = JsonParser.parseString(read(args[1])).getAsJsonObject();
                 System.out.println(SNAKE.toJson(Noise.reasons(in.get("threads").getAsInt(), in.get("cores").getAsInt(),
                         activity(in, "before"), activity(in, "during"), activity(in, "after"))));
+            }
+            case "model-ops" -> {
+                ModelOps.Nodes nodes = ModelOps.read(Files.readAllBytes(new File(args[1]).toPath()));
+                System.out.println(SNAKE.toJson(Map.of("total", nodes.total, "dispatch", nodes.dispatch)));
             }
             case "noise-constants" -> {
                 Map<String, Object> constants = new LinkedHashMap<>();
