@@ -56,9 +56,7 @@ def rows_for(name: str, model: Path, runs: int, min_secs: float) -> list[str]:
     given = manifest.variant("given")
     given_bytes = given.size_bytes if given and given.size_bytes else None
     lines = []
-    for variant in manifest.variants:
-        if variant.status == VariantState.NOT_APPLICABLE:
-            continue
+    for variant in manifest.variants:  # the given file and the variants asked for
         timings = []
         for delegate in DELEGATES:
             cell = cells.get((variant.name, delegate))
@@ -69,7 +67,7 @@ def rows_for(name: str, model: Path, runs: int, min_secs: float) -> list[str]:
             else:
                 timings.append(str(cell["status"]))
         if variant.status != VariantState.OK:
-            size, cosine = "failed", variant.message.split(":")[-1].strip()[:60]
+            size, cosine = str(variant.status), variant.message.split(": ", 1)[-1][-70:]
         else:
             size = f"{variant.size_bytes / given_bytes:.2f}×" if given_bytes and variant.size_bytes else "—"
             scored = variant.host_accuracy.outputs if variant.host_accuracy else []
