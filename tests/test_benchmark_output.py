@@ -65,7 +65,7 @@ def test_the_current_output_gives_every_schema_field_it_prints() -> None:
     assert timing.missing == ["p90_ms", "p99_ms", "samples_ms", "timer_overhead_ms"]
     assert (memory.load_delta_mb, memory.peak_rss_mb, memory.rss_before_mb) == (12.4531, 31.2148, None)
     assert memory.missing == ["rss_after_load_mb", "rss_before_mb"]
-    assert out.coverage(total_ops=66).delegated_nodes == 64 and out.delegate_name == "TfLiteXNNPackDelegate"
+    assert out.coverage(total_nodes=66).delegated_nodes == 64 and out.delegate_name == "TfLiteXNNPackDelegate"
     assert out.model_size_mb == 3.49
 
 
@@ -91,7 +91,7 @@ def test_the_oldest_output_gives_init_and_mean_and_marks_the_rest_missing() -> N
     assert timing.p50_ms is None and timing.first_ms is None
     assert {"p50_ms", "first_ms", "samples_ms"} <= set(timing.missing)
     assert out.memory() is None  # no memory lines at all
-    assert out.coverage(total_ops=30).delegated_nodes == 0
+    assert out.coverage(total_nodes=30).delegated_nodes == 0
 
 
 def test_an_output_cut_short_gives_no_timing() -> None:

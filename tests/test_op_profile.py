@@ -185,3 +185,16 @@ def test_a_device_runner_engine_says_per_op_time_is_not_available_rather_than_es
     assert engine.op_profile == OpProfile(
         source="ai_edge_litert Python API", note="per-op time is not available on ai_edge_litert's Python API"
     )
+
+
+def test_a_delegate_said_to_run_the_whole_graph_places_every_node_without_a_replacing_line() -> None:
+    """Older GPU builds print only the tool's sentence, no "Replacing k out of n node(s)"."""
+    line = "Explicitly applied GPU delegate, and the model graph will be completely executed by the delegate."
+    out = parse(f"INFO: Created 1 GPU delegate kernels.\n{line}\n")
+    assert out.applied_delegate and out.coverage(6).fraction == 1.0
+    assert out.placement(six_nodes()) == Placement(OPS, [0] * 6)
+
+
+def test_no_line_of_a_delegate_means_none_applied_and_every_node_on_plain_kernels() -> None:
+    out = parse("INFO: Initialized session in 4.2ms.\n")
+    assert not out.applied_delegate and out.coverage(6).delegated_nodes == 0

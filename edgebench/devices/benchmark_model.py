@@ -20,6 +20,7 @@ import numpy as np
 from device_runner import schema
 from device_runner.accuracy import score
 from device_runner.cell import load_input_set
+from device_runner.coverage import coverage_of
 from device_runner.delegates import DelegateKind, DelegateSpec, parse_delegate
 from device_runner.engines import dequantize_output, quantize_input
 from device_runner.flatbuffer import ModelInfo, TensorInfo, read_graph, read_model_info
@@ -156,12 +157,14 @@ class BenchmarkModelRunner:
             return replace(measured, status=status, message=message, finished_at=_now())
         profiled = self._profile(link, common, m.cell_timeout_s) if self.op_profiling else None
         source = profiled or out  # the profiled call's log repeats the delegate's lines, and adds the rows
+        graph = read_graph(data)
+        placement = source.placement(graph)  # None: coverage.placement_unknown says why
         return replace(
             measured,
             timing=out.timing(m.warmup_runs),
             memory=out.memory(),
-            coverage=out.coverage(len(info.ops)),
-            placement=source.placement(read_graph(data)),  # None: coverage.placement_unknown says why
+            coverage=coverage_of(placement) if placement else out.coverage(len(graph.nodes)),
+            placement=placement,
             op_profile=profiled.profile.op_profile() if profiled and profiled.profile else self._no_profile(profiled),
             accuracy=self._accuracy(device, link, job, common, info),
             finished_at=_now(),
@@ -192,7 +195,7 @@ class BenchmarkModelRunner:
             if wants_delegate and any(hint in text for hint in UNAVAILABLE_HINTS):
                 return Status.DELEGATE_UNAVAILABLE, last
             return (Status.DELEGATE_FAILED if wants_delegate else Status.CRASHED), last
-        if wants_delegate and out.delegated_nodes is None:
+        if wants_delegate and not out.applied_delegate:
             # The binary goes on without a delegate it could not create: the numbers would be CPU's.
             return Status.DELEGATE_UNAVAILABLE, f"benchmark_model applied no {key.delegate} delegate: {last}"
         if out.timing(0) is None:

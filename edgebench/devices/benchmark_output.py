@@ -34,6 +34,7 @@ _PEAK = re.compile(r"Overall peak memory footprint \(MB\) via periodic monitorin
 _REPLACING = re.compile(r"Replacing (\d+) out of (\d+) node\(s\) with delegate \(([^)]*)\)")
 _YIELDING = re.compile(r"yielding (\d+) partitions")
 _KERNELS = re.compile(r"partially executed by the delegate w/ (\d+) delegate kernels")
+_COMPLETELY = "the model graph will be completely executed by the delegate"  # older GPU builds: no "Replacing"
 _MODEL_SIZE = re.compile(r"The input model file size \(MB\): " + _NUMBER)
 
 
@@ -59,6 +60,7 @@ class BenchmarkOutput:
     total_nodes: int | None = None
     delegate_name: str | None = None
     partitions: int | None = None  # as the delegate or the tool counted them
+    whole_graph: bool = False  # the tool said the delegate runs every node
     stats_lines: list[dict[str, float]] = field(default_factory=list)
     profile: ProfileTable | None = None  # --enable_op_profiling's run-order table, when printed
 
@@ -110,10 +112,17 @@ class BenchmarkOutput:
             missing=sorted(missing),
         )
 
-    def coverage(self, total_ops: int) -> Coverage:
-        if self.delegated_nodes is None or self.total_nodes is None:
-            return Coverage(0, total_ops)  # no "Replacing …" line: nothing was delegated
-        return Coverage(self.delegated_nodes, self.total_nodes)
+    @property
+    def applied_delegate(self) -> bool:
+        """A delegate took nodes, by any line the tool or the delegate printed."""
+        return self.delegated_nodes is not None or self.whole_graph or bool(self.partitions)
+
+    def coverage(self, total_nodes: int) -> Coverage:
+        if self.delegated_nodes is not None and self.total_nodes is not None:
+            return Coverage(self.delegated_nodes, self.total_nodes)
+        if self.whole_graph:
+            return Coverage(total_nodes, total_nodes)
+        return Coverage(0, total_nodes)  # no line of a delegate: nothing was delegated
 
     def placement(self, graph: Graph) -> Placement | None:
         """Which node ran where: from the profile's rows (plain-kernel nodes by index, or by the tensors they
@@ -124,11 +133,13 @@ class BenchmarkOutput:
             found = _placement_from_rows(graph, table.rows)
             if found is not None:
                 return found
-        if self.delegated_nodes is None or self.total_nodes is None:
-            if table is not None and any(r.ran_on is RanOn.DELEGATE for r in table.rows):
-                return None  # a delegate ran, but neither its line nor the rows say which nodes it took
-            return placement_from_counts(graph, 0, len(graph.nodes), None)  # no "Replacing" line: none delegated
-        return placement_from_counts(graph, self.delegated_nodes, self.total_nodes, self.partitions)
+        if self.delegated_nodes is not None and self.total_nodes is not None:
+            return placement_from_counts(graph, self.delegated_nodes, self.total_nodes, self.partitions)
+        if self.whole_graph:
+            return placement_from_counts(graph, len(graph.nodes), len(graph.nodes), 1)
+        if self.applied_delegate or (table is not None and any(r.ran_on is RanOn.DELEGATE for r in table.rows)):
+            return None  # a delegate ran, but neither its lines nor the rows say which nodes it took
+        return placement_from_counts(graph, 0, len(graph.nodes), None)  # no line of a delegate: none delegated
 
 
 def _placement_from_rows(graph: Graph, rows: list[ProfileRow]) -> Placement | None:
@@ -174,6 +185,8 @@ def parse(text: str) -> BenchmarkOutput:
             out.partitions = int(found.group(1)) if found else None
         elif match := _KERNELS.search(line):
             out.partitions = int(match.group(1))
+        elif _COMPLETELY in line:
+            out.whole_graph = True
         elif match := _MODEL_SIZE.search(line):
             out.model_size_mb = float(match.group(1))
     _read_stats(out)
