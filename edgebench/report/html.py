@@ -29,6 +29,7 @@ table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.85em; }
 th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; }
 th:nth-child(-n+3), td:nth-child(-n+3) { text-align: left; } td.key { font-weight: bold; color: #555; }
 tr.failed td { color: #b00; } tr.contended td { background: #fff6e0; }
+table.ops th, table.ops td { text-align: right; } table.ops :is(th, td):first-child { text-align: left; }
 p.legend { font-size: 0.85em; color: #555; }
 .ship { background: #eef7ee; padding: 0.6em 1em; border-left: 4px solid #393; }
 figure { margin: 1.5em 0; } figure svg { display: block; width: 100%; height: auto; }

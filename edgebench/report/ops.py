@@ -167,12 +167,16 @@ def section_tables(v: OpsView) -> list[tuple[str, tuple[list[str], list[list[str
     return out
 
 
+def _left(column: int, header: str) -> bool:
+    return column == 0 or header == PLACEMENT_HEADERS[-1]  # names; the rest are numbers
+
+
 def render(found: list[OpsView], console: Console) -> None:
     for v in found:
         for title, (headers, rows) in section_tables(v):
             table = Table(title=title, title_justify="left")
             for k, header in enumerate(headers):
-                table.add_column(header, justify="left" if k == 0 or header == PLACEMENT_HEADERS[-1] else "right")
+                table.add_column(header, justify="left" if _left(k, header) else "right")
             for row in rows:
                 table.add_row(*(escape(c) for c in row))
             console.print(table)
@@ -185,7 +189,7 @@ def markdown(found: list[OpsView]) -> str:
     for v in found:
         for title, (headers, rows) in section_tables(v):
             lines += ["", f"## {title}", "", "| " + " | ".join(headers) + " |"]
-            lines.append("|" + "|".join("---" if k == 0 else "---:" for k in range(len(headers))) + "|")
+            lines.append("|" + "|".join("---" if _left(k, h) else "---:" for k, h in enumerate(headers)) + "|")
             lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
         lines += [f"- {note}" for note in v.profile_notes]
     return "\n".join(lines) + "\n" if lines else ""
