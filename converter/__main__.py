@@ -42,8 +42,8 @@ from converter.source import (
     needs_tensorflow,
     synthetic_data,
 )
+from converter.structure import Unsupported
 from converter.techniques import EpochCallback
-from converter.tflite_quantize import AlreadyThere
 from device_runner import accuracy, schema
 from device_runner.engines import InterpreterEngine
 from device_runner.flatbuffer import ModelInfo, read_graph, read_model_info
@@ -88,6 +88,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--loss", choices=LOSSES, default=defaults.loss)
     parser.add_argument("--input-shape", dest="input_shapes", action="append", default=[], metavar="NAME:1x224x224x3")
     parser.add_argument("--synthetic-samples", type=int, default=defaults.synthetic_samples)
+    parser.add_argument("--channel-ratio", type=float, default=defaults.channel_ratio)
+    parser.add_argument("--distill-temperature", type=float, default=defaults.distill_temperature)
+    parser.add_argument("--distill-alpha", type=float, default=defaults.distill_alpha)
+    parser.add_argument("--low-rank-energy", type=float, default=defaults.low_rank_energy)
     parser.add_argument("--cache-key", default="", help="recorded in the manifest for reuse")
     parser.add_argument("--model-sha256", default="")
     return parser
@@ -180,7 +184,7 @@ def make_variant(recipe: Recipe, ctx: Context, out: Path, reference: list[np.nda
     start = time.perf_counter()
     try:
         built = recipe.build(ctx)
-    except AlreadyThere as exc:  # the given .tflite already is this variant
+    except Unsupported as exc:  # a structure the technique cannot rewrite, named
         return Made(VariantRecord(recipe.name, VariantState.NOT_APPLICABLE, description, message=str(exc)))
     except ModuleNotFoundError as exc:  # e.g. tensorflow_model_optimization, which the convert extra brings
         message = f"needs {exc.name}, which is not installed: {CONVERT_EXTRA}"
@@ -248,6 +252,51 @@ def describe(
     return Made(record, layout, host.reference_kernels)
 
 
+# A variant whose host top-1 falls more than this many points below fp32's carries a warning with what to try.
+ACCURACY_WARNING_POINTS = 2.0
+_REMEDIES = {  # by variant-name prefix, first match wins: the option that trades size for accuracy
+    "pruned_2x4": "try more --epochs (2:4 is fixed at half the weights)",
+    "pruned": "try more --epochs or a lower --sparsity",
+    "clustered": "try more --epochs or more --clusters",
+    "channel_pruned": "try more --epochs or a higher --channel-ratio",
+    "low_rank": "try more --epochs or a higher --low-rank-energy",
+    "qat": "try more --epochs",
+}
+
+
+def accuracy_warning(record: VariantRecord, baseline: float | None) -> str | None:
+    """The note for a variant that loses more than ``ACCURACY_WARNING_POINTS`` top-1 against ``baseline``."""
+    if baseline is None or record.host_top1 is None or record.name == "fp32":
+        return None
+    drop = (record.host_top1 - baseline) * 100
+    if drop >= -ACCURACY_WARNING_POINTS:
+        return None
+    remedy = next((r for prefix, r in _REMEDIES.items() if record.name.startswith(prefix)), None)
+    if remedy is None:
+        remedy = "try qat_int8 (its ranges are learned)" if "int8" in record.name else "check the conversion"
+    return f"warning: {drop:+.1f} points top-1 vs fp32: {remedy}"
+
+
+def flag_accuracy_losses(made: list[Made], baseline: float | None) -> list[Made]:
+    flagged = []
+    for m in made:
+        warning = accuracy_warning(m.record, baseline)
+        if warning:
+            m = dataclasses.replace(m, record=dataclasses.replace(m.record, notes=[*m.record.notes, warning]))
+        flagged.append(m)
+    return flagged
+
+
+def baseline_top1(made: list[Made], reference: list[np.ndarray] | None, data: Data, options: Options) -> float | None:
+    """fp32's host top-1 when it was made, else the source model's own on the validation labels."""
+    fp32 = next((m.record for m in made if m.record.name == "fp32" and m.record.host_top1 is not None), None)
+    if fp32 is not None:
+        return fp32.host_top1
+    if reference is None or data.y_val is None:
+        return None
+    return accuracy.score(reference, data.y_val, None, options.task).top1
+
+
 def input_set(
     data: Data, reference: list[np.ndarray] | None, made: list[Made], source: SourceModel
 ) -> tuple[InputSet, dict[str, list[np.ndarray]]]:
@@ -271,6 +320,11 @@ def convert(args: argparse.Namespace) -> Manifest:
         raise SourceError(f"unknown variant {', '.join(unknown)}; known: {', '.join(RECIPES)}")
     if not 0.0 < args.sparsity < 1.0:
         raise SourceError(f"--sparsity {args.sparsity} must be between 0 and 1")
+    for flag, value in (("--channel-ratio", args.channel_ratio), ("--low-rank-energy", args.low_rank_energy)):
+        if not 0.0 < value <= 1.0:
+            raise SourceError(f"{flag} {value} must be above 0 and at most 1")
+    if not 0.0 <= args.distill_alpha <= 1.0 or args.distill_temperature <= 0:
+        raise SourceError("--distill-alpha must be within 0..1 and --distill-temperature above 0")
     options = Options(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Options)})
     options = dataclasses.replace(options, input_shapes=tuple(options.input_shapes))
     if needs_tensorflow(args.model):  # a .tflite is measured as given: no TensorFlow, which may not be installed
@@ -298,6 +352,7 @@ def convert(args: argparse.Namespace) -> Manifest:
         emit({"event": "variant", "name": name, "epochs": options.epochs if recipe.trains else 0})
         ctx = Context(source, data, options, _epoch_reporter(name), training)
         made.append(make_variant(recipe, ctx, args.out, reference))
+    made = flag_accuracy_losses(made, baseline_top1(made, reference, data, options))
     inputs, kernels = input_set(data, reference, made, source)
     write_input_set(args.out / INPUT_SET_NAME, inputs, kernels)
     return Manifest(

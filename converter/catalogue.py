@@ -22,8 +22,23 @@ VARIANTS = (
     "clustered",
     "clustered_int8",
     "qat_int8",
+    "channel_pruned",
+    "channel_pruned_int8",
+    "low_rank",
 )
-FINE_TUNED = frozenset({"pruned", "pruned_int8", "pruned_2x4", "clustered", "clustered_int8", "qat_int8"})
+FINE_TUNED = frozenset(
+    {
+        "pruned",
+        "pruned_int8",
+        "pruned_2x4",
+        "clustered",
+        "clustered_int8",
+        "qat_int8",
+        "channel_pruned",
+        "channel_pruned_int8",
+        "low_rank",
+    }
+)
 NORMALISATIONS = ("raw", "unit", "symmetric")  # image folders: 0..255, 0..1, -1..1
 # What the outputs mean, which decides how labels are scored: "auto" guesses from the outputs' shapes;
 # "other" (detection boxes, masks, embeddings…) is compared with the fp32 reference only.
@@ -49,6 +64,10 @@ class Options:
     loss: str = "auto"  # one of LOSSES
     input_shapes: tuple[str, ...] = ()  # "NAME:1x224x224x3" for each input with a dynamic dimension
     synthetic_samples: int = 32  # inputs generated from the model's input tensors when no data is given
+    channel_ratio: float = 0.5  # channel_pruned: share of each prunable group's channels (filters) kept
+    distill_temperature: float = 4.0  # channel_pruned: softening of the teacher's (the source model's) outputs
+    distill_alpha: float = 0.5  # channel_pruned: weight of the hard-label loss (1 - alpha: the teacher's)
+    low_rank_energy: float = 0.9  # low_rank: share of the singular values' squared sum each factorisation keeps
 
     def as_flags(self) -> list[str]:
         """The converter process's command-line flags for these options (a tuple: its flag once per entry,

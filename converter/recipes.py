@@ -196,6 +196,32 @@ def _cluster(model: Any, ctx: Context) -> Any:
     return techniques.cluster(model, ctx.train, ctx.tune, ctx.options.clusters)
 
 
+def _channel_pruned(model: Any, ctx: Context) -> Any:
+    """Channels removed, then distilled from the source model as teacher (its outputs on the training inputs)."""
+    o = ctx.options
+    assert ctx.source.predict is not None and ctx.data.train is not None
+    teacher = ctx.source.predict(ctx.data.train)[0]
+    distill = techniques.Distill(teacher, o.distill_temperature, o.distill_alpha)
+    return techniques.channel_pruned(model, ctx.train, ctx.tune, o.channel_ratio, distill)
+
+
+def _low_rank(model: Any, ctx: Context) -> Any:
+    return techniques.low_rank(model, ctx.train, ctx.tune, ctx.options.low_rank_energy)
+
+
+def _channels(o: Options) -> str:
+    return (
+        f"channel-pruned to {o.channel_ratio:g} of the filters (L1 norm × BatchNorm scale; a smaller dense model), "
+        f"distilled from the source (T={o.distill_temperature:g}, alpha={o.distill_alpha:g}) where labels are "
+        f"class ids, {_recovery(o)}"
+    )
+
+
+def _recovery(o: Options) -> str:
+    times = techniques.RECOVERY_LR
+    return f"fine-tuned {o.epochs} epochs at lr {o.learning_rate * times:g} ({times:g}× --lr)"
+
+
 def _io(o: Options) -> str:
     return "float32 I/O" if o.float_io else "int8 I/O"
 
@@ -270,6 +296,24 @@ RECIPES = {
             "qat_int8",
             lambda o: f"quantisation-aware training, {_tuned(o)}; int8 ({_io(o)})",
             _trained(lambda m, ctx: techniques.quantization_aware(m, ctx.train, ctx.tune), _as_qat_int8),
+            trains=True,
+        ),
+        Recipe(
+            "channel_pruned", lambda o: f"{_channels(o)}; float32", _trained(_channel_pruned, _as_fp32), trains=True
+        ),
+        Recipe(
+            "channel_pruned_int8",
+            lambda o: f"{_channels(o)}; full-integer int8 ({_io(o)})",
+            _trained(_channel_pruned, _as_int8),
+            trains=True,
+        ),
+        Recipe(
+            "low_rank",
+            lambda o: (
+                f"Dense and 1x1 convolution kernels factorised by truncated SVD keeping {o.low_rank_energy:g} of the "
+                f"singular-value energy where that makes them smaller, {_recovery(o)}; float32"
+            ),
+            _trained(_low_rank, _as_fp32),
             trains=True,
         ),
     )

@@ -10,7 +10,7 @@ than one place, a nested model, or a layer a rewrite cannot reason about raises 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -141,3 +141,200 @@ def fold_batchnorm(model: Any) -> tuple[Any, int]:
         return clone(layer, inputs, config, [new_kernel.astype(np.float32), new_bias.astype(np.float32)])
 
     return rebuild(model, make), len(folds)
+
+
+# Channel pruning: which layers keep the channel axis as it is (a channel in, the same channel out) ...
+_PASS = (
+    "BatchNormalization",
+    "ReLU",
+    "LeakyReLU",
+    "ELU",
+    "Dropout",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "GaussianNoise",
+    "MaxPooling1D",
+    "MaxPooling2D",
+    "AveragePooling1D",
+    "AveragePooling2D",
+    "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
+    "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
+    "ZeroPadding1D",
+    "ZeroPadding2D",
+    "Cropping2D",
+    "UpSampling2D",
+)
+# ... which tie the channels of all their inputs together (a residual sum) ...
+_MERGE = ("Add", "Subtract", "Maximum", "Minimum", "Average")
+# ... and which need every channel of their inputs, so those stay whole (they are not pruned).
+_FIX = ("Flatten", "Reshape", "Concatenate", "Multiply", "Softmax", "Permute", "Dot", "Lambda", "TFOpLambda")
+
+
+@dataclass
+class _Groups:
+    """Union-find over tensors whose channels must be kept (or dropped) together."""
+
+    parent: dict[int, int] = field(default_factory=dict)
+    fixed: set[int] = field(default_factory=set)
+    sources: dict[int, list[Any]] = field(default_factory=dict)
+
+    def find(self, t: int) -> int:
+        self.parent.setdefault(t, t)
+        while self.parent[t] != t:
+            self.parent[t] = self.parent[self.parent[t]]
+            t = self.parent[t]
+        return t
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[rb] = ra
+            self.sources.setdefault(ra, []).extend(self.sources.pop(rb, []))
+            if rb in self.fixed:
+                self.fixed.add(ra)
+
+    def fix(self, t: int) -> None:
+        self.fixed.add(self.find(t))
+
+
+def _elementwise(layer: Any) -> bool:
+    kind = type(layer).__name__
+    if kind == "Activation":
+        return layer.get_config()["activation"] not in ("softmax", "log_softmax")
+    if kind == "Rescaling":
+        return bool(np.ndim(layer.scale) == 0 and np.ndim(layer.offset) == 0)
+    return False
+
+
+def _filter_norms(layer: Any, consumers: dict[int, list[Any]]) -> np.ndarray:
+    """Each filter's L1 norm, scaled as the BatchNorm right after it scales that channel: abs(gamma) / std."""
+    from tf_keras import layers
+
+    kernel = layer.get_weights()[0]
+    norms: np.ndarray = np.abs(kernel).reshape(-1, kernel.shape[-1]).sum(axis=0)
+    after = consumers.get(id(layer.output), [])
+    if len(after) == 1 and isinstance(after[0], layers.BatchNormalization) and after[0].scale:
+        bn = after[0]
+        norms = norms * np.abs(bn.gamma.numpy()) / np.sqrt(bn.moving_variance.numpy() + bn.epsilon)
+    return norms
+
+
+def _normalised(norms: np.ndarray) -> np.ndarray:
+    return norms / max(float(norms.max()), 1e-12)
+
+
+def channel_prune(model: Any, ratio: float) -> tuple[Any, int, int]:
+    """The model with ``ratio`` of the channels of every prunable group kept, the filters ranked by the L1
+    norm of their kernels scaled by the BatchNorm after them (summed over a residual group's layers, each
+    normalised to its largest); BatchNorm stays (sliced), so fine-tuning re-learns the statistics of the
+    narrower layers. Returns the model, and the channels before and after."""
+    groups = _Groups()
+    steps = _steps(model)
+    consumers = _consumers(model)
+    for step in steps:
+        layer, kind = step.layer, type(step.layer).__name__
+        out = step.outputs[0]
+        if not step.inputs:
+            groups.fix(out)
+        elif _is_conv(layer) or kind == "Dense":
+            groups.find(out)
+            groups.sources.setdefault(groups.find(out), []).append(layer)
+        elif kind in _PASS or _elementwise(layer) or _is_depthwise(layer):
+            if _is_depthwise(layer) and layer.depth_multiplier != 1:
+                raise Unsupported(f"layer {layer.name} (DepthwiseConv2D, depth_multiplier {layer.depth_multiplier})")
+            if kind == "BatchNormalization" and not _last_axis(layer):
+                raise Unsupported(f"layer {layer.name} (BatchNormalization on axis {layer.axis})")
+            groups.union(step.inputs[0], out)
+        elif kind in _MERGE:
+            for tensor in step.inputs:
+                groups.union(tensor, out)
+        elif kind in _FIX:
+            for tensor in step.inputs:
+                groups.fix(tensor)
+            groups.fix(out)
+        else:
+            raise Unsupported(f"layer {layer.name} ({kind}): channel pruning does not know how its channels map")
+    for tensor in model.outputs:
+        groups.fix(id(tensor))
+
+    keep: dict[int, np.ndarray] = {}
+    before = after = 0
+    for root, sources in groups.sources.items():
+        if groups.find(root) != root or root in groups.fixed or not sources:
+            continue
+        score: np.ndarray = np.sum([_normalised(_filter_norms(source, consumers)) for source in sources], axis=0)
+        channels = len(score)
+        count = max(1, round(channels * ratio))
+        keep[root] = np.sort(np.argsort(-score, kind="stable")[:count])
+        before, after = before + channels, after + count
+    if not keep:
+        raise Unsupported("no convolution or dense layer whose channels can be removed")
+    by_layer = {step.layer.name: step for step in steps}
+
+    def kept(tensor: int) -> np.ndarray | None:
+        return keep.get(groups.find(tensor))
+
+    def make(layer: Any, inputs: list[Any]) -> Any:
+        step = by_layer[layer.name]
+        kind = type(layer).__name__
+        k_in, k_out = kept(step.inputs[0]), kept(step.outputs[0])
+        weights = layer.get_weights()
+        if _is_conv(layer) or kind == "Dense":
+            kernel = weights[0]
+            if k_in is not None:
+                kernel = np.take(kernel, k_in, axis=-2)
+            config = layer.get_config()
+            if k_out is not None:
+                kernel = kernel[..., k_out]
+                config["filters" if kind != "Dense" else "units"] = len(k_out)
+            rest = [b[k_out] if k_out is not None else b for b in weights[1:]]
+            return clone(layer, inputs, config, [kernel, *rest])
+        if k_out is None or not weights:
+            return None
+        if _is_depthwise(layer):
+            return clone(layer, inputs, None, [weights[0][:, :, k_out, :], *(b[k_out] for b in weights[1:])])
+        if kind == "BatchNormalization":
+            return clone(layer, inputs, None, [w[k_out] for w in weights])
+        raise Unsupported(f"layer {layer.name} ({kind}) has weights channel pruning does not know how to slice")
+
+    return rebuild(model, make), before, after
+
+
+def low_rank(model: Any, energy: float) -> tuple[Any, list[str]]:
+    """Dense and 1×1 convolution kernels replaced by two layers of rank r, the smallest rank whose singular
+    values keep ``energy`` of the squared sum, wherever r·(in+out) < in·out; returns it and what was factorised
+    ("name: rank r of n")."""
+    done: list[str] = []
+
+    def make(layer: Any, inputs: list[Any]) -> Any:
+        kind = type(layer).__name__
+        one_by_one = _is_conv(layer) and kind == "Conv2D" and tuple(layer.kernel_size) == (1, 1)
+        if kind != "Dense" and not one_by_one:
+            return None
+        if one_by_one and (tuple(layer.strides) != (1, 1) or tuple(layer.dilation_rate) != (1, 1)):
+            return None
+        kernel, *rest = layer.get_weights()
+        matrix = kernel.reshape(kernel.shape[-2], kernel.shape[-1])
+        u, s, vt = np.linalg.svd(matrix, full_matrices=False)
+        kept = np.cumsum(s**2) / max(float((s**2).sum()), 1e-12)
+        rank = int(np.searchsorted(kept, energy) + 1)
+        n_in, n_out = matrix.shape
+        if rank * (n_in + n_out) >= n_in * n_out:
+            return None
+        root = np.sqrt(s[:rank])
+        first, second = u[:, :rank] * root, root[:, None] * vt[:rank]
+        config = layer.get_config()
+        size = "units" if kind == "Dense" else "filters"
+        shape = (n_in, rank) if kind == "Dense" else (1, 1, n_in, rank)
+        a_config = {**config, size: rank, "use_bias": False, "activation": "linear", "name": f"{layer.name}_svd"}
+        for key in ("activity_regularizer", "bias_regularizer", "bias_constraint"):
+            a_config.pop(key, None)
+        a = clone(layer, inputs, a_config, [first.reshape(shape).astype(np.float32)])
+        second_shape = (rank, n_out) if kind == "Dense" else (1, 1, rank, n_out)
+        out = clone(layer, [a], config, [second.reshape(second_shape).astype(np.float32), *rest])
+        done.append(f"{layer.name}: rank {rank} of {min(n_in, n_out)}")
+        return out
+
+    return rebuild(model, make), done

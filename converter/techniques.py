@@ -1,4 +1,5 @@
-"""TF Model Optimization techniques: prune, cluster, quantisation-aware training, each fine-tuned.
+"""Compression techniques, each fine-tuned: TFMOT's prune, cluster and quantisation-aware training, and the
+structural ones (``converter/structure.py``): channel pruning (optionally distilled), low-rank factorisation.
 
 Every function takes its own freshly loaded copy of the base model: TFMOT wrappers mutate the model
 they wrap, so a shared copy would carry one technique's wrappers into the next. Layers a technique
@@ -177,3 +178,83 @@ def quantization_aware(model: Any, train: TrainingSet, tune: FineTune) -> Any:
     with tfmot.quantization.keras.quantize_scope():
         quantized = tfmot.quantization.keras.quantize_apply(annotated)
     return fine_tune(quantized, train, tune)
+
+
+def _is_class_ids(train: TrainingSet) -> bool:
+    import tf_keras
+
+    loss = train.losses[0]
+    return len(train.y) == 1 and (
+        loss == "sparse_categorical_crossentropy" or isinstance(loss, tf_keras.losses.SparseCategoricalCrossentropy)
+    )
+
+
+@dataclass(frozen=True)
+class Distill:
+    """Knowledge distillation: the teacher's outputs on the training inputs, softened by ``temperature``;
+    the loss is ``alpha`` × the hard-label loss + (1 − alpha) × T² × KL(teacher ‖ student) at temperature T."""
+
+    teacher: np.ndarray  # the teacher's first output on ``train.x``: probabilities or logits as the model gives
+    temperature: float
+    alpha: float
+
+
+def distillation_loss(distill: Distill, from_logits: bool) -> Any:
+    """A loss whose ``y_true`` is [class id, teacher output...] per sample (what ``distilled`` feeds)."""
+    import tensorflow as tf
+    import tf_keras
+
+    t = distill.temperature
+
+    def log_soft(output: Any) -> Any:
+        logits = output if from_logits else tf.math.log(tf.clip_by_value(output, 1e-7, 1.0))
+        return tf.nn.log_softmax(logits / t)
+
+    def loss(y_true: Any, y_pred: Any) -> Any:
+        labels = tf.cast(y_true[:, 0], tf.int32)
+        hard = tf_keras.losses.sparse_categorical_crossentropy(labels, y_pred, from_logits=from_logits)
+        teacher = tf.exp(log_soft(y_true[:, 1:]))
+        soft = tf.reduce_sum(teacher * (tf.math.log(tf.clip_by_value(teacher, 1e-7, 1.0)) - log_soft(y_pred)), -1)
+        return distill.alpha * hard + (1.0 - distill.alpha) * t * t * soft
+
+    return loss
+
+
+def distilled(model: Any, train: TrainingSet, tune: FineTune, distill: Distill) -> Any:
+    """Fine-tune ``model`` (the student) on the hard labels mixed with the teacher's soft targets."""
+    loss = train.losses[0]
+    from_logits = bool(getattr(loss, "from_logits", False)) if not isinstance(loss, str) else False
+    labels = train.y[0].reshape(len(train.y[0]), 1).astype(np.float32)
+    teacher = distill.teacher.reshape(len(labels), -1).astype(np.float32)
+    targets = np.concatenate([labels, teacher], axis=1)
+    soft = TrainingSet(x=train.x, y=[targets], losses=[distillation_loss(distill, from_logits)])
+    return fine_tune(model, soft, tune)
+
+
+# A structural change is recovered from rather than nudged: those techniques fine-tune at this multiple of --lr.
+RECOVERY_LR = 10.0
+
+
+def _recovering(tune: FineTune) -> FineTune:
+    return FineTune(tune.epochs, tune.learning_rate * RECOVERY_LR, tune.batch_size, tune.on_epoch)
+
+
+def channel_pruned(model: Any, train: TrainingSet, tune: FineTune, ratio: float, distill: Distill | None) -> Any:
+    """Filters removed to ``ratio`` of each prunable group, then fine-tuned (at ``RECOVERY_LR`` × the rate):
+    distilled from the original when ``distill`` is given and the labels are class ids, else on the targets."""
+    student, _, _ = structure.channel_prune(model, ratio)
+    tune = _recovering(tune)
+    if distill is not None and _is_class_ids(train):
+        return distilled(student, train, tune, distill)
+    return fine_tune(student, train, tune)
+
+
+def low_rank(model: Any, train: TrainingSet, tune: FineTune, energy: float) -> Any:
+    """Dense and 1×1 convolution kernels factorised by truncated SVD where that makes them smaller, fine-tuned
+    (at ``RECOVERY_LR`` × the rate)."""
+    factorised, done = structure.low_rank(model, energy)
+    if not done:
+        raise structure.Unsupported(
+            f"no Dense or 1×1 convolution kernel gets smaller at {energy:g} of its singular-value energy"
+        )
+    return fine_tune(factorised, train, _recovering(tune))

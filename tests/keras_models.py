@@ -118,7 +118,70 @@ def plain_module(out: Path) -> None:
     np.savez(out / "data.npz", **arrays)  # type: ignore[arg-type]  # numpy's stub wants *args alone
 
 
+def _image_data(out: Path, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    arrays: dict[str, np.ndarray] = {}
+    for split in ("train", "val"):
+        x = rng.random((SAMPLES, 16, 16, 1), dtype=np.float32)
+        arrays |= {f"x_{split}": x, f"y_{split}": _labelled(x)}
+    np.savez(out / "data.npz", **arrays)  # type: ignore[arg-type]  # numpy's stub wants *args alone
+
+
+def residual_cnn(out: Path) -> None:
+    """A functional CNN with a residual Add (its two convolutions' channels tied), BatchNorm, a depthwise
+    convolution and a dense head: what channel pruning must carry through."""
+    import tf_keras as k
+
+    image = k.Input((16, 16, 1), name="image")
+    stem = k.layers.ReLU()(k.layers.BatchNormalization()(k.layers.Conv2D(8, 3, padding="same", use_bias=False)(image)))
+    branch = k.layers.BatchNormalization()(k.layers.Conv2D(8, 3, padding="same", use_bias=False)(stem))
+    x = k.layers.ReLU()(k.layers.Add()([stem, branch]))
+    x = k.layers.ReLU()(k.layers.BatchNormalization()(k.layers.DepthwiseConv2D(3, strides=2, padding="same")(x)))
+    x = k.layers.Conv2D(16, 1, activation="relu")(x)
+    x = k.layers.Dense(16, activation="relu")(k.layers.GlobalAveragePooling2D()(x))
+    model = k.Model(image, k.layers.Dense(CLASSES, activation="softmax")(x))
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.save(out / "model.keras")
+    _image_data(out, 5)
+
+
+def sequential_cnn(out: Path) -> None:
+    """A Sequential CNN: convolution, BatchNorm, pooling, dropout, two dense layers."""
+    import tf_keras as k
+
+    model = k.Sequential(
+        [
+            k.Input((16, 16, 1)),
+            k.layers.Conv2D(8, 3, activation="relu"),
+            k.layers.BatchNormalization(),
+            k.layers.MaxPooling2D(),
+            k.layers.Conv2D(16, 3),
+            k.layers.ReLU(),
+            k.layers.GlobalAveragePooling2D(),
+            k.layers.Dropout(0.1),
+            k.layers.Dense(32, activation="relu"),
+            k.layers.Dense(CLASSES, activation="softmax"),
+        ]
+    )
+    model.save(out / "model.keras")
+    _image_data(out, 6)
+
+
+def layer_norm_cnn(out: Path) -> None:
+    """A convolution followed by LayerNormalization, which mixes all of its channels: not channel-prunable."""
+    import tf_keras as k
+
+    image = k.Input((16, 16, 1), name="image")
+    x = k.layers.LayerNormalization(name="mixing_norm")(k.layers.Conv2D(8, 3)(image))
+    model = k.Model(image, k.layers.Dense(CLASSES, activation="softmax")(k.layers.GlobalAveragePooling2D()(x)))
+    model.save(out / "model.keras")
+    _image_data(out, 7)
+
+
 BUILDERS: dict[str, Callable[[Path], None]] = {
+    "residual_cnn": residual_cnn,
+    "sequential_cnn": sequential_cnn,
+    "layer_norm_cnn": layer_norm_cnn,
     "two_inputs": two_inputs,
     "two_outputs": two_outputs,
     "regression": regression,

@@ -4,19 +4,21 @@ accuracy. On the bundled example and on small tf_keras models built here (``test
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 
+from converter.catalogue import Options
 from edgebench.conversion import convert
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
-from edgebench.records import Manifest, VariantRecord
+from edgebench.records import Manifest, VariantRecord, VariantState
 
-OPTIONS_1 = {"epochs": 1}
+OPTIONS_1: dict[str, Any] = {"epochs": 1}
 
 
-def _options(**changes: object) -> object:
-    from converter.catalogue import Options
-
-    return Options(**{**OPTIONS_1, **changes})  # type: ignore[arg-type]
+def _options(**changes: Any) -> Options:
+    return Options(**{**OPTIONS_1, **changes})
 
 
 def _variant(manifest: Manifest, name: str) -> VariantRecord:
@@ -28,7 +30,7 @@ def _variant(manifest: Manifest, name: str) -> VariantRecord:
 @pytest.fixture(scope="module")
 def example(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
     variants = ["fp32", "int8", "qat_int8"]
-    manifest, _ = convert(EXAMPLE_MODEL, EXAMPLE_DATA, variants, tmp_path_factory.mktemp("example"), options=_options())  # type: ignore[arg-type]
+    manifest, _ = convert(EXAMPLE_MODEL, EXAMPLE_DATA, variants, tmp_path_factory.mktemp("example"), options=_options())
     return manifest
 
 
@@ -40,3 +42,100 @@ def test_qat_int8_folds_batchnorm_into_the_same_ops_as_int8(example: Manifest) -
     assert qat.figures.ops == int8.figures.ops  # no MUL/ADD left over from an unfolded BatchNorm
     assert qat.figures.total_params == int8.figures.total_params
     assert qat.host_top1 is not None and qat.host_top1 >= _variant(example, "fp32").host_top1 - 0.02  # type: ignore[operator]
+
+
+@pytest.fixture(scope="module")
+def pruned_example(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
+    variants = ["fp32", "channel_pruned", "channel_pruned_int8", "low_rank"]
+    manifest, _ = convert(EXAMPLE_MODEL, EXAMPLE_DATA, variants, tmp_path_factory.mktemp("pruned"), options=_options())
+    return manifest
+
+
+@pytest.mark.slow
+def test_channel_pruning_makes_a_smaller_dense_model_of_the_same_ops(pruned_example: Manifest) -> None:
+    fp32 = _variant(pruned_example, "fp32")
+    assert fp32.figures is not None
+    for name in ("channel_pruned", "channel_pruned_int8"):
+        record = _variant(pruned_example, name)
+        assert record.status == "ok", record.message
+        assert record.figures is not None and record.sparsity is not None
+        assert record.figures.total_params < 0.45 * fp32.figures.total_params  # half the filters: ~1/4 of 1x1 weights
+        assert record.figures.flops < 0.5 * fp32.figures.flops
+        assert set(record.figures.ops) == set(fp32.figures.ops)  # nothing added: a dense model, just narrower
+        assert record.sparsity < 0.05  # removed, not zeroed
+        assert record.host_top1 is not None and record.host_top1 > 0.7  # one epoch; at the defaults: README
+        assert "distilled" in record.recipe
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["residual_cnn", "sequential_cnn"])
+def test_channel_pruning_carries_residuals_batchnorm_depthwise_and_pooling(kind: str, tmp_path: Path) -> None:
+    from tests.keras_models import build
+
+    built = build(kind, tmp_path / kind)
+    variants = ["fp32", "channel_pruned", "channel_pruned_int8"]
+    manifest, _ = convert(built / "model.keras", built / "data.npz", variants, tmp_path / "out", options=_options())
+    fp32 = _variant(manifest, "fp32")
+    for name in variants[1:]:
+        record = _variant(manifest, name)
+        assert record.status == "ok", f"{name}: {record.message}"
+        assert record.figures is not None and fp32.figures is not None
+        assert record.figures.total_params < fp32.figures.total_params, name
+
+
+@pytest.mark.slow
+def test_a_layer_channel_pruning_cannot_map_is_not_applicable_and_named(tmp_path: Path) -> None:
+    from tests.keras_models import build
+
+    built = build("layer_norm_cnn", tmp_path / "model")
+    manifest, _ = convert(
+        built / "model.keras", built / "data.npz", ["channel_pruned"], tmp_path / "out", options=_options()
+    )
+    record = _variant(manifest, "channel_pruned")
+    assert record.status == "not_applicable"
+    assert "mixing_norm (LayerNormalization)" in record.message
+
+
+@pytest.mark.slow
+def test_low_rank_factorises_only_where_the_layer_gets_smaller(pruned_example: Manifest) -> None:
+    fp32, low = _variant(pruned_example, "fp32"), _variant(pruned_example, "low_rank")
+    assert low.status == "ok", low.message
+    assert low.figures is not None and fp32.figures is not None
+    assert low.figures.total_params < fp32.figures.total_params
+    # each factorised kernel is two layers: more CONV_2D / FULLY_CONNECTED nodes, nothing else new
+    assert set(low.figures.ops) == set(fp32.figures.ops)
+    assert sum(low.figures.ops.values()) > sum(fp32.figures.ops.values())
+    assert low.host_top1 is not None and low.host_top1 > 0.9
+
+
+@pytest.mark.slow
+def test_a_variant_that_loses_accuracy_carries_a_warning_in_the_manifest(pruned_example: Manifest) -> None:
+    fp32 = _variant(pruned_example, "fp32")
+    assert fp32.host_top1 is not None and not any(n.startswith("warning") for n in fp32.notes)
+    for record in pruned_example.variants:
+        lost = record.host_top1 is not None and record.host_top1 < fp32.host_top1 - 0.02
+        warned = [n for n in record.notes if n.startswith("warning: ") and "points top-1 vs fp32" in n]
+        assert bool(warned) == lost, record.name
+
+
+def test_the_accuracy_warning_names_the_drop_and_what_to_try() -> None:
+    from converter.__main__ import Made, accuracy_warning, flag_accuracy_losses
+
+    def record(name: str, top1: float) -> VariantRecord:
+        return VariantRecord(name, VariantState.OK, "recipe", host_top1=top1)
+
+    assert accuracy_warning(record("pruned", 0.939), 0.989) == (
+        "warning: -5.0 points top-1 vs fp32: try more --epochs or a lower --sparsity"
+    )
+    assert accuracy_warning(record("channel_pruned_int8", 0.90), 0.989) == (
+        "warning: -8.9 points top-1 vs fp32: try more --epochs or a higher --channel-ratio"
+    )
+    assert accuracy_warning(record("int8", 0.95), 0.989) == (
+        "warning: -3.9 points top-1 vs fp32: try qat_int8 (its ranges are learned)"
+    )
+    assert accuracy_warning(record("clustered", 0.97), 0.989) is None  # within 2 points
+    assert accuracy_warning(record("fp16", 0.5), None) is None  # no labels: nothing to compare
+    (flagged,) = flag_accuracy_losses([Made(record("low_rank", 0.5))], 0.989)
+    assert flagged.record.notes == [
+        "warning: -48.9 points top-1 vs fp32: try more --epochs or a higher --low-rank-energy"
+    ]

@@ -348,6 +348,34 @@ _CONVERSION_FLAGS = (
         help="Share of each image class kept for validation.",
     ),
     click.option("--seed", type=int, default=_CONVERT.seed, show_default=True, help="Same seed, same bytes."),
+    click.option(
+        "--channel-ratio",
+        type=FiniteFloat(0, 1, min_open=True),
+        default=_CONVERT.channel_ratio,
+        show_default=True,
+        help="Share of the channels (filters) channel-pruned variants keep.",
+    ),
+    click.option(
+        "--distill-temperature",
+        type=FiniteFloat(min=0, min_open=True),
+        default=_CONVERT.distill_temperature,
+        show_default=True,
+        help="Distillation temperature: how much the teacher's outputs are softened (channel_pruned).",
+    ),
+    click.option(
+        "--distill-alpha",
+        type=FiniteFloat(0, 1),
+        default=_CONVERT.distill_alpha,
+        show_default=True,
+        help="Distillation: weight of the hard-label loss; 1 - alpha goes to the teacher's soft targets.",
+    ),
+    click.option(
+        "--low-rank-energy",
+        type=FiniteFloat(0, 1, min_open=True),
+        default=_CONVERT.low_rank_energy,
+        show_default=True,
+        help="Share of the singular-value energy low_rank keeps in each factorised kernel.",
+    ),
 )
 
 
