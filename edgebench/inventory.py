@@ -73,12 +73,27 @@ class AdbTarget:
     key: str = "~/.config/edgebench/adbkey"
     adb: str = "adb"
     adb_server_port: int | None = None  # None: $ANDROID_ADB_SERVER_PORT, else adb's 5037
+    # Another machine's adb server (`adb -H HOST -P PORT`): phones on a lab host's USB hubs. None: this one's.
+    adb_server_host: str | None = None
     connect_timeout_s: float = 10.0
     command_timeout_s: float = 120.0
+
+    def __post_init__(self) -> None:
+        if self.adb_server_host is not None and self.transport != "adb-server":
+            raise EdgebenchError(
+                f'device {self.name}: adb_server_host = {self.adb_server_host!r} is for transport = "adb-server" '
+                '(transport = "direct" dials the phone itself)'
+            )
 
     @property
     def over_tcp(self) -> bool:
         return ":" in self.serial
+
+    @property
+    def server(self) -> str:
+        """The adb server this target goes through, as its error lines name it."""
+        port = self.adb_server_port or os.environ.get("ANDROID_ADB_SERVER_PORT") or 5037
+        return f"{self.adb_server_host or 'localhost'}:{port}"
 
 
 Target = SshTarget | AdbTarget

@@ -55,21 +55,25 @@ def no_space(target: AdbTarget, files: list[Path], remote: str) -> EdgebenchErro
 
 
 class AdbServerLink:
-    """The `adb` client: whatever the user's adb server reaches (USB or `adb connect host:port`)."""
+    """The `adb` client: whatever an adb server reaches (USB or `adb connect host:port`) — this machine's, or
+    another lab host's (`adb_server_host`: `adb -H HOST -P PORT`, the server's own remote mode)."""
 
     def __init__(self, target: AdbTarget) -> None:
         self.target = target
         self.env = dict(os.environ)
+        self.server_args: list[str] = []
         if target.adb_server_port is not None:
             self.env["ANDROID_ADB_SERVER_PORT"] = str(target.adb_server_port)
+        if target.adb_server_host is not None:
+            self.server_args = ["-H", target.adb_server_host, "-P", target.server.rpartition(":")[2]]
         if target.over_tcp:
             self._connect_tcp()
         self._wait_ready()
 
     def _adb(self, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
-        command = [self.target.adb, *args]
+        command = [self.target.adb, *self.server_args, *args]
         try:
-            return subprocess.run(
+            out = subprocess.run(
                 command,
                 env=self.env,
                 capture_output=True,
@@ -85,6 +89,12 @@ class AdbServerLink:
             ) from exc
         except subprocess.TimeoutExpired as exc:
             raise LinkLost(f"adb {args[0]} gave no answer within {exc.timeout:g}s") from exc
+        if out.returncode != 0 and self.target.adb_server_host is not None and "cannot connect to daemon" in out.stderr:
+            raise EdgebenchError(
+                f"device {self.target.name}: no adb server answers at {self.target.server} (on that host: "
+                f"adb -a -P {self.target.server.rpartition(':')[2]} nodaemon server)"
+            )
+        return out
 
     def _connect_tcp(self) -> None:
         try:
