@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 APP_PACKAGE = "com.edgebench.runner"
 ROOT = Path(os.environ.get("FAKE_PHONE_ROOT", "."))
 PACKAGES = ROOT / "state" / "packages"
+VERSION = ROOT / "state" / "app-version-name"
 
 
 def props() -> dict[str, str]:
@@ -55,8 +57,11 @@ def pm(args: list[str]) -> int:
         if not apk.is_file():
             print(f"Failure [INSTALL_FAILED_INVALID_URI: {args[-1]}]")
             return 1
-        # The fake reads no manifest: any APK it is given is the edgebench runner app.
+        # The fake reads no manifest: any APK it is given is the edgebench runner app, and its versionName is
+        # what follows "versionName=" in the file's bytes (none: an app from before the version stamp).
         PACKAGES.write_text("\n".join(sorted({*installed(), APP_PACKAGE})) + "\n")
+        found = re.search(rb"versionName=(\S+)", apk.read_bytes())
+        VERSION.write_text(found.group(1).decode() if found else "0.1.0")
         print("Success")
         return 0
     print(f"pm: unknown command {' '.join(args)}", file=sys.stderr)
@@ -107,6 +112,10 @@ def _event(line: str) -> tuple[str, str]:
 
 
 def dumpsys(args: list[str]) -> int:
+    if args[:1] == ["package"] and args[1:2] == [APP_PACKAGE] and APP_PACKAGE in installed():
+        print(f"Packages:\n  Package [{APP_PACKAGE}] (1a2b3c):\n    versionCode=1 minSdk=26 targetSdk=35")
+        print(f"    versionName={VERSION.read_text().strip() if VERSION.is_file() else '0.1.0'}")
+        return 0
     if args[:1] == ["thermalservice"]:
         print("IsStatusOverride: false\nThermal Status: 0")
         return 0

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from edgebench.cli import invoke
+from edgebench.devices.android import pinned_litert
 from edgebench.records import Manifest
 from tests.conftest import push_json, require, stored_run
 from tests.fake_adb import FakePhone
@@ -162,3 +163,35 @@ def test_adb_server_host_with_the_direct_transport_is_refused(tmp_path: Path) ->
         '[devices.pixel]\nkind = "adb"\nserial = "10.0.0.5:5555"\ntransport = "direct"\nadb_server_host = "lab1"\n'
     )
     assert invoke(["devices", "--inventory", str(inventory), "check", "pixel"]) == 2
+
+
+def test_the_pins_are_read_from_android_apps_build_file() -> None:
+    assert pinned_litert() == "2.2.0"
+    assert pinned_litert(Path("/nonexistent/build.gradle")) is None
+
+
+@pytest.mark.parametrize(
+    ("version_name", "matches", "clause"),
+    [
+        (f"0.1.0+litert-{pinned_litert()}", True, f"LiteRT {pinned_litert()}, as pinned"),
+        ("0.1.0+litert-2.1.1", False, f"LiteRT 2.1.1 but android_app pins {pinned_litert()}: rebuild the APK and push"),
+        ("0.1.0", None, "its LiteRT version unknown"),
+    ],
+)
+def test_devices_check_says_whether_the_installed_app_carries_the_pinned_litert(
+    capsys: pytest.CaptureFixture[str],
+    remote_lab: dict[str, Path],
+    tmp_path: Path,
+    version_name: str,
+    matches: bool | None,
+    clause: str,
+) -> None:
+    apk = tmp_path / "edgebench-runner.apk"  # the fake phone takes its versionName from the file's bytes
+    apk.write_bytes(b"PK\x03\x04 edgebench runner versionName=" + version_name.encode() + b" for the fake phone")
+    assert push_json(capsys, "pixel", remote_lab, "--delegates", "xnnpack")[0] == 0
+    assert invoke(["devices", "--inventory", str(remote_lab["inventory"]), "check", "pixel", "--json"]) == 0
+    versions = json.loads(capsys.readouterr().out)["runner_versions"]
+    assert versions["matches"] is matches and versions["pinned"] == pinned_litert()
+    assert invoke(["devices", "--inventory", str(remote_lab["inventory"]), "check", "pixel"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if "runner app:" in x)
+    assert clause in line, line

@@ -10,6 +10,7 @@ load cost is measured alone first (`-e memory`) rather than in the process the o
 
 from __future__ import annotations
 
+import re
 import shlex
 import tempfile
 from pathlib import Path
@@ -20,6 +21,10 @@ from edgebench.errors import EdgebenchError
 from edgebench.hashing import sha256_file
 
 APP_PACKAGE = "com.edgebench.runner"
+# The pins the APK is built with; the app's versionName carries its LiteRT version after LITERT_MARK.
+BUILD_GRADLE = Path(__file__).resolve().parents[2] / "android_app" / "app" / "build.gradle"
+LITERT_MARK = "+litert-"
+_PIN = re.compile(r'^def litertVersion = "([^"]+)"', re.MULTILINE)
 APP_INSTRUMENTATION = f"{APP_PACKAGE}/.BenchmarkInstrumentation"
 PROPS = {
     "model": "ro.product.model",
@@ -116,14 +121,45 @@ class AppRunner:
 
     def facts(self, device: RemoteDevice, link: Link, work: str) -> dict[str, object]:
         installed = self._installed(link)
+        litert = self._installed_litert(link) if installed else None
+        pinned = pinned_litert()
+        versions = {"litert": litert, "pinned": pinned, "matches": litert == pinned if litert and pinned else None}
         return {
             "android": android_facts(device, link),
             "runner": "app",
             "runner_present": installed,
+            "runner_versions": versions,
             "runner_detail": f"{APP_PACKAGE} {'installed' if installed else 'not installed'}"
+            + (f"; {versions_line(litert, pinned)}" if installed else "")
             + (f"; apk {self.apk}" if self.apk else ""),
         }
+
+    def _installed_litert(self, link: Link) -> str | None:
+        """The LiteRT version the installed app says it carries (its versionName), None if it says none."""
+        code, out, _ = link.run(f"dumpsys package {APP_PACKAGE} | grep -m1 versionName=")
+        name = out.strip().partition("versionName=")[2].strip() if code == 0 else ""
+        return name.partition(LITERT_MARK)[2] or None
 
     def _installed(self, link: Link) -> bool:
         code, out, _ = link.run(f"pm path {APP_PACKAGE}")
         return code == 0 and out.startswith("package:")
+
+
+def pinned_litert(build_gradle: Path = BUILD_GRADLE) -> str | None:
+    """The LiteRT version android_app/ pins (None when edgebench runs without its source tree)."""
+    try:
+        found = _PIN.search(build_gradle.read_text(encoding="utf-8"))
+    except OSError:
+        return None
+    return found.group(1) if found else None
+
+
+def versions_line(litert: str | None, pinned: str | None) -> str:
+    """Whether the installed app carries the LiteRT android_app/ pins, said in one clause."""
+    if litert is None:
+        return "its LiteRT version unknown (an app older than the version stamp): reinstall it (push installs the apk)"
+    if pinned is None:
+        return f"LiteRT {litert} (no android_app/app/build.gradle here to compare with)"
+    if litert == pinned:
+        return f"LiteRT {litert}, as pinned"
+    return f"LiteRT {litert} but android_app pins {pinned}: rebuild the APK and push to reinstall it"
