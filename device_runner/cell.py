@@ -185,6 +185,7 @@ def _result(side: Side, inputs: InputSet, task: str, overhead_ns: float) -> Cell
         accuracy=accuracy.score(outputs, inputs.labels, inputs.reference, task, [t.name for t in side.info.outputs]),
         coverage=side.engine.coverage,
         placement=side.engine.placement,
+        op_profile=side.engine.op_profile,
         fully_accelerated=side.engine.fully_accelerated,
     )
 

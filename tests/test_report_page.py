@@ -36,7 +36,7 @@ const texts = (root, selector) => [...root.querySelectorAll(selector)].map((t) =
 const out = {
   window: window.innerWidth,
   body: document.body.clientWidth,
-  tables: [...document.querySelectorAll("table")].map((t) =>
+  tables: [...document.querySelectorAll("table:not(.ops)")].map((t) =>
     [...t.querySelectorAll("tbody tr")].map((tr) => [...tr.cells].map((c) => c.textContent))),
   svgs: [...document.querySelectorAll("figure svg")].map((svg) => ({
     width: svg.getBoundingClientRect().width,

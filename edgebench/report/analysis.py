@@ -19,6 +19,12 @@ from edgebench.report.why import why_slower
 from edgebench.store import CellPoint
 
 BASELINE = "fp32"
+GIVEN = "given"  # a .tflite source's own file: the baseline of a run that has no fp32
+
+
+def baseline_of(variants: Iterable[str]) -> str:
+    """What a run's speed-ups, size ratios and why lines divide by: fp32, else the given .tflite."""
+    return BASELINE if BASELINE in set(variants) else GIVEN
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,7 @@ class ComparisonRow:
     labels_note: str = ""  # the runner's reason when top-1 is "not scored"
     worst_output_cosine: float | None = None  # fidelity where top-1 agreement does not apply (marks.py)
     emulated: str = ""  # why the device's timings mean nothing (an emulated board), from its facts
+    baseline: bool = False  # the cell the others of its configuration are compared with (baseline_of)
 
     @property
     def ok(self) -> bool:
@@ -136,9 +143,10 @@ def comparison_rows(runs: Iterable[StoredRun]) -> list[ComparisonRow]:
     rows: list[ComparisonRow] = []
     for run in runs:
         variants = {v.name: v for v in run.manifest.variants}
-        rank = {name: i for i, name in enumerate([BASELINE, *variants])}
-        base_cells = {(c.delegate, c.api, c.threads): c for c in run.cells if c.variant == BASELINE}
-        base_variant = variants.get(BASELINE)
+        base_name = baseline_of(c.variant for c in run.cells)
+        rank = {name: i for i, name in enumerate([base_name, *variants])}
+        base_cells = {(c.delegate, c.api, c.threads): c for c in run.cells if c.variant == base_name}
+        base_variant = variants.get(base_name)
         ordered = sorted(run.cells, key=lambda c: (c.delegate, c.api, c.threads, rank.get(c.variant, len(rank))))
         for cell in ordered:
             record = variants.get(cell.variant)
@@ -179,6 +187,7 @@ def comparison_rows(runs: Iterable[StoredRun]) -> list[ComparisonRow]:
                     labels_note=marks.labels_note(cell),
                     worst_output_cosine=marks.worst_output_cosine(cell.accuracy),
                     emulated=(cell.device.emulated or "") if cell.device else "",
+                    baseline=cell.variant == base_name,
                 )
             )
     return mark_pareto(rows)

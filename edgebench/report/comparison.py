@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from device_runner.schema import Status
-from edgebench.report.analysis import BASELINE, ComparisonRow, DeviceMatrix, Recommendation, device_matrix
+from edgebench.report.analysis import ComparisonRow, DeviceMatrix, Recommendation, device_matrix
 from edgebench.report.marks import CONTENDED, CONTENDED_LABEL, FIDELITY_LEGEND, fidelity
 
 HEADERS = (
@@ -102,7 +102,7 @@ def contended_notes(rows: list[ComparisonRow]) -> list[str]:
     return [
         f"{CONTENDED} {r.device} × {r.variant} × {r.delegate} × {r.api} × {r.threads}t {CONTENDED_LABEL}: "
         f"{r.noise or 'flagged by the noise guard'}"
-        + ("; every speed-up in this configuration is against its p50" if r.variant == BASELINE else "")
+        + ("; every speed-up in this configuration is against its p50" if r.baseline else "")
         for r in rows
         if r.contended
     ]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from device_runner.schema import Status
 from edgebench import __version__
 from edgebench.report import ops, plots
-from edgebench.report.analysis import BASELINE, ComparisonRow, Recommendation, device_matrix
+from edgebench.report.analysis import ComparisonRow, Recommendation, device_matrix
 from edgebench.report.comparison import (
     HEADERS,
     LEGEND,
@@ -58,7 +58,7 @@ def keyed_groups(rows: list[ComparisonRow]) -> list[tuple[str, list[Keyed]]]:
     out: list[tuple[str, list[Keyed]]] = []
     number = 0
     for title, members in groups(rows):
-        ordered = sorted(members, key=lambda r: r.variant != BASELINE)  # stable: the rest keep their order
+        ordered = sorted(members, key=lambda r: not r.baseline)  # stable: the rest keep their order
         out.append((title, [(number := number + 1, row) for row in ordered]))
     return out
 

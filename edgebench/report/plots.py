@@ -28,7 +28,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from device_runner.schema import Status
-from edgebench.report.analysis import BASELINE, ComparisonRow
+from edgebench.report.analysis import ComparisonRow
 from edgebench.report.marks import CONTENDED, CONTENDED_LABEL
 from edgebench.report.speedup import CONFIDENCE
 
@@ -336,7 +336,7 @@ def latency_distribution(keyed: list[Keyed], colours: dict[str, str]) -> str:
 def speedup(keyed: list[Keyed], colours: dict[str, str]) -> str:
     """Each cell's speed-up over fp32 in the same run and configuration with its interval (the tables'
     figures, edgebench/report/speedup.py), and beside each row what the tables say of it."""
-    shown = [(n, r) for n, r in keyed if r.variant != BASELINE]
+    shown = [(n, r) for n, r in keyed if not r.baseline]
     fig, ax = _rows_figure(len(shown))
     _row_axis(ax, shown)
     values: list[float] = []

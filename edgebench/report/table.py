@@ -13,6 +13,7 @@ from rich.table import Table
 from device_runner.schema import CellResult, Status
 from edgebench.records import Manifest
 from edgebench.report import marks
+from edgebench.report.analysis import baseline_of
 from edgebench.report.why import why_slower
 
 
@@ -44,7 +45,8 @@ class Row:
 
 def rows(cells: list[CellResult], manifest: Manifest) -> list[Row]:
     variants = {v.name: v for v in manifest.variants}
-    fp32 = {(c.delegate, c.api, c.threads): c for c in cells if c.variant == "fp32"}
+    base_name = baseline_of(c.variant for c in cells)
+    fp32 = {(c.delegate, c.api, c.threads): c for c in cells if c.variant == base_name}
     out = []
     for cell in cells:
         record = variants.get(cell.variant)
@@ -69,7 +71,7 @@ def rows(cells: list[CellResult], manifest: Manifest) -> list[Row]:
                 message=cell.message,
                 contended=marks.contended(cell),
                 noise=marks.noise(cell),
-                why=why_slower(cell, base, record, variants.get("fp32")),
+                why=why_slower(cell, base, record, variants.get(base_name)),
                 top1_note=marks.top1_note(cell),
                 worst_output_cosine=marks.worst_output_cosine(cell.accuracy),
                 emulated=(cell.device.emulated or "") if cell.device else "",

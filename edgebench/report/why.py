@@ -1,6 +1,7 @@
-"""Why a variant is slower than fp32 on the same delegate, API and threads, said from what was measured
-and read — node counts and types from the flatbuffer, partitions and plain-kernel ops from the runtime's
-placement, FLOPs — never typed by hand. Nothing is said when nothing was found."""
+"""Why a variant is slower than fp32 (or the given .tflite, in a run without fp32) on the same delegate, API
+and threads, said from what was measured and read — node counts and types from the flatbuffer, partitions
+and plain-kernel ops from the runtime's placement, FLOPs — never typed by hand. Nothing is said when
+nothing was found."""
 
 from __future__ import annotations
 
@@ -21,11 +22,12 @@ def why_slower(
         return ""
     assert fp32 is not None and cell.timing is not None and fp32.timing is not None
     ratio = (cell.timing.p50_ms or 0.0) / (fp32.timing.p50_ms or 1.0)
-    reasons = _node_change(variant, fp32_variant) + _placement_notes(cell.placement, fp32.placement, cell.delegate)
+    reasons = _node_change(variant, fp32_variant, fp32.variant)
+    reasons += _placement_notes(cell.placement, fp32.placement, cell.delegate, fp32.variant)
     reasons += _flops_change(variant, fp32_variant)
     if not reasons:
         return ""
-    return f"{cell.variant}: {ratio:.2f}× fp32's p50; " + "; ".join(reasons)
+    return f"{cell.variant}: {ratio:.2f}× {fp32.variant}'s p50; " + "; ".join(reasons)
 
 
 def _slower(cell: CellResult, fp32: CellResult | None) -> bool:
@@ -36,7 +38,7 @@ def _slower(cell: CellResult, fp32: CellResult | None) -> bool:
     return p50 is not None and base is not None and base > 0 and p50 > SLOWER * base
 
 
-def _node_change(variant: VariantRecord | None, fp32: VariantRecord | None) -> list[str]:
+def _node_change(variant: VariantRecord | None, fp32: VariantRecord | None, base: str) -> list[str]:
     if not (variant and fp32 and variant.figures and fp32.figures):
         return []
     ours, theirs = Counter(variant.figures.ops), Counter(fp32.figures.ops)
@@ -45,16 +47,16 @@ def _node_change(variant: VariantRecord | None, fp32: VariantRecord | None) -> l
     more = sorted((ours - theirs).items(), key=lambda kv: (-kv[1], kv[0]))
     fewer = sorted((theirs - ours).items(), key=lambda kv: (-kv[1], kv[0]))
     changes = [f"+{n} {op}" for op, n in more[:4]] + [f"−{n} {op}" for op, n in fewer[:2]]
-    return [f"{sum(ours.values())} nodes vs {sum(theirs.values())} in fp32 ({', '.join(changes)})"]
+    return [f"{sum(ours.values())} nodes vs {sum(theirs.values())} in {base} ({', '.join(changes)})"]
 
 
-def _placement_notes(placement: Placement | None, fp32: Placement | None, delegate: str) -> list[str]:
+def _placement_notes(placement: Placement | None, fp32: Placement | None, delegate: str, base: str) -> list[str]:
     if placement is None or delegate == "cpu":
         return []
     notes = []
     base_partitions = fp32.partitions if fp32 else None
     if placement.partitions > 1 or (base_partitions is not None and placement.partitions != base_partitions):
-        notes.append(f"{placement.partitions} {delegate} partitions (fp32: {base_partitions if fp32 else '?'})")
+        notes.append(f"{placement.partitions} {delegate} partitions ({base}: {base_partitions if fp32 else '?'})")
     plain = Counter(placement.on_plain_kernels())
     if plain:
         listed = ", ".join(f"{n} {op}" for op, n in plain.most_common(3))
