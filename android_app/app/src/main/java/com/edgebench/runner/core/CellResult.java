@@ -28,6 +28,7 @@ public final class CellResult {
     public String startedAt = "";
     public String finishedAt = "";
     public Conditions conditions; // the noise guard; null when the cell failed before its timed loop
+    public OpProfile opProfile; // per-op time: LiteRT's Java APIs have no profiler, so an ok cell says so
     public Numerics numerics; // null: not checked (no reference for this variant, or one for other inputs)
     public Placement placement; // null: Android's Interpreter API gives no per-node placement
     public String schemaVersion = Schema.VERSION;
@@ -158,5 +159,17 @@ public final class CellResult {
         public String boardModel; // an ARM board's own words (device tree): null on a phone, not looked at
         public String cpuCores; // "4× Cortex-A72" from cpuinfo: null, not looked at
         public String emulated; // why the timings mean nothing (an emulator), else null
+    }
+
+    /** device_runner/schema.py's OpProfile: rows only where the runtime profiles ops (never here), else why not. */
+    public static final class OpProfile {
+        public String source;
+        public List<Object> ops = new ArrayList<>();
+        public String note;
+
+        public OpProfile(String source, String note) {
+            this.source = source;
+            this.note = note;
+        }
     }
 }

@@ -543,6 +543,8 @@ public final class Sweep {
         }
         result.coverage = side.engine.coverage();
         result.fullyAccelerated = side.engine.fullyAccelerated();
+        String runtime = engines.runtime(result.api);
+        result.opProfile = new CellResult.OpProfile(runtime, "per-op time is not available on " + runtime);
         if (result.numerics != null && !result.numerics.passed) {
             return finish(result, Schema.WRONG_OUTPUT, NumericsCheck.message(result.numerics, result.delegate));
         }
