@@ -25,6 +25,7 @@ class Step:
     layer: Any
     inputs: list[int]  # ids of the original Keras tensors the layer is called on
     outputs: list[int]
+    node: Any = None  # the call: its arguments beside the tensors (``x + 3.0`` is a TFOpLambda with y=3.0)
 
 
 def _steps(model: Any) -> list[Step]:
@@ -40,7 +41,7 @@ def _steps(model: Any) -> list[Step]:
             raise Unsupported(f"layer {layer.name} ({type(layer).__name__}) is called {len(nodes)} times")
         node = nodes[0]
         ins = [] if node.is_input else [id(t) for t in tf.nest.flatten(node.input_tensors)]
-        steps.append(Step(layer, ins, [id(t) for t in tf.nest.flatten(node.outputs)]))
+        steps.append(Step(layer, ins, [id(t) for t in tf.nest.flatten(node.outputs)], node))
     return steps
 
 
@@ -53,6 +54,23 @@ def clone(layer: Any, inputs: list[Any], config: dict[str, Any] | None = None, w
     new = type(layer).from_config(config if config is not None else layer.get_config())
     out = new(inputs[0] if len(inputs) == 1 else inputs)
     new.set_weights(layer.get_weights() if weights is None else weights)
+    return out
+
+
+def _call_again(step: Step, tensors: dict[int, Any]) -> Any:
+    """The layer, rebuilt from its config with its weights, called as it was, on the new tensors."""
+    import tensorflow as tf
+
+    layer = step.layer
+    new = type(layer).from_config(layer.get_config())
+
+    def swap(value: Any) -> Any:
+        return tensors.get(id(value), value)
+
+    args = tf.nest.map_structure(swap, list(step.node.call_args))
+    kwargs = tf.nest.map_structure(swap, dict(step.node.call_kwargs))
+    out = new(*args, **kwargs)
+    new.set_weights(layer.get_weights())
     return out
 
 
@@ -71,7 +89,7 @@ def rebuild(model: Any, make: Make) -> Any:
         inputs = [tensors[i] for i in step.inputs]
         out = make(step.layer, inputs)
         if out is None:
-            out = clone(step.layer, inputs)
+            out = _call_again(step, tensors)
         if len(step.outputs) != 1:
             raise Unsupported(f"layer {step.layer.name} ({type(step.layer).__name__}) has several outputs")
         tensors[step.outputs[0]] = out
@@ -172,6 +190,9 @@ _MERGE = ("Add", "Subtract", "Maximum", "Minimum", "Average")
 _FIX = ("Flatten", "Reshape", "Concatenate", "Multiply", "Softmax", "Permute", "Dot", "Lambda", "TFOpLambda")
 
 
+_MIXING = ("softmax", "log_softmax")  # activations across the channels: those stay whole
+
+
 @dataclass
 class _Groups:
     """Union-find over tensors whose channels must be kept (or dropped) together."""
@@ -202,7 +223,7 @@ class _Groups:
 def _elementwise(layer: Any) -> bool:
     kind = type(layer).__name__
     if kind == "Activation":
-        return layer.get_config()["activation"] not in ("softmax", "log_softmax")
+        return layer.get_config()["activation"] not in _MIXING
     if kind == "Rescaling":
         return bool(np.ndim(layer.scale) == 0 and np.ndim(layer.offset) == 0)
     return False
@@ -250,7 +271,7 @@ def channel_prune(model: Any, ratio: float) -> tuple[Any, int, int]:
         elif kind in _MERGE:
             for tensor in step.inputs:
                 groups.union(tensor, out)
-        elif kind in _FIX:
+        elif kind in _FIX or (kind == "Activation" and layer.get_config()["activation"] in _MIXING):
             for tensor in step.inputs:
                 groups.fix(tensor)
             groups.fix(out)
