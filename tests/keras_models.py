@@ -178,7 +178,22 @@ def layer_norm_cnn(out: Path) -> None:
     _image_data(out, 7)
 
 
+def mobilenet_v2(out: Path) -> None:
+    """keras.applications' MobileNetV2 (width 0.35, untrained, 32×32 RGB): ZeroPadding, ReLU6, residual Adds."""
+    import tf_keras as k
+
+    model = k.applications.MobileNetV2((32, 32, 3), alpha=0.35, weights=None, classes=CLASSES)
+    model.save(out / "model.keras")
+    rng = np.random.default_rng(8)
+    arrays: dict[str, np.ndarray] = {}
+    for split in ("train", "val"):
+        x = rng.random((SAMPLES, 32, 32, 3), dtype=np.float32)
+        arrays |= {f"x_{split}": x, f"y_{split}": _labelled(x)}
+    np.savez(out / "data.npz", **arrays)  # type: ignore[arg-type]  # numpy's stub wants *args alone
+
+
 BUILDERS: dict[str, Callable[[Path], None]] = {
+    "mobilenet_v2": mobilenet_v2,
     "residual_cnn": residual_cnn,
     "sequential_cnn": sequential_cnn,
     "layer_norm_cnn": layer_norm_cnn,

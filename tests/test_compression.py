@@ -68,7 +68,7 @@ def test_channel_pruning_makes_a_smaller_dense_model_of_the_same_ops(pruned_exam
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["residual_cnn", "sequential_cnn"])
+@pytest.mark.parametrize("kind", ["residual_cnn", "sequential_cnn", "mobilenet_v2"])
 def test_channel_pruning_carries_residuals_batchnorm_depthwise_and_pooling(kind: str, tmp_path: Path) -> None:
     from tests.keras_models import build
 
