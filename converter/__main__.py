@@ -44,6 +44,7 @@ from converter.source import (
 )
 from converter.structure import Unsupported
 from converter.techniques import EpochCallback
+from converter.tflite_quantize import AlreadyThere
 from device_runner import accuracy, schema
 from device_runner.engines import InterpreterEngine
 from device_runner.flatbuffer import ModelInfo, read_graph, read_model_info
@@ -184,7 +185,7 @@ def make_variant(recipe: Recipe, ctx: Context, out: Path, reference: list[np.nda
     start = time.perf_counter()
     try:
         built = recipe.build(ctx)
-    except Unsupported as exc:  # a structure the technique cannot rewrite, named
+    except (Unsupported, AlreadyThere) as exc:  # a structure it cannot rewrite, or a .tflite already this variant
         return Made(VariantRecord(recipe.name, VariantState.NOT_APPLICABLE, description, message=str(exc)))
     except ModuleNotFoundError as exc:  # e.g. tensorflow_model_optimization, which the convert extra brings
         message = f"needs {exc.name}, which is not installed: {CONVERT_EXTRA}"

@@ -24,6 +24,10 @@ from tests.real_models import FLOAT_WEIGHTS, real_model
 # One case per option: the flag as typed, and the option it must set.
 CASES: dict[str, tuple[list[str], Any]] = {
     "sparsity": (["--sparsity", "0.75"], 0.75),
+    "channel_ratio": (["--channel-ratio", "0.75"], 0.75),
+    "distill_temperature": (["--distill-temperature", "2"], 2.0),
+    "distill_alpha": (["--distill-alpha", "0.3"], 0.3),
+    "low_rank_energy": (["--low-rank-energy", "0.8"], 0.8),
     "clusters": (["--clusters", "8"], 8),
     "epochs": (["--epochs", "2"], 2),
     "learning_rate": (["--lr", "0.001"], 0.001),
