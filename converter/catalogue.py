@@ -26,19 +26,8 @@ VARIANTS = (
     "channel_pruned_int8",
     "low_rank",
 )
-FINE_TUNED = frozenset(
-    {
-        "pruned",
-        "pruned_int8",
-        "pruned_2x4",
-        "clustered",
-        "clustered_int8",
-        "qat_int8",
-        "channel_pruned",
-        "channel_pruned_int8",
-        "low_rank",
-    }
-)
+POST_TRAINING = frozenset({"fp32", "fp16", "dynamic_int8", "weight_int8", "int8"})  # made with no training
+FINE_TUNED = frozenset(VARIANTS) - POST_TRAINING
 NORMALISATIONS = ("raw", "unit", "symmetric")  # image folders: 0..255, 0..1, -1..1
 # What the outputs mean, which decides how labels are scored: "auto" guesses from the outputs' shapes;
 # "other" (detection boxes, masks, embeddings…) is compared with the fp32 reference only.
