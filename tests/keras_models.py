@@ -58,12 +58,7 @@ def two_outputs(out: Path) -> None:
     model = k.Model(image, heads)
     model.compile("adam", {"kind": "sparse_categorical_crossentropy", "size": "mse"})
     model.save(out / "model.keras")
-    rng = np.random.default_rng(1)
-    arrays: dict[str, np.ndarray] = {}
-    for split in ("train", "val"):
-        x = rng.random((SAMPLES, 8, 8, 1), dtype=np.float32)
-        arrays |= {f"x_{split}": x, f"y_{split}": _labelled(x)}
-    np.savez(out / "data.npz", **arrays)  # type: ignore[arg-type]  # numpy's stub wants *args alone
+    _image_data(out, 1, side=8)
 
 
 def regression(out: Path) -> None:
@@ -118,11 +113,12 @@ def plain_module(out: Path) -> None:
     np.savez(out / "data.npz", **arrays)  # type: ignore[arg-type]  # numpy's stub wants *args alone
 
 
-def _image_data(out: Path, seed: int) -> None:
+def _image_data(out: Path, seed: int, side: int = 16) -> None:
+    """Labelled grey ``side`` × ``side`` images for both splits, in the single-input .npz layout."""
     rng = np.random.default_rng(seed)
     arrays: dict[str, np.ndarray] = {}
     for split in ("train", "val"):
-        x = rng.random((SAMPLES, 16, 16, 1), dtype=np.float32)
+        x = rng.random((SAMPLES, side, side, 1), dtype=np.float32)
         arrays |= {f"x_{split}": x, f"y_{split}": _labelled(x)}
     np.savez(out / "data.npz", **arrays)  # type: ignore[arg-type]  # numpy's stub wants *args alone
 
