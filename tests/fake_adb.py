@@ -300,7 +300,7 @@ class _Connection:
                 _Sync(self.phone, stream).serve()
             else:
                 stream.write(f"FAIL unknown service {service}".encode())
-        except ConnectionError:
+        except OSError:  # the host went away: a reset, or (a link the test dropped) a socket already closed
             pass
         finally:
             stream.close()
@@ -319,7 +319,7 @@ class _Connection:
             try:
                 while chunk := os.read(proc.stdout.fileno(), SYNC_CHUNK):
                     stream.write(self.phone.to_device(chunk.decode(errors="replace")).encode())
-            except ConnectionError:
+            except OSError:
                 proc.kill()  # the host went away: adbd hangs up on the shell
                 raise
 
