@@ -64,3 +64,4 @@ def test_a_dynamic_int8_tflite_variant_slower_than_the_given_file_names_its_part
     report = json.loads(capsys.readouterr().out)["rows"]
     (dynamic,) = [r for r in report if r["variant"] == "dynamic_int8"]
     assert "xnnpack partitions (given: 1)" in dynamic["why"] and dynamic["speedup"]["ratio"] < 1
+    assert dynamic["speedup"]["base"] == "given"  # divided by the given file, as the why line says

@@ -133,8 +133,9 @@ def _speedup(cell: CellResult, base: CellResult | None) -> Speedup | None:
     if not p50 or not base_p50:
         return None
     if cell is base:
-        return Speedup(1.0, None, None, Verdict.BASELINE)
-    return speedup(p50, base_p50, cell.timing.samples_ms, base.timing.samples_ms)
+        return Speedup(1.0, None, None, Verdict.BASELINE, base=base.variant)
+    found = speedup(p50, base_p50, cell.timing.samples_ms, base.timing.samples_ms)
+    return dataclasses.replace(found, base=base.variant)
 
 
 def comparison_rows(runs: Iterable[StoredRun]) -> list[ComparisonRow]:

@@ -47,11 +47,12 @@ class Speedup:
     high: float | None
     verdict: Verdict
     note: str = ""  # why there is no interval: "summaries only", "3 runs"
+    base: str = "fp32"  # what it divides by: fp32, or the given .tflite in a run without one
 
     def text(self) -> str:
         """ "2.01× (1.95–2.08)", "≈ same (0.90–2.80×)", "1.60×, no interval (summaries only)", "fp32"."""
         if self.verdict == Verdict.BASELINE:
-            return "fp32"
+            return self.base
         if self.low is None or self.high is None:
             return f"{self.ratio:.2f}×, no interval ({self.note})"
         if self.verdict == Verdict.SAME:
@@ -61,12 +62,12 @@ class Speedup:
     def versus_fp32(self) -> str:
         """In a sentence: "1.30× fp32, 95 % CI 1.25–1.35", "≈ same as fp32: 0.90–2.80×", "fp32 itself"."""
         if self.verdict == Verdict.BASELINE:
-            return "fp32 itself"
+            return f"{self.base} itself"
         if self.low is None or self.high is None:
-            return f"{self.ratio:.2f}× fp32, no interval ({self.note})"
+            return f"{self.ratio:.2f}× {self.base}, no interval ({self.note})"
         if self.verdict == Verdict.SAME:
-            return f"≈ same as fp32: {self.low:.2f}–{self.high:.2f}×"
-        return f"{self.ratio:.2f}× fp32, {100 * CONFIDENCE:.0f} % CI {self.low:.2f}–{self.high:.2f}"
+            return f"≈ same as {self.base}: {self.low:.2f}–{self.high:.2f}×"
+        return f"{self.ratio:.2f}× {self.base}, {100 * CONFIDENCE:.0f} % CI {self.low:.2f}–{self.high:.2f}"
 
 
 def speedup(
