@@ -21,6 +21,12 @@ from converter.source import Data, SourceModel
 from converter.techniques import EpochCallback, FineTune, TrainingSet, training_set
 
 CALIBRATION_SAMPLES = 200
+# Options that change the data (which inputs, how scaled, the calibration order): every variant depends on them.
+DATA_OPTIONS = frozenset({"normalize", "val_split", "input_shapes", "synthetic_samples", "seed"})
+# What any fine-tuning depends on: the schedule, and the task and loss that decide its targets.
+TUNING = frozenset({"epochs", "learning_rate", "batch_size", "task", "loss"})
+INT8_IO = frozenset({"float_io"})
+CHANNELS = TUNING | {"channel_ratio", "distill_temperature", "distill_alpha"}
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,9 @@ class Recipe:
     converts: bool = True  # needs a float graph to convert (not possible from a .tflite) ...
     quantizes: bool = False  # ... unless ai-edge-quantizer makes it from a float .tflite instead
     calibrates: bool = False  # its int8 scales come from the calibration inputs
+    # The options its bytes depend on besides DATA_OPTIONS, which shape the inputs every recipe sees: a variant
+    # is rebuilt only when one of these changes (the converter's per-variant cache).
+    reads: frozenset[str] = frozenset()
 
 
 def _representative(ctx: Context) -> Callable[[], Iterator[list[np.ndarray] | dict[str, np.ndarray]]]:
@@ -258,12 +267,14 @@ RECIPES = {
             _graph_or_quantized(_int8, "full_int8"),
             quantizes=True,
             calibrates=True,
+            reads=INT8_IO,
         ),
         Recipe(
             "pruned",
             lambda o: f"magnitude-pruned to {o.sparsity:g} sparsity (polynomial), {_tuned(o)}; float32",
             _trained(_prune, _as_fp32),
             trains=True,
+            reads=TUNING | {"sparsity"},
         ),
         Recipe(
             "pruned_int8",
@@ -273,39 +284,49 @@ RECIPES = {
             ),
             _trained(_prune, _as_sparse_int8),
             trains=True,
+            reads=TUNING | INT8_IO | {"sparsity", "keep_sparsity"},
         ),
         Recipe(
             "pruned_2x4",
             lambda o: f"structured 2:4 pruning, {_tuned(o)}; float32",
             _trained(lambda m, ctx: techniques.prune_2_by_4(m, ctx.train, ctx.tune), _as_fp32),
             trains=True,
+            reads=TUNING,
         ),
         Recipe(
             "clustered",
             lambda o: f"{o.clusters} clusters (linear init), {_tuned(o)}; float32",
             _trained(_cluster, _as_fp32),
             trains=True,
+            reads=TUNING | {"clusters"},
         ),
         Recipe(
             "clustered_int8",
             lambda o: f"{o.clusters} clusters, {_tuned(o)}; full-integer int8 ({_io(o)})",
             _trained(_cluster, _as_int8),
             trains=True,
+            reads=TUNING | INT8_IO | {"clusters"},
         ),
         Recipe(
             "qat_int8",
             lambda o: f"quantisation-aware training, {_tuned(o)}; int8 ({_io(o)})",
             _trained(lambda m, ctx: techniques.quantization_aware(m, ctx.train, ctx.tune), _as_qat_int8),
             trains=True,
+            reads=TUNING | INT8_IO,
         ),
         Recipe(
-            "channel_pruned", lambda o: f"{_channels(o)}; float32", _trained(_channel_pruned, _as_fp32), trains=True
+            "channel_pruned",
+            lambda o: f"{_channels(o)}; float32",
+            _trained(_channel_pruned, _as_fp32),
+            trains=True,
+            reads=CHANNELS,
         ),
         Recipe(
             "channel_pruned_int8",
             lambda o: f"{_channels(o)}; full-integer int8 ({_io(o)})",
             _trained(_channel_pruned, _as_int8),
             trains=True,
+            reads=CHANNELS | INT8_IO,
         ),
         Recipe(
             "low_rank",
@@ -315,6 +336,7 @@ RECIPES = {
             ),
             _trained(_low_rank, _as_fp32),
             trains=True,
+            reads=TUNING | {"low_rank_energy"},
         ),
     )
 }
