@@ -93,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--distill-temperature", type=float, default=defaults.distill_temperature)
     parser.add_argument("--distill-alpha", type=float, default=defaults.distill_alpha)
     parser.add_argument("--low-rank-energy", type=float, default=defaults.low_rank_energy)
+    parser.add_argument("--student", default="", help="distilled: a Keras model to distil the source into")
     parser.add_argument("--cache-key", default="", help="recorded in the manifest for reuse")
     parser.add_argument("--model-sha256", default="")
     return parser
