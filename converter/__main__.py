@@ -29,7 +29,7 @@ from converter.catalogue import LOSSES, TASKS, Options
 from converter.checks import first_line
 from converter.figures import gzip_size, overall_sparsity, weight_stats
 from converter.ports import Layout, layout_of
-from converter.recipes import RECIPES, Context, Recipe, shared_training
+from converter.recipes import DATA_OPTIONS, RECIPES, Context, Recipe, shared_training
 from converter.source import (
     CONVERT_EXTRA,
     NORMALISATIONS,
@@ -45,6 +45,7 @@ from converter.source import (
 from converter.structure import Unsupported
 from converter.techniques import EpochCallback
 from converter.tflite_quantize import AlreadyThere
+from converter.variant_cache import Entry, VariantCache
 from device_runner import accuracy, schema
 from device_runner.engines import InterpreterEngine
 from device_runner.flatbuffer import ModelInfo, read_graph, read_model_info
@@ -52,6 +53,7 @@ from device_runner.inputs import InputSet, write_input_set
 from device_runner.lifecycle import bind_to_parent
 from device_runner.model_figures import model_figures
 from device_runner.runtime import load_runtime
+from edgebench import __version__
 from edgebench.records import (
     HOST_REFERENCE_AVAILABLE,
     INPUT_SET_NAME,
@@ -96,6 +98,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--student", default="", help="distilled: a Keras model to distil the source into")
     parser.add_argument("--cache-key", default="", help="recorded in the manifest for reuse")
     parser.add_argument("--model-sha256", default="")
+    parser.add_argument("--data-sha256", default="", help="the data's content hash (or 'synthetic'), for reuse")
+    parser.add_argument("--variant-cache", type=Path, help="folder of variants made before, reused by their inputs")
     return parser
 
 
@@ -178,33 +182,46 @@ class Made:
     kernels: list[np.ndarray] | None = None  # its outputs on the host's reference kernels
 
 
-def make_variant(recipe: Recipe, ctx: Context, out: Path, reference: list[np.ndarray] | None) -> Made:
+def make_variant(recipe: Recipe, ctx: Context, out: Path, reference: list[np.ndarray] | None, cache: Cache) -> Made:
     description = recipe.describe(ctx.options)
     reason = not_applicable(recipe, ctx)
+    key = "" if cache is None else cache.key(recipe.name, ctx.options, DATA_OPTIONS | recipe.reads)
+    entry = None if reason or cache is None else cache.load(recipe.name, key)
+    epochs = ctx.options.epochs if recipe.trains else 0
+    emit({"event": "variant", "name": recipe.name, "epochs": epochs, "reused": entry is not None})
     if reason:
         return Made(VariantRecord(recipe.name, VariantState.NOT_APPLICABLE, description, message=reason))
-    start = time.perf_counter()
-    try:
-        built = recipe.build(ctx)
-    except (Unsupported, AlreadyThere) as exc:  # a structure it cannot rewrite, or a .tflite already this variant
-        return Made(VariantRecord(recipe.name, VariantState.NOT_APPLICABLE, description, message=str(exc)))
-    except ModuleNotFoundError as exc:  # e.g. tensorflow_model_optimization, which the convert extra brings
-        message = f"needs {exc.name}, which is not installed: {CONVERT_EXTRA}"
-        return Made(VariantRecord(recipe.name, VariantState.FAILED, description, message=message))
-    except Exception as exc:  # a failed technique must not stop the others
-        return Made(VariantRecord(recipe.name, VariantState.FAILED, description, message=failure_message(exc)))
-    convert_s = time.perf_counter() - start - built.finetune_s
-    notes = list(built.notes)
+    if entry is None:
+        try:
+            entry = build(recipe, ctx)
+        except (Unsupported, AlreadyThere) as exc:  # a structure it cannot rewrite, or a .tflite already this variant
+            return Made(VariantRecord(recipe.name, VariantState.NOT_APPLICABLE, description, message=str(exc)))
+        except ModuleNotFoundError as exc:  # e.g. tensorflow_model_optimization, which the convert extra brings
+            message = f"needs {exc.name}, which is not installed: {CONVERT_EXTRA}"
+            return Made(VariantRecord(recipe.name, VariantState.FAILED, description, message=message))
+        except Exception as exc:  # a failed technique must not stop the others
+            return Made(VariantRecord(recipe.name, VariantState.FAILED, description, message=failure_message(exc)))
+        if cache is not None:
+            cache.store(recipe.name, key, entry)
+    notes = list(entry.notes)
     if recipe.calibrates and ctx.data.synthetic:
         notes.append(
             "warning: calibrated on synthetic inputs, not real data: its int8 ranges may not fit (give --data)"
         )
     try:
-        made = describe(recipe.name, description, built.flatbuffer, out, ctx, reference, notes)
+        made = describe(recipe.name, description, entry.flatbuffer, out, ctx, reference, notes)
     except ValueError as exc:  # a flatbuffer its own figures cannot be read from, or other inputs than the source's
         return Made(VariantRecord(recipe.name, VariantState.FAILED, description, message=first_line(exc)))
-    timed = dataclasses.replace(made.record, convert_s=round(convert_s, 3), finetune_s=round(built.finetune_s, 3))
+    timed = dataclasses.replace(made.record, convert_s=entry.convert_s, finetune_s=entry.finetune_s)
     return dataclasses.replace(made, record=timed)
+
+
+def build(recipe: Recipe, ctx: Context) -> Entry:
+    """Make the variant, timing its conversion apart from its fine-tuning."""
+    start = time.perf_counter()
+    built = recipe.build(ctx)
+    convert_s = time.perf_counter() - start - built.finetune_s
+    return Entry(built.flatbuffer, round(convert_s, 3), round(built.finetune_s, 3), built.notes)
 
 
 def describe(
@@ -315,6 +332,22 @@ def input_set(
     return inputs, kernels
 
 
+Cache = VariantCache | None
+
+
+def variant_cache(args: argparse.Namespace) -> Cache:
+    """Where variants made before are kept (none when the host gave no folder or the model's hash)."""
+    if not args.variant_cache or not args.model_sha256:
+        return None
+    basis = {
+        "model": args.model_sha256,
+        "data": args.data_sha256,
+        "edgebench": __version__,
+        "tools": installed_versions(TOOLS),
+    }
+    return VariantCache(args.variant_cache, basis)
+
+
 def convert(args: argparse.Namespace) -> Manifest:
     names = [name.strip() for name in args.variants.split(",") if name.strip()]
     unknown = [name for name in names if name not in RECIPES]
@@ -342,6 +375,7 @@ def convert(args: argparse.Namespace) -> Manifest:
 
     made = []
     training = shared_training(source, data, options)
+    cache = variant_cache(args)
     if source.tflite is not None:  # measured as given, beside whatever else applies
         ctx = Context(source, data, options, _epoch_reporter("given"), training)
         given = source.tflite.read_bytes()
@@ -351,9 +385,8 @@ def convert(args: argparse.Namespace) -> Manifest:
             raise SourceError(f"cannot load model {source.tflite}: {first_line(exc)}") from exc
     for name in names:
         recipe = RECIPES[name]
-        emit({"event": "variant", "name": name, "epochs": options.epochs if recipe.trains else 0})
         ctx = Context(source, data, options, _epoch_reporter(name), training)
-        made.append(make_variant(recipe, ctx, args.out, reference))
+        made.append(make_variant(recipe, ctx, args.out, reference, cache))
     made = flag_accuracy_losses(made, baseline_top1(made, reference, data, options))
     inputs, kernels = input_set(data, reference, made, source)
     write_input_set(args.out / INPUT_SET_NAME, inputs, kernels)

@@ -6,17 +6,18 @@ TF_USE_LEGACY_KERAS=1 (TFMOT needs Keras 2) and its log noise goes to a file.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 
 from converter.catalogue import FINE_TUNED, Options
 from converter.checks import SourceError, check_data, check_model
+from converter.variant_cache import keyed_options
 from device_runner.schema import SchemaError
 from edgebench import __version__
 from edgebench.errors import EdgebenchError
@@ -33,13 +34,14 @@ def cache_key(model_sha256: str, data_sha256: str, variants: list[str], options:
         "model": model_sha256,
         "data": data_sha256,
         "variants": sorted(variants),
-        "options": dataclasses.asdict(options),
+        "options": keyed_options(options),
         "edgebench": __version__,
         "manifest": MANIFEST_RECORD.version,  # a manifest written with fewer figures is made again
     }
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
 
 
+VARIANT_CACHE = "made"  # under variants/: each variant by what it depends on, reused across conversions
 SYNTHETIC = "synthetic"  # in the cache key instead of a data file's hash: inputs made from the model's own
 
 
@@ -106,7 +108,8 @@ def convert(
     options = options or Options()
     check_inputs(model, data, model_flag, data_flag, options)
     model_sha256 = _hash(model, "model")
-    key = cache_key(model_sha256, SYNTHETIC if data is None else _hash(data, "data"), variants, options)
+    data_sha256 = SYNTHETIC if data is None else _hash(data, "data")
+    key = cache_key(model_sha256, data_sha256, variants, options)
     out = workdir / "variants" / f"{model.stem}-{key[:12]}"
     if not force and (out / MANIFEST_NAME).exists():
         try:
@@ -130,6 +133,10 @@ def convert(
         key,
         "--model-sha256",
         model_sha256,
+        "--data-sha256",
+        data_sha256,
+        "--variant-cache",
+        str(workdir / "variants" / VARIANT_CACHE),
         *options.as_flags(),
     ]
     env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -173,15 +180,17 @@ def convert_reporting(request: ConvertRequest, listener: Listener) -> tuple[Mani
     r = request
     # A refusal is one line, before any progress is shown.
     check_inputs(r.model, r.data, r.model_flag, options=r.options)
-    task = listener.task(
-        f"Converting {r.model.name}", sum(1 + r.options.epochs * (n in FINE_TUNED) for n in r.variants)
-    )
+    steps = {name: 1 + r.options.epochs * (name in FINE_TUNED) for name in r.variants}
+    before = dict(zip(steps, accumulate(steps.values(), initial=0), strict=False))  # steps before each variant
+    task = listener.task(f"Converting {r.model.name}", sum(steps.values()))
 
     def on_event(event: ConverterEvent) -> None:
+        name = str(event["name"])
         if event["event"] == "variant":
-            task.step(str(event["name"]))
+            reused = bool(event.get("reused"))  # made by an earlier conversion: no fine-tuning to wait for
+            task.step(f"{name} (reused)" if reused else name, done=before[name] + (steps[name] if reused else 1))
         elif event["event"] == "epoch":
-            task.step(f"{event['name']}: epoch {event['epoch']}/{event['epochs']}")
+            task.step(f"{name}: epoch {event['epoch']}/{event['epochs']}", done=before[name] + 1 + int(event["epoch"]))
 
     result = convert(
         r.model,
