@@ -100,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--model-sha256", default="")
     parser.add_argument("--data-sha256", default="", help="the data's content hash (or 'synthetic'), for reuse")
     parser.add_argument("--variant-cache", type=Path, help="folder of variants made before, reused by their inputs")
+    parser.add_argument("--rebuild", action="store_true", help="make every variant anew (and keep it)")
     return parser
 
 
@@ -345,7 +346,7 @@ def variant_cache(args: argparse.Namespace) -> Cache:
         "edgebench": __version__,
         "tools": installed_versions(TOOLS),
     }
-    return VariantCache(args.variant_cache, basis)
+    return VariantCache(args.variant_cache, basis, reuse=not args.rebuild)
 
 
 def convert(args: argparse.Namespace) -> Manifest:

@@ -48,6 +48,7 @@ class VariantCache:
     root: Path
     # what every variant depends on: the model's and data's content, the converter's and its tools' versions
     basis: dict[str, Any]
+    reuse: bool = True  # False: every variant is made anew (``convert --force``), and kept for next time
 
     def key(self, variant: str, options: Any, reads: frozenset[str]) -> str:
         values = keyed_options(options)
@@ -60,6 +61,8 @@ class VariantCache:
 
     def load(self, variant: str, key: str) -> Entry | None:
         """The entry, or None when there is none or it is incomplete (its record is written last)."""
+        if not self.reuse:
+            return None
         flatbuffer_path, record_path = self._paths(variant, key)
         try:
             record = json.loads(record_path.read_text())

@@ -137,6 +137,7 @@ def convert(
         data_sha256,
         "--variant-cache",
         str(workdir / "variants" / VARIANT_CACHE),
+        *(["--rebuild"] if force else []),
         *options.as_flags(),
     ]
     env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}

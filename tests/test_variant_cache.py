@@ -39,6 +39,8 @@ def test_an_entry_cut_short_is_made_again(tmp_path: Path) -> None:
     flatbuffer.write_bytes(b"\x00" * 50)
     assert cache.load("fp32", "k" * 64) is None
     assert cache.load("fp32", "j" * 64) is None
+    cache.store("fp32", "k" * 64, Entry(b"\x00" * 100, 1.5, 0.0, ()))
+    assert VariantCache(tmp_path, {}, reuse=False).load("fp32", "k" * 64) is None  # convert --force
 
 
 class Steps:

@@ -88,7 +88,7 @@ A re-run with the same model, data and options reuses the earlier output.
     help="Comma-separated variants to make.",
 )
 @conversion_options
-@click.option("--force", is_flag=True, help="Rebuild even when a cached conversion matches.")
+@click.option("--force", is_flag=True, help="Make every variant anew, even those made before with the same inputs.")
 @workdir_option
 @json_option
 @quiet_option
