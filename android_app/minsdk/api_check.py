@@ -95,6 +95,20 @@ def missing_members(javac_output: str) -> tuple[list[str], list[str]]:
     return sorted(set(keys)), other
 
 
+def rewritten_baseline(previous: str, keys: list[str]) -> str:
+    """The baseline for `keys`, keeping the previous file's header comments and each kept key's level note;
+    a key new to the file is marked for review (its level read in api-versions.xml, see the header)."""
+    header = [line for line in previous.splitlines() if line.startswith("#")]
+    notes: dict[str, str] = {}
+    for line in previous.splitlines():
+        key, _, note = line.partition("#")
+        if key.strip():
+            notes[key.strip()] = note.strip()
+    width = max((len(key) for key in keys), default=0) + 3
+    body = [f"{key.ljust(width)}# {notes.get(key) or 'API ?: REVIEW before committing'}" for key in keys]
+    return "".join(f"{line}\n" for line in header + body)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--system", required=True, help="the API 23 system image (android23_system.sh)")
@@ -127,7 +141,7 @@ def main(argv: list[str]) -> int:
         print(reason, *other, sep="\n", file=sys.stderr)
         return 1
     if args.write_baseline:
-        args.baseline.write_text("".join(f"{key}\n" for key in keys))
+        args.baseline.write_text(rewritten_baseline(args.baseline.read_text() if args.baseline.exists() else "", keys))
         return 0
     allowed = {line.split("#")[0].strip() for line in args.baseline.read_text().splitlines()} - {""}
     new = [key for key in keys if key not in allowed]
