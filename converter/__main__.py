@@ -130,20 +130,33 @@ class HostRun:
     outputs: list[np.ndarray] | None
     reference_kernels: list[np.ndarray] | None
     problem: str = ""
+    note: str = ""  # how it was scored when XNNPACK or the plain kernels could not run it
 
 
 def run_on_host(path: Path, info: ModelInfo, inputs: list[np.ndarray]) -> HostRun:
     """The host's runtime only informs: a variant it cannot load or run (a custom op, ops newer than it) is
-    still a variant, measured on the device."""
+    still a variant, measured on the device. Scored under XNNPACK, as a phone's CPU runs it; on the plain
+    kernels when XNNPACK refuses the model (a sparse int8 one), and the other way round for an op only XNNPACK
+    has."""
     try:
         runtime = load_runtime()
-        outputs = accuracy.predict(InterpreterEngine(runtime, path, info, "xnnpack", threads=1), inputs)
-        # plain CPU kernels: what a device's cell is compared with, so a delegate's or driver's error stands
-        # apart from the variant's own quantisation loss
-        kernels = accuracy.predict(InterpreterEngine(runtime, path, info, "cpu", threads=1), inputs)
-    except (ValueError, RuntimeError) as exc:
+    except RuntimeError as exc:
         return HostRun(None, None, first_line(exc))
-    return HostRun(outputs, kernels)
+    runs: dict[str, list[np.ndarray]] = {}
+    problems: dict[str, str] = {}
+    for delegate in ("xnnpack", "cpu"):
+        try:
+            runs[delegate] = accuracy.predict(InterpreterEngine(runtime, path, info, delegate, threads=1), inputs)
+        except (ValueError, RuntimeError) as exc:
+            problems[delegate] = first_line(exc)
+    # plain CPU kernels: what a device's cell is compared with, so a delegate's or driver's error stands apart
+    # from the variant's own quantisation loss
+    kernels = runs.get("cpu")
+    if "xnnpack" in runs:
+        return HostRun(runs["xnnpack"], kernels)
+    if kernels is not None:
+        return HostRun(kernels, kernels, note=f"scored on the host's plain kernels: {problems['xnnpack']}")
+    return HostRun(None, None, problems["xnnpack"])
 
 
 def source_reference(source: SourceModel, data: Data) -> tuple[list[np.ndarray] | None, str]:
@@ -240,6 +253,7 @@ def describe(
     weights = weight_stats(flatbuffer)
     layout = layout_of(flatbuffer, info, ctx.source)
     host = run_on_host(path, info, layout.feed(ctx.data.val))
+    notes = [*(notes or []), *([host.note] if host.note else [])]
     if host.outputs is None:
         host_reference, top1, agreement, host_accuracy = f"unavailable ({host.problem})", None, None, None
     else:
@@ -266,7 +280,7 @@ def describe(
         host_fp32_agreement=agreement,
         host_reference=host_reference,
         host_accuracy=host_accuracy,
-        notes=notes or [],
+        notes=notes,
         figures=model_figures(read_graph(flatbuffer)),
     )
     return Made(record, layout, host.reference_kernels)

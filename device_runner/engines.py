@@ -110,6 +110,12 @@ def open_engine(runtime: Runtime, api: str, model_path: Path, info: ModelInfo, d
     raise DelegateUnavailable(f"unknown API {api!r}; choose one of {', '.join(APIS)}")
 
 
+def _sentences(exc: Exception) -> str:
+    """The runtime's message, its error reporter's pieces (glued end to end) parted again:
+    "… node #22Node number 24 (TfLiteXNNPackDelegate) failed …" → "… node #22; Node number 24 …"."""
+    return re.sub(r"(?<=[^\s.;:])(?=Node number \d)", "; ", str(exc))
+
+
 def _raise_if_incompatible(exc: Exception, info: ModelInfo, delegate: str, log: str = "") -> None:
     """An op the runtime has no kernel for, as the runtime said it (``exc`` and its native ``log``)."""
     match = _UNKNOWN_OP.search(str(exc))
@@ -170,7 +176,7 @@ class InterpreterEngine:
             _raise_if_incompatible(exc, info, delegate)
             if delegate == "cpu":
                 raise  # no delegate involved: the model itself is at fault
-            raise DelegateFailed(f"{delegate} failed to prepare the model: {exc}") from exc
+            raise DelegateFailed(f"{delegate} failed to prepare the model: {_sentences(exc)}") from exc
         inputs = self._interpreter.get_input_details()
         self._inputs = [int(d["index"]) for d in inputs]
         self._shapes = [tuple(int(n) for n in d["shape"]) for d in inputs]
