@@ -2,8 +2,8 @@ package com.edgebench.runner;
 
 import com.edgebench.runner.core.Accelerators;
 import com.edgebench.runner.core.CellKey;
-import com.edgebench.runner.core.CellResult;
 import com.edgebench.runner.core.Engine;
+import com.edgebench.runner.core.ModelEngine;
 import com.edgebench.runner.core.ModelIo;
 import com.edgebench.runner.core.ModelOps;
 import com.edgebench.runner.core.Quantization;
@@ -26,22 +26,19 @@ import java.util.Set;
  * under the accelerator's name. Its buffers, one per input and
  * output in the model's order, take and give floats, bytes (int8/uint8) and ints (int32) only.
  */
-final class CompiledModelEngine implements Engine {
+final class CompiledModelEngine extends ModelEngine {
     private final CompiledModel model;
     private final Environment environment; // closed with the engine, after the model
     private final List<TensorBuffer> inputs;
     private final List<TensorBuffer> outputs;
-    private final ModelIo io;
-    private final Accelerators.Placement placement; // null on the CPU: the Kotlin API does not say
 
     private CompiledModelEngine(CompiledModel model, Environment environment, ModelIo io,
             Accelerators.Placement placement) throws LiteRtException {
+        super(io, placement); // null on the CPU: the Kotlin API does not say
         this.model = model;
         this.environment = environment;
         this.inputs = model.createInputBuffers();
         this.outputs = model.createOutputBuffers();
-        this.io = io;
-        this.placement = placement;
     }
 
     static Engine open(File file, CellKey key, ModelIo io) throws DelegateUnavailable, DelegateFailed {
@@ -182,31 +179,6 @@ final class CompiledModelEngine implements Engine {
         } catch (LiteRtException e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    @Override
-    public List<String> outputNames() {
-        return io.outputNames;
-    }
-
-    @Override
-    public List<int[]> outputShapes() {
-        return io.outputShapes;
-    }
-
-    @Override
-    public CellResult.Coverage coverage() {
-        return placement == null ? null : placement.coverage;
-    }
-
-    @Override
-    public Boolean fullyAccelerated() {
-        return placement == null ? null : placement.fullyAccelerated; // the Kotlin API has no isFullyAccelerated
-    }
-
-    @Override
-    public String note() {
-        return placement == null ? "" : placement.note;
     }
 
     @Override

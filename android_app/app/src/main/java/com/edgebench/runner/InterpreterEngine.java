@@ -1,14 +1,13 @@
 package com.edgebench.runner;
 
 import com.edgebench.runner.core.CellKey;
-import com.edgebench.runner.core.CellResult;
 import com.edgebench.runner.core.Engine;
+import com.edgebench.runner.core.ModelEngine;
 import com.edgebench.runner.core.ModelIo;
 import java.io.File;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import org.tensorflow.lite.Interpreter;
 
@@ -18,16 +17,15 @@ import org.tensorflow.lite.Interpreter;
  * output has a direct buffer of its tensor's size; each invoke hands them all to
  * runForMultipleInputsOutputs, which copies in and out as an app does.
  */
-final class InterpreterEngine implements Engine {
+final class InterpreterEngine extends ModelEngine {
     private final Interpreter interpreter;
-    private final ModelIo io;
     private final ByteBuffer[] inputs;
     private final ByteBuffer[] outputs;
     private final Map<Integer, Object> outputMap = new HashMap<>();
 
     private InterpreterEngine(Interpreter interpreter, ModelIo io) {
+        super(io, null); // the Java API does not say which nodes run where
         this.interpreter = interpreter;
-        this.io = io;
         inputs = new ByteBuffer[io.inputs.size()];
         for (int i = 0; i < inputs.length; i++) {
             inputs[i] = direct(interpreter.getInputTensor(i).numBytes());
@@ -96,26 +94,6 @@ final class InterpreterEngine implements Engine {
             values[j] = io.outputs.get(j).read(outputs[j]);
         }
         return values;
-    }
-
-    @Override
-    public List<String> outputNames() {
-        return io.outputNames;
-    }
-
-    @Override
-    public List<int[]> outputShapes() {
-        return io.outputShapes;
-    }
-
-    @Override
-    public CellResult.Coverage coverage() {
-        return null; // the Java API does not say which nodes a delegate took
-    }
-
-    @Override
-    public Boolean fullyAccelerated() {
-        return null;
     }
 
     @Override
