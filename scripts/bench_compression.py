@@ -1,0 +1,314 @@
+"""Do the compression variants hold issue 19's figures? Every variant, measured by edgebench, in one run.
+
+Two models: the bundled example (edgebench.example) and keras.applications MobileNetV2 (width 0.35,
+32x32 RGB, 10 classes, no downloaded weights) trained here on scikit-learn's digits by
+scripts/make_bench_model.py in its own process (~2 min on 2 cores; kept in --work when one is given).
+For each model, `edgebench run --device local --delegates xnnpack --json` makes every variant of
+converter.catalogue.VARIANTS at the default options (its conversion is `edgebench convert`'s) and measures
+each on this machine under XNNPACK, 1 thread: top-1 on the validation set from the device's own results
+(the host's score where the device gives none), p50, and the file and gzip sizes from the manifest.
+Prints a Markdown table per model, then the two targets as PASS/FAIL lines:
+  - the best int8 variant (name ending in int8) at <= 1.5 points top-1 drop: gzip >= 5x smaller than fp32's;
+  - channel_pruned (float32) at <= 1 point drop: p50 <= 0.7x fp32's, measured in the same run.
+With --explore, instead: fp32 and the channel-pruned variants only, over a grid of --channel-ratio and
+--epochs (and --lr), to find defaults that hold both targets.
+
+    .venv/bin/python scripts/bench_compression.py [--work DIR]
+    .venv/bin/python scripts/bench_compression.py --explore --ratios 0.5,0.6,0.7 --epochs 3,9 [--work DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from converter.catalogue import VARIANTS  # noqa: E402
+from edgebench.records import read_manifest  # noqa: E402
+
+BASELINE = "fp32"
+CHANNEL_PRUNED = "channel_pruned"
+INT8_SUFFIX = "int8"
+INT8_MAX_DROP = 1.5  # points of top-1
+INT8_MIN_REDUCTION = 5.0  # fp32 gzip bytes / variant gzip bytes
+PRUNED_MAX_DROP = 1.0
+PRUNED_MAX_P50_RATIO = 0.7  # variant p50 / fp32 p50
+DELEGATE = "xnnpack"
+
+
+@dataclass(frozen=True)
+class Result:
+    """One variant of one model as measured: None where it was not made or not measured."""
+
+    variant: str
+    status: str  # the device cell's status, else the variant's (not_applicable, failed)
+    top1: float | None  # 0..1
+    top1_from: str  # "device" or "host"
+    p50_ms: float | None
+    size_bytes: int | None
+    gzip_bytes: int | None
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    model: Path
+    data: Path
+
+
+@dataclass(frozen=True)
+class Check:
+    target: str
+    passed: bool
+    figures: str
+
+
+def _edgebench() -> str:
+    return str(Path(sys.executable).parent / "edgebench")
+
+
+def measure(model: Model, variants: Sequence[str], flags: Sequence[str], work: Path) -> list[Result]:
+    """``edgebench run`` on ``local`` under XNNPACK in a fresh workdir; one Result per variant, in order."""
+    work.mkdir(parents=True)
+    command = [_edgebench(), "run", "--model", str(model.model), "--data", str(model.data)]
+    command += ["--variants", ",".join(variants), "--device", "local", "--delegates", DELEGATE, *flags]
+    command += ["--workdir", str(work), "--store", str(work / "history.sqlite"), "--json", "--quiet"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    if not done.stdout.strip():
+        raise SystemExit(f"bench_compression: {model.name}: {done.stderr.strip()[-2000:]}")
+    (run,) = json.loads(done.stdout)["runs"]
+    cells = {row["variant"]: row for row in run.get("rows", []) if row["delegate"] == DELEGATE}
+    (manifest_dir,) = (work / "variants").iterdir()
+    results = []
+    for record in read_manifest(manifest_dir).variants:
+        cell = cells.get(record.name, {})
+        device_top1 = cell.get("top1")
+        results.append(
+            Result(
+                variant=record.name,
+                status=str(cell.get("status", record.status)),
+                top1=device_top1 if device_top1 is not None else record.host_top1,
+                top1_from="device" if device_top1 is not None else "host",
+                p50_ms=cell.get("p50_ms"),
+                size_bytes=record.size_bytes,
+                gzip_bytes=record.gzip_bytes,
+            )
+        )
+    return results
+
+
+def baseline(results: Sequence[Result]) -> Result:
+    return next(r for r in results if r.variant == BASELINE)
+
+
+def delta_points(result: Result, base: Result) -> float | None:
+    """Top-1 against fp32's, in points (negative: worse)."""
+    if result.top1 is None or base.top1 is None:
+        return None
+    return 100.0 * (result.top1 - base.top1)
+
+
+def within(result: Result, base: Result, max_drop: float) -> bool:
+    delta = delta_points(result, base)
+    return delta is not None and -delta <= max_drop
+
+
+def p50_ratio(result: Result, base: Result) -> float | None:
+    """Variant p50 / fp32 p50, both from the same run."""
+    if result.p50_ms is None or not base.p50_ms:
+        return None
+    return result.p50_ms / base.p50_ms
+
+
+def reduction(result: Result, base: Result) -> float | None:
+    """fp32's gzip bytes / the variant's: how many times smaller its download is."""
+    if not result.gzip_bytes or base.gzip_bytes is None:
+        return None
+    return base.gzip_bytes / result.gzip_bytes
+
+
+def _fmt(value: float | None, spec: str, suffix: str = "") -> str:
+    return "—" if value is None else f"{value:{spec}}{suffix}"
+
+
+def table(title: str, results: Sequence[Result]) -> list[str]:
+    """The seed-style Markdown table, with a caption saying where each top-1 comes from."""
+    base = baseline(results)
+    sources = sorted({r.top1_from for r in results if r.top1 is not None})
+    lines = [f"**{title}** — top-1 from the {' and '.join(sources)} results; p50 under XNNPACK, 1 thread", ""]
+    lines += ["| variant | status | top-1 % | Δ pts | p50 ms | speed-up | bytes | gzip bytes | reduction |"]
+    lines += ["|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        ratio = p50_ratio(r, base)
+        cells = [
+            r.variant,
+            r.status,
+            _fmt(None if r.top1 is None else 100.0 * r.top1, ".1f"),
+            _fmt(delta_points(r, base), "+.1f"),
+            _fmt(r.p50_ms, ".4f"),
+            _fmt(None if ratio is None else 1.0 / ratio, ".2f", "×"),
+            _fmt(r.size_bytes, ","),
+            _fmt(r.gzip_bytes, ","),
+            _fmt(reduction(r, base), ".2f", "×"),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def int8_check(results: Sequence[Result]) -> Check:
+    """The int8 variant with the smallest download among those within INT8_MAX_DROP points of fp32."""
+    base = baseline(results)
+    target = f"best int8 variant gzip >= {INT8_MIN_REDUCTION:g}x smaller than fp32 at <= {INT8_MAX_DROP:g} pts drop"
+    int8 = [r for r in results if r.variant.endswith(INT8_SUFFIX) and reduction(r, base) is not None]
+    accurate = [r for r in int8 if within(r, base, INT8_MAX_DROP)]
+    if not accurate:
+        return Check(target, False, f"no int8 variant within {INT8_MAX_DROP:g} points ({_summary(int8, base)})")
+    best = max(accurate, key=lambda r: reduction(r, base) or 0.0)
+    factor = reduction(best, base) or 0.0
+    return Check(target, factor >= INT8_MIN_REDUCTION, _summary([best], base))
+
+
+def pruned_check(results: Sequence[Result]) -> Check:
+    base = baseline(results)
+    target = f"{CHANNEL_PRUNED} p50 <= {PRUNED_MAX_P50_RATIO:g}x fp32's at <= {PRUNED_MAX_DROP:g} pts drop"
+    pruned = next((r for r in results if r.variant == CHANNEL_PRUNED), None)
+    if pruned is None:
+        return Check(target, False, f"no {CHANNEL_PRUNED} variant")
+    ratio = p50_ratio(pruned, base)
+    passed = within(pruned, base, PRUNED_MAX_DROP) and ratio is not None and ratio <= PRUNED_MAX_P50_RATIO
+    return Check(target, passed, _summary([pruned], base))
+
+
+def _summary(results: Sequence[Result], base: Result) -> str:
+    return "; ".join(
+        f"{r.variant}: {_fmt(delta_points(r, base), '+.1f')} pts, "
+        f"gzip {_fmt(reduction(r, base), '.2f', '×')} smaller, p50 {_fmt(p50_ratio(r, base), '.2f', '×')} fp32's"
+        for r in results
+    )
+
+
+def check_lines(checks: Sequence[Check]) -> list[str]:
+    return [f"{'PASS' if c.passed else 'FAIL'} {c.target}: {c.figures}" for c in checks]
+
+
+def trained_model(work: Path) -> Model:
+    """The MobileNetV2 trained by scripts/make_bench_model.py into ``work`` (its own process), reused if there."""
+    out = work / "mobilenet_v2"
+    if not (out / "model.keras").exists():
+        env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+        script = ROOT / "scripts" / "make_bench_model.py"
+        done = subprocess.run([sys.executable, str(script), str(out)], env=env, capture_output=True, text=True)
+        if done.returncode:
+            raise SystemExit(f"bench_compression: training failed: {done.stderr.strip()[-2000:]}")
+        print(done.stdout.strip().splitlines()[-1], file=sys.stderr)
+    return Model("keras.applications MobileNetV2 0.35, digits 32x32 RGB", out / "model.keras", out / "data.npz")
+
+
+def example_model() -> Model:
+    from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
+
+    return Model("bundled example (digits_mobilenet)", EXAMPLE_MODEL, EXAMPLE_DATA)
+
+
+@contextmanager
+def workspace(given: Path | None) -> Iterator[Path]:
+    if given is not None:
+        given.mkdir(parents=True, exist_ok=True)
+        yield given
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-compression-") as tmp:
+        yield Path(tmp)
+
+
+def benchmark(models: Sequence[Model], work: Path) -> None:
+    for index, model in enumerate(models):
+        start = time.perf_counter()
+        results = measure(model, VARIANTS, [], work / f"run-{index}-{time.time_ns()}")
+        elapsed = time.perf_counter() - start
+        print("\n".join(["", *table(f"{model.name}, default options ({elapsed:.0f} s)", results), ""]))
+        print("\n".join(check_lines([int8_check(results), pruned_check(results)])))
+
+
+@dataclass(frozen=True)
+class Setting:
+    channel_ratio: float
+    epochs: int
+    learning_rate: float
+
+    def flags(self) -> list[str]:
+        ratio, lr = f"{self.channel_ratio:g}", f"{self.learning_rate:g}"
+        return ["--channel-ratio", ratio, "--epochs", str(self.epochs), "--lr", lr]
+
+
+def explore_row(model: Model, setting: Setting, results: Sequence[Result], seconds: float) -> str:
+    """One line of the exploration table: both channel-pruned variants against fp32 at one setting."""
+    base = baseline(results)
+    by_name = {r.variant: r for r in results}
+    cells = [model.name.split(",")[0], f"{setting.channel_ratio:g}", str(setting.epochs), f"{setting.learning_rate:g}"]
+    for name in (CHANNEL_PRUNED, f"{CHANNEL_PRUNED}_{INT8_SUFFIX}"):
+        r = by_name.get(name)
+        if r is None:
+            cells += ["—", "—", "—"]
+            continue
+        cells += [
+            _fmt(delta_points(r, base), "+.1f"),
+            _fmt(p50_ratio(r, base), ".2f", "×"),
+            _fmt(reduction(r, base), ".2f", "×"),
+        ]
+    return "| " + " | ".join([*cells, f"{seconds:.0f}"]) + " |"
+
+
+def explore(models: Sequence[Model], settings: Sequence[Setting], work: Path) -> None:
+    variants = [BASELINE, CHANNEL_PRUNED, f"{CHANNEL_PRUNED}_{INT8_SUFFIX}"]
+    columns = ["model", "ratio", "epochs", "lr"]
+    columns += [f"{name} {figure}" for name in ("cp", "cp_int8") for figure in ("Δ pts", "p50", "gzip red.")]
+    print("| " + " | ".join([*columns, "s"]) + " |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for model, setting in itertools.product(models, settings):
+        start = time.perf_counter()
+        results = measure(model, variants, setting.flags(), work / f"explore-{time.time_ns()}")
+        print(explore_row(model, setting, results, time.perf_counter() - start), flush=True)
+
+
+def _floats(value: str) -> list[float]:
+    return [float(v) for v in value.split(",")]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--work", type=Path, help="keep the trained model and the runs here (default: a temp dir)")
+    parser.add_argument("--explore", action="store_true", help="sweep the channel-pruned variants' options")
+    parser.add_argument("--ratios", type=_floats, default=[0.5, 0.6, 0.7])
+    parser.add_argument("--epochs", type=lambda v: [int(e) for e in v.split(",")], default=[3, 9])
+    parser.add_argument("--lrs", type=_floats, default=[1e-4])
+    parser.add_argument("--only", choices=["example", "mobilenet"], help="measure one of the two models")
+    args = parser.parse_args()
+    start = time.perf_counter()
+    with workspace(args.work) as work:
+        models = []
+        if args.only != "mobilenet":
+            models.append(example_model())
+        if args.only != "example":
+            models.append(trained_model(work))
+        if args.explore:
+            grid = itertools.product(args.ratios, args.epochs, args.lrs)
+            explore(models, [Setting(r, e, lr) for r, e, lr in grid], work)
+        else:
+            benchmark(models, work)
+    print(f"\nbench_compression: {time.perf_counter() - start:.0f} s", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
