@@ -24,7 +24,9 @@ def system() -> str:
     return built.stdout.strip()
 
 
-def check(system: str, tmp_path: Path, body: str) -> subprocess.CompletedProcess[str]:
+def check(
+    system: str, tmp_path: Path, body: str, baseline: Path = MINSDK / "api23-baseline.txt", *extra: str
+) -> subprocess.CompletedProcess[str]:
     source = tmp_path / "Probe.java"
     source.write_text(f"import java.io.*;\nimport java.nio.file.*;\nclass Probe {{\n{body}\n}}\n")
     return subprocess.run(
@@ -34,7 +36,8 @@ def check(system: str, tmp_path: Path, body: str) -> subprocess.CompletedProcess
             "--system",
             system,
             "--baseline",
-            str(MINSDK / "api23-baseline.txt"),
+            str(baseline),
+            *extra,
             str(source),
         ],
         capture_output=True,
@@ -62,3 +65,23 @@ def test_another_error_is_not_taken_for_a_missing_member(system: str, tmp_path: 
     result = check(system, tmp_path, 'int wrong() { return "text"; }')
     assert result.returncode == 1
     assert "another reason" in result.stderr
+
+
+def test_a_member_newer_than_its_api_26_class_fails_by_name(system: str, tmp_path: Path) -> None:
+    # java.nio.file.Path is API 26, Path.of API 34 (api-versions.xml): the class must not let its members through.
+    result = check(system, tmp_path, 'Object path() { return Path.of("model.tflite"); }')
+    assert result.returncode == 1
+    assert "Path.of(String)" in result.stderr
+
+
+def test_a_rewritten_baseline_keeps_the_reviewed_levels_and_marks_a_new_member(system: str, tmp_path: Path) -> None:
+    baseline = tmp_path / "baseline.txt"
+    baseline.write_text("# header: where the levels were read\nFile.toPath()   # API 26\n")
+    body = "Object p(File f) { return f.toPath(); }\nboolean b(double d) { return Double.isFinite(d); }"
+    result = check(system, tmp_path, body, baseline, "--write-baseline")
+    assert (result.returncode, result.stderr) == (0, "")
+    assert baseline.read_text().splitlines() == [
+        "# header: where the levels were read",
+        "Double.isFinite(double)   # API ?: REVIEW before committing",
+        "File.toPath()             # API 26",
+    ]

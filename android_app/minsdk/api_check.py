@@ -7,7 +7,9 @@ Debian ships one real Android class library (API 23, android23_system.sh); the a
 member javac cannot find against API 23 is therefore either an API 24-26 member (allowed: listed in the
 baseline, each one reviewed against the Android reference when added) or newer than minSdk (a crash on
 old phones: `InputStream.readAllBytes()` is API 33). Anything not in the baseline fails. Keys name the
-member, not the line: `InputStream.readAllBytes()`, `Double.isFinite(double)`, `class java.nio.file.Files`.
+member, not the line: `InputStream.readAllBytes()`, `Double.isFinite(double)`. Classes wholly new at API 24-26
+come from api24-26-classes/ (only the members the app uses, each read in api-versions.xml), patched into the
+API 23 image's java.base, so a member newer than its class (`Path.of`, API 34) fails like any other.
 """
 
 from __future__ import annotations
@@ -109,29 +111,53 @@ def rewritten_baseline(previous: str, keys: list[str]) -> str:
     return "".join(f"{line}\n" for line in header + body)
 
 
+NEWER = Path(__file__).resolve().parent / "api24-26-classes"
+
+
+def newer_classes(system: str, sources: Path, out: Path) -> tuple[list[str], list[str]]:
+    """Compiles the classes wholly new at API 24-26 that the app uses (`sources`: each holding only the members
+    the app calls, every one read in api-versions.xml at 24-26) into `out`, as a patch of the API 23 image's
+    java.base; gives the javac options that put them beside it, and javac's errors (none expected)."""
+    files = sorted(str(f) for f in sources.rglob("*.java"))
+    packages = sorted({str(Path(f).parent.relative_to(sources)).replace("/", ".") for f in files})
+    patch = ["--system", system, "--patch-module", f"java.base={sources}"]
+    built = subprocess.run(["javac", *patch, "-d", str(out), *files], capture_output=True, text=True)
+    errors = [line for line in (built.stdout + built.stderr).splitlines() if line.strip()]
+    options = ["--patch-module", f"java.base={out}"]
+    for package in packages:
+        options += ["--add-exports", f"java.base/{package}=ALL-UNNAMED"]
+    return options, errors
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--system", required=True, help="the API 23 system image (android23_system.sh)")
     parser.add_argument("--baseline", required=True, type=Path)
+    parser.add_argument("--newer", type=Path, default=NEWER, help="the API 24-26 classes' reviewed members")
     parser.add_argument("--classpath", default="")
     parser.add_argument("--write-baseline", action="store_true")
     parser.add_argument("sources", nargs="+")
     args = parser.parse_args(argv)
-    out = tempfile.mkdtemp(prefix="api_check_")
-    cmd = [
-        "javac",
-        "-proc:none",
-        "-Xmaxerrs",
-        "10000",
-        "-XDstringConcat=inline",
-        "--system",
-        args.system,
-        "-d",
-        str(out),
-        *(["-cp", args.classpath] if args.classpath else []),
-        *args.sources,
-    ]
+    out = Path(tempfile.mkdtemp(prefix="api_check_"))
     try:
+        newer, errors = newer_classes(args.system, args.newer, out / "newer")
+        if errors:
+            print("api_check: the API 24-26 classes do not compile:", *errors, sep="\n", file=sys.stderr)
+            return 1
+        cmd = [
+            "javac",
+            "-proc:none",
+            "-Xmaxerrs",
+            "10000",
+            "-XDstringConcat=inline",
+            "--system",
+            args.system,
+            *newer,
+            "-d",
+            str(out / "app"),
+            *(["-cp", args.classpath] if args.classpath else []),
+            *args.sources,
+        ]
         javac = subprocess.run(cmd, capture_output=True, text=True)
     finally:
         shutil.rmtree(out, ignore_errors=True)
