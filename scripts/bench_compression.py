@@ -3,18 +3,18 @@
 Two models: the bundled example (edgebench.example) and keras.applications MobileNetV2 (width 0.35,
 32x32 RGB, 10 classes, no downloaded weights) trained here on scikit-learn's digits by
 scripts/make_bench_model.py in its own process (~2 min on 2 cores; kept in --work when one is given).
-For each model, `edgebench run --device local --delegates xnnpack --json` makes every variant of
-converter.catalogue.VARIANTS at the default options (its conversion is `edgebench convert`'s) and measures
-each on this machine under XNNPACK, 1 thread: top-1 on the validation set from the device's own results
-(the host's score where the device gives none), p50, and the file and gzip sizes from the manifest.
-Prints a Markdown table per model, then the two targets as PASS/FAIL lines:
+For each model, every variant of converter.catalogue.VARIANTS at the default options: `edgebench convert
+--json` makes them, then `edgebench run --device local --delegates xnnpack --json` measures each on this
+machine (1 thread) --rounds times, reusing that conversion. Figures: top-1 on the validation set from the
+device's results (the host's score where the device gives none), p50 (the rounds' median), file and gzip
+sizes from the manifest. Prints a Markdown table per model, then the two targets as PASS/FAIL lines:
   - the best int8 variant (name ending in int8) at <= 1.5 points top-1 drop: gzip >= 5x smaller than fp32's;
   - channel_pruned (float32) at <= 1 point drop: p50 <= 0.7x fp32's, measured in the same run.
-With --explore, instead: fp32 and the channel-pruned variants only, over a grid of --channel-ratio and
---epochs (and --lr), to find defaults that hold both targets.
+With --explore, instead: fp32 and the channel-pruned variants only, over a grid of --channel-ratio,
+--epochs and --lr, to find defaults that hold both targets.
 
-    .venv/bin/python scripts/bench_compression.py [--work DIR]
-    .venv/bin/python scripts/bench_compression.py --explore --ratios 0.5,0.6,0.7 --epochs 3,9 [--work DIR]
+    .venv/bin/python scripts/bench_compression.py [--work DIR] [--rounds 3] [--only example|mobilenet]
+    .venv/bin/python scripts/bench_compression.py --explore --ratios 0.5,0.6 --epochs 3,9 --lrs 1e-4 [--work DIR]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import argparse
 import itertools
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,6 +32,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -59,6 +61,7 @@ class Result:
     p50_ms: float | None
     size_bytes: int | None
     gzip_bytes: int | None
+    contended: int = 0  # of the rounds' cells, how many the noise guard saw other processes busy in
 
 
 @dataclass(frozen=True)
@@ -79,31 +82,48 @@ def _edgebench() -> str:
     return str(Path(sys.executable).parent / "edgebench")
 
 
-def measure(model: Model, variants: Sequence[str], flags: Sequence[str], work: Path) -> list[Result]:
-    """``edgebench run`` on ``local`` under XNNPACK in a fresh workdir; one Result per variant, in order."""
-    work.mkdir(parents=True)
-    command = [_edgebench(), "run", "--model", str(model.model), "--data", str(model.data)]
-    command += ["--variants", ",".join(variants), "--device", "local", "--delegates", DELEGATE, *flags]
-    command += ["--workdir", str(work), "--store", str(work / "history.sqlite"), "--json", "--quiet"]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+def _edgebench_json(model: Model, command: str, variants: Sequence[str], flags: Sequence[str], work: Path) -> Any:
+    """``edgebench COMMAND --json`` on ``model`` in ``work``, as a user runs it; its JSON reply."""
+    argv = [_edgebench(), command, "--model", str(model.model), "--data", str(model.data)]
+    argv += ["--variants", ",".join(variants), *flags, "--workdir", str(work), "--json", "--quiet"]
+    if command == "run":
+        argv += ["--device", "local", "--delegates", DELEGATE, "--store", str(work / "history.sqlite")]
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
     if not done.stdout.strip():
-        raise SystemExit(f"bench_compression: {model.name}: {done.stderr.strip()[-2000:]}")
-    (run,) = json.loads(done.stdout)["runs"]
-    cells = {row["variant"]: row for row in run.get("rows", []) if row["delegate"] == DELEGATE}
-    (manifest_dir,) = (work / "variants").iterdir()
+        raise SystemExit(f"bench_compression: {model.name}: {command}: {done.stderr.strip()[-2000:]}")
+    return json.loads(done.stdout)
+
+
+def measure(model: Model, variants: Sequence[str], flags: Sequence[str], work: Path, rounds: int) -> list[Result]:
+    """``edgebench convert``, then ``edgebench run`` on ``local`` under XNNPACK ``rounds`` times (each reuses the
+    conversion); one Result per variant, in the catalogue's order, p50 the median of the rounds' p50s."""
+    work.mkdir(parents=True, exist_ok=True)
+    manifest = read_manifest(Path(_edgebench_json(model, "convert", variants, flags, work)["directory"]))
+    p50s: dict[str, list[float]] = {}
+    cells: dict[str, dict[str, Any]] = {}
+    contended: dict[str, int] = {}
+    for _ in range(rounds):
+        (run,) = _edgebench_json(model, "run", variants, flags, work)["runs"]
+        for row in run.get("rows", []):
+            cells.setdefault(row["variant"], row)
+            contended[row["variant"]] = contended.get(row["variant"], 0) + bool(row.get("contended"))
+            if row["p50_ms"] is not None:
+                p50s.setdefault(row["variant"], []).append(row["p50_ms"])
     results = []
-    for record in read_manifest(manifest_dir).variants:
+    for record in manifest.variants:
         cell = cells.get(record.name, {})
         device_top1 = cell.get("top1")
+        timings = p50s.get(record.name)
         results.append(
             Result(
                 variant=record.name,
                 status=str(cell.get("status", record.status)),
                 top1=device_top1 if device_top1 is not None else record.host_top1,
                 top1_from="device" if device_top1 is not None else "host",
-                p50_ms=cell.get("p50_ms"),
+                p50_ms=statistics.median(timings) if timings else None,
                 size_bytes=record.size_bytes,
                 gzip_bytes=record.gzip_bytes,
+                contended=contended.get(record.name, 0),
             )
         )
     return results
@@ -147,7 +167,10 @@ def table(title: str, results: Sequence[Result]) -> list[str]:
     """The seed-style Markdown table, with a caption saying where each top-1 comes from."""
     base = baseline(results)
     sources = sorted({r.top1_from for r in results if r.top1 is not None})
-    lines = [f"**{title}** — top-1 from the {' and '.join(sources)} results; p50 under XNNPACK, 1 thread", ""]
+    contended = sum(r.contended for r in results)
+    lines = [f"**{title}** — top-1 from the {' and '.join(sources)} results; p50 under XNNPACK, 1 thread"]
+    lines[0] += f"; {contended} cells measured while other processes were busy (edgebench's noise guard)"
+    lines.append("")
     lines += ["| variant | status | top-1 % | Δ pts | p50 ms | speed-up | bytes | gzip bytes | reduction |"]
     lines += ["|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
@@ -232,12 +255,13 @@ def workspace(given: Path | None) -> Iterator[Path]:
         yield Path(tmp)
 
 
-def benchmark(models: Sequence[Model], work: Path) -> None:
-    for index, model in enumerate(models):
+def benchmark(models: Sequence[Model], work: Path, rounds: int) -> None:
+    for model in models:
         start = time.perf_counter()
-        results = measure(model, VARIANTS, [], work / f"run-{index}-{time.time_ns()}")
+        results = measure(model, VARIANTS, [], work / f"bench-{model.model.stem}", rounds)
         elapsed = time.perf_counter() - start
-        print("\n".join(["", *table(f"{model.name}, default options ({elapsed:.0f} s)", results), ""]))
+        title = f"{model.name}, default options, p50 the median of {rounds} runs ({elapsed:.0f} s)"
+        print("\n".join(["", *table(title, results), ""]))
         print("\n".join(check_lines([int8_check(results), pruned_check(results)])))
 
 
@@ -270,7 +294,7 @@ def explore_row(model: Model, setting: Setting, results: Sequence[Result], secon
     return "| " + " | ".join([*cells, f"{seconds:.0f}"]) + " |"
 
 
-def explore(models: Sequence[Model], settings: Sequence[Setting], work: Path) -> None:
+def explore(models: Sequence[Model], settings: Sequence[Setting], work: Path, rounds: int) -> None:
     variants = [BASELINE, CHANNEL_PRUNED, f"{CHANNEL_PRUNED}_{INT8_SUFFIX}"]
     columns = ["model", "ratio", "epochs", "lr"]
     columns += [f"{name} {figure}" for name in ("cp", "cp_int8") for figure in ("Δ pts", "p50", "gzip red.")]
@@ -278,7 +302,8 @@ def explore(models: Sequence[Model], settings: Sequence[Setting], work: Path) ->
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for model, setting in itertools.product(models, settings):
         start = time.perf_counter()
-        results = measure(model, variants, setting.flags(), work / f"explore-{time.time_ns()}")
+        # One workdir per model: fp32 is made once and reused by the settings that follow.
+        results = measure(model, variants, setting.flags(), work / f"explore-{model.model.stem}", rounds)
         print(explore_row(model, setting, results, time.perf_counter() - start), flush=True)
 
 
@@ -293,6 +318,7 @@ def main() -> None:
     parser.add_argument("--ratios", type=_floats, default=[0.5, 0.6, 0.7])
     parser.add_argument("--epochs", type=lambda v: [int(e) for e in v.split(",")], default=[3, 9])
     parser.add_argument("--lrs", type=_floats, default=[1e-4])
+    parser.add_argument("--rounds", type=int, default=3, help="edgebench runs per model: p50 is their median")
     parser.add_argument("--only", choices=["example", "mobilenet"], help="measure one of the two models")
     args = parser.parse_args()
     start = time.perf_counter()
@@ -304,9 +330,9 @@ def main() -> None:
             models.append(trained_model(work))
         if args.explore:
             grid = itertools.product(args.ratios, args.epochs, args.lrs)
-            explore(models, [Setting(r, e, lr) for r, e, lr in grid], work)
+            explore(models, [Setting(r, e, lr) for r, e, lr in grid], work, args.rounds)
         else:
-            benchmark(models, work)
+            benchmark(models, work, args.rounds)
     print(f"\nbench_compression: {time.perf_counter() - start:.0f} s", file=sys.stderr)
 
 

@@ -47,7 +47,10 @@ def test_channel_pruned_must_be_both_fast_and_accurate() -> None:
 
 def test_table_rows_show_drop_speed_up_and_reduction_against_fp32_and_dashes_for_what_was_not_made() -> None:
     lines = table("example", [FP32, result("int8", 0.98, 0.05, 25_000), result("distilled", None, None, None)])
-    assert lines[0] == "**example** — top-1 from the device results; p50 under XNNPACK, 1 thread"
+    assert lines[0] == (
+        "**example** — top-1 from the device results; p50 under XNNPACK, 1 thread; "
+        "0 cells measured while other processes were busy (edgebench's noise guard)"
+    )
     assert lines[4] == "| fp32 | ok | 99.0 | +0.0 | 0.1000 | 1.00× | 200,000 | 100,000 | 1.00× |"
     assert lines[5] == "| int8 | ok | 98.0 | -1.0 | 0.0500 | 2.00× | 50,000 | 25,000 | 4.00× |"
     assert lines[6] == "| distilled | not_applicable | — | — | — | — | — | — | — |"
