@@ -22,9 +22,15 @@ VARIANTS = (
     "clustered",
     "clustered_int8",
     "qat_int8",
+    "pqat_int8",
+    "cqat_int8",
+    "pruned_clustered_int8",
+    "pcqat_int8",
     "channel_pruned",
     "channel_pruned_int8",
     "low_rank",
+    "distilled",
+    "distilled_int8",
 )
 POST_TRAINING = frozenset({"fp32", "fp16", "dynamic_int8", "weight_int8", "int8"})  # made with no training
 FINE_TUNED = frozenset(VARIANTS) - POST_TRAINING
@@ -54,9 +60,10 @@ class Options:
     input_shapes: tuple[str, ...] = ()  # "NAME:1x224x224x3" for each input with a dynamic dimension
     synthetic_samples: int = 32  # inputs generated from the model's input tensors when no data is given
     channel_ratio: float = 0.5  # channel_pruned: share of each prunable group's channels (filters) kept
-    distill_temperature: float = 4.0  # channel_pruned: softening of the teacher's (the source model's) outputs
-    distill_alpha: float = 0.5  # channel_pruned: weight of the hard-label loss (1 - alpha: the teacher's)
+    distill_temperature: float = 4.0  # channel_pruned, distilled: softening of the teacher's (the source's) outputs
+    distill_alpha: float = 0.5  # channel_pruned, distilled: weight of the hard-label loss (1 - alpha: the teacher's)
     low_rank_energy: float = 0.9  # low_rank: share of the singular values' squared sum each factorisation keeps
+    student: str = ""  # distilled: a Keras model file taking and giving the source's shapes; "": not applicable
 
     def as_flags(self) -> list[str]:
         """The converter process's command-line flags for these options (a tuple: its flag once per entry,

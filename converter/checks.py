@@ -122,6 +122,26 @@ def check_model(path: Path, flag: str = "--model") -> None:
         raise SourceError(f"cannot load model {path}: {problem}")
 
 
+STUDENT_SUFFIXES = (".keras", ".h5", ".hdf5")
+
+
+def check_student(path: Path) -> None:
+    """Refuse, before TensorFlow starts, a ``--student`` that is no Keras model file; its shapes are the
+    converter's to check (``source.load_student``)."""
+    try:
+        if not path.exists():
+            raise SourceError(f"--student {path}: file not found")
+        if not path.is_file():
+            raise SourceError(f"--student {path} is {special_kind(path) or 'a folder'}, not a Keras model file")
+        if path.suffix.lower() not in STUDENT_SUFFIXES:
+            raise SourceError(f"--student {path}: not a Keras model file (expects .keras or .h5)")
+        problem = model_file_problem(path)
+    except OSError as exc:  # e.g. a file we may not read
+        raise SourceError(f"--student {path}: cannot read it: {exc.strerror or first_line(exc)}") from exc
+    if problem:
+        raise SourceError(f"--student {path}: cannot load it: {problem}")
+
+
 @dataclass(frozen=True)
 class ArrayHeader:
     dtype: np.dtype[Any]

@@ -11,13 +11,15 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from converter import techniques
 from converter.catalogue import Options
-from converter.source import Data, SourceModel
+from converter.source import Data, SourceModel, load_student
+from converter.structure import Unsupported
 from converter.techniques import EpochCallback, FineTune, TrainingSet, training_set
 
 CALIBRATION_SAMPLES = 200
@@ -27,6 +29,7 @@ DATA_OPTIONS = frozenset({"normalize", "val_split", "input_shapes", "synthetic_s
 TUNING = frozenset({"epochs", "learning_rate", "batch_size", "task", "loss"})
 INT8_IO = frozenset({"float_io"})
 CHANNELS = TUNING | {"channel_ratio", "distill_temperature", "distill_alpha"}
+STUDENT = TUNING | {"student", "distill_temperature", "distill_alpha"}
 
 
 @dataclass(frozen=True)
@@ -218,11 +221,60 @@ def _low_rank(model: Any, ctx: Context) -> Any:
     return techniques.low_rank(model, ctx.train, ctx.tune, ctx.options.low_rank_energy)
 
 
+def _pruned_qat(model: Any, ctx: Context) -> Any:
+    return techniques.pruned_qat(model, ctx.train, ctx.tune, ctx.options.sparsity)
+
+
+def _clustered_qat(model: Any, ctx: Context) -> Any:
+    return techniques.clustered_qat(model, ctx.train, ctx.tune, ctx.options.clusters)
+
+
+def _pruned_clustered(model: Any, ctx: Context) -> Any:
+    return techniques.pruned_clustered(model, ctx.train, ctx.tune, ctx.options.sparsity, ctx.options.clusters)
+
+
+def _pruned_clustered_qat(model: Any, ctx: Context) -> Any:
+    return techniques.pruned_clustered_qat(model, ctx.train, ctx.tune, ctx.options.sparsity, ctx.options.clusters)
+
+
+def _distilled(model: Any, ctx: Context) -> Any:
+    """The user's ``--student`` trained from the source model as teacher: its predictions on the training inputs
+    (``model``, the source's own Keras copy, is not needed)."""
+    o = ctx.options
+    if not o.student:
+        raise Unsupported("needs a student model: give --student PATH (a .keras or .h5 file with the source's shapes)")
+    student = load_student(Path(o.student), ctx.source)
+    assert ctx.source.predict is not None and ctx.data.train is not None
+    teacher = ctx.source.predict(ctx.data.train)
+    distill = techniques.Distill(teacher[0], o.distill_temperature, o.distill_alpha)
+    return techniques.student_distilled(student, ctx.train, ctx.tune, distill, teacher)
+
+
 def _channels(o: Options) -> str:
     return (
         f"channel-pruned to {o.channel_ratio:g} of the filters (L1 norm × BatchNorm scale; a smaller dense model), "
         f"distilled from the source (T={o.distill_temperature:g}, alpha={o.distill_alpha:g}) where labels are "
         f"class ids, {_recovery(o)}"
+    )
+
+
+FOLDED = "BatchNorm folded"
+
+
+def _stacked(o: Options, *steps: str) -> str:
+    """Techniques stacked, each fine-tuned --epochs (``techniques.stages``), BatchNorm folded among them."""
+    tuned = [step for step in steps if step != FOLDED]
+    return (
+        f"{', then '.join(steps)}; each technique fine-tuned {o.epochs} epochs at lr {o.learning_rate:g} "
+        f"({len(tuned)}× --epochs in all); full-integer int8 ({_io(o)})"
+    )
+
+
+def _student(o: Options) -> str:
+    return (
+        f"the --student model {Path(o.student).name or '(none given)'} distilled from the source "
+        f"(T={o.distill_temperature:g}, alpha={o.distill_alpha:g}) where labels are class ids, else fitted to "
+        f"the source's outputs, {_recovery(o)}"
     )
 
 
@@ -315,6 +367,42 @@ RECIPES = {
             reads=TUNING | INT8_IO,
         ),
         Recipe(
+            "pqat_int8",
+            lambda o: _stacked(o, f"pruned to {o.sparsity:g} sparsity", FOLDED, "QAT keeping the zeros"),
+            _trained(_pruned_qat, _as_qat_int8),
+            trains=True,
+            reads=TUNING | INT8_IO | {"sparsity"},
+        ),
+        Recipe(
+            "cqat_int8",
+            lambda o: _stacked(o, FOLDED, f"{o.clusters} clusters", "QAT keeping the clusters"),
+            _trained(_clustered_qat, _as_qat_int8),
+            trains=True,
+            reads=TUNING | INT8_IO | {"clusters"},
+        ),
+        Recipe(
+            "pruned_clustered_int8",
+            lambda o: _stacked(
+                o, f"pruned to {o.sparsity:g} sparsity", FOLDED, f"{o.clusters} clusters keeping the zeros"
+            ),
+            _trained(_pruned_clustered, _as_int8),
+            trains=True,
+            reads=TUNING | INT8_IO | {"sparsity", "clusters"},
+        ),
+        Recipe(
+            "pcqat_int8",
+            lambda o: _stacked(
+                o,
+                f"pruned to {o.sparsity:g} sparsity",
+                FOLDED,
+                f"{o.clusters} clusters keeping the zeros",
+                "QAT keeping both",
+            ),
+            _trained(_pruned_clustered_qat, _as_qat_int8),
+            trains=True,
+            reads=TUNING | INT8_IO | {"sparsity", "clusters"},
+        ),
+        Recipe(
             "channel_pruned",
             lambda o: f"{_channels(o)}; float32",
             _trained(_channel_pruned, _as_fp32),
@@ -337,6 +425,20 @@ RECIPES = {
             _trained(_low_rank, _as_fp32),
             trains=True,
             reads=TUNING | {"low_rank_energy"},
+        ),
+        Recipe(
+            "distilled",
+            lambda o: f"{_student(o)}; float32",
+            _trained(_distilled, _as_fp32),
+            trains=True,
+            reads=STUDENT,
+        ),
+        Recipe(
+            "distilled_int8",
+            lambda o: f"{_student(o)}; full-integer int8 ({_io(o)})",
+            _trained(_distilled, _as_int8),
+            trains=True,
+            reads=STUDENT | INT8_IO,
         ),
     )
 }

@@ -38,6 +38,7 @@ from converter.checks import (
     SourceError,
     check_data,
     check_model,
+    check_student,
     check_values,
     first_line,
     keras_version,
@@ -206,6 +207,31 @@ def _keras(path: Path) -> SourceModel:
         predict=predict,
         loss=_compiled_loss(tf_keras, path),
     )
+
+
+def _signature(inputs: list[TensorInfo], outputs: list[TensorInfo]) -> str:
+    def shapes(tensors: list[TensorInfo]) -> str:
+        return ", ".join("x".join("?" if d < 0 else str(d) for d in t.shape_signature[1:]) for t in tensors)
+
+    return f"takes {shapes(inputs)} and gives {shapes(outputs)}"
+
+
+def load_student(path: Path, source: SourceModel) -> Any:
+    """The ``--student`` model (tf_keras, uncompiled), refused in one line naming the flag unless it takes and
+    gives what ``source`` does: every input and output of the same shape, in the same order."""
+    check_student(path)
+    _, tf_keras = import_tensorflow(path)
+    try:
+        student = tf_keras.models.load_model(path, compile=False)
+    except Exception as exc:  # Keras raises anything from ValueError to zipfile/h5py errors
+        raise SourceError(f"--student {path}: cannot load it: {first_line(exc)}") from exc
+    if not isinstance(student, tf_keras.Model) or not getattr(student, "inputs", None):
+        raise SourceError(f"--student {path}: not a Keras model with known inputs")
+    specs = [[tensor_spec("", t.shape, t.dtype.name) for t in tensors] for tensors in (student.inputs, student.outputs)]
+    given, wanted = _signature(*specs), _signature(source.inputs, source.outputs)
+    if given != wanted:
+        raise SourceError(f"--student {path} {given}; the source model {source.name} {wanted}")
+    return student
 
 
 def _saved_model_graph(path: Path) -> SourceModel:

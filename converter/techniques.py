@@ -1,5 +1,7 @@
-"""Compression techniques, each fine-tuned: TFMOT's prune, cluster and quantisation-aware training, and the
-structural ones (``converter/structure.py``): channel pruning (optionally distilled), low-rank factorisation.
+"""Compression techniques, each fine-tuned: TFMOT's prune, cluster and quantisation-aware training, stacked as
+TFMOT's collaborative optimisation does (QAT that keeps a pruned model's zeros or a clustered model's clusters,
+clustering that keeps the zeros), the structural ones (``converter/structure.py``): channel pruning (optionally
+distilled), low-rank factorisation; and distillation into a user's student model.
 
 Every function takes its own freshly loaded copy of the base model: TFMOT wrappers mutate the model
 they wrap, so a shared copy would carry one technique's wrappers into the next. Layers a technique
@@ -8,6 +10,7 @@ cannot wrap (e.g. Rescaling) are left as they are, so models with preprocessing 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -146,8 +149,9 @@ def prune_2_by_4(model: Any, train: TrainingSet, tune: FineTune) -> Any:
     return tfmot.sparsity.keras.strip_pruning(wrapped)
 
 
-def cluster(model: Any, train: TrainingSet, tune: FineTune, clusters: int) -> Any:
-    """Weight clustering with linear centroid initialisation, fine-tuned."""
+def cluster(model: Any, train: TrainingSet, tune: FineTune, clusters: int, preserve_sparsity: bool = False) -> Any:
+    """Weight clustering with linear centroid initialisation, fine-tuned; ``preserve_sparsity`` keeps a pruned
+    model's zeros (one centroid held at zero, the zero weights masked)."""
     import tensorflow_model_optimization as tfmot
     from tensorflow_model_optimization.python.core.clustering.keras.clustering_registry import ClusteringRegistry
 
@@ -156,7 +160,7 @@ def cluster(model: Any, train: TrainingSet, tune: FineTune, clusters: int) -> An
         model,
         ClusteringRegistry.supports,
         lambda layer: tfmot.clustering.keras.cluster_weights(
-            layer, number_of_clusters=clusters, cluster_centroids_init=init
+            layer, number_of_clusters=clusters, cluster_centroids_init=init, preserve_sparsity=preserve_sparsity
         ),
     )
     fine_tune(wrapped, train, tune)
@@ -165,19 +169,178 @@ def cluster(model: Any, train: TrainingSet, tune: FineTune, clusters: int) -> An
 
 def quantization_aware(model: Any, train: TrainingSet, tune: FineTune) -> Any:
     """QAT: fake-quantise supported layers, fine-tune, leave the rest float."""
-    import tensorflow_model_optimization as tfmot
-    from tensorflow_model_optimization.python.core.quantization.keras.default_8bit import (
-        default_8bit_quantize_registry,
-    )
-
     # BatchNorm folded first: QAT fake-quantises the convolution's own kernel, after which TFLite cannot fold
     # the BatchNorm into it any more (13 MUL and 13 ADD left on the bundled example)
-    model, _ = structure.fold_batchnorm(model)
-    registry = default_8bit_quantize_registry.Default8BitQuantizeRegistry()
-    annotated = _wrap_supported(model, registry.supports, tfmot.quantization.keras.quantize_annotate_layer)
+    return _quantize_trained(_folded(model), train, tune)
+
+
+def _quantize_trained(model: Any, train: TrainingSet, tune: FineTune, scheme: Any = None) -> Any:
+    """QAT on ``model`` (BatchNorm already folded) with TFMOT's default 8-bit scheme, or a collaborative one
+    that keeps what an earlier technique made (zeros, clusters) while it trains."""
+    import tensorflow_model_optimization as tfmot
+
+    scheme = _folded_layout(scheme or tfmot.quantization.keras.default_8bit.Default8BitQuantizeScheme())
+    annotated = _wrap_supported(
+        model, scheme.get_quantize_registry().supports, tfmot.quantization.keras.quantize_annotate_layer
+    )
     with tfmot.quantization.keras.quantize_scope():
-        quantized = tfmot.quantization.keras.quantize_apply(annotated)
+        quantized = tfmot.quantization.keras.quantize_apply(annotated, scheme)
     return fine_tune(quantized, train, tune)
+
+
+def _folded_layout(scheme: Any) -> Any:
+    """``scheme`` made right for a model whose BatchNorm is folded, in two places:
+
+    - a convolution or Dense layer feeding a ReLU keeps its kernel fake-quantised, with no fake-quant between
+      it and the ReLU (as TFMOT does for convolution + BatchNorm + ReLU). TFMOT's own transform for that pair is
+      written for Add + ReLU and turns the whole layer's quantisation off: its kernel would train unquantised,
+      and a prune- or cluster-preserving quantizer would never run on it (the zeros and clusters drift away);
+    - only layers TFMOT's default registry takes too are quantised: the collaborative registries claim every
+      layer without trainable weights (the example's Rescaling) and then ask the default one, which fails.
+    """
+    import tensorflow_model_optimization as tfmot
+    from tensorflow_model_optimization.python.core.quantization.keras import quantize_aware_activation
+    from tensorflow_model_optimization.python.core.quantization.keras import utils as quantize_utils
+    from tensorflow_model_optimization.python.core.quantization.keras.default_8bit import (
+        default_8bit_quantize_layout_transform,
+        default_8bit_quantize_registry,
+        default_8bit_transforms,
+    )
+    from tensorflow_model_optimization.python.core.quantization.keras.graph_transformations import model_transformer
+
+    default = default_8bit_quantize_registry.Default8BitQuantizeRegistry()
+    registry = scheme.get_quantize_registry()
+    kernels = ("Conv2D", "DepthwiseConv2D", "Dense")
+
+    class KernelReLU(default_8bit_transforms.LayerReLUQuantize):  # type: ignore[misc]
+        def replacement(self, match_layer: Any) -> Any:
+            node = match_layer.input_layers[0]
+            config = node.layer["config"]
+            if node.layer["class_name"] not in kernels or config.get("activation") != "linear":
+                return super().replacement(match_layer)  # Add + ReLU, as TFMOT meant it
+            no_op = quantize_aware_activation.NoOpActivation()
+            config["activation"] = quantize_utils.serialize_activation(no_op, use_legacy_format=True)
+            return match_layer
+
+        def custom_objects(self) -> dict[str, Any]:
+            return {**super().custom_objects(), "NoOpActivation": quantize_aware_activation.NoOpActivation}
+
+    class KernelReLUActivation(KernelReLU):
+        pattern = default_8bit_transforms.LayerReluActivationQuantize.pattern
+
+    class Layout(default_8bit_quantize_layout_transform.Default8BitQuantizeLayoutTransform):  # type: ignore[misc]
+        def apply(self, model: Any, layer_quantize_map: dict[str, Any]) -> Any:
+            t = default_8bit_transforms
+            transforms = [
+                t.InputLayerQuantize(),
+                t.SeparableConv1DQuantize(),
+                t.SeparableConvQuantize(),
+                t.Conv2DReshapeBatchNormReLUQuantize(),
+                t.Conv2DReshapeBatchNormActivationQuantize(),
+                t.Conv2DBatchNormReLUQuantize(),
+                t.Conv2DBatchNormActivationQuantize(),
+                t.Conv2DReshapeBatchNormQuantize(),
+                t.Conv2DBatchNormQuantize(),
+                t.ConcatTransform6Inputs(),
+                t.ConcatTransform5Inputs(),
+                t.ConcatTransform4Inputs(),
+                t.ConcatTransform3Inputs(),
+                t.ConcatTransform(),
+                t.DenseBatchNormQuantize(),
+                t.DenseBatchNormReLUQuantize(),
+                t.DenseBatchNormActivationQuantize(),
+                KernelReLU(),  # TFMOT's default list, with these two in place of LayerReLUQuantize and its kin
+                KernelReLUActivation(),
+            ]
+            names = set(layer_quantize_map)
+            return model_transformer.ModelTransformer(model, transforms, names, layer_quantize_map).transform()
+
+    class Registry(tfmot.quantization.keras.QuantizeRegistry):  # type: ignore[misc]
+        def supports(self, layer: Any) -> bool:
+            return bool(default.supports(layer) and registry.supports(layer))
+
+        def get_quantize_config(self, layer: Any) -> Any:
+            return registry.get_quantize_config(layer)
+
+    class Scheme(tfmot.quantization.keras.QuantizeScheme):  # type: ignore[misc]
+        def get_layout_transformer(self) -> Any:
+            return Layout()
+
+        def get_quantize_registry(self) -> Any:
+            return Registry()
+
+    return Scheme()
+
+
+def stages(tune: FineTune, count: int) -> list[FineTune]:
+    """``count`` fine-tuning stages of ``tune.epochs`` each, for techniques stacked on one another; together
+    they report ``tune.epochs`` epochs, one after every ``count`` epochs run, so the progress a caller counts
+    (``--epochs`` per variant) advances evenly and ends where it should."""
+    run = itertools.count(1)
+
+    def report(epoch: int, epochs: int) -> None:
+        done = next(run)
+        if done % count == 0:
+            tune.on_epoch(done // count, tune.epochs)
+
+    return [FineTune(tune.epochs, tune.learning_rate, tune.batch_size, report) for _ in range(count)]
+
+
+def _folded(model: Any) -> Any:
+    """BatchNorm folded, on a copy with layers of its own: TFMOT's wrapping and stripping hand the layers it does
+    not wrap (a Rescaling) on as they are, so after a technique they belong to several models, and
+    ``structure``'s rewrites refuse a layer called in several places."""
+    import tf_keras
+
+    copy = tf_keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return structure.fold_batchnorm(copy)[0]
+
+
+# Each stacked technique runs in stages of --epochs (``stages``). Pruning runs before BatchNorm is folded (the
+# BatchNorm helps it recover, and folding scales each output channel, which keeps the zeros); clustering runs
+# after (folding would rescale each output channel of a clustered kernel: the cluster-preserving QAT would find
+# thousands of values in it and keep none).
+
+
+def pruned_qat(model: Any, train: TrainingSet, tune: FineTune, sparsity: float) -> Any:
+    """Pruned to ``sparsity``, then QAT that keeps the zeros (TFMOT's prune-preserving scheme)."""
+    import tensorflow_model_optimization as tfmot
+
+    first, second = stages(tune, 2)
+    pruned = _folded(prune(model, train, first, sparsity))
+    scheme = tfmot.experimental.combine.Default8BitPrunePreserveQuantizeScheme()
+    return _quantize_trained(pruned, train, second, scheme)
+
+
+def clustered_qat(model: Any, train: TrainingSet, tune: FineTune, clusters: int) -> Any:
+    """Clustered to ``clusters`` values per kernel, then QAT that keeps the clusters."""
+    import tensorflow_model_optimization as tfmot
+
+    first, second = stages(tune, 2)
+    clustered = cluster(_folded(model), train, first, clusters)
+    scheme = tfmot.experimental.combine.Default8BitClusterPreserveQuantizeScheme(preserve_sparsity=False)
+    return _quantize_trained(clustered, train, second, scheme)
+
+
+def _prune_then_cluster(model: Any, train: TrainingSet, tunes: list[FineTune], sparsity: float, clusters: int) -> Any:
+    pruned = _folded(prune(model, train, tunes[0], sparsity))
+    return cluster(pruned, train, tunes[1], clusters, preserve_sparsity=True)
+
+
+def pruned_clustered(model: Any, train: TrainingSet, tune: FineTune, sparsity: float, clusters: int) -> Any:
+    """Pruned to ``sparsity``, then clustered keeping the zeros (sparsity-preserving clustering)."""
+    return _prune_then_cluster(model, train, stages(tune, 2), sparsity, clusters)
+
+
+def pruned_clustered_qat(model: Any, train: TrainingSet, tune: FineTune, sparsity: float, clusters: int) -> Any:
+    """Pruned, clustered keeping the zeros, then QAT that keeps both (TFMOT's PCQAT)."""
+    import tensorflow_model_optimization as tfmot
+
+    *first, last = stages(tune, 3)
+    clustered = _prune_then_cluster(model, train, first, sparsity, clusters)
+    scheme = tfmot.experimental.combine.Default8BitClusterPreserveQuantizeScheme(preserve_sparsity=True)
+    return _quantize_trained(clustered, train, last, scheme)
 
 
 def _is_class_ids(train: TrainingSet) -> bool:
@@ -247,6 +410,18 @@ def channel_pruned(model: Any, train: TrainingSet, tune: FineTune, ratio: float,
     if distill is not None and _is_class_ids(train):
         return distilled(student, train, tune, distill)
     return fine_tune(student, train, tune)
+
+
+def student_distilled(
+    student: Any, train: TrainingSet, tune: FineTune, distill: Distill, teacher: list[np.ndarray]
+) -> Any:
+    """A user's student trained from the teacher (``teacher``: its outputs on ``train.x``) at ``RECOVERY_LR`` × the
+    rate: by ``distilled`` where the labels are class ids, else fitted to the teacher's outputs (mean squared error
+    on each): what it should imitate when there are no classes to soften."""
+    tune = _recovering(tune)
+    if _is_class_ids(train):
+        return distilled(student, train, tune, distill)
+    return fine_tune(student, TrainingSet(train.x, teacher, ["mse" for _ in teacher]), tune)
 
 
 def low_rank(model: Any, train: TrainingSet, tune: FineTune, energy: float) -> Any:

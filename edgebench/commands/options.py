@@ -376,7 +376,27 @@ _CONVERSION_FLAGS = (
         show_default=True,
         help="Share of the singular-value energy low_rank keeps in each factorised kernel.",
     ),
+    click.option(
+        "--student",
+        metavar="PATH",
+        default=_CONVERT.student,
+        callback=lambda ctx, param, value: student_file(value),
+        help="A Keras model (.keras/.h5) with the model's input and output shapes: the distilled variants train it "
+        "from the model as teacher (without it they are not applicable).",
+    ),
 )
+
+
+def student_file(value: str) -> str:
+    """``--student`` checked now (one line naming the flag and the file); kept as given for the converter."""
+    from converter.checks import SourceError, check_student  # numpy: only when the flag is used, not for --help
+
+    if value:
+        try:
+            check_student(Path(value))
+        except SourceError as exc:
+            raise click.UsageError(str(exc)) from None
+    return value
 
 
 def input_shapes(entries: tuple[str, ...]) -> tuple[str, ...]:
