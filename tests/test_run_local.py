@@ -122,3 +122,28 @@ def test_a_tflite_with_no_data_is_measured_for_latency_memory_and_fidelity_but_n
     ) in captured.err
     record = schema.read(RunRecord, tmp_path / "work" / "runs" / run["run_id"] / RUN_RECORD_NAME)
     assert record.data is None and record.options.synthetic_samples == 8
+
+
+def test_a_sparse_int8_variant_xnnpack_refuses_is_delegate_failed_there_and_measured_on_plain_kernels(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """--keep-sparsity stores pruned_int8 sparse, which XNNPACK cannot prepare: the conversion still makes it
+    (and fp32), scores it on the host's plain kernels, and only the device's XNNPACK cell fails."""
+    workdir = tmp_path / "work"
+    extra = ["--variants", "fp32,pruned_int8", "--keep-sparsity", "--epochs", "1"]
+    code, report = run_json(capsys, workdir, tmp_path / "h.sqlite", *extra)
+
+    assert code == 1  # a failed cell
+    statuses = {(row["variant"], row["delegate"]): row["status"] for row in report["rows"]}
+    assert statuses == {
+        ("fp32", "xnnpack"): "ok",
+        ("fp32", "cpu"): "ok",
+        ("pruned_int8", "xnnpack"): "delegate_failed",
+        ("pruned_int8", "cpu"): "ok",
+    }
+    sparse = next(row for row in report["rows"] if (row["variant"], row["delegate"]) == ("pruned_int8", "cpu"))
+    assert sparse["top1"] > 0.8  # one epoch of pruning: chance is 0.1
+    (manifest_path,) = (workdir / "variants").glob("*/variants.json")
+    record = schema.read(Manifest, manifest_path).variant("pruned_int8")
+    assert record is not None and record.host_top1 == pytest.approx(sparse["top1"])
+    assert any(note.startswith("scored on the host's plain kernels: xnnpack failed") for note in record.notes)
