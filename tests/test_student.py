@@ -1,0 +1,123 @@
+"""Distillation into a user's student (``--student``): a smaller untrained CNN learns the bundled example's task
+from the example model as teacher; without --student the distilled variants are not applicable and say what to
+give; a student file that cannot serve is refused in one line naming --student and the file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from converter.catalogue import Options
+from converter.checks import SourceError, check_student
+from edgebench.cli import invoke
+from edgebench.conversion import convert
+from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
+from edgebench.records import Manifest, VariantRecord
+from tests.conftest import ROOT
+
+# A student with the example's input (32x32x1, pixels 0..255) and outputs (10 class probabilities), a tenth of
+# its parameters (2.7k), untrained: built in a process of its own (the test process never imports TensorFlow).
+STUDENT = """
+import sys
+import tf_keras as k
+
+k.utils.set_random_seed(0)
+image = k.Input((32, 32, 1), name="image")
+x = k.layers.Rescaling(1 / 255)(image)
+x = k.layers.MaxPooling2D(2)(k.layers.Conv2D(8, 3, strides=2, activation="relu")(x))
+x = k.layers.Flatten()(k.layers.Conv2D(16, 3, strides=2, activation="relu")(x))
+k.Model(image, k.layers.Dense(int(sys.argv[2]), activation="softmax")(x)).save(sys.argv[1])
+"""
+
+
+def _student(path: Path, classes: int = 10) -> Path:
+    env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    subprocess.run(
+        [sys.executable, "-c", STUDENT, str(path), str(classes)], env=env, cwd=ROOT, check=True, capture_output=True
+    )
+    return path
+
+
+def _variant(manifest: Manifest, name: str) -> VariantRecord:
+    record = manifest.variant(name)
+    assert record is not None, name
+    return record
+
+
+@pytest.fixture(scope="module")
+def student(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _student(tmp_path_factory.mktemp("student") / "student.keras")
+
+
+@pytest.mark.slow
+def test_a_small_student_learns_the_task_from_the_teacher(student: Path, tmp_path: Path) -> None:
+    untrained, _ = convert(student, EXAMPLE_DATA, ["fp32"], tmp_path / "untrained", options=Options())
+    before = _variant(untrained, "fp32").host_top1
+    assert before is not None and before < 0.3  # a guess among ten classes
+
+    options = Options(epochs=3, student=str(student))
+    manifest, _ = convert(
+        EXAMPLE_MODEL, EXAMPLE_DATA, ["fp32", "distilled", "distilled_int8"], tmp_path, options=options
+    )
+    fp32 = _variant(manifest, "fp32")
+    assert fp32.figures is not None
+    for name in ("distilled", "distilled_int8"):
+        record = _variant(manifest, name)
+        assert record.status == "ok", f"{name}: {record.message}"
+        assert record.host_top1 is not None and record.host_top1 > before + 0.3, name
+        assert record.figures is not None and record.figures.total_params < 0.2 * fp32.figures.total_params
+        assert "student.keras distilled from the source" in record.recipe
+
+
+@pytest.mark.slow
+def test_without_a_student_the_distilled_variants_say_to_give_one(tmp_path: Path) -> None:
+    manifest, _ = convert(EXAMPLE_MODEL, EXAMPLE_DATA, ["distilled", "distilled_int8"], tmp_path, options=Options())
+    for record in manifest.variants:
+        assert record.status == "not_applicable", record.name
+        assert "give --student PATH" in record.message
+
+
+@pytest.mark.slow
+def test_a_student_of_other_shapes_fails_naming_both(tmp_path: Path) -> None:
+    wrong = _student(tmp_path / "five.keras", classes=5)
+    options = Options(epochs=1, student=str(wrong))
+    manifest, _ = convert(EXAMPLE_MODEL, EXAMPLE_DATA, ["distilled"], tmp_path / "out", options=options)
+    record = _variant(manifest, "distilled")
+    assert record.status == "failed"
+    assert record.message == (
+        f"--student {wrong} takes 32x32x1 and gives 5; the source model digits_mobilenet takes 32x32x1 and gives 10"
+    )
+
+
+def test_a_missing_student_is_one_line_naming_the_flag(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    command = ["convert", "--model", str(EXAMPLE_MODEL), "--student", "/nope", "--workdir", str(tmp_path)]
+    assert invoke(command) == 2
+    assert "Error: --student /nope: file not found\n" in capsys.readouterr().err
+    assert not (tmp_path / "variants").exists()  # refused before any conversion
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "problem"),
+    [
+        ("student.tflite", b"TFL3", "not a Keras model file (expects .keras or .h5)"),
+        ("student.keras", b"not a zip", "cannot load it: not a Keras archive (not a zip file)"),
+        ("student.h5", b"", "cannot load it: empty file"),
+    ],
+)
+def test_a_student_file_that_is_no_keras_model_is_refused(
+    tmp_path: Path, name: str, content: bytes, problem: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(SourceError) as refused:
+        check_student(path)
+    assert str(refused.value) == f"--student {path}: {problem}"
+
+
+def test_a_student_folder_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match=r"^--student .* is a folder, not a Keras model file$"):
+        check_student(tmp_path)
