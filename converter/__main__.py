@@ -39,6 +39,7 @@ from converter.source import (
     import_tensorflow,
     load_data,
     load_model,
+    load_student,
     needs_tensorflow,
     synthetic_data,
 )
@@ -295,6 +296,10 @@ _REMEDIES = {  # by variant-name prefix, first match wins: the option that trade
     "channel_pruned": "try more --epochs or a higher --channel-ratio",
     "low_rank": "try more --epochs or a higher --low-rank-energy",
     "qat": "try more --epochs",
+    "pqat": "try more --epochs or a lower --sparsity",
+    "cqat": "try more --epochs or more --clusters",
+    "pcqat": "try more --epochs, a lower --sparsity or more --clusters",
+    "distilled": "try more --epochs or a larger --student",
 }
 
 
@@ -382,6 +387,8 @@ def convert(args: argparse.Namespace) -> Manifest:
         tf_keras.utils.set_random_seed(options.seed)
         tf.config.experimental.enable_op_determinism()  # same model, data and --seed: same bytes
     source = load_model(args.model)
+    if options.student and any(RECIPES[name].reads & {"student"} for name in names):
+        load_student(Path(options.student), source)  # a student of other shapes is the user's to fix: exit 2
     data = synthetic_data(source, options) if args.data is None else load_data(args.data, source, options)
     args.out.mkdir(parents=True, exist_ok=True)
     reference, problem = source_reference(source, data)

@@ -16,7 +16,7 @@ from itertools import accumulate
 from pathlib import Path
 
 from converter.catalogue import FINE_TUNED, Options
-from converter.checks import SourceError, check_data, check_model
+from converter.checks import SourceError, check_data, check_model, check_student
 from converter.variant_cache import keyed_options
 from device_runner.schema import SchemaError
 from edgebench import __version__
@@ -52,7 +52,7 @@ def check_inputs(
     data_flag: str = "--data",
     options: Options | None = None,
 ) -> None:
-    """Refuse in one line a model or data path that cannot work, or an ``--input-shape`` for an input the
+    """Refuse in one line a model, data or student path that cannot work, or an ``--input-shape`` for an input the
     model lacks: what needs no TensorFlow, so it is instant. Runs before hashing, which would never return
     from a FIFO or a device.
     """
@@ -60,6 +60,8 @@ def check_inputs(
         check_model(model, model_flag)
         if data is not None:
             check_data(data, data_flag)
+        if options is not None and options.student:
+            check_student(Path(options.student))
     except SourceError as exc:
         raise EdgebenchError(str(exc)) from exc
     if options is not None and options.input_shapes:

@@ -17,6 +17,7 @@ from device_runner.schema import Plan
 from edgebench.cli import invoke
 from edgebench.commands.options import note_no_data
 from edgebench.errors import EdgebenchError
+from edgebench.example import EXAMPLE_MODEL
 from edgebench.records import Manifest, read_manifest
 from edgebench.resume import CONVERSION_FLAGS, RUN_RECORD_NAME, RunFolder, RunRecord, check_resume_flags, settings
 from tests.real_models import FLOAT_WEIGHTS, real_model
@@ -41,6 +42,7 @@ CASES: dict[str, tuple[list[str], Any]] = {
     "loss": (["--loss", "mse"], "mse"),
     "input_shapes": (["--input-shape", "input_1:1x64x64x3"], ("input_1:1x64x64x3",)),
     "synthetic_samples": (["--synthetic-samples", "8"], 8),
+    "student": (["--student", str(EXAMPLE_MODEL)], str(EXAMPLE_MODEL)),
 }
 COMMANDS = ["convert", "run", "push", "gate"]
 
@@ -82,7 +84,7 @@ def test_each_commands_help_shows_each_conversion_flag_with_the_options_default(
     page = capsys.readouterr().out.splitlines()
     assert [line for line in page if line.strip().startswith(CONVERSION_FLAGS[name])]  # in the page, as typed
     default = getattr(Options(), name)
-    if not isinstance(default, bool | tuple):  # flags and repeatable entries are off or empty by default
+    if not isinstance(default, bool | tuple) and default != "":  # flags, repeatable entries, files: none by default
         help_text = " ".join(invoke_help_of(command, CONVERSION_FLAGS[name]).split())
         assert f"[default: {default}" in help_text
 

@@ -15,6 +15,7 @@ from converter.catalogue import Options
 from converter.checks import SourceError, check_student
 from edgebench.cli import invoke
 from edgebench.conversion import convert
+from edgebench.errors import EdgebenchError
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.records import Manifest, VariantRecord
 from tests.conftest import ROOT
@@ -82,13 +83,12 @@ def test_without_a_student_the_distilled_variants_say_to_give_one(tmp_path: Path
 
 
 @pytest.mark.slow
-def test_a_student_of_other_shapes_fails_naming_both(tmp_path: Path) -> None:
+def test_a_student_of_other_shapes_is_refused_naming_both(tmp_path: Path) -> None:
     wrong = _student(tmp_path / "five.keras", classes=5)
     options = Options(epochs=1, student=str(wrong))
-    manifest, _ = convert(EXAMPLE_MODEL, EXAMPLE_DATA, ["distilled"], tmp_path / "out", options=options)
-    record = _variant(manifest, "distilled")
-    assert record.status == "failed"
-    assert record.message == (
+    with pytest.raises(EdgebenchError) as refused:  # the user's to fix: exit 2, not one failed variant
+        convert(EXAMPLE_MODEL, EXAMPLE_DATA, ["fp32", "distilled"], tmp_path / "out", options=options)
+    assert str(refused.value) == (
         f"--student {wrong} takes 32x32x1 and gives 5; the source model digits_mobilenet takes 32x32x1 and gives 10"
     )
 
