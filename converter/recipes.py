@@ -291,6 +291,22 @@ def _tuned(o: Options) -> str:
     return f"fine-tuned {o.epochs} epochs at lr {o.learning_rate:g}"
 
 
+def _float_and_int8(
+    name: str, how: Callable[[Options], str], technique: Callable[[Any, Context], Any], reads: frozenset[str]
+) -> tuple[Recipe, Recipe]:
+    """A fine-tuned technique as two variants: ``name`` in float32 and ``name_int8`` in full-integer int8."""
+    return (
+        Recipe(name, lambda o: f"{how(o)}; float32", _trained(technique, _as_fp32), trains=True, reads=reads),
+        Recipe(
+            f"{name}_int8",
+            lambda o: f"{how(o)}; full-integer int8 ({_io(o)})",
+            _trained(technique, _as_int8),
+            trains=True,
+            reads=reads | INT8_IO,
+        ),
+    )
+
+
 RECIPES = {
     recipe.name: recipe
     for recipe in (
@@ -345,19 +361,8 @@ RECIPES = {
             trains=True,
             reads=TUNING,
         ),
-        Recipe(
-            "clustered",
-            lambda o: f"{o.clusters} clusters (linear init), {_tuned(o)}; float32",
-            _trained(_cluster, _as_fp32),
-            trains=True,
-            reads=TUNING | {"clusters"},
-        ),
-        Recipe(
-            "clustered_int8",
-            lambda o: f"{o.clusters} clusters, {_tuned(o)}; full-integer int8 ({_io(o)})",
-            _trained(_cluster, _as_int8),
-            trains=True,
-            reads=TUNING | INT8_IO | {"clusters"},
+        *_float_and_int8(
+            "clustered", lambda o: f"{o.clusters} clusters (linear init), {_tuned(o)}", _cluster, TUNING | {"clusters"}
         ),
         Recipe(
             "qat_int8",
@@ -402,20 +407,7 @@ RECIPES = {
             trains=True,
             reads=TUNING | INT8_IO | {"sparsity", "clusters"},
         ),
-        Recipe(
-            "channel_pruned",
-            lambda o: f"{_channels(o)}; float32",
-            _trained(_channel_pruned, _as_fp32),
-            trains=True,
-            reads=CHANNELS,
-        ),
-        Recipe(
-            "channel_pruned_int8",
-            lambda o: f"{_channels(o)}; full-integer int8 ({_io(o)})",
-            _trained(_channel_pruned, _as_int8),
-            trains=True,
-            reads=CHANNELS | INT8_IO,
-        ),
+        *_float_and_int8("channel_pruned", _channels, _channel_pruned, CHANNELS),
         Recipe(
             "low_rank",
             lambda o: (
@@ -426,19 +418,6 @@ RECIPES = {
             trains=True,
             reads=TUNING | {"low_rank_energy"},
         ),
-        Recipe(
-            "distilled",
-            lambda o: f"{_student(o)}; float32",
-            _trained(_distilled, _as_fp32),
-            trains=True,
-            reads=STUDENT,
-        ),
-        Recipe(
-            "distilled_int8",
-            lambda o: f"{_student(o)}; full-integer int8 ({_io(o)})",
-            _trained(_distilled, _as_int8),
-            trains=True,
-            reads=STUDENT | INT8_IO,
-        ),
+        *_float_and_int8("distilled", _student, _distilled, STUDENT),
     )
 }
