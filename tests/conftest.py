@@ -22,7 +22,7 @@ from edgebench.conversion import convert
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.hashing import sha256_file
 from edgebench.plan import build_plan, stage
-from edgebench.records import Manifest, StoredRun
+from edgebench.records import Manifest, StoredRun, VariantRecord
 from edgebench.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -204,6 +204,13 @@ def plan_for_files(
     plan = dataclasses.replace(plan, variants=variants)
     schema.write(plan_dir / "plan.json", plan)
     return plan_dir / "plan.json"
+
+
+def variant_of(manifest: Manifest, name: str) -> VariantRecord:
+    """The manifest's record of ``name``, which the spec expects to be there."""
+    record = manifest.variant(name)
+    assert record is not None, name
+    return record
 
 
 def stored_run(store_file: Path, run_id: str) -> StoredRun:

@@ -13,18 +13,13 @@ from converter.catalogue import Options
 from edgebench.conversion import convert
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.records import Manifest, VariantRecord, VariantState
+from tests.conftest import variant_of
 
 OPTIONS_1: dict[str, Any] = {"epochs": 1}
 
 
 def _options(**changes: Any) -> Options:
     return Options(**{**OPTIONS_1, **changes})
-
-
-def _variant(manifest: Manifest, name: str) -> VariantRecord:
-    record = manifest.variant(name)
-    assert record is not None, name
-    return record
 
 
 @pytest.fixture(scope="module")
@@ -36,12 +31,12 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
 
 @pytest.mark.slow
 def test_qat_int8_folds_batchnorm_into_the_same_ops_as_int8(example: Manifest) -> None:
-    int8, qat = _variant(example, "int8"), _variant(example, "qat_int8")
+    int8, qat = variant_of(example, "int8"), variant_of(example, "qat_int8")
     assert qat.status == "ok", qat.message
     assert int8.figures is not None and qat.figures is not None
     assert qat.figures.ops == int8.figures.ops  # no MUL/ADD left over from an unfolded BatchNorm
     assert qat.figures.total_params == int8.figures.total_params
-    assert qat.host_top1 is not None and qat.host_top1 >= _variant(example, "fp32").host_top1 - 0.02  # type: ignore[operator]
+    assert qat.host_top1 is not None and qat.host_top1 >= variant_of(example, "fp32").host_top1 - 0.02  # type: ignore[operator]
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +48,10 @@ def pruned_example(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
 
 @pytest.mark.slow
 def test_channel_pruning_makes_a_smaller_dense_model_of_the_same_ops(pruned_example: Manifest) -> None:
-    fp32 = _variant(pruned_example, "fp32")
+    fp32 = variant_of(pruned_example, "fp32")
     assert fp32.figures is not None
     for name in ("channel_pruned", "channel_pruned_int8"):
-        record = _variant(pruned_example, name)
+        record = variant_of(pruned_example, name)
         assert record.status == "ok", record.message
         assert record.figures is not None and record.sparsity is not None
         assert record.figures.total_params < 0.45 * fp32.figures.total_params  # half the filters: ~1/4 of 1x1 weights
@@ -75,9 +70,9 @@ def test_channel_pruning_carries_residuals_batchnorm_depthwise_and_pooling(kind:
     built = build(kind, tmp_path / kind)
     variants = ["fp32", "channel_pruned", "channel_pruned_int8"]
     manifest, _ = convert(built / "model.keras", built / "data.npz", variants, tmp_path / "out", options=_options())
-    fp32 = _variant(manifest, "fp32")
+    fp32 = variant_of(manifest, "fp32")
     for name in variants[1:]:
-        record = _variant(manifest, name)
+        record = variant_of(manifest, name)
         assert record.status == "ok", f"{name}: {record.message}"
         assert record.figures is not None and fp32.figures is not None
         assert record.figures.total_params < fp32.figures.total_params, name
@@ -91,14 +86,14 @@ def test_a_layer_channel_pruning_cannot_map_is_not_applicable_and_named(tmp_path
     manifest, _ = convert(
         built / "model.keras", built / "data.npz", ["channel_pruned"], tmp_path / "out", options=_options()
     )
-    record = _variant(manifest, "channel_pruned")
+    record = variant_of(manifest, "channel_pruned")
     assert record.status == "not_applicable"
     assert "mixing_norm (LayerNormalization)" in record.message
 
 
 @pytest.mark.slow
 def test_low_rank_factorises_only_where_the_layer_gets_smaller(pruned_example: Manifest) -> None:
-    fp32, low = _variant(pruned_example, "fp32"), _variant(pruned_example, "low_rank")
+    fp32, low = variant_of(pruned_example, "fp32"), variant_of(pruned_example, "low_rank")
     assert low.status == "ok", low.message
     assert low.figures is not None and fp32.figures is not None
     assert low.figures.total_params < fp32.figures.total_params
@@ -110,7 +105,7 @@ def test_low_rank_factorises_only_where_the_layer_gets_smaller(pruned_example: M
 
 @pytest.mark.slow
 def test_a_variant_that_loses_accuracy_carries_a_warning_in_the_manifest(pruned_example: Manifest) -> None:
-    fp32 = _variant(pruned_example, "fp32")
+    fp32 = variant_of(pruned_example, "fp32")
     assert fp32.host_top1 is not None and not any(n.startswith("warning") for n in fp32.notes)
     for record in pruned_example.variants:
         lost = record.host_top1 is not None and record.host_top1 < fp32.host_top1 - 0.02

@@ -17,8 +17,7 @@ from edgebench.cli import invoke
 from edgebench.conversion import convert
 from edgebench.errors import EdgebenchError
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
-from edgebench.records import Manifest, VariantRecord
-from tests.conftest import ROOT
+from tests.conftest import ROOT, variant_of
 
 # A student with the example's input (32x32x1, pixels 0..255) and outputs (10 class probabilities), a tenth of
 # its parameters (2.7k), untrained: built in a process of its own (the test process never imports TensorFlow).
@@ -43,12 +42,6 @@ def _student(path: Path, classes: int = 10) -> Path:
     return path
 
 
-def _variant(manifest: Manifest, name: str) -> VariantRecord:
-    record = manifest.variant(name)
-    assert record is not None, name
-    return record
-
-
 @pytest.fixture(scope="module")
 def student(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _student(tmp_path_factory.mktemp("student") / "student.keras")
@@ -57,17 +50,17 @@ def student(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_a_small_student_learns_the_task_from_the_teacher(student: Path, tmp_path: Path) -> None:
     untrained, _ = convert(student, EXAMPLE_DATA, ["fp32"], tmp_path / "untrained", options=Options())
-    before = _variant(untrained, "fp32").host_top1
+    before = variant_of(untrained, "fp32").host_top1
     assert before is not None and before < 0.3  # a guess among ten classes
 
     options = Options(epochs=3, student=str(student))
     manifest, _ = convert(
         EXAMPLE_MODEL, EXAMPLE_DATA, ["fp32", "distilled", "distilled_int8"], tmp_path, options=options
     )
-    fp32 = _variant(manifest, "fp32")
+    fp32 = variant_of(manifest, "fp32")
     assert fp32.figures is not None
     for name in ("distilled", "distilled_int8"):
-        record = _variant(manifest, name)
+        record = variant_of(manifest, name)
         assert record.status == "ok", f"{name}: {record.message}"
         assert record.host_top1 is not None and record.host_top1 > before + 0.3, name
         assert record.figures is not None and record.figures.total_params < 0.2 * fp32.figures.total_params
