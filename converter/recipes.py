@@ -279,8 +279,10 @@ def _student(o: Options) -> str:
 
 
 def _recovery(o: Options) -> str:
-    times = techniques.RECOVERY_LR
-    return f"fine-tuned {o.epochs} epochs at lr {o.learning_rate * times:g} ({times:g}× --lr)"
+    epochs, rate = techniques.RECOVERY_EPOCHS, techniques.RECOVERY_LR
+    return (
+        f"fine-tuned {o.epochs * epochs} epochs at lr {o.learning_rate * rate:g} ({epochs}× --epochs, {rate:g}× --lr)"
+    )
 
 
 def _io(o: Options) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from converter.catalogue import Options
+from converter.techniques import RECOVERY_EPOCHS, RECOVERY_LR, FineTune, recovering
 from edgebench.conversion import convert
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.records import Manifest, VariantRecord, VariantState
@@ -134,3 +135,12 @@ def test_the_accuracy_warning_names_the_drop_and_what_to_try() -> None:
     assert flagged.record.notes == [
         "warning: -48.9 points top-1 vs fp32: try more --epochs or a higher --low-rank-energy"
     ]
+
+
+def test_a_structural_change_recovers_for_longer_and_still_reports_epochs_epochs() -> None:
+    seen: list[tuple[int, int]] = []
+    tune = recovering(FineTune(3, 1e-4, 32, lambda epoch, total: seen.append((epoch, total))))
+    assert tune.epochs == 3 * RECOVERY_EPOCHS and tune.learning_rate == pytest.approx(1e-4 * RECOVERY_LR)
+    for epoch in range(1, tune.epochs + 1):
+        tune.on_epoch(epoch, tune.epochs)
+    assert seen == [(1, 3), (2, 3), (3, 3)]  # what the progress bar counts per fine-tuned variant
