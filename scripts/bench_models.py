@@ -32,6 +32,11 @@ VARIANTS = "fp16,dynamic_int8,weight_int8,int8"
 DELEGATES = ("xnnpack", "cpu")
 
 
+def _shortened(text: str, width: int = 70) -> str:
+    """``text`` cut to ``width`` characters from its start, where a message says what it is about."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def measure(model: Path, work: Path, runs: int, min_secs: float) -> tuple[dict[str, object], float]:
     argv = ["run", "--model", str(model), "--variants", VARIANTS, "--delegates", ",".join(DELEGATES)]
     argv += ["--runs", str(runs), "--min-secs", str(min_secs), "--workdir", str(work)]
@@ -67,7 +72,7 @@ def rows_for(name: str, model: Path, runs: int, min_secs: float) -> list[str]:
             else:
                 timings.append(str(cell["status"]))
         if variant.status != VariantState.OK:
-            size, cosine = str(variant.status), variant.message.split(": ", 1)[-1][-70:]
+            size, cosine = str(variant.status), _shortened(variant.message.split(": ", 1)[-1])
         else:
             size = f"{variant.size_bytes / given_bytes:.2f}×" if given_bytes and variant.size_bytes else "—"
             scored = variant.host_accuracy.outputs if variant.host_accuracy else []
