@@ -55,7 +55,7 @@ def test_channel_pruning_makes_a_smaller_dense_model_of_the_same_ops(pruned_exam
         record = variant_of(pruned_example, name)
         assert record.status == "ok", record.message
         assert record.figures is not None and record.sparsity is not None
-        assert record.figures.total_params < 0.45 * fp32.figures.total_params  # 0.55 of the filters: ~0.3 of 1x1 weights
+        assert record.figures.total_params < 0.45 * fp32.figures.total_params  # 0.55 of the filters: ~0.3 of 1x1s
         assert record.figures.flops < 0.5 * fp32.figures.flops
         assert set(record.figures.ops) == set(fp32.figures.ops)  # nothing added: a dense model, just narrower
         assert record.sparsity < 0.05  # removed, not zeroed
