@@ -22,6 +22,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> str:
     root = tmp_path_factory.mktemp("flow")
     url = f"sqlite:///{root / 'h.sqlite'}"
     argv = ["run", "--workdir", str(root / "work"), "--store", url, "--variants", ",".join(VARIANTS), "--epochs", "1"]
+    argv += ["--channel-ratio", "0.25"]  # a quarter of the filters: channel_pruned loses enough to be warned of
     quick = ["--delegates", "xnnpack", "--runs", "120", "--min-secs", "0", "--warmup-secs", "0"]
     assert invoke([*argv, *quick, "--tag", "release=1", "--quiet"]) == 0
     with Store(url) as store:
@@ -53,3 +54,18 @@ def test_the_gate_holds_each_new_variant_s_cell_to_the_baseline(
     assert code == report["exit_code"] == 0  # the same measurements: nothing to stop
     gated = {verdict["cell"].split(" · ")[1] for verdict in report["verdicts"]}
     assert gated == set(VARIANTS)
+
+
+def test_the_report_carries_the_converter_s_warning_on_a_variant_that_lost_accuracy(
+    capsys: pytest.CaptureFixture[str], history: str
+) -> None:
+    assert invoke(["report", "candidate", "--store", history, "--json"]) == 0
+    rows = {row["variant"]: row for row in json.loads(capsys.readouterr().out)["rows"]}
+    assert rows["channel_pruned"]["warning"].endswith(
+        "points top-1 vs fp32: try more --epochs or a higher --channel-ratio"
+    )
+    assert rows["fp32"]["warning"] == ""
+    assert invoke(["report", "candidate", "--store", history]) == 0
+    assert f"warning on channel_pruned: {rows['channel_pruned']['warning']}" in capsys.readouterr().out
+    assert invoke(["report", "candidate", "--store", history, "--markdown", "-"]) == 0
+    assert f"- warning on channel_pruned: {rows['channel_pruned']['warning']}" in capsys.readouterr().out

@@ -59,6 +59,7 @@ class ComparisonRow:
     labels_note: str = ""  # the runner's reason when top-1 is "not scored"
     worst_output_cosine: float | None = None  # fidelity where top-1 agreement does not apply (marks.py)
     emulated: str = ""  # why the device's timings mean nothing (an emulated board), from its facts
+    warning: str = ""  # the converter's warnings on the variant (accuracy lost, calibrated on synthetic inputs)
     baseline: bool = False  # the cell the others of its configuration are compared with (baseline_of)
 
     @property
@@ -188,6 +189,9 @@ def comparison_rows(runs: Iterable[StoredRun]) -> list[ComparisonRow]:
                     labels_note=marks.labels_note(cell),
                     worst_output_cosine=marks.worst_output_cosine(cell.accuracy),
                     emulated=(cell.device.emulated or "") if cell.device else "",
+                    warning="; ".join(n.removeprefix("warning: ") for n in record.notes if n.startswith("warning: "))
+                    if record
+                    else "",
                     baseline=cell.variant == base_name,
                 )
             )

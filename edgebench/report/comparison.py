@@ -108,13 +108,17 @@ def contended_notes(rows: list[ComparisonRow]) -> list[str]:
     ]
 
 
-def labels_notes(rows: list[ComparisonRow]) -> list[str]:
-    """Why top-1 reads "not scored", once per device and reason; and which devices were emulated."""
+def row_notes(rows: list[ComparisonRow]) -> list[str]:
+    """What the cells cannot say, once each: why top-1 reads "not scored" on a device, which devices were
+    emulated, and the converter's warnings on a variant (the accuracy it lost on the host, and what to try)."""
     seen = dict.fromkeys((r.device, r.labels_note) for r in rows if r.labels_note)
     emulated = dict.fromkeys((r.device, r.emulated) for r in rows if r.emulated)
-    return [f"top-1 not scored on {device}: {note}" for device, note in seen] + [
-        f"{device} is emulated: {why}" for device, why in emulated
-    ]
+    warned = dict.fromkeys((r.variant, r.warning) for r in rows if r.warning)
+    return (
+        [f"top-1 not scored on {device}: {note}" for device, note in seen]
+        + [f"{device} is emulated: {why}" for device, why in emulated]
+        + [f"warning on {variant}: {warning}" for variant, warning in warned]
+    )
 
 
 def render(rows: list[ComparisonRow], recommendations: list[Recommendation], console: Console) -> None:
@@ -139,7 +143,7 @@ def render(rows: list[ComparisonRow], recommendations: list[Recommendation], con
             console.print(f"[cyan]why slower on {row.device} × {row.delegate}[/]: {row.why}")
     for note in contended_notes(rows):
         console.print(f"[yellow]{escape(note)}[/]", highlight=False)
-    for note in labels_notes(rows):
+    for note in row_notes(rows):
         console.print(note, markup=False, highlight=False)
     for rec in recommendations:
         console.print(f"[bold]Ship on {rec.device}:[/] {rec.reason}")
@@ -152,7 +156,7 @@ def markdown(rows: list[ComparisonRow], recommendations: list[Recommendation]) -
     for row in rows:
         if row.why:
             lines.append(f"- why slower on {row.device} × {row.delegate}: {row.why}")
-    lines += [f"- {note}" for note in contended_notes(rows) + labels_notes(rows)]
+    lines += [f"- {note}" for note in contended_notes(rows) + row_notes(rows)]
     for title, members in groups(rows):
         lines += [
             "",

@@ -16,8 +16,8 @@ from edgebench.report.comparison import (
     cells,
     contended_notes,
     groups,
-    labels_notes,
     matrix_cells,
+    row_notes,
 )
 from edgebench.report.plots import Keyed
 
@@ -126,7 +126,7 @@ def render(
         for title, members in tables:
             parts.append(f"<h3>{html.escape(title)}</h3>{_table(members)}")
         shown = [r for _, r in keyed]
-        notes = "".join(f"<li>{html.escape(n)}</li>" for n in contended_notes(shown) + labels_notes(shown))
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in contended_notes(shown) + row_notes(shown))
         parts.append(
             f"<p class='legend'>{html.escape(LEGEND)}.</p>" + (f"<ul class='contended'>{notes}</ul>" if notes else "")
         )
