@@ -360,7 +360,7 @@ _CONVERSION_FLAGS = (
         type=FiniteFloat(min=0, min_open=True),
         default=_CONVERT.distill_temperature,
         show_default=True,
-        help="Distillation temperature: how much the teacher's outputs are softened (channel_pruned).",
+        help="Distillation temperature: how much the teacher's outputs are softened (channel_pruned, distilled).",
     ),
     click.option(
         "--distill-alpha",
