@@ -387,9 +387,12 @@ def convert(args: argparse.Namespace) -> Manifest:
         tf_keras.utils.set_random_seed(options.seed)
         tf.config.experimental.enable_op_determinism()  # same model, data and --seed: same bytes
     source = load_model(args.model)
-    if options.student and any(RECIPES[name].reads & {"student"} for name in names):
+    distils = any(RECIPES[name].reads & {"student"} for name in names)
+    if options.student and distils:
         load_student(Path(options.student), source)  # a student of other shapes is the user's to fix: exit 2
     data = synthetic_data(source, options) if args.data is None else load_data(args.data, source, options)
+    if options.student and not distils:  # said, not silently ignored
+        data.notes.append(f"--student {options.student} is not used: no distilled variant in --variants")
     args.out.mkdir(parents=True, exist_ok=True)
     reference, problem = source_reference(source, data)
     if problem:

@@ -114,3 +114,9 @@ def test_a_student_file_that_is_no_keras_model_is_refused(
 def test_a_student_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match=r"^--student .* is a folder, not a Keras model file$"):
         check_student(tmp_path)
+
+
+@pytest.mark.slow
+def test_a_student_no_variant_uses_is_said_to_be_unused(student: Path, tmp_path: Path) -> None:
+    manifest, _ = convert(EXAMPLE_MODEL, EXAMPLE_DATA, ["fp32"], tmp_path, options=Options(student=str(student)))
+    assert f"--student {student} is not used: no distilled variant in --variants" in manifest.data_notes
