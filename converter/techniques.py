@@ -272,17 +272,24 @@ def _folded_layout(scheme: Any) -> Any:
     return Scheme()
 
 
-def stages(tune: FineTune, count: int) -> list[FineTune]:
-    """``count`` fine-tuning stages of ``tune.epochs`` each, for techniques stacked on one another; together
-    they report ``tune.epochs`` epochs, one after every ``count`` epochs run, so the progress a caller counts
-    (``--epochs`` per variant) advances evenly and ends where it should."""
+def every(tune: FineTune, runs: int) -> EpochCallback:
+    """An epoch callback for ``runs`` × ``tune.epochs`` epochs run in all (in one fit or in several) that reports
+    ``tune.epochs`` of them to ``tune.on_epoch``, one after every ``runs`` run: the progress a caller counts per
+    variant (``--epochs`` steps) advances evenly and ends where it should."""
     run = itertools.count(1)
 
     def report(epoch: int, epochs: int) -> None:
         done = next(run)
-        if done % count == 0:
-            tune.on_epoch(done // count, tune.epochs)
+        if done % runs == 0:
+            tune.on_epoch(done // runs, tune.epochs)
 
+    return report
+
+
+def stages(tune: FineTune, count: int) -> list[FineTune]:
+    """``count`` fine-tuning stages of ``tune.epochs`` each, for techniques stacked on one another; together
+    they report ``tune.epochs`` epochs (``every``)."""
+    report = every(tune, count)
     return [FineTune(tune.epochs, tune.learning_rate, tune.batch_size, report) for _ in range(count)]
 
 
@@ -403,14 +410,9 @@ RECOVERY_EPOCHS = 5
 
 def recovering(tune: FineTune) -> FineTune:
     """``tune`` at ``RECOVERY_LR`` × its rate for ``RECOVERY_EPOCHS`` × its epochs, still reporting ``tune.epochs``
-    epochs (one after every ``RECOVERY_EPOCHS`` run): the progress a caller counts per variant ends where it should."""
-
-    def report(epoch: int, epochs: int) -> None:
-        if epoch % RECOVERY_EPOCHS == 0:
-            tune.on_epoch(epoch // RECOVERY_EPOCHS, tune.epochs)
-
+    epochs (``every``)."""
     epochs = tune.epochs * RECOVERY_EPOCHS
-    return FineTune(epochs, tune.learning_rate * RECOVERY_LR, tune.batch_size, report)
+    return FineTune(epochs, tune.learning_rate * RECOVERY_LR, tune.batch_size, every(tune, RECOVERY_EPOCHS))
 
 
 def channel_pruned(model: Any, train: TrainingSet, tune: FineTune, ratio: float, distill: Distill | None) -> Any:
