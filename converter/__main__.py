@@ -46,7 +46,7 @@ from converter.source import (
 from converter.structure import Unsupported
 from converter.techniques import EpochCallback
 from converter.tflite_quantize import AlreadyThere
-from converter.variant_cache import Entry, VariantCache
+from converter.variant_cache import Entry, VariantCache, code_sha256
 from device_runner import accuracy, schema
 from device_runner.engines import InterpreterEngine
 from device_runner.flatbuffer import ModelInfo, read_graph, read_model_info
@@ -93,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--input-shape", dest="input_shapes", action="append", default=[], metavar="NAME:1x224x224x3")
     parser.add_argument("--synthetic-samples", type=int, default=defaults.synthetic_samples)
     parser.add_argument("--channel-ratio", type=float, default=defaults.channel_ratio)
+    parser.add_argument("--prune-streams", action="store_true")
     parser.add_argument("--distill-temperature", type=float, default=defaults.distill_temperature)
     parser.add_argument("--distill-alpha", type=float, default=defaults.distill_alpha)
     parser.add_argument("--low-rank-energy", type=float, default=defaults.low_rank_energy)
@@ -363,6 +364,7 @@ def variant_cache(args: argparse.Namespace) -> Cache:
         "model": args.model_sha256,
         "data": args.data_sha256,
         "edgebench": __version__,
+        "code": code_sha256(),
         "tools": installed_versions(TOOLS),
     }
     return VariantCache(args.variant_cache, basis, reuse=not args.rebuild)

@@ -24,6 +24,17 @@ from edgebench.hashing import sha256_tree
 FILE_OPTIONS = ("student",)
 
 
+def code_sha256(package: Path = Path(__file__).parent) -> str:
+    """The hash of the converter's own sources (``package``'s .py files, never its bytecode): a changed recipe
+    or default makes its variants again, even where the version number stayed (a development checkout, a
+    patched install)."""
+    digest = hashlib.sha256()
+    for source in sorted(package.glob("*.py")):
+        digest.update(source.name.encode())
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
 def keyed_options(options: Any) -> dict[str, Any]:
     """``options`` as a dict, file options replaced by their content's hash (unreadable: the path, and the
     conversion names it when it reads it)."""
@@ -46,7 +57,7 @@ class Entry:
 @dataclass(frozen=True)
 class VariantCache:
     root: Path
-    # what every variant depends on: the model's and data's content, the converter's and its tools' versions
+    # what every variant depends on: the model's and data's content, the converter's code and its tools' versions
     basis: dict[str, Any]
     reuse: bool = True  # False: every variant is made anew (``convert --force``), and kept for next time
 

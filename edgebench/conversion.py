@@ -17,7 +17,7 @@ from pathlib import Path
 
 from converter.catalogue import FINE_TUNED, Options
 from converter.checks import SourceError, check_data, check_model, check_student
-from converter.variant_cache import keyed_options
+from converter.variant_cache import code_sha256, keyed_options
 from device_runner.schema import SchemaError
 from edgebench import __version__
 from edgebench.errors import EdgebenchError
@@ -36,6 +36,7 @@ def cache_key(model_sha256: str, data_sha256: str, variants: list[str], options:
         "variants": sorted(variants),
         "options": keyed_options(options),
         "edgebench": __version__,
+        "code": code_sha256(),
         "manifest": MANIFEST_RECORD.version,  # a manifest written with fewer figures is made again
     }
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()

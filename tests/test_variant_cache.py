@@ -10,7 +10,7 @@ import pytest
 
 from converter.catalogue import Options
 from converter.recipes import DATA_OPTIONS, RECIPES
-from converter.variant_cache import Entry, VariantCache
+from converter.variant_cache import Entry, VariantCache, code_sha256
 from edgebench.conversion import ConvertRequest, convert_reporting
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.records import Manifest
@@ -29,6 +29,17 @@ def test_a_variant_s_key_moves_only_with_the_options_it_reads(tmp_path: Path) ->
     assert cache.key("clustered", Options(clusters=8), clustered) != key
     assert cache.key("clustered", Options(seed=1), clustered) != key  # the data's order moves everything
     assert VariantCache(tmp_path, {"model": "other", "data": "d"}).key("clustered", Options(), clustered) != key
+
+
+def test_a_change_to_the_converter_s_sources_makes_every_variant_again(tmp_path: Path) -> None:
+    (tmp_path / "recipes.py").write_text("RECOVERY_EPOCHS = 5\n")
+    before = code_sha256(tmp_path)
+    (tmp_path / "__pycache__").mkdir()
+    (tmp_path / "__pycache__" / "recipes.cpython-311.pyc").write_bytes(b"bytecode differs per machine")
+    assert code_sha256(tmp_path) == before
+    (tmp_path / "recipes.py").write_text("RECOVERY_EPOCHS = 10\n")
+    assert code_sha256(tmp_path) != before
+    assert code_sha256() == code_sha256()  # the installed converter's own, stable between calls
 
 
 def test_an_entry_cut_short_is_made_again(tmp_path: Path) -> None:
