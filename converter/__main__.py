@@ -93,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--input-shape", dest="input_shapes", action="append", default=[], metavar="NAME:1x224x224x3")
     parser.add_argument("--synthetic-samples", type=int, default=defaults.synthetic_samples)
     parser.add_argument("--channel-ratio", type=float, default=defaults.channel_ratio)
-    parser.add_argument("--prune-streams", action="store_true")
+    parser.add_argument("--stream-ratio", type=float, default=defaults.stream_ratio)
     parser.add_argument("--distill-temperature", type=float, default=defaults.distill_temperature)
     parser.add_argument("--distill-alpha", type=float, default=defaults.distill_alpha)
     parser.add_argument("--low-rank-energy", type=float, default=defaults.low_rank_energy)
@@ -204,7 +204,8 @@ def make_variant(recipe: Recipe, ctx: Context, out: Path, reference: list[np.nda
     key = "" if cache is None else cache.key(recipe.name, ctx.options, DATA_OPTIONS | recipe.reads)
     entry = None if reason or cache is None else cache.load(recipe.name, key)
     epochs = ctx.options.epochs if recipe.trains else 0
-    emit({"event": "variant", "name": recipe.name, "epochs": epochs, "reused": entry is not None})
+    shared = bool(recipe.tunes) and recipe.tunes in ctx.tuned  # its pair's fine-tuned model: no epochs to run
+    emit({"event": "variant", "name": recipe.name, "epochs": epochs, "reused": entry is not None or shared})
     if reason:
         return Made(VariantRecord(recipe.name, VariantState.NOT_APPLICABLE, description, message=reason))
     if entry is None:
@@ -377,7 +378,8 @@ def convert(args: argparse.Namespace) -> Manifest:
         raise SourceError(f"unknown variant {', '.join(unknown)}; known: {', '.join(RECIPES)}")
     if not 0.0 < args.sparsity < 1.0:
         raise SourceError(f"--sparsity {args.sparsity} must be between 0 and 1")
-    for flag, value in (("--channel-ratio", args.channel_ratio), ("--low-rank-energy", args.low_rank_energy)):
+    ratios = ("--channel-ratio", args.channel_ratio), ("--stream-ratio", args.stream_ratio)
+    for flag, value in (*ratios, ("--low-rank-energy", args.low_rank_energy)):
         if not 0.0 < value <= 1.0:
             raise SourceError(f"{flag} {value} must be above 0 and at most 1")
     if not 0.0 <= args.distill_alpha <= 1.0 or args.distill_temperature <= 0:
@@ -402,6 +404,7 @@ def convert(args: argparse.Namespace) -> Manifest:
 
     made = []
     training = shared_training(source, data, options)
+    tuned: dict[str, Any] = {}
     cache = variant_cache(args)
     if source.tflite is not None:  # measured as given, beside whatever else applies
         ctx = Context(source, data, options, _epoch_reporter("given"), training)
@@ -412,7 +415,7 @@ def convert(args: argparse.Namespace) -> Manifest:
             raise SourceError(f"cannot load model {source.tflite}: {first_line(exc)}") from exc
     for name in names:
         recipe = RECIPES[name]
-        ctx = Context(source, data, options, _epoch_reporter(name), training)
+        ctx = Context(source, data, options, _epoch_reporter(name), training, tuned)
         made.append(make_variant(recipe, ctx, args.out, reference, cache))
     made = flag_accuracy_losses(made, baseline_top1(made, reference, data, options))
     inputs, kernels = input_set(data, reference, made, source)

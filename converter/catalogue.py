@@ -60,6 +60,7 @@ class Options:
     input_shapes: tuple[str, ...] = ()  # "NAME:1x224x224x3" for each input with a dynamic dimension
     synthetic_samples: int = 32  # inputs generated from the model's input tensors when no data is given
     channel_ratio: float = 0.55  # channel_pruned: share of each prunable group's channels (filters) kept
+    stream_ratio: float = 1.0  # channel_pruned: share kept of a residual stream's channels (tied across its Adds)
     distill_temperature: float = 4.0  # channel_pruned, distilled: softening of the teacher's (the source's) outputs
     distill_alpha: float = 0.5  # channel_pruned, distilled: weight of the hard-label loss (1 - alpha: the teacher's)
     low_rank_energy: float = 0.9  # low_rank: share of the singular values' squared sum each factorisation keeps

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ DATA_OPTIONS = frozenset({"normalize", "val_split", "input_shapes", "synthetic_s
 # What any fine-tuning depends on: the schedule, and the task and loss that decide its targets.
 TUNING = frozenset({"epochs", "learning_rate", "batch_size", "task", "loss"})
 INT8_IO = frozenset({"float_io"})
-CHANNELS = TUNING | {"channel_ratio", "distill_temperature", "distill_alpha"}
+CHANNELS = TUNING | {"channel_ratio", "stream_ratio", "distill_temperature", "distill_alpha"}
 STUDENT = TUNING | {"student", "distill_temperature", "distill_alpha"}
 
 
@@ -39,6 +39,9 @@ class Context:
     options: Options
     on_epoch: EpochCallback
     training: Callable[[], TrainingSet]  # what fine-tuning fits, made once per conversion (``shared_training``)
+    # The last fine-tuned model by ``Recipe.tunes``, shared across the conversion: a pair's second variant
+    # converts the first one's model instead of training its own (one kept: a pair is made in a row).
+    tuned: dict[str, Any] = field(default_factory=dict)
 
     @property
     def tune(self) -> FineTune:
@@ -75,6 +78,9 @@ class Recipe:
     # The options its bytes depend on besides DATA_OPTIONS, which shape the inputs every recipe sees: a variant
     # is rebuilt only when one of these changes (the converter's per-variant cache).
     reads: frozenset[str] = frozenset()
+    # The fine-tuning it shares with the other variant of its pair (float32 and int8 of one technique): one
+    # trained model, converted twice. "": its own.
+    tunes: str = ""
 
 
 def _representative(ctx: Context) -> Callable[[], Iterator[list[np.ndarray] | dict[str, np.ndarray]]]:
@@ -116,17 +122,25 @@ def _full_integer(converter: Any, ctx: Context, sparse: bool = False) -> bytes:
 
 
 def _trained(
-    technique: Callable[[Any, Context], Any], to_flatbuffer: Callable[[Any, Context], bytes]
+    technique: Callable[[Any, Context], Any], to_flatbuffer: Callable[[Any, Context], bytes], tunes: str = ""
 ) -> Callable[[Context], Built]:
-    """Fine-tune a fresh copy of the Keras model with ``technique``, then convert it."""
+    """Fine-tune a fresh copy of the Keras model with ``technique``, then convert it; with ``tunes``, convert
+    the model its pair fine-tuned already in this conversion, if there is one (``Context.tuned``)."""
 
     def build(ctx: Context) -> Built:
         import tensorflow as tf
 
+        if tunes in ctx.tuned:
+            model = ctx.tuned[tunes]
+            flatbuffer = to_flatbuffer(tf.lite.TFLiteConverter.from_keras_model(model), ctx)
+            return Built(flatbuffer, 0.0, (f"the fine-tuned model of both {tunes} variants, trained once",))
         assert ctx.source.load_keras is not None
         start = time.perf_counter()
         model = technique(ctx.source.load_keras(), ctx)
         finetune_s = time.perf_counter() - start
+        if tunes:
+            ctx.tuned.clear()
+            ctx.tuned[tunes] = model
         flatbuffer = to_flatbuffer(tf.lite.TFLiteConverter.from_keras_model(model), ctx)
         return Built(flatbuffer, finetune_s)
 
@@ -209,12 +223,10 @@ def _cluster(model: Any, ctx: Context) -> Any:
 
 
 def _channel_pruned(model: Any, ctx: Context) -> Any:
-    """Channels removed, then distilled from the source model as teacher (its outputs on the training inputs)."""
+    """Channels removed, then distilled from the source model (``model``, left whole) as teacher."""
     o = ctx.options
-    assert ctx.source.predict is not None and ctx.data.train is not None
-    teacher = ctx.source.predict(ctx.data.train)[0]
-    distill = techniques.Distill(teacher, o.distill_temperature, o.distill_alpha)
-    return techniques.channel_pruned(model, ctx.train, ctx.tune, o.channel_ratio, distill)
+    distill = techniques.Distill(model, o.distill_temperature, o.distill_alpha)
+    return techniques.channel_pruned(model, ctx.train, ctx.tune, o.channel_ratio, o.stream_ratio, distill)
 
 
 def _low_rank(model: Any, ctx: Context) -> Any:
@@ -238,21 +250,21 @@ def _pruned_clustered_qat(model: Any, ctx: Context) -> Any:
 
 
 def _distilled(model: Any, ctx: Context) -> Any:
-    """The user's ``--student`` trained from the source model as teacher: its predictions on the training inputs
-    (``model``, the source's own Keras copy, is not needed)."""
+    """The user's ``--student`` trained from the source model (``model``) as teacher."""
     o = ctx.options
     if not o.student:
         raise Unsupported("needs a student model: give --student PATH (a .keras or .h5 file with the source's shapes)")
     student = load_student(Path(o.student), ctx.source)
     assert ctx.source.predict is not None and ctx.data.train is not None
     teacher = ctx.source.predict(ctx.data.train)
-    distill = techniques.Distill(teacher[0], o.distill_temperature, o.distill_alpha)
+    distill = techniques.Distill(model, o.distill_temperature, o.distill_alpha)
     return techniques.student_distilled(student, ctx.train, ctx.tune, distill, teacher)
 
 
 def _channels(o: Options) -> str:
     return (
-        f"channel-pruned to {o.channel_ratio:g} of the filters (L1 norm × BatchNorm scale; a smaller dense model), "
+        f"channel-pruned to {o.channel_ratio:g} of the filters (L1 norm × BatchNorm scale; a smaller dense model; "
+        f"residual streams {f'to {o.stream_ratio:g}' if o.stream_ratio < 1 else 'kept whole'}), "
         f"distilled from the source (T={o.distill_temperature:g}, alpha={o.distill_alpha:g}) where labels are "
         f"class ids, {_recovery(o)}"
     )
@@ -296,15 +308,18 @@ def _tuned(o: Options) -> str:
 def _float_and_int8(
     name: str, how: Callable[[Options], str], technique: Callable[[Any, Context], Any], reads: frozenset[str]
 ) -> tuple[Recipe, Recipe]:
-    """A fine-tuned technique as two variants: ``name`` in float32 and ``name_int8`` in full-integer int8."""
+    """A fine-tuned technique as two variants: ``name`` in float32 and ``name_int8`` in full-integer int8, of one
+    fine-tuned model."""
+    float32 = _trained(technique, _as_fp32, name)
     return (
-        Recipe(name, lambda o: f"{how(o)}; float32", _trained(technique, _as_fp32), trains=True, reads=reads),
+        Recipe(name, lambda o: f"{how(o)}; float32", float32, trains=True, reads=reads, tunes=name),
         Recipe(
             f"{name}_int8",
             lambda o: f"{how(o)}; full-integer int8 ({_io(o)})",
-            _trained(technique, _as_int8),
+            _trained(technique, _as_int8, name),
             trains=True,
             reads=reads | INT8_IO,
+            tunes=name,
         ),
     )
 
@@ -342,9 +357,10 @@ RECIPES = {
         Recipe(
             "pruned",
             lambda o: f"magnitude-pruned to {o.sparsity:g} sparsity (polynomial), {_tuned(o)}; float32",
-            _trained(_prune, _as_fp32),
+            _trained(_prune, _as_fp32, "pruned"),
             trains=True,
             reads=TUNING | {"sparsity"},
+            tunes="pruned",
         ),
         Recipe(
             "pruned_int8",
@@ -352,9 +368,10 @@ RECIPES = {
                 f"pruned to {o.sparsity:g}, {_tuned(o)}; full-integer int8 ({_io(o)})"
                 + ("; stored sparse (EXPERIMENTAL_SPARSITY)" if o.keep_sparsity else "")
             ),
-            _trained(_prune, _as_sparse_int8),
+            _trained(_prune, _as_sparse_int8, "pruned"),
             trains=True,
             reads=TUNING | INT8_IO | {"sparsity", "keep_sparsity"},
+            tunes="pruned",
         ),
         Recipe(
             "pruned_2x4",

@@ -246,12 +246,17 @@ def _normalised(norms: np.ndarray) -> np.ndarray:
     return norms / max(float(norms.max()), 1e-12)
 
 
-def channel_prune(model: Any, ratio: float) -> tuple[Any, int, int]:
+def channel_prune(model: Any, ratio: float, stream_ratio: float = 1.0) -> tuple[Any, int, int]:
     """The model with ``ratio`` of the channels of every prunable group kept, the filters ranked by the L1
     norm of their kernels scaled by the BatchNorm after them (summed over a residual group's layers, each
     normalised to its largest); BatchNorm stays (sliced), so fine-tuning re-learns the statistics of the
-    narrower layers. Returns the model, and the channels before and after."""
+    narrower layers. A residual stream (the channels tied across an Add and the layers feeding it) keeps
+    ``stream_ratio`` of its channels instead: it is the bottleneck between blocks, narrow by design. On
+    MobileNetV2 (width 0.35, 32×32) at 0.55, streams pruned too ran at 0.54× its p50 but stayed 3 or more points
+    below after recovery; kept whole, 0.62× and within a point.
+    Returns the model, and the channels before and after."""
     groups = _Groups()
+    merged: list[int] = []  # the outputs of residual Adds: their groups are streams
     steps = _steps(model)
     consumers = _consumers(model)
     for step in steps:
@@ -271,6 +276,7 @@ def channel_prune(model: Any, ratio: float) -> tuple[Any, int, int]:
         elif kind in _MERGE:
             for tensor in step.inputs:
                 groups.union(tensor, out)
+            merged.append(out)
         elif kind in _FIX or (kind == "Activation" and layer.get_config()["activation"] in _MIXING):
             for tensor in step.inputs:
                 groups.fix(tensor)
@@ -282,12 +288,15 @@ def channel_prune(model: Any, ratio: float) -> tuple[Any, int, int]:
 
     keep: dict[int, np.ndarray] = {}
     before = after = 0
+    streams = {groups.find(t) for t in merged}
     for root, sources in groups.sources.items():
         if groups.find(root) != root or root in groups.fixed or not sources:
             continue
         score: np.ndarray = np.sum([_normalised(_filter_norms(source, consumers)) for source in sources], axis=0)
         channels = len(score)
-        count = max(1, round(channels * ratio))
+        count = max(1, round(channels * (stream_ratio if root in streams else ratio)))
+        if count == channels:
+            continue
         keep[root] = np.sort(np.argsort(-score, kind="stable")[:count])
         before, after = before + channels, after + count
     if not keep:

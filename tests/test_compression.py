@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from converter.catalogue import Options
@@ -64,6 +65,18 @@ def test_channel_pruning_makes_a_smaller_dense_model_of_the_same_ops(pruned_exam
 
 
 @pytest.mark.slow
+def test_a_pair_s_int8_variant_converts_the_model_its_float_variant_fine_tuned(pruned_example: Manifest) -> None:
+    float32, int8 = variant_of(pruned_example, "channel_pruned"), variant_of(pruned_example, "channel_pruned_int8")
+    assert float32.finetune_s is not None and float32.finetune_s > 0
+    assert int8.finetune_s == 0  # not trained again ...
+    assert "the fine-tuned model of both channel_pruned variants, trained once" in int8.notes
+    assert float32.figures is not None and int8.figures is not None
+    assert int8.figures.total_params == float32.figures.total_params  # ... the same network, quantised
+    assert int8.host_top1 is not None and float32.host_top1 is not None
+    assert abs(int8.host_top1 - float32.host_top1) <= 0.02
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["residual_cnn", "sequential_cnn", "mobilenet_v2"])
 def test_channel_pruning_carries_residuals_batchnorm_depthwise_and_pooling(kind: str, tmp_path: Path) -> None:
     from tests.keras_models import build
@@ -77,6 +90,29 @@ def test_channel_pruning_carries_residuals_batchnorm_depthwise_and_pooling(kind:
         assert record.status == "ok", f"{name}: {record.message}"
         assert record.figures is not None and fp32.figures is not None
         assert record.figures.total_params < fp32.figures.total_params, name
+
+
+@pytest.mark.slow
+def test_a_residual_stream_is_kept_whole_unless_stream_ratio_says_otherwise(tmp_path: Path) -> None:
+    from tests.keras_models import build
+
+    built = build("residual_cnn", tmp_path / "model")
+
+    def pruned(streams: float) -> VariantRecord:
+        variants, options = ["fp32", "channel_pruned"], _options(stream_ratio=streams)
+        out = tmp_path / str(streams)
+        manifest, _ = convert(built / "model.keras", built / "data.npz", variants, out, options=options)
+        record, fp32 = variant_of(manifest, "channel_pruned"), variant_of(manifest, "fp32")
+        assert record.status == "ok", record.message
+        assert record.figures is not None and fp32.figures is not None
+        assert record.figures.total_params < fp32.figures.total_params
+        return record
+
+    kept, cut = pruned(1.0), pruned(0.5)
+    assert "residual streams kept whole" in kept.recipe and "residual streams to 0.5" in cut.recipe
+    # the stem and the branch that Add ties together lose their filters together, and only when asked
+    assert cut.figures is not None and kept.figures is not None
+    assert cut.figures.total_params < kept.figures.total_params
 
 
 @pytest.mark.slow
@@ -144,3 +180,17 @@ def test_a_structural_change_recovers_for_longer_and_still_reports_epochs_epochs
     for epoch in range(1, tune.epochs + 1):
         tune.on_epoch(epoch, tune.epochs)
     assert seen == [(1, 3), (2, 3), (3, 3)]  # what the progress bar counts per fine-tuned variant
+
+
+def test_only_a_single_batch_of_images_is_shifted_while_it_is_distilled() -> None:
+    from converter.techniques import TrainingSet, image_side
+
+    def inputs(*shapes: tuple[int, ...]) -> TrainingSet:
+        return TrainingSet([np.zeros(shape, np.float32) for shape in shapes], [], [])
+
+    assert image_side(inputs((4, 32, 24, 3))) == 24
+    assert image_side(inputs((4, 28, 28, 1))) == 28
+    assert image_side(inputs((4, 49, 40))) is None  # a spectrogram without channels: not moved
+    assert image_side(inputs((4, 8, 8, 16))) is None  # 16 channels: a feature map, not an image
+    assert image_side(inputs((4, 4, 4, 3))) is None  # too small to move
+    assert image_side(inputs((4, 32, 32, 3), (4, 10))) is None  # two inputs: which one would move?

@@ -356,6 +356,13 @@ _CONVERSION_FLAGS = (
         help="Share of the channels (filters) channel-pruned variants keep.",
     ),
     click.option(
+        "--stream-ratio",
+        type=FiniteFloat(0, 1, min_open=True),
+        default=_CONVERT.stream_ratio,
+        show_default=True,
+        help="Share of a residual stream's channels (tied across its Adds) channel pruning keeps; 1: kept whole.",
+    ),
+    click.option(
         "--distill-temperature",
         type=FiniteFloat(min=0, min_open=True),
         default=_CONVERT.distill_temperature,
