@@ -246,10 +246,22 @@ def _normalised(norms: np.ndarray) -> np.ndarray:
     return norms / max(float(norms.max()), 1e-12)
 
 
+# CPU kernels (XNNPACK's among them) compute channels in tiles of 8: a layer of 9 costs about what 16 do. On the
+# bundled example 0.55 of 16, 32, 64 filters (9, 18, 35) ran at 0.70x fp32's p50, 0.5 (8, 16, 32) at 0.52x.
+TILE = 8
+
+
+def _kept_count(channels: int, ratio: float) -> int:
+    """``ratio`` of ``channels``, to the nearest multiple of ``TILE`` when there are two tiles or more."""
+    if channels < 2 * TILE:
+        return max(1, round(channels * ratio))
+    return max(TILE, TILE * round(channels * ratio / TILE))
+
+
 def channel_prune(model: Any, ratio: float, stream_ratio: float = 1.0) -> tuple[Any, int, int]:
-    """The model with ``ratio`` of the channels of every prunable group kept, the filters ranked by the L1
-    norm of their kernels scaled by the BatchNorm after them (summed over a residual group's layers, each
-    normalised to its largest); BatchNorm stays (sliced), so fine-tuning re-learns the statistics of the
+    """The model with ``ratio`` of the channels of every prunable group kept (``_kept_count``), the filters
+    ranked by the L1 norm of their kernels scaled by the BatchNorm after them (summed over a residual group's
+    layers, each normalised to its largest); BatchNorm stays (sliced), so fine-tuning re-learns the statistics of the
     narrower layers. A residual stream (the channels tied across an Add and the layers feeding it) keeps
     ``stream_ratio`` of its channels instead: it is the bottleneck between blocks, narrow by design. On
     MobileNetV2 (width 0.35, 32×32) at 0.55, streams pruned too ran at 0.54× its p50 but stayed 3 or more points
@@ -294,7 +306,7 @@ def channel_prune(model: Any, ratio: float, stream_ratio: float = 1.0) -> tuple[
             continue
         score: np.ndarray = np.sum([_normalised(_filter_norms(source, consumers)) for source in sources], axis=0)
         channels = len(score)
-        count = max(1, round(channels * (stream_ratio if root in streams else ratio)))
+        count = _kept_count(channels, stream_ratio if root in streams else ratio)
         if count == channels:
             continue
         keep[root] = np.sort(np.argsort(-score, kind="stable")[:count])
