@@ -59,10 +59,13 @@ class Result:
     status: str  # the device cell's status, else the variant's (not_applicable, failed)
     top1: float | None  # 0..1
     top1_from: str  # "device" or "host"
-    p50_ms: float | None
+    p50_ms: float | None  # the median of the rounds' p50s
     size_bytes: int | None
     gzip_bytes: int | None
     contended: int = 0  # of the rounds' cells, how many the noise guard saw other processes busy in
+    # Each round's p50 (None where that round has none): a ratio to fp32 is taken within a round, whose cells
+    # run one after the other, never across rounds a minute apart.
+    round_p50s: tuple[float | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,21 +103,22 @@ def measure(model: Model, variants: Sequence[str], flags: Sequence[str], work: P
     conversion); one Result per variant, in the catalogue's order, p50 the median of the rounds' p50s."""
     work.mkdir(parents=True, exist_ok=True)
     manifest = read_manifest(Path(_edgebench_json(model, "convert", variants, flags, work)["directory"]))
-    p50s: dict[str, list[float]] = {}
+    by_round: list[dict[str, float]] = []
     cells: dict[str, dict[str, Any]] = {}
     contended: dict[str, int] = {}
     for _ in range(rounds):
         (run,) = _edgebench_json(model, "run", variants, flags, work)["runs"]
+        by_round.append({})
         for row in run.get("rows", []):
             cells.setdefault(row["variant"], row)
             contended[row["variant"]] = contended.get(row["variant"], 0) + bool(row.get("contended"))
             if row["p50_ms"] is not None:
-                p50s.setdefault(row["variant"], []).append(row["p50_ms"])
+                by_round[-1][row["variant"]] = row["p50_ms"]
     results = []
     for record in manifest.variants:
         cell = cells.get(record.name, {})
         device_top1 = cell.get("top1")
-        timings = p50s.get(record.name)
+        timings = [p50s[record.name] for p50s in by_round if record.name in p50s]
         results.append(
             Result(
                 variant=record.name,
@@ -125,6 +129,7 @@ def measure(model: Model, variants: Sequence[str], flags: Sequence[str], work: P
                 size_bytes=record.size_bytes,
                 gzip_bytes=record.gzip_bytes,
                 contended=contended.get(record.name, 0),
+                round_p50s=tuple(p50s.get(record.name) for p50s in by_round),
             )
         )
     return results
@@ -147,7 +152,11 @@ def within(result: Result, base: Result, max_drop: float) -> bool:
 
 
 def p50_ratio(result: Result, base: Result) -> float | None:
-    """Variant p50 / fp32 p50, both from the same run."""
+    """Variant p50 / fp32 p50: the median over the rounds of that ratio within each round (or of the p50s
+    themselves when no round is known)."""
+    pairs = [v / b for v, b in zip(result.round_p50s, base.round_p50s, strict=False) if v is not None and b]
+    if pairs:
+        return statistics.median(pairs)
     if result.p50_ms is None or not base.p50_ms:
         return None
     return result.p50_ms / base.p50_ms

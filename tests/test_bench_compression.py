@@ -45,6 +45,14 @@ def test_channel_pruned_must_be_both_fast_and_accurate() -> None:
     assert pruned_check([FP32]).figures == "no channel_pruned variant"
 
 
+def test_a_speed_up_is_taken_within_each_round_then_the_median_of_those() -> None:
+    # the machine slowed down for fp32 in round 2 and for channel_pruned in round 3: within a round the ratio holds
+    base = Result("fp32", "ok", 0.99, "device", 0.050, 2, 1, round_p50s=(0.050, 0.060, 0.050))
+    pruned = Result("channel_pruned", "ok", 0.99, "device", 0.036, 2, 1, round_p50s=(0.030, 0.036, 0.040))
+    assert pruned_check([base, pruned]).passed
+    assert pruned_check([base, pruned]).figures.endswith("p50 0.60× fp32's")  # the medians apart: 0.72×
+
+
 def test_table_rows_show_drop_speed_up_and_reduction_against_fp32_and_dashes_for_what_was_not_made() -> None:
     lines = table("example", [FP32, result("int8", 0.98, 0.05, 25_000), result("distilled", None, None, None)])
     assert lines[0] == (
