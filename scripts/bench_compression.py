@@ -11,8 +11,8 @@ sizes from the manifest. Prints a Markdown table per model, then the two targets
   - the best int8 variant (name ending in int8) at <= 1.5 points top-1 drop: gzip >= 5x smaller than fp32's;
   - channel_pruned (float32) at <= 1 point drop: p50 <= 0.7x fp32's, measured in the same run.
 With --explore, instead: fp32 and the channel-pruned variants only, over a grid of --channel-ratio,
---epochs and --lr, to find defaults that hold both targets. One run of the benchmark took 46 min on this
-2-core machine with other work beside it (example 13 min, MobileNetV2 30 min, its training 2 min).
+--epochs and --lr, to find defaults that hold both targets. One run of the benchmark took 32 min on this
+2-core machine with nothing beside it (example 10 min, MobileNetV2 22 min, plus 2 min to train it).
 
     .venv/bin/python scripts/bench_compression.py [--work DIR] [--rounds 3] [--only example|mobilenet]
     .venv/bin/python scripts/bench_compression.py --explore --ratios 0.5,0.6 --epochs 3,9 --lrs 1e-4 [--work DIR]
