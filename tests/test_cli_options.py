@@ -26,6 +26,7 @@ from tests.real_models import FLOAT_WEIGHTS, real_model
 CASES: dict[str, tuple[list[str], Any]] = {
     "sparsity": (["--sparsity", "0.75"], 0.75),
     "channel_ratio": (["--channel-ratio", "0.75"], 0.75),
+    "stream_ratio": (["--stream-ratio", "0.75"], 0.75),
     "distill_temperature": (["--distill-temperature", "2"], 2.0),
     "distill_alpha": (["--distill-alpha", "0.3"], 0.3),
     "low_rank_energy": (["--low-rank-energy", "0.8"], 0.8),
