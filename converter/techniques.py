@@ -113,18 +113,21 @@ def _progress(tune: FineTune) -> Any:
     return Progress()
 
 
-def fine_tune(model: Any, train: TrainingSet, tune: FineTune, callbacks: list[Any] | None = None) -> Any:
-
-    model.compile(optimizer=_optimizer(tune, _steps_per_epoch(train, tune)), loss=_one_or_all(train.losses))
+def _fit(model: Any, x: Any, y: Any, tune: FineTune, callbacks: list[Any] | None = None) -> None:
     model.fit(
-        _one_or_all(train.x),
-        _one_or_all(train.y),
+        x,
+        y,
         epochs=tune.epochs,
         batch_size=tune.batch_size,
         shuffle=True,
         verbose=0,
         callbacks=[*(callbacks or []), _progress(tune)],
     )
+
+
+def fine_tune(model: Any, train: TrainingSet, tune: FineTune, callbacks: list[Any] | None = None) -> Any:
+    model.compile(optimizer=_optimizer(tune, _steps_per_epoch(train, tune)), loss=_one_or_all(train.losses))
+    _fit(model, _one_or_all(train.x), _one_or_all(train.y), tune, callbacks)
     return model
 
 
@@ -462,16 +465,7 @@ def distilled(model: Any, train: TrainingSet, tune: FineTune, distill: Distill) 
 
     trainer = Distiller(student.inputs, student.outputs)
     trainer.compile(optimizer=_optimizer(tune, _steps_per_epoch(train, tune)))
-    labels = train.y[0].reshape(len(train.y[0])).astype(np.float32)
-    trainer.fit(
-        train.x[0],
-        labels,
-        epochs=tune.epochs,
-        batch_size=tune.batch_size,
-        shuffle=True,
-        verbose=0,
-        callbacks=[_progress(tune)],
-    )
+    _fit(trainer, train.x[0], train.y[0].reshape(len(train.y[0])).astype(np.float32), tune)
     return student
 
 
