@@ -130,19 +130,20 @@ def _trained(
     def build(ctx: Context) -> Built:
         import tensorflow as tf
 
-        if tunes in ctx.tuned:
-            model = ctx.tuned[tunes]
-            flatbuffer = to_flatbuffer(tf.lite.TFLiteConverter.from_keras_model(model), ctx)
-            return Built(flatbuffer, 0.0, (f"the fine-tuned model of both {tunes} variants, trained once",))
-        assert ctx.source.load_keras is not None
-        start = time.perf_counter()
-        model = technique(ctx.source.load_keras(), ctx)
-        finetune_s = time.perf_counter() - start
-        if tunes:
-            ctx.tuned.clear()
-            ctx.tuned[tunes] = model
+        model, finetune_s = ctx.tuned.get(tunes), 0.0
+        notes: tuple[str, ...] = ()
+        if model is not None:
+            notes = (f"the fine-tuned model of both {tunes} variants, trained once",)
+        else:
+            assert ctx.source.load_keras is not None
+            start = time.perf_counter()
+            model = technique(ctx.source.load_keras(), ctx)
+            finetune_s = time.perf_counter() - start
+            if tunes:
+                ctx.tuned.clear()
+                ctx.tuned[tunes] = model
         flatbuffer = to_flatbuffer(tf.lite.TFLiteConverter.from_keras_model(model), ctx)
-        return Built(flatbuffer, finetune_s)
+        return Built(flatbuffer, finetune_s, notes)
 
     return build
 
