@@ -1,0 +1,91 @@
+"""Benchmark scripts write their own tables into docs/: one generated block per script, stamped with when,
+where and with what it was measured, so no figure in the docs is pasted by hand or left without its context.
+
+A block sits between two marker lines naming its script; writing it again replaces only that block (the
+rest of the page is prose written by people). A page without the block gets it appended.
+
+    write_block(DOCS / "benchmarks.md", "bench_runner", table, packages=["ai-edge-litert", "numpy"])
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+
+
+def begin_marker(name: str) -> str:
+    return f"<!-- BEGIN {name}: written by scripts/{name}.py, do not edit by hand -->"
+
+
+def end_marker(name: str) -> str:
+    return f"<!-- END {name} -->"
+
+
+def cpu_model() -> str:
+    """The CPU's marketing name (what decides which kernels ran), or the architecture where /proc says none."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("model name", "Model")):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
+def git_commit() -> str:
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return out.stdout.strip() if out.returncode == 0 else "unknown"
+
+
+def version_of(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def stamp(packages: Sequence[str] = ()) -> str:
+    """One line saying when, on what machine and with which versions a table was measured."""
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    versions = ", ".join(f"{name} {version_of(name)}" for name in ("edgebench", *packages))
+    python = ".".join(map(str, sys.version_info[:3]))
+    return (
+        f"_Measured {when} on {cpu_model()} ({os.cpu_count()} cores, {platform.system()} {platform.release()}), "
+        f"Python {python}, {versions}, commit {git_commit()}._"
+    )
+
+
+def render_block(name: str, body: str, packages: Sequence[str] = ()) -> str:
+    return f"{begin_marker(name)}\n{stamp(packages)}\n\n{body.strip()}\n{end_marker(name)}"
+
+
+def replace_block(page: str, name: str, block: str) -> str:
+    """The page with its block for ``name`` replaced by ``block`` (appended when the page has none)."""
+    begin, end = begin_marker(name), end_marker(name)
+    start = page.find(begin)
+    if start < 0:
+        return page.rstrip("\n") + "\n\n" + block + "\n"
+    stop = page.find(end, start)
+    if stop < 0:
+        raise ValueError(f"{name}: the page has its BEGIN marker but no END marker")
+    return page[:start] + block + page[stop + len(end) :]
+
+
+def write_block(doc: Path, name: str, body: str, packages: Sequence[str] = ()) -> None:
+    """Write the script ``name``'s table (Markdown) into ``doc``, atomically, stamped with its context."""
+    page = doc.read_text() if doc.exists() else ""
+    text = replace_block(page, name, render_block(name, body, packages))
+    with tempfile.NamedTemporaryFile("w", dir=doc.parent, delete=False, suffix=".tmp") as tmp:
+        tmp.write(text)
+    os.replace(tmp.name, doc)
+    print(f"wrote {name}'s table into {doc.relative_to(ROOT)}", file=sys.stderr)
