@@ -2,6 +2,7 @@
 
     python scripts/board.py up [--name armpi] [--model pi4|pi5] [--inventory edgebench.toml]
     python scripts/board.py status [--name armpi]
+    python scripts/board.py build    # only fill the cache (what the test command starts in the background)
     python scripts/board.py down [--name armpi]
 
 `up` builds the board once (debootstrap of Debian bookworm arm64 under qemu-user, ~10 min on 2 cores),
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -154,26 +156,37 @@ def cached_rootfs() -> Path:
     return CACHE / f"debian-{SUITE}-{ARCH}-{cache_key()}.tar.zst"
 
 
-def build_rootfs(rootfs: Path) -> None:
-    """debootstrap the board, then pack it into the cache (atomically: a killed build leaves no archive)."""
+def ensure_cached_rootfs() -> Path:
+    """The finished board's archive, debootstrapped first if the cache lacks it. Under a lock, so a build
+    started ahead of time (``board.py build``, which the test command runs in the background) and an ``up``
+    that needs it make the board once: the second waits for the first. Atomic: a killed build leaves none."""
     archive = cached_rootfs()
-    if archive.exists():
-        rootfs.mkdir(parents=True)
-        run("tar", "--zstd", "-xpf", str(archive), "-C", str(rootfs))
-        return
-    partial = rootfs.with_name(rootfs.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    print(f"board: building Debian {SUITE} {ARCH} (about 10 minutes, once; cached in {CACHE})", flush=True)
-    run(
-        "debootstrap", f"--arch={ARCH}", "--variant=minbase", f"--include={','.join(PACKAGES)}",
-        SUITE, str(partial), debian_mirror(),
-    )  # fmt: skip
-    shutil.rmtree(partial / "var" / "cache" / "apt" / "archives", ignore_errors=True)
     CACHE.mkdir(parents=True, exist_ok=True)
-    part = archive.with_name(archive.name + ".part")
-    run("tar", "--zstd", "-cpf", str(part), "-C", str(partial), ".")
-    part.replace(archive)
-    partial.rename(rootfs)
+    with (CACHE / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if archive.exists():
+            return archive
+        BOARDS.mkdir(parents=True, exist_ok=True)
+        partial = BOARDS / f".build-{cache_key()}"
+        shutil.rmtree(partial, ignore_errors=True)
+        print(f"board: building Debian {SUITE} {ARCH} (about 10 minutes, once; cached in {CACHE})", flush=True)
+        run(
+            "debootstrap", f"--arch={ARCH}", "--variant=minbase", f"--include={','.join(PACKAGES)}",
+            SUITE, str(partial), debian_mirror(),
+        )  # fmt: skip
+        shutil.rmtree(partial / "var" / "cache" / "apt" / "archives", ignore_errors=True)
+        part = archive.with_name(archive.name + ".part")
+        run("tar", "--zstd", "-cpf", str(part), "-C", str(partial), ".")
+        part.replace(archive)
+        shutil.rmtree(partial, ignore_errors=True)
+    return archive
+
+
+def build_rootfs(rootfs: Path) -> None:
+    """The board's root file system, unpacked from the cache (2 s; built into it first when missing)."""
+    archive = ensure_cached_rootfs()
+    rootfs.mkdir(parents=True)
+    run("tar", "--zstd", "-xpf", str(archive), "-C", str(rootfs))
 
 
 def cpuinfo(model: PiModel, cores: int = 4) -> str:
@@ -327,12 +340,17 @@ def down(name: str) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=("up", "down", "status"))
+    parser.add_argument("action", choices=("build", "up", "down", "status"))
     parser.add_argument("--name", default="armpi")
     parser.add_argument("--model", choices=sorted(PI_MODELS), default="pi4")
     parser.add_argument("--inventory", type=Path, help="write the board's [devices.NAME] entry into this file")
     args = parser.parse_args()
-    if args.action == "up":
+    if args.action == "build":  # the cache only, no board started: lets a slow first build run ahead
+        if os.geteuid() != 0:
+            fail("needs root (debootstrap, chroot)")
+        ensure_host_tools()
+        print(f"board: {ensure_cached_rootfs()} ready")
+    elif args.action == "up":
         board = up(args.name, args.model, args.inventory)
         print(f"board: {board.name} ({PI_MODELS[board.model].model}, emulated) on 127.0.0.1:{board.port}")
         if not args.inventory:
