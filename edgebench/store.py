@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ from edgebench.errors import EdgebenchError
 from edgebench.records import Manifest, StoredRun
 
 DEFAULT_STORE = Path(".edgebench") / "history.sqlite"
+SQLITE_BUSY_WAIT_S = 60.0  # how long a writer waits for another one holding the file
+WRITE_FIRST = "edgebench_write_first"  # execution option: an SQLite transaction that locks for writing at once
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 metadata = sa.MetaData()
@@ -114,9 +117,24 @@ def store_url(value: str | None) -> str:
 
 
 def sqlite_path(url: str) -> Path | None:
-    """The file of an SQLite store (None for other databases and in-memory SQLite)."""
-    parsed = sa.engine.make_url(url)
-    return Path(parsed.database) if parsed.get_backend_name() == "sqlite" and parsed.database else None
+    """The file of an SQLite store (None for other databases). An SQLite URL without a file
+    (``sqlite://``, ``sqlite:///``, ``:memory:``) is refused: a run stored there is gone when the command ends."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except (sa.exc.ArgumentError, ValueError) as exc:  # e.g. a port that is not a number
+        raise EdgebenchError(f"--store {_hide_password(url)}: not a database URL or file path ({exc})") from exc
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    if not parsed.database or parsed.database == ":memory:":
+        raise EdgebenchError(
+            f"--store {url}: an in-memory SQLite store keeps nothing; give a file (sqlite:///PATH or a path)"
+        )
+    return Path(parsed.database)
+
+
+def _hide_password(url: str) -> str:
+    """A URL SQLAlchemy could not parse, with whatever stands between ``user:`` and ``@`` masked."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
 def _check_sqlite_file(path: Path, must_exist: bool) -> None:
@@ -157,19 +175,22 @@ class Store:
 
     def __init__(self, url: str, *, must_exist: bool = False, migrate_to: str = "head") -> None:
         self.url = url
-        try:
-            path = sqlite_path(url)
-        except sa.exc.ArgumentError as exc:
-            raise EdgebenchError(f"--store {url}: not a database URL or file path ({exc})") from exc
+        path = sqlite_path(url)
         if path is not None:
             _check_sqlite_file(path, must_exist)
         try:
-            self.engine = sa.create_engine(url)
-            if self.engine.dialect.name == "sqlite":
+            if path is not None:
+                # Another edgebench may be creating or writing the same file: wait for it rather than fail.
+                self.engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_WAIT_S})
                 _transactional_sqlite(self.engine)
-            with self.engine.begin() as conn:
-                _adopt_pre_alembic_store(conn)
-                command.upgrade(alembic_config(conn), migrate_to)
+            else:
+                self.engine = sa.create_engine(url)
+            with self.engine.connect() as conn:
+                # Several first users of a new store race to create it: each migration reads, then writes.
+                conn.execution_options(**{WRITE_FIRST: True})
+                with conn.begin():
+                    _adopt_pre_alembic_store(conn)
+                    command.upgrade(alembic_config(conn), migrate_to)
         except CommandError as exc:  # e.g. a revision written by a newer edgebench
             self.close()
             raise EdgebenchError(f"store {self.safe_url()}: {exc}; upgrade edgebench") from exc
@@ -503,7 +524,9 @@ def _first_line(exc: Exception) -> str:
 
 def _transactional_sqlite(engine: sa.Engine) -> None:
     """pysqlite commits DDL on its own, so a failed migration could leave half a schema. Hand
-    transactions to SQLAlchemy (its documented recipe): every migration and insert is all-or-nothing."""
+    transactions to SQLAlchemy (its documented recipe): every migration and insert is all-or-nothing.
+    A transaction marked ``WRITE_FIRST`` takes the write lock as it begins: two that both read and then
+    write deadlock, and SQLite fails one at once with "database is locked" instead of letting it wait."""
 
     @sa.event.listens_for(engine, "connect")
     def _no_driver_transactions(dbapi_connection: Any, _: Any) -> None:
@@ -511,7 +534,7 @@ def _transactional_sqlite(engine: sa.Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _begin(conn: sa.Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_FIRST) else "BEGIN")
 
 
 def _adopt_pre_alembic_store(conn: sa.Connection) -> None:
