@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from edgebench.cli import invoke
+from edgebench.errors import EdgebenchError
 from edgebench.store import Store, head_revision, store_url
 
 
@@ -20,11 +21,12 @@ def test_an_in_memory_store_is_refused_because_it_keeps_nothing(
 ) -> None:
     assert invoke([*argv, "--store", url]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == f"edgebench: --store {url}: an in-memory SQLite store keeps nothing; give a file (sqlite:///PATH or a path)"
+    why = "an in-memory SQLite store keeps nothing; give a file (sqlite:///PATH or a path)"
+    assert err == f"edgebench: --store {url}: {why}"
 
 
-def test_a_writing_command_refuses_an_in_memory_store_before_measuring(tmp_path: Path) -> None:
-    with pytest.raises(Exception, match="in-memory SQLite store keeps nothing"):
+def test_a_writing_command_refuses_an_in_memory_store_before_measuring() -> None:
+    with pytest.raises(EdgebenchError, match="in-memory SQLite store keeps nothing"):
         Store("sqlite://")
 
 
