@@ -69,10 +69,19 @@ def _connect_detail(exc: Exception, target: SshTarget) -> str:
     return str(exc) or type(exc).__name__
 
 
+def _not_special(path: Path, what: str, target: SshTarget) -> None:
+    """A FIFO, device or folder where a key file belongs would block or feed garbage to paramiko: refuse it,
+    naming it, before connecting (a missing known_hosts is fine: it is created when a key is accepted)."""
+    if path.exists() and not path.is_file():
+        kind = "a folder" if path.is_dir() else "not a regular file (a pipe, socket or device)"
+        raise EdgebenchError(f"device {target.name}: {what} {path} is {kind}")
+
+
 class SshLink:
     def __init__(self, target: SshTarget, accept_new_host_key: bool = False) -> None:
         self.target = target
         known_hosts = Path(target.known_hosts).expanduser()
+        _not_special(known_hosts, "known_hosts", target)
         client = paramiko.SSHClient()
         if known_hosts.is_file():
             client.load_host_keys(str(known_hosts))
@@ -91,8 +100,9 @@ class SshLink:
         )
         where = f"{target.user}@{target.host}:{target.port}"
         key = Path(target.key).expanduser()
-        if not key.is_file():
+        if not key.exists():
             raise EdgebenchError(f"device {target.name}: key file not found: {target.key}")
+        _not_special(key, "key", target)
         try:
             client.connect(
                 target.host,
