@@ -128,7 +128,7 @@ def _run_isolated(
     else:
         if proc.returncode == INFRASTRUCTURE_EXIT and not all(out.exists() for out in outs):
             raise SweepStopped(_tail(proc.stderr).splitlines()[-1])
-        status, message = Status.CRASHED, f"cell process {_describe_exit(proc.returncode)}: {_tail(proc.stderr)}"
+        status, message = Status.CRASHED, f"cell process {_describe_exit(proc.returncode)}: {crash_cause(proc.stderr)}"
     return [
         existing_result(out) or _write_failure(plan, key, out, status, message, started)
         for key, out in zip(unit, outs, strict=True)
@@ -155,6 +155,14 @@ def _describe_exit(returncode: int) -> str:
     if returncode < 0:
         return f"killed by {signal.Signals(-returncode).name}"
     return f"exited with code {returncode}"
+
+
+def crash_cause(stderr: str) -> str:
+    """What a dead cell said last, first: a traceback's first line says nothing and its last names the
+    exception, which is what a one-line status shows; the tail follows for whoever reads the whole message."""
+    said = [line for line in stderr.splitlines() if line.strip() and not line[0].isspace()]
+    tail = _tail(stderr)
+    return tail if not said or tail == said[-1] else f"{said[-1]}\n{tail}"
 
 
 def _tail(text: str) -> str:
