@@ -28,6 +28,7 @@ from edgebench.processes import stop_children
 from edgebench.progress import Listener, Task
 from edgebench.records import Manifest
 from edgebench.resume import RunFolder, RunRecord, check_resume_flags, settings
+from edgebench.run_lock import RunLock
 from edgebench.store import Store, store_url
 
 
@@ -91,6 +92,7 @@ class Job:
     device_name: str
     device: Device
     run: RunFolder
+    lock: RunLock  # held from the job's creation until measure() returns
     plan: Plan
     manifest: Manifest
     tags: dict[str, str]
@@ -129,6 +131,9 @@ def measure(request: RunRequest, device_names: list[str], listener: Listener) ->
         pool.shutdown(wait=False, cancel_futures=True)
         resumes = "; ".join(f"edgebench run --resume {job.run.run_id}" for job in jobs)
         raise EdgebenchError(f"interrupted; finished cells are kept: {resumes}") from None
+    finally:
+        for job in jobs:
+            job.lock.release()
     pool.shutdown()
     return outcomes
 
@@ -161,7 +166,7 @@ def _new_jobs(request: RunRequest, device_names: list[str], listener: Listener) 
         data = None if request.data is None else str(request.data.resolve())
         record = RunRecord(name, str(request.model.resolve()), data, request.variants, request.tags, request.options)
         run.save(record, manifest)
-        jobs.append(Job(name, device, run, plan, manifest, request.tags))
+        jobs.append(Job(name, device, run, RunLock.take(run.path, run.run_id), plan, manifest, request.tags))
     return jobs
 
 
@@ -172,11 +177,16 @@ def _resume_job(request: RunRequest, device_names: list[str], history: Store) ->
         raise EdgebenchError("--resume continues one run on one device; give a single --device")
     run = RunFolder(request.workdir / "runs" / request.resume)
     record, manifest, plan = run.load()
-    check_resume_flags(run.run_id, request.given_flags, settings(record, plan.measure))
-    if history.has_run(run.run_id):
-        raise EdgebenchError(f"run {run.run_id} is complete and stored in {history.safe_url()}: nothing to resume")
-    device = get_device(record.device, request.inventory, request.accept_new_host_key)
-    return [Job(record.device, device, run, plan, manifest, record.tags)]
+    lock = RunLock.take(run.path, run.run_id)
+    try:
+        check_resume_flags(run.run_id, request.given_flags, settings(record, plan.measure))
+        if history.has_run(run.run_id):
+            raise EdgebenchError(f"run {run.run_id} is complete and stored in {history.safe_url()}: nothing to resume")
+        device = get_device(record.device, request.inventory, request.accept_new_host_key)
+    except EdgebenchError:
+        lock.release()
+        raise
+    return [Job(record.device, device, run, lock, plan, manifest, record.tags)]
 
 
 def _measure(job: Job, url: str, task: Task) -> RunOutcome:
