@@ -170,7 +170,8 @@ def npz_headers(path: Path) -> dict[str, ArrayHeader]:
                         raise ValueError(f"unsupported .npy format {version[0]}.{version[1]}")
                     shape, _, dtype = read[version](member)
                 headers[key] = ArrayHeader(dtype, tuple(shape))
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+    # zipfile says "encrypted" with a RuntimeError and "unsupported compression" with a NotImplementedError.
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
         raise SourceError(f"cannot read data file {path}: {first_line(exc)}") from exc
     for key, header in headers.items():
         problem = _dtype_problem(header.dtype)
