@@ -5,6 +5,7 @@ A block sits between two marker lines naming its script; writing it again replac
 rest of the page is prose written by people). A page without the block gets it appended.
 
     write_block(DOCS / "benchmarks.md", "bench_runner", table, packages=["ai-edge-litert", "numpy"])
+    publish("bench_cli", table, packages=["click"])  # the same into docs/benchmarks.md, printed as well
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
+BENCHMARKS = DOCS / "benchmarks.md"
 
 
 def begin_marker(name: str, script: str | None = None) -> str:
@@ -91,3 +93,9 @@ def write_block(doc: Path, name: str, body: str, packages: Sequence[str] = (), s
         tmp.write(text)
     os.replace(tmp.name, doc)
     print(f"wrote {name}'s table into {doc.relative_to(ROOT)}", file=sys.stderr)
+
+
+def publish(name: str, body: str, packages: Sequence[str] = (), script: str | None = None) -> None:
+    """A benchmark's result: printed as it always was, and written into docs/benchmarks.md as its block."""
+    print(body)
+    write_block(BENCHMARKS, name, body, packages, script)
