@@ -27,6 +27,7 @@ README_MAX_LINES = 250
 # A relative link to a Markdown page, with an optional #anchor: [text](docs/gate.md#in-ci)
 PAGE_LINK = re.compile(r"\]\(((?!https?:)[^)#\s]+\.md)(?:#([^)\s]+))?\)")
 HEADING = re.compile(r"^#{1,6} +(.+?) *$", re.MULTILINE)
+FENCED_BLOCK = re.compile(r"^\s*```.*?^\s*```", re.MULTILINE | re.DOTALL)  # a "# comment" in one is no heading
 FENCE = re.compile(r"^\s*```")
 INLINE_CODE = re.compile(r"`([^`]+)`")
 # "edgebench" as a command word: not a path (edgebench/…), a package (pip install edgebench) or a
@@ -204,7 +205,7 @@ def broken_links(page: Path) -> list[str]:
         linked = (page.parent / target).resolve()
         if not linked.is_file():
             found.append(f"{target}: no such page")
-        elif fragment and fragment not in {anchor(h) for h in HEADING.findall(linked.read_text(encoding="utf-8"))}:
+        elif fragment not in {"", *map(anchor, HEADING.findall(FENCED_BLOCK.sub("", linked.read_text("utf-8"))))}:
             found.append(f"{target}#{fragment}: no such heading")
     return found
 
@@ -218,10 +219,10 @@ def test_the_readme_links_into_docs_and_every_link_resolves() -> None:
 
 
 def test_a_broken_link_is_named(tmp_path: Path) -> None:
-    (tmp_path / "guide.md").write_text("# A guide\n\n## In CI\n")
+    (tmp_path / "guide.md").write_text("# A guide\n\n## In CI\n\n```toml\n# port = 22\n```\n")
     page = tmp_path / "README.md"
-    page.write_text("[g](guide.md#in-ci) [x](missing.md) [y](guide.md#nowhere) [web](https://example.com/a.md)\n")
-    assert broken_links(page) == ["missing.md: no such page", "guide.md#nowhere: no such heading"]
+    page.write_text("[g](guide.md#in-ci) [x](missing.md) [y](guide.md#port--22) [web](https://example.com/a.md)\n")
+    assert broken_links(page) == ["missing.md: no such page", "guide.md#port--22: no such heading"]
 
 
 @pytest.mark.parametrize(
