@@ -2,7 +2,8 @@
 
 - docs/cli.md, the CLI reference, from the click commands themselves (every command and subcommand:
   usage, help text, options with their values, defaults and ranges);
-- the variant table in docs/converting.md, from the converter's catalogue, between its marker lines.
+- the variant and conversion option tables in docs/converting.md, from the converter's catalogue (with
+  each option's help, default and range from its click flag), between their marker lines.
 
 The output depends on the code alone: a fixed width (never the terminal's), no dates. ``--check`` writes
 nothing and exits 1 naming each stale file; a spec (tests/spec/test_generated_docs.py) does the same.
@@ -13,6 +14,7 @@ nothing and exits 1 naming each stale file; a spec (tests/spec/test_generated_do
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ from edgebench.cli import cli
 CLI_DOC = DOCS / "cli.md"
 CONVERTING_DOC = DOCS / "converting.md"
 VARIANTS_BLOCK = "variants"
+OPTIONS_BLOCK = "options"
 WIDTH = 100  # help text is wrapped at this width whatever the terminal, so the page is the same everywhere
 
 
@@ -44,6 +47,11 @@ def catalogue_entries() -> list[VariantEntry]:
     return [VariantEntry(name, name in catalogue.FINE_TUNED) for name in catalogue.VARIANTS]
 
 
+def conversion_options() -> list[str]:
+    """The conversion options' names (as their click parameters are named), in the catalogue's order."""
+    return [field.name for field in dataclasses.fields(catalogue.Options)]
+
+
 def cell(text: str) -> str:
     """Text made safe for one Markdown table cell."""
     return " ".join(text.split()).replace("|", "\\|")
@@ -57,6 +65,24 @@ def variant_table(entries: list[VariantEntry]) -> str:
         row = [f"`{entry.name}`", "yes: fine-tuned" if entry.trains else "no: post-training"]
         lines.append("| " + " | ".join([*row, *([cell(entry.description)] if described else [])]) + " |")
     return "\n".join(lines)
+
+
+def conversion_option_table(names: list[str]) -> str:
+    """Each conversion option as `edgebench convert` declares it: flags, value, help, default, range."""
+    convert = cli.get_command(context(cli, "edgebench", None), "convert")
+    assert convert is not None
+    ctx = context(convert, "convert", None)
+    params = {param.name: param for param in convert.get_params(ctx)}
+    lines = ["| option | what it does |", "|---|---|"]
+    for name in names:
+        record = params[name].get_help_record(ctx)
+        assert record is not None, f"--{name} has no help"
+        lines.append(f"| `{cell(record[0])}` | {cell(record[1])} |")
+    return "\n".join(lines)
+
+
+def generated_block(name: str, body: str) -> str:
+    return f"{begin_marker(name, 'gen_docs')}\n{body}\n{end_marker(name)}"
 
 
 def context(command: click.Command, name: str, parent: click.Context | None) -> click.Context:
@@ -126,9 +152,9 @@ def render_cli() -> str:
 
 
 def render_converting(page: str) -> str:
-    table = variant_table(catalogue_entries())
-    block = f"{begin_marker(VARIANTS_BLOCK, 'gen_docs')}\n{table}\n{end_marker(VARIANTS_BLOCK)}"
-    return replace_block(page, VARIANTS_BLOCK, block)
+    page = replace_block(page, VARIANTS_BLOCK, generated_block(VARIANTS_BLOCK, variant_table(catalogue_entries())))
+    options = conversion_option_table(conversion_options())
+    return replace_block(page, OPTIONS_BLOCK, generated_block(OPTIONS_BLOCK, options))
 
 
 def expected() -> dict[Path, str]:

@@ -70,3 +70,11 @@ def test_check_names_a_stale_page_and_exits_1(
     assert gen_docs.main() == 1
     assert capsys.readouterr().err == "cli.md is stale: run python scripts/gen_docs.py\n"
     assert stale_page.read_text() == "# CLI reference\n\nan old page\n"  # --check writes nothing
+
+
+def test_the_option_table_has_every_conversion_option_with_its_help_and_default() -> None:
+    names = gen_docs.conversion_options()
+    table = gen_docs.conversion_option_table(names)
+    assert len(table.splitlines()) == 2 + len(names)  # one row per option of the catalogue
+    assert "| `--lr, --learning-rate FINITE FLOAT` | Fine-tuning learning rate. [default: 0.0001; x>0] |" in table
+    assert "| `--float-io` |" in table and "| `--student PATH` |" in table
