@@ -73,12 +73,7 @@ def conversion_option_table(names: list[str]) -> str:
     assert convert is not None
     ctx = context(convert, "convert", None)
     params = {param.name: param for param in convert.get_params(ctx)}
-    lines = ["| option | what it does |", "|---|---|"]
-    for name in names:
-        record = params[name].get_help_record(ctx)
-        assert record is not None, f"--{name} has no help"
-        lines.append(f"| `{cell(record[0])}` | {cell(record[1])} |")
-    return "\n".join(lines)
+    return option_table([params[name] for name in names], ctx)
 
 
 def generated_block(name: str, body: str) -> str:
@@ -108,8 +103,9 @@ def prose(command: click.Command, ctx: click.Context) -> str:
     return formatter.getvalue().rstrip()
 
 
-def options_table(command: click.Command, ctx: click.Context) -> str:
-    records = [record for param in command.get_params(ctx) if (record := param.get_help_record(ctx)) is not None]
+def option_table(params: list[click.Parameter], ctx: click.Context) -> str:
+    """One row per option as --help shows it (flags and value; help, default, range); arguments are in the usage."""
+    records = [record for param in params if (record := param.get_help_record(ctx)) is not None]
     lines = ["| option | what it does |", "|---|---|"]
     lines += [f"| `{cell(flags)}` | {cell(help_text)} |" for flags, help_text in records]
     return "\n".join(lines)
@@ -133,7 +129,8 @@ def anchor(heading: str) -> str:
 
 
 def command_section(command: click.Command, ctx: click.Context) -> str:
-    parts = [f"## {ctx.command_path}", f"```text\n{prose(command, ctx)}\n```", options_table(command, ctx)]
+    usage_and_help = f"```text\n{prose(command, ctx)}\n```"
+    parts = [f"## {ctx.command_path}", usage_and_help, option_table(command.get_params(ctx), ctx)]
     if isinstance(command, click.Group):
         parts.append(subcommand_table(command, ctx))
     return "\n\n".join(parts)
