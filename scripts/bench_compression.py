@@ -8,7 +8,7 @@ For each model, every variant of converter.catalogue.VARIANTS at the default opt
 machine (1 thread) --rounds times, reusing that conversion. Figures: top-1 on the validation set from the
 device's results (the host's score where the device gives none), p50 (the rounds' median), file and gzip
 sizes from the manifest. Prints a Markdown table per model, then the two targets as PASS/FAIL lines, and
-writes them into docs/benchmarks.md (scripts/doc_tables.py):
+writes them into docs/benchmarks.md (scripts/doc_tables.py; with --only, the block holds that model alone):
   - the best int8 variant (name ending in int8) at <= 1.5 points top-1 drop: gzip >= 5x smaller than fp32's;
   - channel_pruned (float32) at <= 1 point drop: p50 <= 0.7x fp32's, measured in the same run.
 With --explore, instead: fp32 and the channel-pruned variants only, over a grid of --channel-ratio,
