@@ -5,7 +5,8 @@ temp folder). Each round pushes the same set of files (the bundled example's var
 MobileNetV2-sized file) three ways, in rotating order: `adb shell mkdir` + one `adb push` of them all, edgebench's
 adb-server link (content-addressed blobs: list, push to an incoming folder, rename), edgebench's direct link
 (adb-shell). Blobs are removed between rounds so every round sends everything. Prints the median
-MB/s of each and the ratio to `adb push` (goal >= 0.8) as a Markdown table.
+MB/s of each and the ratio to `adb push` (goal >= 0.8) as a Markdown table, and writes it into
+docs/benchmarks.md (scripts/doc_tables.py).
 
     .venv/bin/python scripts/bench_adb.py [--rounds 11]
 """
@@ -24,6 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' fake phone
+
+from doc_tables import publish
 
 from edgebench.devices.adb import AdbDirectLink, AdbServerLink
 from edgebench.devices.remote import Link, PythonRunner, RemoteDevice
@@ -110,12 +113,12 @@ def main() -> None:
             subprocess.run([adb, "kill-server"], env=env, check=False, capture_output=True)
             phone.stop()
     reference = statistics.median(seconds["adb push"])
-    print(f"{len(files)} files, {total_mb:.1f} MB per round, {args.rounds} rounds, medians\n")
-    print("| method | median s | MB/s | throughput / adb push |")
-    print("|---|---|---|---|")
+    lines = [f"{len(files)} files, {total_mb:.1f} MB per round, {args.rounds} rounds, medians", ""]
+    lines += ["| method | median s | MB/s | throughput / adb push |", "|---|---|---|---|"]
     for name, values in seconds.items():
         median = statistics.median(values)
-        print(f"| {name} | {median:.3f} | {total_mb / median:.1f} | {reference / median:.2f} |")
+        lines.append(f"| {name} | {median:.3f} | {total_mb / median:.1f} | {reference / median:.2f} |")
+    publish("bench_adb", "\n".join(lines), packages=["adb-shell", "numpy"])
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 Rounds run the commands in rotating order so drift hits all alike; medians over rounds, measured in
 one run on this machine. Goal: `edgebench --help` and `edgebench gate --help` <= 0.3 s. Prints a
-Markdown table for the README.
+Markdown table and writes it into docs/benchmarks.md (scripts/doc_tables.py).
 
     .venv/bin/python scripts/bench_cli.py [--rounds 9]
 """
@@ -15,6 +15,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from doc_tables import publish
 
 EDGEBENCH = str(Path(sys.executable).with_name("edgebench"))
 COMMANDS = {
@@ -44,11 +46,11 @@ def main() -> None:
         for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
             times[name].append(wall_s(COMMANDS[name]))
     base = statistics.median(times["python -c pass"])
-    print("| command | median s | over a bare Python start s |")
-    print("|---|---:|---:|")
+    lines = ["| command | median s | over a bare Python start s |", "|---|---:|---:|"]
     for name in names:
         median = statistics.median(times[name])
-        print(f"| `{name}` | {median:.3f} | {median - base:+.3f} |")
+        lines.append(f"| `{name}` | {median:.3f} | {median - base:+.3f} |")
+    publish("bench_cli", "\n".join(lines), packages=["click"])
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ For each model, every variant of converter.catalogue.VARIANTS at the default opt
 --json` makes them, then `edgebench run --device local --delegates xnnpack --json` measures each on this
 machine (1 thread) --rounds times, reusing that conversion. Figures: top-1 on the validation set from the
 device's results (the host's score where the device gives none), p50 (the rounds' median), file and gzip
-sizes from the manifest. Prints a Markdown table per model, then the two targets as PASS/FAIL lines:
+sizes from the manifest. Prints a Markdown table per model, then the two targets as PASS/FAIL lines, and
+writes them into docs/benchmarks.md (scripts/doc_tables.py; with --only, the block holds that model alone):
   - the best int8 variant (name ending in int8) at <= 1.5 points top-1 drop: gzip >= 5x smaller than fp32's;
   - channel_pruned (float32) at <= 1 point drop: p50 <= 0.7x fp32's, measured in the same run.
 With --explore, instead: fp32 and the channel-pruned variants only, over a grid of --channel-ratio,
@@ -38,11 +39,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from doc_tables import publish  # noqa: E402
+
 from converter.catalogue import VARIANTS  # noqa: E402
 from edgebench.records import read_manifest  # noqa: E402
 
 BASELINE = "fp32"
 CHANNEL_PRUNED = "channel_pruned"
+# What the figures depend on, named in the block's stamp.
+PACKAGES = ["ai-edge-litert", "tensorflow", "tf-keras", "tensorflow-model-optimization", "numpy"]
 INT8_SUFFIX = "int8"
 INT8_MAX_DROP = 1.5  # points of top-1
 INT8_MIN_REDUCTION = 5.0  # fp32 gzip bytes / variant gzip bytes
@@ -266,13 +271,16 @@ def workspace(given: Path | None) -> Iterator[Path]:
 
 
 def benchmark(models: Sequence[Model], work: Path, rounds: int) -> None:
+    """Each model's table and target checks, printed and written into docs/benchmarks.md as one block."""
+    sections = []
     for model in models:
         start = time.perf_counter()
         results = measure(model, VARIANTS, [], work / f"bench-{model.model.stem}", rounds)
         elapsed = time.perf_counter() - start
         title = f"{model.name}, default options, p50 the median of {rounds} runs ({elapsed:.0f} s)"
-        print("\n".join(["", *table(title, results), ""]))
-        print("\n".join(check_lines([int8_check(results), pruned_check(results)])))
+        checks = check_lines([int8_check(results), pruned_check(results)])
+        sections.append("\n".join([*table(title, results), "", "```", *checks, "```"]))
+    publish("bench_compression", "\n\n".join(sections), packages=PACKAGES)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ In one run, on the bundled example with every variant at the default options:
   edgebench - `edgebench convert --force` as a user runs it (its own TF process, figures, host
               accuracy, manifest)
   rerun     - `edgebench convert` again with nothing changed (content-addressed reuse)
-Goal: edgebench / bare <= 1.10. Prints a Markdown table for the README.
+Goal: edgebench / bare <= 1.10. Prints a Markdown table and writes it into docs/benchmarks.md
+(scripts/doc_tables.py).
 
     .venv/bin/python scripts/bench_convert.py
 """
@@ -19,6 +20,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from doc_tables import publish
 
 from converter.recipes import RECIPES
 
@@ -60,10 +63,13 @@ def main() -> None:
         full = timed([*edgebench, "--force", "--workdir", tmp])
         print(f"edgebench {full:.1f} s", file=sys.stderr)
         rerun = timed([*edgebench, "--workdir", tmp])
-    print(f"\nbundled example, {len(RECIPES)} variants, default options, one run\n")
-    print("| bare TF/TFMOT s | edgebench convert s | edgebench / bare | unchanged re-run s |")
-    print("|---:|---:|---:|---:|")
-    print(f"| {bare:.1f} | {full:.1f} | {full / bare:.3f} | {rerun:.2f} |")
+    lines = [f"bundled example, {len(RECIPES)} variants, default options, one run", ""]
+    lines += [
+        "| bare TF/TFMOT s | edgebench convert s | edgebench / bare | unchanged re-run s |",
+        "|---:|---:|---:|---:|",
+    ]
+    lines.append(f"| {bare:.1f} | {full:.1f} | {full / bare:.3f} | {rerun:.2f} |")
+    publish("bench_convert", "\n".join(lines), packages=["tensorflow", "tf-keras", "tensorflow-model-optimization"])
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ Starts N "boards": Debian's OpenSSH server on 127.0.0.1 (one each), with the bar
 environment as the board's Python (scripts/test.sh makes it), each board pinned to its own CPU so
 the boards do not share a core. Measures, in one run, the bundled example's fp32/int8 x
 xnnpack/cpu sweep: each board alone, then all at once; and the variant bytes sent by a second,
-unchanged push. Goals: together / slowest alone <= 1.2; re-push bytes 0. Prints a Markdown table.
+unchanged push. Goals: together / slowest alone <= 1.2; re-push bytes 0. Prints a Markdown table and
+writes it into docs/benchmarks.md (scripts/doc_tables.py).
 
     .venv/bin/python scripts/bench_devices.py [--boards 2]
 """
@@ -24,6 +25,8 @@ from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' sshd helper and board envs
+
+from doc_tables import publish
 
 from device_runner.schema import Measurement
 from device_runner.sweep import CellDone
@@ -93,10 +96,13 @@ def main() -> None:
             together = time.perf_counter() - start
         repush_bytes = sum(d.transfer.variant_bytes for d in devices)
 
-    print(f"\n{args.boards} loopback boards, 4 cells each (fp32/int8 x xnnpack/cpu), one run\n")
-    print("| boards | slowest alone s | all at once s | at once / slowest | variant bytes of unchanged re-push |")
-    print("|---:|---:|---:|---:|---:|")
-    print(f"| {args.boards} | {max(alone):.2f} | {together:.2f} | {together / max(alone):.3f} | {repush_bytes} |")
+    lines = [f"{args.boards} loopback boards, 4 cells each (fp32/int8 x xnnpack/cpu), one run", ""]
+    lines += ["| boards | slowest alone s | all at once s | at once / slowest | variant bytes of unchanged re-push |"]
+    lines.append("|---:|---:|---:|---:|---:|")
+    lines.append(
+        f"| {args.boards} | {max(alone):.2f} | {together:.2f} | {together / max(alone):.3f} | {repush_bytes} |"
+    )
+    publish("bench_devices", "\n".join(lines), packages=["ai-edge-litert", "paramiko", "numpy"])
 
 
 if __name__ == "__main__":

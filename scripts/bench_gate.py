@@ -7,7 +7,8 @@ Real repeated measurements of the bundled example (fp32, XNNPACK, 1 thread), eac
   stored A/A   - pairs of independent single-side runs of the same model, floor raised by the
                  run-to-run noise of those runs (as the gate does from the history)
   stored +10 % - baseline runs against heavier-model runs
-Goals: paired false alarms <= 1 %, detection >= 95 %. Prints a Markdown table for the README.
+Goals: paired false alarms <= 1 %, detection >= 95 %. Prints a Markdown table and writes it into
+docs/benchmarks.md (scripts/doc_tables.py).
 
     .venv/bin/python scripts/bench_gate.py [--aa 100] [--detect 40]
 """
@@ -24,6 +25,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from doc_tables import publish
 
 from device_runner import schema
 from device_runner.schema import CellResult, Measurement, Pair, Plan, PlanVariant
@@ -138,13 +140,14 @@ def main() -> None:
     ]
 
     true_ratio = float(np.median([f.estimate for f in paired_det]))
-    print(
-        f"\nbundled example fp32, XNNPACK, 1 thread; paired: {MEASURE.blocks} ABBA blocks x "
+    lines = [
+        f"bundled example fp32, XNNPACK, 1 thread; paired: {MEASURE.blocks} ABBA blocks x "
         f"{MEASURE.runs // MEASURE.blocks} runs a side; slower model: +dense({width}), measured ratio "
-        f"{true_ratio:.3f}; alpha {ALPHA}, floor {FLOOR:.0%} (stored floor {floor:.1%})\n"
-    )
-    print("| mode | A/A comparisons | false alarms | rate | inconclusive | vs slower model | detected | rate |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        f"{true_ratio:.3f}; alpha {ALPHA}, floor {FLOOR:.0%} (stored floor {floor:.1%})",
+        "",
+        "| mode | A/A comparisons | false alarms | rate | inconclusive | vs slower model | detected | rate |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for name, same, slower in (
         ("paired", paired_aa, [f.verdict for f in paired_det]),
         ("stored", stored_aa, stored_det),
@@ -152,7 +155,8 @@ def main() -> None:
         alarms, n = rate(same, stats.Outcome.REGRESSION)
         unsure, _ = rate(same, stats.Outcome.INCONCLUSIVE)
         caught, m = rate(slower, stats.Outcome.REGRESSION)
-        print(f"| {name} | {n} | {alarms} | {alarms / n:.1%} | {unsure} | {m} | {caught} | {caught / m:.1%} |")
+        lines.append(f"| {name} | {n} | {alarms} | {alarms / n:.1%} | {unsure} | {m} | {caught} | {caught / m:.1%} |")
+    publish("bench_gate", "\n".join(lines), packages=["ai-edge-litert", "numpy", "scipy", "tensorflow"])
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ Real models, measured by the real runner, in one run:
 The evaluation set is all 1,797 digits images (the example's train and validation splits): a
 1-point drop is then ~18 inputs. Each model is measured by device_runner (XNNPACK, 1 thread) on
 that set, and the gate's paired test (exact McNemar on per-sample correctness, alpha 0.005, floor
-0.5 points) compares it with the original, as `edgebench gate` does. Prints a Markdown table.
+0.5 points) compares it with the original, as `edgebench gate` does. Prints a Markdown table and
+writes it into docs/benchmarks.md (scripts/doc_tables.py).
 
     .venv/bin/python scripts/bench_gate_accuracy.py [--models 20]
 """
@@ -17,12 +18,12 @@ that set, and the gate's paired test (exact McNemar on per-sample correctness, a
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
+from doc_tables import publish
 
 from device_runner import schema
 from device_runner.flatbuffer import constant_tensors
@@ -125,22 +126,23 @@ def main() -> None:
                 )
         return found
 
-    print(
-        f"\nbundled example fp32 (top-1 {base:.2f} % on {len(y)} digits), XNNPACK, 1 thread; exact McNemar, "
-        f"alpha {ALPHA}, floor {FLOOR_POINTS} pts\n",
-        file=sys.stderr,
-    )
-    print("| models | true top-1 change, pts (min–max) | regression | inconclusive | pass |")
-    print("|---|---:|---:|---:|---:|")
+    lines = [
+        f"bundled example fp32 (top-1 {base:.2f} % on {len(y)} digits), XNNPACK, 1 thread; exact McNemar, "
+        f"alpha {ALPHA}, floor {FLOOR_POINTS} pts",
+        "",
+        "| models | true top-1 change, pts (min–max) | regression | inconclusive | pass |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for kind in ("worse", "same"):
         found = [f.verdict for f in verdicts(kind)]
         drops = true_drops[kind]
-        print(
+        lines.append(
             f"| {len(found)} {'~1 pt worse' if kind == 'worse' else 'unchanged (±0.25 pt)'} | "
             f"{-max(drops):+.2f} – {-min(drops):+.2f} | {found.count(stats.Outcome.REGRESSION)} | "
             f"{found.count(stats.Outcome.INCONCLUSIVE)} | "
             f"{found.count(stats.Outcome.PASS) + found.count(stats.Outcome.IMPROVEMENT)} |"
         )
+    publish("bench_gate_accuracy", "\n".join(lines), packages=["ai-edge-litert", "numpy", "tensorflow"])
 
 
 if __name__ == "__main__":

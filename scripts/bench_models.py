@@ -3,7 +3,8 @@
 For each model unpacked by scripts/fetch_test_models.py, `edgebench run` on `local` with no --data: the given
 file and the variants ai-edge-quantizer makes from it, under XNNPACK and plain CPU kernels. Prints one table
 row per variant: status under each delegate, p50, size against the given file, the worst output's cosine
-similarity to the given model on the host (synthetic inputs), and the wall time of conversion + measuring.
+similarity to the given model on the host (synthetic inputs), and the wall time of conversion + measuring;
+the whole table goes into docs/benchmarks.md at the end (scripts/doc_tables.py).
 
     .venv/bin/python scripts/bench_models.py [MODEL ...] [--runs 50] [--min-secs 0.5]
 """
@@ -23,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from doc_tables import BENCHMARKS, write_block  # noqa: E402
 from fetch_test_models import DEST, MODELS  # noqa: E402
 
 from edgebench.cli import invoke  # noqa: E402
@@ -89,14 +91,17 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--min-secs", type=float, default=0.5)
     args = parser.parse_args()
-    print("| model | outputs | variant | p50 ms xnnpack | p50 ms cpu | size vs given | worst output cosine | time |")
-    print("|---|---:|---|---:|---:|---:|---:|---:|")
+    table = ["| model | outputs | variant | p50 ms xnnpack | p50 ms cpu | size vs given | worst output cosine | time |"]
+    table.append("|---|---:|---|---:|---:|---:|---:|---:|")
+    print("\n".join(table))
     for name in args.models:
         model = DEST / f"{name}.tflite"
         if not model.is_file():
             raise SystemExit(f"bench_models: {model} missing: run scripts/fetch_test_models.py")
         for line in rows_for(name, model, args.runs, args.min_secs):
-            print(line, flush=True)
+            print(line, flush=True)  # each row as it is measured: the whole run takes minutes
+            table.append(line)
+    write_block(BENCHMARKS, "bench_models", "\n".join(table), packages=["ai-edge-litert", "ai-edge-quantizer", "numpy"])
     return 0
 
 

@@ -6,7 +6,8 @@ example, each round measures, in a fresh process each, on 1 thread with XNNPACK:
   bare    - a plain loop of Interpreter.invoke() timed with perf_counter_ns, same run count
   litert  - python -m ai_edge_litert.tools.benchmark_litert_model (CompiledModel API), its median
 Rounds rotate the order; the table gives the median over rounds and the ratio runner / bare
-(goal <= 1.02 on the MobileNet-class model). Prints a Markdown table for the README.
+(goal <= 1.02 on the MobileNet-class model). Prints a Markdown table and writes it into
+docs/benchmarks.md (scripts/doc_tables.py), as it does the second table, each into its own block.
 
 A second table (``--explain``; ``--explain-only`` for it alone, no TensorFlow needed): what explaining a
 number costs a cell (#18's goal: <= 2 % of its wall time). Per model, medians over the rounds:
@@ -37,6 +38,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from doc_tables import publish
+
 from device_runner import schema
 from device_runner.coverage import coverage_of, placement_from_ops
 from device_runner.flatbuffer import read_graph, read_model_file
@@ -52,6 +55,7 @@ from edgebench.hashing import sha256_file
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".edgebench" / "bench"
+PACKAGES = ["ai-edge-litert", "numpy"]  # what the figures depend on, named in each block's stamp
 
 BARE_LOOP = """
 import sys, time, numpy as np
@@ -239,20 +243,22 @@ def explain_cost(name: str, tflite: Path, inputs: Path, rounds: int) -> dict[str
     }
 
 
-def print_explain(rows: list[dict[str, float | str]], rounds: int) -> None:
-    print(f"\nWhat explaining a number costs a cell; {rounds} rounds, medians; default counts, 1 thread, XNNPACK\n")
-    print(
+def explain_table(rows: list[dict[str, float | str]], rounds: int) -> str:
+    lines = [
+        f"What explaining a number costs a cell; {rounds} rounds, medians; default counts, 1 thread, XNNPACK",
+        "",
         "| model | nodes | device_runner cell s | placement ms | figures ms | their share of the cell "
         f"| benchmark_model cell s (stand-in: timed + {ACCURACY_SAMPLES} accuracy calls) | profiled call s "
-        "| reading its table ms | their share of the cell |"
-    )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        "| reading its table ms | their share of the cell |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
-        print(
+        lines.append(
             f"| {r['model']} | {r['nodes']} | {r['wall_s']:.2f} | {r['placement_ms']:.3f} | {r['figures_ms']:.3f} "
             f"| {100 * float(r['share']):.2f} % | {r['phone_s']:.1f} | {r['profile_s']:.2f} | {r['read_ms']:.3f} "
             f"| {100 * float(r['profile_share']):.2f} % |"
         )
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -269,7 +275,7 @@ def main() -> None:
                 inputs = synthetic_input_set(tflite, Path(tmp))
                 explained.append(explain_cost(name, tflite, inputs, args.rounds))
                 print(f"measured {name}", file=sys.stderr)
-        print_explain(explained, args.rounds)
+        publish("bench_runner_explain", explain_table(explained, args.rounds), PACKAGES, script="bench_runner")
         if args.explain_only:
             return
 
@@ -283,17 +289,19 @@ def main() -> None:
         rows.append(bench(name, directory / "fp32.tflite", directory / manifest.input_set, args.rounds, args.runs))
         print(f"measured {name}", file=sys.stderr)
 
-    print(f"\n{args.rounds} rounds x {args.runs} runs, 1 thread, XNNPACK; medians over rounds\n")
-    print(
+    lines = [
+        f"{args.rounds} rounds x {args.runs} runs, 1 thread, XNNPACK; medians over rounds",
+        "",
         "| model | runner p50 ms | bare invoke() p50 ms | runner / bare | benchmark_litert_model median ms "
-        "| timer overhead µs |"
-    )
-    print("|---|---:|---:|---:|---:|---:|")
+        "| timer overhead µs |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for row in rows:
-        print(
+        lines.append(
             f"| {row['model']} | {row['runner']:.4f} | {row['bare']:.4f} | {row['ratio']:.3f} "
             f"| {row['litert']:.2f} | {row['overhead_us']:.3f} |"
         )
+    publish("bench_runner", "\n".join(lines), [*PACKAGES, "tensorflow"])
 
 
 def explain_models() -> list[tuple[str, Path]]:

@@ -13,8 +13,8 @@ times, in-process and as a user runs them (median of 3):
 
 and, for comparison, the history read as report and gate read it before revision 0003 (every run
 listed with its cell counts, and the runs of the plot, resp. of the noise, loaded and parsed).
-Prints a table with the ratio 100k / 1k per command (goal: at most 1.5). PostgreSQL is Debian's
-server started on a free port.
+Prints a table with the ratio 100k / 1k per command (goal: at most 1.5), and writes it into
+docs/benchmarks.md (scripts/doc_tables.py). PostgreSQL is Debian's server started on a free port.
 
     .venv/bin/python scripts/bench_store.py [--repeat 3]
 """
@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from doc_tables import publish
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' PostgreSQL helper
 
@@ -239,23 +240,24 @@ def main() -> None:
                 postgres_database(postgres, f"bench{cells}"), run, cells, args.repeat, Path(tmp)
             )
     samples = len(run.cells[0].timing.samples_ms) if run.cells[0].timing else 0
-    print(
-        f"\nruns of {CELLS_PER_RUN} cells on {BOARDS} boards, {samples} raw samples and 360 per-sample results "
-        f"a cell; seconds, median of {args.repeat} (the 'before' columns: once)\n"
-    )
-    print("| backend | stored cells | build s | " + " | ".join(f"{c} s" for c in COLUMNS) + " |")
-    print("|---|---:|---:|" + "---:|" * len(COLUMNS))
+    lines = [
+        f"runs of {CELLS_PER_RUN} cells on {BOARDS} boards, {samples} raw samples and 360 per-sample results "
+        f"a cell; seconds, median of {args.repeat} (the 'before' columns: once)",
+        "",
+        "| backend | stored cells | build s | " + " | ".join(f"{c} s" for c in COLUMNS) + " |",
+        "|---|---:|---:|" + "---:|" * len(COLUMNS),
+    ]
     for backend in ("SQLite", "PostgreSQL"):
         for cells in SIZES:
             row = results[backend, cells]
             build = f"{row['build s']:.1f}"
             if "save_run cells/s" in row:
                 build += f" ({row['save_run cells/s']:,.0f} cells/s by save_run)"
-            print(f"| {backend} | {cells:,} | {build} | " + " | ".join(f"{row[c]:.2f}" for c in COLUMNS) + " |")
+            lines.append(f"| {backend} | {cells:,} | {build} | " + " | ".join(f"{row[c]:.2f}" for c in COLUMNS) + " |")
         small, large = results[backend, SIZES[0]], results[backend, SIZES[-1]]
-        print(
-            f"| {backend} | ratio 100k/1k | | " + " | ".join(f"**{large[c] / small[c]:.2f}**" for c in COLUMNS) + " |"
-        )
+        ratios = " | ".join(f"**{large[c] / small[c]:.2f}**" for c in COLUMNS)
+        lines.append(f"| {backend} | ratio 100k/1k | | {ratios} |")
+    publish("bench_store", "\n".join(lines), packages=["sqlalchemy", "alembic", "psycopg", "matplotlib"])
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Numbers you can trust (issue 17): one row per check, measured, with its goal. Prints a Markdown table.
+"""Numbers you can trust (issue 17): one row per check, measured, with its goal. Prints a Markdown table and
+writes it into docs/benchmarks.md (scripts/doc_tables.py).
 
   flag rate, quiet / loaded - the bundled example's int8 x xnnpack cell, N times with the machine as it is
                               and N times with a spinning process on every core (goal: >= 95 % flagged
@@ -25,6 +26,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from doc_tables import publish
 
 from device_runner import noise, schema
 from device_runner.schema import CellKey, CellResult, Measurement, Status
@@ -143,9 +146,12 @@ def main() -> None:
             lambda: numerics_rows(Path(tmp), args.cells),
         ]
         rows = [row for check in checks for row in check()]
-    print("| check | measured | goal |\n|---|---|---|")
-    for check, measured, goal in rows:
-        print(f"| {check} | {measured} | {goal} |")
+    lines = [
+        "| check | measured | goal |",
+        "|---|---|---|",
+        *(f"| {c} | {measured} | {goal} |" for c, measured, goal in rows),
+    ]
+    publish("bench_trust", "\n".join(lines), packages=["ai-edge-litert", "numpy", "tensorflow"])
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ A block sits between two marker lines naming its script; writing it again replac
 rest of the page is prose written by people). A page without the block gets it appended.
 
     write_block(DOCS / "benchmarks.md", "bench_runner", table, packages=["ai-edge-litert", "numpy"])
+    publish("bench_cli", table, packages=["click"])  # the same into docs/benchmarks.md, printed as well
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
+BENCHMARKS = DOCS / "benchmarks.md"
 
 
-def begin_marker(name: str) -> str:
-    return f"<!-- BEGIN {name}: written by scripts/{name}.py, do not edit by hand -->"
+def begin_marker(name: str, script: str | None = None) -> str:
+    """The block's first line; ``script`` names the writer when one script writes several blocks."""
+    return f"<!-- BEGIN {name}: written by scripts/{script or name}.py, do not edit by hand -->"
 
 
 def end_marker(name: str) -> str:
@@ -65,13 +68,13 @@ def stamp(packages: Sequence[str] = ()) -> str:
     )
 
 
-def render_block(name: str, body: str, packages: Sequence[str] = ()) -> str:
-    return f"{begin_marker(name)}\n{stamp(packages)}\n\n{body.strip()}\n{end_marker(name)}"
+def render_block(name: str, body: str, packages: Sequence[str] = (), script: str | None = None) -> str:
+    return f"{begin_marker(name, script)}\n{stamp(packages)}\n\n{body.strip()}\n{end_marker(name)}"
 
 
 def replace_block(page: str, name: str, block: str) -> str:
     """The page with its block for ``name`` replaced by ``block`` (appended when the page has none)."""
-    begin, end = begin_marker(name), end_marker(name)
+    begin, end = f"<!-- BEGIN {name}:", end_marker(name)  # whichever script the marker names
     start = page.find(begin)
     if start < 0:
         return page.rstrip("\n") + "\n\n" + block + "\n"
@@ -81,11 +84,18 @@ def replace_block(page: str, name: str, block: str) -> str:
     return page[:start] + block + page[stop + len(end) :]
 
 
-def write_block(doc: Path, name: str, body: str, packages: Sequence[str] = ()) -> None:
-    """Write the script ``name``'s table (Markdown) into ``doc``, atomically, stamped with its context."""
+def write_block(doc: Path, name: str, body: str, packages: Sequence[str] = (), script: str | None = None) -> None:
+    """Write the script ``name``'s table (Markdown) into ``doc``, atomically, stamped with its context
+    (``script``: the script's name when it is not ``name``, for a script that writes several blocks)."""
     page = doc.read_text() if doc.exists() else ""
-    text = replace_block(page, name, render_block(name, body, packages))
+    text = replace_block(page, name, render_block(name, body, packages, script))
     with tempfile.NamedTemporaryFile("w", dir=doc.parent, delete=False, suffix=".tmp") as tmp:
         tmp.write(text)
     os.replace(tmp.name, doc)
     print(f"wrote {name}'s table into {doc.relative_to(ROOT)}", file=sys.stderr)
+
+
+def publish(name: str, body: str, packages: Sequence[str] = (), script: str | None = None) -> None:
+    """A benchmark's result: printed as it always was, and written into docs/benchmarks.md as its block."""
+    print(body)
+    write_block(BENCHMARKS, name, body, packages, script)

@@ -1,5 +1,6 @@
-"""The README's command lines stay true: every ``edgebench …`` line it shows names a command that exists,
-and every flag it names exists for that command.
+"""The docs' command lines stay true: every ``edgebench …`` line the README or a page of ``docs/`` shows names
+a command that exists, and every flag it names exists for that command. The README stays a front page (at
+most 250 lines), and every link between the pages resolves, anchors included.
 
 Lines come from fenced code blocks (a line that starts with ``edgebench``, with its ``\\`` continuations)
 and from inline code: from ``edgebench`` to the end of the span; ``scripts/run.sh ARGS`` is
@@ -19,7 +20,14 @@ import pytest
 from edgebench.cli import cli
 from edgebench.gate.policy import Thresholds
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+PAGES = [README, ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").glob("*.md"))]
+README_MAX_LINES = 250
+# A relative link to a Markdown page, with an optional #anchor: [text](docs/gate.md#in-ci)
+PAGE_LINK = re.compile(r"\]\(((?!https?:)[^)#\s]+\.md)(?:#([^)\s]+))?\)")
+HEADING = re.compile(r"^#{1,6} +(.+?) *$", re.MULTILINE)
+FENCED_BLOCK = re.compile(r"^\s*```.*?^\s*```", re.MULTILINE | re.DOTALL)  # a "# comment" in one is no heading
 FENCE = re.compile(r"^\s*```")
 INLINE_CODE = re.compile(r"`([^`]+)`")
 # "edgebench" as a command word: not a path (edgebench/…), a package (pip install edgebench) or a
@@ -155,24 +163,66 @@ def problems(command_line: str) -> list[str]:
     return _problems(cli, ctx, "edgebench", words(command_line))
 
 
-COMMANDS = readme_commands(README.read_text(encoding="utf-8"))
+COMMANDS_OF = {page.relative_to(ROOT).as_posix(): readme_commands(page.read_text(encoding="utf-8")) for page in PAGES}
+COMMANDS = list(dict.fromkeys(command for commands in COMMANDS_OF.values() for command in commands))
 
 
-def test_the_readme_shows_command_lines_from_code_blocks_and_inline_code() -> None:
+def test_the_docs_show_command_lines_from_code_blocks_and_inline_code() -> None:
     assert len(COMMANDS) >= 25
-    assert "edgebench report RUN --html report.html               # one file, opens offline: tables + plots" in COMMANDS
-    assert "edgebench devices check pi4 --inventory lab.toml" in COMMANDS  # inline
-    assert "edgebench history --export release=4.1 --to baseline.json" in COMMANDS  # a span across lines
-    assert "edgebench run --cpus 0-1" in COMMANDS  # "Measurement flags of `run`: … `--cpus 0-1`"
+    assert len(COMMANDS_OF["README.md"]) >= 10  # the workflow's commands, on the front page
+    reports = COMMANDS_OF["docs/history-and-reports.md"]
+    assert "edgebench report RUN --html report.html               # one file, opens offline: tables + plots" in reports
+    assert "edgebench devices check pi4 --inventory lab.toml" in COMMANDS_OF["docs/boards.md"]  # inline
+    assert "edgebench history --export release=4.1 --to baseline.json" in COMMANDS_OF["docs/gate.md"]  # across lines
+    measuring = COMMANDS_OF["docs/measuring.md"]
+    assert "edgebench run --cpus 0-1" in measuring  # "Measurement flags of `run`: … `--cpus 0-1`"
     assert any(
-        c.startswith("edgebench gate --baseline-model models/released.keras") and "--junit-xml" in c for c in COMMANDS
+        c.startswith("edgebench gate --baseline-model models/released.keras") and "--junit-xml" in c
+        for c in COMMANDS_OF["docs/gate.md"]
     )
     assert not [c for c in COMMANDS if c.startswith("edgebench:")]  # error messages are not commands
 
 
 @pytest.mark.parametrize("command_line", COMMANDS)
-def test_a_readme_command_line_names_a_real_command_and_real_flags(command_line: str) -> None:
+def test_a_documented_command_line_names_a_real_command_and_real_flags(command_line: str) -> None:
     assert problems(command_line) == []
+
+
+def test_the_readme_stays_a_front_page() -> None:
+    lines = len(README.read_text(encoding="utf-8").splitlines())
+    assert lines <= README_MAX_LINES, f"README.md has {lines} lines: move the detail into a guide under docs/"
+
+
+def anchor(heading: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.replace("`", "").lower()).replace(" ", "-")
+
+
+def broken_links(page: Path) -> list[str]:
+    """Each relative link to a Markdown page from ``page`` that names no file, or no heading in it."""
+    found = []
+    for target, fragment in PAGE_LINK.findall(page.read_text(encoding="utf-8")):
+        linked = (page.parent / target).resolve()
+        if not linked.is_file():
+            found.append(f"{target}: no such page")
+        elif fragment not in {"", *map(anchor, HEADING.findall(FENCED_BLOCK.sub("", linked.read_text("utf-8"))))}:
+            found.append(f"{target}#{fragment}: no such heading")
+    return found
+
+
+def test_the_readme_links_into_docs_and_every_link_resolves() -> None:
+    linked = {target for target, _ in PAGE_LINK.findall(README.read_text(encoding="utf-8"))}
+    guides = {page.relative_to(ROOT).as_posix() for page in PAGES if page.parent.name == "docs"}
+    assert guides - linked == set(), "every guide is reached from the front page"
+    for page in PAGES:
+        assert broken_links(page) == [], page.relative_to(ROOT)
+
+
+def test_a_broken_link_is_named(tmp_path: Path) -> None:
+    (tmp_path / "guide.md").write_text("# A guide\n\n## In CI\n\n```toml\n# port = 22\n```\n")
+    page = tmp_path / "README.md"
+    page.write_text("[g](guide.md#in-ci) [x](missing.md) [y](guide.md#port--22) [web](https://example.com/a.md)\n")
+    assert broken_links(page) == ["missing.md: no such page", "guide.md#port--22: no such heading"]
 
 
 @pytest.mark.parametrize(
