@@ -121,25 +121,19 @@ def convert(
             pass  # written by another edgebench version: rebuild
     log = workdir / "logs" / f"convert-{out.name}.log"
     log.unlink(missing_ok=True)  # one conversion per log
+    # FLAG=VALUE throughout: a path that starts with "-" would otherwise read as a flag of its own.
     command = [
         sys.executable,
         "-m",
         "converter",
-        "--model",
-        str(model),
-        *([] if data is None else ["--data", str(data)]),
-        "--out",
-        str(out),
-        "--variants",
-        ",".join(variants),
-        "--cache-key",
-        key,
-        "--model-sha256",
-        model_sha256,
-        "--data-sha256",
-        data_sha256,
-        "--variant-cache",
-        str(workdir / "variants" / VARIANT_CACHE),
+        f"--model={model}",
+        *([] if data is None else [f"--data={data}"]),
+        f"--out={out}",
+        f"--variants={','.join(variants)}",
+        f"--cache-key={key}",
+        f"--model-sha256={model_sha256}",
+        f"--data-sha256={data_sha256}",
+        f"--variant-cache={workdir / 'variants' / VARIANT_CACHE}",
         *(["--rebuild"] if force else []),
         *options.as_flags(),
     ]
