@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from converter.catalogue import LOSSES, TASKS, Options
+import edgebench_records as schema
 from converter.checks import first_line
 from converter.figures import gzip_size, overall_sparsity, weight_stats
 from converter.ports import Layout, layout_of
@@ -47,15 +47,14 @@ from converter.structure import Unsupported
 from converter.techniques import EpochCallback
 from converter.tflite_quantize import AlreadyThere
 from converter.variant_cache import Entry, VariantCache, code_sha256
-from device_runner import accuracy, schema
+from device_runner import accuracy
 from device_runner.engines import InterpreterEngine
 from device_runner.flatbuffer import ModelInfo, read_graph, read_model_info
 from device_runner.inputs import InputSet, write_input_set
 from device_runner.lifecycle import bind_to_parent
 from device_runner.model_figures import model_figures
 from device_runner.runtime import load_runtime
-from edgebench import __version__
-from edgebench.records import (
+from edgebench_records import (
     HOST_REFERENCE_AVAILABLE,
     INPUT_SET_NAME,
     MANIFEST_NAME,
@@ -63,6 +62,7 @@ from edgebench.records import (
     VariantRecord,
     VariantState,
 )
+from edgebench_records.catalogue import LOSSES, TASKS, Options
 
 TOOLS = ("tensorflow", "tf-keras", "tensorflow-model-optimization", "ai-edge-litert", "numpy")
 
@@ -364,7 +364,7 @@ def variant_cache(args: argparse.Namespace) -> Cache:
     basis = {
         "model": args.model_sha256,
         "data": args.data_sha256,
-        "edgebench": __version__,
+        "edgebench": metadata.version("edgebench"),  # the installed distribution's: converter/ imports no edgebench
         "code": code_sha256(),
         "tools": installed_versions(TOOLS),
     }

@@ -8,7 +8,7 @@ import gzip
 import numpy as np
 
 from device_runner.flatbuffer import ConstantTensor, constant_tensors
-from edgebench.records import WeightStats
+from edgebench_records import WeightStats
 
 WEIGHT_DTYPES = {"float32", "float16", "int8", "uint8"}
 

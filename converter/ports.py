@@ -14,7 +14,8 @@ from typing import Protocol
 
 import numpy as np
 
-from device_runner.flatbuffer import ModelFormatError, ModelInfo, TensorInfo, _Reader
+from device_runner.flatbuffer import ModelFormatError, ModelInfo, _Reader
+from edgebench_records import TensorInfo
 
 # What the converter and the TFMOT wrappers put around a name the user gave.
 _PREFIXES = ("serving_default_", "quant_")

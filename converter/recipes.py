@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 
 from converter import techniques
-from converter.catalogue import Options
 from converter.source import Data, SourceModel, load_student
 from converter.structure import Unsupported
 from converter.techniques import EpochCallback, FineTune, TrainingSet, training_set
+from edgebench_records.catalogue import Options
 
 CALIBRATION_SAMPLES = 200
 # Options that change the data (which inputs, how scaled, the calibration order): every variant depends on them.

@@ -33,7 +33,6 @@ from typing import Any
 
 import numpy as np
 
-from converter.catalogue import Options
 from converter.checks import (
     SourceError,
     check_data,
@@ -45,8 +44,9 @@ from converter.checks import (
     output_classes,
 )
 from converter.ports import read_signature
-from device_runner.flatbuffer import TensorInfo
 from device_runner.inputs import parse_input_shapes, sample_shape, synthetic_inputs
+from edgebench_records import TensorInfo
+from edgebench_records.catalogue import Options
 
 __all__ = [
     "NORMALISATIONS",

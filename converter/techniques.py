@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from converter import structure
-from converter.catalogue import Options
 from converter.checks import labels_are_class_ids
 from converter.source import Data, SourceModel
+from edgebench_records.catalogue import Options
 
 # Called after each fine-tuning epoch with (epoch, epochs).
 EpochCallback = Callable[[int, int], None]

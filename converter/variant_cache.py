@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from device_runner.schema import write_atomic
-from edgebench.hashing import sha256_tree
+from edgebench_records import sha256_tree, write_atomic
 
 # Options whose value is a file: the key holds the file's content hash, so editing it in place rebuilds.
 FILE_OPTIONS = ("student",)

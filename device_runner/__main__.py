@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from device_runner import schema
+import edgebench_records as schema
 from device_runner.flatbuffer import ModelFormatError
 from device_runner.lifecycle import bind_to_parent
 from device_runner.runtime import RuntimeMissing, load_runtime

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from device_runner.engines import Engine
-from device_runner.schema import SNR_CAP_DB, Accuracy, Numerics, OutputFidelity, Task
+from edgebench_records import SNR_CAP_DB, Accuracy, Numerics, OutputFidelity, Task
 
 PROBABILITY_SUM_TOLERANCE = 0.02  # a softmax's samples sum to 1; quantised ones (int8) to within a level or so
 

@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from device_runner import accuracy, noise, schema, timing
+import edgebench_records as schema
+from device_runner import accuracy, noise, timing
 from device_runner.compat import incompatibility
 from device_runner.engines import (
     DelegateFailed,
@@ -33,7 +34,7 @@ from device_runner.facts import device_facts, peak_rss_mb, reset_peak_rss, rss_m
 from device_runner.flatbuffer import ModelInfo, read_model_file
 from device_runner.inputs import InputSet, InputSetError, input_set_problem, read_input_set, read_variant_reference
 from device_runner.runtime import Runtime
-from device_runner.schema import CellKey, CellResult, Conditions, Memory, Numerics, Plan, Status
+from edgebench_records import CellKey, CellResult, Conditions, Memory, Numerics, Plan, Status
 
 FAILURES = {
     DelegateUnavailable: Status.DELEGATE_UNAVAILABLE,

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from device_runner.flatbuffer import Graph
-from device_runner.schema import Coverage, Placement
+from edgebench_records import Coverage, Placement
 
 
 def placement_from_ops(ops: Iterable[Mapping[str, Any]]) -> Placement:

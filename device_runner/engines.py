@@ -25,10 +25,10 @@ import numpy as np
 from device_runner.compat import missing_custom_op
 from device_runner.coverage import coverage_of, placement_from_ops
 from device_runner.delegates import APIS, DelegateSpecError, parse_delegate
-from device_runner.flatbuffer import ModelInfo, TensorInfo
+from device_runner.flatbuffer import ModelInfo
 from device_runner.inputs import batched, samples_problem
 from device_runner.runtime import Runtime
-from device_runner.schema import Coverage, OpProfile, Placement
+from edgebench_records import Coverage, OpProfile, Placement, TensorInfo
 
 ANDROID_ONLY = ("nnapi",)  # reachable through android_app/ or benchmark_model only
 _UNKNOWN_OP = re.compile(r"Didn't find op for builtin opcode '(\w+)' version '(\d+)'")

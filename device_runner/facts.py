@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from device_runner.runtime import Runtime
-from device_runner.schema import DeviceFacts
+from edgebench_records import DeviceFacts
 
 
 def _read(path: str | Path) -> str | None:

@@ -7,10 +7,11 @@ QuantizationParameters, Metadata, Buffer). Only reads; never trusts an offset pa
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from device_runner.builtin_ops import BUILTIN_OPS
+from edgebench_records.model import TensorInfo
 
 # TensorType enum of schema.fbs -> numpy dtype names.
 TENSOR_TYPES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 5: "string", 6: "bool",
@@ -31,28 +32,6 @@ class OpCode:
 
     def __str__(self) -> str:
         return f"{self.name} v{self.version}"
-
-
-@dataclass(frozen=True)
-class TensorInfo:
-    name: str
-    shape: list[int]
-    dtype: str
-    scale: float  # 0.0 when not quantised
-    zero_point: int
-    shape_signature: list[int] = field(default_factory=list)  # -1 marks a dynamic dimension; empty: as ``shape``
-
-    @property
-    def dynamic(self) -> bool:
-        """Some dimension is fixed only when the input is fed (-1 in the signature, or 0 in the shape), besides
-        a leading batch axis: that one runs at 1, as ``shape`` (what the converter wrote) has it."""
-        dims = self.declared_shape
-        return any(d <= 0 for d in dims[1 if len(dims) >= 2 else 0 :])
-
-    @property
-    def declared_shape(self) -> list[int]:
-        """The shape as declared, -1 where a dimension is dynamic."""
-        return list(self.shape_signature) if self.shape_signature else list(self.shape)
 
 
 @dataclass(frozen=True)

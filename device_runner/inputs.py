@@ -27,8 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from device_runner.flatbuffer import TensorInfo
-from device_runner.schema import SchemaError, write_atomic
+from edgebench_records import SchemaError, TensorInfo, write_atomic
 
 _INPUT = re.compile(r"x\.(\d+)")
 _OUTPUT = re.compile(r"ref\.(\d+)")

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass, field
 
-from device_runner.flatbuffer import Graph, Node, TensorInfo
+from device_runner.flatbuffer import Graph, Node
+from edgebench_records.model import ModelFigures, TensorInfo
 
 ELEMENTWISE = frozenset(
     {
@@ -39,19 +39,6 @@ ELEMENTWISE = frozenset(
         "NEG",
     }
 )
-
-
-@dataclass(frozen=True)
-class ModelFigures:
-    params: dict[str, int]  # stored weight elements by dtype (float32, int8, …)
-    macs: int
-    flops: int
-    macs_by_op: dict[str, int] = field(default_factory=dict)
-    ops: dict[str, int] = field(default_factory=dict)  # node count per op type
-
-    @property
-    def total_params(self) -> int:
-        return sum(self.params.values())
 
 
 def _elements(tensor: TensorInfo | None) -> int:

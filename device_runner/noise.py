@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from device_runner.schema import Activity, Conditions
+from edgebench_records import Activity, Conditions
 
 # Before/after windows: long enough for /proc/stat's 10 ms ticks to mean something, short enough per cell.
 WINDOW_S = 0.1

@@ -19,10 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from device_runner import schema
+import edgebench_records as schema
 from device_runner.cell import now_iso
 from device_runner.lifecycle import child_env
-from device_runner.schema import CellKey, CellResult, Plan, Status
+from edgebench_records import CellKey, CellResult, Plan, Status
 
 STDERR_TAIL_CHARS = 2000
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent

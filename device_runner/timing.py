@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from device_runner.schema import Timing
+from edgebench_records import Timing
 
 NS_PER_MS = 1e6
 

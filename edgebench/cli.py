@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import click
 
-from device_runner.schema import SchemaError
 from edgebench import __version__
 from edgebench.errors import EdgebenchError, ExitCode
+from edgebench_records import SchemaError
 
 EPILOG = """\b
 Examples:

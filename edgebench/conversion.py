@@ -15,16 +15,22 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from pathlib import Path
 
-from converter.catalogue import FINE_TUNED, Options
 from converter.checks import SourceError, check_data, check_model, check_student
 from converter.variant_cache import code_sha256, keyed_options
-from device_runner.schema import SchemaError
 from edgebench import __version__
 from edgebench.errors import EdgebenchError
-from edgebench.hashing import sha256_tree
 from edgebench.processes import JsonObject, stream_json_lines
 from edgebench.progress import Listener
-from edgebench.records import MANIFEST_NAME, MANIFEST_RECORD, Manifest, VariantState, read_manifest
+from edgebench_records import (
+    MANIFEST_NAME,
+    MANIFEST_RECORD,
+    Manifest,
+    SchemaError,
+    VariantState,
+    read_manifest,
+    sha256_tree,
+)
+from edgebench_records.catalogue import FINE_TUNED, Options
 
 ConverterEvent = JsonObject
 

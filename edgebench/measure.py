@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from converter.catalogue import Options
-from device_runner.schema import CellResult, Measurement, Plan
 from device_runner.sweep import CellDone
 from edgebench.conversion import ConvertRequest, conversion_failed, convert_reporting
 from edgebench.devices import get_device
@@ -26,10 +24,11 @@ from edgebench.inventory import Inventory
 from edgebench.plan import build_plan, collect_results, stage
 from edgebench.processes import stop_children
 from edgebench.progress import Listener, Task
-from edgebench.records import Manifest
-from edgebench.resume import RunFolder, RunRecord, check_resume_flags, settings
+from edgebench.resume import RunFolder, check_resume_flags, settings
 from edgebench.run_lock import RunLock
 from edgebench.store import Store, store_url
+from edgebench_records import CellResult, Manifest, Measurement, Plan, RunRecord
+from edgebench_records.catalogue import Options
 
 
 @dataclass(frozen=True)

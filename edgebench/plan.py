@@ -6,11 +6,10 @@ import os
 import shutil
 from pathlib import Path
 
-from device_runner import schema
-from device_runner.schema import CellResult, Measurement, Plan, PlanVariant
+import edgebench_records as schema
 from device_runner.sweep import result_path
 from edgebench.errors import EdgebenchError
-from edgebench.records import Manifest
+from edgebench_records import CellResult, Manifest, Measurement, Plan, PlanVariant
 
 PLAN_NAME = "plan.json"
 

@@ -9,46 +9,22 @@ given on the resume's command line that says something else is refused, naming t
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
 
-from converter.catalogue import Options
-from device_runner import schema
-from device_runner.schema import Measurement, Plan
+import edgebench_records as schema
 from edgebench.errors import EdgebenchError
 from edgebench.plan import PLAN_NAME
-from edgebench.records import Manifest
+from edgebench_records import Manifest, Measurement, Plan, RunRecord
+from edgebench_records.catalogue import Options
 
 RUN_RECORD_NAME = "run.json"
 MANIFEST_COPY_NAME = "variants.json"
-# 1.1 (unchanged since 1.0, when one version covered every record). 1.2: the conversion options; no data
-# (synthetic inputs) is null.
-RUN_RECORD = schema.RecordType("run record", "1.2")
 # The flag that sets each conversion option, as the commands spell it (edgebench/commands/options.py).
 CONVERSION_FLAGS = {f.name: "--" + f.name.replace("_", "-") for f in dataclasses.fields(Options)} | {
     "learning_rate": "--lr",
     "input_shapes": "--input-shape",
 }
-
-
-@RUN_RECORD.step("1.1", "1.2")
-def _run_1_1_to_1_2(data: dict[str, Any]) -> dict[str, Any]:
-    """Before 1.2 `run` and `push` passed no conversion option: the run was converted with the defaults."""
-    return data | {"options": dataclasses.asdict(Options())}
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    RECORD: ClassVar[schema.RecordType] = RUN_RECORD
-
-    device: str
-    model: str  # absolute path, as given when the run started
-    data: str | None  # None: synthetic inputs made from the model's own
-    variants: list[str]
-    tags: dict[str, str] = field(default_factory=dict)
-    options: Options = field(default_factory=Options)  # what the variants were converted with
-    schema_version: str = RUN_RECORD.version
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,10 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 
-from device_runner import schema
-from device_runner.schema import CellResult, Plan, Status
+import edgebench_records as schema
 from edgebench import __version__
 from edgebench.errors import EdgebenchError
-from edgebench.records import Manifest, StoredRun
+from edgebench_records import CellResult, Manifest, Plan, Status, StoredRun
 
 DEFAULT_STORE = Path(".edgebench") / "history.sqlite"
 SQLITE_BUSY_WAIT_S = 60.0  # how long a writer waits for another one holding the file

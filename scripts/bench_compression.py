@@ -3,7 +3,7 @@
 Two models: the bundled example (edgebench.example) and keras.applications MobileNetV2 (width 0.35,
 32x32 RGB, 10 classes, no downloaded weights) trained here on scikit-learn's digits by
 scripts/make_bench_model.py in its own process (~2 min on 2 cores; kept in --work when one is given).
-For each model, every variant of converter.catalogue.VARIANTS at the default options: `edgebench convert
+For each model, every variant of edgebench_records.catalogue.VARIANTS at the default options: `edgebench convert
 --json` makes them, then `edgebench run --device local --delegates xnnpack --json` measures each on this
 machine (1 thread) --rounds times, reusing that conversion. Figures: top-1 on the validation set from the
 device's results (the host's score where the device gives none), p50 (the rounds' median), file and gzip
@@ -41,8 +41,8 @@ sys.path.insert(0, str(ROOT))
 
 from doc_tables import publish  # noqa: E402
 
-from converter.catalogue import VARIANTS  # noqa: E402
-from edgebench.records import read_manifest  # noqa: E402
+from edgebench_records import read_manifest  # noqa: E402
+from edgebench_records.catalogue import VARIANTS  # noqa: E402
 
 BASELINE = "fp32"
 CHANNEL_PRUNED = "channel_pruned"

@@ -31,7 +31,7 @@ BARE = """
 import sys, time
 from pathlib import Path
 import tensorflow as tf, tf_keras
-from converter.catalogue import Options
+from edgebench_records.catalogue import Options
 from converter.recipes import RECIPES, Context
 from converter.source import load_data, load_model
 model, data_path, out = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])

@@ -28,7 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' ss
 
 from doc_tables import publish
 
-from device_runner.schema import Measurement
 from device_runner.sweep import CellDone
 from edgebench.conversion import convert
 from edgebench.devices.remote import Link, PythonRunner, RemoteDevice
@@ -36,6 +35,7 @@ from edgebench.devices.ssh import SshLink
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.inventory import SshTarget
 from edgebench.plan import build_plan, stage
+from edgebench_records import Measurement
 from tests.conftest import RUNNER_ENVS
 from tests.sshd import ssh_server
 

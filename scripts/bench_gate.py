@@ -27,14 +27,13 @@ from pathlib import Path
 import numpy as np
 from doc_tables import publish
 
-from device_runner import schema
-from device_runner.schema import CellResult, Measurement, Pair, Plan, PlanVariant
+import edgebench_records as schema
 from device_runner.sweep import run_plan
 from edgebench.conversion import convert
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.gate import stats
 from edgebench.gate.compare import NOISE_MULTIPLE
-from edgebench.hashing import sha256_file
+from edgebench_records import CellResult, Measurement, Pair, Plan, PlanVariant, sha256_file
 
 ROOT = Path(__file__).resolve().parent.parent
 MEASURE = Measurement(delegates=["xnnpack"], runs=200, blocks=20, min_s=0.0, warmup_min_s=0.2)

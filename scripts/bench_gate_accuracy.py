@@ -25,14 +25,13 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 from doc_tables import publish
 
-from device_runner import schema
+import edgebench_records as schema
 from device_runner.flatbuffer import constant_tensors
-from device_runner.schema import Measurement, Plan, PlanVariant
 from device_runner.sweep import run_plan
 from edgebench.conversion import convert
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.gate import stats
-from edgebench.hashing import sha256_file
+from edgebench_records import Measurement, Plan, PlanVariant, sha256_file
 
 ROOT = Path(__file__).resolve().parent.parent
 ALPHA, FLOOR_POINTS = 0.005, 0.5

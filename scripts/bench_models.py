@@ -28,7 +28,7 @@ from doc_tables import BENCHMARKS, write_block  # noqa: E402
 from fetch_test_models import DEST, MODELS  # noqa: E402
 
 from edgebench.cli import invoke  # noqa: E402
-from edgebench.records import VariantState, read_manifest  # noqa: E402
+from edgebench_records import VariantState, read_manifest  # noqa: E402
 
 VARIANTS = "fp16,dynamic_int8,weight_int8,int8"
 DELEGATES = ("xnnpack", "cpu")

@@ -40,18 +40,17 @@ from pathlib import Path
 
 from doc_tables import publish
 
-from device_runner import schema
+import edgebench_records as schema
 from device_runner.coverage import coverage_of, placement_from_ops
 from device_runner.flatbuffer import read_graph, read_model_file
 from device_runner.inputs import InputSet, synthetic_inputs, write_input_set
 from device_runner.model_figures import model_figures
-from device_runner.schema import CellResult, Measurement, Plan, PlanVariant
 from device_runner.sweep import run_plan
 from edgebench.conversion import convert
 from edgebench.devices.benchmark_model import PROFILED_RUNS
 from edgebench.devices.benchmark_output import parse_op_profile
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
-from edgebench.hashing import sha256_file
+from edgebench_records import CellResult, Measurement, Plan, PlanVariant, sha256_file
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".edgebench" / "bench"

@@ -39,12 +39,11 @@ from doc_tables import publish
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' PostgreSQL helper
 
-from device_runner import schema
-from device_runner.schema import CellResult
+import edgebench_records as schema
 from edgebench import __version__
 from edgebench.cli import invoke
-from edgebench.records import StoredRun
 from edgebench.store import Store, _cell_row, cells_table, runs_table, store_url, tags_table
+from edgebench_records import CellResult, StoredRun
 from tests.postgres import postgres_bin, postgres_server
 
 CELLS_PER_RUN = 100

@@ -29,13 +29,13 @@ from pathlib import Path
 
 from doc_tables import publish
 
-from device_runner import noise, schema
-from device_runner.schema import CellKey, CellResult, Measurement, Status
+import edgebench_records as schema
+from device_runner import noise
 from device_runner.sweep import run_plan
 from edgebench.conversion import convert
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.plan import build_plan, stage
-from edgebench.records import Manifest
+from edgebench_records import CellKey, CellResult, Manifest, Measurement, Status
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".edgebench" / "bench"

@@ -2,7 +2,7 @@
 
 - docs/cli.md, the CLI reference, from the click commands themselves (every command and subcommand:
   usage, help text, options with their values, defaults and ranges);
-- the variant and conversion option tables in docs/converting.md, from the converter's catalogue (with
+- the variant and conversion option tables in docs/converting.md, from the catalogue in edgebench_records (with
   each option's help, default and range from its click flag), between their marker lines.
 
 The output depends on the code alone: a fixed width (never the terminal's), no dates. ``--check`` writes
@@ -23,10 +23,8 @@ from pathlib import Path
 import click
 from doc_tables import DOCS, ROOT, begin_marker, end_marker, replace_block
 
-# The catalogue is moving to edgebench_records.catalogue with a description per recipe (issue 28): this import
-# and catalogue_entries() are the only lines that know where it lives.
-from converter import catalogue
 from edgebench.cli import cli
+from edgebench_records import catalogue
 
 CLI_DOC = DOCS / "cli.md"
 CONVERTING_DOC = DOCS / "converting.md"

@@ -16,14 +16,22 @@ from typing import Any, NoReturn
 
 import pytest
 
-from device_runner import schema
-from device_runner.schema import CellResult, Measurement, Plan, PlanVariant
+import edgebench_records as schema
+from device_runner import PACKAGES
 from edgebench.conversion import convert
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
-from edgebench.hashing import sha256_file
 from edgebench.plan import build_plan, stage
-from edgebench.records import Manifest, StoredRun, VariantRecord
 from edgebench.store import Store
+from edgebench_records import (
+    CellResult,
+    Manifest,
+    Measurement,
+    Plan,
+    PlanVariant,
+    StoredRun,
+    VariantRecord,
+    sha256_file,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -133,7 +141,8 @@ def make_plan(
 
 @dataclass(frozen=True)
 class Board:
-    """A bare Python environment with a copy of device_runner/ beside it, standing in for a board."""
+    """A bare Python environment with a copy of device_runner/ and edgebench_records/ beside it, standing in for a
+    board."""
 
     runtime: str
     python: Path
@@ -156,7 +165,8 @@ def board(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     if not python.exists():
         missing_part(f"{venv} missing: scripts/test.sh creates it")
     home = tmp_path_factory.mktemp(f"board-{request.param}")
-    shutil.copytree(ROOT / "device_runner", home / "device_runner", ignore=shutil.ignore_patterns("__pycache__"))
+    for package in PACKAGES:
+        shutil.copytree(ROOT / package, home / package, ignore=shutil.ignore_patterns("__pycache__"))
     return Board(request.param, python, home)
 
 

@@ -8,13 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from device_runner import accuracy, schema
+import edgebench_records as schema
+from device_runner import accuracy
 from device_runner.engines import InterpreterEngine
 from device_runner.flatbuffer import read_model_file
 from device_runner.inputs import InputSet, synthetic_inputs, write_input_set
 from device_runner.runtime import load_runtime
-from device_runner.schema import Measurement, Plan, PlanVariant
-from edgebench.hashing import sha256_file
+from edgebench_records import Measurement, Plan, PlanVariant, sha256_file
 from tests.conftest import QUICK
 
 

@@ -7,8 +7,7 @@ import pytest
 
 from device_runner.accuracy import class_counts, score
 from device_runner.engines import dequantize_output, quantize_input
-from device_runner.flatbuffer import TensorInfo
-from device_runner.schema import SNR_CAP_DB
+from edgebench_records import SNR_CAP_DB, TensorInfo
 
 INT8 = TensorInfo(name="t", shape=[5], dtype="int8", scale=0.5, zero_point=-10)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from edgebench.cli import invoke
-from edgebench.records import Manifest
+from edgebench_records import Manifest
 from tests.conftest import QUICK_ARGS, first_results, push_argv, push_json, require, stored_run
 from tests.fake_adb import FakePhone
 from tests.fake_android_tools import APP_PACKAGE

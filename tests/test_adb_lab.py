@@ -18,7 +18,7 @@ import pytest
 
 from edgebench.cli import invoke
 from edgebench.devices.android import pinned_litert
-from edgebench.records import Manifest
+from edgebench_records import Manifest
 from tests.conftest import push_json, require, stored_run
 from tests.fake_adb import FakePhone
 from tests.sshd import free_port

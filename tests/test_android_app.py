@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from device_runner.schema import Status
-from edgebench.records import Manifest
+from edgebench_records import Manifest, Status
 from tests.conftest import push_json, stored_run
 from tests.fake_adb import FakePhone
 from tests.test_adb import apk, edgebench_key, write_inventory  # noqa: F401  (fixtures, used by name)

@@ -1,5 +1,5 @@
-"""One schema for two runners: android_app's Java core reads the plans device_runner/schema.py writes, and
-writes results device_runner/schema.py reads, field for field (so neither side can drift)."""
+"""One schema for two runners: android_app's Java core reads the plans edgebench_records/protocol.py writes,
+and writes results edgebench_records/protocol.py reads, field for field (so neither side can drift)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from device_runner import accuracy, noise, schema
-from device_runner.schema import Activity, CellResult, Measurement, Plan
+import edgebench_records as schema
+from device_runner import accuracy, noise
 from edgebench.plan import build_plan, stage
-from edgebench.records import Manifest
+from edgebench_records import Activity, CellResult, Manifest, Measurement, Plan
 from tests.test_noise import busy_loops
 
 

@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from converter.catalogue import Options
 from converter.checks import SourceError
 from converter.ports import port_order
 from converter.source import Data, SourceModel, load_data, synthetic_data, tensor_spec
 from converter.techniques import training_set
 from edgebench.conversion import convert
-from edgebench.records import Manifest, VariantState
+from edgebench_records import Manifest, VariantState
+from edgebench_records.catalogue import Options
 from tests.keras_models import build
 from tests.real_models import FLOAT_WEIGHTS, UNKNOWN_CUSTOM_OP, real_model
 

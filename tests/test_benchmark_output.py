@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from device_runner.delegates import parse_delegate
-from device_runner.flatbuffer import TensorInfo
 from edgebench.devices.benchmark_model import delegate_flags, split_outputs
 from edgebench.devices.benchmark_output import parse
 from edgebench.errors import EdgebenchError
+from edgebench_records import TensorInfo
 
 CURRENT = """\
 INFO: STARTING!

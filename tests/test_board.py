@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from edgebench.cli import invoke
-from edgebench.records import Manifest
+from edgebench_records import Manifest
 from tests.conftest import ROOT, first_results, missing_part, push_argv, push_json, stored_run
 
 pytestmark = pytest.mark.slow

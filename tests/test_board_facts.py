@@ -7,8 +7,8 @@ import dataclasses
 from rich.console import Console
 
 from device_runner.facts import cpu_cores, emulation
-from edgebench.records import StoredRun
 from edgebench.report import table
+from edgebench_records import StoredRun
 
 PI4 = "".join(f"processor\t: {n}\nCPU implementer\t: 0x41\nCPU part\t: 0xd08\n\n" for n in range(4))
 BIG_LITTLE = "CPU part\t: 0xd05\n" * 4 + "CPU part\t: 0xd0b\n" * 4

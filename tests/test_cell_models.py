@@ -11,8 +11,8 @@ import pytest
 
 from device_runner.flatbuffer import read_model_file
 from device_runner.inputs import InputSet
-from device_runner.schema import CellResult, Status
 from device_runner.sweep import SweepStopped, run_plan
+from edgebench_records import CellResult, Status
 from tests.conftest import QUICK
 from tests.model_plans import host_outputs, stage, synthetic
 from tests.real_models import MANY_OUTPUTS, UNKNOWN_CUSTOM_OP, XNNPACK_CUSTOM_OP, real_model

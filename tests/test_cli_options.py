@@ -11,15 +11,14 @@ from typing import Any
 import pytest
 
 import edgebench.conversion
-from converter.catalogue import Options
-from device_runner import schema
-from device_runner.schema import Plan
+import edgebench_records as schema
 from edgebench.cli import invoke
 from edgebench.commands.options import note_no_data
 from edgebench.errors import EdgebenchError
 from edgebench.example import EXAMPLE_MODEL
-from edgebench.records import Manifest, read_manifest
-from edgebench.resume import CONVERSION_FLAGS, RUN_RECORD_NAME, RunFolder, RunRecord, check_resume_flags, settings
+from edgebench.resume import CONVERSION_FLAGS, RUN_RECORD_NAME, RunFolder, check_resume_flags, settings
+from edgebench_records import Manifest, Plan, RunRecord, read_manifest
+from edgebench_records.catalogue import Options
 from tests.real_models import FLOAT_WEIGHTS, real_model
 
 # One case per option: the flag as typed, and the option it must set.

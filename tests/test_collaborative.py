@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from converter.catalogue import Options
 from converter.techniques import FineTune, stages
 from edgebench.conversion import convert
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
-from edgebench.records import Manifest, VariantRecord, WeightStats
+from edgebench_records import Manifest, VariantRecord, WeightStats
+from edgebench_records.catalogue import Options
 
 OPTIONS = Options(epochs=1)
 STACKED = ("pqat_int8", "cqat_int8", "pruned_clustered_int8", "pcqat_int8")

@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from converter.catalogue import Options
 from converter.techniques import RECOVERY_EPOCHS, RECOVERY_LR, FineTune, recovering
 from edgebench.conversion import convert
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
-from edgebench.records import Manifest, VariantRecord, VariantState
+from edgebench_records import Manifest, VariantRecord, VariantState
+from edgebench_records.catalogue import Options
 from tests.conftest import variant_of
 
 OPTIONS_1: dict[str, Any] = {"epochs": 1}

@@ -13,12 +13,12 @@ import cv2
 import numpy as np
 import pytest
 
-from converter.catalogue import FINE_TUNED, VARIANTS, Options
 from converter.recipes import RECIPES, Built
 from edgebench.cli import invoke
 from edgebench.conversion import convert
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
-from edgebench.records import Manifest
+from edgebench_records import Manifest
+from edgebench_records.catalogue import FINE_TUNED, VARIANTS, Options
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -211,8 +211,8 @@ def test_a_variant_that_fails_is_recorded_with_one_readable_line_and_the_others_
 
 
 def test_the_catalogue_the_cli_lists_is_what_the_converter_makes() -> None:
-    from converter.catalogue import NORMALISATIONS
     from converter.source import NORMALISATIONS as SCALINGS
+    from edgebench_records.catalogue import NORMALISATIONS
 
     assert tuple(RECIPES) == VARIANTS
     assert {name for name, recipe in RECIPES.items() if recipe.trains} == FINE_TUNED

@@ -10,8 +10,8 @@ from device_runner.coverage import (
     placement_from_partitions,
     placement_unknown,
 )
-from device_runner.flatbuffer import Graph, Node, OpCode, TensorInfo
-from device_runner.schema import Coverage, Placement
+from device_runner.flatbuffer import Graph, Node, OpCode
+from edgebench_records import Coverage, Placement, TensorInfo
 
 
 def op(index: int, name: str, inputs: list[int], outputs: list[int]) -> dict[str, object]:

@@ -11,12 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from device_runner.schema import CellResult, Coverage
 from edgebench.cli import invoke
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.gate import stats
-from edgebench.records import StoredRun
 from edgebench.store import Store, store_url
+from edgebench_records import CellResult, Coverage, StoredRun
 from tests.conftest import save
 from tests.real_models import FLOAT_WEIGHTS, real_model
 

@@ -19,15 +19,14 @@ import cv2
 import numpy as np
 import pytest
 
-from converter.catalogue import Options
 from converter.checks import LAYOUT, SourceError, output_classes
 from converter.source import SourceModel, load_data, tensor_spec
 from device_runner.flatbuffer import ModelFormatError, constant_tensors, read_model_info
 from edgebench.cli import invoke
 from edgebench.conversion import convert
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
-from edgebench.hashing import sha256_file
-from edgebench.records import Manifest
+from edgebench_records import Manifest, sha256_file
+from edgebench_records.catalogue import Options
 
 
 def digits_model(classes: int = 10) -> SourceModel:

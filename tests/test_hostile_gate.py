@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from device_runner.schema import CellResult, Plan, Status
 from edgebench.cli import invoke
 from edgebench.errors import EdgebenchError
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.gate.paired import paired_variants
 from edgebench.gate.policy import Override, Policy, Thresholds, load_policy
-from edgebench.records import Manifest, StoredRun, VariantRecord, VariantState, write_bundle
 from edgebench.store import Store, store_url
+from edgebench_records import CellResult, Manifest, Plan, Status, StoredRun, VariantRecord, VariantState, write_bundle
 
 # ---- the policy file ----------------------------------------------------------------------------
 

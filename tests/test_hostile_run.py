@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from device_runner import schema
-from device_runner.schema import CellResult
+import edgebench_records as schema
 from edgebench.cli import invoke
-from edgebench.records import Manifest, StoredRun
 from edgebench.store import Store
+from edgebench_records import CellResult, Manifest, StoredRun
 from tests.conftest import QUICK, QUICK_ARGS, first_results, make_plan, save, stored_run
 from tests.filesystems import fill, make_read_only, mounted
 

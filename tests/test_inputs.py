@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from device_runner.flatbuffer import TensorInfo, read_model_file
+from device_runner.flatbuffer import read_model_file
 from device_runner.inputs import (
     InputSet,
     InputSetError,
@@ -19,6 +19,7 @@ from device_runner.inputs import (
     synthetic_inputs,
     write_input_set,
 )
+from edgebench_records import TensorInfo
 from tests.real_models import MANY_OUTPUTS, real_model
 
 IMAGE = TensorInfo("image", [1, 8, 8, 3], "float32", 0.0, 0)

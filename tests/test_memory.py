@@ -11,11 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from device_runner import schema
-from device_runner.schema import CellKey, CellResult, Measurement, Pair
+import edgebench_records as schema
 from device_runner.sweep import run_plan
 from device_runner.timing import Samples, bounded_loop, capacity_for
-from edgebench.records import Manifest
+from edgebench_records import CellKey, CellResult, Manifest, Measurement, Pair
 from tests.conftest import QUICK, ROOT, make_plan
 
 Converted = tuple[Manifest, Path]

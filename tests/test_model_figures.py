@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from device_runner.flatbuffer import Node, OpCode, TensorInfo, read_graph
+from device_runner.flatbuffer import Node, OpCode, read_graph
 from device_runner.model_figures import model_figures, node_macs
 from edgebench.example import EXAMPLE_MODEL
-from edgebench.records import Manifest
+from edgebench_records import Manifest, TensorInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from device_runner import noise, schema
-from device_runner.schema import Activity, CellKey, CellResult, Conditions
+import edgebench_records as schema
+from device_runner import noise
 from edgebench.gate import stats
 from edgebench.gate.compare import compare
 from edgebench.gate.policy import Policy
-from edgebench.records import Manifest, StoredRun
+from edgebench_records import Activity, CellKey, CellResult, Conditions, Manifest, StoredRun
 from tests.conftest import QUICK, ROOT, make_plan
 
 Converted = tuple[Manifest, Path]

@@ -17,10 +17,9 @@ from device_runner.engines import InterpreterEngine
 from device_runner.flatbuffer import read_model_file
 from device_runner.inputs import read_input_set, read_variant_reference
 from device_runner.runtime import load_runtime
-from device_runner.schema import CellResult, Numerics, Status
 from device_runner.sweep import run_plan
 from edgebench.cli import invoke
-from edgebench.records import Manifest
+from edgebench_records import CellResult, Manifest, Numerics, Status
 from tests.conftest import DATA, QUICK, make_plan, require
 
 Converted = tuple[Manifest, Path]

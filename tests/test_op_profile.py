@@ -16,13 +16,12 @@ import pytest
 
 from device_runner.coverage import placement_from_ops
 from device_runner.engines import open_engine
-from device_runner.flatbuffer import Graph, Node, OpCode, TensorInfo, read_graph, read_model_file
+from device_runner.flatbuffer import Graph, Node, OpCode, read_graph, read_model_file
 from device_runner.runtime import load_runtime
-from device_runner.schema import OpProfile, OpTime, Placement, RanOn
 from edgebench.conversion import convert
 from edgebench.devices.benchmark_output import parse, parse_op_profile
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
-from edgebench.records import Manifest
+from edgebench_records import Manifest, OpProfile, OpTime, Placement, RanOn, TensorInfo
 
 PROFILES = Path(__file__).parent / "data" / "op_profiles"
 STANDIN = Path(__file__).parent / "data" / "benchmark_model_standin.py"

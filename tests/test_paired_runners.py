@@ -16,8 +16,7 @@ from typing import cast
 import numpy as np
 import pytest
 
-from device_runner import schema
-from device_runner.schema import CellResult, Measurement, Memory, Pair, Plan, PlanVariant, Status, Timing
+import edgebench_records as schema
 from edgebench.cli import invoke
 from edgebench.devices.android import APP_PACKAGE, sweep_script
 from edgebench.devices.benchmark_model import BenchmarkModelRunner
@@ -29,7 +28,18 @@ from edgebench.gate.compare import Verdict, compare
 from edgebench.gate.paired import check_runner
 from edgebench.gate.policy import Policy
 from edgebench.inventory import load_inventory
-from edgebench.records import Manifest, StoredRun
+from edgebench_records import (
+    CellResult,
+    Manifest,
+    Measurement,
+    Memory,
+    Pair,
+    Plan,
+    PlanVariant,
+    Status,
+    StoredRun,
+    Timing,
+)
 
 SIDES = ("baseline", "candidate")
 REFUSAL = (

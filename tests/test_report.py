@@ -16,10 +16,10 @@ from typing import ClassVar
 import pytest
 
 from edgebench.cli import invoke
-from edgebench.records import StoredRun
 from edgebench.report.analysis import ComparisonRow, Constraints, mark_pareto, recommend
 from edgebench.report.speedup import Speedup, Verdict
 from edgebench.store import Store, store_url
+from edgebench_records import StoredRun
 from tests.chromium import chromium_command
 from tests.conftest import require, save
 from tests.postgres import postgres_bin, postgres_server

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from device_runner.schema import CellResult, OpProfile, OpTime, RanOn
 from edgebench.cli import invoke
-from edgebench.records import StoredRun
 from edgebench.report import html, ops
 from edgebench.store import Store, store_url
+from edgebench_records import CellResult, OpProfile, OpTime, RanOn, StoredRun
 from tests.conftest import save
 
 

@@ -16,12 +16,11 @@ from typing import Any
 
 import pytest
 
-from device_runner.schema import Status
 from edgebench.cli import invoke
-from edgebench.records import StoredRun
 from edgebench.report import plots
 from edgebench.report.analysis import ComparisonRow
 from edgebench.store import Store, store_url
+from edgebench_records import Status, StoredRun
 from tests.chromium import chromium_command
 from tests.conftest import require, save
 from tests.test_report import BASE

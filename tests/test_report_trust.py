@@ -19,12 +19,11 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from device_runner.schema import CellResult
 from edgebench.cli import invoke
-from edgebench.records import StoredRun
 from edgebench.report import table
 from edgebench.report.speedup import MIN_RUNS
 from edgebench.store import Store, store_url
+from edgebench_records import CellResult, StoredRun
 from tests.conftest import save
 
 Change = Callable[[CellResult], CellResult]

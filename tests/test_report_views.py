@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from edgebench.cli import invoke
-from edgebench.records import StoredRun
 from edgebench.report.analysis import Constraints, comparison_rows, device_matrix, recommend
 from edgebench.report.cells import COLUMNS
 from edgebench.store import Store, store_url
+from edgebench_records import StoredRun
 from tests.conftest import save
 from tests.test_report import faster, row
 

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from device_runner import schema
-from device_runner.schema import CellResult
+import edgebench_records as schema
 from edgebench.cli import invoke
-from edgebench.records import Manifest
-from edgebench.resume import RUN_RECORD_NAME, RunRecord
+from edgebench.resume import RUN_RECORD_NAME
+from edgebench_records import CellResult, Manifest, RunRecord
 from tests.conftest import stored_run
 from tests.real_models import FLOAT_WEIGHTS, real_model
 

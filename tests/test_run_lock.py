@@ -12,8 +12,8 @@ import pytest
 
 from edgebench.cli import invoke
 from edgebench.errors import EdgebenchError
-from edgebench.records import StoredRun
 from edgebench.run_lock import RunLock
+from edgebench_records import StoredRun
 
 HOLD = """
 import sys, time

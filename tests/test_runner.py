@@ -13,13 +13,12 @@ from typing import Any
 
 import pytest
 
-from device_runner import schema
+import edgebench_records as schema
 from device_runner.cell import abba
 from device_runner.runtime import load_runtime
-from device_runner.schema import CellResult, Pair
 from device_runner.sweep import CellDone, result_path, run_plan
 from device_runner.timing import bounded_loop
-from edgebench.records import Manifest
+from edgebench_records import CellResult, Manifest, Pair
 from tests.conftest import QUICK, make_plan, plan_for_files
 
 pytestmark = pytest.mark.slow

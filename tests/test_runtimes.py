@@ -1,4 +1,4 @@
-"""device_runner on a bare board: a copy of the folder, numpy and one LiteRT runtime, nothing else.
+"""device_runner on a bare board: a copy of it and its records, numpy and one LiteRT runtime, nothing else.
 
 Each test runs once with ai-edge-litert (numpy 2) and once with tflite-runtime 2.14 (numpy < 2).
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgebench.records import Manifest
+from edgebench_records import Manifest
 from tests.conftest import QUICK, Board, make_plan, patch_model, plan_for_files
 from tests.model_plans import stage, synthetic
 from tests.real_models import XNNPACK_CUSTOM_OP, real_model
@@ -24,11 +24,20 @@ Converted = tuple[Manifest, Path]
 
 def test_the_board_has_nothing_but_numpy_and_a_runtime(board: Board) -> None:
     probe = "import importlib.util as u; print([m for m in {names!r} if u.find_spec(m)])"
-    names = ("device_runner", "numpy", board.runtime, "edgebench", "converter", "tensorflow", "click")
+    names = (
+        "device_runner",
+        "edgebench_records",
+        "numpy",
+        board.runtime,
+        "edgebench",
+        "converter",
+        "tensorflow",
+        "click",
+    )
     run = subprocess.run(
         [board.python, "-c", probe.format(names=names)], cwd=board.home, capture_output=True, text=True, check=True
     )
-    assert run.stdout.strip() == str(["device_runner", "numpy", board.runtime])
+    assert run.stdout.strip() == str(["device_runner", "edgebench_records", "numpy", board.runtime])
 
 
 def test_every_cell_is_measured_with_the_boards_runtime(board: Board, tmp_path: Path, converted: Converted) -> None:

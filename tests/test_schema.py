@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from device_runner import schema
-from device_runner.schema import (
+import edgebench_records as schema
+from edgebench_records import (
     Accuracy,
     CellKey,
     CellResult,

@@ -17,7 +17,7 @@ import pytest
 
 import tests.sshd
 from edgebench.cli import invoke
-from edgebench.records import Manifest
+from edgebench_records import Manifest
 from tests.conftest import QUICK_ARGS, RUNNER_ENVS, first_results, push_argv, push_json, require, stored_run
 from tests.sshd import SshServer, ssh_server
 

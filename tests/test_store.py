@@ -13,13 +13,12 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from device_runner import schema
-from device_runner.schema import CellResult
+import edgebench_records as schema
 from edgebench.cli import invoke
 from edgebench.errors import EdgebenchError
-from edgebench.records import StoredRun
 from edgebench.report.analysis import ComparisonRow, comparison_rows, history_rows
 from edgebench.store import Store, head_revision, store_url
+from edgebench_records import CellResult, StoredRun
 from tests.conftest import missing_part, save
 from tests.postgres import postgres_bin, postgres_server
 from tests.test_report_trust import flagged, quiet

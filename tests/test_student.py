@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from converter.catalogue import Options
 from converter.checks import SourceError, check_student
 from edgebench.cli import invoke
 from edgebench.conversion import convert
 from edgebench.errors import EdgebenchError
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
+from edgebench_records.catalogue import Options
 from tests.conftest import ROOT, variant_of
 
 # A student with the example's input (32x32x1, pixels 0..255) and outputs (10 class probabilities), a tenth of

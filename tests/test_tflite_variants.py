@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from converter.catalogue import FINE_TUNED, Options
 from edgebench.conversion import convert
-from edgebench.records import Manifest, VariantState
+from edgebench_records import Manifest, VariantState
+from edgebench_records.catalogue import FINE_TUNED, Options
 from tests.real_models import FLOAT_WEIGHTS, FP16_WEIGHTS, real_model
 
 FROM_FILE = ["fp16", "dynamic_int8", "weight_int8", "int8"]

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from converter.catalogue import Options
 from converter.recipes import DATA_OPTIONS, RECIPES
 from converter.variant_cache import Entry, VariantCache, code_sha256
 from edgebench.conversion import ConvertRequest, convert_reporting
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
-from edgebench.records import Manifest
+from edgebench_records import Manifest
+from edgebench_records.catalogue import Options
 
 
 def test_every_option_is_declared_by_what_it_changes() -> None:

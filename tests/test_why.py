@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from device_runner.schema import CellResult, Placement, Timing
 from edgebench.cli import invoke
-from edgebench.records import StoredRun
 from edgebench.report.why import why_slower
+from edgebench_records import CellResult, Placement, StoredRun, Timing
 from tests.real_models import real_model
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from converter.catalogue import VARIANTS, Options
 from edgebench.commands.options import (
     conversion_options,
     json_option,
@@ -19,6 +18,7 @@ from edgebench.commands.options import (
 from edgebench.commands.progress import progress
 from edgebench.errors import ExitCode
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
+from edgebench_records.catalogue import VARIANTS, Options
 
 
 def resolve_inputs(model: Path | None, data: Path | None) -> tuple[Path, Path | None]:

@@ -10,8 +10,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from converter.catalogue import Options
-from device_runner.schema import Measurement
 from edgebench.commands.convert import resolve_inputs, variant_names
 from edgebench.commands.options import (
     conversion_options,
@@ -29,6 +27,8 @@ from edgebench.commands.options import (
 )
 from edgebench.commands.progress import progress
 from edgebench.gate.policy import Policy, Thresholds, load_policy
+from edgebench_records import Measurement
+from edgebench_records.catalogue import Options
 
 if TYPE_CHECKING:  # the statistics and the store load numpy, scipy and SQLAlchemy: only when a gate runs
     from edgebench.gate.compare import GateResult

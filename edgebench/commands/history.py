@@ -15,7 +15,7 @@ from edgebench.commands.options import json_option, output_file, parse_tags, sto
 from edgebench.errors import ExitCode
 
 if TYPE_CHECKING:
-    from edgebench.records import StoredRun
+    from edgebench_records import StoredRun
 
 EPILOG = """\b
 Examples:
@@ -68,9 +68,9 @@ def history(
     from rich.table import Table
 
     from edgebench.gate.compare import resolve
-    from edgebench.records import write_bundle
     from edgebench.report.table import console_for_stdout
     from edgebench.store import Store, store_url
+    from edgebench_records import write_bundle
 
     if (export_ref is None) != (export_path is None):
         raise click.UsageError("--export REF and --to FILE go together")

@@ -12,10 +12,10 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
-from converter.catalogue import LOSSES, NORMALISATIONS, TASKS, Options
 from device_runner.delegates import APIS, DelegateSpecError, parse_delegate
 from device_runner.runtime import RUNTIMES
-from device_runner.schema import Measurement
+from edgebench_records import Measurement
+from edgebench_records.catalogue import LOSSES, NORMALISATIONS, TASKS, Options
 
 F = TypeVar("F", bound=Callable[..., Any])
 

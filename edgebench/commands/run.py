@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from converter.catalogue import Options
-from device_runner.schema import Measurement
 from edgebench.commands.convert import data_option, model_option, resolve_inputs, variant_names
 from edgebench.commands.options import (
     accept_host_key_option,
@@ -26,6 +24,8 @@ from edgebench.commands.options import (
     workdir_option,
 )
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
+from edgebench_records import Measurement
+from edgebench_records.catalogue import Options
 
 if TYPE_CHECKING:  # the work's modules load SQLAlchemy and numpy: only when a run starts, not for --help
     from edgebench.measure import DeviceFailure, RunOutcome
@@ -107,7 +107,8 @@ def run(
     from edgebench import measure as work
     from edgebench.commands.progress import progress
     from edgebench.inventory import load_inventory
-    from edgebench.resume import RunRecord, settings
+    from edgebench.resume import settings
+    from edgebench_records import RunRecord
 
     device_names = unique_list(device_name, "--device")
     variant_list, tag_map = variant_names(variants), parse_tags(tags)

@@ -15,10 +15,9 @@ import shlex
 import tempfile
 from pathlib import Path
 
-from device_runner.schema import CellKey, Plan
 from edgebench.devices.remote import Job, Link, RemoteDevice, detached_start
 from edgebench.errors import EdgebenchError
-from edgebench.hashing import sha256_file
+from edgebench_records import CellKey, Plan, sha256_file
 
 APP_PACKAGE = "com.edgebench.runner"
 # The pins the APK is built with; the app's versionName carries its LiteRT version after LITERT_MARK.

@@ -17,21 +17,20 @@ from pathlib import Path
 
 import numpy as np
 
-from device_runner import schema
+import edgebench_records as schema
 from device_runner.accuracy import score
 from device_runner.cell import load_input_set
 from device_runner.coverage import coverage_of
 from device_runner.delegates import DelegateKind, DelegateSpec, parse_delegate
 from device_runner.engines import dequantize_output, quantize_input
-from device_runner.flatbuffer import ModelInfo, TensorInfo, read_graph, read_model_info
+from device_runner.flatbuffer import ModelInfo, read_graph, read_model_info
 from device_runner.inputs import batched, input_set_problem
-from device_runner.schema import CellKey, CellResult, DeviceFacts, Status
 from device_runner.sweep import CellDone
 from edgebench.devices.android import android_facts
 from edgebench.devices.benchmark_output import BenchmarkOutput, parse
 from edgebench.devices.remote import Job, Link, RemoteDevice
 from edgebench.errors import EdgebenchError
-from edgebench.hashing import sha256_file
+from edgebench_records import CellKey, CellResult, DeviceFacts, Status, TensorInfo, sha256_file
 
 KILLED = 137  # `timeout -s KILL` ends a hung binary with 128 + SIGKILL
 UNAVAILABLE_HINTS = ("unsupported on this platform", "not supported", "Failed to create", "failed to create")

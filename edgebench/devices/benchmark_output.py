@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from device_runner.coverage import placement_from_counts, placement_from_partitions
 from device_runner.flatbuffer import Graph
-from device_runner.schema import Coverage, Memory, OpProfile, OpTime, Placement, RanOn, Timing
+from edgebench_records import Coverage, Memory, OpProfile, OpTime, Placement, RanOn, Timing
 
 _NUMBER = r"(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)"
 _STATS = re.compile(r"count=(\d+)(?P<rest>.*)")

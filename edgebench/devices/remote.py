@@ -5,7 +5,7 @@ cells on the device (device_runner/, the Android app, benchmark_model) is a `Run
 Remote layout under the device's work directory W:
   W/blobs/<sha256>             variants, input sets, the app or binary: content-addressed (sent into an
                                incoming folder, then renamed into place)
-  W/runner/<digest>/           a copy of device_runner/, one per runner version
+  W/runner/<digest>/           a copy of device_runner/ and edgebench_records/, one per runner version
   W/runs/<run_id>/plan/        plan.json and hard links to the blobs it names
   W/runs/<run_id>/results/     one JSON per finished cell (written atomically by the runner)
   W/runs/<run_id>/runner.{log,pid}
@@ -25,16 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from device_runner import schema
-from device_runner.schema import CellResult, Plan
+import edgebench_records as schema
+from device_runner import PACKAGES
 from device_runner.sweep import PACKAGE_PARENT, CellDone
 from edgebench.devices import provision
 from edgebench.errors import EdgebenchError, LinkLost
-from edgebench.hashing import sha256_file
 from edgebench.plan import PLAN_NAME
 from edgebench.processes import stopping
+from edgebench_records import CellResult, Plan, sha256_file
 
-RUNNER_SOURCE = PACKAGE_PARENT / "device_runner"
 POLL_S = 0.5
 
 
@@ -61,14 +60,16 @@ class Transfer:
 
 
 def runner_files() -> list[Path]:
-    return sorted(p for p in RUNNER_SOURCE.rglob("*.py") if "__pycache__" not in p.parts)
+    """What a board runs, relative to the folder holding device_runner/ and edgebench_records/ (PACKAGES)."""
+    files = (p for package in PACKAGES for p in (PACKAGE_PARENT / package).rglob("*.py"))
+    return sorted(p.relative_to(PACKAGE_PARENT) for p in files if "__pycache__" not in p.parts)
 
 
 def runner_digest() -> str:
     digest = hashlib.sha256()
     for path in runner_files():
-        digest.update(str(path.relative_to(RUNNER_SOURCE)).encode())
-        digest.update(path.read_bytes())
+        digest.update(str(path).encode())
+        digest.update((PACKAGE_PARENT / path).read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -261,8 +262,9 @@ def detached_start(program: str, cwd: str, run_dir: str) -> str:
 
 
 class PythonRunner:
-    """device_runner/ copied onto the board (once per version) and run by the board's Python: the one the
-    inventory names, else the venv `edgebench devices setup` made in the work folder, else python3."""
+    """device_runner/ and edgebench_records/ copied onto the board (once per version) and run by the board's
+    Python: the one the inventory names, else the venv `edgebench devices setup` made in the work folder, else
+    python3."""
 
     def __init__(self, python: str | None) -> None:
         self.asked = python
@@ -307,15 +309,15 @@ class PythonRunner:
             )
 
     def _push_runner(self, device: RemoteDevice, link: Link, work: str) -> str:
-        """device_runner/ once per version: an unchanged runner costs one `test -f`."""
+        """device_runner/ and edgebench_records/ once per version: an unchanged runner costs one `test -f`."""
         runner = f"{work}/runner/{runner_digest()}"
         code, _, _ = link.run(f"test -f {shlex.quote(runner + '/.complete')}")
         if code != 0:
-            folders = {f"{runner}/device_runner/{p.parent.relative_to(RUNNER_SOURCE)}" for p in runner_files()}
+            folders = {f"{runner}/{path.parent}" for path in runner_files()}
             device.sh(
                 link, "mkdir -p " + " ".join(shlex.quote(f) for f in sorted(folders)), "creating the runner folder"
             )
             for path in runner_files():
-                link.put(path, f"{runner}/device_runner/{path.relative_to(RUNNER_SOURCE)}")
+                link.put(PACKAGE_PARENT / path, f"{runner}/{path}")
             device.sh(link, f"touch {shlex.quote(runner + '/.complete')}", "marking the runner complete")
         return runner

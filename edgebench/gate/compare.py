@@ -14,12 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from device_runner.schema import CellResult, Status
 from edgebench.errors import EdgebenchError, ExitCode
 from edgebench.gate import stats
 from edgebench.gate.policy import Policy, Thresholds
-from edgebench.records import StoredRun, is_bundle_ref, read_bundle
 from edgebench.store import Store
+from edgebench_records import CellResult, Status, StoredRun, is_bundle_ref, read_bundle
 
 CellKey = tuple[str, str, str, str, int]  # device, variant, delegate, api, threads
 NOISE_MULTIPLE = 3.0  # stored-mode floor: at least 3 x the history's run-to-run SD of ln p50

@@ -10,9 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from converter.catalogue import Options
-from device_runner import schema
-from device_runner.schema import Measurement, Pair, Plan, PlanVariant
+import edgebench_records as schema
 from device_runner.sweep import CellDone
 from edgebench.conversion import ConvertRequest, check_inputs, convert_reporting
 from edgebench.devices import get_device
@@ -20,8 +18,9 @@ from edgebench.errors import EdgebenchError
 from edgebench.inventory import AdbTarget, Inventory
 from edgebench.plan import PLAN_NAME, collect_results, link_or_copy
 from edgebench.progress import Listener
-from edgebench.records import Manifest, StoredRun, VariantState
 from edgebench.store import Store
+from edgebench_records import Manifest, Measurement, Pair, Plan, PlanVariant, StoredRun, VariantState
+from edgebench_records.catalogue import Options
 
 SIDES = ("baseline", "candidate")
 

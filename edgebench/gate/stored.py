@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from edgebench.errors import EdgebenchError
 from edgebench.gate.compare import GateResult, compare, different_models, history_noise, resolve
 from edgebench.gate.policy import Policy
-from edgebench.records import StoredRun
 from edgebench.store import Store
+from edgebench_records import StoredRun
 
 
 @dataclass(frozen=True)

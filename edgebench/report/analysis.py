@@ -11,12 +11,11 @@ import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from device_runner.schema import CellResult, Status
-from edgebench.records import StoredRun
 from edgebench.report import marks
 from edgebench.report.speedup import Speedup, Verdict, speedup
 from edgebench.report.why import why_slower
 from edgebench.store import CellPoint
+from edgebench_records import CellResult, Status, StoredRun
 
 BASELINE = "fp32"
 GIVEN = "given"  # a .tflite source's own file: the baseline of a run that has no fp32

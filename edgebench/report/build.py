@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from edgebench.errors import EdgebenchError
-from edgebench.records import StoredRun
 from edgebench.report import ops
 from edgebench.report.analysis import (
     ComparisonRow,
@@ -17,6 +16,7 @@ from edgebench.report.analysis import (
     recommend,
 )
 from edgebench.store import Store
+from edgebench_records import StoredRun
 
 HISTORY_RUNS = 50  # per device and model, for the plots over time
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from edgebench.records import StoredRun
 from edgebench.report.marks import worst_output_cosine
+from edgebench_records import StoredRun
 
 COLUMNS = (
     "run_id",

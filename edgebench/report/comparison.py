@@ -9,9 +9,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from device_runner.schema import Status
 from edgebench.report.analysis import ComparisonRow, DeviceMatrix, Recommendation, device_matrix
 from edgebench.report.marks import CONTENDED, CONTENDED_LABEL, FIDELITY_LEGEND, fidelity
+from edgebench_records import Status
 
 HEADERS = (
     "variant",

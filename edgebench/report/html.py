@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 from datetime import UTC, datetime
 
-from device_runner.schema import Status
 from edgebench import __version__
 from edgebench.report import ops, plots
 from edgebench.report.analysis import ComparisonRow, Recommendation, device_matrix
@@ -20,6 +19,7 @@ from edgebench.report.comparison import (
     row_notes,
 )
 from edgebench.report.plots import Keyed
+from edgebench_records import Status
 
 # The page uses the window's width: tables keep their natural width, plots stretch to the full line.
 STYLE = """

@@ -5,7 +5,7 @@ the run table, the report's tables, its JSON and its plots."""
 
 from __future__ import annotations
 
-from device_runner.schema import Accuracy, CellResult, Status
+from edgebench_records import Accuracy, CellResult, Status
 
 CONTENDED = "⚠"  # beside the status of a cell measured under contention
 CONTENDED_LABEL = "measured under contention"

@@ -14,8 +14,7 @@ from rich.table import Table
 
 from device_runner.coverage import placement_unknown
 from device_runner.engines import no_op_profile
-from device_runner.schema import CellResult, RanOn, Status
-from edgebench.records import StoredRun
+from edgebench_records import CellResult, RanOn, Status, StoredRun
 
 PYTHON_RUNTIMES = ("ai_edge_litert", "tflite_runtime")
 

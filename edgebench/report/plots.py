@@ -27,10 +27,10 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from device_runner.schema import Status
 from edgebench.report.analysis import ComparisonRow
 from edgebench.report.marks import CONTENDED, CONTENDED_LABEL
 from edgebench.report.speedup import CONFIDENCE
+from edgebench_records import Status
 
 matplotlib.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "edgebench", "font.size": 9})
 

@@ -10,11 +10,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from device_runner.schema import CellResult, Status
-from edgebench.records import Manifest
 from edgebench.report import marks
 from edgebench.report.analysis import baseline_of
 from edgebench.report.why import why_slower
+from edgebench_records import CellResult, Manifest, Status
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from edgebench.records import Manifest, VariantRecord, VariantState
 from edgebench.report import marks
+from edgebench_records import Manifest, VariantRecord, VariantState
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from device_runner.schema import CellResult, Placement, Status
-from edgebench.records import VariantRecord
+from edgebench_records import CellResult, Placement, Status, VariantRecord
 
 SLOWER = 1.05  # past the run-to-run noise of one cell: below it "slower" would be noise
 

@@ -6,7 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** One cell's result: device_runner/schema.py's CellResult, field for field. */
+/** One cell's result: edgebench_records/protocol.py's CellResult, field for field. */
 public final class CellResult {
     public String runId;
     public String variant;
@@ -60,7 +60,7 @@ public final class CellResult {
         public List<String> missing = new ArrayList<>();
     }
 
-    /** Scores of the outputs; the single figures are of the scored output (device_runner/schema.py Accuracy). */
+    /** Scores of the outputs; the single figures are of the scored output (edgebench_records/protocol.py Accuracy). */
     public static final class Accuracy {
         public int n;
         public Double top1;
@@ -77,7 +77,7 @@ public final class CellResult {
         public List<OutputFidelity> outputs = new ArrayList<>(); // every output against the host fp32 outputs
     }
 
-    /** One output against a reference (device_runner/schema.py OutputFidelity). */
+    /** One output against a reference (edgebench_records/protocol.py OutputFidelity). */
     public static final class OutputFidelity {
         public int index;
         public String name;
@@ -138,7 +138,7 @@ public final class CellResult {
         public List<OutputFidelity> outputs = new ArrayList<>(); // every output compared
     }
 
-    /** Which delegate partition ran each node, -1 for plain kernels (device_runner/schema.py Placement). */
+    /** Which delegate partition ran each node, -1 for plain kernels (edgebench_records/protocol.py Placement). */
     public static final class Placement {
         public List<String> nodeOps = new ArrayList<>();
         public List<Integer> nodePartition = new ArrayList<>();
@@ -161,7 +161,7 @@ public final class CellResult {
         public String emulated; // why the timings mean nothing (an emulator), else null
     }
 
-    /** device_runner/schema.py's OpProfile: rows only where the runtime profiles ops (never here), else why not. */
+    /** edgebench_records/protocol.py's OpProfile: rows only where the runtime profiles ops (never here), else why not. */
     public static final class OpProfile {
         public String source;
         public List<Object> ops = new ArrayList<>();

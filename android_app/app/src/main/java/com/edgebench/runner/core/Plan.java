@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
-/** What the host asks for: device_runner/schema.py's Plan. Filled by Gson; fields mirror the JSON. */
+/** What the host asks for: edgebench_records/protocol.py's Plan. Filled by Gson; fields mirror the JSON. */
 public final class Plan {
     public String runId;
     public String modelName;

@@ -9,11 +9,11 @@ import com.google.gson.JsonParser;
 
 /**
  * The plan (host to device) and cell result (device to host) as JSON, exactly as
- * device_runner/schema.py reads and writes them: snake_case names, nulls written, the same
+ * edgebench_records/protocol.py reads and writes them: snake_case names, nulls written, the same
  * "MAJOR.MINOR" schema_version rule (any minor of our major is read; another major is refused).
  */
 public final class Schema {
-    public static final String VERSION = "1.5"; // the result record's (device_runner/schema.py)
+    public static final String VERSION = "1.5"; // the result record's (edgebench_records/protocol.py)
 
     public static final String OK = "ok";
     public static final String DELEGATE_UNAVAILABLE = "delegate_unavailable";

@@ -13,7 +13,7 @@ public class CellKeyTest {
 
     @Test
     public void aSluggedSpecCarriesTheSameHashAsPython() {
-        // Values printed by device_runner.schema.CellKey(...).id for the same keys.
+        // Values printed by edgebench_records.CellKey(...).id for the same keys.
         assertEquals("fp32.external_vendor_lib_libx_so_backends_GpuAcc-6e9bb50d.interpreter.t2",
                 new CellKey("fp32", "external:/vendor/lib/libx.so;backends=GpuAcc", 2, "interpreter").id());
         assertEquals("int8.nnapi_qti-dsp-df77143b.interpreter.t1",

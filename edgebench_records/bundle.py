@@ -14,15 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from device_runner import schema
-from device_runner.schema import CellResult, Plan
-from edgebench.errors import EdgebenchError
-from edgebench.records.manifest import Manifest
+from edgebench_records.manifest import Manifest
+from edgebench_records.protocol import CellResult, Plan
+from edgebench_records.versioning import RecordType, SchemaError, VersionError, build, to_dict, write_atomic
 
 KIND = "edgebench-runs"
 
 # 1.1 (bundles unchanged since 1.0, when one version covered every record).
-BUNDLE_RECORD = schema.RecordType("run bundle", "1.1")
+BUNDLE_RECORD = RecordType("run bundle", "1.1")
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,7 @@ class StoredRun:
 
 @dataclass(frozen=True)
 class Bundle:
-    RECORD: ClassVar[schema.RecordType] = BUNDLE_RECORD
+    RECORD: ClassVar[RecordType] = BUNDLE_RECORD
 
     runs: list[StoredRun]
     kind: str = KIND
@@ -49,28 +48,29 @@ class Bundle:
 
 
 def write_bundle(path: Path, runs: list[StoredRun]) -> None:
-    schema.write_atomic(path, json.dumps(schema.to_dict(Bundle(runs)), indent=1))
+    write_atomic(path, json.dumps(to_dict(Bundle(runs)), indent=1))
 
 
 def read_bundle(path: Path) -> list[StoredRun]:
+    """The runs in a bundle, upgraded; else one SchemaError naming ``path`` and what is wrong with it."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise EdgebenchError(f"cannot read run bundle {path}: {exc.strerror}") from exc
+        raise SchemaError(f"cannot read run bundle {path}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:  # a binary file given by mistake: bundles are UTF-8 JSON
-        raise EdgebenchError(f"{path}: not a run bundle (binary, not JSON text: byte {exc.start})") from exc
+        raise SchemaError(f"{path}: not a run bundle (binary, not JSON text: byte {exc.start})") from exc
     except json.JSONDecodeError as exc:
-        raise EdgebenchError(f"{path}: not a run bundle (invalid JSON at line {exc.lineno})") from exc
+        raise SchemaError(f"{path}: not a run bundle (invalid JSON at line {exc.lineno})") from exc
     except RecursionError as exc:  # nesting deeper than any bundle: hostile or corrupt
-        raise EdgebenchError(f"{path}: not a run bundle (JSON nested too deeply)") from exc
+        raise SchemaError(f"{path}: not a run bundle (JSON nested too deeply)") from exc
     if not isinstance(document, dict) or document.get("kind") != KIND:
-        raise EdgebenchError(f"{path}: not a run bundle (made by `edgebench history --export`)")
+        raise SchemaError(f"{path}: not a run bundle (made by `edgebench history --export`)")
     try:
-        return schema.build(Bundle, document, str(path)).runs
-    except schema.VersionError as exc:  # not damaged: written by a newer edgebench
-        raise EdgebenchError(str(exc)) from exc
-    except schema.SchemaError as exc:
-        raise EdgebenchError(f"{path}: damaged run bundle: {exc}") from exc
+        return build(Bundle, document, str(path)).runs
+    except VersionError:  # not damaged: written by a newer edgebench
+        raise
+    except SchemaError as exc:
+        raise SchemaError(f"{path}: damaged run bundle: {exc}") from exc
 
 
 def is_bundle_ref(ref: str) -> bool:

@@ -11,10 +11,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar
 
-from device_runner import schema
-from device_runner.flatbuffer import TensorInfo
-from device_runner.model_figures import ModelFigures
-from device_runner.schema import Accuracy
+from edgebench_records.model import ModelFigures, TensorInfo
+from edgebench_records.protocol import Accuracy
+from edgebench_records.versioning import RecordType, read
 
 MANIFEST_NAME = "variants.json"
 INPUT_SET_NAME = "inputs.npz"
@@ -24,7 +23,7 @@ INPUT_SET_NAME = "inputs.npz"
 # 1.3: any model as it comes: whether the inputs are synthetic and what the converter made of the data
 #      (``synthetic_inputs``, ``data_notes``); per variant ``host_reference`` (the host may be unable to run
 #      it: still made, measured on the device), ``host_accuracy`` (every output head) and ``notes`` (warnings)
-MANIFEST_RECORD = schema.RecordType("variants manifest", "1.3")
+MANIFEST_RECORD = RecordType("variants manifest", "1.3")
 HOST_REFERENCE_AVAILABLE = "available"
 
 
@@ -80,7 +79,7 @@ class VariantRecord:
 
 @dataclass(frozen=True)
 class Manifest:
-    RECORD: ClassVar[schema.RecordType] = MANIFEST_RECORD
+    RECORD: ClassVar[RecordType] = MANIFEST_RECORD
 
     model_name: str
     model_sha256: str
@@ -114,4 +113,4 @@ def _manifest_to_1_3(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_manifest(directory: Path) -> Manifest:
-    return schema.read(Manifest, directory / MANIFEST_NAME)
+    return read(Manifest, directory / MANIFEST_NAME)
