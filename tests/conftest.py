@@ -116,7 +116,7 @@ def quiet_machine(directory: Path) -> Iterator[None]:
 
 
 @pytest.fixture
-def quiet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def quiet_cores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """``quiet_machine`` for one spec."""
     with quiet_machine(tmp_path_factory.mktemp("machine")):
         yield

@@ -14,9 +14,9 @@ from device_runner.inputs import InputSet
 from device_runner.schema import CellResult, Status
 from device_runner.sweep import SweepStopped, run_plan
 from tests.conftest import QUICK
-from tests.model_plans import host_outputs, stage, synthetic
-from tests.real_models import MANY_OUTPUTS, UNKNOWN_CUSTOM_OP, XNNPACK_CUSTOM_OP, real_model
-from tests.tiny_models import doubling, two_inputs
+from tests.support.model_plans import host_outputs, stage, synthetic
+from tests.support.real_models import MANY_OUTPUTS, UNKNOWN_CUSTOM_OP, XNNPACK_CUSTOM_OP, real_model
+from tests.support.tiny_models import doubling, two_inputs
 
 pytestmark = pytest.mark.slow
 BOTH_APIS = dataclasses.replace(QUICK, apis=["interpreter", "compiled"])

@@ -1,6 +1,6 @@
 """Compression beyond TFMOT's unstructured techniques: BatchNorm folded before QAT, channel pruning to a smaller
 dense model (distilled from the original), low-rank factorisation, and the warning for a variant that loses
-accuracy. On the bundled example and on small tf_keras models built here (``tests/keras_models.py``)."""
+accuracy. On the bundled example and on small tf_keras models built here (``tests/support/keras_models.py``)."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ def test_a_pair_s_int8_variant_converts_the_model_its_float_variant_fine_tuned(p
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["residual_cnn", "sequential_cnn", "mobilenet_v2"])
 def test_channel_pruning_carries_residuals_batchnorm_depthwise_and_pooling(kind: str, tmp_path: Path) -> None:
-    from tests.keras_models import build
+    from tests.support.keras_models import build
 
     built = build(kind, tmp_path / kind)
     variants = ["fp32", "channel_pruned", "channel_pruned_int8"]
@@ -94,7 +94,7 @@ def test_channel_pruning_carries_residuals_batchnorm_depthwise_and_pooling(kind:
 
 @pytest.mark.slow
 def test_a_residual_stream_is_kept_whole_unless_stream_ratio_says_otherwise(tmp_path: Path) -> None:
-    from tests.keras_models import build
+    from tests.support.keras_models import build
 
     built = build("residual_cnn", tmp_path / "model")
 
@@ -117,7 +117,7 @@ def test_a_residual_stream_is_kept_whole_unless_stream_ratio_says_otherwise(tmp_
 
 @pytest.mark.slow
 def test_a_layer_channel_pruning_cannot_map_is_not_applicable_and_named(tmp_path: Path) -> None:
-    from tests.keras_models import build
+    from tests.support.keras_models import build
 
     built = build("layer_norm_cnn", tmp_path / "model")
     manifest, _ = convert(

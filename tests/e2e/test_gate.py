@@ -18,7 +18,7 @@ from edgebench.gate import stats
 from edgebench.records import StoredRun
 from edgebench.store import Store, store_url
 from tests.conftest import save
-from tests.real_models import FLOAT_WEIGHTS, real_model
+from tests.support.real_models import FLOAT_WEIGHTS, real_model
 
 RNG = np.random.default_rng(7)
 

@@ -20,7 +20,7 @@ from edgebench.cli import invoke
 from edgebench.records import Manifest, StoredRun
 from edgebench.store import Store
 from tests.conftest import QUICK, QUICK_ARGS, first_results, make_plan, save, stored_run
-from tests.filesystems import fill, make_read_only, mounted
+from tests.support.filesystems import fill, make_read_only, mounted
 
 EDGEBENCH = str(Path(sys.executable).with_name("edgebench"))
 

@@ -16,7 +16,7 @@ from device_runner.model_figures import model_figures, node_macs
 from edgebench.example import EXAMPLE_MODEL
 from edgebench.records import Manifest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def tensor(*shape: int) -> TensorInfo:

@@ -16,7 +16,7 @@ from edgebench.report.analysis import Constraints, comparison_rows, device_matri
 from edgebench.report.cells import COLUMNS
 from edgebench.store import Store, store_url
 from tests.conftest import save
-from tests.test_report import faster, row
+from tests.integration.test_report import faster, row
 
 
 def test_without_constraints_the_recommendation_says_so_in_a_sentence() -> None:

@@ -13,7 +13,7 @@ from edgebench.cli import invoke
 from edgebench.records import Manifest
 from edgebench.resume import RUN_RECORD_NAME, RunRecord
 from tests.conftest import stored_run
-from tests.real_models import FLOAT_WEIGHTS, real_model
+from tests.support.real_models import FLOAT_WEIGHTS, real_model
 
 pytestmark = pytest.mark.slow
 QUICK_ARGS = ["--runs", "5", "--min-secs", "0", "--warmup-secs", "0"]

@@ -14,9 +14,9 @@ import pytest
 
 from edgebench.records import Manifest
 from tests.conftest import QUICK, Board, make_plan, patch_model, plan_for_files
-from tests.model_plans import stage, synthetic
-from tests.real_models import XNNPACK_CUSTOM_OP, real_model
-from tests.tiny_models import two_inputs
+from tests.support.model_plans import stage, synthetic
+from tests.support.real_models import XNNPACK_CUSTOM_OP, real_model
+from tests.support.tiny_models import two_inputs
 
 pytestmark = pytest.mark.slow
 Converted = tuple[Manifest, Path]

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from converter.tflite_quantize import QuantizeError, Scheme, quantize_tflite
-from tests.real_models import FLOAT_WEIGHTS, FP16_WEIGHTS, MANY_OUTPUTS, SPARSE_WEIGHTS, real_model
+from tests.support.real_models import FLOAT_WEIGHTS, FP16_WEIGHTS, MANY_OUTPUTS, SPARSE_WEIGHTS, real_model
 
 # Per output and sample, what a usable variant keeps of the float model. Full int8 also rounds every
 # activation to 256 levels: a detector's 896 anchor scores on noise-like inputs lose more there.

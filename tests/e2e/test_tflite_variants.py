@@ -7,7 +7,7 @@ from pathlib import Path
 from converter.catalogue import FINE_TUNED, Options
 from edgebench.conversion import convert
 from edgebench.records import Manifest, VariantState
-from tests.real_models import FLOAT_WEIGHTS, FP16_WEIGHTS, real_model
+from tests.support.real_models import FLOAT_WEIGHTS, FP16_WEIGHTS, real_model
 
 FROM_FILE = ["fp16", "dynamic_int8", "weight_int8", "int8"]
 MIN_COSINE = 0.95  # full int8 on synthetic inputs keeps less than the others (tests/test_tflite_quantize.py)

@@ -12,7 +12,7 @@ from device_runner.schema import CellResult, Placement, Timing
 from edgebench.cli import invoke
 from edgebench.records import StoredRun
 from edgebench.report.why import why_slower
-from tests.real_models import real_model
+from tests.support.real_models import real_model
 
 
 def test_a_real_int8_cell_under_xnnpack_shows_the_softmax_left_on_plain_kernels(measured: StoredRun) -> None:

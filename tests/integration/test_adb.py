@@ -1,5 +1,5 @@
 """An Android phone over ADB, by both transports: Debian's real `adb` server and the adb-shell library,
-talking the real wire protocol to the fake phone of tests/fake_adb.py (only the silicon is faked)."""
+talking the real wire protocol to the fake phone of tests/support/fake_adb.py (only the silicon is faked)."""
 
 from __future__ import annotations
 
@@ -16,15 +16,15 @@ import pytest
 
 from edgebench.cli import invoke
 from edgebench.records import Manifest
-from tests.conftest import QUICK_ARGS, first_results, push_argv, push_json, require, stored_run
-from tests.fake_adb import FakePhone
-from tests.fake_android_tools import APP_PACKAGE
-from tests.sshd import free_port
+from tests.conftest import DATA, QUICK_ARGS, first_results, push_argv, push_json, require, stored_run
+from tests.support.fake_adb import FakePhone
+from tests.support.fake_android_tools import APP_PACKAGE
+from tests.support.sshd import free_port
 
 pytestmark = pytest.mark.slow
 EDGEBENCH = str(Path(sys.executable).parent / "edgebench")
 TRANSPORTS = ["adb-server", "direct"]
-STANDIN = Path(__file__).parent / "data" / "benchmark_model_standin.py"
+STANDIN = DATA / "benchmark_model_standin.py"
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """A lab past one host: phones on another machine's adb server (`adb_server_host`, `adb -H HOST -P PORT`),
 reached as device-farm serials (`adb connect host:port`). The "lab host" is Debian's real adb server behind
 127.0.0.2 only — a relay on 127.0.0.2 is its one way in, so nothing reaches it by localhost's defaults — and
-the phone is the fake one of tests/fake_adb.py, which that server dials as a TCP serial."""
+the phone is the fake one of tests/support/fake_adb.py, which that server dials as a TCP serial."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ from edgebench.cli import invoke
 from edgebench.devices.android import pinned_litert
 from edgebench.records import Manifest
 from tests.conftest import push_json, require, stored_run
-from tests.fake_adb import FakePhone
-from tests.sshd import free_port
-from tests.test_adb import adb_server_key
+from tests.integration.test_adb import adb_server_key
+from tests.support.fake_adb import FakePhone
+from tests.support.sshd import free_port
 
 pytestmark = pytest.mark.slow
 LAB_HOST = "127.0.0.2"

@@ -7,7 +7,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from tests.tiny_models import Op, Tensor, TinyModel, two_inputs
+from tests.support.tiny_models import Op, Tensor, TinyModel, two_inputs
 
 
 def nodes(jvm: list[str], model: Path) -> object:

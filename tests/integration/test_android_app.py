@@ -13,8 +13,8 @@ import pytest
 from device_runner.schema import Status
 from edgebench.records import Manifest
 from tests.conftest import push_json, stored_run
-from tests.fake_adb import FakePhone
-from tests.test_adb import apk, edgebench_key, write_inventory  # noqa: F401  (fixtures, used by name)
+from tests.integration.test_adb import apk, edgebench_key, write_inventory  # noqa: F401  (fixtures, used by name)
+from tests.support.fake_adb import FakePhone
 
 pytestmark = pytest.mark.slow
 

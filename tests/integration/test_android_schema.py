@@ -18,7 +18,7 @@ from device_runner import accuracy, noise, schema
 from device_runner.schema import Activity, CellResult, Measurement, Plan
 from edgebench.plan import build_plan, stage
 from edgebench.records import Manifest
-from tests.test_noise import busy_loops
+from tests.spec.test_noise import busy_loops
 
 
 @pytest.fixture

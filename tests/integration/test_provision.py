@@ -16,8 +16,8 @@ from edgebench.cli import invoke
 from edgebench.devices import provision
 from edgebench.errors import EdgebenchError
 from tests.conftest import require
-from tests.filesystems import mounted
-from tests.sshd import SshServer, ssh_server
+from tests.support.filesystems import mounted
+from tests.support.sshd import SshServer, ssh_server
 
 pytestmark = pytest.mark.slow
 

@@ -20,9 +20,9 @@ from edgebench.records import StoredRun
 from edgebench.report.analysis import ComparisonRow, Constraints, mark_pareto, recommend
 from edgebench.report.speedup import Speedup, Verdict
 from edgebench.store import Store, store_url
-from tests.chromium import chromium_command
 from tests.conftest import require, save
-from tests.postgres import postgres_bin, postgres_server
+from tests.support.chromium import chromium_command
+from tests.support.postgres import postgres_bin, postgres_server
 
 BASE = ComparisonRow(
     run_id="r",

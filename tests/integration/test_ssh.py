@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-import tests.sshd
+import tests.support.sshd
 from edgebench.cli import invoke
 from edgebench.records import Manifest
 from tests.conftest import QUICK_ARGS, RUNNER_ENVS, first_results, push_argv, push_json, require, stored_run
-from tests.sshd import SshServer, ssh_server
+from tests.support.sshd import SshServer, ssh_server
 
 pytestmark = pytest.mark.slow
 EDGEBENCH = str(Path(sys.executable).parent / "edgebench")
@@ -73,7 +73,8 @@ def lab(tmp_path: Path, sshd: SshServer, converted: tuple[Manifest, Path], workd
 @pytest.fixture
 def sshd_without_sftp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SshServer]:
     """OpenSSH as minimal boards (dropbear) have it: no SFTP subsystem."""
-    monkeypatch.setattr(tests.sshd, "CONFIG", tests.sshd.CONFIG.replace("Subsystem sftp internal-sftp\n", ""))
+    config = tests.support.sshd.CONFIG.replace("Subsystem sftp internal-sftp\n", "")
+    monkeypatch.setattr(tests.support.sshd, "CONFIG", config)
     with ssh_server(require("sshd", "openssh-server"), tmp_path / "sshd") as server:
         yield server
 
@@ -222,7 +223,7 @@ def test_each_fault_is_one_line_naming_the_device_and_exit_2(
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "other")], check=True)
         overrides = {"key": str(tmp_path / "other")}
     if overrides.get("port") == "CLOSED_PORT":
-        from tests.sshd import free_port
+        from tests.support.sshd import free_port
 
         overrides = {"port": free_port()}
     inventory = write_inventory(tmp_path / "edgebench.toml", sshd, tmp_path / "board", **overrides)

@@ -21,8 +21,8 @@ from edgebench.records import StoredRun
 from edgebench.report.analysis import ComparisonRow, comparison_rows, history_rows
 from edgebench.store import Store, head_revision, store_url
 from tests.conftest import missing_part, save
-from tests.postgres import postgres_bin, postgres_server
-from tests.test_report_trust import flagged, quiet
+from tests.e2e.test_report_trust import flagged, quiet
+from tests.support.postgres import postgres_bin, postgres_server
 
 pytestmark = pytest.mark.slow
 

@@ -17,8 +17,8 @@ from converter.source import Data, SourceModel, load_data, synthetic_data, tenso
 from converter.techniques import training_set
 from edgebench.conversion import convert
 from edgebench.records import Manifest, VariantState
-from tests.keras_models import build
-from tests.real_models import FLOAT_WEIGHTS, UNKNOWN_CUSTOM_OP, real_model
+from tests.support.keras_models import build
+from tests.support.real_models import FLOAT_WEIGHTS, UNKNOWN_CUSTOM_OP, real_model
 
 QUICK = Options(epochs=1, batch_size=16)
 

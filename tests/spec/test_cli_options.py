@@ -20,7 +20,7 @@ from edgebench.errors import EdgebenchError
 from edgebench.example import EXAMPLE_MODEL
 from edgebench.records import Manifest, read_manifest
 from edgebench.resume import CONVERSION_FLAGS, RUN_RECORD_NAME, RunFolder, RunRecord, check_resume_flags, settings
-from tests.real_models import FLOAT_WEIGHTS, real_model
+from tests.support.real_models import FLOAT_WEIGHTS, real_model
 
 # One case per option: the flag as typed, and the option it must set.
 CASES: dict[str, tuple[list[str], Any]] = {

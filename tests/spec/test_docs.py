@@ -19,7 +19,7 @@ import pytest
 from edgebench.cli import cli
 from edgebench.gate.policy import Thresholds
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 FENCE = re.compile(r"^\s*```")
 INLINE_CODE = re.compile(r"`([^`]+)`")
 # "edgebench" as a command word: not a path (edgebench/…), a package (pip install edgebench) or a

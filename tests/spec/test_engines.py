@@ -11,8 +11,8 @@ from device_runner import accuracy
 from device_runner.engines import Engine, Incompatible, InputMismatch, first_invoke, open_engine
 from device_runner.flatbuffer import read_model_file
 from device_runner.runtime import load_runtime
-from tests.real_models import MANY_OUTPUTS, UNKNOWN_CUSTOM_OP, XNNPACK_CUSTOM_OP, real_model
-from tests.tiny_models import dynamic_length, quantised_add, token_input, two_inputs
+from tests.support.real_models import MANY_OUTPUTS, UNKNOWN_CUSTOM_OP, XNNPACK_CUSTOM_OP, real_model
+from tests.support.tiny_models import dynamic_length, quantised_add, token_input, two_inputs
 
 # Every way to run a model here: the Interpreter's default (XNNPACK) and plain kernels, and CompiledModel's.
 WAYS = [("interpreter", "xnnpack"), ("interpreter", "cpu"), ("compiled", "xnnpack"), ("compiled", "cpu")]

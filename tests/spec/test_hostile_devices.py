@@ -23,7 +23,7 @@ from edgebench.devices import get_device
 from edgebench.devices.adb import adb_key
 from edgebench.errors import EdgebenchError
 from edgebench.inventory import AdbTarget, Inventory, SshTarget, load_inventory
-from tests.sshd import free_port
+from tests.support.sshd import free_port
 
 EDGEBENCH = str(Path(sys.executable).parent / "edgebench")
 SSH = '[devices.pi]\nhost = "127.0.0.1"\nuser = "pi"\nkey = "~/.ssh/id_ed25519"\n'

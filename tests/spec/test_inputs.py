@@ -19,7 +19,7 @@ from device_runner.inputs import (
     synthetic_inputs,
     write_input_set,
 )
-from tests.real_models import MANY_OUTPUTS, real_model
+from tests.support.real_models import MANY_OUTPUTS, real_model
 
 IMAGE = TensorInfo("image", [1, 8, 8, 3], "float32", 0.0, 0)
 TOKENS = TensorInfo("tokens", [1, 16], "int32", 0.0, 0)

@@ -23,9 +23,10 @@ from edgebench.conversion import convert
 from edgebench.devices.benchmark_output import parse, parse_op_profile
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.records import Manifest
+from tests.conftest import DATA
 
-PROFILES = Path(__file__).parent / "data" / "op_profiles"
-STANDIN = Path(__file__).parent / "data" / "benchmark_model_standin.py"
+PROFILES = DATA / "op_profiles"
+STANDIN = DATA / "benchmark_model_standin.py"
 OPS = ["CONV_2D", "DEPTHWISE_CONV_2D", "CONV_2D", "MEAN", "FULLY_CONNECTED", "SOFTMAX"]
 OUTPUTS = ["net/conv1/Relu", "net/dw1/Relu", "net/conv2/Relu", "net/pool/Mean", "net/logits/BiasAdd", "Identity"]
 

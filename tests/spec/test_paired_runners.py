@@ -30,6 +30,7 @@ from edgebench.gate.paired import check_runner
 from edgebench.gate.policy import Policy
 from edgebench.inventory import load_inventory
 from edgebench.records import Manifest, StoredRun
+from tests.support.fake_adb import TOOLS
 
 SIDES = ("baseline", "candidate")
 REFUSAL = (
@@ -132,7 +133,7 @@ def test_the_host_sweeps_a_pair_on_the_app_with_each_sides_memory_from_a_process
     (phone / "state" / "packages").write_text(APP_PACKAGE + "\n")
     (phone / "bin").mkdir()
     am = phone / "bin" / "am"
-    am.write_text(f'#!/bin/sh\nexec {sys.executable} {Path(__file__).with_name("fake_android_tools.py")} am "$@"\n')
+    am.write_text(f'#!/bin/sh\nexec {sys.executable} {TOOLS} am "$@"\n')
     am.chmod(0o755)
     env = {**os.environ, "PATH": f"{phone / 'bin'}:{os.environ['PATH']}", "FAKE_PHONE_ROOT": str(phone)}
     env |= {"FAKE_PHONE_APP": json.dumps(jvm), "FAKE_PHONE_MACHINE": str(tmp_path / "no-proc")}

@@ -11,7 +11,7 @@ from pathlib import Path
 from edgebench.commands.progress import Lines, progress
 from edgebench.progress import Silent
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_each_finished_step_is_one_line_with_count_time_and_note() -> None:

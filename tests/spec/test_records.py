@@ -19,11 +19,12 @@ from edgebench.errors import EdgebenchError
 from edgebench.records import Manifest, VariantState, read_bundle
 from edgebench.resume import RunRecord
 from edgebench.store import Store, store_url
+from tests.conftest import DATA
 
 # Written by `edgebench run` / `history --export` when each record type was at the version in its name;
 # result-1.0.json is that run's cell in the shape schema 1.0 wrote (no `missing`, p5/p95 or `agree`).
-FROZEN = Path(__file__).parent / "data" / "records"
-ROOT = Path(__file__).resolve().parents[1]
+FROZEN = DATA / "records"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def frozen(name: str) -> dict[str, Any]:

@@ -22,10 +22,10 @@ from edgebench.records import StoredRun
 from edgebench.report import plots
 from edgebench.report.analysis import ComparisonRow
 from edgebench.store import Store, store_url
-from tests.chromium import chromium_command
 from tests.conftest import require, save
-from tests.test_report import BASE
-from tests.test_report_trust import flagged, quiet
+from tests.e2e.test_report_trust import flagged, quiet
+from tests.integration.test_report import BASE
+from tests.support.chromium import chromium_command
 
 WINDOW = (1400, 1000)
 

@@ -7,7 +7,7 @@ service (STAT/LIST/SEND/RECV/DATA/DONE/QUIT). Debian's `adb` and the `adb-shell`
 
 The phone's folders are temp folders: device paths under /data/local/tmp and /sdcard are mapped to
 them in shell commands, their output, sync paths and the shell scripts pushed to the phone. `getprop`,
-`am`, `pm`, `dumpsys` are the Android tools of tests/fake_android_tools.py on the shell's PATH; every
+`am`, `pm`, `dumpsys` are the Android tools of tests/support/fake_android_tools.py on the shell's PATH; every
 other command runs with /bin/sh, as toybox would run it.
 """
 
@@ -151,7 +151,7 @@ class FakePhone:
         env = dict(os.environ)
         env["PATH"] = f"{self.root / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}"
         env["FAKE_PHONE_ROOT"] = str(self.root)
-        env["PYTHONPATH"] = str(TOOLS.parents[1])  # for stand-ins that reuse device_runner's code
+        env["PYTHONPATH"] = str(TOOLS.parents[2])  # for stand-ins that reuse device_runner's code
         env["FAKE_PHONE_PROPS"] = "\n".join(f"{k}={v}" for k, v in self.props.items())
         if self.app is not None:
             env["FAKE_PHONE_APP"] = json.dumps(self.app)

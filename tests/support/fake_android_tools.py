@@ -1,4 +1,4 @@
-"""The Android tools of the fake phone (tests/fake_adb.py): getprop, pm, am, dumpsys.
+"""The Android tools of the fake phone (tests/support/fake_adb.py): getprop, pm, am, dumpsys.
 
 `am instrument` of the edgebench app stands in for the phone's silicon: it runs the Python
 device_runner on the same plan, or, when the phone is given the app's core (FAKE_PHONE_APP, the JvmRunner
@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 APP_PACKAGE = "com.edgebench.runner"
 ROOT = Path(os.environ.get("FAKE_PHONE_ROOT", "."))
 PACKAGES = ROOT / "state" / "packages"

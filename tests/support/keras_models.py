@@ -1,5 +1,5 @@
 """Small models of the shapes the bundled example does not have, built at test time with tf_keras and saved
-with data keyed as the converter reads it: ``python -m tests.keras_models KIND OUT_DIR`` (a process of its own,
+with data keyed as the converter reads it: ``python -m tests.support.keras_models KIND OUT_DIR`` (a process of its own,
 so the test process never imports TensorFlow). Each writes ``OUT_DIR/model.keras`` (or ``OUT_DIR/model``, a
 SavedModel folder) and, where the model has data, ``OUT_DIR/data.npz``.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = 48  # per split: enough to calibrate and fine-tune one epoch, little to convert
 CLASSES = 3
 
@@ -205,7 +205,7 @@ def build(kind: str, out: Path) -> Path:
     """Build ``kind`` into ``out`` in its own TensorFlow process; returns ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    command = [sys.executable, "-m", "tests.keras_models", kind, str(out)]
+    command = [sys.executable, "-m", "tests.support.keras_models", kind, str(out)]
     subprocess.run(command, env=env, cwd=ROOT, check=True, capture_output=True)
     return out
 

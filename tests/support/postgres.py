@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.sshd import free_port
+from tests.support.sshd import free_port
 
 
 def postgres_bin() -> Path | None:
