@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from converter.catalogue import Options
-from converter.techniques import FineTune, stages
 from edgebench.conversion import convert
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.records import Manifest, VariantRecord, WeightStats
@@ -100,13 +99,3 @@ def test_a_stacked_variant_reports_epochs_epochs_however_many_stages_it_runs(
     for name in STACKED:
         epochs = [(e["epoch"], e["epochs"]) for e in events if e["event"] == "epoch" and e["name"] == name]
         assert epochs == [(1, OPTIONS.epochs)], name  # what the progress bar counts per fine-tuned variant
-
-
-def test_stages_report_one_epoch_for_every_stage_count_epochs_run() -> None:
-    seen: list[tuple[int, int]] = []
-    first, second = stages(FineTune(3, 1e-4, 32, lambda epoch, total: seen.append((epoch, total))), 2)
-    for stage in (first, second):
-        assert stage.epochs == 3  # each stage runs the full --epochs
-        for epoch in range(1, 4):
-            stage.on_epoch(epoch, 3)
-    assert seen == [(1, 3), (2, 3), (3, 3)]

@@ -11,37 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from device_runner.flatbuffer import Node, OpCode, TensorInfo, read_graph
-from device_runner.model_figures import model_figures, node_macs
+from device_runner.flatbuffer import read_graph
+from device_runner.model_figures import model_figures
 from edgebench.example import EXAMPLE_MODEL
 from edgebench.records import Manifest
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def tensor(*shape: int) -> TensorInfo:
-    return TensorInfo("t", list(shape), "float32", 0.0, 0)
-
-
-def node(op: str, inputs: list[TensorInfo | None], output: TensorInfo) -> Node:
-    return Node(OpCode(op, 1), inputs, [output], [False, *([True] * (len(inputs) - 1))])
-
-
-@pytest.mark.parametrize(
-    ("op", "inputs", "output", "macs"),
-    [
-        ("CONV_2D", [tensor(1, 32, 32, 3), tensor(16, 3, 3, 3), tensor(16)], tensor(1, 16, 16, 16), 16 * 16 * 16 * 27),
-        ("DEPTHWISE_CONV_2D", [tensor(1, 16, 16, 16), tensor(1, 3, 3, 16)], tensor(1, 16, 16, 16), 16 * 16 * 16 * 9),
-        ("FULLY_CONNECTED", [tensor(1, 64), tensor(10, 64), None], tensor(1, 10), 640),
-        ("BATCH_MATMUL", [tensor(2, 8, 4), tensor(2, 4, 5)], tensor(2, 8, 5), 2 * 8 * 5 * 4),
-        ("TRANSPOSE_CONV", [tensor(4), tensor(8, 3, 3, 4), tensor(1, 5, 5, 4)], tensor(1, 10, 10, 8), 25 * 4 * 72),
-        ("ADD", [tensor(1, 8), tensor(1, 8)], tensor(1, 8), 0),
-    ],
-)
-def test_each_product_op_costs_what_its_dimensions_multiply_to(
-    op: str, inputs: list[TensorInfo | None], output: TensorInfo, macs: int
-) -> None:
-    assert node_macs(node(op, inputs, output)) == macs
 
 
 def test_the_variants_figures_are_in_the_manifest_and_count_what_the_file_stores(

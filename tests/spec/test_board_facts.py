@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-
-from rich.console import Console
-
 from device_runner.facts import cpu_cores, emulation
-from edgebench.records import StoredRun
-from edgebench.report import table
 
 PI4 = "".join(f"processor\t: {n}\nCPU implementer\t: 0x41\nCPU part\t: 0xd08\n\n" for n in range(4))
 BIG_LITTLE = "CPU part\t: 0xd05\n" * 4 + "CPU part\t: 0xd0b\n" * 4
@@ -23,14 +17,3 @@ def test_arm_cores_are_named_and_counted_from_cpuinfo() -> None:
 
 def test_a_native_process_is_not_emulated() -> None:
     assert emulation() is None
-
-
-def test_the_run_table_says_once_that_an_emulated_devices_timings_mean_nothing(measured: StoredRun) -> None:
-    cells, manifest = measured.cells, measured.manifest
-    why = "aarch64 emulated on an x86_64 host (qemu-user): timings mean nothing, outputs are real"
-    emulated = [
-        dataclasses.replace(c, device=dataclasses.replace(c.device, emulated=why)) if c.device else c for c in cells
-    ]
-    console = Console(record=True, width=200)
-    table.render(table.rows(emulated, manifest), "run", console)
-    assert console.export_text().count(f"emulated device: {why}") == 1

@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from edgebench.cli import invoke
@@ -59,28 +58,6 @@ def test_a_missing_model_is_a_usage_error_naming_the_file(capsys: pytest.Capture
     )
     assert code == 2
     assert one_line_error(err) == "edgebench: model file not found: nope.keras"
-
-
-@pytest.mark.slow
-def test_a_corrupt_model_is_a_usage_error_naming_the_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    corrupt = tmp_path / "corrupt.keras"
-    corrupt.write_bytes(b"this is not a zip archive")
-    code, _, err = run_cli(
-        capsys, "run", "--model", str(corrupt), "--data", str(EXAMPLE_DATA), "--workdir", str(tmp_path)
-    )
-    assert code == 2
-    assert one_line_error(err).startswith(f"edgebench: cannot load model {corrupt}:")
-
-
-@pytest.mark.slow
-def test_data_without_the_expected_arrays_is_named(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    data = tmp_path / "partial.npz"
-    np.savez(data, x_train=np.zeros((2, 32, 32, 1)), y_train=np.zeros(2))
-    code, _, err = run_cli(
-        capsys, "run", "--model", str(EXAMPLE_MODEL), "--data", str(data), "--workdir", str(tmp_path)
-    )
-    assert code == 2
-    assert one_line_error(err).startswith(f"edgebench: data file {data} lacks x_val ")  # and says what it needs
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from edgebench.cli import invoke
 from edgebench.commands.options import note_no_data
 from edgebench.errors import EdgebenchError
 from edgebench.example import EXAMPLE_MODEL
-from edgebench.records import Manifest, read_manifest
+from edgebench.records import Manifest
 from edgebench.resume import CONVERSION_FLAGS, RUN_RECORD_NAME, RunFolder, RunRecord, check_resume_flags, settings
 from tests.support.real_models import FLOAT_WEIGHTS, real_model
 
@@ -238,21 +238,3 @@ def test_the_no_data_note_says_what_is_measured_and_that_accuracy_is_not(capsys:
         "edgebench: note: no --data: latency, memory and output fidelity on 32 synthetic inputs; "
         "accuracy needs labelled data\n"
     )
-
-
-@pytest.mark.slow
-def test_convert_records_the_options_the_converter_was_given(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
-    """The real converter process, on a real .tflite, with no data: the manifest says what it used."""
-    flags = ["--seed", "3", "--synthetic-samples", "4", "--task", "other", "--input-shape", "input_1:1x64x64x3"]
-    model = real_model(FLOAT_WEIGHTS)
-    code = invoke(
-        ["convert", "--model", str(model), "--variants", "fp16", "--json", "-q", "--workdir", str(tmp_path), *flags]
-    )
-    captured = capsys.readouterr()
-    assert code in (0, 1), captured.err
-    manifest = read_manifest(Path(json.loads(captured.out)["directory"]))
-    options = Options(seed=3, synthetic_samples=4, task="other", input_shapes=("input_1:1x64x64x3",))
-    assert manifest.options == {**dataclasses.asdict(options), "input_shapes": ["input_1:1x64x64x3"]}
-    assert "no --data: sizes and output fidelity on 4 synthetic inputs" in captured.err

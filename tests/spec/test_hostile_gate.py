@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -207,20 +206,6 @@ def test_a_tflite_against_a_keras_model_is_refused_before_converting(
         f"(e.g. the variant to compare with, from `edgebench convert --model {EXAMPLE_MODEL} --variants int8`)\n"
     )
     assert not (tmp_path / "work" / "variants").exists()
-
-
-@pytest.mark.slow
-def test_two_tflite_files_are_paired_as_given(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, converted: tuple[Manifest, Path]
-) -> None:
-    manifest, directory = converted
-    record = manifest.variant("int8")
-    assert record is not None and record.file
-    argv = ["gate", "--baseline-model", str(directory / record.file), "--candidate-model", str(directory / record.file)]
-    argv += ["--data", str(EXAMPLE_DATA), "--delegates", "xnnpack", "--runs", "60", "--blocks", "6", "--json"]
-    assert invoke([*argv, "--workdir", str(tmp_path), "--store", str(tmp_path / "h.sqlite")]) == 0
-    report = json.loads(capsys.readouterr().out)
-    assert {v["cell"] for v in report["verdicts"]} == {"local · given · xnnpack · interpreter · 1t"}
 
 
 def manifest_of(*variants: VariantRecord) -> Manifest:

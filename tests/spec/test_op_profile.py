@@ -7,26 +7,14 @@ conv1 -> dw1 -> conv2 -> pool (MEAN) -> logits (FULLY_CONNECTED) -> SOFTMAX.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-from device_runner.coverage import placement_from_ops
-from device_runner.engines import open_engine
-from device_runner.flatbuffer import Graph, Node, OpCode, TensorInfo, read_graph, read_model_file
-from device_runner.runtime import load_runtime
+from device_runner.flatbuffer import Graph, Node, OpCode, TensorInfo
 from device_runner.schema import OpProfile, OpTime, Placement, RanOn
-from edgebench.conversion import convert
 from edgebench.devices.benchmark_output import parse, parse_op_profile
-from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
-from edgebench.records import Manifest
 from tests.conftest import DATA
 
 PROFILES = DATA / "op_profiles"
-STANDIN = DATA / "benchmark_model_standin.py"
 OPS = ["CONV_2D", "DEPTHWISE_CONV_2D", "CONV_2D", "MEAN", "FULLY_CONNECTED", "SOFTMAX"]
 OUTPUTS = ["net/conv1/Relu", "net/dw1/Relu", "net/conv2/Relu", "net/pool/Mean", "net/logits/BiasAdd", "Identity"]
 
@@ -183,18 +171,6 @@ def test_ai_edge_litert_exposes_no_op_profiler_to_python() -> None:
     assert found == []
 
 
-@pytest.mark.parametrize("api", ["interpreter", "compiled"])
-def test_a_device_runner_engine_says_per_op_time_is_not_available_rather_than_estimating_it(
-    converted: tuple[Manifest, Path], api: str
-) -> None:
-    _, directory = converted
-    model = directory / "int8.tflite"
-    engine = open_engine(load_runtime("ai_edge_litert"), api, model, read_model_file(model), "xnnpack", 1)
-    assert engine.op_profile == OpProfile(
-        source="ai_edge_litert Python API", note="per-op time is not available on ai_edge_litert's Python API"
-    )
-
-
 def test_a_delegate_said_to_run_the_whole_graph_places_every_node_without_a_replacing_line() -> None:
     """Older GPU builds print only the tool's sentence, no "Replacing k out of n node(s)"."""
     line = "Explicitly applied GPU delegate, and the model graph will be completely executed by the delegate."
@@ -206,29 +182,3 @@ def test_a_delegate_said_to_run_the_whole_graph_places_every_node_without_a_repl
 def test_no_line_of_a_delegate_means_none_applied_and_every_node_on_plain_kernels() -> None:
     out = parse("INFO: Initialized session in 4.2ms.\n")
     assert not out.applied_delegate and out.coverage(6).delegated_nodes == 0
-
-
-@pytest.fixture(scope="session")
-def dynamic_int8(workdir: Path) -> Path:
-    """The bundled example with dynamic-range int8 weights: XNNPACK leaves a DEPTHWISE_CONV_2D on plain kernels,
-    which splits the rest into two partitions."""
-    _, directory = convert(EXAMPLE_MODEL, EXAMPLE_DATA, ["fp32", "dynamic_int8"], workdir)
-    return directory / "dynamic_int8.tflite"
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("generation", ["current", "older", "oldest"])
-def test_placement_read_from_the_tools_profile_is_the_interpreters_own(dynamic_int8: Path, generation: str) -> None:
-    """The stand-in prints the table as benchmark_model lays it out, from the interpreter's node list; read back
-    through the model's graph, it gives the placement device_runner reads from that list (two partitions)."""
-    args = [f"--graph={dynamic_int8}", "--num_runs=3", "--min_secs=0", "--warmup_runs=1", "--warmup_min_secs=0"]
-    env = {**os.environ, "BENCHMARK_OUTPUT_GENERATION": generation}
-    command = [sys.executable, str(STANDIN), *args, "--enable_op_profiling=true"]
-    printed = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
-    from ai_edge_litert.interpreter import Interpreter
-
-    interpreter = Interpreter(model_path=str(dynamic_int8), num_threads=1)
-    interpreter.allocate_tensors()
-    expected = placement_from_ops(interpreter._get_ops_details())
-    assert expected.partitions == 2
-    assert parse(printed.stdout).placement(read_graph(dynamic_int8.read_bytes())) == expected
