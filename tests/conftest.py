@@ -36,6 +36,17 @@ RUNNER_ENVS = {"ai_edge_litert": ROOT / ".venv-runner-litert", "tflite_runtime":
 QUICK = Measurement(warmup_runs=1, warmup_min_s=0.0, runs=5, min_s=0.0, cell_timeout_s=120.0)
 
 
+SPEC_TIER = ROOT / "tests" / "spec"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``slow`` is the tier: every spec outside tests/spec/ (real parts, conversions, whole flows) is slow, so
+    ``-m "not slow"`` and ``tests/spec`` select the same fast specs."""
+    for item in items:
+        if not item.path.is_relative_to(SPEC_TIER):
+            item.add_marker(pytest.mark.slow)
+
+
 def missing_part(message: str) -> NoReturn:
     """Outside CI a test whose real part is missing is skipped saying how to get it; under CI it fails."""
     if os.environ.get("CI") == "true":
