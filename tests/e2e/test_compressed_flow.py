@@ -9,7 +9,7 @@ import pytest
 
 from edgebench.cli import invoke
 from edgebench.store import Store
-from tests.conftest import save
+from tests.conftest import quiet_machine, save
 
 pytestmark = pytest.mark.slow
 VARIANTS = ["fp32", "channel_pruned", "low_rank", "pcqat_int8"]
@@ -24,7 +24,8 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> str:
     argv = ["run", "--workdir", str(root / "work"), "--store", url, "--variants", ",".join(VARIANTS), "--epochs", "1"]
     argv += ["--channel-ratio", "0.25"]  # a quarter of the filters: channel_pruned loses enough to be warned of
     quick = ["--delegates", "xnnpack", "--runs", "120", "--min-secs", "0", "--warmup-secs", "0"]
-    assert invoke([*argv, *quick, "--tag", "release=1", "--quiet"]) == 0
+    with quiet_machine(root):  # its report and gate specs expect clean cells, whatever else runs here
+        assert invoke([*argv, *quick, "--tag", "release=1", "--quiet"]) == 0
     with Store(url) as store:
         (summary,) = store.list_runs()
         save(store, store.load_run(summary.run_id), "candidate", "local", "2026-12-01T12:00:00+00:00", {"rc": "1"})

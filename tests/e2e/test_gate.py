@@ -264,6 +264,7 @@ def paired_gate(capsys: pytest.CaptureFixture[str], tmp_path: Path, workdir: Pat
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("quiet_cores")  # a verdict expected: the machine's load must not make it inconclusive
 def test_paired_mode_passes_the_same_model_and_stores_both_sides(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, workdir: Path
 ) -> None:
@@ -277,6 +278,7 @@ def test_paired_mode_passes_the_same_model_and_stores_both_sides(
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("quiet_cores")  # a verdict expected: the machine's load must not make it inconclusive
 def test_paired_mode_catches_a_heavier_model(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, workdir: Path, heavier_model: Path
 ) -> None:
@@ -287,6 +289,7 @@ def test_paired_mode_catches_a_heavier_model(
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("quiet_cores")  # a verdict expected: the machine's load must not make it inconclusive
 def test_paired_mode_with_no_data_gates_two_tflite_files_on_synthetic_inputs(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
