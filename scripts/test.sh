@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# README command 2 (and what .ci/run calls): set up if needed, then lint, type-check and run every test.
-# Arguments go to pytest, e.g. scripts/test.sh -k schema
+# README command 2 (and what .ci/run calls): set up if needed, then lint, type-check and run every test, the fast
+# spec tier first. Arguments go to pytest instead of the tiers, e.g. scripts/test.sh -m "not slow" or
+# scripts/test.sh tests/spec -k schema.
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 
 # Debian packages the tests' real parts need; installed when missing and we are root. default-jdk-headless,
@@ -34,4 +35,12 @@ cd "$ROOT"
 "$VENV/bin/ruff" format --check .
 "$VENV/bin/mypy"
 "$ROOT/scripts/test_android_core.sh"
-exec "$VENV/bin/pytest" "$@"
+# One worker a core (a file's specs stay on one worker, so a module's conversion is made once; workers share the
+# variant cache, tests/conftest.py), and the 25 slowest specs printed to see where the time goes.
+PYTEST=("$VENV/bin/pytest" -n auto --maxprocesses 4 --dist loadfile --durations 25)
+if [ $# -gt 0 ]; then
+  exec "${PYTEST[@]}" "$@"
+fi
+# The spec tier fails fast: a broken guard shows in about a minute, before the slow tiers start.
+"${PYTEST[@]}" tests/spec
+exec "${PYTEST[@]}" tests/integration tests/e2e
