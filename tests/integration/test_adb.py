@@ -205,12 +205,14 @@ def test_each_fault_is_one_line_naming_the_device_and_exit_2(
     apk: Path,
     fault: str,
     expected: dict[str, str],
+    workdir: Path,
 ) -> None:
     serial = fault_phone(phone, fault, transport, tmp_path)
     inventory = write_inventory(
         tmp_path / "f.toml", phone, transport, adb_server, edgebench_key, apk=str(apk), serial=serial
     )
-    place = {"inventory": inventory, "workdir": tmp_path / "w", "store": tmp_path / "h.sqlite"}
+    # the session's work directory: the example is converted once, not once a fault
+    place = {"inventory": inventory, "workdir": workdir, "store": tmp_path / "h.sqlite"}
     code = invoke(push_argv("pixel", place, *QUICK_ARGS))
     err = capsys.readouterr().err
     assert code == 2, err

@@ -217,7 +217,12 @@ def test_an_unknown_host_key_is_refused_until_accepted(
     ids=["wrong-key", "closed-port", "missing-python"],
 )
 def test_each_fault_is_one_line_naming_the_device_and_exit_2(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, sshd: SshServer, overrides: dict[str, object], expected: str
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    workdir: Path,
+    sshd: SshServer,
+    overrides: dict[str, object],
+    expected: str,
 ) -> None:
     if overrides.get("key") == "WRONG_KEY":
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "other")], check=True)
@@ -227,7 +232,8 @@ def test_each_fault_is_one_line_naming_the_device_and_exit_2(
 
         overrides = {"port": free_port()}
     inventory = write_inventory(tmp_path / "edgebench.toml", sshd, tmp_path / "board", **overrides)
-    place = {"inventory": inventory, "workdir": tmp_path / "w", "store": tmp_path / "h.sqlite"}
+    # the session's work directory: its variants are made once, not once a fault
+    place = {"inventory": inventory, "workdir": workdir, "store": tmp_path / "h.sqlite"}
     code = invoke(push_argv("pi", place, "--variants", "fp32", *QUICK_ARGS))
     err = capsys.readouterr().err
     assert code == 2
