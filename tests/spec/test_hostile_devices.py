@@ -160,9 +160,10 @@ def peer(close: bool) -> Iterator[int]:
             except OSError:  # shut down: the test is over
                 return
             if close:
-                conn.close()
-            else:
-                held.append(conn)
+                # a FIN, never a reset: closing with the client's banner unread would reset the connection
+                # when the client's banner came first (a race a busy machine wins), and paramiko says otherwise
+                conn.shutdown(socket.SHUT_WR)
+            held.append(conn)
 
     threading.Thread(target=accept, daemon=True).start()
     try:
