@@ -1,4 +1,11 @@
-"""Shared fixtures: the bundled example converted once, staged plans, and real helper parts."""
+"""Shared fixtures: the bundled example converted once, staged plans, and real helper parts.
+
+A spec's folder is its tier, decided by what it needs: tests/spec/ needs no real part (no sshd, adb, PostgreSQL,
+Chromium, JVM or board, no TensorFlow conversion) and runs first; tests/integration/ talks to real sshd, adb,
+PostgreSQL, Chromium or the JVM; tests/e2e/ converts with TensorFlow, boots the emulated board or runs whole
+flows; tests/support/ holds the fakes and fixtures they share. scripts/test.sh runs them over every core
+(pytest-xdist), so a session fixture runs once per worker: conversions meet in one variant cache instead.
+"""
 
 from __future__ import annotations
 
