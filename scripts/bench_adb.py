@@ -1,6 +1,6 @@
 """Push throughput to a phone: edgebench's two ADB transports against Debian's `adb push`, same files.
 
-The phone is tests/fake_adb.py's fake on 127.0.0.1 (the real ADB wire protocol; its storage is a
+The phone is tests/support/fake_adb.py's fake on 127.0.0.1 (the real ADB wire protocol; its storage is a
 temp folder). Each round pushes the same set of files (the bundled example's variants and a 14 MB
 MobileNetV2-sized file) three ways, in rotating order: `adb shell mkdir` + one `adb push` of them all, edgebench's
 adb-server link (content-addressed blobs: list, push to an incoming folder, rename), edgebench's direct link
@@ -31,8 +31,8 @@ from doc_tables import publish
 from edgebench.devices.adb import AdbDirectLink, AdbServerLink
 from edgebench.devices.remote import Link, PythonRunner, RemoteDevice
 from edgebench.inventory import AdbTarget
-from tests.fake_adb import FakePhone
-from tests.sshd import free_port
+from tests.support.fake_adb import FakePhone
+from tests.support.sshd import free_port
 
 WORK = "/data/local/tmp/edgebench"
 ROOT = Path(__file__).resolve().parent.parent

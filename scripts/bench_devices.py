@@ -37,7 +37,7 @@ from edgebench.inventory import SshTarget
 from edgebench.plan import build_plan, stage
 from edgebench_records import Measurement
 from tests.conftest import RUNNER_ENVS
-from tests.sshd import ssh_server
+from tests.support.sshd import ssh_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = Measurement(runs=50, min_s=0.5, warmup_min_s=0.2)

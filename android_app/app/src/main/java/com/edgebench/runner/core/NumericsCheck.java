@@ -10,7 +10,7 @@ import java.util.List;
  * A cell's outputs against the same variant run on the host's reference kernels (plain CPU): both
  * carry the variant's quantisation loss, so what differs is the delegate's or the driver's doing.
  * device_runner/accuracy.py's compare and numerics_message, figure for figure and word for word
- * (tests/test_android_schema.py feeds both the same arrays), with the number formats of Python it uses.
+ * (tests/integration/test_android_schema.py feeds both the same arrays), with the number formats of Python it uses.
  */
 public final class NumericsCheck {
     private NumericsCheck() {}

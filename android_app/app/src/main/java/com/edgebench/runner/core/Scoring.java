@@ -5,7 +5,7 @@ import java.util.List;
 
 /**
  * Scoring a cell's outputs head by head: device_runner/accuracy.py in Java, rule for rule and word for
- * word (tests/test_android_schema.py feeds both the same arrays). Which outputs are class distributions,
+ * word (tests/integration/test_android_schema.py feeds both the same arrays). Which outputs are class distributions,
  * so that top-1 and agreement mean something, follows the plan's task: classification: every output
  * of at least 2 values a sample; regression, other: none; auto: an output whose sample is one axis of
  * at least 2 values (size-1 axes aside) holding probabilities or scores the class-id labels index,

@@ -16,8 +16,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The core on the JVM, for the Python specs (tests/test_android_schema.py, the fake phone of
- * tests/fake_adb.py): the Python side writes a plan, this reads it with the Java schema and writes it
+ * The core on the JVM, for the Python specs (tests/integration/test_android_schema.py, the fake phone of
+ * tests/support/fake_adb.py): the Python side writes a plan, this reads it with the Java schema and writes it
  * back (echo-plan) or sweeps it on the fake device (sweep: each model answers what the host's reference
  * kernels answered, so honest cells pass the numerics check); the other commands run one piece of the
  * core on JSON the Python side also feeds its own code, so the two are checked against each other.

@@ -33,7 +33,7 @@ public class SchemaTest {
         String json = Schema.toJson(r);
         assertTrue(json, json.contains("\"p50_ms\": null"));
         assertTrue(json, json.contains("\"temperature_before_c\": {}"));
-        // the version itself is checked against Python's by tests/test_android_schema.py
+        // the version itself is checked against Python's by tests/integration/test_android_schema.py
         assertTrue(json, json.contains("\"schema_version\": \"" + Schema.VERSION + "\""));
         assertTrue(json, json.contains("\"fully_accelerated\": null"));
     }

@@ -1,0 +1,217 @@
+"""Small models of the shapes the bundled example does not have, built at test time with tf_keras and saved
+with data keyed as the converter reads it: ``python -m tests.support.keras_models KIND OUT_DIR`` (a process of its own,
+so the test process never imports TensorFlow). Each writes ``OUT_DIR/model.keras`` (or ``OUT_DIR/model``, a
+SavedModel folder) and, where the model has data, ``OUT_DIR/data.npz``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = 48  # per split: enough to calibrate and fine-tune one epoch, little to convert
+CLASSES = 3
+
+
+def _labelled(x: np.ndarray) -> np.ndarray:
+    """Class ids a model can learn from its first input: which third of the range its mean falls in."""
+    means = x.reshape(len(x), -1).mean(axis=1)
+    labels: np.ndarray = np.digitize(means, np.quantile(means, [1 / 3, 2 / 3])).astype(np.int64)
+    return labels
+
+
+def two_inputs(out: Path) -> None:
+    """An image and a metadata vector into one classifier; the inputs are declared metadata first."""
+    import tf_keras as k
+
+    meta, image = k.Input((4,), name="meta"), k.Input((8, 8, 1), name="image")
+    features = k.layers.Concatenate()([k.layers.Flatten()(k.layers.Conv2D(4, 3, activation="relu")(image)), meta])
+    model = k.Model([meta, image], k.layers.Dense(CLASSES, activation="softmax")(k.layers.Dense(16, "relu")(features)))
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.save(out / "model.keras")
+    rng = np.random.default_rng(0)
+    arrays: dict[str, np.ndarray] = {}
+    for split in ("train", "val"):
+        x_image = rng.random((SAMPLES, 8, 8, 1), dtype=np.float32)
+        arrays |= {f"x_{split}.image": x_image, f"x_{split}.meta": rng.random((SAMPLES, 4), dtype=np.float32)}
+        arrays[f"y_{split}"] = _labelled(x_image)
+    np.savez(out / "data.npz", **arrays)  # type: ignore[arg-type]  # numpy's stub wants *args alone
+
+
+def two_outputs(out: Path) -> None:
+    """One input, a classifier head and a regressor head, saved compiled with a loss for each."""
+    import tf_keras as k
+
+    image = k.Input((8, 8, 1), name="image")
+    features = k.layers.Dense(16, "relu")(k.layers.Flatten()(image))
+    heads = [
+        k.layers.Dense(CLASSES, activation="softmax", name="kind")(features),
+        k.layers.Dense(1, name="size")(features),
+    ]
+    model = k.Model(image, heads)
+    model.compile("adam", {"kind": "sparse_categorical_crossentropy", "size": "mse"})
+    model.save(out / "model.keras")
+    _image_data(out, 1, side=8)
+
+
+def regression(out: Path) -> None:
+    """Six features to one float target, saved uncompiled: the loss is the converter's to choose."""
+    import tf_keras as k
+
+    model = k.Sequential([k.Input((6,)), k.layers.Dense(16, "relu"), k.layers.Dense(16, "relu"), k.layers.Dense(1)])
+    model.save(out / "model.keras")
+    rng = np.random.default_rng(2)
+    arrays: dict[str, np.ndarray] = {}
+    for split in ("train", "val"):
+        x = rng.normal(size=(SAMPLES, 6)).astype(np.float32)
+        arrays |= {f"x_{split}": x, f"y_{split}": (x @ np.arange(1, 7) / 6).astype(np.float32)}
+    np.savez(out / "data.npz", **arrays)  # type: ignore[arg-type]  # numpy's stub wants *args alone
+
+
+def audio(out: Path) -> None:
+    """One second of 16 kHz mono audio, (16000, 1), through 1-D convolutions to five classes; no data."""
+    import tf_keras as k
+
+    model = k.Sequential(
+        [
+            k.Input((16000, 1), name="waveform"),
+            k.layers.Conv1D(8, 64, strides=16, activation="relu"),
+            k.layers.Conv1D(8, 8, strides=4, activation="relu"),
+            k.layers.GlobalAveragePooling1D(),
+            k.layers.Dense(5, activation="softmax"),
+        ]
+    )
+    model.save(out / "model.keras")
+
+
+def plain_module(out: Path) -> None:
+    """A tf.Module (no Keras) serving two same-shaped inputs, whose .tflite TensorFlow orders the other way."""
+    import tensorflow as tf
+
+    class Mixer(tf.Module):  # type: ignore[misc]
+        def __init__(self) -> None:
+            rng = np.random.default_rng(3)
+            self.a = tf.Variable(rng.normal(size=(4, 3)).astype(np.float32))
+            self.b = tf.Variable(rng.normal(size=(4, 3)).astype(np.float32))
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32), tf.TensorSpec([None, 4], tf.float32)])  # type: ignore[untyped-decorator]
+        def mix(self, left: Any, right: Any) -> dict[str, Any]:
+            return {"mixed": tf.nn.softmax(tf.matmul(left, self.a) + tf.matmul(tf.square(right), self.b))}
+
+    module = Mixer()
+    tf.saved_model.save(module, str(out / "model"), signatures=module.mix.get_concrete_function())
+    rng = np.random.default_rng(4)
+    splits = [f"x_{s}.{n}" for s in ("train", "val") for n in ("left", "right")]
+    arrays = {key: rng.normal(size=(SAMPLES, 4)).astype(np.float32) for key in splits}
+    np.savez(out / "data.npz", **arrays)  # type: ignore[arg-type]  # numpy's stub wants *args alone
+
+
+def _image_data(out: Path, seed: int, side: int = 16) -> None:
+    """Labelled grey ``side`` × ``side`` images for both splits, in the single-input .npz layout."""
+    rng = np.random.default_rng(seed)
+    arrays: dict[str, np.ndarray] = {}
+    for split in ("train", "val"):
+        x = rng.random((SAMPLES, side, side, 1), dtype=np.float32)
+        arrays |= {f"x_{split}": x, f"y_{split}": _labelled(x)}
+    np.savez(out / "data.npz", **arrays)  # type: ignore[arg-type]  # numpy's stub wants *args alone
+
+
+def residual_cnn(out: Path) -> None:
+    """A functional CNN with a residual Add (its two convolutions' channels tied), BatchNorm, a depthwise
+    convolution and a dense head: what channel pruning must carry through."""
+    import tf_keras as k
+
+    image = k.Input((16, 16, 1), name="image")
+    stem = k.layers.ReLU()(k.layers.BatchNormalization()(k.layers.Conv2D(8, 3, padding="same", use_bias=False)(image)))
+    branch = k.layers.BatchNormalization()(k.layers.Conv2D(8, 3, padding="same", use_bias=False)(stem))
+    x = k.layers.ReLU()(k.layers.Add()([stem, branch]))
+    x = k.layers.ReLU()(k.layers.BatchNormalization()(k.layers.DepthwiseConv2D(3, strides=2, padding="same")(x)))
+    x = k.layers.Conv2D(16, 1, activation="relu")(x)
+    x = k.layers.Dense(16, activation="relu")(k.layers.GlobalAveragePooling2D()(x))
+    model = k.Model(image, k.layers.Dense(CLASSES, activation="softmax")(x))
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.save(out / "model.keras")
+    _image_data(out, 5)
+
+
+def sequential_cnn(out: Path) -> None:
+    """A Sequential CNN: convolution, BatchNorm, pooling, dropout, two dense layers."""
+    import tf_keras as k
+
+    model = k.Sequential(
+        [
+            k.Input((16, 16, 1)),
+            k.layers.Conv2D(8, 3, activation="relu"),
+            k.layers.BatchNormalization(),
+            k.layers.MaxPooling2D(),
+            k.layers.Conv2D(16, 3),
+            k.layers.ReLU(),
+            k.layers.GlobalAveragePooling2D(),
+            k.layers.Dropout(0.1),
+            k.layers.Dense(32, activation="relu"),
+            k.layers.Dense(CLASSES, activation="softmax"),
+        ]
+    )
+    model.save(out / "model.keras")
+    _image_data(out, 6)
+
+
+def layer_norm_cnn(out: Path) -> None:
+    """A convolution followed by LayerNormalization, which mixes all of its channels: not channel-prunable."""
+    import tf_keras as k
+
+    image = k.Input((16, 16, 1), name="image")
+    x = k.layers.LayerNormalization(name="mixing_norm")(k.layers.Conv2D(8, 3)(image))
+    model = k.Model(image, k.layers.Dense(CLASSES, activation="softmax")(k.layers.GlobalAveragePooling2D()(x)))
+    model.save(out / "model.keras")
+    _image_data(out, 7)
+
+
+def mobilenet_v2(out: Path) -> None:
+    """keras.applications' MobileNetV2 (width 0.35, untrained, 32×32 RGB): ZeroPadding, ReLU6, residual Adds."""
+    import tf_keras as k
+
+    model = k.applications.MobileNetV2((32, 32, 3), alpha=0.35, weights=None, classes=CLASSES)
+    model.save(out / "model.keras")
+    rng = np.random.default_rng(8)
+    arrays: dict[str, np.ndarray] = {}
+    for split in ("train", "val"):
+        x = rng.random((SAMPLES, 32, 32, 3), dtype=np.float32)
+        arrays |= {f"x_{split}": x, f"y_{split}": _labelled(x)}
+    np.savez(out / "data.npz", **arrays)  # type: ignore[arg-type]  # numpy's stub wants *args alone
+
+
+BUILDERS: dict[str, Callable[[Path], None]] = {
+    "mobilenet_v2": mobilenet_v2,
+    "residual_cnn": residual_cnn,
+    "sequential_cnn": sequential_cnn,
+    "layer_norm_cnn": layer_norm_cnn,
+    "two_inputs": two_inputs,
+    "two_outputs": two_outputs,
+    "regression": regression,
+    "audio": audio,
+    "plain_module": plain_module,
+}
+
+
+def build(kind: str, out: Path) -> Path:
+    """Build ``kind`` into ``out`` in its own TensorFlow process; returns ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    command = [sys.executable, "-m", "tests.support.keras_models", kind, str(out)]
+    subprocess.run(command, env=env, cwd=ROOT, check=True, capture_output=True)
+    return out
+
+
+if __name__ == "__main__":
+    import tf_keras
+
+    tf_keras.utils.set_random_seed(0)
+    BUILDERS[sys.argv[1]](Path(sys.argv[2]))
