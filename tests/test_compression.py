@@ -151,7 +151,8 @@ def test_a_variant_that_loses_accuracy_carries_a_warning_in_the_manifest(pruned_
 
 
 def test_the_accuracy_warning_names_the_drop_and_what_to_try() -> None:
-    from converter.__main__ import Made, accuracy_warning, flag_accuracy_losses
+    from converter.remedies import accuracy_warning, flag_accuracy_losses
+    from converter.variants import Made
 
     def record(name: str, top1: float) -> VariantRecord:
         return VariantRecord(name, VariantState.OK, "recipe", host_top1=top1)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from converter.catalogue import Options
-from converter.recipes import DATA_OPTIONS, RECIPES
+from converter.catalogue import DATA_OPTIONS, Options
+from converter.recipes import RECIPES
 from converter.variant_cache import Entry, VariantCache, code_sha256
 from edgebench.conversion import ConvertRequest, convert_reporting
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL

@@ -1,0 +1,1 @@
+"""Records shared by the host, the converter and the boards; standard library only."""
