@@ -61,8 +61,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def request_of(args: argparse.Namespace) -> ConversionRequest:
     """The parsed command line as a request, its options checked against their declarations."""
-    values = {spec.name: getattr(args, spec.name) for spec in declared(Options)}
-    options = Options(**{name: tuple(v) if isinstance(v, list) else v for name, v in values.items()})
+    values: dict[str, Any] = {}
+    for spec in declared(Options):  # a repeated flag's entries come as a list; Options holds a tuple
+        value = getattr(args, spec.name)
+        values[spec.name] = tuple(value) if spec.shape is Shape.REPEATED else value
+    options = Options(**values)
     check(options)
     return ConversionRequest(
         model=args.model,

@@ -22,7 +22,6 @@ import types
 import typing
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
 from typing import Any
 
 _KEY = "edgebench.option"
@@ -117,9 +116,17 @@ def option(
     return dataclasses.field(default=default, metadata={_KEY: spec})
 
 
-@cache
 def declared(family: type) -> tuple[OptionSpec, ...]:
     """The options of a family, in declaration order (the order of the flags in ``--help``)."""
+    if family not in _DECLARED:
+        _DECLARED[family] = _declare(family)
+    return _DECLARED[family]
+
+
+_DECLARED: dict[type, tuple[OptionSpec, ...]] = {}  # read once per family: its type hints are slow to evaluate
+
+
+def _declare(family: type) -> tuple[OptionSpec, ...]:
     hints = typing.get_type_hints(family)
     defaults = family()
     specs = []

@@ -144,46 +144,52 @@ def write_markdown(target: str | None, text: str) -> None:
         Path(target).write_text(text, encoding="utf-8")
 
 
-class _Declared(click.ParamType):
-    """A number checked by its declaration (``OptionSpec.problem``: the range, and no nan or inf) instead of by
-    click's range types, whose range it still shows in ``--help`` beside the default."""
+def _declared(kind: click.ParamType[Any, Any], spec: OptionSpec, value: Any, param: Any, ctx: Any) -> Any:
+    """A number checked by its declaration (``OptionSpec.problem``: the range, and no nan or inf) rather than by
+    click's range types, which are kept for the range they show in ``--help`` beside the default."""
+    problem = spec.problem(value)
+    if problem:
+        kind.fail(problem, param, ctx)
+    return value
 
-    base: click.ParamType
-    spec: OptionSpec
+
+class DeclaredFloat(click.FloatRange):
+    name = "finite float"
+
+    def __init__(self, spec: OptionSpec) -> None:
+        low, high = spec.low, spec.high
+        super().__init__(
+            None if low is None else low.value, None if high is None else high.value, bool(low and low.open),
+            bool(high and high.open),
+        )  # fmt: skip
+        self.spec = spec
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        number = self.base.convert(value, param, ctx)
-        problem = self.spec.problem(number)
-        if problem:
-            self.fail(problem, param, ctx)
-        return number
+        return _declared(self, self.spec, click.FLOAT.convert(value, param, ctx), param, ctx)
 
 
-class DeclaredFloat(_Declared, click.FloatRange):
-    name = "finite float"
-    base = click.FLOAT
+class DeclaredInt(click.IntRange):
+    def __init__(self, spec: OptionSpec) -> None:
+        low, high = spec.low, spec.high
+        super().__init__(
+            None if low is None else int(low.value), None if high is None else int(high.value),
+            bool(low and low.open), bool(high and high.open),
+        )  # fmt: skip
+        self.spec = spec
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return _declared(self, self.spec, click.INT.convert(value, param, ctx), param, ctx)
 
 
-class DeclaredInt(_Declared, click.IntRange):
-    base = click.INT
-
-
-def _click_type(spec: OptionSpec) -> click.ParamType | None:
+def _click_type(spec: OptionSpec) -> Any:
+    """The click type of a value option: its choices, its declared range, or click's own int or text."""
     if spec.choices:
         return click.Choice(spec.choices)
-    if spec.item is int and spec.low is None and spec.high is None:
-        return click.INT
-    if spec.item in (int, float):
-        low, high = spec.low, spec.high
-        number = (DeclaredFloat if spec.item is float else DeclaredInt)(
-            min=None if low is None else low.value,
-            max=None if high is None else high.value,
-            min_open=bool(low and low.open),
-            max_open=bool(high and high.open),
-        )
-        number.spec = spec
-        return number
-    return None
+    if spec.item is float:
+        return DeclaredFloat(spec)
+    if spec.item is int:
+        return click.INT if spec.low is None and spec.high is None else DeclaredInt(spec)
+    return click.STRING
 
 
 def _shows_default(default: Any) -> bool:
@@ -193,15 +199,21 @@ def _shows_default(default: Any) -> bool:
 
 def _flag(spec: OptionSpec) -> Callable[[F], F]:
     """The click option for a declared option, as the user types it."""
-    shown = {"help": spec.help or None, "metavar": spec.metavar or None}
+    names, help_text, metavar = [*spec.flags, spec.name], spec.help or None, spec.metavar or None
     if spec.shape is Shape.SWITCH:
-        return click.option(*spec.flags, spec.name, is_flag=True, **shown)
+        return click.option(*names, is_flag=True, help=help_text)
     if spec.shape is Shape.REPEATED:
-        return click.option(*spec.flags, spec.name, multiple=True, **shown)
-    default = ",".join(map(str, spec.default)) if spec.shape is Shape.COMMA_LIST else spec.default
-    typed = {} if spec.shape is Shape.COMMA_LIST else {"type": _click_type(spec)}
+        return click.option(*names, multiple=True, metavar=metavar, help=help_text)
+    if spec.shape is Shape.COMMA_LIST:  # text, parsed into entries by the family's decorator (``_entries``)
+        default = ",".join(map(str, spec.default))
+        return click.option(*names, default=default, show_default=bool(default), metavar=metavar, help=help_text)
     return click.option(
-        *spec.flags, spec.name, default=default, show_default=_shows_default(spec.default), **typed, **shown
+        *names,
+        type=_click_type(spec),
+        default=spec.default,
+        show_default=_shows_default(spec.default),
+        metavar=metavar,
+        help=help_text,
     )
 
 
