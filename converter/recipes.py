@@ -20,16 +20,9 @@ from converter import techniques
 from converter.source import Data, SourceModel, load_student
 from converter.structure import Unsupported
 from converter.techniques import EpochCallback, FineTune, TrainingSet, training_set
-from edgebench_records.catalogue import Options
+from edgebench_records.catalogue import VARIANT_SPECS, VARIANTS, Options, VariantSpec
 
 CALIBRATION_SAMPLES = 200
-# Options that change the data (which inputs, how scaled, the calibration order): every variant depends on them.
-DATA_OPTIONS = frozenset({"normalize", "val_split", "input_shapes", "synthetic_samples", "seed"})
-# What any fine-tuning depends on: the schedule, and the task and loss that decide its targets.
-TUNING = frozenset({"epochs", "learning_rate", "batch_size", "task", "loss"})
-INT8_IO = frozenset({"float_io"})
-CHANNELS = TUNING | {"channel_ratio", "stream_ratio", "distill_temperature", "distill_alpha"}
-STUDENT = TUNING | {"student", "distill_temperature", "distill_alpha"}
 
 
 @dataclass(frozen=True)
@@ -68,19 +61,29 @@ class Built:
 
 @dataclass(frozen=True)
 class Recipe:
-    name: str
-    describe: Callable[[Options], str]
+    """How a variant of the catalogue (``spec``: its name, whether it trains, the options it reads) is made."""
+
+    spec: VariantSpec
+    describe: Callable[[Options], str]  # the manifest's line, with the options' values
     build: Callable[[Context], Built]
-    trains: bool = False  # needs a Keras model and labelled training data to fine-tune
     converts: bool = True  # needs a float graph to convert (not possible from a .tflite) ...
     quantizes: bool = False  # ... unless ai-edge-quantizer makes it from a float .tflite instead
     calibrates: bool = False  # its int8 scales come from the calibration inputs
-    # The options its bytes depend on besides DATA_OPTIONS, which shape the inputs every recipe sees: a variant
-    # is rebuilt only when one of these changes (the converter's per-variant cache).
-    reads: frozenset[str] = frozenset()
     # The fine-tuning it shares with the other variant of its pair (float32 and int8 of one technique): one
     # trained model, converted twice. "": its own.
     tunes: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def trains(self) -> bool:
+        return self.spec.trains
+
+    @property
+    def reads(self) -> frozenset[str]:
+        return self.spec.reads
 
 
 def _representative(ctx: Context) -> Callable[[], Iterator[list[np.ndarray] | dict[str, np.ndarray]]]:
@@ -306,20 +309,22 @@ def _tuned(o: Options) -> str:
     return f"fine-tuned {o.epochs} epochs at lr {o.learning_rate:g}"
 
 
+def _recipe(name: str, describe: Callable[[Options], str], build: Callable[[Context], Built], **how: Any) -> Recipe:
+    return Recipe(VARIANT_SPECS[name], describe, build, **how)
+
+
 def _float_and_int8(
-    name: str, how: Callable[[Options], str], technique: Callable[[Any, Context], Any], reads: frozenset[str]
+    name: str, how: Callable[[Options], str], technique: Callable[[Any, Context], Any]
 ) -> tuple[Recipe, Recipe]:
     """A fine-tuned technique as two variants: ``name`` in float32 and ``name_int8`` in full-integer int8, of one
     fine-tuned model."""
     float32 = _trained(technique, _as_fp32, name)
     return (
-        Recipe(name, lambda o: f"{how(o)}; float32", float32, trains=True, reads=reads, tunes=name),
-        Recipe(
+        _recipe(name, lambda o: f"{how(o)}; float32", float32, tunes=name),
+        _recipe(
             f"{name}_int8",
             lambda o: f"{how(o)}; full-integer int8 ({_io(o)})",
             _trained(technique, _as_int8, name),
-            trains=True,
-            reads=reads | INT8_IO,
             tunes=name,
         ),
     )
@@ -328,93 +333,76 @@ def _float_and_int8(
 RECIPES = {
     recipe.name: recipe
     for recipe in (
-        Recipe("fp32", lambda o: "float32, no optimisation", _fp32),
-        Recipe(
+        _recipe("fp32", lambda o: "float32, no optimisation", _fp32),
+        _recipe(
             "fp16",
             lambda o: "float16 weights (float32 compute where the kernel needs it)",
             _graph_or_quantized(_fp16, "fp16"),
             quantizes=True,
         ),
-        Recipe(
+        _recipe(
             "dynamic_int8",
             lambda o: "dynamic-range int8: int8 weights, float activations",
             _graph_or_quantized(_dynamic, "dynamic_int8"),
             quantizes=True,
         ),
-        Recipe(
+        _recipe(
             "weight_int8",
             lambda o: "weight-only int8: int8 weights de-quantised at load, float32 compute",
             _quantized("weight_int8"),
             quantizes=True,
         ),
-        Recipe(
+        _recipe(
             "int8",
             lambda o: f"full-integer int8 ({_io(o)}), calibrated on {CALIBRATION_SAMPLES} samples",
             _graph_or_quantized(_int8, "full_int8"),
             quantizes=True,
             calibrates=True,
-            reads=INT8_IO,
         ),
-        Recipe(
+        _recipe(
             "pruned",
             lambda o: f"magnitude-pruned to {o.sparsity:g} sparsity (polynomial), {_tuned(o)}; float32",
             _trained(_prune, _as_fp32, "pruned"),
-            trains=True,
-            reads=TUNING | {"sparsity"},
             tunes="pruned",
         ),
-        Recipe(
+        _recipe(
             "pruned_int8",
             lambda o: (
                 f"pruned to {o.sparsity:g}, {_tuned(o)}; full-integer int8 ({_io(o)})"
                 + ("; stored sparse (EXPERIMENTAL_SPARSITY)" if o.keep_sparsity else "")
             ),
             _trained(_prune, _as_sparse_int8, "pruned"),
-            trains=True,
-            reads=TUNING | INT8_IO | {"sparsity", "keep_sparsity"},
             tunes="pruned",
         ),
-        Recipe(
+        _recipe(
             "pruned_2x4",
             lambda o: f"structured 2:4 pruning, {_tuned(o)}; float32",
             _trained(lambda m, ctx: techniques.prune_2_by_4(m, ctx.train, ctx.tune), _as_fp32),
-            trains=True,
-            reads=TUNING,
         ),
-        *_float_and_int8(
-            "clustered", lambda o: f"{o.clusters} clusters (linear init), {_tuned(o)}", _cluster, TUNING | {"clusters"}
-        ),
-        Recipe(
+        *_float_and_int8("clustered", lambda o: f"{o.clusters} clusters (linear init), {_tuned(o)}", _cluster),
+        _recipe(
             "qat_int8",
             lambda o: f"quantisation-aware training, {_tuned(o)}; int8 ({_io(o)})",
             _trained(lambda m, ctx: techniques.quantization_aware(m, ctx.train, ctx.tune), _as_qat_int8),
-            trains=True,
-            reads=TUNING | INT8_IO,
         ),
-        Recipe(
+        _recipe(
             "pqat_int8",
             lambda o: _stacked(o, f"pruned to {o.sparsity:g} sparsity", FOLDED, "QAT keeping the zeros"),
             _trained(_pruned_qat, _as_qat_int8),
-            trains=True,
-            reads=TUNING | INT8_IO | {"sparsity"},
         ),
-        Recipe(
+        _recipe(
             "cqat_int8",
             lambda o: _stacked(o, FOLDED, f"{o.clusters} clusters", "QAT keeping the clusters"),
             _trained(_clustered_qat, _as_qat_int8),
-            trains=True,
-            reads=TUNING | INT8_IO | {"clusters"},
         ),
-        Recipe(
+        _recipe(
             "pruned_clustered_int8",
             lambda o: _stacked(
                 o, f"pruned to {o.sparsity:g} sparsity", FOLDED, f"{o.clusters} clusters keeping the zeros"
             ),
             _trained(_pruned_clustered, _as_int8),
-            trains=True,
-            reads=TUNING | INT8_IO | {"sparsity", "clusters"},
         ),
-        Recipe(
+        _recipe(
             "pcqat_int8",
             lambda o: _stacked(
                 o,
@@ -424,20 +412,18 @@ RECIPES = {
                 "QAT keeping both",
             ),
             _trained(_pruned_clustered_qat, _as_qat_int8),
-            trains=True,
-            reads=TUNING | INT8_IO | {"sparsity", "clusters"},
         ),
-        *_float_and_int8("channel_pruned", _channels, _channel_pruned, CHANNELS),
-        Recipe(
+        *_float_and_int8("channel_pruned", _channels, _channel_pruned),
+        _recipe(
             "low_rank",
             lambda o: (
                 f"Dense and 1x1 convolution kernels factorised by truncated SVD keeping {o.low_rank_energy:g} of the "
                 f"singular-value energy where that makes them smaller, {_recovery(o)}; float32"
             ),
             _trained(_low_rank, _as_fp32),
-            trains=True,
-            reads=TUNING | {"low_rank_energy"},
         ),
-        *_float_and_int8("distilled", _student, _distilled, STUDENT),
+        *_float_and_int8("distilled", _student, _distilled),
     )
 }
+if tuple(RECIPES) != VARIANTS:  # the catalogue the CLI lists and the recipes name the same variants, in order
+    raise ImportError(f"converter/recipes.py makes {', '.join(RECIPES)}; the catalogue lists {', '.join(VARIANTS)}")

@@ -1,6 +1,6 @@
 """Variants made before, kept by what their bytes depend on, so that changing one option rebuilds only the
-variants that read it (``Recipe.reads``): ``--clusters 8`` re-clusters, it does not fine-tune the pruned ones
-again.
+variants that read it (the catalogue's ``VariantSpec.reads``): ``--clusters 8`` re-clusters, it does not
+fine-tune the pruned ones again.
 
 An entry is the flatbuffer and what it cost to make; everything measured from it (figures, host accuracy,
 references) is measured again, so a reused variant is scored exactly like a new one. A variant that failed or
@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from edgebench_records import sha256_tree, write_atomic
+from edgebench_records.catalogue import Options
+from edgebench_records.options import declared
 
 # Options whose value is a file: the key holds the file's content hash, so editing it in place rebuilds.
-FILE_OPTIONS = ("student",)
+FILE_OPTIONS = tuple(spec.name for spec in declared(Options) if spec.file)
 
 
 def code_sha256(package: Path = Path(__file__).parent) -> str:

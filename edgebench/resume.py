@@ -17,14 +17,12 @@ from edgebench.errors import EdgebenchError
 from edgebench.plan import PLAN_NAME
 from edgebench_records import Manifest, Measurement, Plan, RunRecord
 from edgebench_records.catalogue import Options
+from edgebench_records.options import declared
 
 RUN_RECORD_NAME = "run.json"
 MANIFEST_COPY_NAME = "variants.json"
-# The flag that sets each conversion option, as the commands spell it (edgebench/commands/options.py).
-CONVERSION_FLAGS = {f.name: "--" + f.name.replace("_", "-") for f in dataclasses.fields(Options)} | {
-    "learning_rate": "--lr",
-    "input_shapes": "--input-shape",
-}
+# The flag that sets each conversion option, as the commands spell it.
+CONVERSION_FLAGS = {spec.name: spec.flag for spec in declared(Options)}
 
 
 @dataclass(frozen=True)
@@ -66,25 +64,16 @@ class RunFolder:
 
 
 def settings(record: RunRecord, measure: Measurement) -> dict[str, object]:
-    """A run's settings keyed by the flag that sets each, to compare a resume's flags with."""
+    """A run's settings keyed by the flag that sets each, to compare a resume's flags with: every measurement
+    and conversion option by its declaration (a resume takes them all from the run, so each must agree)."""
     return {
         "--device": [record.device],
         "--model": record.model,
         "--data": record.data,
         "--variants": record.variants,
-        "--delegates": measure.delegates,
-        "--threads": measure.threads,
-        "--api": measure.apis,
-        "--runtime": measure.runtime,
-        "--cpus": measure.cpus,
-        "--cooldown-s": measure.cooldown_s,
-        "--runs": measure.runs,
-        "--min-secs": measure.min_s,
-        "--warmup-runs": measure.warmup_runs,
-        "--warmup-secs": measure.warmup_min_s,
-        "--cell-timeout": measure.cell_timeout_s,
         "--tag": record.tags,
-        **{CONVERSION_FLAGS[name]: value for name, value in dataclasses.asdict(record.options).items()},
+        **{spec.flag: getattr(measure, spec.name) for spec in declared(Measurement)},
+        **{spec.flag: getattr(record.options, spec.name) for spec in declared(Options)},
     }
 
 

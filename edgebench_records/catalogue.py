@@ -1,39 +1,15 @@
-"""What the converter offers, declared without importing it: the variants it can make, which of them
-fine-tune, the options and the pixel scalings. Standard library only, so the CLI can list them (in
-``--help`` and in its checks) without loading numpy or TensorFlow; ``converter/recipes.py`` and
-``converter/source.py`` implement exactly these names.
+"""What the converter offers, declared without importing it: the variants it can make (what each is, whether it
+fine-tunes, which options its bytes depend on), the options, the pixel scalings. Standard library only, so the
+CLI can list them (in ``--help`` and in its checks) without loading numpy or TensorFlow;
+``converter/recipes.py`` and ``converter/source.py`` implement exactly these names.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
-# In the order `edgebench convert` makes and lists them.
-VARIANTS = (
-    "fp32",
-    "fp16",
-    "dynamic_int8",
-    "weight_int8",
-    "int8",
-    "pruned",
-    "pruned_int8",
-    "pruned_2x4",
-    "clustered",
-    "clustered_int8",
-    "qat_int8",
-    "pqat_int8",
-    "cqat_int8",
-    "pruned_clustered_int8",
-    "pcqat_int8",
-    "channel_pruned",
-    "channel_pruned_int8",
-    "low_rank",
-    "distilled",
-    "distilled_int8",
-)
-POST_TRAINING = frozenset({"fp32", "fp16", "dynamic_int8", "weight_int8", "int8"})  # made with no training
-FINE_TUNED = frozenset(VARIANTS) - POST_TRAINING
+from edgebench_records.options import as_flags, declared, option
+
 NORMALISATIONS = ("raw", "unit", "symmetric")  # image folders: 0..255, 0..1, -1..1
 # What the outputs mean, which decides how labels are scored: "auto" guesses from the outputs' shapes;
 # "other" (detection boxes, masks, embeddings…) is compared with the fp32 reference only.
@@ -45,37 +21,150 @@ LOSSES = ("auto", "sparse_categorical_crossentropy", "categorical_crossentropy",
 
 @dataclass(frozen=True)
 class Options:
-    sparsity: float = 0.5
-    clusters: int = 16
-    epochs: int = 3
-    learning_rate: float = 1e-4
-    batch_size: int = 32
-    float_io: bool = False  # full-integer variants keep float32 inputs/outputs
-    keep_sparsity: bool = False  # pruned_int8 stored with EXPERIMENTAL_SPARSITY
-    seed: int = 0
-    normalize: str = "raw"  # image folders: raw 0..255, unit 0..1, symmetric -1..1
-    val_split: float = 0.2  # image folders: share of each class kept for validation
-    task: str = "auto"  # one of TASKS
-    loss: str = "auto"  # one of LOSSES
-    input_shapes: tuple[str, ...] = ()  # "NAME:1x224x224x3" for each input with a dynamic dimension
-    synthetic_samples: int = 32  # inputs generated from the model's input tensors when no data is given
-    channel_ratio: float = 0.55  # channel_pruned: share of each prunable group's channels (filters) kept
-    stream_ratio: float = 1.0  # channel_pruned: share kept of a residual stream's channels (tied across its Adds)
-    distill_temperature: float = 4.0  # channel_pruned, distilled: softening of the teacher's (the source's) outputs
-    distill_alpha: float = 0.5  # channel_pruned, distilled: weight of the hard-label loss (1 - alpha: the teacher's)
-    low_rank_energy: float = 0.9  # low_rank: share of the singular values' squared sum each factorisation keeps
-    student: str = ""  # distilled: a Keras model file taking and giving the source's shapes; "": not applicable
+    """The conversion options, one declaration each (``edgebench_records.options``), in ``--help``'s order."""
+
+    sparsity: float = option(0.5, above=0, below=1, help="Target sparsity of pruned variants.")
+    clusters: int = option(16, at_least=2, help="Clusters per weight tensor for clustered variants.")
+    epochs: int = option(3, at_least=1, help="Fine-tuning epochs for pruned, clustered and QAT variants.")
+    learning_rate: float = option(
+        1e-4, flag="--lr", aliases=("--learning-rate",), above=0, help="Fine-tuning learning rate."
+    )
+    batch_size: int = option(32, at_least=1, help="Fine-tuning and calibration batch size.")
+    float_io: bool = option(False, help="Full-integer variants keep float32 inputs and outputs.")
+    keep_sparsity: bool = option(False, help="Store pruned_int8 sparse (EXPERIMENTAL_SPARSITY).")
+    task: str = option(
+        "auto",
+        choices=TASKS,
+        help="What the outputs mean, which decides how labels are scored (auto: guessed from the outputs).",
+    )
+    loss: str = option(
+        "auto",
+        choices=LOSSES,
+        help="Fine-tuning loss (auto: the model's own compiled loss, else one that fits its outputs).",
+    )
+    input_shapes: tuple[str, ...] = option(
+        (),
+        flag="--input-shape",
+        metavar="NAME:1x224x224x3",
+        data=True,
+        help="The shape to use for an input with a dynamic dimension; repeatable, once per input.",
+    )
+    synthetic_samples: int = option(
+        32,
+        at_least=1,
+        data=True,
+        help="Without --data: how many seeded synthetic inputs are made from the model's input tensors.",
+    )
+    normalize: str = option(
+        "raw",
+        choices=NORMALISATIONS,
+        data=True,
+        help="Pixel scaling for image-folder data: raw 0..255, unit 0..1, symmetric -1..1.",
+    )
+    val_split: float = option(0.2, above=0, below=1, data=True, help="Share of each image class kept for validation.")
+    seed: int = option(0, data=True, help="Same seed, same bytes.")  # also the calibration samples' order
+    channel_ratio: float = option(
+        0.55, above=0, at_most=1, help="Share of the channels (filters) channel-pruned variants keep."
+    )
+    stream_ratio: float = option(
+        1.0,
+        above=0,
+        at_most=1,
+        help="Share of a residual stream's channels (tied across its Adds) channel pruning keeps; 1: kept whole.",
+    )
+    distill_temperature: float = option(
+        4.0,
+        above=0,
+        help="Distillation temperature: how much the teacher's outputs are softened (channel_pruned, distilled).",
+    )
+    distill_alpha: float = option(
+        0.5,
+        at_least=0,
+        at_most=1,
+        help="Distillation: weight of the hard-label loss; 1 - alpha goes to the teacher's soft targets.",
+    )
+    low_rank_energy: float = option(
+        0.9, above=0, at_most=1, help="Share of the singular-value energy low_rank keeps in each factorised kernel."
+    )
+    student: str = option(  # "": not given (the distilled variants are then not applicable)
+        "",
+        metavar="PATH",
+        file=True,
+        help="A Keras model (.keras/.h5) with the model's input and output shapes: the distilled variants train it "
+        "from the model as teacher (without it they are not applicable).",
+    )
 
     def as_flags(self) -> list[str]:
-        """The converter process's command-line flags for these options (a tuple: its flag once per entry,
-        in the singular: ``input_shapes`` -> ``--input-shape=…``)."""
-        flags = []
-        for name, value in dataclasses.asdict(self).items():
-            flag = "--" + name.replace("_", "-")
-            if value is True:
-                flags.append(flag)
-            elif isinstance(value, tuple | list):
-                flags += [f"{flag.removesuffix('s')}={entry}" for entry in value]
-            elif not isinstance(value, bool):
-                flags.append(f"{flag}={value}")
-        return flags
+        """The converter process's command-line flags for these options."""
+        return as_flags(self)
+
+
+# Options that change the data (which inputs, how scaled, the calibration order): every variant reads them.
+DATA_OPTIONS = frozenset(spec.name for spec in declared(Options) if spec.data)
+# What any fine-tuning reads: the schedule, and the task and loss that decide its targets.
+TUNING = frozenset({"epochs", "learning_rate", "batch_size", "task", "loss"})
+INT8_IO = frozenset({"float_io"})
+CHANNELS = TUNING | {"channel_ratio", "stream_ratio", "distill_temperature", "distill_alpha"}
+STUDENT = TUNING | {"student", "distill_temperature", "distill_alpha"}
+
+
+@dataclass(frozen=True)
+class VariantSpec:
+    """A variant as the CLI lists it; ``converter/recipes.py`` says how it is made."""
+
+    name: str
+    summary: str  # one line
+    trains: bool = False  # fine-tunes: needs a Keras model and labelled training data
+    # The options its bytes depend on besides DATA_OPTIONS: a variant is made again only when one of these (or
+    # the data) changes (the converter's per-variant cache); a --student no variant made reads is said unused.
+    reads: frozenset[str] = frozenset()
+
+
+# In the order `edgebench convert` makes and lists them.
+CATALOGUE = (
+    VariantSpec("fp32", "float32, no optimisation"),
+    VariantSpec("fp16", "float16 weights"),
+    VariantSpec("dynamic_int8", "dynamic-range int8: int8 weights, float activations"),
+    VariantSpec("weight_int8", "weight-only int8, de-quantised at load"),
+    VariantSpec("int8", "full-integer int8, calibrated", reads=INT8_IO),
+    VariantSpec("pruned", "magnitude-pruned (--sparsity), fine-tuned; float32", True, TUNING | {"sparsity"}),
+    VariantSpec(
+        "pruned_int8",
+        "magnitude-pruned, fine-tuned; full-integer int8",
+        True,
+        TUNING | INT8_IO | {"sparsity", "keep_sparsity"},
+    ),
+    VariantSpec("pruned_2x4", "structured 2:4 pruning, fine-tuned; float32", True, TUNING),
+    VariantSpec("clustered", "weights clustered (--clusters), fine-tuned; float32", True, TUNING | {"clusters"}),
+    VariantSpec(
+        "clustered_int8", "weights clustered, fine-tuned; full-integer int8", True, TUNING | INT8_IO | {"clusters"}
+    ),
+    VariantSpec("qat_int8", "quantisation-aware training; int8", True, TUNING | INT8_IO),
+    VariantSpec("pqat_int8", "pruned, then QAT keeping the zeros; int8", True, TUNING | INT8_IO | {"sparsity"}),
+    VariantSpec("cqat_int8", "clustered, then QAT keeping the clusters; int8", True, TUNING | INT8_IO | {"clusters"}),
+    VariantSpec(
+        "pruned_clustered_int8",
+        "pruned, then clustered keeping the zeros; int8",
+        True,
+        TUNING | INT8_IO | {"sparsity", "clusters"},
+    ),
+    VariantSpec(
+        "pcqat_int8",
+        "pruned, clustered, then QAT keeping both; int8",
+        True,
+        TUNING | INT8_IO | {"sparsity", "clusters"},
+    ),
+    VariantSpec("channel_pruned", "filters removed (a smaller dense model), distilled; float32", True, CHANNELS),
+    VariantSpec("channel_pruned_int8", "filters removed, distilled; full-integer int8", True, CHANNELS | INT8_IO),
+    VariantSpec(
+        "low_rank", "kernels factorised by truncated SVD, fine-tuned; float32", True, TUNING | {"low_rank_energy"}
+    ),
+    VariantSpec("distilled", "the --student model distilled from the source; float32", True, STUDENT),
+    VariantSpec("distilled_int8", "the --student model distilled; full-integer int8", True, STUDENT | INT8_IO),
+)
+VARIANTS = tuple(spec.name for spec in CATALOGUE)
+VARIANT_SPECS = {spec.name: spec for spec in CATALOGUE}
+FINE_TUNED = frozenset(spec.name for spec in CATALOGUE if spec.trains)
+_UNDECLARED = {name for spec in CATALOGUE for name in spec.reads} - {spec.name for spec in declared(Options)}
+if _UNDECLARED:  # a recipe reading an option that is not one would never be made again when it changes
+    raise ImportError(f"the catalogue's variants read {', '.join(sorted(_UNDECLARED))}, which no option declares")

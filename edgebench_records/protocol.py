@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from edgebench_records.options import option
 from edgebench_records.versioning import RecordType
 
 
@@ -134,25 +135,54 @@ class CellKey:
 
 @dataclass(frozen=True)
 class Measurement:
-    """What to sweep and how hard to measure; the timing bounds match or exceed LiteRT's benchmark_model."""
+    """What to sweep and how hard to measure; the timing bounds match or exceed LiteRT's benchmark_model.
+    Each field declared with ``option`` is a flag of run and push, in ``--help``'s order."""
 
-    delegates: list[str] = field(default_factory=lambda: ["xnnpack", "cpu"])
-    threads: list[int] = field(default_factory=lambda: [1])
-    apis: list[str] = field(default_factory=lambda: ["interpreter"])
-    warmup_runs: int = 1
-    warmup_min_s: float = 0.5
-    runs: int = 50
-    min_s: float = 1.0
-    max_s: float = 150.0
-    cell_timeout_s: float = 600.0
-    runtime: str | None = None  # force ai_edge_litert or tflite_runtime; None: whichever is installed
-    cpus: list[int] = field(default_factory=list)  # pin each cell to these CPUs; empty: no pinning
-    cooldown_s: float = 0.0  # pause between cells so heat from one does not slow the next
-    blocks: int = 20  # paired plans: ABBA blocks per side, runs // blocks timed runs each
+    delegates: list[str] = option(
+        ["xnnpack", "cpu"],
+        help="Comma-separated: xnnpack, cpu, external:/path/lib.so[;key=value…]; on Android also "
+        "nnapi[:accelerator], gpu; CompiledModel also gpu, npu.",
+    )
+    threads: list[int] = option([1], at_least=1, help="Comma-separated thread counts (or ranges like 1-4) to sweep.")
+    apis: list[str] = option(
+        ["interpreter"],
+        flag="--api",
+        choices=("interpreter", "compiled"),  # as device_runner.delegates.APIS (a spec holds them equal)
+        help="LiteRT API per cell: interpreter, compiled (LiteRT 2.x CompiledModel), or both.",
+    )
+    runtime: str | None = option(  # None: whichever is installed
+        None,
+        choices=("ai_edge_litert", "tflite_runtime"),  # as device_runner.runtime.RUNTIMES names (a spec holds them)
+        help="Force the device's runtime. [default: whichever is installed, ai_edge_litert first]",
+    )
+    cpus: list[int] = option(  # empty: no pinning
+        [], at_least=0, metavar="LIST", help="Pin each cell to these CPUs, e.g. 0-1 or 4,5,6,7."
+    )
+    cooldown_s: float = option(0.0, at_least=0, help="Pause between cells so one cell's heat does not slow the next.")
+    runs: int = option(50, at_least=1, help="Measured runs per cell (at least; see --min-secs).")
+    min_s: float = option(1.0, flag="--min-secs", at_least=0, help="Measure for at least this long per cell.")
+    warmup_runs: int = option(1, at_least=0)
+    warmup_min_s: float = option(0.5, flag="--warmup-secs", at_least=0)
+    cell_timeout_s: float = option(
+        600.0, flag="--cell-timeout", at_least=1, help="Seconds before a cell is stopped and recorded as timeout."
+    )
     # A cell whose outputs agree less with the same variant on the host's reference kernels is wrong_output.
     # int8 under XNNPACK vs reference kernels on the bundled example: 99.7 % agreement, cosine 0.99994.
-    numerics_min_agreement: float = 0.97  # top-1 agreement, of each output that is a class distribution
-    numerics_min_cosine: float = 0.99  # mean per-sample cosine similarity of each dequantised output
+    numerics_min_agreement: float = option(  # top-1 agreement, of each output that is a class distribution
+        0.97,
+        at_least=0,
+        at_most=1,
+        help="A cell whose top-1 agrees less often with the same variant on the host's reference kernels "
+        "is wrong_output.",
+    )
+    numerics_min_cosine: float = option(  # mean per-sample cosine similarity of each dequantised output
+        0.99,
+        at_least=-1,
+        at_most=1,
+        help="A cell whose outputs' mean cosine similarity with that reference is lower is wrong_output.",
+    )
+    max_s: float = 150.0
+    blocks: int = 20  # paired plans: ABBA blocks per side, runs // blocks timed runs each (the gate's --blocks)
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import click
@@ -33,18 +32,6 @@ OPTIONS_BLOCK = "options"
 WIDTH = 100  # help text is wrapped at this width whatever the terminal, so the page is the same everywhere
 
 
-@dataclass(frozen=True)
-class VariantEntry:
-    name: str
-    trains: bool
-    description: str = ""
-
-
-def catalogue_entries() -> list[VariantEntry]:
-    """Every variant the converter offers, in the order it makes them."""
-    return [VariantEntry(name, name in catalogue.FINE_TUNED) for name in catalogue.VARIANTS]
-
-
 def conversion_options() -> list[str]:
     """The conversion options' names (as their click parameters are named), in the catalogue's order."""
     return [field.name for field in dataclasses.fields(catalogue.Options)]
@@ -55,13 +42,12 @@ def cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
-def variant_table(entries: list[VariantEntry]) -> str:
-    described = any(entry.description for entry in entries)
-    header = ["variant", "trains", *(["what it is"] if described else [])]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for entry in entries:
-        row = [f"`{entry.name}`", "yes: fine-tuned" if entry.trains else "no: post-training"]
-        lines.append("| " + " | ".join([*row, *([cell(entry.description)] if described else [])]) + " |")
+def variant_table(specs: Sequence[catalogue.VariantSpec]) -> str:
+    """Every variant, in the order the converter makes them, as the catalogue declares it."""
+    lines = ["| variant | trains | what it is |", "|---|---|---|"]
+    for spec in specs:
+        trains = "yes: fine-tuned" if spec.trains else "no: post-training"
+        lines.append(f"| `{spec.name}` | {trains} | {cell(spec.summary)} |")
     return "\n".join(lines)
 
 
@@ -147,7 +133,7 @@ def render_cli() -> str:
 
 
 def render_converting(page: str) -> str:
-    page = replace_block(page, VARIANTS_BLOCK, generated_block(VARIANTS_BLOCK, variant_table(catalogue_entries())))
+    page = replace_block(page, VARIANTS_BLOCK, generated_block(VARIANTS_BLOCK, variant_table(catalogue.CATALOGUE)))
     options = conversion_option_table(conversion_options())
     return replace_block(page, OPTIONS_BLOCK, generated_block(OPTIONS_BLOCK, options))
 

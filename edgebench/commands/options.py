@@ -1,10 +1,9 @@
-"""Options shared by several commands, defined once."""
+"""Options shared by several commands, defined once: the conversion and measurement flags are derived from their
+declarations on ``Options`` and ``Measurement`` (``edgebench_records.options``)."""
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -12,10 +11,10 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
-from device_runner.delegates import APIS, DelegateSpecError, parse_delegate
-from device_runner.runtime import RUNTIMES
+from device_runner.delegates import DelegateSpecError, parse_delegate
 from edgebench_records import Measurement
-from edgebench_records.catalogue import LOSSES, NORMALISATIONS, TASKS, Options
+from edgebench_records.catalogue import Options
+from edgebench_records.options import OptionSpec, Shape, declared
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -88,8 +87,8 @@ def unique_list(value: str, flag: str, *, allow_empty: bool = False) -> list[str
     return items
 
 
-def int_list(value: str, flag: str, *, minimum: int = 0, allow_empty: bool = False) -> list[int]:
-    """``1,2,4`` or ranges ``0-3`` as integers, each at least ``minimum`` and once; a bad value names the flag."""
+def int_list(value: str, flag: str, *, allow_empty: bool = False) -> list[int]:
+    """``1,2,4`` or ranges ``0-3`` as integers, each once; a bad value names the flag."""
     numbers: list[int] = []
     for item in unique_list(value, flag, allow_empty=allow_empty):
         low, dash, high = item.partition("-")
@@ -99,8 +98,6 @@ def int_list(value: str, flag: str, *, minimum: int = 0, allow_empty: bool = Fal
             raise click.BadParameter(f"{item!r} is not a number or a range like 0-3", param_hint=flag) from None
         if last < first:
             raise click.BadParameter(f"{item!r} is an empty range (write {last}-{first})", param_hint=flag)
-        if first < minimum:
-            raise click.BadParameter(f"{first} is below {minimum}", param_hint=flag)
         numbers.extend(range(first, last + 1))
     repeated = sorted({n for n in numbers if numbers.count(n) > 1})
     if repeated:
@@ -110,7 +107,10 @@ def int_list(value: str, flag: str, *, minimum: int = 0, allow_empty: bool = Fal
 
 def delegate_list(value: str) -> list[str]:
     """``--delegates``: each entry must name a delegate; whether the device has it is the device's answer."""
-    delegates = unique_list(value, "--delegates")
+    return delegate_entries(unique_list(value, "--delegates"))
+
+
+def delegate_entries(delegates: list[str]) -> list[str]:
     for delegate in delegates:
         try:
             parse_delegate(delegate)
@@ -123,18 +123,6 @@ def flags_given(ctx: click.Context) -> list[str]:
     """The flags the user set (on the command line or through an environment variable), by their long name."""
     given = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
     return [p.opts[0] for p in ctx.command.params if p.name and ctx.get_parameter_source(p.name) in given]
-
-
-class FiniteFloat(click.FloatRange):
-    """A FloatRange that also refuses nan and inf (click lets both through: nan compares false with any bound)."""
-
-    name = "finite float"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        number = super().convert(value, param, ctx)
-        if not math.isfinite(number):
-            self.fail(f"{value!r} is not a finite number", param, ctx)
-        return number
 
 
 def parse_tags(values: tuple[str, ...]) -> dict[str, str]:
@@ -156,242 +144,92 @@ def write_markdown(target: str | None, text: str) -> None:
         Path(target).write_text(text, encoding="utf-8")
 
 
-_MEASURE = Measurement()  # the defaults every measuring flag shows: the record's own, never a copy
-_MEASUREMENT_FLAGS = (
-    click.option(
-        "--delegates",
-        default=",".join(_MEASURE.delegates),
-        show_default=True,
-        help="Comma-separated: xnnpack, cpu, external:/path/lib.so[;key=value…]; on Android also "
-        "nnapi[:accelerator], gpu; CompiledModel also gpu, npu.",
-    ),
-    click.option(
-        "--threads",
-        default=",".join(map(str, _MEASURE.threads)),
-        show_default=True,
-        help="Comma-separated thread counts (or ranges like 1-4) to sweep.",
-    ),
-    click.option(
-        "--api",
-        "apis",
-        default=",".join(_MEASURE.apis),
-        show_default=True,
-        help=f"LiteRT API per cell: {', '.join(APIS)} (LiteRT 2.x CompiledModel), or both.",
-    ),
-    click.option(
-        "--runtime",
-        type=click.Choice([name for name, _, _ in RUNTIMES]),
-        default=None,
-        help="Force the device's runtime. [default: whichever is installed, ai_edge_litert first]",
-    ),
-    click.option("--cpus", default="", metavar="LIST", help="Pin each cell to these CPUs, e.g. 0-1 or 4,5,6,7."),
-    click.option(
-        "--cooldown-s",
-        type=FiniteFloat(min=0),
-        default=_MEASURE.cooldown_s,
-        show_default=True,
-        help="Pause between cells so one cell's heat does not slow the next.",
-    ),
-    click.option(
-        "--runs",
-        type=click.IntRange(min=1),
-        default=_MEASURE.runs,
-        show_default=True,
-        help="Measured runs per cell (at least; see --min-secs).",
-    ),
-    click.option(
-        "--min-secs",
-        type=FiniteFloat(min=0),
-        default=_MEASURE.min_s,
-        show_default=True,
-        help="Measure for at least this long per cell.",
-    ),
-    click.option("--warmup-runs", type=click.IntRange(min=0), default=_MEASURE.warmup_runs, show_default=True),
-    click.option("--warmup-secs", type=FiniteFloat(min=0), default=_MEASURE.warmup_min_s, show_default=True),
-    click.option(
-        "--cell-timeout",
-        type=FiniteFloat(min=1),
-        default=_MEASURE.cell_timeout_s,
-        show_default=True,
-        help="Seconds before a cell is stopped and recorded as timeout.",
-    ),
-    click.option(
-        "--numerics-min-agreement",
-        type=FiniteFloat(min=0, max=1),
-        default=_MEASURE.numerics_min_agreement,
-        show_default=True,
-        help="A cell whose top-1 agrees less often with the same variant on the host's reference kernels "
-        "is wrong_output.",
-    ),
-    click.option(
-        "--numerics-min-cosine",
-        type=FiniteFloat(min=-1, max=1),
-        default=_MEASURE.numerics_min_cosine,
-        show_default=True,
-        help="A cell whose outputs' mean cosine similarity with that reference is lower is wrong_output.",
-    ),
-)
+def _declared(kind: click.ParamType[Any, Any], spec: OptionSpec, value: Any, param: Any, ctx: Any) -> Any:
+    """A number checked by its declaration (``OptionSpec.problem``: the range, and no nan or inf) rather than by
+    click's range types, which are kept for the range they show in ``--help`` beside the default."""
+    problem = spec.problem(value)
+    if problem:
+        kind.fail(problem, param, ctx)
+    return value
 
 
-def measurement_options(command: F) -> F:
-    """The sweep and timing flags, parsed and checked into one ``measure: Measurement`` argument."""
+class DeclaredFloat(click.FloatRange):
+    name = "finite float"
 
-    @functools.wraps(command)
-    def parse(*args: Any, **kwargs: Any) -> Any:
-        apis = unique_list(kwargs.pop("apis"), "--api")
-        unknown = [api for api in apis if api not in APIS]
-        if unknown:
-            raise click.BadParameter(f"unknown API {', '.join(unknown)} (known: {', '.join(APIS)})", param_hint="--api")
-        kwargs["measure"] = Measurement(
-            apis=apis,
-            runtime=kwargs.pop("runtime"),
-            cpus=int_list(kwargs.pop("cpus"), "--cpus", allow_empty=True),
-            cooldown_s=kwargs.pop("cooldown_s"),
-            delegates=delegate_list(kwargs.pop("delegates")),
-            threads=int_list(kwargs.pop("threads"), "--threads", minimum=1),
-            warmup_runs=kwargs.pop("warmup_runs"),
-            warmup_min_s=kwargs.pop("warmup_secs"),
-            runs=kwargs.pop("runs"),
-            min_s=kwargs.pop("min_secs"),
-            cell_timeout_s=kwargs.pop("cell_timeout"),
-            numerics_min_agreement=kwargs.pop("numerics_min_agreement"),
-            numerics_min_cosine=kwargs.pop("numerics_min_cosine"),
-        )
-        return command(*args, **kwargs)
+    def __init__(self, spec: OptionSpec) -> None:
+        low, high = spec.low, spec.high
+        super().__init__(
+            None if low is None else low.value, None if high is None else high.value, bool(low and low.open),
+            bool(high and high.open),
+        )  # fmt: skip
+        self.spec = spec
 
-    for flag in reversed(_MEASUREMENT_FLAGS):
-        parse = flag(parse)
-    return parse  # type: ignore[return-value]
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return _declared(self, self.spec, click.FLOAT.convert(value, param, ctx), param, ctx)
 
 
-_CONVERT = Options()  # the defaults every conversion flag shows: the converter's own, never a copy
-_CONVERSION_FLAGS = (
-    click.option(
-        "--sparsity",
-        type=FiniteFloat(0, 1, min_open=True, max_open=True),
-        default=_CONVERT.sparsity,
-        show_default=True,
-        help="Target sparsity of pruned variants.",
-    ),
-    click.option(
-        "--clusters",
-        type=click.IntRange(min=2),
-        default=_CONVERT.clusters,
-        show_default=True,
-        help="Clusters per weight tensor for clustered variants.",
-    ),
-    click.option(
-        "--epochs",
-        type=click.IntRange(min=1),
-        default=_CONVERT.epochs,
-        show_default=True,
-        help="Fine-tuning epochs for pruned, clustered and QAT variants.",
-    ),
-    click.option(
-        "--lr",
-        "--learning-rate",
-        "learning_rate",
-        type=FiniteFloat(min=0, min_open=True),
-        default=_CONVERT.learning_rate,
-        show_default=True,
-        help="Fine-tuning learning rate.",
-    ),
-    click.option(
-        "--batch-size",
-        type=click.IntRange(min=1),
-        default=_CONVERT.batch_size,
-        show_default=True,
-        help="Fine-tuning and calibration batch size.",
-    ),
-    click.option("--float-io", is_flag=True, help="Full-integer variants keep float32 inputs and outputs."),
-    click.option("--keep-sparsity", is_flag=True, help="Store pruned_int8 sparse (EXPERIMENTAL_SPARSITY)."),
-    click.option(
-        "--task",
-        type=click.Choice(TASKS),
-        default=_CONVERT.task,
-        show_default=True,
-        help="What the outputs mean, which decides how labels are scored (auto: guessed from the outputs).",
-    ),
-    click.option(
-        "--loss",
-        type=click.Choice(LOSSES),
-        default=_CONVERT.loss,
-        show_default=True,
-        help="Fine-tuning loss (auto: the model's own compiled loss, else one that fits its outputs).",
-    ),
-    click.option(
-        "--input-shape",
-        "input_shapes",
-        multiple=True,
-        metavar="NAME:1x224x224x3",
-        help="The shape to use for an input with a dynamic dimension; repeatable, once per input.",
-    ),
-    click.option(
-        "--synthetic-samples",
-        type=click.IntRange(min=1),
-        default=_CONVERT.synthetic_samples,
-        show_default=True,
-        help="Without --data: how many seeded synthetic inputs are made from the model's input tensors.",
-    ),
-    click.option(
-        "--normalize",
-        type=click.Choice(NORMALISATIONS),
-        default=_CONVERT.normalize,
-        show_default=True,
-        help="Pixel scaling for image-folder data: raw 0..255, unit 0..1, symmetric -1..1.",
-    ),
-    click.option(
-        "--val-split",
-        type=FiniteFloat(0, 1, min_open=True, max_open=True),
-        default=_CONVERT.val_split,
-        show_default=True,
-        help="Share of each image class kept for validation.",
-    ),
-    click.option("--seed", type=int, default=_CONVERT.seed, show_default=True, help="Same seed, same bytes."),
-    click.option(
-        "--channel-ratio",
-        type=FiniteFloat(0, 1, min_open=True),
-        default=_CONVERT.channel_ratio,
-        show_default=True,
-        help="Share of the channels (filters) channel-pruned variants keep.",
-    ),
-    click.option(
-        "--stream-ratio",
-        type=FiniteFloat(0, 1, min_open=True),
-        default=_CONVERT.stream_ratio,
-        show_default=True,
-        help="Share of a residual stream's channels (tied across its Adds) channel pruning keeps; 1: kept whole.",
-    ),
-    click.option(
-        "--distill-temperature",
-        type=FiniteFloat(min=0, min_open=True),
-        default=_CONVERT.distill_temperature,
-        show_default=True,
-        help="Distillation temperature: how much the teacher's outputs are softened (channel_pruned, distilled).",
-    ),
-    click.option(
-        "--distill-alpha",
-        type=FiniteFloat(0, 1),
-        default=_CONVERT.distill_alpha,
-        show_default=True,
-        help="Distillation: weight of the hard-label loss; 1 - alpha goes to the teacher's soft targets.",
-    ),
-    click.option(
-        "--low-rank-energy",
-        type=FiniteFloat(0, 1, min_open=True),
-        default=_CONVERT.low_rank_energy,
-        show_default=True,
-        help="Share of the singular-value energy low_rank keeps in each factorised kernel.",
-    ),
-    click.option(
-        "--student",
-        metavar="PATH",
-        default=_CONVERT.student,
-        callback=lambda ctx, param, value: student_file(value),
-        help="A Keras model (.keras/.h5) with the model's input and output shapes: the distilled variants train it "
-        "from the model as teacher (without it they are not applicable).",
-    ),
-)
+class DeclaredInt(click.IntRange):
+    def __init__(self, spec: OptionSpec) -> None:
+        low, high = spec.low, spec.high
+        super().__init__(
+            None if low is None else int(low.value), None if high is None else int(high.value),
+            bool(low and low.open), bool(high and high.open),
+        )  # fmt: skip
+        self.spec = spec
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return _declared(self, self.spec, click.INT.convert(value, param, ctx), param, ctx)
+
+
+def _click_type(spec: OptionSpec) -> Any:
+    """The click type of a value option: its choices, its declared range, or click's own int or text."""
+    if spec.choices:
+        return click.Choice(spec.choices)
+    if spec.item is float:
+        return DeclaredFloat(spec)
+    if spec.item is int:
+        return click.INT if spec.low is None and spec.high is None else DeclaredInt(spec)
+    return click.STRING
+
+
+def _shows_default(default: Any) -> bool:
+    """None, empty and off mean "not given": nothing to show (0 is a value, shown)."""
+    return not (default is None or isinstance(default, bool) or default in ("", (), []))
+
+
+def _flag(spec: OptionSpec) -> Callable[[F], F]:
+    """The click option for a declared option, as the user types it."""
+    names, help_text, metavar = [*spec.flags, spec.name], spec.help or None, spec.metavar or None
+    if spec.shape is Shape.SWITCH:
+        return click.option(*names, is_flag=True, help=help_text)
+    if spec.shape is Shape.REPEATED:
+        return click.option(*names, multiple=True, metavar=metavar, help=help_text)
+    if spec.shape is Shape.COMMA_LIST:  # text, parsed into entries by the family's decorator (``_entries``)
+        default = ",".join(map(str, spec.default))
+        return click.option(*names, default=default, show_default=bool(default), metavar=metavar, help=help_text)
+    return click.option(
+        *names,
+        type=_click_type(spec),
+        default=spec.default,
+        show_default=_shows_default(spec.default),
+        metavar=metavar,
+        help=help_text,
+    )
+
+
+def _entries(spec: OptionSpec, text: str) -> list[Any]:
+    """A comma list's entries, each once and each within the declaration; empty only where the default is."""
+    allow_empty = not spec.default
+    entries: list[Any] = (
+        int_list(text, spec.flag, allow_empty=allow_empty)
+        if spec.item is int
+        else unique_list(text, spec.flag, allow_empty=allow_empty)
+    )
+    for entry in entries:
+        problem = spec.problem(entry)
+        if problem:
+            raise click.BadParameter(problem, param_hint=spec.flag)
+    return entries
 
 
 def student_file(value: str) -> str:
@@ -417,19 +255,42 @@ def input_shapes(entries: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(entries)
 
 
-def conversion_options(command: F) -> F:
-    """The converter's options, parsed and checked into one ``conversion: Options`` argument."""
+# What a value must be beyond its declaration, in code the standard-library declaration cannot import: the
+# runner's delegate grammar, the converter's checks of a file and of tensor shapes (numpy, loaded only then).
+_FURTHER_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "delegates": delegate_entries,
+    "input_shapes": input_shapes,
+    "student": student_file,
+}
 
-    @functools.wraps(command)
-    def parse(*args: Any, **kwargs: Any) -> Any:
-        values = {field.name: kwargs.pop(field.name) for field in dataclasses.fields(Options)}
-        values["input_shapes"] = input_shapes(values["input_shapes"])
-        kwargs["conversion"] = Options(**values)
-        return command(*args, **kwargs)
 
-    for flag in reversed(_CONVERSION_FLAGS):
-        parse = flag(parse)
-    return parse  # type: ignore[return-value]
+def _value(spec: OptionSpec, given: Any) -> Any:
+    value = _entries(spec, given) if spec.shape is Shape.COMMA_LIST else given
+    if spec.shape is Shape.REPEATED:
+        value = tuple(value)
+    check = _FURTHER_CHECKS.get(spec.name)
+    return value if check is None else check(value)
+
+
+def _family_flags(family: type, argument: str) -> Callable[[F], F]:
+    """A decorator giving the command one flag per declared option of ``family``, parsed and checked into
+    one ``argument: family`` parameter."""
+
+    def decorate(command: F) -> F:
+        @functools.wraps(command)
+        def parse(*args: Any, **kwargs: Any) -> Any:
+            kwargs[argument] = family(**{spec.name: _value(spec, kwargs.pop(spec.name)) for spec in declared(family)})
+            return command(*args, **kwargs)
+
+        for spec in reversed(declared(family)):
+            parse = _flag(spec)(parse)
+        return parse  # type: ignore[return-value]
+
+    return decorate
+
+
+measurement_options = _family_flags(Measurement, "measure")  # the sweep and timing flags: ``measure``
+conversion_options = _family_flags(Options, "conversion")  # the converter's options: ``conversion``
 
 
 def note_no_data(samples: int, measured: str = "latency, memory and output fidelity") -> None:

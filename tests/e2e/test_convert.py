@@ -189,9 +189,10 @@ def test_bad_input_is_one_line_and_exit_2(
 
 
 def test_a_variant_that_fails_is_recorded_with_one_readable_line_and_the_others_go_on(tmp_path: Path) -> None:
-    from converter.__main__ import make_variant
     from converter.recipes import Context, Recipe
     from converter.source import Data, SourceModel, tensor_spec
+    from converter.variants import make_variant
+    from edgebench_records.catalogue import VariantSpec
 
     def needs_select_ops(ctx: Context) -> Built:
         raise RuntimeError(
@@ -202,7 +203,8 @@ def test_a_variant_that_fails_is_recorded_with_one_readable_line_and_the_others_
     spec = tensor_spec("x", (None, 8), "float32")
     source = SourceModel("m", [spec], [spec], make_converter=lambda: None, load_keras=None, predict=lambda x: x)
     ctx = Context(source, Data([np.zeros((1, 8))]), Options(), lambda epoch, total: None, lambda: None)  # type: ignore[arg-type,return-value]
-    made = make_variant(Recipe("flex", lambda o: "needs SELECT_TF_OPS", needs_select_ops), ctx, tmp_path, None, None)
+    flex = Recipe(VariantSpec("flex", "needs SELECT_TF_OPS"), lambda o: "needs SELECT_TF_OPS", needs_select_ops)
+    made = make_variant(flex, ctx, tmp_path, None, None)
     assert (made.record.status, made.record.message) == (
         "failed",
         "'tf.Lgamma' op is neither a custom op nor a flex op",

@@ -1,5 +1,8 @@
-"""The conversion options: declared once, accepted alike by convert, run, push and gate, carried to the
-converter, kept with a run so a resume cannot contradict them; and a user's model measured with no data."""
+"""The conversion and measurement options: declared once, accepted alike by every command that takes them
+(conversion: convert, run, push and gate; measurement: run and push), carried to the converter or the plan, kept
+with a run so a resume cannot contradict them; and a user's model measured with no data.
+
+Each declared option needs a case below: a new option without one fails here."""
 
 from __future__ import annotations
 
@@ -11,17 +14,19 @@ from typing import Any
 import pytest
 
 import edgebench.conversion
+import edgebench.measure
 import edgebench_records as schema
 from edgebench.cli import invoke
 from edgebench.commands.options import note_no_data
 from edgebench.errors import EdgebenchError
 from edgebench.example import EXAMPLE_MODEL
 from edgebench.resume import CONVERSION_FLAGS, RUN_RECORD_NAME, RunFolder, check_resume_flags, settings
-from edgebench_records import Manifest, Plan, RunRecord
+from edgebench_records import Manifest, Measurement, Plan, RunRecord
 from edgebench_records.catalogue import Options
+from edgebench_records.options import declared
 from tests.support.real_models import FLOAT_WEIGHTS, real_model
 
-# One case per option: the flag as typed, and the option it must set.
+# One case per option: the flag as typed, and the option it must set (never the default).
 CASES: dict[str, tuple[list[str], Any]] = {
     "sparsity": (["--sparsity", "0.75"], 0.75),
     "channel_ratio": (["--channel-ratio", "0.75"], 0.75),
@@ -45,6 +50,22 @@ CASES: dict[str, tuple[list[str], Any]] = {
     "student": (["--student", str(EXAMPLE_MODEL)], str(EXAMPLE_MODEL)),
 }
 COMMANDS = ["convert", "run", "push", "gate"]
+MEASUREMENT_CASES: dict[str, tuple[list[str], Any]] = {
+    "delegates": (["--delegates", "cpu"], ["cpu"]),
+    "threads": (["--threads", "1-2"], [1, 2]),
+    "apis": (["--api", "interpreter,compiled"], ["interpreter", "compiled"]),
+    "runtime": (["--runtime", "tflite_runtime"], "tflite_runtime"),
+    "cpus": (["--cpus", "0"], [0]),
+    "cooldown_s": (["--cooldown-s", "2"], 2.0),
+    "runs": (["--runs", "7"], 7),
+    "min_s": (["--min-secs", "0.5"], 0.5),
+    "warmup_runs": (["--warmup-runs", "3"], 3),
+    "warmup_min_s": (["--warmup-secs", "0.1"], 0.1),
+    "cell_timeout_s": (["--cell-timeout", "30"], 30.0),
+    "numerics_min_agreement": (["--numerics-min-agreement", "0.5"], 0.5),
+    "numerics_min_cosine": (["--numerics-min-cosine", "0.9"], 0.9),
+}
+MEASURING = ["run", "push"]
 
 
 def command_line(command: str, model: Path, tmp_path: Path) -> list[str]:
@@ -72,7 +93,16 @@ def conversions(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
 
 def test_every_option_has_a_case_here() -> None:
-    assert set(CASES) == {f.name for f in dataclasses.fields(Options)} == set(CONVERSION_FLAGS)
+    assert set(CASES) == {spec.name for spec in declared(Options)} == set(CONVERSION_FLAGS)
+    assert set(MEASUREMENT_CASES) == {spec.name for spec in declared(Measurement)}
+
+
+@pytest.mark.parametrize("family", [Options, Measurement], ids=lambda f: f.__name__)
+def test_every_case_types_the_options_own_flag_and_sets_it_away_from_its_default(family: type) -> None:
+    cases = CASES if family is Options else MEASUREMENT_CASES
+    for spec in declared(family):
+        flag, value = cases[spec.name]
+        assert flag[0] in spec.flags and value != spec.default, spec.name
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -128,6 +158,47 @@ def test_the_lr_flag_has_the_options_own_name_too(
 ) -> None:
     invoke([*command_line("run", real_model(FLOAT_WEIGHTS), tmp_path), "--learning-rate", "0.002"])
     assert conversions[0]["options"].learning_rate == 0.002
+
+
+@pytest.fixture
+def measurements(monkeypatch: pytest.MonkeyPatch) -> list[Measurement]:
+    """What run and push hand the measuring work, which is then not started."""
+    seen: list[Measurement] = []
+
+    def stand_in(request: Any, device_names: list[str], listener: Any) -> Any:
+        seen.append(request.measure)
+        raise EdgebenchError("measurement reached")
+
+    monkeypatch.setattr(edgebench.measure, "measure", stand_in)
+    return seen
+
+
+@pytest.mark.parametrize("command", MEASURING)
+@pytest.mark.parametrize("name", [spec.name for spec in declared(Measurement)])
+def test_each_measurement_flag_of_each_command_reaches_the_measurement(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    measurements: list[Measurement],
+    command: str,
+    name: str,
+) -> None:
+    flag, expected = MEASUREMENT_CASES[name]
+    assert invoke([*command_line(command, real_model(FLOAT_WEIGHTS), tmp_path), *flag]) == 2
+    assert capsys.readouterr().err == "edgebench: measurement reached\n"
+    assert measurements == [dataclasses.replace(Measurement(), **{name: expected})]
+
+
+@pytest.mark.parametrize("command", MEASURING)
+@pytest.mark.parametrize("name", [spec.name for spec in declared(Measurement)])
+def test_each_commands_help_shows_each_measurement_flag_with_the_records_default(
+    capsys: pytest.CaptureFixture[str], command: str, name: str
+) -> None:
+    (spec,) = [spec for spec in declared(Measurement) if spec.name == name]
+    assert invoke([command, "--help"]) == 0
+    assert [line for line in capsys.readouterr().out.splitlines() if line.strip().startswith(spec.flag)]
+    shown = ",".join(map(str, spec.default)) if isinstance(spec.default, list) else spec.default
+    if shown not in (None, ""):  # no --runtime (whichever is installed), no --cpus (no pinning): none shown
+        assert f"[default: {shown}" in " ".join(invoke_help_of(command, spec.flag).split())
 
 
 def test_a_paired_gate_converts_both_models_with_the_same_options(
@@ -226,6 +297,23 @@ def test_a_resume_refuses_a_conversion_flag_that_differs_naming_it(flag: str, va
 def test_a_resume_accepts_the_conversion_flags_the_run_was_started_with() -> None:
     record = RunRecord("local", "/m.tflite", None, ["fp32"], {}, Options(seed=3))
     check_resume_flags("r1", {"--seed": 3, "--sparsity": 0.5}, settings(record, Plan("r1", "m", [], "x").measure))
+
+
+EVERY_OPTION = [*CASES.values(), *MEASUREMENT_CASES.values()]
+
+
+@pytest.mark.parametrize(("flag", "value"), EVERY_OPTION, ids=lambda v: v[0] if isinstance(v, list) else "")
+def test_run_resume_refuses_every_option_that_differs_from_the_runs_own_naming_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, flag: list[str], value: object
+) -> None:
+    """Every declared option is a setting the run keeps (its plan's measurement, its record's options), and a
+    resume takes them all from the run: one given otherwise is refused, never silently ignored."""
+    run_folder(tmp_path, RunRecord("local", str(real_model(FLOAT_WEIGHTS)), None, ["fp32"]))
+    store = tmp_path / "h.sqlite"
+    code = invoke(["run", "--resume", "r1", "--workdir", str(tmp_path), "--store", str(store), *flag])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(f"edgebench: --resume r1: {flag[0]} ") and err.endswith(f"drop {flag[0]}\n"), err
 
 
 # ---- with no data at all -------------------------------------------------------------------------

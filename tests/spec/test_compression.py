@@ -12,7 +12,8 @@ from edgebench_records import VariantRecord, VariantState
 
 
 def test_the_accuracy_warning_names_the_drop_and_what_to_try() -> None:
-    from converter.__main__ import Made, accuracy_warning, flag_accuracy_losses
+    from converter.remedies import accuracy_warning, flag_accuracy_losses
+    from converter.variants import Made
 
     def record(name: str, top1: float) -> VariantRecord:
         return VariantRecord(name, VariantState.OK, "recipe", host_top1=top1)

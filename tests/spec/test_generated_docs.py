@@ -10,6 +10,8 @@ from pathlib import Path
 import click
 import pytest
 
+from edgebench_records.catalogue import CATALOGUE, VariantSpec
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
@@ -51,11 +53,12 @@ def test_the_rendering_does_not_depend_on_the_terminal(monkeypatch: pytest.Monke
 
 
 def test_the_variant_table_lists_every_variant_and_whether_it_trains() -> None:
-    table = gen_docs.variant_table(gen_docs.catalogue_entries())
-    assert "| `fp32` | no: post-training |" in table
+    table = gen_docs.variant_table(CATALOGUE)
+    assert table.splitlines()[0] == "| variant | trains | what it is |"
+    assert "| `fp32` | no: post-training | float32, no optimisation |" in table
     assert "| `qat_int8` | yes: fine-tuned |" in table
-    described = gen_docs.variant_table([gen_docs.VariantEntry("x", True, "a | b")])
-    assert described.splitlines()[0] == "| variant | trains | what it is |"
+    assert len(table.splitlines()) == 2 + len(CATALOGUE)
+    described = gen_docs.variant_table([VariantSpec("x", "a | b", trains=True)])
     assert "| `x` | yes: fine-tuned | a \\| b |" in described
 
 

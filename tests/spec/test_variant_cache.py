@@ -6,9 +6,9 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from converter.recipes import DATA_OPTIONS, RECIPES
+from converter.recipes import RECIPES
 from converter.variant_cache import Entry, VariantCache, code_sha256
-from edgebench_records.catalogue import Options
+from edgebench_records.catalogue import DATA_OPTIONS, Options
 
 
 def test_every_option_is_declared_by_what_it_changes() -> None:

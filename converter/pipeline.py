@@ -1,0 +1,143 @@
+"""One conversion, start to end: the source model and its data loaded, its host reference taken, each
+variant asked for made (or reused) and scored, the accuracy losses flagged, the input set written, and the
+manifest that records it all."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from converter.checks import first_line
+from converter.events import epoch_reporter
+from converter.host_scoring import source_reference
+from converter.input_set import input_set
+from converter.recipes import RECIPES, Context, shared_training
+from converter.remedies import baseline_top1, flag_accuracy_losses
+from converter.source import (
+    Data,
+    SourceError,
+    SourceModel,
+    import_tensorflow,
+    load_data,
+    load_model,
+    load_student,
+    needs_tensorflow,
+    synthetic_data,
+)
+from converter.variant_cache import VariantCache, code_sha256
+from converter.variants import Made, describe, make_variant
+from device_runner.inputs import write_input_set
+from edgebench_records import INPUT_SET_NAME, Manifest
+from edgebench_records.catalogue import Options
+
+TOOLS = ("tensorflow", "tf-keras", "tensorflow-model-optimization", "ai-edge-litert", "numpy")
+
+
+@dataclass(frozen=True)
+class ConversionRequest:
+    model: Path
+    data: Path | None  # None: synthetic inputs made from the model's own input tensors
+    out: Path
+    variants: list[str]
+    options: Options
+    cache_key: str = ""  # the host's key for this whole conversion, recorded in the manifest for reuse
+    model_sha256: str = ""
+    data_sha256: str = ""  # or "synthetic"
+    variant_cache: Path | None = None  # variants made before, reused by their inputs (with the model's hash)
+    rebuild: bool = False  # make every variant anew (and keep it)
+
+
+def installed_versions(tools: tuple[str, ...]) -> dict[str, str]:
+    """Versions of the tools present: TensorFlow and TFMOT are absent from a plain (no [convert]) install."""
+    versions = {}
+    for tool in tools:
+        try:
+            versions[tool] = metadata.version(tool)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def variant_cache(request: ConversionRequest) -> VariantCache | None:
+    """Where variants made before are kept (none when the host gave no folder or the model's hash)."""
+    if not request.variant_cache or not request.model_sha256:
+        return None
+    basis = {
+        "model": request.model_sha256,
+        "data": request.data_sha256,
+        "edgebench": metadata.version("edgebench"),  # the installed distribution's: converter/ imports no edgebench
+        "code": code_sha256(),
+        "tools": installed_versions(TOOLS),
+    }
+    return VariantCache(request.variant_cache, basis, reuse=not request.rebuild)
+
+
+def load_inputs(request: ConversionRequest) -> tuple[SourceModel, Data]:
+    """The source model (seeded, so the same model, data and --seed give the same bytes) and its data."""
+    unknown = [name for name in request.variants if name not in RECIPES]
+    if unknown:
+        raise SourceError(f"unknown variant {', '.join(unknown)}; known: {', '.join(RECIPES)}")
+    options = request.options
+    if needs_tensorflow(request.model):  # a .tflite is measured as given: no TensorFlow, which may not be installed
+        tf, tf_keras = import_tensorflow(request.model)
+        tf_keras.utils.set_random_seed(options.seed)
+        tf.config.experimental.enable_op_determinism()
+    source = load_model(request.model)
+    distils = any("student" in RECIPES[name].reads for name in request.variants)
+    if options.student and distils:
+        load_student(Path(options.student), source)  # a student of other shapes is the user's to fix: exit 2
+    data = synthetic_data(source, options) if request.data is None else load_data(request.data, source, options)
+    if options.student and not distils:  # said, not silently ignored
+        data.notes.append(f"--student {options.student} is not used: no distilled variant in --variants")
+    return source, data
+
+
+def make_all(
+    request: ConversionRequest, source: SourceModel, data: Data, reference: list[np.ndarray] | None
+) -> list[Made]:
+    """The given .tflite as it is (when the source is one), then each variant asked for, in order."""
+    made = []
+    training = shared_training(source, data, request.options)
+    tuned: dict[str, Any] = {}
+    cache = variant_cache(request)
+    if source.tflite is not None:  # measured as given, beside whatever else applies
+        ctx = Context(source, data, request.options, epoch_reporter("given"), training)
+        given = source.tflite.read_bytes()
+        try:
+            made.append(describe("given", f"the given file {source.tflite.name}", given, request.out, ctx, reference))
+        except ValueError as exc:  # ModelFormatError too: weights the flatbuffer reader or numpy cannot make sense of
+            raise SourceError(f"cannot load model {source.tflite}: {first_line(exc)}") from exc
+    for name in request.variants:
+        ctx = Context(source, data, request.options, epoch_reporter(name), training, tuned)
+        made.append(make_variant(RECIPES[name], ctx, request.out, reference, cache))
+    return made
+
+
+def convert(request: ConversionRequest) -> Manifest:
+    source, data = load_inputs(request)
+    request.out.mkdir(parents=True, exist_ok=True)
+    reference, problem = source_reference(source, data)
+    if problem:
+        data.notes.append(f"no host reference: the host cannot run {source.name} ({problem})")
+    made = make_all(request, source, data, reference)
+    made = flag_accuracy_losses(made, baseline_top1(made, reference, data, request.options))
+    inputs, kernels = input_set(data, reference, made, source)
+    write_input_set(request.out / INPUT_SET_NAME, inputs, kernels)
+    return Manifest(
+        model_name=source.name,
+        model_sha256=request.model_sha256,
+        cache_key=request.cache_key,
+        input_set=INPUT_SET_NAME,
+        variants=[m.record for m in made],
+        options=dataclasses.asdict(request.options),
+        tool_versions=installed_versions(TOOLS),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        synthetic_inputs=data.synthetic,
+        data_notes=data.notes,
+    )
