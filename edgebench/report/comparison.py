@@ -12,6 +12,7 @@ from rich.table import Table
 from device_runner.schema import Status
 from edgebench.report.analysis import ComparisonRow, DeviceMatrix, Recommendation, device_matrix
 from edgebench.report.marks import CONTENDED, CONTENDED_LABEL, FIDELITY_LEGEND, fidelity
+from edgebench.report.metrics import text
 
 HEADERS = (
     "variant",
@@ -55,12 +56,12 @@ def cells(row: ComparisonRow) -> list[str]:
         top1,
         _fmt(row.top1_drop_points and -row.top1_drop_points, "+.1f"),
         fidelity(row.fp32_agreement, row.worst_output_cosine),
-        _fmt(row.p50_ms, ".3f"),
-        _fmt(row.p90_ms, ".3f"),
-        row.speedup.text() if row.speedup else "—",
-        _fmt(row.peak_rss_mb, ".1f"),
-        _fmt(row.size_kb, ".1f"),
-        _fmt(row.gzip_kb, ".1f"),
+        text(row, "p50_ms"),
+        text(row, "p90_ms"),
+        text(row, "speedup"),
+        text(row, "peak_rss_mb"),
+        text(row, "size_kb"),
+        text(row, "gzip_kb"),
         _fmt(row.size_reduction and 100 * row.size_reduction, ".0f"),
         delegated,
         "★" if row.pareto else "",
