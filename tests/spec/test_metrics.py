@@ -151,9 +151,9 @@ def test_every_metric_has_a_unit_and_prints_what_a_cell_holds_or_says_it_is_miss
 
 def test_the_run_table_columns_are_metrics_under_the_headers_users_read(run: StoredRun) -> None:
     assert [METRICS[name].header for name in table.COLUMNS] == RUN_TABLE
-    console = Console(file=io.StringIO(), width=250)
-    table.render(table.rows(run.cells, run.manifest), "run", console)
-    header = next(line for line in console.file.getvalue().splitlines() if "variant" in line)
+    out = io.StringIO()
+    table.render(table.rows(run.cells, run.manifest), "run", Console(file=out, width=250))
+    header = next(line for line in out.getvalue().splitlines() if "variant" in line)
     assert [cell.strip() for cell in header.strip("┃ ").split("┃")] == RUN_TABLE
 
 
