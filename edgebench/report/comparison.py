@@ -1,8 +1,10 @@
-"""The comparison table per device × delegate, for the terminal and as Markdown (CI job summaries)."""
+"""The comparison table per device × delegate, for the terminal, as Markdown (CI job summaries) and as the
+JSON of ``report --json``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import asdict
 from itertools import groupby
 
 from rich.console import Console
@@ -10,7 +12,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from device_runner.schema import Status
+from edgebench.report import ops
 from edgebench.report.analysis import ComparisonRow, DeviceMatrix, Recommendation, device_matrix
+from edgebench.report.build import Report
 from edgebench.report.marks import CONTENDED, CONTENDED_LABEL, FIDELITY_LEGEND, fidelity
 from edgebench.report.metrics import text
 
@@ -174,3 +178,49 @@ def markdown(rows: list[ComparisonRow], recommendations: list[Recommendation]) -
         lines += ["| variant | " + " | ".join(matrix.devices) + " |", "|---|" + "---:|" * len(matrix.devices)]
         lines += ["| " + " | ".join([v, *matrix_cells(matrix, v)]) + " |" for v in matrix.variants]
     return "\n".join(lines) + "\n"
+
+
+def as_json(report: Report) -> dict[str, object]:
+    return {
+        "runs": report.run_ids,
+        "rows": [row_json(r) for r in report.rows],
+        "devices_side_by_side": matrix_json(device_matrix(report.rows)),
+        "ops": ops.as_json(report.ops),
+        "recommendations": [
+            {
+                "device": r.device,
+                "variant": r.row.variant if r.row else None,
+                "delegate": r.row.delegate if r.row else None,
+                "reason": r.reason,
+            }
+            for r in report.recommendations
+        ],
+    }
+
+
+def row_json(row: ComparisonRow) -> dict[str, object]:
+    """A row without its raw samples; the speed-up as its ratio, interval, verdict and the words the tables
+    print (``"≈ same (0.90–2.80×)"``)."""
+    out = {k: v for k, v in asdict(row).items() if k != "samples_ms"}
+    if row.speedup is not None:
+        out["speedup"] = asdict(row.speedup) | {"text": row.speedup.text()}
+    return out
+
+
+def matrix_json(matrix: DeviceMatrix | None) -> list[dict[str, object]] | None:
+    """One object per variant × device: the fastest ok configuration there, and whether it is the device's best."""
+    if matrix is None:
+        return None
+    return [
+        {
+            "variant": variant,
+            "device": device,
+            "delegate": entry.row.delegate,
+            "api": entry.row.api,
+            "threads": entry.row.threads,
+            "p50_ms": entry.row.p50_ms,
+            "top1": entry.row.top1,
+            "best_on_device": entry.best_on_device,
+        }
+        for (variant, device), entry in matrix.entries.items()
+    ]

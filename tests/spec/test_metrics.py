@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from edgebench.commands.report import row_json
 from edgebench.records import StoredRun, read_bundle
 from edgebench.report import cells, table
 from edgebench.report.analysis import ComparisonRow, comparison_rows
+from edgebench.report.comparison import row_json
 from edgebench.report.metrics import METRICS, MISSING, Unit, measured
 
 BUNDLE = Path(__file__).parents[1] / "data" / "records" / "bundle-1.1.json"
