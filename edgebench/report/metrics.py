@@ -117,28 +117,19 @@ class Metric:
         return str(value)
 
 
-def _timing(field: str) -> Callable[[Measured], Any]:
-    return lambda m: getattr(m.cell.timing, field) if m.cell.timing else None
+def _at(path: str) -> Callable[[Measured], Any]:
+    """The attribute at a dotted path from the measured cell; None where a part on the way is missing (no
+    timing in a cell that failed, no record of a variant the manifest does not list)."""
 
+    def get(m: Measured) -> Any:
+        value: Any = m
+        for name in path.split("."):
+            if value is None:
+                return None
+            value = getattr(value, name)
+        return value
 
-def _memory(field: str) -> Callable[[Measured], Any]:
-    return lambda m: getattr(m.cell.memory, field) if m.cell.memory else None
-
-
-def _accuracy(field: str) -> Callable[[Measured], Any]:
-    return lambda m: getattr(m.cell.accuracy, field) if m.cell.accuracy else None
-
-
-def _coverage(field: str) -> Callable[[Measured], Any]:
-    return lambda m: getattr(m.cell.coverage, field) if m.cell.coverage else None
-
-
-def _facts(field: str) -> Callable[[Measured], Any]:
-    return lambda m: getattr(m.cell.device, field) if m.cell.device else None
-
-
-def _record(field: str) -> Callable[[Measured], Any]:
-    return lambda m: getattr(m.record, field) if m.record else None
+    return get
 
 
 def _kb(field: str) -> Callable[[Measured], float | None]:
@@ -192,36 +183,36 @@ METRICS: dict[str, Metric] = {
     metric.name: metric
     for metric in (
         # what the cell belongs to
-        Metric("run_id", Unit.TEXT, lambda m: m.stored.run_id),
-        Metric("created_at", Unit.TIMESTAMP, lambda m: m.stored.created_at),
-        Metric("device", Unit.TEXT, lambda m: m.stored.device),
-        Metric("model", Unit.TEXT, lambda m: m.stored.manifest.model_name),
-        Metric("git_commit", Unit.TEXT, lambda m: m.stored.git_commit),
+        Metric("run_id", Unit.TEXT, _at("stored.run_id")),
+        Metric("created_at", Unit.TIMESTAMP, _at("stored.created_at")),
+        Metric("device", Unit.TEXT, _at("stored.device")),
+        Metric("model", Unit.TEXT, _at("stored.manifest.model_name")),
+        Metric("git_commit", Unit.TEXT, _at("stored.git_commit")),
         Metric("tags", Unit.TEXT, lambda m: ";".join(f"{k}={v}" for k, v in m.stored.tags.items())),
         # the cell's configuration and how it ended
-        Metric("variant", Unit.TEXT, lambda m: m.cell.variant, header="variant"),
-        Metric("delegate", Unit.TEXT, lambda m: m.cell.delegate, header="delegate"),
-        Metric("api", Unit.TEXT, lambda m: m.cell.api, header="api"),
-        Metric("threads", Unit.COUNT, lambda m: m.cell.threads, header="thr"),
+        Metric("variant", Unit.TEXT, _at("cell.variant"), header="variant"),
+        Metric("delegate", Unit.TEXT, _at("cell.delegate"), header="delegate"),
+        Metric("api", Unit.TEXT, _at("cell.api"), header="api"),
+        Metric("threads", Unit.COUNT, _at("cell.threads"), header="thr"),
         Metric("status", Unit.TEXT, lambda m: str(m.cell.status), header="status"),
-        Metric("message", Unit.TEXT, lambda m: m.cell.message),
+        Metric("message", Unit.TEXT, _at("cell.message")),
         Metric("baseline", Unit.FLAG, lambda m: m.cell.variant == m.base_name),
         Metric("contended", Unit.FLAG, lambda m: marks.contended(m.cell)),
         Metric("noise", Unit.TEXT, lambda m: marks.noise(m.cell)),
         Metric("emulated", Unit.TEXT, lambda m: (m.cell.device.emulated or "") if m.cell.device else ""),
         Metric("why", Unit.TEXT, lambda m: why_slower(m.cell, m.base, m.record, m.base_record)),
         # latency
-        Metric("p50_ms", Unit.MS, _timing("p50_ms"), header="p50 ms", digits=3),
-        Metric("p90_ms", Unit.MS, _timing("p90_ms"), header="p90 ms", digits=3),
-        Metric("p99_ms", Unit.MS, _timing("p99_ms"), digits=3),
-        Metric("p5_ms", Unit.MS, _timing("p5_ms"), digits=3),
-        Metric("p95_ms", Unit.MS, _timing("p95_ms"), digits=3),
-        Metric("mean_ms", Unit.MS, _timing("mean_ms"), digits=3),
-        Metric("std_ms", Unit.MS, _timing("std_ms"), digits=3),
-        Metric("min_ms", Unit.MS, _timing("min_ms"), digits=3),
-        Metric("max_ms", Unit.MS, _timing("max_ms"), digits=3),
-        Metric("init_ms", Unit.MS, _timing("init_ms"), header="init ms"),
-        Metric("first_ms", Unit.MS, _timing("first_ms"), digits=3),
+        Metric("p50_ms", Unit.MS, _at("cell.timing.p50_ms"), header="p50 ms", digits=3),
+        Metric("p90_ms", Unit.MS, _at("cell.timing.p90_ms"), header="p90 ms", digits=3),
+        Metric("p99_ms", Unit.MS, _at("cell.timing.p99_ms"), digits=3),
+        Metric("p5_ms", Unit.MS, _at("cell.timing.p5_ms"), digits=3),
+        Metric("p95_ms", Unit.MS, _at("cell.timing.p95_ms"), digits=3),
+        Metric("mean_ms", Unit.MS, _at("cell.timing.mean_ms"), digits=3),
+        Metric("std_ms", Unit.MS, _at("cell.timing.std_ms"), digits=3),
+        Metric("min_ms", Unit.MS, _at("cell.timing.min_ms"), digits=3),
+        Metric("max_ms", Unit.MS, _at("cell.timing.max_ms"), digits=3),
+        Metric("init_ms", Unit.MS, _at("cell.timing.init_ms"), header="init ms"),
+        Metric("first_ms", Unit.MS, _at("cell.timing.first_ms"), digits=3),
         Metric("timed_runs", Unit.COUNT, lambda m: len(m.cell.timing.samples_ms) if m.cell.timing else None),
         Metric(
             "samples_ms",
@@ -231,14 +222,14 @@ METRICS: dict[str, Metric] = {
         ),
         Metric("speedup", Unit.SPEEDUP, _speedup, show=_speedup_text),
         # memory
-        Metric("peak_rss_mb", Unit.MB, _memory("peak_rss_mb"), header="RSS MB"),
-        Metric("load_delta_mb", Unit.MB, _memory("load_delta_mb")),
+        Metric("peak_rss_mb", Unit.MB, _at("cell.memory.peak_rss_mb"), header="RSS MB"),
+        Metric("load_delta_mb", Unit.MB, _at("cell.memory.load_delta_mb")),
         # accuracy and fidelity
-        Metric("top1", Unit.FRACTION, _accuracy("top1"), header="top-1", instead="top1_note"),
+        Metric("top1", Unit.FRACTION, _at("cell.accuracy.top1"), header="top-1", instead="top1_note"),
         Metric("top1_note", Unit.TEXT, lambda m: marks.top1_note(m.cell)),
         Metric("top1_drop_points", Unit.POINTS, _top1_drop),
-        Metric("top5", Unit.FRACTION, _accuracy("top5")),
-        Metric("mae", Unit.OUTPUT, _accuracy("mae")),
+        Metric("top5", Unit.FRACTION, _at("cell.accuracy.top5")),
+        Metric("mae", Unit.OUTPUT, _at("cell.accuracy.mae")),
         Metric("labels_note", Unit.TEXT, lambda m: marks.labels_note(m.cell)),
         # the runner's own note, "no labels" included: what `history --cells` has always written under this key
         Metric(
@@ -248,7 +239,11 @@ METRICS: dict[str, Metric] = {
             key="labels_note",
         ),
         Metric(
-            "fp32_agreement", Unit.FRACTION, _accuracy("fp32_agreement"), header="agree", instead="worst_output_cosine"
+            "fp32_agreement",
+            Unit.FRACTION,
+            _at("cell.accuracy.fp32_agreement"),
+            header="agree",
+            instead="worst_output_cosine",
         ),
         Metric(
             "worst_output_cosine",
@@ -256,33 +251,33 @@ METRICS: dict[str, Metric] = {
             lambda m: marks.worst_output_cosine(m.cell.accuracy),
             show=lambda cosine: f"cos {cosine:.4f}",
         ),
-        Metric("max_abs_diff", Unit.OUTPUT, _accuracy("max_abs_diff")),
-        Metric("mean_abs_diff", Unit.OUTPUT, _accuracy("mean_abs_diff")),
-        Metric("scored_inputs", Unit.COUNT, _accuracy("n")),
+        Metric("max_abs_diff", Unit.OUTPUT, _at("cell.accuracy.max_abs_diff")),
+        Metric("mean_abs_diff", Unit.OUTPUT, _at("cell.accuracy.mean_abs_diff")),
+        Metric("scored_inputs", Unit.COUNT, _at("cell.accuracy.n")),
         # where the nodes ran
-        Metric("coverage", Unit.FRACTION, _coverage("fraction"), header="deleg", instead="fully_accelerated"),
-        Metric("delegated_nodes", Unit.COUNT, _coverage("delegated_nodes")),
-        Metric("total_nodes", Unit.COUNT, _coverage("total_nodes")),
+        Metric("coverage", Unit.FRACTION, _at("cell.coverage.fraction"), header="deleg", instead="fully_accelerated"),
+        Metric("delegated_nodes", Unit.COUNT, _at("cell.coverage.delegated_nodes")),
+        Metric("total_nodes", Unit.COUNT, _at("cell.coverage.total_nodes")),
         Metric(
             "fully_accelerated",
             Unit.FLAG,
-            lambda m: m.cell.fully_accelerated,
+            _at("cell.fully_accelerated"),
             show=lambda full: "full" if full else "partial",
         ),
         # the variant's file
         Metric("size_kb", Unit.KB, _kb("size_bytes"), header="KB"),
         Metric("gzip_kb", Unit.KB, _kb("gzip_bytes"), header="gzip KB"),
-        Metric("size_bytes", Unit.BYTES, _record("size_bytes")),
-        Metric("gzip_bytes", Unit.BYTES, _record("gzip_bytes")),
+        Metric("size_bytes", Unit.BYTES, _at("record.size_bytes")),
+        Metric("gzip_bytes", Unit.BYTES, _at("record.gzip_bytes")),
         Metric("size_reduction", Unit.FRACTION, _size_reduction, digits=0),
         Metric("warning", Unit.TEXT, _warning),
         # the device and the clock
-        Metric("runtime", Unit.TEXT, _facts("runtime")),
-        Metric("runtime_version", Unit.TEXT, _facts("runtime_version")),
-        Metric("machine", Unit.TEXT, _facts("machine")),
-        Metric("cpu_model", Unit.TEXT, _facts("cpu_model")),
-        Metric("started_at", Unit.TIMESTAMP, lambda m: m.cell.started_at),
-        Metric("finished_at", Unit.TIMESTAMP, lambda m: m.cell.finished_at),
+        Metric("runtime", Unit.TEXT, _at("cell.device.runtime")),
+        Metric("runtime_version", Unit.TEXT, _at("cell.device.runtime_version")),
+        Metric("machine", Unit.TEXT, _at("cell.device.machine")),
+        Metric("cpu_model", Unit.TEXT, _at("cell.device.cpu_model")),
+        Metric("started_at", Unit.TIMESTAMP, _at("cell.started_at")),
+        Metric("finished_at", Unit.TIMESTAMP, _at("cell.finished_at")),
     )
 }
 
