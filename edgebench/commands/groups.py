@@ -32,16 +32,7 @@ class Output:
     """Where a command's result goes: ``--json`` on stdout, and whether progress is drawn on stderr."""
 
     as_json: bool
-    quiet: bool = False
-
-
-@dataclasses.dataclass(frozen=True)
-class Lab:
-    """Which devices, and how they are reached: ``--device``, ``--inventory``, ``--accept-new-host-key``."""
-
-    device_name: str
-    inventory: str | None
-    accept_new_host_key: bool
+    quiet: bool
 
 
 @dataclasses.dataclass(frozen=True)

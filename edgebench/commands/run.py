@@ -12,7 +12,7 @@ import click
 from converter.catalogue import Options
 from device_runner.schema import Measurement
 from edgebench.commands.convert import data_option, model_option, resolve_inputs, variant_names
-from edgebench.commands.groups import Inputs, Lab, Output, grouped
+from edgebench.commands.groups import Inputs, Output, grouped
 from edgebench.commands.options import (
     accept_host_key_option,
     conversion_options,
@@ -31,6 +31,15 @@ from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 
 if TYPE_CHECKING:  # the work's modules load SQLAlchemy and numpy: only when a run starts, not for --help
     from edgebench.measure import DeviceFailure, RunOutcome, RunRequest
+
+
+@dataclass(frozen=True)
+class Lab:
+    """Which devices, and how they are reached: --device (a list), --inventory, --accept-new-host-key."""
+
+    device_name: str
+    inventory: str | None
+    accept_new_host_key: bool
 
 
 @dataclass(frozen=True)
