@@ -132,12 +132,9 @@ def _at(path: str) -> Callable[[Measured], Any]:
     return get
 
 
-def _kb(field: str) -> Callable[[Measured], float | None]:
-    def kb(m: Measured) -> float | None:
-        size = getattr(m.record, field) if m.record else None
-        return size / 1024 if size is not None else None
-
-    return kb
+def _kb(path: str) -> Callable[[Measured], float | None]:
+    size = _at(path)
+    return lambda m: None if (found := size(m)) is None else found / 1024
 
 
 def _top1_drop(m: Measured) -> float | None:
@@ -173,10 +170,6 @@ def _warning(m: Measured) -> str:
     """The converter's warnings on the variant (accuracy lost, calibrated on synthetic inputs), one line."""
     notes = m.record.notes if m.record else []
     return "; ".join(n.removeprefix("warning: ") for n in notes if n.startswith("warning: "))
-
-
-def _speedup_text(value: Speedup) -> str:
-    return value.text()
 
 
 METRICS: dict[str, Metric] = {
@@ -220,7 +213,7 @@ METRICS: dict[str, Metric] = {
             lambda m: tuple(m.cell.timing.samples_ms) if m.cell.timing else (),
             show=lambda samples: f"{len(samples)} runs",
         ),
-        Metric("speedup", Unit.SPEEDUP, _speedup, show=_speedup_text),
+        Metric("speedup", Unit.SPEEDUP, _speedup, show=Speedup.text),
         # memory
         Metric("peak_rss_mb", Unit.MB, _at("cell.memory.peak_rss_mb"), header="RSS MB"),
         Metric("load_delta_mb", Unit.MB, _at("cell.memory.load_delta_mb")),
@@ -265,8 +258,8 @@ METRICS: dict[str, Metric] = {
             show=lambda full: "full" if full else "partial",
         ),
         # the variant's file
-        Metric("size_kb", Unit.KB, _kb("size_bytes"), header="KB"),
-        Metric("gzip_kb", Unit.KB, _kb("gzip_bytes"), header="gzip KB"),
+        Metric("size_kb", Unit.KB, _kb("record.size_bytes"), header="KB"),
+        Metric("gzip_kb", Unit.KB, _kb("record.gzip_bytes"), header="gzip KB"),
         Metric("size_bytes", Unit.BYTES, _at("record.size_bytes")),
         Metric("gzip_bytes", Unit.BYTES, _at("record.gzip_bytes")),
         Metric("size_reduction", Unit.FRACTION, _size_reduction, digits=0),
