@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from edgebench.commands.groups import Inputs, Output, grouped
 from edgebench.commands.options import (
     conversion_options,
     json_option,
@@ -82,7 +83,6 @@ A re-run with the same model, data and options reuses the earlier output.
 @data_option
 @click.option(
     "--variants",
-    "variant_list",
     default=",".join(VARIANTS),
     show_default=True,
     help="Comma-separated variants to make.",
@@ -92,33 +92,26 @@ A re-run with the same model, data and options reuses the earlier output.
 @workdir_option
 @json_option
 @quiet_option
-def convert_command(
-    model: Path | None,
-    data: Path | None,
-    variant_list: str,
-    conversion: Options,
-    force: bool,
-    workdir: str,
-    as_json: bool,
-    quiet: bool,
-) -> int:
+@grouped(Inputs, "inputs")
+@grouped(Output, "output")
+def convert_command(inputs: Inputs, conversion: Options, force: bool, workdir: str, output: Output) -> int:
     """Make every compressed LiteRT variant of a model and compare accuracy, size and gzip size with fp32.
 
     Writes variants/*.tflite and a versioned variants.json (sizes, sparsity, unique weights, ops and
     versions, I/O quantisation, host accuracy, recipe and tool versions) under --workdir.
     Exit code: 0 all made, 1 a variant failed, 2 bad input.
     """
-    model, data = resolve_inputs(model, data)
+    model, data = resolve_inputs(inputs.model, inputs.data)
     from edgebench.conversion import ConvertRequest, conversion_failed, convert_reporting
     from edgebench.report import table, variants
 
-    with progress(quiet, as_json=as_json) as listener:
-        request = ConvertRequest(model, data, variant_names(variant_list), Path(workdir), conversion, force)
+    with progress(output.quiet, as_json=output.as_json) as listener:
+        request = ConvertRequest(model, data, variant_names(inputs.variants), Path(workdir), conversion, force)
         manifest, directory = convert_reporting(request, listener)
     if data is None:
         note_no_data(conversion.synthetic_samples, "sizes and output fidelity")
     rows = variants.rows(manifest)
-    if as_json:
+    if output.as_json:
         click.echo(
             json.dumps(
                 {"model": manifest.model_name, "directory": str(directory), "variants": variants.as_json(rows)},

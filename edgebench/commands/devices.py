@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 import click
@@ -11,7 +10,7 @@ from click.core import ParameterSource
 
 from edgebench.commands.options import accept_host_key_option, inventory_option, json_option
 from edgebench.errors import ExitCode
-from edgebench.inventory import LOCAL, AdbTarget, Target, load_inventory
+from edgebench.inventory import AdbTarget, load_inventory
 
 EPILOG = """\b
 Examples:
@@ -52,78 +51,16 @@ def devices(ctx: click.Context, inventory: str | None, as_json: bool) -> None:
     ctx.obj = {"inventory": inventory, "as_json": as_json}
     if ctx.invoked_subcommand is not None:
         return
+    from edgebench.report import devices_view
+
     inv = load_inventory(inventory)
-    rows = [{"name": LOCAL, "kind": "local", "address": "this machine", "python": sys.executable, "workdir": "-"}]
-    rows += [_row(t) for t in inv.devices.values()]
+    rows = devices_view.rows(inv)
     if as_json:
         click.echo(json.dumps({"inventory": str(inv.path) if inv.path else None, "devices": rows}, indent=1))
         return
-    from rich.table import Table
-
     from edgebench.report.table import console_for_stdout
 
-    table = Table(title=f"devices ({inv.path or 'no inventory file'})")
-    for column in rows[0]:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*row.values())
-    console_for_stdout().print(table)
-
-
-def _board_lines(name: str, report: dict[str, object]) -> list[str]:
-    facts = report["device"]
-    assert isinstance(facts, dict)
-    lines = [
-        f"{name}: reachable",
-        f"  python {facts['python']}, numpy {facts['numpy']}",
-        f"  runtime {facts['runtime']} {facts['runtime_version']}",
-        f"  CPU {facts['cpu_model']} × {facts['cores']}, {facts['os']}, kernel {facts['kernel']}",
-    ]
-    board = ", ".join(str(facts[k]) for k in ("board_model", "cpu_cores") if facts.get(k))
-    if board:
-        lines.append(f"  board {board} ({facts['machine']})")
-    if facts.get("emulated"):
-        lines.append(f"  EMULATED: {facts['emulated']}")
-    if "free_disk_mb" in report:
-        lines.append(f"  free disk in {report['workdir']}: {report['free_disk_mb']:.0f} MB")
-    temps = report.get("temperature_c") or {}
-    assert isinstance(temps, dict)
-    lines.append("  temperature: " + (", ".join(f"{k} {v:.1f} °C" for k, v in temps.items()) or "not exposed"))
-    return lines
-
-
-def _android_lines(name: str, report: dict[str, object]) -> list[str]:
-    phone = report["android"]
-    assert isinstance(phone, dict)
-    thermal = phone["thermal_status"]
-    present = "present" if report["runner_present"] else "MISSING"
-    return [
-        f"{name}: reachable",
-        f"  {phone['manufacturer']} {phone['model']}, SoC {phone['soc'] or 'not reported'}",
-        f"  Android {phone['android']} (API {phone['api_level']}), ABI {phone['abi']}, kernel {phone['kernel']}",
-        f"  free space in {report['workdir']}: {report['free_disk_mb']:.0f} MB",
-        f"  runner {report['runner']}: {present} ({report['runner_detail']})",
-        "  thermal status: " + (f"{thermal} (0 = none … 6 = shutdown)" if thermal is not None else "not reported"),
-    ]
-
-
-def _row(t: Target) -> dict[str, str]:
-    if isinstance(t, AdbTarget):
-        address = f"{t.serial} ({t.transport})"
-        return {
-            "name": t.name,
-            "kind": "adb",
-            "address": address,
-            "python": f"runner: {t.runner}",
-            "workdir": t.workdir,
-        }
-    return {
-        "name": t.name,
-        "kind": "ssh",
-        "address": f"{t.user}@{t.host}:{t.port}",
-        "python": t.python or "setup venv, else python3",
-        "workdir": t.workdir,
-    }
+    devices_view.render(rows, f"devices ({inv.path or 'no inventory file'})", console_for_stdout())
 
 
 def _own_or_group(ctx: click.Context, param: str, own: object) -> Any:
@@ -147,7 +84,9 @@ def check(ctx: click.Context, name: str, inventory: str | None, accept_new_host_
     if as_json:
         click.echo(json.dumps({"name": name, **report}, indent=1))
     else:
-        click.echo("\n".join(_android_lines(name, report) if "android" in report else _board_lines(name, report)))
+        from edgebench.report.devices_view import check_lines
+
+        click.echo("\n".join(check_lines(name, report)))
     return int(ExitCode.OK)
 
 

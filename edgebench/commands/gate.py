@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
-from dataclasses import asdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from edgebench.commands.convert import resolve_inputs, variant_names
+from edgebench.commands.groups import Output, grouped
 from edgebench.commands.options import (
     conversion_options,
     delegate_list,
@@ -30,8 +30,10 @@ from edgebench.gate.policy import Policy, Thresholds, load_policy
 from edgebench_records import Measurement
 from edgebench_records.catalogue import Options
 
-if TYPE_CHECKING:  # the statistics and the store load numpy, scipy and SQLAlchemy: only when a gate runs
+if TYPE_CHECKING:  # the statistics, the store and the converter load numpy, scipy, SQLAlchemy: only when a gate runs
     from edgebench.gate.compare import GateResult
+    from edgebench.gate.paired import PairedRequest
+    from edgebench.gate.stored import StoredGateRequest
 
 
 def _percent(fraction: float) -> str:
@@ -87,82 +89,40 @@ def refuse_paired_flags(ctx: click.Context) -> None:
         )
 
 
-def _number(value: float | None) -> str:
-    return "—" if value is None else f"{value:.4g}"
+@dataclass(frozen=True)
+class StoredFlags:
+    baseline: str | None  # REF
+    candidate: str | None
+    allow_different_models: bool
 
 
-def render(result: GateResult, policy: Policy) -> None:
-    from rich.table import Table
-
-    from edgebench.gate import stats
-    from edgebench.report.table import console_for_stdout
-
-    console = console_for_stdout()
-    table = Table(title=f"gate: baseline {', '.join(result.baseline)} → candidate {', '.join(result.candidate)}")
-    for column in ("verdict", "cell", "metric", "baseline", "candidate", "why"):
-        table.add_column(column, no_wrap=column != "why")
-    styles = {
-        stats.Outcome.REGRESSION: "bold red",
-        stats.Outcome.INCONCLUSIVE: "yellow",
-        stats.Outcome.WARNING: "yellow",
-        stats.Outcome.IMPROVEMENT: "green",
-    }
-    for v in result.verdicts:
-        if v.verdict == stats.Outcome.PASS:
-            continue
-        table.add_row(
-            v.verdict,
-            v.cell_name,
-            v.metric,
-            _number(v.baseline),
-            _number(v.candidate),
-            v.detail,
-            style=styles.get(v.verdict),
-        )
-    console.print(table)
-    passed = sum(v.verdict == stats.Outcome.PASS for v in result.verdicts)
-    console.print(f"{passed} of {len(result.verdicts)} checks passed unchanged.")
-    for side, keys in (("baseline", result.only_baseline), ("candidate", result.only_candidate)):
-        for key in keys:
-            console.print(f"[yellow]only in {side}:[/] {' · '.join(map(str, key))}")
-    code = result.exit_code(policy)
-    console.print("[bold red]GATE FAILED[/]" if code else "[bold green]gate passed[/]")
+@dataclass(frozen=True)
+class PairedFlags:
+    baseline_model: Path | None
+    candidate_model: Path | None
+    data: Path | None
+    variants: str
+    delegates: str
+    blocks: int
+    runs: int
 
 
-def junit(result: GateResult) -> str:
-    from edgebench.gate import stats
+@dataclass(frozen=True)
+class Where:
+    """Where paired mode measures and stores; stored mode reads the store, and gates only ``device``."""
 
-    suite = ET.Element(
-        "testsuite",
-        name="edgebench gate",
-        tests=str(len(result.verdicts)),
-        failures=str(sum(v.verdict == stats.Outcome.REGRESSION for v in result.verdicts)),
-    )
-    for v in result.verdicts:
-        case = ET.SubElement(suite, "testcase", classname=v.cell_name, name=v.metric)
-        if v.verdict == stats.Outcome.REGRESSION:
-            ET.SubElement(case, "failure", message=v.detail).text = v.detail
-        elif v.verdict != stats.Outcome.PASS:
-            ET.SubElement(case, "system-out").text = f"{v.verdict}: {v.detail}"
-    return ET.tostring(suite, encoding="unicode", xml_declaration=True)
+    device: str | None
+    inventory: str | None
+    workdir: str
+    store: str | None
 
 
-def markdown(result: GateResult, policy: Policy) -> str:
-    from edgebench.gate import stats
+@dataclass(frozen=True)
+class Reports:
+    """The files the verdicts are also written to, for CI."""
 
-    status = "❌ regression" if result.exit_code(policy) else "✅ pass"
-    lines = [
-        f"## edgebench gate: {status}",
-        "",
-        "| verdict | cell | metric | baseline | candidate | why |",
-        "|---|---|---|---:|---:|---|",
-    ]
-    lines += [
-        f"| {v.verdict} | {v.cell_name} | {v.metric} | {_number(v.baseline)} | {_number(v.candidate)} | {v.detail} |"
-        for v in result.verdicts
-        if v.verdict != stats.Outcome.PASS
-    ]
-    return "\n".join(lines) + "\n"
+    junit_path: Path | None
+    markdown_path: str | None
 
 
 @click.command(epilog=EPILOG)
@@ -219,90 +179,86 @@ def markdown(result: GateResult, policy: Policy) -> str:
 @json_option
 @quiet_option
 @click.pass_context
+@grouped(StoredFlags, "stored")
+@grouped(PairedFlags, "pair")
+@grouped(Where, "where")
+@grouped(Reports, "reports")
+@grouped(Output, "output")
 def gate(
     ctx: click.Context,
-    baseline: str | None,
-    candidate: str | None,
-    baseline_model: Path | None,
-    candidate_model: Path | None,
-    data: Path | None,
-    variants: str,
-    delegates: str,
-    blocks: int,
-    runs: int,
-    device: str | None,
+    stored: StoredFlags,
+    pair: PairedFlags,
+    where: Where,
     conversion: Options,
-    inventory: str | None,
-    workdir: str,
     policy_path: Path | None,
-    junit_path: Path | None,
-    markdown_path: str | None,
-    allow_different_models: bool,
-    store: str | None,
-    as_json: bool,
-    quiet: bool,
+    reports: Reports,
+    output: Output,
 ) -> int:
     """Fail the release on a real regression: paired mode measures both models now, side by side;
     stored mode compares two runs from the history. Exit 1 on a regression."""
-    from edgebench.gate import paired
-    from edgebench.gate.compare import compare
-    from edgebench.gate.stored import StoredGateRequest, stored_gate
+    from edgebench.gate.paired import PairedRequest
+    from edgebench.gate.run import GateRequest, run_gate
+
+    policy = load_policy(policy_path)
+    mode = _mode(ctx, stored, pair, where, conversion)
+    measuring = isinstance(mode, PairedRequest)
+    with progress(output.quiet or not measuring, as_json=output.as_json) as listener:
+        outcome = run_gate(GateRequest(mode, policy), listener)
+    if isinstance(mode, PairedRequest) and mode.data is None:
+        note_no_data(conversion.synthetic_samples)
+    for warning in outcome.warnings:
+        click.echo(f"edgebench: warning: {warning}", err=True)
+    _write(outcome.result, policy, reports, output)
+    return int(outcome.result.exit_code(policy))
+
+
+def _mode(
+    ctx: click.Context, stored: StoredFlags, pair: PairedFlags, where: Where, conversion: Options
+) -> PairedRequest | StoredGateRequest:
+    """The request of the one mode the flags ask for; both modes, or neither, is a usage error."""
+    from edgebench.gate.paired import PairedRequest
+    from edgebench.gate.stored import StoredGateRequest
     from edgebench.inventory import load_inventory
     from edgebench.store import store_url
 
-    policy = load_policy(policy_path)
-    paired_mode = baseline_model is not None and candidate_model is not None
-    stored_mode = baseline is not None and candidate is not None
-    if paired_mode == stored_mode or (baseline_model is None) != (candidate_model is None):
+    paired_mode = pair.baseline_model is not None and pair.candidate_model is not None
+    stored_mode = stored.baseline is not None and stored.candidate is not None
+    if paired_mode == stored_mode or (pair.baseline_model is None) != (pair.candidate_model is None):
         raise click.UsageError(
             "give --baseline-model and --candidate-model (paired mode), or --baseline and --candidate (stored mode)"
         )
-    if baseline_model is not None and candidate_model is not None:
-        _, data = resolve_inputs(baseline_model, data)
-        request = paired.PairedRequest(
-            baseline_model,
-            candidate_model,
+    if pair.baseline_model is not None and pair.candidate_model is not None:
+        _, data = resolve_inputs(pair.baseline_model, pair.data)
+        measure = Measurement(delegates=delegate_list(pair.delegates), runs=pair.runs, blocks=pair.blocks, min_s=0.0)
+        return PairedRequest(
+            pair.baseline_model,
+            pair.candidate_model,
             data,
-            variant_names(variants),
-            Measurement(delegates=delegate_list(delegates), runs=runs, blocks=blocks, min_s=0.0),
-            device or "local",
-            load_inventory(inventory),
-            Path(workdir),
-            store_url(store),
+            variant_names(pair.variants),
+            measure,
+            where.device or "local",
+            load_inventory(where.inventory),
+            Path(where.workdir),
+            store_url(where.store),
             conversion,
         )
-        with progress(quiet, as_json=as_json) as listener:
-            before_run, after_run = paired.measure(request, listener)
-        if data is None:
-            note_no_data(conversion.synthetic_samples)
-        result = compare([before_run], [after_run], policy, {})
-    else:
-        refuse_paired_flags(ctx)
-        assert baseline is not None and candidate is not None
-        outcome = stored_gate(
-            StoredGateRequest(store_url(store), baseline, candidate, device, policy, allow_different_models)
-        )
-        for warning in outcome.warnings:
-            click.echo(f"edgebench: warning: {warning}", err=True)
-        result = outcome.result
-    if junit_path:
-        junit_path.write_text(junit(result), encoding="utf-8")
-    if markdown_path:
-        write_markdown(markdown_path, markdown(result, policy))
-    if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "exit_code": int(result.exit_code(policy)),
-                    "baseline": result.baseline,
-                    "candidate": result.candidate,
-                    "verdicts": [{**asdict(v), "cell": v.cell_name} for v in result.verdicts],
-                    "only_baseline": [list(k) for k in result.only_baseline],
-                    "only_candidate": [list(k) for k in result.only_candidate],
-                },
-                indent=1,
-            )
-        )
-    elif markdown_path != "-":
-        render(result, policy)
-    return int(result.exit_code(policy))
+    refuse_paired_flags(ctx)
+    assert stored.baseline is not None and stored.candidate is not None
+    return StoredGateRequest(
+        store_url(where.store), stored.baseline, stored.candidate, where.device, stored.allow_different_models
+    )
+
+
+def _write(result: GateResult, policy: Policy, reports: Reports, output: Output) -> None:
+    """The verdicts to the report files asked for, and to stdout: JSON, or the table (unless Markdown is there)."""
+    from edgebench.report import gate_view
+    from edgebench.report.table import console_for_stdout
+
+    if reports.junit_path:
+        reports.junit_path.write_text(gate_view.junit(result), encoding="utf-8")
+    if reports.markdown_path:
+        write_markdown(reports.markdown_path, gate_view.markdown(result, policy))
+    if output.as_json:
+        click.echo(json.dumps(gate_view.as_json(result, policy), indent=1))
+    elif reports.markdown_path != "-":
+        gate_view.render(result, policy, console_for_stdout())

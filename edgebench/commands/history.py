@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import csv
 import json
-from dataclasses import asdict
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from edgebench.commands.groups import grouped
 from edgebench.commands.options import json_option, output_file, parse_tags, store_option
 from edgebench.errors import ExitCode
 
@@ -26,6 +26,22 @@ Examples:
   edgebench history --export release=4.1 --to baseline.json   # runs as one file, for a gate elsewhere
   edgebench history --cells --device pi4 --csv cells.csv      # one row per cell, every metric: for a notebook
 """
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which runs: each filter given must hold."""
+
+    device: str | None
+    model: str | None
+    tags: tuple[str, ...]  # KEY=VALUE
+    since: datetime | None
+
+
+@dataclass(frozen=True)
+class Export:
+    export_ref: str | None  # REF: a run id, `latest`, KEY=VALUE
+    export_path: Path | None
 
 
 @click.command(epilog=EPILOG)
@@ -52,77 +68,61 @@ Examples:
 )
 @store_option
 @json_option
+@grouped(Filters, "filters")
+@grouped(Export, "export")
 def history(
-    device: str | None,
-    model: str | None,
-    tags: tuple[str, ...],
-    since: datetime | None,
+    filters: Filters,
     csv_path: Path | None,
     cells: bool,
-    export_ref: str | None,
-    export_path: Path | None,
+    export: Export,
     store: str | None,
     as_json: bool,
 ) -> int:
     """List the runs kept in the history store, or export some as a bundle `edgebench gate` can read."""
-    from rich.table import Table
-
-    from edgebench.gate.compare import resolve
+    from edgebench.report import history_view
     from edgebench.report.table import console_for_stdout
     from edgebench.store import Store, store_url
-    from edgebench_records import write_bundle
 
-    if (export_ref is None) != (export_path is None):
+    if (export.export_ref is None) != (export.export_path is None):
         raise click.UsageError("--export REF and --to FILE go together")
-    if export_ref is not None and export_path is not None:
-        with Store(store_url(store), must_exist=True) as history_store:
-            runs_out = resolve(history_store, export_ref, device)
-        write_bundle(export_path, runs_out)
-        summary = {"bundle": str(export_path), "runs": [r.run_id for r in runs_out]}
-        click.echo(json.dumps(summary) if as_json else f"wrote {len(runs_out)} run(s) to {export_path}")
-        return int(ExitCode.OK)
+    if export.export_ref is not None and export.export_path is not None:
+        return _export(store_url(store), export.export_ref, filters.device, export.export_path, as_json)
     with Store(store_url(store), must_exist=True) as history_store:
-        runs = history_store.list_runs(device=device, model=model, tags=parse_tags(tags), since=since)
+        runs = history_store.list_runs(
+            device=filters.device, model=filters.model, tags=parse_tags(filters.tags), since=filters.since
+        )
         if cells:
             return _cells([history_store.load_run(run.run_id) for run in runs], csv_path, as_json)
-    records = [asdict(run) for run in runs]
     if csv_path:
-        with csv_path.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=[*asdict(runs[0]).keys()] if runs else ["run_id"])
-            writer.writeheader()
-            for record in records:
-                writer.writerow({**record, "tags": ";".join(f"{k}={v}" for k, v in record["tags"].items())})
+        history_view.write_csv(csv_path, runs)
     if as_json:
-        click.echo(json.dumps({"runs": records}, indent=1))
-        return int(ExitCode.OK)
-    table = Table(title=f"{len(runs)} runs", caption="contended: cells measured under contention (timing not trusted)")
-    for column in ("run", "when (UTC)", "device", "model", "cells", "failed", "contended", "tags", "commit"):
-        table.add_column(column, no_wrap=True)
-    for run in runs:
-        table.add_row(
-            run.run_id,
-            run.created_at,
-            run.device,
-            run.model_name,
-            str(run.cells),
-            str(run.failed_cells),
-            str(run.contended_cells),
-            " ".join(f"{k}={v}" for k, v in run.tags.items()),
-            (run.git_commit or "")[:10],
-        )
-    console_for_stdout().print(table)
+        click.echo(json.dumps({"runs": history_view.records(runs)}, indent=1))
+    else:
+        history_view.render(runs, console_for_stdout())
+    return int(ExitCode.OK)
+
+
+def _export(url: str, ref: str, device: str | None, path: Path, as_json: bool) -> int:
+    """``--export REF --to FILE``: the runs REF names (on ``device``, when given) as one bundle."""
+    from edgebench.gate.compare import resolve
+    from edgebench.store import Store
+    from edgebench_records import write_bundle
+
+    with Store(url, must_exist=True) as history_store:
+        runs = resolve(history_store, ref, device)
+    write_bundle(path, runs)
+    summary = {"bundle": str(path), "runs": [r.run_id for r in runs]}
+    click.echo(json.dumps(summary) if as_json else f"wrote {len(runs)} run(s) to {path}")
     return int(ExitCode.OK)
 
 
 def _cells(runs: list[StoredRun], csv_path: Path | None, as_json: bool) -> int:
-    from edgebench.report.cells import COLUMNS, cell_rows
+    from edgebench.report.cells import cell_rows
+    from edgebench.report.history_view import write_cells_csv
 
     rows = [row for run in runs for row in cell_rows(run)]
     if csv_path:
-        with csv_path.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
+        write_cells_csv(csv_path, rows)
     if as_json:
         click.echo(json.dumps({"cells": rows}, indent=1))
     else:

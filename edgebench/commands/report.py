@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from edgebench.commands.groups import grouped
 from edgebench.commands.options import (
     json_option,
     markdown_option,
@@ -20,7 +21,7 @@ from edgebench.commands.options import (
 from edgebench.errors import ExitCode
 
 if TYPE_CHECKING:
-    from edgebench.report.analysis import ComparisonRow, DeviceMatrix
+    from edgebench.report.build import Report
 
 EPILOG = """\b
 Examples:
@@ -30,6 +31,23 @@ Examples:
   edgebench report --markdown - >> "$GITHUB_STEP_SUMMARY"
   edgebench report --device pi4,pixel --latest           # each variant on each device, side by side
 """
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which runs: RUN ids, or the latest of each device (of --device, when given)."""
+
+    run_ids: tuple[str, ...]
+    device_list: str | None
+    latest: bool
+
+
+@dataclass(frozen=True)
+class Pages:
+    """The files the report is also written to: the HTML page, Markdown ('-': stdout, and nothing else)."""
+
+    html_path: Path | None
+    markdown_path: str | None
 
 
 @click.command(epilog=EPILOG)
@@ -53,17 +71,16 @@ Examples:
 @click.option("--latest", is_flag=True, help="The latest run of each device (what no RUN means); not with RUN.")
 @store_option
 @json_option
+@grouped(Selection, "selection")
+@grouped(Pages, "pages")
 def report(
-    run_ids: tuple[str, ...],
-    html_path: Path | None,
-    markdown_path: str | None,
+    selection: Selection,
     max_accuracy_drop: float | None,
     max_size_mb: float | None,
     max_p90_ms: float | None,
-    device_list: str | None,
-    latest: bool,
     store: str | None,
     as_json: bool,
+    pages: Pages,
 ) -> int:
     """Compare the variants of stored runs and recommend the one to ship on each device.
 
@@ -74,76 +91,36 @@ def report(
     op types per variant (from each flatbuffer), the share of op time per type where a runner profiled ops
     (benchmark_model), and per cell the nodes delegated, on plain kernels (by type) and the partitions.
     """
-    from edgebench.report import comparison, ops
-    from edgebench.report.analysis import Constraints, device_matrix
+    from edgebench.report.analysis import Constraints
     from edgebench.report.build import ReportRequest, build_report
-    from edgebench.report.table import console_for_stdout
     from edgebench.store import store_url
 
-    if latest and run_ids:
+    if selection.latest and selection.run_ids:
         raise click.UsageError("give RUN ids or --latest, not both")
-    devices = unique_list(device_list, "--device") if device_list is not None else []
+    devices = unique_list(selection.device_list, "--device") if selection.device_list is not None else []
     constraints = Constraints(max_accuracy_drop, max_size_mb, max_p90_ms)
-    request = ReportRequest(store_url(store), list(run_ids), constraints, bool(html_path), devices)
-    built = build_report(request)
-    ids, rows, recommendations = built.run_ids, built.rows, built.recommendations
-    if html_path:
-        from edgebench.report import html  # matplotlib: only when a page is asked for
-
-        html_path.write_text(html.render(rows, built.history, recommendations, built.ops), encoding="utf-8")
-    if markdown_path:
-        write_markdown(markdown_path, comparison.markdown(rows, recommendations) + ops.markdown(built.ops))
-    if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "runs": ids,
-                    "rows": [row_json(r) for r in rows],
-                    "devices_side_by_side": matrix_json(device_matrix(rows)),
-                    "ops": ops.as_json(built.ops),
-                    "recommendations": [
-                        {
-                            "device": r.device,
-                            "variant": r.row.variant if r.row else None,
-                            "delegate": r.row.delegate if r.row else None,
-                            "reason": r.reason,
-                        }
-                        for r in recommendations
-                    ],
-                },
-                indent=1,
-            )
-        )
-    elif markdown_path != "-":
-        console = console_for_stdout()
-        comparison.render(rows, recommendations, console)
-        ops.render(built.ops, console)
+    request = ReportRequest(store_url(store), list(selection.run_ids), constraints, bool(pages.html_path), devices)
+    _write(build_report(request), pages, as_json)
     return int(ExitCode.OK)
 
 
-def row_json(row: ComparisonRow) -> dict[str, object]:
-    """A row without its raw samples; the speed-up as its ratio, interval, verdict and the words the tables
-    print (``"≈ same (0.90–2.80×)"``)."""
-    out = {k: v for k, v in asdict(row).items() if k != "samples_ms"}
-    if row.speedup is not None:
-        out["speedup"] = asdict(row.speedup) | {"text": row.speedup.text()}
-    return out
+def _write(built: Report, pages: Pages, as_json: bool) -> None:
+    """The page and Markdown asked for, and stdout: JSON, or the tables (unless Markdown is there)."""
+    from edgebench.report import comparison, ops
+    from edgebench.report.table import console_for_stdout
 
+    if pages.html_path:
+        from edgebench.report import html  # matplotlib: only when a page is asked for
 
-def matrix_json(matrix: DeviceMatrix | None) -> list[dict[str, object]] | None:
-    """One object per variant × device: the fastest ok configuration there, and whether it is the device's best."""
-    if matrix is None:
-        return None
-    return [
-        {
-            "variant": variant,
-            "device": device,
-            "delegate": entry.row.delegate,
-            "api": entry.row.api,
-            "threads": entry.row.threads,
-            "p50_ms": entry.row.p50_ms,
-            "top1": entry.row.top1,
-            "best_on_device": entry.best_on_device,
-        }
-        for (variant, device), entry in matrix.entries.items()
-    ]
+        page = html.render(built.rows, built.history, built.recommendations, built.ops)
+        pages.html_path.write_text(page, encoding="utf-8")
+    if pages.markdown_path:
+        write_markdown(
+            pages.markdown_path, comparison.markdown(built.rows, built.recommendations) + ops.markdown(built.ops)
+        )
+    if as_json:
+        click.echo(json.dumps(comparison.as_json(built), indent=1))
+    elif pages.markdown_path != "-":
+        console = console_for_stdout()
+        comparison.render(built.rows, built.recommendations, console)
+        ops.render(built.ops, console)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from edgebench.commands.convert import data_option, model_option, resolve_inputs, variant_names
+from edgebench.commands.groups import Inputs, Output, grouped
 from edgebench.commands.options import (
     accept_host_key_option,
     conversion_options,
@@ -28,7 +30,26 @@ from edgebench_records import Measurement
 from edgebench_records.catalogue import Options
 
 if TYPE_CHECKING:  # the work's modules load SQLAlchemy and numpy: only when a run starts, not for --help
-    from edgebench.measure import DeviceFailure, RunOutcome
+    from edgebench.measure import DeviceFailure, RunOutcome, RunRequest
+
+
+@dataclass(frozen=True)
+class Lab:
+    """Which devices, and how they are reached: --device (a list), --inventory, --accept-new-host-key."""
+
+    device_name: str
+    inventory: str | None
+    accept_new_host_key: bool
+
+
+@dataclass(frozen=True)
+class Continuity:
+    """How this run stands to the others: one to finish (--resume), its labels (--tag), a fresh conversion."""
+
+    resume: str | None
+    tags: tuple[str, ...]
+    force: bool
+
 
 EPILOG = """\b
 Examples:
@@ -81,23 +102,20 @@ outputs are measured, accuracy is not.
 @json_option
 @quiet_option
 @click.pass_context
+@grouped(Inputs, "inputs")
+@grouped(Lab, "lab")
+@grouped(Continuity, "continuity")
+@grouped(Output, "output")
 def run(
     ctx: click.Context,
-    model: Path | None,
-    data: Path | None,
-    device_name: str,
-    variants: str,
+    inputs: Inputs,
+    lab: Lab,
     measure: Measurement,
     conversion: Options,
-    resume: str | None,
-    tags: tuple[str, ...],
-    force: bool,
-    inventory: str | None,
-    accept_new_host_key: bool,
+    continuity: Continuity,
     workdir: str,
     store: str | None,
-    as_json: bool,
-    quiet: bool,
+    output: Output,
 ) -> int:
     """Convert a model, measure each variant × delegate × API × threads on a device, store and print results.
 
@@ -106,72 +124,85 @@ def run(
     """
     from edgebench import measure as work
     from edgebench.commands.progress import progress
+
+    device_names = unique_list(lab.device_name, "--device")
+    request = _request(ctx, inputs, lab, measure, conversion, continuity, device_names, Path(workdir), store)
+    with progress(output.quiet, as_json=output.as_json) as listener:
+        outcomes = work.measure(request, device_names, listener)
+    if request.data is None and not request.resume:
+        note_no_data(conversion.synthetic_samples)
+    return render(outcomes, output.as_json)
+
+
+def _request(
+    ctx: click.Context,
+    inputs: Inputs,
+    lab: Lab,
+    measure: Measurement,
+    conversion: Options,
+    continuity: Continuity,
+    device_names: list[str],
+    workdir: Path,
+    store: str | None,
+) -> RunRequest:
+    """The work's request from the flags."""
     from edgebench.inventory import load_inventory
+    from edgebench.measure import RunRequest
+
+    variants, tags = variant_names(inputs.variants), parse_tags(continuity.tags)
+    given, (model, data) = {}, resolve_inputs(inputs.model, inputs.data)
+    if continuity.resume:  # the run's own model, data and options; flags given must agree (edgebench.resume)
+        given = _given_on_resume(ctx, inputs, variants, tags, conversion, measure, device_names)
+        model, data = inputs.model or EXAMPLE_MODEL, inputs.data or EXAMPLE_DATA
+    return RunRequest(
+        model=model,
+        data=data,
+        variants=variants,
+        measure=measure,
+        workdir=workdir,
+        store=store,
+        inventory=load_inventory(lab.inventory),
+        options=conversion,
+        accept_new_host_key=lab.accept_new_host_key,
+        resume=continuity.resume,
+        force=continuity.force,
+        tags=tags,
+        given_flags=given,
+    )
+
+
+def _given_on_resume(
+    ctx: click.Context,
+    inputs: Inputs,
+    variants: list[str],
+    tags: dict[str, str],
+    conversion: Options,
+    measure: Measurement,
+    device_names: list[str],
+) -> dict[str, object]:
+    """The flags given on the command line with their parsed values, for the resumed run to check against
+    its own model, data and options (edgebench.resume)."""
     from edgebench.resume import settings
     from edgebench_records import RunRecord
 
-    device_names = unique_list(device_name, "--device")
-    variant_list, tag_map = variant_names(variants), parse_tags(tags)
-    given: dict[str, object] = {}
-    if resume:  # the run's own model, data and options; flags given must agree with them (edgebench.resume)
-        record = RunRecord(
-            "", str(Path(model or "").resolve()), str(Path(data or "").resolve()), variant_list, tag_map, conversion
-        )
-        parsed = {**settings(record, measure), "--device": device_names}
-        given = {flag: parsed[flag] for flag in flags_given(ctx) if flag in parsed}
-        model, data = model or EXAMPLE_MODEL, data or EXAMPLE_DATA
-    else:
-        model, data = resolve_inputs(model, data)
-    request = work.RunRequest(
-        model=model,
-        data=data,
-        variants=variant_list,
-        measure=measure,
-        workdir=Path(workdir),
-        store=store,
-        inventory=load_inventory(inventory),
-        options=conversion,
-        accept_new_host_key=accept_new_host_key,
-        resume=resume,
-        force=force,
-        tags=tag_map,
-        given_flags=given,
-    )
-    with progress(quiet, as_json=as_json) as listener:
-        outcomes = work.measure(request, device_names, listener)
-    if data is None and not resume:
-        note_no_data(conversion.synthetic_samples)
-    return render(outcomes, as_json)
+    model, data = str(Path(inputs.model or "").resolve()), str(Path(inputs.data or "").resolve())
+    parsed = {**settings(RunRecord("", model, data, variants, tags, conversion), measure), "--device": device_names}
+    return {flag: parsed[flag] for flag in flags_given(ctx) if flag in parsed}
 
 
 def render(outcomes: list[RunOutcome | DeviceFailure], as_json: bool) -> int:
     """The tables (or JSON), each failed device's line and each variant that could not be made."""
-    from edgebench.measure import DeviceFailure, RunOutcome
-    from edgebench.report import table
+    from edgebench.measure import DeviceFailure
+    from edgebench.report import run_view
+    from edgebench.report.table import console_for_stdout
 
-    worst = max(int(o.exit_code) for o in outcomes)
     if as_json:
-        reports = [
-            {"device": o.device, "exit_code": int(o.exit_code), "error": o.message}
-            if isinstance(o, DeviceFailure)
-            else {
-                "device": o.device,
-                "run_id": o.run_id,
-                "model": o.manifest.model_name,
-                "exit_code": int(o.exit_code),
-                "rows": table.as_json(table.rows(o.cells, o.manifest)),
-            }
-            for o in outcomes
-        ]
-        click.echo(json.dumps({"exit_code": worst, "runs": reports}, indent=1))
+        click.echo(json.dumps(run_view.as_json(outcomes), indent=1))
     for outcome in outcomes:
         if isinstance(outcome, DeviceFailure):
             click.echo(f"edgebench: {outcome.message}", err=True)
         elif not as_json:
-            title = f"{outcome.manifest.model_name} on {outcome.device} — run {outcome.run_id}"
-            table.render(table.rows(outcome.cells, outcome.manifest), title, table.console_for_stdout())
-    manifest = next((o.manifest for o in outcomes if isinstance(o, RunOutcome)), None)
-    made = manifest.ok_variants() if manifest else []
-    for variant in [v for v in manifest.variants if v not in made] if manifest else []:
+            run_view.render(outcome, console_for_stdout())
+    for variant in run_view.unmade(outcomes):
         click.echo(f"variant {variant.name}: {variant.status}: {variant.message}", err=True)
-    return worst
+    return run_view.worst(outcomes)

@@ -18,23 +18,22 @@ class StoredGateRequest:
     baseline: str  # REF: a run id, `latest`, KEY=VALUE, or a bundle file
     candidate: str
     device: str | None
-    policy: Policy
     allow_different_models: bool = False
 
 
 @dataclass(frozen=True)
-class StoredGateOutcome:
+class GateOutcome:
     result: GateResult
-    warnings: list[str]
+    warnings: list[str]  # said on stderr, the verdicts aside (gating two different models, when allowed)
 
 
-def stored_gate(request: StoredGateRequest) -> StoredGateOutcome:
+def stored_gate(request: StoredGateRequest, policy: Policy) -> GateOutcome:
     with Store(request.store_url, must_exist=True) as history:
         before = resolve(history, request.baseline, request.device)
         after = resolve(history, request.candidate, request.device)
         warnings = same_model(before, after, request.allow_different_models)
         noise = history_noise(history, [*before, *after], exclude={r.run_id for r in after})
-    return StoredGateOutcome(compare(before, after, request.policy, noise), warnings)
+    return GateOutcome(compare(before, after, policy, noise), warnings)
 
 
 def same_model(before: list[StoredRun], after: list[StoredRun], allowed: bool) -> list[str]:

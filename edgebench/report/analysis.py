@@ -11,23 +11,18 @@ import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from edgebench.report import marks
-from edgebench.report.speedup import Speedup, Verdict, speedup
-from edgebench.report.why import why_slower
+from edgebench.report.metrics import baseline_of, measured, read, row_fields
+from edgebench.report.speedup import Speedup
 from edgebench.store import CellPoint
-from edgebench_records import CellResult, Status, StoredRun
-
-BASELINE = "fp32"
-GIVEN = "given"  # a .tflite source's own file: the baseline of a run that has no fp32
-
-
-def baseline_of(variants: Iterable[str]) -> str:
-    """What a run's speed-ups, size ratios and why lines divide by: fp32, else the given .tflite."""
-    return BASELINE if BASELINE in set(variants) else GIVEN
+from edgebench_records import Status, StoredRun
 
 
 @dataclass(frozen=True)
 class ComparisonRow:
+    """A stored cell beside its run's baseline; each field but ``pareto`` is the metric of that name
+    (report/metrics.py), and the row's JSON (``report --json``) is its fields. A row read from the store's
+    columns alone (history_rows) leaves the others at their defaults: not measured."""
+
     run_id: str
     created_at: str
     device: str
@@ -36,21 +31,21 @@ class ComparisonRow:
     api: str
     threads: int
     status: str
-    top1: float | None
-    top1_drop_points: float | None  # fp32's top-1 minus this one's, in percentage points
-    fp32_agreement: float | None
-    p50_ms: float | None
-    p90_ms: float | None
-    speedup: Speedup | None  # fp32 p50 / this p50, with its interval (edgebench/report/speedup.py)
-    peak_rss_mb: float | None
-    size_kb: float | None
-    gzip_kb: float | None
-    size_reduction: float | None  # 1 - size / fp32 size
-    coverage: float | None
-    fully_accelerated: bool | None
-    samples_ms: tuple[float, ...]
-    message: str
-    pareto: bool = False
+    top1: float | None = None
+    top1_drop_points: float | None = None  # fp32's top-1 minus this one's, in percentage points
+    fp32_agreement: float | None = None
+    p50_ms: float | None = None
+    p90_ms: float | None = None
+    speedup: Speedup | None = None  # fp32 p50 / this p50, with its interval (edgebench/report/speedup.py)
+    peak_rss_mb: float | None = None
+    size_kb: float | None = None
+    gzip_kb: float | None = None
+    size_reduction: float | None = None  # 1 - size / fp32 size
+    coverage: float | None = None
+    fully_accelerated: bool | None = None
+    samples_ms: tuple[float, ...] = ()
+    message: str = ""
+    pareto: bool = False  # computed from the rows together (mark_pareto), not read from the cell
     why: str = ""  # why it is slower than fp32 here, when a figure says (edgebench/report/why.py)
     contended: bool | None = None  # measured under contention (the noise guard); None: not observed
     noise: str = ""  # the guard's reasons, one line
@@ -64,6 +59,9 @@ class ComparisonRow:
     @property
     def ok(self) -> bool:
         return self.status == Status.OK and self.p50_ms is not None
+
+
+_FIELDS = {f.name for f in dataclasses.fields(ComparisonRow)}
 
 
 @dataclass(frozen=True)
@@ -125,109 +123,24 @@ def _why(best: ComparisonRow, passing: int, constraints: Constraints) -> str:
     )
 
 
-def _speedup(cell: CellResult, base: CellResult | None) -> Speedup | None:
-    """fp32's p50 over the cell's, with the interval their raw samples give; None without both p50s."""
-    if base is None or cell.timing is None or base.timing is None:
-        return None
-    p50, base_p50 = cell.timing.p50_ms, base.timing.p50_ms
-    if not p50 or not base_p50:
-        return None
-    if cell is base:
-        return Speedup(1.0, None, None, Verdict.BASELINE, base=base.variant)
-    found = speedup(p50, base_p50, cell.timing.samples_ms, base.timing.samples_ms)
-    return dataclasses.replace(found, base=base.variant)
-
-
 def comparison_rows(runs: Iterable[StoredRun]) -> list[ComparisonRow]:
     """Every cell of every run beside its fp32; per run and configuration, fp32 first, then the variants
     in the order the converter lists them."""
+    fields = row_fields(ComparisonRow, computed=["pareto"])
     rows: list[ComparisonRow] = []
     for run in runs:
-        variants = {v.name: v for v in run.manifest.variants}
         base_name = baseline_of(c.variant for c in run.cells)
-        rank = {name: i for i, name in enumerate([base_name, *variants])}
-        base_cells = {(c.delegate, c.api, c.threads): c for c in run.cells if c.variant == base_name}
-        base_variant = variants.get(base_name)
+        rank = {name: i for i, name in enumerate([base_name, *(v.name for v in run.manifest.variants)])}
         ordered = sorted(run.cells, key=lambda c: (c.delegate, c.api, c.threads, rank.get(c.variant, len(rank))))
-        for cell in ordered:
-            record = variants.get(cell.variant)
-            base = base_cells.get((cell.delegate, cell.api, cell.threads))
-            top1 = cell.accuracy.top1 if cell.accuracy else None
-            base_top1 = base.accuracy.top1 if base and base.accuracy else None
-            p50 = cell.timing.p50_ms if cell.timing else None
-            size = record.size_bytes if record else None
-            base_size = base_variant.size_bytes if base_variant else None
-            rows.append(
-                ComparisonRow(
-                    run_id=run.run_id,
-                    created_at=run.created_at,
-                    device=run.device,
-                    variant=cell.variant,
-                    delegate=cell.delegate,
-                    api=cell.api,
-                    threads=cell.threads,
-                    status=cell.status,
-                    top1=top1,
-                    top1_drop_points=100 * (base_top1 - top1) if top1 is not None and base_top1 is not None else None,
-                    fp32_agreement=cell.accuracy.fp32_agreement if cell.accuracy else None,
-                    p50_ms=p50,
-                    p90_ms=cell.timing.p90_ms if cell.timing else None,
-                    speedup=_speedup(cell, base),
-                    peak_rss_mb=cell.memory.peak_rss_mb if cell.memory else None,
-                    size_kb=size / 1024 if size is not None else None,
-                    gzip_kb=record.gzip_bytes / 1024 if record and record.gzip_bytes is not None else None,
-                    size_reduction=1 - size / base_size if size is not None and base_size else None,
-                    coverage=cell.coverage.fraction if cell.coverage else None,
-                    fully_accelerated=cell.fully_accelerated,
-                    samples_ms=tuple(cell.timing.samples_ms) if cell.timing else (),
-                    message=cell.message,
-                    why=why_slower(cell, base, record, base_variant),
-                    contended=marks.contended(cell),
-                    noise=marks.noise(cell),
-                    top1_note=marks.top1_note(cell),
-                    labels_note=marks.labels_note(cell),
-                    worst_output_cosine=marks.worst_output_cosine(cell.accuracy),
-                    emulated=(cell.device.emulated or "") if cell.device else "",
-                    warning="; ".join(n.removeprefix("warning: ") for n in record.notes if n.startswith("warning: "))
-                    if record
-                    else "",
-                    baseline=cell.variant == base_name,
-                )
-            )
+        rows += [ComparisonRow(**read(m, fields)) for m in measured(ordered, run.manifest, run)]
     return mark_pareto(rows)
 
 
 def history_rows(points: Iterable[CellPoint]) -> list[ComparisonRow]:
     """Rows for the plot over time from the store's columns alone: status, p50 and top-1 per cell and run.
     What needs a run's JSON or its fp32 (p90, samples, speed-up, sizes) is left empty; no Pareto is marked."""
-    return [
-        ComparisonRow(
-            run_id=p.run_id,
-            created_at=p.created_at,
-            device=p.device,
-            variant=p.variant,
-            delegate=p.delegate,
-            api=p.api,
-            threads=p.threads,
-            status=p.status,
-            top1=p.top1,
-            top1_drop_points=None,
-            fp32_agreement=None,
-            p50_ms=p.p50_ms,
-            p90_ms=None,
-            speedup=None,
-            peak_rss_mb=p.peak_rss_mb,
-            size_kb=None,
-            gzip_kb=None,
-            size_reduction=None,
-            coverage=None,
-            fully_accelerated=None,
-            samples_ms=(),
-            message="",
-            contended=p.contended,
-        )
-        for p in points
-    ]
+    columns = [f.name for f in dataclasses.fields(CellPoint) if f.name in _FIELDS]
+    return [ComparisonRow(**{name: getattr(p, name) for name in columns}) for p in points]
 
 
 def _dominates(a: ComparisonRow, b: ComparisonRow) -> bool:

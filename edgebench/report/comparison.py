@@ -1,16 +1,21 @@
-"""The comparison table per device × delegate, for the terminal and as Markdown (CI job summaries)."""
+"""The comparison table per device × delegate, for the terminal, as Markdown (CI job summaries) and as the
+JSON of ``report --json``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import asdict
 from itertools import groupby
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from edgebench.report import ops
 from edgebench.report.analysis import ComparisonRow, DeviceMatrix, Recommendation, device_matrix
+from edgebench.report.build import Report
 from edgebench.report.marks import CONTENDED, CONTENDED_LABEL, FIDELITY_LEGEND, fidelity
+from edgebench.report.metrics import text
 from edgebench_records import Status
 
 HEADERS = (
@@ -55,12 +60,12 @@ def cells(row: ComparisonRow) -> list[str]:
         top1,
         _fmt(row.top1_drop_points and -row.top1_drop_points, "+.1f"),
         fidelity(row.fp32_agreement, row.worst_output_cosine),
-        _fmt(row.p50_ms, ".3f"),
-        _fmt(row.p90_ms, ".3f"),
-        row.speedup.text() if row.speedup else "—",
-        _fmt(row.peak_rss_mb, ".1f"),
-        _fmt(row.size_kb, ".1f"),
-        _fmt(row.gzip_kb, ".1f"),
+        text(row, "p50_ms"),
+        text(row, "p90_ms"),
+        text(row, "speedup"),
+        text(row, "peak_rss_mb"),
+        text(row, "size_kb"),
+        text(row, "gzip_kb"),
         _fmt(row.size_reduction and 100 * row.size_reduction, ".0f"),
         delegated,
         "★" if row.pareto else "",
@@ -173,3 +178,49 @@ def markdown(rows: list[ComparisonRow], recommendations: list[Recommendation]) -
         lines += ["| variant | " + " | ".join(matrix.devices) + " |", "|---|" + "---:|" * len(matrix.devices)]
         lines += ["| " + " | ".join([v, *matrix_cells(matrix, v)]) + " |" for v in matrix.variants]
     return "\n".join(lines) + "\n"
+
+
+def as_json(report: Report) -> dict[str, object]:
+    return {
+        "runs": report.run_ids,
+        "rows": [row_json(r) for r in report.rows],
+        "devices_side_by_side": matrix_json(device_matrix(report.rows)),
+        "ops": ops.as_json(report.ops),
+        "recommendations": [
+            {
+                "device": r.device,
+                "variant": r.row.variant if r.row else None,
+                "delegate": r.row.delegate if r.row else None,
+                "reason": r.reason,
+            }
+            for r in report.recommendations
+        ],
+    }
+
+
+def row_json(row: ComparisonRow) -> dict[str, object]:
+    """A row without its raw samples; the speed-up as its ratio, interval, verdict and the words the tables
+    print (``"≈ same (0.90–2.80×)"``)."""
+    out = {k: v for k, v in asdict(row).items() if k != "samples_ms"}
+    if row.speedup is not None:
+        out["speedup"] = asdict(row.speedup) | {"text": row.speedup.text()}
+    return out
+
+
+def matrix_json(matrix: DeviceMatrix | None) -> list[dict[str, object]] | None:
+    """One object per variant × device: the fastest ok configuration there, and whether it is the device's best."""
+    if matrix is None:
+        return None
+    return [
+        {
+            "variant": variant,
+            "device": device,
+            "delegate": entry.row.delegate,
+            "api": entry.row.api,
+            "threads": entry.row.threads,
+            "p50_ms": entry.row.p50_ms,
+            "top1": entry.row.top1,
+            "best_on_device": entry.best_on_device,
+        }
+        for (variant, device), entry in matrix.entries.items()
+    ]

@@ -1,4 +1,4 @@
-"""The comparison table: one row per cell, joined with the variant's conversion figures."""
+"""The run table: one row per cell of a run just measured, joined with the variant's conversion figures."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from edgebench.report import marks
-from edgebench.report.analysis import baseline_of
-from edgebench.report.why import why_slower
+from edgebench.report.metrics import METRICS, measured, read, row_fields, text
 from edgebench_records import CellResult, Manifest, Status
 
 
 @dataclass(frozen=True)
 class Row:
+    """A cell of a run just measured; each field is the metric of that name (report/metrics.py), and the
+    row's JSON (``run --json``) is its fields."""
+
     variant: str
     delegate: str
     api: str
@@ -42,56 +44,34 @@ class Row:
     emulated: str = ""  # why the device's timings mean nothing (an emulated board), from its facts
 
 
+# The run table's columns, in order: each one's header, alignment and print come from its metric.
+COLUMNS = (
+    "variant",
+    "delegate",
+    "api",
+    "threads",
+    "status",
+    "p50_ms",
+    "p90_ms",
+    "init_ms",
+    "peak_rss_mb",
+    "top1",
+    "fp32_agreement",
+    "coverage",
+    "size_kb",
+    "gzip_kb",
+)
+
+
 def rows(cells: list[CellResult], manifest: Manifest) -> list[Row]:
-    variants = {v.name: v for v in manifest.variants}
-    base_name = baseline_of(c.variant for c in cells)
-    fp32 = {(c.delegate, c.api, c.threads): c for c in cells if c.variant == base_name}
-    out = []
-    for cell in cells:
-        record = variants.get(cell.variant)
-        base = fp32.get((cell.delegate, cell.api, cell.threads))
-        out.append(
-            Row(
-                variant=cell.variant,
-                delegate=cell.delegate,
-                api=cell.api,
-                threads=cell.threads,
-                status=cell.status,
-                p50_ms=cell.timing.p50_ms if cell.timing else None,
-                p90_ms=cell.timing.p90_ms if cell.timing else None,
-                init_ms=cell.timing.init_ms if cell.timing else None,
-                peak_rss_mb=cell.memory.peak_rss_mb if cell.memory else None,
-                top1=cell.accuracy.top1 if cell.accuracy else None,
-                fp32_agreement=cell.accuracy.fp32_agreement if cell.accuracy else None,
-                coverage=cell.coverage.fraction if cell.coverage else None,
-                fully_accelerated=cell.fully_accelerated,
-                size_kb=record.size_bytes / 1024 if record and record.size_bytes is not None else None,
-                gzip_kb=record.gzip_bytes / 1024 if record and record.gzip_bytes is not None else None,
-                message=cell.message,
-                contended=marks.contended(cell),
-                noise=marks.noise(cell),
-                why=why_slower(cell, base, record, variants.get(base_name)),
-                top1_note=marks.top1_note(cell),
-                worst_output_cosine=marks.worst_output_cosine(cell.accuracy),
-                emulated=(cell.device.emulated or "") if cell.device else "",
-            )
-        )
-    return out
+    """One row per cell, in the order given, each field read through its metric."""
+    fields = row_fields(Row)
+    return [Row(**read(m, fields)) for m in measured(cells, manifest)]
 
 
-def _num(value: float | None, digits: int) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
-
-
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{100 * value:.1f}%"
-
-
-def _delegated(row: Row) -> str:
-    """Node coverage where the API reports nodes; CompiledModel only says whether it was full."""
-    if row.coverage is None and row.fully_accelerated is not None:
-        return "full" if row.fully_accelerated else "partial"
-    return _pct(row.coverage)
+def _status(row: Row) -> str:
+    status = row.status if row.status == Status.OK else f"[bold red]{row.status}[/]"
+    return f"{status} [bold yellow]{marks.CONTENDED}[/]" if row.contended else status
 
 
 def render(table_rows: list[Row], title: str, console: Console) -> None:
@@ -101,47 +81,11 @@ def render(table_rows: list[Row], title: str, console: Console) -> None:
         f" · {marks.CONTENDED}: {marks.CONTENDED_LABEL}, timing not to be trusted"
         f" · {marks.NO_LABELS}: the input set has no labels, so no top-1",
     )
-    for name in (
-        "variant",
-        "delegate",
-        "api",
-        "thr",
-        "status",
-        "p50 ms",
-        "p90 ms",
-        "init ms",
-        "RSS MB",
-        "top-1",
-        "agree",
-        "deleg",
-        "KB",
-        "gzip KB",
-    ):
-        table.add_column(
-            name, justify="left" if name in ("variant", "delegate", "api", "status") else "right", no_wrap=True
-        )
+    for name in COLUMNS:
+        metric = METRICS[name]
+        table.add_column(metric.header, justify="left" if metric.left else "right", no_wrap=True)
     for row in table_rows:
-        status = row.status if row.status == Status.OK else f"[bold red]{row.status}[/]"
-        if row.contended:
-            status += f" [bold yellow]{marks.CONTENDED}[/]"
-        table.add_row(
-            row.variant,
-            row.delegate,
-            row.api,
-            str(row.threads),
-            status,
-            _num(row.p50_ms, 3),
-            _num(row.p90_ms, 3),
-            _num(row.init_ms, 1),
-            _num(row.peak_rss_mb, 1),
-            row.top1_note if row.top1 is None and row.top1_note else _pct(row.top1),
-            _pct(row.fp32_agreement)
-            if row.fp32_agreement is not None
-            else marks.fidelity(None, row.worst_output_cosine),
-            _delegated(row),
-            _num(row.size_kb, 1),
-            _num(row.gzip_kb, 1),
-        )
+        table.add_row(*(_status(row) if name == "status" else text(row, name) for name in COLUMNS))
     console.print(table)
     for row in table_rows:
         if row.status != Status.OK:
