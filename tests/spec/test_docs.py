@@ -253,3 +253,21 @@ def test_the_gate_help_states_the_policy_defaults() -> None:
     assert f"Memory: max({limits.memory_pct * 100:g} %, {limits.memory_mb:g} MB)" in text
     assert f"any growth past {limits.size_pct * 100:g} %" in text
     assert f"floor {limits.accuracy_points:g} points" in text
+
+
+# A repository path a guide names: scripts/…, tests/…, edgebench/…, converter/…, device_runner/…, android_app/…
+REPO_PATH = re.compile(
+    r"`((?:scripts|tests|edgebench|edgebench_records|converter|device_runner)/[\w/.-]+\.(?:py|sh|c))`"
+)
+
+
+def test_every_file_a_guide_names_exists() -> None:
+    """Files move (tests into tiers, records into one package): a guide that names an old path is stale."""
+    missing = [
+        f"{page.relative_to(ROOT)}: {path}"
+        for page in PAGES
+        if page.name != "CHANGELOG.md"  # history names files as they were
+        for path in REPO_PATH.findall(page.read_text())
+        if not (ROOT / path).exists()
+    ]
+    assert missing == []
