@@ -27,6 +27,7 @@ from edgebench.commands.options import (
 )
 from edgebench.commands.progress import progress
 from edgebench.gate.policy import Policy, Thresholds, load_policy
+from edgebench.output_files import write_output
 from edgebench_records import Measurement
 from edgebench_records.catalogue import Options
 
@@ -255,7 +256,7 @@ def _write(result: GateResult, policy: Policy, reports: Reports, output: Output)
     from edgebench.report.table import console_for_stdout
 
     if reports.junit_path:
-        reports.junit_path.write_text(gate_view.junit(result), encoding="utf-8")
+        write_output(reports.junit_path, gate_view.junit(result))
     if reports.markdown_path:
         write_markdown(reports.markdown_path, gate_view.markdown(result, policy))
     if output.as_json:

@@ -12,6 +12,7 @@ import click
 from click.core import ParameterSource
 
 from device_runner.delegates import DelegateSpecError, parse_delegate
+from edgebench.output_files import write_output
 from edgebench_records import Measurement
 from edgebench_records.catalogue import Options
 from edgebench_records.options import OptionSpec, Shape, declared
@@ -141,7 +142,7 @@ def write_markdown(target: str | None, text: str) -> None:
     if target == "-":
         click.echo(text, nl=False)
     elif target:
-        Path(target).write_text(text, encoding="utf-8")
+        write_output(target, text)
 
 
 def _declared(kind: click.ParamType[Any, Any], spec: OptionSpec, value: Any, param: Any, ctx: Any) -> Any:

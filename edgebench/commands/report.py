@@ -19,6 +19,7 @@ from edgebench.commands.options import (
     write_markdown,
 )
 from edgebench.errors import ExitCode
+from edgebench.output_files import write_output
 
 if TYPE_CHECKING:
     from edgebench.report.build import Report
@@ -113,7 +114,7 @@ def _write(built: Report, pages: Pages, as_json: bool) -> None:
         from edgebench.report import html  # matplotlib: only when a page is asked for
 
         page = html.render(built.rows, built.history, built.recommendations, built.ops)
-        pages.html_path.write_text(page, encoding="utf-8")
+        write_output(pages.html_path, page)
     if pages.markdown_path:
         write_markdown(
             pages.markdown_path, comparison.markdown(built.rows, built.recommendations) + ops.markdown(built.ops)

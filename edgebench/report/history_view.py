@@ -3,7 +3,6 @@ one row each (report/cells.py) as CSV."""
 
 from __future__ import annotations
 
-import csv
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from edgebench.output_files import csv_text, write_output
 from edgebench.report.cells import COLUMNS
 from edgebench.store import RunSummary
 
@@ -24,11 +24,9 @@ def records(runs: list[RunSummary]) -> list[dict[str, Any]]:
 
 def write_csv(path: Path, runs: list[RunSummary]) -> None:
     """The runs one row each; tags as ``k=v;k=v``."""
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=[*asdict(runs[0]).keys()] if runs else ["run_id"])
-        writer.writeheader()
-        for record in records(runs):
-            writer.writerow({**record, "tags": ";".join(f"{k}={v}" for k, v in record["tags"].items())})
+    fields = [*asdict(runs[0]).keys()] if runs else ["run_id"]
+    rows = [{**r, "tags": ";".join(f"{k}={v}" for k, v in r["tags"].items())} for r in records(runs)]
+    write_output(path, csv_text(fields, rows))
 
 
 def render(runs: list[RunSummary], console: Console) -> None:
@@ -51,7 +49,4 @@ def render(runs: list[RunSummary], console: Console) -> None:
 
 
 def write_cells_csv(path: Path, rows: list[dict[str, object]]) -> None:
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+    write_output(path, csv_text(COLUMNS, rows))
