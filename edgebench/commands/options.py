@@ -4,6 +4,7 @@ declarations on ``Options`` and ``Measurement`` (``edgebench_records.options``).
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -88,6 +89,10 @@ def unique_list(value: str, flag: str, *, allow_empty: bool = False) -> list[str
     return items
 
 
+# No sweep or CPU set has more entries: a range beyond it is a typo, refused before it is expanded.
+MAX_LIST_ENTRIES = 1024
+
+
 def int_list(value: str, flag: str, *, allow_empty: bool = False) -> list[int]:
     """``1,2,4`` or ranges ``0-3`` as integers, each once; a bad value names the flag."""
     numbers: list[int] = []
@@ -99,8 +104,13 @@ def int_list(value: str, flag: str, *, allow_empty: bool = False) -> list[int]:
             raise click.BadParameter(f"{item!r} is not a number or a range like 0-3", param_hint=flag) from None
         if last < first:
             raise click.BadParameter(f"{item!r} is an empty range (write {last}-{first})", param_hint=flag)
+        if len(numbers) + last - first + 1 > MAX_LIST_ENTRIES:
+            raise click.BadParameter(
+                f"{value!r} names {len(numbers) + last - first + 1:,} values; at most {MAX_LIST_ENTRIES}",
+                param_hint=flag,
+            )
         numbers.extend(range(first, last + 1))
-    repeated = sorted({n for n in numbers if numbers.count(n) > 1})
+    repeated = sorted(n for n, times in Counter(numbers).items() if times > 1)
     if repeated:
         raise click.BadParameter(f"{', '.join(map(str, repeated))} given more than once", param_hint=flag)
     return numbers
