@@ -22,7 +22,7 @@ from pathlib import Path
 import edgebench_records as schema
 from device_runner.cell import now_iso
 from device_runner.lifecycle import child_env
-from edgebench_records import CellKey, CellResult, Plan, Status
+from edgebench_records import CellKey, CellResult, Plan, Status, altered_file
 
 STDERR_TAIL_CHARS = 2000
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent
@@ -66,6 +66,7 @@ def run_plan(
 ) -> list[CellResult]:
     plan = schema.read(Plan, plan_path)
     check_cpus(plan.measure.cpus)
+    check_variant_files(plan, plan_path.parent)
     # A unit is measured in one process: one cell, or a baseline/candidate pair timed side by side.
     units: list[tuple[CellKey, ...]] = list(plan.paired_cells()) if plan.pairs else [(k,) for k in plan.cells()]
     total = sum(len(unit) for unit in units)
@@ -87,6 +88,17 @@ def run_plan(
             if on_cell:
                 on_cell(CellDone(result.key.id, result.status, len(results), total, skipped))
     return results
+
+
+def check_variant_files(plan: Plan, folder: Path) -> None:
+    """Each variant file is the one the host made: the plan carries its sha256, checked here on the device too
+    (a file damaged in transfer or replaced on the board is measured under no name)."""
+    altered = altered_file(folder, ((v.file, v.sha256) for v in plan.variants))
+    if altered:
+        raise schema.SchemaError(
+            f"variant file {folder / altered[0]} does not have the sha256 the plan records for it "
+            f"(now {altered[1][:12]}); refusing to measure it under that name"
+        )
 
 
 def check_cpus(cpus: list[int]) -> None:

@@ -27,6 +27,7 @@ from edgebench_records import (
     Manifest,
     SchemaError,
     VariantState,
+    altered_file,
     read_manifest,
     sha256_tree,
 )
@@ -122,9 +123,13 @@ def convert(
     out = workdir / "variants" / f"{model.stem}-{key[:12]}"
     if not force and (out / MANIFEST_NAME).exists():
         try:
-            return read_manifest(out), out
+            cached = read_manifest(out)
         except SchemaError:
             pass  # written by another edgebench version: rebuild
+        else:
+            # A variant file changed since it was made is a cache miss: made again, never measured as itself.
+            if altered_file(out, ((v.file or "", v.sha256 or "") for v in cached.ok_variants())) is None:
+                return cached, out
     log = workdir / "logs" / f"convert-{out.name}.log"
     log.unlink(missing_ok=True)  # one conversion per log
     # FLAG=VALUE throughout: a path that starts with "-" would otherwise read as a flag of its own.

@@ -9,7 +9,7 @@ from pathlib import Path
 import edgebench_records as schema
 from device_runner.sweep import result_path
 from edgebench.errors import EdgebenchError
-from edgebench_records import CellResult, Manifest, Measurement, Plan, PlanVariant
+from edgebench_records import CellResult, Manifest, Measurement, Plan, PlanVariant, altered_file
 
 PLAN_NAME = "plan.json"
 
@@ -27,12 +27,23 @@ def build_plan(run_id: str, manifest: Manifest, measure: Measurement) -> Plan:
 
 def stage(plan: Plan, manifest_dir: Path, plan_dir: Path) -> Path:
     """Put the plan, the input set and the variant files in ``plan_dir``; returns the plan's path."""
+    altered = altered_file(manifest_dir, ((v.file, v.sha256) for v in plan.variants))
+    if altered:
+        raise EdgebenchError(altered_message(manifest_dir / altered[0], plan, altered[1]))
     plan_dir.mkdir(parents=True, exist_ok=True)
     for name in [plan.input_set, *(v.file for v in plan.variants)]:
         link_or_copy(manifest_dir / name, plan_dir / name)
     path = plan_dir / PLAN_NAME
     schema.write(path, plan)
     return path
+
+
+def altered_message(path: Path, plan: Plan, now: str) -> str:
+    (variant,) = (v for v in plan.variants if v.file == path.name)
+    return (
+        f"variant file {path} is not the {variant.name} its manifest names (sha256 {now[:12]}, "
+        f"recorded {variant.sha256[:12]}); refusing to measure it under that name"
+    )
 
 
 def link_or_copy(source: Path, target: Path) -> None:

@@ -20,7 +20,7 @@ numpy, SQLAlchemy or click).
 """
 
 from edgebench_records.bundle import BUNDLE_RECORD, Bundle, StoredRun, is_bundle_ref, read_bundle, write_bundle
-from edgebench_records.hashing import sha256_file, sha256_tree
+from edgebench_records.hashing import altered_file, sha256_file, sha256_tree
 from edgebench_records.manifest import (
     HOST_REFERENCE_AVAILABLE,
     INPUT_SET_NAME,
@@ -119,6 +119,7 @@ __all__ = [
     "VersionError",
     "Versioned",
     "WeightStats",
+    "altered_file",
     "build",
     "dumps",
     "from_dict",

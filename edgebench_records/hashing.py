@@ -6,6 +6,7 @@ import errno
 import hashlib
 import os
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 
 CHUNK = 1 << 20
@@ -32,3 +33,19 @@ def sha256_tree(path: Path) -> str:
         digest.update(str(item.relative_to(path)).encode())
         digest.update(sha256_file(item).encode())
     return digest.hexdigest()
+
+
+def altered_file(folder: Path, recorded: Iterable[tuple[str, str]]) -> tuple[str, str] | None:
+    """The first (file name, its sha256 now) in ``folder`` whose bytes are not the sha256 recorded for it; a
+    missing or unreadable file reads as ``"unreadable"``. A record without a hash (older ones) is not checked.
+    No file is measured under a name it does not have: a variant replaced on disk is caught here."""
+    for name, sha256 in recorded:
+        if not sha256:
+            continue
+        try:
+            now = sha256_file(folder / name)
+        except OSError:
+            now = "unreadable"
+        if now != sha256:
+            return name, now
+    return None
