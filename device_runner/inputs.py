@@ -19,6 +19,7 @@ taking ``[1, 32, 32, 1]``), else the whole shape. Standard library and numpy onl
 from __future__ import annotations
 
 import io
+import math
 import re
 import zipfile
 from collections.abc import Iterable
@@ -204,8 +205,23 @@ def synthetic_inputs(
     ``SYNTHETIC_FLOAT_RANGE``; quantised integer inputs as float values covering the tensor's quantised range;
     other integer inputs as small integers of their own dtype. ValueError naming the input for a dynamic
     shape without ``shapes`` or a dtype nothing can be made for."""
+    batches = [(tensor, (n, *sample_shape(resolved_shape(tensor, shapes)))) for tensor in tensors]
+    need = sum(math.prod(shape) * SYNTHETIC_BYTES_PER_VALUE for _, shape in batches)
+    if need > SYNTHETIC_MAX_BYTES:
+        sizes = ", ".join(f"{t.name!r} {'x'.join(map(str, shape[1:]))}" for t, shape in batches)
+        raise ValueError(
+            f"{n} synthetic samples of {sizes} would take {need / 2**30:,.1f} GiB, over the "
+            f"{SYNTHETIC_MAX_BYTES / 2**30:g} GiB an input set may hold: give fewer --synthetic-samples, "
+            "a smaller --input-shape, or --data"
+        )
     rng = np.random.default_rng(seed)
-    return [_synthetic(tensor, (n, *sample_shape(resolved_shape(tensor, shapes))), rng) for tensor in tensors]
+    return [_synthetic(tensor, shape, rng) for tensor, shape in batches]
+
+
+# An input set is made, written, pushed to every device and read by each cell: past this it is a typo (a huge
+# --synthetic-samples or --input-shape), refused with the figure before anything is allocated.
+SYNTHETIC_MAX_BYTES = 1 << 30
+SYNTHETIC_BYTES_PER_VALUE = 8  # the widest a synthetic value is made as, before it is cast to its dtype
 
 
 def _synthetic(tensor: TensorInfo, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
