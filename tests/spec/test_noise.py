@@ -72,7 +72,9 @@ def test_the_guard_flags_busy_loops_on_every_core() -> None:
         loaded = guard.finish()
     assert loaded.contended and any(r.startswith("other processes kept") for r in loaded.reasons), loaded
     assert saturated(loaded), loaded
-    # this machine is shared: "quiet" may be busy too, so only ask that the loops show as more
+    # this machine is shared: "quiet" may be busy too, so only ask that the loops show as more — or, where other
+    # work already saturated the machine, as saturated still (no reading goes past every core)
     assert quiet.during.others_busy_cores is not None and loaded.during.others_busy_cores is not None
-    assert loaded.during.others_busy_cores >= quiet.during.others_busy_cores - 0.1
+    ceiling = 0.9 * quiet.available_cores
+    assert loaded.during.others_busy_cores >= min(quiet.during.others_busy_cores, ceiling) - 0.1
     assert quiet.available_cores == len(os.sched_getaffinity(0)) and quiet.threads == 1
