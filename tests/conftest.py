@@ -97,10 +97,11 @@ def run_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @contextmanager
-def conversion_lock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Held while a shared fixture converts: a worker that comes second waits, then finds every variant the
-    first made in the shared variant cache, so each model is fine-tuned once per test run, not once per worker."""
-    with (run_directory(tmp_path_factory) / "conversions.lock").open("w") as lock:
+def run_lock(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[None]:
+    """Held while a session fixture makes something every worker of the run uses: a worker that comes second
+    waits, then finds it made (conversions: in the shared variant cache, so each model is fine-tuned once per
+    test run, not once per worker)."""
+    with (run_directory(tmp_path_factory) / f"{name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
         yield
 
@@ -125,7 +126,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def converted(tmp_path_factory: pytest.TempPathFactory, workdir: Path) -> tuple[Manifest, Path]:
     """The bundled example's fp32 and int8 variants (what `edgebench run` makes by default)."""
-    with conversion_lock(tmp_path_factory):
+    with run_lock(tmp_path_factory, "conversions"):
         return convert(EXAMPLE_MODEL, EXAMPLE_DATA, ["fp32", "int8"], workdir)
 
 
@@ -153,14 +154,18 @@ JVM_JARS = ["/usr/share/java/gson.jar", "/usr/share/java/junit4.jar", "/usr/shar
 
 
 @pytest.fixture(scope="session")
-def jvm() -> list[str]:
-    """The command that runs the Java core's JvmRunner on its fake phone (compiled by the script CI runs)."""
-    out = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "test_android_core.sh"), "--compile-only"], capture_output=True, text=True
-    )
-    if out.returncode == 2:  # a Debian package is missing: the script names it
-        missing_part(out.stderr.strip())
-    assert out.returncode == 0, out.stderr
+def jvm(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """The command that runs the Java core's JvmRunner on its fake phone (compiled by the script CI runs).
+    Compiled once per test run: a second worker's javac would rewrite the classes under the first one's JVMs."""
+    compiled = run_directory(tmp_path_factory) / "jvm-compiled"
+    with run_lock(tmp_path_factory, "jvm"):
+        if not compiled.exists():
+            command = ["bash", str(ROOT / "scripts" / "test_android_core.sh"), "--compile-only"]
+            out = subprocess.run(command, capture_output=True, text=True)
+            if out.returncode == 2:  # a Debian package is missing: the script names it
+                missing_part(out.stderr.strip())
+            assert out.returncode == 0, out.stderr
+            compiled.touch()
     return ["java", "-cp", ":".join([str(JVM_CLASSES), *JVM_JARS]), "com.edgebench.runner.core.JvmRunner"]
 
 
