@@ -230,11 +230,13 @@ def _channel_pruned(model: Any, ctx: Context) -> Any:
     """Channels removed, then distilled from the source model (``model``, left whole) as teacher."""
     o = ctx.options
     distill = techniques.Distill(model, o.distill_temperature, o.distill_alpha)
-    return techniques.channel_pruned(model, ctx.train, ctx.tune, o.channel_ratio, o.stream_ratio, distill)
+    tune = techniques.recovering(ctx.tune, o.recovery_factor)
+    return techniques.channel_pruned(model, ctx.train, tune, o.channel_ratio, o.stream_ratio, distill)
 
 
 def _low_rank(model: Any, ctx: Context) -> Any:
-    return techniques.low_rank(model, ctx.train, ctx.tune, ctx.options.low_rank_energy)
+    tune = techniques.recovering(ctx.tune, ctx.options.recovery_factor)
+    return techniques.low_rank(model, ctx.train, tune, ctx.options.low_rank_energy)
 
 
 def _pruned_qat(model: Any, ctx: Context) -> Any:
@@ -262,7 +264,8 @@ def _distilled(model: Any, ctx: Context) -> Any:
     assert ctx.source.predict is not None and ctx.data.train is not None
     teacher = ctx.source.predict(ctx.data.train)
     distill = techniques.Distill(model, o.distill_temperature, o.distill_alpha)
-    return techniques.student_distilled(student, ctx.train, ctx.tune, distill, teacher)
+    tune = techniques.recovering(ctx.tune, o.recovery_factor)
+    return techniques.student_distilled(student, ctx.train, tune, distill, teacher)
 
 
 def _channels(o: Options) -> str:
@@ -295,9 +298,9 @@ def _student(o: Options) -> str:
 
 
 def _recovery(o: Options) -> str:
-    epochs, rate = techniques.RECOVERY_EPOCHS, techniques.RECOVERY_LR
+    factor, rate = o.recovery_factor, techniques.RECOVERY_LR
     return (
-        f"fine-tuned {o.epochs * epochs} epochs at lr {o.learning_rate * rate:g} ({epochs}× --epochs, {rate:g}× --lr)"
+        f"fine-tuned {o.epochs * factor} epochs at lr {o.learning_rate * rate:g} ({factor}× --epochs, {rate:g}× --lr)"
     )
 
 

@@ -471,28 +471,25 @@ def distilled(model: Any, train: TrainingSet, tune: FineTune, distill: Distill) 
 
 # A structural change is recovered from rather than nudged: those techniques fine-tune at this multiple of --lr.
 RECOVERY_LR = 10.0
-# ... and for this multiple of --epochs: at 3 epochs the bundled example's channel-pruned model stayed 6.4 points
-# below the source, at 15 within 1 (scripts/bench_compression.py --explore); MobileNetV2 on digits, channel-pruned,
-# was 0.0 to 2.2 points below at 30 (three seeds), 0.3 to 0.6 at 60.
-RECOVERY_EPOCHS = 20
+# ... for --recovery-factor × --epochs (20 by default): at 3 epochs the bundled example's channel-pruned model stayed
+# 6.4 points below the source, at 15 within 1 (scripts/bench_compression.py --explore); MobileNetV2 on digits,
+# channel-pruned, was 0.0 to 2.2 points below at 30 (three seeds), 0.3 to 0.6 at 60.
 
 
-def recovering(tune: FineTune) -> FineTune:
-    """``tune`` from ``RECOVERY_LR`` × its rate, decaying, for ``RECOVERY_EPOCHS`` × its epochs, still reporting
+def recovering(tune: FineTune, factor: int) -> FineTune:
+    """``tune`` from ``RECOVERY_LR`` × its rate, decaying, for ``factor`` × its epochs, still reporting
     ``tune.epochs`` epochs (``every``). The decay is what lets the narrower model settle: at a constant rate
     its validation top-1 still swung by 3 points from one epoch to the next at the end."""
-    epochs = tune.epochs * RECOVERY_EPOCHS
-    return FineTune(epochs, tune.learning_rate * RECOVERY_LR, tune.batch_size, every(tune, RECOVERY_EPOCHS), True)
+    return FineTune(tune.epochs * factor, tune.learning_rate * RECOVERY_LR, tune.batch_size, every(tune, factor), True)
 
 
 def channel_pruned(
     model: Any, train: TrainingSet, tune: FineTune, ratio: float, stream_ratio: float, distill: Distill | None
 ) -> Any:
     """Filters removed to ``ratio`` of each prunable group (``stream_ratio`` of a residual stream), then
-    fine-tuned (``recovering``): distilled from the original when ``distill`` is given and the labels are class
-    ids, else on the targets."""
+    fine-tuned with ``tune`` (a ``recovering`` one): distilled from the original when ``distill`` is given and
+    the labels are class ids, else on the targets."""
     student, _, _ = structure.channel_prune(model, ratio, stream_ratio)
-    tune = recovering(tune)
     if distill is not None and _is_class_ids(train):
         return distilled(student, train, tune, distill)
     return fine_tune(student, train, tune)
@@ -501,10 +498,9 @@ def channel_pruned(
 def student_distilled(
     student: Any, train: TrainingSet, tune: FineTune, distill: Distill, teacher: list[np.ndarray]
 ) -> Any:
-    """A user's student trained from the teacher (``teacher``: its outputs on ``train.x``), as long and fast as
-    ``recovering`` says: by ``distilled`` where the labels are class ids, else fitted to the teacher's outputs
+    """A user's student trained from the teacher (``teacher``: its outputs on ``train.x``) with ``tune`` (a
+    ``recovering`` one): by ``distilled`` where the labels are class ids, else fitted to the teacher's outputs
     (mean squared error on each): what it should imitate when there are no classes to soften."""
-    tune = recovering(tune)
     if _is_class_ids(train):
         return distilled(student, train, tune, distill)
     return fine_tune(student, TrainingSet(train.x, teacher, ["mse" for _ in teacher]), tune)
@@ -512,10 +508,10 @@ def student_distilled(
 
 def low_rank(model: Any, train: TrainingSet, tune: FineTune, energy: float) -> Any:
     """Dense and 1×1 convolution kernels factorised by truncated SVD where that makes them smaller, fine-tuned
-    (``recovering``)."""
+    with ``tune`` (a ``recovering`` one)."""
     factorised, done = structure.low_rank(model, energy)
     if not done:
         raise structure.Unsupported(
             f"no Dense or 1×1 convolution kernel gets smaller at {energy:g} of its singular-value energy"
         )
-    return fine_tune(factorised, train, recovering(tune))
+    return fine_tune(factorised, train, tune)

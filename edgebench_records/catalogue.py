@@ -86,6 +86,12 @@ class Options:
     low_rank_energy: float = option(
         0.9, above=0, at_most=1, help="Share of the singular-value energy low_rank keeps in each factorised kernel."
     )
+    recovery_factor: int = option(
+        20,
+        at_least=1,
+        help="A structural change (channel_pruned, low_rank, distilled) recovers for this many × --epochs, from "
+        "10× --lr decaying to 0.",
+    )
     student: str = option(  # "": not given (the distilled variants are then not applicable)
         "",
         metavar="PATH",
@@ -104,8 +110,9 @@ DATA_OPTIONS = frozenset(spec.name for spec in declared(Options) if spec.data)
 # What any fine-tuning reads: the schedule, and the task and loss that decide its targets.
 TUNING = frozenset({"epochs", "learning_rate", "batch_size", "task", "loss"})
 INT8_IO = frozenset({"float_io"})
-CHANNELS = TUNING | {"channel_ratio", "stream_ratio", "distill_temperature", "distill_alpha"}
-STUDENT = TUNING | {"student", "distill_temperature", "distill_alpha"}
+RECOVERING = TUNING | {"recovery_factor"}  # the structural variants: a new shape learns again, for longer
+CHANNELS = RECOVERING | {"channel_ratio", "stream_ratio", "distill_temperature", "distill_alpha"}
+STUDENT = RECOVERING | {"student", "distill_temperature", "distill_alpha"}
 
 
 @dataclass(frozen=True)
@@ -157,7 +164,7 @@ CATALOGUE = (
     VariantSpec("channel_pruned", "filters removed (a smaller dense model), distilled; float32", True, CHANNELS),
     VariantSpec("channel_pruned_int8", "filters removed, distilled; full-integer int8", True, CHANNELS | INT8_IO),
     VariantSpec(
-        "low_rank", "kernels factorised by truncated SVD, fine-tuned; float32", True, TUNING | {"low_rank_energy"}
+        "low_rank", "kernels factorised by truncated SVD, fine-tuned; float32", True, RECOVERING | {"low_rank_energy"}
     ),
     VariantSpec("distilled", "the --student model distilled from the source; float32", True, STUDENT),
     VariantSpec("distilled_int8", "the --student model distilled; full-integer int8", True, STUDENT | INT8_IO),

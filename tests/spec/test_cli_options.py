@@ -34,6 +34,7 @@ CASES: dict[str, tuple[list[str], Any]] = {
     "distill_temperature": (["--distill-temperature", "2"], 2.0),
     "distill_alpha": (["--distill-alpha", "0.3"], 0.3),
     "low_rank_energy": (["--low-rank-energy", "0.8"], 0.8),
+    "recovery_factor": (["--recovery-factor", "2"], 2),
     "clusters": (["--clusters", "8"], 8),
     "epochs": (["--epochs", "2"], 2),
     "learning_rate": (["--lr", "0.001"], 0.001),

@@ -7,8 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from converter.techniques import RECOVERY_EPOCHS, RECOVERY_LR, FineTune, recovering
+from converter.techniques import RECOVERY_LR, FineTune, recovering
 from edgebench_records import VariantRecord, VariantState
+from edgebench_records.catalogue import Options
 
 
 def test_the_accuracy_warning_names_the_drop_and_what_to_try() -> None:
@@ -37,8 +38,9 @@ def test_the_accuracy_warning_names_the_drop_and_what_to_try() -> None:
 
 def test_a_structural_change_recovers_for_longer_and_still_reports_epochs_epochs() -> None:
     seen: list[tuple[int, int]] = []
-    tune = recovering(FineTune(3, 1e-4, 32, lambda epoch, total: seen.append((epoch, total))))
-    assert tune.epochs == 3 * RECOVERY_EPOCHS and tune.learning_rate == pytest.approx(1e-4 * RECOVERY_LR)
+    factor = Options().recovery_factor
+    tune = recovering(FineTune(3, 1e-4, 32, lambda epoch, total: seen.append((epoch, total))), factor)
+    assert factor == 20 and tune.epochs == 3 * factor and tune.learning_rate == pytest.approx(1e-4 * RECOVERY_LR)
     for epoch in range(1, tune.epochs + 1):
         tune.on_epoch(epoch, tune.epochs)
     assert seen == [(1, 3), (2, 3), (3, 3)]  # what the progress bar counts per fine-tuned variant
