@@ -31,9 +31,21 @@ def stored_gate(request: StoredGateRequest, policy: Policy) -> GateOutcome:
     with Store(request.store_url, must_exist=True) as history:
         before = resolve(history, request.baseline, request.device)
         after = resolve(history, request.candidate, request.device)
+        not_itself(request, before, after)
         warnings = same_model(before, after, request.allow_different_models)
         noise = history_noise(history, [*before, *after], exclude={r.run_id for r in after})
     return GateOutcome(compare(before, after, policy, noise), warnings)
+
+
+def not_itself(request: StoredGateRequest, before: list[StoredRun], after: list[StoredRun]) -> None:
+    """A run gated against itself passes whatever it holds (a mis-wired --baseline latest --candidate latest):
+    refused, naming the runs both sides resolved to."""
+    shared = sorted({r.run_id for r in before} & {r.run_id for r in after})
+    if shared:
+        raise EdgebenchError(
+            f"--baseline {request.baseline} and --candidate {request.candidate} both select run "
+            f"{', '.join(shared)}: a run gated against itself proves nothing; give two different releases"
+        )
 
 
 def same_model(before: list[StoredRun], after: list[StoredRun], allowed: bool) -> list[str]:

@@ -236,8 +236,9 @@ def test_a_terminal_that_cannot_show_unicode_gets_the_report_anyway(measured: St
     store = tmp_path / "h.sqlite"
     with Store(f"sqlite:///{store}") as history:
         save(history, measured, "r1", "local", "2026-11-20T10:00:00+00:00", {})
+        save(history, measured, "r2", "local", "2026-11-21T10:00:00+00:00", {})
     env = {**os.environ, "PYTHONIOENCODING": "ascii"}
-    for command in (["report"], ["history"], ["gate", "--baseline", "r1", "--candidate", "r1"]):
+    for command in (["report"], ["history"], ["gate", "--baseline", "r1", "--candidate", "r2"]):
         proc = subprocess.run(
             [EDGEBENCH, *command, "--store", str(store)], capture_output=True, text=True, env=env, check=False
         )
