@@ -15,7 +15,9 @@ from edgebench_records import Manifest, VariantRecord
 from edgebench_records.catalogue import Options
 from tests.conftest import variant_of
 
-OPTIONS_1: dict[str, Any] = {"epochs": 1}
+# One epoch, and a structural variant's recovery 5 of them rather than 20: these specs check what each technique
+# makes, and that it still works (top-1 above 70 %); what it reaches at the defaults is bench_compression's figure.
+OPTIONS_1: dict[str, Any] = {"epochs": 1, "recovery_factor": 5}
 
 
 def _options(**changes: Any) -> Options:
@@ -63,7 +65,7 @@ def test_channel_pruning_makes_a_smaller_dense_model_of_the_same_ops(pruned_exam
         assert record.figures.flops < 0.5 * fp32.figures.flops
         assert set(record.figures.ops) == set(fp32.figures.ops)  # nothing added: a dense model, just narrower
         assert record.sparsity < 0.05  # removed, not zeroed
-        assert record.host_top1 is not None and record.host_top1 > 0.7  # one epoch; at the defaults: README
+        assert record.host_top1 is not None and record.host_top1 > 0.7  # 5 epochs; at the defaults: docs/converting.md
         assert "distilled" in record.recipe
 
 
