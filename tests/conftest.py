@@ -40,6 +40,7 @@ from edgebench_records import (
     PlanVariant,
     StoredRun,
     VariantRecord,
+    read_bundle,
     sha256_file,
 )
 
@@ -330,6 +331,16 @@ def measured(tmp_path_factory: pytest.TempPathFactory, workdir: Path, converted:
     with Store(f"sqlite:///{store}") as source:
         (summary,) = source.list_runs()
         return source.load_run(summary.run_id)
+
+
+def frozen_history(path: Path, runs: list[tuple[str, str, dict[str, str]]]) -> Path:
+    """An SQLite history at ``path`` holding the frozen bundle's run (an earlier release's) once per
+    (run id, created at, tags): something to report and gate without measuring anything."""
+    (run,) = read_bundle(DATA / "records" / "bundle-1.1.json")
+    with Store(f"sqlite:///{path}") as history:
+        for run_id, created_at, tags in runs:
+            save(history, run, run_id, "pi4", created_at, tags)
+    return path
 
 
 def save(store: Store, run: StoredRun, run_id: str, device: str, created_at: str, tags: dict[str, str]) -> None:

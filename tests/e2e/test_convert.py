@@ -28,10 +28,11 @@ OPTIONS = Options()
 
 @pytest.fixture(scope="module")
 def every_variant(tmp_path_factory: pytest.TempPathFactory) -> tuple[Manifest, Path]:
-    # the example is its own student here: distilled needs one, and no other variant reads it. One epoch, and the
-    # structural variants recover for 5 (not 3 and 60): the specs ask that every variant is made, runs above 90 %
-    # and keeps what its technique promises; what each reaches at the defaults is scripts/bench_compression.py's
-    options = dataclasses.replace(OPTIONS, student=str(EXAMPLE_MODEL), epochs=1, recovery_factor=5)
+    # the example is its own student here: distilled needs one, and no other variant reads it. The structural
+    # variants recover for 5× --epochs (15), not 20× (60): the specs ask that every variant is made, runs above
+    # 90 % and keeps what its technique promises; what each reaches at the defaults is bench_compression's figure.
+    # (At one epoch, pruned read 89.4 %: the three are kept.)
+    options = dataclasses.replace(OPTIONS, student=str(EXAMPLE_MODEL), recovery_factor=5)
     return convert(EXAMPLE_MODEL, EXAMPLE_DATA, list(RECIPES), tmp_path_factory.mktemp("all"), options=options)
 
 

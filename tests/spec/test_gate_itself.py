@@ -8,19 +8,16 @@ from pathlib import Path
 import pytest
 
 from edgebench.cli import invoke
-from edgebench.store import Store
-from edgebench_records import read_bundle
-from tests.conftest import DATA, save
+from tests.conftest import frozen_history
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("store") / "h.sqlite"
-    (run,) = read_bundle(DATA / "records" / "bundle-1.1.json")
-    with Store(f"sqlite:///{path}") as history:
-        save(history, run, "r1", "pi4", "2026-12-01T00:00:00+00:00", {"release": "2"})
-        save(history, run, "r2", "pi4", "2026-12-02T00:00:00+00:00", {"release": "3"})
-    return path
+    two_releases = [
+        ("r1", "2026-12-01T00:00:00+00:00", {"release": "2"}),
+        ("r2", "2026-12-02T00:00:00+00:00", {"release": "3"}),
+    ]
+    return frozen_history(tmp_path_factory.mktemp("store") / "h.sqlite", two_releases)
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,7 @@ from pathlib import Path
 import pytest
 
 from edgebench.cli import invoke
-from edgebench.store import Store
-from edgebench_records import read_bundle
-from tests.conftest import DATA, save
+from tests.conftest import frozen_history
 from tests.support.filesystems import fill, mounted
 
 OLD = "the previous report, which must survive\n"
@@ -18,13 +16,12 @@ OLD = "the previous report, which must survive\n"
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A history holding a run of an earlier release (the frozen bundle's), twice: something to report."""
-    path = tmp_path_factory.mktemp("store") / "h.sqlite"
-    (run,) = read_bundle(DATA / "records" / "bundle-1.1.json")
-    with Store(f"sqlite:///{path}") as history:
-        save(history, run, "20261201T000000Z-aaaaaa", "pi4", "2026-12-01T00:00:00+00:00", {})
-        save(history, run, "20261202T000000Z-bbbbbb", "pi4", "2026-12-02T00:00:00+00:00", {})
-    return path
+    """A history holding a run of an earlier release, twice: something to report."""
+    runs: list[tuple[str, str, dict[str, str]]] = [
+        ("20261201T000000Z-aaaaaa", "2026-12-01T00:00:00+00:00", {}),
+        ("20261202T000000Z-bbbbbb", "2026-12-02T00:00:00+00:00", {}),
+    ]
+    return frozen_history(tmp_path_factory.mktemp("store") / "h.sqlite", runs)
 
 
 @pytest.mark.parametrize(
