@@ -1,4 +1,4 @@
-"""Real pre-trained models that ship inside a PyPI wheel, unpacked by scripts/fetch_test_models.py."""
+"""Real pre-trained models that ship inside PyPI wheels, unpacked by scripts/fetch_test_models.py."""
 
 from __future__ import annotations
 
@@ -17,6 +17,12 @@ MANY_OUTPUTS = "hand_landmark_lite"  # 4 outputs
 XNNPACK_CUSTOM_OP = "selfie_segmentation"  # Convolution2DTransposeBias: a custom op only XNNPACK provides
 UNKNOWN_CUSTOM_OP = "face_landmark_with_attention"  # Landmarks2TransformMatrix & co: in no stock runtime
 SPARSE_WEIGHTS = "pose_detection"  # 38 sparse FLOAT16 constants feeding DENSIFY
+SPARSE_FLOAT = "face_detection_full_range_sparse"  # 46 DENSIFY ops; float32
+STATEFUL = "okay_nabu"  # VAR_HANDLE/READ_VARIABLE/ASSIGN_VARIABLE/CALL_ONCE; int8 input [1,3,40]; one output value
+CONTROL_FLOW = "hey_jarvis"  # an IF op; input [1,16,96]; one output value
+DYNAMIC_AUDIO = "melspectrogram"  # input [-1,-1] (batch x samples); output [-1,1,-1,32]
+FREE_BATCH = "speech_embedding"  # input [-1,76,32,1]
+MULTI_HEAD = "face_detection_back"  # regressors [1,896,16] (box + keypoints) and classificators [1,896,1]
 
 
 def real_model(name: str) -> Path:
