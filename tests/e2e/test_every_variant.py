@@ -1,0 +1,190 @@
+"""Every variant of the bundled example, made in one conversion: what each technique makes and keeps, read from
+the .tflite files. Sizes fall fp32 → fp16 → int8; pruned kernels hold the target sparsity and clustered ones the
+cluster count; the stacked (collaborative) variants keep what the technique before them made — the pruned zeros
+through quantisation-aware training (pqat_int8), the clusters through it (cqat_int8), both through clustering and
+QAT (pcqat_int8, pruned_clustered_int8) — with int8's ops and about int8's accuracy; BatchNorm is folded before
+QAT; channel pruning makes a smaller dense model distilled from the original; low-rank factorises only where a
+layer gets smaller; a variant that loses accuracy carries a warning.
+
+One conversion serves them all because each conversion of the example costs CI minutes (fine-tuning, and
+TensorFlow's start-up in every converter process)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from converter.recipes import RECIPES
+from edgebench.conversion import convert
+from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
+from edgebench_records import Manifest, VariantRecord, WeightStats
+from edgebench_records.catalogue import Options
+from tests.conftest import variant_of
+
+pytestmark = pytest.mark.slow
+# The defaults' epochs (at one, pruned read 89.4 %, under the 90 % asked below). The example is its own student
+# (distilled needs one, and no other variant reads it). The structural variants recover for 5× --epochs, not the
+# default 20×: these specs ask that every variant is made, runs above 90 % and keeps what its technique promises;
+# what each reaches at the defaults is bench_compression's figure.
+OPTIONS = dataclasses.replace(Options(), student=str(EXAMPLE_MODEL), recovery_factor=5)
+STACKED = ("pqat_int8", "cqat_int8", "pruned_clustered_int8", "pcqat_int8")
+KEEP_ZEROS = ("pqat_int8", "pruned_clustered_int8", "pcqat_int8")
+KEEP_CLUSTERS = ("cqat_int8", "pruned_clustered_int8", "pcqat_int8")
+
+
+@dataclasses.dataclass(frozen=True)
+class Conversion:
+    manifest: Manifest
+    directory: Path
+    events: list[dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def every(tmp_path_factory: pytest.TempPathFactory) -> Conversion:
+    events: list[dict[str, Any]] = []
+    out = tmp_path_factory.mktemp("all")
+    manifest, directory = convert(
+        EXAMPLE_MODEL, EXAMPLE_DATA, list(RECIPES), out, options=OPTIONS, on_event=events.append
+    )
+    return Conversion(manifest, directory, events)
+
+
+def wrapped(record: VariantRecord) -> dict[tuple[int, ...], WeightStats]:
+    """The kernels TFMOT prunes and clusters here, by shape (each is unique in the example): 1×1 convolutions
+    (O,1,1,I) and the Dense layer (O,I); it leaves the depthwise kernels and the first 3×3 convolution alone."""
+    kernels = [w for w in record.weights if len(w.shape) == 2 or (len(w.shape) == 4 and w.shape[1:3] == [1, 1])]
+    assert len(kernels) == 7, record.name
+    return {tuple(w.shape): w for w in kernels}
+
+
+def made(every: Conversion, name: str) -> VariantRecord:
+    record = variant_of(every.manifest, name)
+    assert record.status == "ok", f"{name}: {record.message}"
+    return record
+
+
+def test_every_variant_is_made_and_runs_in_litert(every: Conversion) -> None:
+    assert [v.name for v in every.manifest.variants] == list(RECIPES)
+    for record in every.manifest.variants:
+        assert record.status == "ok", f"{record.name}: {record.message}"
+        assert record.file and (every.directory / record.file).exists()
+        assert record.host_top1 is not None and record.host_top1 > 0.9  # ran on the host's LiteRT
+        assert record.ops and record.inputs and record.outputs and record.recipe
+
+
+def test_sizes_fall_fp32_then_fp16_then_int8(every: Conversion) -> None:
+    size = {v.name: v.size_bytes for v in every.manifest.variants}
+    assert size["int8"] < size["fp16"] < size["fp32"]  # type: ignore[operator]
+
+
+def test_pruned_kernels_reach_the_target_sparsity(every: Conversion) -> None:
+    for variant in ("pruned", "pruned_int8", "pruned_2x4"):
+        for weights in wrapped(made(every, variant)).values():
+            assert abs(weights.zero_fraction - OPTIONS.sparsity) <= 0.02, (variant, weights)
+
+
+def test_clustered_kernels_hold_at_most_the_cluster_count_of_values(every: Conversion) -> None:
+    kernels = wrapped(made(every, "clustered")).values()
+    # BatchNorm folding rescales each output channel, so the count holds per channel
+    assert all(w.unique_per_channel_max <= OPTIONS.clusters for w in kernels)
+    dense = [w for w in kernels if len(w.shape) == 2]
+    assert dense and all(w.unique <= OPTIONS.clusters for w in dense)
+
+
+def test_pruned_and_clustered_download_well_below_fp32(every: Conversion) -> None:
+    gzip = {v.name: v.gzip_bytes or 0 for v in every.manifest.variants}
+    for variant in ("pruned", "clustered"):
+        assert gzip[variant] < 0.75 * gzip["fp32"], (variant, gzip)
+
+
+def test_quantisation_aware_int8_stays_within_two_points_of_fp32_and_folds_batchnorm(every: Conversion) -> None:
+    fp32, int8, qat = made(every, "fp32"), made(every, "int8"), made(every, "qat_int8")
+    assert qat.host_top1 is not None and fp32.host_top1 is not None and qat.host_top1 >= fp32.host_top1 - 0.02
+    assert int8.figures is not None and qat.figures is not None
+    assert qat.figures.ops == int8.figures.ops  # no MUL/ADD left over from an unfolded BatchNorm
+    assert qat.figures.total_params == int8.figures.total_params
+
+
+def test_stacked_variants_have_int8s_ops_and_about_its_accuracy(every: Conversion) -> None:
+    int8 = made(every, "int8")
+    assert int8.figures is not None and int8.host_top1 is not None
+    for name in STACKED:
+        record = made(every, name)
+        assert record.figures is not None and record.host_top1 is not None
+        assert record.figures.ops == int8.figures.ops, name  # BatchNorm folded, ReLUs fused: nothing left over
+        # no worse than the single technique + int8 it builds on
+        alone = made(every, "clustered_int8" if name == "cqat_int8" else "pruned_int8")
+        assert alone.host_top1 is not None and record.host_top1 >= alone.host_top1 - 0.02, name
+        assert record.host_top1 > 0.85, name
+
+
+def test_the_zeros_survive_quantisation_aware_training_and_clustering(every: Conversion) -> None:
+    pruned = made(every, "pruned_int8")
+    assert pruned.sparsity is not None and pruned.sparsity > 0.4
+    for name in KEEP_ZEROS:
+        record = made(every, name)
+        assert record.sparsity is not None and abs(record.sparsity - pruned.sparsity) < 0.01, name
+        for shape, kernel in wrapped(record).items():
+            assert abs(kernel.zero_fraction - OPTIONS.sparsity) <= 0.02, (name, kernel)
+            assert abs(kernel.zero_fraction - wrapped(pruned)[shape].zero_fraction) <= 0.02, (name, kernel)
+
+
+def test_the_clusters_survive_quantisation_aware_training(every: Conversion) -> None:
+    # without clustering each of these kernels holds far more values per output channel
+    assert max(w.unique_per_channel_max for w in wrapped(made(every, "int8")).values()) > 4 * OPTIONS.clusters
+    for name in KEEP_CLUSTERS:
+        for kernel in wrapped(made(every, name)).values():
+            # each output channel has a scale of its own in int8, so the count holds per channel
+            assert kernel.unique_per_channel_max <= OPTIONS.clusters, (name, kernel)
+
+
+def test_a_stacked_variant_reports_epochs_epochs_however_many_stages_it_runs(every: Conversion) -> None:
+    for name in STACKED:
+        epochs = [(e["epoch"], e["epochs"]) for e in every.events if e["event"] == "epoch" and e["name"] == name]
+        expected = [(epoch, OPTIONS.epochs) for epoch in range(1, OPTIONS.epochs + 1)]
+        assert epochs == expected, name  # what the progress bar counts per fine-tuned variant
+
+
+def test_channel_pruning_makes_a_smaller_dense_model_of_the_same_ops(every: Conversion) -> None:
+    fp32 = made(every, "fp32")
+    assert fp32.figures is not None
+    for name in ("channel_pruned", "channel_pruned_int8"):
+        record = made(every, name)
+        assert record.figures is not None and record.sparsity is not None
+        assert record.figures.total_params < 0.45 * fp32.figures.total_params  # 0.55 of the filters: ~0.3 of 1x1s
+        assert record.figures.flops < 0.5 * fp32.figures.flops
+        assert set(record.figures.ops) == set(fp32.figures.ops)  # nothing added: a dense model, just narrower
+        assert record.sparsity < 0.05  # removed, not zeroed
+        assert "distilled" in record.recipe
+
+
+def test_a_pair_s_int8_variant_converts_the_model_its_float_variant_fine_tuned(every: Conversion) -> None:
+    float32, int8 = made(every, "channel_pruned"), made(every, "channel_pruned_int8")
+    assert float32.finetune_s is not None and float32.finetune_s > 0
+    assert int8.finetune_s == 0  # not trained again ...
+    assert "the fine-tuned model of both channel_pruned variants, trained once" in int8.notes
+    assert float32.figures is not None and int8.figures is not None
+    assert int8.figures.total_params == float32.figures.total_params  # ... the same network, quantised
+    assert int8.host_top1 is not None and float32.host_top1 is not None
+    assert abs(int8.host_top1 - float32.host_top1) <= 0.02
+
+
+def test_low_rank_factorises_only_where_the_layer_gets_smaller(every: Conversion) -> None:
+    fp32, low = made(every, "fp32"), made(every, "low_rank")
+    assert low.figures is not None and fp32.figures is not None
+    assert low.figures.total_params < fp32.figures.total_params
+    # each factorised kernel is two layers: more CONV_2D / FULLY_CONNECTED nodes, nothing else new
+    assert set(low.figures.ops) == set(fp32.figures.ops)
+    assert sum(low.figures.ops.values()) > sum(fp32.figures.ops.values())
+
+
+def test_a_variant_that_loses_accuracy_carries_a_warning_in_the_manifest(every: Conversion) -> None:
+    fp32 = made(every, "fp32")
+    assert fp32.host_top1 is not None and not any(n.startswith("warning") for n in fp32.notes)
+    for record in every.manifest.variants:
+        lost = record.host_top1 is not None and record.host_top1 < fp32.host_top1 - 0.02
+        warned = [n for n in record.notes if n.startswith("warning: ") and "points top-1 vs fp32" in n]
+        assert bool(warned) == lost, record.name
