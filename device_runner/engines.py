@@ -339,20 +339,21 @@ class CompiledEngine:
 
     def _bind(self, shapes: Shapes) -> None:
         """Which buffer feeds which model input (the input set follows the subgraph's order, the buffers the
-        signature's), then the inputs resized to ``shapes`` and the buffers: LiteRT allocates for the shapes
-        it has when the first buffers are made."""
+        signature's), the inputs resized to ``shapes``, then the buffers. LiteRT allocates the model for the
+        shapes it has at the first call that needs its outputs (their details, or the buffers): resized after
+        that, a dynamic model is prepared at its placeholder shape first, which it may not run at."""
         signature = self._model.get_signature_by_index(0)
         self._signature = str(signature["key"])
         details = self._model.get_input_tensor_details(self._signature)
         self._input_at = _positions([details[n]["name"] for n in signature["inputs"]], self._info.inputs)
-        details = self._model.get_output_tensor_details(self._signature)
-        self._output_names = list(signature["outputs"])
-        self._output_at = _positions([details[n]["name"] for n in self._output_names], self._info.outputs)
         self._shapes = [tuple(self._info.inputs[k].shape) for k in self._input_at]
         for k, position in enumerate(self._input_at if shapes else []):
             if shapes[position] != self._shapes[k]:
                 self._model.resize_input_tensor(k, list(shapes[position]))
                 self._shapes[k] = shapes[position]
+        details = self._model.get_output_tensor_details(self._signature)
+        self._output_names = list(signature["outputs"])
+        self._output_at = _positions([details[n]["name"] for n in self._output_names], self._info.outputs)
         self._buffers()
 
     def _buffers(self) -> None:
