@@ -14,6 +14,7 @@ from device_runner.flatbuffer import read_model_file
 from device_runner.inputs import shapes_by_tensor, synthetic_inputs
 from device_runner.lookups import id_limits
 from device_runner.runtime import load_runtime
+from edgebench.cli import invoke
 from edgebench.conversion import check_input_shapes
 from edgebench.devices.benchmark_model import input_shape_flags
 from edgebench.errors import EdgebenchError
@@ -111,3 +112,19 @@ def test_benchmark_model_is_given_the_shapes_as_it_takes_them() -> None:
     assert input_shape_flags(info, [(1, 1280)]) == [f"--input_layer={AUDIO_TENSOR}", "--input_layer_shape=1,1280"]
     fixed = read_model_file(real_model(MANY_OUTPUTS))
     assert input_shape_flags(fixed, [tuple(fixed.inputs[0].shape)]) == []
+
+
+@pytest.mark.parametrize("command", ["run", "convert"])
+def test_the_command_stops_at_the_start_with_exit_2_and_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: str
+) -> None:
+    """Not a conversion that exits 0 and then every cell failing: nothing is converted or measured."""
+    model = real_model(DYNAMIC_AUDIO)
+    store = ["--store", str(tmp_path / "h.sqlite")] if command == "run" else []
+    assert invoke([command, "--model", str(model), "--workdir", str(tmp_path / "work"), *store]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"edgebench: model melspectrogram.tflite: input 'input' (tensor '{AUDIO_TENSOR}') has a dynamic shape ?x?: "
+        "give its sizes with --input-shape input:?x?, each ? replaced by a size\n"
+    )
+    assert not (tmp_path / "work" / "variants").exists()
