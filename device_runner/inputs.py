@@ -297,8 +297,8 @@ def _synthetic(tensor: TensorInfo, shape: tuple[int, ...], rng: np.random.Genera
         raise ValueError(f"input {tensor.name!r} takes {tensor.dtype}: synthetic inputs cannot be made; give --data")
     dtype = np.dtype(tensor.dtype)
     if rows is not None and dtype.kind in "iuf" and tensor.scale == 0:  # ids into a table: any of its rows
-        high = rows if dtype.kind == "f" else min(rows, int(np.iinfo(dtype).max) + 1)
-        return rng.integers(0, high, shape).astype(dtype)
+        count = rows if dtype.kind == "f" else min(rows, int(np.iinfo(dtype).max) + 1)
+        return rng.integers(0, count, shape).astype(dtype)
     if dtype.kind == "f":
         low, high = SYNTHETIC_FLOAT_RANGE
         return rng.uniform(low, high, shape).astype(np.float32)
