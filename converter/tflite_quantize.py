@@ -275,8 +275,8 @@ def _feeds(model: Any, names: list[str], calibration: list[list[np.ndarray]]) ->
             raise QuantizeError(f"calibration sample {k} has {len(sample)} arrays, the model {len(tensors)} inputs")
         for name, array, tensor in zip(names, sample, tensors, strict=True):
             declared = list(tensor.shapeSignature if tensor.shapeSignature is not None else tensor.shape)
-            fixed = zip(declared, array.shape, strict=len(declared) == array.ndim)
-            if array.ndim != len(declared) or any(d >= 0 and d != a for d, a in fixed):
+            same_rank = array.ndim == len(declared)
+            if not same_rank or any(d >= 0 and d != a for d, a in zip(declared, array.shape, strict=True)):
                 want = "x".join("?" if d < 0 else str(d) for d in declared)
                 raise QuantizeError(f"calibration sample {k}: input {name!r} is {array.shape}, the model wants {want}")
         feeds.append({name: np.asarray(a, dtype=np.float32) for name, a in zip(names, sample, strict=True)})
