@@ -13,7 +13,7 @@ from converter.checks import first_line
 from converter.ports import Layout
 from converter.source import Data, SourceModel
 from device_runner import accuracy
-from device_runner.engines import InterpreterEngine
+from device_runner.engines import InterpreterEngine, fed_shapes
 from device_runner.flatbuffer import ModelInfo
 from device_runner.runtime import load_runtime
 from edgebench_records import HOST_REFERENCE_AVAILABLE, Accuracy
@@ -42,7 +42,8 @@ def run_on_host(path: Path, info: ModelInfo, inputs: list[np.ndarray]) -> HostRu
     problems: dict[str, str] = {}
     for delegate in ("xnnpack", "cpu"):
         try:
-            runs[delegate] = accuracy.predict(InterpreterEngine(runtime, path, info, delegate, threads=1), inputs)
+            engine = InterpreterEngine(runtime, path, info, delegate, 1, fed_shapes(info, [x[0] for x in inputs]))
+            runs[delegate] = accuracy.predict(engine, inputs)
         except (ValueError, RuntimeError) as exc:
             problems[delegate] = first_line(exc)
     # plain CPU kernels: what a device's cell is compared with, so a delegate's or driver's error stands apart

@@ -45,6 +45,7 @@ from converter.checks import (
 )
 from converter.ports import read_signature
 from device_runner.inputs import parse_input_shapes, sample_shape, synthetic_inputs
+from device_runner.lookups import id_limits
 from edgebench_records import TensorInfo
 from edgebench_records.catalogue import Options
 
@@ -273,7 +274,7 @@ def _saved_model_graph(path: Path) -> SourceModel:
 
 def _tflite(path: Path) -> SourceModel:
     from device_runner.accuracy import predict
-    from device_runner.engines import InterpreterEngine
+    from device_runner.engines import InterpreterEngine, fed_shapes
     from device_runner.flatbuffer import read_model_info
     from device_runner.runtime import load_runtime
 
@@ -292,12 +293,17 @@ def _tflite(path: Path) -> SourceModel:
         not_keras="needs a Keras model to fine-tune (the source is a .tflite)",
         aliases={alias: tensor.name for alias, tensor in names if alias != tensor.name},
     )
-    try:  # the host's runtime never decides what a device can run: a model it cannot load is still measured
-        engine = InterpreterEngine(load_runtime(), path, info, "xnnpack", threads=1)
-    except (ValueError, RuntimeError) as exc:
+    try:  # the host's runtime never decides what a device can run: a model it cannot run is still measured
+        runtime = load_runtime()
+    except RuntimeError as exc:
         source.host_problem = first_line(exc)
         return source
-    source.predict = lambda x: predict(engine, x)
+
+    def run(x: list[np.ndarray]) -> list[np.ndarray]:
+        """Opened at the inputs' shapes: a dynamic model's placeholder shape may be one it cannot run at."""
+        return predict(InterpreterEngine(runtime, path, info, "xnnpack", 1, fed_shapes(info, [a[0] for a in x])), x)
+
+    source.predict = run
     return source
 
 
@@ -321,10 +327,12 @@ def fed_dtype(tensor: TensorInfo) -> np.dtype[Any]:
 
 def synthetic_data(source: SourceModel, options: Options) -> Data:
     """Seeded inputs made from the model's input tensors alone, for when no data set is given."""
+    ids = id_limits(source.tflite.read_bytes()) if source.tflite else {}  # what an embedding's ids may be
     try:
         shapes = parse_input_shapes(options.input_shapes)
         tensors = [batch_fixed(t) for t in source.inputs]
-        val = synthetic_inputs(tensors, options.synthetic_samples, options.seed, shapes)
+        n, seed = options.synthetic_samples, options.seed
+        val = synthetic_inputs(tensors, n, seed, shapes, aliases=source.aliases, id_limits=ids)
     except ValueError as exc:
         raise SourceError(f"model {source.name}: {exc}") from exc
     note = f"no data given: {options.synthetic_samples} synthetic samples (seed {options.seed}) from the model's inputs"

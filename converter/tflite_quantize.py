@@ -264,7 +264,9 @@ def _tensor_name(subgraph: Any, index: int) -> str:
 
 
 def _feeds(model: Any, names: list[str], calibration: list[list[np.ndarray]]) -> list[dict[str, np.ndarray]]:
-    """The calibration samples as the calibrator takes them (signature input name → array), checked."""
+    """The calibration samples as the calibrator takes them (signature input name → array), checked. A dynamic
+    input's placeholder shape becomes the samples' own: the calibrator allocates the model at that shape before it
+    feeds anything, and a placeholder (``1x1`` for ``[-1, -1]``) may be one no kernel can prepare."""
     subgraph = model.subgraphs[0]
     tensors = [subgraph.tensors[i] for i in subgraph.inputs]
     feeds = []
@@ -272,10 +274,14 @@ def _feeds(model: Any, names: list[str], calibration: list[list[np.ndarray]]) ->
         if len(sample) != len(tensors):
             raise QuantizeError(f"calibration sample {k} has {len(sample)} arrays, the model {len(tensors)} inputs")
         for name, array, tensor in zip(names, sample, tensors, strict=True):
-            if tuple(array.shape) != tuple(tensor.shape):
-                want = "x".join(map(str, tensor.shape))
+            declared = list(tensor.shapeSignature if tensor.shapeSignature is not None else tensor.shape)
+            same_rank = array.ndim == len(declared)
+            if not same_rank or any(d >= 0 and d != a for d, a in zip(declared, array.shape, strict=True)):
+                want = "x".join("?" if d < 0 else str(d) for d in declared)
                 raise QuantizeError(f"calibration sample {k}: input {name!r} is {array.shape}, the model wants {want}")
         feeds.append({name: np.asarray(a, dtype=np.float32) for name, a in zip(names, sample, strict=True)})
+    for tensor, array in zip(tensors, calibration[0], strict=True):
+        tensor.shape = np.asarray(array.shape, dtype=np.int32)
     return feeds
 
 

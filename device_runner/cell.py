@@ -27,6 +27,7 @@ from device_runner.engines import (
     DelegateUnavailable,
     Engine,
     Incompatible,
+    fed_shapes,
     first_invoke,
     open_engine,
 )
@@ -142,10 +143,11 @@ def _load(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime, inputs: In
     problem = incompatibility(info, runtime)
     if problem:
         return _finish(header, Status.INCOMPATIBLE, message=problem)
+    shapes = fed_shapes(info, inputs.sample(0))  # a dynamic input's size, set before the first allocation
     rss_before = rss_mb()
     start = time.perf_counter_ns()
     try:
-        engine = open_engine(runtime, key.api, model_path, info, key.delegate, key.threads)
+        engine = open_engine(runtime, key.api, model_path, info, key.delegate, key.threads, shapes)
     except tuple(FAILURES) as exc:
         return _finish(header, FAILURES[type(exc)], message=str(exc))
     init_ns = time.perf_counter_ns() - start

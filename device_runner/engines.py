@@ -69,6 +69,14 @@ class InputMismatch(ValueError):
     """Samples that do not fit the model's inputs (count or shape); the message names the input."""
 
 
+Shapes = list[tuple[int, ...]]  # one concrete shape per model input, batch axis included
+
+
+def fed_shapes(info: ModelInfo, samples: list[np.ndarray]) -> Shapes:
+    """The shapes ``samples`` (one per input) feed the model's inputs with: what an engine allocates for."""
+    return [tuple(batched(s, t).shape) for t, s in zip(info.inputs, samples, strict=True)]
+
+
 def feeds(info: ModelInfo, samples: list[np.ndarray]) -> list[np.ndarray]:
     """``samples`` as the model's input tensors take them: batched and quantised, one per input."""
     problem = samples_problem(info.inputs, samples)
@@ -100,13 +108,23 @@ def no_op_profile(runtime: str) -> OpProfile:
     return OpProfile(source=f"{runtime} Python API", note=f"per-op time is not available on {runtime}'s Python API")
 
 
-def open_engine(runtime: Runtime, api: str, model_path: Path, info: ModelInfo, delegate: str, threads: int) -> Engine:
+def open_engine(
+    runtime: Runtime,
+    api: str,
+    model_path: Path,
+    info: ModelInfo,
+    delegate: str,
+    threads: int,
+    shapes: Shapes | None = None,
+) -> Engine:
+    """``shapes`` (``fed_shapes``): the inputs' shapes, set before the model's tensors are first allocated, since a
+    dynamic model's placeholder shape (``[1, 1]`` for ``[-1, -1]``) may be one no kernel or delegate can prepare."""
     if delegate in ANDROID_ONLY:
         raise DelegateUnavailable(f"{delegate} is only reachable on Android (android_app or benchmark_model)")
     if api == "interpreter":
-        return InterpreterEngine(runtime, model_path, info, delegate, threads)
+        return InterpreterEngine(runtime, model_path, info, delegate, threads, shapes)
     if api == "compiled":
-        return CompiledEngine(runtime, model_path, info, delegate, threads)
+        return CompiledEngine(runtime, model_path, info, delegate, threads, shapes)
     raise DelegateUnavailable(f"unknown API {api!r}; choose one of {', '.join(APIS)}")
 
 
@@ -152,7 +170,15 @@ class InterpreterEngine:
     fully_accelerated: bool | None = None
     note = ""
 
-    def __init__(self, runtime: Runtime, model_path: Path, info: ModelInfo, delegate: str, threads: int) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        model_path: Path,
+        info: ModelInfo,
+        delegate: str,
+        threads: int,
+        shapes: Shapes | None = None,
+    ) -> None:
         api = runtime.interpreter
         kwargs: dict[str, Any] = {"model_path": str(model_path), "num_threads": threads}
         if delegate == "cpu":
@@ -171,6 +197,7 @@ class InterpreterEngine:
             raise DelegateUnavailable(f"{delegate} is not available through the Interpreter API here")
         try:
             self._interpreter = api.Interpreter(**kwargs)
+            self._resize(shapes or [])  # before the first allocation, where the delegate prepares the model
             self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             _raise_if_incompatible(exc, info, delegate)
@@ -187,6 +214,12 @@ class InterpreterEngine:
         self.placement = placement_from_ops(ops_details()) if ops_details else None
         self.coverage = coverage_of(self.placement) if self.placement else None
         self.op_profile = no_op_profile(runtime.name)
+
+    def _resize(self, shapes: Shapes) -> None:
+        details = self._interpreter.get_input_details() if shapes else []
+        for detail, shape in zip(details, shapes, strict=True):
+            if tuple(int(n) for n in detail["shape"]) != shape:
+                self._interpreter.resize_tensor_input(int(detail["index"]), list(shape), strict=True)
 
     def set_inputs(self, samples: list[np.ndarray]) -> None:
         arrays = feeds(self._info, samples)
@@ -211,7 +244,15 @@ class CompiledEngine:
     placement: Placement | None = None  # CompiledModel reports no node list
     fully_accelerated: bool | None = None
 
-    def __init__(self, runtime: Runtime, model_path: Path, info: ModelInfo, delegate: str, threads: int) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        model_path: Path,
+        info: ModelInfo,
+        delegate: str,
+        threads: int,
+        shapes: Shapes | None = None,
+    ) -> None:
         if runtime.name != "ai_edge_litert":
             raise DelegateUnavailable(f"the CompiledModel API needs ai_edge_litert; this device has {runtime.name}")
         self._litert = _Litert.load()
@@ -230,7 +271,7 @@ class CompiledEngine:
             self._model = compiled
             # CPU only: "fully accelerated" is LiteRT's own answer, meaning XNNPACK took every op.
             self.fully_accelerated = bool(self._model.is_fully_accelerated())
-        self._allocating(self._bind)
+        self._allocating(lambda: self._bind(shapes or []))
 
     def _compile(self, model_path: Path, hardware: int, threads: int, kernel: Any = None) -> Any:
         """A CompiledModel, or the Failure with LiteRT's own reason (read from its log: the exception
@@ -296,17 +337,23 @@ class CompiledEngine:
             _raise_if_incompatible(error, self._info, self._delegate, log.text)
             raise DelegateFailed(f"{self._delegate} (CompiledModel) could not allocate the model: {error}") from error
 
-    def _bind(self) -> None:
+    def _bind(self, shapes: Shapes) -> None:
         """Which buffer feeds which model input (the input set follows the subgraph's order, the buffers the
-        signature's), then the buffers."""
+        signature's), the inputs resized to ``shapes``, then the buffers. LiteRT allocates the model for the
+        shapes it has at the first call that needs its outputs (their details, or the buffers): resized after
+        that, a dynamic model is prepared at its placeholder shape first, which it may not run at."""
         signature = self._model.get_signature_by_index(0)
         self._signature = str(signature["key"])
         details = self._model.get_input_tensor_details(self._signature)
         self._input_at = _positions([details[n]["name"] for n in signature["inputs"]], self._info.inputs)
+        self._shapes = [tuple(self._info.inputs[k].shape) for k in self._input_at]
+        for k, position in enumerate(self._input_at if shapes else []):
+            if shapes[position] != self._shapes[k]:
+                self._model.resize_input_tensor(k, list(shapes[position]))
+                self._shapes[k] = shapes[position]
         details = self._model.get_output_tensor_details(self._signature)
         self._output_names = list(signature["outputs"])
         self._output_at = _positions([details[n]["name"] for n in self._output_names], self._info.outputs)
-        self._shapes = [tuple(self._info.inputs[k].shape) for k in self._input_at]
         self._buffers()
 
     def _buffers(self) -> None:

@@ -36,7 +36,7 @@ _SHAPE = re.compile(r"\d+(?:x\d+)*")
 SYNTHETIC_FLOAT_RANGE = (-1.0, 1.0)  # covers inputs scaled to [0, 1] and to [-1, 1] alike
 NUMERIC_DTYPES = ("float32", "float16", "float64", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64",
                   "uint64", "bool")  # fmt: skip
-SYNTHETIC_INT_HIGH = 10  # integer inputs (token ids, indices): small values that index any table
+SYNTHETIC_INT_HIGH = 10  # integer inputs whose table the model does not show: small values that index any
 
 
 class InputSetError(SchemaError):
@@ -180,32 +180,99 @@ def input_set_problem(tensors: list[TensorInfo], inputs: InputSet) -> str | None
     return samples_problem(tensors, inputs.sample(0)) if len(inputs) else None
 
 
-def resolved_shape(tensor: TensorInfo, shapes: dict[str, tuple[int, ...]]) -> tuple[int, ...]:
-    """The concrete shape to feed ``tensor``: from ``shapes`` (``--input-shape``) where given, else its own."""
+def shown_shape(dims: Iterable[int]) -> str:
+    """A shape as ``--input-shape`` spells it, ``?`` where a dimension is dynamic: ``[-1, 76, 1]`` → ``?x76x1``."""
+    return "x".join("?" if d <= 0 else str(d) for d in dims)
+
+
+def _called(tensor: TensorInfo, signature_name: str | None) -> str:
+    """An input as the user knows it: its signature name first (``input``), then its tensor name."""
+    if signature_name and signature_name != tensor.name:
+        return f"input {signature_name!r} (tensor {tensor.name!r})"
+    return f"input {tensor.name!r}"
+
+
+def shapes_by_tensor(
+    shapes: dict[str, tuple[int, ...]], tensors: list[TensorInfo], aliases: dict[str, str], owner: str = "the model"
+) -> dict[str, tuple[int, ...]]:
+    """``--input-shape`` sizes keyed by tensor name. A NAME may be the tensor's name or the signature's name for
+    it (``aliases``: signature name → tensor name); ValueError, listing both kinds, for a NAME that is neither
+    or an input given under both. ``owner`` names the model in the refusal."""
+    names = {t.name for t in tensors}
+    found: dict[str, tuple[int, ...]] = {}
+    for name, dims in shapes.items():
+        tensor = name if name in names else aliases.get(name)
+        if tensor not in names:
+            raise ValueError(f"--input-shape {name}: {owner} has no input {name!r} ({known_inputs(tensors, aliases)})")
+        if tensor in found:
+            raise ValueError(f"--input-shape {name}: input {tensor!r} given twice (by its tensor and signature names)")
+        found[tensor] = dims
+    return found
+
+
+def known_inputs(tensors: list[TensorInfo], aliases: dict[str, str]) -> str:
+    """Every name an ``--input-shape`` may use: ``its inputs: input (tensor serving_default_input:0)``."""
+    signature = {tensor: alias for alias, tensor in aliases.items()}
+    shown = [
+        f"{signature[t.name]} (tensor {t.name})" if t.name in signature and signature[t.name] != t.name else t.name
+        for t in tensors
+    ]
+    return f"its inputs: {', '.join(shown) or 'none'}"
+
+
+def dynamic_shape_error(tensor: TensorInfo, signature_name: str | None = None) -> str:
+    """The one line asking for a dynamic input's sizes: its whole shape, each dynamic dimension a ``?``."""
+    shown = shown_shape(tensor.declared_shape)
+    flag = signature_name or tensor.name
+    return (
+        f"{_called(tensor, signature_name)} has a dynamic shape {shown}: give its sizes with "
+        f"--input-shape {flag}:{shown}, each ? replaced by a size"
+    )
+
+
+def resolved_shape(
+    tensor: TensorInfo, shapes: dict[str, tuple[int, ...]], signature_name: str | None = None
+) -> tuple[int, ...]:
+    """The concrete shape to feed ``tensor``: from ``shapes`` (``--input-shape``, keyed by tensor name, see
+    ``shapes_by_tensor``) where given, else its own; a free batch axis runs at 1. ValueError for any other
+    dynamic dimension without a shape, or a shape that contradicts a fixed dimension."""
     declared = tensor.declared_shape
     given = shapes.get(tensor.name)
     if given is None:
         if tensor.dynamic:
-            example = "x".join(str(d if d > 0 else 1) for d in declared)
-            raise ValueError(
-                f"input {tensor.name!r} has a dynamic shape {declared}: give --input-shape {tensor.name}:{example}"
-            )
+            raise ValueError(dynamic_shape_error(tensor, signature_name))
         return tuple(d if d > 0 else 1 for d in declared)  # a dynamic batch axis runs at 1
     fits = len(given) == len(declared) and all(d <= 0 or d == g for d, g in zip(declared, given, strict=True))
     if not fits:
         flag = "x".join(map(str, given))
-        raise ValueError(f"--input-shape {tensor.name}:{flag} does not fit input {tensor.name!r} {declared}")
+        raise ValueError(
+            f"--input-shape {signature_name or tensor.name}:{flag} does not fit "
+            f"{_called(tensor, signature_name)} {shown_shape(declared)}"
+        )
     return tuple(given)
 
 
 def synthetic_inputs(
-    tensors: list[TensorInfo], n: int, seed: int, shapes: dict[str, tuple[int, ...]]
+    tensors: list[TensorInfo],
+    n: int,
+    seed: int,
+    shapes: dict[str, tuple[int, ...]],
+    *,
+    aliases: dict[str, str] | None = None,
+    id_limits: dict[str, int] | None = None,
 ) -> list[np.ndarray]:
     """``n`` seeded samples per input tensor, made from the tensor alone: float inputs spread over
     ``SYNTHETIC_FLOAT_RANGE``; quantised integer inputs as float values covering the tensor's quantised range;
-    other integer inputs as small integers of their own dtype. ValueError naming the input for a dynamic
-    shape without ``shapes`` or a dtype nothing can be made for."""
-    batches = [(tensor, (n, *sample_shape(resolved_shape(tensor, shapes)))) for tensor in tensors]
+    an input that indexes a table (``id_limits``: tensor name → the table's rows) as ids over every row; other
+    integer inputs as small integers of their own dtype. ``shapes`` are keyed by tensor name or by the
+    signature's name (``aliases``: signature name → tensor name). ValueError naming the input for a dynamic
+    shape without ``shapes``, an unknown name, or a dtype nothing can be made for."""
+    aliases = aliases or {}
+    shapes = shapes_by_tensor(shapes, tensors, aliases)
+    signature = {tensor: alias for alias, tensor in aliases.items()}
+    batches = [
+        (tensor, (n, *sample_shape(resolved_shape(tensor, shapes, signature.get(tensor.name))))) for tensor in tensors
+    ]
     need = sum(math.prod(shape) * SYNTHETIC_BYTES_PER_VALUE for _, shape in batches)
     if need > SYNTHETIC_MAX_BYTES:
         sizes = ", ".join(f"{t.name!r} {'x'.join(map(str, shape[1:]))}" for t, shape in batches)
@@ -215,7 +282,8 @@ def synthetic_inputs(
             "a smaller --input-shape, or --data"
         )
     rng = np.random.default_rng(seed)
-    return [_synthetic(tensor, shape, rng) for tensor, shape in batches]
+    limits = id_limits or {}
+    return [_synthetic(tensor, shape, rng, limits.get(tensor.name)) for tensor, shape in batches]
 
 
 # An input set is made, written, pushed to every device and read by each cell: past this it is a typo (a huge
@@ -224,10 +292,13 @@ SYNTHETIC_MAX_BYTES = 1 << 30
 SYNTHETIC_BYTES_PER_VALUE = 8  # the widest a synthetic value is made as, before it is cast to its dtype
 
 
-def _synthetic(tensor: TensorInfo, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+def _synthetic(tensor: TensorInfo, shape: tuple[int, ...], rng: np.random.Generator, rows: int | None) -> np.ndarray:
     if tensor.dtype not in NUMERIC_DTYPES:
         raise ValueError(f"input {tensor.name!r} takes {tensor.dtype}: synthetic inputs cannot be made; give --data")
     dtype = np.dtype(tensor.dtype)
+    if rows is not None and dtype.kind in "iuf" and tensor.scale == 0:  # ids into a table: any of its rows
+        count = rows if dtype.kind == "f" else min(rows, int(np.iinfo(dtype).max) + 1)
+        return rng.integers(0, count, shape).astype(dtype)
     if dtype.kind == "f":
         low, high = SYNTHETIC_FLOAT_RANGE
         return rng.uniform(low, high, shape).astype(np.float32)
@@ -237,7 +308,7 @@ def _synthetic(tensor: TensorInfo, shape: tuple[int, ...], rng: np.random.Genera
         info = np.iinfo(dtype)
         levels = rng.integers(info.min, int(info.max) + 1, shape)
         return ((levels - tensor.zero_point) * tensor.scale).astype(np.float32)
-    high = min(SYNTHETIC_INT_HIGH, int(np.iinfo(dtype).max) + 1)
+    high = min(SYNTHETIC_INT_HIGH, int(np.iinfo(dtype).max) + 1)  # nothing says what they index: small values
     return rng.integers(0, high, shape).astype(dtype)
 
 

@@ -60,9 +60,9 @@ def check_inputs(
     data_flag: str = "--data",
     options: Options | None = None,
 ) -> None:
-    """Refuse in one line a model, data or student path that cannot work, or an ``--input-shape`` for an input the
-    model lacks: what needs no TensorFlow, so it is instant. Runs before hashing, which would never return
-    from a FIFO or a device.
+    """Refuse in one line a model, data or student path that cannot work, an ``--input-shape`` for an input the
+    model lacks, or a dynamic input without its size: what needs no TensorFlow, so it is instant. Runs before
+    hashing, which would never return from a FIFO or a device.
     """
     try:
         check_model(model, model_flag)
@@ -72,29 +72,36 @@ def check_inputs(
             check_student(Path(options.student))
     except SourceError as exc:
         raise EdgebenchError(str(exc)) from exc
-    if options is not None and options.input_shapes:
-        check_input_names(model, options.input_shapes)
+    if options is not None:
+        check_input_shapes(model, options.input_shapes, data)
 
 
-def check_input_names(model: Path, entries: tuple[str, ...]) -> None:
-    """Each ``--input-shape`` names an input of the model. Read from a .tflite's flatbuffer (no TensorFlow);
-    a Keras model or SavedModel is left to the converter, which has to load it to know its inputs."""
+def check_input_shapes(model: Path, entries: tuple[str, ...], data: Path | None) -> None:
+    """Each ``--input-shape`` names an input of the model, by its tensor name or by its signature's name for it,
+    and fits it; without ``--data`` every dynamic dimension (a free batch axis aside) has its size, since the
+    model cannot be run at its placeholder shape. Read from a .tflite's flatbuffer (no TensorFlow); a Keras
+    model or SavedModel is left to the converter, which has to load it to know its inputs."""
     if model.suffix.lower() != ".tflite":
         return
-    from device_runner.flatbuffer import read_model_file
-    from device_runner.inputs import parse_input_shapes
+    from converter.ports import read_signature
+    from device_runner.flatbuffer import read_model_info
+    from device_runner.inputs import parse_input_shapes, resolved_shape, shapes_by_tensor
 
     try:
-        names = [tensor.name for tensor in read_model_file(model).inputs]
-        shapes = parse_input_shapes(entries)
-    except ValueError as exc:  # ModelFormatError too; the CLI checked both already, a direct caller may not have
+        flatbuffer = model.read_bytes()
+        tensors = read_model_info(flatbuffer).inputs
+        signature = read_signature(flatbuffer)
+        aliases = dict(zip(signature.inputs, (t.name for t in tensors), strict=True)) if signature else {}
+        shapes = shapes_by_tensor(parse_input_shapes(entries), tensors, aliases, f"model {model}")
+    except (OSError, ValueError) as exc:  # ModelFormatError too; the CLI checked both already, a caller may not have
         raise EdgebenchError(str(exc)) from exc
-    unknown = [name for name in shapes if name not in names]
-    if unknown:
-        raise EdgebenchError(
-            f"--input-shape {unknown[0]}: model {model} has no input {unknown[0]!r} "
-            f"(its inputs: {', '.join(names) or 'none'})"
-        )
+    called = {tensor: alias for alias, tensor in aliases.items()}
+    for tensor in tensors:
+        try:
+            if data is None or tensor.name in shapes:  # with --data, the data's samples give the other sizes
+                resolved_shape(tensor, shapes, called.get(tensor.name))
+        except ValueError as exc:
+            raise EdgebenchError(f"model {model.name}: {exc}") from exc
 
 
 def convert(

@@ -22,9 +22,9 @@ from device_runner.accuracy import score
 from device_runner.cell import load_input_set
 from device_runner.coverage import coverage_of
 from device_runner.delegates import DelegateKind, DelegateSpec, parse_delegate
-from device_runner.engines import dequantize_output, quantize_input
+from device_runner.engines import dequantize_output, fed_shapes, quantize_input
 from device_runner.flatbuffer import ModelInfo, read_graph, read_model_info
-from device_runner.inputs import batched, input_set_problem
+from device_runner.inputs import InputSet, batched, input_set_problem
 from device_runner.sweep import CellDone
 from edgebench.devices.android import android_facts
 from edgebench.devices.benchmark_output import BenchmarkOutput, parse
@@ -57,6 +57,16 @@ def delegate_flags(spec: DelegateSpec) -> list[str] | None:
             flags.append("--external_delegate_options=" + ";".join(f"{k}:{v}" for k, v in spec.options.items()))
         return flags
     return None
+
+
+def input_shape_flags(info: ModelInfo, shapes: list[tuple[int, ...]]) -> list[str]:
+    """``--input_layer`` / ``--input_layer_shape`` as the tool takes them (names joined by ',', shapes by ':', each
+    shape's sizes by ','): it resizes the inputs to these before it allocates. Only for a model with a dynamic
+    input; a fixed one runs at its own shape."""
+    if not any(-1 in t.declared_shape or 0 in t.declared_shape for t in info.inputs):
+        return []
+    names = ",".join(t.name for t in info.inputs)
+    return [f"--input_layer={names}", "--input_layer_shape=" + ":".join(",".join(map(str, s)) for s in shapes)]
 
 
 def paired_refusal(device: str) -> EdgebenchError:
@@ -136,8 +146,10 @@ class BenchmarkModelRunner:
             )
             return replace(base, status=Status.DELEGATE_UNAVAILABLE, message=why, finished_at=_now())
         m = plan.measure
+        inputs = self._inputs(job, info)
         model = f"{job.run_dir}/plan/{plan.variant(key.variant).file}"
-        common = [f"--graph={model}", f"--num_threads={key.threads}", *flags]
+        shaped = input_shape_flags(info, fed_shapes(info, inputs.sample(0)))
+        common = [f"--graph={model}", f"--num_threads={key.threads}", *flags, *shaped]
         before = self._temperatures(link)
         timed = [
             *common,
@@ -165,7 +177,7 @@ class BenchmarkModelRunner:
             coverage=coverage_of(placement) if placement else out.coverage(len(graph.nodes)),
             placement=placement,
             op_profile=profiled.profile.op_profile() if profiled and profiled.profile else self._no_profile(profiled),
-            accuracy=self._accuracy(device, link, job, common, info),
+            accuracy=self._accuracy(device, link, job, common, info, inputs),
             finished_at=_now(),
         )
 
@@ -201,16 +213,20 @@ class BenchmarkModelRunner:
             return Status.CRASHED, f"no timings in benchmark_model's output: {last}"
         return Status.OK, ""
 
-    def _accuracy(
-        self, device: RemoteDevice, link: Link, job: Job, common: list[str], info: ModelInfo
-    ) -> schema.Accuracy | None:
-        """One call per sample on the phone, in one shell command; the outputs come back in one file. None for a
-        model with a dynamic shape: the binary's output file does not say how the outputs were shaped."""
+    def _inputs(self, job: Job, info: ModelInfo) -> InputSet:
+        """The plan's input set, refused in one line when it cannot feed the model."""
         path = job.plan_dir / job.plan.input_set
         inputs = load_input_set(path)
         problem = input_set_problem(info.inputs, inputs)
         if problem:
             raise EdgebenchError(f"{path} does not fit {job.plan.model_name}: {problem}")
+        return inputs
+
+    def _accuracy(
+        self, device: RemoteDevice, link: Link, job: Job, common: list[str], info: ModelInfo, inputs: InputSet
+    ) -> schema.Accuracy | None:
+        """One call per sample on the phone, in one shell command; the outputs come back in one file. None for a
+        model with a dynamic shape: the binary's output file does not say how the outputs were shaped."""
         if any(t.dynamic for t in [*info.inputs, *info.outputs]):
             return None
         n = min(len(inputs), self.accuracy_samples)

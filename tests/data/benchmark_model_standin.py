@@ -47,6 +47,11 @@ if flags.get("use_nnapi") == "true":
     say("NNAPI acceleration is unsupported on this platform.")
 t0 = time.perf_counter()
 interpreter = litert.Interpreter(**kwargs)
+# The tool resizes the inputs named by --input_layer to --input_layer_shape (sizes joined by ',', one shape per
+# input joined by ':') before it allocates.
+shapes = [[int(d) for d in shape.split(",")] for shape in filter(None, flags.get("input_layer_shape", "").split(":"))]
+for detail, shape in zip(interpreter.get_input_details(), shapes, strict=False):  # none without the flag
+    interpreter.resize_tensor_input(detail["index"], shape, strict=True)
 interpreter.allocate_tensors()
 init_us = (time.perf_counter() - t0) * 1e6
 coverage = coverage_from_ops(interpreter._get_ops_details())

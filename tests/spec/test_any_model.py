@@ -115,7 +115,8 @@ def test_an_image_folder_serves_only_a_single_input_model(tmp_path: Path) -> Non
 def test_synthetic_inputs_are_seeded_and_a_dynamic_dimension_needs_its_shape() -> None:
     model = SourceModel("seq", [tensor_spec("tokens", (None, None), "int32")], [], None, None, None)
     with pytest.raises(
-        SourceError, match=r"model seq: input 'tokens' has a dynamic shape .*give --input-shape tokens:"
+        SourceError,
+        match=r"model seq: input 'tokens' has a dynamic shape 1x\?: give its sizes with --input-shape tokens:",
     ):
         synthetic_data(model, Options())
     options = Options(input_shapes=("tokens:1x7",), synthetic_samples=4, seed=3)

@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import flatbuffers  # type: ignore[import-untyped]  # no stubs; only tests build models
+import numpy as np
 from ai_edge_litert import schema_py_generated as fb
 
 TYPES = {"float32": fb.TensorType.FLOAT32, "int8": fb.TensorType.INT8, "int32": fb.TensorType.INT32}
+OPTIONS = ("ADD", "MUL", "GATHER", "CAST")  # ops written with their (default) builtin options
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,7 @@ class Tensor:
     dtype: str = "float32"
     scale: float = 0.0  # quantised when non-zero
     zero_point: int = 0
+    data: bytes = b""  # a constant's values (a weight table), stored in a buffer of its own
 
 
 @dataclass(frozen=True)
@@ -53,12 +56,18 @@ class TinyModel:
             operator.opcodeIndex = codes.index(code)
             operator.inputs = [index[name] for name in op.inputs]
             operator.outputs = [index[op.output]]
-            if op.builtin in ("ADD", "MUL"):
+            if op.builtin in OPTIONS:
                 operator.builtinOptionsType = getattr(fb.BuiltinOptions, f"{op.builtin.title()}Options")
                 operator.builtinOptions = getattr(fb, f"{op.builtin.title()}OptionsT")()
             operators.append(operator)
         subgraph = fb.SubGraphT()
         subgraph.tensors = [_tensor(t) for t in tensors]
+        buffers = [fb.BufferT()]  # buffer 0: the empty one every tensor without data points at
+        for tensor, spec in zip(subgraph.tensors, tensors, strict=True):
+            if spec.data:
+                tensor.buffer = len(buffers)
+                buffers.append(fb.BufferT())
+                buffers[-1].data = list(spec.data)
         subgraph.inputs = [index[t.name] for t in self.inputs]
         subgraph.outputs = [index[t.name] for t in self.outputs]
         subgraph.operators = operators
@@ -66,7 +75,7 @@ class TinyModel:
         model.version = 3
         model.operatorCodes = [_code(builtin, custom) for builtin, custom in codes]
         model.subgraphs = [subgraph]
-        model.buffers = [fb.BufferT()]  # buffer 0: the empty one every tensor without data points at
+        model.buffers = buffers
         if self.signature is not None:
             model.signatureDefs = [_signature(self.signature, [t.name for t in self.outputs], index)]
         builder = flatbuffers.Builder(1024)
@@ -162,4 +171,22 @@ def dynamic_length(path: Path) -> Path:
     """``x`` [1, -1]: a length fixed only when fed (a sequence), doubled into ``y`` [1, -1]."""
     return TinyModel(
         inputs=[Tensor("x", [1, -1])], outputs=[Tensor("y", [1, -1])], ops=[Op(["x", "x"], "y", builtin="ADD")]
+    ).write(path)
+
+
+def looked_up(path: Path, rows: int, op: str = "GATHER", cast: bool = False) -> Path:
+    """``ids`` (int32, or float32 cast to int32 first with ``cast``) looking up rows of a constant float table
+    [rows, 3] into ``vectors``, the shape of a token embedding: [1, 5] ids under GATHER, [5] under
+    EMBEDDING_LOOKUP (which takes a vector of ids)."""
+    shape = [5] if op == "EMBEDDING_LOOKUP" else [1, 5]
+    table = Tensor("table", [rows, 3], data=np.arange(rows * 3, dtype=np.float32).tobytes())
+    ids = Tensor("ids", shape, "float32" if cast else "int32")
+    indices = [Tensor("indices", shape, "int32")] if cast else []
+    index = "indices" if cast else "ids"
+    lookup = [index, "table"] if op == "EMBEDDING_LOOKUP" else ["table", index]
+    return TinyModel(
+        inputs=[ids],
+        outputs=[Tensor("vectors", [*shape, 3])],
+        ops=[*([Op(["ids"], "indices", builtin="CAST")] if cast else []), Op(lookup, "vectors", builtin=op)],
+        intermediates=[table, *indices],
     ).write(path)

@@ -2,9 +2,12 @@ package com.edgebench.runner;
 
 import com.edgebench.runner.core.CellKey;
 import com.edgebench.runner.core.Engine;
+import com.edgebench.runner.core.InputShapes;
 import com.edgebench.runner.core.ModelIo;
 import com.edgebench.runner.core.Quantization;
 import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import org.tensorflow.lite.DataType;
@@ -12,10 +15,15 @@ import org.tensorflow.lite.Interpreter;
 import org.tensorflow.lite.Tensor;
 import org.tensorflow.lite.TensorFlowLite;
 
-/** Opens a cell's model through the API it names; reads every input and output once with a plain Interpreter. */
+/**
+ * Opens a cell's model through the API it names, sized for the input set's samples (a copy with its placeholder
+ * shapes set, core/InputShapes, when they differ); reads every input and output once with a plain Interpreter.
+ */
 final class AndroidEngines implements Engine.Factory {
     @Override
-    public Engine open(File model, CellKey key) throws Engine.DelegateUnavailable, Engine.DelegateFailed {
+    public Engine open(File given, CellKey key, List<int[]> samples)
+            throws Engine.DelegateUnavailable, Engine.DelegateFailed {
+        File model = sized(given, samples);
         ModelIo io;
         Interpreter.Options plain = new Interpreter.Options().setUseXNNPACK(false);
         try (Interpreter probe = new Interpreter(model, plain)) {
@@ -42,6 +50,24 @@ final class AndroidEngines implements Engine.Factory {
                 return CompiledModelEngine.open(model, key, io);
             default:
                 throw new Engine.DelegateUnavailable("unknown API " + key.api + " (interpreter or compiled)");
+        }
+    }
+
+    /** {@code given}, or a copy beside it whose inputs' placeholder shapes are the ones the samples feed. */
+    private static File sized(File given, List<int[]> samples) throws Engine.DelegateFailed {
+        try {
+            byte[] model = Files.readAllBytes(given.toPath());
+            byte[] shaped = InputShapes.apply(model, samples);
+            if (shaped == model) {
+                return given;
+            }
+            File copy = new File(given.getParentFile(), given.getName() + ".sized.tflite");
+            Files.write(copy.toPath(), shaped);
+            return copy;
+        } catch (Engine.InputsDoNotFit e) {
+            throw e; // the input set's fault, not the model's: the sweep stops naming it
+        } catch (IOException | IllegalArgumentException e) {
+            throw new Engine.DelegateFailed("the model could not be sized for its inputs: " + e.getMessage(), e);
         }
     }
 

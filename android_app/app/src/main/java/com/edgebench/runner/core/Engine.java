@@ -33,9 +33,15 @@ public interface Engine extends AutoCloseable {
     @Override
     void close();
 
-    /** Opens a model for a cell; the two exceptions become the cell's status. */
+    /**
+     * Opens a model for a cell, its inputs sized for samples of {@code samples}' shapes (one sample's shape per
+     * input, {@link InputSet#shapes}) before anything is allocated: a dynamic model's placeholder shape may be one
+     * it cannot run at ({@link InputShapes}). The two checked exceptions become the cell's status; InputsDoNotFit
+     * stops the sweep, as every cell would fail alike.
+     */
     interface Factory {
-        Engine open(java.io.File model, CellKey key) throws DelegateUnavailable, DelegateFailed;
+        Engine open(java.io.File model, CellKey key, java.util.List<int[]> samples)
+                throws DelegateUnavailable, DelegateFailed;
 
         /** The runtime's name and version, for the result's device facts. */
         String runtime(String api);

@@ -53,6 +53,15 @@ public final class InputSet {
         return inputs.get(0).n();
     }
 
+    /** One sample's shape per input (numpy's shape[1:]), in the model's input order: the sizes it feeds. */
+    public List<int[]> shapes() {
+        List<int[]> shapes = new java.util.ArrayList<>();
+        for (Samples input : inputs) {
+            shapes.add(input.shape);
+        }
+        return shapes;
+    }
+
     /** Sample ``k`` of every input, in the model's input order. */
     public float[][] sample(int k) {
         float[][] out = new float[inputs.size()][];

@@ -58,6 +58,62 @@ public final class ModelOps {
         return new Nodes(operators.length, dispatchNodes);
     }
 
+    /** One input of the main subgraph as the file declares it: where its placeholder shape's sizes lie. */
+    public static final class Input {
+        public final String name;
+        public final int shapeAt; // byte offset of the first int32 size of Tensor.shape
+        public final int[] shape; // the placeholder shape (1 where a dimension is dynamic)
+        public final int[] declared; // Tensor.shape_signature, -1 where dynamic; the shape itself when absent
+
+        Input(String name, int shapeAt, int[] shape, int[] declared) {
+            this.name = name;
+            this.shapeAt = shapeAt;
+            this.shape = shape;
+            this.declared = declared;
+        }
+    }
+
+    /**
+     * The main subgraph's inputs, in its order (SubGraph.tensors (0), SubGraph.inputs (1), Tensor.shape (0),
+     * Tensor.name (3), Tensor.shape_signature (7)); IllegalArgumentException when it is no readable model.
+     */
+    public static java.util.List<Input> inputs(byte[] tflite) {
+        read(tflite); // the identifier and a main subgraph, checked once
+        ModelOps r = new ModelOps(tflite);
+        int subgraph = r.tables(r.u32(0), 2)[0];
+        int[] tensors = r.tables(subgraph, 0);
+        java.util.List<Input> inputs = new java.util.ArrayList<>();
+        for (int index : r.ints(subgraph, 1)) {
+            if (index < 0 || index >= tensors.length) {
+                throw new IllegalArgumentException("corrupt flatbuffer (input tensor " + index + " of " + tensors.length
+                        + ")");
+            }
+            int tensor = tensors[index];
+            int[] shape = r.ints(tensor, 0);
+            int[] signature = r.ints(tensor, 7);
+            int vector = r.ref(tensor, 0);
+            inputs.add(new Input(r.string(tensor, 3), vector + 4, shape, signature.length > 0 ? signature : shape));
+        }
+        return inputs;
+    }
+
+    private int[] ints(int table, int index) {
+        int vector = ref(table, index);
+        if (vector < 0) {
+            return new int[0];
+        }
+        int n = u32(vector);
+        if (n < 0 || n > (data.length - vector - 4) / 4) {
+            throw new IllegalArgumentException("corrupt flatbuffer (a vector of " + (n & 0xffffffffL) + " entries at "
+                    + vector + " runs past its " + data.length + " bytes)");
+        }
+        int[] out = new int[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = u32(vector + 4 + 4 * i);
+        }
+        return out;
+    }
+
     private int at(int pos, int size) {
         if (pos < 0 || pos + size > data.length) {
             throw new IllegalArgumentException("truncated or corrupt flatbuffer (offset " + pos + " lies outside its "

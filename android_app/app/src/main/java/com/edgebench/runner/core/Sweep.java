@@ -463,11 +463,13 @@ public final class Sweep {
         long start = clock.nanoTime();
         Engine engine;
         try {
-            engine = engines.open(model, key);
+            engine = engines.open(model, key, loaded.inputs.shapes());
         } catch (Engine.DelegateUnavailable e) {
             throw new CannotRun(finish(header, Schema.DELEGATE_UNAVAILABLE, e.getMessage()));
         } catch (Engine.DelegateFailed e) {
             throw new CannotRun(finish(header, Schema.DELEGATE_FAILED, e.getMessage()));
+        } catch (Engine.InputsDoNotFit e) {
+            throw doesNotFit(loaded, model, e);
         }
         long initNs = clock.nanoTime() - start;
         Side side = new Side(header, engine, initNs, rssBefore, probes.rssMb(), shared);
@@ -475,8 +477,7 @@ public final class Sweep {
             engine.setInputs(loaded.inputs.sample(0));
         } catch (Engine.InputsDoNotFit e) {
             engine.close();
-            throw new Engine.InputsDoNotFit(new File(loaded.planDir, plan.inputSet) + " does not fit " + model.getName()
-                    + ": " + e.getMessage());
+            throw doesNotFit(loaded, model, e);
         }
         try {
             start = clock.nanoTime();
@@ -490,6 +491,11 @@ public final class Sweep {
             engine.close();
             throw new CannotRun(finish(header, Schema.CRASHED, e.toString()));
         }
+    }
+
+    private static Engine.InputsDoNotFit doesNotFit(Loaded loaded, File model, Engine.InputsDoNotFit e) {
+        return new Engine.InputsDoNotFit(new File(loaded.planDir, loaded.plan.inputSet) + " does not fit "
+                + model.getName() + ": " + e.getMessage());
     }
 
     /** Every output for every sample, one invoke each: per output, one flattened row per sample. */

@@ -53,7 +53,8 @@ final class FakeDevice implements Engine.Factory, Probes {
     }
 
     @Override
-    public Engine open(File model, CellKey key) throws Engine.DelegateUnavailable, Engine.DelegateFailed {
+    public Engine open(File model, CellKey key, List<int[]> samples)
+            throws Engine.DelegateUnavailable, Engine.DelegateFailed {
         opened.add(key.id());
         switch (key.delegate) {
             case "nnapi":
