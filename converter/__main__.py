@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-sha256", default="", help="the data's content hash (or 'synthetic'), for reuse")
     parser.add_argument("--variant-cache", type=Path, help="folder of variants made before, reused by their inputs")
     parser.add_argument("--rebuild", action="store_true", help="make every variant anew (and keep it)")
+    parser.add_argument("--log", type=Path, help="where this process's stderr is kept, named in crash messages")
     return parser
 
 
@@ -78,6 +79,7 @@ def request_of(args: argparse.Namespace) -> ConversionRequest:
         data_sha256=args.data_sha256,
         variant_cache=args.variant_cache,
         rebuild=args.rebuild,
+        log=args.log,
     )
 
 

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from converter.isolation import Crashed, isolated
+
 SIGNATURE_KEY = "serving_default"  # what the calibrator and most tools expect when a model has one signature
 
 
@@ -78,7 +80,10 @@ def quantize_tflite(
         if added:
             notes.append(f"signature {SIGNATURE_KEY!r} added for calibration")
         feeds = {SIGNATURE_KEY if added else _signature_key(model): _feeds(model, names, calibration)}
-    result = _quantize(_write(model), scheme, feeds, float_io)
+    try:  # in a child process: a native crash there is this variant's failure, not the conversion's
+        result = isolated(_quantize, _write(model), scheme, feeds, float_io)
+    except Crashed as exc:
+        raise Crashed(f"ai-edge-quantizer {exc}") from None
     _check_scales(result)
     if scheme is Scheme.FULL_INT8:
         result, rescaled = _fit_biases(result, model, schema)

@@ -146,6 +146,7 @@ def convert(
         f"--data-sha256={data_sha256}",
         f"--variant-cache={workdir / 'variants' / VARIANT_CACHE}",
         *(["--rebuild"] if force else []),
+        f"--log={log}",
         *options.as_flags(),
     ]
     env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
