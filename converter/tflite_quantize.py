@@ -4,7 +4,9 @@ ai-edge-quantizer 0.10 fails silently ("Quantization Ratio: 1.00", the same byte
 of model that ship widely, so each is repaired on a copy first and the repair named in ``Quantized.notes``:
 - old converters set only ``deprecated_builtin_code``: every op then reads as ADD and nothing is quantised;
 - fp16-weight models (FLOAT16 constants feeding DEQUANTIZE): the quantiser sees no float weight;
-- its calibrator finds the model's inputs only through a signature, which many shipped models lack.
+- its calibrator finds the model's inputs only through a signature, which many shipped models lack;
+- it requires tensor names unique across the whole model, where control flow (``IF``, ``WHILE``) gives each
+  branch's subgraph its own ``arg0``, ``arg1``…: the repeated ones are renamed after their subgraph.
 Its full-int8 output is repaired too: the int32 bias of an all-zero (pruned) weight channel overflows and is
 cast to garbage with only a warning. A result that is no smaller than the model given, or holds a NaN or
 zero scale, is a failure (``QuantizeError``), never a variant.
@@ -67,6 +69,9 @@ def quantize_tflite(
     notes = []
     if _normalise_opcodes(model):
         notes.append("old-format opcodes normalised (only deprecated_builtin_code was set)")
+    renamed = _unique_tensor_names(model)
+    if renamed:
+        notes.append(f"{renamed} tensor names repeated across subgraphs made unique (prefixed by their subgraph)")
     sparse = _sparse_constants(model)
     if sparse:  # densified, they come out larger in int8 than they are sparse in fp16
         notes.append(f"{sparse} sparse weights left as they are (the quantiser skips them)")
@@ -105,6 +110,26 @@ def _read(flatbuffer: bytes) -> Any:
         return flatbuffer_utils.read_model_from_bytearray(bytearray(flatbuffer))
     except Exception as e:  # the generated reader raises whatever a bad offset leads to
         raise QuantizeError(f"not a readable .tflite flatbuffer ({type(e).__name__}: {e})") from e
+
+
+def _unique_tensor_names(model: Any) -> int:
+    """Rename each tensor whose name an earlier tensor of the model holds (another subgraph's: names are unique
+    within one) to ``SUBGRAPH/NAME``, numbered on if even that is taken; the number renamed. Tensors are referred
+    to by index everywhere in the flatbuffer, so a name changes nothing but what the quantiser keys on."""
+    seen: set[bytes] = set()
+    renamed = 0
+    for index, subgraph in enumerate(model.subgraphs or []):
+        prefix = subgraph.name or f"subgraph{index}".encode()
+        for tensor in subgraph.tensors or []:
+            name, suffix = tensor.name or b"", 0
+            while name in seen:
+                suffix += 1
+                name = prefix + b"/" + (tensor.name or b"") + (b"_%d" % suffix if suffix > 1 else b"")
+            if name != tensor.name:
+                tensor.name = name
+                renamed += 1
+            seen.add(name)
+    return renamed
 
 
 def _sparse_constants(model: Any) -> int:
