@@ -8,8 +8,10 @@ of model that ship widely, so each is repaired on a copy first and the repair na
 - it requires tensor names unique across the whole model, where control flow (``IF``, ``WHILE``) gives each
   branch's subgraph its own ``arg0``, ``arg1``…: the repeated ones are renamed after their subgraph.
 Its full-int8 output is repaired too: the int32 bias of an all-zero (pruned) weight channel overflows and is
-cast to garbage with only a warning. A result that is no smaller than the model given, or holds a NaN or
-zero scale, is a failure (``QuantizeError``), never a variant.
+cast to garbage with only a warning. A result that holds a NaN or zero scale is a failure (``QuantizeError``),
+never a variant; so is one no smaller than the model given, unless it computes in int8 where the model computed
+in float (a sparse or float16 model's int8: the arithmetic changed, which is its point). A model already
+quantised, with no float weight left, gets no variant here (``DoesNotApply``).
 """
 
 from __future__ import annotations
@@ -46,9 +48,13 @@ class QuantizeError(Exception):
     """The variant cannot be made; the message names the cause in one line."""
 
 
-class AlreadyThere(QuantizeError):
-    """The given model is already what the scheme makes (quantised, or fp16 weights for fp16): the variant does
-    not apply to it, which is not a failure."""
+# The schemes whose variant runs integer kernels (the others only store weights smaller, computing in float).
+COMPUTES_IN_INT8 = frozenset({Scheme.DYNAMIC_INT8, Scheme.FULL_INT8})
+
+
+class DoesNotApply(QuantizeError):
+    """The scheme has nothing to do for this model (its weights are quantised already, or would only grow and
+    compute as before): the variant does not apply to it, which is not a failure."""
 
 
 def quantize_tflite(
@@ -66,6 +72,8 @@ def quantize_tflite(
         raise QuantizeError("full int8 needs calibration samples (none given)")
     model = _read(flatbuffer)
     quantised = _already_quantised(model)
+    if quantised and not _float_kernels(model, schema):
+        raise DoesNotApply("the model is already quantised: no float weights left to quantise")
     notes = []
     if _normalise_opcodes(model):
         notes.append("old-format opcodes normalised (only deprecated_builtin_code was set)")
@@ -95,9 +103,14 @@ def quantize_tflite(
         if rescaled:
             notes.append(f"{rescaled} bias channels rescaled to fit int32 (near-zero weight channels)")
     if len(result) >= len(flatbuffer):
-        already = quantised or (scheme is Scheme.FP16 and dequantised > 0)
-        error = AlreadyThere if already else QuantizeError
-        raise error(_no_smaller(len(flatbuffer), len(result), scheme, dequantised, quantised, sparse))
+        larger = _no_smaller(len(flatbuffer), len(result), scheme, dequantised, quantised, sparse)
+        if scheme in COMPUTES_IN_INT8 and not quantised and _already_quantised(_read(result)):
+            # Sparse or float16 weights stored densely in int8 can take more room, but the model now runs
+            # integer kernels: the variant whose speed the user wants to know, never refused for its size.
+            notes.append(f"kept though {larger}: it computes in int8 where the model computes in float")
+        else:  # nothing gained: a failure only when the quantiser had float weights to shrink and did not
+            nothing_to_gain = quantised or sparse > 0 or (scheme is Scheme.FP16 and dequantised > 0)
+            raise (DoesNotApply if nothing_to_gain else QuantizeError)(f"{scheme} variant is {larger}")
     return Quantized(result, notes)
 
 
@@ -130,6 +143,17 @@ def _unique_tensor_names(model: Any) -> int:
                 renamed += 1
             seen.add(name)
     return renamed
+
+
+def _float_kernels(model: Any, schema: Any) -> int:
+    """The constant float tensors of rank 2 or more (weights, not biases): what any scheme here quantises."""
+    floats = {schema.TensorType.FLOAT32, schema.TensorType.FLOAT16}
+    tensors = (t for s in model.subgraphs or [] for t in s.tensors or [])
+    return sum(
+        1
+        for t in tensors
+        if t.type in floats and len(t.shape if t.shape is not None else []) >= 2 and _has_data(model, t)
+    )
 
 
 def _sparse_constants(model: Any) -> int:
@@ -434,4 +458,4 @@ def _no_smaller(given: int, made: int, scheme: Scheme, dequantised: int, quantis
         why = f"its {sparse} sparse weights take more room quantised than sparse"
     else:
         why = "the quantiser found nothing to shrink"
-    return f"{scheme} variant is no smaller than the model ({given} → {made} bytes): {why}"
+    return f"no smaller than the model ({given} → {made} bytes): {why}"

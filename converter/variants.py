@@ -22,7 +22,7 @@ from converter.ports import Layout, layout_of
 from converter.recipes import Context, Recipe
 from converter.source import CONVERT_EXTRA
 from converter.structure import Unsupported
-from converter.tflite_quantize import AlreadyThere
+from converter.tflite_quantize import DoesNotApply
 from converter.variant_cache import Entry, VariantCache
 from device_runner.flatbuffer import read_graph, read_model_info
 from device_runner.model_figures import model_figures
@@ -79,7 +79,7 @@ def make_variant(
     if entry is None:
         try:
             entry = build(recipe, ctx)
-        except (Unsupported, AlreadyThere) as exc:  # a structure it cannot rewrite, or a .tflite already this variant
+        except (Unsupported, DoesNotApply) as exc:  # a structure it cannot rewrite, a .tflite it does nothing for
             return Made(VariantRecord(recipe.name, VariantState.NOT_APPLICABLE, description, message=str(exc)))
         except ModuleNotFoundError as exc:  # e.g. tensorflow_model_optimization, which the convert extra brings
             message = f"needs {exc.name}, which is not installed: {CONVERT_EXTRA}"
