@@ -426,7 +426,13 @@ def _image_folder(path: Path, source: SourceModel, options: Options) -> Data:
         files = sorted(p for p in (path / name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
         images = []
         for file in files:
-            image = cv2.imread(str(file), cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR)
+            # Decoded from its bytes: cv2.imread takes the name as UTF-8 and segfaults on one that is not.
+            try:
+                encoded = np.frombuffer(file.read_bytes(), np.uint8)
+            except OSError as exc:
+                raise SourceError(f"cannot read image {file}: {exc.strerror or exc}") from exc
+            flags = cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR
+            image = cv2.imdecode(encoded, flags) if encoded.size else None
             if image is None:
                 raise SourceError(f"cannot read image {file}")
             if channels == 3:
@@ -437,6 +443,11 @@ def _image_folder(path: Path, source: SourceModel, options: Options) -> Data:
             raise SourceError(f"image folder {path / name} has {len(images)} readable images; needs at least 2")
         order = rng.permutation(len(images))
         n_val = max(1, round(len(images) * options.val_split))
+        if n_val >= len(images):
+            raise SourceError(
+                f"image folder {path / name}: --val-split {options.val_split:g} of its {len(images)} images leaves "
+                "none to train on; lower --val-split or add images"
+            )
         for i, index in enumerate(order):
             split = "val" if i < n_val else "train"
             x[split].append(images[index])
