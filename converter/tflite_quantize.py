@@ -89,6 +89,12 @@ def quantize_tflite(
     feeds = None
     if scheme is Scheme.FULL_INT8:
         assert calibration  # checked above, before the work
+        branching = _control_flow(model, schema)
+        if branching:  # its calibrator records no range for a branch's tensors, then fails on the first of them
+            raise DoesNotApply(
+                f"full int8 cannot be calibrated through control flow ({', '.join(branching)}): ai-edge-quantizer "
+                "does not run the branches' subgraphs"
+            )
         names, added = _calibration_signature(model, schema)
         if added:
             notes.append(f"signature {SIGNATURE_KEY!r} added for calibration")
@@ -143,6 +149,14 @@ def _unique_tensor_names(model: Any) -> int:
                 renamed += 1
             seen.add(name)
     return renamed
+
+
+def _control_flow(model: Any, schema: Any) -> list[str]:
+    """The control-flow ops the model holds (IF, WHILE), by name."""
+    ops = schema.BuiltinOperator
+    names = {ops.IF: "IF", ops.WHILE: "WHILE"}
+    codes = {max(c.builtinCode, c.deprecatedBuiltinCode) for c in model.operatorCodes or []}
+    return [name for code, name in names.items() if code in codes]
 
 
 def _float_kernels(model: Any, schema: Any) -> int:

@@ -64,13 +64,19 @@ def test_a_variant_whose_child_crashes_is_failed_and_the_variants_after_it_are_m
 
 
 def test_control_flow_branches_tensor_names_are_made_unique_and_its_variants_made(tmp_path: Path) -> None:
-    manifest, _ = convert(real_model(CONTROL_FLOW), None, ["dynamic_int8"], tmp_path, options=QUICK)
+    manifest, _ = convert(real_model(CONTROL_FLOW), None, ["dynamic_int8", "int8"], tmp_path, options=QUICK)
     dynamic = variant(manifest, "dynamic_int8")
     assert dynamic.status == VariantState.OK, dynamic.message
     assert any("tensor names repeated across subgraphs made unique" in note for note in dynamic.notes)
     given = variant(manifest, "given")
     assert given.figures is not None and dynamic.figures is not None  # weights stored by offset counted too
     assert sum(dynamic.figures.params.values()) == sum(given.figures.params.values())
+    int8 = variant(manifest, "int8")  # the quantiser's calibration does not follow IF into its branches
+    assert (int8.status, int8.message) == (
+        VariantState.NOT_APPLICABLE,
+        "full int8 cannot be calibrated through control flow (IF): ai-edge-quantizer does not run the branches' "
+        "subgraphs",
+    )
 
 
 @pytest.mark.parametrize("model", [SPARSE_FLOAT, SPARSE_WEIGHTS])
