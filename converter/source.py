@@ -443,15 +443,15 @@ def _image_folder(path: Path, source: SourceModel, options: Options) -> Data:
             raise SourceError(f"image folder {path / name} has {len(images)} readable images; needs at least 2")
         order = rng.permutation(len(images))
         n_val = max(1, round(len(images) * options.val_split))
-        if n_val >= len(images):
-            raise SourceError(
-                f"image folder {path / name}: --val-split {options.val_split:g} of its {len(images)} images leaves "
-                "none to train on; lower --val-split or add images"
-            )
         for i, index in enumerate(order):
             split = "val" if i < n_val else "train"
             x[split].append(images[index])
             y[split].append(label)
+    if not x["train"]:
+        raise SourceError(
+            f"image folder {path}: --val-split {options.val_split:g} leaves no image to train on; "
+            "lower --val-split or add images"
+        )
     scale = NORMALISATIONS[options.normalize]
     stacked = {split: scale(np.stack(x[split]).astype(np.float32)) for split in SPLITS}
     return Data(
