@@ -140,6 +140,7 @@ def test_a_converter_that_writes_no_manifest_is_reported_by_its_cause_and_log(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reply: dict[str, Any], returncode: int, cause: str
 ) -> None:
     def fake_converter(command: list[str], log: Path, on_object: Any, **how: Any) -> int:
+        assert f"--log={log}" in command  # named in a crashed variant's message: its stack is there
         if reply:
             on_object(reply)
         return returncode
