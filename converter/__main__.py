@@ -5,18 +5,21 @@ of them): latency and output fidelity are measured, accuracy is not, and fine-tu
 
 Run by the host with TF_USE_LEGACY_KERAS=1 and stderr sent to a log file. Speaks to the host on
 stdout, one JSON object a line: progress events (``{"event": "variant"|"epoch", …}``), then
-``{"manifest": PATH}`` or ``{"error": "one line"}``.
+``{"manifest": PATH}``, ``{"error": "one line"}`` (the user's to fix) or ``{"crash": "Exception: its line"}``.
 Exit codes: 0 all variants made, 1 some variant failed, 2 the model, data or a flag is unusable.
 """
 
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
 import edgebench_records as schema
+from converter.checks import first_line
 from converter.events import emit
 from converter.pipeline import ConversionRequest, convert
 from converter.source import SourceError
@@ -56,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-sha256", default="", help="the data's content hash (or 'synthetic'), for reuse")
     parser.add_argument("--variant-cache", type=Path, help="folder of variants made before, reused by their inputs")
     parser.add_argument("--rebuild", action="store_true", help="make every variant anew (and keep it)")
+    parser.add_argument("--log", type=Path, help="where this process's stderr is kept, named in crash messages")
     return parser
 
 
@@ -78,17 +82,23 @@ def request_of(args: argparse.Namespace) -> ConversionRequest:
         data_sha256=args.data_sha256,
         variant_cache=args.variant_cache,
         rebuild=args.rebuild,
+        log=args.log,
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     bind_to_parent()  # a killed edgebench must not leave TensorFlow converting for minutes
+    faulthandler.enable()  # a native crash leaves the Python stack that led to it in the log
     args = _parser().parse_args(argv)
     try:
         manifest = convert(request_of(args))
     except (SourceError, OptionError) as exc:
         emit({"error": str(exc)})
         return 2
+    except Exception as exc:  # not the user's to fix: its last line for the host's message, its traceback logged
+        traceback.print_exc()
+        emit({"crash": f"{type(exc).__name__}: {first_line(exc)}"})
+        return 1
     path = args.out / MANIFEST_NAME
     schema.write(path, manifest)
     emit({"manifest": str(path)})

@@ -86,11 +86,11 @@ def model_file_problem(path: Path) -> str | None:
 
         try:
             flatbuffer = path.read_bytes()
-            read_model_info(flatbuffer)
+            info = read_model_info(flatbuffer)
             constant_tensors(flatbuffer)  # what the converter's size figures read
         except ModelFormatError as exc:
             return str(exc)
-        return None
+        return None if info.inputs else "the model has no inputs: there is nothing to feed it or time"
     if suffix == ".keras":
         if not zipfile.is_zipfile(path):
             return "not a Keras archive (not a zip file)"
@@ -117,6 +117,10 @@ def keras_version(path: Path) -> str | None:
 def check_model(path: Path, flag: str = "--model") -> None:
     """Refuse, before TensorFlow starts, a model path that cannot load or would hang; ``flag`` named it."""
     _check_path(path, "model", flag)
+    try:
+        str(path).encode()
+    except UnicodeEncodeError:  # LiteRT and TensorFlow take paths as UTF-8 strings: they could not open it
+        raise SourceError(f"{flag} {path}: the path is not valid UTF-8, which LiteRT cannot open; rename it") from None
     problem = model_file_problem(path)
     if problem:
         raise SourceError(f"cannot load model {path}: {problem}")
@@ -169,6 +173,7 @@ def npz_headers(path: Path) -> dict[str, ArrayHeader]:
                     if version not in read:
                         raise ValueError(f"unsupported .npy format {version[0]}.{version[1]}")
                     shape, _, dtype = read[version](member)
+                _check_claimed_size(path, key, shape, dtype, archive.getinfo(name).file_size)
                 headers[key] = ArrayHeader(dtype, tuple(shape))
     # zipfile says "encrypted" with a RuntimeError and "unsupported compression" with a NotImplementedError.
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
@@ -178,6 +183,17 @@ def npz_headers(path: Path) -> dict[str, ArrayHeader]:
         if problem:
             raise SourceError(f"data file {path}: {key} {problem}")
     return headers
+
+
+def _check_claimed_size(path: Path, key: str, shape: tuple[int, ...], dtype: np.dtype[Any], stored: int) -> None:
+    """An array whose header claims more bytes than its member holds is refused before numpy allocates them: a
+    header is only a claim (10**9 samples in a 1 KB file would ask for terabytes, and die of it)."""
+    claimed = math.prod(shape) * dtype.itemsize
+    if claimed > stored and not dtype.hasobject:  # pickled objects take what they take: refused for being objects
+        raise SourceError(
+            f"data file {path}: {key}'s header claims {'x'.join(map(str, shape))} {dtype} ({claimed:,} bytes) "
+            f"but the file holds {stored:,}: truncated or corrupt"
+        )
 
 
 def _dtype_problem(dtype: np.dtype[Any]) -> str | None:

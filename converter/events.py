@@ -1,5 +1,6 @@
 """What the converter process tells the host on stdout: one JSON object a line (progress events, then
-``{"manifest": PATH}`` or ``{"error": "one line"}``)."""
+``{"manifest": PATH}``, or one line: ``{"error": …}`` for what the user can fix (the host exits 2 naming it),
+``{"crash": "Exception: its message"}`` for anything else, which the host prints with the log's path)."""
 
 from __future__ import annotations
 

@@ -51,6 +51,7 @@ class ConversionRequest:
     data_sha256: str = ""  # or "synthetic"
     variant_cache: Path | None = None  # variants made before, reused by their inputs (with the model's hash)
     rebuild: bool = False  # make every variant anew (and keep it)
+    log: Path | None = None  # where the host keeps this process's stderr, named when a variant's maker crashes
 
 
 def installed_versions(tools: tuple[str, ...]) -> dict[str, str]:
@@ -115,7 +116,7 @@ def make_all(
             raise SourceError(f"cannot load model {source.tflite}: {first_line(exc)}") from exc
     for name in request.variants:
         ctx = Context(source, data, request.options, epoch_reporter(name), training, tuned)
-        made.append(make_variant(RECIPES[name], ctx, request.out, reference, cache))
+        made.append(make_variant(RECIPES[name], ctx, request.out, reference, cache, request.log))
     return made
 
 

@@ -190,7 +190,8 @@ def _quantized(scheme: str) -> Callable[[Context], Built]:
             count = min(CALIBRATION_SAMPLES, len(inputs[0]))
             calibration = [[x[i : i + 1] for x in inputs] for i in range(count)]
         made = quantize_tflite(given, Scheme(scheme), calibration, float_io=ctx.options.float_io)
-        return Built(made.flatbuffer, notes=("made by ai-edge-quantizer from the float .tflite", *made.notes))
+        origin = f"the given {ctx.source.tflite.name}" if ctx.source.tflite else "the source converted to float32"
+        return Built(made.flatbuffer, notes=(f"made by ai-edge-quantizer from {origin}", *made.notes))
 
     return build
 

@@ -434,7 +434,13 @@ def _image_folder(path: Path, source: SourceModel, options: Options) -> Data:
         files = sorted(p for p in (path / name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
         images = []
         for file in files:
-            image = cv2.imread(str(file), cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR)
+            # Decoded from its bytes: cv2.imread takes the name as UTF-8 and segfaults on one that is not.
+            try:
+                encoded = np.frombuffer(file.read_bytes(), np.uint8)
+            except OSError as exc:
+                raise SourceError(f"cannot read image {file}: {exc.strerror or exc}") from exc
+            flags = cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR
+            image = cv2.imdecode(encoded, flags) if encoded.size else None
             if image is None:
                 raise SourceError(f"cannot read image {file}")
             if channels == 3:
@@ -449,6 +455,11 @@ def _image_folder(path: Path, source: SourceModel, options: Options) -> Data:
             split = "val" if i < n_val else "train"
             x[split].append(images[index])
             y[split].append(label)
+    if not x["train"]:
+        raise SourceError(
+            f"image folder {path}: --val-split {options.val_split:g} leaves no image to train on; "
+            "lower --val-split or add images"
+        )
     scale = NORMALISATIONS[options.normalize]
     stacked = {split: scale(np.stack(x[split]).astype(np.float32)) for split in SPLITS}
     return Data(

@@ -4,10 +4,14 @@ ai-edge-quantizer 0.10 fails silently ("Quantization Ratio: 1.00", the same byte
 of model that ship widely, so each is repaired on a copy first and the repair named in ``Quantized.notes``:
 - old converters set only ``deprecated_builtin_code``: every op then reads as ADD and nothing is quantised;
 - fp16-weight models (FLOAT16 constants feeding DEQUANTIZE): the quantiser sees no float weight;
-- its calibrator finds the model's inputs only through a signature, which many shipped models lack.
+- its calibrator finds the model's inputs only through a signature, which many shipped models lack;
+- it requires tensor names unique across the whole model, where control flow (``IF``, ``WHILE``) gives each
+  branch's subgraph its own ``arg0``, ``arg1``…: the repeated ones are renamed after their subgraph.
 Its full-int8 output is repaired too: the int32 bias of an all-zero (pruned) weight channel overflows and is
-cast to garbage with only a warning. A result that is no smaller than the model given, or holds a NaN or
-zero scale, is a failure (``QuantizeError``), never a variant.
+cast to garbage with only a warning. A result that holds a NaN or zero scale is a failure (``QuantizeError``),
+never a variant; so is one no smaller than the model given, unless it computes in int8 where the model computed
+in float (a sparse or float16 model's int8: the arithmetic changed, which is its point). A model already
+quantised, with no float weight left, gets no variant here (``DoesNotApply``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from enum import StrEnum
 from typing import Any
 
 import numpy as np
+
+from converter.isolation import Crashed, isolated
 
 SIGNATURE_KEY = "serving_default"  # what the calibrator and most tools expect when a model has one signature
 
@@ -42,9 +48,13 @@ class QuantizeError(Exception):
     """The variant cannot be made; the message names the cause in one line."""
 
 
-class AlreadyThere(QuantizeError):
-    """The given model is already what the scheme makes (quantised, or fp16 weights for fp16): the variant does
-    not apply to it, which is not a failure."""
+# The schemes whose variant runs integer kernels (the others only store weights smaller, computing in float).
+COMPUTES_IN_INT8 = frozenset({Scheme.DYNAMIC_INT8, Scheme.FULL_INT8})
+
+
+class DoesNotApply(QuantizeError):
+    """The scheme has nothing to do for this model (its weights are quantised already, or would only grow and
+    compute as before): the variant does not apply to it, which is not a failure."""
 
 
 def quantize_tflite(
@@ -62,9 +72,14 @@ def quantize_tflite(
         raise QuantizeError("full int8 needs calibration samples (none given)")
     model = _read(flatbuffer)
     quantised = _already_quantised(model)
+    if quantised and not _float_kernels(model, schema):
+        raise DoesNotApply("the model is already quantised: no float weights left to quantise")
     notes = []
     if _normalise_opcodes(model):
         notes.append("old-format opcodes normalised (only deprecated_builtin_code was set)")
+    renamed = _unique_tensor_names(model)
+    if renamed:
+        notes.append(f"{renamed} tensor names repeated across subgraphs made unique (prefixed by their subgraph)")
     sparse = _sparse_constants(model)
     if sparse:  # densified, they come out larger in int8 than they are sparse in fp16
         notes.append(f"{sparse} sparse weights left as they are (the quantiser skips them)")
@@ -74,20 +89,34 @@ def quantize_tflite(
     feeds = None
     if scheme is Scheme.FULL_INT8:
         assert calibration  # checked above, before the work
+        branching = _control_flow(model, schema)
+        if branching:  # its calibrator records no range for a branch's tensors, then fails on the first of them
+            raise DoesNotApply(
+                f"full int8 cannot be calibrated through control flow ({', '.join(branching)}): ai-edge-quantizer "
+                "does not run the branches' subgraphs"
+            )
         names, added = _calibration_signature(model, schema)
         if added:
             notes.append(f"signature {SIGNATURE_KEY!r} added for calibration")
         feeds = {SIGNATURE_KEY if added else _signature_key(model): _feeds(model, names, calibration)}
-    result = _quantize(_write(model), scheme, feeds, float_io)
+    try:  # in a child process: a native crash there is this variant's failure, not the conversion's
+        result = isolated(_quantize, _write(model), scheme, feeds, float_io)
+    except Crashed as exc:
+        raise Crashed(f"ai-edge-quantizer {exc}") from None
     _check_scales(result)
     if scheme is Scheme.FULL_INT8:
         result, rescaled = _fit_biases(result, model, schema)
         if rescaled:
             notes.append(f"{rescaled} bias channels rescaled to fit int32 (near-zero weight channels)")
     if len(result) >= len(flatbuffer):
-        already = quantised or (scheme is Scheme.FP16 and dequantised > 0)
-        error = AlreadyThere if already else QuantizeError
-        raise error(_no_smaller(len(flatbuffer), len(result), scheme, dequantised, quantised, sparse))
+        larger = _no_smaller(len(flatbuffer), len(result), scheme, dequantised, quantised, sparse)
+        if scheme in COMPUTES_IN_INT8 and not quantised and _already_quantised(_read(result)):
+            # Sparse or float16 weights stored densely in int8 can take more room, but the model now runs
+            # integer kernels: the variant whose speed the user wants to know, never refused for its size.
+            notes.append(f"kept though {larger}: it computes in int8 where the model computes in float")
+        else:  # nothing gained: a failure only when the quantiser had float weights to shrink and did not
+            nothing_to_gain = quantised or sparse > 0 or (scheme is Scheme.FP16 and dequantised > 0)
+            raise (DoesNotApply if nothing_to_gain else QuantizeError)(f"{scheme} variant is {larger}")
     return Quantized(result, notes)
 
 
@@ -100,6 +129,45 @@ def _read(flatbuffer: bytes) -> Any:
         return flatbuffer_utils.read_model_from_bytearray(bytearray(flatbuffer))
     except Exception as e:  # the generated reader raises whatever a bad offset leads to
         raise QuantizeError(f"not a readable .tflite flatbuffer ({type(e).__name__}: {e})") from e
+
+
+def _unique_tensor_names(model: Any) -> int:
+    """Rename each tensor whose name an earlier tensor of the model holds (another subgraph's: names are unique
+    within one) to ``SUBGRAPH/NAME``, numbered on if even that is taken; the number renamed. Tensors are referred
+    to by index everywhere in the flatbuffer, so a name changes nothing but what the quantiser keys on."""
+    seen: set[bytes] = set()
+    renamed = 0
+    for index, subgraph in enumerate(model.subgraphs or []):
+        prefix = subgraph.name or f"subgraph{index}".encode()
+        for tensor in subgraph.tensors or []:
+            name, suffix = tensor.name or b"", 0
+            while name in seen:
+                suffix += 1
+                name = prefix + b"/" + (tensor.name or b"") + (b"_%d" % suffix if suffix > 1 else b"")
+            if name != tensor.name:
+                tensor.name = name
+                renamed += 1
+            seen.add(name)
+    return renamed
+
+
+def _control_flow(model: Any, schema: Any) -> list[str]:
+    """The control-flow ops the model holds (IF, WHILE), by name."""
+    ops = schema.BuiltinOperator
+    names = {ops.IF: "IF", ops.WHILE: "WHILE"}
+    codes = {max(c.builtinCode, c.deprecatedBuiltinCode) for c in model.operatorCodes or []}
+    return [name for code, name in names.items() if code in codes]
+
+
+def _float_kernels(model: Any, schema: Any) -> int:
+    """The constant float tensors of rank 2 or more (weights, not biases): what any scheme here quantises."""
+    floats = {schema.TensorType.FLOAT32, schema.TensorType.FLOAT16}
+    tensors = (t for s in model.subgraphs or [] for t in s.tensors or [])
+    return sum(
+        1
+        for t in tensors
+        if t.type in floats and len(t.shape if t.shape is not None else []) >= 2 and _has_data(model, t)
+    )
 
 
 def _sparse_constants(model: Any) -> int:
@@ -410,4 +478,4 @@ def _no_smaller(given: int, made: int, scheme: Scheme, dequantised: int, quantis
         why = f"its {sparse} sparse weights take more room quantised than sparse"
     else:
         why = "the quantiser found nothing to shrink"
-    return f"{scheme} variant is no smaller than the model ({given} → {made} bytes): {why}"
+    return f"no smaller than the model ({given} → {made} bytes): {why}"

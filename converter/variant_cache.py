@@ -79,11 +79,15 @@ class VariantCache:
         try:
             record = json.loads(record_path.read_text())
             flatbuffer = flatbuffer_path.read_bytes()
-        except (OSError, ValueError):
+            if hashlib.sha256(flatbuffer).hexdigest() != record["sha256"]:
+                return None  # a file changed or cut short since: make it again
+            notes = record["notes"]
+            if not isinstance(notes, list) or not all(isinstance(note, str) for note in notes):
+                return None
+            return Entry(flatbuffer, float(record["convert_s"]), float(record["finetune_s"]), tuple(notes))
+        # A damaged record (not JSON, not an object, a field missing or of another type) is a miss: made again.
+        except (OSError, ValueError, TypeError, KeyError):
             return None
-        if hashlib.sha256(flatbuffer).hexdigest() != record.get("sha256"):
-            return None  # a file changed or cut short since: make it again
-        return Entry(flatbuffer, float(record["convert_s"]), float(record["finetune_s"]), tuple(record["notes"]))
 
     def store(self, variant: str, key: str, entry: Entry) -> None:
         flatbuffer_path, record_path = self._paths(variant, key)

@@ -17,11 +17,12 @@ from converter.checks import first_line
 from converter.events import emit
 from converter.figures import gzip_size, overall_sparsity, weight_stats
 from converter.host_scoring import run_on_host, score_on_host
+from converter.isolation import Crashed
 from converter.ports import Layout, layout_of
 from converter.recipes import Context, Recipe
 from converter.source import CONVERT_EXTRA
 from converter.structure import Unsupported
-from converter.tflite_quantize import AlreadyThere
+from converter.tflite_quantize import DoesNotApply
 from converter.variant_cache import Entry, VariantCache
 from device_runner.flatbuffer import read_graph, read_model_info
 from device_runner.model_figures import model_figures
@@ -57,8 +58,15 @@ def not_applicable(recipe: Recipe, ctx: Context) -> str | None:
 
 
 def make_variant(
-    recipe: Recipe, ctx: Context, out: Path, reference: list[np.ndarray] | None, cache: VariantCache | None
+    recipe: Recipe,
+    ctx: Context,
+    out: Path,
+    reference: list[np.ndarray] | None,
+    cache: VariantCache | None,
+    log: Path | None = None,
 ) -> Made:
+    """The variant made (or reused) and scored; ``log``, the host's file of this process's stderr, is named in the
+    message of a variant whose maker crashed (its Python stack is there)."""
     description = recipe.describe(ctx.options)
     reason = not_applicable(recipe, ctx)
     key = "" if cache is None else cache.key(recipe.name, ctx.options, DATA_OPTIONS | recipe.reads)
@@ -71,10 +79,13 @@ def make_variant(
     if entry is None:
         try:
             entry = build(recipe, ctx)
-        except (Unsupported, AlreadyThere) as exc:  # a structure it cannot rewrite, or a .tflite already this variant
+        except (Unsupported, DoesNotApply) as exc:  # a structure it cannot rewrite, a .tflite it does nothing for
             return Made(VariantRecord(recipe.name, VariantState.NOT_APPLICABLE, description, message=str(exc)))
         except ModuleNotFoundError as exc:  # e.g. tensorflow_model_optimization, which the convert extra brings
             message = f"needs {exc.name}, which is not installed: {CONVERT_EXTRA}"
+            return Made(VariantRecord(recipe.name, VariantState.FAILED, description, message=message))
+        except Crashed as exc:  # a native crash in its child process; the other variants go on
+            message = f"{exc}; its stack is in {log or 'the conversion log'}"
             return Made(VariantRecord(recipe.name, VariantState.FAILED, description, message=message))
         except Exception as exc:  # a failed technique must not stop the others
             return Made(VariantRecord(recipe.name, VariantState.FAILED, description, message=failure_message(exc)))

@@ -100,6 +100,21 @@ class _Reader:
             return b""
         return self.data[pos + 4 : pos + 4 + self.u32(pos)]
 
+    def buffer(self, buffers: list[int], index: int) -> bytes:
+        """Buffer ``index``'s bytes, stored inline (``data``) or, in a model past 2 GB or as ai-edge-quantizer
+        writes its output, after the flatbuffer at ``offset`` for ``size`` bytes; b"" for buffer 0 (by
+        convention empty) or an index out of range."""
+        if not 0 < index < len(buffers):
+            return b""
+        table = buffers[index]
+        inline = self.blob(table, 0)
+        offset, size = int(self.scalar(table, 1, "<Q", 0)), int(self.scalar(table, 2, "<Q", 0))
+        if inline or offset <= 1:  # 1 is the writer's placeholder for "no offset"
+            return inline
+        if offset + size > len(self.data):
+            raise ModelFormatError(f"buffer {index} lies past the file's end ({offset} + {size} > {len(self.data)})")
+        return self.data[offset : offset + size]
+
 
 def _op_code(reader: _Reader, table: int) -> OpCode:
     code = max(int(reader.scalar(table, 0, "<b", 0)), int(reader.scalar(table, 3, "<i", 0)))
@@ -141,7 +156,7 @@ def read_model_info(data: bytes) -> ModelInfo:
         for entry in reader.tables(model, 6):
             if reader.string(entry, 0) == "min_runtime_version":
                 index = int(reader.scalar(entry, 1, "<I", 0))
-                raw = reader.blob(buffers[index], 0) if index < len(buffers) else b""
+                raw = reader.buffer(buffers, index)
                 min_version = raw.split(b"\x00", 1)[0].decode("ascii", errors="replace") or None
     except (IndexError, struct.error) as exc:
         raise ModelFormatError(f"corrupt flatbuffer: {exc}") from exc
@@ -171,7 +186,7 @@ def constant_tensors(data: bytes) -> list[ConstantTensor]:
             raise ModelFormatError("model has no subgraph")
         for table in reader.tables(subgraphs[0], 0):
             index = int(reader.scalar(table, 2, "<I", 0))
-            blob = reader.blob(buffers[index], 0) if 0 < index < len(buffers) else b""
+            blob = reader.buffer(buffers, index)
             if blob:
                 info = _tensor(reader, table)
                 out.append(ConstantTensor(info.name, info.shape, info.dtype, blob, reader.field(table, 6) is not None))
@@ -212,7 +227,7 @@ def read_graph(data: bytes) -> Graph:
         stored = []
         for table in tables:
             index = int(reader.scalar(table, 2, "<I", 0))
-            stored.append(0 < index < len(buffers) and bool(reader.blob(buffers[index], 0)))
+            stored.append(bool(reader.buffer(buffers, index)))
         nodes = []
         for op in reader.tables(subgraphs[0], 3):
             ins = [int(i) for i in reader.numbers(op, 1, "<i")]

@@ -16,6 +16,7 @@ from itertools import accumulate
 from pathlib import Path
 
 from converter.checks import SourceError, check_data, check_model, check_student
+from converter.isolation import exit_cause
 from converter.variant_cache import code_sha256, keyed_options
 from edgebench import __version__
 from edgebench.errors import EdgebenchError
@@ -127,6 +128,7 @@ def convert(
     model_sha256 = _hash(model, "model")
     data_sha256 = SYNTHETIC if data is None else _hash(data, "data")
     key = cache_key(model_sha256, data_sha256, variants, options)
+    _check_workdir(workdir)
     out = workdir / "variants" / f"{model.stem}-{key[:12]}"
     if not force and (out / MANIFEST_NAME).exists():
         try:
@@ -153,6 +155,7 @@ def convert(
         f"--data-sha256={data_sha256}",
         f"--variant-cache={workdir / 'variants' / VARIANT_CACHE}",
         *(["--rebuild"] if force else []),
+        f"--log={log}",
         *options.as_flags(),
     ]
     env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -169,8 +172,23 @@ def convert(
     if "error" in reply:
         raise EdgebenchError(str(reply["error"]))
     if "manifest" not in reply:
-        raise EdgebenchError(f"converter failed on {model} (exit {returncode}); see {log}")
+        raise EdgebenchError(f"converter failed on {model}: {_failure_cause(reply, returncode)}; see {log}")
     return read_manifest(out), out
+
+
+def _failure_cause(reply: JsonObject, returncode: int) -> str:
+    """What ended a converter that wrote no manifest: the exception it reported, else how it exited (the signal by
+    name; SIGKILL is most often the out-of-memory killer)."""
+    if "crash" in reply:
+        return str(reply["crash"])
+    return exit_cause(returncode)
+
+
+def _check_workdir(workdir: Path) -> None:
+    """The folders the converter writes into are folders (a file in their place would fail it half-way)."""
+    for folder in (workdir / "variants", workdir / "variants" / VARIANT_CACHE):
+        if folder.exists() and not folder.is_dir():
+            raise EdgebenchError(f"--workdir {workdir}: {folder} is not a folder (edgebench keeps variants there)")
 
 
 def _hash(path: Path, what: str) -> str:

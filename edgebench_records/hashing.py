@@ -30,7 +30,7 @@ def sha256_tree(path: Path) -> str:
         return sha256_file(path)
     digest = hashlib.sha256()
     for item in sorted(p for p in path.rglob("*") if p.is_file()):
-        digest.update(str(item.relative_to(path)).encode())
+        digest.update(os.fsencode(item.relative_to(path)))  # a name's own bytes, valid UTF-8 or not
         digest.update(sha256_file(item).encode())
     return digest.hexdigest()
 
