@@ -456,6 +456,11 @@ public final class Sweep {
         Plan plan = loaded.plan;
         CellResult header = header(plan, key);
         File model = new File(loaded.planDir, plan.variant(key.variant).file);
+        try {
+            header.fileSha256 = Hashes.sha256(model); // the bytes measured, for the gate to tell two files apart
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
         Plan.Measurement m = plan.measure;
         boolean shared = engineOpened;
         engineOpened = true;
