@@ -180,6 +180,16 @@ def faulty_delegate(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def corrupting_delegate(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tests/data/corrupting_delegate.c built with gcc: claims every node, returns pseudo-random outputs."""
+    gcc = require("gcc", "gcc")
+    out = tmp_path_factory.mktemp("corrupting") / "libcorrupting_delegate.so"
+    source = DATA / "corrupting_delegate.c"
+    subprocess.run([gcc, "-shared", "-fPIC", "-O1", "-o", str(out), str(source)], check=True)
+    return out
+
+
+@pytest.fixture(scope="session")
 def sparse_int8_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real int8 model with EXPERIMENTAL_SPARSITY weights (tests/data/make_sparse_int8.py)."""
     out = tmp_path_factory.mktemp("sparse") / "sparse_int8.tflite"
