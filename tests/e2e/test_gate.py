@@ -15,7 +15,7 @@ from edgebench.cli import invoke
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.store import Store, store_url
 from edgebench_records import CellResult, Coverage, StoredRun
-from tests.conftest import save
+from tests.conftest import rebuilt, save
 from tests.support.real_models import FLOAT_WEIGHTS, real_model
 
 # ---- statistics ---------------------------------------------------------------------------------
@@ -45,13 +45,7 @@ def slower(cell: CellResult, factor: float) -> CellResult:
     return dataclasses.replace(cell, timing=timing)
 
 
-NEW_BUILD = "c" * 64  # the sha256 a candidate's cells measured: a file other than the baseline's
 QUIET_RUNS = (0.995, 1.005, 1.0, 0.99, 1.01)  # earlier runs of the same cells, p50 within 1 % of each other
-
-
-def rebuilt(run: StoredRun) -> StoredRun:
-    """``run`` as measured from a new build of the model (same figures, another file)."""
-    return dataclasses.replace(run, cells=[dataclasses.replace(c, file_sha256=NEW_BUILD) for c in run.cells])
 
 
 def with_history(store: Store, run: StoredRun) -> None:

@@ -4,22 +4,16 @@ refused in one line naming what both sides selected."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
 
 from edgebench.cli import invoke
 from edgebench.store import Store
-from edgebench_records import StoredRun, read_bundle
-from tests.conftest import DATA, save
+from edgebench_records import read_bundle
+from tests.conftest import DATA, rebuilt, save
 
 FROZEN = DATA / "records" / "bundle-1.1.json"
-
-
-def rebuilt(run: StoredRun, sha256: str) -> StoredRun:
-    """``run`` as a new build would measure it: every cell measured a file of ``sha256``."""
-    return dataclasses.replace(run, cells=[dataclasses.replace(c, file_sha256=sha256) for c in run.cells])
 
 
 def history(path: Path, runs: list[tuple[str, str, dict[str, str], str | None]]) -> str:
