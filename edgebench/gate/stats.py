@@ -12,6 +12,8 @@ from enum import StrEnum
 
 import numpy as np
 
+from edgebench.gate.policy import MIN_HISTORY
+
 BOOTSTRAP = 10_000
 
 
@@ -86,13 +88,6 @@ def block_medians(samples: np.ndarray, blocks: int) -> np.ndarray:
     """Medians of consecutive blocks: neighbouring runs share clock and thermal state, so blocks,
     not single runs, are the independent units a bootstrap may resample."""
     return np.array([np.median(block) for block in np.array_split(samples, blocks)])
-
-
-# How many earlier runs of a cell the stored gate needs to know how much one run differs from the next.
-# An SD of n runs has n - 1 degrees of freedom: at 5 runs Student's t for 95 % is 2.78 (42 % wider than a
-# known SD's 1.96), at 3 runs 4.30 (2.2 times) and the SD itself is uncertain by a factor of 2 or more, so
-# an interval built on fewer could not exclude any change a release cares about (docs/gate.md).
-MIN_HISTORY = 5
 
 
 def between_runs(log_p50s: list[float]) -> tuple[float, int]:
