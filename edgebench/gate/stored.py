@@ -68,10 +68,15 @@ def not_same_files(request: StoredGateRequest, before: list[StoredRun], after: l
     both = [shas for shas in files.values() if len(shas) == 2]
     if both and all(a is not None and a == b for a, b in both):
         raise EdgebenchError(
-            f"--baseline {request.baseline} and --candidate {request.candidate} measured the same model files "
+            f"--baseline {request.baseline} and --candidate {request.candidate} (runs {runs(before)} and "
+            f"{runs(after)}) measured the same model files "
             f"(every cell, e.g. sha256 {str(both[0][0])[:12]}): nothing changed to gate; to check the measurement "
             "itself, gate the file against itself in paired mode (--baseline-model F --candidate-model F)"
         )
+
+
+def runs(side: list[StoredRun]) -> str:
+    return ", ".join(r.run_id for r in side)
 
 
 def same_model(before: list[StoredRun], after: list[StoredRun], allowed: bool) -> list[str]:

@@ -66,7 +66,7 @@ def test_two_runs_of_the_same_files_are_refused_in_one_line(
     assert invoke(["gate", "--baseline", "r1", "--candidate", "latest", "--store", url]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(
-        "edgebench: --baseline r1 and --candidate latest measured the same model files (every cell, e.g. sha256 "
-        + (sha256 or "7f5e7e12")[:8]  # the first cell's: fp32's, as the frozen plan records it
+        "edgebench: --baseline r1 and --candidate latest (runs r1 and r2) measured the same model files (every "
+        "cell, e.g. sha256 " + (sha256 or "7f5e7e12")[:8]  # the first cell's: fp32's, as the frozen plan records it
     )
     assert err.endswith("gate the file against itself in paired mode (--baseline-model F --candidate-model F)\n")
