@@ -35,7 +35,7 @@ from device_runner.facts import device_facts, peak_rss_mb, reset_peak_rss, rss_m
 from device_runner.flatbuffer import ModelInfo, read_model_file
 from device_runner.inputs import InputSet, InputSetError, input_set_problem, read_input_set, read_variant_reference
 from device_runner.runtime import Runtime
-from edgebench_records import CellKey, CellResult, Conditions, Memory, Numerics, Plan, Status
+from edgebench_records import CellKey, CellResult, Conditions, Memory, Numerics, Plan, Status, sha256_file
 
 FAILURES = {
     DelegateUnavailable: Status.DELEGATE_UNAVAILABLE,
@@ -134,6 +134,7 @@ def _load(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime, inputs: In
         "delegate": key.delegate,
         "threads": key.threads,
         "api": key.api,
+        "file_sha256": sha256_file(model_path),  # the bytes measured, for the gate to tell two files apart
         "model_ops": [str(op) for op in info.ops],
         "pinned_cpus": sorted(os.sched_getaffinity(0)) if plan.measure.cpus else [],
         "device": device_facts(runtime),

@@ -51,8 +51,8 @@ def _plan_1_2_to_1_3(data: dict[str, Any]) -> dict[str, Any]:
 # 1.4: `placement` (which delegate partition ran each node, or plain kernels).
 # 1.5: every output head: `accuracy.outputs` and `numerics.outputs` (per-output fidelity), `accuracy.task`,
 # `top5`, `mae`, `labels_note`, `reference_note`; `numerics.agreement` null where the output is no class
-# distribution.
-RESULT_RECORD = RecordType("cell result", "1.5")
+# distribution. 1.6: `file_sha256`, the sha256 of the variant file the cell loaded.
+RESULT_RECORD = RecordType("cell result", "1.6")
 
 
 @RESULT_RECORD.step("1.0", "1.1")
@@ -95,6 +95,13 @@ def _result_1_4_to_1_5(data: dict[str, Any]) -> dict[str, Any]:
     if isinstance(data.get("accuracy"), dict):
         upgraded["accuracy"] = {"task": "classification"} | data["accuracy"]
     return upgraded
+
+
+@RESULT_RECORD.step("1.5", "1.6")
+def _result_1_5_to_1_6(data: dict[str, Any]) -> dict[str, Any]:
+    """1.5 runners did not hash the file they measured: ``file_sha256`` stays null (the plan's sha256 is the
+    file the host meant, checked before the sweep)."""
+    return data
 
 
 # ---------------------------------------------------------------------------------------------
@@ -454,6 +461,7 @@ class CellResult:
     # Added in 1.5 without a bump (absent: not looked at): per-op time where the runtime has a profiler
     # (benchmark_model --enable_op_profiling); an empty profile whose note says none exists (ai_edge_litert).
     op_profile: OpProfile | None = None
+    file_sha256: str | None = None  # the variant file as the cell loaded it; None: not hashed (older, or failed early)
     schema_version: str = RESULT_RECORD.version
 
     @property

@@ -8,8 +8,9 @@ times, in-process and as a user runs them (median of 3):
 
 - ``report --json``: the latest run of each board, compared with fp32, Pareto, recommendation;
 - ``report --html``: the same page with its plots, the one over time drawn from the history;
-- ``gate --baseline A --candidate B``: stored mode, A and B the two newest runs of board0, the floor
-  raised by the run-to-run noise of board0's history;
+- ``gate --baseline A --candidate B``: stored mode, A and B the two newest runs of board0, its latency
+  interval carrying the run-to-run spread of board0's history (each run stands for a build of its own:
+  its cells' ``file_sha256`` is its run id, as two runs of the same files are refused);
 
 and, for comparison, the history read as report and gate read it before revision 0003 (every run
 listed with its cell counts, and the runs of the plot, resp. of the noise, loaded and parsed).
@@ -116,7 +117,7 @@ def fill_by_save_run(store: Store, run: StoredRun, cells: list[CellResult], runs
             manifest=run.manifest,
             created_at=created_at(i),
             git_commit=None,
-            cells=[dataclasses.replace(c, run_id=run_id(i)) for c in cells],
+            cells=[dataclasses.replace(c, run_id=run_id(i), file_sha256=run_id(i)) for c in cells],
             tags={"bench": "store"},
         )
     return runs * len(cells) / (time.perf_counter() - start)
@@ -126,7 +127,9 @@ def fill_in_bulk(store: Store, run: StoredRun, cells: list[CellResult], runs: in
     """The same rows as ``save_run`` writes (its row function, JSON made once per cell), many runs a statement."""
     plan = dataclasses.replace(run.plan, run_id=PLACEHOLDER)
     plan_json, manifest_json = schema.dumps(plan), schema.dumps(run.manifest)
-    cell_rows = [_cell_row(PLACEHOLDER, dataclasses.replace(c, run_id=PLACEHOLDER)) for c in cells]
+    cell_rows = [
+        _cell_row(PLACEHOLDER, dataclasses.replace(c, run_id=PLACEHOLDER, file_sha256=PLACEHOLDER)) for c in cells
+    ]
     with store.engine.begin() as conn:
         for first in range(0, runs, BATCH_RUNS):
             batch = range(first, min(runs, first + BATCH_RUNS))

@@ -180,6 +180,16 @@ def faulty_delegate(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def corrupting_delegate(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tests/data/corrupting_delegate.c built with gcc: claims every node, returns pseudo-random outputs."""
+    gcc = require("gcc", "gcc")
+    out = tmp_path_factory.mktemp("corrupting") / "libcorrupting_delegate.so"
+    source = DATA / "corrupting_delegate.c"
+    subprocess.run([gcc, "-shared", "-fPIC", "-O1", "-o", str(out), str(source)], check=True)
+    return out
+
+
+@pytest.fixture(scope="session")
 def sparse_int8_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real int8 model with EXPERIMENTAL_SPARSITY weights (tests/data/make_sparse_int8.py)."""
     out = tmp_path_factory.mktemp("sparse") / "sparse_int8.tflite"
@@ -356,6 +366,12 @@ def save(store: Store, run: StoredRun, run_id: str, device: str, created_at: str
         cells=cells,
         tags=tags,
     )
+
+
+def rebuilt(run: StoredRun, sha256: str = "c" * 64) -> StoredRun:
+    """``run`` as a new build of its model measures: the same figures from files of another sha256 (the gate
+    refuses two runs of the very same files)."""
+    return dataclasses.replace(run, cells=[dataclasses.replace(c, file_sha256=sha256) for c in run.cells])
 
 
 def first_results(workdir: Path, earlier: set[Path], deadline: float) -> list[Path]:

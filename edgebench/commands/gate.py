@@ -26,7 +26,7 @@ from edgebench.commands.options import (
     write_markdown,
 )
 from edgebench.commands.progress import progress
-from edgebench.gate.policy import Policy, Thresholds, load_policy
+from edgebench.gate.policy import MIN_HISTORY, Policy, Thresholds, load_policy
 from edgebench.output_files import write_output
 from edgebench_records import Measurement
 from edgebench_records.catalogue import Options
@@ -64,9 +64,13 @@ Both models are converted with the same conversion flags (--sparsity … --seed,
 both are measured on seeded synthetic inputs made from the baseline's input tensors: no accuracy verdicts.
 Stored mode REF: a run id, `latest`, a tag KEY=VALUE (the latest matching run of each device), or a
 run bundle file written elsewhere by `edgebench history --export REF --to FILE.json`.
-Runs of unrelated models (neither name nor sha256 in common) are refused without --allow-different-models.
-Stored-mode latency: bootstrap CI of the ratio of medians; a regression only if the whole CI is past the floor
-({floor}, raised to 3x the run-to-run noise the history shows for that cell). p90/p99 warn only.
+Runs of unrelated models (neither name nor sha256 in common) are refused without --allow-different-models;
+two runs of the very same model files are refused (gate a file against itself in paired mode).
+Stored-mode latency: the ratio of medians, its interval carrying the noise within each run and the spread
+between runs of that cell in the device's history (inconclusive with fewer than {MIN_HISTORY} earlier runs);
+a regression only if the whole interval is past the floor ({floor}). p90/p99 warn only.
+Every cell of both sides is held to its own model's host reference (wrong_output); a candidate cell that is
+wrong_output, crashed or failed fails the gate whatever the baseline was: the gate cannot vouch for it.
 Memory: {memory}. Size and gzip size: any growth past {size}. Accuracy: exact McNemar on the
 same inputs, floor {points} points. Coverage: fewer delegated nodes, or ok -> failed, is a regression.
 Exit code: 0 pass, 1 regression (or inconclusive, if the policy says so), 2 usage or infrastructure error.

@@ -21,10 +21,11 @@ from edgebench.store import Store
 from edgebench_records import CellResult, Status, StoredRun, is_bundle_ref, read_bundle
 
 CellKey = tuple[str, str, str, str, int]  # device, variant, delegate, api, threads
-NOISE_MULTIPLE = 3.0  # stored-mode floor: at least 3 x the history's run-to-run SD of ln p50
-# The noise is the device's as it is now (not as it was years of history ago), at a cost that does not
-# grow with the store: the newest runs per device suffice for an SD, as the report's plot over time.
-NOISE_RUNS = 50
+# The run-to-run spread is the device's as it is now (not as it was years of history ago), at a cost that does
+# not grow with the store: the newest runs per device suffice for an SD, as the report's plot over time.
+HISTORY_RUNS = 50
+# A candidate cell in one of these states has no outputs the gate could vouch for, whatever the baseline was.
+UNVOUCHED = frozenset(status for status in Status if status.failed)
 
 
 @dataclass(frozen=True)
@@ -103,25 +104,30 @@ def cell_key(run: StoredRun, cell: CellResult) -> CellKey:
     return run.device, cell.variant, cell.delegate, cell.api, cell.threads
 
 
-def history_noise(store: Store, runs: Iterable[StoredRun], exclude: set[str]) -> dict[CellKey, float]:
-    """Run-to-run SD of ln p50 of the cells of ``runs``, over the newest NOISE_RUNS stored runs of the same
-    device and models (``exclude`` aside): read from the store's p50 column, no past run is loaded."""
+def history(store: Store, runs: Iterable[StoredRun], exclude: set[str]) -> dict[CellKey, list[float]]:
+    """ln p50 of each cell of ``runs`` in the newest HISTORY_RUNS stored runs of the same device and models
+    (``exclude`` aside), oldest first: the cell's earlier runs, read from the store's columns (no past run is
+    loaded). Only cells measured ok and not under contention: a flagged run's spread is the other work's."""
     keys: dict[tuple[str, str], CellKey] = {}
     models: dict[str, set[str]] = {}
     for run in runs:
         models.setdefault(run.device, set()).add(run.manifest.model_name)
         keys.update({(run.device, cell.key.id): cell_key(run, cell) for cell in run.cells})
-    noise: dict[CellKey, float] = {}
+    found: dict[CellKey, list[float]] = {}
     for device, names in sorted(models.items()):
         cell_ids = {cell_id for (where, cell_id) in keys if where == device}
-        for cell_id, sd in store.noise(device, names, cell_ids, exclude=exclude, limit=NOISE_RUNS).items():
-            noise[keys[device, cell_id]] = sd
-    return noise
+        points = store.cell_points(device, names, limit=HISTORY_RUNS, cell_ids=cell_ids, exclude=exclude)
+        for point in points:
+            if point.status == Status.OK and point.p50_ms and not point.contended:
+                found.setdefault(keys[device, point.cell_id], []).append(math.log(point.p50_ms))
+    return found
 
 
 def compare(
-    baseline: list[StoredRun], candidate: list[StoredRun], policy: Policy, noise: dict[CellKey, float]
+    baseline: list[StoredRun], candidate: list[StoredRun], policy: Policy, earlier: dict[CellKey, list[float]]
 ) -> GateResult:
+    """The verdicts of every cell on both sides; ``earlier`` holds ln p50 of each cell's earlier runs (stored
+    mode's run-to-run spread; paired mode times both sides together and needs none)."""
     a_cells = {cell_key(r, c): (r, c) for r in baseline for c in r.cells}
     b_cells = {cell_key(r, c): (r, c) for r in candidate for c in r.cells}
     matched = sorted(set(a_cells) & set(b_cells))
@@ -135,7 +141,7 @@ def compare(
         thresholds = policy.for_cell(key[0], key[1])
         verdicts += [
             v
-            for v in _cell_verdicts(key, a_run, a, b_run, b, thresholds, noise.get(key))
+            for v in _cell_verdicts(key, a_run, a, b_run, b, thresholds, earlier.get(key, []))
             if v.metric not in policy.ignore
         ]
     worst_first = (
@@ -163,21 +169,13 @@ def _cell_verdicts(
     b_run: StoredRun,
     b: CellResult,
     t: Thresholds,
-    noise_sd: float | None,
+    earlier: list[float],
 ) -> list[Verdict]:
     out = [_size(key, a_run, b_run, "size", t), _size(key, a_run, b_run, "gzip_size", t)]
     if a.status != Status.OK or b.status != Status.OK:
-        verdict = (
-            stats.Outcome.REGRESSION
-            if a.status == Status.OK
-            else stats.Outcome.IMPROVEMENT
-            if b.status == Status.OK
-            else stats.Outcome.PASS
-        )
-        return [*out, Verdict(key, "status", verdict, None, None, f"{a.status} → {b.status}: {b.message or a.message}")]
+        return [*out, _status(key, a, b)]
     out.append(Verdict(key, "status", stats.Outcome.PASS, None, None, "ok → ok"))
     assert a.timing and b.timing and a.memory and b.memory
-    floor = max(t.latency_floor, NOISE_MULTIPLE * noise_sd) if noise_sd is not None else t.latency_floor
     spoiled = contention(a, b)
     if spoiled:  # a flagged side's timing says nothing either way: never a regression, never a pass
         found = stats.Finding(stats.Outcome.INCONCLUSIVE, math.nan, None, None, None, spoiled)
@@ -198,17 +196,10 @@ def _cell_verdicts(
             else stats.Finding(stats.Outcome.INCONCLUSIVE, math.nan, None, None, None, unpaired)
         )
     else:
-        found = stats.stored_latency(np.asarray(a.timing.samples_ms), np.asarray(b.timing.samples_ms), floor)
-    out.append(
-        Verdict(
-            key,
-            "latency_p50",
-            found.verdict,
-            a.timing.p50_ms,
-            b.timing.p50_ms,
-            found.detail + (f"; floor raised to {floor:.0%} by the history's noise" if floor > t.latency_floor else ""),
+        found = stats.stored_latency(
+            np.asarray(a.timing.samples_ms), np.asarray(b.timing.samples_ms), t.latency_floor, earlier
         )
-    )
+    out.append(Verdict(key, "latency_p50", found.verdict, a.timing.p50_ms, b.timing.p50_ms, found.detail))
     for metric, before, after in (
         ("latency_p90", a.timing.p90_ms, b.timing.p90_ms),
         ("latency_p99", a.timing.p99_ms, b.timing.p99_ms),
@@ -216,7 +207,7 @@ def _cell_verdicts(
         if before is None or after is None:
             continue  # not printed by this runner: nothing to warn about
         ratio = after / before if before else 1.0
-        tail = stats.Outcome.WARNING if ratio >= 1 + floor else stats.Outcome.PASS
+        tail = stats.Outcome.WARNING if ratio >= 1 + t.latency_floor else stats.Outcome.PASS
         out.append(
             Verdict(
                 key,
@@ -253,6 +244,23 @@ def _cell_verdicts(
             )
         )
     return out
+
+
+def _status(key: CellKey, a: CellResult, b: CellResult) -> Verdict:
+    """Either side not ok. A candidate that crashed, failed or gave wrong outputs fails the gate whatever the
+    baseline was: both sides wrong is not "nothing changed", it is a release nobody can vouch for."""
+    said = (b.message or a.message).strip().splitlines()
+    why = f": {said[0]}" if said else ""
+    if b.status in UNVOUCHED:
+        detail = f"candidate {b.status} (baseline {a.status}): the gate cannot vouch for it{why}"
+        return Verdict(key, "status", stats.Outcome.REGRESSION, None, None, detail)
+    if b.status == Status.OK:
+        verdict = stats.Outcome.IMPROVEMENT
+    elif a.status == Status.OK:
+        verdict = stats.Outcome.REGRESSION  # ok → the delegate unavailable
+    else:
+        verdict = stats.Outcome.PASS  # the delegate absent on both sides: a fact of the device
+    return Verdict(key, "status", verdict, None, None, f"{a.status} → {b.status}{why}")
 
 
 def contention(a: CellResult, b: CellResult) -> str:

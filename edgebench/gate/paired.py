@@ -10,7 +10,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 import edgebench_records as schema
+from device_runner.inputs import InputSet, read_input_set, read_variant_reference, write_input_set
 from device_runner.sweep import CellDone
 from edgebench.conversion import ConvertRequest, check_inputs, convert_reporting
 from edgebench.devices import get_device
@@ -39,7 +42,8 @@ class PairedRequest:
     options: Options = field(default_factory=Options)  # both models are converted with the same
 
 
-def measure(request: PairedRequest, listener: Listener) -> tuple[StoredRun, StoredRun]:
+def measure(request: PairedRequest, listener: Listener) -> tuple[StoredRun, StoredRun, list[str]]:
+    """Both sides as stored, and what the user should know of how they were checked."""
     check_models(request.baseline_model, request.candidate_model)
     sides = ((request.baseline_model, "--baseline-model"), (request.candidate_model, "--candidate-model"))
     for model, flag in sides:  # both, before the baseline's conversion takes minutes
@@ -67,8 +71,7 @@ def measure(request: PairedRequest, listener: Listener) -> tuple[StoredRun, Stor
             assert record is not None and record.file and record.sha256  # paired_variants: made on both sides
             link_or_copy(directory / record.file, plan_dir / f"{side}.{record.file}")
             variants.append(PlanVariant(f"{side}.{name}", f"{side}.{record.file}", record.sha256))
-    # Both models are scored on the baseline's input set: the same inputs, so accuracy is paired.
-    link_or_copy(converted[0][1] / converted[0][0].input_set, plan_dir / converted[0][0].input_set)
+    warnings = paired_input_set(converted, names, plan_dir / converted[0][0].input_set)
     plan = Plan(
         run_id=gate_id,
         model_name=converted[1][0].model_name,
@@ -102,7 +105,34 @@ def measure(request: PairedRequest, listener: Listener) -> tuple[StoredRun, Stor
                 tags=run.tags,
             )
             runs.append(run)
-    return runs[0], runs[1]
+    return runs[0], runs[1], warnings
+
+
+def paired_input_set(converted: list[tuple[Manifest, Path]], names: list[str], out: Path) -> list[str]:
+    """The input set both sides are measured on: the baseline's inputs, labels and host fp32 outputs (the same
+    inputs, so accuracy is paired), with each side's reference-kernel outputs under its paired name
+    (``ref.baseline.fp32.0``, ``ref.candidate.fp32.0``), so the runner's numerics check holds every cell of both
+    sides to its own model's reference. A candidate whose input set holds other inputs has no reference for
+    these: said, as its outputs go unchecked."""
+    baseline, candidate = (read_input_set(directory / manifest.input_set) for manifest, directory in converted)
+    checked = SIDES if same_inputs(baseline, candidate) else SIDES[:1]
+    references: dict[str, list[np.ndarray]] = {}
+    for side, (manifest, directory) in zip(checked, converted, strict=False):
+        for name in names:
+            found = read_variant_reference(directory / manifest.input_set, name)
+            if found is not None:
+                references[f"{side}.{name}"] = found
+    write_input_set(out, baseline, references)
+    if len(checked) == len(SIDES):
+        return []
+    return [
+        f"the candidate's outputs are not checked against its host reference: {converted[1][0].model_name}'s "
+        "input set holds other inputs than the baseline's, which both sides are measured on (other input tensors?)"
+    ]
+
+
+def same_inputs(a: InputSet, b: InputSet) -> bool:
+    return len(a.inputs) == len(b.inputs) and all(np.array_equal(x, y) for x, y in zip(a.inputs, b.inputs, strict=True))
 
 
 def is_tflite(model: Path) -> bool:

@@ -56,6 +56,13 @@ class Thresholds:
     accuracy_points: float = 0.5
 
 
+# How many earlier runs of a cell the stored gate needs to know how much one run differs from the next.
+# An SD of n runs has n - 1 degrees of freedom: at 5 runs Student's t for 95 % is 2.78 (42 % wider than a
+# known SD's 1.96), at 3 runs 4.30 (2.2 times) and the SD itself is uncertain by a factor of 2 or more, so
+# an interval built on fewer could not exclude any change a release cares about (docs/gate.md).
+MIN_HISTORY = 5
+
+
 def _floor(x: float) -> bool:
     return 0 <= x < math.inf  # also false for NaN
 

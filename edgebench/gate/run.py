@@ -21,6 +21,6 @@ class GateRequest:
 def run_gate(request: GateRequest, listener: Listener) -> GateOutcome:
     """The verdicts; paired mode reports its conversions and measurement to ``listener``."""
     if isinstance(request.mode, paired.PairedRequest):
-        before, after = paired.measure(request.mode, listener)
-        return GateOutcome(compare([before], [after], request.policy, {}), [])
+        before, after, warnings = paired.measure(request.mode, listener)
+        return GateOutcome(compare([before], [after], request.policy, {}), warnings)
     return stored_gate(request.mode, request.policy)

@@ -12,6 +12,8 @@ from enum import StrEnum
 
 import numpy as np
 
+from edgebench.gate.policy import MIN_HISTORY
+
 BOOTSTRAP = 10_000
 
 
@@ -88,18 +90,43 @@ def block_medians(samples: np.ndarray, blocks: int) -> np.ndarray:
     return np.array([np.median(block) for block in np.array_split(samples, blocks)])
 
 
-def stored_latency(a: np.ndarray, b: np.ndarray, floor: float, seed: int = 0, blocks: int = 20) -> Finding:
-    """Two runs from the history: bootstrap CI of the ratio of medians (resampling blocks of consecutive
-    runs); a regression only when the whole CI lies past the floor, which should carry the history's
-    run-to-run noise."""
+def between_runs(log_p50s: list[float]) -> tuple[float, int]:
+    """SD of ln p50 over earlier runs of a cell, and its degrees of freedom."""
+    return float(np.std(log_p50s, ddof=1)), len(log_p50s) - 1
+
+
+def stored_latency(
+    a: np.ndarray, b: np.ndarray, floor: float, history: list[float], seed: int = 0, blocks: int = 20
+) -> Finding:
+    """Two runs from the history, each one run of its side. The interval of the ratio of medians carries both
+    the noise within each run (a bootstrap resampling blocks of consecutive runs) and how much one run's p50
+    differs from the next: ``history`` holds ln p50 of the cell's earlier runs, whose SD s gives the spread of
+    the difference of two runs, t(n - 1) x s x sqrt(2) (Student's t, as s is estimated from n runs). With
+    fewer than MIN_HISTORY earlier runs that spread is unknown: inconclusive, saying what would decide it.
+    A regression only when the whole interval lies past the floor."""
+    from scipy import stats  # imported here: `edgebench --help` should not pay for SciPy
+
+    ratio = float(np.median(b) / np.median(a)) if len(a) and len(b) else 1.0
     if min(len(a), len(b)) < 5 * blocks:
         return Finding(
             Outcome.INCONCLUSIVE,
-            float(np.median(b) / np.median(a)) if len(a) and len(b) else 1.0,
+            ratio,
             None,
             None,
             None,
             f"{min(len(a), len(b))} samples on one side: measure more runs (at least {5 * blocks})",
+        )
+    if len(history) < MIN_HISTORY:
+        more = MIN_HISTORY - len(history)
+        return Finding(
+            Outcome.INCONCLUSIVE,
+            ratio,
+            None,
+            None,
+            None,
+            f"ratio of medians {ratio:.3f} (stored mode), but {len(history)} earlier runs of this cell in the "
+            f"history say too little of how much one run differs from the next: {more} more run{'s' * (more > 1)} "
+            "of this cell in the history, or gate in paired mode",
         )
     a_blocks, b_blocks = block_medians(a, blocks), block_medians(b, blocks)
     rng = np.random.default_rng(seed)
@@ -107,8 +134,11 @@ def stored_latency(a: np.ndarray, b: np.ndarray, floor: float, seed: int = 0, bl
     ratios = np.median(b_blocks[rng.integers(0, blocks, (draws, blocks))], axis=1) / np.median(
         a_blocks[rng.integers(0, blocks, (draws, blocks))], axis=1
     )
-    ratio = float(np.median(b) / np.median(a))
-    low, high = (float(v) for v in np.percentile(ratios, [2.5, 97.5]))
+    within = float(np.diff(np.log(np.percentile(ratios, [2.5, 97.5])))[0]) / 2
+    sd, df = between_runs(history)
+    between = float(stats.t.ppf(0.975, df)) * sd * math.sqrt(2)
+    half = math.hypot(within, between)
+    low, high = ratio * math.exp(-half), ratio * math.exp(half)
     if low >= 1 + floor:
         verdict = Outcome.REGRESSION
     elif high <= 1 / (1 + floor):
@@ -117,15 +147,15 @@ def stored_latency(a: np.ndarray, b: np.ndarray, floor: float, seed: int = 0, bl
         verdict = Outcome.INCONCLUSIVE  # slower than the floor but not surely, or too noisy to tell
     else:
         verdict = Outcome.PASS
-    advice = "; measure more runs, or gate in paired mode" if verdict == Outcome.INCONCLUSIVE else ""
+    advice = "; more runs in the history, or gate in paired mode" if verdict == Outcome.INCONCLUSIVE else ""
     return Finding(
         verdict,
         ratio,
         low,
         high,
         None,
-        f"ratio of medians {ratio:.3f} (95% CI {low:.3f}–{high:.3f}), floor {floor:.0%} "
-        f"(stored mode: weaker than paired){advice}",
+        f"ratio of medians {ratio:.3f} (95% CI {low:.3f}–{high:.3f}, run-to-run SD {sd:.1%} over {df + 1} "
+        f"earlier runs), floor {floor:.0%} (stored mode: weaker than paired){advice}",
     )
 
 

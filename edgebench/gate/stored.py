@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from edgebench.errors import EdgebenchError
-from edgebench.gate.compare import GateResult, compare, different_models, history_noise, resolve
+from edgebench.gate.compare import CellKey, GateResult, cell_key, compare, different_models, history, resolve
 from edgebench.gate.policy import Policy
 from edgebench.store import Store
-from edgebench_records import StoredRun
+from edgebench_records import CellResult, StoredRun
 
 
 @dataclass(frozen=True)
@@ -28,13 +28,14 @@ class GateOutcome:
 
 
 def stored_gate(request: StoredGateRequest, policy: Policy) -> GateOutcome:
-    with Store(request.store_url, must_exist=True) as history:
-        before = resolve(history, request.baseline, request.device)
-        after = resolve(history, request.candidate, request.device)
+    with Store(request.store_url, must_exist=True) as store:
+        before = resolve(store, request.baseline, request.device)
+        after = resolve(store, request.candidate, request.device)
         not_itself(request, before, after)
+        not_same_files(request, before, after)
         warnings = same_model(before, after, request.allow_different_models)
-        noise = history_noise(history, [*before, *after], exclude={r.run_id for r in after})
-    return GateOutcome(compare(before, after, policy, noise), warnings)
+        earlier = history(store, [*before, *after], exclude={r.run_id for r in after})
+    return GateOutcome(compare(before, after, policy, earlier), warnings)
 
 
 def not_itself(request: StoredGateRequest, before: list[StoredRun], after: list[StoredRun]) -> None:
@@ -46,6 +47,36 @@ def not_itself(request: StoredGateRequest, before: list[StoredRun], after: list[
             f"--baseline {request.baseline} and --candidate {request.candidate} both select run "
             f"{', '.join(shared)}: a run gated against itself proves nothing; give two different releases"
         )
+
+
+def measured_file(run: StoredRun, cell: CellResult) -> str | None:
+    """The sha256 of the file a cell measured: its own record of it, else (results older than schema 1.6) the
+    plan's, which the sweep checked the file against before measuring."""
+    if cell.file_sha256:
+        return cell.file_sha256
+    planned = next((v for v in run.plan.variants if v.name == cell.variant), None)
+    return planned.sha256 if planned and planned.sha256 else None
+
+
+def not_same_files(request: StoredGateRequest, before: list[StoredRun], after: list[StoredRun]) -> None:
+    """Two runs of the very same files (every cell on both sides measured one sha256) differ by noise alone:
+    a stored gate between them can only cry wolf or pass nothing. Refused; paired mode is the A/A check."""
+    files: dict[CellKey, list[str | None]] = {}
+    for run in [*before, *after]:
+        for cell in run.cells:
+            files.setdefault(cell_key(run, cell), []).append(measured_file(run, cell))
+    both = [shas for shas in files.values() if len(shas) == 2]
+    if both and all(a is not None and a == b for a, b in both):
+        raise EdgebenchError(
+            f"--baseline {request.baseline} and --candidate {request.candidate} (runs {runs(before)} and "
+            f"{runs(after)}) measured the same model files "
+            f"(every cell, e.g. sha256 {str(both[0][0])[:12]}): nothing changed to gate; to check the measurement "
+            "itself, gate the file against itself in paired mode (--baseline-model F --candidate-model F)"
+        )
+
+
+def runs(side: list[StoredRun]) -> str:
+    return ", ".join(r.run_id for r in side)
 
 
 def same_model(before: list[StoredRun], after: list[StoredRun], allowed: bool) -> list[str]:

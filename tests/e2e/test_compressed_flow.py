@@ -9,7 +9,7 @@ import pytest
 
 from edgebench.cli import invoke
 from edgebench.store import Store
-from tests.conftest import quiet_machine, save
+from tests.conftest import quiet_machine, rebuilt, save
 
 pytestmark = pytest.mark.slow
 VARIANTS = ["fp32", "channel_pruned", "low_rank", "pcqat_int8"]
@@ -18,7 +18,7 @@ VARIANTS = ["fp32", "channel_pruned", "low_rank", "pcqat_int8"]
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> str:
     """One run of the new variants on `local` (120 timed runs a cell: what the gate's stored mode wants), stored
-    again as a candidate with the same measurements."""
+    again as a candidate with the same measurements of a new build's files."""
     root = tmp_path_factory.mktemp("flow")
     url = f"sqlite:///{root / 'h.sqlite'}"
     argv = ["run", "--workdir", str(root / "work"), "--store", url, "--variants", ",".join(VARIANTS), "--epochs", "1"]
@@ -29,7 +29,14 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> str:
         assert invoke([*argv, *quick, "--tag", "release=1", "--quiet"]) == 0
     with Store(url) as store:
         (summary,) = store.list_runs()
-        save(store, store.load_run(summary.run_id), "candidate", "local", "2026-12-01T12:00:00+00:00", {"rc": "1"})
+        save(
+            store,
+            rebuilt(store.load_run(summary.run_id)),
+            "candidate",
+            "local",
+            "2026-12-01T12:00:00+00:00",
+            {"rc": "1"},
+        )
     return url
 
 

@@ -15,7 +15,7 @@ from edgebench.cli import invoke
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.store import Store, store_url
 from edgebench_records import CellResult, Coverage, StoredRun
-from tests.conftest import save
+from tests.conftest import rebuilt, save
 from tests.support.real_models import FLOAT_WEIGHTS, real_model
 
 # ---- statistics ---------------------------------------------------------------------------------
@@ -45,11 +45,22 @@ def slower(cell: CellResult, factor: float) -> CellResult:
     return dataclasses.replace(cell, timing=timing)
 
 
+QUIET_RUNS = (0.995, 1.005, 1.0, 0.99, 1.01)  # earlier runs of the same cells, p50 within 1 % of each other
+
+
+def with_history(store: Store, run: StoredRun) -> None:
+    """Five earlier quiet runs of ``run``'s cells: what stored mode needs to know one run from the next."""
+    for i, factor in enumerate(QUIET_RUNS):
+        earlier = dataclasses.replace(run, cells=[slower(c, factor) if c.timing else c for c in run.cells])
+        save(store, earlier, f"earlier{i}", "local", f"2026-11-1{i}T10:00:00+00:00", {})
+
+
 @pytest.fixture
 def gate_store(tmp_path: Path, measured: StoredRun) -> tuple[str, StoredRun]:
-    """A store with the baseline tagged release=4.1; tests add a candidate and gate."""
+    """A store with five earlier runs and the baseline tagged release=4.1; tests add a candidate and gate."""
     url = store_url(str(tmp_path / "h.sqlite"))
     with Store(url) as store:
+        with_history(store, measured)
         save(store, measured, "base", "local", "2026-11-20T10:00:00+00:00", {"release": "4.1"})
     return url, measured
 
@@ -62,7 +73,7 @@ def gate_json(capsys: pytest.CaptureFixture[str], url: str, candidate: StoredRun
             manifest=candidate.manifest,
             created_at="2026-11-24T10:00:00+00:00",
             git_commit=None,
-            cells=[dataclasses.replace(c, run_id="cand") for c in candidate.cells],
+            cells=[dataclasses.replace(c, run_id="cand") for c in rebuilt(candidate).cells],
             tags={"rc": "1"},
         )
     return gate_again(capsys, url, *extra)
@@ -352,7 +363,8 @@ def test_a_baseline_exported_from_another_machine_gates_like_the_stored_one(
     cell = next(c for c in run.cells if (c.variant, c.delegate) == ("int8", "xnnpack"))
     slow = changed(run, "int8", "xnnpack", timing=slower(cell, 1.5).timing)
     with Store(other) as store:
-        save(store, slow, "cand", "local", "2026-11-24T10:00:00+00:00", {"rc": "1"})
+        with_history(store, run)
+        save(store, rebuilt(slow), "cand", "local", "2026-11-24T10:00:00+00:00", {"rc": "1"})
     code = invoke(["gate", "--store", other, "--baseline", str(bundle), "--candidate", "rc=1", "--json"])
     report = json.loads(capsys.readouterr().out)
     assert code == 1 and report["baseline"] == ["base"]

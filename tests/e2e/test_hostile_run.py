@@ -18,7 +18,7 @@ import edgebench_records as schema
 from edgebench.cli import invoke
 from edgebench.store import Store
 from edgebench_records import CellResult, Manifest, StoredRun
-from tests.conftest import QUICK, QUICK_ARGS, first_results, make_plan, save, stored_run
+from tests.conftest import QUICK, QUICK_ARGS, first_results, make_plan, rebuilt, save, stored_run
 from tests.support.filesystems import fill, make_read_only, mounted
 
 EDGEBENCH = str(Path(sys.executable).with_name("edgebench"))
@@ -236,7 +236,7 @@ def test_a_terminal_that_cannot_show_unicode_gets_the_report_anyway(measured: St
     store = tmp_path / "h.sqlite"
     with Store(f"sqlite:///{store}") as history:
         save(history, measured, "r1", "local", "2026-11-20T10:00:00+00:00", {})
-        save(history, measured, "r2", "local", "2026-11-21T10:00:00+00:00", {})
+        save(history, rebuilt(measured), "r2", "local", "2026-11-21T10:00:00+00:00", {})  # a new build: gated
     env = {**os.environ, "PYTHONIOENCODING": "ascii"}
     for command in (["report"], ["history"], ["gate", "--baseline", "r1", "--candidate", "r2"]):
         proc = subprocess.run(

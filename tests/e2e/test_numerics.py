@@ -5,7 +5,6 @@ is delegate_unavailable with a sentence, whatever the CompiledModel API says."""
 from __future__ import annotations
 
 import dataclasses
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -19,19 +18,9 @@ from device_runner.inputs import read_input_set, read_variant_reference
 from device_runner.runtime import load_runtime
 from device_runner.sweep import run_plan
 from edgebench_records import CellResult, Manifest, Status
-from tests.conftest import DATA, QUICK, make_plan, require
+from tests.conftest import QUICK, make_plan
 
 Converted = tuple[Manifest, Path]
-
-
-@pytest.fixture(scope="session")
-def corrupting_delegate(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """tests/data/corrupting_delegate.c built with gcc: claims every node, returns pseudo-random outputs."""
-    gcc = require("gcc", "gcc")
-    out = tmp_path_factory.mktemp("corrupting") / "libcorrupting_delegate.so"
-    source = DATA / "corrupting_delegate.c"
-    subprocess.run([gcc, "-shared", "-fPIC", "-O1", "-o", str(out), str(source)], check=True)
-    return out
 
 
 def sweep(tmp_path: Path, converted: Converted, **settings: Any) -> dict[str, CellResult]:

@@ -42,8 +42,13 @@ def test_a_tflite_is_measured_stored_reported_and_gated_without_tensorflow(
     assert reported.returncode == 0, reported.stderr
     assert "given" in reported.stdout
 
-    again = edgebench(no_tensorflow, "run", *measure, "--delegates", "xnnpack", "--json", *QUICK_ARGS)
-    assert again.returncode == 0, again.stderr  # a second release to gate the first against: not itself
+    rebuilt = tmp_path / "v2" / "digits.tflite"  # a second release: the same graph in other bytes (padded)
+    rebuilt.parent.mkdir()
+    rebuilt.write_bytes(model.read_bytes() + bytes(16))
+    again = edgebench(
+        no_tensorflow, "run", "--model", str(rebuilt), *measure[2:], "--delegates", "xnnpack", "--json", *QUICK_ARGS
+    )
+    assert again.returncode == 0, again.stderr  # to gate the first against: not itself, nor the same file
     stored_gate = ["--baseline", run["run_id"], "--candidate", "latest", "--store", store, "--json"]
     gated = edgebench(no_tensorflow, "gate", *stored_gate)
     assert gated.returncode in (0, 1) and json.loads(gated.stdout)["verdicts"], gated.stderr

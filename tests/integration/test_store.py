@@ -19,7 +19,7 @@ from edgebench.errors import EdgebenchError
 from edgebench.report.analysis import ComparisonRow, comparison_rows, history_rows
 from edgebench.store import Store, head_revision, store_url
 from edgebench_records import CellResult, StoredRun
-from tests.conftest import missing_part, save
+from tests.conftest import missing_part, rebuilt, save
 from tests.e2e.test_report_trust import flagged, quiet
 from tests.support.postgres import postgres_bin, postgres_server
 
@@ -371,7 +371,9 @@ def test_report_and_gate_load_only_the_runs_they_show_not_the_history(
     url = store_url(str(tmp_path / "h.sqlite"))
     with Store(url) as store:
         for i in range(6):
-            save(store, slower(measured, 1 + i / 100), f"r{i}", "local", f"2026-11-0{i + 1}T09:00:00+00:00", {})
+            run = slower(measured, 1 + i / 100)
+            latest = rebuilt(run) if i == 5 else run  # a new build: two runs of the same files are not gated
+            save(store, latest, f"r{i}", "local", f"2026-11-0{i + 1}T09:00:00+00:00", {})
     loaded: list[str] = []
     load_run = Store.load_run
 

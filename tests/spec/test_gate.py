@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -20,15 +22,45 @@ def test_hodges_lehmann_is_the_median_of_walsh_averages() -> None:
     assert stats.hodges_lehmann(np.array([0.0, 0.0, 10.0])) == 2.5  # 0, 0, 0, 5, 5, 10
 
 
+def history(runs: int, sd: float) -> list[float]:
+    """ln p50 of ``runs`` earlier runs of a cell, one run differing from the next by ``sd`` (exactly)."""
+    values = RNG.normal(0.0, 1.0, runs)
+    return list((values - values.mean()) / values.std(ddof=1) * sd)
+
+
+QUIET = history(10, 0.005)  # a quiet device: runs of one file within half a percent of each other
+
+
 def test_stored_latency_calls_a_real_slowdown_and_passes_noise() -> None:
     base = lognormal(400)
-    assert stats.stored_latency(base, lognormal(400), floor=0.05).verdict == stats.Outcome.PASS
-    slow = stats.stored_latency(base, lognormal(400, 1.3), floor=0.05)
+    assert stats.stored_latency(base, lognormal(400), 0.05, QUIET).verdict == stats.Outcome.PASS
+    slow = stats.stored_latency(base, lognormal(400, 1.3), 0.05, QUIET)
     assert slow.verdict == stats.Outcome.REGRESSION and slow.low is not None and slow.low >= 1.05
-    assert stats.stored_latency(base, lognormal(400, 0.7), floor=0.05).verdict == stats.Outcome.IMPROVEMENT
-    noisy = stats.stored_latency(lognormal(400, sigma=0.6), lognormal(400, 1.06, sigma=0.6), floor=0.05)
-    assert noisy.verdict == stats.Outcome.INCONCLUSIVE and "measure more" in noisy.detail
-    assert stats.stored_latency(base[:50], base[:50], floor=0.05).verdict == stats.Outcome.INCONCLUSIVE
+    assert stats.stored_latency(base, lognormal(400, 0.7), 0.05, QUIET).verdict == stats.Outcome.IMPROVEMENT
+    noisy = stats.stored_latency(lognormal(400, sigma=0.6), lognormal(400, 1.06, sigma=0.6), 0.05, QUIET)
+    assert noisy.verdict == stats.Outcome.INCONCLUSIVE and "more runs in the history" in noisy.detail
+    assert stats.stored_latency(base[:50], base[:50], 0.05, QUIET).verdict == stats.Outcome.INCONCLUSIVE
+
+
+def test_stored_latency_with_too_little_history_is_inconclusive_saying_what_would_decide_it() -> None:
+    base = lognormal(400)
+    found = stats.stored_latency(base, lognormal(400, 1.4), 0.05, QUIET[:2])
+    assert found.verdict == stats.Outcome.INCONCLUSIVE and found.low is None
+    assert "3 more runs of this cell in the history, or gate in paired mode" in found.detail
+    assert "2 earlier runs" in found.detail and f"{found.estimate:.3f}" in found.detail
+
+
+def test_the_stored_interval_carries_the_spread_between_runs() -> None:
+    base, slower = lognormal(400), lognormal(400, 1.15)
+    quiet = stats.stored_latency(base, slower, 0.05, QUIET)
+    spread = stats.stored_latency(base, slower, 0.05, history(10, 0.05))  # runs 5 % apart
+    assert quiet.verdict == stats.Outcome.REGRESSION
+    assert spread.verdict == stats.Outcome.INCONCLUSIVE  # 15 % slower, but one run to the next moves 5 %
+    assert quiet.low and quiet.high and spread.low and spread.high
+    assert spread.low < quiet.low and spread.high > quiet.high
+    # t(9) x 5 % x sqrt(2) = 0.16 in ln: the interval is at least that wide on each side
+    assert math.log(spread.high / spread.estimate) >= 2.262 * 0.05 * math.sqrt(2)
+    assert "run-to-run SD 5.0% over 10 earlier runs" in spread.detail
 
 
 def test_paired_latency_uses_blocks_and_needs_enough_of_them() -> None:

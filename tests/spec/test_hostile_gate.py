@@ -104,7 +104,8 @@ DIGITS, OTHER = "a" * 64, "b" * 64
 
 
 def run_of(run_id: str, model: str, sha256: str, tags: dict[str, str] | None = None) -> StoredRun:
-    """A stored run on `local` of one crashed fp32 cell: enough for the gate to match and decide."""
+    """A stored run on `local` of one fp32 cell whose delegate the device lacks: enough for the gate to match
+    and decide (absent on both sides: a fact of the device, which passes)."""
     return StoredRun(
         run_id=run_id,
         created_at="2026-11-20T10:00:00+00:00",
@@ -113,7 +114,7 @@ def run_of(run_id: str, model: str, sha256: str, tags: dict[str, str] | None = N
         manifest=Manifest(model, sha256, "key", "inputs.npz", []),
         git_commit=None,
         tags=tags or {},
-        cells=[CellResult(run_id, "fp32", "xnnpack", 1, Status.CRASHED, message="killed by SIGSEGV")],
+        cells=[CellResult(run_id, "fp32", "gpu", 1, Status.DELEGATE_UNAVAILABLE, message="no GPU delegate")],
     )
 
 

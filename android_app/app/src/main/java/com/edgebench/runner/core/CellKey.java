@@ -1,8 +1,6 @@
 package com.edgebench.runner.core;
 
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 
 /** One cell: variant x delegate x threads x API. ``id()`` names its result file, as in Python. */
 public final class CellKey {
@@ -22,21 +20,8 @@ public final class CellKey {
     public String id() {
         String slug = delegate.replaceAll("[^A-Za-z0-9_-]+", "_").replaceAll("^_+|_+$", "");
         if (!slug.equals(delegate)) {
-            slug += "-" + sha256(delegate).substring(0, 8);
+            slug += "-" + Hashes.sha256(delegate.getBytes(StandardCharsets.UTF_8)).substring(0, 8);
         }
         return variant + "." + slug + "." + api + ".t" + threads;
-    }
-
-    private static String sha256(String text) {
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
-            StringBuilder hex = new StringBuilder();
-            for (byte b : digest) {
-                hex.append(String.format("%02x", b));
-            }
-            return hex.toString();
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e); // every Java platform has SHA-256
-        }
     }
 }

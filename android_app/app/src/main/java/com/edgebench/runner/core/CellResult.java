@@ -31,6 +31,7 @@ public final class CellResult {
     public OpProfile opProfile; // per-op time: LiteRT's Java APIs have no profiler, so an ok cell says so
     public Numerics numerics; // null: not checked (no reference for this variant, or one for other inputs)
     public Placement placement; // null: Android's Interpreter API gives no per-node placement
+    public String fileSha256; // the variant file as this cell loaded it; null when it failed before
     public String schemaVersion = Schema.VERSION;
 
     public static final class Timing {
