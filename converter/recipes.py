@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from converter import techniques
+from converter.keras_load import batch_one_converter
 from converter.source import Data, SourceModel, load_student
 from converter.structure import Unsupported
 from converter.techniques import EpochCallback, FineTune, TrainingSet, training_set
@@ -110,8 +111,24 @@ def _convert(converter: Any) -> bytes:
     return bytes(converter.convert())
 
 
+# TensorFlow's int8 calibrator crashes its process (a segfault) on a graph with a WHILE loop: what GRU and
+# SimpleRNN layers become (an LSTM is fused into one op instead). Such a model's calibrated variants are refused
+# before they are tried.
+LOOP_REFUSAL = (
+    "TensorFlow's int8 calibration crashes on a recurrent loop (WHILE, from a GRU or SimpleRNN layer: "
+    "tensorflow/tensorflow#87468); dynamic_int8 needs no calibration"
+)
+
+
+def _refuse_loops(ctx: Context) -> None:
+    if ctx.source.make_converter is not None and "WHILE" in ctx.source.float_ops():
+        raise Unsupported(LOOP_REFUSAL)
+
+
 def _full_integer(converter: Any, ctx: Context, sparse: bool = False) -> bytes:
     import tensorflow as tf
+
+    _refuse_loops(ctx)
 
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if sparse:
@@ -131,13 +148,13 @@ def _trained(
     the model its pair fine-tuned already in this conversion, if there is one (``Context.tuned``)."""
 
     def build(ctx: Context) -> Built:
-        import tensorflow as tf
-
         model, finetune_s = ctx.tuned.get(tunes), 0.0
         notes: tuple[str, ...] = ()
         if model is not None:
             notes = (f"the fine-tuned model of both {tunes} variants, trained once",)
         else:
+            if to_flatbuffer is not _as_fp32:  # refused before it trains, not after
+                _refuse_loops(ctx)
             assert ctx.source.load_keras is not None
             start = time.perf_counter()
             model = technique(ctx.source.load_keras(), ctx)
@@ -145,7 +162,7 @@ def _trained(
             if tunes:
                 ctx.tuned.clear()
                 ctx.tuned[tunes] = model
-        flatbuffer = to_flatbuffer(tf.lite.TFLiteConverter.from_keras_model(model), ctx)
+        flatbuffer = to_flatbuffer(batch_one_converter(model, ctx.source.loading.free_batch), ctx)
         return Built(flatbuffer, finetune_s, notes)
 
     return build
