@@ -24,6 +24,8 @@ import importlib.util
 import inspect
 import re
 import sys
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -229,16 +231,14 @@ def lambda_warning(path: Path, loaded: Loaded, loading: Loading) -> str | None:
     )
 
 
-def batch_one_converter(model: Any, free_batch: bool = False) -> Any:
-    """A TFLiteConverter for ``model`` (either Keras) traced at batch 1, or with a free batch axis.
-
-    The model is saved with this signature and converted from it (the path ``from_keras_model`` takes), its inputs
-    and outputs named as the model names them."""
+def _signature(model: Any, free_batch: bool) -> tuple[list[Any], Callable[..., dict[str, Any]]]:
+    """The input specs (batch 1, or free) and the serving function, named as the model names its inputs and
+    outputs, as ``from_keras_model`` names them."""
     import tensorflow as tf
 
-    names_in, names_out = input_names(model), output_names(model)
+    names_out = output_names(model)
     specs = []
-    for name, tensor in zip(names_in, model.inputs, strict=True):
+    for name, tensor in zip(input_names(model), model.inputs, strict=True):
         dims = list(tensor.shape)
         batch = dims[0] if dims[0] is not None or free_batch else 1  # a batch the model fixes itself stays
         specs.append(tf.TensorSpec([batch, *dims[1:]], tf.as_dtype(tensor.dtype), name=name))
@@ -249,5 +249,41 @@ def batch_one_converter(model: Any, free_batch: bool = False) -> Any:
             return dict(outputs)
         return dict(zip(names_out, tf.nest.flatten(outputs), strict=True))
 
+    return specs, serve
+
+
+def batch_one_converter(model: Any, free_batch: bool = False) -> Any:
+    """A TFLiteConverter for a tf_keras ``model`` traced at batch 1 (or with a free batch axis): saved with that
+    signature and converted from it, the path ``from_keras_model`` takes."""
+    import tensorflow as tf
+
+    specs, serve = _signature(model, free_batch)
     function = tf.function(serve, input_signature=specs)
     return tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()], model)
+
+
+def converters(loaded: Loaded, free_batch: bool) -> Callable[[], Any]:
+    """Fresh TFLiteConverters for the loaded model. A Keras 3 model is exported once (``keras.export``, which
+    saves its variables as TensorFlow's converter reads them: ``tf.saved_model.save`` of a Keras 3 model leaves them
+    out) to a folder that lives as long as the process."""
+    if loaded.keras is Keras.TF_KERAS:
+        return lambda: batch_one_converter(loaded.model, free_batch)
+
+    @functools.cache
+    def exported() -> tempfile.TemporaryDirectory[str]:
+        import keras as keras3
+
+        folder = tempfile.TemporaryDirectory(prefix="edgebench-keras3-")
+        specs, serve = _signature(loaded.model, free_batch)
+        archive = keras3.export.ExportArchive()
+        archive.track(loaded.model)
+        archive.add_endpoint("serve", serve, input_signature=specs)
+        archive.write_out(folder.name, verbose=False)
+        return folder
+
+    def convert() -> Any:
+        import tensorflow as tf
+
+        return tf.lite.TFLiteConverter.from_saved_model(exported().name)
+
+    return convert
