@@ -31,6 +31,13 @@ class LayerEntry:
     name: str
     class_name: str
     config: dict[str, Any]
+    module: str | None = None  # where the class comes from, as a .keras config says it (an .h5's does not)
+    registered_name: str | None = None  # the name it was registered under, when it was
+
+    @property
+    def custom(self) -> bool:
+        """Declared as coming from outside Keras (a user's module): known only when that class is registered."""
+        return self.module is not None and not self.module.startswith(("keras", "tf_keras"))
 
 
 def _h5_attributes(path: Path) -> dict[str, Any]:
@@ -91,8 +98,14 @@ def layers(config: dict[str, Any]) -> Iterator[LayerEntry]:
     inner = config.get("config")
     if not isinstance(inner, dict):
         return
-    name = inner.get("name")
-    yield LayerEntry(str(name), str(config.get("class_name")), inner)
+    module, registered = config.get("module"), config.get("registered_name")
+    yield LayerEntry(
+        str(inner.get("name")),
+        str(config.get("class_name")),
+        inner,
+        module if isinstance(module, str) else None,
+        registered if isinstance(registered, str) else None,
+    )
     nested = inner.get("layers")
     for child in [*(nested if isinstance(nested, list) else []), inner.get("layer"), inner.get("backward_layer")]:
         if isinstance(child, dict):

@@ -36,6 +36,7 @@ from converter.checks import SourceError, first_line
 from converter.keras_files import (
     H5_SUFFIXES,
     MODEL_CLASSES,
+    LayerEntry,
     is_keras_3,
     lambda_layers,
     layers,
@@ -136,17 +137,32 @@ def register_custom_objects(given: str) -> dict[str, Any]:
     return objects
 
 
-def _known(keras: Keras, class_name: str) -> bool:
-    """Whether the Keras ``keras`` can make a layer of ``class_name`` (its own, or one registered with it)."""
-    if class_name in MODEL_CLASSES:
-        return True
+def _registered(keras: Keras, name: str) -> bool:
     if keras is Keras.KERAS_3:
         import keras as keras3
 
-        return hasattr(keras3.layers, class_name) or keras3.saving.get_registered_object(class_name) is not None
+        return keras3.saving.get_registered_object(name) is not None
     import tf_keras
 
-    return hasattr(tf_keras.layers, class_name) or tf_keras.utils.get_registered_object(class_name) is not None
+    return tf_keras.utils.get_registered_object(name) is not None
+
+
+def _unknown(keras: Keras, layer: LayerEntry, message: str) -> bool:
+    """Whether ``keras`` cannot make ``layer``: a class from the user's own module that is not registered, or (an
+    .h5 says no module) one the load's error names and that is neither Keras's own nor registered."""
+    if _registered(keras, layer.registered_name or layer.class_name):
+        return False
+    if layer.custom:
+        return True
+    if layer.module is not None or layer.class_name in MODEL_CLASSES or f"'{layer.class_name}'" not in message:
+        return False
+    if keras is Keras.KERAS_3:
+        import keras as keras3
+
+        return not hasattr(keras3.layers, layer.class_name)
+    import tf_keras
+
+    return not hasattr(tf_keras.layers, layer.class_name)
 
 
 def why_not_loaded(path: Path, keras: Keras, exc: BaseException) -> str:
@@ -162,7 +178,7 @@ def why_not_loaded(path: Path, keras: Keras, exc: BaseException) -> str:
             f"file, or make it a custom layer and give {CUSTOM_FLAG}"
         )
     for layer in layers(config) if config else ():
-        if layer.class_name in text and not _known(keras, layer.class_name):
+        if _unknown(keras, layer, text):
             return (
                 f"layer '{layer.name}' is a {layer.class_name}, which {keras} does not know: give the module that "
                 f"defines it with {CUSTOM_FLAG} PATH_OR_MODULE"
