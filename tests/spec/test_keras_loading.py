@@ -24,7 +24,9 @@ from converter.keras_files import (
     short_reason,
 )
 from converter.keras_load import Keras, Loaded, Loading, lambda_warning, register_custom_objects, why_not_loaded
+from converter.source import load_model, synthetic_data
 from edgebench_records.catalogue import DATA_OPTIONS, Options
+from tests.support.real_models import FLOAT_WEIGHTS, real_model
 
 
 def layer(name: str, class_name: str, **config: Any) -> dict[str, Any]:
@@ -145,3 +147,9 @@ def test_the_loading_options_are_declared_once_and_reach_the_converter() -> None
     assert Loading.of(options) == Loading("my_layers.py", trust_code=True, free_batch=True)
     # every variant's bytes depend on how the model loads and converts: a change makes them all again
     assert {"custom_objects", "trust_model_code", "free_batch"} <= DATA_OPTIONS
+
+
+def test_custom_objects_given_for_a_tflite_are_said_unused_not_imported(tmp_path: Path) -> None:
+    source = load_model(real_model(FLOAT_WEIGHTS), Options(custom_objects=str(tmp_path / "nosuch.py")))
+    data = synthetic_data(source, Options(synthetic_samples=2))
+    assert data.notes[0] == f"--custom-objects {tmp_path / 'nosuch.py'} is not used: the model is a .tflite"
