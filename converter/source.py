@@ -257,6 +257,9 @@ def load_student(path: Path, source: SourceModel) -> Any:
         raise SourceError(f"{flag} was saved by Keras {loaded.version}; distillation trains a Keras 2 (tf_keras) model")
     if not is_model(loaded):
         raise SourceError(f"{flag}: not a Keras model with known inputs")
+    warning = lambda_warning(path, loaded, source.loading)
+    if warning and warning not in source.notes:  # loaded first before the data, whose notes take the source's
+        source.notes.append(warning)
     student = loaded.model
     specs = [_tensors(["" for _ in tensors], tensors) for tensors in (student.inputs, student.outputs)]
     given, wanted = _signature(*specs), _signature(source.inputs, source.outputs)

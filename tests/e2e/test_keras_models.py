@@ -4,6 +4,7 @@ only the variants each spec needs."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -85,6 +86,13 @@ def test_a_custom_layer_loads_with_custom_objects_and_without_them_is_one_line_n
     options = Options(custom_objects=str(built / f"{CUSTOM}.py"))
     manifest, _ = convert(model, None, ["fp32"], tmp_path / "work", options=options)
     assert statuses(manifest) == {"fp32": "ok"} and manifest.variants[0].host_fp32_agreement == 1.0
+
+    # a student goes through the same loader: an .h5 one with a Lambda layer is warned about (same shapes: 6 → 3)
+    student = build("lambda_layer", tmp_path / "student") / "model.h5"
+    distilling = dataclasses.replace(options, student=str(student))
+    manifest, _ = convert(model, None, ["distilled"], tmp_path / "work", options=distilling)
+    assert statuses(manifest) == {"distilled": "not_applicable"}  # no labelled data
+    assert manifest.data_notes[0].startswith("warning: model model.h5 has Lambda layer 'double', whose Python code")
 
 
 def test_a_lambda_layer_is_refused_in_safe_mode_and_loads_when_trusted(
