@@ -64,6 +64,17 @@ def test_a_gru_converts_at_batch_1_and_runs_and_a_free_batch_is_kept_on_request(
     assert kept.status == "failed" and "TensorListReserve" in kept.message and "\n" not in kept.message
 
 
+def test_an_lstm_is_pruned_and_quantisation_aware_trained_and_qat_says_it_left_the_lstm_float(tmp_path: Path) -> None:
+    built = build("lstm", tmp_path / "model")
+    options = Options(epochs=1, batch_size=16)
+    manifest, _ = convert(built / "model.keras", built / "data.npz", ["pruned", "qat_int8"], tmp_path, options=options)
+    assert statuses(manifest) == {"pruned": "ok", "qat_int8": "ok"}, [v.message for v in manifest.variants]
+    pruned, qat = manifest.variants
+    assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in " ".join(qat.ops)  # fused: no loop, so int8 calibrates
+    assert not any(note.startswith("left as they were") for note in pruned.notes)  # pruning wraps an LSTM
+    assert "left as they were by TFMOT's QAT, which does not support them: lstm (LSTM)" in qat.notes
+
+
 def test_a_transformer_block_at_batch_1_loses_the_shape_glue_a_free_batch_needs(tmp_path: Path) -> None:
     built = build("transformer", tmp_path / "model")
     manifest, _ = convert(built / "model.keras", built / "data.npz", ["fp32"], tmp_path / "work")
