@@ -89,7 +89,7 @@ def load_inputs(request: ConversionRequest) -> tuple[SourceModel, Data]:
         tf, tf_keras = import_tensorflow(request.model)
         tf_keras.utils.set_random_seed(options.seed)
         tf.config.experimental.enable_op_determinism()
-    source = load_model(request.model)
+    source = load_model(request.model, options)
     distils = any("student" in RECIPES[name].reads for name in request.variants)
     if options.student and distils:
         load_student(Path(options.student), source)  # a student of other shapes is the user's to fix: exit 2

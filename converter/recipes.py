@@ -17,12 +17,14 @@ from typing import Any
 import numpy as np
 
 from converter import techniques
+from converter.keras_load import batch_one_converter
 from converter.source import Data, SourceModel, load_student
 from converter.structure import Unsupported
-from converter.techniques import EpochCallback, FineTune, TrainingSet, training_set
+from converter.techniques import EpochCallback, FineTune, TrainingSet, Wrapper, training_set
 from edgebench_records.catalogue import VARIANT_SPECS, VARIANTS, Options, VariantSpec
 
 CALIBRATION_SAMPLES = 200
+PRUNING, CLUSTERING, QAT = Wrapper.PRUNING, Wrapper.CLUSTERING, Wrapper.QAT
 
 
 @dataclass(frozen=True)
@@ -110,8 +112,24 @@ def _convert(converter: Any) -> bytes:
     return bytes(converter.convert())
 
 
+# TensorFlow's int8 calibrator crashes its process (a segfault) on a graph with a WHILE loop: what GRU and
+# SimpleRNN layers become (an LSTM is fused into one op instead). Such a model's calibrated variants are refused
+# before they are tried.
+LOOP_REFUSAL = (
+    "TensorFlow's int8 calibration crashes on a recurrent loop (WHILE, from a GRU or SimpleRNN layer: "
+    "tensorflow/tensorflow#87468); dynamic_int8 needs no calibration"
+)
+
+
+def _refuse_loops(ctx: Context) -> None:
+    if ctx.source.make_converter is not None and "WHILE" in ctx.source.float_ops():
+        raise Unsupported(LOOP_REFUSAL)
+
+
 def _full_integer(converter: Any, ctx: Context, sparse: bool = False) -> bytes:
     import tensorflow as tf
+
+    _refuse_loops(ctx)
 
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if sparse:
@@ -125,27 +143,37 @@ def _full_integer(converter: Any, ctx: Context, sparse: bool = False) -> bytes:
 
 
 def _trained(
-    technique: Callable[[Any, Context], Any], to_flatbuffer: Callable[[Any, Context], bytes], tunes: str = ""
+    technique: Callable[[Any, Context], Any],
+    to_flatbuffer: Callable[[Any, Context], bytes],
+    tunes: str = "",
+    wraps: tuple[Wrapper, ...] = (),
 ) -> Callable[[Context], Built]:
     """Fine-tune a fresh copy of the Keras model with ``technique``, then convert it; with ``tunes``, convert
-    the model its pair fine-tuned already in this conversion, if there is one (``Context.tuned``)."""
+    the model its pair fine-tuned already in this conversion, if there is one (``Context.tuned``). ``wraps``: the
+    TFMOT techniques it applies, whose unsupported layers it notes (``techniques.left_alone``)."""
 
     def build(ctx: Context) -> Built:
-        import tensorflow as tf
-
         model, finetune_s = ctx.tuned.get(tunes), 0.0
         notes: tuple[str, ...] = ()
         if model is not None:
-            notes = (f"the fine-tuned model of both {tunes} variants, trained once",)
+            # stripped of its wrappers, a pair's model has the source's layers: what the technique left alone, too
+            notes = (
+                f"the fine-tuned model of both {tunes} variants, trained once",
+                *techniques.left_alone(model, wraps),
+            )
         else:
+            if to_flatbuffer is not _as_fp32:  # refused before it trains, not after
+                _refuse_loops(ctx)
             assert ctx.source.load_keras is not None
             start = time.perf_counter()
-            model = technique(ctx.source.load_keras(), ctx)
+            source = ctx.source.load_keras()
+            notes = tuple(techniques.left_alone(source, wraps))
+            model = technique(source, ctx)
             finetune_s = time.perf_counter() - start
             if tunes:
                 ctx.tuned.clear()
                 ctx.tuned[tunes] = model
-        flatbuffer = to_flatbuffer(tf.lite.TFLiteConverter.from_keras_model(model), ctx)
+        flatbuffer = to_flatbuffer(batch_one_converter(model, ctx.source.loading.free_batch), ctx)
         return Built(flatbuffer, finetune_s, notes)
 
     return build
@@ -318,17 +346,17 @@ def _recipe(name: str, describe: Callable[[Options], str], build: Callable[[Cont
 
 
 def _float_and_int8(
-    name: str, how: Callable[[Options], str], technique: Callable[[Any, Context], Any]
+    name: str, how: Callable[[Options], str], technique: Callable[[Any, Context], Any], wraps: tuple[Wrapper, ...] = ()
 ) -> tuple[Recipe, Recipe]:
     """A fine-tuned technique as two variants: ``name`` in float32 and ``name_int8`` in full-integer int8, of one
     fine-tuned model."""
-    float32 = _trained(technique, _as_fp32, name)
+    float32 = _trained(technique, _as_fp32, name, wraps)
     return (
         _recipe(name, lambda o: f"{how(o)}; float32", float32, tunes=name),
         _recipe(
             f"{name}_int8",
             lambda o: f"{how(o)}; full-integer int8 ({_io(o)})",
-            _trained(technique, _as_int8, name),
+            _trained(technique, _as_int8, name, wraps),
             tunes=name,
         ),
     )
@@ -366,7 +394,7 @@ RECIPES = {
         _recipe(
             "pruned",
             lambda o: f"magnitude-pruned to {o.sparsity:g} sparsity (polynomial), {_tuned(o)}; float32",
-            _trained(_prune, _as_fp32, "pruned"),
+            _trained(_prune, _as_fp32, "pruned", (PRUNING,)),
             tunes="pruned",
         ),
         _recipe(
@@ -375,36 +403,38 @@ RECIPES = {
                 f"pruned to {o.sparsity:g}, {_tuned(o)}; full-integer int8 ({_io(o)})"
                 + ("; stored sparse (EXPERIMENTAL_SPARSITY)" if o.keep_sparsity else "")
             ),
-            _trained(_prune, _as_sparse_int8, "pruned"),
+            _trained(_prune, _as_sparse_int8, "pruned", (PRUNING,)),
             tunes="pruned",
         ),
         _recipe(
             "pruned_2x4",
             lambda o: f"structured 2:4 pruning, {_tuned(o)}; float32",
-            _trained(lambda m, ctx: techniques.prune_2_by_4(m, ctx.train, ctx.tune), _as_fp32),
+            _trained(lambda m, ctx: techniques.prune_2_by_4(m, ctx.train, ctx.tune), _as_fp32, wraps=(PRUNING,)),
         ),
-        *_float_and_int8("clustered", lambda o: f"{o.clusters} clusters (linear init), {_tuned(o)}", _cluster),
+        *_float_and_int8(
+            "clustered", lambda o: f"{o.clusters} clusters (linear init), {_tuned(o)}", _cluster, (CLUSTERING,)
+        ),
         _recipe(
             "qat_int8",
             lambda o: f"quantisation-aware training, {_tuned(o)}; int8 ({_io(o)})",
-            _trained(lambda m, ctx: techniques.quantization_aware(m, ctx.train, ctx.tune), _as_qat_int8),
+            _trained(lambda m, ctx: techniques.quantization_aware(m, ctx.train, ctx.tune), _as_qat_int8, wraps=(QAT,)),
         ),
         _recipe(
             "pqat_int8",
             lambda o: _stacked(o, f"pruned to {o.sparsity:g} sparsity", FOLDED, "QAT keeping the zeros"),
-            _trained(_pruned_qat, _as_qat_int8),
+            _trained(_pruned_qat, _as_qat_int8, wraps=(PRUNING, QAT)),
         ),
         _recipe(
             "cqat_int8",
             lambda o: _stacked(o, FOLDED, f"{o.clusters} clusters", "QAT keeping the clusters"),
-            _trained(_clustered_qat, _as_qat_int8),
+            _trained(_clustered_qat, _as_qat_int8, wraps=(CLUSTERING, QAT)),
         ),
         _recipe(
             "pruned_clustered_int8",
             lambda o: _stacked(
                 o, f"pruned to {o.sparsity:g} sparsity", FOLDED, f"{o.clusters} clusters keeping the zeros"
             ),
-            _trained(_pruned_clustered, _as_int8),
+            _trained(_pruned_clustered, _as_int8, wraps=(PRUNING, CLUSTERING)),
         ),
         _recipe(
             "pcqat_int8",
@@ -415,7 +445,7 @@ RECIPES = {
                 f"{o.clusters} clusters keeping the zeros",
                 "QAT keeping both",
             ),
-            _trained(_pruned_clustered_qat, _as_qat_int8),
+            _trained(_pruned_clustered_qat, _as_qat_int8, wraps=(PRUNING, CLUSTERING, QAT)),
         ),
         *_float_and_int8("channel_pruned", _channels, _channel_pruned),
         _recipe(

@@ -1,10 +1,11 @@
 """Loading the user's model and data, with one clear error naming what is wrong.
 
-Models: ``.keras`` / ``.h5`` (tf_keras), a SavedModel directory (as Keras when it was saved by Keras,
-else as a plain graph from its serving signature: conversions only, no fine-tuning), or a ``.tflite``
-(measured as given). Any number of inputs and outputs; each is named as the model names it: Keras input
-and output names, a SavedModel signature's keys, a ``.tflite``'s tensor names (or its signature's names,
-which are the Keras or SavedModel names it was converted from).
+Models: ``.keras`` / ``.h5`` (tf_keras, or Keras 3 when the file says Keras 3 wrote it: conversions only, no
+fine-tuning; ``converter/keras_load.py`` says how: safe mode, custom classes, the batch of 1), a SavedModel
+directory (as Keras when it was saved by tf_keras, else as a plain graph from its serving signature: conversions
+only, no fine-tuning), or a ``.tflite`` (measured as given). Any number of inputs and outputs; each is named as
+the model names it: Keras input and output names, a SavedModel signature's keys, a ``.tflite``'s tensor names (or
+its signature's names, which are the Keras or SavedModel names it was converted from).
 
 Data (``--data``, optional): an ``.npz`` or a folder of images, one sub-folder per class.
 
@@ -40,8 +41,19 @@ from converter.checks import (
     check_student,
     check_values,
     first_line,
-    keras_version,
     output_classes,
+)
+from converter.keras_load import (
+    Keras,
+    Loaded,
+    Loading,
+    converters,
+    input_names,
+    is_model,
+    lambda_warning,
+    load,
+    output_names,
+    register_custom_objects,
 )
 from converter.ports import read_signature
 from device_runner.inputs import parse_input_shapes, sample_shape, synthetic_inputs
@@ -117,6 +129,19 @@ class SourceModel:
     # other names an input answers to in --data keys: a .tflite's signature names for its tensors (the Keras or
     # SavedModel input names it was converted from), so one .npz serves a model and its .tflite alike
     aliases: dict[str, str] = field(default_factory=dict)
+    loading: Loading = field(default_factory=Loading)  # how its Keras models (and --student) load and convert
+    notes: list[str] = field(default_factory=list)  # what loading it said, for the manifest (a Lambda in an .h5)
+    _float_ops: frozenset[str] | None = field(default=None, repr=False)
+
+    def float_ops(self) -> frozenset[str]:
+        """The op names of its plain float conversion, converted once on first use (``make_converter`` is set)."""
+        if self._float_ops is None:
+            from device_runner.flatbuffer import read_model_info
+
+            assert self.make_converter is not None
+            info = read_model_info(bytes(self.make_converter().convert()))
+            self._float_ops = frozenset(op.name for op in info.ops)
+        return self._float_ops
 
     @property
     def classes(self) -> int | None:
@@ -161,11 +186,11 @@ def _as_list(outputs: Any, names: list[str]) -> list[np.ndarray]:
     return [np.asarray(output, dtype=np.float32) for output in outputs]
 
 
-def _compiled_loss(tf_keras: Any, path: Path) -> Any:
+def _compiled_loss(path: Path, loading: Loading) -> Any:
     """The loss the model was saved with, or None: compiling can fail on custom objects, which only costs it."""
     try:
-        model = tf_keras.models.load_model(path, compile=True)
-    except Exception:  # any custom loss, metric or optimiser Keras cannot rebuild
+        model = load(path, loading, f"cannot load model {path}", compiled=True).model
+    except SourceError:  # any custom loss, metric or optimiser Keras cannot rebuild
         return None
     loss = getattr(model, "loss", None)
     if isinstance(loss, dict):
@@ -173,40 +198,44 @@ def _compiled_loss(tf_keras: Any, path: Path) -> Any:
     return list(loss) if isinstance(loss, list | tuple) else loss
 
 
-def _keras(path: Path) -> SourceModel:
-    tf, tf_keras = import_tensorflow(path)
+def _tensors(names: list[str], tensors: list[Any]) -> list[TensorInfo]:
+    import tensorflow as tf
 
-    def load() -> Any:
-        return tf_keras.models.load_model(path, compile=False)
+    return [tensor_spec(n, t.shape, tf.as_dtype(t.dtype).name) for n, t in zip(names, tensors, strict=True)]
 
-    try:
-        model = load()
-    except Exception as exc:  # Keras raises anything from ValueError to zipfile/h5py errors
-        version = keras_version(path) if path.is_file() else None
-        hint = ""
-        if version and not version.startswith("2."):  # TFMOT needs tf_keras (Keras 2), which cannot read these
-            hint = (
-                f" (saved by Keras {version}; edgebench loads tf_keras / Keras 2 models: "
-                "export a SavedModel with model.export(folder) and give the folder)"
-            )
-        raise SourceError(f"cannot load model {path}: {first_line(exc)}{hint}") from exc
-    # tf_keras restores a plain TF SavedModel as a bare object; a subclassed model without its graph has no inputs
-    if not isinstance(model, tf_keras.Model) or not getattr(model, "inputs", None):
-        raise SourceError(f"cannot load model {path}: not a Keras model with known inputs")
-    input_names, output_names = list(model.input_names), list(model.output_names)
+
+def _keras(path: Path, loading: Loading) -> SourceModel:
+    import_tensorflow(path)
+    refusal = f"cannot load model {path}"
+    loaded = load(path, loading, refusal)
+    if not is_model(loaded):
+        raise SourceError(f"{refusal}: not a Keras model with known inputs")
+    model = loaded.model
+    names_in, names_out = input_names(model), output_names(model)
 
     def predict(x: list[np.ndarray]) -> list[np.ndarray]:
         outputs = model.predict(x if len(x) > 1 else x[0], verbose=0, batch_size=PREDICT_BATCH)
-        return _as_list(outputs, output_names)
+        return _as_list(outputs, names_out)
 
+    keras_3 = loaded.keras is Keras.KERAS_3
+    warning = lambda_warning(path, loaded, loading)
     return SourceModel(
         name=path.stem if path.is_file() else path.name,
-        inputs=[tensor_spec(n, t.shape, t.dtype.name) for n, t in zip(input_names, model.inputs, strict=True)],
-        outputs=[tensor_spec(n, t.shape, t.dtype.name) for n, t in zip(output_names, model.outputs, strict=True)],
-        make_converter=lambda: tf.lite.TFLiteConverter.from_keras_model(model),
-        load_keras=load,
+        inputs=_tensors(names_in, model.inputs),
+        outputs=_tensors(names_out, model.outputs),
+        make_converter=converters(loaded, loading.free_batch),
+        load_keras=None if keras_3 else lambda: load(path, loading, refusal).model,
         predict=predict,
-        loss=_compiled_loss(tf_keras, path),
+        loss=None if keras_3 else _compiled_loss(path, loading),
+        not_keras=_keras_3_refusal(loaded) if keras_3 else "",
+        loading=loading,
+        notes=[warning] if warning else [],
+    )
+
+
+def _keras_3_refusal(loaded: Loaded) -> str:
+    return (
+        f"needs a Keras 2 (tf_keras) model to fine-tune, as TFMOT does (the source was saved by Keras {loaded.version})"
     )
 
 
@@ -218,20 +247,25 @@ def _signature(inputs: list[TensorInfo], outputs: list[TensorInfo]) -> str:
 
 
 def load_student(path: Path, source: SourceModel) -> Any:
-    """The ``--student`` model (tf_keras, uncompiled), refused in one line naming the flag unless it takes and
-    gives what ``source`` does: every input and output of the same shape, in the same order."""
+    """The ``--student`` model (tf_keras, uncompiled), loaded as the source model is (safe mode, custom classes),
+    refused in one line naming the flag unless it takes and gives what ``source`` does: every input and output of
+    the same shape, in the same order."""
     check_student(path)
-    _, tf_keras = import_tensorflow(path)
-    try:
-        student = tf_keras.models.load_model(path, compile=False)
-    except Exception as exc:  # Keras raises anything from ValueError to zipfile/h5py errors
-        raise SourceError(f"--student {path}: cannot load it: {first_line(exc)}") from exc
-    if not isinstance(student, tf_keras.Model) or not getattr(student, "inputs", None):
-        raise SourceError(f"--student {path}: not a Keras model with known inputs")
-    specs = [[tensor_spec("", t.shape, t.dtype.name) for t in tensors] for tensors in (student.inputs, student.outputs)]
+    import_tensorflow(path)
+    flag = f"--student {path}"
+    loaded = load(path, source.loading, f"{flag}: cannot load it")
+    if loaded.keras is Keras.KERAS_3:  # distillation fine-tunes it with tf_keras
+        raise SourceError(f"{flag} was saved by Keras {loaded.version}; distillation trains a Keras 2 (tf_keras) model")
+    if not is_model(loaded):
+        raise SourceError(f"{flag}: not a Keras model with known inputs")
+    warning = lambda_warning(path, loaded, source.loading)
+    if warning and warning not in source.notes:  # loaded first before the data, whose notes take the source's
+        source.notes.append(warning)
+    student = loaded.model
+    specs = [_tensors(["" for _ in tensors], tensors) for tensors in (student.inputs, student.outputs)]
     given, wanted = _signature(*specs), _signature(source.inputs, source.outputs)
     if given != wanted:
-        raise SourceError(f"--student {path} {given}; the source model {source.name} {wanted}")
+        raise SourceError(f"{flag} {given}; the source model {source.name} {wanted}")
     return student
 
 
@@ -307,16 +341,22 @@ def _tflite(path: Path) -> SourceModel:
     return source
 
 
-def load_model(path: Path) -> SourceModel:
+def load_model(path: Path, options: Options | None = None) -> SourceModel:
     check_model(path)
     if path.suffix.lower() == ".tflite":
-        return _tflite(path)
+        source = _tflite(path)
+        if options and options.custom_objects:  # said, not silently ignored
+            source.notes.append(f"--custom-objects {options.custom_objects} is not used: the model is a .tflite")
+        return source
+    loading = Loading.of(options or Options())
+    if loading.custom_objects:  # before anything loads, and refused as itself (never read as "not Keras")
+        register_custom_objects(loading.custom_objects)
     if path.is_dir():
         try:
-            return _keras(path)  # a SavedModel written by Keras keeps its layers: every variant works
+            return _keras(path, loading)  # a SavedModel written by Keras keeps its layers: every variant works
         except SourceError:
             return _saved_model_graph(path)
-    return _keras(path)
+    return _keras(path, loading)
 
 
 def fed_dtype(tensor: TensorInfo) -> np.dtype[Any]:
@@ -336,13 +376,14 @@ def synthetic_data(source: SourceModel, options: Options) -> Data:
     except ValueError as exc:
         raise SourceError(f"model {source.name}: {exc}") from exc
     note = f"no data given: {options.synthetic_samples} synthetic samples (seed {options.seed}) from the model's inputs"
-    return Data(val=val, synthetic=True, notes=[note])
+    return Data(val=val, synthetic=True, notes=[*source.notes, note])
 
 
 def load_data(path: Path, source: SourceModel, options: Options) -> Data:
     """The arrays, checked against the model: its named inputs, their shapes, and its first output's classes."""
     check_data(path)
     data = _image_folder(path, source, options) if path.is_dir() else _npz(path, source, options.task)
+    data.notes[:0] = source.notes
     if data.train is None:
         data.notes.append(f"data file {path} has no x_train: int8 calibrates on the validation inputs")
     return data

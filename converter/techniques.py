@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -77,6 +78,47 @@ def training_set(source: SourceModel, data: Data, options: Options) -> TrainingS
         y=[labels, *own[1:]],
         losses=[_label_loss(source, options, own[0]), *("mse" for _ in own[1:])],
     )
+
+
+class Wrapper(StrEnum):
+    """A TFMOT technique that wraps the layers its registry supports and leaves the others as they are."""
+
+    PRUNING = "pruning"
+    CLUSTERING = "clustering"
+    QAT = "QAT"
+
+
+def _supports(wrapper: Wrapper) -> Callable[[Any], bool]:
+    from tensorflow_model_optimization.python.core.clustering.keras.clustering_registry import ClusteringRegistry
+    from tensorflow_model_optimization.python.core.quantization.keras.default_8bit import (
+        default_8bit_quantize_registry,
+    )
+    from tensorflow_model_optimization.python.core.sparsity.keras.prune_registry import PruneRegistry
+
+    if wrapper is Wrapper.PRUNING:
+        return PruneRegistry.supports  # type: ignore[no-any-return]
+    if wrapper is Wrapper.CLUSTERING:
+        return ClusteringRegistry.supports  # type: ignore[no-any-return]
+    return default_8bit_quantize_registry.Default8BitQuantizeRegistry().supports  # type: ignore[no-any-return]
+
+
+def left_alone(model: Any, wrappers: tuple[Wrapper, ...]) -> list[str]:
+    """A note per technique of ``wrappers`` that leaves some of ``model``'s layers with weights as they are, since
+    TFMOT does not support them (QAT a recurrent layer, pruning a Bidirectional wrapper): the variant is made, and
+    says what in it the technique did not touch."""
+    notes = []
+    for wrapper in wrappers:
+        supports = _supports(wrapper)
+        # QAT runs on the model with its BatchNorm folded (``_folded``): there is none left for it to skip
+        folded = ("BatchNormalization",) if wrapper is Wrapper.QAT else ()
+        skipped = [
+            f"{layer.name} ({type(layer).__name__})"
+            for layer in model.layers
+            if layer.weights and type(layer).__name__ not in folded and not supports(layer)
+        ]
+        if skipped:
+            notes.append(f"left as they were by TFMOT's {wrapper}, which does not support them: {', '.join(skipped)}")
+    return notes
 
 
 def _wrap_supported(model: Any, supports: Callable[[Any], bool], wrap: Callable[[Any], Any]) -> Any:

@@ -99,13 +99,34 @@ class Options:
         help="A Keras model (.keras/.h5) with the model's input and output shapes: the distilled variants train it "
         "from the model as teacher (without it they are not applicable).",
     )
+    # The three below decide how a Keras model (and --student) loads and converts: every variant depends on them.
+    custom_objects: str = option(
+        "",
+        metavar="PATH|MODULE",
+        data=True,
+        file=True,
+        help="A .py file or importable module defining the Keras model's custom classes, registered before it "
+        "loads: its CUSTOM_OBJECTS dict if it has one, else every Keras layer class it defines.",
+    )
+    trust_model_code: bool = option(
+        False,
+        data=True,
+        help="Load Keras Lambda layers, whose Python code runs as the model loads (refused in safe mode "
+        "otherwise): only for a model you trust.",
+    )
+    free_batch: bool = option(
+        False,
+        data=True,
+        help="Convert Keras models with a free batch axis instead of batch 1 (recurrent layers need batch 1).",
+    )
 
     def as_flags(self) -> list[str]:
         """The converter process's command-line flags for these options."""
         return as_flags(self)
 
 
-# Options that change the data (which inputs, how scaled, the calibration order): every variant reads them.
+# Options that change the data (which inputs, how scaled, the calibration order) or how the model loads and
+# converts: every variant reads them.
 DATA_OPTIONS = frozenset(spec.name for spec in declared(Options) if spec.data)
 # What any fine-tuning reads: the schedule, and the task and loss that decide its targets.
 TUNING = frozenset({"epochs", "learning_rate", "batch_size", "task", "loss"})

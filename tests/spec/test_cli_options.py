@@ -49,6 +49,9 @@ CASES: dict[str, tuple[list[str], Any]] = {
     "input_shapes": (["--input-shape", "input_1:1x64x64x3"], ("input_1:1x64x64x3",)),
     "synthetic_samples": (["--synthetic-samples", "8"], 8),
     "student": (["--student", str(EXAMPLE_MODEL)], str(EXAMPLE_MODEL)),
+    "custom_objects": (["--custom-objects", "my_layers.py"], "my_layers.py"),
+    "trust_model_code": (["--trust-model-code"], True),
+    "free_batch": (["--free-batch"], True),
 }
 COMMANDS = ["convert", "run", "push", "gate"]
 MEASUREMENT_CASES: dict[str, tuple[list[str], Any]] = {

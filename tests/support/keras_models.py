@@ -1,11 +1,13 @@
-"""Small models of the shapes the bundled example does not have, built at test time with tf_keras and saved
-with data keyed as the converter reads it: ``python -m tests.support.keras_models KIND OUT_DIR`` (a process of its own,
-so the test process never imports TensorFlow). Each writes ``OUT_DIR/model.keras`` (or ``OUT_DIR/model``, a
-SavedModel folder) and, where the model has data, ``OUT_DIR/data.npz``.
+"""Small models of the shapes the bundled example does not have, built at test time with tf_keras (Keras 3 for
+the ``keras3_*`` kinds) and saved with data keyed as the converter reads it: ``python -m tests.support.keras_models
+KIND OUT_DIR`` (a process of its own, so the test process never imports TensorFlow). Each writes
+``OUT_DIR/model.keras`` (or ``OUT_DIR/model``, a SavedModel folder, or ``OUT_DIR/model.h5``) and, where the model
+has data, ``OUT_DIR/data.npz``; a model with a custom layer writes the module defining it, ``OUT_DIR/{CUSTOM}.py``.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
@@ -18,6 +20,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = 48  # per split: enough to calibrate and fine-tune one epoch, little to convert
 CLASSES = 3
+STEPS, FEATURES = 12, 4  # the recurrent models' sequences: time steps of a few features
+CUSTOM = "custom_layers"  # the module a custom-layer model's class comes from, written beside it
 
 
 def _labelled(x: np.ndarray) -> np.ndarray:
@@ -188,6 +192,108 @@ def mobilenet_v2(out: Path) -> None:
     np.savez(out / "data.npz", **arrays)  # type: ignore[arg-type]  # numpy's stub wants *args alone
 
 
+def _sequence_data(out: Path, seed: int) -> None:
+    """Labelled sequences (SAMPLES, STEPS, FEATURES) for both splits, in the single-input .npz layout."""
+    rng = np.random.default_rng(seed)
+    arrays: dict[str, np.ndarray] = {}
+    for split in ("train", "val"):
+        x = rng.normal(size=(SAMPLES, STEPS, FEATURES)).astype(np.float32)
+        arrays |= {f"x_{split}": x, f"y_{split}": _labelled(x)}
+    np.savez(out / "data.npz", **arrays)  # type: ignore[arg-type]  # numpy's stub wants *args alone
+
+
+def _recurrent(out: Path, layer: str, seed: int) -> None:
+    import tf_keras as k
+
+    sequence = k.Input((STEPS, FEATURES), name="sequence")
+    features = getattr(k.layers, layer)(8, name=layer.lower())(sequence)
+    model = k.Model(sequence, k.layers.Dense(CLASSES, activation="softmax", name="probs")(features))
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.save(out / "model.keras")
+    _sequence_data(out, seed)
+
+
+def gru(out: Path) -> None:
+    """A GRU over a short sequence into a classifier: TensorList ops that lower to TFLite only at a static batch."""
+    _recurrent(out, "GRU", 9)
+
+
+def lstm(out: Path) -> None:
+    """An LSTM over a short sequence into a classifier (TFLite fuses it into UNIDIRECTIONAL_SEQUENCE_LSTM)."""
+    _recurrent(out, "LSTM", 10)
+
+
+def transformer(out: Path) -> None:
+    """One tiny transformer encoder block (self-attention, feed-forward, LayerNorm, residuals) and a classifier."""
+    import tf_keras as k
+
+    tokens = k.Input((STEPS, 16), name="tokens")
+    attended = k.layers.MultiHeadAttention(num_heads=2, key_dim=8)(tokens, tokens)
+    x = k.layers.LayerNormalization()(k.layers.Add()([tokens, attended]))
+    x = k.layers.LayerNormalization()(k.layers.Add()([x, k.layers.Dense(16)(k.layers.Dense(32, "relu")(x))]))
+    model = k.Model(tokens, k.layers.Dense(CLASSES, activation="softmax")(k.layers.GlobalAveragePooling1D()(x)))
+    model.save(out / "model.keras")
+    rng = np.random.default_rng(11)
+    x_val = rng.normal(size=(SAMPLES, STEPS, 16)).astype(np.float32)
+    np.savez(out / "data.npz", x_val=x_val, y_val=_labelled(x_val))
+
+
+def keras3_cnn(out: Path) -> None:
+    """A small CNN saved by Keras 3 (TensorFlow's default Keras), which tf_keras cannot load."""
+    import keras
+
+    image = keras.Input((8, 8, 1), name="image")
+    x = keras.layers.Conv2D(4, 3, activation="relu")(image)
+    probs = keras.layers.Dense(CLASSES, activation="softmax", name="probs")(keras.layers.Flatten()(x))
+    keras.Model(image, probs).save(out / "model.keras")
+    _image_data(out, 12, side=8)
+
+
+CUSTOM_MODULE = """
+import {keras}
+
+
+class Scale({keras}.layers.Layer):
+    \"\"\"Multiplies its input by a learned factor per feature.\"\"\"
+
+    def build(self, input_shape):
+        self.factor = self.add_weight(name="factor", shape=(input_shape[-1],), initializer="ones")
+
+    def call(self, x):
+        return x * self.factor
+"""
+
+
+def _custom_layer_model(out: Path, keras: str) -> None:
+    """A Dense classifier with a ``Scale`` layer from the module written beside it (``CUSTOM``.py)."""
+    (out / f"{CUSTOM}.py").write_text(CUSTOM_MODULE.format(keras=keras))
+    sys.path.insert(0, str(out))
+    k = importlib.import_module(keras)
+    scale = importlib.import_module(CUSTOM).Scale
+    features = k.Input((6,), name="features")
+    x = scale(name="scale")(k.layers.Dense(8, activation="relu")(features))
+    k.Model(features, k.layers.Dense(CLASSES, activation="softmax")(x)).save(out / "model.keras")
+
+
+def custom_layer(out: Path) -> None:
+    """A tf_keras model with a custom layer class, defined in ``OUT_DIR/custom_layers.py``."""
+    _custom_layer_model(out, "tf_keras")
+
+
+def keras3_custom_layer(out: Path) -> None:
+    """A Keras 3 model with a custom layer class, defined in ``OUT_DIR/custom_layers.py``."""
+    _custom_layer_model(out, "keras")
+
+
+def lambda_layer(out: Path) -> None:
+    """A tf_keras model with a Lambda layer (a Python lambda), saved as .keras and as .h5."""
+    import tf_keras as k
+
+    model = k.Sequential([k.Input((6,)), k.layers.Lambda(lambda x: x * 2.0, name="double"), k.layers.Dense(CLASSES)])
+    model.save(out / "model.keras")
+    model.save(out / "model.h5")
+
+
 BUILDERS: dict[str, Callable[[Path], None]] = {
     "mobilenet_v2": mobilenet_v2,
     "residual_cnn": residual_cnn,
@@ -198,6 +304,13 @@ BUILDERS: dict[str, Callable[[Path], None]] = {
     "regression": regression,
     "audio": audio,
     "plain_module": plain_module,
+    "gru": gru,
+    "lstm": lstm,
+    "transformer": transformer,
+    "keras3_cnn": keras3_cnn,
+    "custom_layer": custom_layer,
+    "keras3_custom_layer": keras3_custom_layer,
+    "lambda_layer": lambda_layer,
 }
 
 
@@ -205,13 +318,17 @@ def build(kind: str, out: Path) -> Path:
     """Build ``kind`` into ``out`` in its own TensorFlow process; returns ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    if kind.startswith("keras3_"):  # saved as a user of TensorFlow's default Keras saves it
+        del env["TF_USE_LEGACY_KERAS"]
     command = [sys.executable, "-m", "tests.support.keras_models", kind, str(out)]
     subprocess.run(command, env=env, cwd=ROOT, check=True, capture_output=True)
     return out
 
 
 if __name__ == "__main__":
+    import keras
     import tf_keras
 
     tf_keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(0)
     BUILDERS[sys.argv[1]](Path(sys.argv[2]))
