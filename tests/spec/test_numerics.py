@@ -11,7 +11,7 @@ import pytest
 
 from device_runner import accuracy
 from edgebench.cli import invoke
-from edgebench_records import Numerics
+from edgebench_records import FailureClass, Numerics
 
 # ---------------------------------------------------------------------------------------------
 # The comparison itself
@@ -45,18 +45,30 @@ def test_all_zero_outputs_against_a_real_reference_fail() -> None:
 
 
 def test_top_1_agreement_holds_only_class_distributions() -> None:
-    """A regression head whose largest value moves between near-equal values is still the same output."""
+    """A regression head whose largest value moves between values further apart than the near-tie margin is still
+    close to its reference; the same numbers as class scores fail on their top-1."""
+    reference = np.zeros((8, 100), dtype=np.float32)
+    reference[:, :50] = 10.0  # a spread of 5: the near-tie margin is 5 % of it, 0.25
+    reference[:, 98:] = [[10.0, 11.0]]  # top-1 (99) ahead of the next by 1.0: decisive
+    swapped = reference[:, list(range(98)) + [99, 98]]  # every argmax changes; RMS error 2.8 % of the spread
+    regression = compare_one(swapped, reference, None, 0.97, 0.99)
+    assert regression.passed and regression.agreement is None
+    classes = compare_one(swapped, reference, 100, 0.97, 0.99)  # the same numbers as class scores
+    assert not classes.passed and classes.agreement == 0.0 and classes.failure == FailureClass.DRIFT
+
+
+def test_disagreements_on_near_ties_are_reported_apart() -> None:
+    """Where the reference's top two are within the margin, a changed argmax is a near-tie: counted, not failed."""
     reference = np.array([[1.0, 1.001, 5.0, 5.001]] * 4, dtype=np.float32)
     jittered = reference[:, [1, 0, 3, 2]]  # every argmax changes, the values hardly do
-    regression = compare_one(jittered, reference, None, 0.97, 0.99)
-    assert regression.passed and regression.agreement is None
-    assert not compare_one(jittered, reference, 4, 0.97, 0.99).passed  # the same numbers as class scores
+    numerics = compare_one(jittered, reference, 4, 0.97, 0.99)
+    assert numerics.passed and numerics.outputs[0].near_ties == 4 and numerics.outputs[0].decisive == 0
 
 
 def test_every_output_is_checked_and_the_worst_is_named() -> None:
     rng = np.random.default_rng(1)
-    heads = [rng.random((8, 10)).astype(np.float32), rng.random((8, 3)).astype(np.float32)]
-    broken = [heads[0].copy(), rng.random((8, 3)).astype(np.float32) - 0.5]  # output 1 wrong, output 0 fine
+    heads = [rng.random((8, 10)).astype(np.float32), rng.random((8, 8)).astype(np.float32)]
+    broken = [heads[0].copy(), rng.random((8, 8)).astype(np.float32) - 0.5]  # output 1 wrong, output 0 fine
     numerics = accuracy.compare(broken, heads, ["scores", "box"], [10, None], 0.97, 0.99)
     assert numerics is not None and not numerics.passed
     assert numerics.output == "1 box" and numerics.agreement is None
