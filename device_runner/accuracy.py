@@ -172,13 +172,15 @@ def _difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
-    dots = (a * b).sum(axis=1)
+    with np.errstate(invalid="ignore", over="ignore"):
+        norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+        dots = (a * b).sum(axis=1)
     # Two all-zero outputs are identical; one all-zero output against another is as far apart as can be.
     cosines = np.where(
         norms > 0, dots / np.where(norms > 0, norms, 1.0), np.where(a.any(axis=1) | b.any(axis=1), 0.0, 1.0)
     )
-    return np.nan_to_num(cosines, nan=0.0)  # a NaN or inf output must fail, never pass
+    identical = ((a == b) | (np.isnan(a) & np.isnan(b))).all(axis=1)  # NaN included: a runner against itself
+    return np.where(identical, 1.0, np.nan_to_num(cosines, nan=0.0))  # a NaN or inf output must fail, never pass
 
 
 def _agreement(a: np.ndarray, b: np.ndarray, tie_margin: float) -> tuple[float | None, int, int]:

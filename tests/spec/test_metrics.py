@@ -44,6 +44,9 @@ RUN_KEYS = [
     "top1_note",
     "worst_output_cosine",
     "emulated",
+    "worst_head",
+    "worst_head_error",
+    "head_warning",
 ]
 REPORT_KEYS = [
     "run_id",
@@ -77,6 +80,9 @@ REPORT_KEYS = [
     "emulated",
     "warning",
     "baseline",
+    "worst_head",
+    "worst_head_error",
+    "head_warning",
 ]
 CELL_KEYS = [
     "run_id",
@@ -112,6 +118,8 @@ CELL_KEYS = [
     "labels_note",
     "fp32_agreement",
     "worst_output_cosine",
+    "worst_head",
+    "worst_head_error",
     "max_abs_diff",
     "mean_abs_diff",
     "scored_inputs",
@@ -128,7 +136,7 @@ CELL_KEYS = [
     "finished_at",
 ]
 RUN_TABLE = ["variant", "delegate", "api", "thr", "status", "p50 ms", "p90 ms", "init ms", "RSS MB", "top-1"]
-RUN_TABLE += ["agree", "deleg", "KB", "gzip KB"]
+RUN_TABLE += ["agree", "worst head", "deleg", "KB", "gzip KB"]
 
 
 @pytest.fixture(scope="module")
