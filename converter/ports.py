@@ -8,51 +8,19 @@ Numpy and the flatbuffer reader only.
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
-from device_runner.flatbuffer import ModelFormatError, ModelInfo, _Reader
+from device_runner.flatbuffer import ModelInfo
+from device_runner.signature import read_signature
 from edgebench_records import TensorInfo
+
+__all__ = ["Layout", "Ports", "layout_of", "port_order", "read_signature"]  # read_signature: moved to device_runner
 
 # What the converter and the TFMOT wrappers put around a name the user gave.
 _PREFIXES = ("serving_default_", "quant_")
-_SERVING = "serving_default"
-
-
-@dataclass(frozen=True)
-class Signature:
-    inputs: list[str]  # per subgraph-0 input, in order: the name the signature gives it
-    outputs: list[str]
-
-
-def read_signature(flatbuffer: bytes) -> Signature | None:
-    """The serving signature's names for subgraph 0's inputs and outputs; None without a full one."""
-    reader = _Reader(flatbuffer)
-    try:
-        model = reader.u32(0)
-        subgraphs = reader.tables(model, 2)
-        signatures = reader.tables(model, 7)
-        if not subgraphs or not signatures:
-            return None
-        chosen = next((s for s in signatures if reader.string(s, 2) == _SERVING), signatures[0])
-        if int(reader.scalar(chosen, 4, "<I", 0)) != 0:
-            return None
-        ports = []
-        for signature_field, subgraph_field in ((0, 1), (1, 2)):
-            by_tensor = {
-                int(reader.scalar(m, 1, "<I", 0)): reader.string(m, 0) or ""
-                for m in reader.tables(chosen, signature_field)
-            }
-            order = [int(i) for i in reader.numbers(subgraphs[0], subgraph_field, "<i")]
-            if sorted(by_tensor) != sorted(order):
-                return None
-            ports.append([by_tensor[i] for i in order])
-    except (ModelFormatError, IndexError, struct.error):
-        return None  # an odd signature only costs the name matching; the model itself was read already
-    return Signature(*ports)
 
 
 def _plain(name: str) -> str:

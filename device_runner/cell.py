@@ -32,10 +32,22 @@ from device_runner.engines import (
     open_engine,
 )
 from device_runner.facts import device_facts, peak_rss_mb, reset_peak_rss, rss_mb, temperatures_c
-from device_runner.flatbuffer import ModelInfo, read_model_file
+from device_runner.flatbuffer import ModelFormatError, ModelInfo, read_model_info
 from device_runner.inputs import InputSet, InputSetError, input_set_problem, read_input_set, read_variant_reference
+from device_runner.precision import Precision, precision, stateful
 from device_runner.runtime import Runtime
-from edgebench_records import CellKey, CellResult, Conditions, Memory, Numerics, Plan, Status, sha256_file
+from device_runner.signature import output_names
+from edgebench_records import (
+    CellKey,
+    CellResult,
+    Conditions,
+    Measurement,
+    Memory,
+    Numerics,
+    Plan,
+    Status,
+    sha256_file,
+)
 
 FAILURES = {
     DelegateUnavailable: Status.DELEGATE_UNAVAILABLE,
@@ -54,26 +66,49 @@ def load_input_set(path: Path) -> InputSet:
     return found
 
 
+# How a model with state is compared (Numerics.state): its reference was made by the host's reference kernels on
+# a fresh interpreter fed the input set in order, so the scored outputs come from one made the same way, never
+# from the interpreter the warm-up and the timed runs advanced.
+FRESH_STATE = "fresh interpreter, the input set in order from the initial state (as the reference was made)"
+
+
+@dataclass(frozen=True)
+class Model:
+    """What the cell reads from the variant's file before loading it."""
+
+    path: Path
+    info: ModelInfo
+    names: list[str]  # each output as the model names it (signature key, else tensor name)
+    precision: Precision
+
+    @classmethod
+    def read(cls, path: Path) -> Model:
+        try:
+            data = path.read_bytes()
+            info = read_model_info(data)
+        except ModelFormatError as exc:
+            raise ModelFormatError(f"{path}: {exc}") from exc
+        return cls(path, info, output_names(data, info), precision(data, info))
+
+    @property
+    def stateful(self) -> bool:
+        return stateful(self.info)
+
+
 @dataclass(frozen=True)
 class Expected:
     """What a cell's outputs are held to: the same variant run on the host's reference kernels."""
 
     outputs: list[np.ndarray]  # one per model output
-    names: list[str]  # the output tensors' names
     classes: list[int | None]  # per output: its class count when it is a class distribution
-    min_agreement: float
-    min_cosine: float
 
 
-def _expected(plan: Plan, plan_dir: Path, key: CellKey, info: ModelInfo, inputs: InputSet) -> Expected | None:
+def _expected(plan: Plan, plan_dir: Path, key: CellKey, inputs: InputSet) -> Expected | None:
     reference = read_variant_reference(plan_dir / plan.input_set, key.variant)
     if reference is None:
         return None
     # Class distributions judged as the accuracy scores judge them: on the host fp32 outputs where there are some.
-    classes = accuracy.class_counts(inputs.reference or reference, inputs.labels, plan.task)
-    m = plan.measure
-    names = [t.name for t in info.outputs]
-    return Expected(reference, names, classes, m.numerics_min_agreement, m.numerics_min_cosine)
+    return Expected(reference, accuracy.class_counts(inputs.reference or reference, inputs.labels, plan.task))
 
 
 def _check_fits(info: ModelInfo, inputs: InputSet, input_set: Path, model_path: Path) -> None:
@@ -91,7 +126,8 @@ class Side:
     key: CellKey
     header: dict[str, Any]
     engine: Engine
-    info: ModelInfo
+    model: Model
+    runtime: Runtime
     init_ns: int
     first_ns: int
     warmup_runs: int
@@ -126,7 +162,8 @@ def _pin(plan: Plan) -> None:
 def _load(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime, inputs: InputSet) -> Side | CellResult:
     """Preflight, construct (timed), first inference, warm-up; a CellResult when the cell cannot run."""
     model_path = plan_dir / plan.variant(key.variant).file
-    info = read_model_file(model_path)
+    model = Model.read(model_path)
+    info = model.info
     _check_fits(info, inputs, plan_dir / plan.input_set, model_path)
     header: dict[str, Any] = {
         "run_id": plan.run_id,
@@ -161,13 +198,46 @@ def _load(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime, inputs: In
     m = plan.measure
     warmup_runs, per_run_ns = timing.count_loop(engine.invoke, m.warmup_runs, m.warmup_min_s, m.max_s)
     samples = timing.Samples(timing.capacity_for(per_run_ns, m.runs, m.min_s, m.max_s))
-    expected = _expected(plan, plan_dir, key, info, inputs)
+    expected = _expected(plan, plan_dir, key, inputs)
     return Side(
-        key, header, engine, info, init_ns, first_ns, warmup_runs, rss_before, rss_after, samples, expected=expected
+        key,
+        header,
+        engine,
+        model,
+        runtime,
+        init_ns,
+        first_ns,
+        warmup_runs,
+        rss_before,
+        rss_after,
+        samples,
+        expected=expected,
     )
 
 
-def _result(side: Side, inputs: InputSet, task: str, overhead_ns: float) -> CellResult:
+def _scored_outputs(side: Side, inputs: InputSet) -> list[np.ndarray]:
+    """Every output over the input set. A model with state gets a fresh engine fed the set in order, as its
+    reference was made: the warm-up and the timed runs advanced the state of the one timed."""
+    engine = side.engine
+    if side.model.stateful:
+        key, model = side.key, side.model
+        engine = open_engine(side.runtime, key.api, model.path, model.info, key.delegate, key.threads)
+    return accuracy.predict(engine, inputs.inputs)
+
+
+def _accuracy(outputs: list[np.ndarray], inputs: InputSet, plan: Plan, model: Model) -> schema.Accuracy:
+    """The outputs scored; the labels against the output ``--labels-output`` names, when it names one."""
+    wanted = plan.measure.labels_output
+    tensors = [t.name for t in model.info.outputs]
+    chosen = accuracy.resolve_output(wanted, model.names, tensors) if wanted else None
+    if wanted and chosen is None:
+        scored = accuracy.score(outputs, None, inputs.reference, plan.task, model.names)
+        named = ", ".join(model.names)
+        return dataclasses.replace(scored, labels_note=f"--labels-output {wanted} names no output (outputs: {named})")
+    return accuracy.score(outputs, inputs.labels, inputs.reference, plan.task, model.names, chosen)
+
+
+def _result(side: Side, inputs: InputSet, plan: Plan, overhead_ns: float) -> CellResult:
     summary = timing.summarize(
         side.samples,
         init_ns=side.init_ns,
@@ -175,8 +245,8 @@ def _result(side: Side, inputs: InputSet, task: str, overhead_ns: float) -> Cell
         warmup_runs=side.warmup_runs,
         overhead_ns=overhead_ns,
     )
-    outputs = accuracy.predict(side.engine, inputs.inputs)
-    numerics = _numerics(side.expected, outputs)
+    outputs = _scored_outputs(side, inputs)
+    numerics = _numerics(side, outputs, plan.measure)
     wrong = numerics is not None and not numerics.passed
     return _finish(
         side.header,
@@ -186,7 +256,7 @@ def _result(side: Side, inputs: InputSet, task: str, overhead_ns: float) -> Cell
         timing=dataclasses.replace(summary, block_lengths=side.block_lengths),
         memory=side.memory or side.own_memory(),
         conditions=side.conditions,
-        accuracy=accuracy.score(outputs, inputs.labels, inputs.reference, task, [t.name for t in side.info.outputs]),
+        accuracy=_accuracy(outputs, inputs, plan, side.model),
         coverage=side.engine.coverage,
         placement=side.engine.placement,
         op_profile=side.engine.op_profile,
@@ -194,12 +264,23 @@ def _result(side: Side, inputs: InputSet, task: str, overhead_ns: float) -> Cell
     )
 
 
-def _numerics(expected: Expected | None, outputs: list[np.ndarray]) -> Numerics | None:
+def _numerics(side: Side, outputs: list[np.ndarray], m: Measurement) -> Numerics | None:
     """None without a reference, or with one made for other inputs (no output of the same size)."""
-    if expected is None:
+    if side.expected is None:
         return None
-    e = expected
-    return accuracy.compare(outputs, e.outputs, e.names, e.classes, e.min_agreement, e.min_cosine)
+    e, model = side.expected, side.model
+    state = FRESH_STATE if model.stateful else ""
+    return accuracy.compare(
+        outputs,
+        e.outputs,
+        model.names,
+        e.classes,
+        m.numerics_min_agreement,
+        m.numerics_min_cosine,
+        model.precision,
+        m,
+        state,
+    )
 
 
 def run_cell(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime) -> CellResult:
@@ -214,7 +295,7 @@ def run_cell(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime) -> Cell
     timing.bounded_loop(side.engine.invoke, m.runs, m.min_s, m.max_s, into=side.samples)
     side.conditions = guard.finish()
     side.read_peak()  # before the summary's lists and the accuracy pass
-    return _result(side, inputs, plan.task, overhead_ns)
+    return _result(side, inputs, plan, overhead_ns)
 
 
 def abba(blocks: int) -> list[int]:
@@ -248,7 +329,7 @@ def run_pair(plan: Plan, plan_dir: Path, keys: tuple[CellKey, CellKey], runtime:
     conditions = guard.finish()
     for side in loaded:
         side.conditions = conditions
-    return [_result(side, inputs, plan.task, overhead_ns) for side in loaded]
+    return [_result(side, inputs, plan, overhead_ns) for side in loaded]
 
 
 def measure_memory(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime) -> Memory | None:

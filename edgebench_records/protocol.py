@@ -36,12 +36,19 @@ class Status(StrEnum):
 
 # 1.1 (plans unchanged since 1.0). 1.2: numerics tolerances in `measure` (an older plan gets the defaults).
 # 1.3: `task` (what the outputs mean; an older plan gets "auto", the guess its runner made anyway).
-PLAN_RECORD = RecordType("plan", "1.3")
+# 1.4: error tolerances and `labels_output` in `measure` (an older plan gets the defaults).
+PLAN_RECORD = RecordType("plan", "1.4")
 
 
 @PLAN_RECORD.step("1.2", "1.3")
 def _plan_1_2_to_1_3(data: dict[str, Any]) -> dict[str, Any]:
     """1.2 plans said nothing of the task: the runner guesses it from the outputs (the default)."""
+    return data
+
+
+@PLAN_RECORD.step("1.3", "1.4")
+def _plan_1_3_to_1_4(data: dict[str, Any]) -> dict[str, Any]:
+    """1.3 plans held outputs to cosine and top-1 alone: the error tolerances take their defaults."""
     return data
 
 
@@ -51,7 +58,11 @@ def _plan_1_2_to_1_3(data: dict[str, Any]) -> dict[str, Any]:
 # 1.4: `placement` (which delegate partition ran each node, or plain kernels).
 # 1.5: every output head: `accuracy.outputs` and `numerics.outputs` (per-output fidelity), `accuracy.task`,
 # `top5`, `mae`, `labels_note`, `reference_note`; `numerics.agreement` null where the output is no class
-# distribution. 1.6: `file_sha256`, the sha256 of the variant file the cell loaded.
+# distribution.
+# 1.6: `file_sha256`, the sha256 of the variant file the cell loaded; numerics judged in each output's own
+# precision and scale: per output `rel_error`, `rms_diff`, `step`, `max_steps`, `near_ties`, `decisive`,
+# `failure`; `cosine`, `min_cosine` and `snr_db` null for an output of fewer than a handful of values;
+# `numerics.failure`, `numerics.state` and the error tolerances the cell was held to.
 RESULT_RECORD = RecordType("cell result", "1.6")
 
 
@@ -100,7 +111,8 @@ def _result_1_4_to_1_5(data: dict[str, Any]) -> dict[str, Any]:
 @RESULT_RECORD.step("1.5", "1.6")
 def _result_1_5_to_1_6(data: dict[str, Any]) -> dict[str, Any]:
     """1.5 runners did not hash the file they measured: ``file_sha256`` stays null (the plan's sha256 is the
-    file the host meant, checked before the sweep)."""
+    file the host meant, checked before the sweep). They judged every output by cosine and top-1 alone: the
+    error figures stay null (not measured), and a failed check keeps its class unnamed rather than guessed."""
     return data
 
 
@@ -187,6 +199,31 @@ class Measurement:
         at_least=-1,
         at_most=1,
         help="A cell whose outputs' mean cosine similarity with that reference is lower is wrong_output.",
+    )
+    # Error relative to the reference's spread (RMS of the difference / standard deviation of the reference's
+    # values): it sees an offset cosine is blind to. Measured on the real models (docs/trust.md): float arithmetic
+    # under XNNPACK differs from the reference kernels by about 1e-6 of the spread, integer arithmetic by up to 0.3.
+    numerics_max_error: float = option(
+        0.05,
+        at_least=0,
+        help="A cell whose output's RMS error, as a fraction of the reference's spread, is larger is wrong_output "
+        "(variants that compute in floats).",
+    )
+    numerics_max_error_quantized: float = option(
+        0.5,
+        at_least=0,
+        help="As --numerics-max-error, for variants that compute in integers (int8 activations or weights).",
+    )
+    numerics_max_steps: float = option(
+        3.0,
+        at_least=0,
+        help="Error always allowed on a quantised output, in its quantisation steps (RMS, after dequantisation); "
+        "also the top-1 margin below which a disagreement is a near-tie.",
+    )
+    labels_output: str = option(  # "": the class-distribution head (device_runner/accuracy.py's rule)
+        "",
+        metavar="NAME",
+        help="The output the labels score (its name, tensor name or index). [default: the class-distribution output]",
     )
     max_s: float = 150.0
     blocks: int = 20  # paired plans: ABBA blocks per side, runs // blocks timed runs each (the gate's --blocks)
@@ -279,17 +316,36 @@ class OutputFidelity:
     variant on the host's reference kernels (``Numerics.outputs``)."""
 
     index: int  # in the model's output order
-    name: str  # the output tensor's name
-    cosine: float  # mean per-sample cosine similarity (NaN or inf outputs count as 0)
-    min_cosine: float  # the worst sample's
-    snr_db: float  # 10 log10(reference energy / difference energy), capped at ±SNR_CAP_DB (identical outputs)
+    name: str  # the model's name for it: its signature key where the model has a signature, else the tensor's name
+    # Cosine and SNR are None for an output of fewer than SMALL_OUTPUT values a sample, where one step of one
+    # value swings them to their extremes (device_runner/accuracy.py).
+    cosine: float | None  # mean per-sample cosine similarity (NaN or inf outputs count as 0)
+    min_cosine: float | None  # the worst sample's
+    snr_db: float | None  # 10 log10(reference energy / difference energy), capped at ±SNR_CAP_DB (identical outputs)
     max_abs_diff: float  # after dequantisation
     mean_abs_diff: float
     classes: int | None  # the class count when the output is a class distribution, else None
-    agreement: float | None  # top-1 agreement; None unless the output is a class distribution
+    agreement: float | None  # top-1 agreement (over decisive samples in numerics); None unless a class distribution
+    rms_diff: float | None = None  # RMS of the difference, in the output's own unit; None: older runner
+    rel_error: float | None = None  # rms_diff / the reference's spread (its standard deviation; its RMS if constant)
+    step: float | None = None  # the output's quantisation step after dequantisation; None: a float output
+    max_steps: float | None = None  # max_abs_diff in those steps
+    decisive: int | None = None  # samples whose reference top-1 margin exceeds the near-tie margin
+    near_ties: int = 0  # top-1 disagreements on the other samples: reported apart, not counted in ``agreement``
+    failure: str = ""  # a FailureClass when the output failed its check, else ""
 
 
 SNR_CAP_DB = 300.0  # JSON has no infinity: identical outputs (no difference at all) read as this
+SMALL_OUTPUT = 5  # fewer values a sample than this: no cosine, no SNR; absolute and quantisation-step error only
+
+
+class FailureClass(StrEnum):
+    """Why an output failed the numerics check, as a wrong_output message names it."""
+
+    NOT_FINITE = "NaN/inf"  # NaN or infinite values where the reference has finite ones
+    ALL_ZEROS = "all zeros"  # nothing but zeros where the reference has values
+    SATURATED = "saturated"  # most values stuck at the quantised range's ends, where the reference's are not
+    DRIFT = "drift"  # finite, alive, but further from the reference than its tolerance
 
 
 @dataclass(frozen=True)
@@ -374,15 +430,20 @@ class Numerics:
     carry the variant's quantisation loss, so what differs is the delegate's or the driver's doing."""
 
     n: int
-    output: str  # the output the figures are of, the worst one: "0 Identity" (index and tensor name)
-    agreement: float | None  # its top-1 agreement; None when it is no class distribution (cosine alone then)
-    cosine: float  # its mean per-sample cosine similarity
-    min_cosine: float  # its worst sample's
+    output: str  # the output the figures are of, the worst one: "0 Identity" (index and the model's name for it)
+    agreement: float | None  # its top-1 agreement; None when it is no class distribution
+    cosine: float | None  # its mean per-sample cosine similarity; None for an output of fewer than SMALL_OUTPUT values
+    min_cosine: float | None  # its worst sample's
     max_abs_diff: float  # after dequantisation
     min_agreement_allowed: float  # the tolerances the cell was held to
     min_cosine_allowed: float
     passed: bool  # every output held to the tolerances
     outputs: list[OutputFidelity] = field(default_factory=list)  # every output compared
+    failure: str = ""  # the worst output's FailureClass when the check failed
+    max_error_allowed: float | None = None  # its RMS error allowed, as a fraction of the reference's spread
+    max_steps_allowed: float | None = None  # the error always allowed a quantised output, in its steps
+    # How a model with state (resource variables) was compared: "" for a model without state.
+    state: str = ""
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,8 @@ def rows_for(name: str, model: Path, runs: int, min_secs: float) -> list[str]:
         else:
             size = f"{variant.size_bytes / given_bytes:.2f}×" if given_bytes and variant.size_bytes else "—"
             scored = variant.host_accuracy.outputs if variant.host_accuracy else []
-            cosine = f"{min(o.cosine for o in scored):.4f}" if scored else variant.host_reference or "—"
+            cosines = [o.cosine for o in scored if o.cosine is not None]  # none for an output of a few values
+            cosine = f"{min(cosines):.4f}" if cosines else variant.host_reference or "—"
         outputs = len(variant.outputs) if variant.outputs else "—"
         lines.append(f"| {name} | {outputs} | {variant.name} | {' | '.join(timings)} | {size} | {cosine} |")
     lines[0] += f" {elapsed:.1f} s |"

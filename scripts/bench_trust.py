@@ -9,10 +9,13 @@ writes it into docs/benchmarks.md (scripts/doc_tables.py).
                               noise), fp32 and int8, one seed a cell: wrong_output (goal 100 %)
   honest cells              - xnnpack and cpu x interpreter and compiled x 1 and 2 threads, fp32 and int8,
                               checked against the same variant on reference kernels: not flagged (goal 0 %)
+  real models               - every model of scripts/fetch_test_models.py (mediapipe and the new real ones), its
+                              given file and the variants ai-edge-quantizer makes, under xnnpack and cpu:
+                              honest cells flagged (goal 0 %), the corrupting delegate caught (goal 100 %), and
+                              the honest cells' largest error for their tolerance
 
-Other checks of the issue add their rows to ROWS.
-
-    .venv/bin/python scripts/bench_trust.py [--cells 20] [--min-secs 1,10,60]
+    .venv/bin/python scripts/bench_trust.py [--cells 20] [--min-secs 1,10,60] [--checks noise,memory,numerics,real]
+        [--models iris_landmark,okay_nabu] [--variants int8]     # small: two models, one variant, real models only
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
+import math
 import subprocess
 import sys
 import tempfile
@@ -28,10 +32,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from doc_tables import publish
+from fetch_test_models import DEST, MODELS
 
 import edgebench_records as schema
 from device_runner import noise
 from device_runner.sweep import run_plan
+from edgebench.cli import invoke
 from edgebench.conversion import convert
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.plan import build_plan, stage
@@ -109,13 +115,13 @@ def numerics_rows(tmp: Path, cells: int) -> list[Row]:
     )
     caught = sum(r.status == Status.WRONG_OUTPUT for r in corrupt)
     flagged = [r for r in honest if r.status != Status.OK]
-    worst = min(honest, key=lambda r: r.numerics.cosine if r.numerics else 1.0)
-    closest = max(corrupt, key=lambda r: r.numerics.cosine if r.numerics else 0.0)
+    worst = max(honest, key=_used)  # the honest cell nearest its tolerance, the corrupt one least past it
+    closest = min(corrupt, key=_used)
     return [
         ("numerics: corrupting delegate cells caught (wrong_output)", f"{caught / len(corrupt):.0%} of {len(corrupt)}",
          "100 %"),
         ("numerics: honest cells flagged", f"{len(flagged) / len(honest):.0%} of {len(honest)}", "0 %"),
-        ("  closest corrupt / worst honest cosine",
+        ("  closest corrupt / worst honest cell",
          f"{_figures(closest)} / {_figures(worst)} ({worst.key.id})", ""),
     ]  # fmt: skip
 
@@ -125,7 +131,59 @@ def _figures(result: CellResult) -> str:
     if n is None:
         return "not checked"
     agreement = f"{n.agreement:.1%}, " if n.agreement is not None else ""  # only for class distributions
-    return f"{agreement}cosine {n.cosine:.4f}"
+    cosine = f"cosine {n.cosine:.4f}, " if n.cosine is not None else ""  # none for an output of a few values
+    return f"{agreement}{cosine}{_used(result):.0%} of its error tolerance"
+
+
+def real_cells(tmp: Path, model: Path, variants: str, delegates: str) -> list[CellResult]:
+    """``edgebench run`` on one real .tflite, briefly: every cell's result (the table itself is not wanted)."""
+    work = tmp / f"{model.stem}-{abs(hash(delegates))}"
+    argv = ["run", "--model", str(model), "--variants", variants, "--delegates", delegates, "--quiet"]
+    argv += ["--runs", "3", "--min-secs", "0", "--warmup-secs", "0.05", "--workdir", str(work)]
+    invoke([*argv, "--store", str(work / "h.sqlite")])
+    return [schema.read(CellResult, p) for p in sorted(work.glob("runs/*/results/*.json"))]
+
+
+def real_model_rows(tmp: Path, models: list[str], variants: str) -> list[Row]:
+    """The numerics check on real models: honest cells (xnnpack, cpu) never flagged, corrupted ones caught."""
+    library = tmp / "libcorrupting_delegate.so"
+    source = ROOT / "tests" / "data" / "corrupting_delegate.c"
+    subprocess.run(["gcc", "-shared", "-fPIC", "-O1", "-o", str(library), str(source)], check=True)
+    honest: list[CellResult] = []
+    corrupt: list[CellResult] = []
+    for name in models:
+        model = DEST / f"{name}.tflite"
+        honest += real_cells(tmp, model, variants, "xnnpack,cpu")
+        corrupt += real_cells(tmp, model, variants, f"external:{library};seed=1")
+    checked = [r for r in honest if r.numerics is not None]
+    flagged = [r for r in checked if r.status == Status.WRONG_OUTPUT]
+    caught = [r for r in corrupt if r.status == Status.WRONG_OUTPUT]
+    judged = [r for r in corrupt if r.numerics is not None]
+    worst = max(checked, key=_used, default=None)
+    where = f"{worst.variant} × {worst.delegate} ({_used(worst):.0%} of its tolerance)" if worst else "—"
+    flagged_names = ", ".join(f"{r.variant} × {r.delegate}: {r.message}" for r in flagged[:3])
+    return [
+        (f"numerics, {len(models)} real models: honest cells flagged", f"{len(flagged)} of {len(checked)}"
+         + (f" ({flagged_names})" if flagged else ""), "0"),
+        ("numerics, real models: corrupting delegate caught", f"{len(caught)} of {len(judged)}", "100 %"),
+        ("  honest cell nearest its tolerance", where, ""),
+    ]  # fmt: skip
+
+
+def _used(result: CellResult) -> float:
+    """The largest share of its RMS tolerance an output of the cell used (above 1: past it), from the figures the
+    cell records: the spread is rms_diff / rel_error, the tolerance that spread's share or the steps allowed."""
+    n = result.numerics
+    if n is None or n.max_error_allowed is None:
+        return 0.0
+    used = []
+    for o in n.outputs:
+        if o.rms_diff is None or o.rel_error is None or o.rms_diff == 0:
+            continue
+        scale = o.rms_diff / o.rel_error if math.isfinite(o.rel_error) and o.rel_error else 0.0
+        allowed = max(n.max_error_allowed * scale, (n.max_steps_allowed or 0.0) * (o.step or 0.0))
+        used.append(o.rms_diff / allowed if allowed else math.inf)
+    return max(used, default=0.0)
 
 
 def sweep(tmp: Path, converted: tuple[Manifest, Path], settings: Measurement) -> list[CellResult]:
@@ -138,14 +196,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cells", type=int, default=20)
     parser.add_argument("--min-secs", default="1,10,60")
+    parser.add_argument("--checks", default="noise,memory,numerics,real")
+    parser.add_argument("--models", default=",".join(MODELS), help="real models for the 'real' check")
+    parser.add_argument("--variants", default="fp16,dynamic_int8,weight_int8,int8")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        checks: list[Callable[[], list[Row]]] = [
-            lambda: noise_rows(Path(tmp), args.cells),
-            lambda: memory_rows(Path(tmp), [float(s) for s in args.min_secs.split(",")]),
-            lambda: numerics_rows(Path(tmp), args.cells),
-        ]
-        rows = [row for check in checks for row in check()]
+        checks: dict[str, Callable[[], list[Row]]] = {
+            "noise": lambda: noise_rows(Path(tmp), args.cells),
+            "memory": lambda: memory_rows(Path(tmp), [float(s) for s in args.min_secs.split(",")]),
+            "numerics": lambda: numerics_rows(Path(tmp), args.cells),
+            "real": lambda: real_model_rows(Path(tmp), args.models.split(","), args.variants),
+        }
+        rows = [row for name in args.checks.split(",") for row in checks[name]()]
     lines = [
         "| check | measured | goal |",
         "|---|---|---|",

@@ -55,6 +55,9 @@ class ComparisonRow:
     emulated: str = ""  # why the device's timings mean nothing (an emulated board), from its facts
     warning: str = ""  # the converter's warnings on the variant (accuracy lost, calibrated on synthetic inputs)
     baseline: bool = False  # the cell the others of its configuration are compared with (baseline_of)
+    worst_head: str = ""  # the output furthest from the host fp32 model (marks.worst_head)
+    worst_head_error: float | None = None  # its RMS error as a share of its spread
+    head_warning: str = ""  # one line when that is past marks.FIDELITY_MAX_ERROR
 
     @property
     def ok(self) -> bool:

@@ -44,6 +44,8 @@ CELL_METRICS = (
     "runner_labels_note",
     "fp32_agreement",
     "worst_output_cosine",
+    "worst_head",
+    "worst_head_error",
     "max_abs_diff",
     "mean_abs_diff",
     "scored_inputs",

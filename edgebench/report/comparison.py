@@ -14,7 +14,15 @@ from rich.table import Table
 from edgebench.report import ops
 from edgebench.report.analysis import ComparisonRow, DeviceMatrix, Recommendation, device_matrix
 from edgebench.report.build import Report
-from edgebench.report.marks import CONTENDED, CONTENDED_LABEL, FIDELITY_LEGEND, fidelity
+from edgebench.report.marks import (
+    CONTENDED,
+    CONTENDED_LABEL,
+    FIDELITY_LEGEND,
+    FIDELITY_MAX_ERROR,
+    HEAD_WARNING,
+    fidelity,
+    head_cell,
+)
 from edgebench.report.metrics import text
 from edgebench_records import Status
 
@@ -24,6 +32,7 @@ HEADERS = (
     "top-1 %",
     "Δ pts",
     "agree",
+    "worst head",
     "p50 ms",
     "p90 ms",
     "speed-up",
@@ -39,7 +48,7 @@ HEADERS = (
 LEGEND = (
     f"{FIDELITY_LEGEND} · speed-up: fp32's p50 over the cell's, 95 % interval in brackets; ≈ same: the interval "
     "spans 1 · ⚠: measured under contention, timing not to be trusted · no labels: the input set has no labels, "
-    "so no top-1"
+    f"so no top-1 · {HEAD_WARNING}: worst head past {FIDELITY_MAX_ERROR:.0%} of its spread"
 )
 
 
@@ -60,6 +69,7 @@ def cells(row: ComparisonRow) -> list[str]:
         top1,
         _fmt(row.top1_drop_points and -row.top1_drop_points, "+.1f"),
         fidelity(row.fp32_agreement, row.worst_output_cosine),
+        head_cell(row.worst_head, row.worst_head_error, row.head_warning),
         text(row, "p50_ms"),
         text(row, "p90_ms"),
         text(row, "speedup"),
@@ -119,8 +129,10 @@ def row_notes(rows: list[ComparisonRow]) -> list[str]:
     seen = dict.fromkeys((r.device, r.labels_note) for r in rows if r.labels_note)
     emulated = dict.fromkeys((r.device, r.emulated) for r in rows if r.emulated)
     warned = dict.fromkeys((r.variant, r.warning) for r in rows if r.warning)
+    heads = dict.fromkeys((r.variant, r.head_warning) for r in rows if r.head_warning)
     return (
-        [f"top-1 not scored on {device}: {note}" for device, note in seen]
+        [f"{HEAD_WARNING} {variant}: {warning}" for variant, warning in heads]
+        + [f"top-1 not scored on {device}: {note}" for device, note in seen]
         + [f"{device} is emulated: {why}" for device, why in emulated]
         + [f"warning on {variant}: {warning}" for variant, warning in warned]
     )

@@ -5,7 +5,7 @@ the run table, the report's tables, its JSON and its plots."""
 
 from __future__ import annotations
 
-from edgebench_records import Accuracy, CellResult, Status
+from edgebench_records import Accuracy, CellResult, OutputFidelity, Status
 
 CONTENDED = "⚠"  # beside the status of a cell measured under contention
 CONTENDED_LABEL = "measured under contention"
@@ -51,7 +51,41 @@ def worst_output_cosine(accuracy: Accuracy | None) -> float | None:
     results older than schema 1.5, which scored one output."""
     if accuracy is None or not accuracy.outputs:
         return None
-    return min(o.cosine for o in accuracy.outputs)
+    return min((o.cosine for o in accuracy.outputs if o.cosine is not None), default=None)
+
+
+# A variant whose worst output's RMS error against the host fp32 model passes this share of that output's spread
+# is warned about: at 30 % (about 10 dB) boxes and landmarks move by a third of their typical range, which no
+# user would ship unknowingly; honest int8 variants of the real models stay below it on their regression heads.
+FIDELITY_MAX_ERROR = 0.3
+
+
+def worst_head(accuracy: Accuracy | None) -> OutputFidelity | None:
+    """The output furthest from the host fp32 model, by its RMS error against its spread; None before schema 1.6
+    (no error figures) or with no reference."""
+    heads = [o for o in accuracy.outputs if o.rel_error is not None] if accuracy else []
+    return max(heads, key=lambda o: o.rel_error or 0.0, default=None)
+
+
+def worst_head_name(accuracy: Accuracy | None) -> str:
+    head = worst_head(accuracy)
+    return head.name or str(head.index) if head else ""
+
+
+def worst_head_error(accuracy: Accuracy | None) -> float | None:
+    head = worst_head(accuracy)
+    return head.rel_error if head else None
+
+
+def head_warning(accuracy: Accuracy | None) -> str:
+    """One line when the worst output is past FIDELITY_MAX_ERROR, naming it and its figure; "" otherwise."""
+    head = worst_head(accuracy)
+    if head is None or head.rel_error is None or head.rel_error <= FIDELITY_MAX_ERROR:
+        return ""
+    return (
+        f"output {head.name or head.index}: RMS error {head.rel_error:.0%} of its spread against the host fp32 "
+        f"model (warned past {FIDELITY_MAX_ERROR:.0%})"
+    )
 
 
 def fidelity(agreement: float | None, cosine: float | None) -> str:
@@ -63,5 +97,14 @@ def fidelity(agreement: float | None, cosine: float | None) -> str:
 
 FIDELITY_LEGEND = (
     "agree: top-1 agreement with the host fp32 model, %; cos: where no output is a class distribution, "
-    "the mean cosine similarity to it of the output furthest from it"
+    "the mean cosine similarity to it of the output furthest from it; worst head: the output furthest from it, "
+    "its RMS error as a share of its spread"
 )
+HEAD_WARNING = "⚑"  # beside the worst head of a variant past FIDELITY_MAX_ERROR
+
+
+def head_cell(name: str, error: float | None, warning: str) -> str:
+    """The worst-head column: "regressors 12.3%", flagged when past FIDELITY_MAX_ERROR; "—" without figures."""
+    if not name or error is None:
+        return "—"
+    return f"{name} {100 * error:.1f}%" + (f" {HEAD_WARNING}" if warning else "")

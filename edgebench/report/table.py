@@ -42,6 +42,9 @@ class Row:
     top1_note: str = ""  # in top-1's place when it is None: "no labels", "MAE 0.0123", "not scored"
     worst_output_cosine: float | None = None  # fidelity where top-1 agreement does not apply (marks.py)
     emulated: str = ""  # why the device's timings mean nothing (an emulated board), from its facts
+    worst_head: str = ""  # the output furthest from the host fp32 model (marks.worst_head)
+    worst_head_error: float | None = None  # its RMS error as a share of its spread
+    head_warning: str = ""  # one line when that is past marks.FIDELITY_MAX_ERROR
 
 
 # The run table's columns, in order: each one's header, alignment and print come from its metric.
@@ -57,6 +60,7 @@ COLUMNS = (
     "peak_rss_mb",
     "top1",
     "fp32_agreement",
+    "worst_head",
     "coverage",
     "size_kb",
     "gzip_kb",
@@ -69,6 +73,14 @@ def rows(cells: list[CellResult], manifest: Manifest) -> list[Row]:
     return [Row(**read(m, fields)) for m in measured(cells, manifest)]
 
 
+def _cell(row: Row, name: str) -> str:
+    if name == "status":
+        return _status(row)
+    if name == "worst_head":
+        return marks.head_cell(row.worst_head, row.worst_head_error, row.head_warning)
+    return text(row, name)
+
+
 def _status(row: Row) -> str:
     status = row.status if row.status == Status.OK else f"[bold red]{row.status}[/]"
     return f"{status} [bold yellow]{marks.CONTENDED}[/]" if row.contended else status
@@ -79,19 +91,24 @@ def render(table_rows: list[Row], title: str, console: Console) -> None:
         title=title,
         caption=f"{marks.FIDELITY_LEGEND} · deleg: nodes delegated"
         f" · {marks.CONTENDED}: {marks.CONTENDED_LABEL}, timing not to be trusted"
-        f" · {marks.NO_LABELS}: the input set has no labels, so no top-1",
+        f" · {marks.NO_LABELS}: the input set has no labels, so no top-1"
+        f" · {marks.HEAD_WARNING}: worst head past {marks.FIDELITY_MAX_ERROR:.0%} of its spread",
     )
     for name in COLUMNS:
         metric = METRICS[name]
         table.add_column(metric.header, justify="left" if metric.left else "right", no_wrap=True)
     for row in table_rows:
-        table.add_row(*(_status(row) if name == "status" else text(row, name) for name in COLUMNS))
+        table.add_row(*(_cell(row, name) for name in COLUMNS))
     console.print(table)
     for row in table_rows:
         if row.status != Status.OK:
             console.print(
                 f"[red]{row.variant} × {row.delegate} × {row.api}[/]: {row.status}: {row.message.splitlines()[0]}"
             )
+    for row in table_rows:
+        if row.head_warning:
+            where = f"{marks.HEAD_WARNING} {row.variant} × {row.delegate} × {row.api}"
+            console.print(f"[bold yellow]{where}[/]: {escape(row.head_warning)}")
     for row in table_rows:
         if row.why:
             console.print(f"[cyan]why slower — {row.delegate} × {row.api} × {row.threads}t[/]: {row.why}")

@@ -316,7 +316,7 @@ def test_where_top1_agreement_does_not_apply_the_worst_outputs_cosine_is_the_fid
     text = report_text(capsys, url)
     for cell in measured.cells:
         assert cell.accuracy and cell.accuracy.outputs, "the runner scores every output"
-        worst = min(o.cosine for o in cell.accuracy.outputs)
+        worst = min(o.cosine for o in cell.accuracy.outputs if o.cosine is not None)
         line = table_line(text, cell.variant, cell.delegate)
         assert f"│ MAE 0.0123 │     — │ cos {worst:.4f} │" in line, line
     report = report_json(capsys, url)
@@ -337,6 +337,29 @@ def test_labels_that_score_no_output_read_not_scored_with_the_runners_reason_onc
     assert all("│ not scored │" in table_line(text, c.variant, c.delegate) for c in measured.cells)
     assert text.count(f"top-1 not scored on local: {reason}") == 1
     assert report_text(capsys, url, "--markdown", "-").count(f"- top-1 not scored on local: {reason}") == 1
+
+
+def far_head(cell: CellResult) -> CellResult:
+    """int8's output 0 as a box head would read if its variant moved the boxes by 60 % of their spread."""
+    if cell.variant != "int8" or cell.accuracy is None or not cell.accuracy.outputs:
+        return cell
+    far = dataclasses.replace(cell.accuracy.outputs[0], name="regressors", rel_error=0.6)
+    return dataclasses.replace(cell, accuracy=dataclasses.replace(cell.accuracy, outputs=[far]))
+
+
+def test_the_worst_head_stands_beside_agreement_and_a_far_one_is_warned_about_in_every_output(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, measured: StoredRun
+) -> None:
+    url = stored(tmp_path, measured, far_head)
+    text = report_text(capsys, url)
+    assert "│ regressors 60.0% ⚑ │" in table_line(text, "int8", "xnnpack")
+    fp32 = table_line(text, "fp32", "xnnpack")
+    assert "⚑" not in fp32 and re.search(r"│ +probs \d+\.\d% │", fp32), fp32  # the example names its output probs
+    warning = "output regressors: RMS error 60% of its spread against the host fp32 model (warned past 30%)"
+    assert text.count(f"⚑ int8: {warning}") == 1
+    assert f"- ⚑ int8: {warning}" in report_text(capsys, url, "--markdown", "-")
+    row = json_row(report_json(capsys, url), "int8", "xnnpack")
+    assert (row["worst_head"], row["worst_head_error"], row["head_warning"]) == ("regressors", 0.6, warning)
 
 
 # --- the page's SVG ids ----------------------------------------------------------------------------------

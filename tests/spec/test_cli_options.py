@@ -68,6 +68,10 @@ MEASUREMENT_CASES: dict[str, tuple[list[str], Any]] = {
     "cell_timeout_s": (["--cell-timeout", "30"], 30.0),
     "numerics_min_agreement": (["--numerics-min-agreement", "0.5"], 0.5),
     "numerics_min_cosine": (["--numerics-min-cosine", "0.9"], 0.9),
+    "numerics_max_error": (["--numerics-max-error", "0.1"], 0.1),
+    "numerics_max_error_quantized": (["--numerics-max-error-quantized", "0.7"], 0.7),
+    "numerics_max_steps": (["--numerics-max-steps", "5"], 5.0),
+    "labels_output": (["--labels-output", "classificators"], "classificators"),
 }
 MEASURING = ["run", "push"]
 

@@ -15,7 +15,7 @@ from edgebench.report import cells, table
 from edgebench.report.analysis import ComparisonRow, comparison_rows
 from edgebench.report.comparison import row_json
 from edgebench.report.metrics import METRICS, MISSING, Unit, measured
-from edgebench_records import StoredRun, read_bundle
+from edgebench_records import OutputFidelity, StoredRun, read_bundle
 
 BUNDLE = Path(__file__).parents[1] / "data" / "records" / "bundle-1.1.json"
 
@@ -44,6 +44,9 @@ RUN_KEYS = [
     "top1_note",
     "worst_output_cosine",
     "emulated",
+    "worst_head",
+    "worst_head_error",
+    "head_warning",
 ]
 REPORT_KEYS = [
     "run_id",
@@ -77,6 +80,9 @@ REPORT_KEYS = [
     "emulated",
     "warning",
     "baseline",
+    "worst_head",
+    "worst_head_error",
+    "head_warning",
 ]
 CELL_KEYS = [
     "run_id",
@@ -112,6 +118,8 @@ CELL_KEYS = [
     "labels_note",
     "fp32_agreement",
     "worst_output_cosine",
+    "worst_head",
+    "worst_head_error",
     "max_abs_diff",
     "mean_abs_diff",
     "scored_inputs",
@@ -128,7 +136,7 @@ CELL_KEYS = [
     "finished_at",
 ]
 RUN_TABLE = ["variant", "delegate", "api", "thr", "status", "p50 ms", "p90 ms", "init ms", "RSS MB", "top-1"]
-RUN_TABLE += ["agree", "deleg", "KB", "gzip KB"]
+RUN_TABLE += ["agree", "worst head", "deleg", "KB", "gzip KB"]
 
 
 @pytest.fixture(scope="module")
@@ -172,3 +180,28 @@ def test_the_json_keys_users_read_are_the_metrics_keys(run: StoredRun) -> None:
     assert list(cells.COLUMNS) == CELL_KEYS
     assert [list(row) for row in cells.cell_rows(run)] == [CELL_KEYS] * len(run.cells)
     assert tuple(METRICS[name].json_key for name in cells.CELL_METRICS) == cells.COLUMNS
+
+
+def head(name: str, index: int, rel_error: float) -> OutputFidelity:
+    return OutputFidelity(index, name, 0.99, 0.9, 20.0, 1.0, 0.1, None, None, rms_diff=rel_error, rel_error=rel_error)
+
+
+def test_the_worst_head_stands_beside_agreement_and_a_far_one_is_warned_about_everywhere(run: StoredRun) -> None:
+    """A two-head detector whose score head agrees while its box head is far from fp32 (issue 29 item 5)."""
+    cell = run.cells[0]
+    assert cell.accuracy is not None
+    far = [head("classificators", 1, 0.02), head("regressors", 0, 0.6)]
+    changed = dataclasses.replace(cell, accuracy=dataclasses.replace(cell.accuracy, outputs=far))
+    (row,) = table.rows([changed], run.manifest)
+    assert row.worst_head == "regressors" and row.worst_head_error == 0.6
+    assert row.head_warning.startswith("output regressors: RMS error 60% of its spread")
+    out = io.StringIO()
+    table.render([row], "t", Console(file=out, width=250))
+    assert "regressors 60.0% ⚑" in out.getvalue() and "output regressors: RMS error 60%" in out.getvalue()
+    report = comparison_rows([dataclasses.replace(run, cells=[changed])])
+    assert row_json(report[0])["head_warning"] == row.head_warning
+    close = [head("classificators", 1, 0.02), head("regressors", 0, 0.1)]
+    (fine,) = table.rows(
+        [dataclasses.replace(cell, accuracy=dataclasses.replace(cell.accuracy, outputs=close))], run.manifest
+    )
+    assert fine.worst_head == "regressors" and fine.head_warning == ""

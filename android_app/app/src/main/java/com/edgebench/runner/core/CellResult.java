@@ -82,13 +82,20 @@ public final class CellResult {
     public static final class OutputFidelity {
         public int index;
         public String name;
-        public double cosine;
-        public double minCosine;
-        public double snrDb;
+        public Double cosine; // null for an output of fewer than Scoring.SMALL_OUTPUT values a sample
+        public Double minCosine;
+        public Double snrDb;
         public double maxAbsDiff;
         public double meanAbsDiff;
         public Integer classes; // null: not a class distribution
-        public Double agreement; // null unless a class distribution
+        public Double agreement; // null unless a class distribution (over decisive samples in numerics)
+        public Double rmsDiff; // RMS of the difference, in the output's own unit
+        public Double relError; // rmsDiff / the reference's spread
+        public Double step; // the output's quantisation step; null for a float output
+        public Double maxSteps; // maxAbsDiff in those steps
+        public Integer decisive; // samples whose reference top-1 margin exceeds the near-tie margin
+        public int nearTies; // top-1 disagreements on the other samples
+        public String failure = ""; // NumericsCheck's failure class, "" when it passed
     }
 
     public static final class Coverage {
@@ -130,13 +137,17 @@ public final class CellResult {
         public int n;
         public String output; // the worst output's index and name
         public Double agreement; // null when that output is no class distribution
-        public double cosine;
-        public double minCosine;
+        public Double cosine; // null for an output of fewer than Scoring.SMALL_OUTPUT values a sample
+        public Double minCosine;
         public double maxAbsDiff;
         public double minAgreementAllowed;
         public double minCosineAllowed;
         public boolean passed; // every output held to the tolerances
         public List<OutputFidelity> outputs = new ArrayList<>(); // every output compared
+        public String failure = ""; // the worst output's failure class when the check failed
+        public Double maxErrorAllowed; // its RMS error allowed, as a share of the reference's spread
+        public Double maxStepsAllowed; // the error always allowed a quantised output, in its steps
+        public String state = ""; // how a model with state was compared; "" without state
     }
 
     /** Which delegate partition ran each node, -1 for plain kernels (edgebench_records/protocol.py Placement). */

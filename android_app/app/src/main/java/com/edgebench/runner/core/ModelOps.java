@@ -97,19 +97,139 @@ public final class ModelOps {
         return inputs;
     }
 
-    private int[] ints(int table, int index) {
+    static final int DEQUANTIZE = 6; // BuiltinOperator_DEQUANTIZE
+    static final int CAST = 53; // BuiltinOperator_CAST: like DEQUANTIZE, only turns integers into floats
+    static final int[] STATE_OPS = {129, 142, 143, 144}; // CALL_ONCE, VAR_HANDLE, READ_VARIABLE, ASSIGN_VARIABLE
+
+    /**
+     * What the main subgraph's outputs can be held to (device_runner/precision.py): whether some op other than
+     * DEQUANTIZE or CAST reads an integer tensor, and each output's step and range (its own quantisation, or
+     * that of the integer tensor a DEQUANTIZE writing it reads). Tensor (SubGraph.tensors, 0): type (1),
+     * quantization (4: scale 2, zero_point 3); Operator: inputs (1), outputs (2); SubGraph.outputs (2).
+     */
+    public static Precision precision(byte[] tflite) {
+        ModelOps r = new ModelOps(tflite);
+        int model = r.u32(0);
+        int[] codes = r.tables(model, 1);
+        int[] subgraphs = r.tables(model, 2);
+        if (subgraphs.length == 0) {
+            throw new IllegalArgumentException("model has no subgraph");
+        }
+        int[] tensors = r.tables(subgraphs[0], 0);
+        boolean integer = false;
+        java.util.Map<Integer, Integer> dequantized = new java.util.HashMap<>(); // output tensor -> integer input
+        for (int op : r.tables(subgraphs[0], 3)) {
+            int index = r.scalarInt(op, 0);
+            int code = index >= 0 && index < codes.length
+                    ? Math.max(r.scalarByte(codes[index], 0), r.scalarInt(codes[index], 3)) : -1;
+            int[] inputs = r.ints(op, 1);
+            boolean conversion = code == DEQUANTIZE || code == CAST;
+            for (int t : inputs) {
+                integer |= !conversion && t >= 0 && t < tensors.length && r.integer(tensors[t]);
+            }
+            if (code == DEQUANTIZE && inputs.length > 0) {
+                for (int t : r.ints(op, 2)) {
+                    dequantized.put(t, inputs[0]);
+                }
+            }
+        }
+        java.util.List<Precision.Output> outputs = new java.util.ArrayList<>();
+        for (int t : r.ints(subgraphs[0], 2)) {
+            Precision.Output own = r.quantized(tensors, t);
+            Integer read = dequantized.get(t);
+            outputs.add(own != Precision.FLOAT || read == null ? own : r.quantized(tensors, read));
+        }
+        return new Precision(integer, outputs);
+    }
+
+    /** A state op (resource variables) among the model's op codes: its outputs depend on what came before. */
+    public static boolean stateful(byte[] tflite) {
+        ModelOps r = new ModelOps(tflite);
+        for (int code : r.tables(r.u32(0), 1)) {
+            int builtin = Math.max(r.scalarByte(code, 0), r.scalarInt(code, 3));
+            for (int state : STATE_OPS) {
+                if (builtin == state) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** TensorType INT8 (9), UINT8 (3), INT16 (7) or INT4 (17): integers an op may read as they are. */
+    private boolean integer(int tensor) {
+        int type = scalarByte(tensor, 1);
+        return type == 9 || type == 3 || type == 7 || type == 17;
+    }
+
+    /** TensorType INT8, UINT8 and INT16 as the type whose range a quantised output spans, else null. */
+    private Quantization.Type integerType(int tensor) {
+        switch (scalarByte(tensor, 1)) {
+            case 9:
+                return Quantization.Type.INT8;
+            case 3:
+                return Quantization.Type.UINT8;
+            case 7:
+                return Quantization.Type.INT16;
+            default:
+                return null;
+        }
+    }
+
+    private Precision.Output quantized(int[] tensors, int index) {
+        if (index < 0 || index >= tensors.length) {
+            return Precision.FLOAT;
+        }
+        Quantization.Type type = integerType(tensors[index]);
+        int q = ref(tensors[index], 4);
+        if (type == null || q < 0) {
+            return Precision.FLOAT;
+        }
+        float[] scales = floats(q, 2);
+        long[] zeroPoints = longs(q, 3);
+        if (scales.length != 1 || scales[0] == 0) {
+            return Precision.FLOAT;
+        }
+        return Precision.Output.of(new Quantization(type, scales[0], zeroPoints.length == 1 ? (int) zeroPoints[0] : 0));
+    }
+
+    private int vector(int table, int index, int size) {
         int vector = ref(table, index);
         if (vector < 0) {
-            return new int[0];
+            return -1;
         }
         int n = u32(vector);
-        if (n < 0 || n > (data.length - vector - 4) / 4) {
+        if (n < 0 || n > (data.length - vector - 4) / size) {
             throw new IllegalArgumentException("corrupt flatbuffer (a vector of " + (n & 0xffffffffL) + " entries at "
                     + vector + " runs past its " + data.length + " bytes)");
         }
-        int[] out = new int[n];
-        for (int i = 0; i < n; i++) {
+        return vector;
+    }
+
+    private int[] ints(int table, int index) {
+        int vector = vector(table, index, 4);
+        int[] out = new int[vector < 0 ? 0 : u32(vector)];
+        for (int i = 0; i < out.length; i++) {
             out[i] = u32(vector + 4 + 4 * i);
+        }
+        return out;
+    }
+
+    private float[] floats(int table, int index) {
+        int[] bits = ints(table, index);
+        float[] out = new float[bits.length];
+        for (int i = 0; i < bits.length; i++) {
+            out[i] = Float.intBitsToFloat(bits[i]);
+        }
+        return out;
+    }
+
+    private long[] longs(int table, int index) {
+        int vector = vector(table, index, 8);
+        long[] out = new long[vector < 0 ? 0 : u32(vector)];
+        for (int i = 0; i < out.length; i++) {
+            int p = vector + 4 + 8 * i;
+            out[i] = (u32(p) & 0xffffffffL) | ((long) u32(p + 4)) << 32;
         }
         return out;
     }

@@ -43,6 +43,10 @@ public final class Plan {
         public int blocks = 20;
         public double numericsMinAgreement = 0.97;
         public double numericsMinCosine = 0.99;
+        public double numericsMaxError = 0.05; // edgebench_records/protocol.py Measurement, docs/trust.md says why
+        public double numericsMaxErrorQuantized = 0.5;
+        public double numericsMaxSteps = 3.0;
+        public String labelsOutput = ""; // read, not yet honoured by the app: its labels score the class head
     }
 
     /** Every cell, in the order device_runner sweeps them: variant, then API, delegate, threads. */

@@ -15,6 +15,7 @@ import java.util.List;
 public final class Scoring {
     public static final double PROBABILITY_SUM_TOLERANCE = 0.02; // accuracy.PROBABILITY_SUM_TOLERANCE
     public static final double SNR_CAP_DB = 300.0; // schema.SNR_CAP_DB: JSON has no infinity
+    public static final int SMALL_OUTPUT = 5; // schema.SMALL_OUTPUT: fewer values a sample, no cosine and no SNR
 
     private Scoring() {}
 
@@ -61,36 +62,70 @@ public final class Scoring {
         return ids;
     }
 
-    /** Per output: its class count when it is a class distribution (accuracy.class_counts), else null. */
+    /**
+     * Per output: its class count when it is a class distribution (accuracy.class_counts), else null. Under
+     * ``auto``, scores the labels index count only when no output holds probabilities, and then only the one head
+     * smallest in size above the largest label.
+     */
     public static List<Integer> classCounts(List<Samples> outputs, Samples labels, String task) {
         List<Integer> counts = new ArrayList<>();
+        if (task.equals("regression") || task.equals("other") || task.equals("classification")) {
+            for (Samples values : outputs) {
+                counts.add(task.equals("classification") && values.width() >= 2 ? values.width() : null);
+            }
+            return counts;
+        }
+        boolean any = false;
         for (Samples values : outputs) {
-            switch (task) {
-                case "regression", "other" -> counts.add(null);
-                case "classification" -> counts.add(values.width() >= 2 ? values.width() : null);
-                default -> {
-                    Integer classes = axisClasses(values.shape);
-                    long[] ids = classIds(labels, values.n());
-                    boolean indexed = ids != null && classes != null && max(ids) < classes;
-                    counts.add(classes != null && (probabilities(values) || indexed) ? classes : null);
+            Integer classes = axisClasses(values.shape);
+            boolean distribution = classes != null && probabilities(values);
+            counts.add(distribution ? classes : null);
+            any |= distribution;
+        }
+        long[] ids = outputs.isEmpty() ? null : classIds(labels, outputs.get(0).n());
+        if (ids != null && !any) {
+            int chosen = -1;
+            Integer fewest = null;
+            for (int j = 0; j < outputs.size(); j++) {
+                Integer classes = axisClasses(outputs.get(j).shape);
+                if (classes != null && max(ids) < classes && (fewest == null || classes < fewest)) {
+                    fewest = classes;
+                    chosen = j;
                 }
+            }
+            if (chosen >= 0) {
+                counts.set(chosen, fewest);
             }
         }
         return counts;
     }
 
-    /** One output against its reference, sample by sample (accuracy.fidelity). */
+    /** One output against its reference, sample by sample (accuracy.fidelity), every sample counted for top-1. */
     public static CellResult.OutputFidelity fidelity(int index, String name, Samples got, Samples want,
             Integer classes) {
+        return fidelity(index, name, got, want, classes, Precision.FLOAT, 0.0);
+    }
+
+    /**
+     * One output against its reference (accuracy.fidelity): top-1 agreement over the samples whose reference
+     * margin (its top value less the next) exceeds ``tieMargin``; disagreements on the others are near-ties.
+     */
+    public static CellResult.OutputFidelity fidelity(int index, String name, Samples got, Samples want,
+            Integer classes, Precision.Output output, double tieMargin) {
         int n = got.n();
+        int width = n == 0 ? 0 : got.rows[0].length;
+        boolean small = width < SMALL_OUTPUT;
         double sumCosine = 0;
         double worst = Double.POSITIVE_INFINITY;
         double maxDiff = Double.NEGATIVE_INFINITY;
         double sumDiff = 0;
+        double sumSquares = 0;
         long count = 0;
         double signal = 0;
         double noise = 0;
         int agree = 0;
+        int decisive = 0;
+        int nearTies = 0;
         for (int i = 0; i < n; i++) {
             float[] a = got.rows[i];
             float[] b = want.rows[i];
@@ -98,6 +133,7 @@ public final class Scoring {
             double aSquares = 0;
             double bSquares = 0;
             boolean anyNonZero = false;
+            boolean identical = true;
             for (int k = 0; k < a.length; k++) {
                 double x = a[k];
                 double y = b[k];
@@ -105,9 +141,11 @@ public final class Scoring {
                 aSquares += x * x;
                 bSquares += y * y;
                 anyNonZero |= x != 0 || y != 0; // NaN != 0: a NaN output is not an all-zero one
-                double diff = nanToNum(Math.abs(x - y), Double.POSITIVE_INFINITY);
+                double diff = difference(x, y);
+                identical &= diff == 0;
                 maxDiff = Math.max(maxDiff, diff);
                 sumDiff += diff;
+                sumSquares += diff * diff;
                 count++;
                 signal += y * y;
                 noise += (x - y) * (x - y);
@@ -115,21 +153,89 @@ public final class Scoring {
             double norms = Math.sqrt(aSquares) * Math.sqrt(bSquares);
             // Two all-zero outputs are identical; one all-zero output against another is as far apart as can be.
             double cosine = nanToNum(norms > 0 ? dots / norms : anyNonZero ? 0.0 : 1.0, 0.0); // NaN/inf must fail
+            cosine = identical ? 1.0 : cosine; // the same values, NaN included: a runner against itself
             sumCosine += cosine;
             worst = Math.min(worst, cosine);
-            agree += NumericsCheck.argmax(a) == NumericsCheck.argmax(b) ? 1 : 0;
+            boolean same = NumericsCheck.argmax(a) == NumericsCheck.argmax(b);
+            boolean counted = margin(b) > tieMargin || tieMargin <= 0;
+            decisive += counted ? 1 : 0;
+            agree += counted && same ? 1 : 0;
+            nearTies += !counted && !same ? 1 : 0;
         }
+        double rms = count == 0 ? 0.0 : Math.sqrt(sumSquares / count);
+        double scale = scale(want, width);
         CellResult.OutputFidelity f = new CellResult.OutputFidelity();
         f.index = index;
         f.name = name;
-        f.cosine = sumCosine / n;
-        f.minCosine = worst;
-        f.snrDb = snrDb(signal, noise);
+        f.cosine = small ? null : sumCosine / n;
+        f.minCosine = small ? null : worst;
+        f.snrDb = small ? null : snrDb(signal, noise);
         f.maxAbsDiff = maxDiff;
         f.meanAbsDiff = sumDiff / count;
         f.classes = classes;
-        f.agreement = classes != null ? (double) agree / n : null;
+        f.agreement = classes != null && decisive > 0 ? (double) agree / decisive : null;
+        f.decisive = classes != null ? decisive : null;
+        f.nearTies = classes != null ? nearTies : 0;
+        f.rmsDiff = rms;
+        f.relError = scale > 0 ? rms / scale : rms == 0 ? 0.0 : Double.POSITIVE_INFINITY;
+        f.step = output.step;
+        f.maxSteps = output.step != null && output.step != 0 ? maxDiff / output.step : null;
         return f;
+    }
+
+    /** |x - y|; infinite where either is not finite, but 0 where both hold the same value, NaN included. */
+    static double difference(double x, double y) {
+        if (x == y || (Double.isNaN(x) && Double.isNaN(y))) {
+            return 0.0;
+        }
+        double diff = Math.abs(x - y);
+        return Double.isNaN(diff) ? Double.POSITIVE_INFINITY : diff;
+    }
+
+    /** The reference's top value less its next (0 for one value; NaN sorted last, as numpy sorts). */
+    private static double margin(float[] reference) {
+        if (reference.length < 2) {
+            return 0.0;
+        }
+        double[] sorted = new double[reference.length];
+        for (int k = 0; k < sorted.length; k++) {
+            sorted[k] = reference[k];
+        }
+        java.util.Arrays.sort(sorted);
+        return sorted[sorted.length - 1] - sorted[sorted.length - 2];
+    }
+
+    /**
+     * The reference's spread (accuracy._scale): the standard deviation of its finite values; their RMS for an
+     * output of fewer than SMALL_OUTPUT values a sample or a constant one; 0 when none is finite.
+     */
+    static double scale(Samples want, int width) {
+        double sum = 0;
+        double squares = 0;
+        long count = 0;
+        for (float[] row : want.rows) {
+            for (float v : row) {
+                if (Float.isFinite(v)) {
+                    sum += v;
+                    squares += (double) v * v;
+                    count++;
+                }
+            }
+        }
+        if (count == 0) {
+            return 0.0;
+        }
+        double mean = sum / count;
+        double variance = 0;
+        for (float[] row : want.rows) {
+            for (float v : row) {
+                if (Float.isFinite(v)) {
+                    variance += (v - mean) * (v - mean);
+                }
+            }
+        }
+        double spread = Math.sqrt(variance / count);
+        return spread > 0 && width >= SMALL_OUTPUT ? spread : Math.sqrt(squares / count);
     }
 
     private static double snrDb(double signal, double noise) {

@@ -451,6 +451,49 @@ public final class Sweep {
         }
     }
 
+    /** How a model with state is compared (cell.py's FRESH_STATE, word for word). */
+    static final String FRESH_STATE =
+            "fresh interpreter, the input set in order from the initial state (as the reference was made)";
+
+    /** What the numerics check reads from a variant's file: its precision, and whether it keeps state. */
+    private static final class Model {
+        final Precision precision;
+        final boolean stateful;
+
+        private Model(Precision precision, boolean stateful) {
+            this.precision = precision;
+            this.stateful = stateful;
+        }
+
+        /** Read from ``file``; a file the reader cannot follow is judged as float, without state. */
+        static Model read(File file) {
+            try {
+                byte[] data = Files.readAllBytes(file.toPath());
+                return new Model(ModelOps.precision(data), ModelOps.stateful(data));
+            } catch (IOException | IllegalArgumentException e) {
+                return new Model(Precision.floats(), false);
+            }
+        }
+    }
+
+    /**
+     * A model with state scored on a fresh engine fed the input set in order, as its reference was made: the
+     * warm-up and the timed runs advanced the state of the one timed (cell.py's _scored_outputs).
+     */
+    private List<Samples> freshOutputs(File file, CellKey key, InputSet inputs) {
+        Engine fresh;
+        try {
+            fresh = engines.open(file, key, inputs.shapes());
+        } catch (Engine.DelegateUnavailable | Engine.DelegateFailed e) {
+            throw new IllegalStateException("the engine that ran " + key.id() + " would not open again: " + e, e);
+        }
+        try {
+            return predict(fresh, inputs);
+        } finally {
+            fresh.close();
+        }
+    }
+
     /** Open (timed), first inference and warm-up. */
     private Side load(Loaded loaded, CellKey key) throws CannotRun {
         Plan plan = loaded.plan;
@@ -536,7 +579,10 @@ public final class Sweep {
         result.timing.blockLengths = new ArrayList<>(side.blockLengths);
         result.memory = side.memory;
         result.conditions = side.conditions;
-        List<Samples> outputs = predict(side.engine, inputs);
+        CellKey key = new CellKey(result.variant, result.delegate, result.threads, result.api);
+        File file = new File(loaded.planDir, plan.variant(key.variant).file);
+        Model model = Model.read(file);
+        List<Samples> outputs = model.stateful ? freshOutputs(file, key, inputs) : predict(side.engine, inputs);
         List<String> names = side.engine.outputNames();
         result.accuracy = Scoring.score(outputs, inputs.labels, inputs.reference, plan.task, names);
         List<Samples> expected;
@@ -550,7 +596,7 @@ public final class Sweep {
             boolean hostFp32 = inputs.reference != null && !inputs.reference.isEmpty();
             List<Integer> classes = Scoring.classCounts(hostFp32 ? inputs.reference : expected, inputs.labels, plan.task);
             result.numerics = NumericsCheck.compare(outputs, expected, names, classes, plan.measure.numericsMinAgreement,
-                    plan.measure.numericsMinCosine);
+                    plan.measure.numericsMinCosine, model.precision, plan.measure, model.stateful ? FRESH_STATE : "");
         }
         result.coverage = side.engine.coverage();
         result.fullyAccelerated = side.engine.fullyAccelerated();

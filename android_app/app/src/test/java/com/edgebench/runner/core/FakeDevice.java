@@ -145,7 +145,7 @@ final class FakeDevice implements Engine.Factory, Probes {
         private final FakeDevice device;
         private final CellKey key;
         private final List<Samples> answers; // per output, over the replayed samples; null: the classifier
-        private final Map<Integer, Integer> sampleOf = new HashMap<>(); // input hash -> sample index
+        private final Map<InputKey, Integer> sampleOf = new HashMap<>(); // input -> sample index, by content
         private float[][] inputs = new float[0][];
 
         FakeEngine(FakeDevice device, CellKey key, List<Samples> answers) {
@@ -153,7 +153,7 @@ final class FakeDevice implements Engine.Factory, Probes {
             this.key = key;
             this.answers = answers;
             for (int i = 0; answers != null && i < device.replay.size(); i++) {
-                sampleOf.put(Arrays.deepHashCode(device.replay.sample(i)), i);
+                sampleOf.putIfAbsent(new InputKey(device.replay.sample(i)), i);
             }
         }
 
@@ -180,7 +180,7 @@ final class FakeDevice implements Engine.Factory, Probes {
 
         @Override
         public float[][] outputs() {
-            Integer sample = sampleOf.get(Arrays.deepHashCode(inputs));
+            Integer sample = sampleOf.get(new InputKey(inputs));
             int count = answers != null ? answers.size() : device.outputCount;
             float[][] out = new float[count][];
             for (int j = 0; j < count; j++) {
@@ -221,5 +221,27 @@ final class FakeDevice implements Engine.Factory, Probes {
 
         @Override
         public void close() {}
+    }
+
+    /**
+     * A sample's inputs compared by content: two different digits can share a hash, and the engine would then
+     * replay another sample's answer (the reference kernels never differ from themselves).
+     */
+    private static final class InputKey {
+        private final float[][] inputs;
+
+        InputKey(float[][] inputs) {
+            this.inputs = inputs;
+        }
+
+        @Override
+        public boolean equals(Object other) {
+            return other instanceof InputKey && Arrays.deepEquals(inputs, ((InputKey) other).inputs);
+        }
+
+        @Override
+        public int hashCode() {
+            return Arrays.deepHashCode(inputs);
+        }
     }
 }

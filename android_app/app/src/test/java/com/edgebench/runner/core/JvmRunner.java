@@ -32,6 +32,7 @@ import java.util.Map;
  *   java JvmRunner reasons IN.json        {threads, cores, before, during, after}
  *   java JvmRunner noise-constants
  *   java JvmRunner model-ops MODEL.tflite   {total, dispatch}: the main subgraph's nodes (ModelOps)
+ *   java JvmRunner precision MODEL.tflite   {integer_arithmetic, outputs: [{step, low, high}], stateful}
  */
 public final class JvmRunner {
     private static final Gson SNAKE = new GsonBuilder()
@@ -61,6 +62,15 @@ public final class JvmRunner {
             case "model-ops" -> {
                 ModelOps.Nodes nodes = ModelOps.read(Files.readAllBytes(new File(args[1]).toPath()));
                 System.out.println(SNAKE.toJson(Map.of("total", nodes.total, "dispatch", nodes.dispatch)));
+            }
+            case "precision" -> {
+                byte[] model = Files.readAllBytes(new File(args[1]).toPath());
+                Precision found = ModelOps.precision(model);
+                Map<String, Object> out = new LinkedHashMap<>();
+                out.put("integer_arithmetic", found.integerArithmetic);
+                out.put("outputs", found.outputs);
+                out.put("stateful", ModelOps.stateful(model));
+                System.out.println(SNAKE.toJson(out));
             }
             case "noise-constants" -> {
                 Map<String, Object> constants = new LinkedHashMap<>();
