@@ -34,6 +34,7 @@ from edgebench_records.manifest import (
 )
 from edgebench_records.model import ModelFigures, TensorInfo
 from edgebench_records.protocol import (
+    DRIFT_CAP,
     PLAN_RECORD,
     RESULT_RECORD,
     SNR_CAP_DB,
@@ -43,10 +44,13 @@ from edgebench_records.protocol import (
     CellResult,
     Conditions,
     Coverage,
+    Culprit,
+    CulpritMethod,
     DeviceFacts,
     Measurement,
     Memory,
     Numerics,
+    OpDrift,
     OpProfile,
     OpTime,
     OutputFidelity,
@@ -77,6 +81,7 @@ from edgebench_records.versioning import (
 
 __all__ = [
     "BUNDLE_RECORD",
+    "DRIFT_CAP",
     "HOST_REFERENCE_AVAILABLE",
     "INPUT_SET_NAME",
     "MANIFEST_NAME",
@@ -92,12 +97,15 @@ __all__ = [
     "CellResult",
     "Conditions",
     "Coverage",
+    "Culprit",
+    "CulpritMethod",
     "DeviceFacts",
     "Manifest",
     "Measurement",
     "Memory",
     "ModelFigures",
     "Numerics",
+    "OpDrift",
     "OpProfile",
     "OpTime",
     "OutputFidelity",
