@@ -55,6 +55,7 @@ class ComparisonRow:
     emulated: str = ""  # why the device's timings mean nothing (an emulated board), from its facts
     warning: str = ""  # the converter's warnings on the variant (accuracy lost, calibrated on synthetic inputs)
     baseline: bool = False  # the cell the others of its configuration are compared with (baseline_of)
+    culprit: str = ""  # the op that broke a wrong_output cell, when --find-culprits searched
 
     @property
     def ok(self) -> bool:

@@ -42,6 +42,7 @@ class Row:
     top1_note: str = ""  # in top-1's place when it is None: "no labels", "MAE 0.0123", "not scored"
     worst_output_cosine: float | None = None  # fidelity where top-1 agreement does not apply (marks.py)
     emulated: str = ""  # why the device's timings mean nothing (an emulated board), from its facts
+    culprit: str = ""  # the op that broke a wrong_output cell, when --find-culprits searched (also in its message)
 
 
 # The run table's columns, in order: each one's header, alignment and print come from its metric.

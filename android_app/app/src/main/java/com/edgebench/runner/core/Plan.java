@@ -43,6 +43,7 @@ public final class Plan {
         public int blocks = 20;
         public double numericsMinAgreement = 0.97;
         public double numericsMinCosine = 0.99;
+        public boolean findCulprits; // this runner cannot search: a wrong_output cell says so (CellResult.Culprit)
     }
 
     /** Every cell, in the order device_runner sweeps them: variant, then API, delegate, threads. */
