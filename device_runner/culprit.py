@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,11 +92,16 @@ def op_drifts(graph: Graph, tensor_drift: dict[int, float]) -> list[OpDrift]:
     return found
 
 
-def judge(ops: Sequence[OpDrift], limit: float) -> tuple[OpDrift | None, list[OpDrift]]:
-    """The first op past ``limit`` and the ``NEXT_OPS`` after it; (None, []) when none is."""
+def judge(
+    ops: Sequence[OpDrift], limit: float, weights_only: Collection[int] = ()
+) -> tuple[OpDrift | None, list[OpDrift]]:
+    """The first op past ``limit`` and the ``NEXT_OPS`` after it, leaving out of those the ops that read
+    nothing but stored weights (a DEQUANTIZE of a kernel says nothing of how the error travels); (None, [])
+    when no op is past ``limit``."""
     for k, op in enumerate(ops):
         if op.drift > limit:
-            return op, list(ops[k + 1 : k + 1 + NEXT_OPS])
+            after = [later for later in ops[k + 1 :] if later.index not in weights_only]
+            return op, after[:NEXT_OPS]
     return None, []
 
 
@@ -137,7 +142,8 @@ def search(
             return unavailable(f"the probe model (every op's outputs exposed) did not run under {key.delegate}: {exc}")
     tensor_drift = {tensor: sums[k].drift for k, tensor in enumerate(output_ids) if tensor in set(wanted)}
     ops = op_drifts(graph, tensor_drift)
-    found, after = judge(ops, limit)
+    weights_only = {k for k, node in enumerate(graph.nodes) if node.constant and all(node.constant)}
+    found, after = judge(ops, limit, weights_only)
     worst = max(ops, key=lambda op: op.drift, default=None)
     note = "" if found else _none_past(limit, samples, worst)
     return Culprit(
