@@ -205,7 +205,7 @@ class Measurement:
     find_culprits: bool = option(
         False,
         help="For each wrong_output cell, find the first op whose output drifts past tolerance under the "
-        "cell's delegate (probe models run on the device; see docs/culprit.md).",
+        "cell's delegate (probe models run on the device; see docs/trust.md).",
     )
     max_s: float = 150.0
     blocks: int = 20  # paired plans: ABBA blocks per side, runs // blocks timed runs each (the gate's --blocks)

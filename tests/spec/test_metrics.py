@@ -44,6 +44,7 @@ RUN_KEYS = [
     "top1_note",
     "worst_output_cosine",
     "emulated",
+    "culprit",
 ]
 REPORT_KEYS = [
     "run_id",
@@ -77,6 +78,7 @@ REPORT_KEYS = [
     "emulated",
     "warning",
     "baseline",
+    "culprit",
 ]
 CELL_KEYS = [
     "run_id",
@@ -91,6 +93,7 @@ CELL_KEYS = [
     "threads",
     "status",
     "message",
+    "culprit",
     "contended",
     "p50_ms",
     "p90_ms",
