@@ -92,12 +92,24 @@ def op_drifts(graph: Graph, tensor_drift: dict[int, float]) -> list[OpDrift]:
     return found
 
 
+def weights_only(graph: Graph) -> set[int]:
+    """The ops that read nothing but stored weights, or tensors made from them alone (a DEQUANTIZE or DENSIFY
+    of a kernel): they say nothing of how an error travels through the data."""
+    made_from_weights: set[int] = set()
+    found = set()
+    for k, node in enumerate(graph.nodes):
+        read = [t for t in node.input_ids if t >= 0]
+        if read and all(graph.stored[t] or t in made_from_weights for t in read):
+            found.add(k)
+            made_from_weights.update(node.output_ids)
+    return found
+
+
 def judge(
     ops: Sequence[OpDrift], limit: float, weights_only: Collection[int] = ()
 ) -> tuple[OpDrift | None, list[OpDrift]]:
-    """The first op past ``limit`` and the ``NEXT_OPS`` after it, leaving out of those the ops that read
-    nothing but stored weights (a DEQUANTIZE of a kernel says nothing of how the error travels); (None, [])
-    when no op is past ``limit``."""
+    """The first op past ``limit`` and the ``NEXT_OPS`` after it, leaving out of those the ``weights_only`` ops;
+    (None, []) when no op is past ``limit``."""
     for k, op in enumerate(ops):
         if op.drift > limit:
             after = [later for later in ops[k + 1 :] if later.index not in weights_only]
@@ -142,8 +154,7 @@ def search(
             return unavailable(f"the probe model (every op's outputs exposed) did not run under {key.delegate}: {exc}")
     tensor_drift = {tensor: sums[k].drift for k, tensor in enumerate(output_ids) if tensor in set(wanted)}
     ops = op_drifts(graph, tensor_drift)
-    weights_only = {k for k, node in enumerate(graph.nodes) if node.constant and all(node.constant)}
-    found, after = judge(ops, limit, weights_only)
+    found, after = judge(ops, limit, weights_only(graph))
     worst = max(ops, key=lambda op: op.drift, default=None)
     note = "" if found else _none_past(limit, samples, worst)
     return Culprit(

@@ -205,6 +205,7 @@ class Node:
     outputs: list[TensorInfo]
     constant: list[bool]  # per input: its values are stored in the file (weights, biases)
     output_ids: list[int] = field(default_factory=list)  # its outputs' indices in the subgraph's tensor list
+    input_ids: list[int] = field(default_factory=list)  # its inputs' (-1: an omitted optional input)
 
 
 @dataclass(frozen=True)
@@ -241,6 +242,7 @@ def read_graph(data: bytes) -> Graph:
                     outputs=[tensors[i] for i in outs],
                     constant=[i >= 0 and stored[i] for i in ins],
                     output_ids=outs,
+                    input_ids=ins,
                 )
             )
     except (IndexError, struct.error) as exc:

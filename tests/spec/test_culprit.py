@@ -87,12 +87,17 @@ def _tensor(name: str) -> TensorInfo:
     return TensorInfo(name=name, shape=[1, 4], dtype="float32", scale=0.0, zero_point=0)
 
 
-def _graph(*ops: tuple[str, list[int]]) -> Graph:
-    """Ops in execution order, each with the indices of its outputs; tensor t is named "t<t>"."""
+def _graph(*ops: tuple[str, list[int]], reads: list[list[int]] | None = None, stored: tuple[int, ...] = ()) -> Graph:
+    """Ops in execution order, each with the indices of its outputs (and of its inputs, ``reads``); tensor t is
+    named "t<t>", and stored in the file when in ``stored``."""
     count = 1 + max(t for _, outs in ops for t in outs)
     tensors = [_tensor(f"t{t}") for t in range(count)]
-    nodes = [Node(OpCode(op, 1), [], [tensors[t] for t in outs], [], output_ids=outs) for op, outs in ops]
-    return Graph(nodes, tensors, [False] * count)
+    ins = reads or [[] for _ in ops]
+    nodes = [
+        Node(OpCode(op, 1), [], [tensors[t] for t in outs], [], output_ids=outs, input_ids=read)
+        for (op, outs), read in zip(ops, ins, strict=True)
+    ]
+    return Graph(nodes, tensors, [t in stored for t in range(count)])
 
 
 def test_each_op_carries_the_drift_of_its_worst_output_and_ops_not_compared_are_left_out() -> None:
@@ -117,6 +122,17 @@ def test_the_culprit_is_the_first_op_past_tolerance_in_execution_order_not_the_w
 def test_the_ops_after_the_culprit_leave_out_those_that_read_only_weights() -> None:
     ops = [OpDrift(0, "ADD", "a", 2.0), OpDrift(1, "DEQUANTIZE", "w", 0.0), OpDrift(2, "CONV_2D", "b", 1.9)]
     assert judge(ops, 0.1, weights_only={1}) == (ops[0], [ops[2]])
+
+
+def test_ops_made_from_weights_alone_are_told_apart_from_the_data_s_path() -> None:
+    """t0 is the input, t1 and t2 stored weights: DENSIFY → DEQUANTIZE of a kernel read weights alone, the
+    convolution that takes the input and the kernel does not, nor does the op after it."""
+    graph = _graph(
+        ("DENSIFY", [3]), ("DEQUANTIZE", [4]), ("CONV_2D", [5]), ("RELU", [6]),
+        reads=[[1], [3], [0, 4, -1], [5]],
+        stored=(1, 2),
+    )  # fmt: skip
+    assert culprit.weights_only(graph) == {0, 1}
 
 
 def test_ops_within_tolerance_name_no_culprit() -> None:
