@@ -1,11 +1,12 @@
 """Which op broke a wrong_output cell: the first, in execution order, whose output drifts past tolerance.
 
-Method (``CulpritMethod.EXPOSED_OUTPUTS``): one probe model, the variant with every op's outputs added to the
-main subgraph's outputs (``flatbuffer.with_outputs``, on the device, standard library only), run under the
-cell's delegate and on LiteRT's reference kernels on the same inputs; each op's outputs are compared in
-execution order. One probe instead of a bisection because a single pair of runs names the op, and an
-intermediate tensor the delegate must now hand back is the only change to the graph: where that splits a
-delegate partition, the probe's delegated node count differs from the cell's and the result says so.
+Method (``CulpritMethod.EXPOSED_OUTPUTS``): one probe model, the variant with every op's outputs (ops made from
+weights alone aside) added to the main subgraph's outputs (``flatbuffer.with_outputs``, on the device,
+standard library only), run under the cell's delegate, API and threads and on LiteRT's reference kernels on
+the same inputs; each op's outputs are compared in execution order. One probe instead of a bisection because a
+single pair of runs names the op, and an intermediate tensor the delegate must now hand back is the only
+change to the graph: where that splits a delegate partition, the probe's delegated node count differs from
+the cell's and the result says so.
 
 Drift of one tensor: the RMS of (delegate - reference) over the reference's standard deviation, pooled over
 the probed samples; a tensor that is constant on the reference is measured against its RMS instead, and one
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import math
 import tempfile
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,7 +95,8 @@ def op_drifts(graph: Graph, tensor_drift: dict[int, float]) -> list[OpDrift]:
 
 def weights_only(graph: Graph) -> set[int]:
     """The ops that read nothing but stored weights, or tensors made from them alone (a DEQUANTIZE or DENSIFY
-    of a kernel): they say nothing of how an error travels through the data."""
+    of a kernel). Not compared: a delegate folds them into the ops that read them (XNNPACK under CompiledModel
+    leaves their outputs unwritten), so a wrong weight shows at the first op that reads it."""
     made_from_weights: set[int] = set()
     found = set()
     for k, node in enumerate(graph.nodes):
@@ -105,15 +107,23 @@ def weights_only(graph: Graph) -> set[int]:
     return found
 
 
-def judge(
-    ops: Sequence[OpDrift], limit: float, weights_only: Collection[int] = ()
-) -> tuple[OpDrift | None, list[OpDrift]]:
-    """The first op past ``limit`` and the ``NEXT_OPS`` after it, leaving out of those the ``weights_only`` ops;
-    (None, []) when no op is past ``limit``."""
+def exposed(graph: Graph) -> list[int]:
+    """The tensors a probe adds to the outputs: every output of every op on the data's path, in execution order."""
+    skipped = weights_only(graph)
+    return [
+        t
+        for k, node in enumerate(graph.nodes)
+        if k not in skipped
+        for t in node.output_ids
+        if t >= 0 and graph.tensors[t].dtype not in UNCOMPARABLE
+    ]
+
+
+def judge(ops: Sequence[OpDrift], limit: float) -> tuple[OpDrift | None, list[OpDrift]]:
+    """The first op past ``limit`` and the ``NEXT_OPS`` after it; (None, []) when none is."""
     for k, op in enumerate(ops):
         if op.drift > limit:
-            after = [later for later in ops[k + 1 :] if later.index not in weights_only]
-            return op, after[:NEXT_OPS]
+            return op, list(ops[k + 1 : k + 1 + NEXT_OPS])
     return None, []
 
 
@@ -131,14 +141,9 @@ def search(
     cell_coverage: Coverage | None,
 ) -> Culprit:
     """Probe the variant at ``model_path`` under ``key``'s delegate and on the reference kernels."""
-    if key.api != "interpreter":
-        return unavailable(
-            "culprit search runs through the Interpreter API only: the CompiledModel API reads the model's "
-            "signature, which the probe model does not extend"
-        )
     data = model_path.read_bytes()
     graph = read_graph(data)
-    wanted = [t for n in graph.nodes for t in n.output_ids if t >= 0 and graph.tensors[t].dtype not in UNCOMPARABLE]
+    wanted = exposed(graph)
     probe, output_ids = with_outputs(data, wanted)
     samples = min(len(inputs), PROBE_SAMPLES)
     with tempfile.TemporaryDirectory(prefix="edgebench-probe-") as folder:
@@ -152,9 +157,10 @@ def search(
             sums = _compare(cell, reference, inputs, samples, len(output_ids))
         except (DelegateFailed, DelegateUnavailable, Incompatible, RuntimeError, ValueError) as exc:
             return unavailable(f"the probe model (every op's outputs exposed) did not run under {key.delegate}: {exc}")
-    tensor_drift = {tensor: sums[k].drift for k, tensor in enumerate(output_ids) if tensor in set(wanted)}
+    compared = set(wanted)
+    tensor_drift = {tensor: sums[k].drift for k, tensor in enumerate(output_ids) if tensor in compared}
     ops = op_drifts(graph, tensor_drift)
-    found, after = judge(ops, limit, weights_only(graph))
+    found, after = judge(ops, limit)
     worst = max(ops, key=lambda op: op.drift, default=None)
     note = "" if found else _none_past(limit, samples, worst)
     return Culprit(

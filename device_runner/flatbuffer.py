@@ -253,27 +253,37 @@ def read_graph(data: bytes) -> Graph:
 def with_outputs(data: bytes, tensors: list[int]) -> tuple[bytes, list[int]]:
     """A copy of the model whose main subgraph also outputs ``tensors`` (indices into its tensor list), after
     its own outputs, and the tensor index of each of the copy's outputs in order. Flatbuffer offsets only point
-    forward, so the new outputs vector is appended at the end and the subgraph's ``outputs`` field re-pointed at
-    it; nothing else moves (buffers stored after the flatbuffer keep their absolute offsets). The signatures
-    keep their own outputs, so only the Interpreter's subgraph outputs show the added ones."""
+    forward, so the new vectors are appended at the end and the fields re-pointed at them; nothing else moves
+    (buffers stored after the flatbuffer keep their absolute offsets). The copy's signatures are emptied: each
+    names its own outputs only, and without one LiteRT's CompiledModel makes its default signature from the
+    main subgraph, added outputs included."""
     reader = _Reader(data)
     try:
-        subgraphs = reader.tables(reader.u32(0), 2)
+        model = reader.u32(0)
+        subgraphs = reader.tables(model, 2)
         if not subgraphs:
             raise ModelFormatError("model has no subgraph")
         slot = reader.field(subgraphs[0], 2)
         own = [int(i) for i in reader.numbers(subgraphs[0], 2, "<i")]
+        signatures = reader.field(model, 7)
     except (IndexError, struct.error) as exc:
         raise ModelFormatError(f"corrupt flatbuffer: {exc}") from exc
     if slot is None:
         raise ModelFormatError("the main subgraph declares no outputs field to extend")
     outputs = own + [t for t in dict.fromkeys(tensors) if t not in own]
     edited = bytearray(data)
-    edited += bytes(-len(edited) % 4)  # a vector of int32 starts 4-aligned
-    vector = len(edited)
-    edited += struct.pack(f"<I{len(outputs)}i", len(outputs), *outputs)
-    struct.pack_into("<I", edited, slot, vector - slot)
+    _repoint(edited, slot, outputs)
+    if signatures is not None:
+        _repoint(edited, signatures, [])
     return bytes(edited), outputs
+
+
+def _repoint(data: bytearray, slot: int, values: list[int]) -> None:
+    """Append ``values`` as a vector of int32 (or an empty vector of anything) and point ``slot`` at it."""
+    data += bytes(-len(data) % 4)  # a vector starts 4-aligned
+    vector = len(data)
+    data += struct.pack(f"<I{len(values)}i", len(values), *values)
+    struct.pack_into("<I", data, slot, vector - slot)
 
 
 def read_model_file(path: Path) -> ModelInfo:

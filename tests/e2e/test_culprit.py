@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from device_runner import culprit
+from device_runner.runtime import load_runtime
 from device_runner.sweep import run_plan
-from edgebench_records import CellResult, CulpritMethod, Status
+from edgebench_records import CellKey, CellResult, CulpritMethod, Status
 from tests.conftest import QUICK, Board, require
 from tests.support import one_op
 from tests.support.model_plans import host_outputs, stage, synthetic
@@ -61,6 +63,15 @@ def test_a_wrong_output_cell_without_the_flag_runs_no_search(tmp_path: Path, lib
 def test_an_honest_cell_runs_no_search_even_when_asked(tmp_path: Path) -> None:
     result = cell(plan(tmp_path, real_model(FLOAT_WEIGHTS), "xnnpack"))
     assert result.status == Status.OK and result.culprit is None
+
+
+@pytest.mark.parametrize("api", ["interpreter", "compiled"])
+def test_an_honest_delegate_drifts_past_no_tolerance_on_a_real_model(api: str) -> None:
+    """hand_landmark_lite dequantizes its fp16 weights in 102 DEQUANTIZE ops, whose outputs XNNPACK under
+    CompiledModel folds away and never writes: they are not compared, so they cannot pass for a culprit."""
+    model = real_model(MANY_OUTPUTS)
+    found = culprit.search(load_runtime(), model, CellKey("fp32", "xnnpack", 1, api), synthetic(model, 2), 0.01, None)
+    assert found.found is None and found.compared_ops == 167 - 102, found.note
 
 
 def test_a_board_s_bare_runtime_names_the_culprit_too(tmp_path: Path, library: Path, board: Board) -> None:

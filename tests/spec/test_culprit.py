@@ -119,22 +119,6 @@ def test_the_culprit_is_the_first_op_past_tolerance_in_execution_order_not_the_w
     assert after == ops[2:5] and len(after) == culprit.NEXT_OPS
 
 
-def test_the_ops_after_the_culprit_leave_out_those_that_read_only_weights() -> None:
-    ops = [OpDrift(0, "ADD", "a", 2.0), OpDrift(1, "DEQUANTIZE", "w", 0.0), OpDrift(2, "CONV_2D", "b", 1.9)]
-    assert judge(ops, 0.1, weights_only={1}) == (ops[0], [ops[2]])
-
-
-def test_ops_made_from_weights_alone_are_told_apart_from_the_data_s_path() -> None:
-    """t0 is the input, t1 and t2 stored weights: DENSIFY → DEQUANTIZE of a kernel read weights alone, the
-    convolution that takes the input and the kernel does not, nor does the op after it."""
-    graph = _graph(
-        ("DENSIFY", [3]), ("DEQUANTIZE", [4]), ("CONV_2D", [5]), ("RELU", [6]),
-        reads=[[1], [3], [0, 4, -1], [5]],
-        stored=(1, 2),
-    )  # fmt: skip
-    assert culprit.weights_only(graph) == {0, 1}
-
-
 def test_ops_within_tolerance_name_no_culprit() -> None:
     ops = [OpDrift(0, "CONV_2D", "a", 0.001), OpDrift(1, "ADD", "b", 0.14)]
     assert judge(ops, tolerance(0.99)) == (None, [])
@@ -180,12 +164,16 @@ def test_a_search_on_an_honest_delegate_names_no_op_and_says_why(tmp_path: Path)
     assert found.line == f"culprit: none named ({found.note})"
 
 
-def test_the_compiled_model_api_says_it_cannot_be_searched(tmp_path: Path) -> None:
-    model = chain(tmp_path / "chain.tflite")
-    inputs = InputSet([np.zeros((1, 1, 8), np.float32)], None, None)
-    found = culprit.search(load_runtime(), model, CellKey("fp32", "xnnpack", 1, "compiled"), inputs, 0.1, None)
-    assert found.found is None and found.method == ""
-    assert "Interpreter API only" in found.note
+@pytest.mark.parametrize("signature", [None, ["x"]])
+def test_the_compiled_model_api_reads_every_exposed_output_signature_or_not(
+    tmp_path: Path, signature: list[str] | None
+) -> None:
+    """A signature names the model's own outputs only: the probe drops it, and CompiledModel's default signature
+    carries every output of the main subgraph."""
+    model = chain(tmp_path / "chain.tflite", signature=signature)
+    inputs = InputSet([RNG.normal(size=(2, 1, 8)).astype(np.float32)], None, None)
+    found = culprit.search(load_runtime(), model, CellKey("fp32", "xnnpack", 1, "compiled"), inputs, 1e-6, None)
+    assert found.method == schema.CulpritMethod.EXPOSED_OUTPUTS and found.compared_ops == 3 and found.found is None
 
 
 # ---- the record and its line --------------------------------------------------------------------------------

@@ -192,7 +192,7 @@ def looked_up(path: Path, rows: int, op: str = "GATHER", cast: bool = False) -> 
     ).write(path)
 
 
-def chain(path: Path) -> Path:
+def chain(path: Path, signature: list[str] | None = None) -> Path:
     """``x`` [1, 8] through three ops, each output feeding the next: ``a`` = x + x, ``b`` = a * a, ``y`` = b + x.
     Only ``y`` is an output; ``a`` and ``b`` live inside the graph (what a culprit search exposes)."""
     x, a, b = Tensor("x", [1, 8]), Tensor("a", [1, 8]), Tensor("b", [1, 8])
@@ -201,4 +201,5 @@ def chain(path: Path) -> Path:
         outputs=[Tensor("y", [1, 8])],
         ops=[Op(["x", "x"], "a", builtin="ADD"), Op(["a", "a"], "b", builtin="MUL"), Op(["b", "x"], "y", "ADD")],
         intermediates=[a, b],
+        signature=signature,
     ).write(path)
