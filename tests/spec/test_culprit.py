@@ -18,6 +18,9 @@ from device_runner.engines import InterpreterEngine
 from device_runner.flatbuffer import Graph, Node, OpCode, read_graph, read_model_file, with_outputs
 from device_runner.inputs import InputSet
 from device_runner.runtime import load_runtime
+from edgebench.report.analysis import ComparisonRow
+from edgebench.report.comparison import row_notes
+from edgebench.report.metrics import METRICS, Measured
 from edgebench_records import DRIFT_CAP, CellKey, CellResult, Culprit, OpDrift, Status, TensorInfo
 from tests.support.tiny_models import chain
 
@@ -216,3 +219,11 @@ def test_an_older_plan_searches_for_no_culprit() -> None:
     older = schema.to_dict(plan) | {"schema_version": "1.3"}
     del older["measure"]["find_culprits"]
     assert not schema.build(schema.Plan, older, "plan.json").measure.find_culprits
+
+
+def test_the_run_row_and_the_report_carry_the_culprit_line() -> None:
+    cell = CellResult("r", "fp32", "gpu", 1, Status.WRONG_OUTPUT, culprit=FOUND)
+    assert METRICS["culprit"].get(Measured(cell, None, None, None, "fp32")) == FOUND.line
+    assert METRICS["culprit"].get(Measured(dataclasses.replace(cell, culprit=None), None, None, None, "fp32")) == ""
+    row = ComparisonRow("r", "2026-12-06", "pi4", "fp32", "gpu", "compiled", 1, "wrong_output", culprit=FOUND.line)
+    assert row_notes([row]) == [f"pi4 × fp32 × gpu × compiled × 1t {FOUND.line}"]
