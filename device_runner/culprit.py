@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from device_runner.engines import DelegateFailed, DelegateUnavailable, Engine, Incompatible, fed_shapes, open_engine
-from device_runner.flatbuffer import Graph, read_graph, read_model_info, with_outputs
+from device_runner.engines import Engine, fed_shapes, open_engine
+from device_runner.flatbuffer import Graph, ModelFormatError, read_graph, read_model_info, with_outputs
 from device_runner.inputs import InputSet
 from device_runner.runtime import Runtime
 from edgebench_records import DRIFT_CAP, CellKey, Coverage, Culprit, CulpritMethod, OpDrift
@@ -127,11 +127,6 @@ def judge(ops: Sequence[OpDrift], limit: float) -> tuple[OpDrift | None, list[Op
     return None, []
 
 
-def unavailable(why: str) -> Culprit:
-    """A cell whose runner cannot search says so, and names no op."""
-    return Culprit(method="", note=why)
-
-
 def search(
     runtime: Runtime,
     model_path: Path,
@@ -140,23 +135,28 @@ def search(
     limit: float,
     cell_coverage: Coverage | None,
 ) -> Culprit:
-    """Probe the variant at ``model_path`` under ``key``'s delegate and on the reference kernels."""
+    """Probe the variant at ``model_path`` under ``key``'s delegate and on the reference kernels. A probe that
+    cannot be made or run names no op and says why: the cell's own figures stand, whatever the search meets."""
+    method = CulpritMethod.EXPOSED_OUTPUTS.value
     data = model_path.read_bytes()
-    graph = read_graph(data)
-    wanted = exposed(graph)
-    probe, output_ids = with_outputs(data, wanted)
+    try:
+        graph = read_graph(data)
+        wanted = exposed(graph)
+        probe, output_ids = with_outputs(data, wanted)
+        info = read_model_info(probe)
+    except ModelFormatError as exc:
+        return Culprit(method=method, note=f"no probe model could be made from {model_path.name}: {exc}")
     samples = min(len(inputs), PROBE_SAMPLES)
     with tempfile.TemporaryDirectory(prefix="edgebench-probe-") as folder:
         path = Path(folder) / f"probe-{model_path.name}"
         path.write_bytes(probe)
-        info = read_model_info(probe)
-        shapes = fed_shapes(info, inputs.sample(0))
         try:
+            shapes = fed_shapes(info, inputs.sample(0))
             cell = open_engine(runtime, key.api, path, info, key.delegate, key.threads, shapes)
             reference = open_engine(runtime, "interpreter", path, info, "cpu", 1, shapes)
             sums = _compare(cell, reference, inputs, samples, len(output_ids))
-        except (DelegateFailed, DelegateUnavailable, Incompatible, RuntimeError, ValueError) as exc:
-            return unavailable(f"the probe model (every op's outputs exposed) did not run under {key.delegate}: {exc}")
+        except (RuntimeError, ValueError) as exc:  # every engine failure (DelegateFailed, Incompatible, …) is one
+            return Culprit(method=method, note=f"the probe model (every op's outputs exposed) did not run: {exc}")
     compared = set(wanted)
     tensor_drift = {tensor: sums[k].drift for k, tensor in enumerate(output_ids) if tensor in compared}
     ops = op_drifts(graph, tensor_drift)
@@ -164,7 +164,7 @@ def search(
     worst = max(ops, key=lambda op: op.drift, default=None)
     note = "" if found else _none_past(limit, samples, worst)
     return Culprit(
-        method=CulpritMethod.EXPOSED_OUTPUTS.value,
+        method=method,
         found=found,
         after=after,
         tolerance=limit,

@@ -167,6 +167,17 @@ def test_a_search_on_an_honest_delegate_names_no_op_and_says_why(tmp_path: Path)
     assert found.line == f"culprit: none named ({found.note})"
 
 
+def test_a_probe_that_cannot_run_names_no_op_and_says_why(tmp_path: Path) -> None:
+    model = chain(tmp_path / "chain.tflite")
+    inputs = InputSet([np.zeros((1, 1, 8), np.float32)], None, None)
+    found = culprit.search(load_runtime(), model, CellKey("fp32", "gpu", 1), inputs, 0.1, None)
+    assert found.found is None and found.method == schema.CulpritMethod.EXPOSED_OUTPUTS
+    assert found.note == (
+        "the probe model (every op's outputs exposed) did not run: gpu is not available through the Interpreter API "
+        "here"
+    )
+
+
 @pytest.mark.parametrize("signature", [None, ["x"]])
 def test_the_compiled_model_api_reads_every_exposed_output_signature_or_not(
     tmp_path: Path, signature: list[str] | None
