@@ -5,6 +5,7 @@ the first op it corrupted, in execution order; on the local runner and on a boar
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ import pytest
 from device_runner import culprit
 from device_runner.runtime import load_runtime
 from device_runner.sweep import run_plan
+from edgebench.cli import invoke
+from edgebench.store import Store, store_url
 from edgebench_records import CellKey, CellResult, CulpritMethod, Status
 from tests.conftest import QUICK, Board, require
 from tests.support import one_op
@@ -85,3 +88,21 @@ def test_a_board_s_bare_runtime_names_the_culprit_too(tmp_path: Path, library: P
     assert [(op.index, op.op, op.tensor) for op in result.culprit.after] == [(2, "ADD", "y")]
     assert result.device and result.device.runtime == board.runtime
     assert result.culprit.found.drift > 2  # -b against b: twice its RMS, over a spread smaller than that (b >= 0)
+
+
+def test_the_flag_goes_from_the_command_line_to_the_cell_the_store_and_the_json(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, library: Path
+) -> None:
+    model = real_model(FLOAT_WEIGHTS)  # a .tflite: measured as given (fp32 does not apply: nothing to convert)
+    argv = ["run", "--model", str(model), "--variants", "fp32", "--delegates", one_op.delegate(library, "ADD")]
+    argv += ["--workdir", str(tmp_path / "work"), "--store", str(tmp_path / "h.sqlite"), "--synthetic-samples", "3"]
+    code = invoke([*argv, "--find-culprits", "--json", "--runs", "5", "--min-secs", "0", "--warmup-secs", "0"])
+    (run,) = json.loads(capsys.readouterr().out)["runs"]
+    assert code == 1  # wrong_output is a failed cell, culprit or not
+    (row,) = run["rows"]
+    assert row["status"] == "wrong_output"
+    assert row["culprit"].startswith("culprit: op 6 ADD (output 'add__xeno_compat__1') drifts 2")
+    assert row["message"].endswith(row["culprit"])
+    with Store(store_url(str(tmp_path / "h.sqlite"))) as store:
+        (stored,) = store.load_run(run["run_id"]).cells
+    assert stored.culprit and stored.culprit.found and stored.culprit.found.index == 6
