@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 import edgebench_records as schema
-from device_runner import accuracy, noise, timing
+from device_runner import accuracy, culprit, noise, timing
 from device_runner.compat import incompatibility
 from device_runner.engines import (
     DelegateFailed,
@@ -295,7 +295,20 @@ def run_cell(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime) -> Cell
     timing.bounded_loop(side.engine.invoke, m.runs, m.min_s, m.max_s, into=side.samples)
     side.conditions = guard.finish()
     side.read_peak()  # before the summary's lists and the accuracy pass
-    return _result(side, inputs, plan, overhead_ns)
+    return _with_culprit(_result(side, inputs, plan, overhead_ns), plan, plan_dir, side, runtime, inputs)
+
+
+def _with_culprit(
+    result: CellResult, plan: Plan, plan_dir: Path, side: Side, runtime: Runtime, inputs: InputSet
+) -> CellResult:
+    """A wrong_output cell with the op that broke it, when ``--find-culprits`` asks (after the cell's own
+    figures are taken, so the probes cost them nothing)."""
+    if result.status is not Status.WRONG_OUTPUT or not plan.measure.find_culprits:
+        return result
+    limit = culprit.tolerance(plan.measure.numerics_min_cosine)
+    model_path = plan_dir / plan.variant(side.key.variant).file
+    found = culprit.search(runtime, model_path, side.key, inputs, limit, side.engine.coverage)
+    return dataclasses.replace(result, culprit=found, message=f"{result.message}; {found.line}")
 
 
 def abba(blocks: int) -> list[int]:
@@ -329,7 +342,10 @@ def run_pair(plan: Plan, plan_dir: Path, keys: tuple[CellKey, CellKey], runtime:
     conditions = guard.finish()
     for side in loaded:
         side.conditions = conditions
-    return [_result(side, inputs, plan, overhead_ns) for side in loaded]
+    return [
+        _with_culprit(_result(side, inputs, plan, overhead_ns), plan, plan_dir, side, runtime, inputs)
+        for side in loaded
+    ]
 
 
 def measure_memory(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime) -> Memory | None:

@@ -1,13 +1,14 @@
 """Reads what the runner needs from a .tflite file, with the standard library only.
 
 Field numbers follow LiteRT's schema.fbs (Model, OperatorCode, SubGraph, Tensor,
-QuantizationParameters, Metadata, Buffer). Only reads; never trusts an offset past the end.
+QuantizationParameters, Metadata, Buffer). Reads, never trusting an offset past the end; the one edit,
+``with_outputs``, appends to a copy and re-points one field.
 """
 
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from device_runner.builtin_ops import BUILTIN_OPS
@@ -203,6 +204,8 @@ class Node:
     inputs: list[TensorInfo | None]
     outputs: list[TensorInfo]
     constant: list[bool]  # per input: its values are stored in the file (weights, biases)
+    output_ids: list[int] = field(default_factory=list)  # its outputs' indices in the subgraph's tensor list
+    input_ids: list[int] = field(default_factory=list)  # its inputs' (-1: an omitted optional input)
 
 
 @dataclass(frozen=True)
@@ -238,11 +241,49 @@ def read_graph(data: bytes) -> Graph:
                     inputs=[tensors[i] if i >= 0 else None for i in ins],
                     outputs=[tensors[i] for i in outs],
                     constant=[i >= 0 and stored[i] for i in ins],
+                    output_ids=outs,
+                    input_ids=ins,
                 )
             )
     except (IndexError, struct.error) as exc:
         raise ModelFormatError(f"corrupt flatbuffer: {exc}") from exc
     return Graph(nodes, tensors, stored)
+
+
+def with_outputs(data: bytes, tensors: list[int]) -> tuple[bytes, list[int]]:
+    """A copy of the model whose main subgraph also outputs ``tensors`` (indices into its tensor list), after
+    its own outputs, and the tensor index of each of the copy's outputs in order. Flatbuffer offsets only point
+    forward, so the new vectors are appended at the end and the fields re-pointed at them; nothing else moves
+    (buffers stored after the flatbuffer keep their absolute offsets). The copy's signatures are emptied: each
+    names its own outputs only, and without one LiteRT's CompiledModel makes its default signature from the
+    main subgraph, added outputs included."""
+    reader = _Reader(data)
+    try:
+        model = reader.u32(0)
+        subgraphs = reader.tables(model, 2)
+        if not subgraphs:
+            raise ModelFormatError("model has no subgraph")
+        slot = reader.field(subgraphs[0], 2)
+        own = [int(i) for i in reader.numbers(subgraphs[0], 2, "<i")]
+        signatures = reader.field(model, 7)
+    except (IndexError, struct.error) as exc:
+        raise ModelFormatError(f"corrupt flatbuffer: {exc}") from exc
+    if slot is None:
+        raise ModelFormatError("the main subgraph declares no outputs field to extend")
+    outputs = own + [t for t in dict.fromkeys(tensors) if t not in own]
+    edited = bytearray(data)
+    _repoint(edited, slot, outputs)
+    if signatures is not None:
+        _repoint(edited, signatures, [])
+    return bytes(edited), outputs
+
+
+def _repoint(data: bytearray, slot: int, values: list[int]) -> None:
+    """Append ``values`` as a vector of int32 (or an empty vector of anything) and point ``slot`` at it."""
+    data += bytes(-len(data) % 4)  # a vector starts 4-aligned
+    vector = len(data)
+    data += struct.pack(f"<I{len(values)}i", len(values), *values)
+    struct.pack_into("<I", data, slot, vector - slot)
 
 
 def read_model_file(path: Path) -> ModelInfo:

@@ -34,6 +34,7 @@ from edgebench_records.manifest import (
 )
 from edgebench_records.model import ModelFigures, TensorInfo
 from edgebench_records.protocol import (
+    DRIFT_CAP,
     PLAN_RECORD,
     RESULT_RECORD,
     SMALL_OUTPUT,
@@ -44,11 +45,14 @@ from edgebench_records.protocol import (
     CellResult,
     Conditions,
     Coverage,
+    Culprit,
+    CulpritMethod,
     DeviceFacts,
     FailureClass,
     Measurement,
     Memory,
     Numerics,
+    OpDrift,
     OpProfile,
     OpTime,
     OutputFidelity,
@@ -79,6 +83,7 @@ from edgebench_records.versioning import (
 
 __all__ = [
     "BUNDLE_RECORD",
+    "DRIFT_CAP",
     "HOST_REFERENCE_AVAILABLE",
     "INPUT_SET_NAME",
     "MANIFEST_NAME",
@@ -95,6 +100,8 @@ __all__ = [
     "CellResult",
     "Conditions",
     "Coverage",
+    "Culprit",
+    "CulpritMethod",
     "DeviceFacts",
     "FailureClass",
     "Manifest",
@@ -102,6 +109,7 @@ __all__ = [
     "Memory",
     "ModelFigures",
     "Numerics",
+    "OpDrift",
     "OpProfile",
     "OpTime",
     "OutputFidelity",

@@ -36,7 +36,8 @@ class Status(StrEnum):
 
 # 1.1 (plans unchanged since 1.0). 1.2: numerics tolerances in `measure` (an older plan gets the defaults).
 # 1.3: `task` (what the outputs mean; an older plan gets "auto", the guess its runner made anyway).
-# 1.4: error tolerances and `labels_output` in `measure` (an older plan gets the defaults).
+# 1.4: error tolerances, `labels_output` and `find_culprits` in `measure` (an older plan gets the defaults: no
+# culprit search).
 PLAN_RECORD = RecordType("plan", "1.4")
 
 
@@ -48,7 +49,8 @@ def _plan_1_2_to_1_3(data: dict[str, Any]) -> dict[str, Any]:
 
 @PLAN_RECORD.step("1.3", "1.4")
 def _plan_1_3_to_1_4(data: dict[str, Any]) -> dict[str, Any]:
-    """1.3 plans held outputs to cosine and top-1 alone: the error tolerances take their defaults."""
+    """1.3 plans held outputs to cosine and top-1 alone and asked for no culprit search: the error tolerances
+    take their defaults, ``find_culprits`` its default, off."""
     return data
 
 
@@ -62,7 +64,8 @@ def _plan_1_3_to_1_4(data: dict[str, Any]) -> dict[str, Any]:
 # 1.6: `file_sha256`, the sha256 of the variant file the cell loaded; numerics judged in each output's own
 # precision and scale: per output `rel_error`, `rms_diff`, `step`, `max_steps`, `near_ties`, `decisive`,
 # `failure`; `cosine`, `min_cosine` and `snr_db` null for an output of fewer than a handful of values;
-# `numerics.failure`, `numerics.state` and the error tolerances the cell was held to.
+# `numerics.failure`, `numerics.state` and the error tolerances the cell was held to; `culprit` (the first op
+# whose output drifts past tolerance in a wrong_output cell, when searched for).
 RESULT_RECORD = RecordType("cell result", "1.6")
 
 
@@ -112,7 +115,8 @@ def _result_1_4_to_1_5(data: dict[str, Any]) -> dict[str, Any]:
 def _result_1_5_to_1_6(data: dict[str, Any]) -> dict[str, Any]:
     """1.5 runners did not hash the file they measured: ``file_sha256`` stays null (the plan's sha256 is the
     file the host meant, checked before the sweep). They judged every output by cosine and top-1 alone: the
-    error figures stay null (not measured), and a failed check keeps its class unnamed rather than guessed."""
+    error figures stay null (not measured), and a failed check keeps its class unnamed rather than guessed.
+    They searched for no culprit: ``culprit`` stays null (not searched)."""
     return data
 
 
@@ -224,6 +228,11 @@ class Measurement:
         "",
         metavar="NAME",
         help="The output the labels score (its name, tensor name or index). [default: the class-distribution output]",
+    )
+    find_culprits: bool = option(
+        False,
+        help="For each wrong_output cell, find the first op whose output drifts past tolerance under the "
+        "cell's delegate (probe models run on the device; see docs/trust.md).",
     )
     max_s: float = 150.0
     blocks: int = 20  # paired plans: ABBA blocks per side, runs // blocks timed runs each (the gate's --blocks)
@@ -446,6 +455,66 @@ class Numerics:
     state: str = ""
 
 
+class CulpritMethod(StrEnum):
+    """How a culprit search probed the model."""
+
+    # One probe model: the variant with every op's outputs added to the main subgraph's outputs, run under the
+    # cell's delegate and on LiteRT's reference kernels, compared tensor by tensor in execution order.
+    EXPOSED_OUTPUTS = "exposed_outputs"
+
+
+@dataclass(frozen=True)
+class OpDrift:
+    """One op of the main subgraph and how far its outputs drifted from the reference kernels'."""
+
+    index: int  # its position in the subgraph's operator list: the execution order
+    op: str  # its builtin name, "ADD" (a custom op: "CUSTOM:name")
+    tensor: str  # the output the figure is of (the worst of its outputs)
+    drift: float  # RMS of (delegate - reference) over the reference's standard deviation; capped at DRIFT_CAP
+
+
+DRIFT_CAP = 1e6  # a non-finite output, or any change to a constant one, drifts this far (JSON has no infinity)
+
+
+@dataclass(frozen=True)
+class Culprit:
+    """Which op broke a wrong_output cell: the first, in execution order, whose output drifts past ``tolerance``.
+    ``found`` None with ``note`` saying why: no op drifted that far, or the runner cannot search."""
+
+    method: str  # a CulpritMethod, or "" where no search ran
+    found: OpDrift | None = None
+    after: list[OpDrift] = field(default_factory=list)  # the next few ops in execution order, with their drift
+    tolerance: float = 0.0  # the drift an op's output may have: the cosine budget of the numerics check
+    samples: int = 0  # inputs the probes ran on
+    compared_ops: int = 0
+    # The probe's own delegated node count beside the cell's: exposing outputs may split a partition.
+    probe_delegated_nodes: int | None = None
+    cell_delegated_nodes: int | None = None
+    note: str = ""
+
+    @property
+    def partitioning_changed(self) -> bool:
+        probe, cell = self.probe_delegated_nodes, self.cell_delegated_nodes
+        return probe is not None and cell is not None and probe != cell
+
+    @property
+    def line(self) -> str:
+        """One line for the cell's message and the run table's note."""
+        if self.found is None:
+            return f"culprit: none named ({self.note})" if self.note else "culprit: none named"
+        op = self.found
+        after = ", ".join(f"{o.index} {o.op} {o.drift:.3g}" for o in self.after)
+        changed = (
+            f"; the probe delegated {self.probe_delegated_nodes} nodes, the cell {self.cell_delegated_nodes}"
+            if self.partitioning_changed
+            else ""
+        )
+        return (
+            f"culprit: op {op.index} {op.op} (output {op.tensor!r}) drifts {op.drift:.3g} "
+            f"(tolerance {self.tolerance:.3g}, {self.samples} samples){f'; then {after}' if after else ''}{changed}"
+        )
+
+
 @dataclass(frozen=True)
 class DeviceFacts:
     runtime: str
@@ -523,6 +592,7 @@ class CellResult:
     # (benchmark_model --enable_op_profiling); an empty profile whose note says none exists (ai_edge_litert).
     op_profile: OpProfile | None = None
     file_sha256: str | None = None  # the variant file as the cell loaded it; None: not hashed (older, or failed early)
+    culprit: Culprit | None = None  # None: not searched (no --find-culprits, the cell not wrong_output, or older)
     schema_version: str = RESULT_RECORD.version
 
     @property

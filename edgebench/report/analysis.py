@@ -58,6 +58,7 @@ class ComparisonRow:
     worst_head: str = ""  # the output furthest from the host fp32 model (marks.worst_head)
     worst_head_error: float | None = None  # its RMS error as a share of its spread
     head_warning: str = ""  # one line when that is past marks.FIDELITY_MAX_ERROR
+    culprit: str = ""  # the op that broke a wrong_output cell, when --find-culprits searched
 
     @property
     def ok(self) -> bool:

@@ -23,6 +23,7 @@ CELL_METRICS = (
     "threads",
     "status",
     "message",
+    "culprit",
     "contended",
     "p50_ms",
     "p90_ms",

@@ -135,6 +135,7 @@ def row_notes(rows: list[ComparisonRow]) -> list[str]:
         + [f"top-1 not scored on {device}: {note}" for device, note in seen]
         + [f"{device} is emulated: {why}" for device, why in emulated]
         + [f"warning on {variant}: {warning}" for variant, warning in warned]
+        + [f"{r.device} × {r.variant} × {r.delegate} × {r.api} × {r.threads}t {r.culprit}" for r in rows if r.culprit]
     )
 
 

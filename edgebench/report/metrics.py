@@ -188,6 +188,7 @@ METRICS: dict[str, Metric] = {
         Metric("threads", Unit.COUNT, _at("cell.threads"), header="thr"),
         Metric("status", Unit.TEXT, lambda m: str(m.cell.status), header="status"),
         Metric("message", Unit.TEXT, _at("cell.message")),
+        Metric("culprit", Unit.TEXT, lambda m: m.cell.culprit.line if m.cell.culprit else ""),
         Metric("baseline", Unit.FLAG, lambda m: m.cell.variant == m.base_name),
         Metric("contended", Unit.FLAG, lambda m: marks.contended(m.cell)),
         Metric("noise", Unit.TEXT, lambda m: marks.noise(m.cell)),

@@ -45,6 +45,7 @@ class Row:
     worst_head: str = ""  # the output furthest from the host fp32 model (marks.worst_head)
     worst_head_error: float | None = None  # its RMS error as a share of its spread
     head_warning: str = ""  # one line when that is past marks.FIDELITY_MAX_ERROR
+    culprit: str = ""  # the op that broke a wrong_output cell, when --find-culprits searched (also in its message)
 
 
 # The run table's columns, in order: each one's header, alignment and print come from its metric.

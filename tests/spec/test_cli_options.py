@@ -23,7 +23,7 @@ from edgebench.example import EXAMPLE_MODEL
 from edgebench.resume import CONVERSION_FLAGS, RUN_RECORD_NAME, RunFolder, check_resume_flags, settings
 from edgebench_records import Manifest, Measurement, Plan, RunRecord
 from edgebench_records.catalogue import Options
-from edgebench_records.options import declared
+from edgebench_records.options import Shape, declared
 from tests.support.real_models import FLOAT_WEIGHTS, real_model
 
 # One case per option: the flag as typed, and the option it must set (never the default).
@@ -72,6 +72,7 @@ MEASUREMENT_CASES: dict[str, tuple[list[str], Any]] = {
     "numerics_max_error_quantized": (["--numerics-max-error-quantized", "0.7"], 0.7),
     "numerics_max_steps": (["--numerics-max-steps", "5"], 5.0),
     "labels_output": (["--labels-output", "classificators"], "classificators"),
+    "find_culprits": (["--find-culprits"], True),
 }
 MEASURING = ["run", "push"]
 
@@ -205,7 +206,8 @@ def test_each_commands_help_shows_each_measurement_flag_with_the_records_default
     assert invoke([command, "--help"]) == 0
     assert [line for line in capsys.readouterr().out.splitlines() if line.strip().startswith(spec.flag)]
     shown = ",".join(map(str, spec.default)) if isinstance(spec.default, list) else spec.default
-    if shown not in (None, ""):  # no --runtime (whichever is installed), no --cpus (no pinning): none shown
+    # no --runtime (whichever is installed), no --cpus (no pinning), no switch (off unless given): none shown
+    if shown not in (None, "") and spec.shape is not Shape.SWITCH:
         assert f"[default: {shown}" in " ".join(invoke_help_of(command, spec.flag).split())
 
 

@@ -47,6 +47,7 @@ RUN_KEYS = [
     "worst_head",
     "worst_head_error",
     "head_warning",
+    "culprit",
 ]
 REPORT_KEYS = [
     "run_id",
@@ -83,6 +84,7 @@ REPORT_KEYS = [
     "worst_head",
     "worst_head_error",
     "head_warning",
+    "culprit",
 ]
 CELL_KEYS = [
     "run_id",
@@ -97,6 +99,7 @@ CELL_KEYS = [
     "threads",
     "status",
     "message",
+    "culprit",
     "contended",
     "p50_ms",
     "p90_ms",

@@ -118,9 +118,9 @@ def test_the_converter_reads_the_command_line_the_host_writes() -> None:
 
 
 def test_a_measurements_command_line_names_every_flag_once() -> None:
-    flags = as_flags(Measurement(cpus=[0, 1], runtime="tflite_runtime"))
+    flags = as_flags(Measurement(cpus=[0, 1], runtime="tflite_runtime", find_culprits=True))
     assert [flag.split("=")[0] for flag in flags] == [spec.flag for spec in declared(Measurement)]
-    assert "--cpus=0,1" in flags and "--runtime=tflite_runtime" in flags
+    assert "--cpus=0,1" in flags and "--runtime=tflite_runtime" in flags and "--find-culprits" in flags
 
 
 def test_the_declared_vocabularies_are_the_runners() -> None:

@@ -190,3 +190,16 @@ def looked_up(path: Path, rows: int, op: str = "GATHER", cast: bool = False) -> 
         ops=[*([Op(["ids"], "indices", builtin="CAST")] if cast else []), Op(lookup, "vectors", builtin=op)],
         intermediates=[table, *indices],
     ).write(path)
+
+
+def chain(path: Path, signature: list[str] | None = None) -> Path:
+    """``x`` [1, 8] through three ops, each output feeding the next: ``a`` = x + x, ``b`` = a * a, ``y`` = b + x.
+    Only ``y`` is an output; ``a`` and ``b`` live inside the graph (what a culprit search exposes)."""
+    x, a, b = Tensor("x", [1, 8]), Tensor("a", [1, 8]), Tensor("b", [1, 8])
+    return TinyModel(
+        inputs=[x],
+        outputs=[Tensor("y", [1, 8])],
+        ops=[Op(["x", "x"], "a", builtin="ADD"), Op(["a", "a"], "b", builtin="MUL"), Op(["b", "x"], "y", "ADD")],
+        intermediates=[a, b],
+        signature=signature,
+    ).write(path)

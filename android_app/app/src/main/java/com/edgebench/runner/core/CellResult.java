@@ -32,6 +32,7 @@ public final class CellResult {
     public Numerics numerics; // null: not checked (no reference for this variant, or one for other inputs)
     public Placement placement; // null: Android's Interpreter API gives no per-node placement
     public String fileSha256; // the variant file as this cell loaded it; null when it failed before
+    public Culprit culprit; // null: not searched; the app cannot search, and says so when asked (findCulprits)
     public String schemaVersion = Schema.VERSION;
 
     public static final class Timing {
@@ -148,6 +149,39 @@ public final class CellResult {
         public Double maxErrorAllowed; // its RMS error allowed, as a share of the reference's spread
         public Double maxStepsAllowed; // the error always allowed a quantised output, in its steps
         public String state = ""; // how a model with state was compared; "" without state
+    }
+
+    /** One op and its drift from the reference kernels (edgebench_records/protocol.py OpDrift). */
+    public static final class OpDrift {
+        public int index;
+        public String op;
+        public String tensor;
+        public double drift;
+    }
+
+    /** Which op broke a wrong_output cell (edgebench_records/protocol.py Culprit); the app names none. */
+    public static final class Culprit {
+        public String method = "";
+        public OpDrift found;
+        public List<OpDrift> after = new ArrayList<>();
+        public double tolerance;
+        public int samples;
+        public int comparedOps;
+        public Integer probeDelegatedNodes;
+        public Integer cellDelegatedNodes;
+        public String note = "";
+
+        /** A runner that cannot search says so, and names no op. */
+        static Culprit unavailable(String why) {
+            Culprit c = new Culprit();
+            c.note = why;
+            return c;
+        }
+
+        /** Culprit.line of the Python record, for a search that named no op. */
+        String line() {
+            return note.isEmpty() ? "culprit: none named" : "culprit: none named (" + note + ")";
+        }
     }
 
     /** Which delegate partition ran each node, -1 for plain kernels (edgebench_records/protocol.py Placement). */

@@ -47,6 +47,7 @@ public final class Plan {
         public double numericsMaxErrorQuantized = 0.5;
         public double numericsMaxSteps = 3.0;
         public String labelsOutput = ""; // read, not yet honoured by the app: its labels score the class head
+        public boolean findCulprits; // this runner cannot search: a wrong_output cell says so (CellResult.Culprit)
     }
 
     /** Every cell, in the order device_runner sweeps them: variant, then API, delegate, threads. */

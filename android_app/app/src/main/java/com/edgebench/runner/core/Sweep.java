@@ -49,6 +49,9 @@ public final class Sweep {
     /** Said on an ok cell whose busy cores could not be read (Android 8+ hides /proc/stat from apps). */
     static final String NO_BUSY_CORES = "noise guard: busy cores unknown (/proc/stat is not readable here), so "
             + "other processes' load was not checked; threads vs cores and thermal status were";
+    /** A wrong_output cell's culprit note when --find-culprits asked: the app has no probe models (yet). */
+    static final String CULPRIT_UNAVAILABLE = "culprit search not available on this runner (the Android app runs no "
+            + "probe models; run the variant on a board or locally with --find-culprits)";
     private static final int OVERHEAD_READS = 20_000;
 
     private final Engine.Factory engines;
@@ -603,7 +606,12 @@ public final class Sweep {
         String runtime = engines.runtime(result.api);
         result.opProfile = new CellResult.OpProfile(runtime, "per-op time is not available on " + runtime);
         if (result.numerics != null && !result.numerics.passed) {
-            return finish(result, Schema.WRONG_OUTPUT, NumericsCheck.message(result.numerics, result.delegate));
+            String message = NumericsCheck.message(result.numerics, result.delegate);
+            if (plan.measure.findCulprits) {
+                result.culprit = CellResult.Culprit.unavailable(CULPRIT_UNAVAILABLE);
+                message += "; " + result.culprit.line();
+            }
+            return finish(result, Schema.WRONG_OUTPUT, message);
         }
         boolean blind = result.conditions != null && result.conditions.during.busyCores == null;
         String note = side.engine.note();

@@ -187,6 +187,26 @@ public class SweepTest {
     }
 
     @Test
+    public void aWrongOutputCellAskedForItsCulpritSaysTheAppCannotSearchAndNamesNoOp() throws Exception {
+        writeTwoInputSet(1);
+        String text = new String(Files.readAllBytes(planFile.toPath()), StandardCharsets.UTF_8);
+        Plan plan = Schema.fromJson(text, Plan.class, "plan");
+        plan.measure.findCulprits = true;
+        Files.write(planFile.toPath(), Schema.toJson(plan).getBytes(StandardCharsets.UTF_8));
+        device.corrupting.put("xnnpack", FakeDevice.REVERSE);
+        List<CellResult> cells = sweep();
+        CellResult fp32 = cells.get(0);
+        assertEquals(Schema.WRONG_OUTPUT, fp32.status);
+        assertEquals("", fp32.culprit.method);
+        assertEquals(null, fp32.culprit.found);
+        assertEquals(Sweep.CULPRIT_UNAVAILABLE, fp32.culprit.note);
+        assertTrue(fp32.message, fp32.message.endsWith("; culprit: none named (culprit search not available on "
+                + "this runner (the Android app runs no probe models; run the variant on a board or locally with "
+                + "--find-culprits))"));
+        assertEquals(null, cells.get(3).culprit); // ok: nothing to search for
+    }
+
+    @Test
     public void aNanOutputIsWrongOutput() throws Exception {
         writeTwoInputSet(1);
         device.corrupting.put("xnnpack", FakeDevice.NAN);

@@ -1,0 +1,199 @@
+"""Which op broke a wrong_output cell: the first, in execution order, whose output drifts past tolerance.
+
+Method (``CulpritMethod.EXPOSED_OUTPUTS``): one probe model, the variant with every op's outputs (ops made from
+weights alone aside) added to the main subgraph's outputs (``flatbuffer.with_outputs``, on the device,
+standard library only), run under the cell's delegate, API and threads and on LiteRT's reference kernels on
+the same inputs; each op's outputs are compared in execution order. One probe instead of a bisection because a
+single pair of runs names the op, and an intermediate tensor the delegate must now hand back is the only
+change to the graph: where that splits a delegate partition, the probe's delegated node count differs from
+the cell's and the result says so.
+
+Drift of one tensor: the RMS of (delegate - reference) over the reference's standard deviation, pooled over
+the probed samples; a tensor that is constant on the reference is measured against its RMS instead, and one
+that is zero throughout drifts ``DRIFT_CAP`` at any change. The tolerance is the numerics check's own budget:
+a cosine of ``c`` allows a relative RMS error of about sqrt(2 (1 - c)).
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from device_runner.engines import Engine, fed_shapes, open_engine
+from device_runner.flatbuffer import Graph, ModelFormatError, read_graph, read_model_info, with_outputs
+from device_runner.inputs import InputSet
+from device_runner.runtime import Runtime
+from edgebench_records import DRIFT_CAP, CellKey, Coverage, Culprit, CulpritMethod, OpDrift
+
+PROBE_SAMPLES = 8  # inputs the probes run on: enough to pool a tensor's spread, cheap beside the timed loop
+NEXT_OPS = 3  # ops reported after the culprit, to show the error carrying on (or dying out)
+UNCOMPARABLE = ("string", "unknown")  # dtypes an output cannot be compared in
+
+
+def tolerance(min_cosine: float) -> float:
+    """The drift an op's output may have: the relative RMS error the check's cosine floor allows."""
+    return math.sqrt(max(0.0, 2.0 * (1.0 - min_cosine)))
+
+
+@dataclass
+class TensorDrift:
+    """One tensor's drift, pooled over samples as they arrive (nothing kept but the sums)."""
+
+    squared_error: float = 0.0
+    total: float = 0.0
+    squares: float = 0.0
+    count: int = 0
+    broken: bool = False  # a non-finite value, or a shape unlike the reference's
+
+    def add(self, got: np.ndarray, want: np.ndarray) -> None:
+        if got.shape != want.shape or not bool(np.isfinite(got).all()):
+            self.broken = True
+            return
+        a, b = got.astype(np.float64).ravel(), want.astype(np.float64).ravel()
+        self.squared_error += float(((a - b) ** 2).sum())
+        self.total += float(b.sum())
+        self.squares += float((b**2).sum())
+        self.count += b.size
+
+    @property
+    def drift(self) -> float:
+        if self.broken:
+            return DRIFT_CAP
+        if self.count == 0:
+            return 0.0
+        mean_square = self.squares / self.count
+        variance = max(0.0, mean_square - (self.total / self.count) ** 2)
+        scale = math.sqrt(variance) or math.sqrt(mean_square)
+        error = math.sqrt(self.squared_error / self.count)
+        if scale == 0.0:
+            return 0.0 if error == 0.0 else DRIFT_CAP
+        return min(DRIFT_CAP, error / scale)
+
+
+def drift(got: np.ndarray, want: np.ndarray) -> float:
+    """One tensor's drift on one sample (or one stack of samples)."""
+    one = TensorDrift()
+    one.add(got, want)
+    return one.drift
+
+
+def op_drifts(graph: Graph, tensor_drift: dict[int, float]) -> list[OpDrift]:
+    """Per op in execution order, the drift of its worst compared output; ops with none compared are left out."""
+    found = []
+    for index, node in enumerate(graph.nodes):
+        compared = [(tensor_drift[t], t) for t in node.output_ids if t in tensor_drift]
+        if compared:
+            worst, tensor = max(compared)
+            found.append(OpDrift(index=index, op=node.op.name, tensor=graph.tensors[tensor].name, drift=worst))
+    return found
+
+
+def weights_only(graph: Graph) -> set[int]:
+    """The ops that read nothing but stored weights, or tensors made from them alone (a DEQUANTIZE or DENSIFY
+    of a kernel). Not compared: a delegate folds them into the ops that read them (XNNPACK under CompiledModel
+    leaves their outputs unwritten), so a wrong weight shows at the first op that reads it."""
+    made_from_weights: set[int] = set()
+    found = set()
+    for k, node in enumerate(graph.nodes):
+        read = [t for t in node.input_ids if t >= 0]
+        if read and all(graph.stored[t] or t in made_from_weights for t in read):
+            found.add(k)
+            made_from_weights.update(node.output_ids)
+    return found
+
+
+def exposed(graph: Graph) -> list[int]:
+    """The tensors a probe adds to the outputs: every output of every op on the data's path, in execution order."""
+    skipped = weights_only(graph)
+    return [
+        t
+        for k, node in enumerate(graph.nodes)
+        if k not in skipped
+        for t in node.output_ids
+        if t >= 0 and graph.tensors[t].dtype not in UNCOMPARABLE
+    ]
+
+
+def judge(ops: Sequence[OpDrift], limit: float) -> tuple[OpDrift | None, list[OpDrift]]:
+    """The first op past ``limit`` and the ``NEXT_OPS`` after it; (None, []) when none is."""
+    for k, op in enumerate(ops):
+        if op.drift > limit:
+            return op, list(ops[k + 1 : k + 1 + NEXT_OPS])
+    return None, []
+
+
+def search(
+    runtime: Runtime,
+    model_path: Path,
+    key: CellKey,
+    inputs: InputSet,
+    limit: float,
+    cell_coverage: Coverage | None,
+) -> Culprit:
+    """Probe the variant at ``model_path`` under ``key``'s delegate and on the reference kernels. A probe that
+    cannot be made or run names no op and says why: the cell's own figures stand, whatever the search meets."""
+    method = CulpritMethod.EXPOSED_OUTPUTS.value
+    data = model_path.read_bytes()
+    try:
+        graph = read_graph(data)
+        wanted = exposed(graph)
+        probe, output_ids = with_outputs(data, wanted)
+        info = read_model_info(probe)
+    except ModelFormatError as exc:
+        return Culprit(method=method, note=f"no probe model could be made from {model_path.name}: {exc}")
+    samples = min(len(inputs), PROBE_SAMPLES)
+    with tempfile.TemporaryDirectory(prefix="edgebench-probe-") as folder:
+        path = Path(folder) / f"probe-{model_path.name}"
+        path.write_bytes(probe)
+        try:
+            shapes = fed_shapes(info, inputs.sample(0))
+            cell = open_engine(runtime, key.api, path, info, key.delegate, key.threads, shapes)
+            reference = open_engine(runtime, "interpreter", path, info, "cpu", 1, shapes)
+            sums = _compare(cell, reference, inputs, samples, len(output_ids))
+        except (RuntimeError, ValueError) as exc:  # every engine failure (DelegateFailed, Incompatible, …) is one
+            return Culprit(method=method, note=f"the probe model (every op's outputs exposed) did not run: {exc}")
+    compared = set(wanted)
+    tensor_drift = {tensor: sums[k].drift for k, tensor in enumerate(output_ids) if tensor in compared}
+    ops = op_drifts(graph, tensor_drift)
+    found, after = judge(ops, limit)
+    worst = max(ops, key=lambda op: op.drift, default=None)
+    note = "" if found else _none_past(limit, samples, worst)
+    return Culprit(
+        method=method,
+        found=found,
+        after=after,
+        tolerance=limit,
+        samples=samples,
+        compared_ops=len(ops),
+        probe_delegated_nodes=cell.coverage.delegated_nodes if cell.coverage else None,
+        cell_delegated_nodes=cell_coverage.delegated_nodes if cell_coverage else None,
+        note=note,
+    )
+
+
+def _compare(cell: Engine, reference: Engine, inputs: InputSet, samples: int, outputs: int) -> list[TensorDrift]:
+    sums = [TensorDrift() for _ in range(outputs)]
+    for k in range(samples):
+        got, want = _outputs(cell, inputs, k), _outputs(reference, inputs, k)
+        for total, a, b in zip(sums, got, want, strict=True):
+            total.add(a, b)
+    return sums
+
+
+def _outputs(engine: Engine, inputs: InputSet, k: int) -> list[np.ndarray]:
+    engine.set_inputs(inputs.sample(k))
+    engine.invoke()
+    return engine.outputs()
+
+
+def _none_past(limit: float, samples: int, worst: OpDrift | None) -> str:
+    largest = f"; the largest is op {worst.index} {worst.op} at {worst.drift:.3g}" if worst else ""
+    return (
+        f"no op's output drifts past {limit:.3g} on the {samples} probed samples{largest} (the drift may sit "
+        "in samples not probed, or build up over many ops)"
+    )

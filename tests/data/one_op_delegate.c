@@ -1,0 +1,232 @@
+/* An external LiteRT delegate that takes the nodes of ONE op type in the middle of a graph, computes them right,
+ * then flips the sign of their outputs: a driver with one broken kernel. Every other node stays on LiteRT's
+ * plain kernels, so the first claimed node is the op a culprit search must name.
+ *
+ * Option op=ADD|MUL|SUB (default ADD): the builtin it takes. It claims a node of that type only where it can
+ * compute it exactly like LiteRT: two float32 inputs and one output of identical shape (no broadcasting), and
+ * neither input written by another claimed node (so every partition is independent nodes, and no tensor lives
+ * inside one). The node's fused activation (none, relu, relu_n1_to_1, relu6) is applied before the flip.
+ *
+ * Mirrors the first fields of LiteRT's C structs from tflite/core/c/common.h, as tests/data/corrupting_delegate.c
+ * does (ABI-stable order, append-only). */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { kOk = 0, kError = 1 };
+enum { kFloat32 = 1 };                                                   /* TfLiteType */
+enum { kBuiltinAdd = 0, kBuiltinMul = 18, kBuiltinSub = 41, kBuiltinDelegate = 51 }; /* TfLiteBuiltinOperator */
+enum { kActNone = 0, kActRelu = 1, kActReluN1To1 = 2, kActRelu6 = 3 };    /* TfLiteFusedActivation */
+
+typedef struct IntArray {
+  int size;
+  int data[];
+} IntArray;
+
+typedef struct Tensor { /* TfLiteTensor, whole: the context holds an array of them */
+  int type;
+  void* data;
+  IntArray* dims;
+  float scale;
+  int32_t zero_point;
+  int allocation_type;
+  size_t bytes;
+  const void* allocation;
+  const char* name;
+  void* delegate;
+  int buffer_handle;
+  bool data_is_stale;
+  bool is_variable;
+  struct {
+    int type;
+    void* params;
+  } quantization;
+  void* sparsity;
+  const IntArray* dims_signature;
+} Tensor;
+
+typedef struct Node { /* TfLiteNode, up to builtin_data (TfLiteAddParams etc. start with the activation) */
+  IntArray* inputs;
+  IntArray* outputs;
+  IntArray* intermediates;
+  IntArray* temporaries;
+  void* user_data;
+  const int* builtin_data;
+} Node;
+
+struct Delegate;
+
+typedef struct Registration { /* TfLiteRegistration: passed by value, so every field must be there */
+  void* (*init)(void* context, const char* buffer, size_t length);
+  void (*free)(void* context, void* buffer);
+  int (*prepare)(void* context, Node* node);
+  int (*invoke)(void* context, Node* node);
+  const char* (*profiling_string)(const void* context, const Node* node);
+  int32_t builtin_code;
+  const char* custom_name;
+  int version;
+  void* registration_external;
+  void* (*async_kernel)(void* context, Node* node);
+  uint64_t inplace_operator;
+} Registration;
+
+typedef struct Context { /* TfLiteContext */
+  size_t tensors_size;
+  int (*GetExecutionPlan)(struct Context* context, IntArray** execution_plan);
+  Tensor* tensors;
+  void* impl_;
+  void* ResizeTensor;
+  void* ReportError;
+  void* AddTensors;
+  int (*GetNodeAndRegistration)(struct Context* context, int node_index, Node** node, Registration** registration);
+  int (*ReplaceNodeSubsetsWithDelegateKernels)(struct Context* context, Registration registration,
+                                               const IntArray* nodes_to_replace, struct Delegate* delegate);
+} Context;
+
+typedef struct Delegate { /* TfLiteDelegate */
+  void* data_;
+  int (*Prepare)(Context* context, struct Delegate* delegate);
+  void* CopyFromBufferHandle;
+  void* CopyToBufferHandle;
+  void* FreeBufferHandle;
+  int64_t flags;
+  void* opaque_delegate_builder;
+} Delegate;
+
+typedef struct DelegateParams { /* TfLiteDelegateParams: what a partition's kernel is initialised with */
+  Delegate* delegate;
+  IntArray* nodes_to_replace;
+  IntArray* input_tensors;
+  IntArray* output_tensors;
+} DelegateParams;
+
+typedef struct Step { /* one claimed node, as its partition's kernel runs it */
+  int a, b, out, activation;
+} Step;
+
+typedef struct Partition {
+  int count;
+  Step steps[];
+} Partition;
+
+static int target_op = kBuiltinAdd;
+
+static bool same_dims(const IntArray* x, const IntArray* y) {
+  if (x == NULL || y == NULL || x->size != y->size) return false;
+  for (int i = 0; i < x->size; ++i)
+    if (x->data[i] != y->data[i]) return false;
+  return true;
+}
+
+static float apply(float a, float b) {
+  if (target_op == kBuiltinMul) return a * b;
+  if (target_op == kBuiltinSub) return a - b;
+  return a + b;
+}
+
+static float activate(float v, int activation) {
+  float low = activation == kActReluN1To1 ? -1.0f : 0.0f;
+  float high = activation == kActReluN1To1 ? 1.0f : 6.0f;
+  if (activation == kActNone) return v;
+  if (v < low) v = low;
+  if (activation != kActRelu && v > high) v = high;
+  return v;
+}
+
+static void* kernel_init(void* context, const char* buffer, size_t length) {
+  Context* ctx = context;
+  const DelegateParams* params = (const DelegateParams*)buffer;
+  int n = params->nodes_to_replace->size;
+  Partition* partition = calloc(1, sizeof(Partition) + (size_t)n * sizeof(Step));
+  partition->count = n;
+  for (int i = 0; i < n; ++i) {
+    Node* node = NULL;
+    Registration* registration = NULL;
+    ctx->GetNodeAndRegistration(ctx, params->nodes_to_replace->data[i], &node, &registration);
+    Step* step = &partition->steps[i];
+    step->a = node->inputs->data[0];
+    step->b = node->inputs->data[1];
+    step->out = node->outputs->data[0];
+    step->activation = node->builtin_data ? node->builtin_data[0] : kActNone;
+  }
+  return partition;
+}
+
+static void kernel_free(void* context, void* buffer) { free(buffer); }
+
+static int kernel_prepare(void* context, Node* node) { return kOk; }
+
+static int kernel_invoke(void* context, Node* node) {
+  Context* ctx = context;
+  const Partition* partition = node->user_data;
+  for (int i = 0; i < partition->count; ++i) {
+    const Step* step = &partition->steps[i];
+    const float* a = ctx->tensors[step->a].data;
+    const float* b = ctx->tensors[step->b].data;
+    float* out = ctx->tensors[step->out].data;
+    size_t n = ctx->tensors[step->out].bytes / sizeof(float);
+    if (a == NULL || b == NULL || out == NULL) return kError;
+    for (size_t k = 0; k < n; ++k) out[k] = -activate(apply(a[k], b[k]), step->activation); /* the flip */
+  }
+  return kOk;
+}
+
+static bool can_take(Context* context, const Node* node, const bool* claimed_output) {
+  if (node->inputs->size != 2 || node->outputs->size != 1) return false;
+  int a = node->inputs->data[0], b = node->inputs->data[1], out = node->outputs->data[0];
+  if (a < 0 || b < 0 || out < 0) return false;
+  const Tensor* t = context->tensors;
+  if (t[a].type != kFloat32 || t[b].type != kFloat32 || t[out].type != kFloat32) return false;
+  if (!same_dims(t[a].dims, t[b].dims) || !same_dims(t[a].dims, t[out].dims)) return false;
+  int activation = node->builtin_data ? node->builtin_data[0] : kActNone;
+  if (activation > kActRelu6) return false;
+  return !claimed_output[a] && !claimed_output[b];
+}
+
+static int claim_one_op_type(Context* context, Delegate* delegate) {
+  IntArray* plan = NULL;
+  if (context->GetExecutionPlan(context, &plan) != kOk) return kError;
+  IntArray* claimed = calloc(1, sizeof(IntArray) + (size_t)plan->size * sizeof(int));
+  bool* claimed_output = calloc(context->tensors_size, sizeof(bool));
+  for (int i = 0; i < plan->size; ++i) {
+    Node* node = NULL;
+    Registration* registration = NULL;
+    if (context->GetNodeAndRegistration(context, plan->data[i], &node, &registration) != kOk) continue;
+    if (registration->builtin_code != target_op || !can_take(context, node, claimed_output)) continue;
+    claimed->data[claimed->size++] = plan->data[i];
+    claimed_output[node->outputs->data[0]] = true;
+  }
+  Registration kernel;
+  memset(&kernel, 0, sizeof kernel);
+  kernel.init = kernel_init;
+  kernel.free = kernel_free;
+  kernel.prepare = kernel_prepare;
+  kernel.invoke = kernel_invoke;
+  kernel.builtin_code = kBuiltinDelegate;
+  kernel.custom_name = "OneOpDelegate";
+  kernel.version = 1;
+  int status = context->ReplaceNodeSubsetsWithDelegateKernels(context, kernel, claimed, delegate);
+  free(claimed_output);
+  free(claimed);
+  return status;
+}
+
+Delegate* tflite_plugin_create_delegate(char** keys, char** values, size_t count, void (*report_error)(const char*)) {
+  for (size_t i = 0; i < count; ++i) {
+    if (strcmp(keys[i], "op") != 0) continue;
+    if (strcmp(values[i], "ADD") == 0) target_op = kBuiltinAdd;
+    else if (strcmp(values[i], "MUL") == 0) target_op = kBuiltinMul;
+    else if (strcmp(values[i], "SUB") == 0) target_op = kBuiltinSub;
+    else {
+      if (report_error) report_error("one_op_delegate: op must be ADD, MUL or SUB");
+      return NULL;
+    }
+  }
+  Delegate* delegate = calloc(1, sizeof(Delegate));
+  delegate->Prepare = claim_one_op_type;
+  return delegate;
+}
+
+void tflite_plugin_destroy_delegate(Delegate* delegate) { free(delegate); }
