@@ -1,8 +1,11 @@
-"""What a board says about itself: its cores by name, its model, and whether it is emulated."""
+"""What a board says about itself: its cores by name, its model, the CPU features that decide kernel choice,
+and whether it is emulated."""
 
 from __future__ import annotations
 
-from device_runner.facts import cpu_cores, emulation
+from device_runner.facts import cpu_cores, cpu_features, emulation
+from edgebench_records import CpuFeature as F
+from scripts.board import PI_MODELS, cpuinfo
 
 PI4 = "".join(f"processor\t: {n}\nCPU implementer\t: 0x41\nCPU part\t: 0xd08\n\n" for n in range(4))
 BIG_LITTLE = "CPU part\t: 0xd05\n" * 4 + "CPU part\t: 0xd0b\n" * 4
@@ -17,3 +20,37 @@ def test_arm_cores_are_named_and_counted_from_cpuinfo() -> None:
 
 def test_a_native_process_is_not_emulated() -> None:
     assert emulation() is None
+
+
+# Trimmed samples of real /proc/cpuinfo: a Sapphire Rapids Xeon, a Pi 4 and Pi 5 (as scripts/board.py writes
+# them, Raspberry Pi OS's words), and an ARMv9 core with SVE2, SME and i8mm.
+XEON_AMX = (
+    "processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Platinum 8481C\nflags\t\t: fpu sse4_2 avx avx2 fma avx512f "
+    "avx512dq avx512bw avx512vl avx512_bf16 avx512_vnni avx_vnni amx_bf16 amx_tile amx_int8 avx512_fp16\n"
+    "vmx flags\t: vnmi preemption_timer\n\n"
+)
+ARMV9 = (
+    "Features\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop "
+    "asimddp sve sve2 i8mm bf16 sme smei8i32 svebf16\nCPU part\t: 0xd81\n"
+)
+
+
+def test_x86_features_are_read_from_flags() -> None:
+    assert cpu_features(XEON_AMX) == [
+        F.AVX2, F.AVX512F, F.AVX512BW, F.AVX512VL, F.AVX512_VNNI, F.AVX_VNNI, F.AMX_TILE, F.AMX_INT8, F.AMX_BF16
+    ]  # fmt: skip
+    assert cpu_features("flags\t\t: fpu sse4_2 avx\n") == []  # an old x86: no kernel-deciding feature
+
+
+def test_arm_features_are_read_from_features_in_the_same_vocabulary() -> None:
+    assert cpu_features(cpuinfo(PI_MODELS["pi4"])) == []  # Cortex-A72: NEON only, no dot product
+    assert cpu_features(cpuinfo(PI_MODELS["pi5"])) == [F.DOTPROD, F.FP16]  # Cortex-A76
+    assert cpu_features(ARMV9) == [F.DOTPROD, F.I8MM, F.BF16, F.FP16, F.SVE, F.SVE2, F.SME]
+    assert F.DOTPROD.int8 and F.AVX512_VNNI.int8 and not F.FP16.int8
+    assert F.AVX512_VNNI.label == "AVX-512 VNNI"
+
+
+def test_a_feature_counts_only_when_every_core_has_it_and_no_cpuinfo_is_unknown() -> None:
+    big_little = "Features\t: fp asimd asimddp i8mm\n" * 4 + "Features\t: fp asimd asimddp\n" * 4
+    assert cpu_features(big_little) == [F.DOTPROD]
+    assert cpu_features("") is None  # unreadable cpuinfo: not looked at, not a CPU without features
