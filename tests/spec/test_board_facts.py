@@ -3,8 +3,12 @@ and whether it is emulated."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from device_runner.facts import cpu_cores, cpu_features, emulation
+from edgebench.cpu_features import difference, listed
 from edgebench_records import CpuFeature as F
+from edgebench_records import DeviceFacts
 from scripts.board import PI_MODELS, cpuinfo
 
 PI4 = "".join(f"processor\t: {n}\nCPU implementer\t: 0x41\nCPU part\t: 0xd08\n\n" for n in range(4))
@@ -54,3 +58,23 @@ def test_a_feature_counts_only_when_every_core_has_it_and_no_cpuinfo_is_unknown(
     big_little = "Features\t: fp asimd asimddp i8mm\n" * 4 + "Features\t: fp asimd asimddp\n" * 4
     assert cpu_features(big_little) == [F.DOTPROD]
     assert cpu_features("") is None  # unreadable cpuinfo: not looked at, not a CPU without features
+
+
+def facts(*features: F) -> DeviceFacts:
+    return DeviceFacts("ai_edge_litert", "2.1", "3.11", "2.0", "x86_64", "Xeon", 2, "Debian", "6.1", None, None,
+                       cpu_features=list(features))  # fmt: skip
+
+
+def test_a_difference_in_features_is_one_line_naming_it() -> None:
+    xeon, older = facts(F.AVX2, F.AVX512F, F.AVX512_VNNI), facts(F.AVX2, F.AVX512F)
+    assert difference(xeon, older, "baseline", "candidate") == (
+        "baseline had AVX-512 VNNI, candidate did not: int8 timings are not comparable"
+    )
+    assert difference(facts(F.DOTPROD), facts(F.FP16), "pi5", "phone") == (
+        "pi5 had int8 dot product, phone did not; phone had fp16 arithmetic, pi5 did not: timings are not comparable"
+    )
+    assert difference(xeon, xeon, "baseline", "candidate") == ""
+    unread = dataclasses.replace(xeon, cpu_features=None)  # an older runner: unknown is no difference
+    assert difference(xeon, unread, "baseline", "candidate") == difference(None, xeon, "a", "b") == ""
+    assert listed(unread.cpu_features) == "not read (an older runner)"
+    assert listed(older.cpu_features) == "AVX2, AVX-512F" and listed([]) == "none of those that decide kernel choice"
