@@ -7,6 +7,7 @@ import dataclasses
 
 from device_runner.facts import cpu_cores, cpu_features, emulation
 from edgebench.cpu_features import difference, listed
+from edgebench.report.devices_view import check_lines
 from edgebench_records import CpuFeature as F
 from edgebench_records import DeviceFacts
 from scripts.board import PI_MODELS, cpuinfo
@@ -78,3 +79,10 @@ def test_a_difference_in_features_is_one_line_naming_it() -> None:
     assert difference(xeon, unread, "baseline", "candidate") == difference(None, xeon, "a", "b") == ""
     assert listed(unread.cpu_features) == "not read (an older runner)"
     assert listed(older.cpu_features) == "AVX2, AVX-512F" and listed([]) == "none of those that decide kernel choice"
+
+
+def test_devices_check_lists_a_boards_cpu_features() -> None:
+    report = {"device": dataclasses.asdict(facts(F.DOTPROD, F.FP16))}
+    assert "  CPU features: int8 dot product, fp16 arithmetic" in check_lines("pi5", report)
+    report = {"device": dataclasses.asdict(facts()) | {"cpu_features": None}}
+    assert "  CPU features: not read (an older runner)" in check_lines("old", report)
