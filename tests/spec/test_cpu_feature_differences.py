@@ -1,5 +1,5 @@
-"""The gate says, in one line, when baseline and candidate were measured on CPUs with different features:
-its latency verdicts compare kernels as much as releases then."""
+"""The gate and the report say, in one line, when what they compare was measured on CPUs with different
+kernel-deciding features: their timings compare kernels as much as models then."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import json
 
 from rich.console import Console
 
+from edgebench import cpu_features
 from edgebench.gate.compare import compare
 from edgebench.gate.policy import Policy
-from edgebench.report import gate_view
+from edgebench.report import comparison, gate_view
 from edgebench_records import CellResult, CpuFeature, DeviceFacts, Status
 from tests.spec.test_gate_vouch import AFTER, BEFORE, cell, run
 
@@ -47,3 +48,17 @@ def test_the_same_features_or_unread_ones_say_nothing() -> None:
     )
     assert same.notes == unread.notes == []
     assert "CPU features" not in gate_view.markdown(same, Policy())
+
+
+def test_a_report_of_runs_on_cpus_with_different_features_names_each_difference_once() -> None:
+    xeon = run("r1", [on(cell("r1", Status.OK), CpuFeature.AVX2, CpuFeature.AMX_INT8)], BEFORE)
+    older = dataclasses.replace(run("r2", [on(cell("r2", Status.OK), CpuFeature.AVX2)], BEFORE), device="ci")
+    unread = dataclasses.replace(run("r3", [cell("r3", Status.OK)], BEFORE), device="pi4")
+    notes = cpu_features.across_runs([xeon, older, unread, xeon])
+    assert notes == ["local (r1) had AMX int8, ci did not: int8 timings are not comparable"]
+    assert cpu_features.across_runs([xeon, unread]) == []  # nothing known to compare with
+    line = "CPU features differ: " + notes[0]
+    assert f"- {line}" in comparison.markdown([], [], notes)
+    console = Console(file=io.StringIO(), width=300)
+    comparison.render([], [], console, notes)
+    assert line in console.file.getvalue()  # type: ignore[attr-defined]
