@@ -4,13 +4,16 @@ and whether it is emulated."""
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
 
 from device_runner.facts import cpu_cores, cpu_features, emulation
 from edgebench.cpu_features import difference, listed
 from edgebench.report.devices_view import check_lines
 from edgebench_records import CpuFeature as F
 from edgebench_records import DeviceFacts
-from scripts.board import PI_MODELS, cpuinfo
 
 PI4 = "".join(f"processor\t: {n}\nCPU implementer\t: 0x41\nCPU part\t: 0xd08\n\n" for n in range(4))
 BIG_LITTLE = "CPU part\t: 0xd05\n" * 4 + "CPU part\t: 0xd0b\n" * 4
@@ -40,6 +43,15 @@ ARMV9 = (
 )
 
 
+def board_cpuinfo(model: str) -> str:
+    """The /proc/cpuinfo scripts/board.py mounts on its emulated Pi (loaded by path: scripts/ is no package)."""
+    spec = importlib.util.spec_from_file_location("board", Path(__file__).parents[2] / "scripts" / "board.py")
+    assert spec is not None and spec.loader is not None
+    board: Any = sys.modules.setdefault("board", importlib.util.module_from_spec(spec))  # its dataclasses look it up
+    spec.loader.exec_module(board)
+    return str(board.cpuinfo(board.PI_MODELS[model]))
+
+
 def test_x86_features_are_read_from_flags() -> None:
     assert cpu_features(XEON_AMX) == [
         F.AVX2, F.AVX512F, F.AVX512BW, F.AVX512VL, F.AVX512_VNNI, F.AVX_VNNI, F.AMX_TILE, F.AMX_INT8, F.AMX_BF16
@@ -48,8 +60,8 @@ def test_x86_features_are_read_from_flags() -> None:
 
 
 def test_arm_features_are_read_from_features_in_the_same_vocabulary() -> None:
-    assert cpu_features(cpuinfo(PI_MODELS["pi4"])) == []  # Cortex-A72: NEON only, no dot product
-    assert cpu_features(cpuinfo(PI_MODELS["pi5"])) == [F.DOTPROD, F.FP16]  # Cortex-A76
+    assert cpu_features(board_cpuinfo("pi4")) == []  # Cortex-A72: NEON only, no dot product
+    assert cpu_features(board_cpuinfo("pi5")) == [F.DOTPROD, F.FP16]  # Cortex-A76
     assert cpu_features(ARMV9) == [F.DOTPROD, F.I8MM, F.BF16, F.FP16, F.SVE, F.SVE2, F.SME]
     assert F.DOTPROD.int8 and F.AVX512_VNNI.int8 and not F.FP16.int8
     assert F.AVX512_VNNI.label == "AVX-512 VNNI"
@@ -82,7 +94,7 @@ def test_a_difference_in_features_is_one_line_naming_it() -> None:
 
 
 def test_devices_check_lists_a_boards_cpu_features() -> None:
-    report = {"device": dataclasses.asdict(facts(F.DOTPROD, F.FP16))}
+    report: dict[str, object] = {"device": dataclasses.asdict(facts(F.DOTPROD, F.FP16))}
     assert "  CPU features: int8 dot product, fp16 arithmetic" in check_lines("pi5", report)
     report = {"device": dataclasses.asdict(facts()) | {"cpu_features": None}}
     assert "  CPU features: not read (an older runner)" in check_lines("old", report)
