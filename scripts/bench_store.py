@@ -208,8 +208,8 @@ def bench(url: str, run: StoredRun, cells: int, repeat: int, tmp: Path) -> dict[
         out["report --html"] = timed(repeat, lambda: cli(["report", "--store", url, "--html", str(page), "--json"]))
         gate = ["gate", "--store", url, "--baseline", baseline, "--candidate", candidate, "--json"]
         out["gate"] = timed(repeat, lambda: cli(gate, allowed=(0, 1)))
-        out["report history before"] = timed(1, lambda: report_history_before(store))
-        out["gate history before"] = timed(1, lambda: gate_history_before(store, "board0", candidate))
+        out["old report history read"] = timed(1, lambda: report_history_before(store))
+        out["old gate history read"] = timed(1, lambda: gate_history_before(store, "board0", candidate))
     return out
 
 
@@ -221,7 +221,7 @@ def postgres_database(server: str, name: str) -> str:
     return store_url(server.rsplit("/", 1)[0] + f"/{name}")
 
 
-COLUMNS = ("report", "report --html", "gate", "report history before", "gate history before")
+COLUMNS = ("report", "report --html", "gate", "old report history read", "old gate history read")
 
 
 def main() -> None:
@@ -244,7 +244,7 @@ def main() -> None:
     samples = len(run.cells[0].timing.samples_ms) if run.cells[0].timing else 0
     lines = [
         f"runs of {CELLS_PER_RUN} cells on {BOARDS} boards, {samples} raw samples and 360 per-sample results "
-        f"a cell; seconds, median of {args.repeat} (the 'before' columns: once)",
+        f"a cell; seconds, median of {args.repeat} (the 'old' columns: once)",
         "",
         "| backend | stored cells | build s | " + " | ".join(f"{c} s" for c in COLUMNS) + " |",
         "|---|---:|---:|" + "---:|" * len(COLUMNS),
