@@ -113,7 +113,7 @@ def _write(built: Report, pages: Pages, as_json: bool) -> None:
     if pages.html_path:
         from edgebench.report import html  # matplotlib: only when a page is asked for
 
-        page = html.render(built.rows, built.history, built.recommendations, built.ops)
+        page = html.render(built.rows, built.history, built.recommendations, built.ops, built.cpu_notes)
         write_output(pages.html_path, page)
     if pages.markdown_path:
         write_markdown(

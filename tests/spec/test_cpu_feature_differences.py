@@ -12,7 +12,7 @@ from rich.console import Console
 from edgebench import cpu_features
 from edgebench.gate.compare import compare
 from edgebench.gate.policy import Policy
-from edgebench.report import comparison, gate_view
+from edgebench.report import comparison, gate_view, html
 from edgebench_records import CellResult, CpuFeature, DeviceFacts, Status
 from tests.spec.test_gate_vouch import AFTER, BEFORE, cell, run
 
@@ -62,3 +62,4 @@ def test_a_report_of_runs_on_cpus_with_different_features_names_each_difference_
     console = Console(file=io.StringIO(), width=300)
     comparison.render([], [], console, notes)
     assert line in console.file.getvalue()  # type: ignore[attr-defined]
+    assert line in html.render([], [], [], None, notes)
