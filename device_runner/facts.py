@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from device_runner.runtime import Runtime
-from edgebench_records import DeviceFacts
+from edgebench_records import CpuFeature, DeviceFacts
 
 
 def _read(path: str | Path) -> str | None:
@@ -102,6 +102,29 @@ def cpu_cores(cpuinfo: str) -> str | None:
     return " + ".join(f"{n}× {ARM_CORES.get(part.lower(), f'ARM core {part}')}" for part, n in parts.most_common())
 
 
+# /proc/cpuinfo's words (x86 `flags`, ARM `Features`) for each feature. ARM's vector fp16 (asimdhp) is what
+# XNNPACK's fp16 kernels need; the scalar fphp alone is not enough.
+CPUINFO_FEATURES = {
+    "avx2": CpuFeature.AVX2, "avx512f": CpuFeature.AVX512F, "avx512bw": CpuFeature.AVX512BW,
+    "avx512vl": CpuFeature.AVX512VL, "avx512_vnni": CpuFeature.AVX512_VNNI, "avx_vnni": CpuFeature.AVX_VNNI,
+    "amx_tile": CpuFeature.AMX_TILE, "amx_int8": CpuFeature.AMX_INT8, "amx_bf16": CpuFeature.AMX_BF16,
+    "asimddp": CpuFeature.DOTPROD, "i8mm": CpuFeature.I8MM, "bf16": CpuFeature.BF16, "asimdhp": CpuFeature.FP16,
+    "sve": CpuFeature.SVE, "sve2": CpuFeature.SVE2, "sme": CpuFeature.SME,
+}  # fmt: skip
+
+
+def cpu_features(cpuinfo: str) -> list[CpuFeature] | None:
+    """The features every core lists (x86 ``flags``, ARM ``Features``), in the vocabulary's order: a thread
+    may run on any core, so a feature only some cores have cannot be counted on. None where cpuinfo lists
+    none at all (unknown, not a CPU without them)."""
+    per_core = [set(words.split()) for words in re.findall(r"^(?:flags|Features)\s*:(.*)$", cpuinfo, re.MULTILINE)]
+    if not per_core:
+        return None
+    common = set.intersection(*per_core)
+    found = {feature for word, feature in CPUINFO_FEATURES.items() if word in common}
+    return [feature for feature in CpuFeature if feature in found]
+
+
 def _elf_machine(path: str) -> int | None:
     try:
         with open(path, "rb") as binary:
@@ -137,6 +160,7 @@ def ram_mb() -> float | None:
 
 def device_facts(runtime: Runtime) -> DeviceFacts:
     os_release = _read("/etc/os-release") or ""
+    cpuinfo = _read("/proc/cpuinfo") or ""
     pretty = re.search(r'^PRETTY_NAME="?([^"\n]+)"?', os_release, re.MULTILINE)
     return DeviceFacts(
         runtime=runtime.name,
@@ -151,6 +175,7 @@ def device_facts(runtime: Runtime) -> DeviceFacts:
         governor=_read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
         ram_mb=ram_mb(),
         board_model=board_model(),
-        cpu_cores=cpu_cores(_read("/proc/cpuinfo") or ""),
+        cpu_cores=cpu_cores(cpuinfo),
+        cpu_features=cpu_features(cpuinfo),
         emulated=emulation(),
     )

@@ -8,7 +8,6 @@ A run, its tags and its cells are written in one transaction, so a crash mid-ins
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 from collections.abc import Collection, Iterable, Iterator
@@ -427,46 +426,6 @@ class Store:
             for row in rows
         ]
 
-    def p50_series(self, device: str, model: str, cell_id: str, *, limit: int | None = None) -> list[float]:
-        """The p50 of one cell, oldest first, over the newest ``limit`` runs of device × model where it
-        was measured ``ok``."""
-        points = self.cell_points(device, [model], limit=limit, cell_ids=[cell_id])
-        return [p.p50_ms for p in points if p.status == Status.OK and p.p50_ms]
-
-    def noise(
-        self,
-        device: str,
-        models: Collection[str],
-        cell_ids: Collection[str],
-        *,
-        exclude: Collection[str] = (),
-        limit: int | None = None,
-    ) -> dict[str, float]:
-        """Run-to-run SD of ln p50 per cell id, over the newest ``limit`` runs of ``device`` on any of
-        ``models`` (``exclude`` aside): ok cells only, and only cells measured ok at least three times.
-        Cells flagged as measured under contention are left out: the noise they show is the other work's,
-        and counting it would raise the gate's floor past real regressions."""
-        if not cell_ids:
-            return {}
-        newest = self._newest_runs(device, models, limit, exclude)
-        cells = cells_table.c
-        query = (  # two columns of the ok cells only: the gate asks this for every cell it compares
-            sa.select(cells.cell_id, cells.p50_ms)
-            .select_from(newest.join(cells_table, cells.run_id == newest.c.run_id))
-            .where(
-                cells.cell_id.in_(sorted(cell_ids)),
-                cells.status == Status.OK,
-                cells.p50_ms > 0,
-                cells.contended.is_not(True),
-            )
-            .order_by(newest.c.created_at, newest.c.run_id)
-        )
-        series: dict[str, list[float]] = {}
-        with self._translated("cannot read store"), self.engine.connect() as conn:
-            for cell_id, p50_ms in conn.execute(query):
-                series.setdefault(cell_id, []).append(math.log(p50_ms))
-        return {cell_id: _sample_sd(values) for cell_id, values in series.items() if len(values) >= 3}
-
     def _newest_runs(
         self, device: str, models: Collection[str], limit: int | None, exclude: Collection[str]
     ) -> sa.Subquery:
@@ -508,12 +467,6 @@ def _matching(
         tagged = sa.select(tags_table.c.run_id).where(tags_table.c.key == key, tags_table.c.value == value)
         query = query.where(runs_table.c.run_id.in_(tagged))
     return query
-
-
-def _sample_sd(values: list[float]) -> float:
-    """The SD with n - 1 (numpy's ``std(ddof=1)``), in two passes: ln p50 varies little around its mean."""
-    mean = math.fsum(values) / len(values)
-    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1))
 
 
 def _first_line(exc: Exception) -> str:

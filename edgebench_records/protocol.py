@@ -65,7 +65,8 @@ def _plan_1_3_to_1_4(data: dict[str, Any]) -> dict[str, Any]:
 # precision and scale: per output `rel_error`, `rms_diff`, `step`, `max_steps`, `near_ties`, `decisive`,
 # `failure`; `cosine`, `min_cosine` and `snr_db` null for an output of fewer than a handful of values;
 # `numerics.failure`, `numerics.state` and the error tolerances the cell was held to; `culprit` (the first op
-# whose output drifts past tolerance in a wrong_output cell, when searched for).
+# whose output drifts past tolerance in a wrong_output cell, when searched for); `device.cpu_features`, the CPU
+# features that decide which kernels LiteRT/XNNPACK pick.
 RESULT_RECORD = RecordType("cell result", "1.6")
 
 
@@ -116,7 +117,8 @@ def _result_1_5_to_1_6(data: dict[str, Any]) -> dict[str, Any]:
     """1.5 runners did not hash the file they measured: ``file_sha256`` stays null (the plan's sha256 is the
     file the host meant, checked before the sweep). They judged every output by cosine and top-1 alone: the
     error figures stay null (not measured), and a failed check keeps its class unnamed rather than guessed.
-    They searched for no culprit: ``culprit`` stays null (not searched)."""
+    They searched for no culprit: ``culprit`` stays null (not searched), and read no CPU features:
+    ``device.cpu_features`` stays null (unknown, not none)."""
     return data
 
 
@@ -515,6 +517,49 @@ class Culprit:
         )
 
 
+class CpuFeature(StrEnum):
+    """The CPU features that decide which kernels LiteRT/XNNPACK run, one vocabulary for x86 and ARM: an
+    int8 model's speed against fp32 turns on the int8 dot products (VNNI, AMX, dotprod, i8mm). ``label`` is
+    how tables name them (device_runner/facts.py maps /proc/cpuinfo's spellings onto them)."""
+
+    AVX2 = "avx2"
+    AVX512F = "avx512f"
+    AVX512BW = "avx512bw"
+    AVX512VL = "avx512vl"
+    AVX512_VNNI = "avx512_vnni"
+    AVX_VNNI = "avx_vnni"
+    AMX_TILE = "amx_tile"
+    AMX_INT8 = "amx_int8"
+    AMX_BF16 = "amx_bf16"
+    DOTPROD = "dotprod"
+    I8MM = "i8mm"
+    BF16 = "bf16"
+    FP16 = "fp16"
+    SVE = "sve"
+    SVE2 = "sve2"
+    SME = "sme"
+
+    @property
+    def label(self) -> str:
+        return _FEATURE_LABELS[self]
+
+    @property
+    def int8(self) -> bool:
+        """An int8 dot-product or matrix instruction: it moves int8 timings, not float ones."""
+        return self in _INT8_FEATURES
+
+
+_FEATURE_LABELS = {
+    CpuFeature.AVX2: "AVX2", CpuFeature.AVX512F: "AVX-512F", CpuFeature.AVX512BW: "AVX-512BW",
+    CpuFeature.AVX512VL: "AVX-512VL", CpuFeature.AVX512_VNNI: "AVX-512 VNNI", CpuFeature.AVX_VNNI: "AVX-VNNI",
+    CpuFeature.AMX_TILE: "AMX tiles", CpuFeature.AMX_INT8: "AMX int8", CpuFeature.AMX_BF16: "AMX bf16",
+    CpuFeature.DOTPROD: "int8 dot product", CpuFeature.I8MM: "int8 matrix multiply (i8mm)",
+    CpuFeature.BF16: "bf16", CpuFeature.FP16: "fp16 arithmetic", CpuFeature.SVE: "SVE", CpuFeature.SVE2: "SVE2",
+    CpuFeature.SME: "SME",
+}  # fmt: skip
+_INT8_FEATURES = {CpuFeature.AVX512_VNNI, CpuFeature.AVX_VNNI, CpuFeature.AMX_INT8, CpuFeature.DOTPROD, CpuFeature.I8MM}
+
+
 @dataclass(frozen=True)
 class DeviceFacts:
     runtime: str
@@ -533,6 +578,8 @@ class DeviceFacts:
     board_model: str | None = None
     cpu_cores: str | None = None
     emulated: str | None = None
+    # 1.7 (None: not read). What decides kernel choice, so two devices' int8 timings can be told apart.
+    cpu_features: list[CpuFeature] | None = None
 
 
 @dataclass(frozen=True)

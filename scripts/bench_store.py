@@ -13,7 +13,7 @@ times, in-process and as a user runs them (median of 3):
   its cells' ``file_sha256`` is its run id, as two runs of the same files are refused);
 
 and, for comparison, the history read as report and gate read it before revision 0003 (every run
-listed with its cell counts, and the runs of the plot, resp. of the noise, loaded and parsed).
+listed with its cell counts, and the runs of the plot, resp. of the gate's history, loaded and parsed).
 Prints a table with the ratio 100k / 1k per command (goal: at most 1.5), and writes it into
 docs/benchmarks.md (scripts/doc_tables.py). PostgreSQL is Debian's server started on a free port.
 
@@ -173,7 +173,7 @@ def cli(argv: list[str], allowed: tuple[int, ...] = (0,)) -> None:
     assert code in allowed, f"edgebench {' '.join(argv)}: exit {code}"
 
 
-def history_before(store: Store) -> None:
+def report_history_before(store: Store) -> None:
     """The report's plot history as read before 0003: every run listed, the plotted ones loaded."""
     latest = {run.device: run.run_id for run in store.list_runs()}
     for name in latest:
@@ -181,8 +181,8 @@ def history_before(store: Store) -> None:
         [store.load_run(i) for i in ids]
 
 
-def noise_before(store: Store, name: str, exclude: str) -> None:
-    """The gate's noise as read before 0003: every past run of the board loaded and parsed."""
+def gate_history_before(store: Store, name: str, exclude: str) -> None:
+    """The gate's run-to-run history as read before 0003: every past run of the board loaded and parsed."""
     for summary in store.list_runs(device=name):
         if summary.run_id != exclude:
             store.load_run(summary.run_id)
@@ -208,8 +208,8 @@ def bench(url: str, run: StoredRun, cells: int, repeat: int, tmp: Path) -> dict[
         out["report --html"] = timed(repeat, lambda: cli(["report", "--store", url, "--html", str(page), "--json"]))
         gate = ["gate", "--store", url, "--baseline", baseline, "--candidate", candidate, "--json"]
         out["gate"] = timed(repeat, lambda: cli(gate, allowed=(0, 1)))
-        out["history before"] = timed(1, lambda: history_before(store))
-        out["noise before"] = timed(1, lambda: noise_before(store, "board0", candidate))
+        out["old report history read"] = timed(1, lambda: report_history_before(store))
+        out["old gate history read"] = timed(1, lambda: gate_history_before(store, "board0", candidate))
     return out
 
 
@@ -221,7 +221,7 @@ def postgres_database(server: str, name: str) -> str:
     return store_url(server.rsplit("/", 1)[0] + f"/{name}")
 
 
-COLUMNS = ("report", "report --html", "gate", "history before", "noise before")
+COLUMNS = ("report", "report --html", "gate", "old report history read", "old gate history read")
 
 
 def main() -> None:
@@ -244,7 +244,7 @@ def main() -> None:
     samples = len(run.cells[0].timing.samples_ms) if run.cells[0].timing else 0
     lines = [
         f"runs of {CELLS_PER_RUN} cells on {BOARDS} boards, {samples} raw samples and 360 per-sample results "
-        f"a cell; seconds, median of {args.repeat} (the 'before' columns: once)",
+        f"a cell; seconds, median of {args.repeat} (the 'old' columns: once)",
         "",
         "| backend | stored cells | build s | " + " | ".join(f"{c} s" for c in COLUMNS) + " |",
         "|---|---:|---:|" + "---:|" * len(COLUMNS),

@@ -113,15 +113,16 @@ def _write(built: Report, pages: Pages, as_json: bool) -> None:
     if pages.html_path:
         from edgebench.report import html  # matplotlib: only when a page is asked for
 
-        page = html.render(built.rows, built.history, built.recommendations, built.ops)
+        page = html.render(built.rows, built.history, built.recommendations, built.ops, built.cpu_notes)
         write_output(pages.html_path, page)
     if pages.markdown_path:
         write_markdown(
-            pages.markdown_path, comparison.markdown(built.rows, built.recommendations) + ops.markdown(built.ops)
+            pages.markdown_path,
+            comparison.markdown(built.rows, built.recommendations, built.cpu_notes) + ops.markdown(built.ops),
         )
     if as_json:
         click.echo(json.dumps(comparison.as_json(built), indent=1))
     elif pages.markdown_path != "-":
         console = console_for_stdout()
-        comparison.render(built.rows, built.recommendations, console)
+        comparison.render(built.rows, built.recommendations, console, built.cpu_notes)
         ops.render(built.ops, console)

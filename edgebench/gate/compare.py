@@ -9,11 +9,12 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from edgebench import cpu_features
 from edgebench.errors import EdgebenchError, ExitCode
 from edgebench.gate import stats
 from edgebench.gate.policy import Policy, Thresholds
@@ -51,6 +52,7 @@ class GateResult:
     verdicts: list[Verdict]
     only_baseline: list[CellKey]
     only_candidate: list[CellKey]
+    notes: list[str] = field(default_factory=list)  # what the verdicts cannot show: CPU features that differed
 
     def exit_code(self, policy: Policy) -> ExitCode:
         bad = {stats.Outcome.REGRESSION} | ({stats.Outcome.INCONCLUSIVE} if policy.inconclusive_fails else set())
@@ -159,7 +161,14 @@ def compare(
         verdicts,
         sorted(set(a_cells) - set(b_cells)),
         sorted(set(b_cells) - set(a_cells)),
+        _feature_notes([(key[0], a_cells[key][1], b_cells[key][1]) for key in matched]),
     )
+
+
+def _feature_notes(pairs: list[tuple[str, CellResult, CellResult]]) -> list[str]:
+    """One line per device whose baseline and candidate were measured on CPUs with different features."""
+    notes = {device: cpu_features.difference(a.device, b.device, "baseline", "candidate") for device, a, b in pairs}
+    return [f"{device}: {line}" for device, line in notes.items() if line]
 
 
 def _cell_verdicts(

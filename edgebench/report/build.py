@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from edgebench import cpu_features
 from edgebench.errors import EdgebenchError
 from edgebench.report import ops
 from edgebench.report.analysis import (
@@ -37,6 +38,7 @@ class Report:
     recommendations: list[Recommendation]
     history: list[ComparisonRow]
     ops: list[ops.OpsView] = field(default_factory=list)  # op types per variant, op time, placement per run
+    cpu_notes: list[str] = field(default_factory=list)  # runs measured on CPUs with different features
 
 
 def build_report(request: ReportRequest) -> Report:
@@ -50,7 +52,9 @@ def build_report(request: ReportRequest) -> Report:
             raise EdgebenchError(f"--device {','.join(request.devices)}: run {elsewhere[0]} is on another device")
         history = history_of(store, runs) if request.with_history else []
     rows = comparison_rows(runs)
-    return Report(ids, rows, recommend(rows, request.constraints), history, ops.views(runs))
+    return Report(
+        ids, rows, recommend(rows, request.constraints), history, ops.views(runs), cpu_features.across_runs(runs)
+    )
 
 
 def _latest(store: Store, devices: list[str]) -> list[str]:

@@ -3,7 +3,7 @@ JSON of ``report --json``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from itertools import groupby
 
@@ -139,7 +139,14 @@ def row_notes(rows: list[ComparisonRow]) -> list[str]:
     )
 
 
-def render(rows: list[ComparisonRow], recommendations: list[Recommendation], console: Console) -> None:
+def cpu_features_notes(cpu_notes: Sequence[str]) -> list[str]:
+    """The report's runs measured on CPUs with different kernel-deciding features (cpu_features.across_runs)."""
+    return [f"CPU features differ: {note}" for note in cpu_notes]
+
+
+def render(
+    rows: list[ComparisonRow], recommendations: list[Recommendation], console: Console, cpu_notes: Sequence[str] = ()
+) -> None:
     for title, members in groups(rows):
         table = Table(title=title, title_justify="left")
         for header in HEADERS:
@@ -161,20 +168,20 @@ def render(rows: list[ComparisonRow], recommendations: list[Recommendation], con
             console.print(f"[cyan]why slower on {row.device} × {row.delegate}[/]: {row.why}")
     for note in contended_notes(rows):
         console.print(f"[yellow]{escape(note)}[/]", highlight=False)
-    for note in row_notes(rows):
+    for note in [*row_notes(rows), *cpu_features_notes(cpu_notes)]:
         console.print(note, markup=False, highlight=False)
     for rec in recommendations:
         console.print(f"[bold]Ship on {rec.device}:[/] {rec.reason}")
 
 
-def markdown(rows: list[ComparisonRow], recommendations: list[Recommendation]) -> str:
+def markdown(rows: list[ComparisonRow], recommendations: list[Recommendation], cpu_notes: Sequence[str] = ()) -> str:
     lines = ["# edgebench report", ""]
     for rec in recommendations:
         lines.append(f"- **Ship on {rec.device}:** {rec.reason}")
     for row in rows:
         if row.why:
             lines.append(f"- why slower on {row.device} × {row.delegate}: {row.why}")
-    lines += [f"- {note}" for note in contended_notes(rows) + row_notes(rows)]
+    lines += [f"- {note}" for note in contended_notes(rows) + row_notes(rows) + cpu_features_notes(cpu_notes)]
     for title, members in groups(rows):
         lines += [
             "",
@@ -199,6 +206,7 @@ def as_json(report: Report) -> dict[str, object]:
         "rows": [row_json(r) for r in report.rows],
         "devices_side_by_side": matrix_json(device_matrix(report.rows)),
         "ops": ops.as_json(report.ops),
+        "cpu_features_differ": report.cpu_notes,
         "recommendations": [
             {
                 "device": r.device,

@@ -8,7 +8,9 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
+from edgebench.cpu_features import listed
 from edgebench.inventory import LOCAL, AdbTarget, Inventory, Target
+from edgebench_records import CpuFeature
 
 
 def rows(inventory: Inventory) -> list[dict[str, str]]:
@@ -40,6 +42,7 @@ def _board_lines(name: str, report: dict[str, object]) -> list[str]:
         f"  runtime {facts['runtime']} {facts['runtime_version']}",
         f"  CPU {facts['cpu_model']} × {facts['cores']}, {facts['os']}, kernel {facts['kernel']}",
     ]
+    lines.append(f"  CPU features: {_features(facts.get('cpu_features'))}")
     board = ", ".join(str(facts[k]) for k in ("board_model", "cpu_cores") if facts.get(k))
     if board:
         lines.append(f"  board {board} ({facts['machine']})")
@@ -66,6 +69,11 @@ def _android_lines(name: str, report: dict[str, object]) -> list[str]:
         f"  runner {report['runner']}: {present} ({report['runner_detail']})",
         "  thermal status: " + (f"{thermal} (0 = none … 6 = shutdown)" if thermal is not None else "not reported"),
     ]
+
+
+def _features(raw: object) -> str:
+    """The facts' ``cpu_features`` (JSON: a list of the vocabulary's values, or null) as labels."""
+    return listed([CpuFeature(value) for value in raw] if isinstance(raw, list) else None)
 
 
 def _row(t: Target) -> dict[str, str]:

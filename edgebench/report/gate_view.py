@@ -47,6 +47,8 @@ def render(result: GateResult, policy: Policy, console: Console) -> None:
     for side, keys in (("baseline", result.only_baseline), ("candidate", result.only_candidate)):
         for key in keys:
             console.print(f"[yellow]only in {side}:[/] {' · '.join(map(str, key))}")
+    for note in result.notes:
+        console.print(f"[yellow]CPU features differ[/]: {note}")
     code = result.exit_code(policy)
     console.print("[bold red]GATE FAILED[/]" if code else "[bold green]gate passed[/]")
 
@@ -80,6 +82,7 @@ def markdown(result: GateResult, policy: Policy) -> str:
         for v in result.verdicts
         if v.verdict != stats.Outcome.PASS
     ]
+    lines += ["", *(f"CPU features differ: {note}" for note in result.notes)] if result.notes else []
     return "\n".join(lines) + "\n"
 
 
@@ -91,4 +94,5 @@ def as_json(result: GateResult, policy: Policy) -> dict[str, object]:
         "verdicts": [{**asdict(v), "cell": v.cell_name} for v in result.verdicts],
         "only_baseline": [list(k) for k in result.only_baseline],
         "only_candidate": [list(k) for k in result.only_candidate],
+        "notes": result.notes,
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from edgebench import __version__
@@ -14,6 +15,7 @@ from edgebench.report.comparison import (
     MATRIX_NOTE,
     cells,
     contended_notes,
+    cpu_features_notes,
     groups,
     matrix_cells,
     row_notes,
@@ -107,6 +109,7 @@ def render(
     history: list[ComparisonRow],
     recommendations: list[Recommendation],
     ops_views: list[ops.OpsView] | None = None,
+    cpu_notes: Sequence[str] = (),
 ) -> str:
     parts = [
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>edgebench report</title>"
@@ -118,6 +121,7 @@ def render(
             f"<p class='ship'><strong>Ship on {html.escape(rec.device)}:</strong> {html.escape(rec.reason)}</p>"
         )
     parts.append(_side_by_side(rows))
+    parts += [f"<p class='legend'>{html.escape(note)}</p>" for note in cpu_features_notes(cpu_notes)]
     for index, device in enumerate(sorted({r.device for r in rows}), 1):
         tables = keyed_groups([r for r in rows if r.device == device])
         keyed = [k for _, members in tables for k in members]

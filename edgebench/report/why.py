@@ -1,40 +1,46 @@
-"""Why a variant is slower than fp32 (or the given .tflite, in a run without fp32) on the same delegate, API
-and threads, said from what was measured and read — node counts and types from the flatbuffer, partitions
-and plain-kernel ops from the runtime's placement, FLOPs — never typed by hand. Nothing is said when
-nothing was found."""
+"""What differs where a variant is slower than fp32 (or the given .tflite, in a run without fp32) on the same
+delegate, API and threads, said from what was measured and read — node counts and types from the flatbuffer,
+partitions and plain-kernel ops from the runtime's placement, FLOPs — never typed by hand.
+
+Two rules keep it from naming a cause the figures do not show: the line appears only when the speed-up's 95 %
+interval lies wholly below 1 (the interval report/speedup.py gives every table), and it names only figures
+that differ from the baseline's: an op on plain kernels in both cells cannot be why one of them is slower.
+Nothing is said when nothing differs."""
 
 from __future__ import annotations
 
 from collections import Counter
 
+from edgebench.report.speedup import Speedup, Verdict, speedup
 from edgebench_records import CellResult, Placement, Status, VariantRecord
-
-SLOWER = 1.05  # past the run-to-run noise of one cell: below it "slower" would be noise
 
 
 def why_slower(
     cell: CellResult, fp32: CellResult | None, variant: VariantRecord | None, fp32_variant: VariantRecord | None
 ) -> str:
-    """ "qat_int8: 42 nodes vs 16 in fp32 (+13 MUL, +13 ADD), 1 xnnpack partition" — or "" when the cell is
-    not slower than fp32's, or no figure explains it."""
-    if not _slower(cell, fp32):
+    """ "qat_int8: 2.10× fp32's p50 (95 % CI 2.02–2.19); 42 nodes vs 16 in fp32 (+13 MUL, +13 ADD)" — or ""
+    when the cell is not slower than fp32's beyond doubt, or no figure differs."""
+    slower = _slower(cell, fp32)
+    if slower is None or slower.low is None or slower.high is None or fp32 is None:
         return ""
-    assert fp32 is not None and cell.timing is not None and fp32.timing is not None
-    ratio = (cell.timing.p50_ms or 0.0) / (fp32.timing.p50_ms or 1.0)
     reasons = _node_change(variant, fp32_variant, fp32.variant)
     reasons += _placement_notes(cell.placement, fp32.placement, cell.delegate, fp32.variant)
     reasons += _flops_change(variant, fp32_variant)
     if not reasons:
         return ""
-    return f"{cell.variant}: {ratio:.2f}× {fp32.variant}'s p50; " + "; ".join(reasons)
+    # The speed-up is fp32's p50 over the cell's; the line says how many times fp32's time the cell took.
+    times = f"{1 / slower.ratio:.2f}× {fp32.variant}'s p50 (95 % CI {1 / slower.high:.2f}–{1 / slower.low:.2f})"
+    return f"{cell.variant}: {times}; " + "; ".join(reasons)
 
 
-def _slower(cell: CellResult, fp32: CellResult | None) -> bool:
-    if fp32 is None or cell.variant == fp32.variant:
-        return False
-    p50 = cell.timing.p50_ms if cell.status == Status.OK and cell.timing else None
-    base = fp32.timing.p50_ms if fp32.status == Status.OK and fp32.timing else None
-    return p50 is not None and base is not None and base > 0 and p50 > SLOWER * base
+def _slower(cell: CellResult, fp32: CellResult | None) -> Speedup | None:
+    """The cell's speed-up over fp32 where its interval lies wholly below 1; None otherwise."""
+    if fp32 is None or cell.variant == fp32.variant or cell.status != Status.OK or fp32.status != Status.OK:
+        return None
+    if cell.timing is None or fp32.timing is None or not cell.timing.p50_ms or not fp32.timing.p50_ms:
+        return None
+    found = speedup(cell.timing.p50_ms, fp32.timing.p50_ms, cell.timing.samples_ms, fp32.timing.samples_ms)
+    return found if found.verdict == Verdict.SLOWER else None
 
 
 def _node_change(variant: VariantRecord | None, fp32: VariantRecord | None, base: str) -> list[str]:
@@ -50,17 +56,18 @@ def _node_change(variant: VariantRecord | None, fp32: VariantRecord | None, base
 
 
 def _placement_notes(placement: Placement | None, fp32: Placement | None, delegate: str, base: str) -> list[str]:
-    if placement is None or delegate == "cpu":
+    """Partitions and plain-kernel ops where they differ from the baseline's; nothing where its placement is
+    unknown (what is not known to differ is not said)."""
+    if placement is None or fp32 is None or delegate == "cpu":
         return []
     notes = []
-    base_partitions = fp32.partitions if fp32 else None
-    if placement.partitions > 1 or (base_partitions is not None and placement.partitions != base_partitions):
-        notes.append(f"{placement.partitions} {delegate} partitions ({base}: {base_partitions if fp32 else '?'})")
-    plain = Counter(placement.on_plain_kernels())
+    if placement.partitions != fp32.partitions:
+        notes.append(f"{placement.partitions} {delegate} partitions ({base}: {fp32.partitions})")
+    plain = Counter(placement.on_plain_kernels()) - Counter(fp32.on_plain_kernels())
     if plain:
         listed = ", ".join(f"{n} {op}" for op, n in plain.most_common(3))
         count = sum(plain.values())
-        notes.append(f"{count} op{'s' if count != 1 else ''} on plain kernels ({listed})")
+        notes.append(f"{count} more op{'s' if count != 1 else ''} on plain kernels than {base} ({listed})")
     return notes
 
 

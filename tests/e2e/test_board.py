@@ -101,6 +101,7 @@ def test_devices_check_shows_an_arm64_pi_under_emulation(
     assert "aarch64" in text and "Raspberry Pi 4 Model B" in text and "ai_edge_litert" in text
     device = facts["device"]
     assert device["board_model"] == "Raspberry Pi 4 Model B Rev 1.4" and device["cpu_cores"] == "4× Cortex-A72"
+    assert device["cpu_features"] == []  # a Cortex-A72: NEON only, no int8 dot product
     assert device["emulated"].startswith("aarch64 emulated on an x86_64 host")
 
 

@@ -1,16 +1,15 @@
-"""Explaining a number: where each node ran, and why a variant is slower than fp32, from figures only."""
+"""Explaining a number: where each node ran, and why a variant is slower than fp32, from figures only (the
+rule itself: tests/spec/test_why.py)."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
 from edgebench.cli import invoke
-from edgebench.report.why import why_slower
-from edgebench_records import CellResult, Placement, StoredRun, Timing
+from edgebench_records import StoredRun
 from tests.support.real_models import real_model
 
 
@@ -20,28 +19,6 @@ def test_a_real_int8_cell_under_xnnpack_shows_the_softmax_left_on_plain_kernels(
     assert cell.placement.partitions == 1 and cell.placement.on_plain_kernels() == ["SOFTMAX"]
     cpu = next(c for c in measured.cells if (c.variant, c.delegate) == ("int8", "cpu"))
     assert cpu.placement is not None and cpu.placement.partitions == 0  # plain kernels: no partition at all
-
-
-def with_p50(cell: CellResult, p50: float, placement: Placement | None = None) -> CellResult:
-    assert cell.timing is not None
-    timing: Timing = dataclasses.replace(cell.timing, p50_ms=p50)
-    return dataclasses.replace(cell, timing=timing, placement=placement or cell.placement)
-
-
-def test_a_slower_variant_is_explained_by_its_partitions_and_plain_kernel_ops(measured: StoredRun) -> None:
-    fp32 = next(c for c in measured.cells if (c.variant, c.delegate) == ("fp32", "xnnpack"))
-    int8 = next(c for c in measured.cells if (c.variant, c.delegate) == ("int8", "xnnpack"))
-    split = Placement(["CONV_2D", "QUANTIZE", "CONV_2D", "SOFTMAX"], [0, -1, 1, -1])
-    variants = {v.name: v for v in measured.manifest.variants}
-    why = why_slower(with_p50(int8, 2.0, split), with_p50(fp32, 1.0), variants["int8"], variants["fp32"])
-    assert (
-        why == "int8: 2.00× fp32's p50; 2 xnnpack partitions (fp32: 1); 2 ops on plain kernels (1 QUANTIZE, 1 SOFTMAX)"
-    )
-    assert why_slower(with_p50(int8, 1.02), with_p50(fp32, 1.0), variants["int8"], variants["fp32"]) == ""  # noise
-    same = with_p50(int8, 2.0, fp32.placement)
-    assert (
-        why_slower(same, with_p50(fp32, 1.0), variants["fp32"], variants["fp32"]) == ""
-    )  # nothing found, nothing said
 
 
 @pytest.mark.slow

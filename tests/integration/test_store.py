@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 import sqlalchemy as sa
 
@@ -247,54 +246,6 @@ def test_cell_points_are_the_columns_of_the_newest_runs_oldest_first(store: Stor
     one = measured.cells[0].key.id
     assert {p.cell_id for p in store.cell_points("pi4", [model], cell_ids=[one])} == {one}
     assert store.cell_points("pi4", ["no-such-model"]) == []
-
-
-def test_noise_is_the_sd_of_ln_p50_over_the_newest_runs_from_the_p50_column(store: Store, measured: StoredRun) -> None:
-    model = measured.manifest.model_name
-    factors = [1.0, 1.3, 0.9, 1.1, 1.05, 2.0]
-    for i, factor in enumerate(factors):
-        save(store, slower(measured, factor), f"r{i}", "pi4", f"2026-11-0{i + 1}T09:00:00+00:00", {})
-    save(store, slower(measured, 9.0), "other-device", "pixel", "2026-11-09T09:00:00+00:00", {})
-    ids = [c.key.id for c in measured.cells]
-
-    def expected(run_ids: list[str]) -> dict[str, float]:
-        """What the gate computed before: every past run loaded, numpy's SD of ln p50 per ok cell."""
-        series: dict[str, list[float]] = {}
-        for run_id in run_ids:
-            for cell in store.load_run(run_id).cells:
-                if cell.status == "ok" and cell.timing and cell.timing.p50_ms:
-                    series.setdefault(cell.key.id, []).append(float(np.log(cell.timing.p50_ms)))
-        return {k: float(np.std(v, ddof=1)) for k, v in series.items() if len(v) >= 3}
-
-    everything = store.noise("pi4", [model], ids, exclude={"r5"})
-    assert everything and everything == pytest.approx(expected(["r0", "r1", "r2", "r3", "r4"]), rel=1e-12)
-    assert store.noise("pi4", [model], ids, exclude={"r5"}, limit=3) == pytest.approx(expected(["r2", "r3", "r4"]))
-    assert store.noise("pi4", [model], ids, limit=2) == {}  # fewer than three values: no SD
-    assert set(store.noise("pi4", [model], ids[:1])) <= {ids[0]}
-    assert store.noise("pi4", [model], []) == {}
-    assert store.p50_series("pi4", model, ids[0], limit=3) == pytest.approx(
-        [c.timing.p50_ms for r in ("r3", "r4", "r5") for c in store.load_run(r).cells[:1] if c.timing]
-    )
-
-
-def test_the_gate_noise_leaves_out_cells_measured_under_contention(store: Store, measured: StoredRun) -> None:
-    model = measured.manifest.model_name
-    ids = [c.key.id for c in measured.cells]
-    for i, factor in enumerate([1.0, 1.02, 0.99, 1.01]):
-        save(store, slower(measured, factor), f"r{i}", "pi4", f"2026-11-0{i + 1}T09:00:00+00:00", {})
-    quiet_noise = store.noise("pi4", [model], ids)
-    assert set(quiet_noise) == set(ids)
-    noisy = slower(measured, 5.0)  # another job took the cores: every p50 five times its own
-    save(
-        store,
-        dataclasses.replace(noisy, cells=[flagged(c) for c in noisy.cells]),
-        "busy",
-        "pi4",
-        "2026-11-09T09:00:00+00:00",
-        {},
-    )
-    assert store.noise("pi4", [model], ids) == quiet_noise
-    assert store.noise("pi4", [model], ids, exclude={"r0", "r1"}) == {}  # two quiet runs left: too few for an SD
 
 
 def test_history_counts_each_runs_cells_measured_under_contention(

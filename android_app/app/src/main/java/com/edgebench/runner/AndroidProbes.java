@@ -5,6 +5,7 @@ import android.os.Build;
 import android.os.Debug;
 import android.os.PowerManager;
 import com.edgebench.runner.core.CellResult;
+import com.edgebench.runner.core.CpuFeatures;
 import com.edgebench.runner.core.Probes;
 import java.io.File;
 import java.io.IOException;
@@ -56,6 +57,7 @@ final class AndroidProbes implements Probes {
         f.kernel = System.getProperty("os.version", "");
         f.governor = read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor");
         f.ramMb = Probes.procMeminfoMb("MemTotal");
+        f.cpuFeatures = CpuFeatures.parse(read("/proc/cpuinfo")); // what decides XNNPACK's int8 kernels
         // The Android emulator's boards: its CPU is the host's, translated or virtualised
         if (Build.HARDWARE != null && (Build.HARDWARE.equals("ranchu") || Build.HARDWARE.equals("goldfish"))) {
             f.emulated = "the Android emulator (" + Build.HARDWARE + "): timings mean nothing, outputs are real";

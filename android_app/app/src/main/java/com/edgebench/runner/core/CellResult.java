@@ -205,6 +205,7 @@ public final class CellResult {
         public String boardModel; // an ARM board's own words (device tree): null on a phone, not looked at
         public String cpuCores; // "4× Cortex-A72" from cpuinfo: null, not looked at
         public String emulated; // why the timings mean nothing (an emulator), else null
+        public List<String> cpuFeatures; // CpuFeatures.parse of /proc/cpuinfo: null, not read
     }
 
     /** edgebench_records/protocol.py's OpProfile: rows only where the runtime profiles ops (never here), else why not. */

@@ -113,6 +113,7 @@ final class FakeDevice implements Engine.Factory, Probes {
         f.cores = 8;
         f.os = "Android 14 (API 34)";
         f.kernel = "6.1";
+        f.cpuFeatures = CpuFeatures.parse("Features\t: fp asimd fphp asimdhp asimddp i8mm\n"); // a Cortex-A78's
         return f;
     }
 
