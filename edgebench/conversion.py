@@ -6,6 +6,7 @@ TF_USE_LEGACY_KERAS=1 (TFMOT needs Keras 2) and its log noise goes to a file.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -32,17 +33,19 @@ from edgebench_records import (
     read_manifest,
     sha256_tree,
 )
-from edgebench_records.catalogue import FINE_TUNED, Options
+from edgebench_records.catalogue import FINE_TUNED, Options, unread_options, unused_notes
 
 ConverterEvent = JsonObject
 
 
 def cache_key(model_sha256: str, data_sha256: str, variants: list[str], options: Options) -> str:
+    unread = unread_options(variants)
     recipe = {
         "model": model_sha256,
         "data": data_sha256,
         "variants": sorted(variants),
-        "options": keyed_options(options),
+        # an option no variant asked for reads changes none of them: the conversion made without it is reused
+        "options": {name: value for name, value in keyed_options(options).items() if name not in unread},
         "edgebench": __version__,
         "code": code_sha256(),
         "manifest": MANIFEST_RECORD.version,  # a manifest written with fewer figures is made again
@@ -138,7 +141,7 @@ def convert(
         else:
             # A variant file changed since it was made is a cache miss: made again, never measured as itself.
             if altered_file(out, ((v.file or "", v.sha256 or "") for v in cached.ok_variants())) is None:
-                return cached, out
+                return _noting_unused(cached, variants, options), out
     log = workdir / "logs" / f"convert-{out.name}.log"
     log.unlink(missing_ok=True)  # one conversion per log
     # FLAG=VALUE throughout: a path that starts with "-" would otherwise read as a flag of its own.
@@ -173,7 +176,14 @@ def convert(
         raise EdgebenchError(str(reply["error"]))
     if "manifest" not in reply:
         raise EdgebenchError(f"converter failed on {model}: {_failure_cause(reply, returncode)}; see {log}")
-    return read_manifest(out), out
+    return _noting_unused(read_manifest(out), variants, options), out
+
+
+def _noting_unused(manifest: Manifest, variants: list[str], options: Options) -> Manifest:
+    """The manifest with a note per option given that no variant asked for reads (said, never silently ignored).
+    Noted here, not by the converter: such options are out of the cache key, so a reused manifest may have been
+    made without them."""
+    return dataclasses.replace(manifest, data_notes=[*manifest.data_notes, *unused_notes(options, variants)])
 
 
 def _failure_cause(reply: JsonObject, returncode: int) -> str:

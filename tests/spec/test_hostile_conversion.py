@@ -19,7 +19,7 @@ from converter.variant_cache import Entry, VariantCache
 from edgebench import conversion
 from edgebench.errors import EdgebenchError
 from edgebench_records import sha256_tree
-from edgebench_records.catalogue import Options
+from edgebench_records.catalogue import Options, unused_notes
 from tests.spec.test_hostile_data import converter_started, digits_model, one_error
 from tests.support.real_models import FLOAT_WEIGHTS, real_model
 
@@ -152,3 +152,21 @@ def test_a_converter_that_writes_no_manifest_is_reported_by_its_cause_and_log(
     message = str(failed.value)
     assert message.startswith(f"converter failed on {model}: {cause}; see {tmp_path}/logs/convert-")
     assert message.endswith(".log")
+
+
+def test_a_keep_sparsity_no_variant_reads_is_said_unused_by_the_rule_the_student_follows() -> None:
+    options = Options(keep_sparsity=True, student="s.keras")
+    assert unused_notes(options, ["fp32", "pruned"]) == [
+        "--keep-sparsity is not used: no variant in --variants reads it (only pruned_int8)",
+        "--student s.keras is not used: no variant in --variants reads it (only distilled, distilled_int8)",
+    ]
+    assert unused_notes(options, ["pruned_int8", "distilled"]) == []
+    assert unused_notes(Options(), ["fp32"]) == []  # a default is no choice of the user's
+
+
+def test_an_unused_keep_sparsity_reuses_the_conversion_made_without_it() -> None:
+    def key(options: Options, variants: list[str]) -> str:
+        return conversion.cache_key("m", "d", variants, options)
+
+    assert key(Options(keep_sparsity=True), ["fp32", "int8"]) == key(Options(), ["fp32", "int8"])
+    assert key(Options(keep_sparsity=True), ["pruned_int8"]) != key(Options(), ["pruned_int8"])
