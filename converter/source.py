@@ -384,9 +384,21 @@ def load_data(path: Path, source: SourceModel, options: Options) -> Data:
     check_data(path)
     data = _image_folder(path, source, options) if path.is_dir() else _npz(path, source, options.task)
     data.notes[:0] = source.notes
+    _check_labels_fit_loss(path, data.y_train, options.loss)
     if data.train is None:
         data.notes.append(f"data file {path} has no x_train: int8 calibrates on the validation inputs")
     return data
+
+
+def _check_labels_fit_loss(path: Path, labels: np.ndarray | None, loss: str) -> None:
+    """``--loss categorical_crossentropy`` with class-id labels (the only labels a classifier's data holds: one-hot
+    rows are refused) is refused before any fine-tuning; TensorFlow would fail each fine-tuned variant with its
+    traced stack."""
+    if loss == "categorical_crossentropy" and labels is not None and labels.ndim == 1:
+        raise SourceError(
+            f"--loss {loss} needs one-hot labels, but the labels of {path} are class ids (shape "
+            f"{labels.shape}): use --loss sparse_categorical_crossentropy, or auto"
+        )
 
 
 def _npz(path: Path, source: SourceModel, task: str) -> Data:

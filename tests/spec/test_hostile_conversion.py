@@ -16,11 +16,13 @@ import pytest
 from converter.checks import SourceError, check_model
 from converter.source import load_data
 from converter.variant_cache import Entry, VariantCache
+from converter.variants import failure_message
 from edgebench import conversion
 from edgebench.errors import EdgebenchError
+from edgebench.example import EXAMPLE_DATA
 from edgebench_records import sha256_tree
 from edgebench_records.catalogue import Options, unused_notes
-from tests.spec.test_hostile_data import converter_started, digits_model, one_error
+from tests.spec.test_hostile_data import converter_started, digits, digits_model, one_error
 from tests.support.real_models import FLOAT_WEIGHTS, real_model
 
 
@@ -170,3 +172,21 @@ def test_an_unused_keep_sparsity_reuses_the_conversion_made_without_it() -> None
 
     assert key(Options(keep_sparsity=True), ["fp32", "int8"]) == key(Options(), ["fp32", "int8"])
     assert key(Options(keep_sparsity=True), ["pruned_int8"]) != key(Options(), ["pruned_int8"])
+
+
+def test_class_id_labels_with_a_one_hot_loss_are_refused_before_training() -> None:
+    with pytest.raises(SourceError) as refused:
+        load_data(EXAMPLE_DATA, digits_model(), Options(loss="categorical_crossentropy"))
+    labels = digits()["y_train"]
+    assert str(refused.value) == (
+        f"--loss categorical_crossentropy needs one-hot labels, but the labels of {EXAMPLE_DATA} are class ids "
+        f"(shape {labels.shape}): use --loss sparse_categorical_crossentropy, or auto"
+    )
+
+
+def test_an_error_raised_in_traced_code_is_reported_by_its_last_line() -> None:
+    traced = ValueError(
+        'in user code:\n\n    File "training.py", line 1377, in train_function  *\n        return step_function(self)\n'
+        "\n    ValueError: Shapes (None, 1) and (None, 10) are incompatible\n"
+    )
+    assert failure_message(traced) == "ValueError: Shapes (None, 1) and (None, 10) are incompatible"
