@@ -84,8 +84,9 @@ def check_input_shapes(model: Path, entries: tuple[str, ...], data: Path | None)
     """Each ``--input-shape`` names an input of the model, by its tensor name or by its signature's name for it,
     and fits it; without ``--data`` every dynamic dimension (a free batch axis aside) has its size, since the
     model cannot be run at its placeholder shape. Read from a .tflite's flatbuffer (no TensorFlow); a Keras
-    model or SavedModel is left to the converter, which has to load it to know its inputs."""
+    file's input names from its config (its sizes, and a SavedModel, are left to the converter, which loads it)."""
     if model.suffix.lower() != ".tflite":
+        _check_keras_input_names(model, entries)
         return
     from converter.ports import read_signature
     from device_runner.flatbuffer import read_model_info
@@ -106,6 +107,27 @@ def check_input_shapes(model: Path, entries: tuple[str, ...], data: Path | None)
                 resolved_shape(tensor, shapes, called.get(tensor.name))
         except ValueError as exc:
             raise EdgebenchError(f"model {model.name}: {exc}") from exc
+
+
+def _check_keras_input_names(model: Path, entries: tuple[str, ...]) -> None:
+    """Each ``--input-shape`` names one of a Keras file's input layers, as its config declares them (read without
+    loading the model); a file whose config says nothing of its inputs is left to the converter."""
+    from converter.keras_files import layers, model_config
+    from device_runner.inputs import parse_input_shapes
+
+    config = model_config(model)
+    inputs = [] if config is None else [layer.name for layer in layers(config) if layer.class_name == "InputLayer"]
+    if not inputs:
+        return
+    try:
+        shapes = parse_input_shapes(entries)
+    except ValueError as exc:
+        raise EdgebenchError(str(exc)) from exc
+    for name in shapes:
+        if name not in inputs:
+            raise EdgebenchError(
+                f"--input-shape {name}: model {model} has no input {name!r} (its inputs: {', '.join(inputs)})"
+            )
 
 
 def convert(

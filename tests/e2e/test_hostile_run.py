@@ -94,7 +94,7 @@ RESUME_CONFLICTS = [
     ["--sparsity", "0.9"],  # the conversion options: the variants measured so far were made without them
     ["--float-io"],
     ["--lr", "0.5"],
-    ["--input-shape", "input_1:1x32x32x1"],
+    ["--input-shape", "image:1x32x32x1"],
 ]
 
 

@@ -19,7 +19,7 @@ from converter.variant_cache import Entry, VariantCache
 from converter.variants import failure_message
 from edgebench import conversion
 from edgebench.errors import EdgebenchError
-from edgebench.example import EXAMPLE_DATA
+from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench_records import sha256_tree
 from edgebench_records.catalogue import Options, unused_notes
 from tests.spec.test_hostile_data import converter_started, digits, digits_model, one_error
@@ -190,3 +190,13 @@ def test_an_error_raised_in_traced_code_is_reported_by_its_last_line() -> None:
         "\n    ValueError: Shapes (None, 1) and (None, 10) are incompatible\n"
     )
     assert failure_message(traced) == "ValueError: Shapes (None, 1) and (None, 10) are incompatible"
+
+
+def test_an_input_shape_for_an_input_a_keras_model_lacks_is_refused_from_its_config(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    workdir = tmp_path / "wk"
+    argv = ["convert", "--model", str(EXAMPLE_MODEL), "--workdir", str(workdir), "--input-shape", "nosuch:1x32x32x1"]
+    line = one_error(capsys, argv)
+    assert line == f"edgebench: --input-shape nosuch: model {EXAMPLE_MODEL} has no input 'nosuch' (its inputs: image)"
+    assert not converter_started(workdir)
