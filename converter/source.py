@@ -461,9 +461,44 @@ def _fitted(path: Path, key: str, array: np.ndarray, tensor: TensorInfo) -> np.n
     return array.astype(fed_dtype(tensor), copy=False)
 
 
+# Where each format's data ends: a file cut before it (an interrupted copy or download) would be decoded with grey
+# fill and measured as if whole (libjpeg only warns), so it is refused instead.
+END_MARKERS = ((b"\xff\xd8", b"\xff\xd9", "JPEG"), (b"\x89PNG", b"IEND", "PNG"))
+END_WITHIN = 4096  # bytes from the end: a JPEG may carry trailing padding after its end marker
+
+
+def _truncated(encoded: bytes) -> str | None:
+    """The format of an image whose data stops before its end marker, or None."""
+    for start, end, kind in END_MARKERS:
+        if encoded.startswith(start) and end not in encoded[-END_WITHIN:]:
+            return kind
+    return None
+
+
+def _read_image(file: Path, height: int, width: int, channels: int) -> np.ndarray:
+    """One image of a class folder, whole, as the model takes it (resized; RGB or grey)."""
+    import cv2
+
+    # Decoded from its bytes: cv2.imread takes the name as UTF-8 and segfaults on one that is not.
+    try:
+        encoded = file.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"cannot read image {file}: {exc.strerror or exc}") from exc
+    kind = _truncated(encoded)
+    if kind:
+        raise SourceError(f"image {file} is truncated: its {kind} data stops before its end; replace or remove it")
+    flags = cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR
+    image = cv2.imdecode(np.frombuffer(encoded, np.uint8), flags) if encoded else None
+    if image is None:
+        raise SourceError(f"cannot read image {file}")
+    if channels == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+    return np.asarray(image).reshape(height, width, channels)
+
+
 def _image_folder(path: Path, source: SourceModel, options: Options) -> Data:
     """Images in ``path/<class>/*``, read and resized with OpenCV to the model's input, split per class."""
-    import cv2
 
     if len(source.inputs) != 1:
         raise SourceError(
@@ -485,21 +520,7 @@ def _image_folder(path: Path, source: SourceModel, options: Options) -> Data:
     for label, name in enumerate(names):
         # is_file: a FIFO named like an image would block the reader
         files = sorted(p for p in (path / name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-        images = []
-        for file in files:
-            # Decoded from its bytes: cv2.imread takes the name as UTF-8 and segfaults on one that is not.
-            try:
-                encoded = np.frombuffer(file.read_bytes(), np.uint8)
-            except OSError as exc:
-                raise SourceError(f"cannot read image {file}: {exc.strerror or exc}") from exc
-            flags = cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR
-            image = cv2.imdecode(encoded, flags) if encoded.size else None
-            if image is None:
-                raise SourceError(f"cannot read image {file}")
-            if channels == 3:
-                image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-            image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
-            images.append(image.reshape(height, width, channels))
+        images = [_read_image(file, height, width, channels) for file in files]
         if len(images) < 2:
             raise SourceError(f"image folder {path / name} has {len(images)} readable images; needs at least 2")
         order = rng.permutation(len(images))

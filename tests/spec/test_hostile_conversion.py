@@ -200,3 +200,17 @@ def test_an_input_shape_for_an_input_a_keras_model_lacks_is_refused_from_its_con
     line = one_error(capsys, argv)
     assert line == f"edgebench: --input-shape nosuch: model {EXAMPLE_MODEL} has no input 'nosuch' (its inputs: image)"
     assert not converter_started(workdir)
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_a_truncated_image_is_refused_naming_it_never_decoded_with_grey_fill(tmp_path: Path, suffix: str) -> None:
+    folder = image_folder(tmp_path / "images", per_class=3)
+    noise = np.random.default_rng(0).integers(0, 255, (32, 32), np.uint8)  # enough data that a cut loses some
+    ok, encoded = cv2.imencode(suffix, noise)
+    assert ok
+    cut = folder / "dog" / f"cut{suffix}"
+    cut.write_bytes(encoded.tobytes()[: encoded.size // 2])
+    with pytest.raises(SourceError) as refused:
+        load_data(folder, digits_model(), Options())
+    kind = "JPEG" if suffix == ".jpg" else "PNG"
+    assert str(refused.value) == f"image {cut} is truncated: its {kind} data stops before its end; replace or remove it"
