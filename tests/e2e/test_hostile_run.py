@@ -10,15 +10,18 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import edgebench_records as schema
+from device_runner.sweep import CellDone
 from edgebench.cli import invoke
+from edgebench.devices.local import LocalDevice
 from edgebench.store import Store
 from edgebench_records import CellResult, Manifest, StoredRun
-from tests.conftest import QUICK, QUICK_ARGS, first_results, make_plan, rebuilt, save, stored_run
+from tests.conftest import QUICK, QUICK_ARGS, first_results, make_plan, rebuilt, save, sharing_variants, stored_run
 from tests.support.filesystems import fill, make_read_only, mounted
 
 EDGEBENCH = str(Path(sys.executable).with_name("edgebench"))
@@ -208,6 +211,40 @@ def test_a_full_disk_while_storing_keeps_the_measurements_for_a_resume(
         code, _, err = run_json(capsys, workdir, store, "--resume", run_id)
         assert code == 0, err
         assert len(stored_run(store, run_id).cells) == 2
+
+
+@pytest.mark.slow
+def test_a_work_folder_filling_up_mid_sweep_names_the_run_and_how_to_finish_it(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path_factory: pytest.TempPathFactory,
+    converted: tuple[Manifest, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sweep_on = LocalDevice.run
+
+    def filling_up(device: LocalDevice, plan: Path, results: Path, on_cell: Callable[[CellDone], None]) -> None:
+        filler.append(fill(disk))  # the plan staged, then no space left for the results
+        sweep_on(device, plan, results, on_cell)
+
+    filler: list[Path] = []
+    monkeypatch.setattr(LocalDevice, "run", filling_up)
+    with mounted(tmp_path / "disk", size_kb=16384) as disk:
+        work, store = sharing_variants(tmp_path_factory, disk / "work"), tmp_path / "h.sqlite"
+
+        code, _, err = run_json(capsys, work, store, *QUICK_ARGS, "--delegates", "cpu")
+
+        assert code == 2
+        line = error_line(err)
+        (run,) = (work / "runs").iterdir()
+        assert line.startswith(f"edgebench: run {run.name}: ") and f"(disk full at {run}" in line
+        assert line.endswith(f"; what was measured is kept: finish it with edgebench run --resume {run.name}")
+        assert not Store(f"sqlite:///{store}").has_run(run.name)
+        monkeypatch.undo()
+        filler[0].unlink()
+        code, _, err = run_json(capsys, work, store, "--resume", run.name)
+        assert code == 0, err
+        assert len(stored_run(store, run.name).cells) == 2
 
 
 @pytest.mark.slow
