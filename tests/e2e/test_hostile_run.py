@@ -18,9 +18,12 @@ import pytest
 import edgebench_records as schema
 from device_runner.sweep import CellDone
 from edgebench.cli import invoke
+from edgebench.conversion import convert
 from edgebench.devices.local import LocalDevice
+from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.store import Store
 from edgebench_records import CellResult, Manifest, StoredRun
+from edgebench_records.catalogue import Options
 from tests.conftest import QUICK, QUICK_ARGS, first_results, make_plan, rebuilt, save, sharing_variants, stored_run
 from tests.support.filesystems import fill, make_read_only, mounted
 
@@ -281,3 +284,15 @@ def test_a_terminal_that_cannot_show_unicode_gets_the_report_anyway(measured: St
         )
         assert proc.returncode == 0, proc.stderr
         assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_an_unused_keep_sparsity_reuses_the_conversion_and_says_so(
+    workdir: Path, converted: tuple[Manifest, Path]
+) -> None:
+    manifest, folder = convert(
+        EXAMPLE_MODEL, EXAMPLE_DATA, ["fp32", "int8"], workdir, options=Options(keep_sparsity=True)
+    )
+    assert folder == converted[1]  # made without it: no variant asked for reads it
+    assert manifest.variants == converted[0].variants
+    assert "--keep-sparsity is not used: no variant in --variants reads it (only pruned_int8)" in manifest.data_notes
