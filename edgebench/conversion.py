@@ -111,10 +111,13 @@ def check_input_shapes(model: Path, entries: tuple[str, ...], data: Path | None)
 
 def _check_keras_input_names(model: Path, entries: tuple[str, ...]) -> None:
     """Each ``--input-shape`` names one of a Keras file's input layers, as its config declares them (read without
-    loading the model); a file whose config says nothing of its inputs is left to the converter."""
-    from converter.keras_files import layers, model_config
+    loading the model); a file whose config says nothing of its inputs is left to the converter, and so is a
+    Keras 3 file, whose input tensors are not named after their layers (``keras_tensor_1``)."""
+    from converter.keras_files import is_keras_3, layers, model_config, saved_by
     from device_runner.inputs import parse_input_shapes
 
+    if is_keras_3(saved_by(model)):
+        return
     config = model_config(model)
     inputs = [] if config is None else [layer.name for layer in layers(config) if layer.class_name == "InputLayer"]
     if not inputs:

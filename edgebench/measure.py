@@ -216,7 +216,7 @@ def _sweep(job: Job, task: Task) -> list[CellResult]:
     except OSError as exc:  # the results or the runner's log, written into the run's folder
         if exc.errno == errno.ENOSPC or _disk_full(job.run.path):
             raise EdgebenchError(_disk_full_message(run_id, Path(exc.filename or job.run.path))) from exc
-        raise EdgebenchError(f"run {run_id}: {exc.filename}: {exc.strerror}; {_kept(run_id)}") from exc
+        raise EdgebenchError(f"run {run_id}: {exc.filename or job.run.path}: {exc.strerror}; {_kept(run_id)}") from exc
     except EdgebenchError as exc:
         if _disk_full(job.run.path):
             raise EdgebenchError(_disk_full_message(run_id, job.run.path)) from exc
