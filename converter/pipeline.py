@@ -94,8 +94,6 @@ def load_inputs(request: ConversionRequest) -> tuple[SourceModel, Data]:
     if options.student and distils:
         load_student(Path(options.student), source)  # a student of other shapes is the user's to fix: exit 2
     data = synthetic_data(source, options) if request.data is None else load_data(request.data, source, options)
-    if options.student and not distils:  # said, not silently ignored
-        data.notes.append(f"--student {options.student} is not used: no distilled variant in --variants")
     return source, data
 
 

@@ -384,9 +384,21 @@ def load_data(path: Path, source: SourceModel, options: Options) -> Data:
     check_data(path)
     data = _image_folder(path, source, options) if path.is_dir() else _npz(path, source, options.task)
     data.notes[:0] = source.notes
+    _check_labels_fit_loss(path, data.y_train, options.loss)
     if data.train is None:
         data.notes.append(f"data file {path} has no x_train: int8 calibrates on the validation inputs")
     return data
+
+
+def _check_labels_fit_loss(path: Path, labels: np.ndarray | None, loss: str) -> None:
+    """``--loss categorical_crossentropy`` with class-id labels (the only labels a classifier's data holds: one-hot
+    rows are refused) is refused before any fine-tuning; TensorFlow would fail each fine-tuned variant with its
+    traced stack."""
+    if loss == "categorical_crossentropy" and labels is not None and labels.ndim == 1:
+        raise SourceError(
+            f"--loss {loss} needs one-hot labels, but the labels of {path} are class ids (shape "
+            f"{labels.shape}): use --loss sparse_categorical_crossentropy, or auto"
+        )
 
 
 def _npz(path: Path, source: SourceModel, task: str) -> Data:
@@ -449,9 +461,44 @@ def _fitted(path: Path, key: str, array: np.ndarray, tensor: TensorInfo) -> np.n
     return array.astype(fed_dtype(tensor), copy=False)
 
 
+# Where each format's data ends: a file cut before it (an interrupted copy or download) would be decoded with grey
+# fill and measured as if whole (libjpeg only warns), so it is refused instead.
+END_MARKERS = ((b"\xff\xd8", b"\xff\xd9", "JPEG"), (b"\x89PNG", b"IEND", "PNG"))
+END_WITHIN = 4096  # bytes from the end: a JPEG may carry trailing padding after its end marker
+
+
+def _truncated(encoded: bytes) -> str | None:
+    """The format of an image whose data stops before its end marker, or None."""
+    for start, end, kind in END_MARKERS:
+        if encoded.startswith(start) and end not in encoded[-END_WITHIN:]:
+            return kind
+    return None
+
+
+def _read_image(file: Path, height: int, width: int, channels: int) -> np.ndarray:
+    """One image of a class folder, whole, as the model takes it (resized; RGB or grey)."""
+    import cv2
+
+    # Decoded from its bytes: cv2.imread takes the name as UTF-8 and segfaults on one that is not.
+    try:
+        encoded = file.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"cannot read image {file}: {exc.strerror or exc}") from exc
+    kind = _truncated(encoded)
+    if kind:
+        raise SourceError(f"image {file} is truncated: its {kind} data stops before its end; replace or remove it")
+    flags = cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR
+    image = cv2.imdecode(np.frombuffer(encoded, np.uint8), flags) if encoded else None
+    if image is None:
+        raise SourceError(f"cannot read image {file}")
+    if channels == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+    return np.asarray(image).reshape(height, width, channels)
+
+
 def _image_folder(path: Path, source: SourceModel, options: Options) -> Data:
     """Images in ``path/<class>/*``, read and resized with OpenCV to the model's input, split per class."""
-    import cv2
 
     if len(source.inputs) != 1:
         raise SourceError(
@@ -473,21 +520,7 @@ def _image_folder(path: Path, source: SourceModel, options: Options) -> Data:
     for label, name in enumerate(names):
         # is_file: a FIFO named like an image would block the reader
         files = sorted(p for p in (path / name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-        images = []
-        for file in files:
-            # Decoded from its bytes: cv2.imread takes the name as UTF-8 and segfaults on one that is not.
-            try:
-                encoded = np.frombuffer(file.read_bytes(), np.uint8)
-            except OSError as exc:
-                raise SourceError(f"cannot read image {file}: {exc.strerror or exc}") from exc
-            flags = cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR
-            image = cv2.imdecode(encoded, flags) if encoded.size else None
-            if image is None:
-                raise SourceError(f"cannot read image {file}")
-            if channels == 3:
-                image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-            image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
-            images.append(image.reshape(height, width, channels))
+        images = [_read_image(file, height, width, channels) for file in files]
         if len(images) < 2:
             raise SourceError(f"image folder {path / name} has {len(images)} readable images; needs at least 2")
         order = rng.permutation(len(images))

@@ -38,8 +38,12 @@ class Made:
 
 
 def failure_message(exc: BaseException) -> str:
-    """One readable line: TF's converter errors open with pages of MLIR locations before ``error: …``."""
-    lines = str(exc).strip().splitlines() or [type(exc).__name__]
+    """One readable line: TF's converter errors open with pages of MLIR locations before ``error: …``; an error
+    raised in a traced function (fitting, say) opens with ``in user code:`` and its Python stack, and says what
+    went wrong on its last line."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()] or [type(exc).__name__]
+    if lines[0] == "in user code:":
+        return lines[-1]
     for line in lines:
         if "error: " in line:
             return line.split("error: ", 1)[1].strip()

@@ -6,6 +6,7 @@ TF_USE_LEGACY_KERAS=1 (TFMOT needs Keras 2) and its log noise goes to a file.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -32,17 +33,19 @@ from edgebench_records import (
     read_manifest,
     sha256_tree,
 )
-from edgebench_records.catalogue import FINE_TUNED, Options
+from edgebench_records.catalogue import FINE_TUNED, Options, unread_options, unused_notes
 
 ConverterEvent = JsonObject
 
 
 def cache_key(model_sha256: str, data_sha256: str, variants: list[str], options: Options) -> str:
+    unread = unread_options(variants)
     recipe = {
         "model": model_sha256,
         "data": data_sha256,
         "variants": sorted(variants),
-        "options": keyed_options(options),
+        # an option no variant asked for reads changes none of them: the conversion made without it is reused
+        "options": {name: value for name, value in keyed_options(options).items() if name not in unread},
         "edgebench": __version__,
         "code": code_sha256(),
         "manifest": MANIFEST_RECORD.version,  # a manifest written with fewer figures is made again
@@ -81,8 +84,9 @@ def check_input_shapes(model: Path, entries: tuple[str, ...], data: Path | None)
     """Each ``--input-shape`` names an input of the model, by its tensor name or by its signature's name for it,
     and fits it; without ``--data`` every dynamic dimension (a free batch axis aside) has its size, since the
     model cannot be run at its placeholder shape. Read from a .tflite's flatbuffer (no TensorFlow); a Keras
-    model or SavedModel is left to the converter, which has to load it to know its inputs."""
+    file's input names from its config (its sizes, and a SavedModel, are left to the converter, which loads it)."""
     if model.suffix.lower() != ".tflite":
+        _check_keras_input_names(model, entries)
         return
     from converter.ports import read_signature
     from device_runner.flatbuffer import read_model_info
@@ -103,6 +107,30 @@ def check_input_shapes(model: Path, entries: tuple[str, ...], data: Path | None)
                 resolved_shape(tensor, shapes, called.get(tensor.name))
         except ValueError as exc:
             raise EdgebenchError(f"model {model.name}: {exc}") from exc
+
+
+def _check_keras_input_names(model: Path, entries: tuple[str, ...]) -> None:
+    """Each ``--input-shape`` names one of a Keras file's input layers, as its config declares them (read without
+    loading the model); a file whose config says nothing of its inputs is left to the converter, and so is a
+    Keras 3 file, whose input tensors are not named after their layers (``keras_tensor_1``)."""
+    from converter.keras_files import is_keras_3, layers, model_config, saved_by
+    from device_runner.inputs import parse_input_shapes
+
+    if is_keras_3(saved_by(model)):
+        return
+    config = model_config(model)
+    inputs = [] if config is None else [layer.name for layer in layers(config) if layer.class_name == "InputLayer"]
+    if not inputs:
+        return
+    try:
+        shapes = parse_input_shapes(entries)
+    except ValueError as exc:
+        raise EdgebenchError(str(exc)) from exc
+    for name in shapes:
+        if name not in inputs:
+            raise EdgebenchError(
+                f"--input-shape {name}: model {model} has no input {name!r} (its inputs: {', '.join(inputs)})"
+            )
 
 
 def convert(
@@ -138,7 +166,7 @@ def convert(
         else:
             # A variant file changed since it was made is a cache miss: made again, never measured as itself.
             if altered_file(out, ((v.file or "", v.sha256 or "") for v in cached.ok_variants())) is None:
-                return cached, out
+                return _noting_unused(cached, variants, options), out
     log = workdir / "logs" / f"convert-{out.name}.log"
     log.unlink(missing_ok=True)  # one conversion per log
     # FLAG=VALUE throughout: a path that starts with "-" would otherwise read as a flag of its own.
@@ -173,7 +201,14 @@ def convert(
         raise EdgebenchError(str(reply["error"]))
     if "manifest" not in reply:
         raise EdgebenchError(f"converter failed on {model}: {_failure_cause(reply, returncode)}; see {log}")
-    return read_manifest(out), out
+    return _noting_unused(read_manifest(out), variants, options), out
+
+
+def _noting_unused(manifest: Manifest, variants: list[str], options: Options) -> Manifest:
+    """The manifest with a note per option given that no variant asked for reads (said, never silently ignored).
+    Noted here, not by the converter: such options are out of the cache key, so a reused manifest may have been
+    made without them."""
+    return dataclasses.replace(manifest, data_notes=[*manifest.data_notes, *unused_notes(options, variants)])
 
 
 def _failure_cause(reply: JsonObject, returncode: int) -> str:

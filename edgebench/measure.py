@@ -7,6 +7,7 @@ device gets its run id up front, so an interrupted or failed run can always say 
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import subprocess
@@ -188,6 +189,10 @@ def _resume_job(request: RunRequest, device_names: list[str], history: Store) ->
     return [Job(record.device, device, run, lock, plan, manifest, record.tags)]
 
 
+# Less free space than this where the run's results go, after a failure: the disk filled up.
+NEARLY_FULL = 1 << 20
+
+
 def _measure(job: Job, url: str, task: Task) -> RunOutcome:
     try:
         return _measure_and_store(job, url, task)
@@ -197,12 +202,45 @@ def _measure(job: Job, url: str, task: Task) -> RunOutcome:
         raise EdgebenchError(f"run {job.run.run_id}: {exc}", exc.code) from exc
 
 
-def _measure_and_store(job: Job, url: str, task: Task) -> RunOutcome:
+def _sweep(job: Job, task: Task) -> list[CellResult]:
+    """The device's sweep and its results; a work folder that filled up meanwhile is said to be full, with how
+    to finish the run (the runner, writing and logging there, may have died without a word of why)."""
+
     def on_cell(event: CellDone) -> None:
         task.step(f"{event.cell}: {'kept from before' if event.skipped else event.status}", done=event.index)
 
-    job.device.run(job.run.plan_path, job.run.results, on_cell)
-    cells = collect_results(job.plan, job.run.results, job.device_name)
+    run_id = job.run.run_id
+    try:
+        job.device.run(job.run.plan_path, job.run.results, on_cell)
+        return collect_results(job.plan, job.run.results, job.device_name)
+    except OSError as exc:  # the results or the runner's log, written into the run's folder
+        if exc.errno == errno.ENOSPC or _disk_full(job.run.path):
+            raise EdgebenchError(_disk_full_message(run_id, Path(exc.filename or job.run.path))) from exc
+        raise EdgebenchError(f"run {run_id}: {exc.filename or job.run.path}: {exc.strerror}; {_kept(run_id)}") from exc
+    except EdgebenchError as exc:
+        if _disk_full(job.run.path):
+            raise EdgebenchError(_disk_full_message(run_id, job.run.path)) from exc
+        raise
+
+
+def _disk_full(path: Path) -> bool:
+    try:
+        usage = os.statvfs(path)
+    except OSError:
+        return False
+    return usage.f_bavail * usage.f_frsize < NEARLY_FULL
+
+
+def _disk_full_message(run_id: str, path: Path) -> str:
+    return f"run {run_id}: {os.strerror(errno.ENOSPC)} (disk full at {path}?); {_kept(run_id)}"
+
+
+def _kept(run_id: str) -> str:
+    return f"what was measured is kept: finish it with edgebench run --resume {run_id}"
+
+
+def _measure_and_store(job: Job, url: str, task: Task) -> RunOutcome:
+    cells = _sweep(job, task)
     try:
         with Store(url) as history:
             history.save_run(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from edgebench_records.options import as_flags, declared, option
+from edgebench_records.options import OptionSpec, as_flags, declared, option
 
 NORMALISATIONS = ("raw", "unit", "symmetric")  # image folders: 0..255, 0..1, -1..1
 # What the outputs mean, which decides how labels are scored: "auto" guesses from the outputs' shapes;
@@ -196,3 +196,30 @@ FINE_TUNED = frozenset(spec.name for spec in CATALOGUE if spec.trains)
 _UNDECLARED = {name for spec in CATALOGUE for name in spec.reads} - {spec.name for spec in declared(Options)}
 if _UNDECLARED:  # a recipe reading an option that is not one would never be made again when it changes
     raise ImportError(f"the catalogue's variants read {', '.join(sorted(_UNDECLARED))}, which no option declares")
+
+# Options only some variants read (every fine-tuning reads TUNING): given with none of those variants asked for,
+# they change nothing, which is said (never silently ignored) and keeps them out of the conversion's cache key.
+VARIANT_OPTIONS = frozenset({name for spec in CATALOGUE for name in spec.reads} - TUNING)
+
+
+def unread_options(variants: list[str]) -> frozenset[str]:
+    """The variant options none of ``variants`` reads: whatever their values, those variants come out the same."""
+    read = {name for variant in variants if variant in VARIANT_SPECS for name in VARIANT_SPECS[variant].reads}
+    return VARIANT_OPTIONS - read
+
+
+def unused_options(options: Options, variants: list[str]) -> list[OptionSpec]:
+    """The variant options given a value of their own that none of ``variants`` reads."""
+    unread = unread_options(variants)
+    return [spec for spec in declared(Options) if spec.name in unread and getattr(options, spec.name) != spec.default]
+
+
+def unused_notes(options: Options, variants: list[str]) -> list[str]:
+    """One note per unused variant option, naming the flag and the variants that would read it."""
+    notes = []
+    for spec in unused_options(options, variants):
+        value = getattr(options, spec.name)
+        given = spec.flags[0] if value is True else f"{spec.flags[0]} {value}"
+        readers = ", ".join(v.name for v in CATALOGUE if spec.name in v.reads)
+        notes.append(f"{given} is not used: no variant in --variants reads it (only {readers})")
+    return notes

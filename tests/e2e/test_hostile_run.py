@@ -10,15 +10,21 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import edgebench_records as schema
+from device_runner.sweep import CellDone
 from edgebench.cli import invoke
+from edgebench.conversion import convert
+from edgebench.devices.local import LocalDevice
+from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.store import Store
 from edgebench_records import CellResult, Manifest, StoredRun
-from tests.conftest import QUICK, QUICK_ARGS, first_results, make_plan, rebuilt, save, stored_run
+from edgebench_records.catalogue import Options
+from tests.conftest import QUICK, QUICK_ARGS, first_results, make_plan, rebuilt, save, sharing_variants, stored_run
 from tests.support.filesystems import fill, make_read_only, mounted
 
 EDGEBENCH = str(Path(sys.executable).with_name("edgebench"))
@@ -94,7 +100,7 @@ RESUME_CONFLICTS = [
     ["--sparsity", "0.9"],  # the conversion options: the variants measured so far were made without them
     ["--float-io"],
     ["--lr", "0.5"],
-    ["--input-shape", "input_1:1x32x32x1"],
+    ["--input-shape", "image:1x32x32x1"],
 ]
 
 
@@ -211,6 +217,40 @@ def test_a_full_disk_while_storing_keeps_the_measurements_for_a_resume(
 
 
 @pytest.mark.slow
+def test_a_work_folder_filling_up_mid_sweep_names_the_run_and_how_to_finish_it(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path_factory: pytest.TempPathFactory,
+    converted: tuple[Manifest, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sweep_on = LocalDevice.run
+
+    def filling_up(device: LocalDevice, plan: Path, results: Path, on_cell: Callable[[CellDone], None]) -> None:
+        filler.append(fill(disk))  # the plan staged, then no space left for the results
+        sweep_on(device, plan, results, on_cell)
+
+    filler: list[Path] = []
+    monkeypatch.setattr(LocalDevice, "run", filling_up)
+    with mounted(tmp_path / "disk", size_kb=16384) as disk:
+        work, store = sharing_variants(tmp_path_factory, disk / "work"), tmp_path / "h.sqlite"
+
+        code, _, err = run_json(capsys, work, store, *QUICK_ARGS, "--delegates", "cpu")
+
+        assert code == 2
+        line = error_line(err)
+        (run,) = (work / "runs").iterdir()
+        assert line.startswith(f"edgebench: run {run.name}: ") and f"(disk full at {run}" in line
+        assert line.endswith(f"; what was measured is kept: finish it with edgebench run --resume {run.name}")
+        assert not Store(f"sqlite:///{store}").has_run(run.name)
+        monkeypatch.undo()
+        filler[0].unlink()
+        code, _, err = run_json(capsys, work, store, "--resume", run.name)
+        assert code == 0, err
+        assert len(stored_run(store, run.name).cells) == 2
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("what", ["store file", "store folder", "work folder"])
 def test_a_read_only_store_or_work_folder_is_refused_before_anything_is_measured(
     capsys: pytest.CaptureFixture[str], workdir: Path, converted: tuple[Manifest, Path], tmp_path: Path, what: str
@@ -244,3 +284,15 @@ def test_a_terminal_that_cannot_show_unicode_gets_the_report_anyway(measured: St
         )
         assert proc.returncode == 0, proc.stderr
         assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_an_unused_keep_sparsity_reuses_the_conversion_and_says_so(
+    workdir: Path, converted: tuple[Manifest, Path]
+) -> None:
+    manifest, folder = convert(
+        EXAMPLE_MODEL, EXAMPLE_DATA, ["fp32", "int8"], workdir, options=Options(keep_sparsity=True)
+    )
+    assert folder == converted[1]  # made without it: no variant asked for reads it
+    assert manifest.variants == converted[0].variants
+    assert "--keep-sparsity is not used: no variant in --variants reads it (only pruned_int8)" in manifest.data_notes

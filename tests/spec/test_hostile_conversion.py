@@ -16,11 +16,13 @@ import pytest
 from converter.checks import SourceError, check_model
 from converter.source import load_data
 from converter.variant_cache import Entry, VariantCache
+from converter.variants import failure_message
 from edgebench import conversion
 from edgebench.errors import EdgebenchError
+from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench_records import sha256_tree
-from edgebench_records.catalogue import Options
-from tests.spec.test_hostile_data import converter_started, digits_model, one_error
+from edgebench_records.catalogue import Options, unused_notes
+from tests.spec.test_hostile_data import converter_started, digits, digits_model, one_error
 from tests.support.real_models import FLOAT_WEIGHTS, real_model
 
 
@@ -152,3 +154,63 @@ def test_a_converter_that_writes_no_manifest_is_reported_by_its_cause_and_log(
     message = str(failed.value)
     assert message.startswith(f"converter failed on {model}: {cause}; see {tmp_path}/logs/convert-")
     assert message.endswith(".log")
+
+
+def test_a_keep_sparsity_no_variant_reads_is_said_unused_by_the_rule_the_student_follows() -> None:
+    options = Options(keep_sparsity=True, student="s.keras")
+    assert unused_notes(options, ["fp32", "pruned"]) == [
+        "--keep-sparsity is not used: no variant in --variants reads it (only pruned_int8)",
+        "--student s.keras is not used: no variant in --variants reads it (only distilled, distilled_int8)",
+    ]
+    assert unused_notes(options, ["pruned_int8", "distilled"]) == []
+    assert unused_notes(Options(), ["fp32"]) == []  # a default is no choice of the user's
+
+
+def test_an_unused_keep_sparsity_reuses_the_conversion_made_without_it() -> None:
+    def key(options: Options, variants: list[str]) -> str:
+        return conversion.cache_key("m", "d", variants, options)
+
+    assert key(Options(keep_sparsity=True), ["fp32", "int8"]) == key(Options(), ["fp32", "int8"])
+    assert key(Options(keep_sparsity=True), ["pruned_int8"]) != key(Options(), ["pruned_int8"])
+
+
+def test_class_id_labels_with_a_one_hot_loss_are_refused_before_training() -> None:
+    with pytest.raises(SourceError) as refused:
+        load_data(EXAMPLE_DATA, digits_model(), Options(loss="categorical_crossentropy"))
+    labels = digits()["y_train"]
+    assert str(refused.value) == (
+        f"--loss categorical_crossentropy needs one-hot labels, but the labels of {EXAMPLE_DATA} are class ids "
+        f"(shape {labels.shape}): use --loss sparse_categorical_crossentropy, or auto"
+    )
+
+
+def test_an_error_raised_in_traced_code_is_reported_by_its_last_line() -> None:
+    traced = ValueError(
+        'in user code:\n\n    File "training.py", line 1377, in train_function  *\n        return step_function(self)\n'
+        "\n    ValueError: Shapes (None, 1) and (None, 10) are incompatible\n"
+    )
+    assert failure_message(traced) == "ValueError: Shapes (None, 1) and (None, 10) are incompatible"
+
+
+def test_an_input_shape_for_an_input_a_keras_model_lacks_is_refused_from_its_config(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    workdir = tmp_path / "wk"
+    argv = ["convert", "--model", str(EXAMPLE_MODEL), "--workdir", str(workdir), "--input-shape", "nosuch:1x32x32x1"]
+    line = one_error(capsys, argv)
+    assert line == f"edgebench: --input-shape nosuch: model {EXAMPLE_MODEL} has no input 'nosuch' (its inputs: image)"
+    assert not converter_started(workdir)
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_a_truncated_image_is_refused_naming_it_never_decoded_with_grey_fill(tmp_path: Path, suffix: str) -> None:
+    folder = image_folder(tmp_path / "images", per_class=3)
+    noise = np.random.default_rng(0).integers(0, 255, (32, 32), np.uint8)  # enough data that a cut loses some
+    ok, encoded = cv2.imencode(suffix, noise)
+    assert ok
+    cut = folder / "dog" / f"cut{suffix}"
+    cut.write_bytes(encoded.tobytes()[: encoded.size // 2])
+    with pytest.raises(SourceError) as refused:
+        load_data(folder, digits_model(), Options())
+    kind = "JPEG" if suffix == ".jpg" else "PNG"
+    assert str(refused.value) == f"image {cut} is truncated: its {kind} data stops before its end; replace or remove it"

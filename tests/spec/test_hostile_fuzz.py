@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -18,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edgebench.cli import cli, invoke
+from tests.support.real_models import real_model
 
 JUNK_FILES = {
     "empty.keras": b"",
@@ -61,6 +63,14 @@ VALUES = [
     ":1x2",
     "serving_default_x:0:1x224x224x3",
     "1" * 5000,  # more digits than int() reads
+    "-dash.keras",  # a path that reads as a flag
+    "-wk",
+    "--",
+    "1-100000",  # ranges and sizes far past any machine
+    "0-100000",
+    "10000000",
+    "x:100000x100000",
+    os.fsdecode(b"m-\xff.keras"),  # a path that is not UTF-8, as Python hands it over (surrogateescape)
 ]
 # Kept out of the draw: --help and --version end before any work, --debug prints tracebacks on purpose.
 SKIPPED = {"--help", "-h", "--version", "--debug", "--accept-new-host-key"}
@@ -149,3 +159,73 @@ def test_an_argument_that_is_not_utf8_is_echoed_back_without_a_crash(tmp_path: P
     )
     assert proc.returncode == 2
     assert proc.stderr.decode().strip() == "edgebench: inventory file not found: lab-?.toml"
+
+
+def hostile_argvs(junk: dict[str, Path]) -> dict[str, list[str]]:
+    """One command per new argument shape; each must be refused before any conversion or measurement."""
+    model = str(real_model("hand_landmark_lite"))  # a real .tflite: refusals come from the size checks, not its load
+    return {
+        "model path with a leading dash": ["run", "--model", "-dash.tflite"],
+        "data path with a leading dash": ["convert", "--model", model, "--data", "-d.npz"],
+        "workdir with a leading dash": ["convert", "--model", str(junk["half.tflite"]), "--workdir", "-wk"],
+        "huge thread range": ["run", "--model", model, "--threads", "1-100000"],
+        "huge cpu range": ["run", "--model", model, "--cpus", "0-100000"],
+        "huge synthetic set": ["convert", "--model", model, "--synthetic-samples", "10000000"],
+        "huge input shape": ["convert", "--model", model, "--input-shape", "input_1:1x100000x100000x3"],
+        "input shape of an unknown input": ["convert", "--model", model, "--input-shape", "x:100000x100000"],
+    }
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "model path with a leading dash",
+        "data path with a leading dash",
+        "workdir with a leading dash",
+        "huge thread range",
+        "huge cpu range",
+        "huge synthetic set",
+        "huge input shape",
+        "input shape of an unknown input",
+    ],
+)
+def test_each_hostile_argument_shape_is_refused_in_one_line_at_once(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    junk: dict[str, Path],
+    shape: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("EDGEBENCH_STORE", str(tmp_path / "h.sqlite"))
+    argv = hostile_argvs(junk)[shape]
+    start = time.monotonic()
+    code = invoke(argv)
+    elapsed = time.monotonic() - start
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith(("edgebench:", "Error:"))]
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, (argv, err)
+    assert elapsed < 10, f"{shape}: {elapsed:.1f} s"  # bounds checked before anything is expanded or allocated
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [b"run", b"--model", b"m-\xff.tflite"],
+        [b"convert", b"--model", b"half-\xff.tflite"],
+        [b"convert", b"--model", b"half.tflite", b"--data", b"d-\xff.npz"],
+        [b"run", b"--model", b"half.tflite", b"--workdir", b"-wk-\xff"],
+    ],
+    ids=["missing model", "junk model", "missing data", "workdir"],
+)
+def test_a_path_that_is_not_utf8_is_refused_in_one_line(
+    tmp_path: Path, junk: dict[str, Path], argv: list[bytes]
+) -> None:
+    (tmp_path / os.fsdecode(b"half-\xff.tflite")).write_bytes(junk["half.tflite"].read_bytes())
+    (tmp_path / "half.tflite").write_bytes(junk["half.tflite"].read_bytes())
+    edgebench = Path(sys.executable).with_name("edgebench")
+    env = {**os.environ, "EDGEBENCH_STORE": str(tmp_path / "h.sqlite")}
+    proc = subprocess.run([os.fsencode(edgebench), *argv], capture_output=True, cwd=tmp_path, env=env, check=False)
+    err = proc.stderr.decode(errors="replace")
+    lines = [line for line in err.splitlines() if line.startswith(("edgebench:", "Error:"))]
+    assert proc.returncode == 2 and len(lines) == 1 and "Traceback" not in err, (argv, err)
