@@ -6,89 +6,14 @@
  * output's own type (floats in [0, 1), integers over their range), so top-1 is right by chance only.
  * Option seed=N: the generator's seed (default 1); the same seed gives the same outputs run after run.
  *
- * Mirrors the first fields of LiteRT's C structs from tflite/core/c/common.h (ABI-stable order, append-only):
- * the context's tensor array and the registration passed by value need the whole structs; the rest only
- * their leading fields, with placeholders of the same size. */
+ * LiteRT's C structs: tests/data/litert_delegate.h. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { kOk = 0, kError = 1 };
-enum { kFloat32 = 1, kInt32 = 2, kUInt8 = 3, kInt16 = 7, kInt8 = 9 }; /* TfLiteType */
-enum { kBuiltinDelegate = 51 };                                         /* kTfLiteBuiltinDelegate */
-
-typedef struct IntArray {
-  int size;
-  int data[];
-} IntArray;
-
-typedef struct Tensor { /* TfLiteTensor, whole: the context holds an array of them */
-  int type;
-  void* data;
-  IntArray* dims;
-  float scale;
-  int32_t zero_point;
-  int allocation_type;
-  size_t bytes;
-  const void* allocation;
-  const char* name;
-  void* delegate;
-  int buffer_handle;
-  bool data_is_stale;
-  bool is_variable;
-  struct {
-    int type;
-    void* params;
-  } quantization;
-  void* sparsity;
-  const IntArray* dims_signature;
-} Tensor;
-
-typedef struct Node { /* TfLiteNode */
-  IntArray* inputs;
-  IntArray* outputs;
-} Node;
-
-struct Delegate;
-
-typedef struct Registration { /* TfLiteRegistration: passed by value, so every field must be there */
-  void* (*init)(void* context, const char* buffer, size_t length);
-  void (*free)(void* context, void* buffer);
-  int (*prepare)(void* context, Node* node);
-  int (*invoke)(void* context, Node* node);
-  const char* (*profiling_string)(const void* context, const Node* node);
-  int32_t builtin_code;
-  const char* custom_name;
-  int version;
-  void* registration_external;
-  void* (*async_kernel)(void* context, Node* node);
-  uint64_t inplace_operator;
-} Registration;
-
-typedef struct Context { /* TfLiteContext */
-  size_t tensors_size;
-  int (*GetExecutionPlan)(struct Context* context, IntArray** execution_plan);
-  Tensor* tensors;
-  void* impl_;
-  void* ResizeTensor;
-  void* ReportError;
-  void* AddTensors;
-  void* GetNodeAndRegistration;
-  int (*ReplaceNodeSubsetsWithDelegateKernels)(struct Context* context, Registration registration,
-                                               const IntArray* nodes_to_replace, struct Delegate* delegate);
-} Context;
-
-typedef struct Delegate { /* TfLiteDelegate */
-  void* data_;
-  int (*Prepare)(Context* context, struct Delegate* delegate);
-  void* CopyFromBufferHandle;
-  void* CopyToBufferHandle;
-  void* FreeBufferHandle;
-  int64_t flags;
-  void* opaque_delegate_builder;
-} Delegate;
+#include "litert_delegate.h"
 
 static uint64_t state = 1;
 

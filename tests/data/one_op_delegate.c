@@ -7,100 +7,17 @@
  * neither input written by another claimed node (so every partition is independent nodes, and no tensor lives
  * inside one). The node's fused activation (none, relu, relu_n1_to_1, relu6) is applied before the flip.
  *
- * Mirrors the first fields of LiteRT's C structs from tflite/core/c/common.h, as tests/data/corrupting_delegate.c
- * does (ABI-stable order, append-only). */
+ * LiteRT's C structs: tests/data/litert_delegate.h. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { kOk = 0, kError = 1 };
-enum { kFloat32 = 1 };                                                   /* TfLiteType */
-enum { kBuiltinAdd = 0, kBuiltinMul = 18, kBuiltinSub = 41, kBuiltinDelegate = 51 }; /* TfLiteBuiltinOperator */
-enum { kActNone = 0, kActRelu = 1, kActReluN1To1 = 2, kActRelu6 = 3 };    /* TfLiteFusedActivation */
+#include "litert_delegate.h"
 
-typedef struct IntArray {
-  int size;
-  int data[];
-} IntArray;
-
-typedef struct Tensor { /* TfLiteTensor, whole: the context holds an array of them */
-  int type;
-  void* data;
-  IntArray* dims;
-  float scale;
-  int32_t zero_point;
-  int allocation_type;
-  size_t bytes;
-  const void* allocation;
-  const char* name;
-  void* delegate;
-  int buffer_handle;
-  bool data_is_stale;
-  bool is_variable;
-  struct {
-    int type;
-    void* params;
-  } quantization;
-  void* sparsity;
-  const IntArray* dims_signature;
-} Tensor;
-
-typedef struct Node { /* TfLiteNode, up to builtin_data (TfLiteAddParams etc. start with the activation) */
-  IntArray* inputs;
-  IntArray* outputs;
-  IntArray* intermediates;
-  IntArray* temporaries;
-  void* user_data;
-  const int* builtin_data;
-} Node;
-
-struct Delegate;
-
-typedef struct Registration { /* TfLiteRegistration: passed by value, so every field must be there */
-  void* (*init)(void* context, const char* buffer, size_t length);
-  void (*free)(void* context, void* buffer);
-  int (*prepare)(void* context, Node* node);
-  int (*invoke)(void* context, Node* node);
-  const char* (*profiling_string)(const void* context, const Node* node);
-  int32_t builtin_code;
-  const char* custom_name;
-  int version;
-  void* registration_external;
-  void* (*async_kernel)(void* context, Node* node);
-  uint64_t inplace_operator;
-} Registration;
-
-typedef struct Context { /* TfLiteContext */
-  size_t tensors_size;
-  int (*GetExecutionPlan)(struct Context* context, IntArray** execution_plan);
-  Tensor* tensors;
-  void* impl_;
-  void* ResizeTensor;
-  void* ReportError;
-  void* AddTensors;
-  int (*GetNodeAndRegistration)(struct Context* context, int node_index, Node** node, Registration** registration);
-  int (*ReplaceNodeSubsetsWithDelegateKernels)(struct Context* context, Registration registration,
-                                               const IntArray* nodes_to_replace, struct Delegate* delegate);
-} Context;
-
-typedef struct Delegate { /* TfLiteDelegate */
-  void* data_;
-  int (*Prepare)(Context* context, struct Delegate* delegate);
-  void* CopyFromBufferHandle;
-  void* CopyToBufferHandle;
-  void* FreeBufferHandle;
-  int64_t flags;
-  void* opaque_delegate_builder;
-} Delegate;
-
-typedef struct DelegateParams { /* TfLiteDelegateParams: what a partition's kernel is initialised with */
-  Delegate* delegate;
-  IntArray* nodes_to_replace;
-  IntArray* input_tensors;
-  IntArray* output_tensors;
-} DelegateParams;
+enum { kBuiltinAdd = 0, kBuiltinMul = 18, kBuiltinSub = 41 };         /* TfLiteBuiltinOperator */
+enum { kActNone = 0, kActRelu = 1, kActReluN1To1 = 2, kActRelu6 = 3 }; /* TfLiteFusedActivation */
 
 typedef struct Step { /* one claimed node, as its partition's kernel runs it */
   int a, b, out, activation;
