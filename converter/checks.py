@@ -7,7 +7,6 @@ arrays, where it knows the model's classes.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -102,16 +101,6 @@ def model_file_problem(path: Path) -> str | None:
         return None if "config.json" in names else "not a Keras archive (no config.json)"
     with path.open("rb") as handle:
         return None if _hdf5_signature_at(handle, size) else "not an HDF5 file (no HDF5 signature)"
-
-
-def keras_version(path: Path) -> str | None:
-    """The Keras version a .keras archive says wrote it (its metadata.json), or None."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            version = json.loads(archive.read("metadata.json")).get("keras_version")
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError, AttributeError):
-        return None
-    return version if isinstance(version, str) else None
 
 
 def check_model(path: Path, flag: str = "--model") -> None:
