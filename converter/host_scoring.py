@@ -67,12 +67,19 @@ class HostScore:
 
 
 def score_on_host(
-    host: HostRun, layout: Layout, info: ModelInfo, data: Data, task: str, reference: list[np.ndarray] | None
+    host: HostRun,
+    layout: Layout,
+    info: ModelInfo,
+    names: list[str],
+    data: Data,
+    task: str,
+    reference: list[np.ndarray] | None,
 ) -> HostScore:
+    """``host``'s outputs scored, each under ``names``: the names the model gives its outputs, as the cells
+    name them (device_runner/signature.py)."""
     if host.outputs is None:
         return HostScore(f"unavailable ({host.problem})")
     wanted = None if reference is None else layout.arrange(reference, info.outputs)
-    names = [t.name for t in info.outputs]
     scores = accuracy.score(host.outputs, data.y_val, wanted, task, names)
     trimmed = dataclasses.replace(scores, correct=[], agree=[])
     return HostScore(HOST_REFERENCE_AVAILABLE, scores.top1, scores.fp32_agreement, trimmed)

@@ -26,6 +26,7 @@ from converter.tflite_quantize import DoesNotApply
 from converter.variant_cache import Entry, VariantCache
 from device_runner.flatbuffer import read_graph, read_model_info
 from device_runner.model_figures import model_figures
+from device_runner.signature import output_names
 from edgebench_records import VariantRecord, VariantState
 from edgebench_records.catalogue import DATA_OPTIONS
 
@@ -132,7 +133,8 @@ def describe(
     weights = weight_stats(flatbuffer)
     layout = layout_of(flatbuffer, info, ctx.source)
     host = run_on_host(path, info, layout.feed(ctx.data.val))
-    scored = score_on_host(host, layout, info, ctx.data, ctx.options.task, reference)
+    names = output_names(flatbuffer, info)
+    scored = score_on_host(host, layout, info, names, ctx.data, ctx.options.task, reference)
     record = VariantRecord(
         name=name,
         status=VariantState.OK,

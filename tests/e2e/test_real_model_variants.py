@@ -95,3 +95,6 @@ def test_an_int8_model_gets_no_int8_variant_again_and_says_why(tmp_path: Path) -
         record = variant(manifest, name)
         assert record.status == VariantState.NOT_APPLICABLE, name
         assert record.message == "the model is already quantised: no float weights left to quantise"
+    given = variant(manifest, "given")  # scored on the host under the name its signature gives the output
+    assert given.host_accuracy is not None
+    assert [output.name for output in given.host_accuracy.outputs] == ["dense_1"]
