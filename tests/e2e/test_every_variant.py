@@ -1,19 +1,16 @@
 """Every variant of the bundled example, made in one conversion: what each technique makes and keeps, read from
 the .tflite files. Sizes fall fp32 → fp16 → int8; pruned kernels hold the target sparsity and clustered ones the
-cluster count; the stacked (collaborative) variants keep what the technique before them made — the pruned zeros
-through quantisation-aware training (pqat_int8), the clusters through it (cqat_int8), both through clustering and
-QAT (pcqat_int8, pruned_clustered_int8) — with int8's ops and about int8's accuracy; BatchNorm is folded before
-QAT; channel pruning makes a smaller dense model distilled from the original; low-rank factorises only where a
-layer gets smaller; a variant that loses accuracy carries a warning.
+cluster count; BatchNorm is folded before QAT; channel pruning makes a smaller dense model distilled from the
+original; low-rank factorises only where a layer gets smaller; a variant that loses accuracy carries a warning.
 
 One conversion serves them all because each conversion of the example costs CI minutes (fine-tuning, and
-TensorFlow's start-up in every converter process)."""
+TensorFlow's start-up in every converter process). The stacked variants' specs convert at one epoch a stage of
+their own (test_collaborative.py): how close each stays to the technique it builds on is a one-epoch figure."""
 
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -30,26 +27,18 @@ pytestmark = pytest.mark.slow
 # default 20×: these specs ask that every variant is made, runs above 90 % and keeps what its technique promises;
 # what each reaches at the defaults is bench_compression's figure.
 OPTIONS = dataclasses.replace(Options(), student=str(EXAMPLE_MODEL), recovery_factor=5)
-STACKED = ("pqat_int8", "cqat_int8", "pruned_clustered_int8", "pcqat_int8")
-KEEP_ZEROS = ("pqat_int8", "pruned_clustered_int8", "pcqat_int8")
-KEEP_CLUSTERS = ("cqat_int8", "pruned_clustered_int8", "pcqat_int8")
 
 
 @dataclasses.dataclass(frozen=True)
 class Conversion:
     manifest: Manifest
     directory: Path
-    events: list[dict[str, Any]]
 
 
 @pytest.fixture(scope="module")
 def every(tmp_path_factory: pytest.TempPathFactory) -> Conversion:
-    events: list[dict[str, Any]] = []
     out = tmp_path_factory.mktemp("all")
-    manifest, directory = convert(
-        EXAMPLE_MODEL, EXAMPLE_DATA, list(RECIPES), out, options=OPTIONS, on_event=events.append
-    )
-    return Conversion(manifest, directory, events)
+    return Conversion(*convert(EXAMPLE_MODEL, EXAMPLE_DATA, list(RECIPES), out, options=OPTIONS))
 
 
 def wrapped(record: VariantRecord) -> dict[tuple[int, ...], WeightStats]:
@@ -106,46 +95,6 @@ def test_quantisation_aware_int8_stays_within_two_points_of_fp32_and_folds_batch
     assert int8.figures is not None and qat.figures is not None
     assert qat.figures.ops == int8.figures.ops  # no MUL/ADD left over from an unfolded BatchNorm
     assert qat.figures.total_params == int8.figures.total_params
-
-
-def test_stacked_variants_have_int8s_ops_and_about_its_accuracy(every: Conversion) -> None:
-    int8 = made(every, "int8")
-    assert int8.figures is not None and int8.host_top1 is not None
-    for name in STACKED:
-        record = made(every, name)
-        assert record.figures is not None and record.host_top1 is not None
-        assert record.figures.ops == int8.figures.ops, name  # BatchNorm folded, ReLUs fused: nothing left over
-        # no worse than the single technique + int8 it builds on
-        alone = made(every, "clustered_int8" if name == "cqat_int8" else "pruned_int8")
-        assert alone.host_top1 is not None and record.host_top1 >= alone.host_top1 - 0.02, name
-        assert record.host_top1 > 0.85, name
-
-
-def test_the_zeros_survive_quantisation_aware_training_and_clustering(every: Conversion) -> None:
-    pruned = made(every, "pruned_int8")
-    assert pruned.sparsity is not None and pruned.sparsity > 0.4
-    for name in KEEP_ZEROS:
-        record = made(every, name)
-        assert record.sparsity is not None and abs(record.sparsity - pruned.sparsity) < 0.01, name
-        for shape, kernel in wrapped(record).items():
-            assert abs(kernel.zero_fraction - OPTIONS.sparsity) <= 0.02, (name, kernel)
-            assert abs(kernel.zero_fraction - wrapped(pruned)[shape].zero_fraction) <= 0.02, (name, kernel)
-
-
-def test_the_clusters_survive_quantisation_aware_training(every: Conversion) -> None:
-    # without clustering each of these kernels holds far more values per output channel
-    assert max(w.unique_per_channel_max for w in wrapped(made(every, "int8")).values()) > 4 * OPTIONS.clusters
-    for name in KEEP_CLUSTERS:
-        for kernel in wrapped(made(every, name)).values():
-            # each output channel has a scale of its own in int8, so the count holds per channel
-            assert kernel.unique_per_channel_max <= OPTIONS.clusters, (name, kernel)
-
-
-def test_a_stacked_variant_reports_epochs_epochs_however_many_stages_it_runs(every: Conversion) -> None:
-    for name in STACKED:
-        epochs = [(e["epoch"], e["epochs"]) for e in every.events if e["event"] == "epoch" and e["name"] == name]
-        expected = [(epoch, OPTIONS.epochs) for epoch in range(1, OPTIONS.epochs + 1)]
-        assert epochs == expected, name  # what the progress bar counts per fine-tuned variant
 
 
 def test_channel_pruning_makes_a_smaller_dense_model_of_the_same_ops(every: Conversion) -> None:

@@ -4,6 +4,7 @@ and the gate reads a flagged side as inconclusive."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 
 import edgebench_records as schema
 from edgebench.gate import stats
-from edgebench.gate.compare import compare
+from edgebench.gate.compare import cell_key, compare
 from edgebench.gate.policy import Policy
 from edgebench_records import Activity, CellKey, CellResult, Conditions, Manifest, StoredRun
 from tests.conftest import QUICK, ROOT, make_plan
@@ -56,8 +57,16 @@ def test_the_gate_calls_a_flagged_side_inconclusive_never_regression_or_pass(mea
     # the fixture was measured on this shared machine: take its own flags off to start from clean sides
     measured = dataclasses.replace(measured, cells=[dataclasses.replace(c, conditions=None) for c in measured.cells])
 
+    # five earlier quiet runs of each cell (p50 within 1 %): what stored mode needs to judge latency at all
+    quiet = [0.995, 1.005, 1.0, 0.99, 1.01]
+    history = {
+        cell_key(measured, c): [math.log(c.timing.p50_ms * f) for f in quiet]
+        for c in measured.cells
+        if c.timing and c.timing.p50_ms
+    }
+
     def latency(candidate: StoredRun) -> set[stats.Outcome]:
-        result = compare([measured], [candidate], Policy(), {})
+        result = compare([measured], [candidate], Policy(), history)
         return {v.verdict for v in result.verdicts if v.metric.startswith("latency")}
 
     # unflagged: the same run passes, or at worst asks for more runs (its own spread can be wide here)
@@ -76,6 +85,8 @@ def test_the_gate_calls_a_flagged_side_inconclusive_never_regression_or_pass(mea
         assert latency(dataclasses.replace(candidate, cells=[flagged(c) for c in candidate.cells])) == {
             stats.Outcome.INCONCLUSIVE
         }
-    result = compare([measured], [dataclasses.replace(slower, cells=[flagged(c) for c in slower.cells])], Policy(), {})
+    result = compare(
+        [measured], [dataclasses.replace(slower, cells=[flagged(c) for c in slower.cells])], Policy(), history
+    )
     p50 = next(v for v in result.verdicts if v.metric == "latency_p50")
     assert p50.detail.startswith("candidate measured under contention: other processes kept")

@@ -120,7 +120,8 @@ def run_real(model: Path, workdir: Path, *flags: str) -> list[CellResult]:
 def test_a_stateful_model_is_compared_from_its_initial_state_and_never_wrong_against_itself(tmp_path: Path) -> None:
     """okay_nabu keeps resource variables: the warm-up and timed runs advance them, the scored outputs do not."""
     results = run_real(real_model(STATEFUL), tmp_path, "--variants", "weight_int8")
-    assert {r.variant for r in results} == {"given", "weight_int8"} and len(results) == 8
+    # its weights are int8 already: weight_int8 is not_applicable, the given file is measured in 4 cells
+    assert {r.variant for r in results} == {"given"} and len(results) == 4
     for result in results:
         assert result.status == Status.OK, f"{result.key.id}: {result.message}"
         numerics = result.numerics
