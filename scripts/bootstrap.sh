@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sourced by run.sh and test.sh: makes .venv and installs edgebench with its dev tools and the [convert]
+# Sourced by run.sh and test.sh: makes .venv and installs edgebench with its dev tools, the [tune] and
+# [explorer] extras (the tests drive them) and the [convert]
 # extra (TensorFlow: the bundled example is a .keras model, and the tests convert) into it,
 # again whenever pyproject.toml changes. Needs only python3 (>= 3.11) and the package registries.
 set -euo pipefail
@@ -24,4 +25,4 @@ ensure_venv() {
   fi
 }
 
-ensure_venv "$VENV" "$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)" -e "$ROOT[dev,convert]"
+ensure_venv "$VENV" "$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)" -e "$ROOT[dev,convert,tune,explorer]"
