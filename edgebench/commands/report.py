@@ -31,6 +31,7 @@ Examples:
   edgebench report --max-accuracy-drop 1.0 --max-size-mb 4 --max-p90-ms 20
   edgebench report --markdown - >> "$GITHUB_STEP_SUMMARY"
   edgebench report --device pi4,pixel --latest           # each variant on each device, side by side
+  edgebench report --model-explorer overlays/            # per-op figures to open in Model Explorer
 """
 
 
@@ -45,10 +46,12 @@ class Selection:
 
 @dataclass(frozen=True)
 class Pages:
-    """The files the report is also written to: the HTML page, Markdown ('-': stdout, and nothing else)."""
+    """The files the report is also written to: the HTML page, Markdown ('-': stdout, and nothing else), and
+    the folder of Model Explorer node-data files."""
 
     html_path: Path | None
     markdown_path: str | None
+    explorer_dir: Path | None
 
 
 @click.command(epilog=EPILOG)
@@ -61,6 +64,13 @@ class Pages:
     help="Write a self-contained HTML report (tables and plots, opens offline).",
 )
 @markdown_option
+@click.option(
+    "--model-explorer",
+    "explorer_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    metavar="DIR",
+    help="Write Model Explorer node-data files per cell: per-op time, placement, drift (the [explorer] extra).",
+)
 @click.option(
     "--max-accuracy-drop", type=float, metavar="POINTS", help="Constraint: top-1 at most this far below fp32."
 )
@@ -110,6 +120,8 @@ def _write(built: Report, pages: Pages, as_json: bool) -> None:
     from edgebench.report import comparison, ops
     from edgebench.report.table import console_for_stdout
 
+    if pages.explorer_dir:  # first: without Model Explorer it stops before writing anything
+        _write_overlays(built, pages.explorer_dir)
     if pages.html_path:
         from edgebench.report import html  # matplotlib: only when a page is asked for
 
@@ -126,3 +138,17 @@ def _write(built: Report, pages: Pages, as_json: bool) -> None:
         console = console_for_stdout()
         comparison.render(built.rows, built.recommendations, console, built.cpu_notes)
         ops.render(built.ops, console)
+
+
+def _write_overlays(built: Report, folder: Path) -> None:
+    """The node-data files, then on stderr how many and how to open them, and what could not be drawn."""
+    from edgebench.report import model_explorer
+
+    written = model_explorer.write_runs(built.runs, folder)
+    for note in written.notes:
+        click.echo(note, err=True)
+    click.echo(
+        f"wrote {len(written.files)} Model Explorer node-data files under {folder}: open one with "
+        f"`model-explorer VARIANT.tflite --node_data_paths=FILE`",
+        err=True,
+    )

@@ -39,6 +39,7 @@ class Report:
     history: list[ComparisonRow]
     ops: list[ops.OpsView] = field(default_factory=list)  # op types per variant, op time, placement per run
     cpu_notes: list[str] = field(default_factory=list)  # runs measured on CPUs with different features
+    runs: list[StoredRun] = field(default_factory=list)  # as loaded: the per-op overlays are drawn from them
 
 
 def build_report(request: ReportRequest) -> Report:
@@ -53,7 +54,13 @@ def build_report(request: ReportRequest) -> Report:
         history = history_of(store, runs) if request.with_history else []
     rows = comparison_rows(runs)
     return Report(
-        ids, rows, recommend(rows, request.constraints), history, ops.views(runs), cpu_features.across_runs(runs)
+        ids,
+        rows,
+        recommend(rows, request.constraints),
+        history,
+        ops.views(runs),
+        cpu_features.across_runs(runs),
+        runs,
     )
 
 
