@@ -26,6 +26,7 @@ from pathlib import Path
 
 from edgebench.errors import EdgebenchError
 from edgebench.output_files import write_output
+from edgebench.report import ops
 from edgebench_records import DRIFT_CAP, CellResult, Culprit, OpProfile, Placement, RanOn, Status, StoredRun
 
 PACKAGE = "model_explorer"  # ai-edge-model-explorer's import name
@@ -180,7 +181,7 @@ def cell_overlays(cell: CellResult) -> tuple[dict[Overlay, GraphNodeData], list[
         times = partition_times(cell.op_profile)
         found[Overlay.PLACEMENT] = placement_overlay(cell.placement, cell.delegate, times, f"placement · {name}")
     elif cell.status is Status.OK:
-        notes.append(f"{name}: no placement (the runtime gives no per-node placement for the {cell.api} API)")
+        notes.append(f"{name}: no placement overlay ({ops.placement_of(cell).note})")
     if cell.op_profile is not None and (timed := op_time_overlay(cell.op_profile, f"op time ms · {name}")):
         found[Overlay.OP_TIME] = timed
     elif cell.op_profile is not None and cell.op_profile.note:

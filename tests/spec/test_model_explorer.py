@@ -175,7 +175,8 @@ def test_cells_without_figures_are_named_with_the_reason() -> None:
     overlays, notes = model_explorer.cell_overlays(bare)
     assert overlays == {}
     assert notes == [
-        "fp32 · xnnpack · compiled · 1t: no placement (the runtime gives no per-node placement for the compiled API)",
+        "fp32 · xnnpack · compiled · 1t: no placement overlay (placement unknown: ai_edge_litert's CompiledModel API "
+        "lists no nodes)",
         "fp32 · xnnpack · compiled · 1t: no per-op time (per-op time: ai_edge_litert has no profiler)",
         "fp32 · xnnpack · compiled · 1t: no drift overlay (culprit: none named (the runner cannot search))",
     ]

@@ -6,12 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def chromium_command(chromium: str, profile: Path, *, proxy_port: int, window: tuple[int, int]) -> list[str]:
+def chromium_command(
+    chromium: str, profile: Path, *, proxy_port: int, window: tuple[int, int], local_app: bool = False
+) -> list[str]:
+    """``local_app``: a web app served on 127.0.0.1 that draws with WebGL (Model Explorer): loopback is reached
+    directly rather than through the proxy, and WebGL runs on SwiftShader, Chromium's CPU renderer."""
+    graphics = ["--use-angle=swiftshader", "--enable-unsafe-swiftshader"] if local_app else ["--disable-gpu"]
     return [
         chromium,
         "--headless",
         "--no-sandbox",
-        "--disable-gpu",
+        *graphics,
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
@@ -20,6 +25,6 @@ def chromium_command(chromium: str, profile: Path, *, proxy_port: int, window: t
         "--hide-scrollbars",
         f"--user-data-dir={profile}",
         f"--proxy-server=http://127.0.0.1:{proxy_port}",
-        "--proxy-bypass-list=<-loopback>",
+        f"--proxy-bypass-list={'127.0.0.1' if local_app else '<-loopback>'}",
         f"--window-size={window[0]},{window[1]}",
     ]
