@@ -89,16 +89,8 @@ class GraphNodeData:
 
 
 @dataclass(frozen=True)
-class NodeDataFile:
-    path: Path
-    overlay: Overlay
-    cell: str  # the cell (or variant) it is of, as the report names it
-    nodes: int  # entries written
-
-
-@dataclass(frozen=True)
 class Written:
-    files: list[NodeDataFile]
+    files: list[Path]
     notes: list[str]  # what was not written and why, one line each
 
 
@@ -202,38 +194,39 @@ def require_model_explorer() -> None:
 def write_run(run: StoredRun, folder: Path) -> Written:
     """Every overlay of ``run``'s cells, as ``folder/<run id>/<cell id>.<overlay>.json``."""
     out = folder / run.run_id
-    files: list[NodeDataFile] = []
+    files: list[Path] = []
     notes: list[str] = []
     for cell in run.cells:
         overlays, why_not = cell_overlays(cell)
         notes += [f"run {run.run_id}: {line}" for line in why_not]
         for overlay, data in overlays.items():
-            files.append(_write(out / f"{cell.key.id}.{overlay}.json", overlay, cell_name(cell), data))
+            files.append(_write(out / f"{cell.key.id}.{overlay}.json", data))
     return Written(files, notes)
 
 
 def write_layer_errors(
     run: StoredRun, folder: Path, variant: str, errors: Iterable[tuple[LayerKey, float]]
-) -> NodeDataFile | None:
-    """One variant's per-layer quantisation error as ``folder/<run id>/<variant>.layer_error.json``."""
+) -> Path | None:
+    """One variant's per-layer quantisation error as ``folder/<run id>/<variant>.layer_error.json``; None when
+    it has none. For the report to call with each variant record's per-layer errors against fp32."""
     data = layer_error_overlay(errors, f"quantisation error · {variant}")
     if data is None:
         return None
-    return _write(folder / run.run_id / f"{variant}.{Overlay.LAYER_ERROR}.json", Overlay.LAYER_ERROR, variant, data)
+    return _write(folder / run.run_id / f"{variant}.{Overlay.LAYER_ERROR}.json", data)
 
 
-def _write(path: Path, overlay: Overlay, cell: str, data: GraphNodeData) -> NodeDataFile:
+def _write(path: Path, data: GraphNodeData) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise EdgebenchError(f"--model-explorer: cannot create {path.parent}: {exc.strerror or exc}") from exc
     write_output(path, data.to_json())
-    return NodeDataFile(path, overlay, cell, len(data.results))
+    return path
 
 
 def write_runs(runs: list[StoredRun], folder: Path) -> Written:
     require_model_explorer()
-    files: list[NodeDataFile] = []
+    files: list[Path] = []
     notes: list[str] = []
     for run in runs:
         written = write_run(run, folder)

@@ -112,6 +112,15 @@ def test_layer_error_takes_op_indices_or_output_tensor_names() -> None:
     assert model_explorer.layer_error_overlay([], "q") is None
 
 
+def test_a_variants_layer_errors_go_in_a_file_of_its_own(tmp_path: Path) -> None:
+    run = stored()
+    path = model_explorer.write_layer_errors(run, tmp_path, "int8", [(4, 0.3), ("Identity", 0.1)])
+    assert path == tmp_path / run.run_id / "int8.layer_error.json"
+    written = json.loads(path.read_text())
+    assert written["name"] == "quantisation error · int8" and written["results"]["4"] == {"value": 0.3}
+    assert model_explorer.write_layer_errors(run, tmp_path, "fp16", []) is None
+
+
 def test_the_file_is_model_explorers_graph_node_data_with_no_empty_fields() -> None:
     data = model_explorer.placement_overlay(PLACEMENT, "xnnpack", [], "placement · x")
     loaded = json.loads(data.to_json())
