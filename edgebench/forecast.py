@@ -86,17 +86,29 @@ def keys_of(graph: Graph) -> list[OpKey]:
     return [key_of(graph, k) for k in range(len(graph.nodes))]
 
 
-def stored_keys(cell: CellResult) -> list[OpKey]:
-    """Each placed node's key from the stored cell alone: its op type, and its version where the model holds
-    that op in one version only (``model_ops`` lists "FULLY_CONNECTED v4" once per op code)."""
-    assert cell.placement is not None
+def _model_ops(cell: CellResult) -> dict[str, set[int]]:
+    """The versions of each op code the model holds (``model_ops`` lists "FULLY_CONNECTED v4" once per code)."""
     versions: dict[str, set[int]] = {}
     for entry in cell.model_ops:
         op, _, version = entry.rpartition(" v")
         if version.isdigit():
             versions.setdefault(op, set()).add(int(version))
-    known = {op: next(iter(v)) for op, v in versions.items() if len(v) == 1}
-    return [OpKey(op, known.get(op)) for op in cell.placement.node_ops]
+    return versions
+
+
+def node_ops(cell: CellResult) -> list[str]:
+    """The placement's op of each node named as the flatbuffer names it: the runtime lists a custom op by its
+    own name, the flatbuffer (and a forecast's keys) as "CUSTOM:name"."""
+    assert cell.placement is not None
+    custom = {op.removeprefix("CUSTOM:") for op in _model_ops(cell) if op.startswith("CUSTOM:")}
+    return [f"CUSTOM:{op}" if op in custom else op for op in cell.placement.node_ops]
+
+
+def stored_keys(cell: CellResult) -> list[OpKey]:
+    """Each placed node's key from the stored cell alone: its op type, and its version where the model holds
+    that op in one version only."""
+    known = {op: next(iter(v)) for op, v in _model_ops(cell).items() if len(v) == 1}
+    return [OpKey(op, known.get(op)) for op in node_ops(cell)]
 
 
 @dataclass(frozen=True)
@@ -116,7 +128,7 @@ def placed(model: str, cell: CellResult, graph: Graph | None) -> Placed | None:
     placement = cell.placement
     if placement is None or cell.delegate == NO_DELEGATE:
         return None
-    full = graph is not None and [n.op.name for n in graph.nodes] == placement.node_ops
+    full = graph is not None and [n.op.name for n in graph.nodes] == node_ops(cell)
     keys = keys_of(graph) if full and graph is not None else stored_keys(cell)
     return Placed(model, cell.variant, cell.delegate, keys, [p >= 0 for p in placement.node_partition])
 

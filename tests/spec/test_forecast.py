@@ -102,6 +102,21 @@ def test_leave_one_model_out_forecasts_each_model_from_the_others_alone() -> Non
     assert (stripped.covered, stripped.right) == (5, 2)
 
 
+def test_a_custom_op_is_named_as_the_flatbuffer_names_it_whatever_the_runtime_calls_it() -> None:
+    (run,) = read_bundle(DATA / "records" / "bundle-1.1.json")
+    cell = dataclasses.replace(
+        run.cells[1],
+        placement=Placement(["ADD", "Convolution2DTransposeBias"], [0, 0]),
+        model_ops=["ADD v1", "CUSTOM:Convolution2DTransposeBias v1"],
+    )
+    assert forecast.stored_keys(cell) == [OpKey("ADD", 1), OpKey("CUSTOM:Convolution2DTransposeBias", 1)]
+    one = [tensor("float32", [1])]
+    ops = [OpCode("ADD", 1), OpCode("CUSTOM:Convolution2DTransposeBias", 1)]
+    graph = Graph([Node(op, list(one), one, [False]) for op in ops], one, [False])
+    found = forecast.placed("m", cell, graph)
+    assert found is not None and found.keys == forecast.keys_of(graph)  # the variant's own graph: its full keys
+
+
 def test_a_graph_that_is_not_the_cells_variant_is_not_used_for_its_keys() -> None:
     (run,) = read_bundle(DATA / "records" / "bundle-1.1.json")
     cell = dataclasses.replace(run.cells[1], placement=Placement(["RESHAPE"], [0]), model_ops=["RESHAPE v1"])
