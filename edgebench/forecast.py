@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from device_runner.flatbuffer import Graph, ModelFormatError, read_graph
+from device_runner.flatbuffer import Graph, ModelFormatError, read_graph, read_model_info
 from edgebench.errors import EdgebenchError
 from edgebench.store import Store
 from edgebench_records import CellResult, Manifest, StoredRun, TensorInfo, sha256_file
@@ -332,7 +332,9 @@ class ModelForecast:
 
 def model_graph(path: Path) -> Graph:
     try:
-        return read_graph(path.read_bytes())
+        data = path.read_bytes()
+        read_model_info(data)  # checks the file identifier, which the graph reader takes on trust
+        return read_graph(data)
     except OSError as exc:
         raise EdgebenchError(f"--model {path}: cannot read it: {exc.strerror or exc}") from exc
     except ModelFormatError as exc:

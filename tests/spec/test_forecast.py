@@ -180,3 +180,12 @@ def test_a_device_with_no_placement_stored_is_one_line_naming_it(
     assert "--device pi4: no stored cell of it" in capsys.readouterr().err
     assert invoke([*args, "--device", "pixel", "--delegates", "gpu"]) == 2
     assert "--delegates gpu: no placement on it in pixel's history (it has xnnpack)" in capsys.readouterr().err
+
+
+def test_a_file_that_is_no_litert_model_is_one_line_naming_it(
+    tmp_path: Path, history: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    junk = tmp_path / "notes.tflite"
+    junk.write_bytes(b"these are notes, not a model")
+    assert invoke(["forecast", "--device", "pixel", "--model", str(junk), "--store", history]) == 2
+    assert f"--model {junk}: not a LiteRT model" in capsys.readouterr().err

@@ -74,7 +74,17 @@ VALUES = [
 ]
 # Kept out of the draw: --help and --version end before any work, --debug prints tracebacks on purpose.
 SKIPPED = {"--help", "-h", "--version", "--debug", "--accept-new-host-key"}
-COMMANDS = [["run"], ["push"], ["convert"], ["gate"], ["report"], ["history"], ["devices"], ["devices", "check"]]
+COMMANDS = [
+    ["run"],
+    ["push"],
+    ["convert"],
+    ["gate"],
+    ["report"],
+    ["history"],
+    ["forecast"],
+    ["devices"],
+    ["devices", "check"],
+]
 
 
 def command_of(path: list[str]) -> click.Command:
@@ -110,9 +120,9 @@ def argvs(draw: st.DrawFn, path: list[str], junk: dict[str, Path]) -> list[str]:
     # Models that cannot load first; a drawn value for the same flag comes later and wins. --data is
     # optional (synthetic inputs without it), so it is sometimes left out.
     data = ["--data", str(junk["bad.npz"])] if draw(st.booleans()) else []
-    if path[0] in ("run", "push", "convert"):
+    if path[0] in ("run", "push", "convert", "forecast"):
         model = draw(st.sampled_from(["empty.keras", "text.keras", "binary.tflite", "half.tflite"]))
-        argv += ["--model", str(junk[model]), *data]
+        argv += ["--model", str(junk[model]), *(data if path[0] != "forecast" else [])]  # forecast reads no data
     if path[0] == "gate":
         argv += ["--baseline-model", str(junk["text.keras"]), "--candidate-model", str(junk["empty.keras"]), *data]
     options = options_of(command_of(path))
