@@ -14,6 +14,7 @@ EPILOG = """\b
 Examples:
   edgebench forecast --device pixel --model new_model.tflite
   edgebench forecast --device pi4 --model int8.tflite --delegates xnnpack --json
+  edgebench forecast --device pixel --model new_model.tflite --model-explorer overlays/
 """
 
 
@@ -26,10 +27,25 @@ Examples:
     help="The .tflite to forecast (a model or one of its variants).",
 )
 @click.option("--delegates", metavar="LIST", help="Comma-separated. [default: every delegate in the history]")
+@click.option(
+    "--model-explorer",
+    "explorer_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    metavar="DIR",
+    help="Also write the forecast as Model Explorer node-data files, one per delegate (the [explorer] extra).",
+)
 @workdir_option
 @store_option
 @json_option
-def forecast(device: str, model: Path, delegates: str | None, workdir: str, store: str | None, as_json: bool) -> int:
+def forecast(
+    device: str,
+    model: Path,
+    delegates: str | None,
+    explorer_dir: Path | None,
+    workdir: str,
+    store: str | None,
+    as_json: bool,
+) -> int:
     """Predict which ops of MODEL fall off each delegate on DEVICE, before pushing it.
 
     Each op is matched by op type, version, dtypes and its shapes' class (ranks, static or dynamic) against
@@ -38,12 +54,17 @@ def forecast(device: str, model: Path, delegates: str | None, workdir: str, stor
     predicted, beside the placement measured for the same file where the store has one; never stored.
     """
     from edgebench.forecast import ForecastRequest, forecast_model
-    from edgebench.report import forecast_view
+    from edgebench.report import forecast_view, model_explorer
     from edgebench.report.table import console_for_stdout
     from edgebench.store import store_url
 
     wanted = unique_list(delegates, "--delegates") if delegates is not None else []
+    if explorer_dir is not None:
+        model_explorer.require_model_explorer()  # before the work, not after it
     found = forecast_model(ForecastRequest(store_url(store), device, model, wanted, Path(workdir)))
+    if explorer_dir is not None:
+        written = model_explorer.write_forecast(found, explorer_dir)
+        click.echo(f"wrote {len(written)} Model Explorer node-data files under {explorer_dir}", err=True)
     if as_json:
         click.echo(json.dumps(forecast_view.as_json(found), indent=1))
     else:

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
 from edgebench.errors import EdgebenchError
+from edgebench.forecast import DelegateForecast, Fate, ModelForecast
 from edgebench.output_files import write_output
 from edgebench.report import ops
 from edgebench_records import DRIFT_CAP, CellResult, Culprit, OpProfile, Placement, RanOn, Status, StoredRun
@@ -38,6 +40,8 @@ PLAIN_COLOUR = "#ffb74d"
 WITHIN_TOLERANCE = "#c8e6c9"
 PAST_TOLERANCE = "#e53935"
 LOW, HIGH = "#fff8e1", "#d84315"  # op time and layer error: white-ish to deep orange
+# A forecast in the placement overlay's colours: delegated as a partition, falls off as plain kernels.
+FORECAST_COLOURS = {Fate.DELEGATED: PARTITION_COLOURS[0], Fate.FELL_OFF: PLAIN_COLOUR, Fate.NO_HISTORY: "#e0e0e0"}
 
 
 class Overlay(StrEnum):
@@ -47,6 +51,7 @@ class Overlay(StrEnum):
     PLACEMENT = "placement"  # delegate partition or plain kernels
     DRIFT = "drift"  # a culprit search's per-op drift from the reference kernels
     LAYER_ERROR = "layer_error"  # per-layer quantisation error against fp32
+    FORECAST = "forecast"  # `edgebench forecast`'s predicted placement, beside the measured one where stored
 
 
 @dataclass(frozen=True)
@@ -160,6 +165,35 @@ def layer_error_overlay(errors: Iterable[tuple[LayerKey, float]], name: str) -> 
     per-layer errors against fp32; None when there are none."""
     results = {_key(key): NodeValue(value) for key, value in errors}
     return GraphNodeData(name, results, gradient=_scale()) if results else None
+
+
+def forecast_overlay(found: DelegateForecast, name: str) -> GraphNodeData:
+    """Each op's forecast on one delegate, labelled as predicted, with the measured place beside it where the
+    store has the same file's placement."""
+    results = {}
+    for p in found.predictions:
+        measured = ""
+        if found.measured is not None:
+            measured = f"; measured {'delegated' if found.measured.delegated[p.index] else 'fell off'}"
+        results[node_id(p.index)] = NodeValue(f"{p.fate} (predicted){measured}", FORECAST_COLOURS[p.fate])
+    return GraphNodeData(name, results)
+
+
+def write_forecast(forecast: ModelForecast, folder: Path) -> list[Path]:
+    """One file per delegate: ``folder/<model file's stem>.<delegate>.forecast.json``."""
+    require_model_explorer()
+    return [
+        _write(
+            folder / f"{forecast.model.stem}.{_file_safe(found.delegate)}.{Overlay.FORECAST}.json",
+            forecast_overlay(found, f"forecast · {found.delegate} on {forecast.device}"),
+        )
+        for found in forecast.delegates
+    ]
+
+
+def _file_safe(delegate: str) -> str:
+    """A delegate spec as part of a file name ("external:/lib/x.so;k=v" has a path in it)."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", delegate).strip("_")
 
 
 def cell_name(cell: CellResult) -> str:

@@ -89,9 +89,12 @@ def overlays(tmp_path: Path) -> Path:
     return folder
 
 
-def test_every_file_written_loads_with_model_explorers_own_classes(overlays: Path) -> None:
+def test_every_file_written_loads_with_model_explorers_own_classes(overlays: Path, tmp_path: Path) -> None:
+    history = store_url(str(tmp_path / "h.sqlite"))  # the overlays' store: forecast the shown model from it
+    forecast = ["forecast", "--device", "pixel", "--model", str(real_model(SHOWN)), "--store", history]
+    assert invoke([*forecast, "--workdir", str(tmp_path), "--model-explorer", str(overlays)]) == 0
     files = sorted(overlays.rglob("*.json"))
-    assert len(files) == 5
+    assert len(files) == 6  # placement, op time, drift and the forecast
     for path in files:
         raw = json.loads(path.read_text())
         data = node_data_builder.GraphNodeData(

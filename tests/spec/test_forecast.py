@@ -15,6 +15,7 @@ from device_runner.flatbuffer import Graph, Node, OpCode, read_graph
 from edgebench import forecast
 from edgebench.cli import invoke
 from edgebench.forecast import Fate, Level, OpKey, Placed
+from edgebench.report import model_explorer
 from edgebench.store import Store, store_url
 from edgebench_records import Placement, StoredRun, TensorInfo, read_bundle, sha256_file
 from tests.conftest import DATA, save
@@ -189,3 +190,21 @@ def test_a_file_that_is_no_litert_model_is_one_line_naming_it(
     junk.write_bytes(b"these are notes, not a model")
     assert invoke(["forecast", "--device", "pixel", "--model", str(junk), "--store", history]) == 2
     assert f"--model {junk}: not a LiteRT model" in capsys.readouterr().err
+
+
+def test_the_forecast_goes_on_the_graph_as_predicted_beside_the_measured_place(
+    tmp_path: Path, history: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = real_model(SHOWN)
+    folder = tmp_path / "overlays"
+    args = ["forecast", "--device", "pixel", "--model", str(model), "--store", history, "--workdir", str(tmp_path)]
+    assert invoke([*args, "--model-explorer", str(folder)]) == 0
+    assert f"wrote 1 Model Explorer node-data files under {folder}" in capsys.readouterr().err
+    written = json.loads((folder / f"{model.stem}.xnnpack.forecast.json").read_text())
+    assert written["name"] == "forecast · xnnpack on pixel"
+    assert written["results"]["0"] == {
+        "value": "falls off (predicted); measured delegated",  # RESHAPE: a tie at op+version, read falls off
+        "bgColor": model_explorer.PLAIN_COLOUR,
+    }
+    assert written["results"]["1"]["value"] == "delegated (predicted); measured delegated"
+    assert len(written["results"]) == len(read_graph(model.read_bytes()).nodes)
