@@ -1,6 +1,6 @@
-"""Per-op figures of stored cells as node-data files for Google's Model Explorer graph viewer
-(``ai-edge-model-explorer``, the ``[explorer]`` extra): open a variant's ``.tflite`` in it and load a file to see
-each op coloured by its figure.
+"""Per-op figures of stored cells, and a placement forecast, as node-data files for Google's Model Explorer graph
+viewer (``ai-edge-model-explorer``, the ``[explorer]`` extra): open a variant's ``.tflite`` in it and load a file
+to see each op coloured by its figure.
 
 Node ids: Model Explorer's TFLite adapter (its flatbuffer-to-graph converter) names each op node by the op's
 index in its subgraph's operator list ("0", "1", …) and gives the graph's inputs, constants and outputs the ids
