@@ -114,7 +114,7 @@ def build(ctx: Context) -> Built:
     reference = _outputs(float32, float_feed)
     if target is None:  # no labels or no drop given: halve full int8's output error
         full_error = _output_error(_outputs(full, full_feed), reference)
-        target = _Target("output error", lambda outs: _output_error(outs, reference), full_error / 2)
+        target = _Target("output error vs float32", lambda outs: _output_error(outs, reference), full_error / 2)
     made: dict[int, bytes] = {}
 
     def judge(count: int) -> Judged:
@@ -126,12 +126,13 @@ def build(ctx: Context) -> Built:
     chosen, tried = smallest_meeting(range(1, len(ranking) + 1), judge)
     kept = ranking[: chosen.count]
     figures = ", ".join(f"{j.count}: {j.figure:.3g}" for j in tried)
+    goal = f"{target.describe} ≤ {target.limit:.3g}"
     verdict = (
-        f"the fewest meeting {target.describe} ≤ {target.limit:.3g}"
+        f"{chosen.count} of the worst layers kept in float32, the fewest with {goal}"
         if chosen.meets
-        else f"warning: no count up to {len(ranking)} met {target.describe} ≤ {target.limit:.3g}; kept the best"
+        else f"warning: no count of float layers up to {len(ranking)} reached {goal}; kept the best, {chosen.count}"
     )
-    return Built(made[chosen.count], notes=(f"{verdict} ({target.describe} by layers kept: {figures})", _kept(kept)))
+    return Built(made[chosen.count], notes=(f"{verdict} (by layers kept: {figures})", _kept(kept)))
 
 
 def _kept(layers: tuple[str, ...]) -> str:
@@ -149,7 +150,7 @@ def _target(ctx: Context, float32: bytes, val: list[np.ndarray]) -> _Target | No
     if float_top1 is None:  # labels that are not class ids: no top-1 to hold
         return None
     return _Target(
-        "top-1 drop (points)",
+        "top-1 drop in points",
         lambda outs: 100 * (float_top1 - (_top1(outs, labels, ctx, names) or 0.0)),
         drop,
     )
