@@ -8,10 +8,11 @@ QUANTIZE). One path for Keras, SavedModel and ``.tflite`` sources: the ranking's
 ``.tflite``'s own, which is what the recipe's scopes match, whereas TensorFlow's ``QuantizationDebugger`` denylist
 names graph nodes of a Keras or SavedModel conversion only and has no ``.tflite`` path.
 
-N is ``--mixed-float-layers``; 0 (the default) searches it: the fewest layers, up to ``MIXED_CAP``, that keep
-top-1 within ``--max-accuracy-drop`` points of float32 when the data has labels and the drop is given, else that
-halve full int8's error at the outputs. When no count up to the cap meets the target the best one tried is kept
-and the variant's notes say so.
+N is ``--mixed-float-layers``; 0 (the default) chooses it. With labelled data and ``--max-accuracy-drop``, N is the
+fewest of the ``MIXED_CAP`` worst layers that keep top-1 within the drop of float32 (one quantisation per count
+tried); when no count up to the cap does, the best one tried is kept and the variant's notes say so. Otherwise N
+is read off the ranking alone, at no further quantisation: the layers that add at least ``STANDOUT`` of what the
+worst one adds (up to ``MIXED_CAP``), the few that stand out where int8 breaks one layer.
 """
 
 from __future__ import annotations
@@ -30,13 +31,13 @@ from converter.recipes import Built, Context, calibration_samples, float_model
 from converter.structure import Unsupported
 from converter.tflite_quantize import Scheme, quantize_tflite
 from device_runner import accuracy
-from device_runner.culprit import drift
 from device_runner.flatbuffer import read_model_info
 from device_runner.signature import output_names
-from edgebench_records import worst_layers
+from edgebench_records import LayerError, worst_layers
 from edgebench_records.catalogue import Options
 
 MIXED_CAP = 8  # most layers a search keeps in float: past that, the variant is hardly int8 any more
+STANDOUT = 0.5  # without a drop to meet: a layer stays float if it adds at least this share of the worst one's error
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,14 @@ class Judged:
     count: int
     figure: float
     meets: bool
+
+
+def standing_out(layers: list[LayerError]) -> list[LayerError]:
+    """The worst layers (at most ``MIXED_CAP``) that add at least ``STANDOUT`` of what the worst one adds; none when
+    no layer adds any error."""
+    ranked = worst_layers(layers, MIXED_CAP)
+    top = ranked[0].added if ranked else 0.0
+    return [layer for layer in ranked if top > 0 and layer.added >= STANDOUT * top]
 
 
 def smallest_meeting(counts: range, judge: Callable[[int], Judged]) -> tuple[Judged, list[Judged]]:
@@ -78,10 +87,10 @@ def describe(o: Options) -> str:
     elif o.max_accuracy_drop is not None:
         which = (
             f"the fewest (at most {MIXED_CAP}) layers that keep top-1 within {o.max_accuracy_drop:g} points of "
-            "float32 (with labels; else that halve its output error), taken from those"
+            f"float32 (with labels; else those adding ≥ {STANDOUT:g}× the worst one's error), taken from those"
         )
     else:
-        which = f"the fewest (at most {MIXED_CAP}) layers that halve its output error, taken from those"
+        which = f"the layers (at most {MIXED_CAP}) adding ≥ {STANDOUT:g}× the worst one's error, taken from those"
     return (
         f"full-integer int8 ({io}) but for {which} that add the most int8 error, kept in float32 "
         "(ai-edge-quantizer selective recipe)"
@@ -111,20 +120,26 @@ def build(ctx: Context) -> Built:
         short = f" (the model has only {len(ranking)} to rank)" if len(ranking) < wanted else ""
         return Built(quantized(kept), notes=(_kept(kept) + short,))
     target = _target(ctx, float32, val)
-    reference = _outputs(float32, float_feed)
-    if target is None:  # no labels or no drop given: halve full int8's output error
-        full_error = _output_error(_outputs(full, full_feed), reference)
-        target = _Target("output error vs float32", lambda outs: _output_error(outs, reference), full_error / 2)
+    if target is None:  # no labels or no drop given: the layers that stand out, read off the ranking
+        kept = tuple(layer.tensor for layer in standing_out(errors))
+        note = f"{len(kept)} layers adding ≥ {STANDOUT:g}× the worst one's error kept in float32"
+        return Built(quantized(kept), notes=(note, _kept(kept)))
+    return _search(ctx, ranking, quantized, target)
+
+
+def _search(
+    ctx: Context, ranking: tuple[str, ...], quantized: Callable[[tuple[str, ...]], bytes], target: _Target
+) -> Built:
+    """The fewest of ``ranking``'s first layers kept float whose candidate meets ``target``, else the best tried."""
     made: dict[int, bytes] = {}
 
     def judge(count: int) -> Judged:
         made[count] = quantized(ranking[:count])
-        feed = layout_of(made[count], read_model_info(made[count]), ctx.source).feed(val)
+        feed = layout_of(made[count], read_model_info(made[count]), ctx.source).feed(ctx.data.val)
         figure = target.figure(_outputs(made[count], feed))
         return Judged(count, figure, figure <= target.limit)
 
     chosen, tried = smallest_meeting(range(1, len(ranking) + 1), judge)
-    kept = ranking[: chosen.count]
     figures = ", ".join(f"{j.count}: {j.figure:.3g}" for j in tried)
     goal = f"{target.describe} ≤ {target.limit:.3g}"
     verdict = (
@@ -132,11 +147,11 @@ def build(ctx: Context) -> Built:
         if chosen.meets
         else f"warning: no count of float layers up to {len(ranking)} reached {goal}; kept the best, {chosen.count}"
     )
-    return Built(made[chosen.count], notes=(f"{verdict} (by layers kept: {figures})", _kept(kept)))
+    return Built(made[chosen.count], notes=(f"{verdict} (by layers kept: {figures})", _kept(ranking[: chosen.count])))
 
 
 def _kept(layers: tuple[str, ...]) -> str:
-    return f"kept in float32: {', '.join(repr(name) for name in layers)}"
+    return f"kept in float32: {', '.join(repr(name) for name in layers) or 'none'}"
 
 
 def _target(ctx: Context, float32: bytes, val: list[np.ndarray]) -> _Target | None:
@@ -169,8 +184,3 @@ def _outputs(flatbuffer: bytes, inputs: list[np.ndarray]) -> list[np.ndarray]:
     if host.outputs is None:
         raise ValueError(f"the host cannot run a mixed_int8 candidate: {host.problem}")
     return host.outputs
-
-
-def _output_error(outputs: list[np.ndarray], reference: list[np.ndarray]) -> float:
-    """The worst output's error against float32 (RMS over its spread, as the per-layer figures)."""
-    return max(drift(got, want) for got, want in zip(outputs, reference, strict=True))

@@ -171,7 +171,7 @@ CATALOGUE = (
     VariantSpec(
         "mixed_int8",
         "full-integer int8 but for the layers that add the most int8 error, kept float32",
-        reads=INT8_IO | {"mixed_float_layers", "max_accuracy_drop"},
+        reads=INT8_IO | {"mixed_float_layers", "max_accuracy_drop", "task"},  # task: how its drop is scored
     ),
     VariantSpec("pruned", "magnitude-pruned (--sparsity), fine-tuned; float32", True, TUNING | {"sparsity"}),
     VariantSpec(

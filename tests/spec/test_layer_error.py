@@ -7,7 +7,7 @@ import pytest
 
 import edgebench_records as schema
 from converter.layer_error import per_op
-from converter.mixed import Judged, smallest_meeting
+from converter.mixed import MIXED_CAP, Judged, smallest_meeting, standing_out
 from device_runner.flatbuffer import Graph, Node, OpCode
 from edgebench_records import LayerError, Manifest, VariantRecord, VariantState, worst_layers
 from edgebench_records.catalogue import VARIANT_SPECS, Options, unused_notes
@@ -82,6 +82,14 @@ def test_when_no_count_up_to_the_cap_meets_it_the_best_tried_is_kept_and_said_no
     _, judge = _judge({1: 3.0, 2: 2.0, 3: 2.0}, 1.0)
     chosen, tried = smallest_meeting(range(1, 4), judge)  # type: ignore[arg-type]
     assert (chosen.count, chosen.meets, len(tried)) == (2, False, 3)  # of equal figures, the fewer layers
+
+
+def test_without_a_drop_to_meet_mixed_keeps_the_layers_that_stand_out() -> None:
+    layers = [LayerError(k, "CONV_2D", f"c{k}", 0.5, added) for k, added in enumerate([0.02, 0.4, 0.25, 0.19, 0.0])]
+    assert [layer.tensor for layer in standing_out(layers)] == ["c1", "c2"]  # at least half of the worst's 0.4
+    assert standing_out([LayerError(0, "ADD", "a", 0.0, 0.0)]) == []  # nothing adds error: nothing kept float
+    many = [LayerError(k, "ADD", f"a{k}", 0.1, 0.1) for k in range(MIXED_CAP + 3)]
+    assert len(standing_out(many)) == MIXED_CAP
 
 
 def test_a_manifest_from_before_1_4_reads_with_no_per_layer_figures_and_no_refusal() -> None:
