@@ -122,7 +122,8 @@ def build(ctx: Context) -> Built:
     target = _target(ctx, float32, val)
     if target is None:  # no labels or no drop given: the layers that stand out, read off the ranking
         kept = tuple(layer.tensor for layer in standing_out(errors))
-        note = f"{len(kept)} layers adding ≥ {STANDOUT:g}× the worst one's error kept in float32"
+        count = f"{len(kept)} layer{'' if len(kept) == 1 else 's'}"
+        note = f"{count} adding ≥ {STANDOUT:g}× the worst one's error kept in float32"
         return Built(quantized(kept), notes=(note, _kept(kept)))
     return _search(ctx, ranking, quantized, target)
 
