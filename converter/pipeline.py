@@ -17,7 +17,8 @@ from converter.checks import first_line
 from converter.events import epoch_reporter
 from converter.host_scoring import source_reference
 from converter.input_set import input_set
-from converter.recipes import RECIPES, Context, shared_training
+from converter.layer_error import compare_layers
+from converter.recipes import RECIPES, Context, float_model, shared_training
 from converter.remedies import baseline_top1, flag_accuracy_losses
 from converter.source import (
     Data,
@@ -118,6 +119,13 @@ def make_all(
     return made
 
 
+def fp32_bytes(made: list[Made], out: Path, source: SourceModel) -> bytes:
+    """The float model the int8 variants are compared with: the fp32 variant if it was made, else the float
+    model ai-edge-quantizer would start from (the given file, or the source converted)."""
+    fp32 = next((m.record for m in made if m.record.name == "fp32" and m.record.file), None)
+    return (out / fp32.file).read_bytes() if fp32 is not None and fp32.file else float_model(source)
+
+
 def convert(request: ConversionRequest) -> Manifest:
     source, data = load_inputs(request)
     request.out.mkdir(parents=True, exist_ok=True)
@@ -125,6 +133,7 @@ def convert(request: ConversionRequest) -> Manifest:
     if problem:
         data.notes.append(f"no host reference: the host cannot run {source.name} ({problem})")
     made = make_all(request, source, data, reference)
+    made = compare_layers(made, request.out, lambda: fp32_bytes(made, request.out, source), source, data)
     made = flag_accuracy_losses(made, baseline_top1(made, reference, data, request.options))
     inputs, kernels = input_set(data, reference, made, source)
     write_input_set(request.out / INPUT_SET_NAME, inputs, kernels)

@@ -204,6 +204,23 @@ def _int8(ctx: Context) -> Built:
     return Built(_full_integer(_source_converter(ctx), ctx))
 
 
+def float_model(source: SourceModel) -> bytes:
+    """The float flatbuffer ai-edge-quantizer works from: the given .tflite, or the source converted to fp32."""
+    if source.tflite is not None:
+        return source.tflite.read_bytes()
+    if source.make_converter is None:
+        raise Unsupported("needs a Keras model, SavedModel or float .tflite to quantise")
+    return _convert(source.make_converter())
+
+
+def calibration_samples(ctx: Context) -> list[list[np.ndarray]]:
+    """Up to ``CALIBRATION_SAMPLES`` samples, one array per input, in the source's input order (a given file's
+    own; a converted float model's as its signature names them)."""
+    inputs = ctx.data.calibration
+    count = min(CALIBRATION_SAMPLES, len(inputs[0]))
+    return [[x[i : i + 1] for x in inputs] for i in range(count)]
+
+
 def _quantized(scheme: str) -> Callable[[Context], Built]:
     """The variant made by ai-edge-quantizer from the float flatbuffer: the given .tflite, or the source
     converted to fp32 (a recipe TensorFlow's converter has no switch for, such as weight-only int8)."""
@@ -211,12 +228,8 @@ def _quantized(scheme: str) -> Callable[[Context], Built]:
     def build(ctx: Context) -> Built:
         from converter.tflite_quantize import Scheme, quantize_tflite
 
-        given = ctx.source.tflite.read_bytes() if ctx.source.tflite else _convert(_source_converter(ctx))
-        calibration = None
-        if scheme == Scheme.FULL_INT8:  # the data's inputs are in the given file's own input order
-            inputs = ctx.data.calibration
-            count = min(CALIBRATION_SAMPLES, len(inputs[0]))
-            calibration = [[x[i : i + 1] for x in inputs] for i in range(count)]
+        given = float_model(ctx.source)
+        calibration = calibration_samples(ctx) if scheme == Scheme.FULL_INT8 else None
         made = quantize_tflite(given, Scheme(scheme), calibration, float_io=ctx.options.float_io)
         origin = f"the given {ctx.source.tflite.name}" if ctx.source.tflite else "the source converted to float32"
         return Built(made.flatbuffer, notes=(f"made by ai-edge-quantizer from {origin}", *made.notes))
@@ -228,6 +241,18 @@ def _graph_or_quantized(from_graph: Callable[[Context], Built], scheme: str) -> 
     """TensorFlow's converter where there is a graph to convert, else ai-edge-quantizer on the .tflite."""
     from_file = _quantized(scheme)
     return lambda ctx: from_graph(ctx) if ctx.source.make_converter is not None else from_file(ctx)
+
+
+def _mixed(ctx: Context) -> Built:
+    from converter import mixed  # it builds on this module's Context and helpers
+
+    return mixed.build(ctx)
+
+
+def _mixed_describe(o: Options) -> str:
+    from converter import mixed
+
+    return mixed.describe(o)
 
 
 def _as_fp32(converter: Any, ctx: Context) -> bytes:
@@ -391,6 +416,7 @@ RECIPES = {
             quantizes=True,
             calibrates=True,
         ),
+        _recipe("mixed_int8", _mixed_describe, _mixed, quantizes=True, calibrates=True),
         _recipe(
             "pruned",
             lambda o: f"magnitude-pruned to {o.sparsity:g} sparsity (polynomial), {_tuned(o)}; float32",

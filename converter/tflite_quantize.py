@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -58,13 +59,20 @@ class DoesNotApply(QuantizeError):
 
 
 def quantize_tflite(
-    flatbuffer: bytes, scheme: Scheme, calibration: list[list[np.ndarray]] | None = None, *, float_io: bool = False
+    flatbuffer: bytes,
+    scheme: Scheme,
+    calibration: list[list[np.ndarray]] | None = None,
+    *,
+    float_io: bool = False,
+    keep_float: tuple[str, ...] = (),
 ) -> Quantized:
     """The ``scheme`` variant of a float model.
 
     ``calibration``: samples, each one array per model input (subgraph 0's input order) shaped as the model
     wants it, batch axis included; required by ``FULL_INT8``, ignored otherwise. ``float_io``: a ``FULL_INT8``
-    variant keeps float32 inputs and outputs (as ``Options.float_io``).
+    variant keeps float32 inputs and outputs (as ``Options.float_io``). ``keep_float``: output tensor names of
+    ops left unquantised (ai-edge-quantizer's selective recipe: the op computes in float32 between a DEQUANTIZE
+    and a QUANTIZE), as ``converter.mixed`` asks.
     """
     from ai_edge_litert import schema_py_generated as schema
 
@@ -100,7 +108,7 @@ def quantize_tflite(
             notes.append(f"signature {SIGNATURE_KEY!r} added for calibration")
         feeds = {SIGNATURE_KEY if added else _signature_key(model): _feeds(model, names, calibration)}
     try:  # in a child process: a native crash there is this variant's failure, not the conversion's
-        result = isolated(_quantize, _write(model), scheme, feeds, float_io)
+        result = isolated(_quantize, _write(model), scheme, feeds, float_io, keep_float)
     except Crashed as exc:
         raise Crashed(f"ai-edge-quantizer {exc}") from None
     _check_scales(result)
@@ -354,12 +362,16 @@ def _feeds(model: Any, names: list[str], calibration: list[list[np.ndarray]]) ->
 
 
 def _quantize(
-    flatbuffer: bytes, scheme: Scheme, feeds: dict[str, list[dict[str, np.ndarray]]] | None, float_io: bool
+    flatbuffer: bytes,
+    scheme: Scheme,
+    feeds: dict[str, list[dict[str, np.ndarray]]] | None,
+    float_io: bool,
+    keep_float: tuple[str, ...],
 ) -> bytes:
     from ai_edge_quantizer import quantizer
 
     qt = quantizer.Quantizer(flatbuffer)
-    _load_recipe(qt, scheme, float_io)
+    _load_recipe(qt, scheme, float_io, keep_float)
     with _quiet():
         try:
             calibrated = qt.calibrate(feeds) if feeds is not None else None
@@ -372,7 +384,13 @@ def _quantize(
     return bytes(result.quantized_model)
 
 
-def _load_recipe(qt: Any, scheme: Scheme, float_io: bool) -> None:
+def op_scope(tensor: str) -> str:
+    """The regex that picks the op whose outputs include ``tensor`` alone: ai-edge-quantizer names an op's scope
+    by its output tensors' names, each followed by ';'."""
+    return f"(^|;){re.escape(tensor)};"
+
+
+def _load_recipe(qt: Any, scheme: Scheme, float_io: bool, keep_float: tuple[str, ...]) -> None:
     from ai_edge_quantizer import algorithm_manager, qtyping, recipe
 
     algorithms, ops = algorithm_manager.AlgorithmName, qtyping.TFLOperationName
@@ -384,6 +402,8 @@ def _load_recipe(qt: Any, scheme: Scheme, float_io: bool) -> None:
     if scheme is Scheme.FULL_INT8 and float_io:  # the model's own inputs and outputs stay float32
         for end in (ops.INPUT, ops.OUTPUT):
             qt.update_quantization_recipe(".*", end, algorithm_key=algorithms.NO_QUANTIZE)
+    for tensor in keep_float:  # added last: the quantiser takes the last rule that matches an op
+        qt.update_quantization_recipe(op_scope(tensor), ops.ALL_SUPPORTED, algorithm_key=algorithms.NO_QUANTIZE)
 
 
 @contextlib.contextmanager

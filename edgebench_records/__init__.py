@@ -26,11 +26,13 @@ from edgebench_records.manifest import (
     INPUT_SET_NAME,
     MANIFEST_NAME,
     MANIFEST_RECORD,
+    LayerError,
     Manifest,
     VariantRecord,
     VariantState,
     WeightStats,
     read_manifest,
+    worst_layers,
 )
 from edgebench_records.model import ModelFigures, TensorInfo
 from edgebench_records.protocol import (
@@ -106,6 +108,7 @@ __all__ = [
     "CulpritMethod",
     "DeviceFacts",
     "FailureClass",
+    "LayerError",
     "Manifest",
     "Measurement",
     "Memory",
@@ -145,6 +148,7 @@ __all__ = [
     "sha256_file",
     "sha256_tree",
     "to_dict",
+    "worst_layers",
     "write",
     "write_atomic",
     "write_bundle",

@@ -99,6 +99,19 @@ class Options:
         help="A Keras model (.keras/.h5) with the model's input and output shapes: the distilled variants train it "
         "from the model as teacher (without it they are not applicable).",
     )
+    mixed_float_layers: int = option(
+        0,
+        at_least=0,
+        metavar="N",
+        help="mixed_int8: how many of the layers that add the most int8 error stay float32; 0: the fewest (up to "
+        "8) that keep top-1 within --max-accuracy-drop (labelled data), else that halve full int8's output error.",
+    )
+    max_accuracy_drop: float | None = option(
+        None,
+        at_least=0,
+        metavar="POINTS",
+        help="mixed_int8 with --mixed-float-layers 0 and labelled data: keep top-1 within this many points of float32.",
+    )
     # The three below decide how a Keras model (and --student) loads and converts: every variant depends on them.
     custom_objects: str = option(
         "",
@@ -155,6 +168,11 @@ CATALOGUE = (
     VariantSpec("dynamic_int8", "dynamic-range int8: int8 weights, float activations"),
     VariantSpec("weight_int8", "weight-only int8, de-quantised at load"),
     VariantSpec("int8", "full-integer int8, calibrated", reads=INT8_IO),
+    VariantSpec(
+        "mixed_int8",
+        "full-integer int8 but for the layers that add the most int8 error, kept float32",
+        reads=INT8_IO | {"mixed_float_layers", "max_accuracy_drop", "task"},  # task: how its drop is scored
+    ),
     VariantSpec("pruned", "magnitude-pruned (--sparsity), fine-tuned; float32", True, TUNING | {"sparsity"}),
     VariantSpec(
         "pruned_int8",

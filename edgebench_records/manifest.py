@@ -23,7 +23,9 @@ INPUT_SET_NAME = "inputs.npz"
 # 1.3: any model as it comes: whether the inputs are synthetic and what the converter made of the data
 #      (``synthetic_inputs``, ``data_notes``); per variant ``host_reference`` (the host may be unable to run
 #      it: still made, measured on the device), ``host_accuracy`` (every output head) and ``notes`` (warnings)
-MANIFEST_RECORD = RecordType("variants manifest", "1.3")
+# 1.4: per int8-family variant, its per-layer error against fp32 (``layer_errors``) or why there is none
+#      (``layer_error_note``); per mixed_int8 variant, the layers it kept in float (``float_layers``)
+MANIFEST_RECORD = RecordType("variants manifest", "1.4")
 HOST_REFERENCE_AVAILABLE = "available"
 
 
@@ -45,6 +47,34 @@ class WeightStats:
     zero_fraction: float
     unique: int  # distinct stored values in the tensor
     unique_per_channel_max: int  # along axis 0 (output channels of CONV_2D / FULLY_CONNECTED)
+
+
+@dataclass(frozen=True)
+class LayerError:
+    """One op of a quantised variant against the float32 model on the same inputs (``converter.layer_error``).
+
+    Errors are RMS(variant - fp32) over the fp32 tensor's spread (its standard deviation; its RMS where it is
+    constant), pooled over the compared samples: an offset shows as much as a scale error does."""
+
+    index: int  # the op's position in the variant's main subgraph, in execution order
+    op: str  # its type, e.g. "CONV_2D"
+    tensor: str  # its output tensor's name, the same in the fp32 model (what they were matched by)
+    error: float  # at this tensor: everything quantised up to here
+    added: float  # this op's own share: ``error`` less the largest error among its inputs (0 when it shrank)
+
+    @property
+    def line(self) -> str:
+        """One line for a table's note: a fused op's tensor is named by each TF op it fused, ';'-separated; the
+        first names it well enough there (the record keeps the whole name)."""
+        first, _, rest = self.tensor.partition(";")
+        return f"op {self.index} {self.op} {first + ('…' if rest else '')!r} {self.error:.3g} (+{self.added:.3g})"
+
+
+def worst_layers(layers: list[LayerError], count: int) -> list[LayerError]:
+    """The ``count`` ops that add the most error (ties: the earlier op first); the ranking mixed_int8 keeps in
+    float from. By what each op adds, not by the error it shows: that grows down the graph, and would rank the
+    last ops first whatever broke earlier."""
+    return sorted(layers, key=lambda layer: (-layer.added, layer.index))[:count]
 
 
 @dataclass(frozen=True)
@@ -75,6 +105,18 @@ class VariantRecord:
     convert_s: float | None = None
     finetune_s: float | None = None
     figures: ModelFigures | None = None  # None in manifests older than 1.2
+    # An int8-family variant's error against fp32, per compared op in execution order (empty: not compared) ...
+    layer_errors: list[LayerError] = field(default_factory=list)
+    # ... or "per-layer error unavailable: <why>" when it could not be compared ("" otherwise)
+    layer_error_note: str = ""
+    float_layers: list[str] = field(default_factory=list)  # mixed_int8: the output tensors of the ops kept float
+
+    def layer_error_line(self, count: int = 3) -> str:
+        """The worst ``count`` layers in one line, or why there are none; "" for a variant not compared."""
+        if self.layer_error_note:
+            return self.layer_error_note
+        worst = worst_layers(self.layer_errors, count)
+        return "worst layers vs fp32 (error +added): " + "; ".join(layer.line for layer in worst) if worst else ""
 
 
 @dataclass(frozen=True)
@@ -110,6 +152,14 @@ def _manifest_to_1_3(data: dict[str, Any]) -> dict[str, Any]:
         for v in data.get("variants", [])
     ]
     return data | {"variants": variants, "synthetic_inputs": False, "data_notes": []}
+
+
+@MANIFEST_RECORD.step("1.3", "1.4")
+def _manifest_to_1_4(data: dict[str, Any]) -> dict[str, Any]:
+    """Before 1.4 no variant was compared with fp32 layer by layer: none has per-layer figures, and none is said
+    to lack them (the comparison was not asked for, not refused)."""
+    variants = [v | {"layer_errors": [], "layer_error_note": "", "float_layers": []} for v in data.get("variants", [])]
+    return data | {"variants": variants}
 
 
 def read_manifest(directory: Path) -> Manifest:

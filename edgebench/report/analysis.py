@@ -59,6 +59,7 @@ class ComparisonRow:
     worst_head_error: float | None = None  # its RMS error as a share of its spread
     head_warning: str = ""  # one line when that is past marks.FIDELITY_MAX_ERROR
     culprit: str = ""  # the op that broke a wrong_output cell, when --find-culprits searched
+    worst_layers: str = ""  # the variant's worst int8 layers against fp32 (converter.layer_error), one line
 
     @property
     def ok(self) -> bool:

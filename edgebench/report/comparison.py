@@ -125,16 +125,19 @@ def contended_notes(rows: list[ComparisonRow]) -> list[str]:
 
 def row_notes(rows: list[ComparisonRow]) -> list[str]:
     """What the cells cannot say, once each: why top-1 reads "not scored" on a device, which devices were
-    emulated, and the converter's warnings on a variant (the accuracy it lost on the host, and what to try)."""
+    emulated, the converter's warnings on a variant (the accuracy it lost on the host, and what to try) and its
+    worst int8 layers against fp32."""
     seen = dict.fromkeys((r.device, r.labels_note) for r in rows if r.labels_note)
     emulated = dict.fromkeys((r.device, r.emulated) for r in rows if r.emulated)
     warned = dict.fromkeys((r.variant, r.warning) for r in rows if r.warning)
     heads = dict.fromkeys((r.variant, r.head_warning) for r in rows if r.head_warning)
+    layers = dict.fromkeys((r.variant, r.worst_layers) for r in rows if r.worst_layers)
     return (
         [f"{HEAD_WARNING} {variant}: {warning}" for variant, warning in heads]
         + [f"top-1 not scored on {device}: {note}" for device, note in seen]
         + [f"{device} is emulated: {why}" for device, why in emulated]
         + [f"warning on {variant}: {warning}" for variant, warning in warned]
+        + [f"{variant}: {line}" for variant, line in layers]
         + [f"{r.device} × {r.variant} × {r.delegate} × {r.api} × {r.threads}t {r.culprit}" for r in rows if r.culprit]
     )
 

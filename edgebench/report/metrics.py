@@ -272,6 +272,8 @@ METRICS: dict[str, Metric] = {
         Metric("gzip_bytes", Unit.BYTES, _at("record.gzip_bytes")),
         Metric("size_reduction", Unit.FRACTION, _size_reduction, digits=0),
         Metric("warning", Unit.TEXT, _warning),
+        # the int8 layers that lost the most against fp32 on the host, or why none were compared
+        Metric("worst_layers", Unit.TEXT, lambda m: m.record.layer_error_line() if m.record else ""),
         # the device and the clock
         Metric("runtime", Unit.TEXT, _at("cell.device.runtime")),
         Metric("runtime_version", Unit.TEXT, _at("cell.device.runtime_version")),

@@ -75,7 +75,8 @@ def rows(manifest: Manifest) -> list[VariantRow]:
                 message=v.message,
                 worst_output_cosine=marks.worst_output_cosine(v.host_accuracy),
                 notes=tuple(v.notes)
-                + ((f"host reference {v.host_reference}",) if v.host_reference.startswith("unavailable") else ()),
+                + ((f"host reference {v.host_reference}",) if v.host_reference.startswith("unavailable") else ())
+                + ((v.layer_error_line(),) if v.layer_error_line() else ()),
             )
         )
     return out

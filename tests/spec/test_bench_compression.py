@@ -8,7 +8,7 @@ from tests.conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench_compression import Result, int8_check, pruned_check, table
+from bench_compression import Result, int8_check, mixed_check, pruned_check, table
 
 
 def result(variant: str, top1: float | None, p50_ms: float | None, gzip_bytes: int | None) -> Result:
@@ -62,3 +62,18 @@ def test_table_rows_show_drop_speed_up_and_reduction_against_fp32_and_dashes_for
     assert lines[4] == "| fp32 | ok | 99.0 | +0.0 | 0.1000 | 1.00× | 200,000 | 100,000 | 1.00× |"
     assert lines[5] == "| int8 | ok | 98.0 | -1.0 | 0.0500 | 2.00× | 50,000 | 25,000 | 4.00× |"
     assert lines[6] == "| distilled | not_applicable | — | — | — | — | — | — | — |"
+
+
+def test_mixed_passes_when_it_wins_back_half_of_int8_s_drop_at_a_size_near_int8_s() -> None:
+    results = [FP32, result("int8", 0.90, 0.05, 30_000), result("mixed_int8", 0.96, 0.06, 33_000)]
+    check = mixed_check(results)
+    assert check.passed
+    assert (
+        check.figures
+        == "int8 -9.0 pts, mixed_int8 -3.0 pts: 67% of the drop recovered at 1.10× int8's size; p50 1.20× int8's"
+    )
+
+
+def test_mixed_fails_on_a_model_int8_does_not_hurt_or_when_it_is_too_large() -> None:
+    assert not mixed_check([FP32, result("int8", 0.985, 0.05, 30_000), result("mixed_int8", 0.99, 0.05, 30_000)]).passed
+    assert not mixed_check([FP32, result("int8", 0.90, 0.05, 30_000), result("mixed_int8", 0.99, 0.05, 40_000)]).passed

@@ -85,6 +85,7 @@ REPORT_KEYS = [
     "worst_head_error",
     "head_warning",
     "culprit",
+    "worst_layers",
 ]
 CELL_KEYS = [
     "run_id",
