@@ -17,6 +17,8 @@ from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench_records.catalogue import Options
 from tests.conftest import ROOT, variant_of
 
+DISTILLED = ("distilled", "distilled_int8")
+
 # A student with the example's input (32x32x1, pixels 0..255) and outputs (10 class probabilities), a tenth of
 # its parameters (2.7k), untrained: built in a process of its own (the test process never imports TensorFlow).
 STUDENT = """
@@ -52,12 +54,10 @@ def test_a_small_student_learns_the_task_from_the_teacher(student: Path, tmp_pat
     assert before is not None and before < 0.3  # a guess among ten classes
 
     options = Options(epochs=3, student=str(student))
-    manifest, _ = convert(
-        EXAMPLE_MODEL, EXAMPLE_DATA, ["fp32", "distilled", "distilled_int8"], tmp_path, options=options
-    )
+    manifest, _ = convert(EXAMPLE_MODEL, EXAMPLE_DATA, ["fp32", *DISTILLED], tmp_path, options=options)
     fp32 = variant_of(manifest, "fp32")
     assert fp32.figures is not None
-    for name in ("distilled", "distilled_int8"):
+    for name in DISTILLED:
         record = variant_of(manifest, name)
         assert record.status == "ok", f"{name}: {record.message}"
         assert record.host_top1 is not None and record.host_top1 > before + 0.3, name
@@ -67,7 +67,7 @@ def test_a_small_student_learns_the_task_from_the_teacher(student: Path, tmp_pat
 
 @pytest.mark.slow
 def test_without_a_student_the_distilled_variants_say_to_give_one(tmp_path: Path) -> None:
-    manifest, _ = convert(EXAMPLE_MODEL, EXAMPLE_DATA, ["distilled", "distilled_int8"], tmp_path, options=Options())
+    manifest, _ = convert(EXAMPLE_MODEL, EXAMPLE_DATA, list(DISTILLED), tmp_path, options=Options())
     for record in manifest.variants:
         assert record.status == "not_applicable", record.name
         assert "give --student PATH" in record.message
