@@ -43,6 +43,14 @@ class Status(StrEnum):
 PLAN_RECORD = RecordType("plan", "1.5")
 
 
+@PLAN_RECORD.step("1.0", "1.1")
+@PLAN_RECORD.step("1.1", "1.2")
+def _plan_unchanged(data: dict[str, Any]) -> dict[str, Any]:
+    """1.0 to 1.2 added nothing a default does not say; registered so that every older plan reaches the 1.4 step,
+    which a plan that lacks ``interleave`` needs."""
+    return data
+
+
 @PLAN_RECORD.step("1.2", "1.3")
 def _plan_1_2_to_1_3(data: dict[str, Any]) -> dict[str, Any]:
     """1.2 plans said nothing of the task: the runner guesses it from the outputs (the default)."""
@@ -54,6 +62,14 @@ def _plan_1_3_to_1_4(data: dict[str, Any]) -> dict[str, Any]:
     """1.3 plans held outputs to cosine and top-1 alone and asked for no culprit search: the error tolerances
     take their defaults, ``find_culprits`` its default, off."""
     return data
+
+
+@PLAN_RECORD.step("1.4", "1.5")
+def _plan_1_4_to_1_5(data: dict[str, Any]) -> dict[str, Any]:
+    """Plans before 1.5 timed each cell alone for a fixed duration: a resume of such a run keeps doing so (no
+    precision, no interleaving), so the cells it adds are timed as the ones already stored were."""
+    measure = data.get("measure")
+    return data | {"measure": (measure if isinstance(measure, dict) else {}) | {"interleave": False}}
 
 
 # 1.1: timing/memory fields a runner could not measure are null, listed in `missing`; per-sample `agree`;
