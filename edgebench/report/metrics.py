@@ -213,7 +213,7 @@ METRICS: dict[str, Metric] = {
             lambda m: tuple(m.cell.timing.samples_ms) if m.cell.timing else (),
             show=lambda samples: f"{len(samples)} runs",
         ),
-        Metric("speedup", Unit.SPEEDUP, _speedup, show=Speedup.text),
+        Metric("speedup", Unit.SPEEDUP, _speedup, header="speed-up", show=Speedup.text),
         # memory
         Metric("peak_rss_mb", Unit.MB, _at("cell.memory.peak_rss_mb"), header="RSS MB"),
         Metric("load_delta_mb", Unit.MB, _at("cell.memory.load_delta_mb")),
