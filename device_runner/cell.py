@@ -35,7 +35,7 @@ from device_runner.engines import (
 from device_runner.facts import device_facts, peak_rss_mb, reset_peak_rss, rss_mb, temperatures_c
 from device_runner.flatbuffer import ModelFormatError, ModelInfo, read_model_info
 from device_runner.inputs import InputSet, InputSetError, input_set_problem, read_input_set, read_variant_reference
-from device_runner.intervals import StopRule, Verdict
+from device_runner.intervals import StopRule
 from device_runner.precision import Precision, precision, stateful
 from device_runner.runtime import Runtime
 from device_runner.signature import output_names
@@ -319,7 +319,8 @@ def serpentine(sides: int, round_index: int) -> list[int]:
 @dataclass(frozen=True)
 class Stopped:
     rounds: int
-    verdict: Verdict
+    stop: StopReason
+    half_widths: list[float | None]  # each side's, at the stop
 
 
 def time_blocks(sides: list[Side], m: Measurement) -> Stopped:
@@ -342,7 +343,7 @@ def time_blocks(sides: list[Side], m: Measurement) -> Stopped:
         elapsed_s = sum(side.timed_ns for side in sides) / len(sides) / 1e9
         verdict = rule.decide(rounds, elapsed_s, [side.block_medians for side in sides])
         if verdict.stop is not None:
-            return Stopped(rounds, verdict)
+            return Stopped(rounds, verdict.stop, verdict.half_widths)
 
 
 def run_group(plan: Plan, plan_dir: Path, keys: tuple[CellKey, ...], runtime: Runtime) -> list[CellResult]:
@@ -366,12 +367,10 @@ def run_group(plan: Plan, plan_dir: Path, keys: tuple[CellKey, ...], runtime: Ru
     stopped = time_blocks(sides, plan.measure)
     conditions = guard.finish()
     group = secrets.token_hex(6) if len(sides) > 1 else ""
-    for side, width in zip(sides, stopped.verdict.half_widths, strict=True):
+    for side, width in zip(sides, stopped.half_widths, strict=True):
         side.conditions = conditions
-        side.schedule = Schedule(
-            group, len(sides), stopped.rounds, stopped.verdict.stop or StopReason.FIXED, plan.measure.precision,
-            width, side.timed_ns / 1e9,
-        )  # fmt: skip
+        precision = plan.measure.precision
+        side.schedule = Schedule(group, len(sides), stopped.rounds, stopped.stop, precision, width, side.timed_ns / 1e9)
         side.read_peak()  # before the summaries' lists and the accuracy passes
     done = {
         side.key: _with_culprit(_result(side, inputs, plan, overhead_ns), plan, plan_dir, side, runtime, inputs)
