@@ -113,6 +113,10 @@ def measure(model: Path, condition: Condition) -> Process:
     return Process(found["p50_ms"], found["core"], before + cpu_mhz())
 
 
+def load_average() -> str:
+    return Path("/proc/loadavg").read_text().split()[0]
+
+
 def spread(values: list[float]) -> float:
     return max(values) / min(values) - 1
 
@@ -148,6 +152,7 @@ def main() -> None:
     conditions = [c for c in conditions if set(c.cpus) <= usable]
     found: dict[tuple[str, str], list[Process]] = {}
     paths = models()
+    load_before = load_average()
     for i in range(args.processes):
         for model, path in paths.items():
             for condition in conditions:  # one process each, round after round: drift hits every condition
@@ -157,7 +162,8 @@ def main() -> None:
     lines = [
         f"{args.processes} fresh processes per row, each timing {INTERPRETERS} fresh interpreters one after the "
         f"other for {SECONDS:g} s (XNNPACK, zeros as input); conditions took turns. The machine was shared with "
-        "other work on its two cores throughout. *Between processes*: max/min − 1 of the processes' p50s, and the "
+        f"other work on its two cores throughout: 1-minute load average {load_before} at the start, "
+        f"{load_average()} at the end. *Between processes*: max/min − 1 of the processes' p50s, and the "
         "SD of their ln p50; *between interpreters*: the median over processes of max/min − 1 among one "
         "process's interpreters.",
         "",
