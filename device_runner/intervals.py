@@ -46,6 +46,32 @@ def log_ratios(a_medians: Sequence[float], b_medians: Sequence[float]) -> np.nda
     return d
 
 
+def mid_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1..n of ``values``, ties sharing their mean rank (as SciPy's rankdata)."""
+    order = np.argsort(values, kind="stable")
+    ranks = np.empty(len(values), dtype=float)
+    ranks[order] = np.arange(1, len(values) + 1)
+    for value in np.unique(values):
+        tied = values == value
+        ranks[tied] = ranks[tied].mean()
+    return ranks
+
+
+def wilcoxon_greater(d: np.ndarray) -> float:
+    """Exact one-sided p of the Wilcoxon signed-rank test that d lies above 0 (zeros dropped, ties at mid-ranks):
+    the gate's test, without SciPy, for the runner to know whether a verdict is already reached."""
+    d = d[d != 0]
+    if len(d) == 0:
+        return 1.0
+    doubled = np.rint(2 * mid_ranks(np.abs(d))).astype(int)  # mid-ranks are halves: doubled, integers
+    counts = np.zeros(int(doubled.sum()) + 1)
+    counts[0] = 1.0
+    for rank in doubled:  # the null distribution of the statistic: each rank in or out, equally likely
+        counts[rank:] = counts[rank:] + counts[:-rank].copy()
+    statistic = int(doubled[d > 0].sum())
+    return float(counts[statistic:].sum() / 2.0 ** len(d))
+
+
 def median_order_ranks(blocks: int) -> int:
     """The largest j with P(Binomial(blocks, 1/2) < j) <= 2.5 %: the median lies between the j-th smallest and
     the j-th largest of ``blocks`` independent values with at least 95 % probability (0: too few for that)."""
@@ -97,11 +123,12 @@ class StopRule:
     max_s: float
     rounds: int
     floor: float | None = None  # a pair's decision threshold: the gate's latency floor
+    alpha: float = 0.005  # and the significance its regression needs
 
     @classmethod
     def of(cls, m: Measurement, sides: int) -> StopRule:
         rounds = m.blocks if sides > 1 or m.precision else 1  # one side timed as asked needs no blocks
-        return cls(m.precision, m.min_s, m.max_s, rounds, m.stop_floor if sides == 2 else None)
+        return cls(m.precision, m.min_s, m.max_s, rounds, m.stop_floor if sides == 2 else None, m.stop_alpha)
 
     def decide(self, rounds: int, elapsed_s: float, medians: Sequence[Sequence[float]]) -> Verdict:
         ratio = self._ratio_interval(medians)
@@ -112,19 +139,21 @@ class StopRule:
         if not self.precision:
             return Verdict(StopReason.FIXED if rounds >= self.rounds else None, widths)
         if rounds >= MIN_BLOCKS and elapsed_s >= self.min_s:
-            if (
-                ratio is not None
-                and self.floor is not None
-                and (ratio[0] > 1 + self.floor or ratio[1] < 1 + self.floor)
-            ):
+            if ratio is not None and self._decided(ratio[0], ratio[1], medians):
                 return Verdict(StopReason.DECIDED, widths)
             if all(w is not None and w <= self.precision for w in widths):
                 return Verdict(StopReason.PRECISION, widths)
         return Verdict(StopReason.BOUND if elapsed_s >= self.max_s else None, widths)
 
-    def _decided(self, low: float, high: float) -> bool:
-        """The ratio's interval lies wholly past the floor or wholly short of it: the verdict cannot change."""
-        return self.floor is not None and (low > 1 + self.floor or high < 1 + self.floor)
+    def _decided(self, low: float, high: float, medians: Sequence[Sequence[float]]) -> bool:
+        """The gate's verdict is reached: the ratio's interval lies wholly short of the floor (no regression), or
+        wholly past it with the slowdown significant at alpha (a regression: past the floor but not significant
+        is inconclusive, so the pair measures on)."""
+        if self.floor is None:
+            return False
+        if high < 1 + self.floor:
+            return True
+        return low > 1 + self.floor and wilcoxon_greater(log_ratios(medians[0], medians[1])) < self.alpha
 
     def _ratio_interval(self, medians: Sequence[Sequence[float]]) -> tuple[float, float, float] | None:
         """A pair with a floor: the interval of its ratio (low, high, Hodges-Lehmann centre); else None."""

@@ -39,7 +39,8 @@ class Status(StrEnum):
 # 1.4: error tolerances, `labels_output` and `find_culprits` in `measure` (an older plan gets the defaults: no
 # culprit search).
 # 1.5: `precision` (adaptive stop), `max_s` as a flag, `interleave` (the variants of one delegate/API/threads
-# configuration timed in one process, in alternating blocks) and `stop_floor` (a paired plan's decision threshold).
+# configuration timed in one process, in alternating blocks), `stop_floor` and `stop_alpha` (a paired plan's
+# decision threshold and significance).
 PLAN_RECORD = RecordType("plan", "1.5")
 
 
@@ -283,6 +284,7 @@ class Measurement:
     # A paired plan's adaptive stop also ends once the ratio's 95 % interval lies wholly above or below
     # 1 + stop_floor (the gate's latency floor): the verdict is then decided, however wide the interval.
     stop_floor: float | None = None
+    stop_alpha: float = 0.005  # and the significance a regression needs there (the gate's alpha)
 
 
 @dataclass(frozen=True)

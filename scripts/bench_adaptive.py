@@ -8,8 +8,8 @@ Device time per verdict: the seconds both sides spent in their timed loops, and 
 measuring process (load, first runs, warm-up and each side's memory measured in a process of its own: what
 adaptive mode cannot shorten). Prints a Markdown table and writes it into docs/measuring.md. A quick look:
 
-    .venv/bin/python scripts/bench_adaptive.py --trials 3 --width 640
-    .venv/bin/python scripts/bench_adaptive.py --width 640   # 10 A/A and 10 +10 % trials a mode
+    .venv/bin/python scripts/bench_adaptive.py --trials 3 --width 320
+    .venv/bin/python scripts/bench_adaptive.py --width 320   # 10 A/A and 10 slower-model trials a mode
 """
 
 from __future__ import annotations
@@ -114,8 +114,8 @@ def main() -> None:
         "median over all trials of the mode; its wall seconds include the process start, loading both models and "
         "measuring each side's memory in a process of its own, which no stopping rule shortens.",
         "",
-        "| mode | A/A false alarms | +10 % detected | inconclusive | timed ms per verdict (both sides) | less "
-        "than fixed | wall s per verdict | stopped on |",
+        "| mode | A/A false alarms | slower model detected | inconclusive | timed ms per verdict (both sides) | "
+        "less than fixed | wall s per verdict | stopped on |",
         "|---|---:|---:|---:|---:|---:|---:|---|",
         *(row(name, same, slower, fixed_s) for name, (same, slower) in results.items()),
     ]

@@ -28,8 +28,9 @@ def run_gate(request: GateRequest, listener: Listener) -> GateOutcome:
 
 
 def decided_at_floor(mode: paired.PairedRequest, policy: Policy) -> paired.PairedRequest:
-    """The plan carries the latency floor, so an adaptive paired run also stops once the ratio's interval lies
-    wholly past it or wholly short of it: the smallest floor the policy gives these variants on that device (a
-    decision at a larger floor waits for a narrower interval)."""
-    floor = min(policy.for_cell(mode.device, name).latency_floor for name in [*mode.variants, "given"])
-    return dataclasses.replace(mode, measure=dataclasses.replace(mode.measure, stop_floor=floor))
+    """The plan carries the latency floor and alpha, so an adaptive paired run also stops once the verdict is
+    reached: the smallest floor and alpha the policy gives these variants on that device (a decision at a larger
+    floor waits for a narrower interval)."""
+    cells = [policy.for_cell(mode.device, name) for name in [*mode.variants, "given"]]
+    floor, alpha = min(t.latency_floor for t in cells), min(t.alpha for t in cells)
+    return dataclasses.replace(mode, measure=dataclasses.replace(mode.measure, stop_floor=floor, stop_alpha=alpha))

@@ -20,6 +20,7 @@ from device_runner.intervals import (
     median_interval,
     median_order_ranks,
     paired_ratio_interval,
+    wilcoxon_greater,
 )
 from edgebench.gate import stats
 from edgebench.report.speedup import Verdict, of_cells
@@ -136,6 +137,28 @@ def test_a_paired_run_stops_once_its_ratio_clears_the_floor_either_way() -> None
     assert rule.decide(MIN_BLOCKS, 1.0, [base, at_floor]).stop is None  # straddles it: measure on
     widths = rule.decide(MIN_BLOCKS, 1.0, [base, slower]).half_widths
     assert widths[0] == widths[1]  # a pair's precision is its ratio's
+
+
+def test_a_pair_past_the_floor_but_not_yet_significant_measures_on() -> None:
+    """The gate would call 7 slower blocks and 3 faster ones inconclusive (Wilcoxon p 0.008 > alpha 0.005),
+    however far past the floor the interval lies: the pair is not decided yet."""
+    rule = StopRule(precision=0.001, min_s=0.0, max_s=100.0, rounds=20, floor=0.05, alpha=0.005)
+    base = [1.0] * MIN_BLOCKS
+    mixed = [1.3] * 7 + [0.99] * 3
+    assert paired_ratio_interval(log_ratios(base, mixed))[0] > 1.05
+    assert rule.decide(MIN_BLOCKS, 1.0, [base, mixed]).stop is None
+    assert rule.decide(MIN_BLOCKS, 1.0, [base, [1.3] * 8 + [0.99] * 2]).stop is StopReason.DECIDED  # p 0.004
+
+
+@pytest.mark.parametrize("n", [6, 10, 25])
+def test_the_runners_wilcoxon_is_the_gates(n: int) -> None:
+    from scipy import stats as scipy_stats
+
+    for _ in range(5):
+        d = RNG.normal(0.05, 0.1, n)
+        assert wilcoxon_greater(d) == pytest.approx(scipy_stats.wilcoxon(d, alternative="greater").pvalue)
+    tied = np.array([0.1, 0.1, -0.1, 0.2, 0.3, 0.3, 0.0, 0.5])
+    assert wilcoxon_greater(tied) == pytest.approx(scipy_stats.wilcoxon(tied, alternative="greater").pvalue)
 
 
 def cell(variant: str, samples: list[float], lengths: list[int], group: str) -> CellResult:
