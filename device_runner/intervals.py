@@ -115,8 +115,8 @@ class Verdict:
 class StopRule:
     """When interleaved blocks stop. Fixed (precision 0): after ``rounds`` rounds. Adaptive: after at least
     MIN_BLOCKS rounds and ``min_s``, once every side's 95 % interval of its p50 is within ±precision, or (a pair
-    with a ``floor``) the ratio's interval is within ±precision or lies wholly above or below 1 + floor; at
-    ``max_s`` whatever the intervals say. Seconds are timed seconds per side."""
+    with a ``floor``) the ratio's interval is within ±precision or the gate's verdict is reached (``_decided``);
+    at ``max_s`` whatever the intervals say. Seconds are timed seconds per side."""
 
     precision: float
     min_s: float
