@@ -1,7 +1,7 @@
 """Command line of the device runner (runs on the device).
 
 python -m device_runner run plan.json --results results/   # the whole sweep, resumable
-python -m device_runner cell plan.json CELL_ID --out F      # one cell (the sweep calls this)
+python -m device_runner cell plan.json CELL_ID… --out F…  # cells timed together (the sweep calls this)
 python -m device_runner facts                              # this device's facts as JSON
 """
 
@@ -26,9 +26,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("plan", type=Path)
     run.add_argument("--results", type=Path, required=True, help="directory for one JSON file per cell")
     run.add_argument("--runtime", choices=["ai_edge_litert", "tflite_runtime"], help="force a runtime")
-    cell = commands.add_parser("cell", help="measure one cell, or a baseline/candidate pair, in this process")
+    cell = commands.add_parser("cell", help="measure one cell, or cells timed in alternating blocks, in this process")
     cell.add_argument("plan", type=Path)
-    cell.add_argument("cell_ids", nargs="+", metavar="CELL_ID", help="one cell, or two timed side by side")
+    cell.add_argument("cell_ids", nargs="+", metavar="CELL_ID", help="one cell, or several timed side by side")
     cell.add_argument("--out", type=Path, action="append", required=True, help="one per CELL_ID")
     cell.add_argument("--runtime", choices=["ai_edge_litert", "tflite_runtime"])
     facts = commands.add_parser("facts", help="print this device's facts as JSON")
@@ -48,21 +48,16 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _cell(args: argparse.Namespace) -> int:
-    from device_runner.cell import run_cell, run_pair
+    from device_runner.cell import run_group
 
     plan = schema.read(schema.Plan, args.plan)
     known = {k.id: k for k in plan.cells()}
     missing = [cell_id for cell_id in args.cell_ids if cell_id not in known]
-    if missing or len(args.cell_ids) not in (1, 2) or len(args.out) != len(args.cell_ids):
-        raise schema.SchemaError(f"{args.plan}: give one or two cells of this plan, one --out each ({missing})")
-    keys = [known[cell_id] for cell_id in args.cell_ids]
+    if missing or len(args.out) != len(args.cell_ids):
+        raise schema.SchemaError(f"{args.plan}: give cells of this plan, one --out each ({missing})")
+    keys = tuple(known[cell_id] for cell_id in args.cell_ids)
     runtime = load_runtime(args.runtime or plan.measure.runtime)
-    root = args.plan.parent
-    results = (
-        run_pair(plan, root, (keys[0], keys[1]), runtime)
-        if len(keys) == 2
-        else [run_cell(plan, root, keys[0], runtime)]
-    )
+    results = run_group(plan, args.plan.parent, keys, runtime)
     for out, result in zip(args.out, results, strict=True):
         schema.write(out, result)
     return 0

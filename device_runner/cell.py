@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -34,6 +35,7 @@ from device_runner.engines import (
 from device_runner.facts import device_facts, peak_rss_mb, reset_peak_rss, rss_mb, temperatures_c
 from device_runner.flatbuffer import ModelFormatError, ModelInfo, read_model_info
 from device_runner.inputs import InputSet, InputSetError, input_set_problem, read_input_set, read_variant_reference
+from device_runner.intervals import StopRule
 from device_runner.precision import Precision, precision, stateful
 from device_runner.runtime import Runtime
 from device_runner.signature import output_names
@@ -45,7 +47,9 @@ from edgebench_records import (
     Memory,
     Numerics,
     Plan,
+    Schedule,
     Status,
+    StopReason,
     sha256_file,
 )
 
@@ -135,6 +139,9 @@ class Side:
     rss_after: float
     samples: timing.Samples = field(default_factory=timing.Samples)  # preallocated from the warm-up's speed
     block_lengths: list[int] = field(default_factory=list)
+    block_medians: list[float] = field(default_factory=list)  # ns, one per block: what the stop rule reads
+    timed_ns: int = 0
+    schedule: Schedule | None = None
     peak_mb: float | None = None  # the process's peak less the sample buffers, read before any summary
     memory: Memory | None = None  # a paired side's, measured in a process of its own
     conditions: Conditions | None = None
@@ -253,7 +260,7 @@ def _result(side: Side, inputs: InputSet, plan: Plan, overhead_ns: float) -> Cel
         Status.WRONG_OUTPUT if wrong else Status.OK,
         message=accuracy.numerics_message(numerics, side.key.delegate) if numerics and wrong else side.engine.note,
         numerics=numerics,
-        timing=dataclasses.replace(summary, block_lengths=side.block_lengths),
+        timing=dataclasses.replace(summary, block_lengths=side.block_lengths if len(side.block_lengths) > 1 else []),
         memory=side.memory or side.own_memory(),
         conditions=side.conditions,
         accuracy=_accuracy(outputs, inputs, plan, side.model),
@@ -261,6 +268,7 @@ def _result(side: Side, inputs: InputSet, plan: Plan, overhead_ns: float) -> Cel
         placement=side.engine.placement,
         op_profile=side.engine.op_profile,
         fully_accelerated=side.engine.fully_accelerated,
+        schedule=side.schedule,
     )
 
 
@@ -284,18 +292,8 @@ def _numerics(side: Side, outputs: list[np.ndarray], m: Measurement) -> Numerics
 
 
 def run_cell(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime) -> CellResult:
-    _pin(plan)
-    inputs = load_input_set(plan_dir / plan.input_set)
-    side = _load(plan, plan_dir, key, runtime, inputs)
-    if isinstance(side, CellResult):
-        return side
-    overhead_ns = timing.timer_overhead_ns()
-    m = plan.measure
-    guard = noise.Guard(key.threads)
-    timing.bounded_loop(side.engine.invoke, m.runs, m.min_s, m.max_s, into=side.samples)
-    side.conditions = guard.finish()
-    side.read_peak()  # before the summary's lists and the accuracy pass
-    return _with_culprit(_result(side, inputs, plan, overhead_ns), plan, plan_dir, side, runtime, inputs)
+    (result,) = run_group(plan, plan_dir, (key,), runtime)
+    return result
 
 
 def _with_culprit(
@@ -311,41 +309,74 @@ def _with_culprit(
     return dataclasses.replace(result, culprit=found, message=f"{result.message}; {found.line}")
 
 
-def abba(blocks: int) -> list[int]:
-    """Which side times each block: 0 1 1 0 0 1 1 0 …, ``blocks`` blocks a side, so drift hits both alike."""
-    return [0 if k % 4 in (0, 3) else 1 for k in range(2 * blocks)]
+def serpentine(sides: int, round_index: int) -> list[int]:
+    """Which side times each block of a round: forward on even rounds, backward on odd ones (two sides:
+    A B, B A, A B, … the ABBA order), so a drift over the rounds hits every side alike."""
+    order = list(range(sides))
+    return order if round_index % 2 == 0 else order[::-1]
 
 
-def run_pair(plan: Plan, plan_dir: Path, keys: tuple[CellKey, CellKey], runtime: Runtime) -> list[CellResult]:
-    """Baseline and candidate loaded side by side and timed in interleaved blocks (the gate's paired mode).
-    A side that cannot run gets its status; the other is then measured on its own."""
+@dataclass(frozen=True)
+class Stopped:
+    rounds: int
+    stop: StopReason
+    half_widths: list[float | None]  # each side's, at the stop
+
+
+def time_blocks(sides: list[Side], m: Measurement) -> Stopped:
+    """Every side timed in rounds of one block each, in serpentine order, until the stop rule says so
+    (intervals.StopRule: fixed rounds, or adaptive). A block is at least ceil(runs / rounds) runs and
+    min_s / rounds seconds, so a fixed cell still gets its --runs and --min-secs."""
+    rule = StopRule.of(m, len(sides))
+    per_block = -(-m.runs // rule.rounds)
+    block_s = m.min_s / rule.rounds
+    rounds = 0
+    while True:
+        for index in serpentine(len(sides), rounds):
+            side = sides[index]
+            before, start = len(side.samples), time.perf_counter_ns()
+            timing.bounded_loop(side.engine.invoke, per_block, block_s, m.max_s, into=side.samples)
+            side.timed_ns += time.perf_counter_ns() - start
+            side.block_lengths.append(len(side.samples) - before)
+            side.block_medians.append(float(np.median(side.samples.array()[before:])))
+        rounds += 1
+        elapsed_s = sum(side.timed_ns for side in sides) / len(sides) / 1e9
+        verdict = rule.decide(rounds, elapsed_s, [side.block_medians for side in sides])
+        if verdict.stop is not None:
+            return Stopped(rounds, verdict.stop, verdict.half_widths)
+
+
+def run_group(plan: Plan, plan_dir: Path, keys: tuple[CellKey, ...], runtime: Runtime) -> list[CellResult]:
+    """One cell, or the cells of one unit (a gate's pair, the variants of one configuration) loaded side by
+    side and timed in alternating blocks, so block k of each ran beside block k of the others: one time base
+    (docs/measuring.md). A cell that cannot run gets its status and the others go on. Timed together, a cell's
+    memory is measured in a process of its own (load, first run and warm-up), as a cell alone measures it."""
     _pin(plan)
     inputs = load_input_set(plan_dir / plan.input_set)
-    sides = [_load(plan, plan_dir, key, runtime, inputs) for key in keys]
-    if any(isinstance(side, CellResult) for side in sides):
-        return [side if isinstance(side, CellResult) else run_cell(plan, plan_dir, side.key, runtime) for side in sides]
-    loaded = [side for side in sides if isinstance(side, Side)]
-    for side in loaded:  # loaded second, a side would find the runtime's own start-up paid by the first
-        side.memory = isolated_memory(plan, plan_dir, side.key, runtime) or Memory(
-            side.rss_before, side.rss_after, None, None, missing=["load_delta_mb", "peak_rss_mb"]
-        )
+    loaded = [_load(plan, plan_dir, key, runtime, inputs) for key in keys]
+    sides = [side for side in loaded if isinstance(side, Side)]
+    if not sides:
+        return [side for side in loaded if isinstance(side, CellResult)]
+    if len(keys) > 1:  # loaded beside others, a cell would find the runtime's start-up paid, or their heap in its
+        for side in sides:
+            side.memory = isolated_memory(plan, plan_dir, side.key, runtime) or Memory(
+                side.rss_before, side.rss_after, None, None, missing=["load_delta_mb", "peak_rss_mb"]
+            )
     overhead_ns = timing.timer_overhead_ns()
-    m = plan.measure
-    per_block = max(1, m.runs // m.blocks)
     guard = noise.Guard(keys[0].threads)
-    for index in abba(m.blocks):
-        before = len(loaded[index].samples)
-        timing.bounded_loop(
-            loaded[index].engine.invoke, per_block, m.min_s / m.blocks, m.max_s, into=loaded[index].samples
-        )
-        loaded[index].block_lengths.append(len(loaded[index].samples) - before)
+    stopped = time_blocks(sides, plan.measure)
     conditions = guard.finish()
-    for side in loaded:
+    group = secrets.token_hex(6) if len(sides) > 1 else ""
+    for side, width in zip(sides, stopped.half_widths, strict=True):
         side.conditions = conditions
-    return [
-        _with_culprit(_result(side, inputs, plan, overhead_ns), plan, plan_dir, side, runtime, inputs)
-        for side in loaded
-    ]
+        precision = plan.measure.precision
+        side.schedule = Schedule(group, len(sides), stopped.rounds, stopped.stop, precision, width, side.timed_ns / 1e9)
+        side.read_peak()  # before the summaries' lists and the accuracy passes
+    done = {
+        side.key: _with_culprit(_result(side, inputs, plan, overhead_ns), plan, plan_dir, side, runtime, inputs)
+        for side in sides
+    }
+    return [side if isinstance(side, CellResult) else done[side.key] for side in loaded]
 
 
 def measure_memory(plan: Plan, plan_dir: Path, key: CellKey, runtime: Runtime) -> Memory | None:

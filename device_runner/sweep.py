@@ -1,7 +1,11 @@
 """Runs every cell of a plan, each in its own process, writing one result file per cell.
 
-A cell whose file already exists is skipped (that is resume). A cell process that dies or hangs
-becomes a ``crashed`` / ``timeout`` result written here, and the sweep goes on. A cell process that
+A cell whose file already exists is skipped (that is resume). The cells of a unit (a gate's pair, the variants
+of one delegate/API/threads configuration) are timed in one process in alternating blocks and written when
+that process ends: a sweep cut off mid-unit has written none of its cells, and a resume times the unit's
+missing cells together again, each exactly once. A cell process that dies or hangs becomes a ``crashed`` /
+``timeout`` result written here, and the sweep goes on; in a unit of several cells, which cell killed it is
+unknown, so each is then measured again alone, and only the one at fault is recorded as such. A cell process that
 could not do its job for reasons outside the model (no space for its result, a plan it cannot read,
 no runtime) is not a measurement: the sweep stops with that reason and writes nothing for the cell,
 so a resume measures it again.
@@ -67,27 +71,45 @@ def run_plan(
     plan = schema.read(Plan, plan_path)
     check_cpus(plan.measure.cpus)
     check_variant_files(plan, plan_path.parent)
-    # A unit is measured in one process: one cell, or a baseline/candidate pair timed side by side.
-    units: list[tuple[CellKey, ...]] = list(plan.paired_cells()) if plan.pairs else [(k,) for k in plan.cells()]
+    units = plan.units()
     total = sum(len(unit) for unit in units)
     results: list[CellResult] = []
     measured_before = False
     for unit in units:
-        outs = [result_path(results_dir, key) for key in unit]
-        found = [existing_result(out) for out in outs]
-        skipped = all(r is not None for r in found)
-        if skipped:
-            unit_results = [r for r in found if r is not None]
-        else:
+        found = {key: existing_result(result_path(results_dir, key)) for key in unit}
+        todo = tuple(key for key, result in found.items() if result is None)
+        if todo:
             if measured_before and plan.measure.cooldown_s > 0:
                 time.sleep(plan.measure.cooldown_s)
-            unit_results = _run_isolated(plan, plan_path, unit, outs, runtime or plan.measure.runtime)
+            found |= _measure_unit(plan, plan_path, todo, results_dir, runtime or plan.measure.runtime)
             measured_before = True
-        for result in unit_results:
+        for key in unit:
+            result = found[key]
+            assert result is not None  # every cell of the unit has its result now
             results.append(result)
             if on_cell:
-                on_cell(CellDone(result.key.id, result.status, len(results), total, skipped))
+                on_cell(CellDone(result.key.id, result.status, len(results), total, key not in todo))
     return results
+
+
+def _measure_unit(
+    plan: Plan, plan_path: Path, keys: tuple[CellKey, ...], results_dir: Path, runtime: str | None
+) -> dict[CellKey, CellResult]:
+    """The cells timed together; if their process died (a crash or a hang takes every cell with it), each
+    cell alone, so the one at fault is the one recorded. A gate's pair is never split: a side timed alone has
+    no blocks to pair, so both keep the pair's crash."""
+    outs = [result_path(results_dir, key) for key in keys]
+    died = _spawn(plan, plan_path, keys, outs, runtime)
+    if died is not None and len(keys) > 1 and not plan.pairs:
+        return {
+            key: existing_result(out) or _measure_unit(plan, plan_path, (key,), results_dir, runtime)[key]
+            for key, out in zip(keys, outs, strict=True)
+        }
+    return {
+        key: existing_result(out)
+        or _write_failure(plan, key, out, died or Died(Status.CRASHED, "no result", now_iso()))
+        for key, out in zip(keys, outs, strict=True)
+    }
 
 
 def check_variant_files(plan: Plan, folder: Path) -> None:
@@ -118,45 +140,50 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-def _run_isolated(
+@dataclass(frozen=True)
+class Died:
+    """How a cell process ended without writing its results."""
+
+    status: Status
+    message: str
+    started: str
+
+
+def _spawn(
     plan: Plan, plan_path: Path, unit: tuple[CellKey, ...], outs: list[Path], runtime: str | None
-) -> list[CellResult]:
+) -> Died | None:
+    """The cells' process; None when it wrote every result. Cells timed together share the timeout of them all."""
     command = [sys.executable, "-m", "device_runner", "cell", str(plan_path), *(key.id for key in unit)]
     for out in outs:
         command += ["--out", str(out)]
     if runtime:
         command += ["--runtime", runtime]
     started = now_iso()
+    timeout = plan.measure.cell_timeout_s * len(unit)
     try:
-        proc = subprocess.run(
-            command, env=_child_env(), capture_output=True, text=True, timeout=plan.measure.cell_timeout_s, check=False
-        )
+        proc = subprocess.run(command, env=_child_env(), capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired as exc:
         stderr = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else (exc.stderr or "")
-        status, message = (
-            Status.TIMEOUT,
-            f"cell exceeded --cell-timeout {plan.measure.cell_timeout_s:g}s; {_tail(stderr)}",
+        return Died(
+            Status.TIMEOUT, f"cell exceeded --cell-timeout {plan.measure.cell_timeout_s:g}s; {_tail(stderr)}", started
         )
-    else:
-        if proc.returncode == INFRASTRUCTURE_EXIT and not all(out.exists() for out in outs):
-            raise SweepStopped(_tail(proc.stderr).splitlines()[-1])
-        status, message = Status.CRASHED, f"cell process {_describe_exit(proc.returncode)}: {crash_cause(proc.stderr)}"
-    return [
-        existing_result(out) or _write_failure(plan, key, out, status, message, started)
-        for key, out in zip(unit, outs, strict=True)
-    ]
+    if all(out.exists() for out in outs):
+        return None
+    if proc.returncode == INFRASTRUCTURE_EXIT:
+        raise SweepStopped(_tail(proc.stderr).splitlines()[-1])
+    return Died(Status.CRASHED, f"cell process {_describe_exit(proc.returncode)}: {crash_cause(proc.stderr)}", started)
 
 
-def _write_failure(plan: Plan, key: CellKey, out: Path, status: Status, message: str, started: str) -> CellResult:
+def _write_failure(plan: Plan, key: CellKey, out: Path, died: Died) -> CellResult:
     result = CellResult(
         run_id=plan.run_id,
         variant=key.variant,
         delegate=key.delegate,
         threads=key.threads,
         api=key.api,
-        status=status,
-        message=message.strip(),
-        started_at=started,
+        status=died.status,
+        message=died.message.strip(),
+        started_at=died.started,
         finished_at=now_iso(),
     )
     schema.write(out, result)

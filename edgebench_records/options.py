@@ -9,7 +9,7 @@ Everything else is derived from that line: the commands' click flags (``edgebenc
 converter's argparse and the command line the host hands it (``as_flags``), the flags a ``--resume`` must
 agree with (``edgebench/resume.py``: every option is a setting kept with the run, so every one is compared) and
 the docs. ``problem`` is the one range check, used by the click types and, through ``check``, by the converter.
-A field declared without ``option`` is no flag (the plan's ``max_s``, the gate's ``blocks``).
+A field declared without ``option`` is no flag (the plan's ``interleave``, the gate's ``blocks``).
 
 Standard library only: the converter, the boards and ``--help`` read it without click or numpy.
 """

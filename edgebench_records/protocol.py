@@ -38,7 +38,18 @@ class Status(StrEnum):
 # 1.3: `task` (what the outputs mean; an older plan gets "auto", the guess its runner made anyway).
 # 1.4: error tolerances, `labels_output` and `find_culprits` in `measure` (an older plan gets the defaults: no
 # culprit search).
-PLAN_RECORD = RecordType("plan", "1.4")
+# 1.5: `precision` (adaptive stop), `max_s` as a flag, `interleave` (the variants of one delegate/API/threads
+# configuration timed in one process, in alternating blocks), `stop_floor` and `stop_alpha` (a paired plan's
+# decision threshold and significance).
+PLAN_RECORD = RecordType("plan", "1.5")
+
+
+@PLAN_RECORD.step("1.0", "1.1")
+@PLAN_RECORD.step("1.1", "1.2")
+def _plan_unchanged(data: dict[str, Any]) -> dict[str, Any]:
+    """1.0 to 1.2 added nothing a default does not say; registered so that every older plan reaches the 1.4 step,
+    which a plan that lacks ``interleave`` needs."""
+    return data
 
 
 @PLAN_RECORD.step("1.2", "1.3")
@@ -54,6 +65,14 @@ def _plan_1_3_to_1_4(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+@PLAN_RECORD.step("1.4", "1.5")
+def _plan_1_4_to_1_5(data: dict[str, Any]) -> dict[str, Any]:
+    """Plans before 1.5 timed each cell alone for a fixed duration: a resume of such a run keeps doing so (no
+    precision, no interleaving), so the cells it adds are timed as the ones already stored were."""
+    measure = data.get("measure")
+    return data | {"measure": (measure if isinstance(measure, dict) else {}) | {"interleave": False}}
+
+
 # 1.1: timing/memory fields a runner could not measure are null, listed in `missing`; per-sample `agree`;
 # p5/p95. 1.2: `conditions` (what the machine was doing around the cell, and whether that spoils it).
 # 1.3: `numerics` (the outputs against the same variant on the host's reference kernels), status wrong_output.
@@ -67,7 +86,9 @@ def _plan_1_3_to_1_4(data: dict[str, Any]) -> dict[str, Any]:
 # `numerics.failure`, `numerics.state` and the error tolerances the cell was held to; `culprit` (the first op
 # whose output drifts past tolerance in a wrong_output cell, when searched for); `device.cpu_features`, the CPU
 # features that decide which kernels LiteRT/XNNPACK pick.
-RESULT_RECORD = RecordType("cell result", "1.6")
+# 1.7: `schedule` (how the timed runs were scheduled and why they stopped: the interleaved group, the adaptive
+# stop and the interval of p50 it reached).
+RESULT_RECORD = RecordType("cell result", "1.7")
 
 
 @RESULT_RECORD.step("1.0", "1.1")
@@ -119,6 +140,13 @@ def _result_1_5_to_1_6(data: dict[str, Any]) -> dict[str, Any]:
     error figures stay null (not measured), and a failed check keeps its class unnamed rather than guessed.
     They searched for no culprit: ``culprit`` stays null (not searched), and read no CPU features:
     ``device.cpu_features`` stays null (unknown, not none)."""
+    return data
+
+
+@RESULT_RECORD.step("1.6", "1.7")
+def _result_1_6_to_1_7(data: dict[str, Any]) -> dict[str, Any]:
+    """1.6 runners timed each cell alone (a pair: in its ABBA blocks) for a fixed duration: ``schedule`` stays
+    null, which reads as exactly that."""
     return data
 
 
@@ -236,8 +264,27 @@ class Measurement:
         help="For each wrong_output cell, find the first op whose output drifts past tolerance under the "
         "cell's delegate (probe models run on the device; see docs/trust.md).",
     )
-    max_s: float = 150.0
-    blocks: int = 20  # paired plans: ABBA blocks per side, runs // blocks timed runs each (the gate's --blocks)
+    # Adaptive mode (docs/measuring.md): 0 times --runs / --min-secs as asked; P stops a cell once the 95 % interval
+    # of its p50 is within ±P (a paired plan: of the ratio), at least --min-secs, at most --max-secs.
+    precision: float = option(
+        0.0,
+        at_least=0,
+        below=1,
+        help="Stop timing a cell once the 95 % interval of its p50 is within ±this fraction (0.02: ±2 %; a paired "
+        "gate: of the ratio, or once that clears the latency floor), after --min-secs and at most --max-secs; 0 "
+        "times --runs/--min-secs as asked. The Android app ignores it and its cells say they ran fixed.",
+    )
+    max_s: float = option(
+        150.0, flag="--max-secs", above=0, help="Stop timing a cell after this long whatever the other bounds say."
+    )
+    blocks: int = 20  # timed blocks per cell when interleaved or adaptive (a pair's ABBA blocks: the gate's --blocks)
+    # The variants of one delegate/API/threads configuration timed in one process in alternating blocks, so the
+    # ratios within a table share one time base (plans before 1.5: each cell alone).
+    interleave: bool = True
+    # A paired plan's adaptive stop also ends once the ratio's 95 % interval lies wholly above or below
+    # 1 + stop_floor (the gate's latency floor): the verdict is then decided, however wide the interval.
+    stop_floor: float | None = None
+    stop_alpha: float = 0.005  # and the significance a regression needs there (the gate's alpha)
 
 
 @dataclass(frozen=True)
@@ -277,6 +324,22 @@ class Plan:
         return [
             (CellKey(pair.baseline, delegate, threads, api), CellKey(pair.candidate, delegate, threads, api))
             for pair in self.pairs
+            for api in m.apis
+            for delegate in m.delegates
+            for threads in m.threads
+        ]
+
+    def units(self) -> list[tuple[CellKey, ...]]:
+        """What one process times: a pair (ABBA blocks), the variants of one delegate/API/threads configuration
+        (interleaved), or one cell (a plan before 1.5)."""
+        if self.pairs:
+            return list(self.paired_cells())
+        if not self.measure.interleave:
+            return [(key,) for key in self.cells()]
+        m = self.measure
+        names = [v.name for v in self.variants]
+        return [
+            tuple(CellKey(name, delegate, threads, api) for name in names)
             for api in m.apis
             for delegate in m.delegates
             for threads in m.threads
@@ -609,6 +672,29 @@ class Conditions:
     reasons: list[str] = field(default_factory=list)
 
 
+class StopReason(StrEnum):
+    """Why a cell's timed runs stopped."""
+
+    FIXED = "fixed"  # the runs and seconds asked, no precision asked (or a runner without adaptive mode)
+    PRECISION = "precision"  # the 95 % interval reached the precision asked
+    DECIDED = "decided"  # a pair: the ratio's interval cleared the gate's threshold on one side
+    BOUND = "bound"  # --max-secs passed first
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How a cell's timed runs were scheduled and why they stopped (1.7). Cells of one ``group`` were timed in one
+    process in alternating blocks (``Timing.block_lengths``): their block k ran side by side, one time base."""
+
+    group: str  # a token shared by the cells timed together; "" when timed alone
+    group_size: int  # cells in the group (1 alone)
+    rounds: int  # blocks this cell was timed in
+    stop: StopReason
+    precision: float  # asked: 0 for fixed
+    half_width: float | None  # relative half-width of the 95 % interval at the stop (p50, or a pair's ratio)
+    timed_s: float  # seconds this cell's timed runs took
+
+
 @dataclass(frozen=True)
 class CellResult:
     RECORD: ClassVar[RecordType] = RESULT_RECORD
@@ -640,6 +726,8 @@ class CellResult:
     op_profile: OpProfile | None = None
     file_sha256: str | None = None  # the variant file as the cell loaded it; None: not hashed (older, or failed early)
     culprit: Culprit | None = None  # None: not searched (no --find-culprits, the cell not wrong_output, or older)
+    # ---- timing schedule (1.7) ----
+    schedule: Schedule | None = None  # None: timed alone for a fixed duration (1.6 and older runners, the app)
     schema_version: str = RESULT_RECORD.version
 
     @property
@@ -649,3 +737,8 @@ class CellResult:
     @property
     def failed(self) -> bool:
         return self.status.failed
+
+    def timed_with(self, other: CellResult) -> bool:
+        """Both timed in one process, block k of one beside block k of the other: a paired comparison holds."""
+        mine, theirs = self.schedule, other.schedule
+        return bool(mine and theirs and mine.group and mine.group == theirs.group)

@@ -67,7 +67,7 @@ def heavier_tflite(width: int) -> Path:
     return directory / "fp32.tflite"
 
 
-def paired(a: Path, b: Path, inputs: Path, work: Path) -> tuple[CellResult, CellResult]:
+def paired(a: Path, b: Path, inputs: Path, work: Path, measure: Measurement = MEASURE) -> tuple[CellResult, CellResult]:
     plan_dir = work / "plan"
     plan_dir.mkdir(parents=True)
     for name, path in (("a.tflite", a), ("b.tflite", b), ("inputs.npz", inputs)):
@@ -76,7 +76,7 @@ def paired(a: Path, b: Path, inputs: Path, work: Path) -> tuple[CellResult, Cell
         run_id="bench",
         model_name="digits",
         input_set="inputs.npz",
-        measure=MEASURE,
+        measure=measure,
         pairs=[Pair("a", "b")],
         variants=[PlanVariant("a", "a.tflite", sha256_file(a)), PlanVariant("b", "b.tflite", sha256_file(b))],
     )

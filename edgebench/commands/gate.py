@@ -18,6 +18,7 @@ from edgebench.commands.options import (
     inventory_option,
     json_option,
     markdown_option,
+    measurement_flag,
     note_no_data,
     output_file,
     quiet_option,
@@ -78,7 +79,17 @@ Exit code: 0 pass, 1 regression (or inconclusive, if the policy says so), 2 usag
 
 
 EPILOG = _epilog(Thresholds())
-PAIRED_ONLY = ("--baseline-model", "--candidate-model", "--data", "--variants", "--delegates", "--blocks", "--runs")
+PAIRED_ONLY = (
+    "--baseline-model",
+    "--candidate-model",
+    "--data",
+    "--variants",
+    "--delegates",
+    "--blocks",
+    "--runs",
+    "--precision",
+    "--max-secs",
+)
 
 
 def refuse_paired_flags(ctx: click.Context) -> None:
@@ -110,6 +121,19 @@ class PairedFlags:
     delegates: str
     blocks: int
     runs: int
+    precision: float  # adaptive: stop once the ratio's interval is within ±precision or clears the floor
+    max_s: float
+
+    def measurement(self) -> Measurement:
+        """How both sides are timed: ABBA blocks of runs // blocks runs, no minimum seconds (the blocks are)."""
+        return Measurement(
+            delegates=delegate_list(self.delegates),
+            runs=self.runs,
+            blocks=self.blocks,
+            min_s=0.0,
+            precision=self.precision,
+            max_s=self.max_s,
+        )
 
 
 @dataclass(frozen=True)
@@ -157,6 +181,8 @@ class Reports:
     show_default=True,
     help="Paired mode: timed runs per side, spread over the blocks.",
 )
+@measurement_flag("precision")
+@measurement_flag("max_s")
 @click.option("--device", help="Paired mode: where to measure [default: local]. Stored mode: only this device.")
 @conversion_options
 @inventory_option
@@ -234,13 +260,12 @@ def _mode(
         )
     if pair.baseline_model is not None and pair.candidate_model is not None:
         _, data = resolve_inputs(pair.baseline_model, pair.data)
-        measure = Measurement(delegates=delegate_list(pair.delegates), runs=pair.runs, blocks=pair.blocks, min_s=0.0)
         return PairedRequest(
             pair.baseline_model,
             pair.candidate_model,
             data,
             variant_names(pair.variants),
-            measure,
+            pair.measurement(),
             where.device or "local",
             load_inventory(where.inventory),
             Path(where.workdir),

@@ -301,6 +301,14 @@ def _family_flags(family: type, argument: str) -> Callable[[F], F]:
 
 
 measurement_options = _family_flags(Measurement, "measure")  # the sweep and timing flags: ``measure``
+
+
+def measurement_flag(name: str) -> Callable[[F], F]:
+    """One declared measurement option, for a command that takes a few of them (the gate's paired mode)."""
+    (spec,) = (spec for spec in declared(Measurement) if spec.name == name)
+    return _flag(spec)
+
+
 conversion_options = _family_flags(Options, "conversion")  # the converter's options: ``conversion``
 
 

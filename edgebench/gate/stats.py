@@ -12,6 +12,7 @@ from enum import StrEnum
 
 import numpy as np
 
+from device_runner.intervals import hodges_lehmann, log_ratios, paired_ratio_interval
 from edgebench.gate.policy import MIN_HISTORY
 
 BOOTSTRAP = 10_000
@@ -37,20 +38,15 @@ class Finding:
     detail: str
 
 
-def hodges_lehmann(d: np.ndarray) -> float:
-    """Median of the Walsh averages (d_i + d_j) / 2, i <= j: a robust centre for paired differences."""
-    i, j = np.triu_indices(len(d))
-    return float(np.median((d[i] + d[j]) / 2))
-
-
 def paired_latency(
     a_blocks: list[np.ndarray], b_blocks: list[np.ndarray], alpha: float, floor: float, seed: int = 0
 ) -> Finding:
     """Interleaved blocks of A and B: d_k = ln median(B_k) - ln median(A_k); one-sided Wilcoxon on d_k,
-    ratio = exp(Hodges-Lehmann(d)), CI by bootstrap over blocks."""
+    ratio = exp(Hodges-Lehmann(d)), CI by bootstrap over blocks (device_runner/intervals.py: the interval an
+    adaptive paired run stops on)."""
     from scipy import stats  # imported here: `edgebench --help` should not pay for SciPy
 
-    d = np.log([np.median(b) for b in b_blocks]) - np.log([np.median(a) for a in a_blocks])
+    d = log_ratios([float(np.median(a)) for a in a_blocks], [float(np.median(b)) for b in b_blocks])
     if len(d) < 6:
         return Finding(
             Outcome.INCONCLUSIVE,
@@ -61,9 +57,7 @@ def paired_latency(
             f"only {len(d)} blocks: measure more runs (at least 6 blocks)",
         )
     ratio = math.exp(hodges_lehmann(d))
-    rng = np.random.default_rng(seed)
-    boot = [math.exp(hodges_lehmann(d[rng.integers(0, len(d), len(d))])) for _ in range(BOOTSTRAP // 10)]
-    low, high = (float(v) for v in np.percentile(boot, [2.5, 97.5]))
+    low, high = paired_ratio_interval(d, seed)
     slower = float(stats.wilcoxon(d, alternative="greater").pvalue) if np.any(d) else 1.0
     faster = float(stats.wilcoxon(d, alternative="less").pvalue) if np.any(d) else 1.0
     if ratio >= 1 + floor:

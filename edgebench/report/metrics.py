@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from edgebench.report import marks
-from edgebench.report.speedup import Speedup, Verdict, speedup
+from edgebench.report.speedup import Speedup, Verdict, of_cells
 from edgebench.report.why import why_slower
 from edgebench_records import CellResult, Manifest, StoredRun, VariantRecord
 
@@ -154,7 +154,7 @@ def _speedup(m: Measured) -> Speedup | None:
         return None
     if cell is base:
         return Speedup(1.0, None, None, Verdict.BASELINE, base=base.variant)
-    found = speedup(p50, base_p50, cell.timing.samples_ms, base.timing.samples_ms)
+    found = of_cells(cell, base)
     return dataclasses.replace(found, base=base.variant)
 
 
@@ -213,7 +213,7 @@ METRICS: dict[str, Metric] = {
             lambda m: tuple(m.cell.timing.samples_ms) if m.cell.timing else (),
             show=lambda samples: f"{len(samples)} runs",
         ),
-        Metric("speedup", Unit.SPEEDUP, _speedup, show=Speedup.text),
+        Metric("speedup", Unit.SPEEDUP, _speedup, header="speed-up", show=Speedup.text),
         # memory
         Metric("peak_rss_mb", Unit.MB, _at("cell.memory.peak_rss_mb"), header="RSS MB"),
         Metric("load_delta_mb", Unit.MB, _at("cell.memory.load_delta_mb")),

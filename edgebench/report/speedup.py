@@ -8,8 +8,10 @@ of consecutive runs rather than single runs. Why:
 - blocks, because neighbouring runs share clock frequency, caches and thermal state: resampling single
   runs treats them as independent and gives an interval too narrow to trust (the gate's stored mode
   resamples blocks for the same reason). It also keeps the cost the same for 50 runs or 50,000;
-- two independent samples, not a paired test: a run's fp32 and variant cells are measured one after the
-  other in separate processes, so no run of one side belongs with a run of the other;
+- paired where the two cells were timed together (interleaved blocks in one process, ``CellResult.timed_with``):
+  block k of one ran beside block k of the other, so the bootstrap resamples block *pairs* and what the
+  minute did to both cancels; two independent samples otherwise (cells of runs before interleaving, or of the
+  Android app, each timed alone: no run of one side belongs with a run of the other);
 - percentile rather than BCa: BCa's jackknife is ill-behaved for a median and fails outright when block
   medians tie (coarse timers), while 20 blocks leave little bias for it to correct.
 A fixed seed makes a report reproducible: the same stored runs give the same intervals.
@@ -22,6 +24,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
+
+from edgebench_records import CellResult
 
 BLOCKS = 20  # consecutive-run blocks per side (fewer when a side has fewer runs: one run a block)
 MIN_RUNS = 5  # per side: below this an interval would only restate the few runs there are
@@ -71,39 +75,62 @@ class Speedup:
 
 
 def speedup(
-    p50_ms: float, fp32_p50_ms: float, samples_ms: Sequence[float], fp32_samples_ms: Sequence[float]
+    p50_ms: float,
+    fp32_p50_ms: float,
+    samples_ms: Sequence[float],
+    fp32_samples_ms: Sequence[float],
+    paired_blocks: tuple[Sequence[int], Sequence[int]] | None = None,
 ) -> Speedup:
-    """The ratio of the two p50s, with the interval the raw samples of both cells give it."""
+    """The ratio of the two p50s, with the interval the raw samples of both cells give it; ``paired_blocks``
+    (the cell's and fp32's block lengths) when the two were timed together, block by block."""
     ratio = float(fp32_p50_ms / p50_ms)
     if len(samples_ms) == 0 or len(fp32_samples_ms) == 0:
         return Speedup(ratio, None, None, Verdict.NO_INTERVAL, "summaries only")  # e.g. benchmark_model
     fewest = min(len(samples_ms), len(fp32_samples_ms))
     if fewest < MIN_RUNS:
         return Speedup(ratio, None, None, Verdict.NO_INTERVAL, f"{fewest} run{'s' if fewest != 1 else ''}")
-    low, high = interval(samples_ms, fp32_samples_ms)
+    low, high = interval(samples_ms, fp32_samples_ms, paired_blocks)
     verdict = Verdict.FASTER if low > 1 else Verdict.SLOWER if high < 1 else Verdict.SAME
     return Speedup(ratio, low, high, verdict)
 
 
-def block_medians(samples: Sequence[float]) -> np.ndarray:
-    """Medians of up to BLOCKS runs of consecutive samples, in order."""
+def of_cells(cell: CellResult, base: CellResult) -> Speedup:
+    """``speedup`` of two measured cells (each with its p50): paired when they were timed together."""
+    timing, base_timing = cell.timing, base.timing
+    assert timing is not None and base_timing is not None
+    p50, base_p50 = timing.p50_ms, base_timing.p50_ms
+    assert p50 and base_p50
+    blocks = timing.block_lengths, base_timing.block_lengths
+    together = cell.timed_with(base) and len(blocks[0]) == len(blocks[1]) > 1
+    return speedup(p50, base_p50, timing.samples_ms, base_timing.samples_ms, blocks if together else None)
+
+
+def block_medians(samples: Sequence[float], lengths: Sequence[int] = ()) -> np.ndarray:
+    """Medians of the blocks the runner timed (``lengths``), else of up to BLOCKS runs of consecutive samples."""
     values = np.asarray(samples, dtype=float)
-    return np.array([np.median(block) for block in np.array_split(values, min(BLOCKS, len(values)))])
+    blocks = np.split(values, np.cumsum(lengths)[:-1]) if lengths else np.array_split(values, min(BLOCKS, len(values)))
+    return np.array([np.median(block) for block in blocks])
 
 
-def interval(samples_ms: Sequence[float], fp32_samples_ms: Sequence[float]) -> tuple[float, float]:
-    """The 95 % percentile-bootstrap interval of median(fp32) / median(cell) over blocks of runs."""
+def interval(
+    samples_ms: Sequence[float],
+    fp32_samples_ms: Sequence[float],
+    paired_blocks: tuple[Sequence[int], Sequence[int]] | None = None,
+) -> tuple[float, float]:
+    """The 95 % percentile-bootstrap interval of median(fp32) / median(cell) over blocks of runs: over block
+    pairs when the cells were timed together (``paired_blocks``), else over each side's blocks apart."""
     from scipy import stats  # here: `edgebench --help` and the run table should not pay for SciPy
 
     def ratio_of_medians(fp32: np.ndarray, cell: np.ndarray, axis: int) -> np.ndarray:
         return np.asarray(np.median(fp32, axis=axis) / np.median(cell, axis=axis))
 
+    lengths, fp32_lengths = paired_blocks or ((), ())
     result = stats.bootstrap(
-        (block_medians(fp32_samples_ms), block_medians(samples_ms)),
+        (block_medians(fp32_samples_ms, fp32_lengths), block_medians(samples_ms, lengths)),
         ratio_of_medians,
         n_resamples=RESAMPLES,
         vectorized=True,
-        paired=False,
+        paired=paired_blocks is not None,
         confidence_level=CONFIDENCE,
         method="percentile",
         rng=np.random.default_rng(SEED),

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from edgebench.report import marks
 from edgebench.report.metrics import METRICS, measured, read, row_fields, text
+from edgebench.report.speedup import Speedup
 from edgebench_records import CellResult, Manifest, Status
 
 
@@ -46,6 +47,7 @@ class Row:
     worst_head_error: float | None = None  # its RMS error as a share of its spread
     head_warning: str = ""  # one line when that is past marks.FIDELITY_MAX_ERROR
     culprit: str = ""  # the op that broke a wrong_output cell, when --find-culprits searched (also in its message)
+    speedup: Speedup | None = None  # fp32's p50 over this one's, with its 95 % interval (paired when interleaved)
 
 
 # The run table's columns, in order: each one's header, alignment and print come from its metric.
@@ -56,6 +58,7 @@ COLUMNS = (
     "threads",
     "status",
     "p50_ms",
+    "speedup",
     "p90_ms",
     "init_ms",
     "peak_rss_mb",

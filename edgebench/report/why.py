@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from edgebench.report.speedup import Speedup, Verdict, speedup
+from edgebench.report.speedup import Speedup, Verdict, of_cells
 from edgebench_records import CellResult, Placement, Status, VariantRecord
 
 
@@ -39,7 +39,7 @@ def _slower(cell: CellResult, fp32: CellResult | None) -> Speedup | None:
         return None
     if cell.timing is None or fp32.timing is None or not cell.timing.p50_ms or not fp32.timing.p50_ms:
         return None
-    found = speedup(cell.timing.p50_ms, fp32.timing.p50_ms, cell.timing.samples_ms, fp32.timing.samples_ms)
+    found = of_cells(cell, fp32)
     return found if found.verdict == Verdict.SLOWER else None
 
 

@@ -247,7 +247,9 @@ def test_nothing_matched_is_exit_2(capsys: pytest.CaptureFixture[str], gate_stor
 # ---- paired mode: both models measured now, side by side --------------------------------------
 
 
-def paired_gate(capsys: pytest.CaptureFixture[str], tmp_path: Path, workdir: Path, candidate: Path) -> tuple[int, dict]:  # type: ignore[type-arg]
+def paired_gate(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, workdir: Path, candidate: Path, *extra: str
+) -> tuple[int, dict]:  # type: ignore[type-arg]
     code = invoke(
         [
             "gate",
@@ -268,6 +270,7 @@ def paired_gate(capsys: pytest.CaptureFixture[str], tmp_path: Path, workdir: Pat
             "--store",
             str(tmp_path / "h.sqlite"),
             "--json",
+            *extra,
         ]
     )
     return code, json.loads(capsys.readouterr().out)
@@ -296,6 +299,22 @@ def test_paired_mode_catches_a_heavier_model(
     assert code == 1
     assert ("local · fp32 · xnnpack · interpreter · 1t", "latency_p50") in regressions(report)
     assert ("local · fp32 · xnnpack · interpreter · 1t", "size") in regressions(report)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("quiet_cores")  # a verdict expected: the machine's load must not make it inconclusive
+def test_an_adaptive_paired_gate_stops_once_its_verdict_is_reached(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, workdir: Path, heavier_model: Path
+) -> None:
+    code, report = paired_gate(capsys, tmp_path, workdir, heavier_model, "--precision", "0.001", "--max-secs", "30")
+    assert code == 1
+    assert ("local · fp32 · xnnpack · interpreter · 1t", "latency_p50") in regressions(report)
+    with Store(store_url(str(tmp_path / "h.sqlite"))) as store:
+        runs = [store.load_run(summary.run_id) for summary in store.list_runs()]
+    for run in runs:
+        (cell,) = run.cells
+        assert cell.schedule is not None and cell.schedule.stop == "decided", cell.schedule
+        assert cell.timing is not None and len(cell.timing.block_lengths) == cell.schedule.rounds >= 10
 
 
 @pytest.mark.slow

@@ -75,6 +75,8 @@ MEASUREMENT_CASES: dict[str, tuple[list[str], Any]] = {
     "numerics_max_steps": (["--numerics-max-steps", "5"], 5.0),
     "labels_output": (["--labels-output", "classificators"], "classificators"),
     "find_culprits": (["--find-culprits"], True),
+    "precision": (["--precision", "0.02"], 0.02),
+    "max_s": (["--max-secs", "20"], 20.0),
 }
 MEASURING = ["run", "push"]
 

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from device_runner.intervals import hodges_lehmann
 from edgebench.cli import invoke
 from edgebench.gate import stats
 
@@ -18,8 +19,8 @@ def lognormal(n: int, scale: float = 1.0, sigma: float = 0.05) -> np.ndarray:
 
 
 def test_hodges_lehmann_is_the_median_of_walsh_averages() -> None:
-    assert stats.hodges_lehmann(np.array([1.0, 2.0, 3.0])) == 2.0  # 1, 1.5, 2, 2, 2.5, 3
-    assert stats.hodges_lehmann(np.array([0.0, 0.0, 10.0])) == 2.5  # 0, 0, 0, 5, 5, 10
+    assert hodges_lehmann(np.array([1.0, 2.0, 3.0])) == 2.0  # 1, 1.5, 2, 2, 2.5, 3
+    assert hodges_lehmann(np.array([0.0, 0.0, 10.0])) == 2.5  # 0, 0, 0, 5, 5, 10
 
 
 def history(runs: int, sd: float) -> list[float]:

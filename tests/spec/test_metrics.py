@@ -48,6 +48,7 @@ RUN_KEYS = [
     "worst_head_error",
     "head_warning",
     "culprit",
+    "speedup",
 ]
 REPORT_KEYS = [
     "run_id",
@@ -139,7 +140,19 @@ CELL_KEYS = [
     "started_at",
     "finished_at",
 ]
-RUN_TABLE = ["variant", "delegate", "api", "thr", "status", "p50 ms", "p90 ms", "init ms", "RSS MB", "top-1"]
+RUN_TABLE = [
+    "variant",
+    "delegate",
+    "api",
+    "thr",
+    "status",
+    "p50 ms",
+    "speed-up",
+    "p90 ms",
+    "init ms",
+    "RSS MB",
+    "top-1",
+]
 RUN_TABLE += ["agree", "worst head", "deleg", "KB", "gzip KB"]
 
 

@@ -131,7 +131,7 @@ def test_the_declared_vocabularies_are_the_runners() -> None:
 
 def test_a_field_without_a_declaration_is_no_flag() -> None:
     names = {spec.name for spec in declared(Measurement)}
-    assert {"max_s", "blocks"} <= {f.name for f in dataclasses.fields(Measurement)} - names
+    assert {"blocks", "interleave", "stop_floor"} <= {f.name for f in dataclasses.fields(Measurement)} - names
 
 
 def test_the_catalogue_declares_each_variant_once_and_what_it_reads() -> None:

@@ -33,6 +33,9 @@ public final class CellResult {
     public Placement placement; // null: Android's Interpreter API gives no per-node placement
     public String fileSha256; // the variant file as this cell loaded it; null when it failed before
     public Culprit culprit; // null: not searched; the app cannot search, and says so when asked (findCulprits)
+    // Always null: the app times each cell alone for the fixed duration (it ignores --precision and interleaving),
+    // which is what a result without a schedule says (edgebench_records/protocol.py, Schedule).
+    public final Object schedule = null;
     public String schemaVersion = Schema.VERSION;
 
     public static final class Timing {

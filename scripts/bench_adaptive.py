@@ -1,0 +1,128 @@
+"""Decisions in the least device time: the paired gate timed for today's fixed duration against its adaptive
+mode, which stops once the ratio's 95 % interval is within ±--precision or clears the latency floor.
+
+Real paired measurements of the bundled example (fp32, XNNPACK, 1 thread), each in a fresh process, as
+scripts/bench_gate.py makes them: A/A (the model against itself: false alarms) and +10 % (against a model with a
+deliberately heavier head: detections), each under every mode, the modes taking turns so drift hits all alike.
+Device time per verdict: the seconds both sides spent in their timed loops, and the wall seconds of the whole
+measuring process (load, first runs, warm-up and each side's memory measured in a process of its own: what
+adaptive mode cannot shorten). Prints a Markdown table and writes it into docs/measuring.md. A quick look:
+
+    .venv/bin/python scripts/bench_adaptive.py --trials 3 --width 320
+    .venv/bin/python scripts/bench_adaptive.py --width 320   # 10 A/A and 10 slower-model trials a mode
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from bench_gate import ALPHA, FLOOR, MEASURE, blocks, calibrated_width, heavier_tflite, paired
+from doc_tables import DOCS, write_block
+
+from edgebench.conversion import convert
+from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
+from edgebench.gate import stats
+from edgebench_records import CellResult, Measurement
+
+ROOT = Path(__file__).resolve().parent.parent
+MAX_S = 30.0
+PRECISION = 0.01
+MODES = {
+    "fixed (today's gate: 200 runs, 20 ABBA blocks a side)": MEASURE,
+    f"adaptive ±{PRECISION:.0%} or floor, blocks of 10 runs": dataclasses.replace(
+        MEASURE, precision=PRECISION, max_s=MAX_S, stop_floor=FLOOR
+    ),
+    f"adaptive ±{PRECISION:.0%} or floor, blocks of 5 runs": dataclasses.replace(
+        MEASURE, runs=100, precision=PRECISION, max_s=MAX_S, stop_floor=FLOOR
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Trial:
+    verdict: stats.Outcome
+    ratio: float
+    timed_s: float  # both sides' timed loops
+    wall_s: float  # the measuring process, start to results
+    stop: str
+
+
+def trial(a: Path, b: Path, inputs: Path, measure: Measurement) -> Trial:
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        first, second = paired(a, b, inputs, Path(tmp), measure)
+        wall = time.perf_counter() - start
+    found = stats.paired_latency(blocks(first), blocks(second), ALPHA, FLOOR)
+    return Trial(found.verdict, found.estimate, timed(first) + timed(second), wall, stop(first))
+
+
+def timed(cell: CellResult) -> float:
+    assert cell.schedule is not None
+    return cell.schedule.timed_s
+
+
+def stop(cell: CellResult) -> str:
+    assert cell.schedule is not None
+    return str(cell.schedule.stop)
+
+
+def row(name: str, same: list[Trial], slower: list[Trial], fixed_s: float) -> str:
+    alarms = sum(t.verdict == stats.Outcome.REGRESSION for t in same)
+    caught = sum(t.verdict == stats.Outcome.REGRESSION for t in slower)
+    unsure = sum(t.verdict == stats.Outcome.INCONCLUSIVE for t in [*same, *slower])
+    everything = [*same, *slower]
+    timed_s = float(np.median([t.timed_s for t in everything]))
+    wall_s = float(np.median([t.wall_s for t in everything]))
+    stops = sorted({t.stop for t in everything})
+    return (
+        f"| {name} | {alarms}/{len(same)} | {caught}/{len(slower)} | {unsure} | {1000 * timed_s:.0f} | "
+        f"{fixed_s / timed_s:.1f}× | {wall_s:.1f} | {', '.join(stops)} |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--trials", type=int, default=10, help="A/A and +10 %% trials, each, per mode")
+    parser.add_argument("--width", type=int, help="the heavier head's width, uncalibrated (a quick run)")
+    args = parser.parse_args()
+
+    manifest, directory = convert(EXAMPLE_MODEL, EXAMPLE_DATA, ["fp32"], ROOT / ".edgebench")
+    base, inputs = directory / "fp32.tflite", directory / manifest.input_set
+    width, _ = calibrated_width(base, inputs, args.width)
+    heavy = heavier_tflite(width)
+    results: dict[str, tuple[list[Trial], list[Trial]]] = {name: ([], []) for name in MODES}
+    for i in range(args.trials):
+        for name, measure in MODES.items():  # modes take turns: a drift over the run hits each alike
+            results[name][0].append(trial(base, base, inputs, measure))
+            results[name][1].append(trial(base, heavy, inputs, measure))
+        print(f"  {i + 1}/{args.trials}", end="\r", file=sys.stderr)
+    fixed = results[next(iter(MODES))]
+    fixed_s = float(np.median([t.timed_s for t in [*fixed[0], *fixed[1]]]))
+    true_ratio = float(np.median([t.ratio for t in fixed[1]]))
+    lines = [
+        f"bundled example fp32, XNNPACK, 1 thread, against itself (A/A) and against +dense({width}) (measured "
+        f"ratio {true_ratio:.3f} in fixed mode); alpha {ALPHA}, floor {FLOOR:.0%}; adaptive: at least 10 blocks a "
+        f"side, at most {MAX_S:g} s; {args.trials} trials of each kind per mode, the modes taking turns. The "
+        "machine was shared with other work (two cores): medians of trials in this one run. Device time is the "
+        "median over all trials of the mode; its wall seconds include the process start, loading both models and "
+        "measuring each side's memory in a process of its own, which no stopping rule shortens.",
+        "",
+        "| mode | A/A false alarms | slower model detected | inconclusive | timed ms per verdict (both sides) | "
+        "less than fixed | wall s per verdict | stopped on |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+        *(row(name, same, slower, fixed_s) for name, (same, slower) in results.items()),
+    ]
+    table = "\n".join(lines)
+    print(table)
+    write_block(DOCS / "measuring.md", "bench_adaptive", table, packages=["ai-edge-litert", "numpy", "scipy"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""One table, one time base: is the ordering of fp32 and int8 the same from one fresh run to the next, and how
+much does their ratio move? N fresh `edgebench run` processes of the bundled example (what scripts/run.sh
+runs: fp32 and int8 under the default delegates), each a new run whose variants are timed interleaved; the
+conversion is made once and reused (its cache), so each run measures and nothing else.
+
+Per run and delegate: fp32's and int8's p50 and int8's speed-up over fp32 with its 95 % interval (paired:
+the two were timed in alternating blocks of one process). Then per delegate: whether every run ordered them
+the same way, and the spread of the ratio (max/min - 1 over the runs). Writes its table into docs/measuring.md.
+
+    .venv/bin/python scripts/bench_interleave.py            # 6 runs (minutes)
+    .venv/bin/python scripts/bench_interleave.py --runs 3   # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from doc_tables import DOCS, write_block
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN = "from edgebench.cli import main; main()"
+
+
+def fresh_run(work: Path) -> list[dict[str, Any]]:
+    """One `edgebench run --json` in a new process; its rows."""
+    command = [sys.executable, "-c", RUN, "run", "--json", "-q", "--workdir", str(work)]
+    command += ["--store", str(work / "history.sqlite")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    out = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=1800, check=False)
+    if out.returncode not in (0, 1):
+        raise SystemExit(f"edgebench run failed ({out.returncode}): {out.stderr.strip().splitlines()[-1:]}")
+    (run,) = json.loads(out.stdout)["runs"]
+    rows: list[dict[str, Any]] = run["rows"]
+    return rows
+
+
+def ratio_of(rows: list[dict[str, Any]], delegate: str) -> tuple[float, float, dict[str, Any]]:
+    """fp32's and int8's p50 under ``delegate``, and int8's speed-up over fp32 as the table gives it."""
+    found = {r["variant"]: r for r in rows if r["delegate"] == delegate and r["status"] == "ok"}
+    return found["fp32"]["p50_ms"], found["int8"]["p50_ms"], found["int8"]["speedup"]
+
+
+def interval(speedup: dict[str, Any]) -> str:
+    low, high = speedup["low"], speedup["high"]
+    return f"{speedup['ratio']:.2f}× ({low:.2f}–{high:.2f})" if low is not None else f"{speedup['ratio']:.2f}×"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=6, help="fresh runs of the bundled example")
+    args = parser.parse_args()
+    delegates = ("xnnpack", "cpu")
+    lines = [
+        f"{args.runs} fresh `edgebench run` processes of the bundled example (fp32 and int8, delegates "
+        "xnnpack and cpu, one thread, the default timing: each cell at least 50 runs and 1 s, in 20 blocks "
+        "alternating with the other variant's). The machine was shared with other work on its two cores "
+        "throughout, so these are figures of a busy machine. speed-up: fp32's p50 over int8's (above 1: int8 "
+        "faster), 95 % interval from the paired blocks.",
+        "",
+        "| run | delegate | fp32 p50 ms | int8 p50 ms | int8 speed-up (95 % CI) |",
+        "|---:|---|---:|---:|---|",
+    ]
+    ratios: dict[str, list[float]] = {d: [] for d in delegates}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for i in range(args.runs):
+            rows = fresh_run(work)
+            for delegate in delegates:
+                fp32, int8, speedup = ratio_of(rows, delegate)
+                ratios[delegate].append(speedup["ratio"])
+                lines.append(f"| {i + 1} | {delegate} | {fp32:.4f} | {int8:.4f} | {interval(speedup)} |")
+            print(f"  {i + 1}/{args.runs}", end="\r", file=sys.stderr)
+    lines += ["", "| delegate | int8 faster in | ratio median | ratio spread (max/min − 1) |", "|---|---:|---:|---:|"]
+    for delegate, found in ratios.items():
+        faster = sum(r > 1 for r in found)
+        spread = max(found) / min(found) - 1
+        lines.append(f"| {delegate} | {faster} of {len(found)} | {float(np.median(found)):.2f}× | {spread:.1%} |")
+    table = "\n".join(lines)
+    print(table)
+    write_block(DOCS / "measuring.md", "bench_interleave", table, packages=["ai-edge-litert", "numpy"])
+
+
+if __name__ == "__main__":
+    main()
