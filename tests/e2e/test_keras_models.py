@@ -66,6 +66,25 @@ def test_a_gru_converts_at_batch_1_and_runs_and_a_free_batch_is_kept_on_request(
     assert kept.status == "failed" and "TensorListReserve" in kept.message and "\n" not in kept.message
 
 
+def test_a_distilled_int8_is_refused_for_a_recurrent_loop_in_the_student_it_converts_not_in_the_teacher(
+    tmp_path: Path,
+) -> None:
+    gru, lstm = build("gru", tmp_path / "gru"), build("lstm", tmp_path / "lstm")
+    options = Options(epochs=1, batch_size=16)
+    # an LSTM teacher (fused: no loop) and a GRU student (a WHILE loop): refused before it trains, not crashed
+    teacher = dataclasses.replace(options, student=str(gru / "model.keras"))
+    manifest, _ = convert(lstm / "model.keras", lstm / "data.npz", ["distilled_int8"], tmp_path / "a", options=teacher)
+    (refused,) = manifest.variants
+    assert refused.status == "not_applicable"
+    assert refused.message.startswith("TensorFlow's int8 calibration crashes on a recurrent loop")
+    # a GRU teacher and an LSTM student: the student calibrates, whatever the teacher's loop
+    student = dataclasses.replace(options, student=str(lstm / "model.keras"))
+    manifest, _ = convert(gru / "model.keras", gru / "data.npz", ["distilled_int8"], tmp_path / "b", options=student)
+    (made,) = manifest.variants
+    assert made.status == "ok", made.message
+    assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in " ".join(made.ops)
+
+
 def test_an_lstm_is_pruned_and_quantisation_aware_trained_and_qat_says_it_left_the_lstm_float(tmp_path: Path) -> None:
     built = build("lstm", tmp_path / "model")
     options = Options(epochs=1, batch_size=16)
