@@ -67,7 +67,9 @@ def _plan_1_3_to_1_4(data: dict[str, Any]) -> dict[str, Any]:
 # `numerics.failure`, `numerics.state` and the error tolerances the cell was held to; `culprit` (the first op
 # whose output drifts past tolerance in a wrong_output cell, when searched for); `device.cpu_features`, the CPU
 # features that decide which kernels LiteRT/XNNPACK pick.
-RESULT_RECORD = RecordType("cell result", "1.6")
+# 1.7 (memory): `memory.model_peak_mb`, the model's own peak (the process's peak above its RSS before the model was
+# loaded), which the tables show beside `load_delta_mb`; the process's `peak_rss_mb` stays in the JSON.
+RESULT_RECORD = RecordType("cell result", "1.7")
 
 
 @RESULT_RECORD.step("1.0", "1.1")
@@ -120,6 +122,20 @@ def _result_1_5_to_1_6(data: dict[str, Any]) -> dict[str, Any]:
     They searched for no culprit: ``culprit`` stays null (not searched), and read no CPU features:
     ``device.cpu_features`` stays null (unknown, not none)."""
     return data
+
+
+@RESULT_RECORD.step("1.6", "1.7")
+def _result_1_6_to_1_7(data: dict[str, Any]) -> dict[str, Any]:
+    """1.6 runners measured the process's peak and its RSS before the model was loaded, the same way: the
+    model's own peak is their difference where both were measured, else listed as missing (not zero)."""
+    memory = data.get("memory")
+    if not isinstance(memory, dict):
+        return data
+    peak, before = memory.get("peak_rss_mb"), memory.get("rss_before_mb")
+    if peak is not None and before is not None:
+        return data | {"memory": memory | {"model_peak_mb": peak - before}}
+    missing = [*memory.get("missing", []), "model_peak_mb"]
+    return data | {"memory": memory | {"model_peak_mb": None, "missing": missing}}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -319,6 +335,8 @@ class Memory:
     load_delta_mb: float | None  # RSS added by loading + preparing the model
     peak_rss_mb: float | None  # VmHWM of the cell's process
     missing: list[str] = field(default_factory=list)  # as in Timing
+    # 1.7: the model's own cost, as the tables show it
+    model_peak_mb: float | None = None  # peak_rss_mb less rss_before_mb: the peak above the runner's baseline
 
 
 @dataclass(frozen=True)

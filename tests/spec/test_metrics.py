@@ -48,6 +48,8 @@ RUN_KEYS = [
     "worst_head_error",
     "head_warning",
     "culprit",
+    "load_delta_mb",
+    "model_peak_mb",
 ]
 REPORT_KEYS = [
     "run_id",
@@ -85,6 +87,8 @@ REPORT_KEYS = [
     "worst_head_error",
     "head_warning",
     "culprit",
+    "load_delta_mb",
+    "model_peak_mb",
 ]
 CELL_KEYS = [
     "run_id",
@@ -115,6 +119,7 @@ CELL_KEYS = [
     "timed_runs",
     "peak_rss_mb",
     "load_delta_mb",
+    "model_peak_mb",
     "top1",
     "top5",
     "mae",
@@ -138,7 +143,8 @@ CELL_KEYS = [
     "started_at",
     "finished_at",
 ]
-RUN_TABLE = ["variant", "delegate", "api", "thr", "status", "p50 ms", "p90 ms", "init ms", "RSS MB", "top-1"]
+RUN_TABLE = ["variant", "delegate", "api", "thr", "status", "p50 ms", "p90 ms", "init ms", "load MB", "peak MB"]
+RUN_TABLE += ["top-1"]
 RUN_TABLE += ["agree", "worst head", "deleg", "KB", "gzip KB"]
 
 
