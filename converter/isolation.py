@@ -116,7 +116,8 @@ def isolated(function: Callable[..., T], *args: Any) -> T:
     """``function(*args)`` in a child process of its own: its result, or its exception raised here; ``Crashed`` if
     the child died without either. ``function`` and ``args`` must pickle (a module-level function and plain data)."""
     with Worker(_no_state) as worker:
-        return worker.call(_stateless, function, *args)
+        answer: T = worker.call(_stateless, function, *args)
+        return answer
 
 
 def _no_state() -> None:

@@ -166,8 +166,7 @@ def test_the_shared_records_import_neither_numpy_sqlalchemy_click_nor_the_conver
 
 def test_the_1_6_to_1_7_step_gives_the_models_own_peak_where_both_figures_were_measured() -> None:
     def memory(**fields: float | None) -> dict[str, Any]:
-        data = {"schema_version": "1.6", "memory": {"rss_before_mb": None, "peak_rss_mb": None, "missing": []}}
-        data["memory"] |= fields
+        data: dict[str, Any] = {"schema_version": "1.6", "memory": {"missing": []} | fields}
         return schema.RESULT_RECORD.upgrade(data, "result.json")["memory"]  # type: ignore[no-any-return]
 
     assert memory(rss_before_mb=46.0, peak_rss_mb=58.5) == {
