@@ -4,7 +4,9 @@ manifest that records it all."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -17,8 +19,9 @@ from converter.checks import first_line
 from converter.events import epoch_reporter
 from converter.host_scoring import source_reference
 from converter.input_set import input_set
+from converter.isolation import Crashed, Worker
 from converter.layer_error import compare_layers
-from converter.recipes import RECIPES, Context, float_model, shared_training
+from converter.recipes import RECIPES, Context, Recipe, float_model, shared_training
 from converter.remedies import baseline_top1, flag_accuracy_losses
 from converter.source import (
     Data,
@@ -31,8 +34,9 @@ from converter.source import (
     needs_tensorflow,
     synthetic_data,
 )
-from converter.variant_cache import VariantCache, code_sha256
-from converter.variants import Made, describe, make_variant
+from converter.techniques import TrainingSet
+from converter.variant_cache import Entry, VariantCache, code_sha256
+from converter.variants import Builder, Made, build, describe, make_variant
 from device_runner.inputs import write_input_set
 from edgebench_records import INPUT_SET_NAME, Manifest
 from edgebench_records.catalogue import Options
@@ -98,10 +102,57 @@ def load_inputs(request: ConversionRequest) -> tuple[SourceModel, Data]:
     return source, data
 
 
+@dataclass
+class Workshop:
+    """What the TensorFlow worker process holds: the source and data loaded as this process loaded them, the
+    training set (made on first use) and the fine-tuned model a pair of variants shares."""
+
+    request: ConversionRequest
+    source: SourceModel
+    data: Data
+    training: Callable[[], TrainingSet]
+    tuned: dict[str, Any]
+
+
+def workshop(request: ConversionRequest) -> Workshop:
+    """The worker's state, made in the worker: TensorFlow imported, the model and data loaded (seeded as here)."""
+    source, data = load_inputs(request)
+    return Workshop(request, source, data, shared_training(source, data, request.options), {})
+
+
+def build_there(shop: Workshop, name: str) -> tuple[Entry, list[str]]:
+    """Variant ``name`` built in the worker; with the names of the fine-tuned models it holds after."""
+    ctx = Context(shop.source, shop.data, shop.request.options, epoch_reporter(name), shop.training, shop.tuned)
+    return build(RECIPES[name], ctx), list(shop.tuned)
+
+
+def tensorflow_builder(worker: Worker[Workshop]) -> Builder:
+    """Builds each variant in ``worker``: TensorFlow's converter, its calibrator and TFMOT's fine-tuning crash
+    there, failing one variant. This process's ``Context.tuned`` mirrors which fine-tuned models the worker holds
+    (what the progress events say is reused); a crash loses them."""
+
+    def builder(recipe: Recipe, ctx: Context) -> Entry:
+        try:
+            entry, tuned = worker.call(build_there, recipe.name)
+        except Crashed as exc:
+            ctx.tuned.clear()
+            raise Crashed(f"TensorFlow {exc}") from None
+        ctx.tuned.clear()
+        ctx.tuned.update(dict.fromkeys(tuned))
+        return entry
+
+    return builder
+
+
 def make_all(
-    request: ConversionRequest, source: SourceModel, data: Data, reference: list[np.ndarray] | None
+    request: ConversionRequest,
+    source: SourceModel,
+    data: Data,
+    reference: list[np.ndarray] | None,
+    builder: Builder | None = None,
 ) -> list[Made]:
-    """The given .tflite as it is (when the source is one), then each variant asked for, in order."""
+    """The given .tflite as it is (when the source is one), then each variant asked for, in order, each built by
+    ``builder`` (here by default)."""
     made = []
     training = shared_training(source, data, request.options)
     tuned: dict[str, Any] = {}
@@ -115,7 +166,7 @@ def make_all(
             raise SourceError(f"cannot load model {source.tflite}: {first_line(exc)}") from exc
     for name in request.variants:
         ctx = Context(source, data, request.options, epoch_reporter(name), training, tuned)
-        made.append(make_variant(RECIPES[name], ctx, request.out, reference, cache, request.log))
+        made.append(make_variant(RECIPES[name], ctx, request.out, reference, cache, request.log, builder))
     return made
 
 
@@ -129,10 +180,18 @@ def fp32_bytes(made: list[Made], out: Path, source: SourceModel) -> bytes:
 def convert(request: ConversionRequest) -> Manifest:
     source, data = load_inputs(request)
     request.out.mkdir(parents=True, exist_ok=True)
-    reference, problem = source_reference(source, data)
-    if problem:
-        data.notes.append(f"no host reference: the host cannot run {source.name} ({problem})")
-    made = make_all(request, source, data, reference)
+    # A source TensorFlow converts is converted in one worker process, started now so that its TensorFlow import
+    # and model load overlap the host reference taken here; a .tflite's quantiser runs isolated call by call.
+    with contextlib.ExitStack() as stack:
+        builder = None
+        if source.make_converter is not None:
+            worker = stack.enter_context(Worker(workshop, request))
+            worker.start()
+            builder = tensorflow_builder(worker)
+        reference, problem = source_reference(source, data)
+        if problem:
+            data.notes.append(f"no host reference: the host cannot run {source.name} ({problem})")
+        made = make_all(request, source, data, reference, builder)
     made = compare_layers(made, request.out, lambda: fp32_bytes(made, request.out, source), source, data)
     made = flag_accuracy_losses(made, baseline_top1(made, reference, data, request.options))
     inputs, kernels = input_set(data, reference, made, source)

@@ -121,15 +121,30 @@ LOOP_REFUSAL = (
 )
 
 
-def _refuse_loops(ctx: Context) -> None:
-    if ctx.source.make_converter is not None and "WHILE" in ctx.source.float_ops():
+def _source_ops(ctx: Context) -> frozenset[str]:
+    """The ops of the source's float conversion: what a recipe that converts the source (or a fine-tuned copy of
+    it, whose layers are the source's) calibrates."""
+    return ctx.source.float_ops() if ctx.source.make_converter is not None else frozenset()
+
+
+def _student_ops(ctx: Context) -> frozenset[str]:
+    """The ops of the --student's float conversion: a distilled variant converts the student, not the source."""
+    from device_runner.flatbuffer import read_model_info
+
+    if not ctx.options.student:  # the technique says what to give
+        return frozenset()
+    student = load_student(Path(ctx.options.student), ctx.source)
+    converted = _convert(batch_one_converter(student, ctx.source.loading.free_batch))
+    return frozenset(op.name for op in read_model_info(converted).ops)
+
+
+def _refuse_loops(ops: frozenset[str]) -> None:
+    if "WHILE" in ops:
         raise Unsupported(LOOP_REFUSAL)
 
 
 def _full_integer(converter: Any, ctx: Context, sparse: bool = False) -> bytes:
     import tensorflow as tf
-
-    _refuse_loops(ctx)
 
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if sparse:
@@ -147,12 +162,16 @@ def _trained(
     to_flatbuffer: Callable[[Any, Context], bytes],
     tunes: str = "",
     wraps: tuple[Wrapper, ...] = (),
+    graph: Callable[[Context], frozenset[str]] = _source_ops,
 ) -> Callable[[Context], Built]:
     """Fine-tune a fresh copy of the Keras model with ``technique``, then convert it; with ``tunes``, convert
     the model its pair fine-tuned already in this conversion, if there is one (``Context.tuned``). ``wraps``: the
-    TFMOT techniques it applies, whose unsupported layers it notes (``techniques.left_alone``)."""
+    TFMOT techniques it applies, whose unsupported layers it notes (``techniques.left_alone``); ``graph``: the ops
+    of the model it converts (the source's layers, or the student's), whose loops int8 calibration cannot take."""
 
     def build(ctx: Context) -> Built:
+        if to_flatbuffer is not _as_fp32:  # refused before it trains, not after
+            _refuse_loops(graph(ctx))
         model, finetune_s = ctx.tuned.get(tunes), 0.0
         notes: tuple[str, ...] = ()
         if model is not None:
@@ -162,8 +181,6 @@ def _trained(
                 *techniques.left_alone(model, wraps),
             )
         else:
-            if to_flatbuffer is not _as_fp32:  # refused before it trains, not after
-                _refuse_loops(ctx)
             assert ctx.source.load_keras is not None
             start = time.perf_counter()
             source = ctx.source.load_keras()
@@ -201,6 +218,7 @@ def _dynamic(ctx: Context) -> Built:
 
 
 def _int8(ctx: Context) -> Built:
+    _refuse_loops(_source_ops(ctx))
     return Built(_full_integer(_source_converter(ctx), ctx))
 
 
@@ -371,17 +389,21 @@ def _recipe(name: str, describe: Callable[[Options], str], build: Callable[[Cont
 
 
 def _float_and_int8(
-    name: str, how: Callable[[Options], str], technique: Callable[[Any, Context], Any], wraps: tuple[Wrapper, ...] = ()
+    name: str,
+    how: Callable[[Options], str],
+    technique: Callable[[Any, Context], Any],
+    wraps: tuple[Wrapper, ...] = (),
+    graph: Callable[[Context], frozenset[str]] = _source_ops,
 ) -> tuple[Recipe, Recipe]:
     """A fine-tuned technique as two variants: ``name`` in float32 and ``name_int8`` in full-integer int8, of one
-    fine-tuned model."""
+    fine-tuned model (whose ops ``graph`` gives)."""
     float32 = _trained(technique, _as_fp32, name, wraps)
     return (
         _recipe(name, lambda o: f"{how(o)}; float32", float32, tunes=name),
         _recipe(
             f"{name}_int8",
             lambda o: f"{how(o)}; full-integer int8 ({_io(o)})",
-            _trained(technique, _as_int8, name, wraps),
+            _trained(technique, _as_int8, name, wraps, graph),
             tunes=name,
         ),
     )
@@ -482,7 +504,7 @@ RECIPES = {
             ),
             _trained(_low_rank, _as_fp32),
         ),
-        *_float_and_int8("distilled", _student, _distilled),
+        *_float_and_int8("distilled", _student, _distilled, graph=_student_ops),
     )
 }
 if tuple(RECIPES) != VARIANTS:  # the catalogue the CLI lists and the recipes name the same variants, in order

@@ -131,17 +131,20 @@ class SourceModel:
     aliases: dict[str, str] = field(default_factory=dict)
     loading: Loading = field(default_factory=Loading)  # how its Keras models (and --student) load and convert
     notes: list[str] = field(default_factory=list)  # what loading it said, for the manifest (a Lambda in an .h5)
-    _float_ops: frozenset[str] | None = field(default=None, repr=False)
+    _float: bytes | None = field(default=None, repr=False)
+
+    def float_flatbuffer(self) -> bytes:
+        """Its plain float conversion, converted once on first use (``make_converter`` is set)."""
+        if self._float is None:
+            assert self.make_converter is not None
+            self._float = bytes(self.make_converter().convert())
+        return self._float
 
     def float_ops(self) -> frozenset[str]:
-        """The op names of its plain float conversion, converted once on first use (``make_converter`` is set)."""
-        if self._float_ops is None:
-            from device_runner.flatbuffer import read_model_info
+        """The op names of its plain float conversion."""
+        from device_runner.flatbuffer import read_model_info
 
-            assert self.make_converter is not None
-            info = read_model_info(bytes(self.make_converter().convert()))
-            self._float_ops = frozenset(op.name for op in info.ops)
-        return self._float_ops
+        return frozenset(op.name for op in read_model_info(self.float_flatbuffer()).ops)
 
     @property
     def classes(self) -> int | None:
@@ -367,7 +370,7 @@ def fed_dtype(tensor: TensorInfo) -> np.dtype[Any]:
 
 def synthetic_data(source: SourceModel, options: Options) -> Data:
     """Seeded inputs made from the model's input tensors alone, for when no data set is given."""
-    ids = id_limits(source.tflite.read_bytes()) if source.tflite else {}  # what an embedding's ids may be
+    ids = source_id_limits(source)  # what an embedding's ids may be
     try:
         shapes = parse_input_shapes(options.input_shapes)
         tensors = [batch_fixed(t) for t in source.inputs]
@@ -377,6 +380,28 @@ def synthetic_data(source: SourceModel, options: Options) -> Data:
         raise SourceError(f"model {source.name}: {exc}") from exc
     note = f"no data given: {options.synthetic_samples} synthetic samples (seed {options.seed}) from the model's inputs"
     return Data(val=val, synthetic=True, notes=[*source.notes, note])
+
+
+def source_id_limits(source: SourceModel) -> dict[str, int]:
+    """The rows of the table each integer input indexes, by the source's input name. One rule for every source:
+    read from a flatbuffer (``device_runner.lookups``), the given .tflite or the Keras or SavedModel source's float
+    conversion, which only a source with an integer input pays for."""
+    if not any(np.dtype(t.dtype).kind in "iu" and t.scale == 0 for t in source.inputs):
+        return {}
+    if source.tflite is not None:
+        return id_limits(source.tflite.read_bytes())
+    if source.make_converter is None:
+        return {}
+    from device_runner.flatbuffer import read_model_info
+
+    try:
+        flatbuffer = source.float_flatbuffer()
+    except Exception:  # its fp32 variant says why it does not convert; the ids stay small
+        return {}
+    signature = read_signature(flatbuffer)
+    tensors = read_model_info(flatbuffer).inputs
+    named = {t.name: alias for alias, t in zip(signature.inputs, tensors, strict=True)} if signature else {}
+    return {named.get(tensor, tensor): rows for tensor, rows in id_limits(flatbuffer).items()}
 
 
 def load_data(path: Path, source: SourceModel, options: Options) -> Data:

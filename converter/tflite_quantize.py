@@ -89,7 +89,12 @@ def quantize_tflite(
     if renamed:
         notes.append(f"{renamed} tensor names repeated across subgraphs made unique (prefixed by their subgraph)")
     sparse = _sparse_constants(model)
-    if sparse:  # densified, they come out larger in int8 than they are sparse in fp16
+    # Full int8 must see them as constants: it takes a DENSIFY output for an activation, whose asymmetric zero
+    # point no int8 convolution accepts. The other schemes leave them sparse (densified, they come out larger).
+    densified = _densify_sparse_constants(model, schema) if scheme is Scheme.FULL_INT8 else 0
+    if densified:
+        notes.append(f"{densified} sparse weights densified first, to be quantised as weights")
+    elif sparse:
         notes.append(f"{sparse} sparse weights left as they are (the quantiser skips them)")
     dequantised = _dequantise_fp16_constants(model, schema)
     if dequantised:
@@ -215,6 +220,42 @@ def _dequantise_fp16_constants(model: Any, schema: Any) -> int:
         return np.frombuffer(bytes(source.data), dtype="<f2").astype("<f4")
 
     return _fold_constants(model, schema.BuiltinOperator.DEQUANTIZE, fp32)
+
+
+def _densify_sparse_constants(model: Any, schema: Any) -> int:
+    """Replace each sparse constant → DENSIFY pair by the dense constant (then de-quantised as any fp16 one)."""
+    dtypes = {schema.TensorType.FLOAT16: "<f2", schema.TensorType.FLOAT32: "<f4"}
+
+    def dense(source: _Constant) -> np.ndarray | None:
+        dtype = dtypes.get(source.type)
+        if source.sparsity is None or dtype is None:
+            return None
+        return _densified(source.shape, source.sparsity, np.frombuffer(source.data, dtype=dtype), schema)
+
+    return _fold_constants(model, schema.BuiltinOperator.DENSIFY, dense)
+
+
+def _densified(shape: list[int], sparsity: Any, values: np.ndarray, schema: Any) -> np.ndarray | None:
+    """A sparse constant (TFLite's SparsityParameters) as its dense array, for the layout TFLite's converter writes
+    for unstructured sparsity: traversed in the tensor's own dimension order, no blocks; None for any other."""
+    if sparsity.blockMap is not None and len(sparsity.blockMap):
+        return None
+    if [int(d) for d in sparsity.traversalOrder] != list(range(len(shape))):
+        return None
+    positions: list[tuple[int, ...]] = [()]
+    for dim in sparsity.dimMetadata:
+        if dim.format == schema.DimensionType.DENSE:
+            positions = [(*p, j) for p in positions for j in range(dim.denseSize)]
+            continue
+        segments, indices = dim.arraySegments.values, dim.arrayIndices.values  # CSR: the rows' spans of indices
+        spans = zip(positions, segments[:-1], segments[1:], strict=False)
+        positions = [(*p, int(indices[e])) for p, start, end in spans for e in range(int(start), int(end))]
+    if len(positions) != len(values):
+        return None
+    dense = np.zeros(shape, dtype=values.dtype)
+    if positions:
+        dense[tuple(np.array(positions).T)] = values
+    return dense
 
 
 @dataclass(frozen=True)

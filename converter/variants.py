@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,8 @@ from device_runner.model_figures import model_figures
 from device_runner.signature import output_names
 from edgebench_records import VariantRecord, VariantState
 from edgebench_records.catalogue import DATA_OPTIONS
+
+Builder = Callable[[Recipe, Context], Entry]
 
 
 @dataclass(frozen=True)
@@ -69,9 +72,11 @@ def make_variant(
     reference: list[np.ndarray] | None,
     cache: VariantCache | None,
     log: Path | None = None,
+    builder: Builder | None = None,
 ) -> Made:
     """The variant made (or reused) and scored; ``log``, the host's file of this process's stderr, is named in the
-    message of a variant whose maker crashed (its Python stack is there)."""
+    message of a variant whose maker crashed (its Python stack is there). ``builder`` makes it where it should be
+    made (``pipeline.tensorflow_builder``: in the worker process); by default here."""
     description = recipe.describe(ctx.options)
     reason = not_applicable(recipe, ctx)
     key = "" if cache is None else cache.key(recipe.name, ctx.options, DATA_OPTIONS | recipe.reads)
@@ -83,7 +88,7 @@ def make_variant(
         return Made(VariantRecord(recipe.name, VariantState.NOT_APPLICABLE, description, message=reason))
     if entry is None:
         try:
-            entry = build(recipe, ctx)
+            entry = (builder or build)(recipe, ctx)
         except (Unsupported, DoesNotApply) as exc:  # a structure it cannot rewrite, a .tflite it does nothing for
             return Made(VariantRecord(recipe.name, VariantState.NOT_APPLICABLE, description, message=str(exc)))
         except ModuleNotFoundError as exc:  # e.g. tensorflow_model_optimization, which the convert extra brings

@@ -153,12 +153,20 @@ class Side:
         self.peak_mb = peak_rss_mb() - self.samples.nbytes / 2**20
 
     def own_memory(self) -> Memory:
+        """The process's figures, and the model's own: its load delta and its peak above the RSS the runner had
+        before loading it (the input set, the runtime and Python are the runner's, whatever the model)."""
+        peak = self.peak_mb if self.peak_mb is not None else peak_rss_mb()
         return Memory(
             rss_before_mb=self.rss_before,
             rss_after_load_mb=self.rss_after,
             load_delta_mb=self.rss_after - self.rss_before,
-            peak_rss_mb=self.peak_mb if self.peak_mb is not None else peak_rss_mb(),
+            peak_rss_mb=peak,
+            model_peak_mb=peak - self.rss_before,
         )
+
+
+# What a side loaded second in a process lacks: the first side's load already marked its RSS and peak.
+SHARED_PROCESS_MISSING = ("load_delta_mb", "peak_rss_mb", "model_peak_mb")
 
 
 def _pin(plan: Plan) -> None:
@@ -360,7 +368,7 @@ def run_group(plan: Plan, plan_dir: Path, keys: tuple[CellKey, ...], runtime: Ru
     if len(keys) > 1:  # loaded beside others, a cell would find the runtime's start-up paid, or their heap in its
         for side in sides:
             side.memory = isolated_memory(plan, plan_dir, side.key, runtime) or Memory(
-                side.rss_before, side.rss_after, None, None, missing=["load_delta_mb", "peak_rss_mb"]
+                side.rss_before, side.rss_after, None, None, missing=list(SHARED_PROCESS_MISSING)
             )
     overhead_ns = timing.timer_overhead_ns()
     guard = noise.Guard(keys[0].threads)

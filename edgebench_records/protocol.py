@@ -87,7 +87,9 @@ def _plan_1_4_to_1_5(data: dict[str, Any]) -> dict[str, Any]:
 # whose output drifts past tolerance in a wrong_output cell, when searched for); `device.cpu_features`, the CPU
 # features that decide which kernels LiteRT/XNNPACK pick.
 # 1.7: `schedule` (how the timed runs were scheduled and why they stopped: the interleaved group, the adaptive
-# stop and the interval of p50 it reached).
+# stop and the interval of p50 it reached); `memory.model_peak_mb`, the model's own peak (the process's peak above
+# its RSS before the model was loaded), which the tables show beside `load_delta_mb`; the process's `peak_rss_mb`
+# stays in the JSON.
 RESULT_RECORD = RecordType("cell result", "1.7")
 
 
@@ -146,8 +148,17 @@ def _result_1_5_to_1_6(data: dict[str, Any]) -> dict[str, Any]:
 @RESULT_RECORD.step("1.6", "1.7")
 def _result_1_6_to_1_7(data: dict[str, Any]) -> dict[str, Any]:
     """1.6 runners timed each cell alone (a pair: in its ABBA blocks) for a fixed duration: ``schedule`` stays
-    null, which reads as exactly that."""
-    return data
+    null, which reads as exactly that. They measured the process's peak and its RSS before the model was loaded
+    the same way as now: the model's own peak is their difference where both were measured, else listed as
+    missing (not zero)."""
+    memory = data.get("memory")
+    if not isinstance(memory, dict):
+        return data
+    peak, before = memory.get("peak_rss_mb"), memory.get("rss_before_mb")
+    if peak is not None and before is not None:
+        return data | {"memory": memory | {"model_peak_mb": peak - before}}
+    missing = [*memory.get("missing", []), "model_peak_mb"]
+    return data | {"memory": memory | {"model_peak_mb": None, "missing": missing}}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -382,6 +393,8 @@ class Memory:
     load_delta_mb: float | None  # RSS added by loading + preparing the model
     peak_rss_mb: float | None  # VmHWM of the cell's process
     missing: list[str] = field(default_factory=list)  # as in Timing
+    # 1.7: the model's own cost, as the tables show it
+    model_peak_mb: float | None = None  # peak_rss_mb less rss_before_mb: the peak above the runner's baseline
 
 
 @dataclass(frozen=True)

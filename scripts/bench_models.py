@@ -100,7 +100,8 @@ def _worst_head(cell: dict[str, Any] | None) -> str:
 def rows_for(name: str, model: Path, runs: int, min_secs: float, tally: Tally) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="bench-models-") as tmp:
         report, elapsed = measure(model, Path(tmp), runs, min_secs)
-        (manifest_dir,) = (Path(tmp) / "variants").iterdir()
+        # the conversion's folder, beside variants/made (each variant kept by its inputs for reuse)
+        (manifest_dir,) = (Path(tmp) / "variants").glob(f"{model.stem}-*")
         manifest = read_manifest(manifest_dir)
     cells = {(r["variant"], r["delegate"]): r for r in report["rows"]}  # type: ignore[attr-defined]
     given = manifest.variant("given")

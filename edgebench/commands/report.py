@@ -97,8 +97,9 @@ def report(
 
     Each variant is compared with fp32 measured in the same run, delegate, API and thread count:
     accuracy change, p50/p90, speed-up with its 95 % interval ("≈ same" when the interval spans 1),
-    peak RSS, size, gzip size, size reduction, delegate coverage. Cells measured under contention are
-    marked ⚠ with the reason; runs without labels say "no labels" where top-1 would be. Below, per run:
+    the model's memory (load delta, peak above the runner's baseline), size, gzip size, size reduction,
+    delegate coverage. Cells measured under contention are marked ⚠ with the reason; runs without labels say
+    "no labels" where top-1 would be. Below, per run:
     op types per variant (from each flatbuffer), the share of op time per type where a runner profiled ops
     (benchmark_model), and per cell the nodes delegated, on plain kernels (by type) and the partitions.
     """

@@ -102,7 +102,7 @@ class BenchmarkOutput:
         """init= is the ru_maxrss delta of loading the model (our load cost); peak includes the tool."""
         if self.init_delta_mb is None and self.peak_mb is None:
             return None
-        missing = ["rss_before_mb", "rss_after_load_mb"]
+        missing = ["rss_before_mb", "rss_after_load_mb", "model_peak_mb"]  # no RSS before the load to subtract
         missing += [n for n, v in (("load_delta_mb", self.init_delta_mb), ("peak_rss_mb", self.peak_mb)) if v is None]
         return Memory(
             rss_before_mb=None,

@@ -37,7 +37,7 @@ class ComparisonRow:
     p50_ms: float | None = None
     p90_ms: float | None = None
     speedup: Speedup | None = None  # fp32 p50 / this p50, with its interval (edgebench/report/speedup.py)
-    peak_rss_mb: float | None = None
+    peak_rss_mb: float | None = None  # the process's: in the JSON, not the table
     size_kb: float | None = None
     gzip_kb: float | None = None
     size_reduction: float | None = None  # 1 - size / fp32 size
@@ -60,6 +60,8 @@ class ComparisonRow:
     head_warning: str = ""  # one line when that is past marks.FIDELITY_MAX_ERROR
     culprit: str = ""  # the op that broke a wrong_output cell, when --find-culprits searched
     worst_layers: str = ""  # the variant's worst int8 layers against fp32 (converter.layer_error), one line
+    load_delta_mb: float | None = None  # the model's own memory, as the table shows it (report/metrics.py)
+    model_peak_mb: float | None = None
 
     @property
     def ok(self) -> bool:

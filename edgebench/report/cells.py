@@ -39,6 +39,7 @@ CELL_METRICS = (
     "timed_runs",
     "peak_rss_mb",
     "load_delta_mb",
+    "model_peak_mb",
     "top1",
     "top5",
     "mae",

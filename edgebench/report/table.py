@@ -29,7 +29,7 @@ class Row:
     p50_ms: float | None
     p90_ms: float | None
     init_ms: float | None
-    peak_rss_mb: float | None
+    peak_rss_mb: float | None  # the process's: in the JSON, not the table
     top1: float | None
     fp32_agreement: float | None
     coverage: float | None
@@ -48,6 +48,8 @@ class Row:
     head_warning: str = ""  # one line when that is past marks.FIDELITY_MAX_ERROR
     culprit: str = ""  # the op that broke a wrong_output cell, when --find-culprits searched (also in its message)
     speedup: Speedup | None = None  # fp32's p50 over this one's, with its 95 % interval (paired when interleaved)
+    load_delta_mb: float | None = None  # the model's own memory, as the table shows it (report/metrics.py)
+    model_peak_mb: float | None = None
 
 
 # The run table's columns, in order: each one's header, alignment and print come from its metric.
@@ -61,7 +63,8 @@ COLUMNS = (
     "speedup",
     "p90_ms",
     "init_ms",
-    "peak_rss_mb",
+    "load_delta_mb",
+    "model_peak_mb",
     "top1",
     "fp32_agreement",
     "worst_head",

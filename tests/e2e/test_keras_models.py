@@ -8,14 +8,16 @@ import dataclasses
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from device_runner.inputs import read_input_set
 from edgebench.cli import invoke
 from edgebench.conversion import convert
-from edgebench_records import Manifest, read_manifest
+from edgebench_records import INPUT_SET_NAME, Manifest, read_manifest
 from edgebench_records.catalogue import Options
 from tests.spec.test_hostile_data import one_error
-from tests.support.keras_models import CUSTOM, STEPS, build
+from tests.support.keras_models import CUSTOM, ROWS, STEPS, build
 
 pytestmark = pytest.mark.slow
 QUICK_RUN = ["--runs", "5", "--min-secs", "0", "--warmup-secs", "0", "--delegates", "xnnpack"]
@@ -64,6 +66,25 @@ def test_a_gru_converts_at_batch_1_and_runs_and_a_free_batch_is_kept_on_request(
     assert kept.status == "failed" and "TensorListReserve" in kept.message and "\n" not in kept.message
 
 
+def test_a_distilled_int8_is_refused_for_a_recurrent_loop_in_the_student_it_converts_not_in_the_teacher(
+    tmp_path: Path,
+) -> None:
+    gru, lstm = build("gru", tmp_path / "gru"), build("lstm", tmp_path / "lstm")
+    options = Options(epochs=1, batch_size=16)
+    # an LSTM teacher (fused: no loop) and a GRU student (a WHILE loop): refused before it trains, not crashed
+    teacher = dataclasses.replace(options, student=str(gru / "model.keras"))
+    manifest, _ = convert(lstm / "model.keras", lstm / "data.npz", ["distilled_int8"], tmp_path / "a", options=teacher)
+    (refused,) = manifest.variants
+    assert refused.status == "not_applicable"
+    assert refused.message.startswith("TensorFlow's int8 calibration crashes on a recurrent loop")
+    # a GRU teacher and an LSTM student: the student calibrates, whatever the teacher's loop
+    student = dataclasses.replace(options, student=str(lstm / "model.keras"))
+    manifest, _ = convert(gru / "model.keras", gru / "data.npz", ["distilled_int8"], tmp_path / "b", options=student)
+    (made,) = manifest.variants
+    assert made.status == "ok", made.message
+    assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in " ".join(made.ops)
+
+
 def test_an_lstm_is_pruned_and_quantisation_aware_trained_and_qat_says_it_left_the_lstm_float(tmp_path: Path) -> None:
     built = build("lstm", tmp_path / "model")
     options = Options(epochs=1, batch_size=16)
@@ -82,6 +103,17 @@ def test_a_transformer_block_at_batch_1_loses_the_shape_glue_a_free_batch_needs(
     assert fp32.status == "ok" and fp32.host_fp32_agreement == 1.0
     ops = {op.split()[0] for op in fp32.ops}
     assert "BATCH_MATMUL" in ops and not ops & {"SHAPE", "FILL", "PACK", "REDUCE_PROD"}, ops
+
+
+def test_a_keras_embeddings_synthetic_ids_span_its_rows_as_a_tflites_do(tmp_path: Path) -> None:
+    """Read from the source's float conversion, as from a given .tflite: calibrated and checked on the whole table,
+    not on ids 0..9."""
+    built = build("embedding", tmp_path / "model")
+    manifest, folder = convert(built / "model.keras", None, ["int8"], tmp_path / "work", options=Options())
+    assert statuses(manifest) == {"int8": "ok"}, [v.message for v in manifest.variants]
+    (ids,) = read_input_set(folder / INPUT_SET_NAME).inputs
+    assert ids.dtype == np.int32 and ids.min() >= 0 and ids.max() < ROWS
+    assert len(np.unique(ids)) > ROWS // 2  # a few hundred distinct rows, where small values would give ten
 
 
 def test_a_custom_layer_loads_with_custom_objects_and_without_them_is_one_line_naming_it(

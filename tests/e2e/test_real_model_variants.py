@@ -86,6 +86,9 @@ def test_a_sparse_models_int8_is_kept_though_larger_for_it_computes_in_int8(mode
     assert int8.status == VariantState.OK, int8.message
     assert int8.size_bytes is not None and given.size_bytes is not None and int8.size_bytes >= given.size_bytes
     assert any(n.startswith("kept though no smaller than the model") for n in int8.notes)
+    # its sparse weights quantised as weights: a DENSIFY output left would be quantised as an activation, with a
+    # zero point no int8 convolution accepts (the cell failed to prepare)
+    assert any(n.endswith("sparse weights densified first, to be quantised as weights") for n in int8.notes)
 
 
 def test_an_int8_model_gets_no_int8_variant_again_and_says_why(tmp_path: Path) -> None:

@@ -57,7 +57,7 @@ def test_the_table_shows_each_cell_with_its_figures(
     )
     out = capsys.readouterr().out
     assert code == 0
-    for header in ("variant", "delegate", "p50 ms", "p90 ms", "init ms", "RSS MB", "top-1", "KB"):
+    for header in ("variant", "delegate", "p50 ms", "p90 ms", "init ms", "load MB", "peak MB", "top-1", "KB"):
         assert header in out
     rows = [line for line in out.splitlines() if line.startswith("│")]  # not the notes under the table
     assert [[cell.strip() for cell in row.split("│")[1:3]] for row in rows] == [["fp32", "cpu"], ["int8", "cpu"]]

@@ -49,6 +49,8 @@ def test_an_ok_cell_holds_timing_memory_accuracy_coverage_and_device_facts(
         assert timing.timer_overhead_ms < timing.p50_ms
         assert memory.peak_rss_mb and memory.rss_after_load_mb
         assert memory.peak_rss_mb >= memory.rss_after_load_mb > 0
+        assert memory.rss_before_mb is not None and memory.model_peak_mb is not None  # the model's own peak
+        assert memory.model_peak_mb == memory.peak_rss_mb - memory.rss_before_mb and memory.model_peak_mb > 0
         assert result.accuracy.n == len(result.accuracy.correct) == 360
         assert result.accuracy.top1 is not None and result.accuracy.top1 > 0.95
         assert result.device.runtime == load_runtime().name

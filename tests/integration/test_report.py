@@ -37,7 +37,8 @@ def test_the_terminal_report_compares_each_variant_with_fp32_and_names_what_to_s
     assert invoke(["report", "--store", history, "--max-accuracy-drop", "1.0"]) == 0
     out = capsys.readouterr().out
     assert "run latest" in out and "run before" not in out  # the latest run of each device by default
-    for header in ("top-1 %", "Δ pts", "p50 ms", "p90 ms", "speed-up", "RSS MB", "gzip KB", "size −%", "Pareto"):
+    headers = ("top-1 %", "Δ pts", "p50 ms", "p90 ms", "speed-up", "load MB", "peak MB", "gzip KB", "size −%")
+    for header in (*headers, "Pareto"):
         assert header in out
     assert re.search(r"Ship on local: \w+ × \w+ .*meeting top-1 drop ≤ 1 pts", out)
 

@@ -64,7 +64,7 @@ def test_the_current_output_gives_every_schema_field_it_prints() -> None:
     assert timing.samples_ms == [] and timing.p90_ms is None and timing.p99_ms is None
     assert timing.missing == ["p90_ms", "p99_ms", "samples_ms", "timer_overhead_ms"]
     assert (memory.load_delta_mb, memory.peak_rss_mb, memory.rss_before_mb) == (12.4531, 31.2148, None)
-    assert memory.missing == ["rss_after_load_mb", "rss_before_mb"]
+    assert memory.missing == ["model_peak_mb", "rss_after_load_mb", "rss_before_mb"]
     assert out.coverage(total_nodes=66).delegated_nodes == 64 and out.delegate_name == "TfLiteXNNPackDelegate"
     assert out.model_size_mb == 3.49
 

@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from converter.isolation import Crashed, exit_cause, isolated
+from converter.isolation import Crashed, Worker, exit_cause, isolated
 from tests.support import crashers
 
 
@@ -38,3 +38,21 @@ def test_exit_codes_read_as_people_read_them() -> None:
     assert exit_cause(-9) == "killed by SIGKILL (out of memory?)"
     assert exit_cause(-11) == "killed by SIGSEGV"
     assert exit_cause(-200) == "killed by signal 200"
+
+
+def test_a_worker_keeps_its_state_across_calls_and_starts_anew_after_a_crash() -> None:
+    with Worker(crashers.tally, 1) as worker:
+        assert [worker.call(crashers.add, 2), worker.call(crashers.add, 3)] == [3, 6]  # one child, one state
+        with pytest.raises(ValueError, match="the line that names it: boom"):
+            worker.call(crashers.raise_error_holding, "boom")  # an exception leaves the child serving
+        assert worker.call(crashers.add, 4) == 10
+        with pytest.raises(Crashed, match=r"^killed by SIGSEGV$"):
+            worker.call(crashers.die_holding, signal.SIGSEGV)
+        assert worker.call(crashers.add, 5) == 6  # a fresh child, its state made again
+
+
+def test_a_workers_failed_setup_is_every_calls_exception() -> None:
+    with Worker(crashers.tally, -1) as worker:
+        for _ in range(2):
+            with pytest.raises(ValueError, match="cannot start at -1"):
+                worker.call(crashers.add, 1)

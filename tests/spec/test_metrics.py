@@ -49,6 +49,8 @@ RUN_KEYS = [
     "head_warning",
     "culprit",
     "speedup",
+    "load_delta_mb",
+    "model_peak_mb",
 ]
 REPORT_KEYS = [
     "run_id",
@@ -87,6 +89,8 @@ REPORT_KEYS = [
     "head_warning",
     "culprit",
     "worst_layers",
+    "load_delta_mb",
+    "model_peak_mb",
 ]
 CELL_KEYS = [
     "run_id",
@@ -117,6 +121,7 @@ CELL_KEYS = [
     "timed_runs",
     "peak_rss_mb",
     "load_delta_mb",
+    "model_peak_mb",
     "top1",
     "top5",
     "mae",
@@ -140,19 +145,8 @@ CELL_KEYS = [
     "started_at",
     "finished_at",
 ]
-RUN_TABLE = [
-    "variant",
-    "delegate",
-    "api",
-    "thr",
-    "status",
-    "p50 ms",
-    "speed-up",
-    "p90 ms",
-    "init ms",
-    "RSS MB",
-    "top-1",
-]
+RUN_TABLE = ["variant", "delegate", "api", "thr", "status", "p50 ms", "speed-up", "p90 ms", "init ms", "load MB"]
+RUN_TABLE += ["peak MB", "top-1"]
 RUN_TABLE += ["agree", "worst head", "deleg", "KB", "gzip KB"]
 
 

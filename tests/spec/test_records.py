@@ -162,3 +162,18 @@ def test_the_shared_records_import_neither_numpy_sqlalchemy_click_nor_the_conver
     code = f"import sys, edgebench_records; print([m for m in sys.modules if m.split('.')[0] in {heavy!r}])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_1_6_to_1_7_step_gives_the_models_own_peak_where_both_figures_were_measured() -> None:
+    def memory(**fields: float | None) -> dict[str, Any]:
+        data: dict[str, Any] = {"schema_version": "1.6", "memory": {"missing": []} | fields}
+        return schema.RESULT_RECORD.upgrade(data, "result.json")["memory"]  # type: ignore[no-any-return]
+
+    assert memory(rss_before_mb=46.0, peak_rss_mb=58.5) == {
+        "rss_before_mb": 46.0,
+        "peak_rss_mb": 58.5,
+        "missing": [],
+        "model_peak_mb": 12.5,
+    }
+    unknown = memory(peak_rss_mb=58.5)  # benchmark_model's figures: no RSS before the load to subtract
+    assert unknown["model_peak_mb"] is None and unknown["missing"] == ["model_peak_mb"]

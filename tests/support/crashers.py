@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+from typing import Any
 
 
 def answer(value: int) -> int:
@@ -30,3 +31,32 @@ def segfault_some(scheme: str, crashing: str, flatbuffer: bytes, *rest: object) 
     if scheme == crashing:
         die_of(signal.SIGSEGV)
     return _quantize(flatbuffer, scheme, *rest)  # type: ignore[arg-type]
+
+
+def tally(start: int) -> list[int]:
+    """A worker's state: a list that its calls grow, so a spec sees the state kept (or made anew)."""
+    if start < 0:
+        raise ValueError(f"cannot start at {start}")
+    return [start]
+
+
+def add(state: list[int], value: int) -> int:
+    state.append(value)
+    return sum(state)
+
+
+def die_holding(state: list[int], signum: int) -> None:
+    die_of(signum)
+
+
+def raise_error_holding(state: list[int], message: str) -> None:
+    raise_error(message)
+
+
+def segfault_building(crashing: str, shop: Any, name: str) -> Any:
+    """``converter.pipeline.build_there`` for every variant but ``crashing``, whose worker dies of SIGSEGV."""
+    from converter.pipeline import build_there
+
+    if name == crashing:
+        die_of(signal.SIGSEGV)
+    return build_there(shop, name)

@@ -238,6 +238,18 @@ def transformer(out: Path) -> None:
     np.savez(out / "data.npz", x_val=x_val, y_val=_labelled(x_val))
 
 
+ROWS = 500  # the embedding model's vocabulary: far past the handful of small ids plain integer inputs get
+
+
+def embedding(out: Path) -> None:
+    """Token ids (int32) through an Embedding of ``ROWS`` rows into a classifier, saved with no data."""
+    import tf_keras as k
+
+    ids = k.Input((STEPS,), name="ids", dtype="int32")
+    pooled = k.layers.GlobalAveragePooling1D()(k.layers.Embedding(ROWS, 8, name="table")(ids))
+    k.Model(ids, k.layers.Dense(CLASSES, activation="softmax")(pooled)).save(out / "model.keras")
+
+
 def keras3_cnn(out: Path) -> None:
     """A small CNN saved by Keras 3 (TensorFlow's default Keras), which tf_keras cannot load."""
     import keras
@@ -307,6 +319,7 @@ BUILDERS: dict[str, Callable[[Path], None]] = {
     "gru": gru,
     "lstm": lstm,
     "transformer": transformer,
+    "embedding": embedding,
     "keras3_cnn": keras3_cnn,
     "custom_layer": custom_layer,
     "keras3_custom_layer": keras3_custom_layer,

@@ -63,6 +63,8 @@ public final class CellResult {
         public Double loadDeltaMb;
         public Double peakRssMb;
         public List<String> missing = new ArrayList<>();
+        // 1.7: the model's own cost, as the tables show it
+        public Double modelPeakMb; // peakRssMb less rssBeforeMb: the peak above the runner's baseline
     }
 
     /** Scores of the outputs; the single figures are of the scored output (edgebench_records/protocol.py Accuracy). */

@@ -45,7 +45,7 @@ public final class Sweep {
 
     /** Memory fields a side loaded second in a process lacks: the runtime's start-up was paid before it. */
     static final List<String> SHARED_PROCESS_MISSING = Collections.unmodifiableList(
-            Arrays.asList("load_delta_mb", "peak_rss_mb"));
+            Arrays.asList("load_delta_mb", "peak_rss_mb", "model_peak_mb"));
     /** Said on an ok cell whose busy cores could not be read (Android 8+ hides /proc/stat from apps). */
     static final String NO_BUSY_CORES = "noise guard: busy cores unknown (/proc/stat is not readable here), so "
             + "other processes' load was not checked; threads vs cores and thermal status were";
@@ -426,6 +426,7 @@ public final class Sweep {
             memory.rssAfterLoadMb = rssAfter;
             memory.loadDeltaMb = rssAfter - rssBefore;
             memory.peakRssMb = peakMb;
+            memory.modelPeakMb = peakMb - rssBefore;
             return memory;
         }
 

@@ -88,6 +88,7 @@ public class SweepTest {
         assertEquals(List.of(true, true, false), ok.accuracy.correct);
         assertEquals(101.0 - 100.0, ok.memory.loadDeltaMb, 0); // the fake's RSS grows by one per engine
         assertTrue(ok.memory.peakRssMb < 200.0); // the process's 200 MB less the runner's own sample buffer
+        assertEquals(ok.memory.peakRssMb - 100.0, ok.memory.modelPeakMb, 1e-9); // above the RSS before the load
         assertEquals(1, device.peakResets); // once the input set is unpacked, before any model is loaded
         assertEquals("NNAPI needs Android 8.1", cells.get(1).message);
         assertEquals("fake-litert", cells.get(1).device.runtime);
@@ -250,7 +251,7 @@ public class SweepTest {
         List<CellResult> cells = sweep();
         assertEquals(List.of(), cells.get(0).memory.missing); // the first model this process opened
         CellResult later = cells.get(3);
-        assertEquals(List.of("load_delta_mb", "peak_rss_mb"), later.memory.missing);
+        assertEquals(List.of("load_delta_mb", "peak_rss_mb", "model_peak_mb"), later.memory.missing);
         assertEquals(null, later.memory.loadDeltaMb);
         assertEquals(null, later.memory.peakRssMb);
         assertNotNull(later.memory.rssAfterLoadMb);
@@ -382,7 +383,7 @@ public class SweepTest {
     public void pairedSidesLoadedInOneProcessSayWhichMemoryFiguresTheyLackNeverUnequalOnes() throws Exception {
         writePairedPlan();
         for (CellResult side : sweep()) {
-            assertEquals(side.variant, List.of("load_delta_mb", "peak_rss_mb"), side.memory.missing);
+            assertEquals(side.variant, List.of("load_delta_mb", "peak_rss_mb", "model_peak_mb"), side.memory.missing);
             assertEquals(null, side.memory.loadDeltaMb);
             assertEquals(null, side.memory.peakRssMb);
         }
