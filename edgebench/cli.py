@@ -52,6 +52,9 @@ COMMANDS = {
     "devices": LazyCommand("edgebench.commands.devices", "devices", "List the inventory; check what a device can run."),
     "history": LazyCommand("edgebench.commands.history", "history", "List stored runs; export some as a bundle."),
     "report": LazyCommand("edgebench.commands.report", "report", "Compare variants with fp32 and say what to ship."),
+    "tune": LazyCommand(
+        "edgebench.commands.tune", "tune", "Search the recipes' settings for the best variant on a device."
+    ),
     "gate": LazyCommand("edgebench.commands.gate", "gate", "Fail the release on a real regression, and only then."),
 }
 

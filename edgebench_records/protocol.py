@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from edgebench_records.options import option
+from edgebench_records.tune import Search
 from edgebench_records.versioning import RecordType
 
 
@@ -38,7 +39,9 @@ class Status(StrEnum):
 # 1.3: `task` (what the outputs mean; an older plan gets "auto", the guess its runner made anyway).
 # 1.4: error tolerances, `labels_output` and `find_culprits` in `measure` (an older plan gets the defaults: no
 # culprit search).
-PLAN_RECORD = RecordType("plan", "1.4")
+# 1.5: `tune` (what an `edgebench tune` search was after) and per variant its `recipe` and the `settings` that
+# made it (an older plan: no search, each variant its own recipe at the run's options).
+PLAN_RECORD = RecordType("plan", "1.5")
 
 
 @PLAN_RECORD.step("1.2", "1.3")
@@ -51,6 +54,13 @@ def _plan_1_2_to_1_3(data: dict[str, Any]) -> dict[str, Any]:
 def _plan_1_3_to_1_4(data: dict[str, Any]) -> dict[str, Any]:
     """1.3 plans held outputs to cosine and top-1 alone and asked for no culprit search: the error tolerances
     take their defaults, ``find_culprits`` its default, off."""
+    return data
+
+
+@PLAN_RECORD.step("1.4", "1.5")
+def _plan_1_4_to_1_5(data: dict[str, Any]) -> dict[str, Any]:
+    """1.4 plans came from `run`, `push` or the gate, never from a search: ``tune`` stays null, and each variant
+    is its own recipe (an empty ``recipe``) at the run's options (no ``settings`` of its own)."""
     return data
 
 
@@ -140,6 +150,14 @@ class PlanVariant:
     name: str
     file: str  # relative to the plan's directory
     sha256: str
+    # A tune's candidate (``pruned_int8-s70``): the recipe that made it and the options it set for it; "" and {}:
+    # the variant is its recipe, made at the run's options.
+    recipe: str = ""
+    settings: dict[str, float | int] = field(default_factory=dict)
+
+    @property
+    def made_by(self) -> str:
+        return self.recipe or self.name
 
 
 @dataclass(frozen=True)
@@ -259,6 +277,7 @@ class Plan:
     task: str = Task.AUTO.value  # what the outputs mean (converter's --task), for scoring them
     measure: Measurement = field(default_factory=Measurement)
     pairs: list[Pair] = field(default_factory=list)  # a paired plan (the gate's) measures pairs, not cells
+    tune: Search | None = None  # a tune's plan: what its search was after; None: not a search
     schema_version: str = PLAN_RECORD.version
 
     def cells(self) -> list[CellKey]:
