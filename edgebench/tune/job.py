@@ -195,13 +195,19 @@ def _conclude(
 
 
 def _no_candidate(front: RunFront, aim: Search, folder: RunFolder) -> str:
-    miss = closest_miss(front.points, front.baseline)
-    closest = (
-        f" (closest: {miss.name} at {miss.accuracy - front.baseline.accuracy:+.1f} points)" if miss is not None else ""
-    )
+    """Why nothing is recommended: the best candidate within the drop is no better than fp32 on the objective,
+    or none is within the drop (the closest named)."""
+    base = front.baseline
+    within = [p for p in front.points if p.name != BASELINE and base.accuracy - p.accuracy <= aim.max_accuracy_drop]
+    if within:
+        best = min(within, key=lambda p: p.value)
+        why = f"the best within it, {best.name}, is {base.value / best.value:.2f}x fp32's {aim.objective}"
+    else:
+        miss = closest_miss(front.points, base)
+        why = "nothing measured" if miss is None else f"closest: {miss.name} at {miss.accuracy - base.accuracy:+.1f}"
     return (
-        f"tune {folder.run_id}: no candidate beats fp32 within --max-accuracy-drop {aim.max_accuracy_drop:g}"
-        f"{closest}; {_kept(folder)} and a larger --budget"
+        f"tune {folder.run_id}: no candidate beats fp32 within --max-accuracy-drop {aim.max_accuracy_drop:g} "
+        f"({why}); {_kept(folder)} and a larger --budget"
     )
 
 

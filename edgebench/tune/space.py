@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from edgebench.errors import EdgebenchError
 from edgebench_records.catalogue import SEARCHABLE, VARIANT_SPECS, Options, SearchRange
@@ -47,7 +47,8 @@ class Candidate:
         return "-".join([self.recipe, *parts])
 
     def options(self, base: Options) -> Options:
-        return dataclasses.replace(base, **dict(self.settings))
+        changes: dict[str, Any] = dict(self.settings)
+        return dataclasses.replace(base, **changes)
 
     def describe(self) -> str:
         """``pruned_int8 with 70 % sparsity and 8 clusters``; a recipe without settings is its name."""

@@ -201,7 +201,8 @@ class FakeConverter:
         folder = workdir / "variants" / f"{recipe}-{options.sparsity}"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{recipe}.tflite").write_bytes(recipe.encode() * 100)
-        np.savez(folder / "inputs.npz", **{"x.0": np.zeros((4, 2)), "y": np.zeros(4), f"ref.{recipe}.0": np.ones(4)})
+        arrays: dict[str, Any] = {"x.0": np.zeros((4, 2)), "y": np.zeros(4), f"ref.{recipe}.0": np.ones(4)}
+        np.savez(folder / "inputs.npz", **arrays)
         top1 = figures(recipe, settings)[0]
         record = VariantRecord(
             recipe, VariantState.OK, recipe, file=f"{recipe}.tflite", sha256="0" * 64, size_bytes=1000, host_top1=top1
@@ -229,9 +230,9 @@ class FakeDevice:
                 p50 = figures(variant.made_by, variant.settings)[1]
                 timing = Timing(1.0, 1.0, 1, [p50] * 5, p50, p50, p50, p50, 0.0, p50, p50, 0.0)
                 memory = Memory(1.0, 2.0, 1.0, 30.0)
-                times = {"started_at": "2026-12-06T10:00:00", "finished_at": "2026-12-06T10:00:02"}
-                ok = (plan.run_id, key.variant, key.delegate, key.threads, Status.OK)
-                cell = CellResult(*ok, timing=timing, memory=memory, **times)
+                cell = CellResult(plan.run_id, key.variant, key.delegate, key.threads, Status.OK, timing=timing,
+                                  memory=memory, started_at="2026-12-06T10:00:00",
+                                  finished_at="2026-12-06T10:00:02")  # fmt: skip
                 schema.write(result_path(results_dir, key), cell)
                 self.cells += 1
 
@@ -312,7 +313,7 @@ def test_no_candidate_within_the_drop_fails_without_storing_and_stays_resumable(
     with pytest.raises(EdgebenchError) as none:
         job.tune(strict, Silent())
     assert none.value.code == ExitCode.FAILED
-    assert "no candidate beats fp32 within --max-accuracy-drop 0 (closest: " in str(none.value)
+    assert "no candidate beats fp32 within --max-accuracy-drop 0 (closest: int8 at -0.5)" in str(none.value)
     assert "edgebench tune --resume" in str(none.value) and not (tmp_path / "best.tflite").exists()
     with Store(store_url(str(tmp_path / "h.sqlite"))) as store:
         assert store.list_runs() == []
