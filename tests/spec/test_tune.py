@@ -14,6 +14,7 @@ import pytest
 
 import edgebench_records as schema
 from device_runner.sweep import CellDone, result_path
+from edgebench.cli import invoke
 from edgebench.errors import EdgebenchError, ExitCode, LinkLost
 from edgebench.inventory import Inventory
 from edgebench.progress import Silent
@@ -327,3 +328,18 @@ def test_an_unreachable_budget_is_one_line_and_keeps_the_baseline(
     assert short.value.code == ExitCode.USAGE
     assert "--budget 5s ran out before any candidate was measured" in str(short.value)
     assert "continue with edgebench tune --resume" in str(short.value)
+
+
+def test_report_shows_a_stored_tune_s_front_and_sentence_above_its_cells(
+    tmp_path: Path, fakes: tuple[FakeConverter, list[FakeDevice]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    outcome = job.tune(request(tmp_path), Silent())
+    sentence = outcome.front.recommendation.sentence() if outcome.front.recommendation else ""
+    assert invoke(["report", outcome.run_id, "--store", outcome.store, "--markdown", "-"]) == 0
+    page = capsys.readouterr().out
+    assert f"### tune {outcome.run_id} on fake: latency within 1 points of fp32, " in page
+    assert f"**Ship:** {sentence}" in page and "x faster than fp32 at -0." in sentence and sentence.endswith(" on fake")
+    front_rows = [line for line in page.splitlines() if line.startswith("| ◆ |")]
+    assert {row.split(" | ")[1] for row in front_rows} == {p.name for p in outcome.front.front}
+    assert invoke(["report", outcome.run_id, "--store", outcome.store]) == 0
+    assert "Ship:" in capsys.readouterr().out
