@@ -32,10 +32,12 @@ from edgebench.commands.run import Lab
 from edgebench.tune.limits import Limits
 from edgebench_records import Measurement
 from edgebench_records.catalogue import Options
+from edgebench_records.options import declared
 from edgebench_records.tune import Search
 
 if TYPE_CHECKING:  # the work's modules load Optuna, SQLAlchemy and numpy: only when a tune starts
     from edgebench.tune.job import TuneOutcome, TuneRequest
+    from edgebench.tune.space import SearchSpace
 
 EPILOG = """\b
 Examples:
@@ -122,6 +124,7 @@ def tune(
     from edgebench.tune.job import tune as work
 
     request = _request(ctx, inputs, lab, (search, limits), target, measure, conversion, Path(workdir), store)
+    _note_searched(ctx, request.space)
     with progress(output.quiet, as_json=output.as_json) as listener:
         outcome = work(request, listener)
     return render(outcome, output.as_json)
@@ -153,6 +156,15 @@ def _request(
         load_inventory(lab.inventory), lab.accept_new_host_key, target.resume, parse_tags(target.tags), given,
         target.out,
     )  # fmt: skip
+
+
+def _note_searched(ctx: click.Context, space: SearchSpace) -> None:
+    """A conversion flag the search sets itself is said to be unused (never silently overridden)."""
+    flags = {spec.name: spec.flag for spec in declared(Options)}
+    searched = {r.option: recipe for recipe in space.recipes for r in space.ranges(recipe)}
+    for option, recipe in searched.items():
+        if flags[option] in flags_given(ctx):
+            click.echo(f"edgebench: note: {flags[option]} is not used: tune searches it (for {recipe})", err=True)
 
 
 def _given_on_resume(

@@ -343,3 +343,17 @@ def test_report_shows_a_stored_tune_s_front_and_sentence_above_its_cells(
     assert {row.split(" | ")[1] for row in front_rows} == {p.name for p in outcome.front.front}
     assert invoke(["report", outcome.run_id, "--store", outcome.store]) == 0
     assert "Ship:" in capsys.readouterr().out
+
+
+def test_the_command_prints_the_front_and_says_a_searched_flag_is_not_used(
+    tmp_path: Path, fakes: tuple[FakeConverter, list[FakeDevice]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "m.keras").write_bytes(b"model")
+    (tmp_path / "d.npz").write_bytes(b"data")
+    argv = ["tune", "--model", str(tmp_path / "m.keras"), "--data", str(tmp_path / "d.npz"), "--device", "fake"]
+    argv += ["--variants", "int8,pruned_int8", "--sparsity", "0.6", "--trials", "2", "--quiet"]
+    argv += ["--workdir", str(tmp_path / "work"), "--store", str(tmp_path / "h.sqlite")]
+    assert invoke(argv) == 0
+    out, err = capsys.readouterr()
+    assert "edgebench: note: --sparsity is not used: tune searches it (for pruned_int8)" in err
+    assert "Ship: " in out and "2 candidates measured in " in out and "edgebench report " in out
