@@ -357,3 +357,9 @@ def test_the_command_prints_the_front_and_says_a_searched_flag_is_not_used(
     out, err = capsys.readouterr()
     assert "edgebench: note: --sparsity is not used: tune searches it (for pruned_int8)" in err
     assert "Ship: " in out and "2 candidates measured in " in out and "edgebench report " in out
+
+
+def test_an_older_plan_reads_as_no_search_each_variant_its_own_recipe() -> None:
+    plan = schema.read(Plan, Path(__file__).parents[1] / "data" / "records" / "plan-1.1.json")
+    assert plan.tune is None
+    assert all(v.made_by == v.name and v.settings == {} for v in plan.variants)
