@@ -80,30 +80,32 @@ def tune(request: TuneRequest, listener: Listener, clock: Callable[[], float] = 
     """Measure fp32, then search until the limits; store the run and write ``--out`` when a candidate is found."""
     started = clock()
     url = store_url(request.store)
+    # A new tune's device is found before its run exists (a misspelt name leaves nothing to resume).
+    device = None if request.resume else get_device(request.device, request.inventory, request.accept_new_host_key)
     with Store(url) as history:  # created, migrated and checked before anything is measured
-        run_ = _resumed(request, history) if request.resume else _new(request)
-    lock = RunLock.take(run_.folder.path, run_.folder.run_id)
-    task = listener.task(f"Tuning {run_.source.model.name} on {run_.record.device}", request.limits.trials)
+        tuning = _resumed(request, history) if request.resume else _new(request)
+    lock = RunLock.take(tuning.folder.path, tuning.folder.run_id)
+    task = listener.task(f"Tuning {tuning.source.model.name} on {tuning.record.device}", request.limits.trials)
     try:
-        device = get_device(run_.record.device, request.inventory, request.accept_new_host_key)
+        device = device or get_device(tuning.record.device, request.inventory, request.accept_new_host_key)
         found = Progress([])
         bench = RunBench(
-            run_.source, run_.folder, device, lambda note: task.step(note, done=found.measured), run_.state
+            tuning.source, tuning.folder, device, lambda note: task.step(note, done=found.measured), tuning.state
         )
-        _baseline_and_known(bench, run_, found)
-        study = open_study(run_.folder.path / JOURNAL_NAME, run_.folder.run_id, run_.source.options.seed)
-        start_with_the_schemes(study, run_.space)
-        loop = Loop(study, run_.space, bench, run_.source.aim, request.limits, task, clock, started)
+        _baseline_and_known(bench, tuning, found)
+        study = open_study(tuning.folder.path / JOURNAL_NAME, tuning.folder.run_id, tuning.source.options.seed)
+        start_with_the_schemes(study, tuning.space)
+        loop = Loop(study, tuning.space, bench, tuning.source.aim, request.limits, task, clock, started)
         stop = run(loop, found)
     except EdgebenchError as exc:
-        raise EdgebenchError(f"tune {run_.folder.run_id}: {exc}; {_kept(run_.folder)}", exc.code) from exc
+        raise EdgebenchError(f"tune {tuning.folder.run_id}: {exc}; {_kept(tuning.folder)}", exc.code) from exc
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (the CLI turns it into one)
         stop_children()
-        raise EdgebenchError(f"tune {run_.folder.run_id}: interrupted; {_kept(run_.folder)}") from None
+        raise EdgebenchError(f"tune {tuning.folder.run_id}: interrupted; {_kept(tuning.folder)}") from None
     finally:
         lock.release()
     task.finish(stop.value)
-    return _conclude(request, url, run_, bench, found, stop, clock() - started)
+    return _conclude(request, url, tuning, bench, found, stop, clock() - started)
 
 
 def _new(request: TuneRequest) -> Started:
@@ -147,14 +149,14 @@ def tune_settings(aim: Search) -> dict[str, object]:
     return {spec.flag: getattr(aim, spec.name) for spec in declared(Search)}
 
 
-def _baseline_and_known(bench: RunBench, run_: Started, found: Progress) -> None:
+def _baseline_and_known(bench: RunBench, tuning: Started, found: Progress) -> None:
     """fp32 first (the baseline every candidate is compared with), then what earlier invocations measured (a
     candidate whose cells were cut off is finished)."""
     baseline = bench.measure(Candidate(BASELINE))
     if baseline.point is None:
-        raise EdgebenchError(f"fp32 of {run_.source.model.name}: {baseline.note}; nothing to compare candidates with")
+        raise EdgebenchError(f"fp32 of {tuning.source.model.name}: {baseline.note}; nothing to compare candidates with")
     found.points.append(baseline.point)
-    earlier = [] if run_.state is None else run_.state.plan.variants
+    earlier = [] if tuning.state is None else tuning.state.plan.variants
     for variant in earlier:
         if variant.name != BASELINE:
             measured = bench.measure(Candidate(variant.made_by, tuple(variant.settings.items())))
@@ -167,24 +169,24 @@ def _kept(folder: RunFolder) -> str:
 
 
 def _conclude(
-    request: TuneRequest, url: str, run_: Started, bench: RunBench, found: Progress, stop: Stop, wall_s: float
+    request: TuneRequest, url: str, tuning: Started, bench: RunBench, found: Progress, stop: Stop, wall_s: float
 ) -> TuneOutcome:
     """Store the run and write ``--out`` when a candidate is within the drop; refuse (resumably) otherwise."""
     assert bench.state is not None
-    plan, manifest, cells, folder = bench.state.plan, bench.state.manifest, bench.cells(), run_.folder
-    front = run_front(folder.run_id, run_.record.device, plan, manifest, cells)
+    plan, manifest, cells, folder = bench.state.plan, bench.state.manifest, bench.cells(), tuning.folder
+    front = run_front(folder.run_id, tuning.record.device, plan, manifest, cells)
     assert front is not None  # fp32 was measured, or the search would have stopped before
     if front.recommendation is None:
-        raise EdgebenchError(_no_candidate(front, run_.source.aim, folder), ExitCode.FAILED)
+        raise EdgebenchError(_no_candidate(front, tuning.source.aim, folder), ExitCode.FAILED)
     with Store(url) as history:
         history.save_run(
-            device=run_.record.device,
+            device=tuning.record.device,
             plan=plan,
             manifest=manifest,
             git_commit=git_commit(),
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
             cells=cells,
-            tags=run_.record.tags,
+            tags=tuning.record.tags,
         )
     if request.out is not None:
         chosen = next(v for v in plan.variants if v.name == front.recommendation.point.name)
