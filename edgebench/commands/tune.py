@@ -159,12 +159,12 @@ def _request(
 
 
 def _note_searched(ctx: click.Context, space: SearchSpace) -> None:
-    """A conversion flag the search sets itself is said to be unused (never silently overridden)."""
+    """A conversion flag the search sets itself is said to be only where it starts (never silently overridden)."""
     flags = {spec.name: spec.flag for spec in declared(Options)}
     searched = {r.option: recipe for recipe in space.recipes for r in space.ranges(recipe)}
     for option, recipe in searched.items():
         if flags[option] in flags_given(ctx):
-            click.echo(f"edgebench: note: {flags[option]} is not used: tune searches it (for {recipe})", err=True)
+            click.echo(f"edgebench: note: {flags[option]} is searched (for {recipe}): it starts there", err=True)
 
 
 def _given_on_resume(

@@ -28,7 +28,7 @@ from edgebench.store import Store, store_url
 from edgebench.tune.candidates import RunBench, RunState, Source
 from edgebench.tune.front import BASELINE, RunFront, closest_miss, run_front
 from edgebench.tune.limits import Limits
-from edgebench.tune.search import Loop, Progress, Stop, open_study, run, start_with_the_schemes
+from edgebench.tune.search import Loop, Progress, Stop, open_study, run, start_from_the_defaults
 from edgebench.tune.space import Candidate, SearchSpace
 from edgebench_records import CellResult, RunRecord
 from edgebench_records.options import declared
@@ -94,7 +94,7 @@ def tune(request: TuneRequest, listener: Listener, clock: Callable[[], float] = 
         )
         _baseline_and_known(bench, tuning, found)
         study = open_study(tuning.folder.path / JOURNAL_NAME, tuning.folder.run_id, tuning.source.options.seed)
-        start_with_the_schemes(study, tuning.space)
+        start_from_the_defaults(study, tuning.space, tuning.source.options)
         loop = Loop(study, tuning.space, bench, tuning.source.aim, request.limits, task, clock, started)
         stop = run(loop, found)
     except EdgebenchError as exc:

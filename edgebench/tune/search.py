@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import optuna
 from optuna.storages import JournalStorage
@@ -27,8 +27,8 @@ from edgebench.errors import EdgebenchError
 from edgebench.progress import Task
 from edgebench.tune.front import Point, pareto, unit
 from edgebench.tune.limits import Limits, show_duration
-from edgebench.tune.space import Candidate, SearchSpace
-from edgebench_records.catalogue import VARIANT_SPECS
+from edgebench.tune.space import Candidate, SearchSpace, setting_name
+from edgebench_records.catalogue import VARIANT_SPECS, Options
 from edgebench_records.tune import Objective, Search
 
 STARTUP_TRIALS = 6  # random candidates before TPE models the rest: a search affords tens of them, not hundreds
@@ -115,13 +115,20 @@ def open_study(journal: Path, name: str, seed: int) -> optuna.Study:
     return study
 
 
-def start_with_the_schemes(study: optuna.Study, space: SearchSpace) -> None:
-    """A new study first measures each recipe that has nothing to set (the quantisation schemes): cheap to make,
-    and the front they draw is what the settings of the others have to beat."""
-    if not study.trials:
-        for recipe in space.recipes:
-            if not space.ranges(recipe) and not VARIANT_SPECS[recipe].trains:
-                study.enqueue_trial({"recipe": recipe})
+def start_from_the_defaults(study: optuna.Study, space: SearchSpace, base: Options) -> None:
+    """A new study first measures each recipe at the run's options (the defaults, or a searched flag the user
+    gave): the schemes that fine-tune nothing first, cheap to make, then the others. The front they draw is what
+    `run` would have found; the search goes on from there, so what it finds is never worse."""
+    if study.trials:
+        return
+    cheap_first = sorted(space.recipes, key=lambda recipe: VARIANT_SPECS[recipe].trains)
+    for recipe in cheap_first:
+        start: dict[str, Any] = {"recipe": recipe}
+        for r in space.ranges(recipe):
+            value = getattr(base, r.option)
+            if r.low <= value <= r.high:  # outside the declared range: left to the sampler
+                start[setting_name(recipe, r)] = value
+        study.enqueue_trial(start)
 
 
 def run(loop: Loop, found: Progress) -> Stop:

@@ -78,8 +78,13 @@ class SearchSpace:
         return Candidate(recipe, tuple((r.option, _suggest(trial, recipe, r)) for r in self.ranges(recipe)))
 
 
+def setting_name(recipe: str, r: SearchRange) -> str:
+    """A setting's name in the study: per recipe, so the sampler models each recipe's settings apart."""
+    return f"{recipe}:{r.option}"
+
+
 def _suggest(trial: Trial, recipe: str, r: SearchRange) -> Setting:
-    name = f"{recipe}:{r.option}"
+    name = setting_name(recipe, r)
     if r.option in _COUNTS:
         return trial.suggest_int(name, int(r.low), int(r.high), step=1 if r.log else int(r.step), log=r.log)
     value = trial.suggest_float(name, r.low, r.high, step=None if r.log else r.step, log=r.log)

@@ -268,6 +268,8 @@ def test_a_tune_stores_every_candidate_as_a_cell_with_its_settings_and_writes_th
     with Store(outcome.store) as store:
         stored = store.load_run(outcome.run_id)
     assert stored.plan.tune == Search()
+    # fp32, then each recipe at the run's options (int8 first: it fine-tunes nothing), then the search's own
+    assert [v.name for v in stored.plan.variants[:3]] == ["fp32", "int8", "pruned_int8-s50"]
     assert {c.variant for c in stored.cells} == {v.name for v in stored.plan.variants}
     pruned = [v for v in stored.plan.variants if v.recipe == "pruned_int8"]
     assert pruned and all(v.name == f"pruned_int8-s{round(v.settings['sparsity'] * 100)}" for v in pruned)
@@ -355,7 +357,7 @@ def test_the_command_prints_the_front_and_says_a_searched_flag_is_not_used(
     argv += ["--workdir", str(tmp_path / "work"), "--store", str(tmp_path / "h.sqlite")]
     assert invoke(argv) == 0
     out, err = capsys.readouterr()
-    assert "edgebench: note: --sparsity is not used: tune searches it (for pruned_int8)" in err
+    assert "edgebench: note: --sparsity is searched (for pruned_int8): it starts there" in err
     assert "Ship: " in out and "2 candidates measured in " in out and "edgebench report " in out
 
 
