@@ -55,6 +55,9 @@ COMMANDS = {
     "forecast": LazyCommand(
         "edgebench.commands.forecast", "forecast", "Predict which ops fall off each delegate, from a device's history."
     ),
+    "tune": LazyCommand(
+        "edgebench.commands.tune", "tune", "Search the recipes' settings for the best variant on a device."
+    ),
     "gate": LazyCommand("edgebench.commands.gate", "gate", "Fail the release on a real regression, and only then."),
 }
 

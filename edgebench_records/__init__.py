@@ -15,6 +15,7 @@ numpy, SQLAlchemy or click).
   bundle       runs as one JSON file (history --export, gate --baseline FILE)
   run_record   run.json: what a run was started with, for --resume
   catalogue    the variants and options the converter offers (read it as ``edgebench_records.catalogue``)
+  tune         what an `edgebench tune` search is after (read it as ``edgebench_records.tune``)
   options      option(): an option's flag, default, range, help and resume rule, declared on its record's field
   hashing      content hashes of models, data and variants
 """

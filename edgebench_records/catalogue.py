@@ -110,7 +110,8 @@ class Options:
         None,
         at_least=0,
         metavar="POINTS",
-        help="mixed_int8 with --mixed-float-layers 0 and labelled data: keep top-1 within this many points of float32.",
+        help="Accuracy a variant may lose against float32, in points: mixed_int8 (--mixed-float-layers 0, labelled "
+        "data) keeps top-1 within it, and tune's candidates are held to it (there it defaults to 1).",
     )
     # The three below decide how a Keras model (and --student) loads and converts: every variant depends on them.
     custom_objects: str = option(
@@ -150,6 +151,30 @@ STUDENT = RECOVERING | {"student", "distill_temperature", "distill_alpha"}
 
 
 @dataclass(frozen=True)
+class SearchRange:
+    """One option a recipe's settings may take in `edgebench tune`: ``low`` to ``high`` by ``step`` (or spread
+    evenly on a log scale, for counts like clusters). ``short`` names it in a candidate's name: a share (a float
+    option) in percent, a count as it is (``pruned_int8-s70``, ``clustered_int8-k8``)."""
+
+    option: str  # an Options field the recipe reads
+    low: float
+    high: float
+    step: float = 1.0
+    short: str = ""
+    says: str = ""  # the setting in a sentence, {} its value as in the name: "{} % sparsity"
+    log: bool = False  # counts: 4, 8, 16, 32 are as far apart as it matters
+
+
+SPARSITY = SearchRange("sparsity", 0.3, 0.9, 0.05, "s", "{} % sparsity")
+CLUSTER_COUNT = SearchRange("clusters", 4, 64, short="k", says="{} clusters", log=True)
+CHANNEL_SHARE = SearchRange("channel_ratio", 0.3, 1.0, 0.05, "c", "{} % of the channels")
+STREAM_SHARE = SearchRange("stream_ratio", 0.5, 1.0, 0.05, "r", "{} % of the residual streams")
+LOW_RANK_ENERGY = SearchRange("low_rank_energy", 0.5, 0.98, 0.02, "e", "{} % of the kernels' energy")
+# 0 would let the converter choose; a search sets the count itself, up to the converter's cap (converter/mixed.py)
+MIXED_FLOAT_LAYERS = SearchRange("mixed_float_layers", 1, 8, short="f", says="{} layers kept in float")
+
+
+@dataclass(frozen=True)
 class VariantSpec:
     """A variant as the CLI lists it; ``converter/recipes.py`` says how it is made."""
 
@@ -159,11 +184,14 @@ class VariantSpec:
     # The options its bytes depend on besides DATA_OPTIONS: a variant is made again only when one of these (or
     # the data) changes (the converter's per-variant cache); a --student no variant made reads is said unused.
     reads: frozenset[str] = frozenset()
+    # What `edgebench tune` may vary, each an option it reads; () a candidate as it is (a quantisation scheme);
+    # None: never a candidate (fp32 is the baseline; the distilled variants need a --student of the user's).
+    search: tuple[SearchRange, ...] | None = ()
 
 
 # In the order `edgebench convert` makes and lists them.
 CATALOGUE = (
-    VariantSpec("fp32", "float32, no optimisation"),
+    VariantSpec("fp32", "float32, no optimisation", search=None),
     VariantSpec("fp16", "float16 weights"),
     VariantSpec("dynamic_int8", "dynamic-range int8: int8 weights, float activations"),
     VariantSpec("weight_int8", "weight-only int8, de-quantised at load"),
@@ -172,41 +200,81 @@ CATALOGUE = (
         "mixed_int8",
         "full-integer int8 but for the layers that add the most int8 error, kept float32",
         reads=INT8_IO | {"mixed_float_layers", "max_accuracy_drop", "task"},  # task: how its drop is scored
+        search=(MIXED_FLOAT_LAYERS,),
     ),
-    VariantSpec("pruned", "magnitude-pruned (--sparsity), fine-tuned; float32", True, TUNING | {"sparsity"}),
+    VariantSpec(
+        "pruned", "magnitude-pruned (--sparsity), fine-tuned; float32", True, TUNING | {"sparsity"}, (SPARSITY,)
+    ),
     VariantSpec(
         "pruned_int8",
         "magnitude-pruned, fine-tuned; full-integer int8",
         True,
         TUNING | INT8_IO | {"sparsity", "keep_sparsity"},
+        (SPARSITY,),
     ),
     VariantSpec("pruned_2x4", "structured 2:4 pruning, fine-tuned; float32", True, TUNING),
-    VariantSpec("clustered", "weights clustered (--clusters), fine-tuned; float32", True, TUNING | {"clusters"}),
     VariantSpec(
-        "clustered_int8", "weights clustered, fine-tuned; full-integer int8", True, TUNING | INT8_IO | {"clusters"}
+        "clustered",
+        "weights clustered (--clusters), fine-tuned; float32",
+        True,
+        TUNING | {"clusters"},
+        (CLUSTER_COUNT,),
+    ),
+    VariantSpec(
+        "clustered_int8",
+        "weights clustered, fine-tuned; full-integer int8",
+        True,
+        TUNING | INT8_IO | {"clusters"},
+        (CLUSTER_COUNT,),
     ),
     VariantSpec("qat_int8", "quantisation-aware training; int8", True, TUNING | INT8_IO),
-    VariantSpec("pqat_int8", "pruned, then QAT keeping the zeros; int8", True, TUNING | INT8_IO | {"sparsity"}),
-    VariantSpec("cqat_int8", "clustered, then QAT keeping the clusters; int8", True, TUNING | INT8_IO | {"clusters"}),
+    VariantSpec(
+        "pqat_int8", "pruned, then QAT keeping the zeros; int8", True, TUNING | INT8_IO | {"sparsity"}, (SPARSITY,)
+    ),
+    VariantSpec(
+        "cqat_int8",
+        "clustered, then QAT keeping the clusters; int8",
+        True,
+        TUNING | INT8_IO | {"clusters"},
+        (CLUSTER_COUNT,),
+    ),
     VariantSpec(
         "pruned_clustered_int8",
         "pruned, then clustered keeping the zeros; int8",
         True,
         TUNING | INT8_IO | {"sparsity", "clusters"},
+        (SPARSITY, CLUSTER_COUNT),
     ),
     VariantSpec(
         "pcqat_int8",
         "pruned, clustered, then QAT keeping both; int8",
         True,
         TUNING | INT8_IO | {"sparsity", "clusters"},
+        (SPARSITY, CLUSTER_COUNT),
     ),
-    VariantSpec("channel_pruned", "filters removed (a smaller dense model), distilled; float32", True, CHANNELS),
-    VariantSpec("channel_pruned_int8", "filters removed, distilled; full-integer int8", True, CHANNELS | INT8_IO),
     VariantSpec(
-        "low_rank", "kernels factorised by truncated SVD, fine-tuned; float32", True, RECOVERING | {"low_rank_energy"}
+        "channel_pruned",
+        "filters removed (a smaller dense model), distilled; float32",
+        True,
+        CHANNELS,
+        (CHANNEL_SHARE, STREAM_SHARE),
     ),
-    VariantSpec("distilled", "the --student model distilled from the source; float32", True, STUDENT),
-    VariantSpec("distilled_int8", "the --student model distilled; full-integer int8", True, STUDENT | INT8_IO),
+    VariantSpec(
+        "channel_pruned_int8",
+        "filters removed, distilled; full-integer int8",
+        True,
+        CHANNELS | INT8_IO,
+        (CHANNEL_SHARE, STREAM_SHARE),
+    ),
+    VariantSpec(
+        "low_rank",
+        "kernels factorised by truncated SVD, fine-tuned; float32",
+        True,
+        RECOVERING | {"low_rank_energy"},
+        (LOW_RANK_ENERGY,),
+    ),
+    VariantSpec("distilled", "the --student model distilled from the source; float32", True, STUDENT, None),
+    VariantSpec("distilled_int8", "the --student model distilled; full-integer int8", True, STUDENT | INT8_IO, None),
 )
 VARIANTS = tuple(spec.name for spec in CATALOGUE)
 VARIANT_SPECS = {spec.name: spec for spec in CATALOGUE}
@@ -214,6 +282,12 @@ FINE_TUNED = frozenset(spec.name for spec in CATALOGUE if spec.trains)
 _UNDECLARED = {name for spec in CATALOGUE for name in spec.reads} - {spec.name for spec in declared(Options)}
 if _UNDECLARED:  # a recipe reading an option that is not one would never be made again when it changes
     raise ImportError(f"the catalogue's variants read {', '.join(sorted(_UNDECLARED))}, which no option declares")
+
+_UNREAD_RANGES = [(s.name, r.option) for s in CATALOGUE for r in s.search or () if r.option not in s.reads]
+if _UNREAD_RANGES:  # a search varying an option its recipe does not read would measure one variant many times
+    raise ImportError(f"variant {_UNREAD_RANGES[0][0]} searches {_UNREAD_RANGES[0][1]}, which it does not read")
+# The recipes `edgebench tune` may search, in the catalogue's order.
+SEARCHABLE = tuple(spec.name for spec in CATALOGUE if spec.search is not None)
 
 # Options only some variants read (every fine-tuning reads TUNING): given with none of those variants asked for,
 # they change nothing, which is said (never silently ignored) and keeps them out of the conversion's cache key.

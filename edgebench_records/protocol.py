@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from edgebench_records.options import option
+from edgebench_records.tune import Search
 from edgebench_records.versioning import RecordType
 
 
@@ -41,7 +42,9 @@ class Status(StrEnum):
 # 1.5: `precision` (adaptive stop), `max_s` as a flag, `interleave` (the variants of one delegate/API/threads
 # configuration timed in one process, in alternating blocks), `stop_floor` and `stop_alpha` (a paired plan's
 # decision threshold and significance).
-PLAN_RECORD = RecordType("plan", "1.5")
+# 1.6: `tune` (what an `edgebench tune` search was after) and per variant its `recipe` and the `settings` that
+# made it (an older plan: no search, each variant its own recipe at the run's options).
+PLAN_RECORD = RecordType("plan", "1.6")
 
 
 @PLAN_RECORD.step("1.0", "1.1")
@@ -71,6 +74,13 @@ def _plan_1_4_to_1_5(data: dict[str, Any]) -> dict[str, Any]:
     precision, no interleaving), so the cells it adds are timed as the ones already stored were."""
     measure = data.get("measure")
     return data | {"measure": (measure if isinstance(measure, dict) else {}) | {"interleave": False}}
+
+
+@PLAN_RECORD.step("1.5", "1.6")
+def _plan_1_5_to_1_6(data: dict[str, Any]) -> dict[str, Any]:
+    """1.5 plans came from `run`, `push` or the gate, never from a search: ``tune`` stays null, and each variant
+    is its own recipe (an empty ``recipe``) at the run's options (no ``settings`` of its own)."""
+    return data
 
 
 # 1.1: timing/memory fields a runner could not measure are null, listed in `missing`; per-sample `agree`;
@@ -179,6 +189,14 @@ class PlanVariant:
     name: str
     file: str  # relative to the plan's directory
     sha256: str
+    # A tune's candidate (``pruned_int8-s70``): the recipe that made it and the options it set for it; "" and {}:
+    # the variant is its recipe, made at the run's options.
+    recipe: str = ""
+    settings: dict[str, float | int] = field(default_factory=dict)
+
+    @property
+    def made_by(self) -> str:
+        return self.recipe or self.name
 
 
 @dataclass(frozen=True)
@@ -317,6 +335,7 @@ class Plan:
     task: str = Task.AUTO.value  # what the outputs mean (converter's --task), for scoring them
     measure: Measurement = field(default_factory=Measurement)
     pairs: list[Pair] = field(default_factory=list)  # a paired plan (the gate's) measures pairs, not cells
+    tune: Search | None = None  # a tune's plan: what its search was after; None: not a search
     schema_version: str = PLAN_RECORD.version
 
     def cells(self) -> list[CellKey]:

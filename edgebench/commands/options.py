@@ -14,9 +14,11 @@ from click.core import ParameterSource
 
 from device_runner.delegates import DelegateSpecError, parse_delegate
 from edgebench.output_files import write_output
+from edgebench.tune.limits import Limits, parse_duration
 from edgebench_records import Measurement
 from edgebench_records.catalogue import Options
 from edgebench_records.options import OptionSpec, Shape, declared
+from edgebench_records.tune import Search
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -266,9 +268,20 @@ def input_shapes(entries: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(entries)
 
 
+def duration(text: str) -> str:
+    """``--budget`` checked now (30m, 1h30m, 90s); kept as given, the tune reads it again."""
+    try:
+        parse_duration(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--budget") from None
+    return text
+
+
 # What a value must be beyond its declaration, in code the standard-library declaration cannot import: the
-# runner's delegate grammar, the converter's checks of a file and of tensor shapes (numpy, loaded only then).
+# runner's delegate grammar, the converter's checks of a file and of tensor shapes (numpy, loaded only then),
+# a duration's grammar.
 _FURTHER_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "budget": duration,
     "delegates": delegate_entries,
     "input_shapes": input_shapes,
     "student": student_file,
@@ -310,6 +323,8 @@ def measurement_flag(name: str) -> Callable[[F], F]:
 
 
 conversion_options = _family_flags(Options, "conversion")  # the converter's options: ``conversion``
+search_options = _family_flags(Search, "search")  # what a tune is after: ``search``
+limit_options = _family_flags(Limits, "limits")  # how long one tune invocation searches: ``limits``
 
 
 def note_no_data(samples: int, measured: str = "latency, memory and output fidelity") -> None:

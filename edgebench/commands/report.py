@@ -118,7 +118,7 @@ def report(
 
 def _write(built: Report, pages: Pages, as_json: bool) -> None:
     """The page and Markdown asked for, and stdout: JSON, or the tables (unless Markdown is there)."""
-    from edgebench.report import comparison, ops
+    from edgebench.report import comparison, ops, tune_view
     from edgebench.report.table import console_for_stdout
 
     if pages.explorer_dir:  # first: without Model Explorer it stops before writing anything
@@ -126,17 +126,21 @@ def _write(built: Report, pages: Pages, as_json: bool) -> None:
     if pages.html_path:
         from edgebench.report import html  # matplotlib: only when a page is asked for
 
-        page = html.render(built.rows, built.history, built.recommendations, built.ops, built.cpu_notes)
+        page = html.render(built.rows, built.history, built.recommendations, built.ops, built.cpu_notes, built.tunes)
         write_output(pages.html_path, page)
     if pages.markdown_path:
+        tunes = "".join(tune_view.markdown(front) for front in built.tunes)
         write_markdown(
             pages.markdown_path,
-            comparison.markdown(built.rows, built.recommendations, built.cpu_notes) + ops.markdown(built.ops),
+            tunes + comparison.markdown(built.rows, built.recommendations, built.cpu_notes) + ops.markdown(built.ops),
         )
     if as_json:
-        click.echo(json.dumps(comparison.as_json(built), indent=1))
+        tunes_json = {"tunes": [tune_view.as_json(front) for front in built.tunes]} if built.tunes else {}
+        click.echo(json.dumps(comparison.as_json(built) | tunes_json, indent=1))
     elif pages.markdown_path != "-":
         console = console_for_stdout()
+        for front in built.tunes:
+            tune_view.render(front, console)
         comparison.render(built.rows, built.recommendations, console, built.cpu_notes)
         ops.render(built.ops, console)
 

@@ -17,6 +17,7 @@ from edgebench.report.analysis import (
     recommend,
 )
 from edgebench.store import Store
+from edgebench.tune.front import RunFront, run_front
 from edgebench_records import StoredRun
 
 HISTORY_RUNS = 50  # per device and model, for the plots over time
@@ -40,6 +41,7 @@ class Report:
     ops: list[ops.OpsView] = field(default_factory=list)  # op types per variant, op time, placement per run
     cpu_notes: list[str] = field(default_factory=list)  # runs measured on CPUs with different features
     runs: list[StoredRun] = field(default_factory=list)  # as loaded: the per-op overlays are drawn from them
+    tunes: list[RunFront] = field(default_factory=list)  # the runs `edgebench tune` made: their fronts
 
 
 def build_report(request: ReportRequest) -> Report:
@@ -53,6 +55,7 @@ def build_report(request: ReportRequest) -> Report:
             raise EdgebenchError(f"--device {','.join(request.devices)}: run {elsewhere[0]} is on another device")
         history = history_of(store, runs) if request.with_history else []
     rows = comparison_rows(runs)
+    fronts = [run_front(r.run_id, r.device, r.plan, r.manifest, r.cells) for r in runs]
     return Report(
         ids,
         rows,
@@ -60,7 +63,8 @@ def build_report(request: ReportRequest) -> Report:
         history,
         ops.views(runs),
         cpu_features.across_runs(runs),
-        runs,
+        runs=runs,
+        tunes=[front for front in fronts if front is not None],
     )
 
 

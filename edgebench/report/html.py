@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from edgebench import __version__
-from edgebench.report import ops, plots
+from edgebench.report import ops, plots, tune_view
 from edgebench.report.analysis import ComparisonRow, Recommendation, device_matrix
 from edgebench.report.comparison import (
     HEADERS,
@@ -21,6 +21,7 @@ from edgebench.report.comparison import (
     row_notes,
 )
 from edgebench.report.plots import Keyed
+from edgebench.tune.front import RunFront
 from edgebench_records import Status
 
 # The page uses the window's width: tables keep their natural width, plots stretch to the full line.
@@ -110,6 +111,7 @@ def render(
     recommendations: list[Recommendation],
     ops_views: list[ops.OpsView] | None = None,
     cpu_notes: Sequence[str] = (),
+    tunes: Sequence[RunFront] = (),
 ) -> str:
     parts = [
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>edgebench report</title>"
@@ -120,6 +122,7 @@ def render(
         parts.append(
             f"<p class='ship'><strong>Ship on {html.escape(rec.device)}:</strong> {html.escape(rec.reason)}</p>"
         )
+    parts += [tune_view.html_section(front, f"tune{index}") for index, front in enumerate(tunes, 1)]
     parts.append(_side_by_side(rows))
     parts += [f"<p class='legend'>{html.escape(note)}</p>" for note in cpu_features_notes(cpu_notes)]
     for index, device in enumerate(sorted({r.device for r in rows}), 1):

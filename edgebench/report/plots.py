@@ -69,6 +69,11 @@ def _svg(fig: Figure) -> str:
     return text[text.index("<svg") :]
 
 
+def figure_svg(fig: Figure) -> str:
+    """A figure drawn elsewhere (the tune's front, report/tune_view.py) as SVG, with this module's settings."""
+    return _svg(fig)
+
+
 _ID = re.compile(r"""(\bid=["']|url\(#|href=["']#)([^"')]+)""")
 
 

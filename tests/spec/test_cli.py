@@ -20,7 +20,9 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
     return code, captured.out, captured.err
 
 
-COMMANDS = [[], ["run"], ["push"], ["convert"], ["devices"], ["devices", "check"], ["history"], ["report"], ["gate"]]
+COMMANDS = [
+    [], ["run"], ["push"], ["convert"], ["devices"], ["devices", "check"], ["history"], ["report"], ["gate"], ["tune"]
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "edgebench")

@@ -1,0 +1,367 @@
+"""`edgebench tune` without TensorFlow or a device: the search space as the recipes declare it, the front and the
+sentence, and the search as a run (what is kept, what a resume reads back, each bad input in one line) with the
+converter and the device replaced by fakes that write the same records."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import edgebench_records as schema
+from device_runner.sweep import CellDone, result_path
+from edgebench.cli import invoke
+from edgebench.errors import EdgebenchError, ExitCode, LinkLost
+from edgebench.inventory import Inventory
+from edgebench.progress import Silent
+from edgebench.store import Store, store_url
+from edgebench.tune import candidates, job
+from edgebench.tune.candidates import Source
+from edgebench.tune.front import Point, pareto, recommend
+from edgebench.tune.limits import Limits, parse_duration, show_duration
+from edgebench.tune.search import Loop, Measured, OutOfBudget, Progress, Stop, open_study, run
+from edgebench.tune.space import Candidate, SearchSpace, search_space
+from edgebench_records import (
+    CellResult,
+    Manifest,
+    Measurement,
+    Memory,
+    Plan,
+    Status,
+    Timing,
+    VariantRecord,
+    VariantState,
+)
+from edgebench_records.catalogue import CATALOGUE, Options
+from edgebench_records.tune import Search
+
+# --- the search space, as each recipe declares it
+
+
+class FirstChoice:
+    """A trial answering every question with the lowest value (or the named recipe)."""
+
+    def __init__(self, recipe: str) -> None:
+        self.recipe = recipe
+
+    def suggest_categorical(self, name: str, choices: list[str]) -> str:
+        assert self.recipe in choices
+        return self.recipe
+
+    def suggest_float(self, name: str, low: float, high: float, *, step: float | None, log: bool) -> float:
+        return low + 0.1 if step is None else low + 8 * step  # 0.3 + 8 × 0.05: 0.7000000000000001
+
+    def suggest_int(self, name: str, low: int, high: int, *, step: int, log: bool) -> int:
+        return 8
+
+
+def test_each_recipe_declares_its_search_beside_it_and_the_tuner_reads_it_generically() -> None:
+    searched = {spec.name: [r.option for r in spec.search or ()] for spec in CATALOGUE}
+    assert searched["pruned_int8"] == ["sparsity"] and searched["clustered_int8"] == ["clusters"]
+    assert searched["channel_pruned_int8"] == ["channel_ratio", "stream_ratio"]
+    assert searched["low_rank"] == ["low_rank_energy"] and searched["int8"] == []
+    space = SearchSpace(("int8", "pruned_clustered_int8"))
+    candidate = space.suggest(FirstChoice("pruned_clustered_int8"))
+    assert candidate.settings == (("sparsity", 0.7), ("clusters", 8))
+    assert candidate.name == "pruned_clustered_int8-s70-k8"
+    assert candidate.describe() == "pruned_clustered_int8 with 70 % sparsity and 8 clusters"
+    assert candidate.options(Options()).sparsity == 0.7 and candidate.options(Options()).clusters == 8
+    assert space.suggest(FirstChoice("int8")) == Candidate("int8")
+
+
+def test_the_space_leaves_out_what_the_model_cannot_make_and_refuses_a_named_one() -> None:
+    assert "pruned_int8" not in search_space([], trains=False).recipes
+    assert {"int8", "pruned_int8", "channel_pruned_int8"} <= set(search_space([], trains=True).recipes)
+    assert "fp32" not in search_space([], trains=True).recipes
+    with pytest.raises(EdgebenchError, match="--variants fp32: not a tune candidate"):
+        search_space(["fp32"], trains=True)
+    with pytest.raises(EdgebenchError, match="--variants pruned_int8: fine-tunes"):
+        search_space(["pruned_int8"], trains=False)
+
+
+def test_budgets_read_as_a_user_writes_them() -> None:
+    assert [parse_duration(t) for t in ("30m", "1h30m", "90s", "45")] == [1800, 5400, 90, 45]
+    assert show_duration(5400) == "1h30m" and show_duration(750) == "12m30s"
+    for bad in ("soon", "0", "0m", "-5m"):
+        with pytest.raises(ValueError, match=r"duration|no time"):
+            parse_duration(bad)
+
+
+# --- the front and the sentence
+
+FP32 = Point("fp32", "fp32", 99.0, 1.0)
+
+
+def test_the_front_keeps_what_nothing_beats_and_the_recommendation_reads_as_a_sentence() -> None:
+    points = [
+        FP32,
+        Point("int8", "int8", 98.9, 0.5),
+        Point("pruned_int8-s70", "pruned_int8 with 70 % sparsity", 98.4, 0.4),
+        Point("pruned_int8-s90", "pruned_int8 with 90 % sparsity", 96.0, 0.3),
+        Point("fp16", "fp16", 98.0, 0.9),  # beaten by int8 on both
+    ]
+    assert [p.name for p in pareto(points)] == ["pruned_int8-s90", "pruned_int8-s70", "int8", "fp32"]
+    rec = recommend(points, FP32, Search(max_accuracy_drop=1.0), "pixel")
+    assert rec is not None
+    assert rec.sentence() == "pruned_int8 with 70 % sparsity: 2.5x faster than fp32 at -0.6 points on pixel"
+    size = recommend(points, FP32, Search(objective="size", max_accuracy_drop=5), "pi4")
+    assert size is not None and "3.3x smaller than fp32 at -3.0 points on pi4" in size.sentence()
+
+
+def test_no_recommendation_when_no_candidate_is_within_the_drop_or_faster_than_fp32() -> None:
+    assert recommend([FP32, Point("int8", "int8", 97.0, 0.5)], FP32, Search(max_accuracy_drop=1), "d") is None
+    assert recommend([FP32, Point("fp16", "fp16", 99.0, 1.2)], FP32, Search(max_accuracy_drop=1), "d") is None
+
+
+# --- the search loop, with a bench that only looks figures up
+
+
+class Clock:
+    def __init__(self, step: float = 1.0) -> None:
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+class LookUp:
+    """A bench that measures each candidate once, by its name's figures, and reads repeats back."""
+
+    def __init__(self) -> None:
+        self.measured: list[str] = []
+
+    def measure(self, candidate: Candidate) -> Measured:
+        accuracy, value = figures(candidate.recipe, dict(candidate.settings))
+        point = Point(candidate.name, candidate.describe(), 100 * accuracy, value)
+        fresh = candidate.name not in self.measured
+        self.measured += [candidate.name] if fresh else []
+        return Measured(point, fresh=fresh)
+
+
+def loop(tmp_path: Path, bench: Any, limits: Limits, clock: Callable[[], float], name: str = "s") -> Loop:
+    study = open_study(tmp_path / "study.journal", name, seed=0)
+    space = SearchSpace(("int8", "fp16", "pruned_int8"))
+    return Loop(study, space, bench, Search(), limits, Silent().task("t", 1), clock, clock())
+
+
+def test_a_candidate_asked_for_again_is_read_back_not_measured_and_the_study_resumes_from_its_journal(
+    tmp_path: Path,
+) -> None:
+    bench = LookUp()
+    found = Progress([FP32])
+    assert run(loop(tmp_path, bench, Limits(budget="1h", trials=4), Clock()), found) is Stop.TRIALS
+    assert len(bench.measured) == len(set(bench.measured)) == found.measured == 4
+    resumed = loop(tmp_path, bench, Limits(budget="1h", trials=3), Clock())
+    assert len(resumed.study.trials) >= 4  # the first invocation's trials, from the journal
+    run(resumed, Progress([FP32]))
+    assert len(bench.measured) == len(set(bench.measured)) == 7
+
+
+def test_a_space_measured_through_stops_as_exhausted(tmp_path: Path) -> None:
+    bench = LookUp()
+    small = dataclasses.replace(loop(tmp_path, bench, Limits(trials=50), Clock()), space=SearchSpace(("int8",)))
+    assert run(small, Progress([FP32])) is Stop.EXHAUSTED
+    assert bench.measured == ["int8"]
+
+
+def test_a_budget_spent_before_any_candidate_is_refused_and_one_spent_later_stops_the_search(tmp_path: Path) -> None:
+    with pytest.raises(OutOfBudget, match=r"--budget 10s ran out before any candidate was measured \(fp32 alone"):
+        run(loop(tmp_path, LookUp(), Limits(budget="10s"), Clock(step=20)), Progress([FP32]))
+    found = Progress([FP32])
+    assert run(loop(tmp_path, LookUp(), Limits(budget="50s"), Clock(step=10), "t"), found) is Stop.BUDGET
+    assert 1 <= found.measured < 4
+
+
+# --- the search as a run: a fake converter and a fake device writing the real records
+
+
+def figures(recipe: str, settings: dict[str, Any]) -> tuple[float, float]:
+    """(host top-1, p50 ms) of a candidate: sparsity buys speed and costs accuracy."""
+    sparsity = float(settings.get("sparsity", 0.0))
+    return {
+        "fp32": (0.99, 1.0),
+        "fp16": (0.99, 0.95),
+        "int8": (0.985, 0.5),
+        "pruned_int8": (0.99 - 0.03 * sparsity, 0.5 - 0.3 * sparsity),
+    }[recipe]
+
+
+class FakeConverter:
+    def __init__(self) -> None:
+        self.made: list[str] = []
+
+    def __call__(self, model: Path, data: Path | None, variants: list[str], workdir: Path, *, options: Options) -> Any:
+        (recipe,) = variants
+        settings = {"sparsity": options.sparsity} if recipe == "pruned_int8" else {}
+        self.made.append(recipe)
+        folder = workdir / "variants" / f"{recipe}-{options.sparsity}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{recipe}.tflite").write_bytes(recipe.encode() * 100)
+        arrays: dict[str, Any] = {"x.0": np.zeros((4, 2)), "y": np.zeros(4), f"ref.{recipe}.0": np.ones(4)}
+        np.savez(folder / "inputs.npz", **arrays)
+        top1 = figures(recipe, settings)[0]
+        record = VariantRecord(
+            recipe, VariantState.OK, recipe, file=f"{recipe}.tflite", sha256="0" * 64, size_bytes=1000, host_top1=top1
+        )
+        return Manifest("digits", "m" * 64, "key", "inputs.npz", [record], {"task": "auto"}), folder
+
+
+class FakeDevice:
+    """Runs the plan as a sweep would: a result for each cell that has none; ``lose_after`` runs, the link drops."""
+
+    name = "fake"
+
+    def __init__(self, lose_after: int | None = None) -> None:
+        self.runs, self.cells, self.lose_after = 0, 0, lose_after
+
+    def run(self, plan_path: Path, results_dir: Path, on_cell: Callable[[CellDone], None]) -> None:
+        if self.lose_after is not None and self.runs >= self.lose_after:
+            raise LinkLost("device fake: link lost (connection reset)")
+        self.runs += 1
+        plan = schema.read(Plan, plan_path)
+        results_dir.mkdir(parents=True, exist_ok=True)
+        for key in plan.cells():
+            if not result_path(results_dir, key).exists():
+                variant = plan.variant(key.variant)
+                p50 = figures(variant.made_by, variant.settings)[1]
+                timing = Timing(1.0, 1.0, 1, [p50] * 5, p50, p50, p50, p50, 0.0, p50, p50, 0.0)
+                memory = Memory(1.0, 2.0, 1.0, 30.0)
+                cell = CellResult(plan.run_id, key.variant, key.delegate, key.threads, Status.OK, timing=timing,
+                                  memory=memory, started_at="2026-12-06T10:00:00",
+                                  finished_at="2026-12-06T10:00:02")  # fmt: skip
+                schema.write(result_path(results_dir, key), cell)
+                self.cells += 1
+
+
+def request(tmp_path: Path, **changes: Any) -> job.TuneRequest:
+    (tmp_path / "m.keras").write_bytes(b"model")
+    source = Source(
+        tmp_path / "m.keras", None, tmp_path / "work", Options(), Measurement(delegates=["xnnpack"]), Search()
+    )
+    base = job.TuneRequest(
+        source, "fake", SearchSpace(("int8", "pruned_int8")), Limits(trials=4), str(tmp_path / "h.sqlite"),
+        Inventory(None, {}), out=tmp_path / "best.tflite",
+    )  # fmt: skip
+    return dataclasses.replace(base, **changes)
+
+
+@pytest.fixture
+def fakes(monkeypatch: pytest.MonkeyPatch) -> tuple[FakeConverter, list[FakeDevice]]:
+    converter, devices = FakeConverter(), [FakeDevice()]
+    monkeypatch.setattr(candidates, "convert", converter)
+    monkeypatch.setattr(job, "get_device", lambda *args: devices[0])
+    return converter, devices
+
+
+def test_a_tune_stores_every_candidate_as_a_cell_with_its_settings_and_writes_the_chosen_file(
+    tmp_path: Path, fakes: tuple[FakeConverter, list[FakeDevice]]
+) -> None:
+    outcome = job.tune(request(tmp_path), Silent())
+    rec = outcome.front.recommendation
+    assert rec is not None and rec.point.name.startswith(("pruned_int8-s", "int8"))
+    assert rec.drop <= 1.0 and rec.ratio > 1.0
+    with Store(outcome.store) as store:
+        stored = store.load_run(outcome.run_id)
+    assert stored.plan.tune == Search()
+    # fp32, then each recipe at the run's options (int8 first: it fine-tunes nothing), then the search's own
+    assert [v.name for v in stored.plan.variants[:3]] == ["fp32", "int8", "pruned_int8-s50"]
+    assert {c.variant for c in stored.cells} == {v.name for v in stored.plan.variants}
+    pruned = [v for v in stored.plan.variants if v.recipe == "pruned_int8"]
+    assert pruned and all(v.name == f"pruned_int8-s{round(v.settings['sparsity'] * 100)}" for v in pruned)
+    chosen = next(v for v in stored.plan.variants if v.name == rec.point.name)
+    assert (tmp_path / "best.tflite").read_bytes() == chosen.made_by.encode() * 100
+    assert outcome.device_s == pytest.approx(2.0 * len(stored.cells))
+
+
+def test_a_device_lost_mid_search_keeps_what_was_measured_and_a_resume_measures_only_the_rest(
+    tmp_path: Path, fakes: tuple[FakeConverter, list[FakeDevice]]
+) -> None:
+    _, devices = fakes
+    devices[0] = FakeDevice(lose_after=3)  # fp32, then two candidates
+    with pytest.raises(EdgebenchError) as lost:
+        job.tune(request(tmp_path), Silent())
+    message = str(lost.value)
+    assert "link lost" in message and "\n" not in message and lost.value.code == ExitCode.USAGE
+    run_id = message.split()[1].rstrip(":")
+    assert message.endswith(f"continue with edgebench tune --resume {run_id}")
+    measured = devices[0].cells
+    devices[0] = FakeDevice()
+    outcome = job.tune(request(tmp_path, resume=run_id, limits=Limits(trials=2)), Silent())
+    assert outcome.run_id == run_id and outcome.measured_now <= 2
+    # fp32 and the two candidates measured before the link dropped were read back, not measured again
+    assert devices[0].cells == outcome.measured_now + (1 if measured == 3 else 0)
+
+
+def test_a_resume_refuses_a_differing_aim_and_a_stored_tune(
+    tmp_path: Path, fakes: tuple[FakeConverter, list[FakeDevice]]
+) -> None:
+    outcome = job.tune(request(tmp_path), Silent())
+    differing = request(tmp_path, resume=outcome.run_id, given_flags={"--max-accuracy-drop": 2.0})
+    with pytest.raises(EdgebenchError, match=r"--max-accuracy-drop 2.0 differs from the run's own 1.0"):
+        job.tune(differing, Silent())
+    with pytest.raises(EdgebenchError, match="is complete and stored"):
+        job.tune(request(tmp_path, resume=outcome.run_id), Silent())
+
+
+def test_no_candidate_within_the_drop_fails_without_storing_and_stays_resumable(
+    tmp_path: Path, fakes: tuple[FakeConverter, list[FakeDevice]]
+) -> None:
+    strict = request(tmp_path)
+    strict = dataclasses.replace(strict, source=dataclasses.replace(strict.source, aim=Search(max_accuracy_drop=0)))
+    with pytest.raises(EdgebenchError) as none:
+        job.tune(strict, Silent())
+    assert none.value.code == ExitCode.FAILED
+    assert "no candidate beats fp32 within --max-accuracy-drop 0 (closest: int8 at -0.5)" in str(none.value)
+    assert "edgebench tune --resume" in str(none.value) and not (tmp_path / "best.tflite").exists()
+    with Store(store_url(str(tmp_path / "h.sqlite"))) as store:
+        assert store.list_runs() == []
+
+
+def test_an_unreachable_budget_is_one_line_and_keeps_the_baseline(
+    tmp_path: Path, fakes: tuple[FakeConverter, list[FakeDevice]]
+) -> None:
+    with pytest.raises(EdgebenchError) as short:
+        job.tune(request(tmp_path, limits=Limits(budget="5s")), Silent(), clock=Clock(step=10))
+    assert short.value.code == ExitCode.USAGE
+    assert "--budget 5s ran out before any candidate was measured" in str(short.value)
+    assert "continue with edgebench tune --resume" in str(short.value)
+
+
+def test_report_shows_a_stored_tune_s_front_and_sentence_above_its_cells(
+    tmp_path: Path, fakes: tuple[FakeConverter, list[FakeDevice]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    outcome = job.tune(request(tmp_path), Silent())
+    sentence = outcome.front.recommendation.sentence() if outcome.front.recommendation else ""
+    assert invoke(["report", outcome.run_id, "--store", outcome.store, "--markdown", "-"]) == 0
+    page = capsys.readouterr().out
+    assert f"### tune {outcome.run_id} on fake: latency within 1 points of fp32, " in page
+    assert f"**Ship:** {sentence}" in page and "x faster than fp32 at -0." in sentence and sentence.endswith(" on fake")
+    front_rows = [line for line in page.splitlines() if line.startswith("| ◆ |")]
+    assert {row.split(" | ")[1] for row in front_rows} == {p.name for p in outcome.front.front}
+    assert invoke(["report", outcome.run_id, "--store", outcome.store]) == 0
+    assert "Ship:" in capsys.readouterr().out
+
+
+def test_the_command_prints_the_front_and_says_a_searched_flag_is_not_used(
+    tmp_path: Path, fakes: tuple[FakeConverter, list[FakeDevice]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "m.keras").write_bytes(b"model")
+    (tmp_path / "d.npz").write_bytes(b"data")
+    argv = ["tune", "--model", str(tmp_path / "m.keras"), "--data", str(tmp_path / "d.npz"), "--device", "fake"]
+    argv += ["--variants", "int8,pruned_int8", "--sparsity", "0.6", "--trials", "2", "--quiet"]
+    argv += ["--workdir", str(tmp_path / "work"), "--store", str(tmp_path / "h.sqlite")]
+    assert invoke(argv) == 0
+    out, err = capsys.readouterr()
+    assert "edgebench: note: --sparsity is searched (for pruned_int8): it starts there" in err
+    assert "Ship: " in out and "2 candidates measured in " in out and "edgebench report " in out
+
+
+def test_an_older_plan_reads_as_no_search_each_variant_its_own_recipe() -> None:
+    plan = schema.read(Plan, Path(__file__).parents[1] / "data" / "records" / "plan-1.1.json")
+    assert plan.tune is None
+    assert all(v.made_by == v.name and v.settings == {} for v in plan.variants)
