@@ -297,13 +297,13 @@ def subtle_rows(tmp: Path, models: list[str]) -> list[Row]:
     found = subtle_cells(tmp, models)
     rows: list[Row] = []
     for s in found:
-        smallest = ", ".join(f"{t}: {_x(s.smallest(t))}" for t in Test)
+        by_test = ", ".join(f"{t}: {_x(s.smallest(t))}" for t in Test)
         rows += [
             (f"subtle, {s.model}: every float {s.op} skipped (its first input passed on)", _tests_text(s.replaced), ""),
             (f"subtle, {s.model}: one channel's sign flipped, first {s.op}", _tests_text(s.channel), ""),
             (
                 f"subtle, {s.model}: first {s.op}'s output scaled, smallest caught",
-                f"{_x(s.smallest(None))} ({smallest})",
+                f"{_x(s.smallest(None))} ({by_test})",
                 "",
             ),
         ]
