@@ -327,12 +327,19 @@ def _regression(outputs: list[np.ndarray], labels: np.ndarray, n: int, resolved:
 _DEFAULTS = Measurement()
 
 
+def diverges_past(integer_arithmetic: bool, m: Measurement) -> float:
+    """The one figure that decides "diverges", for a cell's outputs here and for each op's in a culprit search
+    (device_runner/culprit.py): the RMS error allowed as a fraction of the reference's spread, looser for a
+    variant that computes in integers (its kernels round apart at every layer)."""
+    return m.numerics_max_error_quantized if integer_arithmetic else m.numerics_max_error
+
+
 def tolerance(scale: float, output: OutputPrecision, integer_arithmetic: bool, m: Measurement) -> Tolerance:
     """The RMS error one output may have against the reference kernels: a fraction of the reference's spread
     (a looser one for a variant that computes in integers), and never less than ``numerics_max_steps`` of its
     quantisation step, so a quantised output is judged in its own precision (a 1-step difference on a 1-value
     output is 1 step, not a 100 % error). The same steps, or the same fraction, make the near-tie margin."""
-    max_error = m.numerics_max_error_quantized if integer_arithmetic else m.numerics_max_error
+    max_error = diverges_past(integer_arithmetic, m)
     steps = m.numerics_max_steps * output.step if output.step else 0.0
     tie = steps if output.step else max_error * scale
     return Tolerance(max(max_error * scale, steps), tie, max_error)

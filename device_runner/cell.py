@@ -311,7 +311,7 @@ def _with_culprit(
     figures are taken, so the probes cost them nothing)."""
     if result.status is not Status.WRONG_OUTPUT or not plan.measure.find_culprits:
         return result
-    limit = culprit.tolerance(plan.measure.numerics_min_cosine)
+    limit = culprit.tolerance(side.model.precision, plan.measure)
     model_path = plan_dir / plan.variant(side.key.variant).file
     found = culprit.search(runtime, model_path, side.key, inputs, limit, side.engine.coverage)
     return dataclasses.replace(result, culprit=found, message=f"{result.message}; {found.line}")

@@ -10,8 +10,10 @@ the cell's and the result says so.
 
 Drift of one tensor: the RMS of (delegate - reference) over the reference's standard deviation, pooled over
 the probed samples; a tensor that is constant on the reference is measured against its RMS instead, and one
-that is zero throughout drifts ``DRIFT_CAP`` at any change. The tolerance is the numerics check's own budget:
-a cosine of ``c`` allows a relative RMS error of about sqrt(2 (1 - c)).
+that is zero throughout drifts ``DRIFT_CAP`` at any change. The tolerance is the numerics check's own figure
+(``accuracy.diverges_past``): drift is the check's RMS error against the spread, so one figure decides
+"diverges" for a cell's outputs and for each op's (5 % of the spread for a float variant, 50 % for one that
+computes in integers, by default).
 """
 
 from __future__ import annotations
@@ -24,20 +26,23 @@ from pathlib import Path
 
 import numpy as np
 
+from device_runner import accuracy
 from device_runner.engines import Engine, fed_shapes, open_engine
 from device_runner.flatbuffer import Graph, ModelFormatError, read_graph, read_model_info, with_outputs
 from device_runner.inputs import InputSet
+from device_runner.precision import Precision
 from device_runner.runtime import Runtime
-from edgebench_records import DRIFT_CAP, CellKey, Coverage, Culprit, CulpritMethod, OpDrift
+from edgebench_records import DRIFT_CAP, CellKey, Coverage, Culprit, CulpritMethod, Measurement, OpDrift
 
 PROBE_SAMPLES = 8  # inputs the probes run on: enough to pool a tensor's spread, cheap beside the timed loop
 NEXT_OPS = 3  # ops reported after the culprit, to show the error carrying on (or dying out)
 UNCOMPARABLE = ("string", "unknown")  # dtypes an output cannot be compared in
 
 
-def tolerance(min_cosine: float) -> float:
-    """The drift an op's output may have: the relative RMS error the check's cosine floor allows."""
-    return math.sqrt(max(0.0, 2.0 * (1.0 - min_cosine)))
+def tolerance(model: Precision, m: Measurement) -> float:
+    """The drift an op's output may have: what the numerics check allows a cell's outputs, for the variant's
+    arithmetic."""
+    return accuracy.diverges_past(model.integer_arithmetic, m)
 
 
 @dataclass

@@ -24,7 +24,7 @@ import numpy as np
 
 from device_runner.compat import missing_custom_op
 from device_runner.coverage import coverage_of, placement_from_ops
-from device_runner.delegates import APIS, DelegateSpecError, parse_delegate
+from device_runner.delegates import APIS, DelegateKind, DelegateSpec, DelegateSpecError, GpuPrecision, parse_delegate
 from device_runner.flatbuffer import ModelInfo
 from device_runner.inputs import batched, samples_problem
 from device_runner.runtime import Runtime
@@ -258,11 +258,11 @@ class CompiledEngine:
         self._litert = _Litert.load()
         self._info, self._delegate = info, delegate
         self.op_profile = no_op_profile(runtime.name)
-        if delegate not in ("xnnpack", "cpu", *ACCELERATORS):
-            raise DelegateUnavailable(f"{delegate} is not available through the CompiledModel API")
+        spec = _compiled_delegate(delegate)
+        self._gpu_fp32 = spec.precision is GpuPrecision.FP32
         self.note = ""
-        if delegate in ACCELERATORS:
-            self._model = self._on_accelerator(model_path, info, delegate, threads)
+        if spec.kind in ACCELERATORS:
+            self._model = self._on_accelerator(model_path, info, spec.kind, threads)
         else:
             kernel = self._litert.kernel.DELEGATE if delegate == "xnnpack" else self._litert.kernel.BUILTIN
             compiled = self._compile(model_path, self._litert.accel.CPU, threads, kernel)
@@ -276,11 +276,7 @@ class CompiledEngine:
     def _compile(self, model_path: Path, hardware: int, threads: int, kernel: Any = None) -> Any:
         """A CompiledModel, or the Failure with LiteRT's own reason (read from its log: the exception
         holds only source locations)."""
-        options = self._litert.options
-        model_options = options.Options(
-            hardware_accelerators=hardware,
-            cpu_options=options.CpuOptions(num_threads=threads, kernel_mode=kernel),
-        )
+        model_options = compiled_options(self._litert.options, hardware, threads, kernel, self._gpu_fp32)
         error: Exception | None = None
         with NativeLog() as log:
             try:
@@ -293,11 +289,11 @@ class CompiledEngine:
         _raise_if_incompatible(error, self._info, self._delegate, log.text)
         return Failure(str(error), log.text)
 
-    def _on_accelerator(self, model_path: Path, info: ModelInfo, delegate: str, threads: int) -> Any:
+    def _on_accelerator(self, model_path: Path, info: ModelInfo, delegate: DelegateKind, threads: int) -> Any:
         """Only what really runs on the GPU/NPU counts: LiteRT accepts an accelerator that is absent and runs
         the model on the CPU instead, calling that "fully accelerated" when XNNPACK takes every op."""
         accel = self._litert.accel
-        alone = accel.GPU if delegate == "gpu" else accel.NPU
+        alone = accel.GPU if delegate is DelegateKind.GPU else accel.NPU
         # Without CPU in the set LiteRT refuses to compile unless the accelerator took every op.
         compiled = self._compile(model_path, alone, threads)
         if not isinstance(compiled, Failure):
@@ -306,7 +302,7 @@ class CompiledEngine:
             return compiled
         if not compiled.left_ops_on_cpu:
             raise DelegateUnavailable(f"{delegate} is not available on this device: {compiled.sentence(delegate)}")
-        if delegate == "npu" and not compiled.npu_compiled and not _has_dispatch_ops(info):
+        if delegate is DelegateKind.NPU and not compiled.npu_compiled and not _has_dispatch_ops(info):
             raise DelegateUnavailable(
                 f"npu is not available on this device: no NPU compiler plugin applied to the model, so every op "
                 f"would run on the CPU{compiled.plugin_problem()}"
@@ -387,6 +383,29 @@ class CompiledEngine:
         return found
 
 
+def _compiled_delegate(delegate: str) -> DelegateSpec:
+    """The delegate as the CompiledModel API can take it: XNNPACK, plain kernels, or an accelerator."""
+    try:
+        spec = parse_delegate(delegate)
+    except DelegateSpecError as exc:
+        raise DelegateUnavailable(str(exc)) from exc
+    if spec.kind not in (DelegateKind.XNNPACK, DelegateKind.CPU, *ACCELERATORS):
+        raise DelegateUnavailable(f"{delegate} is not available through the CompiledModel API")
+    return spec
+
+
+def compiled_options(options: Any, hardware: int, threads: int, kernel: Any, gpu_fp32: bool) -> Any:
+    """ai_edge_litert's ``Options`` for one CompiledModel (``options``: its options module): the accelerators,
+    the CPU's threads and kernels, and, for ``gpu:fp32``, the GPU held to fp32 (``GpuOptions.enforce_f32``; left
+    out, the GPU computes at its default precision, fp16 where it may)."""
+    gpu = options.GpuOptions(enforce_f32=True) if gpu_fp32 else None
+    return options.Options(
+        hardware_accelerators=hardware,
+        cpu_options=options.CpuOptions(num_threads=threads, kernel_mode=kernel),
+        gpu_options=gpu,
+    )
+
+
 def _positions(names: list[str], tensors: list[TensorInfo]) -> list[int]:
     """Where each of a signature's tensors (by tensor name) sits in the subgraph's list; in order when the
     names do not say (unnamed or repeated tensors)."""
@@ -415,7 +434,7 @@ class _Litert:
         )
 
 
-ACCELERATORS = ("gpu", "npu")
+ACCELERATORS = (DelegateKind.GPU, DelegateKind.NPU)
 _NOT_ALL_ON_ACCELERATOR = "Some ops are not accelerated"  # LiteRT's refusal when ops are left for a CPU not asked for
 _PLUGINS_APPLIED = re.compile(r"(\d+) compiler plugins were applied successfully")
 _PLUGIN_LOAD_FAILED = re.compile(r"Failed to load plugin at: \S*/(\S+) with error")

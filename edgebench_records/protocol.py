@@ -223,7 +223,7 @@ class Measurement:
     delegates: list[str] = option(
         ["xnnpack", "cpu"],
         help="Comma-separated: xnnpack, cpu, external:/path/lib.so[;key=value…]; on Android also "
-        "nnapi[:accelerator], gpu; CompiledModel also gpu, npu.",
+        "nnapi[:accelerator], gpu[:fp32]; CompiledModel also gpu[:fp32], npu (gpu:fp32: fp32 forced).",
     )
     threads: list[int] = option([1], at_least=1, help="Comma-separated thread counts (or ranges like 1-4) to sweep.")
     apis: list[str] = option(

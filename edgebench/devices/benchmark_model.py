@@ -50,7 +50,7 @@ def delegate_flags(spec: DelegateSpec) -> list[str] | None:
     if spec.kind is DelegateKind.NNAPI:
         return ["--use_nnapi=true"] + ([f"--nnapi_accelerator_name={spec.accelerator}"] if spec.accelerator else [])
     if spec.kind is DelegateKind.GPU:
-        return ["--use_gpu=true"]
+        return ["--use_gpu=true"] + (["--gpu_precision_loss_allowed=false"] if spec.precision else [])
     if spec.kind is DelegateKind.EXTERNAL:
         flags = [f"--external_delegate_path={spec.library}"]
         if spec.options:  # the tool's own syntax: key:value pairs joined by ';'

@@ -1,11 +1,20 @@
 /* An external LiteRT delegate that takes the nodes of ONE op type in the middle of a graph, computes them right,
- * then flips the sign of their outputs: a driver with one broken kernel. Every other node stays on LiteRT's
- * plain kernels, so the first claimed node is the op a culprit search must name.
+ * then corrupts their outputs: a driver with one broken kernel. Every other node stays on LiteRT's plain
+ * kernels, so the first claimed node is the op a culprit search must name.
  *
  * Option op=ADD|MUL|SUB (default ADD): the builtin it takes. It claims a node of that type only where it can
  * compute it exactly like LiteRT: two float32 inputs and one output of identical shape (no broadcasting), and
  * neither input written by another claimed node (so every partition is independent nodes, and no tensor lives
- * inside one). The node's fused activation (none, relu, relu_n1_to_1, relu6) is applied before the flip.
+ * inside one). The node's fused activation (none, relu, relu_n1_to_1, relu6) is applied before the corruption.
+ *
+ * Option mode (default flip): what it does to the right result, from blatant to subtle:
+ *   flip     the sign of every value;
+ *   replace  the output replaced by the op's first input (the op skipped: a residual ADD loses its branch);
+ *   scale    every value times (1 + amount): a kernel a few percent off;
+ *   channel  the sign of one channel (index 0 of the last axis, NHWC's channels) flipped, the rest right.
+ * amount: the environment variable EDGEBENCH_ONE_OP_AMOUNT (a fraction, default 0.05), read when the delegate
+ * is made, so a sweep can vary it without changing the delegate's name (the cell's key).
+ * Option count=N (default: every node it can take): claim only the first N, in execution order.
  *
  * LiteRT's C structs: tests/data/litert_delegate.h. */
 #include <stdbool.h>
@@ -28,7 +37,13 @@ typedef struct Partition {
   Step steps[];
 } Partition;
 
+typedef enum Mode { kFlip, kReplace, kScale, kChannel } Mode;
+static const char* const kModeNames[] = {"flip", "replace", "scale", "channel"};
+
 static int target_op = kBuiltinAdd;
+static Mode mode = kFlip;
+static float amount = 0.05f;
+static int max_claims = -1; /* -1: every node it can take */
 
 static bool same_dims(const IntArray* x, const IntArray* y) {
   if (x == NULL || y == NULL || x->size != y->size) return false;
@@ -50,6 +65,26 @@ static float activate(float v, int activation) {
   if (v < low) v = low;
   if (activation != kActRelu && v > high) v = high;
   return v;
+}
+
+static int channels(const Tensor* tensor) {
+  const IntArray* dims = tensor->dims;
+  return dims != NULL && dims->size > 0 && dims->data[dims->size - 1] > 0 ? dims->data[dims->size - 1] : 1;
+}
+
+/* The right value ``right`` at flat index ``k`` of the output, corrupted as the mode says; ``a`` is the op's
+ * first input there. */
+static float corrupt(float right, float a, size_t k, int channel_count) {
+  switch (mode) {
+    case kReplace:
+      return a;
+    case kScale:
+      return right * (1.0f + amount);
+    case kChannel:
+      return k % (size_t)channel_count == 0 ? -right : right;
+    default:
+      return -right;
+  }
 }
 
 static void* kernel_init(void* context, const char* buffer, size_t length) {
@@ -84,8 +119,9 @@ static int kernel_invoke(void* context, Node* node) {
     const float* b = ctx->tensors[step->b].data;
     float* out = ctx->tensors[step->out].data;
     size_t n = ctx->tensors[step->out].bytes / sizeof(float);
+    int channel_count = channels(&ctx->tensors[step->out]);
     if (a == NULL || b == NULL || out == NULL) return kError;
-    for (size_t k = 0; k < n; ++k) out[k] = -activate(apply(a[k], b[k]), step->activation); /* the flip */
+    for (size_t k = 0; k < n; ++k) out[k] = corrupt(activate(apply(a[k], b[k]), step->activation), a[k], k, channel_count);
   }
   return kOk;
 }
@@ -107,7 +143,7 @@ static int claim_one_op_type(Context* context, Delegate* delegate) {
   if (context->GetExecutionPlan(context, &plan) != kOk) return kError;
   IntArray* claimed = calloc(1, sizeof(IntArray) + (size_t)plan->size * sizeof(int));
   bool* claimed_output = calloc(context->tensors_size, sizeof(bool));
-  for (int i = 0; i < plan->size; ++i) {
+  for (int i = 0; i < plan->size && claimed->size != max_claims; ++i) {
     Node* node = NULL;
     Registration* registration = NULL;
     if (context->GetNodeAndRegistration(context, plan->data[i], &node, &registration) != kOk) continue;
@@ -130,16 +166,56 @@ static int claim_one_op_type(Context* context, Delegate* delegate) {
   return status;
 }
 
-Delegate* tflite_plugin_create_delegate(char** keys, char** values, size_t count, void (*report_error)(const char*)) {
-  for (size_t i = 0; i < count; ++i) {
-    if (strcmp(keys[i], "op") != 0) continue;
-    if (strcmp(values[i], "ADD") == 0) target_op = kBuiltinAdd;
-    else if (strcmp(values[i], "MUL") == 0) target_op = kBuiltinMul;
-    else if (strcmp(values[i], "SUB") == 0) target_op = kBuiltinSub;
-    else {
-      if (report_error) report_error("one_op_delegate: op must be ADD, MUL or SUB");
-      return NULL;
+static bool read_op(const char* value) {
+  if (strcmp(value, "ADD") == 0) target_op = kBuiltinAdd;
+  else if (strcmp(value, "MUL") == 0) target_op = kBuiltinMul;
+  else if (strcmp(value, "SUB") == 0) target_op = kBuiltinSub;
+  else return false;
+  return true;
+}
+
+static bool read_mode(const char* value) {
+  for (size_t m = 0; m < sizeof kModeNames / sizeof kModeNames[0]; ++m) {
+    if (strcmp(value, kModeNames[m]) == 0) {
+      mode = (Mode)m;
+      return true;
     }
+  }
+  return false;
+}
+
+static bool read_count(const char* value) {
+  char* end = NULL;
+  long n = strtol(value, &end, 10);
+  max_claims = (int)n;
+  return end != value && *end == '\0' && n > 0;
+}
+
+static bool read_amount(void) {
+  const char* value = getenv("EDGEBENCH_ONE_OP_AMOUNT");
+  if (value == NULL) return true;
+  char* end = NULL;
+  amount = strtof(value, &end);
+  return end != value && *end == '\0';
+}
+
+Delegate* tflite_plugin_create_delegate(char** keys, char** values, size_t count, void (*report_error)(const char*)) {
+  /* A process loads the library once: each delegate starts from the defaults, not the last one's options. */
+  target_op = kBuiltinAdd;
+  mode = kFlip;
+  amount = 0.05f;
+  max_claims = -1;
+  const char* problem = read_amount() ? NULL : "one_op_delegate: EDGEBENCH_ONE_OP_AMOUNT must be a number";
+  for (size_t i = 0; i < count && problem == NULL; ++i) {
+    if (strcmp(keys[i], "op") == 0 && !read_op(values[i])) problem = "one_op_delegate: op must be ADD, MUL or SUB";
+    if (strcmp(keys[i], "mode") == 0 && !read_mode(values[i]))
+      problem = "one_op_delegate: mode must be flip, replace, scale or channel";
+    if (strcmp(keys[i], "count") == 0 && !read_count(values[i]))
+      problem = "one_op_delegate: count must be a whole number above 0";
+  }
+  if (problem != NULL) {
+    if (report_error) report_error(problem);
+    return NULL;
   }
   Delegate* delegate = calloc(1, sizeof(Delegate));
   delegate->Prepare = claim_one_op_type;

@@ -199,6 +199,28 @@ def test_the_app_scores_outputs_as_device_runner_does(jvm: list[str], tmp_path: 
     same(java_json(jvm, "score", tmp_path, given), python)
 
 
+SCORED_FOR = {  # the labels belong to the output --labels-output names (its index here)
+    "class ids for the second head": ([SOFTMAX, LOGITS], CLASS_IDS, [SOFTMAX, LOGITS * 1.01], "auto", 1),
+    "targets for a later head of their size": ([BOXES, BOXES * 2], BOXES * 2 + 0.1, None, "auto", 1),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SCORED_FOR))
+def test_the_app_scores_the_labels_against_the_output_the_plan_names(jvm: list[str], tmp_path: Path, case: str) -> None:
+    outputs, labels, reference, task, chosen = SCORED_FOR[case]
+    names = [f"out{j}" for j in range(len(outputs))]
+    given = {
+        "outputs": arrays(outputs),
+        "labels": arrays([np.asarray(labels)])[0],  # type: ignore[index]
+        "reference": arrays(reference),
+        "task": task,
+        "names": names,
+        "labels_output": chosen,
+    }
+    python = schema.to_dict(accuracy.score(outputs, labels, reference, task, names, chosen))
+    same(java_json(jvm, "score", tmp_path, given), python)
+
+
 COMPARED: dict[str, tuple[list[np.ndarray], list[np.ndarray], list[int | None]]] = {
     "close": ([NOISY * 0 + SOFTMAX], [SOFTMAX], [10]),
     "a corrupting delegate": ([SOFTMAX[:, :, ::-1].copy()], [SOFTMAX], [10]),

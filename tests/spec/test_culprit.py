@@ -12,19 +12,22 @@ import numpy as np
 import pytest
 
 import edgebench_records as schema
-from device_runner import culprit
+from device_runner import accuracy, culprit
 from device_runner.culprit import TensorDrift, drift, judge, op_drifts, tolerance
 from device_runner.engines import InterpreterEngine
 from device_runner.flatbuffer import Graph, Node, OpCode, read_graph, read_model_file, with_outputs
 from device_runner.inputs import InputSet
+from device_runner.precision import Precision
 from device_runner.runtime import load_runtime
 from edgebench.report.analysis import ComparisonRow
 from edgebench.report.comparison import row_notes
 from edgebench.report.metrics import METRICS, Measured
-from edgebench_records import DRIFT_CAP, CellKey, CellResult, Culprit, OpDrift, Status, TensorInfo
+from edgebench_records import DRIFT_CAP, CellKey, CellResult, Culprit, Measurement, OpDrift, Status, TensorInfo
 from tests.support.tiny_models import chain
 
 RNG = np.random.default_rng(0)
+FLOATS, INTEGERS = Precision(False, []), Precision(True, [])
+LIMIT = tolerance(FLOATS, Measurement())  # 0.05 of the spread, as the numerics check allows a float variant
 
 
 # ---- one tensor's drift -------------------------------------------------------------------------------------
@@ -74,13 +77,21 @@ def test_drift_pools_the_samples_as_one_stack_would() -> None:
     assert pooled.drift == pytest.approx(drift(got, want))
 
 
-def test_the_tolerance_is_the_relative_error_the_cosine_floor_allows() -> None:
-    """cos = 1 - e²/2 for a small error e relative to the tensor: the check's floor of 0.99 allows e ≈ 0.141."""
-    assert tolerance(0.99) == pytest.approx(math.sqrt(0.02))
-    assert tolerance(1.0) == 0.0
-    want = RNG.normal(size=100_000)
-    got = want + RNG.normal(scale=tolerance(0.99), size=want.size)
-    assert float(got @ want / np.linalg.norm(got) / np.linalg.norm(want)) == pytest.approx(0.99, abs=1e-3)
+def test_the_tolerance_is_the_numerics_check_s_own_figure_for_the_variant_s_arithmetic() -> None:
+    assert tolerance(FLOATS, Measurement()) == Measurement().numerics_max_error == 0.05
+    assert tolerance(INTEGERS, Measurement()) == Measurement().numerics_max_error_quantized == 0.5
+    assert tolerance(FLOATS, Measurement(numerics_max_error=0.02)) == 0.02
+
+
+@pytest.mark.parametrize(("error", "diverges"), [(0.04, False), (0.06, True)])
+def test_one_figure_decides_diverges_for_a_cell_s_outputs_and_for_an_op_s(error: float, diverges: bool) -> None:
+    """The same tensor, as a cell's output and as an op's in a probe: past the numerics check's tolerance in both
+    or in neither."""
+    want = RNG.normal(size=(8, 512))
+    got = want + RNG.normal(size=want.shape) * error * want.std()
+    checked = accuracy.compare([got], [want], ["y"], [None], 0.97, 0.0)
+    assert checked is not None and checked.passed is not diverges
+    assert (drift(got, want) > tolerance(FLOATS, Measurement())) is diverges
 
 
 # ---- ops in execution order ---------------------------------------------------------------------------------
@@ -117,14 +128,14 @@ def test_the_culprit_is_the_first_op_past_tolerance_in_execution_order_not_the_w
     """An error grows as it travels: a later op drifts further, but the first past tolerance is where it began."""
     ops = [OpDrift(k, op, f"t{k}", d) for k, (op, d) in enumerate([("CONV_2D", 0.001), ("MUL", 0.3), ("ADD", 0.9),
            ("RELU", 1.5), ("CONV_2D", 2.0), ("SOFTMAX", 3.0)])]  # fmt: skip
-    found, after = judge(ops, tolerance(0.99))
+    found, after = judge(ops, LIMIT)
     assert found == ops[1]
     assert after == ops[2:5] and len(after) == culprit.NEXT_OPS
 
 
 def test_ops_within_tolerance_name_no_culprit() -> None:
-    ops = [OpDrift(0, "CONV_2D", "a", 0.001), OpDrift(1, "ADD", "b", 0.14)]
-    assert judge(ops, tolerance(0.99)) == (None, [])
+    ops = [OpDrift(0, "CONV_2D", "a", 0.001), OpDrift(1, "ADD", "b", 0.049)]
+    assert judge(ops, LIMIT) == (None, [])
 
 
 def test_the_culprit_near_the_end_has_only_the_ops_that_follow() -> None:
@@ -160,10 +171,10 @@ def test_a_search_on_an_honest_delegate_names_no_op_and_says_why(tmp_path: Path)
     model = chain(tmp_path / "chain.tflite")
     inputs = InputSet([RNG.normal(size=(3, 1, 8)).astype(np.float32)], None, None)
     key = CellKey("fp32", "xnnpack", 1)
-    found = culprit.search(load_runtime(), model, key, inputs, tolerance(0.99), None)
+    found = culprit.search(load_runtime(), model, key, inputs, LIMIT, None)
     assert found.method == schema.CulpritMethod.EXPOSED_OUTPUTS and found.found is None
     assert (found.samples, found.compared_ops) == (3, 3)
-    assert found.note.startswith("no op's output drifts past 0.141 on the 3 probed samples; the largest is op")
+    assert found.note.startswith("no op's output drifts past 0.05 on the 3 probed samples; the largest is op")
     assert found.line == f"culprit: none named ({found.note})"
 
 
@@ -196,7 +207,7 @@ FOUND = Culprit(
     method="exposed_outputs",
     found=OpDrift(6, "ADD", "add_1", 2.0),
     after=[OpDrift(7, "PRELU", "p_re_lu_2", 1.51), OpDrift(8, "CONV_2D", "conv2d_3", 1.45)],
-    tolerance=0.1414,
+    tolerance=0.05,
     samples=4,
     compared_ops=169,
     probe_delegated_nodes=26,
@@ -206,7 +217,7 @@ FOUND = Culprit(
 
 def test_the_line_names_the_op_its_output_its_drift_and_the_ops_after_it() -> None:
     assert FOUND.line == (
-        "culprit: op 6 ADD (output 'add_1') drifts 2 (tolerance 0.141, 4 samples); then 7 PRELU 1.51, 8 CONV_2D 1.45"
+        "culprit: op 6 ADD (output 'add_1') drifts 2 (tolerance 0.05, 4 samples); then 7 PRELU 1.51, 8 CONV_2D 1.45"
     )
     assert not FOUND.partitioning_changed
 

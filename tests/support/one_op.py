@@ -1,15 +1,27 @@
 """tests/data/one_op_delegate.c, built, and which node of a model it corrupts first: the op a culprit search
-must name. Shared by the culprit specs and scripts/bench_culprit.py."""
+must name. Shared by the culprit specs, scripts/bench_culprit.py and scripts/bench_trust.py (its subtle
+corruptions: one op type replaced, one op's output a few percent off, one channel's sign flipped)."""
 
 from __future__ import annotations
 
 import subprocess
+from enum import StrEnum
 from pathlib import Path
 
 from device_runner.flatbuffer import Node, read_graph
 
 SOURCE = Path(__file__).resolve().parent.parent / "data" / "one_op_delegate.c"
 OPS = ("ADD", "MUL", "SUB")  # what its op= option takes
+AMOUNT_ENV = "EDGEBENCH_ONE_OP_AMOUNT"  # the scale mode's fraction, read by the library in the cell's process
+
+
+class Mode(StrEnum):
+    """What the library does to a claimed node's right result (its mode= option)."""
+
+    FLIP = "flip"  # the sign of every value
+    REPLACE = "replace"  # the op's first input instead (the op skipped)
+    SCALE = "scale"  # every value times (1 + the AMOUNT_ENV fraction)
+    CHANNEL = "channel"  # the sign of channel 0 of the last axis
 
 
 def build(gcc: str, folder: Path) -> Path:
@@ -18,9 +30,11 @@ def build(gcc: str, folder: Path) -> Path:
     return out
 
 
-def delegate(library: Path, op: str) -> str:
-    """The --delegates entry that corrupts every node of ``op`` the library can take."""
-    return f"external:{library};op={op}"
+def delegate(library: Path, op: str, mode: Mode = Mode.FLIP, count: int | None = None) -> str:
+    """The --delegates entry that corrupts, as ``mode`` says, every node of ``op`` the library can take (the
+    first ``count`` of them, when given)."""
+    options = f";mode={mode}" if mode is not Mode.FLIP else ""
+    return f"external:{library};op={op}{options}" + (f";count={count}" if count is not None else "")
 
 
 def _takes(node: Node, op: str) -> bool:

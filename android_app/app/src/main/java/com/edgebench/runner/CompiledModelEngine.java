@@ -44,21 +44,12 @@ final class CompiledModelEngine extends ModelEngine {
     static Engine open(File file, CellKey key, ModelIo io) throws DelegateUnavailable, DelegateFailed {
         refuseTypes(io.inputs, "input");
         refuseTypes(io.outputs, "output");
-        Accelerator accelerator;
-        switch (key.delegate) {
-            case "xnnpack": // LiteRT's CPU accelerator is XNNPACK
-                accelerator = Accelerator.CPU;
-                break;
-            case "gpu":
-                accelerator = Accelerator.GPU;
-                break;
-            case "npu":
-                accelerator = Accelerator.NPU;
-                break;
-            default:
-                throw new DelegateUnavailable(key.delegate + " is not an accelerator of the CompiledModel API "
-                        + "(cpu = plain kernels exists only through the Interpreter)");
+        Accelerators.Request request = Accelerators.request(key.delegate);
+        if (request == null) {
+            throw new DelegateUnavailable(key.delegate + " is not an accelerator of the CompiledModel API "
+                    + "(cpu = plain kernels exists only through the Interpreter)");
         }
+        Accelerator accelerator = Accelerator.valueOf(request.accelerator); // LiteRT's CPU accelerator is XNNPACK
         Environment environment;
         try {
             environment = Environment.create();
@@ -87,6 +78,9 @@ final class CompiledModelEngine extends ModelEngine {
                     CompiledModel.Options options = withCpu
                             ? new CompiledModel.Options(alone, Accelerator.CPU)
                             : new CompiledModel.Options(alone); // GPU alone: LiteRT refuses what it cannot take whole
+                    if (request.fp32) {
+                        options.setGpuOptions(fp32());
+                    }
                     try {
                         compiled[0] = CompiledModel.create(file.getAbsolutePath(), options, environment);
                         return null;
@@ -114,6 +108,12 @@ final class CompiledModelEngine extends ModelEngine {
             environment.close();
             throw e;
         }
+    }
+
+    /** The GPU held to fp32 (gpu:fp32); every other GPU option left at LiteRT's default. */
+    private static CompiledModel.GpuOptions fp32() {
+        return new CompiledModel.GpuOptions(null, null, null, CompiledModel.GpuOptions.Precision.FP32, null, null,
+                null, null, null, null, null, null, null, null, null);
     }
 
     /** The main subgraph's nodes and dispatch nodes: what an NPU runs of the model. */

@@ -28,6 +28,36 @@ public final class Accelerators {
                 + (offered.isEmpty() ? "none" : String.join(", ", offered)) + "): nothing is measured on another in its name";
     }
 
+    /** A CompiledModel cell's delegate as LiteRT takes it (device_runner/delegates.py's spelling). */
+    public static final class Request {
+        public final String accelerator; // LiteRT's Accelerator: CPU (XNNPACK), GPU, NPU
+        public final boolean fp32; // gpu:fp32: the GPU held to fp32 (GpuOptions.Precision.FP32), not its default
+
+        Request(String accelerator, boolean fp32) {
+            this.accelerator = accelerator;
+            this.fp32 = fp32;
+        }
+    }
+
+    /**
+     * What ``delegate`` asks of LiteRT's CompiledModel: xnnpack (its CPU accelerator), gpu at its default
+     * precision (fp16 where the GPU allows it), gpu:fp32, npu; null when it names no accelerator of that API.
+     */
+    public static Request request(String delegate) {
+        switch (delegate) {
+            case "xnnpack":
+                return new Request("CPU", false);
+            case "gpu":
+                return new Request("GPU", false);
+            case "gpu:fp32":
+                return new Request("GPU", true);
+            case "npu":
+                return new Request("NPU", false);
+            default:
+                return null;
+        }
+    }
+
     /** Compiles the cell's model for its accelerator, alone or with LiteRT's CPU beside it. */
     public interface Compiler {
         /** Null when it compiled (the engine keeps that model), else LiteRT's reason. */

@@ -142,6 +142,45 @@ public final class ModelOps {
         return new Precision(integer, outputs);
     }
 
+    static final String SERVING = "serving_default";
+
+    /**
+     * The serving signature's name for each of the main subgraph's outputs, in order (its key, ``dense_1``, where
+     * the converter named the tensor ``StatefulPartitionedCall:0``), as device_runner/signature.py reads it; null
+     * when the model has no signature that names every output of subgraph 0. Model.signature_defs (7);
+     * SignatureDef: outputs (1), signature_key (2), subgraph_index (4); TensorMap: name (0), tensor_index (1).
+     */
+    public static java.util.List<String> signatureOutputs(byte[] tflite) {
+        ModelOps r = new ModelOps(tflite);
+        int model = r.u32(0);
+        int[] subgraphs = r.tables(model, 2);
+        int[] signatures = r.tables(model, 7);
+        if (subgraphs.length == 0 || signatures.length == 0) {
+            return null;
+        }
+        int chosen = signatures[0];
+        for (int signature : signatures) {
+            if (SERVING.equals(r.string(signature, 2))) {
+                chosen = signature;
+                break;
+            }
+        }
+        if (r.scalarInt(chosen, 4) != 0) {
+            return null;
+        }
+        java.util.Map<Integer, String> byTensor = new java.util.HashMap<>();
+        for (int map : r.tables(chosen, 1)) {
+            String name = r.string(map, 0);
+            byTensor.put(r.scalarInt(map, 1), name == null ? "" : name);
+        }
+        int[] order = r.ints(subgraphs[0], 2);
+        java.util.List<String> names = new java.util.ArrayList<>();
+        for (int t : order) {
+            names.add(byTensor.get(t));
+        }
+        return byTensor.size() == order.length && !names.contains(null) ? names : null;
+    }
+
     /** A state op (resource variables) among the model's op codes: its outputs depend on what came before. */
     public static boolean stateful(byte[] tflite) {
         ModelOps r = new ModelOps(tflite);

@@ -46,7 +46,7 @@ public final class Plan {
         public double numericsMaxError = 0.05; // edgebench_records/protocol.py Measurement, docs/trust.md says why
         public double numericsMaxErrorQuantized = 0.5;
         public double numericsMaxSteps = 3.0;
-        public String labelsOutput = ""; // read, not yet honoured by the app: its labels score the class head
+        public String labelsOutput = ""; // the output the labels score (its name, tensor name or index); "": the class head
         public boolean findCulprits; // this runner cannot search: a wrong_output cell says so (CellResult.Culprit)
     }
 

@@ -1,6 +1,7 @@
 package com.edgebench.runner.core;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 
 /**
@@ -265,11 +266,30 @@ public final class Scoring {
     }
 
     /**
-     * Every output against the host fp32 ``reference``; the scored output (the first class distribution,
-     * else output 0) against ``labels``: top-1/top-5 for class ids, MAE for regression targets.
+     * The output ``wanted`` names (accuracy.resolve_output): the model's name for it, its tensor's name, or its
+     * index; null when it names none.
+     */
+    public static Integer resolveOutput(String wanted, List<String> names, List<String> tensorNames) {
+        if (names.contains(wanted)) {
+            return names.indexOf(wanted);
+        }
+        if (tensorNames.contains(wanted)) {
+            return tensorNames.indexOf(wanted);
+        }
+        if (!wanted.isEmpty() && wanted.chars().allMatch(c -> c >= '0' && c <= '9') && wanted.length() < 10) {
+            int index = Integer.parseInt(wanted);
+            return index < names.size() ? index : null;
+        }
+        return null;
+    }
+
+    /**
+     * Every output against the host fp32 ``reference``; the scored output (``labelsOutput`` where given, else the
+     * first class distribution, else output 0) against ``labels``: top-1/top-5 for class ids, MAE for regression
+     * targets.
      */
     public static CellResult.Accuracy score(List<Samples> outputs, Samples labels, List<Samples> reference, String task,
-            List<String> names) {
+            List<String> names, Integer labelsOutput) {
         int n = outputs.isEmpty() ? 0 : outputs.get(0).n();
         boolean[] fits = fits(outputs, reference);
         boolean allFit = reference != null && !reference.isEmpty();
@@ -277,8 +297,10 @@ public final class Scoring {
             allFit &= fit;
         }
         List<Integer> counts = classCounts(allFit ? reference : outputs, labels, task);
-        int scored = firstClassDistribution(counts);
-        scored = scored < 0 ? 0 : scored;
+        if (labelsOutput != null) {
+            counts = only(counts, labelsOutput, outputs, task);
+        }
+        int scored = labelsOutput != null ? labelsOutput : Math.max(firstClassDistribution(counts), 0);
         CellResult.Accuracy a = new CellResult.Accuracy();
         a.n = n;
         CellResult.OutputFidelity head = null;
@@ -296,12 +318,26 @@ public final class Scoring {
                         == NumericsCheck.argmax(reference.get(scored).rows[i]));
             }
         }
-        againstLabels(a, outputs, labels, counts, task);
+        againstLabels(a, outputs, labels, counts, task, labelsOutput);
         a.fp32Agreement = head != null ? head.agreement : null;
         a.maxAbsDiff = head != null ? head.maxAbsDiff : null;
         a.meanAbsDiff = head != null ? head.meanAbsDiff : null;
         a.referenceNote = referenceNote(reference, fits, head);
         return a;
+    }
+
+    /**
+     * The class counts when the labels belong to output ``chosen`` (accuracy._only): it is the one class
+     * distribution (when its sample is one axis of classes), and no other head is scored against the labels.
+     */
+    private static List<Integer> only(List<Integer> counts, int chosen, List<Samples> outputs, String task) {
+        boolean none = task.equals("regression") || task.equals("other");
+        Integer classes = none ? null : axisClasses(outputs.get(chosen).shape);
+        List<Integer> found = new ArrayList<>();
+        for (int j = 0; j < counts.size(); j++) {
+            found.add(j == chosen ? classes : null);
+        }
+        return found;
     }
 
     private static String referenceNote(List<Samples> reference, boolean[] fits, CellResult.OutputFidelity head) {
@@ -332,7 +368,7 @@ public final class Scoring {
 
     /** What the labels say about the outputs: task, top-1/top-5 or MAE, or why not (accuracy._against_labels). */
     private static void againstLabels(CellResult.Accuracy a, List<Samples> outputs, Samples labels,
-            List<Integer> counts, String task) {
+            List<Integer> counts, String task, Integer chosen) {
         int scored = firstClassDistribution(counts);
         String resolved = !task.equals("auto") ? task : scored >= 0 ? "classification" : "other";
         a.task = resolved;
@@ -368,7 +404,7 @@ public final class Scoring {
             a.labelsNote = why + ": top-1 not measured";
             return;
         }
-        regression(a, outputs, labels, n);
+        regression(a, chosen == null ? outputs : Collections.singletonList(outputs.get(chosen)), labels, n);
     }
 
     /** Mean |output - label| over the first output of the labels' size per sample. */

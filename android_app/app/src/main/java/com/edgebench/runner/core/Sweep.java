@@ -463,21 +463,40 @@ public final class Sweep {
     private static final class Model {
         final Precision precision;
         final boolean stateful;
+        final List<String> names; // each output's signature key; null: none, the tensors' names stand
 
-        private Model(Precision precision, boolean stateful) {
+        private Model(Precision precision, boolean stateful, List<String> names) {
             this.precision = precision;
             this.stateful = stateful;
+            this.names = names;
         }
 
-        /** Read from ``file``; a file the reader cannot follow is judged as float, without state. */
+        /** Read from ``file``; a file the reader cannot follow is judged as float, without state or names. */
         static Model read(File file) {
             try {
                 byte[] data = Files.readAllBytes(file.toPath());
-                return new Model(ModelOps.precision(data), ModelOps.stateful(data));
+                return new Model(ModelOps.precision(data), ModelOps.stateful(data), ModelOps.signatureOutputs(data));
             } catch (IOException | IllegalArgumentException e) {
-                return new Model(Precision.floats(), false);
+                return new Model(Precision.floats(), false, null);
             }
         }
+    }
+
+    /**
+     * The outputs scored; the labels against the output ``--labels-output`` names, when it names one (cell.py's
+     * _accuracy).
+     */
+    private static CellResult.Accuracy scored(List<Samples> outputs, InputSet inputs, Plan plan, List<String> names,
+            List<String> tensorNames) {
+        String wanted = plan.measure.labelsOutput == null ? "" : plan.measure.labelsOutput;
+        Integer chosen = wanted.isEmpty() ? null : Scoring.resolveOutput(wanted, names, tensorNames);
+        if (!wanted.isEmpty() && chosen == null) {
+            CellResult.Accuracy scored = Scoring.score(outputs, null, inputs.reference, plan.task, names, null);
+            scored.labelsNote = "--labels-output " + wanted + " names no output (outputs: " + String.join(", ", names)
+                    + ")";
+            return scored;
+        }
+        return Scoring.score(outputs, inputs.labels, inputs.reference, plan.task, names, chosen);
     }
 
     /**
@@ -587,8 +606,9 @@ public final class Sweep {
         File file = new File(loaded.planDir, plan.variant(key.variant).file);
         Model model = Model.read(file);
         List<Samples> outputs = model.stateful ? freshOutputs(file, key, inputs) : predict(side.engine, inputs);
-        List<String> names = side.engine.outputNames();
-        result.accuracy = Scoring.score(outputs, inputs.labels, inputs.reference, plan.task, names);
+        List<String> tensorNames = side.engine.outputNames();
+        List<String> names = model.names != null ? model.names : tensorNames;
+        result.accuracy = scored(outputs, inputs, plan, names, tensorNames);
         List<Samples> expected;
         try {
             expected = inputs.variantReference(result.variant);

@@ -23,6 +23,18 @@ public class AcceleratorsTest {
                 + "in its name", Accelerators.absent("npu", "NPU", Set.of("GPU", "CPU")));
     }
 
+    @Test
+    public void gpuFp32AsksForTheGpuHeldToFp32AndGpuForItsDefaultPrecision() {
+        assertEquals("GPU", Accelerators.request("gpu:fp32").accelerator);
+        assertTrue(Accelerators.request("gpu:fp32").fp32);
+        assertEquals("GPU", Accelerators.request("gpu").accelerator);
+        assertFalse(Accelerators.request("gpu").fp32);
+        assertEquals("CPU", Accelerators.request("xnnpack").accelerator); // LiteRT's CPU accelerator is XNNPACK
+        assertEquals("NPU", Accelerators.request("npu").accelerator);
+        assertNull(Accelerators.request("cpu")); // plain kernels: only through the Interpreter
+        assertNull(Accelerators.request("gpu:fp16"));
+    }
+
     /** LiteRT as a list of answers, one per compile, each either null (compiled) or its reason. */
     private static final class Litert implements Accelerators.Compiler {
         final List<Boolean> asked = new ArrayList<>();

@@ -27,12 +27,12 @@ import java.util.Map;
  *       environment: FAKE_PHONE_CORRUPT=DELEGATE (its outputs reversed), FAKE_PHONE_THERMAL=STATUS,
  *       FAKE_PHONE_MACHINE=DIR (its /proc and /sys: an empty folder is a phone that hides them all)
  *   java JvmRunner numerics IN.json       {outputs, reference, names, classes, min_agreement, min_cosine, delegate}
- *   java JvmRunner score IN.json          {outputs, labels, reference, task, names}
+ *   java JvmRunner score IN.json          {outputs, labels, reference, task, names[, labels_output]}
  *       (arrays as {"shape": one sample's, "rows": one flat row per sample, "integer": stored as integers})
  *   java JvmRunner reasons IN.json        {threads, cores, before, during, after}
  *   java JvmRunner noise-constants
  *   java JvmRunner model-ops MODEL.tflite   {total, dispatch}: the main subgraph's nodes (ModelOps)
- *   java JvmRunner precision MODEL.tflite   {integer_arithmetic, outputs: [{step, low, high}], stateful}
+ *   java JvmRunner precision MODEL.tflite   {integer_arithmetic, outputs: [{step, low, high}], stateful, signature_outputs}
  */
 public final class JvmRunner {
     private static final Gson SNAKE = new GsonBuilder()
@@ -51,8 +51,10 @@ public final class JvmRunner {
             case "numerics" -> numerics(JsonParser.parseString(read(args[1])).getAsJsonObject());
             case "score" -> {
                 JsonObject in = JsonParser.parseString(read(args[1])).getAsJsonObject();
+                JsonElement chosen = in.get("labels_output");
                 System.out.println(SNAKE.toJson(Scoring.score(list(in.get("outputs")), samples(in.get("labels")),
-                        list(in.get("reference")), in.get("task").getAsString(), strings(in.get("names")))));
+                        list(in.get("reference")), in.get("task").getAsString(), strings(in.get("names")),
+                        chosen == null || chosen.isJsonNull() ? null : chosen.getAsInt())));
             }
             case "reasons" -> {
                 JsonObject in = JsonParser.parseString(read(args[1])).getAsJsonObject();
@@ -70,6 +72,7 @@ public final class JvmRunner {
                 out.put("integer_arithmetic", found.integerArithmetic);
                 out.put("outputs", found.outputs);
                 out.put("stateful", ModelOps.stateful(model));
+                out.put("signature_outputs", ModelOps.signatureOutputs(model));
                 System.out.println(SNAKE.toJson(out));
             }
             case "noise-constants" -> {

@@ -31,7 +31,7 @@ public class ScoringTest {
     @Test
     public void top1AgreementAndDifferencesAgainstLabelsAndReference() {
         float[][] reference = {{0.2f, 0.8f}, {0.7f, 0.3f}, {0.7f, 0.3f}};
-        CellResult.Accuracy a = Scoring.score(one(PROBABILITIES), ids(1, 1, 1), one(reference), "auto", List.of("y"));
+        CellResult.Accuracy a = Scoring.score(one(PROBABILITIES), ids(1, 1, 1), one(reference), "auto", List.of("y"), null);
         assertEquals(3, a.n);
         assertEquals("classification", a.task);
         assertEquals(2.0 / 3, a.top1, 1e-12);
@@ -48,7 +48,7 @@ public class ScoringTest {
 
     @Test
     public void withoutLabelsOrReferenceThoseFiguresAreNullAndSaidWhy() {
-        CellResult.Accuracy a = Scoring.score(one(PROBABILITIES), null, null, "auto", List.of());
+        CellResult.Accuracy a = Scoring.score(one(PROBABILITIES), null, null, "auto", List.of(), null);
         assertNull(a.top1);
         assertNull(a.fp32Agreement);
         assertNull(a.maxAbsDiff);
@@ -73,7 +73,7 @@ public class ScoringTest {
     @Test
     public void top5CountsALabelAmongTheFiveHighestScores() {
         float[][] scores = {{0.3f, 0.25f, 0.2f, 0.1f, 0.1f, 0.05f}, {0.05f, 0.1f, 0.1f, 0.2f, 0.25f, 0.3f}};
-        CellResult.Accuracy a = Scoring.score(one(scores), ids(4, 0), null, "auto", List.of());
+        CellResult.Accuracy a = Scoring.score(one(scores), ids(4, 0), null, "auto", List.of(), null);
         assertEquals(0.0, a.top1, 0);
         assertEquals(0.5, a.top5, 0); // 4 is fifth in the first sample (ties to the lower index); 0 last in the second
     }
@@ -82,15 +82,48 @@ public class ScoringTest {
     public void regressionTargetsGiveTheMeanAbsoluteErrorOfTheOutputOfTheirSize() {
         Samples boxes = samples(new int[] {1, 2}, new float[][] {{1f, 2f}, {3f, 5f}});
         Samples targets = samples(new int[] {2}, new float[][] {{1.5f, 2f}, {3f, 4f}});
-        CellResult.Accuracy a = Scoring.score(List.of(boxes), targets, null, "auto", List.of());
+        CellResult.Accuracy a = Scoring.score(List.of(boxes), targets, null, "auto", List.of(), null);
         assertEquals("regression", a.task);
         assertEquals((0.5 + 0 + 0 + 1) / 4, a.mae, 1e-12);
         assertNull(a.top1);
         Samples three = samples(new int[] {3}, new float[][] {{1f, 2f, 3f}, {1f, 2f, 3f}});
         assertEquals("labels of 3 values a sample match no output's size",
-                Scoring.score(List.of(boxes), three, null, "auto", List.of()).labelsNote);
+                Scoring.score(List.of(boxes), three, null, "auto", List.of(), null).labelsNote);
         assertEquals("task other: labels not scored", Scoring.score(List.of(boxes), targets, null, "other",
-                List.of()).labelsNote);
+                List.of(), null).labelsNote);
+    }
+
+    @Test
+    public void theLabelsScoreTheOutputTheyAreGivenNotTheFirstClassDistribution() {
+        Samples probabilities = samples(new int[] {1, 2}, PROBABILITIES);
+        Samples logits = samples(new int[] {1, 3}, new float[][] {{5f, 0f, 0f}, {0f, 5f, 0f}, {0f, 0f, 5f}});
+        List<Samples> outputs = List.of(probabilities, logits);
+        CellResult.Accuracy scored = Scoring.score(outputs, ids(0, 1, 1), outputs, "auto", List.of("p", "l"), 1);
+        assertEquals(2.0 / 3, scored.top1, 1e-12); // the logits' top-1: 0, 1, 2
+        assertNull(scored.outputs.get(0).classes); // the other head is not scored against the labels
+        assertEquals(Integer.valueOf(3), scored.outputs.get(1).classes);
+        assertEquals(1.0 / 3, Scoring.score(outputs, ids(0, 1, 1), outputs, "auto", List.of("p", "l"), null).top1,
+                1e-12); // without it, the probabilities: 1, 0, 1
+    }
+
+    @Test
+    public void regressionLabelsGoToTheOutputGivenEvenWhenAnEarlierOneHasTheirSize() {
+        Samples first = samples(new int[] {1, 2}, new float[][] {{9f, 9f}, {9f, 9f}});
+        Samples second = samples(new int[] {1, 2}, new float[][] {{1f, 2f}, {3f, 5f}});
+        Samples targets = samples(new int[] {2}, new float[][] {{1.5f, 2f}, {3f, 4f}});
+        CellResult.Accuracy a = Scoring.score(List.of(first, second), targets, null, "auto", List.of(), 1);
+        assertEquals((0.5 + 0 + 0 + 1) / 4, a.mae, 1e-12);
+    }
+
+    @Test
+    public void theLabelsOutputIsNamedAsTheModelNamesItOrByItsTensorOrIndex() {
+        List<String> names = List.of("scores", "boxes");
+        List<String> tensors = List.of("StatefulPartitionedCall:1", "StatefulPartitionedCall:0");
+        assertEquals(Integer.valueOf(1), Scoring.resolveOutput("boxes", names, tensors));
+        assertEquals(Integer.valueOf(0), Scoring.resolveOutput("StatefulPartitionedCall:1", names, tensors));
+        assertEquals(Integer.valueOf(1), Scoring.resolveOutput("1", names, tensors));
+        assertNull(Scoring.resolveOutput("2", names, tensors));
+        assertNull(Scoring.resolveOutput("landmarks", names, tensors));
     }
 
     @Test
