@@ -235,6 +235,10 @@ def write_run(run: StoredRun, folder: Path) -> Written:
         notes += [f"run {run.run_id}: {line}" for line in why_not]
         for overlay, data in overlays.items():
             files.append(_write(out / f"{cell.key.id}.{overlay}.json", data))
+    for variant in run.manifest.variants:
+        # what each op adds (converter/layer_error.py): the error it inherits grows down the graph on its own
+        written = write_layer_errors(run, folder, variant.name, ((e.index, e.added) for e in variant.layer_errors))
+        files += [] if written is None else [written]
     return Written(files, notes)
 
 
@@ -242,8 +246,8 @@ def write_layer_errors(
     run: StoredRun, folder: Path, variant: str, errors: Iterable[tuple[LayerKey, float]]
 ) -> Path | None:
     """One variant's per-layer quantisation error as ``folder/<run id>/<variant>.layer_error.json``; None when
-    it has none. For the report to call with each variant record's per-layer errors against fp32."""
-    data = layer_error_overlay(errors, f"quantisation error · {variant}")
+    it has none (``write_run`` calls it with each variant record's per-layer errors against fp32)."""
+    data = layer_error_overlay(errors, f"int8 error each op adds · {variant}")
     if data is None:
         return None
     return _write(folder / run.run_id / f"{variant}.{Overlay.LAYER_ERROR}.json", data)

@@ -20,6 +20,7 @@ from edgebench_records import (
     CellResult,
     Culprit,
     CulpritMethod,
+    LayerError,
     OpDrift,
     OpProfile,
     OpTime,
@@ -117,7 +118,7 @@ def test_a_variants_layer_errors_go_in_a_file_of_its_own(tmp_path: Path) -> None
     path = model_explorer.write_layer_errors(run, tmp_path, "int8", [(4, 0.3), ("Identity", 0.1)])
     assert path == tmp_path / run.run_id / "int8.layer_error.json"
     written = json.loads(path.read_text())
-    assert written["name"] == "quantisation error · int8" and written["results"]["4"] == {"value": 0.3}
+    assert written["name"] == "int8 error each op adds · int8" and written["results"]["4"] == {"value": 0.3}
     assert model_explorer.write_layer_errors(run, tmp_path, "fp16", []) is None
 
 
@@ -145,6 +146,17 @@ def stored() -> StoredRun:
         )
 
     return dataclasses.replace(run, cells=[figured(c) for c in run.cells])
+
+
+def test_a_run_writes_each_quantised_variants_layer_errors_beside_its_cells(tmp_path: Path) -> None:
+    run = stored()
+    errors = [LayerError(0, "CONV_2D", "conv", 0.02, 0.02), LayerError(3, "ADD", "add", 0.4, 0.35)]
+    variants = [dataclasses.replace(v, layer_errors=errors) if v.name == "int8" else v for v in run.manifest.variants]
+    run = dataclasses.replace(run, manifest=dataclasses.replace(run.manifest, variants=variants))
+    written = model_explorer.write_run(run, tmp_path)
+    (layer_file,) = [p for p in written.files if p.name.endswith(".layer_error.json")]
+    assert layer_file == tmp_path / run.run_id / "int8.layer_error.json"
+    assert json.loads(layer_file.read_text())["results"] == {"0": {"value": 0.02}, "3": {"value": 0.35}}
 
 
 @pytest.fixture
