@@ -70,7 +70,9 @@ class Worker(Generic[S]):
             return
         context = multiprocessing.get_context("spawn")
         here, there = context.Pipe()
-        self._child = context.Process(target=_serve, args=(there, os.getpid(), self._setup, self._args), daemon=True)
+        # Not daemonic: a worker runs ai-edge-quantizer in children of its own (isolated), which a daemonic process
+        # may not have. It still never outlives this process: ``close`` ends it, and ``bind_to_parent`` a crash.
+        self._child = context.Process(target=_serve, args=(there, os.getpid(), self._setup, self._args))
         self._child.start()
         there.close()  # the child holds the only other end: its death is this end's EOF
         self._conn = here

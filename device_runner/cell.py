@@ -346,7 +346,7 @@ def time_blocks(sides: list[Side], m: Measurement) -> Stopped:
             timing.bounded_loop(side.engine.invoke, per_block, block_s, m.max_s, into=side.samples)
             side.timed_ns += time.perf_counter_ns() - start
             side.block_lengths.append(len(side.samples) - before)
-            side.block_medians.append(float(np.median(side.samples.array()[before:])))
+            side.block_medians.append(float(np.median(side.samples.since(before))))
         rounds += 1
         elapsed_s = sum(side.timed_ns for side in sides) / len(sides) / 1e9
         verdict = rule.decide(rounds, elapsed_s, [side.block_medians for side in sides])

@@ -54,6 +54,17 @@ class Samples:
     def array(self) -> np.ndarray:
         return np.concatenate([*self._chunks[:-1], self._chunks[-1][: self._used]])
 
+    def since(self, start: int) -> np.ndarray:
+        """The samples from index ``start`` on, copying only the chunks they lie in: a block's median is read
+        after every block, and a copy of the whole run each time would make the peak grow with the run."""
+        parts, offset = [], 0
+        for chunk in self._chunks:
+            used = self._used if chunk is self._chunks[-1] else len(chunk)  # every chunk but the last is full
+            if offset + used > start:
+                parts.append(chunk[max(0, start - offset) : used])
+            offset += used
+        return np.concatenate(parts) if parts else self._chunks[0][:0]
+
     def _room(self) -> tuple[np.ndarray, int]:
         """The chunk to write to and its first free index; a new chunk (as big as all before) when full."""
         chunk = self._chunks[-1]

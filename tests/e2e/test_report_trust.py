@@ -43,7 +43,8 @@ def flagged(cell: CellResult) -> CellResult:
 
 
 def timed(cell: CellResult, samples: np.ndarray) -> CellResult:
-    """The cell with these raw samples, its summary computed from them as the runner computes it."""
+    """The cell with these raw samples, its summary computed from them as the runner computes it, timed alone:
+    samples made up per cell were not interleaved with another cell's, so no paired interval is read from them."""
     assert cell.timing is not None
     timing = dataclasses.replace(
         cell.timing,
@@ -53,7 +54,7 @@ def timed(cell: CellResult, samples: np.ndarray) -> CellResult:
         mean_ms=float(np.mean(samples)) if len(samples) else cell.timing.mean_ms,
         missing=[] if len(samples) else ["samples_ms", "p90_ms"],
     )
-    return dataclasses.replace(cell, timing=timing)
+    return dataclasses.replace(cell, timing=timing, schedule=None)
 
 
 def only(variant: str, delegate: str, change: Change) -> Change:

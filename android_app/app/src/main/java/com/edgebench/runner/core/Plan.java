@@ -2,7 +2,9 @@ package com.edgebench.runner.core;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /** What the host asks for: edgebench_records/protocol.py's Plan. Filled by Gson; fields mirror the JSON. */
 public final class Plan {
@@ -13,12 +15,21 @@ public final class Plan {
     public String task = "auto"; // what the outputs mean (converter's --task): how they are scored
     public Measurement measure = new Measurement();
     public List<Pair> pairs = new ArrayList<>();
+    public Search tune; // an `edgebench tune` plan's aim (null: not a search); the app measures its variants as any
     public String schemaVersion = Schema.VERSION;
 
     public static final class Variant {
         public String name;
         public String file; // relative to the plan's directory
         public String sha256;
+        public String recipe = ""; // a tune's candidate: the recipe that made it ("": the variant is its recipe)
+        public Map<String, Double> settings = new LinkedHashMap<>(); // and the options it set for it
+    }
+
+    /** edgebench_records/tune.py's Search: carried through, never read by the app. */
+    public static final class Search {
+        public String objective;
+        public double maxAccuracyDrop;
     }
 
     public static final class Pair {
