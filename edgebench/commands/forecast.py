@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from edgebench.commands.options import json_option, store_option, unique_list, workdir_option
+from edgebench.commands.options import json_option, model_explorer_option, store_option, unique_list, workdir_option
 from edgebench.errors import ExitCode
 
 EPILOG = """\b
@@ -27,13 +27,7 @@ Examples:
     help="The .tflite to forecast (a model or one of its variants).",
 )
 @click.option("--delegates", metavar="LIST", help="Comma-separated. [default: every delegate in the history]")
-@click.option(
-    "--model-explorer",
-    "explorer_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    metavar="DIR",
-    help="Also write the forecast as Model Explorer node-data files, one per delegate (the [explorer] extra).",
-)
+@model_explorer_option("Also write the forecast as Model Explorer node-data files, one per delegate")
 @workdir_option
 @store_option
 @json_option

@@ -66,6 +66,19 @@ markdown_option = click.option(
     callback=output_file,
     help="Also write Markdown, e.g. for a CI job summary ('-': stdout).",
 )
+
+
+def model_explorer_option(writes: str) -> Callable[[F], F]:
+    """``--model-explorer DIR`` (into ``explorer_dir``) for a command that draws what it ``writes`` on the graph."""
+    return click.option(
+        "--model-explorer",
+        "explorer_dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        metavar="DIR",
+        help=f"{writes} (the [explorer] extra).",
+    )
+
+
 workdir_option = click.option(
     "--workdir",
     type=click.Path(file_okay=False, path_type=str),

@@ -13,6 +13,7 @@ from edgebench.commands.groups import grouped
 from edgebench.commands.options import (
     json_option,
     markdown_option,
+    model_explorer_option,
     output_file,
     store_option,
     unique_list,
@@ -64,13 +65,7 @@ class Pages:
     help="Write a self-contained HTML report (tables and plots, opens offline).",
 )
 @markdown_option
-@click.option(
-    "--model-explorer",
-    "explorer_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    metavar="DIR",
-    help="Write Model Explorer node-data files per cell: per-op time, placement, drift (the [explorer] extra).",
-)
+@model_explorer_option("Write Model Explorer node-data files per cell: per-op time, placement, drift")
 @click.option(
     "--max-accuracy-drop", type=float, metavar="POINTS", help="Constraint: top-1 at most this far below fp32."
 )
