@@ -159,7 +159,10 @@ def test_a_candidate_asked_for_again_is_read_back_not_measured_and_the_study_res
     resumed = loop(tmp_path, bench, Limits(budget="1h", trials=3), Clock())
     assert len(resumed.study.trials) >= 4  # the first invocation's trials, from the journal
     run(resumed, Progress([FP32]))
-    assert len(bench.measured) == len(set(bench.measured)) == 7
+    assert len(resumed.study.trials) >= 7  # three more trials on top of the journal's
+    # a resumed sampler draws afresh (reseeded), so it may ask for a candidate measured before: read back, never
+    # measured twice
+    assert len(bench.measured) == len(set(bench.measured)) >= 4
 
 
 def test_a_space_measured_through_stops_as_exhausted(tmp_path: Path) -> None:
