@@ -31,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench_compression import Model, trained_model  # noqa: E402
 from doc_tables import publish  # noqa: E402
 
 from edgebench.devices import get_device  # noqa: E402
@@ -53,13 +54,6 @@ GOAL = 1.3  # the tuned front's best over the best default's, on the objective
 # Channel pruning's ratio moves size (and latency) on any CPU; int8 draws the front it has to beat. Each candidate
 # costs a conversion of minutes on a busy 2-core machine: two recipes are what a short budget reaches.
 DEFAULT_VARIANTS = "int8,channel_pruned_int8"
-
-
-@dataclass(frozen=True)
-class Model:
-    name: str
-    model: Path
-    data: Path
 
 
 @dataclass(frozen=True)
@@ -135,20 +129,6 @@ def row(model: Model, defaults: Arm, tuned: Arm) -> str:
     return f"| {model.name} | {_cell(defaults)} | {costs[0]} | {_cell(tuned)} | {costs[1]} | {verdict} |"
 
 
-def trained_mobilenet(work: Path) -> Model:
-    import os
-    import subprocess
-
-    out = work / "mobilenet_v2"
-    if not (out / "model.keras").exists():
-        env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
-        script = ROOT / "scripts" / "make_bench_model.py"
-        done = subprocess.run([sys.executable, str(script), str(out)], env=env, capture_output=True, text=True)
-        if done.returncode:
-            raise SystemExit(f"bench_tune: training failed: {done.stderr.strip()[-2000:]}")
-    return Model("MobileNetV2 0.35 (digits 32x32)", out / "model.keras", out / "data.npz")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--budget", default="10m", help="each arm's wall time, per model")
@@ -164,7 +144,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-tune-") as tmp:
         work = args.work or Path(tmp)
         models = [Model("bundled example (digits_mobilenet)", EXAMPLE_MODEL, EXAMPLE_DATA)]
-        models += [trained_mobilenet(work)] if args.mobilenet else []
+        models += [trained_model(work)] if args.mobilenet else []
         lines = [bench(model, args, work / f"m{index}") for index, model in enumerate(models)]
     header = [
         "| model | best default within the drop | defaults: candidates / wall / device | tuned front's best "
