@@ -148,9 +148,10 @@ class Side:
     expected: Expected | None = None
 
     def read_peak(self) -> None:
-        """VmHWM less the runner's sample buffers (touched before the timed loop, so resident all along):
-        the same model reports the same peak however long it is timed."""
-        self.peak_mb = peak_rss_mb() - self.samples.nbytes / 2**20
+        """VmHWM less the runner's sample buffers (touched before the timed loop, so resident all along), kept
+        if higher than the last reading: the same model reports the same peak however long it is timed."""
+        peak = peak_rss_mb() - self.samples.nbytes / 2**20
+        self.peak_mb = peak if self.peak_mb is None else max(self.peak_mb, peak)
 
     def own_memory(self) -> Memory:
         """The process's figures, and the model's own: its load delta and its peak above the RSS the runner had
@@ -346,7 +347,9 @@ def time_blocks(sides: list[Side], m: Measurement) -> Stopped:
             timing.bounded_loop(side.engine.invoke, per_block, block_s, m.max_s, into=side.samples)
             side.timed_ns += time.perf_counter_ns() - start
             side.block_lengths.append(len(side.samples) - before)
+            side.read_peak()  # the block's median copies the block (a whole run when there is one block)
             side.block_medians.append(float(np.median(side.samples.since(before))))
+        reset_peak_rss()  # so that copy, the runner's, is not the next block's peak
         rounds += 1
         elapsed_s = sum(side.timed_ns for side in sides) / len(sides) / 1e9
         verdict = rule.decide(rounds, elapsed_s, [side.block_medians for side in sides])
