@@ -36,7 +36,7 @@ from converter.source import (
 )
 from converter.techniques import TrainingSet
 from converter.variant_cache import Entry, VariantCache, code_sha256
-from converter.variants import Builder, Made, build, describe, make_variant
+from converter.variants import Builder, Made, build, describe, make_variant, needs_building
 from device_runner.inputs import write_input_set
 from edgebench_records import INPUT_SET_NAME, Manifest
 from edgebench_records.catalogue import Options
@@ -170,6 +170,14 @@ def make_all(
     return made
 
 
+def any_to_build(request: ConversionRequest, source: SourceModel, data: Data) -> bool:
+    """Whether a variant asked for is neither cached nor inapplicable: else the worker is never needed."""
+    cache = variant_cache(request)
+    options = request.options
+    ctx = Context(source, data, options, epoch_reporter("check"), shared_training(source, data, options))
+    return any(needs_building(RECIPES[name], ctx, cache) for name in request.variants)
+
+
 def fp32_bytes(made: list[Made], out: Path, source: SourceModel) -> bytes:
     """The float model the int8 variants are compared with: the fp32 variant if it was made, else the float
     model ai-edge-quantizer would start from (the given file, or the source converted)."""
@@ -180,13 +188,15 @@ def fp32_bytes(made: list[Made], out: Path, source: SourceModel) -> bytes:
 def convert(request: ConversionRequest) -> Manifest:
     source, data = load_inputs(request)
     request.out.mkdir(parents=True, exist_ok=True)
-    # A source TensorFlow converts is converted in one worker process, started now so that its TensorFlow import
-    # and model load overlap the host reference taken here; a .tflite's quantiser runs isolated call by call.
+    # A source TensorFlow converts is converted in one worker process, started now (when a variant is to be built,
+    # not only reused) so that its TensorFlow import and model load overlap the host reference taken here; a
+    # .tflite's quantiser runs isolated call by call.
     with contextlib.ExitStack() as stack:
         builder = None
         if source.make_converter is not None:
             worker = stack.enter_context(Worker(workshop, request))
-            worker.start()
+            if any_to_build(request, source, data):
+                worker.start()
             builder = tensorflow_builder(worker)
         reference, problem = source_reference(source, data)
         if problem:

@@ -65,6 +65,17 @@ def not_applicable(recipe: Recipe, ctx: Context) -> str | None:
     return None
 
 
+def cache_key(recipe: Recipe, ctx: Context, cache: VariantCache | None) -> str:
+    return "" if cache is None else cache.key(recipe.name, ctx.options, DATA_OPTIONS | recipe.reads)
+
+
+def needs_building(recipe: Recipe, ctx: Context, cache: VariantCache | None) -> bool:
+    """Whether ``make_variant`` will build this variant: it applies and no entry of the cache has its bytes."""
+    if not_applicable(recipe, ctx):
+        return False
+    return cache is None or cache.load(recipe.name, cache_key(recipe, ctx, cache)) is None
+
+
 def make_variant(
     recipe: Recipe,
     ctx: Context,
@@ -79,7 +90,7 @@ def make_variant(
     made (``pipeline.tensorflow_builder``: in the worker process); by default here."""
     description = recipe.describe(ctx.options)
     reason = not_applicable(recipe, ctx)
-    key = "" if cache is None else cache.key(recipe.name, ctx.options, DATA_OPTIONS | recipe.reads)
+    key = cache_key(recipe, ctx, cache)
     entry = None if reason or cache is None else cache.load(recipe.name, key)
     epochs = ctx.options.epochs if recipe.trains else 0
     shared = bool(recipe.tunes) and recipe.tunes in ctx.tuned  # its pair's fine-tuned model: no epochs to run

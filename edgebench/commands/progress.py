@@ -101,11 +101,17 @@ class Lines:
 
     def say(self, line: str) -> None:
         with self._lock:
-            print(line, file=self._stream, flush=True)
+            if self._stop.is_set():
+                return
+            self._stream.write(line + "\n")  # one write: never split by another thread's output
+            self._stream.flush()
             self._last_line = time.monotonic()
 
     def close(self) -> None:
-        self._stop.set()
+        """No line after this: a device's thread still winding down after Ctrl-C must not write into the line
+        that says the run was interrupted (it printed "…·edgebench: interrupted" once, on a busy machine)."""
+        with self._lock:
+            self._stop.set()
         self._heartbeat.join()
 
     def _beat(self, every_s: float) -> None:

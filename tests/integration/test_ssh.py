@@ -181,9 +181,9 @@ def test_sigterm_lets_go_of_the_board_at_once_and_resume_collects_what_it_measur
     first.send_signal(signal.SIGTERM)
     _, err = first.communicate(timeout=10)  # not after the board's remaining cells
 
-    assert first.returncode == 2
-    (line,) = [line for line in err.splitlines() if line.startswith("edgebench:")]
-    assert line == f"edgebench: interrupted; finished cells are kept: edgebench run --resume {run_id}"
+    assert first.returncode == 2, err
+    lines = [line for line in err.splitlines() if line.startswith("edgebench:")]
+    assert lines == [f"edgebench: interrupted; finished cells are kept: edgebench run --resume {run_id}"], err
     resumed = subprocess.run([*command, "--resume", run_id], capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     board_results = lab["board"] / "runs" / run_id / "results"

@@ -48,6 +48,25 @@ def test_a_finished_task_gets_no_heartbeat() -> None:
     assert len(stream.getvalue().splitlines()) == 1
 
 
+def test_a_step_after_the_command_ended_writes_nothing_and_a_line_is_never_split() -> None:
+    """After Ctrl-C a device's thread may still step while the command prints why it stopped: that line must
+    start a line of its own, so the log gets whole lines, each in one write, and nothing after ``close``."""
+    writes: list[str] = []
+
+    class Log(io.StringIO):
+        def write(self, text: str) -> int:
+            writes.append(text)
+            return len(text)
+
+    lines = Lines(Log())
+    task = lines.task("Measuring on pi", 4)
+    task.step("fp32.xnnpack: ok")
+    lines.close()
+    task.step("int8.xnnpack: ok")
+    task.finish()
+    assert len(writes) == 1 and writes[0].startswith("Measuring on pi 1/4") and writes[0].endswith("ok\n")
+
+
 def test_a_log_gets_lines_a_terminal_gets_bars_and_quiet_gets_nothing() -> None:
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
