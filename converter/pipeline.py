@@ -4,7 +4,6 @@ manifest that records it all."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from converter.host_scoring import source_reference
 from converter.input_set import input_set
 from converter.isolation import Crashed, Worker
 from converter.layer_error import compare_layers
-from converter.recipes import RECIPES, Context, Recipe, float_model, shared_training
+from converter.recipes import RECIPES, Context, float_model, shared_training
 from converter.remedies import baseline_top1, flag_accuracy_losses
 from converter.source import (
     Data,
@@ -35,10 +34,10 @@ from converter.source import (
     synthetic_data,
 )
 from converter.techniques import TrainingSet
-from converter.variant_cache import Entry, VariantCache, code_sha256
-from converter.variants import Builder, Made, build, describe, make_variant, needs_building
+from converter.variant_cache import VariantCache, code_sha256
+from converter.variants import Made, describe, make_variant
 from device_runner.inputs import write_input_set
-from edgebench_records import INPUT_SET_NAME, Manifest
+from edgebench_records import INPUT_SET_NAME, Manifest, VariantRecord, VariantState
 from edgebench_records.catalogue import Options
 
 TOOLS = ("tensorflow", "tf-keras", "tensorflow-model-optimization", "ai-edge-litert", "numpy")
@@ -86,9 +85,6 @@ def variant_cache(request: ConversionRequest) -> VariantCache | None:
 
 def load_inputs(request: ConversionRequest) -> tuple[SourceModel, Data]:
     """The source model (seeded, so the same model, data and --seed give the same bytes) and its data."""
-    unknown = [name for name in request.variants if name not in RECIPES]
-    if unknown:
-        raise SourceError(f"unknown variant {', '.join(unknown)}; known: {', '.join(RECIPES)}")
     options = request.options
     if needs_tensorflow(request.model):  # a .tflite is measured as given: no TensorFlow, which may not be installed
         tf, tf_keras = import_tensorflow(request.model)
@@ -104,78 +100,60 @@ def load_inputs(request: ConversionRequest) -> tuple[SourceModel, Data]:
 
 @dataclass
 class Workshop:
-    """What the TensorFlow worker process holds: the source and data loaded as this process loaded them, the
-    training set (made on first use) and the fine-tuned model a pair of variants shares."""
+    """What the worker process holds: the source and data loaded, the host reference taken, the training set
+    (made on first use) and the fine-tuned model a pair of variants shares."""
 
     request: ConversionRequest
     source: SourceModel
     data: Data
+    reference: list[np.ndarray] | None
     training: Callable[[], TrainingSet]
     tuned: dict[str, Any]
 
+    def context(self, name: str) -> Context:
+        return Context(self.source, self.data, self.request.options, epoch_reporter(name), self.training, self.tuned)
+
 
 def workshop(request: ConversionRequest) -> Workshop:
-    """The worker's state, made in the worker: TensorFlow imported, the model and data loaded (seeded as here)."""
+    """The worker's state, made in the worker: TensorFlow imported (for a Keras model or SavedModel), the model
+    and data loaded, seeded, and the source's own outputs taken as the host reference."""
     source, data = load_inputs(request)
-    return Workshop(request, source, data, shared_training(source, data, request.options), {})
+    reference, problem = source_reference(source, data)
+    if problem:
+        data.notes.append(f"no host reference: the host cannot run {source.name} ({problem})")
+    return Workshop(request, source, data, reference, shared_training(source, data, request.options), {})
 
 
-def build_there(shop: Workshop, name: str) -> tuple[Entry, list[str]]:
-    """Variant ``name`` built in the worker; with the names of the fine-tuned models it holds after."""
-    ctx = Context(shop.source, shop.data, shop.request.options, epoch_reporter(name), shop.training, shop.tuned)
-    return build(RECIPES[name], ctx), list(shop.tuned)
+def given_there(shop: Workshop) -> list[Made]:
+    """The given .tflite as it is, when the source is one: measured beside whatever else applies."""
+    source = shop.source
+    if source.tflite is None:
+        return []
+    given = source.tflite.read_bytes()
+    try:
+        description = f"the given file {source.tflite.name}"
+        return [describe("given", description, given, shop.request.out, shop.context("given"), shop.reference)]
+    except ValueError as exc:  # ModelFormatError too: weights the flatbuffer reader or numpy cannot make sense of
+        raise SourceError(f"cannot load model {source.tflite}: {first_line(exc)}") from exc
 
 
-def tensorflow_builder(worker: Worker[Workshop]) -> Builder:
-    """Builds each variant in ``worker``: TensorFlow's converter, its calibrator and TFMOT's fine-tuning crash
-    there, failing one variant. This process's ``Context.tuned`` mirrors which fine-tuned models the worker holds
-    (what the progress events say is reused); a crash loses them."""
-
-    def builder(recipe: Recipe, ctx: Context) -> Entry:
-        try:
-            entry, tuned = worker.call(build_there, recipe.name)
-        except Crashed as exc:
-            ctx.tuned.clear()
-            raise Crashed(f"TensorFlow {exc}") from None
-        ctx.tuned.clear()
-        ctx.tuned.update(dict.fromkeys(tuned))
-        return entry
-
-    return builder
-
-
-def make_all(
-    request: ConversionRequest,
-    source: SourceModel,
-    data: Data,
-    reference: list[np.ndarray] | None,
-    builder: Builder | None = None,
-) -> list[Made]:
-    """The given .tflite as it is (when the source is one), then each variant asked for, in order, each built by
-    ``builder`` (here by default)."""
-    made = []
-    training = shared_training(source, data, request.options)
-    tuned: dict[str, Any] = {}
+def made_there(shop: Workshop, name: str) -> Made:
+    """Variant ``name`` made (or reused from the cache) and scored in the worker."""
+    request = shop.request
     cache = variant_cache(request)
-    if source.tflite is not None:  # measured as given, beside whatever else applies
-        ctx = Context(source, data, request.options, epoch_reporter("given"), training)
-        given = source.tflite.read_bytes()
-        try:
-            made.append(describe("given", f"the given file {source.tflite.name}", given, request.out, ctx, reference))
-        except ValueError as exc:  # ModelFormatError too: weights the flatbuffer reader or numpy cannot make sense of
-            raise SourceError(f"cannot load model {source.tflite}: {first_line(exc)}") from exc
-    for name in request.variants:
-        ctx = Context(source, data, request.options, epoch_reporter(name), training, tuned)
-        made.append(make_variant(RECIPES[name], ctx, request.out, reference, cache, request.log, builder))
-    return made
+    return make_variant(RECIPES[name], shop.context(name), request.out, shop.reference, cache, request.log)
 
 
-def any_to_build(request: ConversionRequest, source: SourceModel, data: Data) -> bool:
-    """Whether a variant asked for is neither cached nor inapplicable: else the worker is never needed."""
-    cache = variant_cache(request)
-    options = request.options
-    ctx = Context(source, data, options, epoch_reporter("check"), shared_training(source, data, options))
-    return any(needs_building(RECIPES[name], ctx, cache) for name in request.variants)
+def made_in(worker: Worker[Workshop], name: str, request: ConversionRequest) -> Made:
+    """Variant ``name`` made in ``worker``; a native crash there (TensorFlow's converter, its calibrator, TFMOT's
+    fine-tuning) fails this variant alone, and the next one is made in a fresh worker."""
+    try:
+        return worker.call(made_there, name)
+    except Crashed as exc:
+        maker = "TensorFlow" if needs_tensorflow(request.model) else "the converter's worker"
+        message = f"{maker} {exc}; its stack is in {request.log or 'the conversion log'}"
+        description = RECIPES[name].describe(request.options)
+        return Made(VariantRecord(name, VariantState.FAILED, description, message=message))
 
 
 def fp32_bytes(made: list[Made], out: Path, source: SourceModel) -> bytes:
@@ -185,23 +163,9 @@ def fp32_bytes(made: list[Made], out: Path, source: SourceModel) -> bytes:
     return (out / fp32.file).read_bytes() if fp32 is not None and fp32.file else float_model(source)
 
 
-def convert(request: ConversionRequest) -> Manifest:
-    source, data = load_inputs(request)
-    request.out.mkdir(parents=True, exist_ok=True)
-    # A source TensorFlow converts is converted in one worker process, started now (when a variant is to be built,
-    # not only reused) so that its TensorFlow import and model load overlap the host reference taken here; a
-    # .tflite's quantiser runs isolated call by call.
-    with contextlib.ExitStack() as stack:
-        builder = None
-        if source.make_converter is not None:
-            worker = stack.enter_context(Worker(workshop, request))
-            if any_to_build(request, source, data):
-                worker.start()
-            builder = tensorflow_builder(worker)
-        reference, problem = source_reference(source, data)
-        if problem:
-            data.notes.append(f"no host reference: the host cannot run {source.name} ({problem})")
-        made = make_all(request, source, data, reference, builder)
+def manifest_there(shop: Workshop, made: list[Made]) -> Manifest:
+    """The per-layer errors, the accuracy warnings and the input set of what was made, and its manifest."""
+    request, source, data, reference = shop.request, shop.source, shop.data, shop.reference
     made = compare_layers(made, request.out, lambda: fp32_bytes(made, request.out, source), source, data)
     made = flag_accuracy_losses(made, baseline_top1(made, reference, data, request.options))
     inputs, kernels = input_set(data, reference, made, source)
@@ -218,3 +182,16 @@ def convert(request: ConversionRequest) -> Manifest:
         synthetic_inputs=data.synthetic,
         data_notes=data.notes,
     )
+
+
+def convert(request: ConversionRequest) -> Manifest:
+    """Everything that loads the model runs in one worker process; this one only asks it for each variant in
+    turn. So TensorFlow is imported once per conversion (and once more per crash), not once here and once there."""
+    unknown = [name for name in request.variants if name not in RECIPES]
+    if unknown:
+        raise SourceError(f"unknown variant {', '.join(unknown)}; known: {', '.join(RECIPES)}")
+    request.out.mkdir(parents=True, exist_ok=True)
+    with Worker(workshop, request) as worker:
+        made = worker.call(given_there)
+        made += [made_in(worker, name, request) for name in request.variants]
+        return worker.call(manifest_there, made)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,8 +29,6 @@ from device_runner.model_figures import model_figures
 from device_runner.signature import output_names
 from edgebench_records import VariantRecord, VariantState
 from edgebench_records.catalogue import DATA_OPTIONS
-
-Builder = Callable[[Recipe, Context], Entry]
 
 
 @dataclass(frozen=True)
@@ -65,17 +62,6 @@ def not_applicable(recipe: Recipe, ctx: Context) -> str | None:
     return None
 
 
-def cache_key(recipe: Recipe, ctx: Context, cache: VariantCache | None) -> str:
-    return "" if cache is None else cache.key(recipe.name, ctx.options, DATA_OPTIONS | recipe.reads)
-
-
-def needs_building(recipe: Recipe, ctx: Context, cache: VariantCache | None) -> bool:
-    """Whether ``make_variant`` will build this variant: it applies and no entry of the cache has its bytes."""
-    if not_applicable(recipe, ctx):
-        return False
-    return cache is None or cache.load(recipe.name, cache_key(recipe, ctx, cache)) is None
-
-
 def make_variant(
     recipe: Recipe,
     ctx: Context,
@@ -83,14 +69,12 @@ def make_variant(
     reference: list[np.ndarray] | None,
     cache: VariantCache | None,
     log: Path | None = None,
-    builder: Builder | None = None,
 ) -> Made:
     """The variant made (or reused) and scored; ``log``, the host's file of this process's stderr, is named in the
-    message of a variant whose maker crashed (its Python stack is there). ``builder`` makes it where it should be
-    made (``pipeline.tensorflow_builder``: in the worker process); by default here."""
+    message of a variant whose maker crashed in a child of its own (its Python stack is there)."""
     description = recipe.describe(ctx.options)
     reason = not_applicable(recipe, ctx)
-    key = cache_key(recipe, ctx, cache)
+    key = "" if cache is None else cache.key(recipe.name, ctx.options, DATA_OPTIONS | recipe.reads)
     entry = None if reason or cache is None else cache.load(recipe.name, key)
     epochs = ctx.options.epochs if recipe.trains else 0
     shared = bool(recipe.tunes) and recipe.tunes in ctx.tuned  # its pair's fine-tuned model: no epochs to run
@@ -99,7 +83,7 @@ def make_variant(
         return Made(VariantRecord(recipe.name, VariantState.NOT_APPLICABLE, description, message=reason))
     if entry is None:
         try:
-            entry = (builder or build)(recipe, ctx)
+            entry = build(recipe, ctx)
         except (Unsupported, DoesNotApply) as exc:  # a structure it cannot rewrite, a .tflite it does nothing for
             return Made(VariantRecord(recipe.name, VariantState.NOT_APPLICABLE, description, message=str(exc)))
         except ModuleNotFoundError as exc:  # e.g. tensorflow_model_optimization, which the convert extra brings

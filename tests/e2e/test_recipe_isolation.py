@@ -1,5 +1,5 @@
-"""TensorFlow's recipes are built in the converter's worker process: a recipe that crashes it fails that variant
-alone, naming the signal and the log, and the variants after it are made in a fresh worker."""
+"""Variants are made in the converter's worker process: a recipe that crashes it fails that variant alone, naming
+the signal and the log, and the variants after it are made in a fresh worker."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def test_a_tensorflow_recipe_that_segfaults_fails_its_variant_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     model = build("regression", tmp_path / "model") / "model.keras"
-    monkeypatch.setattr(pipeline, "build_there", functools.partial(crashers.segfault_building, "fp16"))
+    monkeypatch.setattr(pipeline, "made_there", functools.partial(crashers.segfault_building, "fp16"))
     log = tmp_path / "convert.log"
     request = ConversionRequest(
         model, None, tmp_path / "out", ["fp32", "fp16", "dynamic_int8"], Options(synthetic_samples=4), log=log

@@ -54,9 +54,9 @@ def raise_error_holding(state: list[int], message: str) -> None:
 
 
 def segfault_building(crashing: str, shop: Any, name: str) -> Any:
-    """``converter.pipeline.build_there`` for every variant but ``crashing``, whose worker dies of SIGSEGV."""
-    from converter.pipeline import build_there
+    """``converter.pipeline.made_there`` for every variant but ``crashing``, whose worker dies of SIGSEGV."""
+    from converter.pipeline import made_there
 
     if name == crashing:
         die_of(signal.SIGSEGV)
-    return build_there(shop, name)
+    return made_there(shop, name)
