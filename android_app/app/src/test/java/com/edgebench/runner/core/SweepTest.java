@@ -47,6 +47,7 @@ public class SweepTest {
         plan.measure.runs = 5;
         plan.measure.minS = 0;
         plan.measure.warmupMinS = 0;
+        plan.measure.interleave = false; // each cell alone (plans before 1.5); the interleaved units are tested below
         planFile = new File(planDir, "plan.json");
         Files.write(planFile.toPath(), Schema.toJson(plan).getBytes(StandardCharsets.UTF_8));
         results = new File(tmp.getRoot(), "results");
@@ -89,7 +90,9 @@ public class SweepTest {
         assertEquals(101.0 - 100.0, ok.memory.loadDeltaMb, 0); // the fake's RSS grows by one per engine
         assertTrue(ok.memory.peakRssMb < 200.0); // the process's 200 MB less the runner's own sample buffer
         assertEquals(ok.memory.peakRssMb - 100.0, ok.memory.modelPeakMb, 1e-9); // above the RSS before the load
-        assertEquals(1, device.peakResets); // once the input set is unpacked, before any model is loaded
+        // once the input set is unpacked, before any model is loaded; then after each round of blocks (one a
+        // cell timed alone as asked), so the runner's copy of a block for its median is no model's peak
+        assertEquals(1 + 2, device.peakResets);
         assertEquals("NNAPI needs Android 8.1", cells.get(1).message);
         assertEquals("fake-litert", cells.get(1).device.runtime);
         String written = new String(Files.readAllBytes(new File(results, "fp32.xnnpack.interpreter.t1.json").toPath()),
@@ -319,23 +322,43 @@ public class SweepTest {
         assertEquals(List.of(
                 "baseline.fp32.xnnpack.interpreter.t1 ok 1/2",
                 "candidate.fp32.xnnpack.interpreter.t1 ok 2/2"), events);
-        // each side's first inference and one warm-up; then blocks A B B A A B of 13 // 3 = 4 runs;
-        // then each side's three accuracy inputs
-        assertEquals(List.of("A2", "B2", "A4", "B8", "A8", "B4", "A3", "B3"), runLengths(device.invoked));
+        // each side's first inference and one warm-up; then blocks A B B A A B of ceil(13 / 3) = 5 runs (at least
+        // the runs asked, as device_runner's blocks); then each side's three accuracy inputs
+        assertEquals(List.of("A2", "B2", "A5", "B10", "A10", "B5", "A3", "B3"), runLengths(device.invoked));
+        String group = cells.get(0).schedule.group;
+        assertEquals(12, group.length()); // a token the two sides share: their blocks pair
         for (CellResult side : cells) {
-            assertEquals(side.variant, List.of(4, 4, 4), side.timing.blockLengths);
-            assertEquals(12, side.timing.samplesMs.size()); // the blocks split the samples exactly
+            assertEquals(side.variant, List.of(5, 5, 5), side.timing.blockLengths);
+            assertEquals(15, side.timing.samplesMs.size()); // the blocks split the samples exactly
+            assertEquals(group, side.schedule.group);
+            assertEquals(2, side.schedule.groupSize);
+            assertEquals(3, side.schedule.rounds);
+            assertEquals(StopRule.Reason.FIXED, side.schedule.stop);
             assertEquals(List.of(true, true, false), side.accuracy.correct);
         }
         String written = new String(Files.readAllBytes(
                 new File(results, "candidate.fp32.xnnpack.interpreter.t1.json").toPath()), StandardCharsets.UTF_8);
-        assertEquals(List.of(4, 4, 4), Schema.fromJson(written, CellResult.class, "r").timing.blockLengths);
+        CellResult read = Schema.fromJson(written, CellResult.class, "r");
+        assertEquals(List.of(5, 5, 5), read.timing.blockLengths);
+        assertEquals(group, read.schedule.group);
+        assertTrue(written, written.contains("\"stop\": \"fixed\"")); // the JSON's words, as protocol.py's StopReason
+    }
+
+    /** Rounds 0 .. rounds-1 of the serpentine order, one after the other. */
+    private static int[] serpentine(int sides, int rounds) {
+        int[] order = new int[sides * rounds];
+        for (int round = 0; round < rounds; round++) {
+            System.arraycopy(Sweep.serpentine(sides, round), 0, order, round * sides, sides);
+        }
+        return order;
     }
 
     @Test
-    public void abbaGivesEachSideHalfTheBlocksInMirroredOrder() {
-        assertArrayEquals(new int[] {0, 1, 1, 0, 0, 1, 1, 0}, Sweep.abba(4));
-        assertArrayEquals(new int[] {0, 1, 1, 0, 0, 1}, Sweep.abba(3));
+    public void serpentineRoundsGoForwardThenBackSoTwoSidesAreAbba() {
+        assertArrayEquals(new int[] {0, 1, 1, 0, 0, 1, 1, 0}, serpentine(2, 4));
+        assertArrayEquals(new int[] {0, 1, 1, 0, 0, 1}, serpentine(2, 3));
+        assertArrayEquals(new int[] {0, 1, 2, 2, 1, 0, 0, 1, 2}, serpentine(3, 3));
+        assertArrayEquals(new int[] {0, 0, 0}, serpentine(1, 3));
     }
 
     @Test
@@ -354,6 +377,8 @@ public class SweepTest {
             assertEquals(Schema.OK, alone.status);
             assertEquals(13, alone.timing.samplesMs.size()); // an ordinary cell: every run, no blocks
             assertEquals(List.of(), alone.timing.blockLengths);
+            assertEquals("", alone.schedule.group); // timed alone: no block to pair
+            assertEquals(1, alone.schedule.groupSize);
             assertFalse(device.invoked.contains(broken));
         }
     }
@@ -376,7 +401,7 @@ public class SweepTest {
         assertEquals(List.of(
                 "baseline.fp32.xnnpack.interpreter.t1 ok 1/2",
                 "candidate.fp32.xnnpack.interpreter.t1 ok 2/2"), events);
-        assertEquals(List.of(4, 4, 4), cells.get(1).timing.blockLengths);
+        assertEquals(List.of(5, 5, 5), cells.get(1).timing.blockLengths);
     }
 
     @Test
