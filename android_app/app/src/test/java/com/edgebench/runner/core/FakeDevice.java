@@ -36,6 +36,7 @@ final class FakeDevice implements Engine.Factory, Probes {
 
     final List<String> opened = new ArrayList<>();
     long hangMillis = 0; // > 0: invoke sleeps this long (a hung delegate)
+    long workNanos = 0; // > 0: invoke keeps the CPU busy this long (a model that takes time, without a sleep's jitter)
     final Set<String> failingVariants = new HashSet<>(); // their delegate cannot prepare the graph
     final List<String> invoked = new ArrayList<>(); // the variant of every invoke, in order
     final Map<String, UnaryOperator<float[]>> corrupting = new HashMap<>(); // delegate -> what it does to outputs
@@ -175,6 +176,9 @@ final class FakeDevice implements Engine.Factory, Probes {
             Integer from = device.throwingFrom.get(key.variant);
             if (from != null && Collections.frequency(device.invoked, key.variant) >= from) {
                 throw new IllegalStateException(key.variant + ": the runtime aborted the invoke");
+            }
+            for (long end = System.nanoTime() + device.workNanos; System.nanoTime() < end; ) {
+                Thread.onSpinWait();
             }
             if (device.hangMillis > 0) {
                 try {
