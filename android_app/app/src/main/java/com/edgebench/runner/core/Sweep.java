@@ -126,17 +126,10 @@ public final class Sweep {
         for (CellKey[] unit : units) {
             Outcome outcome = sweepUnit(loaded, unit, resultsDir, measuredBefore);
             measuredBefore |= outcome.measured;
-            String hung = null;
             for (int k = 0; k < unit.length; k++) {
                 CellResult result = outcome.results.get(k);
                 results.add(result);
                 listener.onCell(unit[k].id(), result.status, results.size(), total, outcome.skipped[k]);
-                if (!outcome.skipped[k] && Schema.TIMEOUT.equals(result.status) && hung == null) {
-                    hung = unit[k].id() + " hung: " + result.message;
-                }
-            }
-            if (hung != null) {
-                throw new Stopped(hung + "; resume to go on");
             }
         }
         return results;
@@ -243,7 +236,8 @@ public final class Sweep {
     /**
      * ``keys`` timed together, each result written as it comes; a group (not a pair) whose timing threw is timed
      * again cell by cell, here, so only the cell at fault keeps the failure; one that hung leaves its markers
-     * and stops the sweep, so the next process times its cells one by one.
+     * and stops the sweep, so the next process times its cells one by one. A cell or pair that hung is recorded
+     * as timeout and stops the sweep too: its thread still runs here, and would slow whatever came next.
      */
     private Map<String, CellResult> measured(Loaded loaded, List<CellKey> keys, File resultsDir)
             throws IOException, Schema.SchemaException, Stopped {
@@ -274,6 +268,9 @@ public final class Sweep {
         }
         for (int k = 0; k < keys.size(); k++) {
             found.put(keys.get(k).id(), write(resultsDir, keys.get(k), results.get(k)));
+        }
+        if (Schema.TIMEOUT.equals(results.get(0).status)) {
+            throw new Stopped(keys.get(0).id() + " hung: " + results.get(0).message + "; resume to go on");
         }
         return found;
     }

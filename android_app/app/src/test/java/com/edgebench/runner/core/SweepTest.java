@@ -604,6 +604,26 @@ public class SweepTest {
     }
 
     @Test
+    public void aGroupThatHangsStopsTheSweepAndItsCellsAreTimedOneByOneOnResume() throws Exception {
+        Plan plan = interleaved(4, 8);
+        plan.measure.cellTimeoutS = 0.3; // a group of two: 0.6 s between them, as device_runner allows
+        save(plan);
+        device.hangMillis = 200; // each invoke
+        Sweep.Stopped stopped = assertThrows(Sweep.Stopped.class, this::sweep);
+        assertTrue(stopped.getMessage(), stopped.getMessage().startsWith(
+                "fp32.xnnpack.interpreter.t1, int8.xnnpack.interpreter.t1, timed together, hung: no result within 0.6 s"));
+        assertEquals(List.of(".fp32.xnnpack.interpreter.t1.running", ".int8.xnnpack.interpreter.t1.running"),
+                List.of(resultFiles())); // nothing recorded: which cell hung is unknown
+        device.hangMillis = 0;
+        List<CellResult> cells = sweep();
+        for (CellResult side : cells.subList(0, 2)) {
+            assertEquals(Schema.OK, side.status);
+            assertEquals("", side.schedule.group); // each alone: a cell that hangs again is the one at fault
+        }
+        assertEquals(6, resultFiles().length);
+    }
+
+    @Test
     public void aPlanWrittenBeforeInterleavingResumesTimingEachCellAlone() throws Exception {
         interleaved(4, 8);
         String text = new String(Files.readAllBytes(planFile.toPath()), StandardCharsets.UTF_8).replace("\"schema_version\": \"1.7\"",
