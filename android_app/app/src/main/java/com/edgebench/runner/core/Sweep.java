@@ -414,7 +414,8 @@ public final class Sweep {
         for (Side side : sides) {
             medians.add(side.blockMedians);
         }
-        for (int round = 0; ; ) {
+        int round = 0;
+        while (true) {
             for (int index : serpentine(sides.size(), round)) {
                 Side side = sides.get(index);
                 int before = side.samples.size();
@@ -427,11 +428,11 @@ public final class Sweep {
             }
             probes.resetPeak(); // so that copy, the runner's, is not the next block's peak
             round++;
-            double elapsedS = 0;
+            long timedNs = 0;
             for (Side side : sides) {
-                elapsedS += side.timedNs / 1e9 / sides.size();
+                timedNs += side.timedNs;
             }
-            StopRule.Verdict verdict = rule.decide(round, elapsedS, medians);
+            StopRule.Verdict verdict = rule.decide(round, timedNs / (double) sides.size() / 1e9, medians);
             if (verdict.stop != null) {
                 return new Stop(round, verdict);
             }
@@ -458,21 +459,23 @@ public final class Sweep {
         CellResult[] out = new CellResult[keys.size()];
         List<Side> sides = new ArrayList<>();
         List<Integer> at = new ArrayList<>(); // each side's index in keys
-        for (int k = 0; k < keys.size(); k++) {
-            try {
-                sides.add(load(loaded, keys.get(k)));
-                at.add(k);
-            } catch (CannotRun e) {
-                out[k] = e.result;
-            }
-        }
         try {
+            for (int k = 0; k < keys.size(); k++) {
+                try {
+                    sides.add(load(loaded, keys.get(k)));
+                    at.add(k);
+                } catch (CannotRun e) {
+                    out[k] = e.result;
+                }
+            }
             if (!sides.isEmpty()) {
                 timeSides(loaded, keys.size(), sides, resultsDir);
                 for (int s = 0; s < sides.size(); s++) {
                     out[at.get(s)] = result(sides.get(s), loaded);
                 }
             }
+        } catch (Engine.InputsDoNotFit e) {
+            throw e; // the input set, not a cell, is at fault: the sweep stops saying so
         } catch (RuntimeException e) {
             if (keys.size() > 1 && !loaded.paired()) {
                 return null;
