@@ -84,7 +84,7 @@ def test_the_app_stops_where_device_runner_stops_on_the_same_block_medians(
         if expected is None or not paired:  # order statistics: exact
             assert found == expected or (expected is not None and math.isclose(found, expected, rel_tol=1e-12))
         else:  # the ratio's bootstrap: Java's generator, not numpy's
-            assert found == pytest.approx(expected, rel=0.3, abs=2e-3)
+            assert found == pytest.approx(expected, rel=0.1, abs=1e-3)
 
 
 # ---- a plan swept by the app on the fake phone, read back as device_runner's results are ----------------
