@@ -1,7 +1,8 @@
 """The Android app's own core on the fake phone, end to end: `edgebench push` over real ADB to a phone whose
 `am instrument` runs android_app's Java sweep (JvmRunner, one process per unit as on a phone) on a fake
 silicon that answers what the host's reference kernels answered, or corrupts its delegate's outputs. The
-host reads the numerics, the noise guard and the memory accounting into its results like any runner's."""
+host reads the numerics, the noise guard, the memory accounting and the schedule (the variants of one
+configuration timed together) into its results like any runner's."""
 
 from __future__ import annotations
 
@@ -53,10 +54,14 @@ def test_the_apps_cells_carry_numerics_conditions_and_memory_of_their_own_proces
         assert ok.accuracy is not None and ok.numerics.n == ok.accuracy.n
         assert ok.conditions is not None and ok.conditions.threads == 1
         assert ok.conditions.available_cores >= 1
-        # each unit in a process of its own: the second cell's memory is as much its own as the first's
+        # each side's load measured in a process of its own before its unit: the second cell's memory is as
+        # much its own as the first's, though the two were timed side by side
         assert ok.memory is not None and ok.memory.missing == [] and ok.memory.load_delta_mb is not None
         assert cells[(variant, "nnapi")].status == Status.DELEGATE_UNAVAILABLE
         assert cells[(variant, "nnapi")].conditions is None  # never timed: nothing observed
+        assert cells[(variant, "nnapi")].schedule is None
+    # the variants of one configuration timed together, in blocks the host's speed-ups pair (one time base)
+    assert cells[("fp32", "xnnpack")].timed_with(cells[("int8", "xnnpack")])
 
 
 def test_a_delegate_that_corrupts_its_outputs_on_the_phone_is_wrong_output_on_the_host(

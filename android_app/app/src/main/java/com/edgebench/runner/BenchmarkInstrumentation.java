@@ -17,10 +17,10 @@ import java.io.IOException;
  *       -e results /sdcard/Android/data/com.edgebench.runner/files/runs/RUN/results \
  *       [-e unit CELL_ID | -e memory CELL_ID] com.edgebench.runner/.BenchmarkInstrumentation
  *
- * Each `am instrument` starts the app's process afresh: the host runs one per unit (-e unit: one cell,
- * or a pair named by its baseline cell) so each cell's memory is its own, one per paired side before
- * its pair (-e memory: that side's load cost alone), and a last one over the whole plan that records
- * what died. Each finished cell is reported as an instrumentation status (cell, status, index, total)
+ * Each `am instrument` starts the app's process afresh: the host runs one per unit (-e unit: any cell of
+ * it; a unit is device_runner's, a gate's pair, the variants of one configuration, or one cell), one per
+ * side before a unit of several (-e memory: that side's load cost alone, which a side timed beside others
+ * cannot measure), and a last one over the whole plan that records what died. Each finished cell is reported as an instrumentation status (cell, status, index, total)
  * while its JSON is already in the results folder, which the host pulls as it appears.
  */
 public final class BenchmarkInstrumentation extends Instrumentation {

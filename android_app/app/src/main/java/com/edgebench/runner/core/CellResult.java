@@ -33,9 +33,9 @@ public final class CellResult {
     public Placement placement; // null: Android's Interpreter API gives no per-node placement
     public String fileSha256; // the variant file as this cell loaded it; null when it failed before
     public Culprit culprit; // null: not searched; the app cannot search, and says so when asked (findCulprits)
-    // Always null: the app times each cell alone for the fixed duration (it ignores --precision and interleaving),
-    // which is what a result without a schedule says (edgebench_records/protocol.py, Schedule).
-    public final Object schedule = null;
+    // How the timed runs were scheduled and why they stopped (Sweep's units, StopRule); null when the cell failed
+    // before its timed loop, as device_runner writes it.
+    public Schedule schedule;
     public String schemaVersion = Schema.VERSION;
 
     public static final class Timing {
@@ -55,6 +55,20 @@ public final class CellResult {
         public List<String> missing = new ArrayList<>();
         public Double p5Ms; // with p95: what benchmark_model prints beside its median
         public Double p95Ms;
+    }
+
+    /**
+     * How a cell's timed runs were scheduled and why they stopped (edgebench_records/protocol.py Schedule, 1.7):
+     * cells of one ``group`` were timed in one process in alternating blocks (Timing.blockLengths).
+     */
+    public static final class Schedule {
+        public String group; // a token shared by the cells timed together; "" when timed alone
+        public int groupSize; // cells in the group (1 alone)
+        public int rounds; // blocks this cell was timed in
+        public StopRule.Reason stop;
+        public double precision; // asked: 0 for fixed
+        public Double halfWidth; // relative half-width of the 95 % interval at the stop (p50, or a pair's ratio)
+        public double timedS; // seconds this cell's timed runs took
     }
 
     public static final class Memory {

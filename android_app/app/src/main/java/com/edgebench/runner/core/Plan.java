@@ -51,7 +51,15 @@ public final class Plan {
         public String runtime;
         public List<Integer> cpus = new ArrayList<>();
         public double cooldownS = 0.0;
-        public int blocks = 20;
+        public int blocks = 20; // timed blocks a cell when interleaved or adaptive (a pair's: the gate's --blocks)
+        // Adaptive mode (docs/measuring.md): 0 times runs / min_s as asked; P stops a unit once the 95 % interval of
+        // each p50 (a pair with a stop_floor: of the ratio) is within ±P, after min_s and at most max_s (StopRule).
+        public double precision = 0.0;
+        // The variants of one delegate/API/threads configuration timed in one process in alternating blocks
+        // (plans before 1.5: each cell alone; upgraded()).
+        public boolean interleave = true;
+        public Double stopFloor; // a paired plan's decision threshold, 1 + the gate's latency floor; null: none
+        public double stopAlpha = 0.005; // and the significance a regression needs there (the gate's alpha)
         public double numericsMinAgreement = 0.97;
         public double numericsMinCosine = 0.99;
         public double numericsMaxError = 0.05; // edgebench_records/protocol.py Measurement, docs/trust.md says why
@@ -105,6 +113,47 @@ public final class Plan {
             }
         }
         return units;
+    }
+
+    /**
+     * What one process times, as device_runner's Plan.units: a pair (ABBA blocks), the variants of one
+     * delegate/API/threads configuration (interleaved), or one cell (a plan that does not interleave).
+     */
+    public List<CellKey[]> units() {
+        if (!pairs.isEmpty()) {
+            return pairedCells();
+        }
+        List<CellKey[]> units = new ArrayList<>();
+        if (!measure.interleave) {
+            for (CellKey key : cells()) {
+                units.add(new CellKey[] {key});
+            }
+            return units;
+        }
+        for (String api : measure.apis) {
+            for (String delegate : measure.delegates) {
+                for (int threads : measure.threads) {
+                    CellKey[] unit = new CellKey[variants.size()];
+                    for (int k = 0; k < unit.length; k++) {
+                        unit[k] = new CellKey(variants.get(k).name, delegate, threads, api);
+                    }
+                    units.add(unit);
+                }
+            }
+        }
+        return units;
+    }
+
+    /**
+     * This plan as device_runner reads it: plans before 1.5 timed each cell alone for a fixed duration, so a
+     * resume of one keeps doing so (protocol.py's 1.4 to 1.5 step).
+     */
+    Plan upgraded() {
+        String[] version = schemaVersion == null ? new String[0] : schemaVersion.split("\\.");
+        if (version.length == 2 && version[0].equals("1") && version[1].matches("[0-4]")) {
+            measure.interleave = false;
+        }
+        return this;
     }
 
     public Variant variant(String name) {

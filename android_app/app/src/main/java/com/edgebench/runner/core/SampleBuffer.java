@@ -50,12 +50,25 @@ public final class SampleBuffer {
     }
 
     public long[] toArray() {
-        long[] out = new long[size()];
+        return since(0);
+    }
+
+    /**
+     * The samples from index ``start`` on, copying only the chunks they lie in: a block's median is read after
+     * every block, and a copy of the whole run each time would make the runner's garbage grow with the run.
+     */
+    public long[] since(int start) {
+        long[] out = new long[size() - start];
+        int first = 0; // index of the chunk's first sample
         int at = 0;
         for (int k = 0; k < chunks.size(); k++) {
             int count = k == chunks.size() - 1 ? used : chunks.get(k).length;
-            System.arraycopy(chunks.get(k), 0, out, at, count);
-            at += count;
+            int from = Math.max(0, start - first);
+            if (from < count) {
+                System.arraycopy(chunks.get(k), from, out, at, count - from);
+                at += count - from;
+            }
+            first += count;
         }
         return out;
     }

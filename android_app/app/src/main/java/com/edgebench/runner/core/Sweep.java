@@ -5,12 +5,15 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.security.SecureRandom;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -20,15 +23,18 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * Every cell of a plan, one result JSON each, written atomically; cells already written are skipped
- * (resume). A paired plan (the gate's) is swept pair by pair, both models loaded and timed in ABBA
- * blocks. device_runner/sweep.py and cell.py, for a process that cannot fork one child per cell: the
- * host starts the app once per unit (``only``), so each cell's memory is its own process's, and once
- * per paired side for that side's memory alone; a process that measures a second unit says which
- * memory figures it lacks rather than report figures the first unit's load paid for. A cell that hangs
- * past cell_timeout_s is recorded as timeout and ends the sweep (the host resumes it in a fresh
- * process), and a cell during which the process died is found by its marker file on the next start and
- * recorded as crashed, so a crashing cell is never retried forever. An input set that cannot feed the
- * model stops the sweep with one line naming the input, as device_runner's does.
+ * (resume). device_runner/sweep.py and cell.py, for a process that cannot fork one child per unit: the
+ * units are device_runner's (a gate's pair; with the plan's interleave, the variants of one
+ * delegate/API/threads configuration; else one cell), each unit's cells loaded side by side and timed in
+ * serpentine rounds of one block each until the StopRule says so (fixed rounds, or adaptive), and each
+ * timed cell says so in its schedule. The host starts the app once per unit (``only``), and once per side
+ * of a unit of several for that side's memory alone (measureMemory): a side loaded beside others, or in a
+ * process that measured another unit, says which memory figures it lacks rather than report figures
+ * another load paid for. A unit that hangs past its timeout is recorded as timeout and ends the sweep (the
+ * host resumes it in a fresh process), and a unit during which the process died is found by its marker
+ * files on the next start: a cell that died alone is recorded as crashed, so it is never retried forever,
+ * and the cells of a group that died are timed one by one, so only the one at fault is. An input set that
+ * cannot feed the model stops the sweep with one line naming the input, as device_runner's does.
  */
 public final class Sweep {
     /** Progress, once per cell: the instrumentation turns it into a status line the host can follow. */
@@ -52,7 +58,9 @@ public final class Sweep {
     /** A wrong_output cell's culprit note when --find-culprits asked: the app has no probe models (yet). */
     static final String CULPRIT_UNAVAILABLE = "culprit search not available on this runner (the Android app runs no "
             + "probe models; run the variant on a board or locally with --find-culprits)";
+    static final String DIED = "the app's process died during this cell";
     private static final int OVERHEAD_READS = 20_000;
+    private static final SecureRandom TOKENS = new SecureRandom();
 
     private final Engine.Factory engines;
     private final Probes probes;
@@ -75,20 +83,14 @@ public final class Sweep {
 
         Loaded(File planFile) throws IOException, Schema.SchemaException {
             String text = new String(Files.readAllBytes(planFile.toPath()), StandardCharsets.UTF_8);
-            plan = Schema.fromJson(text, Plan.class, planFile.toString());
+            plan = Schema.fromJson(text, Plan.class, planFile.toString()).upgraded();
             planDir = planFile.getAbsoluteFile().getParentFile();
             inputs = InputSet.read(new File(planDir, plan.inputSet));
         }
 
-        /** A unit is measured in one go: one cell, or a baseline/candidate pair timed side by side. */
-        List<CellKey[]> units() {
-            List<CellKey[]> units = plan.pairs.isEmpty() ? new ArrayList<>() : plan.pairedCells();
-            if (plan.pairs.isEmpty()) {
-                for (CellKey key : plan.cells()) {
-                    units.add(new CellKey[] {key});
-                }
-            }
-            return units;
+        /** A gate's pair is never split nor half measured: both sides come from one session, block by block. */
+        boolean paired() {
+            return !plan.pairs.isEmpty();
         }
     }
 
@@ -97,15 +99,18 @@ public final class Sweep {
         return run(planFile, resultsDir, listener, null);
     }
 
-    /** ``only``: the id of one unit's first cell, measured alone (the host starts one process per unit); null: all. */
+    /**
+     * ``only``: the id of a cell whose unit alone is measured (the host starts one process per unit and names it by
+     * any of its cells: those already written are then skipped without starting the app); null: all.
+     */
     public List<CellResult> run(File planFile, File resultsDir, Listener listener, String only)
             throws IOException, Schema.SchemaException, Stopped {
         Loaded loaded = new Loaded(planFile);
         probes.resetPeak(); // unpacking the .npz is the runner's transient, not the model's peak
         Plan plan = loaded.plan;
-        List<CellKey[]> units = loaded.units();
+        List<CellKey[]> units = plan.units();
         if (only != null) {
-            units.removeIf(unit -> !unit[0].id().equals(only));
+            units.removeIf(unit -> !ids(Arrays.asList(unit)).contains(only));
             if (units.isEmpty()) {
                 throw new Schema.SchemaException(planFile + ": no unit " + only + " in this plan");
             }
@@ -115,7 +120,7 @@ public final class Sweep {
             total += unit.length;
         }
         List<CellResult> results = new ArrayList<>();
-        // One unit per process: the cool-down between cells falls before this one if the run has results.
+        // One unit per process: the cool-down between units falls before this one if the run has results.
         String[] earlier = resultsDir.list((dir, name) -> name.endsWith(".json") && !name.startsWith("."));
         boolean measuredBefore = only != null && earlier != null && earlier.length > 0;
         for (CellKey[] unit : units) {
@@ -124,98 +129,180 @@ public final class Sweep {
             for (int k = 0; k < unit.length; k++) {
                 CellResult result = outcome.results.get(k);
                 results.add(result);
-                listener.onCell(unit[k].id(), result.status, results.size(), total, outcome.skipped);
-            }
-            if (outcome.measured && Schema.TIMEOUT.equals(outcome.results.get(0).status)) {
-                throw new Stopped(unit[0].id() + " hung past " + plan.measure.cellTimeoutS + " s; resume to go on");
+                listener.onCell(unit[k].id(), result.status, results.size(), total, outcome.skipped[k]);
             }
         }
         return results;
     }
 
-    /** A unit's results: read back (skipped), measured now, or neither (recorded as crashed). */
+    private static List<String> ids(List<CellKey> keys) {
+        List<String> ids = new ArrayList<>();
+        for (CellKey key : keys) {
+            ids.add(key.id());
+        }
+        return ids;
+    }
+
+    /** A unit's results: each read back (skipped), measured now, or recorded as crashed. */
     private static final class Outcome {
         final List<CellResult> results;
-        final boolean skipped;
+        final boolean[] skipped;
         final boolean measured;
 
-        Outcome(List<CellResult> results, boolean skipped, boolean measured) {
+        Outcome(List<CellResult> results, boolean[] skipped, boolean measured) {
             this.results = results;
             this.skipped = skipped;
             this.measured = measured;
         }
     }
 
-    /** One unit: read back when written, crashed when its marker says the process died in it, else measured. */
-    private Outcome sweepUnit(Loaded loaded, CellKey[] unit, File resultsDir, boolean coolFirst)
-            throws IOException, Schema.SchemaException {
-        Plan plan = loaded.plan;
-        File[] outs = new File[unit.length];
-        File[] markers = new File[unit.length];
-        boolean written = true;
-        boolean died = false;
-        for (int k = 0; k < unit.length; k++) {
-            outs[k] = new File(resultsDir, unit[k].id() + ".json");
-            markers[k] = new File(resultsDir, "." + unit[k].id() + ".running");
-            written &= outs[k].isFile();
-            died |= markers[k].isFile();
-        }
-        List<CellResult> results = new ArrayList<>();
-        if (written) {
-            for (File out : outs) {
-                results.add(readResult(out));
-            }
-            return new Outcome(results, true, false);
-        }
-        if (died) {
-            for (CellKey key : unit) {
-                results.add(finish(header(plan, key), Schema.CRASHED, "the app's process died during this cell"));
-            }
-        } else {
-            if (coolFirst && plan.measure.cooldownS > 0) {
-                sleep(plan.measure.cooldownS); // heat from the last unit must not slow this one
-            }
-            for (int k = 0; k < unit.length; k++) {
-                AtomicFiles.write(markers[k], unit[k].id());
-            }
-            try {
-                results = timed(loaded, unit, resultsDir);
-            } catch (Engine.InputsDoNotFit e) {
-                for (File marker : markers) {
-                    Files.deleteIfExists(marker.toPath()); // nothing died: the input set is at fault
-                }
-                throw new Schema.SchemaException(e.getMessage());
-            }
-        }
-        // A half-written pair is measured again whole: both sides must come from one session.
-        for (int k = 0; k < unit.length; k++) {
-            AtomicFiles.write(outs[k], Schema.toJson(results.get(k)));
-            Files.deleteIfExists(markers[k].toPath());
-            Files.deleteIfExists(memoryFile(resultsDir, unit[k]).toPath());
-        }
-        return new Outcome(results, false, !died);
+    private static File resultFile(File resultsDir, CellKey key) {
+        return new File(resultsDir, key.id() + ".json");
+    }
+
+    /** Says the process is inside ``key``'s timing, and beside which cells (one id a line): see afterDeath. */
+    private static File marker(File resultsDir, CellKey key) {
+        return new File(resultsDir, "." + key.id() + ".running");
     }
 
     /**
-     * One paired side's memory as a cell of its own measures it: load, first run and warm-up in this
-     * (fresh) process, kept in a hidden file the pair then reads (device_runner/cell.py isolated_memory).
-     * Nothing is written for a side already measured, or one that cannot load (the pair says why).
+     * One unit: its written cells read back, the others measured together (device_runner's resume: a unit's
+     * missing cells are timed among themselves, each exactly once). A half-written pair is measured again whole.
+     */
+    private Outcome sweepUnit(Loaded loaded, CellKey[] unit, File resultsDir, boolean coolFirst)
+            throws IOException, Schema.SchemaException, Stopped {
+        List<CellKey> todo = new ArrayList<>();
+        for (CellKey key : unit) {
+            if (!resultFile(resultsDir, key).isFile()) {
+                todo.add(key);
+            }
+        }
+        if (loaded.paired() && !todo.isEmpty()) {
+            todo = Arrays.asList(unit);
+        }
+        List<List<CellKey>> groups = new ArrayList<>();
+        Map<String, CellResult> found = afterDeath(loaded, todo, resultsDir, groups);
+        for (List<CellKey> group : groups) {
+            if (coolFirst && loaded.plan.measure.cooldownS > 0) {
+                sleep(loaded.plan.measure.cooldownS); // heat from the last cells must not slow these
+            }
+            coolFirst = true;
+            found.putAll(measured(loaded, group, resultsDir));
+        }
+        List<String> measuring = ids(todo);
+        boolean[] skipped = new boolean[unit.length];
+        List<CellResult> results = new ArrayList<>();
+        for (int k = 0; k < unit.length; k++) {
+            skipped[k] = !measuring.contains(unit[k].id());
+            results.add(skipped[k] ? readResult(resultFile(resultsDir, unit[k])) : found.get(unit[k].id()));
+        }
+        return new Outcome(results, skipped, !groups.isEmpty());
+    }
+
+    /**
+     * The cells a process died in, recorded; the rest put in ``groups`` to be timed. A cell whose marker names it
+     * alone killed the process and is recorded as crashed (never retried forever); a cell whose marker names its
+     * group died with the group, and which cell did it is unknown, so each is timed alone (device_runner's sweep
+     * does the same). A pair is never split: a side alone has no blocks to pair, so both keep the crash. The
+     * cells without a marker are timed together.
+     */
+    private Map<String, CellResult> afterDeath(Loaded loaded, List<CellKey> keys, File resultsDir,
+            List<List<CellKey>> groups) throws IOException {
+        Map<String, CellResult> found = new HashMap<>();
+        List<CellKey> together = new ArrayList<>();
+        boolean pairDied = false;
+        for (CellKey key : keys) {
+            File marker = marker(resultsDir, key);
+            if (!marker.isFile()) {
+                together.add(key);
+            } else if (loaded.paired()) {
+                pairDied = true;
+            } else if (new String(Files.readAllBytes(marker.toPath()), StandardCharsets.UTF_8).contains("\n")) {
+                groups.add(Collections.singletonList(key));
+            } else {
+                found.put(key.id(), write(resultsDir, key, finish(header(loaded.plan, key), Schema.CRASHED, DIED)));
+            }
+        }
+        if (pairDied) {
+            for (CellKey key : keys) {
+                found.put(key.id(), write(resultsDir, key, finish(header(loaded.plan, key), Schema.CRASHED, DIED)));
+            }
+        } else if (!together.isEmpty()) {
+            groups.add(0, together);
+        }
+        return found;
+    }
+
+    /**
+     * ``keys`` timed together, each result written as it comes; a group (not a pair) whose timing threw is timed
+     * again cell by cell, here, so only the cell at fault keeps the failure; one that hung leaves its markers
+     * and stops the sweep, so the next process times its cells one by one. A cell or pair that hung is recorded
+     * as timeout and stops the sweep too: its thread still runs here, and would slow whatever came next.
+     */
+    private Map<String, CellResult> measured(Loaded loaded, List<CellKey> keys, File resultsDir)
+            throws IOException, Schema.SchemaException, Stopped {
+        String names = String.join("\n", ids(keys));
+        for (CellKey key : keys) {
+            AtomicFiles.write(marker(resultsDir, key), names);
+        }
+        List<CellResult> results;
+        try {
+            results = timed(loaded, keys, resultsDir);
+        } catch (Engine.InputsDoNotFit e) {
+            for (CellKey key : keys) {
+                Files.deleteIfExists(marker(resultsDir, key).toPath()); // nothing died: the input set is at fault
+            }
+            throw new Schema.SchemaException(e.getMessage());
+        }
+        boolean splits = keys.size() > 1 && !loaded.paired();
+        Map<String, CellResult> found = new HashMap<>();
+        if (results == null && splits) {
+            for (CellKey key : keys) {
+                found.putAll(measured(loaded, Collections.singletonList(key), resultsDir));
+            }
+            return found;
+        }
+        if (splits && Schema.TIMEOUT.equals(results.get(0).status)) {
+            throw new Stopped(String.join(", ", ids(keys)) + ", timed together, hung: " + results.get(0).message
+                    + "; resume to time each alone");
+        }
+        for (int k = 0; k < keys.size(); k++) {
+            found.put(keys.get(k).id(), write(resultsDir, keys.get(k), results.get(k)));
+        }
+        if (Schema.TIMEOUT.equals(results.get(0).status)) {
+            throw new Stopped(keys.get(0).id() + " hung: " + results.get(0).message + "; resume to go on");
+        }
+        return found;
+    }
+
+    private static CellResult write(File resultsDir, CellKey key, CellResult result) throws IOException {
+        AtomicFiles.write(resultFile(resultsDir, key), Schema.toJson(result));
+        Files.deleteIfExists(marker(resultsDir, key).toPath());
+        Files.deleteIfExists(memoryFile(resultsDir, key).toPath());
+        return result;
+    }
+
+    /**
+     * One side's memory as a cell of its own measures it: load, first run and warm-up in this (fresh) process,
+     * kept in a hidden file the unit then reads (device_runner/cell.py isolated_memory). Nothing is written for a
+     * side already measured, or one that cannot load (the unit says why).
      */
     public void measureMemory(File planFile, File resultsDir, String cellId) throws IOException, Schema.SchemaException {
         Loaded loaded = new Loaded(planFile);
         probes.resetPeak();
-        for (CellKey[] unit : loaded.units()) {
+        for (CellKey[] unit : loaded.plan.units()) {
             for (CellKey key : unit) {
                 File out = memoryFile(resultsDir, key);
                 if (!key.id().equals(cellId)) {
                     continue;
                 }
-                if (new File(resultsDir, key.id() + ".json").isFile() || out.isFile()) {
+                if (resultFile(resultsDir, key).isFile() || out.isFile()) {
                     return;
                 }
                 CellResult.Memory memory = onWorker(loaded.plan, () -> {
                     try (Side side = load(loaded, key)) {
-                        return side.ownMemory(side.peakLessSamples(probes.peakRssMb()));
+                        side.readPeak(probes);
+                        return side.ownMemory();
                     } catch (CannotRun e) {
                         return null;
                     }
@@ -255,131 +342,194 @@ public final class Sweep {
         }
     }
 
-    /** The unit on a worker thread, so a hung delegate becomes a timeout result instead of a silent stall. */
-    private List<CellResult> timed(Loaded loaded, CellKey[] unit, File resultsDir) {
+    /**
+     * The cells on a worker thread, so a hung delegate becomes a timeout result instead of a silent stall; cells
+     * timed together share the timeout of them all (as device_runner's sweep). Null: the timing threw, in a group
+     * that is not a pair (the caller times its cells one by one).
+     */
+    private List<CellResult> timed(Loaded loaded, List<CellKey> keys, File resultsDir) {
         Plan plan = loaded.plan;
+        double timeoutS = plan.measure.cellTimeoutS * keys.size();
         ExecutorService worker = Executors.newSingleThreadExecutor();
         try {
-            Future<List<CellResult>> future = worker.submit(() -> unit.length == 2
-                    ? pair(loaded, unit[0], unit[1], resultsDir)
-                    : Collections.singletonList(cell(loaded, unit[0])));
-            return future.get((long) (plan.measure.cellTimeoutS * 1000), TimeUnit.MILLISECONDS);
+            Future<List<CellResult>> future = worker.submit(() -> unit(loaded, keys, resultsDir));
+            return future.get((long) (timeoutS * 1000), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
-            return failed(plan, unit, Schema.TIMEOUT, "no result within " + plan.measure.cellTimeoutS + " s");
+            return failed(plan, keys, Schema.TIMEOUT, "no result within " + timeoutS + " s");
         } catch (ExecutionException e) {
             if (e.getCause() instanceof Engine.InputsDoNotFit) {
                 throw (Engine.InputsDoNotFit) e.getCause(); // every cell would fail alike: the sweep stops, saying why
             }
-            return failed(plan, unit, Schema.CRASHED, String.valueOf(e.getCause()));
+            return keys.size() > 1 && !loaded.paired() ? null : failed(plan, keys, Schema.CRASHED,
+                    String.valueOf(e.getCause()));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return failed(plan, unit, Schema.CRASHED, "interrupted");
+            return failed(plan, keys, Schema.CRASHED, "interrupted");
         } finally {
             worker.shutdownNow();
         }
     }
 
-    private List<CellResult> failed(Plan plan, CellKey[] unit, String status, String message) {
+    private List<CellResult> failed(Plan plan, List<CellKey> keys, String status, String message) {
         List<CellResult> out = new ArrayList<>();
-        for (CellKey key : unit) {
+        for (CellKey key : keys) {
             out.add(finish(header(plan, key), status, message));
         }
         return out;
     }
 
-    CellResult cell(Loaded loaded, CellKey key) {
-        Side side;
-        try {
-            side = load(loaded, key);
-        } catch (CannotRun e) {
-            return e.result;
-        }
-        try (Side s = side) {
-            Plan.Measurement m = loaded.plan.measure;
-            double overheadNs = RunLoop.timerOverheadNs(clock, OVERHEAD_READS);
-            Noise.Guard guard = noise.start(key.threads);
-            RunLoop.bounded(s.engine::invoke, m.runs, m.minS, m.maxS, clock, s.samples);
-            s.conditions = guard.finish();
-            double peak = s.peakLessSamples(probes.peakRssMb()); // before the summary, the accuracy pass, the references
-            s.memory = s.sharedProcess ? s.sharedMemory() : s.ownMemory(peak);
-            return result(s, loaded, overheadNs);
-        } catch (RuntimeException e) {
-            return finish(side.result, Schema.CRASHED, e.toString());
-        }
-    }
-
     /**
-     * Which side times each block: 0 1 1 0 0 1 1 0 ..., {@code blocks} blocks a side, so drift hits
-     * both alike (device_runner/cell.py's abba).
+     * Which side times each block of a round: forward on even rounds, backward on odd ones (two sides: A B, B A,
+     * A B, ... the gate's ABBA order), so a drift over the rounds hits every side alike (cell.py's serpentine).
      */
-    static int[] abba(int blocks) {
-        int[] order = new int[2 * blocks];
-        for (int k = 0; k < order.length; k++) {
-            order[k] = k % 4 == 0 || k % 4 == 3 ? 0 : 1;
+    static int[] serpentine(int sides, int round) {
+        int[] order = new int[sides];
+        for (int k = 0; k < sides; k++) {
+            order[k] = round % 2 == 0 ? k : sides - 1 - k;
         }
         return order;
     }
 
+    /** How a unit's blocks stopped. */
+    static final class Stop {
+        final int rounds;
+        final StopRule.Verdict verdict;
+
+        Stop(int rounds, StopRule.Verdict verdict) {
+            this.rounds = rounds;
+            this.verdict = verdict;
+        }
+    }
+
     /**
-     * Baseline and candidate loaded side by side and timed in interleaved ABBA blocks (the gate's
-     * paired mode), as device_runner/cell.py's run_pair. Loaded second, a side would find the
-     * runtime's start-up paid by the first: each side's memory is the one measured in a process of its
-     * own (measureMemory), or, without it, both say which figures they lack. A side that cannot run
-     * gets its status; the other is then measured on its own, as an ordinary cell.
+     * Every side timed in rounds of one block each, in serpentine order, until the stop rule says so (fixed
+     * rounds, or adaptive). A block is at least ceil(runs / rounds) runs and minS / rounds seconds, so a fixed
+     * cell still gets its runs and seconds (cell.py's time_blocks).
      */
-    List<CellResult> pair(Loaded loaded, CellKey baseline, CellKey candidate, File resultsDir) {
-        CellKey[] keys = {baseline, candidate};
-        Side[] sides = new Side[2];
-        CellResult[] failures = new CellResult[2];
-        for (int k = 0; k < 2; k++) {
-            try {
-                sides[k] = load(loaded, keys[k]);
-            } catch (CannotRun e) {
-                failures[k] = e.result;
+    private Stop timeBlocks(List<Side> sides, Plan.Measurement m) {
+        StopRule rule = StopRule.of(m, sides.size());
+        int perBlock = (m.runs + rule.rounds - 1) / rule.rounds;
+        double blockS = m.minS / rule.rounds;
+        List<List<Double>> medians = new ArrayList<>();
+        for (Side side : sides) {
+            medians.add(side.blockMedians);
+        }
+        int round = 0;
+        while (true) {
+            for (int index : serpentine(sides.size(), round)) {
+                Side side = sides.get(index);
+                int before = side.samples.size();
+                long start = clock.nanoTime();
+                side.blockLengths.add(RunLoop.bounded(side.engine::invoke, perBlock, blockS, m.maxS, clock,
+                        side.samples));
+                side.timedNs += clock.nanoTime() - start;
+                side.readPeak(probes); // the block's median copies the block
+                side.blockMedians.add(Intervals.median(toDoubles(side.samples.since(before))));
+            }
+            probes.resetPeak(); // so that copy, the runner's, is not the next block's peak
+            round++;
+            long timedNs = 0;
+            for (Side side : sides) {
+                timedNs += side.timedNs;
+            }
+            StopRule.Verdict verdict = rule.decide(round, timedNs / (double) sides.size() / 1e9, medians);
+            if (verdict.stop != null) {
+                return new Stop(round, verdict);
             }
         }
-        if (failures[0] != null || failures[1] != null) {
-            List<CellResult> out = new ArrayList<>();
-            for (int k = 0; k < 2; k++) {
-                if (sides[k] != null) {
-                    sides[k].close(); // measured alone, from a fresh load, as Python does
+    }
+
+    private static double[] toDoubles(long[] values) {
+        double[] out = new double[values.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = values[i];
+        }
+        return out;
+    }
+
+    /**
+     * One cell, or the cells of one unit (a gate's pair, the variants of one configuration) loaded side by side and
+     * timed in alternating blocks, so block k of each ran beside block k of the others: one time base (cell.py's
+     * run_group). A cell that cannot run gets its status and the others go on. Loaded beside others, a side would
+     * find the runtime's start-up paid, or their heap in its peak: its memory is the one measured in a process of
+     * its own (measureMemory), else it says which figures it lacks. Null: the timing threw, in a group that is not
+     * a pair (each cell is then timed alone).
+     */
+    List<CellResult> unit(Loaded loaded, List<CellKey> keys, File resultsDir) {
+        CellResult[] out = new CellResult[keys.size()];
+        List<Side> sides = new ArrayList<>();
+        List<Integer> at = new ArrayList<>(); // each side's index in keys
+        try {
+            for (int k = 0; k < keys.size(); k++) {
+                try {
+                    sides.add(load(loaded, keys.get(k)));
+                    at.add(k);
+                } catch (CannotRun e) {
+                    out[k] = e.result;
                 }
             }
-            for (int k = 0; k < 2; k++) {
-                out.add(failures[k] != null ? failures[k] : cell(loaded, keys[k]));
+            if (!sides.isEmpty()) {
+                timeSides(loaded, keys.size(), sides, resultsDir);
+                for (int s = 0; s < sides.size(); s++) {
+                    out[at.get(s)] = result(sides.get(s), loaded);
+                }
             }
-            return out;
-        }
-        try (Side a = sides[0]; Side b = sides[1]) {
-            CellResult.Memory[] alone = {isolatedMemory(resultsDir, baseline), isolatedMemory(resultsDir, candidate)};
-            for (int k = 0; k < 2; k++) {
-                sides[k].memory = alone[0] != null && alone[1] != null ? alone[k] : sides[k].sharedMemory();
-            }
-            Plan.Measurement m = loaded.plan.measure;
-            int blocks = Math.max(1, m.blocks);
-            int perBlock = Math.max(1, m.runs / blocks);
-            double overheadNs = RunLoop.timerOverheadNs(clock, OVERHEAD_READS);
-            Noise.Guard guard = noise.start(baseline.threads);
-            for (int index : abba(blocks)) {
-                Side side = index == 0 ? a : b;
-                side.blockLengths.add(RunLoop.bounded(side.engine::invoke, perBlock, m.minS / blocks, m.maxS, clock,
-                        side.samples));
-            }
-            CellResult.Conditions conditions = guard.finish();
-            a.conditions = conditions;
-            b.conditions = conditions;
-            List<CellResult> out = new ArrayList<>();
-            out.add(result(a, loaded, overheadNs));
-            out.add(result(b, loaded, overheadNs));
-            return out;
+        } catch (Engine.InputsDoNotFit e) {
+            throw e; // the input set, not a cell, is at fault: the sweep stops saying so
         } catch (RuntimeException e) {
-            // As a pair process that dies in device_runner: neither side has a measurement.
-            List<CellResult> out = new ArrayList<>();
-            for (Side side : sides) {
-                out.add(finish(side.result, Schema.CRASHED, e.toString()));
+            if (keys.size() > 1 && !loaded.paired()) {
+                return null;
             }
-            return out;
+            for (int s = 0; s < sides.size(); s++) { // as a pair process that dies: neither side has a measurement
+                out[at.get(s)] = finish(sides.get(s).result, Schema.CRASHED, e.toString());
+            }
+        } finally {
+            for (Side side : sides) {
+                side.close();
+            }
         }
+        return Arrays.asList(out);
+    }
+
+    /** The sides' blocks, conditions, schedule and memory (everything but the scored outputs). */
+    private void timeSides(Loaded loaded, int unitSize, List<Side> sides, File resultsDir) {
+        double overheadNs = RunLoop.timerOverheadNs(clock, OVERHEAD_READS);
+        Noise.Guard guard = noise.start(sides.get(0).result.threads);
+        Stop stop = timeBlocks(sides, loaded.plan.measure);
+        CellResult.Conditions conditions = guard.finish();
+        String group = sides.size() > 1 ? token() : "";
+        for (int s = 0; s < sides.size(); s++) {
+            Side side = sides.get(s);
+            side.overheadNs = overheadNs;
+            side.conditions = conditions;
+            CellResult.Schedule schedule = new CellResult.Schedule();
+            schedule.group = group;
+            schedule.groupSize = sides.size();
+            schedule.rounds = stop.rounds;
+            schedule.stop = stop.verdict.stop;
+            schedule.precision = loaded.plan.measure.precision;
+            schedule.halfWidth = stop.verdict.halfWidths.get(s);
+            schedule.timedS = side.timedNs / 1e9;
+            side.schedule = schedule;
+            side.readPeak(probes); // before the summary, the accuracy pass, the references
+            if (unitSize > 1) {
+                CellResult.Memory alone = isolatedMemory(resultsDir, side.key());
+                side.memory = alone != null ? alone : side.sharedMemory();
+            } else {
+                side.memory = side.sharedProcess ? side.sharedMemory() : side.ownMemory();
+            }
+        }
+    }
+
+    /** A group's token, shared by the cells timed together (cell.py's secrets.token_hex(6)). */
+    private static String token() {
+        byte[] bytes = new byte[6];
+        TOKENS.nextBytes(bytes);
+        StringBuilder hex = new StringBuilder();
+        for (byte b : bytes) {
+            hex.append(String.format("%02x", b & 0xff));
+        }
+        return hex.toString();
     }
 
     private static CellResult.Memory isolatedMemory(File resultsDir, CellKey key) {
@@ -387,7 +537,7 @@ public final class Sweep {
         try {
             return file.isFile() ? readResult(file).memory : null;
         } catch (IOException | Schema.SchemaException e) {
-            return null; // a torn or foreign file: the pair says what it lacks instead
+            return null; // a torn or foreign file: the side says what it lacks instead
         }
     }
 
@@ -403,6 +553,11 @@ public final class Sweep {
         int warmupRuns;
         SampleBuffer samples = new SampleBuffer(1); // sized from the warm-up's speed once it has run
         final List<Integer> blockLengths = new ArrayList<>();
+        final List<Double> blockMedians = new ArrayList<>(); // ns, one a block: what the stop rule reads
+        long timedNs;
+        double overheadNs;
+        Double peakMb; // the process's peak less the sample buffer, the highest read
+        CellResult.Schedule schedule;
         CellResult.Memory memory;
         CellResult.Conditions conditions;
 
@@ -415,12 +570,20 @@ public final class Sweep {
             this.sharedProcess = sharedProcess;
         }
 
-        /** The process's peak less the sample buffer (resident since before the timed loop): the model's alone. */
-        double peakLessSamples(double peakMb) {
-            return peakMb - samples.bytes() / (double) (1 << 20);
+        CellKey key() {
+            return new CellKey(result.variant, result.delegate, result.threads, result.api);
         }
 
-        CellResult.Memory ownMemory(double peakMb) {
+        /**
+         * VmHWM less the sample buffer (resident since before the timed loop), kept if higher than the last
+         * reading: the same model reports the same peak however long it is timed.
+         */
+        void readPeak(Probes probes) {
+            double peak = probes.peakRssMb() - samples.bytes() / (double) (1 << 20);
+            peakMb = peakMb == null ? peak : Math.max(peakMb, peak);
+        }
+
+        CellResult.Memory ownMemory() {
             CellResult.Memory memory = new CellResult.Memory();
             memory.rssBeforeMb = rssBefore;
             memory.rssAfterLoadMb = rssAfter;
@@ -594,13 +757,17 @@ public final class Sweep {
      * A timed side's result: timing, memory, every output scored over the whole input set, the numerics
      * check against the same variant on the host's reference kernels, delegation (cell.py's _result).
      */
-    private CellResult result(Side side, Loaded loaded, double overheadNs) {
+    private CellResult result(Side side, Loaded loaded) {
         CellResult result = side.result;
         Plan plan = loaded.plan;
         InputSet inputs = loaded.inputs;
-        result.timing = RunLoop.summarize(side.samples.toArray(), side.initNs, side.firstNs, side.warmupRuns, overheadNs);
-        result.timing.blockLengths = new ArrayList<>(side.blockLengths);
+        result.timing = RunLoop.summarize(side.samples.toArray(), side.initNs, side.firstNs, side.warmupRuns,
+                side.overheadNs);
+        if (side.blockLengths.size() > 1) { // one block is the whole run: nothing to split (as cell.py writes it)
+            result.timing.blockLengths = new ArrayList<>(side.blockLengths);
+        }
         result.memory = side.memory;
+        result.schedule = side.schedule;
         result.conditions = side.conditions;
         CellKey key = new CellKey(result.variant, result.delegate, result.threads, result.api);
         File file = new File(loaded.planDir, plan.variant(key.variant).file);

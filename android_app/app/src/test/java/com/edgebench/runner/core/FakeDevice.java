@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -35,9 +36,11 @@ final class FakeDevice implements Engine.Factory, Probes {
 
     final List<String> opened = new ArrayList<>();
     long hangMillis = 0; // > 0: invoke sleeps this long (a hung delegate)
+    long workNanos = 0; // > 0: invoke keeps the CPU busy this long (a model that takes time, without a sleep's jitter)
     final Set<String> failingVariants = new HashSet<>(); // their delegate cannot prepare the graph
     final List<String> invoked = new ArrayList<>(); // the variant of every invoke, in order
     final Map<String, UnaryOperator<float[]>> corrupting = new HashMap<>(); // delegate -> what it does to outputs
+    final Map<String, Integer> throwingFrom = new HashMap<>(); // variant -> its invoke that throws first (1-based)
     int outputCount = 1; // the classifier's outputs: output j is the class of (sum + j)
     Integer inputCount; // the inputs the model takes; null: any number
     int thermalStatus = 0;
@@ -170,6 +173,13 @@ final class FakeDevice implements Engine.Factory, Probes {
         @Override
         public void invoke() {
             device.invoked.add(key.variant);
+            Integer from = device.throwingFrom.get(key.variant);
+            if (from != null && Collections.frequency(device.invoked, key.variant) >= from) {
+                throw new IllegalStateException(key.variant + ": the runtime aborted the invoke");
+            }
+            for (long end = System.nanoTime() + device.workNanos; System.nanoTime() < end; ) {
+                Thread.onSpinWait();
+            }
             if (device.hangMillis > 0) {
                 try {
                     Thread.sleep(device.hangMillis);

@@ -25,12 +25,15 @@ import java.util.Map;
  *   java JvmRunner echo-plan PLAN OUT
  *   java JvmRunner sweep PLAN RESULTS_DIR [--unit CELL_ID | --memory CELL_ID]
  *       environment: FAKE_PHONE_CORRUPT=DELEGATE (its outputs reversed), FAKE_PHONE_THERMAL=STATUS,
+ *       FAKE_PHONE_INVOKE_US=MICROSECONDS (each invoke busy that long; default: near-instant),
  *       FAKE_PHONE_MACHINE=DIR (its /proc and /sys: an empty folder is a phone that hides them all)
  *   java JvmRunner numerics IN.json       {outputs, reference, names, classes, min_agreement, min_cosine, delegate}
  *   java JvmRunner score IN.json          {outputs, labels, reference, task, names[, labels_output]}
  *       (arrays as {"shape": one sample's, "rows": one flat row per sample, "integer": stored as integers})
  *   java JvmRunner reasons IN.json        {threads, cores, before, during, after}
  *   java JvmRunner noise-constants
+ *   java JvmRunner stop-rule IN.json      {precision, min_s, max_s, rounds, floor, alpha, round, elapsed_s, medians}
+ *       (StopRule.decide after ``round`` rounds: {stop, half_widths}, as intervals.StopRule's Verdict)
  *   java JvmRunner model-ops MODEL.tflite   {total, dispatch}: the main subgraph's nodes (ModelOps)
  *   java JvmRunner precision MODEL.tflite   {integer_arithmetic, outputs: [{step, low, high}], stateful, signature_outputs}
  */
@@ -75,6 +78,27 @@ public final class JvmRunner {
                 out.put("signature_outputs", ModelOps.signatureOutputs(model));
                 System.out.println(SNAKE.toJson(out));
             }
+            case "stop-rule" -> {
+                JsonObject in = JsonParser.parseString(read(args[1])).getAsJsonObject();
+                JsonElement floor = in.get("floor");
+                StopRule rule = new StopRule(in.get("precision").getAsDouble(), in.get("min_s").getAsDouble(),
+                        in.get("max_s").getAsDouble(), in.get("rounds").getAsInt(),
+                        floor.isJsonNull() ? null : floor.getAsDouble(), in.get("alpha").getAsDouble());
+                List<List<Double>> medians = new ArrayList<>();
+                for (JsonElement side : in.getAsJsonArray("medians")) {
+                    List<Double> values = new ArrayList<>();
+                    for (JsonElement v : side.getAsJsonArray()) {
+                        values.add(v.getAsDouble());
+                    }
+                    medians.add(values);
+                }
+                StopRule.Verdict verdict = rule.decide(in.get("round").getAsInt(), in.get("elapsed_s").getAsDouble(),
+                        medians);
+                Map<String, Object> out = new LinkedHashMap<>();
+                out.put("stop", verdict.stop);
+                out.put("half_widths", verdict.halfWidths);
+                System.out.println(SNAKE.toJson(out));
+            }
             case "noise-constants" -> {
                 Map<String, Object> constants = new LinkedHashMap<>();
                 constants.put("window_s", Noise.WINDOW_S);
@@ -98,6 +122,8 @@ public final class JvmRunner {
         if (corrupt != null && !corrupt.isEmpty()) {
             device.corrupting.put(corrupt, FakeDevice.REVERSE);
         }
+        String work = System.getenv("FAKE_PHONE_INVOKE_US");
+        device.workNanos = work == null || work.isEmpty() ? 0 : Long.parseLong(work) * 1000;
         String thermal = System.getenv("FAKE_PHONE_THERMAL");
         device.thermalStatus = thermal == null || thermal.isEmpty() ? 0 : Integer.parseInt(thermal);
         String machine = System.getenv("FAKE_PHONE_MACHINE"); // where its /proc and /sys are; this host's by default

@@ -12,7 +12,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
+import java.util.Random;
 import org.junit.Before;
 import org.junit.Rule;
 import org.junit.Test;
@@ -47,6 +49,7 @@ public class SweepTest {
         plan.measure.runs = 5;
         plan.measure.minS = 0;
         plan.measure.warmupMinS = 0;
+        plan.measure.interleave = false; // each cell alone (plans before 1.5); the interleaved units are tested below
         planFile = new File(planDir, "plan.json");
         Files.write(planFile.toPath(), Schema.toJson(plan).getBytes(StandardCharsets.UTF_8));
         results = new File(tmp.getRoot(), "results");
@@ -89,7 +92,9 @@ public class SweepTest {
         assertEquals(101.0 - 100.0, ok.memory.loadDeltaMb, 0); // the fake's RSS grows by one per engine
         assertTrue(ok.memory.peakRssMb < 200.0); // the process's 200 MB less the runner's own sample buffer
         assertEquals(ok.memory.peakRssMb - 100.0, ok.memory.modelPeakMb, 1e-9); // above the RSS before the load
-        assertEquals(1, device.peakResets); // once the input set is unpacked, before any model is loaded
+        // once the input set is unpacked, before any model is loaded; then after each round of blocks (one a
+        // cell timed alone as asked), so the runner's copy of a block for its median is no model's peak
+        assertEquals(1 + 2, device.peakResets);
         assertEquals("NNAPI needs Android 8.1", cells.get(1).message);
         assertEquals("fake-litert", cells.get(1).device.runtime);
         String written = new String(Files.readAllBytes(new File(results, "fp32.xnnpack.interpreter.t1.json").toPath()),
@@ -293,23 +298,28 @@ public class SweepTest {
         Files.write(planFile.toPath(), Schema.toJson(plan).getBytes(StandardCharsets.UTF_8));
     }
 
-    /** "A4" for four invokes of the baseline in a row, "B8" for eight of the candidate. */
+    /** "A4" for four invokes of the baseline in a row, "B8" for eight of the candidate ("F", "I": fp32, int8). */
     private List<String> runLengths(List<String> variants) {
         List<String> runs = new ArrayList<>();
         String last = null;
         int count = 0;
         for (String variant : variants) {
             if (!variant.equals(last) && last != null) {
-                runs.add((last.startsWith("baseline") ? "A" : "B") + count);
+                runs.add(letter(last) + count);
                 count = 0;
             }
             last = variant;
             count++;
         }
         if (last != null) {
-            runs.add((last.startsWith("baseline") ? "A" : "B") + count);
+            runs.add(letter(last) + count);
         }
         return runs;
+    }
+
+    private static String letter(String variant) {
+        return variant.startsWith("baseline") ? "A" : variant.startsWith("candidate") ? "B"
+                : variant.substring(0, 1).toUpperCase(java.util.Locale.ROOT);
     }
 
     @Test
@@ -319,23 +329,43 @@ public class SweepTest {
         assertEquals(List.of(
                 "baseline.fp32.xnnpack.interpreter.t1 ok 1/2",
                 "candidate.fp32.xnnpack.interpreter.t1 ok 2/2"), events);
-        // each side's first inference and one warm-up; then blocks A B B A A B of 13 // 3 = 4 runs;
-        // then each side's three accuracy inputs
-        assertEquals(List.of("A2", "B2", "A4", "B8", "A8", "B4", "A3", "B3"), runLengths(device.invoked));
+        // each side's first inference and one warm-up; then blocks A B B A A B of ceil(13 / 3) = 5 runs (at least
+        // the runs asked, as device_runner's blocks); then each side's three accuracy inputs
+        assertEquals(List.of("A2", "B2", "A5", "B10", "A10", "B5", "A3", "B3"), runLengths(device.invoked));
+        String group = cells.get(0).schedule.group;
+        assertEquals(12, group.length()); // a token the two sides share: their blocks pair
         for (CellResult side : cells) {
-            assertEquals(side.variant, List.of(4, 4, 4), side.timing.blockLengths);
-            assertEquals(12, side.timing.samplesMs.size()); // the blocks split the samples exactly
+            assertEquals(side.variant, List.of(5, 5, 5), side.timing.blockLengths);
+            assertEquals(15, side.timing.samplesMs.size()); // the blocks split the samples exactly
+            assertEquals(group, side.schedule.group);
+            assertEquals(2, side.schedule.groupSize);
+            assertEquals(3, side.schedule.rounds);
+            assertEquals(StopRule.Reason.FIXED, side.schedule.stop);
             assertEquals(List.of(true, true, false), side.accuracy.correct);
         }
         String written = new String(Files.readAllBytes(
                 new File(results, "candidate.fp32.xnnpack.interpreter.t1.json").toPath()), StandardCharsets.UTF_8);
-        assertEquals(List.of(4, 4, 4), Schema.fromJson(written, CellResult.class, "r").timing.blockLengths);
+        CellResult read = Schema.fromJson(written, CellResult.class, "r");
+        assertEquals(List.of(5, 5, 5), read.timing.blockLengths);
+        assertEquals(group, read.schedule.group);
+        assertTrue(written, written.contains("\"stop\": \"fixed\"")); // the JSON's words, as protocol.py's StopReason
+    }
+
+    /** Rounds 0 .. rounds-1 of the serpentine order, one after the other. */
+    private static int[] serpentine(int sides, int rounds) {
+        int[] order = new int[sides * rounds];
+        for (int round = 0; round < rounds; round++) {
+            System.arraycopy(Sweep.serpentine(sides, round), 0, order, round * sides, sides);
+        }
+        return order;
     }
 
     @Test
-    public void abbaGivesEachSideHalfTheBlocksInMirroredOrder() {
-        assertArrayEquals(new int[] {0, 1, 1, 0, 0, 1, 1, 0}, Sweep.abba(4));
-        assertArrayEquals(new int[] {0, 1, 1, 0, 0, 1}, Sweep.abba(3));
+    public void serpentineRoundsGoForwardThenBackSoTwoSidesAreAbba() {
+        assertArrayEquals(new int[] {0, 1, 1, 0, 0, 1, 1, 0}, serpentine(2, 4));
+        assertArrayEquals(new int[] {0, 1, 1, 0, 0, 1}, serpentine(2, 3));
+        assertArrayEquals(new int[] {0, 1, 2, 2, 1, 0, 0, 1, 2}, serpentine(3, 3));
+        assertArrayEquals(new int[] {0, 0, 0}, serpentine(1, 3));
     }
 
     @Test
@@ -354,6 +384,8 @@ public class SweepTest {
             assertEquals(Schema.OK, alone.status);
             assertEquals(13, alone.timing.samplesMs.size()); // an ordinary cell: every run, no blocks
             assertEquals(List.of(), alone.timing.blockLengths);
+            assertEquals("", alone.schedule.group); // timed alone: no block to pair
+            assertEquals(1, alone.schedule.groupSize);
             assertFalse(device.invoked.contains(broken));
         }
     }
@@ -376,7 +408,7 @@ public class SweepTest {
         assertEquals(List.of(
                 "baseline.fp32.xnnpack.interpreter.t1 ok 1/2",
                 "candidate.fp32.xnnpack.interpreter.t1 ok 2/2"), events);
-        assertEquals(List.of(4, 4, 4), cells.get(1).timing.blockLengths);
+        assertEquals(List.of(5, 5, 5), cells.get(1).timing.blockLengths);
     }
 
     @Test
@@ -425,5 +457,181 @@ public class SweepTest {
         assertEquals(Schema.CRASHED, cells.get(1).status);
         assertEquals(List.of(), device.opened);
         assertEquals(2, resultFiles().length); // and no marker left
+    }
+
+    // ---- interleaved units (plan 1.5+): the variants of one configuration timed together, adaptive stop ----
+
+    /** The plan of writePlan with the variants of each configuration timed together, as `run` writes it. */
+    private Plan interleaved(int blocks, int runs) throws Exception {
+        String text = new String(Files.readAllBytes(planFile.toPath()), StandardCharsets.UTF_8);
+        Plan plan = Schema.fromJson(text, Plan.class, "plan");
+        plan.measure.interleave = true;
+        plan.measure.blocks = blocks;
+        plan.measure.runs = runs;
+        save(plan);
+        return plan;
+    }
+
+    private void save(Plan plan) throws Exception {
+        Files.write(planFile.toPath(), Schema.toJson(plan).getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    public void theVariantsOfOneConfigurationAreTimedTogetherInSerpentineBlocksSharingAGroup() throws Exception {
+        interleaved(4, 8);
+        List<CellResult> cells = sweep();
+        assertEquals(List.of( // device_runner's units: per delegate, its variants
+                "fp32.xnnpack.interpreter.t1 ok 1/6",
+                "int8.xnnpack.interpreter.t1 ok 2/6",
+                "fp32.nnapi.interpreter.t1 delegate_unavailable 3/6",
+                "int8.nnapi.interpreter.t1 delegate_unavailable 4/6",
+                "fp32.gpu.interpreter.t1 delegate_failed 5/6",
+                "int8.gpu.interpreter.t1 delegate_failed 6/6"), events);
+        // each side's first inference and warm-up; blocks of ceil(8 / 4) = 2 runs, F I, I F, F I, I F; then each
+        // side's three accuracy inputs
+        assertEquals(List.of("F2", "I2", "F2", "I4", "F4", "I4", "F5", "I3"), runLengths(device.invoked));
+        CellResult fp32 = cells.get(0);
+        CellResult int8 = cells.get(1);
+        assertEquals(12, fp32.schedule.group.length());
+        for (CellResult side : List.of(fp32, int8)) {
+            assertEquals(fp32.schedule.group, side.schedule.group);
+            assertEquals(2, side.schedule.groupSize);
+            assertEquals(4, side.schedule.rounds);
+            assertEquals(StopRule.Reason.FIXED, side.schedule.stop);
+            assertEquals(0.0, side.schedule.precision, 0);
+            assertEquals(null, side.schedule.halfWidth); // 4 blocks cannot give a 95 % interval of the median
+            assertTrue(side.schedule.timedS > 0);
+            assertEquals(List.of(2, 2, 2, 2), side.timing.blockLengths);
+            // loaded beside the other: the figures another load paid for are said to be missing, never given
+            assertEquals(List.of("load_delta_mb", "peak_rss_mb", "model_peak_mb"), side.memory.missing);
+        }
+        assertEquals(null, cells.get(2).schedule); // never timed: no schedule, as device_runner writes it
+    }
+
+    @Test
+    public void aUnitIsNamedByAnyOfItsCellsAndTakesEachSidesMemoryMeasuredAlone() throws Exception {
+        interleaved(4, 8);
+        for (String side : List.of("fp32.xnnpack.interpreter.t1", "int8.xnnpack.interpreter.t1")) {
+            FakeDevice fresh = new FakeDevice(); // a process of its own: nothing opened before
+            new Sweep(fresh, fresh, Clock.SYSTEM, new Noise(tmp.getRoot(), fresh, Clock.SYSTEM, 0.001))
+                    .measureMemory(planFile, results, side);
+        }
+        List<CellResult> cells = newSweep().run(planFile, results, (id, status, index, total, skipped) -> { },
+                "int8.xnnpack.interpreter.t1"); // the host's line for the second cell of the unit
+        assertEquals(List.of("fp32.xnnpack.interpreter.t1", "int8.xnnpack.interpreter.t1"), device.opened);
+        for (CellResult side : cells) {
+            assertEquals(side.variant, List.of(), side.memory.missing);
+            assertEquals(1.0, side.memory.loadDeltaMb, 0);
+        }
+        assertEquals(List.of("fp32.xnnpack.interpreter.t1.json", "int8.xnnpack.interpreter.t1.json"),
+                List.of(resultFiles())); // the memory files gone with the unit written
+    }
+
+    /** A clock whose every read is ``tick`` ns after the last: each timed run takes exactly one tick. */
+    private static Clock ticking(long tick) {
+        long[] now = {0};
+        return () -> now[0] += tick;
+    }
+
+    private Sweep sweepWith(Clock clock) {
+        File machine = new File(tmp.getRoot(), "machine");
+        machine.mkdirs();
+        return new Sweep(device, device, clock, new Noise(machine, device, Clock.SYSTEM, 0.001));
+    }
+
+    @Test
+    public void anAdaptiveUnitStopsOnceEverySidesIntervalIsWithinThePrecisionAfterTenBlocks() throws Exception {
+        Plan plan = interleaved(20, 5);
+        plan.measure.precision = 0.05;
+        plan.measure.delegates = new ArrayList<>(List.of("xnnpack"));
+        save(plan);
+        List<CellResult> cells = sweepWith(ticking(500)).run(planFile, results, (id, status, index, total, s) -> { });
+        for (CellResult side : cells) {
+            assertEquals(StopRule.Reason.PRECISION, side.schedule.stop);
+            assertEquals(Intervals.MIN_BLOCKS, side.schedule.rounds); // every run one tick: no spread at all
+            assertEquals(0.0, side.schedule.halfWidth, 0);
+            assertEquals(0.05, side.schedule.precision, 0);
+            assertEquals(Collections.nCopies(10, 1), side.timing.blockLengths); // ceil(5 / 20) runs a block
+            assertEquals(cells.get(0).schedule.group, side.schedule.group);
+        }
+    }
+
+    @Test
+    public void anAdaptiveUnitThatNeverGetsPreciseStopsAtMaxSecs() throws Exception {
+        Plan plan = interleaved(20, 5);
+        plan.measure.precision = 0.001;
+        plan.measure.maxS = 1e-4; // 100 us of timed runs a side
+        plan.measure.delegates = new ArrayList<>(List.of("xnnpack"));
+        save(plan);
+        Random random = new Random(3);
+        long[] now = {0};
+        Clock noisy = () -> now[0] += 100 + random.nextInt(5000);
+        for (CellResult side : sweepWith(noisy).run(planFile, results, (id, status, index, total, s) -> { })) {
+            assertEquals(StopRule.Reason.BOUND, side.schedule.stop);
+            assertTrue(side.schedule.timedS * 1e9 >= 0.5e5); // the two sides' mean reached max_s
+            assertEquals(side.schedule.rounds, side.timing.blockLengths.size());
+        }
+    }
+
+    @Test
+    public void aGroupWhoseProcessDiedIsTimedCellByCellAndOnlyTheCellThatDiedAloneIsCrashed() throws Exception {
+        interleaved(4, 8);
+        assertTrue(results.mkdirs());
+        String group = "fp32.xnnpack.interpreter.t1\nint8.xnnpack.interpreter.t1";
+        Files.write(new File(results, ".fp32.xnnpack.interpreter.t1.running").toPath(), group.getBytes(StandardCharsets.UTF_8));
+        Files.write(new File(results, ".int8.xnnpack.interpreter.t1.running").toPath(),
+                "int8.xnnpack.interpreter.t1".getBytes(StandardCharsets.UTF_8)); // the next process died timing int8 alone
+        List<CellResult> cells = sweep();
+        assertEquals(Schema.OK, cells.get(0).status);
+        assertEquals("", cells.get(0).schedule.group); // timed alone this time
+        assertEquals(Schema.CRASHED, cells.get(1).status);
+        assertEquals(Sweep.DIED, cells.get(1).message);
+        assertFalse(device.opened.contains("int8.xnnpack.interpreter.t1")); // never retried forever
+        assertEquals(6, resultFiles().length); // and no marker left
+    }
+
+    @Test
+    public void aGroupWhoseTimingThrowsIsTimedAgainCellByCellSoOnlyTheCellAtFaultFails() throws Exception {
+        interleaved(4, 8);
+        device.throwingFrom.put("int8", 5); // past its first inference and warm-up: inside the blocks
+        List<CellResult> cells = sweep();
+        assertEquals(Schema.OK, cells.get(0).status);
+        assertEquals("", cells.get(0).schedule.group);
+        assertEquals(8, cells.get(0).timing.samplesMs.size()); // alone as asked: one block of every run
+        assertEquals(Schema.CRASHED, cells.get(1).status);
+        assertTrue(cells.get(1).message, cells.get(1).message.contains("int8: the runtime aborted the invoke"));
+        assertEquals(6, resultFiles().length);
+    }
+
+    @Test
+    public void aGroupThatHangsStopsTheSweepAndItsCellsAreTimedOneByOneOnResume() throws Exception {
+        Plan plan = interleaved(4, 8);
+        plan.measure.cellTimeoutS = 0.3; // a group of two: 0.6 s between them, as device_runner allows
+        save(plan);
+        device.hangMillis = 200; // each invoke
+        Sweep.Stopped stopped = assertThrows(Sweep.Stopped.class, this::sweep);
+        assertTrue(stopped.getMessage(), stopped.getMessage().startsWith(
+                "fp32.xnnpack.interpreter.t1, int8.xnnpack.interpreter.t1, timed together, hung: no result within 0.6 s"));
+        assertEquals(List.of(".fp32.xnnpack.interpreter.t1.running", ".int8.xnnpack.interpreter.t1.running"),
+                List.of(resultFiles())); // nothing recorded: which cell hung is unknown
+        device.hangMillis = 0;
+        List<CellResult> cells = sweep();
+        for (CellResult side : cells.subList(0, 2)) {
+            assertEquals(Schema.OK, side.status);
+            assertEquals("", side.schedule.group); // each alone: a cell that hangs again is the one at fault
+        }
+        assertEquals(6, resultFiles().length);
+    }
+
+    @Test
+    public void aPlanWrittenBeforeInterleavingResumesTimingEachCellAlone() throws Exception {
+        interleaved(4, 8);
+        String text = new String(Files.readAllBytes(planFile.toPath()), StandardCharsets.UTF_8).replace("\"schema_version\": \"1.7\"",
+                "\"schema_version\": \"1.4\"");
+        Files.write(planFile.toPath(), text.getBytes(StandardCharsets.UTF_8));
+        List<CellResult> cells = sweep();
+        assertEquals("fp32.nnapi.interpreter.t1 delegate_unavailable 2/6", events.get(1)); // cell by cell
+        assertEquals("", cells.get(0).schedule.group);
+        assertEquals(1, cells.get(0).schedule.rounds);
     }
 }
