@@ -301,7 +301,7 @@ class Measurement:
         below=1,
         help="Stop timing a cell once the 95 % interval of its p50 is within ±this fraction (0.02: ±2 %; a paired "
         "gate: of the ratio, or once that clears the latency floor), after --min-secs and at most --max-secs; 0 "
-        "times --runs/--min-secs as asked. The Android app ignores it and its cells say they ran fixed.",
+        "times --runs/--min-secs as asked.",
     )
     max_s: float = option(
         150.0, flag="--max-secs", above=0, help="Stop timing a cell after this long whatever the other bounds say."
@@ -707,7 +707,7 @@ class Conditions:
 class StopReason(StrEnum):
     """Why a cell's timed runs stopped."""
 
-    FIXED = "fixed"  # the runs and seconds asked, no precision asked (or a runner without adaptive mode)
+    FIXED = "fixed"  # the runs and seconds asked, no precision asked
     PRECISION = "precision"  # the 95 % interval reached the precision asked
     DECIDED = "decided"  # a pair: the ratio's interval cleared the gate's threshold on one side
     BOUND = "bound"  # --max-secs passed first
@@ -759,7 +759,7 @@ class CellResult:
     file_sha256: str | None = None  # the variant file as the cell loaded it; None: not hashed (older, or failed early)
     culprit: Culprit | None = None  # None: not searched (no --find-culprits, the cell not wrong_output, or older)
     # ---- timing schedule (1.7) ----
-    schedule: Schedule | None = None  # None: timed alone for a fixed duration (1.6 and older runners, the app)
+    schedule: Schedule | None = None  # None: timed alone for a fixed duration (1.6 and older runners)
     schema_version: str = RESULT_RECORD.version
 
     @property

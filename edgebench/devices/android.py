@@ -3,9 +3,10 @@
 
 The app reads the plan from the work directory (/data/local/tmp is readable by apps) and writes each
 cell's JSON into its external files folder, which the shell user can read and list. Each `am instrument`
-starts the app's process afresh, so the host starts one per unit (a cell, or a gate's pair), as
-device_runner forks one process per cell: a cell's memory figures are then its own, and each paired side's
-load cost is measured alone first (`-e memory`) rather than in the process the other side started.
+starts the app's process afresh, so the host starts one per unit (a cell, a gate's pair, or the variants of one
+configuration timed interleaved), as device_runner forks one process per unit: a lone cell's memory figures are
+then its own, and each side of a unit of several has its load cost measured alone first (`-e memory`) rather
+than in the process the other sides started.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from edgebench.devices.remote import Job, Link, RemoteDevice, detached_start
 from edgebench.errors import EdgebenchError
-from edgebench_records import CellKey, Plan, sha256_file
+from edgebench_records import Plan, sha256_file
 
 APP_PACKAGE = "com.edgebench.runner"
 # The pins the APK is built with; the app's versionName carries its LiteRT version after LITERT_MARK.
@@ -37,19 +38,18 @@ PROPS = {
 
 
 def sweep_script(plan: Plan, plan_path: str, results: str) -> str:
-    """The shell script that sweeps ``plan`` on the phone, one app process per unit: a pair's sides' memory
-    passes, then the unit; units already written are skipped without starting the app. A last pass over the
-    whole plan records as crashed a unit whose process died and measures anything left."""
+    """The shell script that sweeps ``plan`` on the phone, one app process per unit: the memory passes of a
+    unit's sides (when it has several), then the unit; units already written are skipped without starting the
+    app. A last pass over the whole plan records as crashed a unit whose process died and measures anything left."""
     q = shlex.quote
     base = f"am instrument -w -r -e plan {q(plan_path)} -e results {q(results)}"
 
     def written(name: str) -> str:
         return f"[ -f {q(results + '/' + name)} ]"
 
-    units: list[tuple[CellKey, ...]] = list(plan.paired_cells()) or [(key,) for key in plan.cells()]
     lines = ["#!/system/bin/sh", "# written by edgebench: one app process per unit (android.py sweep_script)"]
-    for unit in units:
-        if len(unit) == 2:
+    for unit in plan.units():
+        if len(unit) > 1:
             for key in unit:
                 skip = f"{written(key.id + '.json')} || {written('.' + key.id + '.memory.json')}"
                 lines.append(f"{skip} || {base} -e memory {q(key.id)} {APP_INSTRUMENTATION}")
