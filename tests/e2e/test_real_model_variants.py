@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
-from converter import tflite_quantize
+from converter import pipeline, tflite_quantize
 from converter.isolation import isolated
 from converter.pipeline import ConversionRequest
-from converter.pipeline import convert as convert_here
 from edgebench.conversion import convert
 from edgebench_records import Manifest, VariantRecord, VariantState
 from edgebench_records.catalogue import Options
@@ -28,8 +27,11 @@ def variant(manifest: Manifest, name: str) -> VariantRecord:
 
 
 def made_here(model: Path, out: Path, variants: list[str]) -> Manifest:
-    """Converted in this process (``python -m converter``'s own pipeline), so a spec can patch it."""
-    return convert_here(ConversionRequest(model=model, data=None, out=out, variants=variants, options=QUICK))
+    """Converted by the converter worker's own steps, run in this process so a spec can patch them."""
+    shop = pipeline.workshop(ConversionRequest(model=model, data=None, out=out, variants=variants, options=QUICK))
+    out.mkdir(parents=True, exist_ok=True)
+    made = pipeline.given_there(shop) + [pipeline.made_there(shop, name) for name in variants]
+    return pipeline.manifest_there(shop, made)
 
 
 def test_the_real_segfault_of_int8_calibration_fails_that_variant_and_the_rest_is_made(
