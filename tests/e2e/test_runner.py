@@ -137,10 +137,24 @@ def test_cells_can_be_pinned_to_cpus(tmp_path: Path, converted: Converted) -> No
     assert {tuple(r.pinned_cpus) for r in results.values()} == {(0,)}
 
 
-def test_the_cool_down_pauses_between_measured_cells_only(tmp_path: Path, converted: Converted) -> None:
-    start = time.monotonic()
-    sweep(tmp_path, converted, delegates=["xnnpack"], cooldown_s=1.5)  # fp32 then int8: one pause
-    assert time.monotonic() - start >= 1.5
+def test_the_cool_down_pauses_between_measured_units_only(
+    tmp_path: Path, converted: Converted, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fp32 and int8 are timed together per delegate: two units, one pause between them; a rerun that finds
+    every result written measures nothing and pauses for nothing."""
+    pauses: list[float] = []
+    real_sleep = time.sleep
+
+    def recorded(seconds: float) -> None:
+        pauses.append(seconds)
+        real_sleep(seconds)
+
+    monkeypatch.setattr(time, "sleep", recorded)
+    sweep(tmp_path, converted, delegates=["xnnpack", "cpu"], cooldown_s=1.25)
+    assert pauses.count(1.25) == 1
+    pauses.clear()
+    sweep(tmp_path, converted, delegates=["xnnpack", "cpu"], cooldown_s=1.25)  # the same results folder
+    assert 1.25 not in pauses
 
 
 def test_both_litert_apis_measure_the_same_model_alike(tmp_path: Path, converted: Converted) -> None:
