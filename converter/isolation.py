@@ -6,8 +6,8 @@ everything else that process was making. Two boundaries, one mechanism:
 
 - ``Worker``: one long-lived (spawned, so no TensorFlow state is copied) child that makes its state once (imports
   TensorFlow, loads the model and data) and then serves calls on it. A call whose child dies is ``Crashed``
-  naming the signal; the next call starts a fresh child. So a conversion pays one extra TensorFlow import, not one
-  per variant, and one more per crash.
+  naming the signal; the next call starts a fresh child. So a conversion pays one TensorFlow import, not one per
+  variant, and one more per crash.
 - ``isolated``: one call in a child of its own (a worker with no state, closed after the call).
 
 The children's stderr is the converter's, which the host keeps as the conversion's log: a crash leaves its Python
