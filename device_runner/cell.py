@@ -347,7 +347,9 @@ def time_blocks(sides: list[Side], m: Measurement) -> Stopped:
             timing.bounded_loop(side.engine.invoke, per_block, block_s, m.max_s, into=side.samples)
             side.timed_ns += time.perf_counter_ns() - start
             side.block_lengths.append(len(side.samples) - before)
-            side.read_peak()  # the block's median copies the block (a whole run when there is one block)
+            # the peak as the block left it, before its median copies the block (a whole run when there is one
+            # block) and before the summaries' lists and the accuracy passes
+            side.read_peak()
             side.block_medians.append(float(np.median(side.samples.since(before))))
         reset_peak_rss()  # so that copy, the runner's, is not the next block's peak
         rounds += 1
@@ -382,7 +384,6 @@ def run_group(plan: Plan, plan_dir: Path, keys: tuple[CellKey, ...], runtime: Ru
         side.conditions = conditions
         precision = plan.measure.precision
         side.schedule = Schedule(group, len(sides), stopped.rounds, stopped.stop, precision, width, side.timed_ns / 1e9)
-        side.read_peak()  # before the summaries' lists and the accuracy passes
     done = {
         side.key: _with_culprit(_result(side, inputs, plan, overhead_ns), plan, plan_dir, side, runtime, inputs)
         for side in sides
