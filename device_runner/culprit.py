@@ -24,6 +24,7 @@ computes in integers, by default).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -39,7 +40,7 @@ from device_runner.flatbuffer import Graph, ModelFormatError, ModelInfo, read_gr
 from device_runner.inputs import InputSet
 from device_runner.precision import Precision
 from device_runner.runtime import Runtime
-from edgebench_records import DRIFT_CAP, CellKey, Coverage, Culprit, CulpritMethod, Measurement, OpDrift
+from edgebench_records import DRIFT_CAP, CellKey, CellResult, Coverage, Culprit, CulpritMethod, Measurement, OpDrift
 
 PROBE_SAMPLES = 8  # inputs the probes run on: enough to pool a tensor's spread, cheap beside the timed loop
 NEXT_OPS = 3  # ops reported after the culprit, to show the error carrying on (or dying out)
@@ -158,6 +159,11 @@ def make_probe(data: bytes) -> Probe:
     wanted = exposed(graph)
     model, output_ids = with_outputs(data, wanted)
     return Probe(model, graph, read_model_info(model), output_ids, frozenset(wanted))
+
+
+def attach(result: CellResult, found: Culprit) -> CellResult:
+    """The wrong_output cell with its culprit, and the culprit's line after the cell's own message."""
+    return dataclasses.replace(result, culprit=found, message=f"{result.message}; {found.line}")
 
 
 def not_made(name: str, why: object) -> Culprit:
