@@ -244,13 +244,36 @@ def search(
 
 
 def on_reference_kernels(runtime: Runtime, probe: Probe, inputs: InputSet, samples: int) -> list[list[np.ndarray]]:
-    """The probe's outputs on the first ``samples`` inputs on this machine's reference kernels: the other half
-    of a search whose delegated half ran on a device (the app, benchmark_model). RuntimeError or ValueError when
-    it does not run."""
+    """The probe's outputs on the first ``samples`` inputs on this machine's reference kernels. RuntimeError or
+    ValueError when it does not run."""
     with probe_file(probe, "variant.tflite") as path:
         shapes = fed_shapes(probe.info, inputs.sample(0))
         reference = open_engine(runtime, "interpreter", path, probe.info, "cpu", 1, shapes)
         return list(per_sample(reference, inputs, samples))
+
+
+def judged_here(
+    runtime: Runtime,
+    probe: Probe,
+    delegated: Sequence[np.ndarray],
+    inputs: InputSet,
+    limit: float,
+    probe_delegated_nodes: int | None,
+    cell_delegated_nodes: int | None,
+) -> Culprit:
+    """The verdict on a probe whose delegated half ran on a device that only hands back outputs (the Android app,
+    benchmark_model): ``delegated`` per probe output, stacked over the first samples of ``inputs``; the reference
+    half runs here, on the same samples, as the cell's own reference was made on the host."""
+    samples = len(delegated[0]) if delegated else 0
+    try:
+        want = on_reference_kernels(runtime, probe, inputs, samples)
+    except (RuntimeError, ValueError) as exc:
+        return not_run(f"on the host's reference kernels: {exc}")
+    got = [[output[k] for output in delegated] for k in range(samples)]
+    try:
+        return verdict(probe, got, want, limit, probe_delegated_nodes, cell_delegated_nodes)
+    except ValueError as exc:  # another number of outputs than the probe has
+        return Culprit(method=METHOD, note=f"the device handed back outputs unlike the probe's: {exc}")
 
 
 @contextmanager

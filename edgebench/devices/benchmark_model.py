@@ -309,15 +309,14 @@ class BenchmarkModelRunner:
         code, log = self._per_sample(link, folder, [f"--graph={blob}", *cell_flags], probe.info.inputs, samples)
         if code != 0:
             return culprit.not_run(f"benchmark_model: {log}")
-        outputs = self._read_outputs(link, folder, samples, probe.info.outputs)
         try:
-            want = culprit.on_reference_kernels(load_runtime(), probe, inputs, samples)
-        except (RuntimeError, ValueError) as exc:
-            return culprit.not_run(f"on the host's reference kernels: {exc}")
+            outputs = self._read_outputs(link, folder, samples, probe.info.outputs)
+        except EdgebenchError as exc:
+            return culprit.not_run(str(exc))
         limit = culprit.tolerance(precision(data, read_model_info(data)), job.plan.measure)
-        got = [[output[k] for output in outputs] for k in range(samples)]
         cell_nodes = cell.coverage.delegated_nodes if cell.coverage else None
-        return culprit.verdict(probe, got, want, limit, parse(log).delegated_nodes, cell_nodes)
+        probe_nodes = parse(log).delegated_nodes  # the binary's own "Replacing N out of M node(s)" line
+        return culprit.judged_here(load_runtime(), probe, outputs, inputs, limit, probe_nodes, cell_nodes)
 
     def _pushed_inputs(
         self, device: RemoteDevice, link: Link, under: str, info: ModelInfo, inputs: InputSet, n: int

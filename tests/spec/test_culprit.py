@@ -308,6 +308,13 @@ def test_an_older_plan_searches_for_no_culprit() -> None:
     assert not schema.build(schema.Plan, older, "plan.json").measure.find_culprits
 
 
+def test_an_older_plan_names_no_probe_for_the_app() -> None:
+    plan = schema.Plan("r", "m", [schema.PlanVariant("fp32", "fp32.tflite", "s", probe="probe-fp32.tflite")], "i.npz")
+    older = schema.to_dict(plan) | {"schema_version": "1.6"}
+    del older["variants"][0]["probe"]
+    assert schema.build(schema.Plan, older, "plan.json").variants[0].probe == ""
+
+
 def test_the_run_row_and_the_report_carry_the_culprit_line() -> None:
     cell = CellResult("r", "fp32", "gpu", 1, Status.WRONG_OUTPUT, culprit=FOUND)
     assert METRICS["culprit"].get(Measured(cell, None, None, None, "fp32")) == FOUND.line
