@@ -810,7 +810,7 @@ public final class Sweep {
         return finish(result, Schema.OK, blind ? (note.isEmpty() ? NO_BUSY_CORES : note + "; " + NO_BUSY_CORES) : note);
     }
 
-    /** Where a cell's probe pass writes its outputs: a dot-file, which the host pulls with the cell, not as one. */
+    /** Where a cell's probe pass writes its outputs: a dot-file, never read as a result; the host pulls it. */
     static File probeOutputs(File resultsDir, CellKey key) {
         return new File(resultsDir, "." + key.id() + ".probe.npz");
     }
