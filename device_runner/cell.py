@@ -314,8 +314,7 @@ def _with_culprit(
         return result
     limit = culprit.tolerance(side.model.precision, plan.measure)
     model_path = plan_dir / plan.variant(side.key.variant).file
-    found = culprit.search(runtime, model_path, side.key, inputs, limit, side.engine.coverage)
-    return dataclasses.replace(result, culprit=found, message=f"{result.message}; {found.line}")
+    return culprit.attach(result, culprit.search(runtime, model_path, side.key, inputs, limit, side.engine.coverage))
 
 
 def serpentine(sides: int, round_index: int) -> list[int]:

@@ -8,6 +8,12 @@ single pair of runs names the op, and an intermediate tensor the delegate must n
 change to the graph: where that splits a delegate partition, the probe's delegated node count differs from
 the cell's and the result says so.
 
+Two pieces, so that every runner shares one drift implementation: ``make_probe`` (variant bytes -> the probe) and
+``verdict`` (the probe's outputs per sample under the delegate and on the reference kernels -> the ``Culprit``).
+``search`` runs both halves in this process (local, boards); the app and benchmark_model run the delegated half
+on the phone and the host runs the reference half (``on_reference_kernels``), as it made the cell's own
+reference.
+
 Drift of one tensor: the RMS of (delegate - reference) over the reference's standard deviation, pooled over
 the probed samples; a tensor that is constant on the reference is measured against its RMS instead, and one
 that is zero throughout drifts ``DRIFT_CAP`` at any change. The tolerance is the numerics check's own figure
@@ -18,9 +24,11 @@ computes in integers, by default).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,15 +36,16 @@ import numpy as np
 
 from device_runner import accuracy
 from device_runner.engines import Engine, fed_shapes, open_engine
-from device_runner.flatbuffer import Graph, ModelFormatError, read_graph, read_model_info, with_outputs
+from device_runner.flatbuffer import Graph, ModelFormatError, ModelInfo, read_graph, read_model_info, with_outputs
 from device_runner.inputs import InputSet
 from device_runner.precision import Precision
 from device_runner.runtime import Runtime
-from edgebench_records import DRIFT_CAP, CellKey, Coverage, Culprit, CulpritMethod, Measurement, OpDrift
+from edgebench_records import DRIFT_CAP, CellKey, CellResult, Coverage, Culprit, CulpritMethod, Measurement, OpDrift
 
 PROBE_SAMPLES = 8  # inputs the probes run on: enough to pool a tensor's spread, cheap beside the timed loop
 NEXT_OPS = 3  # ops reported after the culprit, to show the error carrying on (or dying out)
 UNCOMPARABLE = ("string", "unknown")  # dtypes an output cannot be compared in
+METHOD = CulpritMethod.EXPOSED_OUTPUTS.value
 
 
 def tolerance(model: Precision, m: Measurement) -> float:
@@ -132,6 +141,75 @@ def judge(ops: Sequence[OpDrift], limit: float) -> tuple[OpDrift | None, list[Op
     return None, []
 
 
+@dataclass(frozen=True)
+class Probe:
+    """The variant with every op's outputs on the data's path exposed: one model, run under the cell's delegate
+    and on the reference kernels, wherever each of those runs (this process, a phone's app or benchmark_model)."""
+
+    model: bytes
+    graph: Graph  # the variant's: the probe's ops are the same, in the same order
+    info: ModelInfo  # the probe's: its outputs are the variant's own, then the exposed tensors
+    output_ids: list[int]  # the tensor index of each of the probe's outputs, in order
+    compared: frozenset[int]  # the exposed tensors (a model output of a weights-only op is not compared)
+
+
+def make_probe(data: bytes) -> Probe:
+    """The probe of the variant ``data``; ModelFormatError when it cannot be made."""
+    graph = read_graph(data)
+    wanted = exposed(graph)
+    model, output_ids = with_outputs(data, wanted)
+    return Probe(model, graph, read_model_info(model), output_ids, frozenset(wanted))
+
+
+def attach(result: CellResult, found: Culprit) -> CellResult:
+    """The wrong_output cell with its culprit, and the culprit's line after the cell's own message."""
+    return dataclasses.replace(result, culprit=found, message=f"{result.message}; {found.line}")
+
+
+def not_made(name: str, why: object) -> Culprit:
+    """A probe that could not be made from the variant file ``name``: no op named, the reason said."""
+    return Culprit(method=METHOD, note=f"no probe model could be made from {name}: {why}")
+
+
+def not_run(why: object) -> Culprit:
+    """A probe that was made but did not run (under the delegate or on the reference kernels)."""
+    return Culprit(method=METHOD, note=f"the probe model (every op's outputs exposed) did not run: {why}")
+
+
+def verdict(
+    probe: Probe,
+    got: Iterable[Sequence[np.ndarray]],
+    want: Iterable[Sequence[np.ndarray]],
+    limit: float,
+    probe_delegated_nodes: int | None = None,
+    cell_delegated_nodes: int | None = None,
+) -> Culprit:
+    """The culprit from the probe's outputs per sample under the delegate (``got``) and on the reference kernels
+    (``want``), each sample a list in the probe's output order; the samples are pooled as they arrive, so an
+    engine may yield them one by one. ValueError when the two disagree in samples or outputs."""
+    sums = [TensorDrift() for _ in probe.output_ids]
+    samples = 0
+    for delegated, reference in zip(got, want, strict=True):
+        for total, a, b in zip(sums, delegated, reference, strict=True):
+            total.add(np.asarray(a), np.asarray(b))
+        samples += 1
+    tensor_drift = {t: sums[k].drift for k, t in enumerate(probe.output_ids) if t in probe.compared}
+    ops = op_drifts(probe.graph, tensor_drift)
+    found, after = judge(ops, limit)
+    worst = max(ops, key=lambda op: op.drift, default=None)
+    return Culprit(
+        method=METHOD,
+        found=found,
+        after=after,
+        tolerance=limit,
+        samples=samples,
+        compared_ops=len(ops),
+        probe_delegated_nodes=probe_delegated_nodes,
+        cell_delegated_nodes=cell_delegated_nodes,
+        note="" if found else _none_past(limit, samples, worst),
+    )
+
+
 def search(
     runtime: Runtime,
     model_path: Path,
@@ -140,60 +218,79 @@ def search(
     limit: float,
     cell_coverage: Coverage | None,
 ) -> Culprit:
-    """Probe the variant at ``model_path`` under ``key``'s delegate and on the reference kernels. A probe that
-    cannot be made or run names no op and says why: the cell's own figures stand, whatever the search meets."""
-    method = CulpritMethod.EXPOSED_OUTPUTS.value
-    data = model_path.read_bytes()
+    """Probe the variant at ``model_path`` under ``key``'s delegate and on the reference kernels, both in this
+    process. A probe that cannot be made or run names no op and says why: the cell's own figures stand,
+    whatever the search meets."""
     try:
-        graph = read_graph(data)
-        wanted = exposed(graph)
-        probe, output_ids = with_outputs(data, wanted)
-        info = read_model_info(probe)
+        probe = make_probe(model_path.read_bytes())
     except ModelFormatError as exc:
-        return Culprit(method=method, note=f"no probe model could be made from {model_path.name}: {exc}")
+        return not_made(model_path.name, exc)
     samples = min(len(inputs), PROBE_SAMPLES)
-    with tempfile.TemporaryDirectory(prefix="edgebench-probe-") as folder:
-        path = Path(folder) / f"probe-{model_path.name}"
-        path.write_bytes(probe)
+    with probe_file(probe, model_path.name) as path:
         try:
-            shapes = fed_shapes(info, inputs.sample(0))
-            cell = open_engine(runtime, key.api, path, info, key.delegate, key.threads, shapes)
-            reference = open_engine(runtime, "interpreter", path, info, "cpu", 1, shapes)
-            sums = _compare(cell, reference, inputs, samples, len(output_ids))
+            shapes = fed_shapes(probe.info, inputs.sample(0))
+            cell = open_engine(runtime, key.api, path, probe.info, key.delegate, key.threads, shapes)
+            reference = open_engine(runtime, "interpreter", path, probe.info, "cpu", 1, shapes)
+            return verdict(
+                probe,
+                per_sample(cell, inputs, samples),
+                per_sample(reference, inputs, samples),
+                limit,
+                cell.coverage.delegated_nodes if cell.coverage else None,
+                cell_coverage.delegated_nodes if cell_coverage else None,
+            )
         except (RuntimeError, ValueError) as exc:  # every engine failure (DelegateFailed, Incompatible, …) is one
-            return Culprit(method=method, note=f"the probe model (every op's outputs exposed) did not run: {exc}")
-    compared = set(wanted)
-    tensor_drift = {tensor: sums[k].drift for k, tensor in enumerate(output_ids) if tensor in compared}
-    ops = op_drifts(graph, tensor_drift)
-    found, after = judge(ops, limit)
-    worst = max(ops, key=lambda op: op.drift, default=None)
-    note = "" if found else _none_past(limit, samples, worst)
-    return Culprit(
-        method=method,
-        found=found,
-        after=after,
-        tolerance=limit,
-        samples=samples,
-        compared_ops=len(ops),
-        probe_delegated_nodes=cell.coverage.delegated_nodes if cell.coverage else None,
-        cell_delegated_nodes=cell_coverage.delegated_nodes if cell_coverage else None,
-        note=note,
-    )
+            return not_run(exc)
 
 
-def _compare(cell: Engine, reference: Engine, inputs: InputSet, samples: int, outputs: int) -> list[TensorDrift]:
-    sums = [TensorDrift() for _ in range(outputs)]
+def on_reference_kernels(runtime: Runtime, probe: Probe, inputs: InputSet, samples: int) -> list[list[np.ndarray]]:
+    """The probe's outputs on the first ``samples`` inputs on this machine's reference kernels. RuntimeError or
+    ValueError when it does not run."""
+    with probe_file(probe, "variant.tflite") as path:
+        shapes = fed_shapes(probe.info, inputs.sample(0))
+        reference = open_engine(runtime, "interpreter", path, probe.info, "cpu", 1, shapes)
+        return list(per_sample(reference, inputs, samples))
+
+
+def judged_here(
+    runtime: Runtime,
+    probe: Probe,
+    delegated: Sequence[np.ndarray],
+    inputs: InputSet,
+    limit: float,
+    probe_delegated_nodes: int | None,
+    cell_delegated_nodes: int | None,
+) -> Culprit:
+    """The verdict on a probe whose delegated half ran on a device that only hands back outputs (the Android app,
+    benchmark_model): ``delegated`` per probe output, stacked over the first samples of ``inputs``; the reference
+    half runs here, on the same samples, as the cell's own reference was made on the host."""
+    samples = len(delegated[0]) if delegated else 0
+    try:
+        want = on_reference_kernels(runtime, probe, inputs, samples)
+    except (RuntimeError, ValueError) as exc:
+        return not_run(f"on the host's reference kernels: {exc}")
+    got = [[output[k] for output in delegated] for k in range(samples)]
+    try:
+        return verdict(probe, got, want, limit, probe_delegated_nodes, cell_delegated_nodes)
+    except ValueError as exc:  # another number of outputs than the probe has
+        return Culprit(method=METHOD, note=f"the device handed back outputs unlike the probe's: {exc}")
+
+
+@contextmanager
+def probe_file(probe: Probe, name: str) -> Iterator[Path]:
+    """The probe written to a file of its own (engines load models from files), removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="edgebench-probe-") as folder:
+        path = Path(folder) / f"probe-{name}"
+        path.write_bytes(probe.model)
+        yield path
+
+
+def per_sample(engine: Engine, inputs: InputSet, samples: int) -> Iterator[list[np.ndarray]]:
+    """The engine's outputs on each of the first ``samples`` inputs, one sample at a time."""
     for k in range(samples):
-        got, want = _outputs(cell, inputs, k), _outputs(reference, inputs, k)
-        for total, a, b in zip(sums, got, want, strict=True):
-            total.add(a, b)
-    return sums
-
-
-def _outputs(engine: Engine, inputs: InputSet, k: int) -> list[np.ndarray]:
-    engine.set_inputs(inputs.sample(k))
-    engine.invoke()
-    return engine.outputs()
+        engine.set_inputs(inputs.sample(k))
+        engine.invoke()
+        yield engine.outputs()
 
 
 def _none_past(limit: float, samples: int, worst: OpDrift | None) -> str:

@@ -44,7 +44,9 @@ class Status(StrEnum):
 # decision threshold and significance).
 # 1.6: `tune` (what an `edgebench tune` search was after) and per variant its `recipe` and the `settings` that
 # made it (an older plan: no search, each variant its own recipe at the run's options).
-PLAN_RECORD = RecordType("plan", "1.6")
+# 1.7: per variant its `probe`, the probe model the host made beside it for the Android app's culprit search
+# (an older plan names none).
+PLAN_RECORD = RecordType("plan", "1.7")
 
 
 @PLAN_RECORD.step("1.0", "1.1")
@@ -80,6 +82,13 @@ def _plan_1_4_to_1_5(data: dict[str, Any]) -> dict[str, Any]:
 def _plan_1_5_to_1_6(data: dict[str, Any]) -> dict[str, Any]:
     """1.5 plans came from `run`, `push` or the gate, never from a search: ``tune`` stays null, and each variant
     is its own recipe (an empty ``recipe``) at the run's options (no ``settings`` of its own)."""
+    return data
+
+
+@PLAN_RECORD.step("1.6", "1.7")
+def _plan_1_6_to_1_7(data: dict[str, Any]) -> dict[str, Any]:
+    """1.6 plans gave the app no probe model: ``probe`` stays empty, and an app asked for culprits says it has
+    none (the runners that make their probes themselves never read it)."""
     return data
 
 
@@ -193,6 +202,9 @@ class PlanVariant:
     # the variant is its recipe, made at the run's options.
     recipe: str = ""
     settings: dict[str, float | int] = field(default_factory=dict)
+    # The probe model beside the variant (every op's outputs exposed, device_runner/culprit.py), relative to the
+    # plan's directory: made by the host for the Android app when --find-culprits asks; "": none.
+    probe: str = ""
 
     @property
     def made_by(self) -> str:

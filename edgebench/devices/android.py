@@ -7,6 +7,11 @@ starts the app's process afresh, so the host starts one per unit (a cell, a gate
 configuration timed interleaved), as device_runner forks one process per unit: a lone cell's memory figures are
 then its own, and each side of a unit of several has its load cost measured alone first (`-e memory`) rather
 than in the process the other sides started.
+
+With --find-culprits the host makes each variant's probe model (device_runner/culprit.py) and names it in the
+plan; the app runs a wrong_output cell's probe under the cell's delegate and leaves its outputs in the results
+folder, and the host, once the sweep is over, runs the same probe on its reference kernels and names the op in
+the cell's result before it is stored (``judge_probes``).
 """
 
 from __future__ import annotations
@@ -14,11 +19,22 @@ from __future__ import annotations
 import re
 import shlex
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
+import edgebench_records as schema
+from device_runner import culprit
+from device_runner.cell import load_input_set
+from device_runner.flatbuffer import ModelFormatError, read_model_info
+from device_runner.precision import precision
+from device_runner.runtime import load_runtime
+from device_runner.sweep import result_path
 from edgebench.devices.remote import Job, Link, RemoteDevice, detached_start
 from edgebench.errors import EdgebenchError
-from edgebench_records import Plan, sha256_file
+from edgebench.plan import PLAN_NAME
+from edgebench_records import CellKey, CellResult, Culprit, Plan, Status, sha256_file
 
 APP_PACKAGE = "com.edgebench.runner"
 # The pins the APK is built with; the app's versionName carries its LiteRT version after LITERT_MARK.
@@ -26,6 +42,9 @@ BUILD_GRADLE = Path(__file__).resolve().parents[2] / "android_app" / "app" / "bu
 LITERT_MARK = "+litert-"
 _PIN = re.compile(r'^def litertVersion = "([^"]+)"', re.MULTILINE)
 APP_INSTRUMENTATION = f"{APP_PACKAGE}/.BenchmarkInstrumentation"
+# A probe the app ran, whose outputs wait in the results folder for the host (CellResult.Culprit.PROBE_OUTPUTS in
+# android_app's core, word for word): the note is followed by the file's name.
+PROBE_OUTPUTS = "probe outputs in the results folder as "
 PROPS = {
     "model": "ro.product.model",
     "manufacturer": "ro.product.manufacturer",
@@ -83,8 +102,10 @@ class AppRunner:
 
     def __init__(self, apk: str | None) -> None:
         self.apk = Path(apk).expanduser() if apk else None
+        self._work = ""  # the device's work directory: its blob store takes the probe models too
 
     def prepare(self, device: RemoteDevice, link: Link, work: str) -> None:
+        self._work = work
         installed = self._installed(link)
         marker = f"{work}/app.sha256"
         if self.apk is None:
@@ -111,12 +132,25 @@ class AppRunner:
     def measure(self, device: RemoteDevice, link: Link, job: Job) -> None:
         q = shlex.quote
         results = f"/sdcard/Android/data/{APP_PACKAGE}/files/runs/{job.plan.run_id}/results"
+        if job.plan.measure.find_culprits:  # only then: a run that does not ask costs nothing
+            job = self._with_probes(device, link, job)
         script = f"{job.run_dir}/app-sweep.sh"
         with tempfile.TemporaryDirectory() as tmp:
             local = Path(tmp) / "app-sweep.sh"
-            local.write_text(sweep_script(job.plan, job.run_dir + "/plan/plan.json", results), encoding="utf-8")
+            local.write_text(sweep_script(job.plan, f"{job.run_dir}/plan/{PLAN_NAME}", results), encoding="utf-8")
             link.put(local, script)  # a file, not a command line: a plan of many cells outgrows adbd's 4 KB limit
         device.run_detached(link, job, detached_start(f"sh {q(script)}", job.run_dir, job.run_dir), results)
+        if job.plan.measure.find_culprits:
+            judge_probes(link, job, results)
+
+    def _with_probes(self, device: RemoteDevice, link: Link, job: Job) -> Job:
+        """Each variant's probe made on the host and written beside it, named in the plan, and the plan pushed
+        again (the probes by sha256, as the variants: a resume sends nothing new)."""
+        plan = with_probes(job.plan, job.plan_dir)
+        plan_path = job.plan_dir / PLAN_NAME
+        schema.write(plan_path, plan)
+        device.push_plan(link, self._work, job.run_dir, plan_path)
+        return replace(job, plan=plan)
 
     def facts(self, device: RemoteDevice, link: Link, work: str) -> dict[str, object]:
         installed = self._installed(link)
@@ -162,3 +196,54 @@ def versions_line(litert: str | None, pinned: str | None) -> str:
     if litert == pinned:
         return f"LiteRT {litert}, as pinned"
     return f"LiteRT {litert} but android_app pins {pinned}: rebuild the APK and push to reinstall it"
+
+
+def with_probes(plan: Plan, plan_dir: Path) -> Plan:
+    """``plan`` naming, per variant, the probe model written beside it in ``plan_dir``; a variant no probe can be
+    made from names none, and its wrong_output cells say the app had none."""
+    variants = []
+    for variant in plan.variants:
+        try:
+            probe = culprit.make_probe((plan_dir / variant.file).read_bytes())
+        except ModelFormatError:
+            variants.append(variant)
+            continue
+        name = f"probe-{variant.file}"
+        (plan_dir / name).write_bytes(probe.model)
+        variants.append(replace(variant, probe=name))
+    return replace(plan, variants=variants)
+
+
+def judge_probes(link: Link, job: Job, results: str) -> None:
+    """Every wrong_output cell whose probe ran on the phone, judged: its outputs pulled, the same probe run on the
+    host's reference kernels on the same inputs, and the culprit (or why none is named) put in the cell's result
+    and message in place of the app's note, before the result is stored. A cell already judged is left alone."""
+    for key in job.plan.cells():
+        path = result_path(job.results_dir, key)
+        result = schema.read(CellResult, path) if path.is_file() else None
+        pending = result.culprit if result and result.status is Status.WRONG_OUTPUT else None
+        if result is None or pending is None or not pending.note.startswith(PROBE_OUTPUTS):
+            continue
+        found = _judged(link, job, key, f"{results}/{pending.note.removeprefix(PROBE_OUTPUTS)}", pending)
+        base = replace(result, message=result.message.removesuffix(f"; {pending.line}"))
+        schema.write(path, culprit.attach(base, found))
+
+
+def _judged(link: Link, job: Job, key: CellKey, remote: str, pending: Culprit) -> Culprit:
+    """The culprit of ``key``'s cell from the probe outputs the app left at ``remote``, or why none is named."""
+    data = (job.plan_dir / job.plan.variant(key.variant).file).read_bytes()
+    probe = culprit.make_probe(data)  # made from these bytes before the sweep
+    if link.run(f"test -f {shlex.quote(remote)}")[0] != 0:
+        return Culprit(method=culprit.METHOD, note=f"the app left no probe outputs at {remote}")
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(tmp) / "probe.npz"
+        link.get(remote, local)
+        try:
+            with np.load(local) as arrays:
+                outputs = [arrays[f"out.{j}"] for j in range(len(arrays.files))]
+        except (OSError, ValueError, KeyError) as exc:
+            return Culprit(method=culprit.METHOD, note=f"the app's probe outputs could not be read: {exc}")
+    inputs = load_input_set(job.plan_dir / job.plan.input_set)
+    limit = culprit.tolerance(precision(data, read_model_info(data)), job.plan.measure)
+    nodes = pending.probe_delegated_nodes, pending.cell_delegated_nodes
+    return culprit.judged_here(load_runtime(), probe, outputs, inputs, limit, *nodes)

@@ -3,8 +3,12 @@
 The host drives it cell by cell: one timed call with the plan's counts and the delegate's flags; one
 short call with `--enable_op_profiling` (per-op time, and which node ran where; apart, so the profiler's
 own cost stays out of the timed runs); then one call per accuracy sample (`--input_layer_value_files` in,
-`--output_filepath` out; the binary keeps only the last inference's outputs). Each cell's JSON is written
-on the host as it finishes, so a rerun with --resume measures only the cells not yet written.
+`--output_filepath` out; the binary keeps only the last inference's outputs), whose outputs are also held
+to the same variant on the host's reference kernels (the numerics check: a cell far from them is
+wrong_output). With --find-culprits, a wrong_output cell's probe model (device_runner/culprit.py) is made on
+the host, pushed by sha256 and run the same way, one call per probe sample under the cell's delegate; the host
+runs it on its reference kernels and names the first op that drifted. Each cell's JSON is written on the host
+as it finishes, so a rerun with --resume measures only the cells not yet written.
 """
 
 from __future__ import annotations
@@ -18,19 +22,22 @@ from pathlib import Path
 import numpy as np
 
 import edgebench_records as schema
-from device_runner.accuracy import score
+from device_runner import accuracy, culprit
 from device_runner.cell import load_input_set
 from device_runner.coverage import coverage_of
 from device_runner.delegates import DelegateKind, DelegateSpec, parse_delegate
 from device_runner.engines import dequantize_output, fed_shapes, quantize_input
-from device_runner.flatbuffer import ModelInfo, read_graph, read_model_info
-from device_runner.inputs import InputSet, batched, input_set_problem
+from device_runner.flatbuffer import ModelFormatError, ModelInfo, read_graph, read_model_info
+from device_runner.inputs import InputSet, batched, input_set_problem, read_variant_reference
+from device_runner.precision import precision, stateful
+from device_runner.runtime import load_runtime
+from device_runner.signature import output_names
 from device_runner.sweep import CellDone
 from edgebench.devices.android import android_facts
 from edgebench.devices.benchmark_output import BenchmarkOutput, parse
 from edgebench.devices.remote import Job, Link, RemoteDevice
 from edgebench.errors import EdgebenchError
-from edgebench_records import CellKey, CellResult, DeviceFacts, Status, TensorInfo, sha256_file
+from edgebench_records import CellKey, CellResult, Culprit, DeviceFacts, Status, TensorInfo, sha256_file
 
 KILLED = 137  # `timeout -s KILL` ends a hung binary with 128 + SIGKILL
 UNAVAILABLE_HINTS = ("unsupported on this platform", "not supported", "Failed to create", "failed to create")
@@ -85,6 +92,7 @@ class BenchmarkModelRunner:
         self.accuracy_samples = accuracy_samples  # one process start per sample on the phone: the first N inputs
         self.op_profiling = op_profiling  # one more short call per cell: per-op time and placement
         self._remote_binary = ""
+        self._work = ""  # the device's work directory: its blob store takes the probe models too
         self._facts: DeviceFacts | None = None
 
     def prepare(self, device: RemoteDevice, link: Link, work: str) -> None:
@@ -93,6 +101,7 @@ class BenchmarkModelRunner:
         (blob,) = device.store_blobs(link, work, [self.binary])
         device.sh(link, f"chmod 755 {shlex.quote(blob)}", "making benchmark_model executable")
         self._remote_binary = blob
+        self._work = work
 
     def facts(self, device: RemoteDevice, link: Link, work: str) -> dict[str, object]:
         blob = f"{work}/blobs/{sha256_file(self.binary)}" if self.binary.is_file() else ""
@@ -149,7 +158,8 @@ class BenchmarkModelRunner:
         inputs = self._inputs(job, info)
         model = f"{job.run_dir}/plan/{plan.variant(key.variant).file}"
         shaped = input_shape_flags(info, fed_shapes(info, inputs.sample(0)))
-        common = [f"--graph={model}", f"--num_threads={key.threads}", *flags, *shaped]
+        cell_flags = [f"--num_threads={key.threads}", *flags, *shaped]  # the cell's, for any model it runs
+        common = [f"--graph={model}", *cell_flags]
         before = self._temperatures(link)
         timed = [
             *common,
@@ -170,16 +180,25 @@ class BenchmarkModelRunner:
         source = profiled or out  # the profiled call's log repeats the delegate's lines, and adds the rows
         graph = read_graph(data)
         placement = source.placement(graph)  # None: coverage.placement_unknown says why
-        return replace(
+        outputs = self._sampled_outputs(device, link, job, common, info, inputs)
+        numerics = self._numerics(job, key, data, info, inputs, outputs)
+        wrong = numerics is not None and not numerics.passed
+        result = replace(
             measured,
+            status=Status.WRONG_OUTPUT if wrong else Status.OK,
+            message=accuracy.numerics_message(numerics, key.delegate) if numerics and wrong else "",
             timing=out.timing(m.warmup_runs),
             memory=out.memory(),
             coverage=coverage_of(placement) if placement else out.coverage(len(graph.nodes)),
             placement=placement,
             op_profile=profiled.profile.op_profile() if profiled and profiled.profile else self._no_profile(profiled),
-            accuracy=self._accuracy(device, link, job, common, info, inputs),
-            finished_at=_now(),
+            accuracy=self._accuracy(job, info, inputs, outputs),
+            numerics=numerics,
         )
+        if wrong and m.find_culprits:  # after the cell's own figures, so the probe costs them nothing
+            found = self._culprit(device, link, job, key, cell_flags, data, inputs, result)
+            result = culprit.attach(result, found)
+        return replace(result, finished_at=_now())
 
     def _profile(self, link: Link, common: list[str], timeout_s: float) -> BenchmarkOutput | None:
         """A short run with the tool's op profiler; None if that call fails (the timed one did not)."""
@@ -222,34 +241,119 @@ class BenchmarkModelRunner:
             raise EdgebenchError(f"{path} does not fit {job.plan.model_name}: {problem}")
         return inputs
 
-    def _accuracy(
+    def _sampled_outputs(
         self, device: RemoteDevice, link: Link, job: Job, common: list[str], info: ModelInfo, inputs: InputSet
-    ) -> schema.Accuracy | None:
-        """One call per sample on the phone, in one shell command; the outputs come back in one file. None for a
-        model with a dynamic shape: the binary's output file does not say how the outputs were shaped."""
+    ) -> list[np.ndarray] | None:
+        """Every output on the first accuracy samples, one call per sample. None for a model with a dynamic shape:
+        the binary's output file does not say how the outputs were shaped."""
         if any(t.dynamic for t in [*info.inputs, *info.outputs]):
             return None
         n = min(len(inputs), self.accuracy_samples)
+        folder = self._pushed_inputs(device, link, f"{job.run_dir}/accuracy", info, inputs, n)
+        code, log = self._per_sample(link, folder, common, info.inputs, n)
+        if code != 0:
+            raise EdgebenchError(f"device {device.name}: running benchmark_model per accuracy sample failed: {log}")
+        return self._read_outputs(link, folder, n, info.outputs)
+
+    def _accuracy(
+        self, job: Job, info: ModelInfo, inputs: InputSet, outputs: list[np.ndarray] | None
+    ) -> schema.Accuracy | None:
+        if outputs is None:
+            return None
+        n = len(outputs[0]) if outputs else 0
+        labels = inputs.labels[:n] if inputs.labels is not None else None
+        reference = [r[:n] for r in inputs.reference] if inputs.reference is not None else None
+        return accuracy.score(outputs, labels, reference, job.plan.task, [t.name for t in info.outputs])
+
+    def _numerics(
+        self, job: Job, key: CellKey, data: bytes, info: ModelInfo, inputs: InputSet, outputs: list[np.ndarray] | None
+    ) -> schema.Numerics | None:
+        """The sampled outputs against the same variant on the host's reference kernels, as device_runner holds
+        a cell's. None without outputs or a reference, and for a model with state: each sample runs in a process
+        of its own, from the initial state, where the reference fed the set in order."""
+        reference = read_variant_reference(job.plan_dir / job.plan.input_set, key.variant)
+        if outputs is None or reference is None or stateful(info):
+            return None
+        n, m = len(outputs[0]), job.plan.measure
+        classes = accuracy.class_counts(inputs.reference or reference, inputs.labels, job.plan.task)
+        names = output_names(data, info)
+        held = [r[:n] for r in reference]
+        return accuracy.compare(
+            outputs, held, names, classes, m.numerics_min_agreement, m.numerics_min_cosine, precision(data, info), m
+        )
+
+    def _culprit(
+        self,
+        device: RemoteDevice,
+        link: Link,
+        job: Job,
+        key: CellKey,
+        cell_flags: list[str],
+        data: bytes,
+        inputs: InputSet,
+        cell: CellResult,
+    ) -> Culprit:
+        """The probe pushed and run on the phone under the cell's flags, one call per probe sample; its reference
+        half on the host's reference kernels. A probe that cannot be made or run names no op and says why."""
+        name = job.plan.variant(key.variant).file
+        try:
+            probe = culprit.make_probe(data)
+        except ModelFormatError as exc:
+            return culprit.not_made(name, exc)
+        if any(t.dynamic for t in probe.info.outputs):
+            return culprit.not_run("benchmark_model's output file does not say how a dynamic-shaped output was shaped")
+        samples = min(len(inputs), culprit.PROBE_SAMPLES)
+        with culprit.probe_file(probe, name) as path:
+            (blob,) = device.store_blobs(link, self._work, [path])
+        folder = self._pushed_inputs(device, link, f"{job.run_dir}/probe", probe.info, inputs, samples)
+        code, log = self._per_sample(link, folder, [f"--graph={blob}", *cell_flags], probe.info.inputs, samples)
+        if code != 0:
+            return culprit.not_run(f"benchmark_model: {log}")
+        try:
+            outputs = self._read_outputs(link, folder, samples, probe.info.outputs)
+        except EdgebenchError as exc:
+            return culprit.not_run(str(exc))
+        limit = culprit.tolerance(precision(data, read_model_info(data)), job.plan.measure)
+        cell_nodes = cell.coverage.delegated_nodes if cell.coverage else None
+        probe_nodes = parse(log).delegated_nodes  # the binary's own "Replacing N out of M node(s)" line
+        return culprit.judged_here(load_runtime(), probe, outputs, inputs, limit, probe_nodes, cell_nodes)
+
+    def _pushed_inputs(
+        self, device: RemoteDevice, link: Link, under: str, info: ModelInfo, inputs: InputSet, n: int
+    ) -> str:
+        """The folder on the phone that holds the first ``n`` samples as ``info``'s inputs read them (pushed
+        once per run and input encoding)."""
         feed = "_".join(f"{t.dtype}-{t.scale:g}-{t.zero_point}" for t in info.inputs)
-        folder = f"{job.run_dir}/accuracy/{feed}"
+        folder = f"{under}/{feed}"
         self._push_inputs(device, link, folder, [x[:n] for x in inputs.inputs], info.inputs)
+        return folder
+
+    def _per_sample(
+        self, link: Link, folder: str, args: list[str], tensors: list[TensorInfo], n: int
+    ) -> tuple[int, str]:
+        """One call per sample in one shell command, the outputs gathered into ``folder``/out.all: the exit code
+        and the last call's log (on a failure, its last line)."""
         q = shlex.quote
-        call = " ".join(q(a) for a in [self._remote_binary, *common, "--num_runs=1", "--warmup_runs=0"])
+        call = " ".join(q(a) for a in [self._remote_binary, *args, "--num_runs=1", "--warmup_runs=0"])
         # The tool's syntax: name:file pairs joined by ',', a ':' inside a name written '::'; $i left to the shell.
-        files = ",".join(f"{q(t.name.replace(':', '::'))}:in_$i.{k}.bin" for k, t in enumerate(info.inputs))
+        files = ",".join(f"{q(t.name.replace(':', '::'))}:in_$i.{k}.bin" for k, t in enumerate(tensors))
         script = (
             f"cd {q(folder)} && rm -f out.all && for i in $(seq 0 {n - 1}); do "
             f"{call} --min_secs=0 --warmup_min_secs=0 --input_layer_value_files={files} "
-            f"--output_filepath=out_$i.bin > /dev/null 2>&1 || exit 1; cat out_$i.bin >> out.all; done"
+            f"--output_filepath=out_$i.bin > log.txt 2>&1 || {{ tail -n 1 log.txt; exit 1; }}; "
+            "cat out_$i.bin >> out.all; done; cat log.txt"
         )
-        device.sh(link, script, "running benchmark_model per accuracy sample")
+        code, out, err = link.run(script)
+        text = (out + err).strip()
+        if code != 0:
+            return code, text.splitlines()[-1] if text else f"exit {code}"
+        return code, text
+
+    def _read_outputs(self, link: Link, folder: str, n: int, tensors: list[TensorInfo]) -> list[np.ndarray]:
         with tempfile.TemporaryDirectory() as tmp:
             local = Path(tmp) / "out.all"
             link.get(f"{folder}/out.all", local)
-            outputs = split_outputs(local.read_bytes(), n, info.outputs)
-        labels = inputs.labels[:n] if inputs.labels is not None else None
-        reference = [r[:n] for r in inputs.reference] if inputs.reference is not None else None
-        return score(outputs, labels, reference, job.plan.task, [t.name for t in info.outputs])
+            return split_outputs(local.read_bytes(), n, tensors)
 
     def _push_inputs(
         self, device: RemoteDevice, link: Link, folder: str, inputs: list[np.ndarray], tensors: list[TensorInfo]

@@ -116,7 +116,7 @@ class RemoteDevice:
             work = self._workdir(link)
             self.runner.prepare(self, link, work)
             run_dir = f"{work}/runs/{plan.run_id}"
-            self._push_plan(link, work, run_dir, plan_path)
+            self.push_plan(link, work, run_dir, plan_path)
             self.runner.measure(self, link, Job(plan, plan_path.parent, run_dir, results_dir, on_cell))
         except LinkLost as exc:
             raise EdgebenchError(
@@ -189,7 +189,7 @@ class RemoteDevice:
         home = self.sh(link, "cd && pwd", "finding the home directory").strip()
         return f"{home}/{self.workdir}".rstrip("/")
 
-    def _push_plan(self, link: Link, work: str, run_dir: str, plan_path: Path) -> None:
+    def push_plan(self, link: Link, work: str, run_dir: str, plan_path: Path) -> None:
         """Send only the blobs the device lacks, then link them into the run's plan folder."""
         q = shlex.quote
         self.sh(link, f"mkdir -p {q(run_dir + '/plan')} {q(run_dir + '/results')}", "creating the run folders")

@@ -5,11 +5,12 @@ It takes the real flags edgebench passes, really times the model with ai_edge_li
 what the real tool prints, in the output generation named by $BENCHMARK_OUTPUT_GENERATION:
 "current" (count/p5/median/p95 + "Inference timings"), "older" (count/avg/std) or "oldest"
 ("Average inference timings"). Like the real tool, it goes on without a delegate it cannot create
-(NNAPI and GPU here), saying so, and writes the last inference's raw outputs (every output, in order)
-to --output_filepath. With --enable_op_profiling=true it prints the tool's run-order table in that
-generation's layout, one row per node of the execution plan (each plain-kernel op, each delegate
-partition), named as the tool names them. It cannot time single ops (the Python API has no profiler):
-each row is the measured invoke split evenly over the rows. Test data, not a measurement.
+(NNAPI and GPU here), saying so; loads an --external_delegate_path library with its --external_delegate_options
+(key:value pairs joined by ';'), as the tool's external delegate provider does; and writes the last inference's
+raw outputs (every output, in order) to --output_filepath. With --enable_op_profiling=true it prints the tool's
+run-order table in that generation's layout, one row per node of the execution plan (each plain-kernel op,
+each delegate partition), named as the tool names them. It cannot time single ops (the Python API has no
+profiler): each row is the measured invoke split evenly over the rows. Test data, not a measurement.
 """
 
 from __future__ import annotations
@@ -41,6 +42,13 @@ say(f"The input model file size (MB): {os.path.getsize(flags['graph']) / 1e6:.6f
 kwargs: dict[str, object] = {"model_path": flags["graph"], "num_threads": int(flags.get("num_threads", "1"))}
 if flags.get("use_xnnpack") == "false" or flags.get("use_nnapi") == "true" or flags.get("use_gpu") == "true":
     kwargs["experimental_op_resolver_type"] = litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+delegate_name = "TfLiteXNNPackDelegate"
+if "external_delegate_path" in flags:
+    options = dict(pair.split(":", 1) for pair in filter(None, flags.get("external_delegate_options", "").split(";")))
+    kwargs["experimental_delegates"] = [litert.load_delegate(flags["external_delegate_path"], options)]
+    kwargs["experimental_op_resolver_type"] = litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    say("EXTERNAL delegate created.")
+    delegate_name = "external delegate"  # the library's own name: the Python API does not say it
 if flags.get("use_gpu") == "true":
     say("GPU acceleration is unsupported on this platform.")
 if flags.get("use_nnapi") == "true":
@@ -55,10 +63,11 @@ for detail, shape in zip(interpreter.get_input_details(), shapes, strict=False):
 interpreter.allocate_tensors()
 init_us = (time.perf_counter() - t0) * 1e6
 coverage = coverage_from_ops(interpreter._get_ops_details())
+partitions = sum(op["op_name"] == "DELEGATE" for op in interpreter._get_ops_details())
 if coverage.delegated_nodes:
     say(
         f"Replacing {coverage.delegated_nodes} out of {coverage.total_nodes} node(s) with delegate "
-        "(TfLiteXNNPackDelegate) node, yielding 1 partitions for the whole graph."
+        f"({delegate_name}) node, yielding {partitions} partitions for the whole graph."
     )
 say(f"Initialized session in {init_us / 1000:.3f}ms.")
 files = {}  # the tool's syntax: name:file pairs joined by ',', a ':' inside a name written '::'

@@ -15,7 +15,7 @@ import edgebench_records as schema
 from device_runner import accuracy, culprit
 from device_runner.culprit import TensorDrift, drift, judge, op_drifts, tolerance
 from device_runner.engines import InterpreterEngine
-from device_runner.flatbuffer import Graph, Node, OpCode, read_graph, read_model_file, with_outputs
+from device_runner.flatbuffer import Graph, ModelFormatError, Node, OpCode, read_graph, read_model_file, with_outputs
 from device_runner.inputs import InputSet
 from device_runner.precision import Precision
 from device_runner.runtime import load_runtime
@@ -167,6 +167,71 @@ def test_the_probe_model_outputs_every_op_s_outputs_after_the_model_s_own(tmp_pa
     np.testing.assert_array_equal(y, (x + x) ** 2 + x)
 
 
+def _chain_outputs(x: np.ndarray, flip_b: bool = False) -> list[np.ndarray]:
+    """The chain's probe outputs as numpy computes them (y, a, b), with ``b`` (the MUL) sign-flipped if asked,
+    as a delegate that broke that op would hand them back."""
+    a = x + x
+    b = -(a * a) if flip_b else a * a
+    return [b + x, a, b]
+
+
+def test_the_probe_exposes_every_op_s_outputs_and_keeps_the_variant_s_graph(tmp_path: Path) -> None:
+    data = chain(tmp_path / "chain.tflite").read_bytes()
+    probe = culprit.make_probe(data)
+    assert [t.name for t in probe.info.outputs] == ["y", "a", "b"]
+    assert [probe.graph.tensors[t].name for t in probe.output_ids] == ["y", "a", "b"]
+    assert probe.compared == frozenset(probe.output_ids) and probe.graph == read_graph(data)
+    assert read_graph(probe.model).nodes == probe.graph.nodes
+
+
+def test_a_file_that_is_no_model_makes_no_probe(tmp_path: Path) -> None:
+    with pytest.raises(ModelFormatError):
+        culprit.make_probe(b"not a flatbuffer")
+    unmade = culprit.not_made("v.tflite", "corrupt")
+    assert unmade.found is None and unmade.method == schema.CulpritMethod.EXPOSED_OUTPUTS
+    assert unmade.note == "no probe model could be made from v.tflite: corrupt"
+
+
+def test_the_verdict_from_given_arrays_names_the_first_op_that_drifted(tmp_path: Path) -> None:
+    """The arrays may come from anywhere (a phone's app, benchmark_model's output files): the verdict needs
+    nothing but them and the probe."""
+    probe = culprit.make_probe(chain(tmp_path / "chain.tflite").read_bytes())
+    xs = [RNG.normal(size=(1, 8)).astype(np.float32) for _ in range(3)]
+    got = [_chain_outputs(x, flip_b=True) for x in xs]
+    found = culprit.verdict(probe, got, [_chain_outputs(x) for x in xs], LIMIT, 2, 2)
+    assert found.found is not None and (found.found.index, found.found.op, found.found.tensor) == (1, "MUL", "b")
+    assert [(op.index, op.op) for op in found.after] == [(2, "ADD")]
+    assert (found.samples, found.compared_ops, found.tolerance) == (3, 3, LIMIT)
+    assert (found.probe_delegated_nodes, found.cell_delegated_nodes) == (2, 2) and found.note == ""
+
+
+def test_the_verdict_on_agreeing_arrays_names_no_op_and_says_why(tmp_path: Path) -> None:
+    probe = culprit.make_probe(chain(tmp_path / "chain.tflite").read_bytes())
+    xs = [RNG.normal(size=(1, 8)).astype(np.float32) for _ in range(2)]
+    found = culprit.verdict(probe, [_chain_outputs(x) for x in xs], [_chain_outputs(x) for x in xs], LIMIT)
+    assert found.found is None and found.samples == 2
+    assert found.note.startswith("no op's output drifts past 0.05 on the 2 probed samples; the largest is op")
+
+
+@pytest.mark.parametrize("cut", ["a sample", "an output"])
+def test_the_verdict_refuses_arrays_that_do_not_pair_up(tmp_path: Path, cut: str) -> None:
+    probe = culprit.make_probe(chain(tmp_path / "chain.tflite").read_bytes())
+    want = [_chain_outputs(np.ones((1, 8), np.float32)) for _ in range(2)]
+    got = want[:1] if cut == "a sample" else [outputs[:2] for outputs in want]
+    with pytest.raises(ValueError):
+        culprit.verdict(probe, got, want, LIMIT)
+
+
+def test_the_reference_half_runs_the_probe_on_this_machine_s_reference_kernels(tmp_path: Path) -> None:
+    probe = culprit.make_probe(chain(tmp_path / "chain.tflite").read_bytes())
+    inputs = InputSet([RNG.normal(size=(3, 1, 8)).astype(np.float32)], None, None)
+    found = culprit.on_reference_kernels(load_runtime(), probe, inputs, 2)
+    assert len(found) == 2
+    for k, outputs in enumerate(found):
+        for got, want in zip(outputs, _chain_outputs(inputs.sample(k)[0]), strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
 def test_a_search_on_an_honest_delegate_names_no_op_and_says_why(tmp_path: Path) -> None:
     model = chain(tmp_path / "chain.tflite")
     inputs = InputSet([RNG.normal(size=(3, 1, 8)).astype(np.float32)], None, None)
@@ -241,6 +306,13 @@ def test_an_older_plan_searches_for_no_culprit() -> None:
     older = schema.to_dict(plan) | {"schema_version": "1.3"}
     del older["measure"]["find_culprits"]
     assert not schema.build(schema.Plan, older, "plan.json").measure.find_culprits
+
+
+def test_an_older_plan_names_no_probe_for_the_app() -> None:
+    plan = schema.Plan("r", "m", [schema.PlanVariant("fp32", "fp32.tflite", "s", probe="probe-fp32.tflite")], "i.npz")
+    older = schema.to_dict(plan) | {"schema_version": "1.6"}
+    del older["variants"][0]["probe"]
+    assert schema.build(schema.Plan, older, "plan.json").variants[0].probe == ""
 
 
 def test_the_run_row_and_the_report_carry_the_culprit_line() -> None:

@@ -3,7 +3,10 @@
 `am instrument` of the edgebench app stands in for the phone's silicon: it runs the Python
 device_runner on the same plan, or, when the phone is given the app's core (FAKE_PHONE_APP, the JvmRunner
 command), the app's own Java sweep on its fake device, one process per `am instrument` as on a phone; either
-way it prints the instrumentation status lines the real app prints.
+way it prints the instrumentation status lines the real app prints. The fake device answers a probe model the
+plan names with what the host's reference kernels answer for it (computed here once per phone), and
+FAKE_PHONE_CORRUPT_TENSOR=NAME makes FAKE_PHONE_CORRUPT's delegate break that tensor's op there: its output
+and every output computed after it, as a broken op would.
 Installed packages live in $FAKE_PHONE_ROOT/state/packages (one name per line).
 """
 
@@ -15,6 +18,10 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported where used: the other tools of the fake phone start without numpy or LiteRT
+    from device_runner.culprit import Probe
 
 REPO = Path(__file__).resolve().parents[2]
 APP_PACKAGE = "com.edgebench.runner"
@@ -78,7 +85,9 @@ def am(args: list[str]) -> int:
         print(f"INSTRUMENTATION_FAILED: {component}")
         return 1
     app = os.environ.get("FAKE_PHONE_APP")
+    env = dict(os.environ)
     if app:
+        env["FAKE_PHONE_PROBE_ANSWERS"] = str(probe_answers(Path(extras["plan"])))
         command = [*json.loads(app), "sweep", extras["plan"], extras["results"]]
         option = next((k for k in ("unit", "memory") if k in extras), None)
         command += [f"--{option}", extras[option]] if option else []
@@ -89,7 +98,7 @@ def am(args: list[str]) -> int:
         return 0
     else:
         command = [sys.executable, "-m", "device_runner", "run", extras["plan"], "--results", extras["results"]]
-    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True, env=env)
     assert proc.stdout is not None
     for line in proc.stdout:  # the app reports each finished cell as an instrumentation status
         cell, status = _event(line)
@@ -100,6 +109,47 @@ def am(args: list[str]) -> int:
     print(f"INSTRUMENTATION_RESULT: exit={code}")
     print("INSTRUMENTATION_CODE: -1")
     return 0
+
+
+def probe_answers(plan_path: Path) -> Path:
+    """The folder of the fake device's probe answers (JvmRunner's FAKE_PHONE_PROBE_ANSWERS): per probe the plan
+    names, P.npz (out.<j>: the probe's outputs on the host's reference kernels over the input set) and, when
+    FAKE_PHONE_CORRUPT_TENSOR names a tensor, P.corrupt (the outputs its broken op spoils)."""
+    import numpy as np
+
+    from device_runner import culprit
+    from device_runner.cell import load_input_set
+    from device_runner.runtime import load_runtime
+    from edgebench_records import Plan, read
+
+    folder = ROOT / "state" / "probe-answers"
+    folder.mkdir(parents=True, exist_ok=True)
+    plan = read(Plan, plan_path)
+    broken = os.environ.get("FAKE_PHONE_CORRUPT_TENSOR", "")
+    for variant in plan.variants:
+        answers = folder / f"{variant.probe}.npz"
+        if not variant.probe or answers.is_file():
+            continue
+        probe = culprit.make_probe((plan_path.parent / variant.file).read_bytes())
+        inputs = load_input_set(plan_path.parent / plan.input_set)
+        outputs = culprit.on_reference_kernels(load_runtime(), probe, inputs, len(inputs))
+        stacked = {f"out.{j}": np.stack([s[j] for s in outputs]) for j in range(len(probe.output_ids))}
+        np.savez(answers, **stacked)  # type: ignore[arg-type]  # numpy's stub wants *args alone
+        if broken:
+            positions = spoiled(probe, broken)
+            (folder / f"{variant.probe}.corrupt").write_text(",".join(str(p) for p in positions))
+    return folder
+
+
+def spoiled(probe: Probe, tensor: str) -> list[int]:
+    """The probe's output positions a broken op spoils: the op that outputs ``tensor``, and every op after it in
+    execution order."""
+    graph = probe.graph
+    producer = {t: k for k, node in enumerate(graph.nodes) for t in node.output_ids}
+    first = next(
+        k for k, node in enumerate(graph.nodes) if any(graph.tensors[t].name == tensor for t in node.output_ids)
+    )
+    return [p for p, t in enumerate(probe.output_ids) if producer.get(t, -1) >= first]
 
 
 def _event(line: str) -> tuple[str, str]:

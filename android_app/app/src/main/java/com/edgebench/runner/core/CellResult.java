@@ -178,8 +178,16 @@ public final class CellResult {
         public double drift;
     }
 
-    /** Which op broke a wrong_output cell (edgebench_records/protocol.py Culprit); the app names none. */
+    /**
+     * Which op broke a wrong_output cell (edgebench_records/protocol.py Culprit). The app runs the probe's delegated
+     * half only: it says where the outputs are (``probed``), and the host runs the reference half and fills the
+     * rest in before the result is stored (edgebench/devices/android.py).
+     */
     public static final class Culprit {
+        static final String METHOD = "exposed_outputs"; // protocol.py CulpritMethod.EXPOSED_OUTPUTS
+        /** The note of a probe whose outputs wait for the host (android.py PROBE_OUTPUTS, word for word). */
+        static final String PROBE_OUTPUTS = "probe outputs in the results folder as ";
+
         public String method = "";
         public OpDrift found;
         public List<OpDrift> after = new ArrayList<>();
@@ -194,6 +202,23 @@ public final class CellResult {
         static Culprit unavailable(String why) {
             Culprit c = new Culprit();
             c.note = why;
+            return c;
+        }
+
+        /** A probe that did not run under the cell's delegate (culprit.py not_run, word for word). */
+        static Culprit notRun(String why) {
+            Culprit c = unavailable("the probe model (every op's outputs exposed) did not run: " + why);
+            c.method = METHOD;
+            return c;
+        }
+
+        /** The probe ran on ``samples`` inputs and its outputs are in ``file``, for the host to judge. */
+        static Culprit probed(int samples, Integer probeNodes, Integer cellNodes, String file) {
+            Culprit c = unavailable(PROBE_OUTPUTS + file);
+            c.method = METHOD;
+            c.samples = samples;
+            c.probeDelegatedNodes = probeNodes;
+            c.cellDelegatedNodes = cellNodes;
             return c;
         }
 

@@ -112,6 +112,15 @@ public final class InputSet {
         return outputs.isEmpty() ? null : outputs;
     }
 
+    /**
+     * The arrays of ``npz`` named ``prefix`` + 0, 1, ... in order, each as samples on axis 0 (empty when none): the
+     * numbered families of any .npz the host and the app exchange.
+     */
+    static List<Samples> numbered(File npz, String prefix) throws IOException {
+        Pattern pattern = Pattern.compile(Pattern.quote(prefix) + "(\\d+)");
+        return numbered(arrays(npz, name -> pattern.matcher(name).matches()), pattern, npz, prefix);
+    }
+
     private void checkLengths() throws IOException {
         int n = size();
         List<String> keys = new ArrayList<>();

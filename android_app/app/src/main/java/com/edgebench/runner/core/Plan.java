@@ -24,6 +24,9 @@ public final class Plan {
         public String sha256;
         public String recipe = ""; // a tune's candidate: the recipe that made it ("": the variant is its recipe)
         public Map<String, Double> settings = new LinkedHashMap<>(); // and the options it set for it
+        // Plan 1.7: the probe model beside the variant (every op's outputs exposed, device_runner/culprit.py), named
+        // when --find-culprits asked; "": none (the host made none, or an older plan).
+        public String probe = "";
     }
 
     /** edgebench_records/tune.py's Search: carried through, never read by the app. */
@@ -66,7 +69,7 @@ public final class Plan {
         public double numericsMaxErrorQuantized = 0.5;
         public double numericsMaxSteps = 3.0;
         public String labelsOutput = ""; // the output the labels score (its name, tensor name or index); "": the class head
-        public boolean findCulprits; // this runner cannot search: a wrong_output cell says so (CellResult.Culprit)
+        public boolean findCulprits; // a wrong_output cell runs its variant's probe (Sweep.probePass)
     }
 
     /** Every cell, in the order device_runner sweeps them: variant, then API, delegate, threads. */

@@ -55,9 +55,8 @@ public final class Sweep {
     /** Said on an ok cell whose busy cores could not be read (Android 8+ hides /proc/stat from apps). */
     static final String NO_BUSY_CORES = "noise guard: busy cores unknown (/proc/stat is not readable here), so "
             + "other processes' load was not checked; threads vs cores and thermal status were";
-    /** A wrong_output cell's culprit note when --find-culprits asked: the app has no probe models (yet). */
-    static final String CULPRIT_UNAVAILABLE = "culprit search not available on this runner (the Android app runs no "
-            + "probe models; run the variant on a board or locally with --find-culprits)";
+    /** The inputs a probe runs on (device_runner/culprit.py PROBE_SAMPLES). */
+    static final int PROBE_SAMPLES = 8;
     static final String DIED = "the app's process died during this cell";
     private static final int OVERHEAD_READS = 20_000;
     private static final SecureRandom TOKENS = new SecureRandom();
@@ -471,7 +470,7 @@ public final class Sweep {
             if (!sides.isEmpty()) {
                 timeSides(loaded, keys.size(), sides, resultsDir);
                 for (int s = 0; s < sides.size(); s++) {
-                    out[at.get(s)] = result(sides.get(s), loaded);
+                    out[at.get(s)] = result(sides.get(s), loaded, resultsDir);
                 }
             }
         } catch (Engine.InputsDoNotFit e) {
@@ -734,14 +733,19 @@ public final class Sweep {
 
     /** Every output for every sample, one invoke each: per output, one flattened row per sample. */
     static List<Samples> predict(Engine engine, InputSet inputs) {
+        return predict(engine, inputs, inputs.size());
+    }
+
+    /** As predict, on the first ``n`` samples. */
+    static List<Samples> predict(Engine engine, InputSet inputs, int n) {
         List<float[][]> rows = new ArrayList<>();
-        for (int i = 0; i < inputs.size(); i++) {
+        for (int i = 0; i < n; i++) {
             engine.setInputs(inputs.sample(i));
             engine.invoke();
             float[][] sample = engine.outputs();
             for (int j = 0; j < sample.length; j++) {
                 if (i == 0) {
-                    rows.add(new float[inputs.size()][]);
+                    rows.add(new float[n][]);
                 }
                 rows.get(j)[i] = sample[j];
             }
@@ -757,7 +761,7 @@ public final class Sweep {
      * A timed side's result: timing, memory, every output scored over the whole input set, the numerics
      * check against the same variant on the host's reference kernels, delegation (cell.py's _result).
      */
-    private CellResult result(Side side, Loaded loaded) {
+    private CellResult result(Side side, Loaded loaded, File resultsDir) {
         CellResult result = side.result;
         Plan plan = loaded.plan;
         InputSet inputs = loaded.inputs;
@@ -795,8 +799,8 @@ public final class Sweep {
         result.opProfile = new CellResult.OpProfile(runtime, "per-op time is not available on " + runtime);
         if (result.numerics != null && !result.numerics.passed) {
             String message = NumericsCheck.message(result.numerics, result.delegate);
-            if (plan.measure.findCulprits) {
-                result.culprit = CellResult.Culprit.unavailable(CULPRIT_UNAVAILABLE);
+            if (plan.measure.findCulprits) { // after the cell's own figures, so the probe costs them nothing
+                result.culprit = probePass(loaded, key, resultsDir, result.coverage);
                 message += "; " + result.culprit.line();
             }
             return finish(result, Schema.WRONG_OUTPUT, message);
@@ -804,6 +808,63 @@ public final class Sweep {
         boolean blind = result.conditions != null && result.conditions.during.busyCores == null;
         String note = side.engine.note();
         return finish(result, Schema.OK, blind ? (note.isEmpty() ? NO_BUSY_CORES : note + "; " + NO_BUSY_CORES) : note);
+    }
+
+    /** Where a cell's probe pass writes its outputs: a dot-file, never read as a result; the host pulls it. */
+    static File probeOutputs(File resultsDir, CellKey key) {
+        return new File(resultsDir, "." + key.id() + ".probe.npz");
+    }
+
+    /**
+     * A wrong_output cell's probe pass, the delegated half of device_runner/culprit.py's search: the variant's probe
+     * (named in the plan) opened under the cell's delegate and API, run on the first PROBE_SAMPLES inputs, and its
+     * outputs written to ``probeOutputs``: per probe output j, ``out.j``, float32 of shape [samples, *its shape],
+     * dequantised as the engines hand outputs back. The host runs the same probe on its reference kernels and
+     * names the op. A probe that is missing or does not run names no op and says why.
+     */
+    private CellResult.Culprit probePass(Loaded loaded, CellKey key, File resultsDir, CellResult.Coverage cell) {
+        String name = loaded.plan.variant(key.variant).probe;
+        File probe = new File(loaded.planDir, name == null ? "" : name);
+        if (name == null || name.isEmpty() || !probe.isFile()) {
+            return CellResult.Culprit.unavailable("no probe model for " + key.variant + " beside the plan (the host "
+                    + "makes one per variant when --find-culprits is given)");
+        }
+        int n = Math.min(PROBE_SAMPLES, loaded.inputs.size());
+        Engine engine;
+        try {
+            engine = engines.open(probe, key, loaded.inputs.shapes());
+        } catch (Engine.DelegateUnavailable | Engine.DelegateFailed e) {
+            return CellResult.Culprit.notRun(e.getMessage());
+        }
+        File out = probeOutputs(resultsDir, key);
+        try (NpzWriter npz = new NpzWriter(out)) {
+            List<Samples> outputs = predict(engine, loaded.inputs, n);
+            for (int j = 0; j < outputs.size(); j++) {
+                Samples output = outputs.get(j);
+                int[] stacked = new int[output.shape.length + 1];
+                stacked[0] = n;
+                System.arraycopy(output.shape, 0, stacked, 1, output.shape.length);
+                npz.float32("out." + j, stacked, flatten(output.rows));
+            }
+            CellResult.Coverage probed = engine.coverage();
+            return CellResult.Culprit.probed(n, probed == null ? null : probed.delegatedNodes,
+                    cell == null ? null : cell.delegatedNodes, out.getName());
+        } catch (IOException e) {
+            return CellResult.Culprit.unavailable("the probe's outputs could not be written: " + e.getMessage());
+        } catch (RuntimeException e) {
+            return CellResult.Culprit.notRun(e.toString());
+        } finally {
+            engine.close();
+        }
+    }
+
+    private static float[] flatten(float[][] rows) {
+        int width = rows.length == 0 ? 0 : rows[0].length;
+        float[] flat = new float[rows.length * width];
+        for (int i = 0; i < rows.length; i++) {
+            System.arraycopy(rows[i], 0, flat, i * width, width);
+        }
+        return flat;
     }
 
     private CellResult header(Plan plan, CellKey key) {

@@ -17,7 +17,9 @@ import java.util.function.UnaryOperator;
 /**
  * A pretend phone for the core's tests: an engine whose answer is a function of its input (the class
  * is the input's sum mod 10), or, given an input set to replay, whatever the host's reference kernels
- * answered for that input. A delegate can be made to corrupt what it returns.
+ * answered for that input; a probe model (every op's outputs exposed) answers what the host's reference
+ * kernels answered for it, given in probeAnswers. A delegate can be made to corrupt what it returns: a
+ * probe's outputs as one broken op would (probeCorrupted: that op's output and those computed after it).
  */
 final class FakeDevice implements Engine.Factory, Probes {
     /** Reversed outputs: another top-1 and a cosine far from 1, as a buggy driver gives. */
@@ -41,6 +43,10 @@ final class FakeDevice implements Engine.Factory, Probes {
     final List<String> invoked = new ArrayList<>(); // the variant of every invoke, in order
     final Map<String, UnaryOperator<float[]>> corrupting = new HashMap<>(); // delegate -> what it does to outputs
     final Map<String, Integer> throwingFrom = new HashMap<>(); // variant -> its invoke that throws first (1-based)
+    // probe file name -> per output, the host reference's answers over the replayed samples
+    final Map<String, List<Samples>> probeAnswers = new HashMap<>();
+    // probe file name -> the outputs a corrupting delegate breaks (a broken op's, and those after it); absent: all
+    final Map<String, Set<Integer>> probeCorrupted = new HashMap<>();
     int outputCount = 1; // the classifier's outputs: output j is the class of (sum + j)
     Integer inputCount; // the inputs the model takes; null: any number
     int thermalStatus = 0;
@@ -68,6 +74,10 @@ final class FakeDevice implements Engine.Factory, Probes {
                 if (failingVariants.contains(key.variant)) {
                     throw new Engine.DelegateFailed(key.variant + ": the delegate could not prepare the graph", null);
                 }
+                if (probeAnswers.containsKey(model.getName())) {
+                    return new FakeEngine(this, key, probeAnswers.get(model.getName()),
+                            probeCorrupted.get(model.getName()));
+                }
                 List<Samples> answers;
                 try {
                     answers = replay == null ? null : replay.variantReference(key.variant);
@@ -77,7 +87,7 @@ final class FakeDevice implements Engine.Factory, Probes {
                 if (replay != null && answers == null) {
                     answers = replay.reference;
                 }
-                return new FakeEngine(this, key, answers);
+                return new FakeEngine(this, key, answers, null);
         }
     }
 
@@ -149,13 +159,15 @@ final class FakeDevice implements Engine.Factory, Probes {
         private final FakeDevice device;
         private final CellKey key;
         private final List<Samples> answers; // per output, over the replayed samples; null: the classifier
+        private final Set<Integer> faulty; // the outputs a corrupting delegate breaks; null: all
         private final Map<InputKey, Integer> sampleOf = new HashMap<>(); // input -> sample index, by content
         private float[][] inputs = new float[0][];
 
-        FakeEngine(FakeDevice device, CellKey key, List<Samples> answers) {
+        FakeEngine(FakeDevice device, CellKey key, List<Samples> answers, Set<Integer> faulty) {
             this.device = device;
             this.key = key;
             this.answers = answers;
+            this.faulty = faulty;
             for (int i = 0; answers != null && i < device.replay.size(); i++) {
                 sampleOf.putIfAbsent(new InputKey(device.replay.sample(i)), i);
             }
@@ -197,7 +209,8 @@ final class FakeDevice implements Engine.Factory, Probes {
             for (int j = 0; j < count; j++) {
                 out[j] = answers != null && sample != null ? answers.get(j).rows[sample].clone() : oneHot(inputs, j);
                 UnaryOperator<float[]> fault = device.corrupting.get(key.delegate);
-                out[j] = fault == null ? out[j] : fault.apply(out[j]);
+                boolean broken = fault != null && (faulty == null || faulty.contains(j));
+                out[j] = broken ? fault.apply(out[j]) : out[j];
             }
             return out;
         }

@@ -11,9 +11,11 @@ import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The core on the JVM, for the Python specs (tests/integration/test_android_schema.py, the fake phone of
@@ -26,7 +28,10 @@ import java.util.Map;
  *   java JvmRunner sweep PLAN RESULTS_DIR [--unit CELL_ID | --memory CELL_ID]
  *       environment: FAKE_PHONE_CORRUPT=DELEGATE (its outputs reversed), FAKE_PHONE_THERMAL=STATUS,
  *       FAKE_PHONE_INVOKE_US=MICROSECONDS (each invoke busy that long; default: near-instant),
- *       FAKE_PHONE_MACHINE=DIR (its /proc and /sys: an empty folder is a phone that hides them all)
+ *       FAKE_PHONE_MACHINE=DIR (its /proc and /sys: an empty folder is a phone that hides them all),
+ *       FAKE_PHONE_PROBE_ANSWERS=DIR (per probe model P of the plan: P.npz, out.&lt;j&gt; the host reference's
+ *       outputs of P over the input set; P.corrupt, the output positions FAKE_PHONE_CORRUPT's delegate breaks
+ *       there, comma-separated: one op's output and those computed after it; no file: all)
  *   java JvmRunner numerics IN.json       {outputs, reference, names, classes, min_agreement, min_cosine, delegate}
  *   java JvmRunner score IN.json          {outputs, labels, reference, task, names[, labels_output]}
  *       (arrays as {"shape": one sample's, "rows": one flat row per sample, "integer": stored as integers})
@@ -121,6 +126,20 @@ public final class JvmRunner {
         String corrupt = System.getenv("FAKE_PHONE_CORRUPT");
         if (corrupt != null && !corrupt.isEmpty()) {
             device.corrupting.put(corrupt, FakeDevice.REVERSE);
+        }
+        String answers = System.getenv("FAKE_PHONE_PROBE_ANSWERS");
+        File[] probes = answers == null || answers.isEmpty() ? null : new File(answers).listFiles();
+        for (File file : probes == null ? new File[0] : probes) {
+            String name = file.getName();
+            if (name.endsWith(".npz")) {
+                device.probeAnswers.put(name.substring(0, name.length() - 4), InputSet.numbered(file, "out."));
+            } else if (name.endsWith(".corrupt")) {
+                Set<Integer> positions = new HashSet<>();
+                for (String position : read(file.toString()).trim().split(",")) {
+                    positions.add(Integer.parseInt(position.trim()));
+                }
+                device.probeCorrupted.put(name.substring(0, name.length() - 8), positions);
+            }
         }
         String work = System.getenv("FAKE_PHONE_INVOKE_US");
         device.workNanos = work == null || work.isEmpty() ? 0 : Long.parseLong(work) * 1000;

@@ -15,6 +15,7 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 import org.junit.Before;
 import org.junit.Rule;
 import org.junit.Test;
@@ -192,24 +193,88 @@ public class SweepTest {
         assertEquals(null, cells.get(3).numerics);
     }
 
-    @Test
-    public void aWrongOutputCellAskedForItsCulpritSaysTheAppCannotSearchAndNamesNoOp() throws Exception {
-        writeTwoInputSet(1);
+    /** The plan of writePlan asking for culprits, its fp32 variant's probe named (and present) when ``probe``. */
+    private void askForCulprits(boolean probe) throws Exception {
         String text = new String(Files.readAllBytes(planFile.toPath()), StandardCharsets.UTF_8);
         Plan plan = Schema.fromJson(text, Plan.class, "plan");
         plan.measure.findCulprits = true;
+        if (probe) {
+            plan.variant("fp32").probe = "probe-fp32.tflite";
+            Files.write(new File(planFile.getParentFile(), "probe-fp32.tflite").toPath(), new byte[] {0});
+        }
         Files.write(planFile.toPath(), Schema.toJson(plan).getBytes(StandardCharsets.UTF_8));
-        device.corrupting.put("xnnpack", FakeDevice.REVERSE);
-        List<CellResult> cells = sweep();
+    }
+
+    @Test
+    public void aWrongOutputCellRunsItsProbeUnderItsDelegateAndWritesTheOutputsForTheHost() throws Exception {
+        writeTwoInputSet(1);
+        askForCulprits(true);
+        FakeDevice phone = new FakeDevice(InputSet.read(new File(planFile.getParentFile(), "inputs.npz")));
+        // the probe's outputs on the host's reference kernels: the model's own (y), then two ops' (a, b) in order
+        float[] y = new float[30];
+        for (int i = 0; i < 3; i++) {
+            y[11 * i] = 1f;
+        }
+        float[] a = {1, 2, 3, 4, 5, 6};
+        float[] b = {6, 1, 5, 2, 4, 3};
+        phone.probeAnswers.put("probe-fp32.tflite", List.of(new Samples(new int[] {1, 10}, rows(y, 3), false),
+                new Samples(new int[] {1, 2}, rows(a, 3), false), new Samples(new int[] {1, 2}, rows(b, 3), false)));
+        phone.probeCorrupted.put("probe-fp32.tflite", Set.of(0, 2)); // b's op broke: b and y after it
+        phone.corrupting.put("xnnpack", FakeDevice.REVERSE);
+        File machine = tmp.newFolder("probe-machine");
+        List<CellResult> cells = new Sweep(phone, phone, Clock.SYSTEM, new Noise(machine, phone, Clock.SYSTEM, 0.001))
+                .run(planFile, results, (id, status, index, total, skipped) -> { });
         CellResult fp32 = cells.get(0);
         assertEquals(Schema.WRONG_OUTPUT, fp32.status);
-        assertEquals("", fp32.culprit.method);
+        File written = new File(results, ".fp32.xnnpack.interpreter.t1.probe.npz");
+        assertEquals("exposed_outputs", fp32.culprit.method);
         assertEquals(null, fp32.culprit.found);
-        assertEquals(Sweep.CULPRIT_UNAVAILABLE, fp32.culprit.note);
-        assertTrue(fp32.message, fp32.message.endsWith("; culprit: none named (culprit search not available on "
-                + "this runner (the Android app runs no probe models; run the variant on a board or locally with "
-                + "--find-culprits))"));
-        assertEquals(null, cells.get(3).culprit); // ok: nothing to search for
+        assertEquals(3, fp32.culprit.samples);
+        assertEquals("probe outputs in the results folder as " + written.getName(), fp32.culprit.note);
+        assertTrue(fp32.message, fp32.message.endsWith("; " + fp32.culprit.line()));
+        List<Samples> outputs = InputSet.numbered(written, "out.");
+        assertEquals(3, outputs.size());
+        assertArrayEquals(new int[] {1, 2}, outputs.get(1).shape);
+        assertArrayEquals(new float[] {3, 4}, outputs.get(1).rows[1], 0f); // a: computed right, as given
+        assertArrayEquals(new float[] {2, 5}, outputs.get(2).rows[1], 0f); // b: reversed by the broken op
+        assertArrayEquals(FakeDevice.REVERSE.apply(rows(y, 3)[2]), outputs.get(0).rows[2], 0f);
+        // the cells that are not wrong_output run no probe and write nothing for it
+        assertEquals(Schema.OK, cells.get(3).status); // int8: no reference in this set, nothing judged
+        assertEquals(null, cells.get(3).culprit);
+        assertEquals(List.of(written.getName()), probeFiles());
+    }
+
+    @Test
+    public void aWrongOutputCellWithoutAProbeBesideThePlanSaysSoAndNamesNoOp() throws Exception {
+        writeTwoInputSet(1);
+        askForCulprits(false);
+        device.corrupting.put("xnnpack", FakeDevice.REVERSE);
+        CellResult fp32 = sweep().get(0);
+        assertEquals(Schema.WRONG_OUTPUT, fp32.status);
+        assertEquals("", fp32.culprit.method);
+        assertEquals("no probe model for fp32 beside the plan (the host makes one per variant when --find-culprits "
+                + "is given)", fp32.culprit.note);
+        assertTrue(fp32.message, fp32.message.endsWith("; culprit: none named (" + fp32.culprit.note + ")"));
+        assertEquals(List.of(), probeFiles());
+    }
+
+    private List<String> probeFiles() {
+        List<String> found = new ArrayList<>();
+        for (String name : resultFiles()) {
+            if (name.endsWith(".probe.npz")) {
+                found.add(name);
+            }
+        }
+        return found;
+    }
+
+    /** ``flat`` cut into ``n`` rows of equal width. */
+    private static float[][] rows(float[] flat, int n) {
+        float[][] out = new float[n][flat.length / n];
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(flat, i * out[i].length, out[i], 0, out[i].length);
+        }
+        return out;
     }
 
     @Test
