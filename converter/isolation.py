@@ -10,6 +10,9 @@ everything else that process was making. Two boundaries, one mechanism:
   variant, and one more per crash.
 - ``isolated``: one call in a child of its own (a worker with no state, closed after the call).
 
+Where a warm TensorFlow process runs (``converter.warm``), a worker is forked from it instead of spawned: the same
+fresh state and the same crash boundary, without the import.
+
 The children's stderr is the converter's, which the host keeps as the conversion's log: a crash leaves its Python
 stack there (``faulthandler``), an exception its traceback. Their stdout is the converter's too: the progress
 events they emit reach the host as the parent's do.
@@ -31,6 +34,7 @@ from multiprocessing.process import BaseProcess
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
+from converter import warm
 from device_runner.lifecycle import PARENT_PID_VARIABLE, bind_to_parent
 
 S = TypeVar("S")
@@ -61,12 +65,17 @@ class Worker(Generic[S]):
 
     def __init__(self, setup: Callable[..., S], *args: Any) -> None:
         self._setup, self._args = setup, args
-        self._child: BaseProcess | None = None
+        self._child: BaseProcess | warm.Forked | None = None
         self._conn: Connection | None = None
 
     def start(self) -> None:
-        """Start the child (it makes its state while the caller goes on), unless one is running."""
+        """Start the child (it makes its state while the caller goes on), unless one is running: forked from the
+        warm TensorFlow process where one runs, else spawned."""
         if self._conn is not None:
+            return
+        forked = warm.forked_worker(self._setup, self._args)
+        if forked is not None:
+            self._conn, self._child = forked
             return
         context = multiprocessing.get_context("spawn")
         here, there = context.Pipe()
@@ -102,8 +111,11 @@ class Worker(Generic[S]):
         """Wait for the child, forget it, and say how it ended."""
         assert self._conn is not None and self._child is not None
         self._conn.close()
-        self._child.join()
-        code = self._child.exitcode
+        if isinstance(self._child, warm.Forked):
+            code = self._child.exit_code()
+        else:
+            self._child.join()
+            code = self._child.exitcode
         self._conn = self._child = None
         return exit_cause(code if code is not None else -signal.SIGKILL)
 
@@ -133,6 +145,11 @@ def _stateless(state: None, function: Callable[..., T], *args: Any) -> T:
 def _serve(conn: Connection, parent: int, setup: Callable[..., Any], args: tuple[Any, ...]) -> None:
     os.environ[PARENT_PID_VARIABLE] = str(parent)
     bind_to_parent()  # a killed converter must not leave its child converting
+    serve_calls(conn, setup, args)
+
+
+def serve_calls(conn: Connection, setup: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    """A worker's life, spawned or forked: make the state, then answer each call until told to stop."""
     faulthandler.enable()  # a native crash writes the Python stack that led to it into the log
     state, failure = None, None
     try:

@@ -1,17 +1,19 @@
 """Host side of conversion: content-addressed reuse, and the converter run in its own process.
 
 TensorFlow is never imported here: the converter runs as ``python -m converter`` with
-TF_USE_LEGACY_KERAS=1 (TFMOT needs Keras 2) and its log noise goes to a file.
+TF_USE_LEGACY_KERAS=1 (TFMOT needs Keras 2) and its log noise goes to a file. Where many conversions follow one
+another (a tune's study, the test suite), ``warm_tensorflow`` keeps one TensorFlow import for them all.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import accumulate
 from pathlib import Path
@@ -19,6 +21,7 @@ from pathlib import Path
 from converter.checks import SourceError, check_data, check_model, check_student
 from converter.isolation import exit_cause
 from converter.variant_cache import code_sha256, keyed_options
+from converter.warm import kept_warm
 from edgebench import __version__
 from edgebench.errors import EdgebenchError
 from edgebench.processes import JsonObject, stream_json_lines
@@ -186,7 +189,6 @@ def convert(
         f"--log={log}",
         *options.as_flags(),
     ]
-    env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
     reply: JsonObject = {}
 
     def on_object(message: JsonObject) -> None:
@@ -196,12 +198,26 @@ def convert(
         else:
             reply.update(message)
 
-    returncode = stream_json_lines(command, log, on_object, env=env)
+    returncode = stream_json_lines(command, log, on_object, env=converter_env())
     if "error" in reply:
         raise EdgebenchError(str(reply["error"]))
     if "manifest" not in reply:
         raise EdgebenchError(f"converter failed on {model}: {_failure_cause(reply, returncode)}; see {log}")
     return _noting_unused(read_manifest(out), variants, options), out
+
+
+def converter_env() -> dict[str, str]:
+    """The environment the converter (and the warm TensorFlow process its workers fork from) runs in."""
+    return {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+@contextlib.contextmanager
+def warm_tensorflow() -> Iterator[None]:
+    """Conversions started inside this fork their workers from one process that imported TensorFlow once
+    (``converter.warm``) instead of importing it again each time; a conversion that cannot reach it spawns its
+    worker as usual."""
+    with kept_warm(converter_env()):
+        yield
 
 
 def _noting_unused(manifest: Manifest, variants: list[str], options: Options) -> Manifest:

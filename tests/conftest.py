@@ -28,7 +28,7 @@ import pytest
 
 import edgebench_records as schema
 from device_runner import PACKAGES, noise
-from edgebench.conversion import VARIANT_CACHE, convert
+from edgebench.conversion import VARIANT_CACHE, convert, warm_tensorflow
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.plan import build_plan, stage
 from edgebench.store import Store
@@ -76,6 +76,17 @@ def require(tool: str, package: str) -> str:
     if path is None:
         missing_part(f"{tool} not found: apt-get install {package}")
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def warm_conversions(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Beyond the spec tier, each test worker keeps one TensorFlow import warm for its conversions and test
+    models (``warm_tensorflow``), as a tune's study does: dozens of conversions, one import."""
+    if all(item.path.is_relative_to(SPEC_TIER) for item in request.session.items):
+        yield
+        return
+    with warm_tensorflow():
+        yield
 
 
 @pytest.fixture(autouse=True)

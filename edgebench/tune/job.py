@@ -16,12 +16,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import edgebench_records as schema
+from edgebench.conversion import warm_tensorflow
 from edgebench.devices import get_device
+from edgebench.devices.base import Device
 from edgebench.errors import EdgebenchError, ExitCode
 from edgebench.inventory import Inventory
 from edgebench.measure import git_commit, new_run_id
 from edgebench.processes import stop_children
-from edgebench.progress import Listener
+from edgebench.progress import Listener, Task
 from edgebench.resume import RUN_RECORD_NAME, RunFolder, check_resume_flags, settings
 from edgebench.run_lock import RunLock
 from edgebench.store import Store, store_url
@@ -86,17 +88,10 @@ def tune(request: TuneRequest, listener: Listener, clock: Callable[[], float] = 
         tuning = _resumed(request, history) if request.resume else _new(request)
     lock = RunLock.take(tuning.folder.path, tuning.folder.run_id)
     task = listener.task(f"Tuning {tuning.source.model.name} on {tuning.record.device}", request.limits.trials)
+    found = Progress([])
     try:
         device = device or get_device(tuning.record.device, request.inventory, request.accept_new_host_key)
-        found = Progress([])
-        bench = RunBench(
-            tuning.source, tuning.folder, device, lambda note: task.step(note, done=found.measured), tuning.state
-        )
-        _baseline_and_known(bench, tuning, found)
-        study = open_study(tuning.folder.path / JOURNAL_NAME, tuning.folder.run_id, tuning.source.options.seed)
-        start_from_the_defaults(study, tuning.space, tuning.source.options)
-        loop = Loop(study, tuning.space, bench, tuning.source.aim, request.limits, task, clock, started)
-        stop = run(loop, found)
+        bench, stop = _search(tuning, device, request.limits, task, found, clock, started)
     except EdgebenchError as exc:
         raise EdgebenchError(f"tune {tuning.folder.run_id}: {exc}; {_kept(tuning.folder)}", exc.code) from exc
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (the CLI turns it into one)
@@ -106,6 +101,27 @@ def tune(request: TuneRequest, listener: Listener, clock: Callable[[], float] = 
         lock.release()
     task.finish(stop.value)
     return _conclude(request, url, tuning, bench, found, stop, clock() - started)
+
+
+def _search(
+    tuning: Started,
+    device: Device,
+    limits: Limits,
+    task: Task,
+    found: Progress,
+    clock: Callable[[], float],
+    started: float,
+) -> tuple[RunBench, Stop]:
+    """fp32 and the candidates known from an earlier invocation measured, then the study run to its limits; one
+    TensorFlow import is kept warm for all of the search's conversions."""
+    with warm_tensorflow():
+        bench = RunBench(
+            tuning.source, tuning.folder, device, lambda note: task.step(note, done=found.measured), tuning.state
+        )
+        _baseline_and_known(bench, tuning, found)
+        study = open_study(tuning.folder.path / JOURNAL_NAME, tuning.folder.run_id, tuning.source.options.seed)
+        start_from_the_defaults(study, tuning.space, tuning.source.options)
+        return bench, run(Loop(study, tuning.space, bench, tuning.source.aim, limits, task, clock, started), found)
 
 
 def _new(request: TuneRequest) -> Started:

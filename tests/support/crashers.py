@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
+import time
 from typing import Any
 
 
@@ -60,3 +62,20 @@ def segfault_building(crashing: str, shop: Any, name: str) -> Any:
     if name == crashing:
         die_of(signal.SIGSEGV)
     return made_there(shop, name)
+
+
+def speak(text: str) -> None:
+    """Writes ``text`` to stdout and stderr: a worker's progress events and log lines."""
+    print(text, flush=True)
+    print(text, file=sys.stderr, flush=True)
+
+
+def parent(state: object = None) -> int:
+    return os.getppid()
+
+
+def report_then_wait(state: None, path: str) -> None:
+    """Writes this worker's pid to ``path``, then waits as a long fine-tuning would."""
+    with open(path, "w") as out:
+        out.write(str(os.getpid()))
+    time.sleep(600)

@@ -1,21 +1,25 @@
 """Small models of the shapes the bundled example does not have, built at test time with tf_keras (Keras 3 for
-the ``keras3_*`` kinds) and saved with data keyed as the converter reads it: ``python -m tests.support.keras_models
-KIND OUT_DIR`` (a process of its own, so the test process never imports TensorFlow). Each writes
+the ``keras3_*`` kinds) and saved with data keyed as the converter reads it, each in a process of its own (``build``;
+or ``python -m tests.support.keras_models KIND OUT_DIR``), so the test process never imports TensorFlow. Each writes
 ``OUT_DIR/model.keras`` (or ``OUT_DIR/model``, a SavedModel folder, or ``OUT_DIR/model.h5``) and, where the model
 has data, ``OUT_DIR/data.npz``; a model with a custom layer writes the module defining it, ``OUT_DIR/{CUSTOM}.py``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from converter.isolation import isolated
+from edgebench.conversion import converter_env
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = 48  # per split: enough to calibrate and fine-tune one epoch, little to convert
@@ -328,20 +332,40 @@ BUILDERS: dict[str, Callable[[Path], None]] = {
 
 
 def build(kind: str, out: Path) -> Path:
-    """Build ``kind`` into ``out`` in its own TensorFlow process; returns ``out``."""
+    """Build ``kind`` into ``out`` in a TensorFlow process of its own (forked from the warm one where the suite
+    keeps it, converter/warm.py; a Keras 3 kind always in a fresh one, as its users' TensorFlow imports Keras 3);
+    returns ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    if kind.startswith("keras3_"):  # saved as a user of TensorFlow's default Keras saves it
-        del env["TF_USE_LEGACY_KERAS"]
-    command = [sys.executable, "-m", "tests.support.keras_models", kind, str(out)]
-    subprocess.run(command, env=env, cwd=ROOT, check=True, capture_output=True)
+    if kind.startswith("keras3_"):
+        env = {key: value for key, value in os.environ.items() if key != "TF_USE_LEGACY_KERAS"}
+        command = [sys.executable, "-m", "tests.support.keras_models", kind, str(out)]
+        subprocess.run(command, env={**env, "TF_CPP_MIN_LOG_LEVEL": "3"}, cwd=ROOT, check=True, capture_output=True)
+        return out
+    with _environment(converter_env()):  # the converter's: the warm process imported TensorFlow under it
+        isolated(built, kind, str(out))
     return out
 
 
-if __name__ == "__main__":
+def built(kind: str, out: str) -> None:
+    """``kind`` built, seeded, in this (TensorFlow) process."""
     import keras
     import tf_keras
 
     tf_keras.utils.set_random_seed(0)
     keras.utils.set_random_seed(0)
-    BUILDERS[sys.argv[1]](Path(sys.argv[2]))
+    BUILDERS[kind](Path(out))
+
+
+@contextlib.contextmanager
+def _environment(env: dict[str, str]) -> Iterator[None]:
+    before = dict(os.environ)
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(before)
+
+
+if __name__ == "__main__":
+    built(sys.argv[1], sys.argv[2])
