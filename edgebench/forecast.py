@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from device_runner.coverage import node_key
 from device_runner.flatbuffer import Graph, ModelFormatError, read_graph, read_model_info
 from edgebench.errors import EdgebenchError
 from edgebench.store import Store
-from edgebench_records import CellResult, Manifest, StoredRun, TensorInfo, sha256_file
+from edgebench_records import CellResult, Manifest, StoredRun, sha256_file
 
 NO_DELEGATE = "cpu"  # plain kernels asked for: nothing can fall off anything
 
@@ -62,24 +63,20 @@ class OpKey:
         found.append((Level.OP, (self.op,)))
         return found
 
+    @classmethod
+    def read(cls, op: str, text: str) -> OpKey:
+        """``op``'s key from its text beside it (device_runner/coverage.node_key, the one spelling of it)."""
+        version, dtypes, shapes = text.split(" ", 2)
+        return cls(op, int(version.removeprefix("v")), dtypes, shapes)
+
     @property
     def label(self) -> str:
         parts = [self.op, f"v{self.version}" if self.version is not None else "", self.dtypes or "", self.shapes or ""]
         return " ".join(p for p in parts if p)
 
 
-def _dynamic(tensor: TensorInfo) -> bool:
-    return -1 in tensor.shape_signature
-
-
 def key_of(graph: Graph, index: int) -> OpKey:
-    node = graph.nodes[index]
-    inputs = [t for t in node.inputs if t is not None]
-    data = [t for t, constant in zip(node.inputs, node.constant, strict=True) if t is not None and not constant]
-    dtypes = f"{','.join(t.dtype for t in inputs)}->{','.join(t.dtype for t in node.outputs)}"
-    ranks = f"{','.join(str(len(t.shape)) for t in data)}->{','.join(str(len(t.shape)) for t in node.outputs)}"
-    dynamic = any(_dynamic(t) for t in [*data, *node.outputs])
-    return OpKey(node.op.name, node.op.version, dtypes, ranks + (" dynamic" if dynamic else ""))
+    return OpKey.read(graph.nodes[index].op.name, node_key(graph, index))
 
 
 def keys_of(graph: Graph) -> list[OpKey]:
