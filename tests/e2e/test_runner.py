@@ -60,7 +60,9 @@ def test_an_ok_cell_holds_timing_memory_accuracy_coverage_and_device_facts(
     assert results["fp32/xnnpack"].coverage.fraction == 1.0  # type: ignore[union-attr]
     assert results["fp32/cpu"].coverage.delegated_nodes == 0  # type: ignore[union-attr]
     manifest, folder = converted
-    graph = read_graph((folder / variant_of(manifest, "fp32").file).read_bytes())
+    fp32 = variant_of(manifest, "fp32").file
+    assert fp32 is not None
+    graph = read_graph((folder / fp32).read_bytes())
     placement = results["fp32/xnnpack"].placement
     assert placement is not None and placement.node_keys == node_keys(graph)  # each node stored with its key
 

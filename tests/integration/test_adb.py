@@ -292,7 +292,9 @@ def test_benchmark_model_runner_measures_each_cell_and_marks_what_it_did_not_pri
         assert xnn.memory is None
     assert xnn.coverage.delegated_nodes > 0 == cells["fp32", "cpu"].coverage.delegated_nodes  # type: ignore[union-attr]
     manifest, folder = converted
-    graph = read_graph((folder / variant_of(manifest, "fp32").file).read_bytes())
+    fp32 = variant_of(manifest, "fp32").file
+    assert fp32 is not None
+    graph = read_graph((folder / fp32).read_bytes())
     plain = cells["fp32", "cpu"].placement  # none delegated: placed from the log's counts, over the model's graph
     assert plain is not None and plain.node_keys == node_keys(graph)  # each node stored with its key
     assert xnn.accuracy.n == 20 and xnn.accuracy.top1 is not None and xnn.accuracy.top1 > 0.9

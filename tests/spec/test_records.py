@@ -180,10 +180,11 @@ def test_the_1_6_to_1_7_step_gives_the_models_own_peak_where_both_figures_were_m
 
 
 def test_a_1_7_placement_reads_with_no_node_keys_and_a_1_8_one_keeps_them() -> None:
-    placed = {"node_ops": ["CONV_2D", "SOFTMAX"], "node_partition": [0, -1]}
+    ops, partitions = ["CONV_2D", "SOFTMAX"], [0, -1]
+    placed = {"node_ops": ops, "node_partition": partitions}
     old = frozen("result-1.1.json") | {"schema_version": "1.7", "placement": placed}
     result = schema.build(CellResult, old, "result.json")
-    assert result.placement == schema.Placement(["CONV_2D", "SOFTMAX"], [0, -1]) and not result.placement.node_keys
+    assert result.placement == schema.Placement(ops, partitions) and not result.placement.node_keys
     keys = ["v3 float32,float32,float32->float32 4->4", "v1 float32->float32 2->2"]
     new = old | {"schema_version": "1.8", "placement": placed | {"node_keys": keys}}
-    assert schema.build(CellResult, new, "result.json").placement == schema.Placement(placed["node_ops"], [0, -1], keys)
+    assert schema.build(CellResult, new, "result.json").placement == schema.Placement(ops, partitions, keys)
