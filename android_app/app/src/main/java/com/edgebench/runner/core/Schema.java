@@ -14,6 +14,9 @@ import com.google.gson.JsonParser;
  */
 public final class Schema {
     public static final String VERSION = "1.8"; // the result record's (edgebench_records/protocol.py)
+    // The plan record's, versioned apart from the result's (protocol.py PLAN_RECORD): what a plan built in the
+    // core says (its tests' plans; the host's carry their own).
+    public static final String PLAN_VERSION = "1.7";
 
     public static final String OK = "ok";
     public static final String DELEGATE_UNAVAILABLE = "delegate_unavailable";
