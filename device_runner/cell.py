@@ -23,6 +23,7 @@ import numpy as np
 import edgebench_records as schema
 from device_runner import accuracy, culprit, noise, timing
 from device_runner.compat import incompatibility
+from device_runner.coverage import keyed
 from device_runner.engines import (
     DelegateFailed,
     DelegateUnavailable,
@@ -33,7 +34,7 @@ from device_runner.engines import (
     open_engine,
 )
 from device_runner.facts import device_facts, peak_rss_mb, reset_peak_rss, rss_mb, temperatures_c
-from device_runner.flatbuffer import ModelFormatError, ModelInfo, read_model_info
+from device_runner.flatbuffer import Graph, ModelFormatError, ModelInfo, read_graph, read_model_info
 from device_runner.inputs import InputSet, InputSetError, input_set_problem, read_input_set, read_variant_reference
 from device_runner.intervals import StopRule
 from device_runner.precision import Precision, precision, stateful
@@ -84,15 +85,17 @@ class Model:
     info: ModelInfo
     names: list[str]  # each output as the model names it (signature key, else tensor name)
     precision: Precision
+    graph: Graph  # its main subgraph: each placed node's key (coverage.keyed)
 
     @classmethod
     def read(cls, path: Path) -> Model:
         try:
             data = path.read_bytes()
             info = read_model_info(data)
+            graph = read_graph(data)
         except ModelFormatError as exc:
             raise ModelFormatError(f"{path}: {exc}") from exc
-        return cls(path, info, output_names(data, info), precision(data, info))
+        return cls(path, info, output_names(data, info), precision(data, info), graph)
 
     @property
     def stateful(self) -> bool:
@@ -274,7 +277,7 @@ def _result(side: Side, inputs: InputSet, plan: Plan, overhead_ns: float) -> Cel
         conditions=side.conditions,
         accuracy=_accuracy(outputs, inputs, plan, side.model),
         coverage=side.engine.coverage,
-        placement=side.engine.placement,
+        placement=keyed(side.engine.placement, side.model.graph),
         op_profile=side.engine.op_profile,
         fully_accelerated=side.engine.fully_accelerated,
         schedule=side.schedule,

@@ -7,10 +7,14 @@ between its input and output tensors, found by walking producers back from its o
 benchmark_model (phones) gives less: its log says how many nodes the delegate took in how many
 partitions; its per-op profile names the nodes left on plain kernels (by index) and each partition's
 output tensors. ``placement_from_partitions`` walks the model's own graph back from those outputs.
+
+Each placed node is stored with its key (``node_key``): what besides its op decides whether a delegate takes
+it, which a placement forecast (edgebench/forecast.py) matches the nodes of a model not yet measured against.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -38,6 +42,41 @@ def placement_from_ops(ops: Iterable[Mapping[str, Any]]) -> Placement:
         node_ops=[str(op["op_name"]) for op in original],
         node_partition=[partition_of.get(op["index"], -1) for op in original],
     )
+
+
+def node_key(graph: Graph, index: int) -> str:
+    """Node ``index``'s key beside its op, the one text of it (stored with each placement, read back by the
+    forecast, computed alike by the Android app's ModelOps.nodeKeys): its op's version, the dtypes of its inputs
+    (omitted optional ones left out) and of its outputs, and its shapes' class, the ranks of its data tensors
+    (stored constants left out) with " dynamic" when one has a dimension fixed only when fed. "v9
+    int8,int8,int32->int8 2->2": space-separated, as neither a dtype nor a rank list holds a space."""
+    node = graph.nodes[index]
+    inputs = [t for t in node.inputs if t is not None]
+    data = [t for t, constant in zip(node.inputs, node.constant, strict=True) if t is not None and not constant]
+    dtypes = f"{','.join(t.dtype for t in inputs)}->{','.join(t.dtype for t in node.outputs)}"
+    ranks = f"{','.join(str(len(t.shape)) for t in data)}->{','.join(str(len(t.shape)) for t in node.outputs)}"
+    dynamic = any(-1 in t.shape_signature for t in [*data, *node.outputs])
+    return f"v{node.op.version} {dtypes} {ranks}{' dynamic' if dynamic else ''}"
+
+
+def node_keys(graph: Graph) -> list[str]:
+    return [node_key(graph, index) for index in range(len(graph.nodes))]
+
+
+def runtime_op(name: str) -> str:
+    """An op as the runtime's node list names it: a custom op by its own name, where the flatbuffer (and the
+    graph read from it) says "CUSTOM:name"."""
+    return name.removeprefix("CUSTOM:")
+
+
+def keyed(placement: Placement | None, graph: Graph) -> Placement | None:
+    """``placement`` with each node's key read from ``graph``, when its nodes are the graph's (the same ops in
+    the same order); else as it is, keyless (a key on the wrong node would mislead every forecast made from it)."""
+    if placement is None or [runtime_op(op) for op in placement.node_ops] != [
+        runtime_op(node.op.name) for node in graph.nodes
+    ]:
+        return placement
+    return dataclasses.replace(placement, node_keys=node_keys(graph))
 
 
 def coverage_of(placement: Placement) -> Coverage:

@@ -2,26 +2,30 @@
 same kind of op ran in that device's stored cells, before anything is pushed.
 
 An op's kind is its key: op type, version, the dtypes of its inputs and outputs, and its shapes' class (the
-ranks of its data tensors, and whether any dimension is dynamic). The store keeps each node's op type and the
-model's op versions; the rest is read from a variant's file where it is still on this machine (under the
-workdir, by its sha256). A forecast uses the most specific key the history has seen the op under, backing off
-to fewer fields (down to the op type alone), and says which it used and on how many stored nodes it rests; an
-op never seen under any key is "no history", not a guess. A forecast is printed beside the measured placement
-where one exists, and is never written into a stored result.
+ranks of its data tensors, and whether any dimension is dynamic). Each stored placement carries every node's key
+beside its op (cell result 1.8, device_runner/coverage.node_key), so the history is read from the store alone.
+A cell stored before that keeps only each node's op and the model's op versions: its keys are read from its
+variant's file where that is still on this machine (under the workdir, by its sha256), else they are the op and
+its version. A forecast uses the most specific key the history has seen the op under, backing off to fewer
+fields (down to the op type alone), and says which it used and on how many stored nodes it rests; an op never
+seen under any key is "no history", not a guess. A forecast is printed beside the measured placement where one
+exists, and is never written into a stored result.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from device_runner.coverage import node_key
 from device_runner.flatbuffer import Graph, ModelFormatError, read_graph, read_model_info
 from edgebench.errors import EdgebenchError
 from edgebench.store import Store
-from edgebench_records import CellResult, Manifest, StoredRun, TensorInfo, sha256_file
+from edgebench_records import CellResult, Manifest, StoredRun, sha256_file
 
 NO_DELEGATE = "cpu"  # plain kernels asked for: nothing can fall off anything
 
@@ -62,24 +66,27 @@ class OpKey:
         found.append((Level.OP, (self.op,)))
         return found
 
+    @classmethod
+    def read(cls, op: str, text: str) -> OpKey | None:
+        """``op``'s key from its text beside it (device_runner/coverage.node_key, the one spelling of it); None
+        for a text that is not one (a hand-edited store), which the caller reads as no key stored."""
+        version, _, rest = text.partition(" ")
+        dtypes, _, shapes = rest.partition(" ")
+        number = version.removeprefix("v")
+        if not (version.startswith("v") and number.isdigit() and "->" in dtypes and "->" in shapes):
+            return None
+        return cls(op, int(number), dtypes, shapes)
+
     @property
     def label(self) -> str:
         parts = [self.op, f"v{self.version}" if self.version is not None else "", self.dtypes or "", self.shapes or ""]
         return " ".join(p for p in parts if p)
 
 
-def _dynamic(tensor: TensorInfo) -> bool:
-    return -1 in tensor.shape_signature
-
-
 def key_of(graph: Graph, index: int) -> OpKey:
-    node = graph.nodes[index]
-    inputs = [t for t in node.inputs if t is not None]
-    data = [t for t, constant in zip(node.inputs, node.constant, strict=True) if t is not None and not constant]
-    dtypes = f"{','.join(t.dtype for t in inputs)}->{','.join(t.dtype for t in node.outputs)}"
-    ranks = f"{','.join(str(len(t.shape)) for t in data)}->{','.join(str(len(t.shape)) for t in node.outputs)}"
-    dynamic = any(_dynamic(t) for t in [*data, *node.outputs])
-    return OpKey(node.op.name, node.op.version, dtypes, ranks + (" dynamic" if dynamic else ""))
+    key = OpKey.read(graph.nodes[index].op.name, node_key(graph, index))
+    assert key is not None  # node_key always writes what read takes
+    return key
 
 
 def keys_of(graph: Graph) -> list[OpKey]:
@@ -104,11 +111,29 @@ def node_ops(cell: CellResult) -> list[str]:
     return [f"CUSTOM:{op}" if op in custom else op for op in cell.placement.node_ops]
 
 
-def stored_keys(cell: CellResult) -> list[OpKey]:
-    """Each placed node's key from the stored cell alone: its op type, and its version where the model holds
-    that op in one version only."""
+def version_keys(cell: CellResult) -> list[OpKey]:
+    """Each placed node's key from what a cell stored before result 1.8 says: its op type, and its version where
+    the model holds that op in one version only."""
     known = {op: next(iter(v)) for op, v in _model_ops(cell).items() if len(v) == 1}
     return [OpKey(op, known.get(op)) for op in node_ops(cell)]
+
+
+def stored_keys(cell: CellResult) -> list[OpKey] | None:
+    """Each placed node's full key as the cell stored it (result 1.8 on); None where it stored none, or not one
+    per node."""
+    assert cell.placement is not None
+    keys = [OpKey.read(op, text) for op, text in zip(node_ops(cell), cell.placement.node_keys, strict=False)]
+    if len(keys) != len(cell.placement.node_ops) or None in keys:
+        return None
+    return [k for k in keys if k is not None]
+
+
+class KeySource(StrEnum):
+    """Where a placement's keys came from, most complete first."""
+
+    STORED = "stored"  # with the placement (result 1.8 on): the full key
+    FILE = "variant file"  # read from the variant's file still on this machine: the full key
+    CELL = "op and version"  # an older cell's ops and the model's op versions alone
 
 
 @dataclass(frozen=True)
@@ -120,17 +145,26 @@ class Placed:
     delegate: str
     keys: list[OpKey]
     delegated: list[bool]
+    source: KeySource
+
+
+def _graph_matches(cell: CellResult, graph: Graph) -> bool:
+    """``graph`` is the cell's variant's: the same ops in the same order."""
+    return [n.op.name for n in graph.nodes] == node_ops(cell)
 
 
 def placed(model: str, cell: CellResult, graph: Graph | None) -> Placed | None:
-    """The cell's placement with each node's key, from ``graph`` when it is the variant's (same ops in the
-    same order), else from the stored cell; None for a cell with no placement or no delegate asked for."""
+    """The cell's placement with each node's key: as stored with it, else from ``graph`` when that is the
+    variant's, else from the rest of the stored cell; None for a cell with no placement or no delegate asked for."""
     placement = cell.placement
     if placement is None or cell.delegate == NO_DELEGATE:
         return None
-    full = graph is not None and [n.op.name for n in graph.nodes] == node_ops(cell)
-    keys = keys_of(graph) if full and graph is not None else stored_keys(cell)
-    return Placed(model, cell.variant, cell.delegate, keys, [p >= 0 for p in placement.node_partition])
+    keys, source = stored_keys(cell), KeySource.STORED
+    if keys is None and graph is not None and _graph_matches(cell, graph):
+        keys, source = keys_of(graph), KeySource.FILE
+    if keys is None:
+        keys, source = version_keys(cell), KeySource.CELL
+    return Placed(model, cell.variant, cell.delegate, keys, [p >= 0 for p in placement.node_partition], source)
 
 
 @dataclass
@@ -246,7 +280,7 @@ def leave_one_model_out(placements: Sequence[Placed], full_keys: bool = True) ->
 
 def _stripped(found: Placed) -> Placed:
     keys = [OpKey(k.op, k.version) for k in found.keys]
-    return Placed(found.model, found.variant, found.delegate, keys, found.delegated)
+    return dataclasses.replace(found, keys=keys, source=KeySource.CELL)
 
 
 # -- from the store ------------------------------------------------------------------------------------------
@@ -269,12 +303,14 @@ def variant_graph(workdir: Path, manifest: Manifest, variant: str) -> Graph | No
 
 
 def placements_of(run: StoredRun, workdir: Path | None) -> list[Placed]:
+    """The run's placements, each keyed as fully as the store, else ``workdir``'s variant files, allow."""
     graphs: dict[str, Graph | None] = {}
     found = []
     for cell in run.cells:
-        if cell.variant not in graphs:
-            graphs[cell.variant] = variant_graph(workdir, run.manifest, cell.variant) if workdir else None
-        one = placed(run.manifest.model_name, cell, graphs[cell.variant])
+        keyless = cell.placement is not None and stored_keys(cell) is None
+        if keyless and workdir and cell.variant not in graphs:  # a cell stored before 1.8: its file, if still here
+            graphs[cell.variant] = variant_graph(workdir, run.manifest, cell.variant)
+        one = placed(run.manifest.model_name, cell, graphs.get(cell.variant))
         if one is not None:
             found.append(one)
     return found
@@ -309,7 +345,7 @@ class ForecastRequest:
     device: str
     model: Path
     delegates: list[str]  # empty: every delegate the device's history has placements on
-    workdir: Path | None  # where earlier runs' variant files may still be (their dtypes and shapes)
+    workdir: Path | None  # where variant files may still be: the full keys of cells stored before result 1.8
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,9 @@ def _plan_1_6_to_1_7(data: dict[str, Any]) -> dict[str, Any]:
 # stop and the interval of p50 it reached); `memory.model_peak_mb`, the model's own peak (the process's peak above
 # its RSS before the model was loaded), which the tables show beside `load_delta_mb`; the process's `peak_rss_mb`
 # stays in the JSON.
-RESULT_RECORD = RecordType("cell result", "1.7")
+# 1.8: `placement.node_keys`, each node's key beside its op (version, dtypes, shapes' class), which a placement
+# forecast matches on from the store alone.
+RESULT_RECORD = RecordType("cell result", "1.8")
 
 
 @RESULT_RECORD.step("1.0", "1.1")
@@ -178,6 +180,13 @@ def _result_1_6_to_1_7(data: dict[str, Any]) -> dict[str, Any]:
         return data | {"memory": memory | {"model_peak_mb": peak - before}}
     missing = [*memory.get("missing", []), "model_peak_mb"]
     return data | {"memory": memory | {"model_peak_mb": None, "missing": missing}}
+
+
+@RESULT_RECORD.step("1.7", "1.8")
+def _result_1_7_to_1_8(data: dict[str, Any]) -> dict[str, Any]:
+    """1.7 runners stored each placed node's op alone: ``placement.node_keys`` stays empty (unknown), and a
+    forecast keys those nodes on what the cell says of them (op, and version where the model has one)."""
+    return data
 
 
 # ---------------------------------------------------------------------------------------------
@@ -502,6 +511,9 @@ class Placement:
 
     node_ops: list[str]  # each original node's op, in execution order
     node_partition: list[int]  # the delegate partition that ran it (0, 1, …), or -1: LiteRT's plain kernels
+    # each node's key beside its op ("v1 float32,int32->float32 4->2", device_runner/coverage.node_key); empty
+    # where the runner could not match the runtime's nodes to the model's graph, or wrote result 1.7 or older
+    node_keys: list[str] = field(default_factory=list)
 
     @property
     def partitions(self) -> int:

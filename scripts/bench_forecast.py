@@ -5,8 +5,9 @@ The history: every real model of scripts/fetch_test_models.py measured by `edgeb
 default delegates (XNNPACK and plain kernels), as given and as each variant a .tflite can be made into here
 (fp16, int8, where they apply), a few timed runs each: placement does not depend on timing. Then leave one model
 out: each model's placements (all its variants) are forecast from the other models' alone and compared with
-what was measured, node by node. Twice: with the full key (dtypes and shapes read from the variants' files, which
-this machine still has) and with what the store keeps on its own (op type and version).
+what was measured, node by node. Three times: with the keys stored with each placement (the store alone), with
+the keys read from the variants' files instead (which this machine still has: how results stored before the
+keys were are read), and with the op type and version alone (such a result once its files are gone).
 
     .venv/bin/python scripts/bench_forecast.py [--history DIR]   # DIR kept: a second run only re-scores
 """
@@ -14,8 +15,10 @@ this machine still has) and with what the store keeps on its own (op type and ve
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from doc_tables import publish
@@ -23,7 +26,9 @@ from fetch_test_models import MODELS
 
 from edgebench import forecast
 from edgebench.cli import invoke
+from edgebench.forecast import KeySource, Placed
 from edgebench.store import Store, store_url
+from edgebench_records import CellResult, StoredRun
 from tests.support.real_models import real_model
 
 VARIANTS = "fp16,int8"  # besides the model as given; what a .tflite can be made into without its source
@@ -51,18 +56,31 @@ def build(history: Path) -> float:
     return total
 
 
-def placements(history: Path) -> list[forecast.Placed]:
+def stored_runs(history: Path) -> list[StoredRun]:
     with Store(store_url(str(history / "history.sqlite"))) as store:
-        runs = [store.load_run(r.run_id) for r in store.list_runs(device=DEVICE)]
-    return [p for run in runs for p in forecast.placements_of(run, history / "work")]
+        return [store.load_run(r.run_id) for r in store.list_runs(device=DEVICE)]
+
+
+def keyless(cell: CellResult) -> CellResult:
+    """The cell as a runner before cell result 1.8 stored it: each node's op, no key."""
+    if cell.placement is None:
+        return cell
+    return dataclasses.replace(cell, placement=dataclasses.replace(cell.placement, node_keys=[]))
+
+
+def placements(runs: list[StoredRun], workdir: Path | None, cells: Callable[[CellResult], CellResult]) -> list[Placed]:
+    return [
+        p
+        for run in runs
+        for p in forecast.placements_of(dataclasses.replace(run, cells=[cells(c) for c in run.cells]), workdir)
+    ]
 
 
 def percent(part: int, whole: int) -> str:
     return f"{part / whole:.1%}" if whole else "—"
 
 
-def rows(found: list[forecast.Placed], full_keys: bool) -> list[str]:
-    label = "op, version, dtypes, shapes" if full_keys else "op, version (the store alone)"
+def rows(found: list[Placed], label: str, full_keys: bool = True) -> list[str]:
     out = []
     for delegate, s in sorted(forecast.leave_one_model_out(found, full_keys).items()):
         levels = ", ".join(f"{level} {n}" for level, n in sorted(s.by_level.items(), key=lambda kv: -kv[1]))
@@ -76,19 +94,27 @@ def rows(found: list[forecast.Placed], full_keys: bool) -> list[str]:
     return out
 
 
-def table(found: list[forecast.Placed], build_s: float) -> str:
-    models = sorted({p.model for p in found})
-    with_files = sum(1 for p in found if any(k.dtypes for k in p.keys))
+def count(found: list[Placed], source: KeySource) -> int:
+    return sum(p.source is source for p in found)
+
+
+def table(runs: list[StoredRun], workdir: Path, build_s: float) -> str:
+    stored = placements(runs, None, lambda cell: cell)  # the store alone: no variant file read
+    from_files = placements(runs, workdir, keyless)  # as results from before the keys are read
+    models = sorted({p.model for p in stored})
+    keyed, filed = count(stored, KeySource.STORED), count(from_files, KeySource.FILE)
     lines = [
-        f"Leave one model out over {len(found)} measured placements ({with_files} with their files) of "
-        f"{len(models)} real models on `{DEVICE}` (as given, {VARIANTS} where they apply), plain-kernel cells left "
-        f"out; the history took {build_s:.0f} s to measure on a machine shared with other work.",
+        f"Leave one model out over {len(stored)} measured placements of {len(models)} real models on `{DEVICE}` "
+        f"(as given, {VARIANTS} where they apply), plain-kernel cells left out: {keyed} of them keyed by the keys "
+        f"stored with them and, with those keys set aside, {filed} by their variant files; the history took "
+        f"{build_s:.0f} s to measure on a machine shared with other work.",
         "",
         "| delegate | key | nodes | with history | forecast right | all-delegated right | fell off: caught "
         "| forecast off: right | key level used |",
         "|---|---|---:|---:|---:|---:|---:|---:|---|",
-        *rows(found, full_keys=True),
-        *rows(found, full_keys=False),
+        *rows(stored, "op, version, dtypes, shapes: stored with each placement (the store alone)"),
+        *rows(from_files, "op, version, dtypes, shapes: read from the variant files"),
+        *rows(stored, "op, version (a result stored before the keys, its files gone)", full_keys=False),
         "",
         "*forecast right*: of the nodes with some history, the share whose forecast (delegated or falls off) matched "
         "the measured placement; *all-delegated right*: the same nodes scored as if every op were delegated, the bar "
@@ -108,8 +134,8 @@ def main() -> None:
         history = args.history or Path(tmp)
         history.mkdir(parents=True, exist_ok=True)
         build_s = build(history)
-        found = placements(history)
-    publish("bench_forecast", table(found, build_s), packages=["ai-edge-litert", "ai-edge-quantizer"])
+        text = table(stored_runs(history), history / "work", build_s)
+    publish("bench_forecast", text, packages=["ai-edge-litert", "ai-edge-quantizer"])
 
 
 if __name__ == "__main__":

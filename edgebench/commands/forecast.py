@@ -43,8 +43,9 @@ def forecast(
     """Predict which ops of MODEL fall off each delegate on DEVICE, before pushing it.
 
     Each op is matched by op type, version, dtypes and its shapes' class (ranks, static or dynamic) against
-    the placements stored for DEVICE's cells (dtypes and shapes where those runs' variant files are still
-    under --workdir), backing off to fewer fields when the history has not seen the whole key. Shown as
+    the placements stored for DEVICE's cells, each node stored with its key (for results stored before 1.8:
+    read from those runs' variant files where still under --workdir), backing off to fewer fields when the
+    history has not seen the whole key. Shown as
     predicted, beside the placement measured for the same file where the store has one; never stored.
     """
     from edgebench.forecast import ForecastRequest, forecast_model

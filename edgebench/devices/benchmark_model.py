@@ -24,7 +24,7 @@ import numpy as np
 import edgebench_records as schema
 from device_runner import accuracy, culprit
 from device_runner.cell import load_input_set
-from device_runner.coverage import coverage_of
+from device_runner.coverage import coverage_of, keyed
 from device_runner.delegates import DelegateKind, DelegateSpec, parse_delegate
 from device_runner.engines import dequantize_output, fed_shapes, quantize_input
 from device_runner.flatbuffer import ModelFormatError, ModelInfo, read_graph, read_model_info
@@ -179,7 +179,7 @@ class BenchmarkModelRunner:
         profiled = self._profile(link, common, m.cell_timeout_s) if self.op_profiling else None
         source = profiled or out  # the profiled call's log repeats the delegate's lines, and adds the rows
         graph = read_graph(data)
-        placement = source.placement(graph)  # None: coverage.placement_unknown says why
+        placement = keyed(source.placement(graph), graph)  # None: coverage.placement_unknown says why
         outputs = self._sampled_outputs(device, link, job, common, info, inputs)
         numerics = self._numerics(job, key, data, info, inputs, outputs)
         wrong = numerics is not None and not numerics.passed

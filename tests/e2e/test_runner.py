@@ -15,11 +15,13 @@ import pytest
 
 import edgebench_records as schema
 from device_runner.cell import serpentine
+from device_runner.coverage import node_keys
+from device_runner.flatbuffer import read_graph
 from device_runner.runtime import load_runtime
 from device_runner.sweep import CellDone, result_path, run_plan
 from device_runner.timing import bounded_loop
 from edgebench_records import CellResult, Manifest, Pair
-from tests.conftest import QUICK, make_plan, plan_for_files
+from tests.conftest import QUICK, make_plan, plan_for_files, variant_of
 
 pytestmark = pytest.mark.slow
 Converted = tuple[Manifest, Path]
@@ -57,6 +59,12 @@ def test_an_ok_cell_holds_timing_memory_accuracy_coverage_and_device_facts(
     assert results["fp32/xnnpack"].accuracy.fp32_agreement == 1.0  # type: ignore[union-attr]
     assert results["fp32/xnnpack"].coverage.fraction == 1.0  # type: ignore[union-attr]
     assert results["fp32/cpu"].coverage.delegated_nodes == 0  # type: ignore[union-attr]
+    manifest, folder = converted
+    fp32 = variant_of(manifest, "fp32").file
+    assert fp32 is not None
+    graph = read_graph((folder / fp32).read_bytes())
+    placement = results["fp32/xnnpack"].placement
+    assert placement is not None and placement.node_keys == node_keys(graph)  # each node stored with its key
 
 
 def test_a_cell_whose_process_dies_is_recorded_as_crashed_and_the_sweep_goes_on(

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from device_runner.coverage import node_keys
+from device_runner.flatbuffer import read_graph
 from edgebench.cli import invoke
 from edgebench_records import Manifest
-from tests.conftest import DATA, QUICK_ARGS, first_results, push_argv, push_json, require, stored_run
+from tests.conftest import DATA, QUICK_ARGS, first_results, push_argv, push_json, require, stored_run, variant_of
 from tests.support.fake_adb import FakePhone
 from tests.support.fake_android_tools import APP_PACKAGE
 from tests.support.sshd import free_port
@@ -289,5 +291,11 @@ def test_benchmark_model_runner_measures_each_cell_and_marks_what_it_did_not_pri
         assert xnn.timing.p50_ms is None and {"p50_ms", "min_ms", "std_ms"} <= set(xnn.timing.missing)
         assert xnn.memory is None
     assert xnn.coverage.delegated_nodes > 0 == cells["fp32", "cpu"].coverage.delegated_nodes  # type: ignore[union-attr]
+    manifest, folder = converted
+    fp32 = variant_of(manifest, "fp32").file
+    assert fp32 is not None
+    graph = read_graph((folder / fp32).read_bytes())
+    plain = cells["fp32", "cpu"].placement  # none delegated: placed from the log's counts, over the model's graph
+    assert plain is not None and plain.node_keys == node_keys(graph)  # each node stored with its key
     assert xnn.accuracy.n == 20 and xnn.accuracy.top1 is not None and xnn.accuracy.top1 > 0.9
     assert xnn.device.runtime == "benchmark_model" and xnn.device.os == "Android 14 (API 34)"

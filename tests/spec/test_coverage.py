@@ -5,6 +5,8 @@ from __future__ import annotations
 from device_runner.coverage import (
     coverage_from_ops,
     coverage_of,
+    keyed,
+    node_key,
     placement_from_counts,
     placement_from_ops,
     placement_from_partitions,
@@ -87,3 +89,21 @@ def test_a_delegated_node_no_partition_reaches_is_unknown_when_there_are_several
 
 def test_counts_over_another_graph_do_not_place_these_nodes() -> None:
     assert placement_from_counts(chain("CONV_2D", "RELU"), delegated=3, total=3, partitions=1) is None
+
+
+def test_a_nodes_key_is_its_version_dtypes_and_the_ranks_of_its_data_tensors_in_one_text() -> None:
+    weights, bias = TensorInfo("w", [10, 64], "int8", 0.0, 0), TensorInfo("b", [10], "int32", 0.0, 0)
+    x, y = TensorInfo("x", [1, 64], "int8", 0.0, 0, [-1, 64]), TensorInfo("y", [1, 10], "int8", 0.0, 0)
+    fc = Node(OpCode("FULLY_CONNECTED", 9), [x, weights, bias, None], [y], [False, True, True, False])
+    graph = Graph([fc], [x, weights, bias, y], [False, True, True, False])
+    # the omitted optional input left out of the dtypes; the stored weights and bias out of the ranks
+    assert node_key(graph, 0) == "v9 int8,int8,int32->int8 2->2 dynamic"
+
+
+def test_a_placement_is_keyed_only_by_the_graph_whose_nodes_it_placed() -> None:
+    graph = chain("CONV_2D", "CUSTOM:Convolution2DTransposeBias")
+    runtime = Placement(["CONV_2D", "Convolution2DTransposeBias"], [0, -1])  # the runtime's name of a custom op
+    assert keyed(runtime, graph) == Placement(runtime.node_ops, [0, -1], ["v1 float32->float32 1->1"] * 2)
+    other = Placement(["CONV_2D", "RELU"], [0, 0])
+    assert keyed(other, graph) == other  # another graph's keys on these nodes would mislead: none
+    assert keyed(None, graph) is None

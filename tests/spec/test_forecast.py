@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from device_runner.coverage import node_keys
 from device_runner.flatbuffer import Graph, Node, OpCode, read_graph
 from edgebench import forecast
 from edgebench.cli import invoke
-from edgebench.forecast import Fate, Level, OpKey, Placed
+from edgebench.forecast import Fate, KeySource, Level, OpKey, Placed
 from edgebench.report import model_explorer
 from edgebench.store import Store, store_url
 from edgebench_records import Placement, StoredRun, TensorInfo, read_bundle, sha256_file
@@ -46,14 +47,33 @@ def test_a_dimension_fixed_only_when_fed_makes_the_shape_class_dynamic() -> None
     assert forecast.key_of(graph, 0).shapes == "2->1 dynamic"
 
 
-def test_the_stored_cell_alone_gives_an_ops_version_only_where_the_model_has_one() -> None:
+def test_a_cell_stored_without_node_keys_gives_an_ops_version_only_where_the_model_has_one() -> None:
     (run,) = read_bundle(DATA / "records" / "bundle-1.1.json")
     cell = dataclasses.replace(
         run.cells[0],
         placement=Placement(["ADD", "CONV_2D", "CONV_2D"], [0, 0, -1]),
         model_ops=["ADD v1", "CONV_2D v3", "CONV_2D v5"],
     )
-    assert forecast.stored_keys(cell) == [OpKey("ADD", 1), OpKey("CONV_2D"), OpKey("CONV_2D")]
+    assert forecast.stored_keys(cell) is None
+    assert forecast.version_keys(cell) == [OpKey("ADD", 1), OpKey("CONV_2D"), OpKey("CONV_2D")]
+
+
+def test_the_keys_stored_with_a_placement_are_its_full_keys_read_back() -> None:
+    (run,) = read_bundle(DATA / "records" / "bundle-1.1.json")
+    keys = ["v1 float32,float32->float32 4,4->4", "v3 float32,float32,float32->float32 4->4 dynamic"]
+    cell = dataclasses.replace(run.cells[1], placement=Placement(["ADD", "CONV_2D"], [0, -1], keys))
+    stored = forecast.stored_keys(cell)
+    add = OpKey("ADD", 1, "float32,float32->float32", "4,4->4")
+    assert stored == [add, OpKey("CONV_2D", 3, "float32,float32,float32->float32", "4->4 dynamic")]
+    found = forecast.placed("m", cell, None)
+    assert found is not None and found.keys == stored and found.source is KeySource.STORED
+    # a store edited by hand, or keys not one per node: read as none stored, never as a wrong key
+    damaged = dataclasses.replace(cell, placement=Placement(["ADD", "CONV_2D"], [0, -1], ["v1 float32", keys[1]]))
+    assert forecast.stored_keys(damaged) is None
+    short = dataclasses.replace(cell, placement=Placement(["ADD", "CONV_2D"], [0, -1], keys[:1]))
+    assert forecast.stored_keys(short) is None
+    found = forecast.placed("m", short, None)
+    assert found is not None and found.source is KeySource.CELL and found.keys == forecast.version_keys(short)
 
 
 FLOAT = OpKey("RESHAPE", 1, "float32,int32->float32", "4->2")
@@ -62,7 +82,7 @@ DYNAMIC = OpKey("RESHAPE", 1, "float32,int32->float32", "4->2 dynamic")
 
 
 def placed(model: str, keys: list[OpKey], taken: list[bool], delegate: str = "xnnpack") -> Placed:
-    return Placed(model, "given", delegate, keys, taken)
+    return Placed(model, "given", delegate, keys, taken, KeySource.STORED)
 
 
 def test_the_most_specific_key_seen_decides_and_says_so() -> None:
@@ -110,12 +130,13 @@ def test_a_custom_op_is_named_as_the_flatbuffer_names_it_whatever_the_runtime_ca
         placement=Placement(["ADD", "Convolution2DTransposeBias"], [0, 0]),
         model_ops=["ADD v1", "CUSTOM:Convolution2DTransposeBias v1"],
     )
-    assert forecast.stored_keys(cell) == [OpKey("ADD", 1), OpKey("CUSTOM:Convolution2DTransposeBias", 1)]
+    assert forecast.version_keys(cell) == [OpKey("ADD", 1), OpKey("CUSTOM:Convolution2DTransposeBias", 1)]
     one = [tensor("float32", [1])]
     ops = [OpCode("ADD", 1), OpCode("CUSTOM:Convolution2DTransposeBias", 1)]
     graph = Graph([Node(op, list(one), one, [False]) for op in ops], one, [False])
     found = forecast.placed("m", cell, graph)
     assert found is not None and found.keys == forecast.keys_of(graph)  # the variant's own graph: its full keys
+    assert found.source is KeySource.FILE
 
 
 def test_a_graph_that_is_not_the_cells_variant_is_not_used_for_its_keys() -> None:
@@ -130,24 +151,31 @@ def test_a_graph_that_is_not_the_cells_variant_is_not_used_for_its_keys() -> Non
 SHOWN = "hey_jarvis"
 
 
-def history_run(model: Path) -> StoredRun:
+def history_run(model: Path, keyed: bool = False) -> StoredRun:
     """The 1.1 bundle's run as if of ``model``: its xnnpack cells placed as LiteRT placed the model's nodes
-    (all but the last three: GREATER_EQUAL on a bool, RESHAPE of it, IF), its variants' files the model."""
+    (all but the last three: GREATER_EQUAL on a bool, RESHAPE of it, IF), its variants' files the model; each
+    node stored with its key when ``keyed`` (as runners write result 1.8), else without (as before)."""
     (run,) = read_bundle(DATA / "records" / "bundle-1.1.json")
-    ops = [n.op.name for n in read_graph(model.read_bytes()).nodes]
-    placement = Placement(ops, [0] * (len(ops) - 3) + [-1] * 3)
+    graph = read_graph(model.read_bytes())
+    ops = [n.op.name for n in graph.nodes]
+    placement = Placement(ops, [0] * (len(ops) - 3) + [-1] * 3, node_keys(graph) if keyed else [])
     cells = [dataclasses.replace(c, placement=placement, model_ops=[f"{op} v1" for op in set(ops)]) for c in run.cells]
     variants = [dataclasses.replace(v, sha256=sha256_file(model)) for v in run.manifest.variants]
     manifest = dataclasses.replace(run.manifest, model_name=model.stem, variants=variants)
     return dataclasses.replace(run, cells=cells, manifest=manifest)
 
 
+def stored_history(tmp_path: Path, keyed: bool) -> str:
+    url = store_url(str(tmp_path / f"h-{keyed}.sqlite"))
+    with Store(url) as store:
+        save(store, history_run(real_model(SHOWN), keyed), "run-a", "pixel", "2026-11-24T10:00:00+00:00", {})
+    return url
+
+
 @pytest.fixture
 def history(tmp_path: Path) -> str:
-    url = store_url(str(tmp_path / "h.sqlite"))
-    with Store(url) as store:
-        save(store, history_run(real_model(SHOWN)), "run-a", "pixel", "2026-11-24T10:00:00+00:00", {})
-    return url
+    """A history stored before result 1.8: no node keys."""
+    return stored_history(tmp_path, keyed=False)
 
 
 def test_the_command_shows_the_forecast_beside_the_measured_placement(
@@ -171,6 +199,20 @@ def test_the_command_shows_the_forecast_beside_the_measured_placement(
     assert "xnnpack on pixel: predicted 4 of 26 ops fall off, 22 delegated, 0 never seen" in out
     assert "measured (run run-a): 3 fell off, the forecast right on 25 ops" in out
     assert "falls off (predicted)" in out
+
+
+def test_the_keys_stored_with_each_placement_give_the_full_key_with_no_variant_file_anywhere(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history = stored_history(tmp_path, keyed=True)
+    nowhere = tmp_path / "empty-workdir"  # no variant file to read a key from: the store alone
+    args = ["forecast", "--device", "pixel", "--model", str(real_model(SHOWN)), "--store", history]
+    assert invoke([*args, "--workdir", str(nowhere), "--json"]) == 0
+    (xnnpack,) = json.loads(capsys.readouterr().out)["delegates"]
+    assert all(op["level"] == "op+version+dtypes+shapes" for op in xnnpack["ops"])
+    # the RESHAPE of a bool told apart from the float ones, which the op and its version alone could not do
+    off = [(op["op"], op["measured"]) for op in xnnpack["ops"] if op["predicted"] == "falls off"]
+    assert off == [("GREATER_EQUAL", "fell off"), ("RESHAPE", "fell off"), ("IF", "fell off")]
 
 
 def test_a_device_with_no_placement_stored_is_one_line_naming_it(

@@ -177,3 +177,14 @@ def test_the_1_6_to_1_7_step_gives_the_models_own_peak_where_both_figures_were_m
     }
     unknown = memory(peak_rss_mb=58.5)  # benchmark_model's figures: no RSS before the load to subtract
     assert unknown["model_peak_mb"] is None and unknown["missing"] == ["model_peak_mb"]
+
+
+def test_a_1_7_placement_reads_with_no_node_keys_and_a_1_8_one_keeps_them() -> None:
+    ops, partitions = ["CONV_2D", "SOFTMAX"], [0, -1]
+    placed = {"node_ops": ops, "node_partition": partitions}
+    old = frozen("result-1.1.json") | {"schema_version": "1.7", "placement": placed}
+    result = schema.build(CellResult, old, "result.json")
+    assert result.placement == schema.Placement(ops, partitions) and not result.placement.node_keys
+    keys = ["v3 float32,float32,float32->float32 4->4", "v1 float32->float32 2->2"]
+    new = old | {"schema_version": "1.8", "placement": placed | {"node_keys": keys}}
+    assert schema.build(CellResult, new, "result.json").placement == schema.Placement(ops, partitions, keys)

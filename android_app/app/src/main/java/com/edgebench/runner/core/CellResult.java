@@ -232,6 +232,7 @@ public final class CellResult {
     public static final class Placement {
         public List<String> nodeOps = new ArrayList<>();
         public List<Integer> nodePartition = new ArrayList<>();
+        public List<String> nodeKeys = new ArrayList<>(); // 1.8: each node's key beside its op (ModelOps.nodeKeys)
     }
 
     public static final class DeviceFacts {

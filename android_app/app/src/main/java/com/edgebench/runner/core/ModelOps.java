@@ -58,6 +58,112 @@ public final class ModelOps {
         return new Nodes(operators.length, dispatchNodes);
     }
 
+    /** TensorType of schema.fbs -> its numpy dtype name (device_runner/flatbuffer.py TENSOR_TYPES); "unknown" else. */
+    private static final String[] TENSOR_TYPES = {"float32", "float16", "int32", "uint8", "int64", "string", "bool",
+        "int16", "complex64", "int8", "float64", "complex128", "uint64", null, null, "uint32", "uint16", "int4"};
+
+    /**
+     * Each node of the main subgraph's key beside its op, in execution order: the text device_runner/coverage.py
+     * node_key writes beside each placed node ("v9 int8,int8,int32->int8 2->2"), which a placement forecast
+     * matches on: the op's version, the dtypes of its inputs (omitted optional ones left out) and outputs, and the
+     * ranks of its data tensors (stored constants left out) and outputs, " dynamic" when one has a dimension fixed
+     * only when fed. OperatorCode.version (2, default 1); Model.buffers (4); Tensor.buffer (2); Buffer: data (0),
+     * offset (1), size (2). IllegalArgumentException when it is no readable LiteRT model.
+     */
+    public static java.util.List<String> nodeKeys(byte[] tflite) {
+        read(tflite); // the identifier and a main subgraph, checked once
+        ModelOps r = new ModelOps(tflite);
+        int model = r.u32(0);
+        int[] codes = r.tables(model, 1);
+        int[] buffers = r.tables(model, 4);
+        int subgraph = r.tables(model, 2)[0];
+        int[] tensors = r.tables(subgraph, 0);
+        boolean[] stored = new boolean[tensors.length];
+        for (int t = 0; t < tensors.length; t++) {
+            stored[t] = r.holdsData(buffers, r.scalarInt(tensors[t], 2));
+        }
+        java.util.List<String> keys = new java.util.ArrayList<>();
+        for (int op : r.tables(subgraph, 3)) {
+            int code = r.scalarInt(op, 0);
+            if (code < 0 || code >= codes.length) {
+                throw new IllegalArgumentException("corrupt flatbuffer (op code " + code + " of " + codes.length + ")");
+            }
+            java.util.List<String> inTypes = new java.util.ArrayList<>();
+            java.util.List<String> dataRanks = new java.util.ArrayList<>();
+            java.util.List<String> outTypes = new java.util.ArrayList<>();
+            java.util.List<String> outRanks = new java.util.ArrayList<>();
+            boolean dynamic = false;
+            for (int t : r.ints(op, 1)) {
+                if (t < 0) {
+                    continue; // an omitted optional input
+                }
+                int tensor = r.tensor(tensors, t);
+                inTypes.add(r.dtype(tensor));
+                if (!stored[t]) {
+                    dataRanks.add(Integer.toString(r.ints(tensor, 0).length));
+                    dynamic |= r.dynamic(tensor);
+                }
+            }
+            for (int t : r.ints(op, 2)) {
+                int tensor = r.tensor(tensors, t);
+                outTypes.add(r.dtype(tensor));
+                outRanks.add(Integer.toString(r.ints(tensor, 0).length));
+                dynamic |= r.dynamic(tensor);
+            }
+            keys.add("v" + r.scalarInt(codes[code], 2, 1) + " " + String.join(",", inTypes) + "->"
+                    + String.join(",", outTypes) + " " + String.join(",", dataRanks) + "->" + String.join(",", outRanks)
+                    + (dynamic ? " dynamic" : ""));
+        }
+        return keys;
+    }
+
+    private int tensor(int[] tensors, int index) {
+        if (index < 0 || index >= tensors.length) {
+            throw new IllegalArgumentException("corrupt flatbuffer (tensor " + index + " of " + tensors.length + ")");
+        }
+        return tensors[index];
+    }
+
+    private String dtype(int tensor) {
+        int type = scalarByte(tensor, 1);
+        String name = type >= 0 && type < TENSOR_TYPES.length ? TENSOR_TYPES[type] : null;
+        return name == null ? "unknown" : name;
+    }
+
+    /** Tensor.shape_signature (7) has a dimension fixed only when the model is fed (-1). */
+    private boolean dynamic(int tensor) {
+        for (int size : ints(tensor, 7)) {
+            if (size == -1) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Buffer ``index`` carries data of its own: stored inline, or after the flatbuffer at its offset (a model past
+     * 2 GB, or as ai-edge-quantizer writes it); buffer 0 and an index out of range hold none (flatbuffer.py's rule).
+     */
+    private boolean holdsData(int[] buffers, int index) {
+        if (index <= 0 || index >= buffers.length) {
+            return false;
+        }
+        int inline = ref(buffers[index], 0);
+        if (inline >= 0 && u32(inline) > 0) {
+            return true;
+        }
+        long offset = scalarLong(buffers[index], 1);
+        long size = scalarLong(buffers[index], 2);
+        if (offset <= 1) {
+            return false; // 1 is the writer's placeholder for "no offset"
+        }
+        if (offset + size > data.length) {
+            throw new IllegalArgumentException("buffer " + index + " lies past the file's end (" + offset + " + " + size
+                    + " > " + data.length + ")");
+        }
+        return size > 0;
+    }
+
     /** One input of the main subgraph as the file declares it: where its placeholder shape's sizes lie. */
     public static final class Input {
         public final String name;
@@ -303,8 +409,17 @@ public final class ModelOps {
     }
 
     private int scalarInt(int table, int index) {
+        return scalarInt(table, index, 0);
+    }
+
+    private int scalarInt(int table, int index, int absent) {
         int pos = field(table, index);
-        return pos < 0 ? 0 : u32(pos);
+        return pos < 0 ? absent : u32(pos);
+    }
+
+    private long scalarLong(int table, int index) {
+        int pos = field(table, index);
+        return pos < 0 ? 0 : (u32(pos) & 0xffffffffL) | ((long) u32(pos + 4)) << 32;
     }
 
     private int scalarByte(int table, int index) {

@@ -16,7 +16,7 @@ public final class Plan {
     public Measurement measure = new Measurement();
     public List<Pair> pairs = new ArrayList<>();
     public Search tune; // an `edgebench tune` plan's aim (null: not a search); the app measures its variants as any
-    public String schemaVersion = Schema.VERSION;
+    public String schemaVersion = Schema.PLAN_VERSION;
 
     public static final class Variant {
         public String name;

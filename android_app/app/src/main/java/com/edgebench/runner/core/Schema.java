@@ -13,7 +13,10 @@ import com.google.gson.JsonParser;
  * "MAJOR.MINOR" schema_version rule (any minor of our major is read; another major is refused).
  */
 public final class Schema {
-    public static final String VERSION = "1.7"; // the result record's (edgebench_records/protocol.py)
+    public static final String VERSION = "1.8"; // the result record's (edgebench_records/protocol.py)
+    // The plan record's, versioned apart from the result's (protocol.py PLAN_RECORD): what a plan built in the
+    // core says (its tests' plans; the host's carry their own).
+    public static final String PLAN_VERSION = "1.7";
 
     public static final String OK = "ok";
     public static final String DELEGATE_UNAVAILABLE = "delegate_unavailable";

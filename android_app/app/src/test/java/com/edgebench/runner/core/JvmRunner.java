@@ -40,6 +40,7 @@ import java.util.Set;
  *   java JvmRunner stop-rule IN.json      {precision, min_s, max_s, rounds, floor, alpha, round, elapsed_s, medians}
  *       (StopRule.decide after ``round`` rounds: {stop, half_widths}, as intervals.StopRule's Verdict)
  *   java JvmRunner model-ops MODEL.tflite   {total, dispatch}: the main subgraph's nodes (ModelOps)
+ *   java JvmRunner node-keys MODEL.tflite   [key, ...]: each node's key beside its op (ModelOps.nodeKeys)
  *   java JvmRunner precision MODEL.tflite   {integer_arithmetic, outputs: [{step, low, high}], stateful, signature_outputs}
  */
 public final class JvmRunner {
@@ -73,6 +74,8 @@ public final class JvmRunner {
                 ModelOps.Nodes nodes = ModelOps.read(Files.readAllBytes(new File(args[1]).toPath()));
                 System.out.println(SNAKE.toJson(Map.of("total", nodes.total, "dispatch", nodes.dispatch)));
             }
+            case "node-keys" -> System.out.println(SNAKE.toJson(ModelOps.nodeKeys(
+                    Files.readAllBytes(new File(args[1]).toPath()))));
             case "precision" -> {
                 byte[] model = Files.readAllBytes(new File(args[1]).toPath());
                 Precision found = ModelOps.precision(model);
