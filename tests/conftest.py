@@ -16,7 +16,6 @@ import os
 import shutil
 import struct
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,6 +42,7 @@ from edgebench_records import (
     read_bundle,
     sha256_file,
 )
+from tests.support.keras_models import in_tensorflow, script
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -204,14 +204,7 @@ def corrupting_delegate(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def sparse_int8_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real int8 model with EXPERIMENTAL_SPARSITY weights (tests/data/make_sparse_int8.py)."""
     out = tmp_path_factory.mktemp("sparse") / "sparse_int8.tflite"
-    env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    subprocess.run(
-        [sys.executable, str(DATA / "make_sparse_int8.py"), str(out)],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
+    in_tensorflow(script, str(DATA / "make_sparse_int8.py"), str(out))
     return out
 
 
@@ -219,10 +212,7 @@ def sparse_int8_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def heavier_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled example with a much heavier head (tests/data/make_heavier.py): slower, and untrained."""
     out = tmp_path_factory.mktemp("heavier") / "heavier.keras"
-    env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    subprocess.run(
-        [sys.executable, str(DATA / "make_heavier.py"), str(out)], env=env, cwd=ROOT, check=True, capture_output=True
-    )
+    in_tensorflow(script, str(DATA / "make_heavier.py"), str(out))
     return out
 
 

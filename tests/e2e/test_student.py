@@ -4,9 +4,6 @@ give; a student file that cannot serve is refused in one line naming --student a
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,36 +12,15 @@ from edgebench.conversion import convert
 from edgebench.errors import EdgebenchError
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench_records.catalogue import Options
-from tests.conftest import ROOT, variant_of
+from tests.conftest import variant_of
+from tests.support.keras_models import build
 
 DISTILLED = ("distilled", "distilled_int8")
-
-# A student with the example's input (32x32x1, pixels 0..255) and outputs (10 class probabilities), a tenth of
-# its parameters (2.7k), untrained: built in a process of its own (the test process never imports TensorFlow).
-STUDENT = """
-import sys
-import tf_keras as k
-
-k.utils.set_random_seed(0)
-image = k.Input((32, 32, 1), name="image")
-x = k.layers.Rescaling(1 / 255)(image)
-x = k.layers.MaxPooling2D(2)(k.layers.Conv2D(8, 3, strides=2, activation="relu")(x))
-x = k.layers.Flatten()(k.layers.Conv2D(16, 3, strides=2, activation="relu")(x))
-k.Model(image, k.layers.Dense(int(sys.argv[2]), activation="softmax")(x)).save(sys.argv[1])
-"""
-
-
-def _student(path: Path, classes: int = 10) -> Path:
-    env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    subprocess.run(
-        [sys.executable, "-c", STUDENT, str(path), str(classes)], env=env, cwd=ROOT, check=True, capture_output=True
-    )
-    return path
 
 
 @pytest.fixture(scope="module")
 def student(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _student(tmp_path_factory.mktemp("student") / "student.keras")
+    return build("student", tmp_path_factory.mktemp("student")) / "student.keras"
 
 
 @pytest.mark.slow
@@ -75,7 +51,7 @@ def test_without_a_student_the_distilled_variants_say_to_give_one(tmp_path: Path
 
 @pytest.mark.slow
 def test_a_student_of_other_shapes_is_refused_naming_both(tmp_path: Path) -> None:
-    wrong = _student(tmp_path / "five.keras", classes=5)
+    wrong = build("five_class_student", tmp_path / "five") / "student.keras"
     options = Options(epochs=1, student=str(wrong))
     with pytest.raises(EdgebenchError) as refused:  # the user's to fix: exit 2, not one failed variant
         convert(EXAMPLE_MODEL, EXAMPLE_DATA, ["fp32", "distilled"], tmp_path / "out", options=options)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import runpy
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -310,6 +311,27 @@ def lambda_layer(out: Path) -> None:
     model.save(out / "model.h5")
 
 
+def _student(out: Path, classes: int) -> None:
+    """An untrained student for the bundled example: its input (32x32x1, pixels 0..255), ``classes`` class
+    probabilities, a tenth of its parameters (2.7k); saved as ``student.keras``."""
+    import tf_keras as k
+
+    image = k.Input((32, 32, 1), name="image")
+    x = k.layers.Rescaling(1 / 255)(image)
+    x = k.layers.MaxPooling2D(2)(k.layers.Conv2D(8, 3, strides=2, activation="relu")(x))
+    x = k.layers.Flatten()(k.layers.Conv2D(16, 3, strides=2, activation="relu")(x))
+    k.Model(image, k.layers.Dense(classes, activation="softmax")(x)).save(out / "student.keras")
+
+
+def student(out: Path) -> None:
+    _student(out, 10)
+
+
+def five_class_student(out: Path) -> None:
+    """A student that gives 5 classes where the example gives 10."""
+    _student(out, 5)
+
+
 BUILDERS: dict[str, Callable[[Path], None]] = {
     "mobilenet_v2": mobilenet_v2,
     "residual_cnn": residual_cnn,
@@ -328,6 +350,8 @@ BUILDERS: dict[str, Callable[[Path], None]] = {
     "custom_layer": custom_layer,
     "keras3_custom_layer": keras3_custom_layer,
     "lambda_layer": lambda_layer,
+    "student": student,
+    "five_class_student": five_class_student,
 }
 
 
@@ -341,9 +365,15 @@ def build(kind: str, out: Path) -> Path:
         command = [sys.executable, "-m", "tests.support.keras_models", kind, str(out)]
         subprocess.run(command, env={**env, "TF_CPP_MIN_LOG_LEVEL": "3"}, cwd=ROOT, check=True, capture_output=True)
         return out
-    with _environment(converter_env()):  # the converter's: the warm process imported TensorFlow under it
-        isolated(built, kind, str(out))
+    in_tensorflow(built, kind, str(out))
     return out
+
+
+def in_tensorflow(function: Callable[..., None], *args: object) -> None:
+    """``function(*args)`` in a TensorFlow process of its own, forked from the warm one where the suite keeps it:
+    the test process never imports TensorFlow."""
+    with _environment(converter_env()):  # the converter's: the warm process imported TensorFlow under it
+        isolated(function, *args)
 
 
 def built(kind: str, out: str) -> None:
@@ -354,6 +384,12 @@ def built(kind: str, out: str) -> None:
     tf_keras.utils.set_random_seed(0)
     keras.utils.set_random_seed(0)
     BUILDERS[kind](Path(out))
+
+
+def script(path: str, *args: str) -> None:
+    """Runs the script at ``path`` as ``python PATH ARGS…`` would (in the process ``in_tensorflow`` gives it)."""
+    sys.argv = [path, *args]
+    runpy.run_path(path, run_name="__main__")
 
 
 @contextlib.contextmanager
