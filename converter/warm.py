@@ -22,7 +22,6 @@ import importlib
 import os
 import select
 import selectors
-import signal
 import socket
 import subprocess
 import sys
@@ -75,9 +74,10 @@ def forked_worker(setup: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Con
         if not conn.recv():  # imported under other settings
             conn.close()
             return None
-        for stream in (sys.stdout, sys.stderr):
-            stream.flush()
-            send_handle(conn, stream.fileno(), 0)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        for fd in (1, 2):  # what a spawned worker would inherit
+            send_handle(conn, fd, 0)
         conn.send((dict(os.environ), os.getcwd(), os.getpid(), setup, args))
         pid: int = conn.recv()
     except (OSError, EOFError):
@@ -96,7 +96,8 @@ def kept_warm(env: dict[str, str], preload: Sequence[str] = PRELOADED) -> Iterat
     with tempfile.TemporaryDirectory(prefix="edgebench-warm-") as folder:
         address = Path(folder) / "warm.sock"
         command = [sys.executable, "-m", "converter.warm", str(address), *preload]
-        server = subprocess.Popen(command, env=child_env(env), stdout=subprocess.DEVNULL)
+        # Its own output is only the import's noise: each worker writes to the streams of the converter it serves.
+        server = subprocess.Popen(command, env=child_env(env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _wait_for(address, server)
         os.environ[ADDRESS_VARIABLE] = str(address)
         try:
@@ -203,7 +204,6 @@ def _child(conn: Connection) -> None:
 
     code = 0
     try:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         for fd in (1, 2):
             received = recv_handle(conn)
             os.dup2(received, fd)
