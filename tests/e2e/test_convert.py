@@ -4,9 +4,6 @@ its failures. What each variant is made of: test_every_variant.py."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
@@ -20,6 +17,7 @@ from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench_records import Manifest
 from edgebench_records.catalogue import FINE_TUNED, VARIANTS, Options
 from tests.conftest import ROOT
+from tests.support.keras_models import in_tensorflow, resaved
 from tests.support.small_data import small_digits
 
 pytestmark = pytest.mark.slow
@@ -49,17 +47,7 @@ def test_the_same_seed_gives_the_same_bytes(tmp_path: Path) -> None:
 def other_formats(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The bundled example saved as .h5 and as a SavedModel by tf_keras, in a TF process of its own."""
     out = tmp_path_factory.mktemp("formats")
-    script = (
-        "import sys, tf_keras; m = tf_keras.models.load_model(sys.argv[1], compile=False); "
-        "m.save(sys.argv[2]); m.save(sys.argv[3])"
-    )
-    env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    subprocess.run(
-        [sys.executable, "-c", script, str(EXAMPLE_MODEL), str(out / "digits.h5"), str(out / "digits_savedmodel")],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    in_tensorflow(resaved, str(EXAMPLE_MODEL), str(out / "digits.h5"), str(out / "digits_savedmodel"))
     return {"h5": out / "digits.h5", "savedmodel": out / "digits_savedmodel"}
 
 

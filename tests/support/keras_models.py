@@ -323,6 +323,15 @@ def _student(out: Path, classes: int) -> None:
     k.Model(image, k.layers.Dense(classes, activation="softmax")(x)).save(out / "student.keras")
 
 
+def resaved(model: str, *copies: str) -> None:
+    """The tf_keras model at ``model`` saved again at each of ``copies`` (the format each path's suffix says)."""
+    import tf_keras
+
+    loaded = tf_keras.models.load_model(model, compile=False)
+    for path in copies:
+        loaded.save(path)
+
+
 def student(out: Path) -> None:
     _student(out, 10)
 
