@@ -38,8 +38,13 @@ from device_runner.lifecycle import bind_to_parent, child_env
 
 ADDRESS_VARIABLE = "EDGEBENCH_WARM_TENSORFLOW"
 PRELOADED = ("numpy", "tensorflow", "tf_keras", "tensorflow_model_optimization", "ai_edge_litert.interpreter")
-# Read by TensorFlow when it is imported: a worker asked for under other values must import it itself.
-IMPORT_TIME = ("TF_USE_LEGACY_KERAS", "TF_CPP_MIN_LOG_LEVEL")
+# What decides what the preloaded imports found and how they set up: a worker asked for under other values (a
+# Keras 3 environment, a PYTHONPATH that hides TFMOT, another interpreter) must import for itself.
+IMPORT_TIME = ("TF_USE_LEGACY_KERAS", "TF_CPP_MIN_LOG_LEVEL", "PYTHONPATH", "PYTHONHOME")
+
+
+def import_settings() -> dict[str, str | None]:
+    return {"python": sys.executable, **{name: os.environ.get(name) for name in IMPORT_TIME}}
 
 
 class Forked:
@@ -70,7 +75,7 @@ def forked_worker(setup: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Con
     except OSError:
         return None
     try:
-        conn.send(("fork", {name: os.environ.get(name) for name in IMPORT_TIME}))
+        conn.send(("fork", import_settings()))
         if not conn.recv():  # imported under other settings
             conn.close()
             return None
@@ -125,7 +130,7 @@ def serve(address: str, preload: Sequence[str]) -> None:
     for module in preload:
         with contextlib.suppress(ImportError):  # a lighter install: what is there is still worth keeping warm
             importlib.import_module(module)
-    Server(listener, {name: os.environ.get(name) for name in IMPORT_TIME}).run()
+    Server(listener, import_settings()).run()
 
 
 class Server:
