@@ -15,7 +15,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from converter.isolation import isolated
 from edgebench.conversion import converter_env
 
 ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
 SAMPLES = 48  # per split: enough to calibrate and fine-tune one epoch, little to convert
 CLASSES = 3
 STEPS, FEATURES = 12, 4  # the recurrent models' sequences: time steps of a few features
@@ -378,11 +379,43 @@ def build(kind: str, out: Path) -> Path:
     return out
 
 
-def in_tensorflow(function: Callable[..., None], *args: object) -> None:
+def in_tensorflow(function: Callable[..., T], *args: object) -> T:
     """``function(*args)`` in a TensorFlow process of its own, forked from the warm one where the suite keeps it:
     the test process never imports TensorFlow."""
     with _environment(converter_env()):  # the converter's: the warm process imported TensorFlow under it
-        isolated(function, *args)
+        return isolated(function, *args)
+
+
+def layer_counts(source: str) -> dict[str, list[int]]:
+    """MACs and parameters of a tf_keras model (a file, or "mobilenet": a MobileNetV2 at 96x96, alpha 0.35)
+    counted by hand from its layers' shapes, beside ``model_figures``' count from its float conversion."""
+    import tensorflow as tf
+    import tf_keras as keras
+
+    from device_runner.flatbuffer import read_graph
+    from device_runner.model_figures import model_figures
+
+    if source == "mobilenet":
+        model = keras.applications.MobileNetV2(input_shape=(96, 96, 3), alpha=0.35, weights=None, classes=10)
+    else:
+        model = keras.models.load_model(source)
+    macs = params = 0
+    for layer in model.layers:
+        out = layer.output_shape
+        if isinstance(layer, keras.layers.DepthwiseConv2D):
+            kh, kw, c, m = layer.depthwise_kernel.shape
+            macs += np.prod(out[1:]) * kh * kw
+            params += kh * kw * c * m + c * m  # a folded BatchNorm leaves a bias per channel
+        elif isinstance(layer, keras.layers.Conv2D):
+            kh, kw, c, f = layer.kernel.shape
+            macs += np.prod(out[1:]) * kh * kw * c
+            params += kh * kw * c * f + f
+        elif isinstance(layer, keras.layers.Dense):
+            c, units = layer.kernel.shape
+            macs += c * units
+            params += c * units + units
+    figures = model_figures(read_graph(tf.lite.TFLiteConverter.from_keras_model(model).convert()))
+    return {"keras": [int(macs), int(params)], "flatbuffer": [figures.macs, figures.params["float32"]]}
 
 
 def built(kind: str, out: str) -> None:
