@@ -58,13 +58,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=6, help="fresh runs of the bundled example")
     args = parser.parse_args()
     delegates = ("xnnpack", "cpu")
+    load_before = os.getloadavg()[0]
     lines = [
-        f"{args.runs} fresh `edgebench run` processes of the bundled example (fp32 and int8, delegates "
-        "xnnpack and cpu, one thread, the default timing: each cell at least 50 runs and 1 s, in 20 blocks "
-        "alternating with the other variant's). The machine was shared with other work on its two cores "
-        "throughout, so these are figures of a busy machine. speed-up: fp32's p50 over int8's (above 1: int8 "
-        "faster), 95 % interval from the paired blocks.",
-        "",
         "| run | delegate | fp32 p50 ms | int8 p50 ms | int8 speed-up (95 % CI) |",
         "|---:|---|---:|---:|---|",
     ]
@@ -83,7 +78,14 @@ def main() -> None:
         faster = sum(r > 1 for r in found)
         spread = max(found) / min(found) - 1
         lines.append(f"| {delegate} | {faster} of {len(found)} | {float(np.median(found)):.2f}× | {spread:.1%} |")
-    table = "\n".join(lines)
+    intro = (
+        f"{args.runs} fresh `edgebench run` processes of the bundled example (fp32 and int8, delegates xnnpack and "
+        "cpu, one thread, the default timing: each cell at least 50 runs and 1 s, in 20 blocks alternating with the "
+        f"other variant's), on two cores with a 1-minute load average of {load_before:.2f} at the start and "
+        f"{os.getloadavg()[0]:.2f} at the end (this run's own process counts one). speed-up: fp32's p50 over "
+        "int8's (above 1: int8 faster), 95 % interval from the paired blocks."
+    )
+    table = "\n".join([intro, "", *lines])
     print(table)
     write_block(DOCS / "measuring.md", "bench_interleave", table, packages=["ai-edge-litert", "numpy"])
 
