@@ -341,7 +341,7 @@ def time_blocks(sides: list[Side], m: Measurement) -> Stopped:
     rule = StopRule.of(m, len(sides))
     per_block = -(-m.runs // rule.rounds)
     block_s = m.min_s / rule.rounds
-    rounds = 0
+    rounds, started = 0, time.perf_counter()
     while True:
         for index in serpentine(len(sides), rounds):
             side = sides[index]
@@ -359,6 +359,10 @@ def time_blocks(sides: list[Side], m: Measurement) -> Stopped:
         verdict = rule.decide(rounds, elapsed_s, [side.block_medians for side in sides])
         if verdict.stop is not None:
             return Stopped(rounds, verdict.stop, verdict.half_widths)
+        # An adaptive run's --max-secs is the clock's too: where blocks take microseconds, the timed seconds would
+        # reach it only after many thousands of rounds, each deciding on every block so far.
+        if m.precision and (time.perf_counter() - started) / len(sides) >= m.max_s:
+            return Stopped(rounds, StopReason.BOUND, verdict.half_widths)
 
 
 def run_group(plan: Plan, plan_dir: Path, keys: tuple[CellKey, ...], runtime: Runtime) -> list[CellResult]:

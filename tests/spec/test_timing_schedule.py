@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
 
 import numpy as np
 import pytest
 
 import edgebench_records as schema
 from device_runner import sweep
+from device_runner.cell import Side, time_blocks
 from device_runner.intervals import (
     MIN_BLOCKS,
     StopRule,
@@ -254,3 +258,22 @@ def test_a_schedule_travels_in_the_result_json() -> None:
     result = CellResult("r", "fp32", "xnnpack", 1, Status.OK, schedule=schedule)
     again = schema.loads(CellResult, json.dumps(schema.to_dict(result)), "result.json")
     assert again.schedule == schedule and again.timed_with(dataclasses.replace(result, variant="int8"))
+
+
+def test_an_adaptive_pair_whose_blocks_take_microseconds_stops_at_max_secs_of_the_clock() -> None:
+    """A tiny model's blocks add microseconds of timed time each: --max-secs counted in timed seconds alone would
+    take thousands of rounds, each deciding on every block so far. The clock bounds it as well."""
+    m = Measurement(precision=1e-6, max_s=0.5, min_s=0.0, runs=10, blocks=10)  # a precision no timing meets
+    rng = np.random.default_rng(0)
+
+    def invoke() -> None:  # 1-20 µs, as a tiny model's run
+        end = time.perf_counter_ns() + int(rng.integers(1_000, 20_000))
+        while time.perf_counter_ns() < end:
+            pass
+
+    engine = cast(Any, SimpleNamespace(invoke=invoke))
+    sides = [Side(CellKey(v, "xnnpack", 1), {}, engine, cast(Any, None), cast(Any, None), 0, 0, 0, 0, 0) for v in "ab"]
+    started = time.perf_counter()
+    stopped = time_blocks(sides, m)
+    assert stopped.stop is StopReason.BOUND
+    assert time.perf_counter() - started < 2 * m.max_s + 1.0  # both sides' share of the clock, and some slack
