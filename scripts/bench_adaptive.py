@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 import tempfile
 import time
@@ -97,6 +98,7 @@ def main() -> None:
     base, inputs = directory / "fp32.tflite", directory / manifest.input_set
     width, _ = calibrated_width(base, inputs, args.width)
     heavy = heavier_tflite(width)
+    load_before = os.getloadavg()[0]
     results: dict[str, tuple[list[Trial], list[Trial]]] = {name: ([], []) for name in MODES}
     for i in range(args.trials):
         for name, measure in MODES.items():  # modes take turns: a drift over the run hits each alike
@@ -109,8 +111,9 @@ def main() -> None:
     lines = [
         f"bundled example fp32, XNNPACK, 1 thread, against itself (A/A) and against +dense({width}) (measured "
         f"ratio {true_ratio:.3f} in fixed mode); alpha {ALPHA}, floor {FLOOR:.0%}; adaptive: at least 10 blocks a "
-        f"side, at most {MAX_S:g} s; {args.trials} trials of each kind per mode, the modes taking turns. The "
-        "machine was shared with other work (two cores): medians of trials in this one run. Device time is the "
+        f"side, at most {MAX_S:g} s; {args.trials} trials of each kind per mode, the modes taking turns; two cores, "
+        f"1-minute load average {load_before:.2f} at the start and {os.getloadavg()[0]:.2f} at the end (this run's "
+        "own processes count one): medians of trials in this one run. Device time is the "
         "median over all trials of the mode; its wall seconds include the process start, loading both models and "
         "measuring each side's memory in a process of its own, which no stopping rule shortens.",
         "",

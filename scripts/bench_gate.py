@@ -221,6 +221,7 @@ def main() -> None:
     width, calibration = calibrated_width(base, inputs, args.width)
     heavy = heavier_tflite(width)
     print(f"calibration (width: ratio): {calibration}; using {width}", file=sys.stderr)
+    load_before = os.getloadavg()[0]
 
     aa = measure_many(base, base, inputs, args.aa)
     detect = measure_many(base, heavy, inputs, args.detect)
@@ -252,7 +253,8 @@ def main() -> None:
         row("  the same runs, the noise guard's flag set aside", unguarded_aa, unguarded_det),
         "",
         f"Counts: {args.aa} paired A/A, {args.detect} paired +10 %, {args.trials} stored trials of each kind "
-        "(the defaults: 100, 40, 200); the machine is shared with other work, which the noise guard sees.",
+        f"(the defaults: 100, 40, 200); two cores, 1-minute load average {load_before:.2f} at the start and "
+        f"{os.getloadavg()[0]:.2f} at the end (the bench's own processes and its busy neighbour count two).",
     ]
     publish("bench_gate", "\n".join(lines), packages=["ai-edge-litert", "numpy", "scipy", "tensorflow"])
 
