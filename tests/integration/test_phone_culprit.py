@@ -15,6 +15,7 @@ import pytest
 from edgebench_records import CellResult, CulpritMethod, Plan, Status, read
 from tests.conftest import push_json, require, stored_run
 from tests.integration.test_adb import STANDIN, apk, edgebench_key, write_inventory  # noqa: F401  (fixtures)
+from tests.integration.test_android_app import app_phone  # noqa: F401  (a fixture, used by name)
 from tests.support import one_op
 from tests.support.fake_adb import FakePhone
 from tests.support.tiny_models import chain
@@ -42,14 +43,6 @@ def bm_lab(tmp_path: Path, phone: FakePhone, edgebench_key: Path) -> dict[str, P
     settings = {"runner": "benchmark_model", "benchmark_model": str(STANDIN), "accuracy_samples": SAMPLES}
     inventory = write_inventory(tmp_path / "bm.toml", phone, "direct", port, edgebench_key, **settings)
     return {"inventory": inventory, "workdir": tmp_path / "work", "store": tmp_path / "h.sqlite"}
-
-
-@pytest.fixture
-def app_phone(tmp_path: Path, edgebench_key: Path, jvm: list[str]) -> Iterator[FakePhone]:  # noqa: F811
-    authorized = (edgebench_key.parent / "adbkey.pub").read_bytes()
-    fake = FakePhone(tmp_path / "phone", authorized_keys=[authorized], app=jvm).start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture
@@ -119,7 +112,9 @@ def test_benchmark_model_probes_nothing_without_the_flag(
 
 
 def test_the_app_runs_the_probe_and_the_host_names_the_op(
-    capsys: pytest.CaptureFixture[str], app_lab: dict[str, Path], app_phone: FakePhone
+    capsys: pytest.CaptureFixture[str],
+    app_lab: dict[str, Path],
+    app_phone: FakePhone,  # noqa: F811
 ) -> None:
     app_phone.app_env |= {"FAKE_PHONE_CORRUPT": "xnnpack", "FAKE_PHONE_CORRUPT_TENSOR": "b"}
     cells, rows, run_id = push_chain(capsys, app_lab, "cpu", "xnnpack", "--find-culprits")
@@ -130,7 +125,9 @@ def test_the_app_runs_the_probe_and_the_host_names_the_op(
 
 
 def test_the_app_is_given_no_probe_without_the_flag(
-    capsys: pytest.CaptureFixture[str], app_lab: dict[str, Path], app_phone: FakePhone
+    capsys: pytest.CaptureFixture[str],
+    app_lab: dict[str, Path],
+    app_phone: FakePhone,  # noqa: F811
 ) -> None:
     app_phone.app_env |= {"FAKE_PHONE_CORRUPT": "xnnpack", "FAKE_PHONE_CORRUPT_TENSOR": "b"}
     cells, rows, run_id = push_chain(capsys, app_lab, "cpu", "xnnpack")
