@@ -7,17 +7,17 @@ has data, ``OUT_DIR/data.npz``; a model with a custom layer writes the module de
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import os
 import runpy
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+import pytest
 
 from converter.isolation import isolated
 from edgebench.conversion import converter_env
@@ -382,7 +382,9 @@ def build(kind: str, out: Path) -> Path:
 def in_tensorflow(function: Callable[..., T], *args: object) -> T:
     """``function(*args)`` in a TensorFlow process of its own, forked from the warm one where the suite keeps it:
     the test process never imports TensorFlow."""
-    with _environment(converter_env()):  # the converter's: the warm process imported TensorFlow under it
+    with pytest.MonkeyPatch.context() as patch:  # the converter's: the warm process imported TensorFlow under it
+        for name, value in converter_env().items():
+            patch.setenv(name, value)
         return isolated(function, *args)
 
 
@@ -432,17 +434,6 @@ def script(path: str, *args: str) -> None:
     """Runs the script at ``path`` as ``python PATH ARGS…`` would (in the process ``in_tensorflow`` gives it)."""
     sys.argv = [path, *args]
     runpy.run_path(path, run_name="__main__")
-
-
-@contextlib.contextmanager
-def _environment(env: dict[str, str]) -> Iterator[None]:
-    before = dict(os.environ)
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(before)
 
 
 if __name__ == "__main__":
