@@ -414,6 +414,7 @@ public final class Sweep {
             medians.add(side.blockMedians);
         }
         int round = 0;
+        long started = clock.nanoTime();
         while (true) {
             for (int index : serpentine(sides.size(), round)) {
                 Side side = sides.get(index);
@@ -434,6 +435,11 @@ public final class Sweep {
             StopRule.Verdict verdict = rule.decide(round, timedNs / (double) sides.size() / 1e9, medians);
             if (verdict.stop != null) {
                 return new Stop(round, verdict);
+            }
+            // An adaptive unit's maxS is the clock's too: where blocks take microseconds, the timed seconds would
+            // reach it only after many thousands of rounds, each deciding on every block so far (cell.py's too).
+            if (m.precision > 0 && (clock.nanoTime() - started) / (double) sides.size() / 1e9 >= m.maxS) {
+                return new Stop(round, new StopRule.Verdict(StopRule.Reason.BOUND, verdict.halfWidths));
             }
         }
     }

@@ -638,6 +638,22 @@ public class SweepTest {
         }
     }
 
+    @Test(timeout = 20_000)
+    public void anAdaptiveUnitWhoseBlocksTakeMicrosecondsStopsAtMaxSecsOfTheClock() throws Exception {
+        Plan plan = interleaved(10, 10);
+        plan.measure.precision = 1e-6; // no timing meets it
+        plan.measure.maxS = 0.5;
+        plan.measure.delegates = new ArrayList<>(List.of("xnnpack"));
+        save(plan);
+        device.workNanos = 10_000; // a tiny model: 0.5 s of timed runs a side would take many thousands of rounds
+        long started = System.nanoTime();
+        for (CellResult side : sweep()) {
+            assertEquals(StopRule.Reason.BOUND, side.schedule.stop);
+            assertTrue(side.schedule.timedS < plan.measure.maxS); // it was the clock that stopped it
+        }
+        assertTrue((System.nanoTime() - started) / 1e9 < 2 * plan.measure.maxS + 5); // both sides' share, and slack
+    }
+
     @Test
     public void aGroupWhoseProcessDiedIsTimedCellByCellAndOnlyTheCellThatDiedAloneIsCrashed() throws Exception {
         interleaved(4, 8);
