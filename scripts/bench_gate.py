@@ -243,7 +243,7 @@ def main() -> None:
         f"{true_ratio:.3f}; alpha {ALPHA}, floor {FLOOR:.0%}; stored: one process per run pinned to one core "
         f"while another process keeps a second core busy, history of {MIN_HISTORY} runs (run-to-run SD of "
         f"ln p50 over all {len(base_runs)} base runs {float(np.std(p50s, ddof=1)):.1%}; {contended} of "
-        f"{len(base_runs) + len(heavy_runs)} runs flagged by the noise guard, so inconclusive)",
+        f"{len(base_runs) + len(heavy_runs)} runs flagged by the noise guard{', so inconclusive' * bool(contended)})",
         "",
         "| mode | A/A comparisons | false alarms | rate | inconclusive | vs slower model | detected | rate | "
         "inconclusive |",

@@ -57,10 +57,11 @@ class Thresholds:
 
 
 # How many earlier runs of a cell the stored gate needs to know how much one run differs from the next.
-# An SD of n runs has n - 1 degrees of freedom: at 5 runs Student's t for 95 % is 2.78 (42 % wider than a
-# known SD's 1.96), at 3 runs 4.30 (2.2 times) and the SD itself is uncertain by a factor of 2 or more, so
-# an interval built on fewer could not exclude any change a release cares about (docs/gate.md).
-MIN_HISTORY = 5
+# Student's t covers an SD estimated from few runs only when runs spread normally; a process is often fast
+# or slow as a whole (two modes, tens of percent apart), and 5 runs all from one mode then happen often
+# enough to give 3 % false alarms (scripts/bench_gate.py); at 10 that chance is about a hundred times less
+# (docs/gate.md).
+MIN_HISTORY = 10
 
 
 def _floor(x: float) -> bool:

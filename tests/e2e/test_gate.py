@@ -13,6 +13,7 @@ import pytest
 
 from edgebench.cli import invoke
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
+from edgebench.gate.policy import MIN_HISTORY
 from edgebench.store import Store, store_url
 from edgebench_records import CellResult, Coverage, StoredRun
 from tests.conftest import rebuilt, save
@@ -45,19 +46,20 @@ def slower(cell: CellResult, factor: float) -> CellResult:
     return dataclasses.replace(cell, timing=timing)
 
 
-QUIET_RUNS = (0.995, 1.005, 1.0, 0.99, 1.01)  # earlier runs of the same cells, p50 within 1 % of each other
+# Earlier runs of the same cells, p50 within 1 % of each other: as many as stored mode needs.
+QUIET_RUNS = tuple(1.0 + 0.005 * (i % 5 - 2) for i in range(MIN_HISTORY))
 
 
 def with_history(store: Store, run: StoredRun) -> None:
-    """Five earlier quiet runs of ``run``'s cells: what stored mode needs to know one run from the next."""
+    """Earlier quiet runs of ``run``'s cells: what stored mode needs to know one run from the next."""
     for i, factor in enumerate(QUIET_RUNS):
         earlier = dataclasses.replace(run, cells=[slower(c, factor) if c.timing else c for c in run.cells])
-        save(store, earlier, f"earlier{i}", "local", f"2026-11-1{i}T10:00:00+00:00", {})
+        save(store, earlier, f"earlier{i}", "local", f"2026-11-{i + 1:02d}T10:00:00+00:00", {})
 
 
 @pytest.fixture
 def gate_store(tmp_path: Path, measured: StoredRun) -> tuple[str, StoredRun]:
-    """A store with five earlier runs and the baseline tagged release=4.1; tests add a candidate and gate."""
+    """A store with earlier runs and the baseline tagged release=4.1; tests add a candidate and gate."""
     url = store_url(str(tmp_path / "h.sqlite"))
     with Store(url) as store:
         with_history(store, measured)

@@ -10,6 +10,7 @@ import pytest
 from device_runner.intervals import hodges_lehmann
 from edgebench.cli import invoke
 from edgebench.gate import stats
+from edgebench.gate.policy import MIN_HISTORY
 
 RNG = np.random.default_rng(7)
 
@@ -47,7 +48,7 @@ def test_stored_latency_with_too_little_history_is_inconclusive_saying_what_woul
     base = lognormal(400)
     found = stats.stored_latency(base, lognormal(400, 1.4), 0.05, QUIET[:2])
     assert found.verdict == stats.Outcome.INCONCLUSIVE and found.low is None
-    assert "3 more runs of this cell in the history, or gate in paired mode" in found.detail
+    assert f"{MIN_HISTORY - 2} more runs of this cell in the history, or gate in paired mode" in found.detail
     assert "2 earlier runs" in found.detail and f"{found.estimate:.3f}" in found.detail
 
 

@@ -18,7 +18,7 @@ from edgebench.cli import invoke
 from edgebench.errors import ExitCode
 from edgebench.gate import stats
 from edgebench.gate.compare import GateResult, compare, history
-from edgebench.gate.policy import Policy
+from edgebench.gate.policy import MIN_HISTORY, Policy
 from edgebench.report import gate_view
 from edgebench.store import Store, store_url
 from edgebench_records import (
@@ -176,9 +176,13 @@ def test_with_little_history_stored_latency_is_inconclusive_and_says_what_would_
     (latency,) = [v for v in json.loads(capsys.readouterr().out)["verdicts"] if v["metric"] == "latency_p50"]
     assert latency["verdict"] == "inconclusive"
     assert "2 earlier runs" in latency["detail"]
-    assert latency["detail"].endswith("3 more runs of this cell in the history, or gate in paired mode")
+    assert latency["detail"].endswith(
+        f"{MIN_HISTORY - 2} more runs of this cell in the history, or gate in paired mode"
+    )
 
-    more = keep(tmp_path / "more.sqlite", *earlier_runs([1.0, 1.01, 0.995, 1.005, 1.0]), candidate)
-    assert invoke(["gate", "--store", more, "--baseline", "e4", "--candidate", "cand", "--json"]) == 1
+    enough = earlier_runs([1.0 + 0.01 * (i % 3 - 1) for i in range(MIN_HISTORY)])  # within 1 % of each other
+    more = keep(tmp_path / "more.sqlite", *enough, candidate)
+    last = f"e{MIN_HISTORY - 1}"
+    assert invoke(["gate", "--store", more, "--baseline", last, "--candidate", "cand", "--json"]) == 1
     (latency,) = [v for v in json.loads(capsys.readouterr().out)["verdicts"] if v["metric"] == "latency_p50"]
-    assert latency["verdict"] == "regression" and "over 5 earlier runs" in latency["detail"]
+    assert latency["verdict"] == "regression" and f"over {MIN_HISTORY} earlier runs" in latency["detail"]
