@@ -161,9 +161,9 @@ def main() -> None:
     by_name = {c.name: c for c in conditions}
     lines = [
         f"{args.processes} fresh processes per row, each timing {INTERPRETERS} fresh interpreters one after the "
-        f"other for {SECONDS:g} s (XNNPACK, zeros as input); conditions took turns. The machine was shared with "
-        f"other work on its two cores throughout: 1-minute load average {load_before} at the start, "
-        f"{load_average()} at the end. *Between processes*: max/min − 1 of the processes' p50s, and the "
+        f"other for {SECONDS:g} s (XNNPACK, zeros as input); conditions took turns. Two cores, 1-minute "
+        f"load average {load_before} at the start and {load_average()} at the end (this script's own "
+        "processes count one). *Between processes*: max/min − 1 of the processes' p50s, and the "
         "SD of their ln p50; *between interpreters*: the median over processes of max/min − 1 among one "
         "process's interpreters.",
         "",
