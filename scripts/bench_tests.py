@@ -1,14 +1,18 @@
-"""Time each test tier as CI runs it: ``python scripts/bench_tests.py [TIER …]`` (default: spec, integration, e2e).
+"""Time each test tier as CI runs it: ``python scripts/bench_tests.py [--busy] [TIER …]`` (default: spec,
+integration, e2e).
 
 One run of each tier's folder with the pytest arguments scripts/test.sh gives (read from it, so the two cannot
 drift), CI=true so a missing real part fails instead of skipping. The table goes into docs/development.md
 through scripts/doc_tables.py, stamped with date, machine and versions; the machine's load average at the start
-of each tier is in it too, since a shared machine's figures mean little without it.
+of each tier is in it too, since a shared machine's figures mean little without it. ``--busy`` runs the same
+tiers with a busy loop beside them (one Python process spinning on the CPU for the whole run, as other work on
+a shared CI machine would): the suite must still pass, only slower. It writes a table of its own.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shlex
@@ -17,6 +21,7 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,9 +88,24 @@ def time_tier(tier: str, args: list[str]) -> TierTime:
     )
 
 
-def table(results: list[TierTime], args: list[str]) -> str:
+@contextlib.contextmanager
+def busy_loop(wanted: bool) -> Iterator[None]:
+    """A process that keeps one core busy while the block runs (``wanted``), at the suite's own priority."""
+    if not wanted:
+        yield
+        return
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        yield
+    finally:
+        spinner.kill()
+        spinner.wait()
+
+
+def table(results: list[TierTime], args: list[str], busy: bool) -> str:
+    beside = " beside a busy loop (one process spinning on a core throughout)" if busy else ""
     lines = [
-        f"`pytest {shlex.join(args)} tests/TIER` (scripts/test.sh's arguments), one run each:",
+        f"`pytest {shlex.join(args)} tests/TIER` (scripts/test.sh's arguments), one run each{beside}:",
         "",
         "| tier | specs | outcome | wall s | specs' own s summed | slowest spec s | load avg at start |",
         "|---|---:|---|---:|---:|---|---:|",
@@ -101,15 +121,19 @@ def table(results: list[TierTime], args: list[str]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("tiers", nargs="*", metavar="TIER", help=f"any of {', '.join(TIERS)} (default: all)")
-    tiers = parser.parse_args().tiers or list(TIERS)
+    parser.add_argument("--busy", action="store_true", help="run the tiers beside a busy loop (its own table)")
+    options = parser.parse_args()
+    tiers = options.tiers or list(TIERS)
     unknown = sorted(set(tiers) - set(TIERS))
     if unknown:
         parser.error(f"no tier {unknown[0]} (tiers: {', '.join(TIERS)})")
     args = ci_pytest_args()
-    results = [time_tier(tier, args) for tier in tiers]
-    body = table(results, args)
+    with busy_loop(options.busy):
+        results = [time_tier(tier, args) for tier in tiers]
+    body = table(results, args, options.busy)
     print(body)
-    write_block(DOCS / "development.md", "bench_tests", body, packages=["pytest", "pytest-xdist"])
+    name = "bench_tests_busy" if options.busy else "bench_tests"
+    write_block(DOCS / "development.md", name, body, packages=["pytest", "pytest-xdist"], script="bench_tests")
     return 1 if any(r.failed for r in results) else 0
 
 
