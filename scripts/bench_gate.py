@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+from busy import spinning
 from doc_tables import publish
 
 import edgebench_records as schema
@@ -45,8 +46,6 @@ from edgebench_records import CellResult, Measurement, Pair, Plan, PlanVariant, 
 ROOT = Path(__file__).resolve().parent.parent
 MEASURE = Measurement(delegates=["xnnpack"], runs=200, blocks=20, min_s=0.0, warmup_min_s=0.2)
 ALPHA, FLOOR = 0.005, 0.05
-
-BUSY = "while True: pass"  # the neighbour: one core kept at 100 %
 
 HEAVIER = """
 import sys, tf_keras
@@ -111,13 +110,8 @@ def busy_neighbour() -> Iterator[int]:
     cores = sorted(os.sched_getaffinity(0))
     if len(cores) < 2:
         sys.exit("bench_gate: the stored-mode rows need two cores (one measured, one kept busy)")
-    spinner = subprocess.Popen([sys.executable, "-c", BUSY])
-    try:
-        os.sched_setaffinity(spinner.pid, {cores[-1]})
+    with spinning(core=cores[-1]):
         yield cores[0]
-    finally:
-        spinner.kill()
-        spinner.wait()
 
 
 def stored_runs(base: Path, heavy: Path, inputs: Path, trials: int) -> tuple[list[CellResult], list[CellResult]]:

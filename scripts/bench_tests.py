@@ -12,7 +12,6 @@ a shared CI machine would): the suite must still pass, only slower. It writes a 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import re
 import shlex
@@ -21,10 +20,10 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from busy import spinning
 from doc_tables import DOCS, ROOT, write_block
 
 TIERS = ("spec", "integration", "e2e")
@@ -88,20 +87,6 @@ def time_tier(tier: str, args: list[str]) -> TierTime:
     )
 
 
-@contextlib.contextmanager
-def busy_loop(wanted: bool) -> Iterator[None]:
-    """A process that keeps one core busy while the block runs (``wanted``), at the suite's own priority."""
-    if not wanted:
-        yield
-        return
-    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-    try:
-        yield
-    finally:
-        spinner.kill()
-        spinner.wait()
-
-
 def table(results: list[TierTime], args: list[str], busy: bool) -> str:
     beside = " beside a busy loop (one process spinning on a core throughout)" if busy else ""
     lines = [
@@ -128,7 +113,7 @@ def main() -> int:
     if unknown:
         parser.error(f"no tier {unknown[0]} (tiers: {', '.join(TIERS)})")
     args = ci_pytest_args()
-    with busy_loop(options.busy):
+    with spinning(1 if options.busy else 0):  # at the suite's own priority
         results = [time_tier(tier, args) for tier in tiers]
     body = table(results, args, options.busy)
     print(body)

@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 from bench_compression import trained_model
 from bench_culprit import QUICK, reference, synthetic
+from busy import spinning
 from doc_tables import publish
 from fetch_test_models import DEST, MODELS
 
@@ -83,15 +84,9 @@ def measure(tmp: Path, settings: Measurement, name: str) -> CellResult:
 
 def flagged_share(tmp: Path, cells: int, loaded: bool) -> float:
     settings = Measurement(delegates=["xnnpack"], runs=50, min_s=0.5, warmup_min_s=0.1)
-    spin = [sys.executable, "-c", "while True: pass"]
-    spinners = [subprocess.Popen(spin) for _ in noise.usable_cpus()] if loaded else []
-    try:
+    with spinning(len(noise.usable_cpus()) if loaded else 0):
         time.sleep(0.3 * loaded)
         results = [measure(tmp, settings, f"{'loaded' if loaded else 'quiet'}{i}") for i in range(cells)]
-    finally:
-        for proc in spinners:
-            proc.kill()
-            proc.wait()
     return sum(bool(r.conditions and r.conditions.contended) for r in results) / cells
 
 
