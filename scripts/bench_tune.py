@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 import tempfile
 import time
@@ -141,6 +142,7 @@ def main() -> None:
     parser.add_argument("--mobilenet", action="store_true", help="also the MobileNetV2 benchmark model")
     parser.add_argument("--work", type=Path, help="keep the runs here (default: a temporary folder)")
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-tune-") as tmp:
         work = args.work or Path(tmp)
         models = [Model("bundled example (digits_mobilenet)", EXAMPLE_MODEL, EXAMPLE_DATA)]
@@ -154,12 +156,17 @@ def main() -> None:
     note = (
         f"Objective {args.objective}, at most {args.max_accuracy_drop:g} point(s) below fp32's host top-1; each arm "
         f"a {args.budget} budget on `{args.device}` (XNNPACK, 1 thread), recipes {args.variants}, "
-        f"--epochs {args.epochs}. A short budget on a 2-core machine shared with other work (a conversion took "
-        "minutes): the issue's 30-minute budget, latency, MobileNetV2 and the emulated arm64 board (ranking only) "
-        "are `scripts/bench_tune.py --objective latency --budget 30m --mobilenet [--device armpi]`. Ratios are to "
-        "fp32 measured in the same arm."
+        f"--epochs {args.epochs}; two cores, 1-minute load average {load_before:.2f} at the start and "
+        f"{os.getloadavg()[0]:.2f} at the end (the bench's own work counts). Ratios are to fp32 measured in the "
+        "same arm."
     )
-    publish("bench_tune", "\n".join([*header, *lines, "", note]), PACKAGES)
+    # One table per objective and device, so a latency run on a board does not replace the size run on `local`.
+    block = (
+        "bench_tune"
+        if (args.objective, args.device) == ("size", "local")
+        else f"bench_tune_{args.objective}_{args.device}"
+    )
+    publish(block, "\n".join([*header, *lines, "", note]), PACKAGES, script="bench_tune")
 
 
 def bench(model: Model, args: argparse.Namespace, work: Path) -> str:
