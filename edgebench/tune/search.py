@@ -10,6 +10,7 @@ plan and results, so a candidate asked for twice is read back, never measured ag
 
 from __future__ import annotations
 
+import random
 import statistics
 import warnings
 from collections.abc import Callable
@@ -32,7 +33,6 @@ from edgebench_records.catalogue import VARIANT_SPECS, Options
 from edgebench_records.tune import Objective, Search
 
 STARTUP_TRIALS = 6  # random candidates before TPE models the rest: a search affords tens of them, not hundreds
-REPEATS_BEFORE_EXHAUSTED = 20  # candidates in a row already measured: the sampler has nothing new to ask
 _CONSTRAINT = "drop_past_limit"  # a trial's constraint: points past --max-accuracy-drop (<= 0: within)
 
 
@@ -53,7 +53,7 @@ class Bench(Protocol):
 class Stop(StrEnum):
     BUDGET = "the budget was spent"
     TRIALS = "--trials candidates were measured"
-    EXHAUSTED = "the sampler kept asking for candidates already measured"
+    EXHAUSTED = "every candidate in the space was measured"
 
 
 class OutOfBudget(EdgebenchError):
@@ -132,13 +132,13 @@ def start_from_the_defaults(study: optuna.Study, space: SearchSpace, base: Optio
 
 
 def run(loop: Loop, found: Progress) -> Stop:
-    """Ask, measure, tell, until the budget, the trial count or the sampler's new ideas run out."""
-    budget_s, repeats, baseline = loop.limits.budget_s, 0, found.points[0]
+    """Ask, measure, tell, until the budget, the trial count or the space's candidates run out."""
+    budget_s, baseline = loop.limits.budget_s, found.points[0]
+    asked = _asked(loop)
+    rng = random.Random(len(loop.study.trials))  # reproducible, and afresh on a resume
     while True:
         if found.measured >= loop.limits.trials:
             return Stop.TRIALS
-        if repeats >= REPEATS_BEFORE_EXHAUSTED:
-            return Stop.EXHAUSTED
         elapsed = loop.clock() - loop.started
         expected = statistics.fmean(found.durations) if found.durations else 0.0
         if elapsed + expected > budget_s:
@@ -150,17 +150,37 @@ def run(loop: Loop, found: Progress) -> Stop:
             return Stop.BUDGET
         trial = loop.study.ask()
         candidate = loop.space.suggest(trial)
+        asked.add(candidate)
         if candidate.recipe in found.unusable:
             loop.study.tell(trial, state=TrialState.FAIL)
-            repeats += 1
+            if not _steer(loop, asked, found, rng):
+                return Stop.EXHAUSTED
             continue
         began = loop.clock()
         measured = loop.bench.measure(candidate)
-        repeats = 0 if measured.fresh else repeats + 1
         if measured.fresh:
             found.durations.append(loop.clock() - began)
         _tell(loop, trial, measured, baseline)
         _record(loop, found, candidate, measured)
+        if not measured.fresh and not _steer(loop, asked, found, rng):
+            return Stop.EXHAUSTED
+
+
+def _asked(loop: Loop) -> set[Candidate]:
+    """The candidates the study's finished trials asked for (an earlier invocation's too, from the journal)."""
+    done = loop.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL))
+    return {loop.space.suggest(optuna.trial.FixedTrial(t.params)) for t in done if "recipe" in t.params}
+
+
+def _steer(loop: Loop, asked: set[Candidate], found: Progress, rng: random.Random) -> bool:
+    """After the sampler asked again for a candidate it already had, the next trial asks for one it has not
+    (TPE keeps returning to a good region, and a recipe without settings, such as int8, is one candidate
+    however often it is asked for); False when the space holds none left."""
+    left = [c for c in loop.space.grid() if c not in asked and c.recipe not in found.unusable]
+    if not left:
+        return False
+    loop.study.enqueue_trial(loop.space.params(rng.choice(left)))
+    return True
 
 
 def _tell(loop: Loop, trial: optuna.Trial, measured: Measured, baseline: Point) -> None:

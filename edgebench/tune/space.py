@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -76,6 +77,26 @@ class SearchSpace:
         sampler models each recipe's own settings apart)."""
         recipe = trial.suggest_categorical("recipe", list(self.recipes))
         return Candidate(recipe, tuple((r.option, _suggest(trial, recipe, r)) for r in self.ranges(recipe)))
+
+    def grid(self) -> list[Candidate]:
+        """Every candidate the space holds: each range is discrete (a step, or whole counts on a log scale)."""
+        out = []
+        for recipe in self.recipes:
+            ranges = self.ranges(recipe)
+            for values in itertools.product(*(_values(r) for r in ranges)):
+                out.append(Candidate(recipe, tuple(zip((r.option for r in ranges), values, strict=True))))
+        return out
+
+    def params(self, candidate: Candidate) -> dict[str, Any]:
+        """The trial parameters that ask for ``candidate`` (what ``suggest`` reads back)."""
+        named = {r.option: setting_name(candidate.recipe, r) for r in self.ranges(candidate.recipe)}
+        return {"recipe": candidate.recipe} | {named[option]: value for option, value in candidate.settings}
+
+
+def _values(r: SearchRange) -> list[Setting]:
+    if r.option in _COUNTS:
+        return list(range(int(r.low), int(r.high) + 1, 1 if r.log else int(r.step)))
+    return [round(r.low + k * r.step, 6) for k in range(round((r.high - r.low) / r.step) + 1)]
 
 
 def setting_name(recipe: str, r: SearchRange) -> str:

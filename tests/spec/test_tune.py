@@ -172,6 +172,18 @@ def test_a_space_measured_through_stops_as_exhausted(tmp_path: Path) -> None:
     assert bench.measured == ["int8"]
 
 
+def test_a_sampler_that_asks_again_is_steered_to_an_unmeasured_candidate_until_the_space_is_measured_through(
+    tmp_path: Path,
+) -> None:
+    """TPE returns to what looked good (int8 has no settings: one candidate however often it is asked for); the
+    search stops as exhausted only once every candidate of the space was measured, never sooner."""
+    bench = LookUp()
+    space = SearchSpace(("int8", "pruned_int8"))
+    small = dataclasses.replace(loop(tmp_path, bench, Limits(trials=50), Clock()), space=space)
+    assert run(small, Progress([FP32])) is Stop.EXHAUSTED
+    assert sorted(bench.measured) == sorted(candidate.name for candidate in space.grid())  # all 14, each once
+
+
 def test_a_budget_spent_before_any_candidate_is_refused_and_one_spent_later_stops_the_search(tmp_path: Path) -> None:
     with pytest.raises(OutOfBudget, match=r"--budget 10s ran out before any candidate was measured \(fp32 alone"):
         run(loop(tmp_path, LookUp(), Limits(budget="10s"), Clock(step=20)), Progress([FP32]))
