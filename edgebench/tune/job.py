@@ -181,6 +181,7 @@ def _baseline_and_known(bench: RunBench, tuning: Started, found: Progress) -> No
             measured = bench.measure(Candidate(variant.made_by, tuple(variant.settings.items())))
             if measured.point is not None:
                 found.points.append(measured.point)
+                found.made.add(variant.made_by)
 
 
 def _kept(folder: RunFolder) -> str:

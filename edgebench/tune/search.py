@@ -67,7 +67,8 @@ class Progress:
     points: list[Point]  # every candidate measured in the run, fp32 first (earlier invocations' included)
     durations: list[float] = field(default_factory=list)  # of each candidate measured now, seconds
     notes: list[str] = field(default_factory=list)  # candidates that gave no point, and why
-    unusable: set[str] = field(default_factory=set)
+    unusable: set[str] = field(default_factory=set)  # recipes that cannot be made from this model at all
+    made: set[str] = field(default_factory=set)  # recipes made at some setting: "not applicable" is then the setting's
 
     @property
     def measured(self) -> int:
@@ -194,8 +195,10 @@ def _tell(loop: Loop, trial: optuna.Trial, measured: Measured, baseline: Point) 
 
 def _record(loop: Loop, found: Progress, candidate: Candidate, measured: Measured) -> None:
     """Keep the point and say what it did to the front (or why there is none)."""
-    if measured.unusable:
+    if measured.unusable and candidate.recipe not in found.made:  # channel_ratio 1.0 removes nothing; 0.6 did
         found.unusable.add(candidate.recipe)
+    if measured.point is not None:
+        found.made.add(candidate.recipe)
     if measured.point is None:
         found.notes.append(f"{candidate.name}: {measured.note}")
         loop.task.step(f"{candidate.name}: {measured.note}", done=found.measured)

@@ -184,6 +184,26 @@ def test_a_sampler_that_asks_again_is_steered_to_an_unmeasured_candidate_until_t
     assert sorted(bench.measured) == sorted(candidate.name for candidate in space.grid())  # all 14, each once
 
 
+class NothingToPruneAtTheEdge(LookUp):
+    """A recipe the model takes, but whose setting at one end of its range leaves nothing to do."""
+
+    def measure(self, candidate: Candidate) -> Measured:
+        if dict(candidate.settings).get("sparsity") == 0.3:
+            return Measured(None, "not_applicable: nothing to prune", unusable=True)
+        return super().measure(candidate)
+
+
+def test_a_recipe_made_at_other_settings_stays_in_the_search_when_one_setting_is_not_applicable(
+    tmp_path: Path,
+) -> None:
+    bench = NothingToPruneAtTheEdge()
+    space = SearchSpace(("int8", "pruned_int8"))
+    small = dataclasses.replace(loop(tmp_path, bench, Limits(trials=50), Clock()), space=space)
+    small.study.enqueue_trial({"recipe": "pruned_int8", "pruned_int8:sparsity": 0.5})  # made first, as the defaults
+    assert run(small, Progress([FP32])) is Stop.EXHAUSTED
+    assert sorted(bench.measured) == sorted(c.name for c in space.grid() if dict(c.settings).get("sparsity") != 0.3)
+
+
 def test_a_budget_spent_before_any_candidate_is_refused_and_one_spent_later_stops_the_search(tmp_path: Path) -> None:
     with pytest.raises(OutOfBudget, match=r"--budget 10s ran out before any candidate was measured \(fp32 alone"):
         run(loop(tmp_path, LookUp(), Limits(budget="10s"), Clock(step=20)), Progress([FP32]))
