@@ -197,12 +197,11 @@ def _record(loop: Loop, found: Progress, candidate: Candidate, measured: Measure
     """Keep the point and say what it did to the front (or why there is none)."""
     if measured.unusable and candidate.recipe not in found.made:  # channel_ratio 1.0 removes nothing; 0.6 did
         found.unusable.add(candidate.recipe)
-    if measured.point is not None:
-        found.made.add(candidate.recipe)
     if measured.point is None:
         found.notes.append(f"{candidate.name}: {measured.note}")
         loop.task.step(f"{candidate.name}: {measured.note}", done=found.measured)
         return
+    found.made.add(candidate.recipe)
     before = found.front
     if measured.fresh:
         found.points.append(measured.point)
