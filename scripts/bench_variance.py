@@ -7,8 +7,9 @@ conditions that each change one thing a process does not choose by itself:
   2 threads         - XNNPACK's thread pool at 2 threads
 
 Each process loads the model into INTERPRETERS fresh interpreters one after the other and times each for
-SECONDS: spread *between interpreters of one process* is memory placement within the process (arena and
-weights' addresses, cache colouring), spread *between processes* beyond it is what a new process brings. The
+SECONDS: spread *between interpreters of one process* is what changes within a process (each interpreter's
+memory lies elsewhere, and it runs later), spread *between processes* beyond it is what a new process brings
+(scripts/bench_timeline.py follows one process over time). The
 conditions take turns (one process each, round after round), so a drift over the run hits all alike. CPU MHz
 is read from /proc/cpuinfo before and after each process. Writes its table into docs/measuring.md.
 
