@@ -29,7 +29,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from bench_gate import ALPHA, FLOOR, MEASURE, blocks, calibrated_width, heavier_tflite, paired
+from bench_gate import (
+    ADAPTIVE,
+    ALPHA,
+    FLOOR,
+    MAX_S,
+    MEASURE,
+    PRECISION,
+    blocks,
+    calibrated_width,
+    heavier_tflite,
+    paired,
+    timed_s,
+)
 from doc_tables import DOCS, write_block
 
 from edgebench.conversion import convert
@@ -38,16 +50,12 @@ from edgebench.gate import stats
 from edgebench_records import CellResult, Measurement
 
 ROOT = Path(__file__).resolve().parent.parent
-MAX_S = 30.0
-PRECISION = 0.01
 MODES = {
     "fixed (today's gate: 200 runs, 20 ABBA blocks a side)": MEASURE,
     f"adaptive ±{PRECISION:.0%} or floor, blocks of 10 runs": dataclasses.replace(
         MEASURE, precision=PRECISION, max_s=MAX_S, stop_floor=FLOOR
     ),
-    f"adaptive ±{PRECISION:.0%} or floor, blocks of 5 runs": dataclasses.replace(
-        MEASURE, runs=100, precision=PRECISION, max_s=MAX_S, stop_floor=FLOOR
-    ),
+    f"adaptive ±{PRECISION:.0%} or floor, blocks of 5 runs": ADAPTIVE,
 }
 
 
@@ -68,12 +76,8 @@ def trial(a: Path, b: Path, inputs: Path, measure: Measurement) -> Trial:
         wall = time.perf_counter() - start
     found = stats.paired_latency(blocks(first), blocks(second), ALPHA, FLOOR)
     assert first.timing is not None and first.timing.p50_ms is not None
-    return Trial(found.verdict, found.estimate, timed(first) + timed(second), wall, stop(first), first.timing.p50_ms)
-
-
-def timed(cell: CellResult) -> float:
-    assert cell.schedule is not None
-    return cell.schedule.timed_s
+    timed = timed_s(first) + timed_s(second)
+    return Trial(found.verdict, found.estimate, timed, wall, stop(first), first.timing.p50_ms)
 
 
 def stop(cell: CellResult) -> str:

@@ -46,6 +46,11 @@ from edgebench_records import CellResult, Measurement, Pair, Plan, PlanVariant, 
 ROOT = Path(__file__).resolve().parent.parent
 MEASURE = Measurement(delegates=["xnnpack"], runs=200, blocks=20, min_s=0.0, warmup_min_s=0.2)
 ALPHA, FLOOR = 0.005, 0.05
+PRECISION, MAX_S = 0.01, 30.0
+# The gate's --precision mode as scripts/bench_adaptive.py times it (blocks of 5 runs): stop once the ratio's
+# interval is within +-PRECISION or wholly past or short of the floor, after at least 10 blocks a side.
+ADAPTIVE = dataclasses.replace(MEASURE, runs=100, precision=PRECISION, max_s=MAX_S, stop_floor=FLOOR)
+PAIRED_MODES = {"paired": MEASURE, f"paired, adaptive ±{PRECISION:.0%} or floor, blocks of 5 runs": ADAPTIVE}
 
 HEAVIER = """
 import sys, tf_keras
@@ -164,13 +169,28 @@ def samples(cell: CellResult) -> np.ndarray:
     return np.asarray(cell.timing.samples_ms)
 
 
-def measure_many(a: Path, b: Path, inputs: Path, count: int) -> list[tuple[CellResult, CellResult]]:
-    out = []
+def measure_many(
+    a: Path, b: Path, inputs: Path, count: int, modes: dict[str, Measurement] | None = None
+) -> dict[str, list[tuple[CellResult, CellResult]]]:
+    """``count`` paired measurements under each mode, the modes taking turns so a drift hits each alike."""
+    modes = modes or {"paired": MEASURE}
+    out: dict[str, list[tuple[CellResult, CellResult]]] = {name: [] for name in modes}
     for i in range(count):
-        with tempfile.TemporaryDirectory() as tmp:
-            out.append(paired(a, b, inputs, Path(tmp)))
+        for name, measure in modes.items():
+            with tempfile.TemporaryDirectory() as tmp:
+                out[name].append(paired(a, b, inputs, Path(tmp), measure))
         print(f"  {i + 1}/{count}", end="\r", file=sys.stderr)
     return out
+
+
+def judged(pairs: list[tuple[CellResult, CellResult]]) -> list[stats.Finding]:
+    return [stats.paired_latency(blocks(a), blocks(b), ALPHA, FLOOR) for a, b in pairs]
+
+
+def timed_s(cell: CellResult) -> float:
+    """The seconds this side spent in its timed loop."""
+    assert cell.schedule is not None
+    return cell.schedule.timed_s
 
 
 def rate(verdicts: list[stats.Outcome], wanted: stats.Outcome) -> tuple[int, int]:
@@ -185,7 +205,7 @@ def calibrated_width(base: Path, inputs: Path, given: int | None) -> tuple[int, 
     for width in (512, 640, 768, 1024):
         ratios = [
             stats.paired_latency(blocks(a), blocks(b), ALPHA, FLOOR).estimate
-            for a, b in measure_many(base, heavier_tflite(width), inputs, 3)
+            for a, b in measure_many(base, heavier_tflite(width), inputs, 3)["paired"]
         ]
         calibration[width] = float(np.median(ratios))
     return min(calibration, key=lambda w: abs(calibration[w] - 1.10)), calibration
@@ -217,10 +237,10 @@ def main() -> None:
     print(f"calibration (width: ratio): {calibration}; using {width}", file=sys.stderr)
     load_before = os.getloadavg()[0]
 
-    aa = measure_many(base, base, inputs, args.aa)
-    detect = measure_many(base, heavy, inputs, args.detect)
-    paired_aa = [stats.paired_latency(blocks(a), blocks(b), ALPHA, FLOOR).verdict for a, b in aa]
-    paired_det = [stats.paired_latency(blocks(a), blocks(b), ALPHA, FLOOR) for a, b in detect]
+    aa = measure_many(base, base, inputs, args.aa, PAIRED_MODES)
+    detect = measure_many(base, heavy, inputs, args.detect, PAIRED_MODES)
+    paired_aa = {name: [found.verdict for found in judged(pairs)] for name, pairs in aa.items()}
+    paired_det = {name: judged(pairs) for name, pairs in detect.items()}
 
     base_runs, heavy_runs = stored_runs(base, heavy, inputs, args.trials)
     stored_aa = stored_verdicts(base_runs, base_runs, offset=MIN_HISTORY)  # the next base run
@@ -230,11 +250,15 @@ def main() -> None:
     p50s = [math.log(float(np.median(samples(r)))) for r in base_runs]
     contended = sum(flagged(r) for r in [*base_runs, *heavy_runs])
 
-    true_ratio = float(np.median([f.estimate for f in paired_det]))
+    true_ratio = float(np.median([f.estimate for f in paired_det["paired"]]))
+    timed = {name: float(np.median([timed_s(a) + timed_s(b) for a, b in pairs])) for name, pairs in detect.items()}
     lines = [
         f"bundled example fp32, XNNPACK, 1 thread; paired: {MEASURE.blocks} ABBA blocks x "
         f"{MEASURE.runs // MEASURE.blocks} runs a side; slower model: +dense({width}), measured ratio "
-        f"{true_ratio:.3f}; alpha {ALPHA}, floor {FLOOR:.0%}; stored: one process per run pinned to one core "
+        f"{true_ratio:.3f}; alpha {ALPHA}, floor {FLOOR:.0%}; paired, adaptive: the gate's --precision "
+        f"{PRECISION:g} --max-secs {MAX_S:g} with --runs {ADAPTIVE.runs} (timed ms per +10 % verdict, both sides, "
+        f"median: fixed {timed['paired'] * 1000:.0f}, adaptive {timed[list(timed)[1]] * 1000:.0f}); stored: one "
+        "process per run pinned to one core "
         f"while another process keeps a second core busy, history of {MIN_HISTORY} runs (run-to-run SD of "
         f"ln p50 over all {len(base_runs)} base runs {float(np.std(p50s, ddof=1)):.1%}; {contended} of "
         f"{len(base_runs) + len(heavy_runs)} runs flagged by the noise guard{', so inconclusive' * bool(contended)})",
@@ -242,11 +266,12 @@ def main() -> None:
         "| mode | A/A comparisons | false alarms | rate | inconclusive | vs slower model | detected | rate | "
         "inconclusive |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-        row("paired", paired_aa, [f.verdict for f in paired_det]),
+        *(row(name, paired_aa[name], [f.verdict for f in paired_det[name]]) for name in PAIRED_MODES),
         row("stored, busy neighbour core", stored_aa, stored_det),
         row("  the same runs, the noise guard's flag set aside", unguarded_aa, unguarded_det),
         "",
-        f"Counts: {args.aa} paired A/A, {args.detect} paired +10 %, {args.trials} stored trials of each kind "
+        f"Counts: {args.aa} paired A/A and {args.detect} paired +10 % per paired mode, {args.trials} stored trials "
+        "of each kind "
         f"(the defaults: 100, 40, 200); two cores, 1-minute load average {load_before:.2f} at the start and "
         f"{os.getloadavg()[0]:.2f} at the end (the bench's own processes and its busy neighbour count two).",
     ]
