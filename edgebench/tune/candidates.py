@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from edgebench.conversion import convert
 from edgebench.devices.base import Device
 from edgebench.plan import link_or_copy
 from edgebench.resume import MANIFEST_COPY_NAME, RunFolder
-from edgebench.tune.front import BASELINE, point
+from edgebench.tune.front import BASELINE, beside, point
 from edgebench.tune.search import Measured
 from edgebench.tune.space import Candidate
 from edgebench_records import (
@@ -84,8 +85,9 @@ class RunBench:
         return [schema.read(CellResult, path) for path in paths if path.exists()]
 
     def _measured(self, name: str) -> bool:
+        """Every cell of the candidate, and of fp32 timed beside it, has its result."""
         assert self.state is not None
-        keys = [key for key in self.state.plan.cells() if key.variant == name]
+        keys = [key for key in self.state.plan.cells() if key.variant in (name, beside(name))]
         return bool(keys) and all(result_path(self.folder.results, key).exists() for key in keys)
 
     def _make(self, candidate: Candidate) -> Measured | None:
@@ -116,7 +118,20 @@ class RunBench:
         settings = dict(candidate.settings)
         variant = PlanVariant(name, file, record.sha256, candidate.recipe if name != candidate.recipe else "", settings)
         self.state = self.state.adding(variant, dataclasses.replace(record, name=name, file=file))
+        if name != BASELINE and self.source.aim.objective == Objective.LATENCY:
+            self._add_beside(name)
         self.state.write(self.folder)
+
+    def _add_beside(self, name: str) -> None:
+        """fp32 again, as a variant of its own name timed with the candidate (one process, interleaved blocks),
+        so the candidate's latency is read against fp32 of the same minutes (front.TimeBase)."""
+        assert self.state is not None
+        fp32, record = planned(self.state.plan, BASELINE), self.state.manifest.variant(BASELINE)
+        assert fp32 is not None and record is not None  # fp32 is always measured first
+        again = beside(name)
+        copy_references(self.plan_dir / INPUT_SET_NAME, BASELINE, again)
+        variant = PlanVariant(again, fp32.file, fp32.sha256, BASELINE)
+        self.state = self.state.adding(variant, dataclasses.replace(record, name=again))
 
     def _sweep(self) -> None:
         def on_cell(event: CellDone) -> None:
@@ -130,12 +145,12 @@ class RunBench:
         variant = planned(self.state.plan, name)
         record = self.state.manifest.variant(name)
         assert variant is not None and record is not None
-        cells = [cell for cell in self.cells() if cell.variant == name]
+        cells = self.cells()
         base = self.state.manifest.variant(BASELINE)
         labelled = base is not None and base.host_top1 is not None
         measured = point(variant, record, cells, Objective(self.source.aim.objective), labelled)
         if measured is None:
-            statuses = ", ".join(f"{c.key.id} {c.status}" for c in cells) or "no cell"
+            statuses = ", ".join(f"{c.key.id} {c.status}" for c in cells if c.variant == name) or "no cell"
             return Measured(None, f"no figure ({statuses})", fresh)
         return Measured(measured, fresh=fresh)
 
@@ -188,9 +203,23 @@ def add_references(run_inputs: Path, made_inputs: Path, recipe: str, name: str) 
         kept = {key: value for key, value in arrays.items() if not _variant_reference(key)}
     prefix = f"ref.{recipe}."
     kept |= {f"ref.{name}.{key[len(prefix) :]}": value for key, value in arrays.items() if key.startswith(prefix)}
+    _write_inputs(run_inputs, kept)
+
+
+def copy_references(run_inputs: Path, name: str, again: str) -> None:
+    """The run's input set gains ``ref.<again>.<j>``, a copy of ``ref.<name>.<j>``: the same file under another
+    variant name is checked against the same outputs."""
+    with np.load(run_inputs) as run:
+        kept = {key: run[key] for key in run.files}
+    prefix = f"ref.{name}."
+    kept |= {f"ref.{again}.{key[len(prefix) :]}": value for key, value in kept.items() if key.startswith(prefix)}
+    _write_inputs(run_inputs, kept)
+
+
+def _write_inputs(run_inputs: Path, arrays: dict[str, Any]) -> None:
     partial = run_inputs.with_name(run_inputs.name + ".partial")
     with partial.open("wb") as out:
-        np.savez(out, **kept)
+        np.savez(out, **arrays)
     os.replace(partial, run_inputs)  # a device never reads half an input set
 
 

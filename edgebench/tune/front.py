@@ -11,6 +11,9 @@ from edgebench_records import CellResult, Manifest, Plan, PlanVariant, Status, V
 from edgebench_records.tune import Objective, Search
 
 BASELINE = "fp32"
+# Latency: fp32 is timed again beside each candidate, under this name, so the candidate's p50 is read against a
+# baseline of the same minutes (a device's speed changes under a search: docs/measuring.md, docs/tune.md).
+BESIDE = f"{BASELINE}@"
 _UNITS = {Objective.LATENCY: "ms", Objective.SIZE: "MB", Objective.MEMORY: "MB"}
 _BETTER = {Objective.LATENCY: "faster", Objective.SIZE: "smaller", Objective.MEMORY: "less peak memory"}
 
@@ -88,12 +91,48 @@ def closest_miss(points: list[Point], baseline: Point) -> Point | None:
     return max(others, key=lambda p: (p.accuracy, -p.value)) if others else None
 
 
-def figure(objective: Objective, record: VariantRecord, cells: list[CellResult]) -> tuple[float, str] | None:
+def beside(name: str) -> str:
+    """The name fp32 is timed under beside the candidate ``name``."""
+    return BESIDE + name
+
+
+def is_beside(name: str) -> bool:
+    return name.startswith(BESIDE)
+
+
+@dataclass(frozen=True)
+class TimeBase:
+    """fp32's cells, and fp32's cells timed beside the candidate: what turns the candidate's p50 into the p50 it
+    would have had in the minutes fp32 was first measured (p50 x fp32's / fp32's beside it, per configuration)."""
+
+    baseline: list[CellResult]
+    beside: list[CellResult]
+
+    def scale(self, cell: CellResult) -> float:
+        """1.0 where either fp32 cell of ``cell``'s configuration has no p50 (a run before fp32 was timed beside
+        each candidate reads as measured)."""
+        first, again = (_p50_of(cells, cell) for cells in (self.baseline, self.beside))
+        return first / again if first and again else 1.0
+
+
+def _p50_of(cells: list[CellResult], like: CellResult) -> float | None:
+    config = (like.delegate, like.api, like.threads)
+    found = next((c for c in cells if (c.delegate, c.api, c.threads) == config), None)
+    return _cell(Objective.LATENCY, found) if found is not None else None
+
+
+def figure(
+    objective: Objective, record: VariantRecord, cells: list[CellResult], base: TimeBase | None = None
+) -> tuple[float, str] | None:
     """The objective's figure of one candidate and the cell it is of: the file's size, or the best ok cell's
-    p50 or peak RSS on the device; None when no cell measured it."""
+    p50 (on fp32's time base, given one) or peak RSS on the device; None when no cell measured it."""
     if objective is Objective.SIZE:
         return (record.size_bytes / 1e6, "") if record.size_bytes is not None else None
-    figures = [(value, cell.key.id) for cell in cells if (value := _cell(objective, cell)) is not None]
+    figures = [
+        (value * (base.scale(cell) if base and objective is Objective.LATENCY else 1.0), cell.key.id)
+        for cell in cells
+        if (value := _cell(objective, cell)) is not None
+    ]
     return min(figures) if figures else None
 
 
@@ -114,8 +153,14 @@ def accuracy(record: VariantRecord, labelled: bool) -> float | None:
 def point(
     variant: PlanVariant, record: VariantRecord, cells: list[CellResult], objective: Objective, labelled: bool
 ) -> Point | None:
-    """A candidate as a point, or None when it has no accuracy or no figure (no ok cell)."""
-    score, measured = accuracy(record, labelled), figure(objective, record, cells)
+    """A candidate as a point, or None when it has no accuracy or no figure (no ok cell). ``cells``: the run's,
+    the candidate's own read with fp32's and fp32's beside it (TimeBase)."""
+
+    def of(name: str) -> list[CellResult]:
+        return [c for c in cells if c.variant == name]
+
+    own, base = of(variant.name), TimeBase(of(BASELINE), of(beside(variant.name)))
+    score, measured = accuracy(record, labelled), figure(objective, record, own, base)
     if score is None or measured is None:
         return None
     return Point(variant.name, describe(variant), score, measured[0], measured[1])
@@ -148,8 +193,8 @@ def run_front(run_id: str, device: str, plan: Plan, manifest: Manifest, cells: l
     points = []
     for variant in plan.variants:
         record = manifest.variant(variant.name)
-        if record is not None:
-            measured = point(variant, record, [c for c in cells if c.variant == variant.name], objective, labelled)
+        if record is not None and not is_beside(variant.name):
+            measured = point(variant, record, cells, objective, labelled)
             points += [measured] if measured else []
     baseline = next((p for p in points if p.name == BASELINE), None)
     if baseline is None:

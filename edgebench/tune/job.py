@@ -28,7 +28,7 @@ from edgebench.resume import RUN_RECORD_NAME, RunFolder, check_resume_flags, set
 from edgebench.run_lock import RunLock
 from edgebench.store import Store, store_url
 from edgebench.tune.candidates import RunBench, RunState, Source
-from edgebench.tune.front import BASELINE, RunFront, closest_miss, run_front
+from edgebench.tune.front import BASELINE, RunFront, closest_miss, is_beside, run_front
 from edgebench.tune.limits import Limits
 from edgebench.tune.search import Loop, Progress, Stop, open_study, run, start_from_the_defaults
 from edgebench.tune.space import Candidate, SearchSpace
@@ -177,7 +177,7 @@ def _baseline_and_known(bench: RunBench, tuning: Started, found: Progress) -> No
     found.points.append(baseline.point)
     earlier = [] if tuning.state is None else tuning.state.plan.variants
     for variant in earlier:
-        if variant.name != BASELINE:
+        if variant.name != BASELINE and not is_beside(variant.name):
             measured = bench.measure(Candidate(variant.made_by, tuple(variant.settings.items())))
             if measured.point is not None:
                 found.points.append(measured.point)

@@ -76,3 +76,18 @@ def test_the_chosen_file_is_written_and_the_gate_measures_it_as_a_candidate(
     code = invoke([*argv, "--json", "--quiet"])
     assert code in (0, 1)  # a verdict, whichever: the tuned file is a model the gate can measure
     assert json.loads(capsys.readouterr().out)["verdicts"]
+
+
+def test_a_latency_search_times_fp32_beside_each_candidate_in_one_process(tmp_path: Path) -> None:
+    argv = ["tune", "--workdir", str(tmp_path / "work"), "--store", f"sqlite:///{tmp_path / 'h.sqlite'}"]
+    argv += ["--objective", "latency", "--variants", "int8", "--trials", "1", "--budget", "10m", "--quiet", *QUICK]
+    with quiet_machine(tmp_path):
+        assert invoke(argv) in (0, 1)  # int8 may be no faster than fp32 on this CPU: a refusal is an outcome too
+    (results,) = (tmp_path / "work" / "runs").glob("*/results")
+    cells = {cell["variant"]: cell for cell in (json.loads(p.read_text()) for p in results.glob("*.json"))}
+    assert set(cells) == {"fp32", "int8", "fp32@int8"}
+    # fp32 again under its own name: held to fp32's reference outputs (ok, not wrong_output or unchecked), and
+    # timed in int8's process, block beside block
+    assert cells["fp32@int8"]["status"] == "ok" and cells["fp32@int8"]["numerics"] is not None
+    assert cells["fp32@int8"]["schedule"]["group"] == cells["int8"]["schedule"]["group"] != ""
+    assert cells["fp32"]["schedule"]["group"] != cells["int8"]["schedule"]["group"]

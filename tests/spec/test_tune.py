@@ -21,7 +21,7 @@ from edgebench.progress import Silent
 from edgebench.store import Store, store_url
 from edgebench.tune import candidates, job
 from edgebench.tune.candidates import Source
-from edgebench.tune.front import Point, pareto, recommend
+from edgebench.tune.front import Point, beside, is_beside, pareto, recommend
 from edgebench.tune.limits import Limits, parse_duration, show_duration
 from edgebench.tune.search import Loop, Measured, OutOfBudget, Progress, Stop, open_study, run
 from edgebench.tune.space import Candidate, SearchSpace, search_space
@@ -251,8 +251,9 @@ class FakeDevice:
 
     name = "fake"
 
-    def __init__(self, lose_after: int | None = None) -> None:
+    def __init__(self, lose_after: int | None = None, slower_each_sweep: float = 1.0) -> None:
         self.runs, self.cells, self.lose_after = 0, 0, lose_after
+        self.slower_each_sweep = slower_each_sweep  # the device's speed changing while a search goes on
 
     def run(self, plan_path: Path, results_dir: Path, on_cell: Callable[[CellDone], None]) -> None:
         if self.lose_after is not None and self.runs >= self.lose_after:
@@ -263,7 +264,7 @@ class FakeDevice:
         for key in plan.cells():
             if not result_path(results_dir, key).exists():
                 variant = plan.variant(key.variant)
-                p50 = figures(variant.made_by, variant.settings)[1]
+                p50 = figures(variant.made_by, variant.settings)[1] * self.slower_each_sweep ** (self.runs - 1)
                 timing = Timing(1.0, 1.0, 1, [p50] * 5, p50, p50, p50, p50, 0.0, p50, p50, 0.0)
                 memory = Memory(1.0, 2.0, 1.0, 30.0)
                 cell = CellResult(plan.run_id, key.variant, key.delegate, key.threads, Status.OK, timing=timing,
@@ -303,14 +304,45 @@ def test_a_tune_stores_every_candidate_as_a_cell_with_its_settings_and_writes_th
     with Store(outcome.store) as store:
         stored = store.load_run(outcome.run_id)
     assert stored.plan.tune == Search()
-    # fp32, then each recipe at the run's options (int8 first: it fine-tunes nothing), then the search's own
-    assert [v.name for v in stored.plan.variants[:3]] == ["fp32", "int8", "pruned_int8-s50"]
+    # fp32, then each recipe at the run's options (int8 first: it fine-tunes nothing), then the search's own;
+    # each candidate with fp32 timed beside it (latency, the default objective)
+    made = [v for v in stored.plan.variants if not is_beside(v.name)]
+    assert [v.name for v in made[:3]] == ["fp32", "int8", "pruned_int8-s50"]
+    assert [v.name for v in stored.plan.variants if is_beside(v.name)] == [beside(v.name) for v in made[1:]]
     assert {c.variant for c in stored.cells} == {v.name for v in stored.plan.variants}
-    pruned = [v for v in stored.plan.variants if v.recipe == "pruned_int8"]
+    pruned = [v for v in made if v.recipe == "pruned_int8"]
     assert pruned and all(v.name == f"pruned_int8-s{round(v.settings['sparsity'] * 100)}" for v in pruned)
     chosen = next(v for v in stored.plan.variants if v.name == rec.point.name)
     assert (tmp_path / "best.tflite").read_bytes() == chosen.made_by.encode() * 100
     assert outcome.device_s == pytest.approx(2.0 * len(stored.cells))
+
+
+def test_a_candidate_s_latency_is_read_against_fp32_timed_beside_it_so_a_device_slowing_down_does_not_rank_it(
+    tmp_path: Path, fakes: tuple[FakeConverter, list[FakeDevice]]
+) -> None:
+    _, devices = fakes
+    devices[0] = FakeDevice(slower_each_sweep=2.0)  # each candidate measured at half the speed of the one before
+    outcome = job.tune(request(tmp_path, space=SearchSpace(("int8",)), limits=Limits(trials=1)), Silent())
+    rec = outcome.front.recommendation
+    assert rec is not None and rec.point.name == "int8"
+    # int8 ran at 0.5 ms against fp32's 1.0 in the first sweep, but its own sweep ran twice as slow: read against
+    # fp32 timed beside it, it is still twice as fast (alone, its 1.0 ms would have tied fp32)
+    assert rec.ratio == pytest.approx(2.0)
+    with Store(outcome.store) as store:
+        stored = store.load_run(outcome.run_id)
+    p50 = {c.variant: c.timing.p50_ms for c in stored.cells if c.timing}
+    assert p50 == {"fp32": 1.0, "int8": 1.0, beside("int8"): 2.0}
+
+
+def test_a_size_search_times_no_fp32_beside_its_candidates(
+    tmp_path: Path, fakes: tuple[FakeConverter, list[FakeDevice]]
+) -> None:
+    size = dataclasses.replace(request(tmp_path).source, aim=Search(objective="size"))
+    with pytest.raises(EdgebenchError, match="no candidate beats fp32"):  # the fake's files are all one size
+        job.tune(request(tmp_path, source=size), Silent())
+    (plan_path,) = (tmp_path / "work").rglob("plan.json")
+    names = [v.name for v in schema.read(Plan, plan_path).variants]
+    assert "int8" in names and not [name for name in names if is_beside(name)]
 
 
 def test_a_device_lost_mid_search_keeps_what_was_measured_and_a_resume_measures_only_the_rest(
@@ -328,8 +360,9 @@ def test_a_device_lost_mid_search_keeps_what_was_measured_and_a_resume_measures_
     devices[0] = FakeDevice()
     outcome = job.tune(request(tmp_path, resume=run_id, limits=Limits(trials=2)), Silent())
     assert outcome.run_id == run_id and outcome.measured_now <= 2
-    # fp32 and the two candidates measured before the link dropped were read back, not measured again
-    assert devices[0].cells == outcome.measured_now + (1 if measured == 3 else 0)
+    # fp32 and the two candidates measured before the link dropped were read back, not measured again; a candidate
+    # is two cells (itself and fp32 timed beside it), and one made but cut off before its sweep is finished
+    assert devices[0].cells == 2 * outcome.measured_now + (2 if measured == 1 + 2 * 2 else 0)
 
 
 def test_a_resume_refuses_a_differing_aim_and_a_stored_tune(
