@@ -11,11 +11,12 @@ and each arm's wall time and device time (its cells' own time). Measured on `loc
 Writes its table into docs/benchmarks.md (scripts/doc_tables.py).
 
 Models: the bundled example (edgebench.example) and, with --mobilenet, keras.applications MobileNetV2 trained
-by scripts/make_bench_model.py (~2 min). The emulated arm64 board (ranking only: its timings are emulated) is
-`scripts/board.py up --inventory edgebench.toml`, then --device armpi (read from ./edgebench.toml):
+by scripts/make_bench_model.py (~2 min); --models mobilenet measures it alone (a table of its own). The
+emulated arm64 board (ranking only: its timings are emulated) is `scripts/board.py up --inventory
+edgebench.toml`, then --device armpi (read from ./edgebench.toml):
 
     .venv/bin/python scripts/bench_tune.py [--budget 10m] [--objective size|latency] [--variants LIST]
-        [--mobilenet] [--device local] [--epochs 1] [--work DIR]
+        [--mobilenet | --models mobilenet] [--device local] [--epochs 1] [--work DIR]
 """
 
 from __future__ import annotations
@@ -140,13 +141,18 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1, help="fine-tuning epochs (structural: x recovery factor)")
     parser.add_argument("--device", default="local")
     parser.add_argument("--mobilenet", action="store_true", help="also the MobileNetV2 benchmark model")
+    parser.add_argument("--models", choices=["example", "mobilenet"], help="one model alone, in a table of its own")
     parser.add_argument("--work", type=Path, help="keep the runs here (default: a temporary folder)")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-tune-") as tmp:
         work = args.work or Path(tmp)
-        models = [Model("bundled example (digits_mobilenet)", EXAMPLE_MODEL, EXAMPLE_DATA)]
-        models += [trained_model(work)] if args.mobilenet else []
+        models = (
+            []
+            if args.models == "mobilenet"
+            else [Model("bundled example (digits_mobilenet)", EXAMPLE_MODEL, EXAMPLE_DATA)]
+        )
+        models += [trained_model(work)] if args.mobilenet or args.models == "mobilenet" else []
         lines = [bench(model, args, work / f"m{index}") for index, model in enumerate(models)]
     header = [
         "| model | best default within the drop | defaults: candidates / wall / device | tuned front's best "
@@ -160,11 +166,12 @@ def main() -> None:
         f"{os.getloadavg()[0]:.2f} at the end (the bench's own work counts). Ratios are to fp32 measured in the "
         "same arm."
     )
-    # One table per objective and device, so a latency run on a board does not replace the size run on `local`.
+    # One table per objective and device (and model measured alone), so a latency run on a board does not replace
+    # the size run on `local`.
     block = (
         "bench_tune"
-        if (args.objective, args.device) == ("size", "local")
-        else f"bench_tune_{args.objective}_{args.device}"
+        if (args.objective, args.device, args.models) == ("size", "local", None)
+        else f"bench_tune_{args.objective}_{args.device}" + (f"_{args.models}" if args.models else "")
     )
     publish(block, "\n".join([*header, *lines, "", note]), PACKAGES, script="bench_tune")
 
