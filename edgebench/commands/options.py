@@ -3,6 +3,7 @@ declarations on ``Options`` and ``Measurement`` (``edgebench_records.options``).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections import Counter
 from collections.abc import Callable
@@ -329,10 +330,11 @@ def _family_flags(family: type, argument: str) -> Callable[[F], F]:
 measurement_options = _family_flags(Measurement, "measure")  # the sweep and timing flags: ``measure``
 
 
-def measurement_flag(name: str) -> Callable[[F], F]:
-    """One declared measurement option, for a command that takes a few of them (the gate's paired mode)."""
+def measurement_flag(name: str, default: Any = None) -> Callable[[F], F]:
+    """One declared measurement option, for a command that takes a few of them (the gate's paired mode), with the
+    command's own ``default`` where it differs from the declaration's."""
     (spec,) = (spec for spec in declared(Measurement) if spec.name == name)
-    return _flag(spec)
+    return _flag(spec if default is None else dataclasses.replace(spec, default=default))
 
 
 conversion_options = _family_flags(Options, "conversion")  # the converter's options: ``conversion``

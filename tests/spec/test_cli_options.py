@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import edgebench.conversion
+import edgebench.gate.paired
 import edgebench.measure
 import edgebench_records as schema
 from edgebench.cli import invoke
@@ -234,6 +235,33 @@ def test_a_paired_gate_converts_both_models_with_the_same_options(
     assert capsys.readouterr().err.endswith("edgebench: converter reached twice\n")
     expected = Options(seed=5, input_shapes=("input_1:1x64x64x3",))
     assert seen == [(model, expected), (model, expected)]
+
+
+@pytest.mark.parametrize(
+    ("flags", "precision", "runs"),
+    [([], 0.01, 100), (["--precision", "0"], 0.0, 100), (["--precision", "0", "--runs", "200"], 0.0, 200)],
+)
+def test_a_paired_gate_is_adaptive_unless_given_precision_0(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    flags: list[str],
+    precision: float,
+    runs: int,
+) -> None:
+    """Adaptive caught every model 10 % slower where 20 fixed blocks missed some (docs/benchmarks.md), so it is the
+    gate's default; --precision 0 times --runs in --blocks as asked."""
+    seen: list[Measurement] = []
+
+    def stand_in(request: Any, listener: Any) -> Any:
+        seen.append(request.measure)
+        raise EdgebenchError("measurement reached")
+
+    monkeypatch.setattr(edgebench.gate.paired, "measure", stand_in)
+    assert invoke([*command_line("gate", real_model(FLOAT_WEIGHTS), tmp_path), *flags]) == 2
+    assert capsys.readouterr().err == "edgebench: measurement reached\n"
+    (measure,) = seen
+    assert (measure.precision, measure.runs, measure.blocks, measure.max_s) == (precision, runs, 20, 30.0)
 
 
 @pytest.mark.parametrize("command", COMMANDS)
