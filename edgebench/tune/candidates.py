@@ -11,7 +11,6 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -129,7 +128,8 @@ class RunBench:
         fp32, record = planned(self.state.plan, BASELINE), self.state.manifest.variant(BASELINE)
         assert fp32 is not None and record is not None  # fp32 is always measured first
         again = beside(name)
-        copy_references(self.plan_dir / INPUT_SET_NAME, BASELINE, again)
+        inputs = self.plan_dir / INPUT_SET_NAME
+        add_references(inputs, inputs, BASELINE, again)  # the same file, checked against the same outputs
         variant = PlanVariant(again, fp32.file, fp32.sha256, BASELINE)
         self.state = self.state.adding(variant, dataclasses.replace(record, name=again))
 
@@ -203,23 +203,9 @@ def add_references(run_inputs: Path, made_inputs: Path, recipe: str, name: str) 
         kept = {key: value for key, value in arrays.items() if not _variant_reference(key)}
     prefix = f"ref.{recipe}."
     kept |= {f"ref.{name}.{key[len(prefix) :]}": value for key, value in arrays.items() if key.startswith(prefix)}
-    _write_inputs(run_inputs, kept)
-
-
-def copy_references(run_inputs: Path, name: str, again: str) -> None:
-    """The run's input set gains ``ref.<again>.<j>``, a copy of ``ref.<name>.<j>``: the same file under another
-    variant name is checked against the same outputs."""
-    with np.load(run_inputs) as run:
-        kept = {key: run[key] for key in run.files}
-    prefix = f"ref.{name}."
-    kept |= {f"ref.{again}.{key[len(prefix) :]}": value for key, value in kept.items() if key.startswith(prefix)}
-    _write_inputs(run_inputs, kept)
-
-
-def _write_inputs(run_inputs: Path, arrays: dict[str, Any]) -> None:
     partial = run_inputs.with_name(run_inputs.name + ".partial")
     with partial.open("wb") as out:
-        np.savez(out, **arrays)
+        np.savez(out, **kept)
     os.replace(partial, run_inputs)  # a device never reads half an input set
 
 
