@@ -51,7 +51,7 @@ from edgebench_records import CellResult, Measurement
 
 ROOT = Path(__file__).resolve().parent.parent
 MODES = {
-    "fixed (today's gate: 200 runs, 20 ABBA blocks a side)": MEASURE,
+    "fixed (the gate's --precision 0 --runs 200: 20 ABBA blocks a side)": MEASURE,
     f"adaptive ±{PRECISION:.0%} or floor, blocks of 10 runs": dataclasses.replace(
         MEASURE, precision=PRECISION, max_s=MAX_S, stop_floor=FLOOR
     ),

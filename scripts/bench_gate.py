@@ -40,16 +40,17 @@ from device_runner.sweep import run_plan
 from edgebench.conversion import convert
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench.gate import stats
-from edgebench.gate.policy import MIN_HISTORY
+from edgebench.gate.policy import MIN_HISTORY, PAIRED_MAX_S, PAIRED_PRECISION, PAIRED_RUNS
 from edgebench_records import CellResult, Measurement, Pair, Plan, PlanVariant, sha256_file
 
 ROOT = Path(__file__).resolve().parent.parent
+# The paired gate's fixed mode (--precision 0), at the runs it took by default before adaptive mode did
 MEASURE = Measurement(delegates=["xnnpack"], runs=200, blocks=20, min_s=0.0, warmup_min_s=0.2)
 ALPHA, FLOOR = 0.005, 0.05
-PRECISION, MAX_S = 0.01, 30.0
-# The gate's --precision mode as scripts/bench_adaptive.py times it (blocks of 5 runs): stop once the ratio's
-# interval is within +-PRECISION or wholly past or short of the floor, after at least 10 blocks a side.
-ADAPTIVE = dataclasses.replace(MEASURE, runs=100, precision=PRECISION, max_s=MAX_S, stop_floor=FLOOR)
+PRECISION, MAX_S = PAIRED_PRECISION, PAIRED_MAX_S
+# The paired gate's default, adaptive mode: stop once the ratio's interval is within +-PRECISION or wholly past
+# or short of the floor, after at least 10 blocks a side (blocks of PAIRED_RUNS / 20 runs)
+ADAPTIVE = dataclasses.replace(MEASURE, runs=PAIRED_RUNS, precision=PRECISION, max_s=MAX_S, stop_floor=FLOOR)
 PAIRED_MODES = {"paired": MEASURE, f"paired, adaptive ±{PRECISION:.0%} or floor, blocks of 5 runs": ADAPTIVE}
 
 HEAVIER = """

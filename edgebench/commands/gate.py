@@ -27,7 +27,15 @@ from edgebench.commands.options import (
     write_markdown,
 )
 from edgebench.commands.progress import progress
-from edgebench.gate.policy import MIN_HISTORY, Policy, Thresholds, load_policy
+from edgebench.gate.policy import (
+    MIN_HISTORY,
+    PAIRED_MAX_S,
+    PAIRED_PRECISION,
+    PAIRED_RUNS,
+    Policy,
+    Thresholds,
+    load_policy,
+)
 from edgebench.output_files import write_output
 from edgebench_records import Measurement
 from edgebench_records.catalogue import Options
@@ -81,10 +89,6 @@ Exit code: 0 pass, 1 regression (or inconclusive, if the policy says so), 2 usag
 
 
 EPILOG = _epilog(Thresholds())
-# Paired mode is adaptive unless --precision 0: on a quiet Xeon it caught all 40 models 10 % slower with no false
-# alarm in 100, where 20 fixed blocks of 10 runs caught 34 (scripts/bench_gate.py, docs/benchmarks.md). Its blocks
-# are of 5 runs; a pair that never gets precise enough stops at PAIRED_MAX_S timed seconds a side.
-PAIRED_PRECISION, PAIRED_MAX_S, PAIRED_RUNS = 0.01, 30.0, 100
 PAIRED_ONLY = (
     "--baseline-model",
     "--candidate-model",

@@ -57,10 +57,15 @@ class Thresholds:
 
 
 # How many earlier runs of a cell the stored gate needs to know how much one run differs from the next.
-# Student's t covers an SD estimated from few runs only when runs spread normally; a process is often fast
-# or slow as a whole (two modes, tens of percent apart), and 5 runs all from one mode then happen often
-# enough to give 3.3 % A/A false alarms; with 10, 1.0 % (scripts/bench_gate.py, docs/gate.md).
+# Student's t covers an SD estimated from few runs only when runs spread normally; a machine that switches
+# between a fast and a slow state several times a second (docs/measuring.md) gives runs that lean one way or
+# the other, and 5 runs leaning the same way happen often enough to give 3.3 % A/A false alarms; with 10,
+# 1.0 % (scripts/bench_gate.py, docs/gate.md).
 MIN_HISTORY = 10
+# Paired mode is adaptive unless --precision 0: on a quiet Xeon it caught all 40 models 10 % slower with no false
+# alarm in 100, where 20 fixed blocks of 10 runs caught 34 (scripts/bench_gate.py, docs/benchmarks.md). Its blocks
+# are of PAIRED_RUNS / 20 runs; a pair that never gets precise enough stops at PAIRED_MAX_S timed seconds a side.
+PAIRED_PRECISION, PAIRED_MAX_S, PAIRED_RUNS = 0.01, 30.0, 100
 
 
 def _floor(x: float) -> bool:
