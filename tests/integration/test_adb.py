@@ -27,6 +27,7 @@ pytestmark = pytest.mark.slow
 EDGEBENCH = str(Path(sys.executable).parent / "edgebench")
 TRANSPORTS = ["adb-server", "direct"]
 STANDIN = DATA / "benchmark_model_standin.py"
+ACCURACY_SAMPLES = 5  # benchmark_model scores one process per sample on the phone: few, but enough to score
 
 
 @pytest.fixture(scope="module")
@@ -270,7 +271,7 @@ def test_benchmark_model_runner_measures_each_cell_and_marks_what_it_did_not_pri
         edgebench_key,
         runner="benchmark_model",
         benchmark_model=str(STANDIN),
-        accuracy_samples=20,
+        accuracy_samples=ACCURACY_SAMPLES,
     )
     lab = {"inventory": inventory, "workdir": workdir, "store": tmp_path / "h.sqlite"}
     code, report, err = push_json(capsys, "pixel", lab, "--delegates", "xnnpack,cpu,gpu")
@@ -297,5 +298,5 @@ def test_benchmark_model_runner_measures_each_cell_and_marks_what_it_did_not_pri
     graph = read_graph((folder / fp32).read_bytes())
     plain = cells["fp32", "cpu"].placement  # none delegated: placed from the log's counts, over the model's graph
     assert plain is not None and plain.node_keys == node_keys(graph)  # each node stored with its key
-    assert xnn.accuracy.n == 20 and xnn.accuracy.top1 is not None and xnn.accuracy.top1 > 0.9
+    assert xnn.accuracy.n == ACCURACY_SAMPLES and xnn.accuracy.top1 is not None and xnn.accuracy.top1 > 0.9
     assert xnn.device.runtime == "benchmark_model" and xnn.device.os == "Android 14 (API 34)"
