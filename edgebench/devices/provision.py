@@ -40,6 +40,7 @@ class Runtime(StrEnum):
 REQUIREMENTS = {Runtime.LITERT: ["numpy", "ai-edge-litert"], Runtime.TFLITE: ["numpy<2", "tflite-runtime==2.14.0"]}
 IMPORTS = {Runtime.LITERT: "ai_edge_litert.interpreter", Runtime.TFLITE: "tflite_runtime.interpreter"}
 LITERT_MACHINES = ("aarch64", "x86_64")  # where ai-edge-litert publishes wheels
+NO_INDEX = ("No matching distribution found", "Could not find a version", "Network is unreachable", "Max retries")
 
 PROBE = (
     "import json, platform, sys; "
@@ -144,7 +145,14 @@ def _online(link: Link, device: str, runtime: Runtime, venv: str) -> None:
     system = " --system-site-packages" if runtime is Runtime.TFLITE else ""  # armv7l: Debian's python3-numpy
     _run(link, device, f"python3 -m venv{system} {shlex.quote(venv)}", "making the venv (is python3-venv installed?)")
     packages = " ".join(shlex.quote(r) for r in REQUIREMENTS[runtime])
-    _run(link, device, f"{shlex.quote(venv)}/bin/pip install --quiet {packages}", f"installing {runtime} with pip")
+    try:
+        _run(link, device, f"{shlex.quote(venv)}/bin/pip install --quiet {packages}", f"installing {runtime} with pip")
+    except EdgebenchError as failed:
+        # What pip says on a board that reaches no package index (a lab network, the emulated board).
+        if any(sign in str(failed) for sign in NO_INDEX):
+            hint = "no package index from the board? --offline sends the wheels from here"
+            raise EdgebenchError(f"{failed} ({hint})") from None
+        raise
 
 
 @dataclass(frozen=True)

@@ -95,3 +95,25 @@ def test_the_runtime_follows_the_board() -> None:
     assert provision.choose_runtime(armv7, provision.Runtime.LITERT) is provision.Runtime.LITERT
     assert arm64.pip_platforms()[:2] == ["manylinux_2_36_aarch64", "manylinux_2_35_aarch64"]
     assert arm64.pip_platforms()[-1] == "manylinux2014_aarch64"
+
+
+class Offline(Board):
+    """A board with python3 whose pip reaches no package index; every other command succeeds."""
+
+    def run(self, command: str) -> tuple[int, str, str]:
+        if "pip install" in command:
+            return 1, "", "ERROR: Could not find a version that satisfies the requirement numpy\n" + NO_INDEX_LINE
+        return super().run(command) if command.startswith("python3 -c") else (0, "", "")
+
+
+NO_INDEX_LINE = "ERROR: No matching distribution found for numpy"  # pip's last line there (the emulated board's)
+
+
+def test_a_board_that_reaches_no_package_index_is_pointed_to_offline_setup() -> None:
+    arm64 = json.dumps({"machine": "aarch64", "python": "3.11", "glibc": "2.36"})
+    with pytest.raises(EdgebenchError) as refused:
+        provision.setup(Offline((0, arm64)), "pi", "/home/pi/edgebench")
+    assert str(refused.value) == (
+        f"device pi: installing ai-edge-litert with pip failed: {NO_INDEX_LINE} "
+        "(no package index from the board? --offline sends the wheels from here)"
+    )
