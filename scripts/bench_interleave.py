@@ -82,8 +82,8 @@ def main() -> None:
         f"{args.runs} fresh `edgebench run` processes of the bundled example (fp32 and int8, delegates xnnpack and "
         "cpu, one thread, the default timing: each cell at least 50 runs and 1 s, in 20 blocks alternating with the "
         f"other variant's), on two cores with a 1-minute load average of {load_before:.2f} at the start and "
-        f"{os.getloadavg()[0]:.2f} at the end (this run's own process counts one). speed-up: fp32's p50 over "
-        "int8's (above 1: int8 faster), 95 % interval from the paired blocks."
+        f"{os.getloadavg()[0]:.2f} at the end (this run's own process counts one). speed-up: fp32's time over "
+        "int8's read block pair by block pair (above 1: int8 faster), with its 95 % interval."
     )
     table = "\n".join([intro, "", *lines])
     print(table)

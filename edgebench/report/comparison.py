@@ -47,8 +47,9 @@ HEADERS = (
 
 
 LEGEND = (
-    f"{FIDELITY_LEGEND} · speed-up: fp32's p50 over the cell's, 95 % interval in brackets; ≈ same: the interval "
-    "spans 1 · ⚠: measured under contention, timing not to be trusted · no labels: the input set has no labels, "
+    f"{FIDELITY_LEGEND} · speed-up: fp32's time over the cell's (block by block when timed together), 95 % "
+    "interval in brackets; ≈ same: the interval spans 1 · ⚠: measured under contention, timing not to be "
+    "trusted · no labels: the input set has no labels, "
     f"so no top-1 · {HEAD_WARNING}: worst head past {FIDELITY_MAX_ERROR:.0%} of its spread"
 )
 

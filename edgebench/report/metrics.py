@@ -72,7 +72,7 @@ class Unit(StrEnum):
     POINTS = "percentage points"
     OUTPUT = "the output's own unit"  # an error on the model's outputs
     COSINE = "cosine similarity"
-    SPEEDUP = "ratio with its interval"  # a Speedup: the baseline's p50 over the cell's
+    SPEEDUP = "ratio with its interval"  # a Speedup: the baseline's time over the cell's
     SAMPLES = "ms per timed run"
 
 
@@ -145,7 +145,7 @@ def _top1_drop(m: Measured) -> float | None:
 
 
 def _speedup(m: Measured) -> Speedup | None:
-    """The baseline's p50 over the cell's, with the interval their raw samples give; None without both p50s."""
+    """The baseline's time over the cell's, with the interval their raw samples give; None without both p50s."""
     cell, base = m.cell, m.base
     if base is None or cell.timing is None or base.timing is None:
         return None

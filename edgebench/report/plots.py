@@ -379,8 +379,8 @@ def speedup(keyed: list[Keyed], colours: dict[str, str]) -> str:
         ax.set_xlim(max(0.0, low_x - 0.1 * span), high_x + 0.1 * span)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
     ax.set_xlabel(
-        f"speed-up over fp32 (fp32's median ÷ the cell's), bar: {CONFIDENCE:.0%} interval (bootstrap over blocks"
-        " of runs); right of 1× is faster; an interval across 1× is ≈ same"
+        f"speed-up over fp32 (fp32's time ÷ the cell's, block by block when timed together), bar: {CONFIDENCE:.0%}"
+        " interval (bootstrap over blocks of runs); right of 1× is faster; an interval across 1× is ≈ same"
     )
     ax.set_title("Speed-up over fp32, same delegate, API and threads")
     _contention_legend(ax, (r for _, r in shown), _hollow_handle())

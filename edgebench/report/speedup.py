@@ -9,9 +9,15 @@ of consecutive runs rather than single runs. Why:
   runs treats them as independent and gives an interval too narrow to trust (the gate's stored mode
   resamples blocks for the same reason). It also keeps the cost the same for 50 runs or 50,000;
 - paired where the two cells were timed together (interleaved blocks in one process, ``CellResult.timed_with``):
-  block k of one ran beside block k of the other, so the bootstrap resamples block *pairs* and what the
-  minute did to both cancels; two independent samples otherwise (cells of runs before interleaving, or of the
-  Android app, each timed alone: no run of one side belongs with a run of the other);
+  block k of one ran beside block k of the other, so the ratio is read block by block, as the paired gate
+  reads it (device_runner/intervals.py): exp of the Hodges-Lehmann centre of ln(fp32's block median / the
+  cell's), its interval a bootstrap over block pairs. Dividing the two sides' overall medians instead throws
+  the pairing away: this machine's vCPU switches between two speeds 58 % apart several times a second
+  (docs/measuring.md), each side's samples are then a mixture of two modes, and a block that straddles a
+  switch can put one side's median in the fast mode and the other's in the slow one, moving the ratio by tens
+  of percent while every block pair agrees. Two independent samples otherwise (cells of runs before
+  interleaving, or of the Android app, each timed alone: no run of one side belongs with a run of the
+  other), where the ratio of the p50s and a bootstrap of each side's blocks apart is all there is;
 - percentile rather than BCa: BCa's jackknife is ill-behaved for a median and fails outright when block
   medians tie (coarse timers), while 20 blocks leave little bias for it to correct.
 A fixed seed makes a report reproducible: the same stored runs give the same intervals.
@@ -19,12 +25,14 @@ A fixed seed makes a report reproducible: the same stored runs give the same int
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
 
+from device_runner.intervals import hodges_lehmann, log_ratios, paired_ratio_interval
 from edgebench_records import CellResult
 
 BLOCKS = 20  # consecutive-run blocks per side (fewer when a side has fewer runs: one run a block)
@@ -46,7 +54,7 @@ class Verdict(StrEnum):
 
 @dataclass(frozen=True)
 class Speedup:
-    ratio: float  # fp32's p50 over this cell's: above 1 is faster
+    ratio: float  # fp32's time over this cell's (block by block when paired, else the p50s): above 1 is faster
     low: float | None  # the 95 % interval; None without one
     high: float | None
     verdict: Verdict
@@ -81,15 +89,19 @@ def speedup(
     fp32_samples_ms: Sequence[float],
     paired_blocks: tuple[Sequence[int], Sequence[int]] | None = None,
 ) -> Speedup:
-    """The ratio of the two p50s, with the interval the raw samples of both cells give it; ``paired_blocks``
-    (the cell's and fp32's block lengths) when the two were timed together, block by block."""
+    """fp32's time over the cell's with its 95 % interval, from the raw samples of both cells: block by block
+    when ``paired_blocks`` (the cell's and fp32's block lengths) says the two were timed together, else the
+    ratio of the two p50s with each side's blocks resampled apart."""
     ratio = float(fp32_p50_ms / p50_ms)
     if len(samples_ms) == 0 or len(fp32_samples_ms) == 0:
         return Speedup(ratio, None, None, Verdict.NO_INTERVAL, "summaries only")  # e.g. benchmark_model
     fewest = min(len(samples_ms), len(fp32_samples_ms))
     if fewest < MIN_RUNS:
         return Speedup(ratio, None, None, Verdict.NO_INTERVAL, f"{fewest} run{'s' if fewest != 1 else ''}")
-    low, high = interval(samples_ms, fp32_samples_ms, paired_blocks)
+    if paired_blocks is not None:
+        ratio, low, high = paired(samples_ms, fp32_samples_ms, paired_blocks)
+    else:
+        low, high = interval(samples_ms, fp32_samples_ms)
     verdict = Verdict.FASTER if low > 1 else Verdict.SLOWER if high < 1 else Verdict.SAME
     return Speedup(ratio, low, high, verdict)
 
@@ -112,25 +124,29 @@ def block_medians(samples: Sequence[float], lengths: Sequence[int] = ()) -> np.n
     return np.array([np.median(block) for block in blocks])
 
 
-def interval(
-    samples_ms: Sequence[float],
-    fp32_samples_ms: Sequence[float],
-    paired_blocks: tuple[Sequence[int], Sequence[int]] | None = None,
-) -> tuple[float, float]:
-    """The 95 % percentile-bootstrap interval of median(fp32) / median(cell) over blocks of runs: over block
-    pairs when the cells were timed together (``paired_blocks``), else over each side's blocks apart."""
+def paired(
+    samples_ms: Sequence[float], fp32_samples_ms: Sequence[float], lengths: tuple[Sequence[int], Sequence[int]]
+) -> tuple[float, float, float]:
+    """fp32's time over the cell's read block pair by block pair, with its 95 % interval: the paired gate's
+    estimate (exp of the Hodges-Lehmann centre of the blocks' log ratios, bootstrap over block pairs)."""
+    d = log_ratios(block_medians(samples_ms, lengths[0]).tolist(), block_medians(fp32_samples_ms, lengths[1]).tolist())
+    low, high = paired_ratio_interval(d, SEED, RESAMPLES)
+    return math.exp(hodges_lehmann(d)), low, high
+
+
+def interval(samples_ms: Sequence[float], fp32_samples_ms: Sequence[float]) -> tuple[float, float]:
+    """The 95 % percentile-bootstrap interval of median(fp32) / median(cell) over each side's blocks of runs,
+    resampled apart (the two cells were not timed together)."""
     from scipy import stats  # here: `edgebench --help` and the run table should not pay for SciPy
 
     def ratio_of_medians(fp32: np.ndarray, cell: np.ndarray, axis: int) -> np.ndarray:
         return np.asarray(np.median(fp32, axis=axis) / np.median(cell, axis=axis))
 
-    lengths, fp32_lengths = paired_blocks or ((), ())
     result = stats.bootstrap(
-        (block_medians(fp32_samples_ms, fp32_lengths), block_medians(samples_ms, lengths)),
+        (block_medians(fp32_samples_ms), block_medians(samples_ms)),
         ratio_of_medians,
         n_resamples=RESAMPLES,
         vectorized=True,
-        paired=paired_blocks is not None,
         confidence_level=CONFIDENCE,
         method="percentile",
         rng=np.random.default_rng(SEED),

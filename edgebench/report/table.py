@@ -47,7 +47,7 @@ class Row:
     worst_head_error: float | None = None  # its RMS error as a share of its spread
     head_warning: str = ""  # one line when that is past marks.FIDELITY_MAX_ERROR
     culprit: str = ""  # the op that broke a wrong_output cell, when --find-culprits searched (also in its message)
-    speedup: Speedup | None = None  # fp32's p50 over this one's, with its 95 % interval (paired when interleaved)
+    speedup: Speedup | None = None  # fp32's time over this one's, with its 95 % interval (paired when interleaved)
     load_delta_mb: float | None = None  # the model's own memory, as the table shows it (report/metrics.py)
     model_peak_mb: float | None = None
 

@@ -18,7 +18,7 @@ from edgebench_records import CellResult, Placement, Status, VariantRecord
 def why_slower(
     cell: CellResult, fp32: CellResult | None, variant: VariantRecord | None, fp32_variant: VariantRecord | None
 ) -> str:
-    """ "qat_int8: 2.10× fp32's p50 (95 % CI 2.02–2.19); 42 nodes vs 16 in fp32 (+13 MUL, +13 ADD)" — or ""
+    """ "qat_int8: 2.10× fp32's time (95 % CI 2.02–2.19); 42 nodes vs 16 in fp32 (+13 MUL, +13 ADD)" — or ""
     when the cell is not slower than fp32's beyond doubt, or no figure differs."""
     slower = _slower(cell, fp32)
     if slower is None or slower.low is None or slower.high is None or fp32 is None:
@@ -28,8 +28,8 @@ def why_slower(
     reasons += _flops_change(variant, fp32_variant)
     if not reasons:
         return ""
-    # The speed-up is fp32's p50 over the cell's; the line says how many times fp32's time the cell took.
-    times = f"{1 / slower.ratio:.2f}× {fp32.variant}'s p50 (95 % CI {1 / slower.high:.2f}–{1 / slower.low:.2f})"
+    # The speed-up is fp32's time over the cell's (speedup.py); the line says how many times fp32's time the cell took.
+    times = f"{1 / slower.ratio:.2f}× {fp32.variant}'s time (95 % CI {1 / slower.high:.2f}–{1 / slower.low:.2f})"
     return f"{cell.variant}: {times}; " + "; ".join(reasons)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from edgebench.report import speedup
 from edgebench.tune.space import Candidate
 from edgebench_records import CellResult, Manifest, Plan, PlanVariant, Status, VariantRecord
 from edgebench_records.tune import Objective, Search
@@ -103,22 +104,31 @@ def is_beside(name: str) -> bool:
 @dataclass(frozen=True)
 class TimeBase:
     """fp32's cells, and fp32's cells timed beside the candidate: what turns the candidate's p50 into the p50 it
-    would have had in the minutes fp32 was first measured (p50 x fp32's / fp32's beside it, per configuration)."""
+    would have had in the minutes fp32 was first measured: fp32's first p50 over the candidate's speed-up on the
+    fp32 timed beside it, per configuration (read block pair by block pair, as the run table reads it)."""
 
     baseline: list[CellResult]
     beside: list[CellResult]
 
-    def scale(self, cell: CellResult) -> float:
-        """1.0 where either fp32 cell of ``cell``'s configuration has no p50 (a run before fp32 was timed beside
-        each candidate reads as measured)."""
-        first, again = (_p50_of(cells, cell) for cells in (self.baseline, self.beside))
-        return first / again if first and again else 1.0
+    def on_base(self, cell: CellResult, p50: float) -> float:
+        """``p50`` as measured where either fp32 cell of ``cell``'s configuration has no p50 (a run before fp32
+        was timed beside each candidate)."""
+        first, again = (_of_config(cells, cell) for cells in (self.baseline, self.beside))
+        if first is None or again is None:
+            return p50
+        return _p50(first) / speedup.of_cells(cell, again).ratio
 
 
-def _p50_of(cells: list[CellResult], like: CellResult) -> float | None:
+def _of_config(cells: list[CellResult], like: CellResult) -> CellResult | None:
+    """The ok, timed cell of ``like``'s delegate, API and threads among ``cells``."""
     config = (like.delegate, like.api, like.threads)
-    found = next((c for c in cells if (c.delegate, c.api, c.threads) == config), None)
-    return _cell(Objective.LATENCY, found) if found is not None else None
+    return next((c for c in cells if (c.delegate, c.api, c.threads) == config and _cell(Objective.LATENCY, c)), None)
+
+
+def _p50(cell: CellResult) -> float:
+    value = _cell(Objective.LATENCY, cell)
+    assert value is not None
+    return value
 
 
 def figure(
@@ -129,7 +139,7 @@ def figure(
     if objective is Objective.SIZE:
         return (record.size_bytes / 1e6, "") if record.size_bytes is not None else None
     figures = [
-        (value * (base.scale(cell) if base and objective is Objective.LATENCY else 1.0), cell.key.id)
+        (base.on_base(cell, value) if base and objective is Objective.LATENCY else value, cell.key.id)
         for cell in cells
         if (value := _cell(objective, cell)) is not None
     ]

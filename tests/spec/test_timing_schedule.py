@@ -184,6 +184,23 @@ def test_speedups_of_cells_timed_together_pair_their_blocks() -> None:
     assert apart.verdict is Verdict.SAME
 
 
+def test_a_paired_speedup_is_read_block_by_block_when_the_machine_switches_speed_under_both() -> None:
+    """This machine's vCPU runs at one of two speeds 58 % apart, switching several times a second. Ten block
+    pairs ran fast, ten slow, and in one the switch fell between fp32's block and int8's: fp32's overall p50
+    lands in the fast mode, int8's between the modes, and their ratio reads 0.66x. Every block pair says 0.84x,
+    and so must the speed-up, with a narrow interval."""
+    speeds = [1.0] * 10 + [1.58] * 10
+    fp32 = [[s * 0.025 * v for v in RNG.lognormal(0, 0.01, 10)] for s in speeds]
+    int8 = [[s * 0.025 / 0.84 * v for v in RNG.lognormal(0, 0.01, 10)] for s in speeds]
+    fp32[10] = [v / 1.58 for v in fp32[10]]  # fp32's half of the straddling pair ran before the switch
+    flat = [[float(v) for block in side for v in block] for side in (fp32, int8)]
+    assert np.median(flat[0]) / np.median(flat[1]) < 0.7  # what dividing the p50s reports
+    together = of_cells(cell("int8", flat[1], [10] * 20, "g1"), cell("fp32", flat[0], [10] * 20, "g1"))
+    assert together.ratio == pytest.approx(0.84, rel=0.01)
+    assert together.low is not None and together.high is not None and together.high / together.low < 1.03
+    assert together.verdict is Verdict.SLOWER
+
+
 def fake_spawn(calls: list[tuple[str, ...]], dies: set[str]) -> object:
     """The cell process, played: records which cells were timed together and writes their results, or
     dies (writing nothing) when a cell in ``dies`` is among them."""

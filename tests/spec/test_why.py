@@ -24,7 +24,7 @@ def cell(variant: str, scale: float, placement: Placement, *, spread: float = 0.
 def test_a_slower_variant_names_its_interval_and_only_the_partitions_and_ops_that_differ() -> None:
     why = why_slower(cell("int8", 2.0, SPLIT), cell("fp32", 1.0, DELEGATED), None, None)
     assert re.fullmatch(
-        r"int8: 2\.00× fp32's p50 \(95 % CI 1\.9\d–2\.0\d\); 2 xnnpack partitions \(fp32: 1\); "
+        r"int8: 2\.00× fp32's time \(95 % CI 1\.9\d–2\.0\d\); 2 xnnpack partitions \(fp32: 1\); "
         r"2 more ops on plain kernels than fp32 \(1 QUANTIZE, 1 SOFTMAX\)",
         why,
     ), why
