@@ -46,8 +46,17 @@ def cpu_model() -> str:
 
 
 def git_commit() -> str:
+    """HEAD, with "+changes" when the work tree differs from it."""
     out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    return out.stdout.strip() if out.returncode == 0 else "unknown"
+    if out.returncode != 0:
+        return "unknown"
+    dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--"], cwd=ROOT, capture_output=True).returncode
+    return out.stdout.strip() + (" +changes" if dirty else "")
+
+
+# The code a benchmark measured is the code at its start: a bench runs for up to an hour, and the checkout may
+# move under it (the imported modules do not).
+COMMIT = git_commit()
 
 
 def version_of(package: str) -> str:
@@ -64,7 +73,7 @@ def stamp(packages: Sequence[str] = ()) -> str:
     python = ".".join(map(str, sys.version_info[:3]))
     return (
         f"_Measured {when} on {cpu_model()} ({os.cpu_count()} cores, {platform.system()} {platform.release()}), "
-        f"Python {python}, {versions}, commit {git_commit()}._"
+        f"Python {python}, {versions}, commit {COMMIT}._"
     )
 
 
