@@ -60,6 +60,7 @@ class Speedup:
     verdict: Verdict
     note: str = ""  # why there is no interval: "summaries only", "3 runs"
     base: str = "fp32"  # what it divides by: fp32, or the given .tflite in a run without one
+    paired: bool = False  # read block pair by block pair (the two were timed together), else from the two p50s
 
     def text(self) -> str:
         """ "2.01× (1.95–2.08)", "≈ same (0.90–2.80×)", "1.60×, no interval (summaries only)", "fp32"."""
@@ -103,7 +104,7 @@ def speedup(
     else:
         low, high = interval(samples_ms, fp32_samples_ms)
     verdict = Verdict.FASTER if low > 1 else Verdict.SLOWER if high < 1 else Verdict.SAME
-    return Speedup(ratio, low, high, verdict)
+    return Speedup(ratio, low, high, verdict, paired=paired_blocks is not None)
 
 
 def of_cells(cell: CellResult, base: CellResult) -> Speedup:

@@ -182,6 +182,7 @@ def test_speedups_of_cells_timed_together_pair_their_blocks() -> None:
     apart = of_cells(cell("int8", int8, [10] * 20, "g1"), cell("fp32", fp32, [10] * 20, "g2"))
     assert together.verdict is Verdict.FASTER and together.low is not None and together.low > 1.05
     assert apart.verdict is Verdict.SAME
+    assert together.paired and not apart.paired  # what --json says of how each was read
 
 
 def test_a_paired_speedup_is_read_block_by_block_when_the_machine_switches_speed_under_both() -> None:
