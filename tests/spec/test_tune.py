@@ -31,15 +31,14 @@ from edgebench_records import (
     Measurement,
     Memory,
     Plan,
-    Schedule,
     Status,
-    StopReason,
     Timing,
     VariantRecord,
     VariantState,
 )
 from edgebench_records.catalogue import CATALOGUE, Options
 from edgebench_records.tune import Search
+from tests.spec.test_timing_schedule import cell
 
 # --- the search space, as each recipe declares it
 
@@ -336,15 +335,6 @@ def test_a_candidate_s_latency_is_read_against_fp32_timed_beside_it_so_a_device_
     assert p50 == {"fp32": 1.0, "int8": 1.0, beside("int8"): 2.0}
 
 
-def timed(variant: str, blocks: list[list[float]], group: str) -> CellResult:
-    samples = [v for block in blocks for v in block]
-    p50 = float(np.median(samples))
-    lengths = [len(block) for block in blocks]
-    timing = Timing(1.0, 1.0, 1, samples, p50, p50, p50, p50, 0.0, min(samples), max(samples), 0.0, lengths)
-    schedule = Schedule(group, 2, len(blocks), StopReason.FIXED, 0.0, None, 1.0)
-    return CellResult("r", variant, "xnnpack", 1, Status.OK, timing=timing, schedule=schedule)
-
-
 def test_a_candidate_is_read_against_fp32_beside_it_block_by_block_not_by_the_two_p50s() -> None:
     """The device switches between two speeds 58 % apart while the candidate and its fp32 twin take turns, and
     one block pair straddles a switch: the two p50s would make the candidate 1.5x slower than fp32; each block
@@ -353,11 +343,11 @@ def test_a_candidate_is_read_against_fp32_beside_it_block_by_block_not_by_the_tw
     twin = [[s * 0.5] * 10 for s in speeds]
     candidate = [[s * 0.5 * 1.19] * 10 for s in speeds]
     twin[10] = [0.5] * 10  # fp32's half of the straddling pair ran before the switch
-    base = TimeBase([timed("fp32", [[1.0] * 10] * 20, "first")], [timed(beside("int8"), twin, "g")])
-    cell = timed("int8", candidate, "g")
-    p50, twin_p50 = (float(np.median([v for block in side for v in block])) for side in (candidate, twin))
+    flat = [[v for block in side for v in block] for side in (candidate, twin)]
+    base = TimeBase([cell("fp32", [1.0] * 200, [10] * 20, "first")], [cell(beside("int8"), flat[1], [10] * 20, "g")])
+    p50, twin_p50 = (float(np.median(side)) for side in flat)
     assert p50 / twin_p50 > 1.5  # what dividing the p50s reads
-    assert base.on_base(cell, p50) == pytest.approx(1.19, rel=1e-3)
+    assert base.on_base(cell("int8", flat[0], [10] * 20, "g"), p50) == pytest.approx(1.19, rel=1e-3)
 
 
 def test_a_size_search_times_no_fp32_beside_its_candidates(
