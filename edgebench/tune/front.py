@@ -114,21 +114,16 @@ class TimeBase:
         """``p50`` as measured where either fp32 cell of ``cell``'s configuration has no p50 (a run before fp32
         was timed beside each candidate)."""
         first, again = (_of_config(cells, cell) for cells in (self.baseline, self.beside))
-        if first is None or again is None:
+        first_p50 = _cell(Objective.LATENCY, first) if first else None
+        if first_p50 is None or again is None:
             return p50
-        return _p50(first) / speedup.of_cells(cell, again).ratio
+        return first_p50 / speedup.of_cells(cell, again).ratio
 
 
 def _of_config(cells: list[CellResult], like: CellResult) -> CellResult | None:
     """The ok, timed cell of ``like``'s delegate, API and threads among ``cells``."""
     config = (like.delegate, like.api, like.threads)
     return next((c for c in cells if (c.delegate, c.api, c.threads) == config and _cell(Objective.LATENCY, c)), None)
-
-
-def _p50(cell: CellResult) -> float:
-    value = _cell(Objective.LATENCY, cell)
-    assert value is not None
-    return value
 
 
 def figure(
