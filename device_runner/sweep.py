@@ -1,6 +1,7 @@
 """Runs every cell of a plan, each in its own process, writing one result file per cell.
 
-A cell whose file already exists is skipped (that is resume). The cells of a unit (a gate's pair, the variants
+A cell whose file already exists, and is this plan's (``Plan.owns``), is skipped (that is resume); another plan's
+result under the same name is measured again. The cells of a unit (a gate's pair, the variants
 of one delegate/API/threads configuration) are timed in one process in alternating blocks and written when
 that process ends: a sweep cut off mid-unit has written none of its cells, and a resume times the unit's
 missing cells together again, each exactly once. A cell process that dies or hangs becomes a ``crashed`` /
@@ -52,14 +53,15 @@ def result_path(results_dir: Path, key: CellKey) -> Path:
     return results_dir / f"{key.id}.json"
 
 
-def existing_result(path: Path) -> CellResult | None:
-    """A finished cell's result, or None when the cell still has to run."""
+def existing_result(path: Path, plan: Plan) -> CellResult | None:
+    """A finished cell's result, or None when the cell still has to run: no file, or one that is not this plan's."""
     if not path.exists():
         return None
     try:
-        return schema.read(CellResult, path)
+        result = schema.read(CellResult, path)
     except schema.SchemaError:
         return None  # cannot happen with atomic writes unless edited by hand: measure again
+    return result if plan.owns(result) else None
 
 
 def run_plan(
@@ -76,8 +78,10 @@ def run_plan(
     results: list[CellResult] = []
     measured_before = False
     for unit in units:
-        found = {key: existing_result(result_path(results_dir, key)) for key in unit}
+        found = {key: existing_result(result_path(results_dir, key), plan) for key in unit}
         todo = tuple(key for key, result in found.items() if result is None)
+        for key in todo:  # another plan's result under this name: gone before the cell is measured
+            result_path(results_dir, key).unlink(missing_ok=True)
         if todo:
             if measured_before and plan.measure.cooldown_s > 0:
                 time.sleep(plan.measure.cooldown_s)
@@ -102,11 +106,11 @@ def _measure_unit(
     died = _spawn(plan, plan_path, keys, outs, runtime)
     if died is not None and len(keys) > 1 and not plan.pairs:
         return {
-            key: existing_result(out) or _measure_unit(plan, plan_path, (key,), results_dir, runtime)[key]
+            key: existing_result(out, plan) or _measure_unit(plan, plan_path, (key,), results_dir, runtime)[key]
             for key, out in zip(keys, outs, strict=True)
         }
     return {
-        key: existing_result(out)
+        key: existing_result(out, plan)
         or _write_failure(plan, key, out, died or Died(Status.CRASHED, "no result", now_iso()))
         for key, out in zip(keys, outs, strict=True)
     }

@@ -227,6 +227,9 @@ class RemoteDevice:
             for name in sorted(set(self._result_names(link, results)) - pulled):
                 temp = results_dir / f".{name}.partial"
                 link.get(f"{results}/{name}", temp)
+                if not plan.owns(schema.read(CellResult, temp)):  # another plan's, left in a reused run folder:
+                    temp.unlink()  # the runner measures it again under this plan, and the next poll brings it
+                    continue
                 temp.replace(results_dir / name)
                 pulled.add(name)
                 on_cell(self._event(results_dir / name, len(pulled), total, skipped=False))

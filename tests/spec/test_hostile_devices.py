@@ -18,11 +18,14 @@ from pathlib import Path
 
 import pytest
 
+import edgebench_records as schema
 from edgebench.cli import invoke
 from edgebench.devices import get_device
 from edgebench.devices.adb import adb_key
+from edgebench.devices.remote import Job, RemoteDevice
 from edgebench.errors import EdgebenchError
 from edgebench.inventory import AdbTarget, Inventory, SshTarget, load_inventory
+from edgebench_records import CellResult, Measurement, Plan, PlanVariant, Status
 from tests.support.sshd import free_port
 
 EDGEBENCH = str(Path(sys.executable).parent / "edgebench")
@@ -287,3 +290,35 @@ def test_an_unusable_adb_key_is_one_line_naming_it(capsys: pytest.CaptureFixture
     inventory.write_text(ADB.replace("R5CT1234ABC", "127.0.0.1:5555") + f'transport = "direct"\nkey = "{key}"\n')
     code, line = devices_check(capsys, "check", "pixel", "--inventory", str(inventory))
     assert code == 2 and line.startswith(f"edgebench: device pixel: ADB key {key} is not usable (")
+
+
+class ResultsFolder:
+    """A board's results folder as the host's link sees it, with its runner already stopped."""
+
+    def __init__(self, results: list[CellResult]) -> None:
+        self.files = {f"{r.key.id}.json": r for r in results}
+
+    def listdir(self, path: str) -> list[str]:
+        return list(self.files)
+
+    def get(self, remote: str, local: Path) -> None:
+        schema.write(local, self.files[remote.rsplit("/", 1)[-1]])
+
+    def run(self, command: str) -> tuple[int, str, str]:
+        return 1, "", ""  # `kill -0` of the runner: not running; `tail` of its log: nothing
+
+
+def test_a_result_another_plan_left_on_the_board_is_not_brought_back_as_this_plans(tmp_path: Path) -> None:
+    """The board's run folder was used before for another model under the same run id: its int8 result is of
+    another file. The host takes fp32's, leaves int8's, and says int8 is unmeasured instead of storing it."""
+    variants = [PlanVariant("fp32", "fp32.tflite", "a"), PlanVariant("int8", "int8.tflite", "b")]
+    plan = Plan("r", "m", variants, "x", measure=Measurement(delegates=["xnnpack"]))
+    mine, theirs = (
+        CellResult("r", v, "xnnpack", 1, Status.OK, file_sha256=h) for v, h in (("fp32", "a"), ("int8", "c"))
+    )
+    folder = ResultsFolder([mine, theirs])
+    board = RemoteDevice("pi", lambda: folder, "w", runner=None)  # type: ignore[arg-type,return-value]
+    job = Job(plan, tmp_path, "w/runs/r", tmp_path / "results", lambda event: None)
+    with pytest.raises(EdgebenchError, match="runner stopped with 1 cells unmeasured"):
+        board._follow(folder, job, "w/runs/r/results")  # type: ignore[arg-type]
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == [f"{mine.key.id}.json"]

@@ -247,6 +247,29 @@ def test_a_resume_times_a_units_missing_cells_together_each_once(
     assert sweep.run_plan(path, results) == found and calls == [("fp32", "fp16")]  # all stored: nothing timed
 
 
+def test_a_result_another_plan_left_under_the_same_name_is_measured_again_not_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run folder reused for another model (same run id, same cell names): int8's result there is of another
+    file, so this plan's int8 is timed, with fp32, whose result there is this plan's and stays."""
+    plan = dataclasses.replace(PLAN, measure=Measurement(delegates=["xnnpack"]))
+    path, results = staged(tmp_path, plan), tmp_path / "results"
+    monkeypatch.setattr(sweep, "check_variant_files", lambda plan, folder: None)
+    results.mkdir()
+    mine = CellResult("r", "fp32", "xnnpack", 1, Status.OK, file_sha256="0")
+    theirs = CellResult("r", "int8", "xnnpack", 1, Status.OK, file_sha256="f" * 64)
+    for result in (mine, theirs):
+        schema.write(sweep.result_path(results, result.key), result)
+    assert plan.owns(mine) and not plan.owns(theirs)
+    assert not plan.owns(dataclasses.replace(mine, run_id="another"))
+    assert plan.owns(dataclasses.replace(theirs, file_sha256=None))  # an older runner's, unhashed: taken
+    calls: list[tuple[str, ...]] = []
+    monkeypatch.setattr(sweep, "_spawn", fake_spawn(calls, set()))
+    found = {r.variant: r for r in sweep.run_plan(path, results)}
+    assert calls == [("int8",)]
+    assert found["fp32"] == mine and found["int8"].file_sha256 is None  # the fake's result, not the other file's
+
+
 def test_a_unit_whose_process_dies_is_timed_cell_by_cell_so_the_crash_is_the_right_cells(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
