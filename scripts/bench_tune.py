@@ -40,6 +40,7 @@ from edgebench.devices import get_device  # noqa: E402
 from edgebench.errors import EdgebenchError  # noqa: E402
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL  # noqa: E402
 from edgebench.inventory import load_inventory  # noqa: E402
+from edgebench.measure import new_run_id  # noqa: E402
 from edgebench.progress import Silent  # noqa: E402
 from edgebench.resume import RunFolder  # noqa: E402
 from edgebench.tune.candidates import RunBench, Source  # noqa: E402
@@ -82,7 +83,7 @@ def best_within(points: list[Point], max_drop: float) -> tuple[Point | None, flo
 def defaults_arm(source: Source, recipes: list[str], device_name: str, budget_s: float, work: Path) -> Arm:
     """fp32 and each recipe at its defaults, in order, while the budget lasts."""
     started = time.monotonic()
-    folder = RunFolder(work / "runs" / "defaults")
+    folder = RunFolder(work / "runs" / new_run_id())  # a run of its own on the device too, as the tuned arm's
     folder.path.mkdir(parents=True, exist_ok=True)
     device = get_device(device_name, load_inventory(None), False)
     bench = RunBench(source, folder, device, lambda note: None, None)
