@@ -72,6 +72,24 @@ public final class Plan {
         public boolean findCulprits; // a wrong_output cell runs its variant's probe (Sweep.probePass)
     }
 
+    /**
+     * Whether ``result`` is a cell of this plan: of its run and, where both are hashed, of the file this plan names
+     * (edgebench_records' Plan.owns). Another plan's result left under the same name is measured again.
+     */
+    public boolean owns(CellResult result) {
+        if (result.runId == null || !result.runId.equals(runId)) {
+            return false;
+        }
+        for (Variant variant : variants) {
+            if (variant.name.equals(result.variant)) {
+                boolean hashed = result.fileSha256 != null && !result.fileSha256.isEmpty()
+                        && variant.sha256 != null && !variant.sha256.isEmpty();
+                return !hashed || result.fileSha256.equals(variant.sha256);
+            }
+        }
+        return false;
+    }
+
     /** Every cell, in the order device_runner sweeps them: variant, then API, delegate, threads. */
     public List<CellKey> cells() {
         List<String> names = new ArrayList<>();

@@ -172,7 +172,9 @@ public final class Sweep {
             throws IOException, Schema.SchemaException, Stopped {
         List<CellKey> todo = new ArrayList<>();
         for (CellKey key : unit) {
-            if (!resultFile(resultsDir, key).isFile()) {
+            File file = resultFile(resultsDir, key);
+            if (!file.isFile() || !loaded.plan.owns(readResult(file))) {
+                Files.deleteIfExists(file.toPath()); // another plan's result under this name: measured again
                 todo.add(key);
             }
         }

@@ -114,6 +114,20 @@ public class SweepTest {
     }
 
     @Test
+    public void aResultAnotherPlanLeftUnderTheSameNameIsMeasuredAgain() throws Exception {
+        sweep();
+        File file = new File(results, "fp32.xnnpack.interpreter.t1.json");
+        CellResult theirs = Schema.fromJson(new String(Files.readAllBytes(file.toPath()), StandardCharsets.UTF_8),
+                CellResult.class, "r");
+        theirs.runId = "run-0"; // a run folder reused: another run's cell under this name
+        Files.write(file.toPath(), Schema.toJson(theirs).getBytes(StandardCharsets.UTF_8));
+        device.opened.clear();
+        List<CellResult> cells = sweep();
+        assertEquals(List.of("fp32.xnnpack.interpreter.t1"), device.opened);
+        assertEquals("run-1", cells.get(0).runId);
+    }
+
+    @Test
     public void aCellDuringWhichTheProcessDiedIsRecordedAsCrashedNotRetried() throws Exception {
         assertTrue(results.mkdirs());
         Files.write(new File(results, ".fp32.xnnpack.interpreter.t1.running").toPath(), new byte[0]);
