@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -17,7 +18,10 @@ import pytest
 
 import tests.support.sshd
 from edgebench.cli import invoke
-from edgebench_records import Manifest
+from edgebench.devices import get_device
+from edgebench.inventory import load_inventory
+from edgebench.plan import build_plan, collect_results, stage
+from edgebench_records import Manifest, Measurement
 from tests.conftest import QUICK_ARGS, RUNNER_ENVS, first_results, push_argv, push_json, require, stored_run
 from tests.support.sshd import SshServer, ssh_server
 
@@ -277,3 +281,23 @@ def test_devices_lists_local_and_the_inventory(capsys: pytest.CaptureFixture[str
     listed = json.loads(capsys.readouterr().out)
     assert [d["name"] for d in listed["devices"]] == ["local", "pi"]
     assert os.fspath(lab["inventory"]) == listed["inventory"]
+
+
+def test_a_run_folder_reused_for_another_file_measures_it_again_and_brings_back_only_its_results(
+    lab: dict[str, Path], converted: tuple[Manifest, Path], tmp_path: Path
+) -> None:
+    """Two plans under one run id on one board (a bench whose run folder outlives it): the second names another
+    file `int8`. The board's runner measures it again rather than skip it, and the host stores the second
+    file's figures, not the first's."""
+    manifest, directory = converted
+    measure = Measurement(delegates=["xnnpack"], runs=5, min_s=0.0, warmup_min_s=0.0)
+    first = build_plan("reused", manifest, measure)
+    fp32 = first.variant("fp32")
+    second = dataclasses.replace(first, variants=[fp32, dataclasses.replace(fp32, name="int8")])
+    board = get_device("pi", load_inventory(str(lab["inventory"])))
+    results = {}
+    for name, plan in (("first", first), ("second", second)):
+        results[name] = tmp_path / name / "results"
+        board.run(stage(plan, directory, tmp_path / name / "plan"), results[name], lambda event: None)
+    measured = {r.variant: r.file_sha256 for r in collect_results(second, results["second"], "pi")}
+    assert measured == {"fp32": fp32.sha256, "int8": fp32.sha256}  # the first plan's int8 was another file
