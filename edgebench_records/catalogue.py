@@ -170,6 +170,9 @@ CLUSTER_COUNT = SearchRange("clusters", 4, 64, short="k", says="{} clusters", lo
 CHANNEL_SHARE = SearchRange("channel_ratio", 0.3, 1.0, 0.05, "c", "{} % of the channels")
 STREAM_SHARE = SearchRange("stream_ratio", 0.5, 1.0, 0.05, "r", "{} % of the residual streams")
 LOW_RANK_ENERGY = SearchRange("low_rank_energy", 0.5, 0.98, 0.02, "e", "{} % of the kernels' energy")
+# Longer recovery is what keeps a narrower model within the drop, at as much longer a conversion: the bundled
+# example kept to 40 % of its channels lost 1.7 points recovering over 20 × one epoch, 0.8 over 40 (docs/tune.md).
+RECOVERY = SearchRange("recovery_factor", 20, 60, 20, "x", "recovery over {} × --epochs")
 # 0 would let the converter choose; a search sets the count itself, up to the converter's cap (converter/mixed.py)
 MIXED_FLOAT_LAYERS = SearchRange("mixed_float_layers", 1, 8, short="f", says="{} layers kept in float")
 
@@ -257,21 +260,21 @@ CATALOGUE = (
         "filters removed (a smaller dense model), distilled; float32",
         True,
         CHANNELS,
-        (CHANNEL_SHARE, STREAM_SHARE),
+        (CHANNEL_SHARE, STREAM_SHARE, RECOVERY),
     ),
     VariantSpec(
         "channel_pruned_int8",
         "filters removed, distilled; full-integer int8",
         True,
         CHANNELS | INT8_IO,
-        (CHANNEL_SHARE, STREAM_SHARE),
+        (CHANNEL_SHARE, STREAM_SHARE, RECOVERY),
     ),
     VariantSpec(
         "low_rank",
         "kernels factorised by truncated SVD, fine-tuned; float32",
         True,
         RECOVERING | {"low_rank_energy"},
-        (LOW_RANK_ENERGY,),
+        (LOW_RANK_ENERGY, RECOVERY),
     ),
     VariantSpec("distilled", "the --student model distilled from the source; float32", True, STUDENT, None),
     VariantSpec("distilled_int8", "the --student model distilled; full-integer int8", True, STUDENT | INT8_IO, None),

@@ -63,8 +63,8 @@ class FirstChoice:
 def test_each_recipe_declares_its_search_beside_it_and_the_tuner_reads_it_generically() -> None:
     searched = {spec.name: [r.option for r in spec.search or ()] for spec in CATALOGUE}
     assert searched["pruned_int8"] == ["sparsity"] and searched["clustered_int8"] == ["clusters"]
-    assert searched["channel_pruned_int8"] == ["channel_ratio", "stream_ratio"]
-    assert searched["low_rank"] == ["low_rank_energy"] and searched["int8"] == []
+    assert searched["channel_pruned_int8"] == ["channel_ratio", "stream_ratio", "recovery_factor"]
+    assert searched["low_rank"] == ["low_rank_energy", "recovery_factor"] and searched["int8"] == []
     space = SearchSpace(("int8", "pruned_clustered_int8"))
     candidate = space.suggest(FirstChoice("pruned_clustered_int8"))
     assert candidate.settings == (("sparsity", 0.7), ("clusters", 8))
@@ -72,6 +72,9 @@ def test_each_recipe_declares_its_search_beside_it_and_the_tuner_reads_it_generi
     assert candidate.describe() == "pruned_clustered_int8 with 70 % sparsity and 8 clusters"
     assert candidate.options(Options()).sparsity == 0.7 and candidate.options(Options()).clusters == 8
     assert space.suggest(FirstChoice("int8")) == Candidate("int8")
+    narrow = Candidate("channel_pruned_int8", (("channel_ratio", 0.4), ("stream_ratio", 1.0), ("recovery_factor", 40)))
+    assert narrow.name == "channel_pruned_int8-c40-r100-x40"
+    assert narrow.describe().endswith("100 % of the residual streams and recovery over 40 × --epochs")
 
 
 def test_the_space_leaves_out_what_the_model_cannot_make_and_refuses_a_named_one() -> None:
