@@ -64,13 +64,12 @@ def _ranges(recipe: str) -> tuple[SearchRange, ...]:
 
 @dataclass(frozen=True)
 class SearchSpace:
-    """The recipes searched, and the options held at the user's value instead of searched (``fixed``)."""
+    """The recipes searched, each over its declared ranges."""
 
     recipes: tuple[str, ...]
-    fixed: frozenset[str] = frozenset()
 
     def ranges(self, recipe: str) -> tuple[SearchRange, ...]:
-        return tuple(r for r in _ranges(recipe) if r.option not in self.fixed)
+        return _ranges(recipe)
 
     def suggest(self, trial: Trial) -> Candidate:
         """The candidate a trial asks for: a recipe, then each of its settings (named per recipe, so the
@@ -112,7 +111,7 @@ def _suggest(trial: Trial, recipe: str, r: SearchRange) -> Setting:
     return round(value, 6)  # 0.7, not 0.7000000000000001: the same setting, the same name
 
 
-def search_space(recipes: list[str], trains: bool, fixed: frozenset[str] = frozenset()) -> SearchSpace:
+def search_space(recipes: list[str], trains: bool) -> SearchSpace:
     """The space of ``--variants`` (empty: every recipe that declares a search); ``trains``: the model can be
     fine-tuned (a Keras model with labels), else the recipes that fine-tune are left out, or refused when named."""
     for name in recipes:
@@ -124,4 +123,4 @@ def search_space(recipes: list[str], trains: bool, fixed: frozenset[str] = froze
         if VARIANT_SPECS[name].trains and not trains:
             raise EdgebenchError(f"--variants {name}: fine-tunes, which needs a Keras model and labelled --data")
     chosen = recipes or [name for name in SEARCHABLE if trains or not VARIANT_SPECS[name].trains]
-    return SearchSpace(tuple(chosen), fixed)
+    return SearchSpace(tuple(chosen))
