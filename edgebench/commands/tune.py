@@ -116,8 +116,8 @@ def tune(
     """Search the recipes' settings for the best variant on a device within an accuracy drop of fp32.
 
     Optuna's multi-objective TPE asks for candidates (a recipe and its settings: sparsity, clusters, channel and
-    stream ratios, low-rank energy, or a quantisation scheme as it is); each is converted, measured on --device,
-    and drawn on the Pareto front of accuracy (host top-1) × the objective (p50 or peak memory on the device, or
+    stream ratios, low-rank energy, recovery length, or a quantisation scheme as it is); each is converted,
+    measured on --device, and drawn on the Pareto front of accuracy (host top-1) × the objective (p50 or peak memory on the device, or
     file size). The recommendation is the best candidate within --max-accuracy-drop of fp32.
     """
     from edgebench.commands.progress import progress
