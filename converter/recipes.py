@@ -183,6 +183,7 @@ def _trained(
         else:
             assert ctx.source.load_keras is not None
             start = time.perf_counter()
+            techniques.reseeded(ctx.options.seed)
             source = ctx.source.load_keras()
             notes = tuple(techniques.left_alone(source, wraps))
             model = technique(source, ctx)

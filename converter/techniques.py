@@ -167,6 +167,15 @@ def _fit(model: Any, x: Any, y: Any, tune: FineTune, callbacks: list[Any] | None
     )
 
 
+def reseeded(seed: int) -> None:
+    """Python's, NumPy's and TensorFlow's random state set to ``seed``: each fine-tuning starts from it, so a
+    variant's bytes depend on its own options and data, not on what the process made before it (which is what
+    the per-variant cache assumes when it keys a variant by them)."""
+    import tf_keras
+
+    tf_keras.utils.set_random_seed(seed)
+
+
 def fine_tune(model: Any, train: TrainingSet, tune: FineTune, callbacks: list[Any] | None = None) -> Any:
     model.compile(optimizer=_optimizer(tune, _steps_per_epoch(train, tune)), loss=_one_or_all(train.losses))
     _fit(model, _one_or_all(train.x), _one_or_all(train.y), tune, callbacks)
@@ -446,16 +455,26 @@ def image_side(train: TrainingSet) -> int | None:
 
 
 def _shifter(side: int | None) -> Callable[[Any], Any]:
-    """A batch of images moved by up to ``SHIFT`` × ``side`` pixels each way (edges mirrored), or as it is."""
+    """A batch of images moved by up to ``SHIFT`` × ``side`` pixels each way (edges mirrored), or as it is. The
+    offsets come from a generator seeded by the process's seed, drawn for the whole batch outside the per-image
+    loop: a random op inside ``map_fn`` draws in whatever order its parallel iterations run, and the same seed
+    then gave a differently trained model in each run."""
     import tensorflow as tf
 
     if side is None:
         return lambda x: x
     pad = max(1, round(SHIFT * side))
+    draws = tf.random.Generator.from_seed(int(np.random.randint(2**31)))  # np is seeded by ``reseeded``
 
     def shift(images: Any) -> Any:
         padded = tf.pad(images, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="SYMMETRIC")
-        return tf.map_fn(lambda image: tf.image.random_crop(image, tf.shape(images)[1:]), padded)
+        offsets = draws.uniform([tf.shape(images)[0], 2], 0, 2 * pad + 1, dtype=tf.int32)
+        size = tf.shape(images)[1:3]
+        return tf.map_fn(
+            lambda pair: tf.slice(pair[0], [pair[1][0], pair[1][1], 0], [size[0], size[1], -1]),
+            (padded, offsets),
+            fn_output_signature=images.dtype,
+        )
 
     return shift
 
