@@ -17,11 +17,13 @@ With --only mixed, instead: issue 32's goal for mixed_int8, on tests/support/fra
   - full int8 loses >= 2 points; mixed_int8 recovers at least half of that drop at <= 1.3x int8's file size, its
     p50 measured beside int8's in the same runs.
 With --explore, instead: fp32 and the channel-pruned variants only, over a grid of --channel-ratio,
---epochs and --lr, to find defaults that hold both targets. One run of the benchmark took 32 min on this
-2-core machine with nothing beside it (example 10 min, MobileNetV2 22 min, plus 2 min to train it).
+--epochs, --lr, --recovery-factor and --seed, to find defaults that hold both targets (--rounds 0: the host's
+top-1 alone, no device runs), written into docs/benchmarks.md as its own block. One run of the benchmark took
+32 min on this 2-core machine with nothing beside it (example 10 min, MobileNetV2 22 min, plus 2 min to train it).
 
     .venv/bin/python scripts/bench_compression.py [--work DIR] [--rounds 3] [--only example|mobilenet|mixed]
-    .venv/bin/python scripts/bench_compression.py --explore --ratios 0.5,0.6 --epochs 3,9 --lrs 1e-4 [--work DIR]
+    .venv/bin/python scripts/bench_compression.py --explore --ratios 0.5,0.6 --epochs 3,9 --lrs 1e-4
+        [--recovery 20,40] [--seeds 0,1,2] [--rounds 0] [--work DIR]
 """
 
 from __future__ import annotations
@@ -369,10 +371,15 @@ class Setting:
     channel_ratio: float
     epochs: int
     learning_rate: float
+    recovery_factor: int
+    seed: int
 
     def flags(self) -> list[str]:
         ratio, lr = f"{self.channel_ratio:g}", f"{self.learning_rate:g}"
-        return ["--channel-ratio", ratio, "--epochs", str(self.epochs), "--lr", lr]
+        return [
+            *("--channel-ratio", ratio, "--epochs", str(self.epochs), "--lr", lr),
+            *("--recovery-factor", str(self.recovery_factor), "--seed", str(self.seed)),
+        ]
 
 
 def explore_row(model: Model, setting: Setting, results: Sequence[Result], seconds: float) -> str:
@@ -380,6 +387,7 @@ def explore_row(model: Model, setting: Setting, results: Sequence[Result], secon
     base = baseline(results)
     by_name = {r.variant: r for r in results}
     cells = [model.name.split(",")[0], f"{setting.channel_ratio:g}", str(setting.epochs), f"{setting.learning_rate:g}"]
+    cells += [str(setting.recovery_factor), str(setting.seed)]
     for name in (CHANNEL_PRUNED, f"{CHANNEL_PRUNED}_{INT8_SUFFIX}"):
         r = by_name.get(name)
         if r is None:
@@ -395,19 +403,30 @@ def explore_row(model: Model, setting: Setting, results: Sequence[Result], secon
 
 def explore(models: Sequence[Model], settings: Sequence[Setting], work: Path, rounds: int) -> None:
     variants = [BASELINE, CHANNEL_PRUNED, f"{CHANNEL_PRUNED}_{INT8_SUFFIX}"]
-    columns = ["model", "ratio", "epochs", "lr"]
+    columns = ["model", "ratio", "epochs", "lr", "recovery ×", "seed"]
     columns += [f"{name} {figure}" for name in ("cp", "cp_int8") for figure in ("Δ pts", "p50", "gzip red.")]
-    print("| " + " | ".join([*columns, "s"]) + " |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    lines = ["| " + " | ".join([*columns, "s"]) + " |", "|---" + "|---:" * len(columns) + "|"]
+    print("\n".join(lines))
     for model, setting in itertools.product(models, settings):
         start = time.perf_counter()
         # One workdir per model: fp32 is made once and reused by the settings that follow.
         results = measure(model, variants, setting.flags(), work / f"explore-{model.model.stem}", rounds)
-        print(explore_row(model, setting, results, time.perf_counter() - start), flush=True)
+        lines.append(explore_row(model, setting, results, time.perf_counter() - start))
+        print(lines[-1], flush=True)
+    note = (
+        f"Δ pts: top-1 against fp32's in points ({'the host' if rounds == 0 else 'the device'}'s); p50 and "
+        f"gzip reduction as ratios to fp32 ({rounds} round(s) of `edgebench run` on `local`, XNNPACK, 1 thread; "
+        "— without); s: the setting's wall time. The structural variants fine-tune for recovery × --epochs."
+    )
+    publish("bench_compression_explore", "\n".join([*lines, "", note]), packages=PACKAGES, script="bench_compression")
 
 
 def _floats(value: str) -> list[float]:
     return [float(v) for v in value.split(",")]
+
+
+def _ints(value: str) -> list[int]:
+    return [int(v) for v in value.split(",")]
 
 
 def main() -> None:
@@ -415,8 +434,10 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help="keep the trained model and the runs here (default: a temp dir)")
     parser.add_argument("--explore", action="store_true", help="sweep the channel-pruned variants' options")
     parser.add_argument("--ratios", type=_floats, default=[0.5, 0.6, 0.7])
-    parser.add_argument("--epochs", type=lambda v: [int(e) for e in v.split(",")], default=[3, 9])
+    parser.add_argument("--epochs", type=_ints, default=[3, 9])
     parser.add_argument("--lrs", type=_floats, default=[1e-4])
+    parser.add_argument("--recovery", type=_ints, default=[20], help="--recovery-factor values")
+    parser.add_argument("--seeds", type=_ints, default=[0], help="--seed values: the spread fine-tuning leaves")
     parser.add_argument("--rounds", type=int, default=3, help="edgebench runs per model: p50 is their median")
     parser.add_argument(
         "--only", choices=["example", "mobilenet", "mixed"], help="measure one of the two models, or mixed_int8's goal"
@@ -432,8 +453,8 @@ def main() -> None:
         if args.only == "mixed":
             benchmark_mixed(work, args.rounds)
         elif args.explore:
-            grid = itertools.product(args.ratios, args.epochs, args.lrs)
-            explore(models, [Setting(r, e, lr) for r, e, lr in grid], work, args.rounds)
+            grid = itertools.product(args.ratios, args.epochs, args.lrs, args.recovery, args.seeds)
+            explore(models, [Setting(*values) for values in grid], work, args.rounds)
         else:
             benchmark(models, work, args.rounds)
     print(f"\nbench_compression: {time.perf_counter() - start:.0f} s", file=sys.stderr)
