@@ -20,7 +20,7 @@ from edgebench.conversion import convert
 from edgebench.devices.base import Device
 from edgebench.plan import link_or_copy
 from edgebench.resume import MANIFEST_COPY_NAME, RunFolder
-from edgebench.tune.front import BASELINE, beside, point
+from edgebench.tune.front import BASELINE, beside, is_beside, point
 from edgebench.tune.search import Measured
 from edgebench.tune.space import Candidate
 from edgebench_records import (
@@ -57,7 +57,9 @@ class RunBench:
     ) -> None:
         self.source, self.folder, self.device, self.say = source, folder, device, say
         self.state = state
-        self.failed: dict[str, Measured] = {}  # candidates that could not be made, by name: not made again
+        # Candidates settled without a measurement of their own, by name, not made again: those that could not
+        # be made, and those whose file is one measured already under other settings (read as that one).
+        self.settled: dict[str, Measured] = {}
 
     @property
     def plan_dir(self) -> Path:
@@ -65,13 +67,13 @@ class RunBench:
 
     def measure(self, candidate: Candidate) -> Measured:
         name = candidate.name
-        if name in self.failed:
-            return dataclasses.replace(self.failed[name], fresh=False)
+        if name in self.settled:
+            return dataclasses.replace(self.settled[name], fresh=False)
         if self.state is None or planned(self.state.plan, name) is None:
-            unmade = self._make(candidate)
-            if unmade is not None:
-                self.failed[name] = unmade
-                return unmade
+            settled = self._make(candidate)
+            if settled is not None:
+                self.settled[name] = settled
+                return settled
         elif self._measured(name):
             return self._point(name, fresh=False)
         self._sweep()  # the cells this candidate lacks: a sweep cut off before finishes only those
@@ -90,7 +92,9 @@ class RunBench:
         return bool(keys) and all(result_path(self.folder.results, key).exists() for key in keys)
 
     def _make(self, candidate: Candidate) -> Measured | None:
-        """Convert the candidate and add it to the run; a Measured when it could not be made."""
+        """Convert the candidate and add it to the run; a Measured when it could not be made, or when its file is
+        one the run holds already (settings that change nothing in this model, such as a residual-stream ratio in
+        one without residual streams): that one's figures, not measured again."""
         self.say(f"{candidate.name}: converting")
         s = self.source
         manifest, made_in = convert(
@@ -103,6 +107,12 @@ class RunBench:
             return Measured(None, why, unusable=unusable)
         if self.state is None:
             self.state = RunState.first(self.folder.run_id, manifest, s.measure, s.aim)
+        assert record.sha256  # an ok variant's file is hashed
+        same = twin(self.state.plan, record.sha256)
+        if same is not None:
+            self.say(f"{candidate.name}: the same file as {same}, not measured again")
+            read = self._point(same, fresh=False)
+            return dataclasses.replace(read, note=f"the same file as {same}" + (f" ({read.note})" if read.note else ""))
         self._add(candidate, record, made_in)
         return None
 
@@ -157,6 +167,12 @@ class RunBench:
 
 def planned(plan: Plan, name: str) -> PlanVariant | None:
     return next((v for v in plan.variants if v.name == name), None)
+
+
+def twin(plan: Plan, sha256: str) -> str | None:
+    """The candidate (or fp32) of the run whose file has these bytes, if one has (fp32 timed beside a candidate
+    is fp32's file under another name, not a candidate)."""
+    return next((v.name for v in plan.variants if v.sha256 == sha256 and not is_beside(v.name)), None)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ converter and the device replaced by fakes that write the same records."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -231,8 +232,9 @@ def figures(recipe: str, settings: dict[str, Any]) -> tuple[float, float]:
 
 
 class FakeConverter:
-    def __init__(self) -> None:
+    def __init__(self, reads_sparsity: bool = True) -> None:
         self.made: list[str] = []
+        self.reads_sparsity = reads_sparsity  # False: every sparsity makes the same file
 
     def __call__(self, model: Path, data: Path | None, variants: list[str], workdir: Path, *, options: Options) -> Any:
         (recipe,) = variants
@@ -240,14 +242,20 @@ class FakeConverter:
         self.made.append(recipe)
         folder = workdir / "variants" / f"{recipe}-{options.sparsity}"
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{recipe}.tflite").write_bytes(recipe.encode() * 100)
+        made = made_bytes(recipe, options.sparsity if self.reads_sparsity and recipe == "pruned_int8" else None)
+        (folder / f"{recipe}.tflite").write_bytes(made)
         arrays: dict[str, Any] = {"x.0": np.zeros((4, 2)), "y": np.zeros(4), f"ref.{recipe}.0": np.ones(4)}
         np.savez(folder / "inputs.npz", **arrays)
         top1 = figures(recipe, settings)[0]
+        digest = hashlib.sha256(made).hexdigest()
         record = VariantRecord(
-            recipe, VariantState.OK, recipe, file=f"{recipe}.tflite", sha256="0" * 64, size_bytes=1000, host_top1=top1
+            recipe, VariantState.OK, recipe, file=f"{recipe}.tflite", sha256=digest, size_bytes=1000, host_top1=top1
         )
         return Manifest("digits", "m" * 64, "key", "inputs.npz", [record], {"task": "auto"}), folder
+
+
+def made_bytes(recipe: str, sparsity: float | None) -> bytes:
+    return f"{recipe}{'' if sparsity is None else sparsity}".encode() * 100
 
 
 class FakeDevice:
@@ -317,7 +325,7 @@ def test_a_tune_stores_every_candidate_as_a_cell_with_its_settings_and_writes_th
     pruned = [v for v in made if v.recipe == "pruned_int8"]
     assert pruned and all(v.name == f"pruned_int8-s{round(v.settings['sparsity'] * 100)}" for v in pruned)
     chosen = next(v for v in stored.plan.variants if v.name == rec.point.name)
-    assert (tmp_path / "best.tflite").read_bytes() == chosen.made_by.encode() * 100
+    assert (tmp_path / "best.tflite").read_bytes() == made_bytes(chosen.made_by, chosen.settings.get("sparsity"))
     assert outcome.device_s == pytest.approx(2.0 * len(stored.cells))
 
 
@@ -336,6 +344,24 @@ def test_a_candidate_s_latency_is_read_against_fp32_timed_beside_it_so_a_device_
         stored = store.load_run(outcome.run_id)
     p50 = {c.variant: c.timing.p50_ms for c in stored.cells if c.timing}
     assert p50 == {"fp32": 1.0, "int8": 1.0, beside("int8"): 2.0}
+
+
+def test_settings_that_make_a_file_already_measured_are_read_as_that_file_not_measured_again(
+    tmp_path: Path, fakes: tuple[FakeConverter, list[FakeDevice]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model the setting does not touch (a stream ratio without residual streams, here any sparsity): every
+    pruned_int8 candidate is the same file, measured once; the search then runs out of new files."""
+    _, devices = fakes
+    monkeypatch.setattr(candidates, "convert", FakeConverter(reads_sparsity=False))
+    base = request(tmp_path, space=SearchSpace(("pruned_int8",)), limits=Limits(trials=5, budget="1h"))
+    lenient = dataclasses.replace(base.source, aim=Search(max_accuracy_drop=2.0))  # s50 loses 1.5 points
+    outcome = job.tune(dataclasses.replace(base, source=lenient), Silent())
+    assert outcome.stop is Stop.EXHAUSTED and outcome.measured_now == 1 and outcome.notes == []
+    with Store(outcome.store) as store:
+        stored = store.load_run(outcome.run_id)
+    assert [v.name for v in stored.plan.variants] == ["fp32", "pruned_int8-s50", beside("pruned_int8-s50")]
+    assert devices[0].cells == 3  # fp32, the one pruned_int8 file, and fp32 beside it
+    assert [p.name for p in outcome.front.points] == ["fp32", "pruned_int8-s50"]
 
 
 def test_a_candidate_is_read_against_fp32_beside_it_block_by_block_not_by_the_two_p50s() -> None:
