@@ -117,8 +117,9 @@ def tune(
 
     Optuna's multi-objective TPE asks for candidates (a recipe and its settings: sparsity, clusters, channel and
     stream ratios, low-rank energy, recovery length, or a quantisation scheme as it is); each is converted,
-    measured on --device, and drawn on the Pareto front of accuracy (host top-1) × the objective (p50 or peak memory on the device, or
-    file size). The recommendation is the best candidate within --max-accuracy-drop of fp32.
+    measured on --device, and drawn on the Pareto front of accuracy (host top-1) × the objective (p50 or peak
+    memory on the device, or file size). The recommendation is the best candidate within --max-accuracy-drop of
+    fp32.
     """
     from edgebench.commands.progress import progress
     from edgebench.tune.job import tune as work

@@ -172,7 +172,7 @@ def point(
 
 
 def describe(variant: PlanVariant) -> str:
-    return Candidate(variant.made_by, tuple(variant.settings.items())).describe()
+    return Candidate.stored(variant.made_by, variant.settings).describe()
 
 
 @dataclass(frozen=True)

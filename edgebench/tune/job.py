@@ -178,7 +178,7 @@ def _baseline_and_known(bench: RunBench, tuning: Started, found: Progress) -> No
     earlier = [] if tuning.state is None else tuning.state.plan.variants
     for variant in earlier:
         if variant.name != BASELINE and not is_beside(variant.name):
-            measured = bench.measure(Candidate(variant.made_by, tuple(variant.settings.items())))
+            measured = bench.measure(Candidate.stored(variant.made_by, variant.settings))
             if measured.point is not None:
                 found.points.append(measured.point)
                 found.made.add(variant.made_by)

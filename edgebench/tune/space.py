@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -46,6 +47,12 @@ class Candidate:
         ranges = {r.option: r for r in _ranges(self.recipe)}
         parts = [f"{ranges[option].short}{shown(option, value)}" for option, value in self.settings]
         return "-".join([self.recipe, *parts])
+
+    @classmethod
+    def stored(cls, recipe: str, settings: Mapping[str, Setting]) -> Candidate:
+        """A candidate as a run's plan keeps it (its settings by option, in whatever order the record wrote them:
+        JSON sorted them): back in the recipe's declaration order, so its name is the one it was measured under."""
+        return cls(recipe, tuple((r.option, settings[r.option]) for r in _ranges(recipe) if r.option in settings))
 
     def options(self, base: Options) -> Options:
         changes: dict[str, Any] = dict(self.settings)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from edgebench_records import (
     VariantRecord,
     VariantState,
 )
-from edgebench_records.catalogue import CATALOGUE, Options
+from edgebench_records.catalogue import CATALOGUE, VARIANT_SPECS, Options
 from edgebench_records.tune import Search
 from tests.spec.test_timing_schedule import cell
 
@@ -228,21 +229,22 @@ def figures(recipe: str, settings: dict[str, Any]) -> tuple[float, float]:
         "fp16": (0.99, 0.95),
         "int8": (0.985, 0.5),
         "pruned_int8": (0.99 - 0.03 * sparsity, 0.5 - 0.3 * sparsity),
+        "pruned_clustered_int8": (0.99 - 0.03 * sparsity, 0.45 - 0.3 * sparsity),
     }[recipe]
 
 
 class FakeConverter:
-    def __init__(self, reads_sparsity: bool = True) -> None:
+    def __init__(self, reads_settings: bool = True) -> None:
         self.made: list[str] = []
-        self.reads_sparsity = reads_sparsity  # False: every sparsity makes the same file
+        self.reads_settings = reads_settings  # False: every setting of a recipe makes the same file
 
     def __call__(self, model: Path, data: Path | None, variants: list[str], workdir: Path, *, options: Options) -> Any:
         (recipe,) = variants
-        settings = {"sparsity": options.sparsity} if recipe == "pruned_int8" else {}
+        settings = {r.option: getattr(options, r.option) for r in VARIANT_SPECS[recipe].search or ()}
         self.made.append(recipe)
-        folder = workdir / "variants" / f"{recipe}-{options.sparsity}"
+        folder = workdir / "variants" / "-".join([recipe, *map(str, settings.values())])
         folder.mkdir(parents=True, exist_ok=True)
-        made = made_bytes(recipe, options.sparsity if self.reads_sparsity and recipe == "pruned_int8" else None)
+        made = made_bytes(recipe, settings if self.reads_settings else {})
         (folder / f"{recipe}.tflite").write_bytes(made)
         arrays: dict[str, Any] = {"x.0": np.zeros((4, 2)), "y": np.zeros(4), f"ref.{recipe}.0": np.ones(4)}
         np.savez(folder / "inputs.npz", **arrays)
@@ -254,8 +256,8 @@ class FakeConverter:
         return Manifest("digits", "m" * 64, "key", "inputs.npz", [record], {"task": "auto"}), folder
 
 
-def made_bytes(recipe: str, sparsity: float | None) -> bytes:
-    return f"{recipe}{'' if sparsity is None else sparsity}".encode() * 100
+def made_bytes(recipe: str, settings: dict[str, Any]) -> bytes:
+    return f"{recipe}{sorted(settings.items())}".encode() * 100
 
 
 class FakeDevice:
@@ -325,7 +327,7 @@ def test_a_tune_stores_every_candidate_as_a_cell_with_its_settings_and_writes_th
     pruned = [v for v in made if v.recipe == "pruned_int8"]
     assert pruned and all(v.name == f"pruned_int8-s{round(v.settings['sparsity'] * 100)}" for v in pruned)
     chosen = next(v for v in stored.plan.variants if v.name == rec.point.name)
-    assert (tmp_path / "best.tflite").read_bytes() == made_bytes(chosen.made_by, chosen.settings.get("sparsity"))
+    assert (tmp_path / "best.tflite").read_bytes() == made_bytes(chosen.made_by, chosen.settings)
     assert outcome.device_s == pytest.approx(2.0 * len(stored.cells))
 
 
@@ -352,7 +354,7 @@ def test_settings_that_make_a_file_already_measured_are_read_as_that_file_not_me
     """A model the setting does not touch (a stream ratio without residual streams, here any sparsity): every
     pruned_int8 candidate is the same file, measured once; the search then runs out of new files."""
     _, devices = fakes
-    monkeypatch.setattr(candidates, "convert", FakeConverter(reads_sparsity=False))
+    monkeypatch.setattr(candidates, "convert", FakeConverter(reads_settings=False))
     base = request(tmp_path, space=SearchSpace(("pruned_int8",)), limits=Limits(trials=5, budget="1h"))
     lenient = dataclasses.replace(base.source, aim=Search(max_accuracy_drop=2.0))  # s50 loses 1.5 points
     outcome = job.tune(dataclasses.replace(base, source=lenient), Silent())
@@ -408,6 +410,32 @@ def test_a_device_lost_mid_search_keeps_what_was_measured_and_a_resume_measures_
     # fp32 and the two candidates measured before the link dropped were read back, not measured again; a candidate
     # is two cells (itself and fp32 timed beside it), and one made but cut off before its sweep is finished
     assert devices[0].cells == 2 * outcome.measured_now + (2 if measured == 1 + 2 * 2 else 0)
+
+
+def test_a_resume_reads_back_a_candidate_of_several_settings_under_the_name_it_was_measured_under(
+    tmp_path: Path, fakes: tuple[FakeConverter, list[FakeDevice]]
+) -> None:
+    """The plan keeps settings by option and JSON sorts them (clusters before sparsity); the name follows the
+    recipe's declaration (sparsity, then clusters): read back in the record's order, a resume would make and
+    measure the candidate again under another name."""
+    converter, devices = fakes
+    devices[0] = FakeDevice(lose_after=2)  # fp32, then one candidate
+    base = request(tmp_path, space=SearchSpace(("pruned_clustered_int8",)))
+    first = dataclasses.replace(base, source=dataclasses.replace(base.source, aim=Search(max_accuracy_drop=2.0)))
+    with pytest.raises(EdgebenchError) as lost:
+        job.tune(first, Silent())
+    run_id = str(lost.value).split()[1].rstrip(":")
+    devices[0] = FakeDevice()
+    outcome = job.tune(dataclasses.replace(first, resume=run_id, limits=Limits(trials=1)), Silent())
+    with Store(outcome.store) as store:
+        stored = store.load_run(outcome.run_id)
+    made = [v.name for v in stored.plan.variants if v.made_by == "pruned_clustered_int8"]
+    assert made[0] == "pruned_clustered_int8-s50-k16" and len(made) == len(set(made)) >= 2
+    assert all(re.fullmatch(r"pruned_clustered_int8-s\d+-k\d+", name) for name in made)
+    # each candidate made once; every one but the first (measured before the link dropped) measured now, with
+    # fp32 beside it
+    assert converter.made.count("pruned_clustered_int8") == len(made)
+    assert devices[0].cells == 2 * (len(made) - 1)
 
 
 def test_a_resume_refuses_a_differing_aim_and_a_stored_tune(
