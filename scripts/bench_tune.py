@@ -40,13 +40,12 @@ from bench_compression import Model, trained_model  # noqa: E402
 from doc_tables import publish  # noqa: E402
 
 import edgebench_records as schema  # noqa: E402
-from device_runner.sweep import result_path  # noqa: E402
 from edgebench.devices import get_device  # noqa: E402
 from edgebench.errors import EdgebenchError  # noqa: E402
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL  # noqa: E402
 from edgebench.inventory import load_inventory  # noqa: E402
 from edgebench.measure import new_run_id  # noqa: E402
-from edgebench.plan import link_or_copy  # noqa: E402
+from edgebench.plan import collect_results, link_or_copy  # noqa: E402
 from edgebench.progress import Silent  # noqa: E402
 from edgebench.report import speedup  # noqa: E402
 from edgebench.report.speedup import Speedup  # noqa: E402
@@ -56,7 +55,7 @@ from edgebench.tune.front import BASELINE, Point  # noqa: E402
 from edgebench.tune.job import TuneRequest, device_seconds, tune  # noqa: E402
 from edgebench.tune.limits import Limits, parse_duration, show_duration  # noqa: E402
 from edgebench.tune.space import Candidate, SearchSpace  # noqa: E402
-from edgebench_records import INPUT_SET_NAME, CellResult, Measurement, Plan  # noqa: E402
+from edgebench_records import INPUT_SET_NAME, Measurement, Plan  # noqa: E402
 from edgebench_records.catalogue import Options  # noqa: E402
 from edgebench_records.tune import Search  # noqa: E402
 
@@ -155,9 +154,7 @@ def head_to_head(defaults: Arm, tuned: Arm, device_name: str, work: Path) -> Spe
     plan = dataclasses.replace(tuned_plan, run_id=folder.run_id, variants=variants, tune=None)
     schema.write(folder.plan_path, plan)
     get_device(device_name, load_inventory(None), False).run(folder.plan_path, folder.results, lambda done: None)
-    cells = [
-        schema.read(CellResult, path) for key in plan.cells() if (path := result_path(folder.results, key)).exists()
-    ]
+    cells = collect_results(plan, folder.results, device_name)
     timed = {cell.variant: cell for cell in cells if cell.timing is not None and cell.timing.p50_ms}
     default_cell, tuned_cell = timed.get(variants[0].name), timed.get(variants[1].name)
     if default_cell is None or tuned_cell is None:
