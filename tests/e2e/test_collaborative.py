@@ -13,6 +13,7 @@ from edgebench.conversion import convert
 from edgebench.example import EXAMPLE_DATA, EXAMPLE_MODEL
 from edgebench_records import Manifest, VariantRecord, WeightStats
 from edgebench_records.catalogue import Options
+from tests.conftest import sharing_variants
 
 OPTIONS = Options(epochs=1)
 STACKED = ("pqat_int8", "cqat_int8", "pruned_clustered_int8", "pcqat_int8")
@@ -28,7 +29,7 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> tuple[Manifest, list[di
         EXAMPLE_MODEL,
         EXAMPLE_DATA,
         variants,
-        tmp_path_factory.mktemp("stacked"),
+        sharing_variants(tmp_path_factory, tmp_path_factory.mktemp("stacked")),  # int8s test_every_variant makes too
         options=OPTIONS,
         on_event=events.append,
     )
