@@ -7,6 +7,7 @@ CLI can list them (in ``--help`` and in its checks) without loading numpy or Ten
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from edgebench_records.options import OptionSpec, as_flags, declared, option
 
@@ -150,6 +151,15 @@ CHANNELS = RECOVERING | {"channel_ratio", "stream_ratio", "distill_temperature",
 STUDENT = RECOVERING | {"student", "distill_temperature", "distill_alpha"}
 
 
+class Effect(StrEnum):
+    """What a searched setting does to the model the device runs: what lets a tune skip a candidate that cannot
+    beat what it has (edgebench/tune/search.py)."""
+
+    WIDTH = "width"  # a higher value keeps more of the model (channels, streams, rank): never smaller, nor faster
+    TRAINING = "training"  # how the model recovers: the same layers and shapes whatever the value
+    OTHER = "other"  # anything else (sparsity, clusters, the float layers' count): nothing is assumed
+
+
 @dataclass(frozen=True)
 class SearchRange:
     """One option a recipe's settings may take in `edgebench tune`: ``low`` to ``high`` by ``step`` (or spread
@@ -163,16 +173,20 @@ class SearchRange:
     short: str = ""
     says: str = ""  # the setting in a sentence, {} its value as in the name: "{} % sparsity"
     log: bool = False  # counts: 4, 8, 16, 32 are as far apart as it matters
+    effect: Effect = Effect.OTHER
 
 
 SPARSITY = SearchRange("sparsity", 0.3, 0.9, 0.05, "s", "{} % sparsity")
 CLUSTER_COUNT = SearchRange("clusters", 4, 64, short="k", says="{} clusters", log=True)
-CHANNEL_SHARE = SearchRange("channel_ratio", 0.3, 1.0, 0.05, "c", "{} % of the channels")
-STREAM_SHARE = SearchRange("stream_ratio", 0.5, 1.0, 0.05, "r", "{} % of the residual streams")
-LOW_RANK_ENERGY = SearchRange("low_rank_energy", 0.5, 0.98, 0.02, "e", "{} % of the kernels' energy")
+CHANNEL_SHARE = SearchRange("channel_ratio", 0.3, 1.0, 0.05, "c", "{} % of the channels", effect=Effect.WIDTH)
+STREAM_SHARE = SearchRange("stream_ratio", 0.5, 1.0, 0.05, "r", "{} % of the residual streams", effect=Effect.WIDTH)
+# More energy kept, a higher rank: a layer is factorised only where that makes it smaller, so never smaller overall
+LOW_RANK_ENERGY = SearchRange(
+    "low_rank_energy", 0.5, 0.98, 0.02, "e", "{} % of the kernels' energy", effect=Effect.WIDTH
+)
 # Longer recovery is what keeps a narrower model within the drop, at as much longer a conversion: the bundled
 # example kept to 40 % of its channels lost 1.7 points recovering over 20 × one epoch, 0.8 over 40 (docs/tune.md).
-RECOVERY = SearchRange("recovery_factor", 20, 60, 20, "x", "recovery over {} × --epochs")
+RECOVERY = SearchRange("recovery_factor", 20, 60, 20, "x", "recovery over {} × --epochs", effect=Effect.TRAINING)
 # 0 would let the converter choose; a search sets the count itself, up to the converter's cap (converter/mixed.py)
 MIXED_FLOAT_LAYERS = SearchRange("mixed_float_layers", 1, 8, short="f", says="{} layers kept in float")
 

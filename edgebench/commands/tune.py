@@ -195,6 +195,8 @@ def render(outcome: TuneOutcome, as_json: bool) -> int:
         f"{outcome.measured_now} candidates measured in {show_duration(outcome.wall_s)} "
         f"({show_duration(outcome.device_s)} on the device over the run); stopped: {outcome.stop.value}"
     )
+    if outcome.passed_over:
+        summary += f"; {outcome.passed_over} passed over (they could not beat the best within the drop)"
     if as_json:
         payload = tune_view.as_json(outcome.front) | {"summary": summary, "run_id": outcome.run_id}
         click.echo(json.dumps(payload | {"out": None if outcome.out is None else str(outcome.out)}, indent=1))

@@ -72,6 +72,7 @@ class TuneOutcome:
     front: RunFront
     stop: Stop
     measured_now: int  # candidates measured by this invocation
+    passed_over: int  # candidates it did not make: they could not beat the best within the drop
     notes: list[str]  # candidates that gave no point, and why
     wall_s: float  # this invocation's
     device_s: float  # the cells' own time on the device, over the whole run
@@ -178,9 +179,11 @@ def _baseline_and_known(bench: RunBench, tuning: Started, found: Progress) -> No
     earlier = [] if tuning.state is None else tuning.state.plan.variants
     for variant in earlier:
         if variant.name != BASELINE and not is_beside(variant.name):
-            measured = bench.measure(Candidate.stored(variant.made_by, variant.settings))
+            candidate = Candidate.stored(variant.made_by, variant.settings)
+            measured = bench.measure(candidate)
             if measured.point is not None:
                 found.points.append(measured.point)
+                found.points_of[candidate] = measured.point
                 found.made.add(variant.made_by)
 
 
@@ -212,7 +215,16 @@ def _conclude(
         chosen = next(v for v in plan.variants if v.name == front.recommendation.point.name)
         shutil.copyfile(bench.plan_dir / chosen.file, request.out)
     return TuneOutcome(
-        folder.run_id, url, front, stop, found.measured, found.notes, wall_s, device_seconds(cells), request.out
+        folder.run_id,
+        url,
+        front,
+        stop,
+        found.measured,
+        found.passed_over,
+        found.notes,
+        wall_s,
+        device_seconds(cells),
+        request.out,
     )
 
 

@@ -6,6 +6,11 @@ away from candidates past the accuracy drop (each trial's constraint). NSGA-II n
 generation before it learns anything and a fixed search space, where ours is conditional on the recipe. The study
 lives in a journal file in the run's folder, so ``--resume`` continues it; what was measured lives in the run's
 plan and results, so a candidate asked for twice is read back, never measured again.
+
+A candidate whose model keeps all of one measured already (wider, the same otherwise but for how long it
+recovers), when that one is no better on the objective than the best within the drop, is passed over: it could
+only be as fast (small) or slower (larger), so it cannot change the recommendation, and its conversion (minutes of
+fine-tuning) goes to a candidate that can. The study is told it was pruned, so TPE learns to avoid the region.
 """
 
 from __future__ import annotations
@@ -53,7 +58,7 @@ class Bench(Protocol):
 class Stop(StrEnum):
     BUDGET = "the budget was spent"
     TRIALS = "--trials candidates were measured"
-    EXHAUSTED = "every candidate in the space was measured"
+    EXHAUSTED = "every candidate in the space that could still win was measured"
 
 
 class OutOfBudget(EdgebenchError):
@@ -69,6 +74,8 @@ class Progress:
     notes: list[str] = field(default_factory=list)  # candidates that gave no point, and why
     unusable: set[str] = field(default_factory=set)  # recipes that cannot be made from this model at all
     made: set[str] = field(default_factory=set)  # recipes made at some setting: "not applicable" is then the setting's
+    points_of: dict[Candidate, Point] = field(default_factory=dict)  # each candidate measured or read back
+    passed_over: int = 0  # candidates this invocation did not make: they could not beat the best within the drop
 
     @property
     def measured(self) -> int:
@@ -157,6 +164,14 @@ def run(loop: Loop, found: Progress) -> Stop:
             if not _steer(loop, asked, found, rng):
                 return Stop.EXHAUSTED
             continue
+        beaten = _beaten(candidate, found, loop.aim)
+        if beaten is not None:
+            loop.study.tell(trial, state=TrialState.PRUNED)
+            found.passed_over += 1
+            loop.task.step(f"{candidate.name}: passed over: {beaten}", done=found.measured)
+            if not _steer(loop, asked, found, rng):
+                return Stop.EXHAUSTED
+            continue
         began = loop.clock()
         measured = loop.bench.measure(candidate)
         if measured.fresh:
@@ -169,7 +184,7 @@ def run(loop: Loop, found: Progress) -> Stop:
 
 def _asked(loop: Loop) -> set[Candidate]:
     """The candidates the study's finished trials asked for (an earlier invocation's too, from the journal)."""
-    done = loop.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL))
+    done = loop.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED))
     return {loop.space.suggest(optuna.trial.FixedTrial(t.params)) for t in done if "recipe" in t.params}
 
 
@@ -177,11 +192,30 @@ def _steer(loop: Loop, asked: set[Candidate], found: Progress, rng: random.Rando
     """After the sampler asked again for a candidate it already had, the next trial asks for one it has not
     (TPE keeps returning to a good region, and a recipe without settings, such as int8, is one candidate
     however often it is asked for); False when the space holds none left."""
-    left = [c for c in loop.space.grid() if c not in asked and c.recipe not in found.unusable]
+    left = [
+        c
+        for c in loop.space.grid()
+        if c not in asked and c.recipe not in found.unusable and _beaten(c, found, loop.aim) is None
+    ]
     if not left:
         return False
     loop.study.enqueue_trial(loop.space.params(rng.choice(left)))
     return True
+
+
+def _beaten(candidate: Candidate, found: Progress, aim: Search) -> str | None:
+    """Why ``candidate`` cannot beat the best within the drop (its model keeps all of one measured no better than
+    that best), or None when it might."""
+    baseline = found.points[0]
+    best = min(p.value for p in found.points if baseline.accuracy - p.accuracy <= aim.max_accuracy_drop)
+    for made, point in found.points_of.items():
+        if made != candidate and point.value >= best and candidate.keeps_all_of(made):
+            what = unit(Objective(aim.objective))
+            return (
+                f"it keeps all of {made.name}'s model, which at {point.value:.3g} {what} is no better than the best "
+                f"within the drop ({best:.3g} {what})"
+            )
+    return None
 
 
 def _tell(loop: Loop, trial: optuna.Trial, measured: Measured, baseline: Point) -> None:
@@ -202,6 +236,7 @@ def _record(loop: Loop, found: Progress, candidate: Candidate, measured: Measure
         loop.task.step(f"{candidate.name}: {measured.note}", done=found.measured)
         return
     found.made.add(candidate.recipe)
+    found.points_of[candidate] = measured.point
     before = found.front
     if measured.fresh:
         found.points.append(measured.point)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from edgebench.errors import EdgebenchError
-from edgebench_records.catalogue import SEARCHABLE, VARIANT_SPECS, Options, SearchRange
+from edgebench_records.catalogue import SEARCHABLE, VARIANT_SPECS, Effect, Options, SearchRange
 from edgebench_records.options import declared
 
 Setting = float | int
@@ -57,6 +57,20 @@ class Candidate:
     def options(self, base: Options) -> Options:
         changes: dict[str, Any] = dict(self.settings)
         return dataclasses.replace(base, **changes)
+
+    def keeps_all_of(self, other: Candidate) -> bool:
+        """Whether this candidate's model keeps all of ``other``'s: the same recipe, each width setting at least
+        ``other``'s and every other setting but how the model recovers the same. Such a model is never smaller,
+        nor on a CPU faster (more channels, streams or rank are more multiply-adds)."""
+        if self.recipe != other.recipe:
+            return False
+        theirs = dict(other.settings)
+        effects = {r.option: r.effect for r in _ranges(self.recipe)}
+        return all(
+            value >= theirs[option] if effects[option] is Effect.WIDTH else value == theirs[option]
+            for option, value in self.settings
+            if effects[option] is not Effect.TRAINING
+        )
 
     def describe(self) -> str:
         """``pruned_int8 with 70 % sparsity and 8 clusters``; a recipe without settings is its name."""

@@ -79,6 +79,23 @@ def test_each_recipe_declares_its_search_beside_it_and_the_tuner_reads_it_generi
     assert narrow.describe().endswith("100 % of the residual streams and recovery over 40 × --epochs")
 
 
+def narrowed(channels: float, streams: float = 1.0, recovery: int = 20) -> Candidate:
+    settings = (("channel_ratio", channels), ("stream_ratio", streams), ("recovery_factor", recovery))
+    return Candidate("channel_pruned_int8", settings)
+
+
+def test_a_model_keeps_all_of_another_when_it_is_as_wide_or_wider_whatever_their_recovery() -> None:
+    assert narrowed(0.75, 0.8, 20).keeps_all_of(narrowed(0.55, 0.8, 60))  # recovery changes no layer's shape
+    assert narrowed(0.55, 0.8, 60).keeps_all_of(narrowed(0.55, 0.8, 20))
+    assert not narrowed(0.75, 0.7).keeps_all_of(narrowed(0.55, 0.8))  # fewer streams: narrower there
+    low_rank = Candidate("low_rank", (("low_rank_energy", 0.9), ("recovery_factor", 20)))
+    assert low_rank.keeps_all_of(Candidate("low_rank", (("low_rank_energy", 0.8), ("recovery_factor", 60))))
+    # sparsity and clusters may change size or speed either way: only the same setting says anything
+    pruned = Candidate("pruned_int8", (("sparsity", 0.7),))
+    assert not pruned.keeps_all_of(Candidate("pruned_int8", (("sparsity", 0.5),)))
+    assert not Candidate("channel_pruned", narrowed(0.75).settings).keeps_all_of(narrowed(0.55))  # another recipe
+
+
 def test_the_space_leaves_out_what_the_model_cannot_make_and_refuses_a_named_one() -> None:
     assert "pruned_int8" not in search_space([], trains=False).recipes
     assert {"int8", "pruned_int8", "channel_pruned_int8"} <= set(search_space([], trains=True).recipes)
@@ -190,6 +207,27 @@ def test_a_sampler_that_asks_again_is_steered_to_an_unmeasured_candidate_until_t
     assert sorted(bench.measured) == sorted(candidate.name for candidate in space.grid())  # all 14, each once
 
 
+def test_a_candidate_that_keeps_all_of_a_model_no_better_than_the_best_within_the_drop_is_not_made(
+    tmp_path: Path,
+) -> None:
+    """Wider than a model measured already, it can only be as slow or slower: when that model is no faster than
+    the best within the drop, the candidate cannot change the recommendation, and its minutes of fine-tuning go
+    to one that can."""
+    bench = LookUp()
+    space = SearchSpace(("channel_pruned_int8",))
+    search = dataclasses.replace(loop(tmp_path, bench, Limits(trials=40), Clock()), space=space)
+    found = Progress([FP32])
+    run(search, found)
+    assert found.passed_over > 0 and found.measured == len(bench.measured) == 40
+    measured = {c.name: c for c in space.grid()}
+    for i, name in enumerate(bench.measured):
+        earlier = [measured[n] for n in bench.measured[:i]]
+        points = [FP32, *(found.points_of[c] for c in earlier)]
+        best = min(p.value for p in points if FP32.accuracy - p.accuracy <= 1)
+        beaten = [c.name for c in earlier if found.points_of[c].value >= best and measured[name].keeps_all_of(c)]
+        assert not beaten, f"{name} was made though it keeps all of {beaten}, no better than {best}"
+
+
 class NothingToPruneAtTheEdge(LookUp):
     """A recipe the model takes, but whose setting at one end of its range leaves nothing to do."""
 
@@ -222,9 +260,13 @@ def test_a_budget_spent_before_any_candidate_is_refused_and_one_spent_later_stop
 
 
 def figures(recipe: str, settings: dict[str, Any]) -> tuple[float, float]:
-    """(host top-1, p50 ms) of a candidate: sparsity buys speed and costs accuracy."""
+    """(host top-1, p50 ms) of a candidate: sparsity buys speed and costs accuracy; so does removing channels and
+    streams, which a longer recovery wins back."""
     sparsity = float(settings.get("sparsity", 0.0))
+    kept = float(settings.get("channel_ratio", 1.0)) * float(settings.get("stream_ratio", 1.0))
+    recovery = float(settings.get("recovery_factor", 20))
     return {
+        "channel_pruned_int8": (0.99 - 0.08 * (1 - kept) * 20 / recovery, 0.1 + 0.4 * kept),
         "fp32": (0.99, 1.0),
         "fp16": (0.99, 0.95),
         "int8": (0.985, 0.5),
