@@ -159,16 +159,15 @@ def run(loop: Loop, found: Progress) -> Stop:
         trial = loop.study.ask()
         candidate = loop.space.suggest(trial)
         asked.add(candidate)
+        unmade = None  # the trial's state when the candidate is not made
         if candidate.recipe in found.unusable:
-            loop.study.tell(trial, state=TrialState.FAIL)
-            if not _steer(loop, asked, found, rng):
-                return Stop.EXHAUSTED
-            continue
-        beaten = _beaten(candidate, found, loop.aim)
-        if beaten is not None:
-            loop.study.tell(trial, state=TrialState.PRUNED)
+            unmade = TrialState.FAIL
+        elif (beaten := _beaten(candidate, found, loop.aim)) is not None:
+            unmade = TrialState.PRUNED
             found.passed_over += 1
             loop.task.step(f"{candidate.name}: passed over: {beaten}", done=found.measured)
+        if unmade is not None:
+            loop.study.tell(trial, state=unmade)
             if not _steer(loop, asked, found, rng):
                 return Stop.EXHAUSTED
             continue
