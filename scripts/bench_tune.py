@@ -77,6 +77,7 @@ class Arm:
     wall_s: float
     device_s: float
     folder: RunFolder | None  # the arm's run: its files, input set and plan
+    passed_over: int = 0  # candidates the search did not make: they could not beat its best within the drop
 
 
 def best_within(points: list[Point], max_drop: float) -> tuple[Point | None, float | None, float | None]:
@@ -126,7 +127,8 @@ def tuned_arm(source: Source, recipes: list[str], device_name: str, budget: str,
         return Arm(None, None, None, 0, time.monotonic() - started, 0.0, None)
     best, ratio, drop = best_within(outcome.front.points, source.aim.max_accuracy_drop)
     folder = RunFolder(source.workdir / "runs" / outcome.run_id)
-    return Arm(best, ratio, drop, len(outcome.front.points) - 1, outcome.wall_s, outcome.device_s, folder)
+    measured = len(outcome.front.points) - 1
+    return Arm(best, ratio, drop, measured, outcome.wall_s, outcome.device_s, folder, outcome.passed_over)
 
 
 DEFAULTS_PREFIX = "default-"  # the defaults' best in the head-to-head run (both bests may be int8)
@@ -179,7 +181,11 @@ def row(model: Model, defaults: Arm, tuned: Arm, head: Speedup | None) -> str:
     gain = tuned.ratio / defaults.ratio if tuned.ratio and defaults.ratio else None
     arms = "" if gain is None else f"{gain:.2f}x" + ("" if head else f" ({_verdict(gain)})")
     together = "" if head is None else f"{head.text().replace('×', 'x')} ({_verdict(head.ratio)})"
-    costs = [f"{a.candidates} / {show_duration(a.wall_s)} / {show_duration(a.device_s)}" for a in (defaults, tuned)]
+    costs = [
+        f"{a.candidates}{f' ({a.passed_over} passed over)' if a.passed_over else ''} / {show_duration(a.wall_s)} / "
+        f"{show_duration(a.device_s)}"
+        for a in (defaults, tuned)
+    ]
     return f"| {model.name} | {_cell(defaults)} | {costs[0]} | {_cell(tuned)} | {costs[1]} | {arms} | {together} |"
 
 
