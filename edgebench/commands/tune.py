@@ -49,7 +49,8 @@ Examples:
 \b
 Each candidate is a recipe at settings of its own (its search is declared beside it in the catalogue): made by
 the converter (a setting made once is reused), measured on the device as `run` measures, kept in the run's
-folder. The run is stored in the history when the search ends with a candidate to ship; `edgebench report RUN`
+folder. A candidate wider than one already no better than the best within the drop is passed over, not made.
+The run is stored in the history when the search ends with a candidate to ship; `edgebench report RUN`
 shows its front. Exit code: 0 a candidate found, 1 none within --max-accuracy-drop, 2 bad input or
 infrastructure (what was measured is kept: --resume).
 """

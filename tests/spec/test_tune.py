@@ -544,6 +544,19 @@ def test_the_command_prints_the_front_and_says_a_searched_flag_is_not_used(
     assert "Ship: " in out and "2 candidates measured in " in out and "edgebench report " in out
 
 
+def test_the_command_counts_the_candidates_it_passed_over(
+    tmp_path: Path, fakes: tuple[FakeConverter, list[FakeDevice]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "m.keras").write_bytes(b"model")
+    (tmp_path / "d.npz").write_bytes(b"data")
+    argv = ["tune", "--model", str(tmp_path / "m.keras"), "--data", str(tmp_path / "d.npz"), "--device", "fake"]
+    argv += ["--variants", "channel_pruned_int8", "--trials", "20", "--quiet"]
+    argv += ["--workdir", str(tmp_path / "work"), "--store", str(tmp_path / "h.sqlite")]
+    assert invoke(argv) == 0
+    passed = re.search(r"; (\d+) passed over \(they could not beat the best within the drop\)", capsys.readouterr().out)
+    assert passed and int(passed[1]) > 0
+
+
 def test_an_older_plan_reads_as_no_search_each_variant_its_own_recipe() -> None:
     plan = schema.read(Plan, Path(__file__).parents[1] / "data" / "records" / "plan-1.1.json")
     assert plan.tune is None
