@@ -530,15 +530,19 @@ def test_report_shows_a_stored_tune_s_front_and_sentence_above_its_cells(
     assert "Ship:" in capsys.readouterr().out
 
 
-def test_the_command_prints_the_front_and_says_a_searched_flag_is_not_used(
-    tmp_path: Path, fakes: tuple[FakeConverter, list[FakeDevice]], capsys: pytest.CaptureFixture[str]
-) -> None:
+def tune_on_the_fake(tmp_path: Path, *flags: str) -> int:
+    """`edgebench tune` of a model and data file (the fake converter reads neither) on the fake device."""
     (tmp_path / "m.keras").write_bytes(b"model")
     (tmp_path / "d.npz").write_bytes(b"data")
     argv = ["tune", "--model", str(tmp_path / "m.keras"), "--data", str(tmp_path / "d.npz"), "--device", "fake"]
-    argv += ["--variants", "int8,pruned_int8", "--sparsity", "0.6", "--trials", "2", "--quiet"]
-    argv += ["--workdir", str(tmp_path / "work"), "--store", str(tmp_path / "h.sqlite")]
-    assert invoke(argv) == 0
+    argv += ["--quiet", "--workdir", str(tmp_path / "work"), "--store", str(tmp_path / "h.sqlite"), *flags]
+    return invoke(argv)
+
+
+def test_the_command_prints_the_front_and_says_a_searched_flag_is_not_used(
+    tmp_path: Path, fakes: tuple[FakeConverter, list[FakeDevice]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert tune_on_the_fake(tmp_path, "--variants", "int8,pruned_int8", "--sparsity", "0.6", "--trials", "2") == 0
     out, err = capsys.readouterr()
     assert "edgebench: note: --sparsity is searched (for pruned_int8): it starts there" in err
     assert "Ship: " in out and "2 candidates measured in " in out and "edgebench report " in out
@@ -547,12 +551,7 @@ def test_the_command_prints_the_front_and_says_a_searched_flag_is_not_used(
 def test_the_command_counts_the_candidates_it_passed_over(
     tmp_path: Path, fakes: tuple[FakeConverter, list[FakeDevice]], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "m.keras").write_bytes(b"model")
-    (tmp_path / "d.npz").write_bytes(b"data")
-    argv = ["tune", "--model", str(tmp_path / "m.keras"), "--data", str(tmp_path / "d.npz"), "--device", "fake"]
-    argv += ["--variants", "channel_pruned_int8", "--trials", "20", "--quiet"]
-    argv += ["--workdir", str(tmp_path / "work"), "--store", str(tmp_path / "h.sqlite")]
-    assert invoke(argv) == 0
+    assert tune_on_the_fake(tmp_path, "--variants", "channel_pruned_int8", "--trials", "20") == 0
     passed = re.search(r"; (\d+) passed over \(they could not beat the best within the drop\)", capsys.readouterr().out)
     assert passed and int(passed[1]) > 0
 
