@@ -180,7 +180,7 @@ SPARSITY = SearchRange("sparsity", 0.3, 0.9, 0.05, "s", "{} % sparsity")
 CLUSTER_COUNT = SearchRange("clusters", 4, 64, short="k", says="{} clusters", log=True)
 CHANNEL_SHARE = SearchRange("channel_ratio", 0.3, 1.0, 0.05, "c", "{} % of the channels", effect=Effect.WIDTH)
 STREAM_SHARE = SearchRange("stream_ratio", 0.5, 1.0, 0.05, "r", "{} % of the residual streams", effect=Effect.WIDTH)
-# More energy kept, a higher rank: a layer is factorised only where that makes it smaller, so never smaller overall
+# More energy kept is a higher rank, or a layer left whole where factorising it would not make it smaller: wider
 LOW_RANK_ENERGY = SearchRange(
     "low_rank_energy", 0.5, 0.98, 0.02, "e", "{} % of the kernels' energy", effect=Effect.WIDTH
 )

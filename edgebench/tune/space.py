@@ -67,7 +67,8 @@ class Candidate:
         theirs = dict(other.settings)
         effects = {r.option: r.effect for r in _ranges(self.recipe)}
         return all(
-            value >= theirs[option] if effects[option] is Effect.WIDTH else value == theirs[option]
+            option in theirs  # a plan written before the range was searched: nothing to compare with
+            and (value >= theirs[option] if effects[option] is Effect.WIDTH else value == theirs[option])
             for option, value in self.settings
             if effects[option] is not Effect.TRAINING
         )

@@ -88,6 +88,8 @@ def test_a_model_keeps_all_of_another_when_it_is_as_wide_or_wider_whatever_their
     assert narrowed(0.75, 0.8, 20).keeps_all_of(narrowed(0.55, 0.8, 60))  # recovery changes no layer's shape
     assert narrowed(0.55, 0.8, 60).keeps_all_of(narrowed(0.55, 0.8, 20))
     assert not narrowed(0.75, 0.7).keeps_all_of(narrowed(0.55, 0.8))  # fewer streams: narrower there
+    older = Candidate("channel_pruned_int8", (("channel_ratio", 0.55),))  # a plan from before streams were searched
+    assert not narrowed(0.75).keeps_all_of(older)
     low_rank = Candidate("low_rank", (("low_rank_energy", 0.9), ("recovery_factor", 20)))
     assert low_rank.keeps_all_of(Candidate("low_rank", (("low_rank_energy", 0.8), ("recovery_factor", 60))))
     # sparsity and clusters may change size or speed either way: only the same setting says anything
